@@ -1,0 +1,50 @@
+"""The generator's single error type.
+
+Every problem in the input (schema bundle, lock file, manifest) is reported as
+one line ``FILE#/json/pointer: what is wrong`` plus an optional hint, so a
+user can jump straight to the offending node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def escape_pointer_token(token: str) -> str:
+    """Escape one reference token per RFC 6901."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(pointer: str, *tokens: str | int) -> str:
+    """Append reference tokens to a JSON pointer."""
+    return pointer + "".join("/" + escape_pointer_token(str(t)) for t in tokens)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an input problem is: a file and a JSON pointer inside it."""
+
+    file: str
+    pointer: str = ""
+
+    def child(self, *tokens: str | int) -> Location:
+        return Location(self.file, join_pointer(self.pointer, *tokens))
+
+    def __str__(self) -> str:
+        return f"{self.file}#{self.pointer}"
+
+
+class GeneratorError(Exception):
+    """A problem with the generator's input, reported without a traceback."""
+
+    def __init__(self, location: Location | str, message: str, hint: str | None = None):
+        self.location = str(location)
+        self.message = message
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        text = f"{self.location}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text

@@ -1,0 +1,244 @@
+"""Intermediate representation: what to generate, free of JSON Schema detail.
+
+Everything is a frozen dataclass so stages cannot mutate each other's data
+and the IR can be compared, hashed and diffed (the API diff works on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------- type expressions
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A builtin or imported scalar: str, int, float, bool, None, JsonValue, or an int alias."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Named:
+    """A reference to a generated class or type alias."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: TypeExpr
+
+
+@dataclass(frozen=True)
+class DictOf:
+    value: TypeExpr
+
+
+@dataclass(frozen=True)
+class TupleOf:
+    items: tuple[TypeExpr, ...]
+
+
+@dataclass(frozen=True)
+class LiteralOf:
+    values: tuple[str | int | float | bool | None, ...]
+
+
+@dataclass(frozen=True)
+class UnionOf:
+    """A union; ``discriminator`` names the tag property (wire name) when tagged."""
+
+    members: tuple[TypeExpr, ...]
+    discriminator: str | None = None
+
+
+@dataclass(frozen=True)
+class Constrained:
+    """A scalar with bounds: ``Annotated[int, Field(ge=.., le=..)]`` and friends."""
+
+    base: TypeExpr
+    constraints: tuple[tuple[str, int | float], ...]
+
+
+@dataclass(frozen=True)
+class Nullable:
+    inner: TypeExpr
+
+
+TypeExpr = Builtin | Named | ListOf | DictOf | TupleOf | LiteralOf | UnionOf | Constrained | Nullable
+
+NONE = Builtin("None")
+JSON_VALUE = Builtin("JsonValue")
+
+
+def nullable(t: TypeExpr) -> TypeExpr:
+    if isinstance(t, Nullable) or t == NONE:
+        return t
+    return Nullable(t)
+
+
+def is_nullable(t: TypeExpr) -> bool:
+    return isinstance(t, Nullable) or t == NONE or t == JSON_VALUE
+
+
+def strip_nullable(t: TypeExpr) -> TypeExpr:
+    return t.inner if isinstance(t, Nullable) else t
+
+
+def referenced_names(t: TypeExpr) -> frozenset[str]:
+    """Generated names a type expression mentions (for ordering aliases)."""
+    if isinstance(t, Named):
+        return frozenset({t.name})
+    if isinstance(t, (ListOf,)):
+        return referenced_names(t.item)
+    if isinstance(t, DictOf):
+        return referenced_names(t.value)
+    if isinstance(t, Nullable):
+        return referenced_names(t.inner)
+    if isinstance(t, Constrained):
+        return referenced_names(t.base)
+    if isinstance(t, (UnionOf, TupleOf)):
+        members = t.members if isinstance(t, UnionOf) else t.items
+        out: frozenset[str] = frozenset()
+        for m in members:
+            out |= referenced_names(m)
+        return out
+    return frozenset()
+
+
+# ---------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True)
+class Field:
+    py_name: str
+    wire_name: str
+    type: TypeExpr
+    required: bool
+    description: str | None = None
+    # JSON value of the schema's "default", if any; None means "no default"
+    # unless has_default is set (a default of null).
+    default: object = None
+    has_default: bool = False
+    deprecated: bool = False
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    fields: tuple[Field, ...]
+    description: str | None
+    pointer: str
+    # True when the schema says additionalProperties: false. We still accept
+    # extra keys (forward compatibility) but record it for documentation.
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class EnumMember:
+    py_name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    members: tuple[EnumMember, ...]
+    description: str | None
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    type: TypeExpr
+    description: str | None
+    pointer: str
+
+
+Definition = Model | Enum | Alias
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One keyword argument of a generated method, taken from a params model field."""
+
+    py_name: str
+    wire_name: str
+    type: TypeExpr
+    required: bool
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A client request (client -> server)."""
+
+    rpc_method: str
+    py_name: str
+    params_model: str | None
+    params_optional: bool  # the params object itself may be omitted/null
+    response_model: str
+    parameters: tuple[Parameter, ...]
+    description: str | None
+    deprecated: bool = False
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A server notification; ``params_model`` is None when it carries no params."""
+
+    rpc_method: str
+    class_name: str
+    params_model: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ServerRequest:
+    """A request from the server the client must answer (approvals, user input ...)."""
+
+    rpc_method: str
+    class_name: str
+    handler_name: str
+    params_model: str | None
+    response_model: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class WrapperMethod:
+    """A high-level method on Codex/Thread/TurnHandle, generated from the manifest."""
+
+    owner: str  # "Codex" | "Thread" | "TurnHandle"
+    py_name: str
+    rpc_method: str
+    kind: str  # how the template renders it: "plain" | "thread" | "turn" | "run" | ...
+    bound: tuple[tuple[str, str], ...]  # (wire param, expression on self)
+    positional: tuple[Parameter, ...]
+    keywords: tuple[Parameter, ...]
+    returns: str  # annotation text of the return value
+    response_model: str
+    description: str | None
+    fixed: tuple[tuple[str, str], ...] = ()  # (wire param, python literal)
+    excluded: tuple[tuple[str, str], ...] = ()  # (py_name, reason)
+
+
+@dataclass(frozen=True)
+class Api:
+    """Everything the templates render; the API diff compares two of these."""
+
+    schema_version: str
+    input_hash: str
+    definitions: tuple[Definition, ...]
+    methods: tuple[Method, ...]
+    notifications: tuple[Notification, ...]
+    server_requests: tuple[ServerRequest, ...]
+    wrappers: tuple[WrapperMethod, ...] = field(default=())
+
+    def definition(self, name: str) -> Definition:
+        for d in self.definitions:
+            if d.name == name:
+                return d
+        raise KeyError(name)

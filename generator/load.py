@@ -1,0 +1,187 @@
+"""Stage 1: read the schema bundle, verify its lock, read and validate the manifest.
+
+This is the only stage (with ``write``) that touches the file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+
+from .errors import GeneratorError, Location, join_pointer
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+V2_BUNDLE = "codex_app_server_protocol.v2.schemas.json"
+ROOT_BUNDLE = "codex_app_server_protocol.schemas.json"
+LOCK_NAME = "schema.lock"
+MANIFEST_NAME = "methods.toml"
+MANIFEST_SCHEMA_NAME = "methods.schema.json"
+
+JsonObject = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class SchemaDef:
+    """One named definition of the bundle and where it came from."""
+
+    name: str
+    schema: JsonObject
+    location: Location
+
+
+@dataclass(frozen=True)
+class Bundle:
+    codex_version: str
+    input_hash: str
+    definitions: Mapping[str, SchemaDef]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    bundle: Bundle
+    manifest: JsonObject
+    manifest_file: str
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def schema_files(schema_dir: Path) -> dict[str, bytes]:
+    """Every file of a schema dump, keyed by its POSIX path relative to the dir."""
+    files: dict[str, bytes] = {}
+    for path in sorted(schema_dir.rglob("*")):
+        if path.is_file():
+            files[path.relative_to(schema_dir).as_posix()] = path.read_bytes()
+    return files
+
+
+def render_lock(codex_version: str, files: Mapping[str, bytes]) -> str:
+    lock = {
+        "codex_version": codex_version,
+        "files": {name: sha256_bytes(files[name]) for name in sorted(files)},
+    }
+    return json.dumps(lock, indent=2, sort_keys=True) + "\n"
+
+
+def _parse_json(data: bytes, location: Location) -> object:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise GeneratorError(location, f"not valid JSON{where}: {exc}") from None
+
+
+def verify_lock(lock_path: Path, files: Mapping[str, bytes]) -> str:
+    """Check every schema file against the lock; return the locked codex version."""
+    loc = Location(lock_path.as_posix())
+    if not lock_path.is_file():
+        raise GeneratorError(loc, "schema lock file is missing", "run `nox -s schema` to dump and lock the schema")
+    lock = _parse_json(lock_path.read_bytes(), loc)
+    if not isinstance(lock, dict) or not isinstance(lock.get("files"), dict):
+        raise GeneratorError(loc, "expected an object with 'codex_version' and 'files'")
+    version = lock.get("codex_version")
+    if not isinstance(version, str) or not version:
+        raise GeneratorError(loc.child("codex_version"), "missing codex version")
+    locked: dict[str, object] = lock["files"]
+    for name in sorted(set(locked) - set(files)):
+        raise GeneratorError(loc.child("files", name), f"schema file {name!r} is listed in the lock but missing")
+    for name in sorted(set(files) - set(locked)):
+        raise GeneratorError(
+            Location(name), f"schema file {name!r} is not in the lock", "re-dump with `nox -s schema` or remove the file"
+        )
+    for name in sorted(files):
+        if locked[name] != sha256_bytes(files[name]):
+            raise GeneratorError(
+                Location(name),
+                f"schema file {name!r} was modified: its sha256 differs from {lock_path.name}",
+                "never edit the dump by hand; re-dump it with `nox -s schema`",
+            )
+    return version
+
+
+def _definitions_of(doc: object, file: str) -> dict[str, object]:
+    loc = Location(file)
+    if not isinstance(doc, dict):
+        raise GeneratorError(loc, "expected a JSON object at the top level")
+    defs = doc.get("definitions", doc.get("$defs"))
+    if not isinstance(defs, dict):
+        raise GeneratorError(loc, "expected a 'definitions' object")
+    return defs
+
+
+def collect_definitions(files: Mapping[str, bytes]) -> dict[str, SchemaDef]:
+    """All definitions: the v2 bundle, plus root-bundle ones the v2 bundle lacks.
+
+    The root bundle nests the v2 definitions under ``definitions/v2``; its own
+    top-level definitions add InitializeResponse, ServerRequest and the
+    server-request params/responses that the v2 bundle leaves out.
+    """
+    if V2_BUNDLE not in files:
+        raise GeneratorError(Location(V2_BUNDLE), "the v2 schema bundle is missing from the schema dir")
+    defs: dict[str, SchemaDef] = {}
+    v2 = _definitions_of(_parse_json(files[V2_BUNDLE], Location(V2_BUNDLE)), V2_BUNDLE)
+    for name, schema in v2.items():
+        defs[name] = _schema_def(name, schema, Location(V2_BUNDLE, join_pointer("/definitions", name)))
+    if ROOT_BUNDLE in files:
+        root = _definitions_of(_parse_json(files[ROOT_BUNDLE], Location(ROOT_BUNDLE)), ROOT_BUNDLE)
+        for name, schema in root.items():
+            if name == "v2" or name in defs:
+                continue
+            defs[name] = _schema_def(name, schema, Location(ROOT_BUNDLE, join_pointer("/definitions", name)))
+    return defs
+
+
+def _schema_def(name: str, schema: object, location: Location) -> SchemaDef:
+    if not isinstance(schema, dict):
+        raise GeneratorError(location, "a definition must be a JSON object")
+    return SchemaDef(name, schema, location)
+
+
+def load_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject:
+    loc = Location(manifest_path.as_posix())
+    if not manifest_path.is_file():
+        raise GeneratorError(loc, "method manifest is missing")
+    try:
+        manifest = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise GeneratorError(loc, f"not valid TOML: {exc}") from None
+    schema_loc = Location(manifest_schema_path.as_posix())
+    if not manifest_schema_path.is_file():
+        raise GeneratorError(schema_loc, "manifest schema is missing")
+    schema = _parse_json(manifest_schema_path.read_bytes(), schema_loc)
+    validator = jsonschema.Draft7Validator(schema)  # type: ignore[arg-type]
+    errors = sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        first = errors[0]
+        raise GeneratorError(loc.child(*first.absolute_path), f"invalid manifest: {first.message}")
+    return manifest
+
+
+def load_inputs(schema_dir: Path, lock_path: Path | None = None, manifest_path: Path | None = None) -> Inputs:
+    """Read and verify everything the generator needs; the only reading stage."""
+    if not schema_dir.is_dir():
+        raise GeneratorError(Location(schema_dir.as_posix()), "schema dir does not exist")
+    files = schema_files(schema_dir)
+    lock_path = lock_path or schema_dir.parent / LOCK_NAME
+    version = verify_lock(lock_path, files)
+    manifest_path = manifest_path or schema_dir.parent / MANIFEST_NAME
+    manifest = load_manifest(manifest_path, manifest_path.parent / MANIFEST_SCHEMA_NAME)
+    # The input hash covers the schema files and the manifest, so the header
+    # of the generated code changes exactly when an input changes.
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    digest.update(json.dumps(manifest, sort_keys=True).encode())
+    bundle = Bundle(version, digest.hexdigest()[:16], collect_definitions(files))
+    return Inputs(bundle, manifest, manifest_path.name)

@@ -1,0 +1,220 @@
+"""The ONE place where Python names are made from schema names.
+
+Every class, field, keyword argument, method and enum member name in the
+generated SDK comes from a function here. Hazards handled: Python keywords,
+soft keywords, names pydantic reserves (``model_*``, leading underscores,
+``BaseModel`` attributes), names ``str``/``Enum`` reserve for enum members,
+digits-first names, empty names, hyphens, slashes and other non-identifier
+characters, and non-ASCII text (escaped to ASCII so output is stable under
+any locale or normalisation).
+
+Collisions are never resolved silently (no ``Foo1`` suffixes): callers use
+:class:`NameTable` which raises a :class:`GeneratorError` naming both
+sources, and the user resolves it with an override in the manifest.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from .errors import GeneratorError, Location
+
+# Attributes of pydantic.BaseModel that a field must never shadow. Listed
+# literally (not via dir(BaseModel)) so output never depends on the
+# installed pydantic version.
+_BASEMODEL_ATTRS = frozenset(
+    {
+        "construct",
+        "copy",
+        "dict",
+        "fields",
+        "from_orm",
+        "json",
+        "parse_file",
+        "parse_obj",
+        "parse_raw",
+        "schema",
+        "schema_json",
+        "update_forward_refs",
+        "validate",
+    }
+)
+# Names an enum member cannot take: Enum/str machinery and str methods.
+_ENUM_RESERVED = frozenset(
+    {"name", "value", "mro"}
+    | {n for n in dir(str) if not n.startswith("_")}
+)
+# Names a generated class cannot take: they are imported into the module.
+_RESERVED_CLASS_NAMES = frozenset(
+    {
+        "Annotated",
+        "Any",
+        "BaseModel",
+        "ClassVar",
+        "ConfigDict",
+        "Enum",
+        "Field",
+        "JsonValue",
+        "Literal",
+        "Optional",
+        "Union",
+        "WireModel",
+        "OpenEnum",
+        "TypeAdapter",
+    }
+    | {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "UInt"}
+    | {"str", "int", "float", "bool", "list", "dict", "tuple", "type", "object", "bytes"}
+)
+# Soft keywords (match, case, type) are valid identifiers; only "_" is a problem.
+_SOFT_KEYWORDS = frozenset({"_"})
+
+_WORD_SPLIT = re.compile(r"[^0-9A-Za-z]+")
+_CAMEL_BOUNDARY_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def ascii_escape(text: str) -> str:
+    """Replace every non-ASCII character by ``uXXXX`` surrounded by separators."""
+    if text.isascii():
+        return text
+    return "".join(ch if ch.isascii() else f"_u{ord(ch):04x}_" for ch in text)
+
+
+def words(text: str) -> list[str]:
+    """Split a schema name (camelCase, PascalCase, snake, kebab, path) into words."""
+    text = ascii_escape(text)
+    text = _CAMEL_BOUNDARY_1.sub(r"\1_\2", text)
+    text = _CAMEL_BOUNDARY_2.sub(r"\1_\2", text)
+    return [w for w in _WORD_SPLIT.split(text) if w]
+
+
+def snake_case(text: str) -> str:
+    return "_".join(w.lower() for w in words(text))
+
+
+def pascal_case(text: str) -> str:
+    return "".join(w[:1].upper() + w[1:] for w in words(text))
+
+
+def _identifier_start(name: str, digit_prefix: str) -> str:
+    if not name:
+        return name
+    if name[0].isdigit():
+        return digit_prefix + name
+    return name
+
+
+def class_name(schema_name: str) -> str:
+    """A Python class name for a definition name or a title.
+
+    Definition names that already are valid ASCII identifiers are kept as is
+    (``ThreadItem`` stays ``ThreadItem``, even ``JSONRPCError``); anything else
+    is PascalCased word by word (``Thread/startRequest`` -> ``ThreadStartRequest``).
+    """
+    if schema_name.isascii() and schema_name.isidentifier() and schema_name[0].isupper():
+        name = schema_name
+    else:
+        name = pascal_case(schema_name)
+    name = _identifier_start(name, "Model") or "Model"
+    if keyword.iskeyword(name) or name in _RESERVED_CLASS_NAMES:
+        name += "_"
+    return name
+
+
+def field_name(wire_name: str) -> str:
+    """A pydantic-safe snake_case attribute name for a JSON property name."""
+    name = snake_case(wire_name)
+    name = _identifier_start(name, "f_") or "field"
+    if name.startswith("model_") and name in {
+        "model_config",
+        "model_fields",
+        "model_computed_fields",
+        "model_extra",
+        "model_fields_set",
+    }:
+        name += "_"
+    elif name.startswith("model_") and _is_basemodel_method(name):
+        name += "_"
+    if keyword.iskeyword(name) or name in _SOFT_KEYWORDS or name in _BASEMODEL_ATTRS:
+        name += "_"
+    return name
+
+
+def _is_basemodel_method(name: str) -> bool:
+    return name in {
+        "model_construct",
+        "model_copy",
+        "model_dump",
+        "model_dump_json",
+        "model_json_schema",
+        "model_parametrized_name",
+        "model_post_init",
+        "model_rebuild",
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
+    }
+
+
+def parameter_name(wire_name: str) -> str:
+    """A keyword-argument name; same rules as fields so the two always agree."""
+    return field_name(wire_name)
+
+
+def enum_member_name(value: object) -> str:
+    """An enum member name for a string enum value (``on-request`` -> ``on_request``)."""
+    text = str(value)
+    name = snake_case(text) if text else "empty"
+    name = _identifier_start(name, "v_") or "empty"
+    if keyword.iskeyword(name) or name in _ENUM_RESERVED or name in _SOFT_KEYWORDS:
+        name += "_"
+    return name
+
+
+def method_name(rpc_method: str) -> str:
+    """A client method name for a JSON-RPC method (``thread/goal/set`` -> ``thread_goal_set``)."""
+    name = snake_case(rpc_method)
+    name = _identifier_start(name, "m_") or "method"
+    if keyword.iskeyword(name):
+        name += "_"
+    return name
+
+
+def event_class_name(rpc_method: str) -> str:
+    """The class wrapping one server notification (``turn/completed`` -> ``TurnCompletedEvent``)."""
+    return class_name(pascal_case(rpc_method) + "Event")
+
+
+def server_request_class_name(rpc_method: str) -> str:
+    """The class wrapping one server request (``item/tool/call`` -> ``ItemToolCallRequest``)."""
+    return class_name(pascal_case(rpc_method) + "ServerRequest")
+
+
+@dataclass
+class NameTable:
+    """Registers names in one namespace and reports collisions as errors.
+
+    ``kind`` reads like "class" or "field of Foo" in messages; ``hint`` tells
+    the user which manifest table to add an override to.
+    """
+
+    kind: str
+    hint: str
+    _owners: dict[str, tuple[str, Location]] = field(default_factory=dict)
+
+    def claim(self, name: str, source: str, location: Location) -> str:
+        previous = self._owners.get(name)
+        if previous is not None and previous[0] != source:
+            raise GeneratorError(
+                location,
+                f"{self.kind} name {name!r} for {source!r} collides with {previous[0]!r} "
+                f"(at {previous[1]})",
+                self.hint.format(source=source, name=name),
+            )
+        self._owners[name] = (source, location)
+        return name
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._owners

@@ -1,0 +1,631 @@
+"""Stages 2-3: classify every JSON Schema construct and build the model IR.
+
+A chain of small recognisers turns each schema node into a type expression,
+registering named definitions (models, enums, aliases) as it meets them:
+
+* ``$ref`` -> the named definition; ``allOf`` of one schema -> that schema
+* ``enum``/``const`` -> an open ``str`` enum (named definitions) or ``Literal``
+* ``anyOf``/``oneOf`` with ``null`` -> nullable; object variants sharing a
+  single-valued tag property (``type``, ``method``, ``kind`` ...) -> a
+  discriminated union; anything else -> a plain union
+* object with properties -> a model; with only ``additionalProperties`` -> a dict
+* arrays, scalars, int formats with their bounds, and ``{}`` -> ``JsonValue``
+
+Unsupported constructs are errors with a JSON pointer, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from . import ir, naming
+from .errors import GeneratorError, Location
+from .load import Bundle, JsonObject, SchemaDef
+
+# Keywords that only annotate; they never change the Python type.
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "format"}
+)
+_UNSUPPORTED = ("not", "if", "then", "else", "patternProperties", "dependencies", "dependentSchemas", "propertyNames", "contains", "$defs", "definitions")
+_PREFERRED_TAGS = ("type", "method", "kind", "mode", "status")
+
+_INT_FORMATS = {
+    "int8": "Int8",
+    "int16": "Int16",
+    "int32": "Int32",
+    "int64": "Int64",
+    "uint8": "UInt8",
+    "uint16": "UInt16",
+    "uint32": "UInt32",
+    "uint64": "UInt64",
+    "uint": "UInt64",
+    "uint128": "UInt",
+    "int": "Int64",
+}
+_INT_BOUNDS = {
+    "Int8": (-(2**7), 2**7 - 1),
+    "Int16": (-(2**15), 2**15 - 1),
+    "Int32": (-(2**31), 2**31 - 1),
+    "Int64": (-(2**63), 2**63 - 1),
+    "UInt8": (0, 2**8 - 1),
+    "UInt16": (0, 2**16 - 1),
+    "UInt32": (0, 2**32 - 1),
+    "UInt64": (0, 2**64 - 1),
+    "UInt": (0, None),
+}
+INT_ALIASES = {name: bounds for name, bounds in _INT_BOUNDS.items()}
+_PRIMITIVES = {"string": ir.Builtin("str"), "boolean": ir.Builtin("bool"), "number": ir.Builtin("float"), "null": ir.NONE}
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class NameOverrides:
+    """Explicit renames from the manifest: the only way to resolve a collision."""
+
+    types: Mapping[str, str] = field(default_factory=dict)  # def name or title -> class name
+    fields: Mapping[str, str] = field(default_factory=dict)  # "Class.wireName" -> field name
+    variants: Mapping[str, str] = field(default_factory=dict)  # union def -> "{Tag}Suffix" pattern
+
+
+def overrides_from_manifest(manifest: JsonObject) -> NameOverrides:
+    names = manifest.get("names", {})
+    assert isinstance(names, dict)
+    return NameOverrides(
+        types=dict(names.get("types", {})),
+        fields=dict(names.get("fields", {})),
+        variants=dict(names.get("variants", {})),
+    )
+
+
+@dataclass
+class _Builder:
+    schema_defs: Mapping[str, SchemaDef]
+    overrides: NameOverrides
+    out: dict[str, ir.Definition] = field(default_factory=dict)
+    def_class: dict[str, str] = field(default_factory=dict)  # schema def name -> class name
+    classes: naming.NameTable = field(
+        default_factory=lambda: naming.NameTable(
+            "class", "add `{source!r} = \"NewName\"` under [names.types] in schemas/methods.toml"
+        )
+    )
+    _in_progress: set[str] = field(default_factory=set)
+
+    # ------------------------------------------------------------ naming
+
+    def _class_for(self, source: str, location: Location) -> str:
+        name = self.overrides.types.get(source) or naming.class_name(source)
+        return self.classes.claim(name, source, location)
+
+    def reserve_definitions(self) -> None:
+        """Claim every definition's class name first, so inline titles clash with them, not vice versa."""
+        for name in sorted(self.schema_defs):
+            self.def_class[name] = self._class_for(name, self.schema_defs[name].location)
+
+    # ------------------------------------------------------------ references
+
+    def resolve_ref(self, ref: object, loc: Location) -> SchemaDef:
+        if not isinstance(ref, str):
+            raise GeneratorError(loc, "$ref must be a string")
+        for prefix in ("#/definitions/v2/", "#/definitions/", "#/$defs/"):
+            if ref.startswith(prefix):
+                target = ref[len(prefix) :]
+                if target in self.schema_defs and "/" not in target:
+                    return self.schema_defs[target]
+                break
+        raise GeneratorError(loc, f"unresolvable $ref {ref!r}", "only refs to definitions of the bundle are supported")
+
+    def deref(self, schema: JsonObject, loc: Location, depth: int = 0) -> JsonObject:
+        """Follow $ref / allOf-of-one chains to the schema that carries the shape."""
+        if depth > MAX_DEPTH:
+            raise GeneratorError(loc, "$ref chain does not end (a cycle of references)")
+        if "$ref" in schema:
+            target = self.resolve_ref(schema["$ref"], loc)
+            return self.deref(target.schema, target.location, depth + 1)
+        all_of = schema.get("allOf")
+        if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
+            return self.deref(all_of[0], loc.child("allOf", 0), depth + 1)
+        return schema
+
+    # ------------------------------------------------------------ definitions
+
+    def build_all(self) -> None:
+        self.reserve_definitions()
+        for name in sorted(self.schema_defs):
+            sdef = self.schema_defs[name]
+            self.define(self.def_class[name], sdef.schema, sdef.location, top_level=True)
+
+    def define(self, cls: str, schema: JsonObject, loc: Location, *, top_level: bool) -> None:
+        """Register the definition ``cls`` for ``schema``."""
+        if cls in self.out or cls in self._in_progress:
+            return
+        self._in_progress.add(cls)
+        try:
+            self.out[cls] = self._definition(cls, schema, loc, top_level)
+        finally:
+            self._in_progress.discard(cls)
+
+    def _definition(self, cls: str, schema: JsonObject, loc: Location, top_level: bool) -> ir.Definition:
+        _check_supported(schema, loc)
+        description = _description(schema, loc)
+        if _is_object_schema(schema) and not _union_keyword(schema):
+            if schema.get("properties") or not _is_map(schema):
+                return self._model(cls, schema, loc, description)
+        values = _string_enum_values(schema)
+        if values and top_level:
+            return self._enum(cls, values, loc, _enum_description(schema, description))
+        return ir.Alias(cls, self.type_of(schema, loc, cls, depth=0), description, loc.pointer)
+
+    def _enum(self, cls: str, values: Sequence[str], loc: Location, description: str | None) -> ir.Enum:
+        table = naming.NameTable(
+            f"enum member of {cls}", f"rename the value {{source!r}} of {cls} under [names.fields] as '{cls}.{{source}}'"
+        )
+        members = []
+        for index, value in enumerate(dict.fromkeys(values)):
+            py = self.overrides.fields.get(f"{cls}.{value}") or naming.enum_member_name(value)
+            members.append(ir.EnumMember(table.claim(py, value, loc.child("enum", index)), value))
+        return ir.Enum(cls, tuple(members), description, loc.pointer)
+
+    def _model(
+        self,
+        cls: str,
+        schema: JsonObject,
+        loc: Location,
+        description: str | None,
+        extra_properties: Mapping[str, tuple[JsonObject, Location]] | None = None,
+        extra_required: Sequence[str] = (),
+        optional_properties: Mapping[str, tuple[JsonObject, Location]] | None = None,
+    ) -> ir.Model:
+        props = _properties(schema, loc)
+        merged: dict[str, tuple[JsonObject, Location]] = dict(extra_properties or {})
+        merged.update(props)
+        for name, value in (optional_properties or {}).items():
+            merged.setdefault(name, value)
+        required = set(_required(schema, loc)) | set(extra_required)
+        table = naming.NameTable(
+            f"field of {cls}", f"add `'{cls}.{{source}}' = \"new_name\"` under [names.fields] in schemas/methods.toml"
+        )
+        fields = []
+        for wire in sorted(merged):
+            prop, ploc = merged[wire]
+            py = self.overrides.fields.get(f"{cls}.{wire}") or naming.field_name(wire)
+            table.claim(py, wire, ploc)
+            hint = cls + naming.pascal_case(wire)
+            ftype = self.type_of(prop, ploc, hint, depth=1)
+            has_default = "default" in prop
+            fields.append(
+                ir.Field(
+                    py_name=py,
+                    wire_name=wire,
+                    type=ftype,
+                    required=wire in required,
+                    description=_description(prop, ploc),
+                    default=prop.get("default"),
+                    has_default=has_default,
+                    deprecated=bool(prop.get("deprecated")),
+                )
+            )
+        closed = schema.get("additionalProperties") is False
+        return ir.Model(cls, tuple(fields), description, loc.pointer, closed)
+
+    # ------------------------------------------------------------ type expressions
+
+    def type_of(self, schema: object, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
+        if depth > MAX_DEPTH:
+            raise GeneratorError(loc, f"schema nested deeper than {MAX_DEPTH} levels")
+        if schema is True or schema == {}:
+            return ir.JSON_VALUE
+        if not isinstance(schema, dict):
+            raise GeneratorError(loc, f"expected a schema object, got {type(schema).__name__}")
+        _check_supported(schema, loc)
+        if "$ref" in schema:
+            target = self.resolve_ref(schema["$ref"], loc)
+            return ir.Named(self.def_class[target.name])
+        all_of = schema.get("allOf")
+        if all_of is not None:
+            return self._all_of(schema, all_of, loc, hint, depth)
+        if "const" in schema:
+            return ir.LiteralOf((_literal_value(schema["const"], loc.child("const")),))
+        if "enum" in schema:
+            return self._inline_enum(schema, loc)
+        if _union_keyword(schema):
+            return self._union(schema, loc, hint, depth)
+        types = schema.get("type")
+        if isinstance(types, list):
+            if not types or not all(isinstance(t, str) for t in types):
+                raise GeneratorError(loc.child("type"), "type must be a string or a non-empty list of strings")
+            non_null = [t for t in dict.fromkeys(types) if t != "null"]
+            members = tuple(self._typed(schema, t, loc, hint, depth) for t in non_null)
+            base: ir.TypeExpr = members[0] if len(members) == 1 else ir.UnionOf(members) if members else ir.NONE
+            return ir.nullable(base) if "null" in types and non_null else base
+        if isinstance(types, str):
+            return self._typed(schema, types, loc, hint, depth)
+        if types is not None:
+            raise GeneratorError(loc.child("type"), "type must be a string or a list of strings")
+        if "properties" in schema or "additionalProperties" in schema:
+            return self._typed(schema, "object", loc, hint, depth)
+        if "items" in schema:
+            return self._typed(schema, "array", loc, hint, depth)
+        if set(schema) <= _ANNOTATIONS:
+            return ir.JSON_VALUE
+        raise GeneratorError(loc, f"unsupported schema construct with keys {sorted(schema)}")
+
+    def _typed(self, schema: JsonObject, type_name: str, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
+        if type_name == "object":
+            if not schema.get("properties") and not _union_keyword(schema):
+                ap = schema.get("additionalProperties", True)
+                value = ir.JSON_VALUE if ap in (True, None) else self.type_of(ap, loc.child("additionalProperties"), hint + "Value", depth + 1)
+                return ir.DictOf(value)
+            cls = self._inline_class(schema, loc, hint)
+            self.define(cls, schema, loc, top_level=False)
+            return ir.Named(cls)
+        if type_name == "array":
+            items = schema.get("items")
+            if items is None:
+                return ir.ListOf(ir.JSON_VALUE)
+            if isinstance(items, list):
+                return ir.TupleOf(
+                    tuple(self.type_of(s, loc.child("items", i), f"{hint}Item{i}", depth + 1) for i, s in enumerate(items))
+                )
+            return ir.ListOf(self.type_of(items, loc.child("items"), hint + "Item", depth + 1))
+        if type_name == "integer":
+            return _integer(schema, loc)
+        if type_name == "string" and isinstance(schema.get("minLength"), int) and schema["minLength"] > 0:
+            return ir.Constrained(ir.Builtin("str"), (("min_length", schema["minLength"]),))
+        if type_name in _PRIMITIVES:
+            return _PRIMITIVES[type_name]
+        raise GeneratorError(loc.child("type"), f"unsupported type {type_name!r}")
+
+    def _inline_class(self, schema: JsonObject, loc: Location, hint: str) -> str:
+        title = schema.get("title")
+        source = title if isinstance(title, str) and title.strip() else hint
+        existing = self._class_owned_by(source)
+        if existing:
+            return existing
+        return self._class_for(source, loc)
+
+    def _class_owned_by(self, source: str) -> str | None:
+        name = self.overrides.types.get(source) or naming.class_name(source)
+        owner = self.classes._owners.get(name)
+        if owner is not None and owner[0] == source and name not in self.def_class.values():
+            return name
+        return None
+
+    def _inline_enum(self, schema: JsonObject, loc: Location) -> ir.TypeExpr:
+        values = schema["enum"]
+        if not isinstance(values, list) or not values:
+            raise GeneratorError(loc.child("enum"), "enum must be a non-empty array")
+        literal = tuple(_literal_value(v, loc.child("enum", i)) for i, v in enumerate(values))
+        non_null = tuple(v for v in dict.fromkeys(literal) if v is not None)
+        if not non_null:
+            return ir.NONE
+        base = ir.LiteralOf(non_null)
+        return ir.nullable(base) if None in literal else base
+
+    def _all_of(self, schema: JsonObject, all_of: object, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
+        if not isinstance(all_of, list) or not all_of:
+            raise GeneratorError(loc.child("allOf"), "allOf must be a non-empty array")
+        if len(all_of) == 1:
+            return self.type_of(all_of[0], loc.child("allOf", 0), hint, depth + 1)
+        parts = [self.deref(p, loc.child("allOf", i)) if isinstance(p, dict) else p for i, p in enumerate(all_of)]
+        if all(isinstance(p, dict) and _is_object_schema(p) and not _union_keyword(p) for p in parts):
+            merged_props: dict[str, object] = {}
+            merged_required: list[str] = []
+            for p in parts:
+                assert isinstance(p, dict)
+                merged_props.update(p.get("properties", {}))
+                merged_required.extend(p.get("required", []))
+            merged = {"type": "object", "properties": merged_props, "required": merged_required}
+            if "title" in schema:
+                merged["title"] = schema["title"]
+            return self._typed(merged, "object", loc, hint, depth)
+        raise GeneratorError(loc.child("allOf"), "allOf is supported for one schema or for object schemas only")
+
+    # ------------------------------------------------------------ unions
+
+    def _union(self, schema: JsonObject, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
+        key = _union_keyword(schema)
+        assert key is not None
+        raw = schema[key]
+        if not isinstance(raw, list) or not raw:
+            raise GeneratorError(loc.child(key), f"{key} must be a non-empty array")
+        variants = [(v, loc.child(key, i)) for i, v in enumerate(raw)]
+        has_null = any(isinstance(v, dict) and v.get("type") == "null" and len(set(v) - _ANNOTATIONS) == 1 for v, _ in variants)
+        variants = [(v, vloc) for v, vloc in variants if not (isinstance(v, dict) and v.get("type") == "null" and len(set(v) - _ANNOTATIONS) == 1)]
+        common = _properties(schema, loc) if "properties" in schema else {}
+        common_required = _required(schema, loc) if "properties" in schema else []
+        if not variants:
+            return ir.NONE
+        if len(variants) == 1 and not common:
+            inner = self.type_of(variants[0][0], variants[0][1], hint, depth + 1)
+            return ir.nullable(inner) if has_null else inner
+        string_values = _string_enum_values({key: [v for v, _ in variants]})
+        if string_values and not common:
+            literal = ir.LiteralOf(tuple(string_values))
+            return ir.nullable(literal) if has_null else literal
+        variants = _merge_string_enum_variants(variants)
+        tag = self._discriminator(variants, common)
+        distinct = _distinct_required(variants)
+        members: list[ir.TypeExpr] = []
+        for index, (variant, vloc) in enumerate(variants):
+            members.append(
+                self._variant(variant, vloc, hint, index, tag, common, common_required, depth, distinct[index])
+            )
+        unique = tuple(dict.fromkeys(members))
+        # pydantic looks the discriminator up by attribute name, not wire name.
+        py_tag = naming.field_name(tag) if tag else None
+        union: ir.TypeExpr = ir.UnionOf(unique, py_tag) if len(unique) > 1 else unique[0]
+        return ir.nullable(union) if has_null else union
+
+    def _variant(
+        self,
+        variant: object,
+        vloc: Location,
+        hint: str,
+        index: int,
+        tag: str | None,
+        common: Mapping[str, tuple[JsonObject, Location]],
+        common_required: Sequence[str],
+        depth: int,
+        distinct: str | None,
+    ) -> ir.TypeExpr:
+        if not isinstance(variant, dict):
+            raise GeneratorError(vloc, "a union variant must be a schema object")
+        needs_class = bool(common) or _nested_alternatives(variant)
+        if not needs_class and ("$ref" in variant or not _is_object_schema(variant) or _is_map(variant)):
+            return self.type_of(variant, vloc, hint + f"Variant{index}", depth + 1)
+        cls = self._variant_class(variant, vloc, hint, tag, distinct)
+        if cls not in self.out and cls not in self._in_progress:
+            self._in_progress.add(cls)
+            try:
+                self.out[cls] = self._variant_model(cls, variant, vloc, common, common_required)
+            finally:
+                self._in_progress.discard(cls)
+        return ir.Named(cls)
+
+    def _variant_model(
+        self,
+        cls: str,
+        variant: JsonObject,
+        vloc: Location,
+        common: Mapping[str, tuple[JsonObject, Location]],
+        common_required: Sequence[str],
+    ) -> ir.Model:
+        # Alternatives nested in a variant (e.g. an image given by url OR by
+        # fileId) become optional fields of the variant's model.
+        optional: dict[str, tuple[JsonObject, Location]] = {}
+        key = _union_keyword(variant)
+        if key:
+            for i, alt in enumerate(variant[key]):
+                if isinstance(alt, dict):
+                    alt_schema = self.deref(alt, vloc.child(key, i))
+                    for name, value in _properties(alt_schema, vloc.child(key, i)).items():
+                        optional.setdefault(name, value)
+        target = variant
+        if "$ref" in variant:
+            target = self.deref(variant, vloc)
+        return self._model(cls, target, vloc, _description(target, vloc), common, common_required, optional)
+
+    def _variant_class(
+        self, variant: JsonObject, vloc: Location, hint: str, tag: str | None, distinct: str | None
+    ) -> str:
+        by_pointer = self.overrides.types.get(vloc.pointer)
+        if by_pointer:
+            return self.classes.claim(by_pointer, vloc.pointer, vloc)
+        tag_value = _tag_value(self.deref(variant, vloc), tag) if tag else None
+        pattern = self.overrides.variants.get(hint)
+        if pattern and tag_value is not None:
+            return self._class_for(pattern.replace("{Tag}", naming.pascal_case(str(tag_value))), vloc)
+        title = variant.get("title")
+        if "$ref" in variant:
+            target = self.resolve_ref(variant["$ref"], vloc)
+            return self._class_for(f"{target.name}{hint}", vloc)
+        if isinstance(title, str) and title.strip():
+            return self._class_for(title, vloc)
+        if tag_value is not None:
+            return self._class_for(naming.pascal_case(str(tag_value)) + hint, vloc)
+        if distinct is not None:
+            return self._class_for(naming.pascal_case(distinct) + hint, vloc)
+        raise GeneratorError(
+            vloc,
+            f"cannot name this untitled variant of {hint}",
+            f"give it a name: add '{vloc.pointer}' = \"Name\" under [names.types] in schemas/methods.toml",
+        )
+
+    def _discriminator(self, variants: Sequence[tuple[object, Location]], common: Mapping[str, object]) -> str | None:
+        """The property every object variant fixes to a distinct single value, if any."""
+        shapes = []
+        for variant, vloc in variants:
+            if not isinstance(variant, dict):
+                return None
+            target = self.deref(variant, vloc)
+            if not _is_object_schema(target) or _is_map(target):
+                return None
+            shapes.append(target)
+        if len(shapes) < 2:
+            return None
+        candidates = set(_properties(shapes[0], Location("")))
+        for shape in shapes[1:]:
+            candidates &= set(_properties(shape, Location("")))
+        candidates -= set(common)
+        ordered = [c for c in _PREFERRED_TAGS if c in candidates] + sorted(candidates - set(_PREFERRED_TAGS))
+        for name in ordered:
+            values = [_tag_value(shape, name) for shape in shapes]
+            required = all(name in shape.get("required", []) for shape in shapes)
+            if required and all(v is not None for v in values) and len(set(values)) == len(values):
+                return name
+        return None
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+
+def _check_supported(schema: JsonObject, loc: Location) -> None:
+    for key in _UNSUPPORTED:
+        if key in schema:
+            raise GeneratorError(loc.child(key), f"unsupported JSON Schema keyword {key!r}")
+
+
+def _description(schema: JsonObject, loc: Location) -> str | None:
+    text = schema.get("description")
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise GeneratorError(loc.child("description"), "description must be a string")
+    return text.strip() or None
+
+
+def _union_keyword(schema: JsonObject) -> str | None:
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return key
+    return None
+
+
+def _nested_alternatives(variant: JsonObject) -> bool:
+    return bool(_union_keyword(variant)) and "properties" in variant
+
+
+def _is_object_schema(schema: JsonObject) -> bool:
+    t = schema.get("type")
+    return t == "object" or (t is None and ("properties" in schema))
+
+
+def _is_map(schema: JsonObject) -> bool:
+    """An object schema without properties: a dict keyed by string."""
+    return _is_object_schema(schema) and not schema.get("properties") and "oneOf" not in schema and "anyOf" not in schema
+
+
+def _properties(schema: JsonObject, loc: Location) -> dict[str, tuple[JsonObject, Location]]:
+    props = schema.get("properties", {})
+    if not isinstance(props, dict):
+        raise GeneratorError(loc.child("properties"), "properties must be an object")
+    out: dict[str, tuple[JsonObject, Location]] = {}
+    for name, prop in props.items():
+        ploc = loc.child("properties", name)
+        if prop is True:
+            prop = {}
+        if not isinstance(prop, dict):
+            raise GeneratorError(ploc, "a property schema must be an object")
+        out[name] = (prop, ploc)
+    return out
+
+
+def _required(schema: JsonObject, loc: Location) -> list[str]:
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise GeneratorError(loc.child("required"), "required must be an array of strings")
+    return required
+
+
+def _string_enum_values(schema: JsonObject) -> list[str] | None:
+    """The values of a string enum, also when spelled as a oneOf of documented enums."""
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        return list(dict.fromkeys(enum)) if enum and all(isinstance(v, str) for v in enum) else None
+    key = _union_keyword(schema)
+    if key is None or "properties" in schema or not isinstance(schema[key], list) or not schema[key]:
+        return None
+    values: list[str] = []
+    for variant in schema[key]:
+        if not isinstance(variant, dict) or "$ref" in variant or _union_keyword(variant):
+            return None
+        sub = _string_enum_values(variant)
+        if sub is None:
+            return None
+        values.extend(sub)
+    return list(dict.fromkeys(values))
+
+
+def _enum_description(schema: JsonObject, description: str | None) -> str | None:
+    """The enum's description plus one line per documented value."""
+    key = _union_keyword(schema)
+    lines = [description] if description else []
+    documented = []
+    for variant in schema.get(key, []) if key else []:
+        text = variant.get("description") if isinstance(variant, dict) else None
+        values = variant.get("enum") if isinstance(variant, dict) else None
+        if isinstance(text, str) and text.strip() and isinstance(values, list):
+            first_line = text.strip().splitlines()[0]
+            documented.extend(f"- ``{v}``: {first_line}" for v in values)
+    if documented:
+        lines.append("\n".join(documented))
+    return "\n\n".join(lines) or None
+
+
+def _merge_string_enum_variants(
+    variants: Sequence[tuple[object, Location]],
+) -> list[tuple[object, Location]]:
+    """Fold the string-enum variants of a mixed union into one enum variant."""
+    merged: list[str] = []
+    first: Location | None = None
+    rest: list[tuple[object, Location]] = []
+    for variant, vloc in variants:
+        values = _string_enum_values(variant) if isinstance(variant, dict) and "$ref" not in variant else None
+        if values and "enum" in variant:  # type: ignore[operator]
+            merged.extend(values)
+            first = first or vloc
+        else:
+            rest.append((variant, vloc))
+    if first is None:
+        return list(variants)
+    return [({"type": "string", "enum": list(dict.fromkeys(merged))}, first), *rest]
+
+
+def _distinct_required(variants: Sequence[tuple[object, Location]]) -> list[str | None]:
+    """Per variant, the one required property no other variant has (names untitled variants)."""
+    props = [set(v.get("properties", {})) if isinstance(v, dict) else set() for v, _ in variants]
+    out: list[str | None] = []
+    for index, (variant, _) in enumerate(variants):
+        required = variant.get("required", []) if isinstance(variant, dict) else []
+        others = set().union(*(p for i, p in enumerate(props) if i != index))
+        unique = [r for r in required if isinstance(r, str) and r not in others]
+        out.append(unique[0] if len(unique) == 1 else None)
+    return out
+
+
+def _tag_value(schema: JsonObject, name: str | None) -> str | None:
+    if name is None:
+        return None
+    prop = schema.get("properties", {}).get(name)
+    if not isinstance(prop, dict):
+        return None
+    if "const" in prop and isinstance(prop["const"], str):
+        return prop["const"]
+    enum = prop.get("enum")
+    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+        return enum[0]
+    return None
+
+
+def _literal_value(value: object, loc: Location) -> str | int | float | bool | None:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise GeneratorError(loc, f"enum/const values must be scalars, got {type(value).__name__}")
+
+
+def _integer(schema: JsonObject, loc: Location) -> ir.TypeExpr:
+    fmt = schema.get("format")
+    base: ir.TypeExpr = ir.Builtin("int")
+    lo: int | float | None = None
+    hi: int | float | None = None
+    if isinstance(fmt, str) and fmt in _INT_FORMATS:
+        base = ir.Builtin(_INT_FORMATS[fmt])
+        lo, hi = _INT_BOUNDS[_INT_FORMATS[fmt]]
+    constraints = []
+    minimum = schema.get("minimum")
+    maximum = schema.get("maximum")
+    if isinstance(minimum, (int, float)) and not isinstance(minimum, bool) and (lo is None or minimum > lo):
+        constraints.append(("ge", int(minimum) if float(minimum).is_integer() else minimum))
+    if isinstance(maximum, (int, float)) and not isinstance(maximum, bool) and (hi is None or maximum < hi):
+        constraints.append(("le", int(maximum) if float(maximum).is_integer() else maximum))
+    if constraints:
+        return ir.Constrained(base, tuple(constraints))
+    return base
+
+
+def build_definitions(bundle: Bundle, overrides: NameOverrides) -> tuple[tuple[ir.Definition, ...], dict[str, str]]:
+    """All IR definitions, sorted by name, plus the schema-def -> class map."""
+    builder = _Builder(bundle.definitions, overrides)
+    builder.build_all()
+    return tuple(builder.out[name] for name in sorted(builder.out)), dict(builder.def_class)

@@ -1,0 +1,187 @@
+"""Stage 3b: the protocol surface (methods, notifications, server requests, wrappers).
+
+Read from the envelope unions of the bundle (ClientRequest,
+ServerNotification, ServerRequest) and the manifest. Conventions make
+ordinary additions need no manifest edit: ``thread/goal/set`` ->
+``thread_goal_set``; ``XParams`` -> ``XResponse``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from . import ir, naming, wrappers
+from .errors import GeneratorError, Location
+from .load import Inputs, JsonObject, SchemaDef
+
+CLIENT_REQUEST = "ClientRequest"
+SERVER_NOTIFICATION = "ServerNotification"
+SERVER_REQUEST = "ServerRequest"
+
+
+def _variants(sdef: SchemaDef) -> list[tuple[JsonObject, Location]]:
+    raw = sdef.schema.get("oneOf", sdef.schema.get("anyOf"))
+    if not isinstance(raw, list):
+        raise GeneratorError(sdef.location, f"{sdef.name} must be a oneOf of method variants")
+    key = "oneOf" if "oneOf" in sdef.schema else "anyOf"
+    return [(v, sdef.location.child(key, i)) for i, v in enumerate(raw) if isinstance(v, dict)]
+
+
+def _method_of(variant: JsonObject, loc: Location) -> str:
+    prop = variant.get("properties", {}).get("method") if isinstance(variant.get("properties"), dict) else None
+    enum = prop.get("enum") if isinstance(prop, dict) else None
+    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+        return enum[0]
+    raise GeneratorError(loc.child("properties", "method"), "expected a single-valued 'method' enum")
+
+
+def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str]) -> tuple[str | None, bool]:
+    """(params class, params may be omitted) for one envelope variant."""
+    props = variant.get("properties", {})
+    params = props.get("params") if isinstance(props, dict) else None
+    if params is None or (isinstance(params, dict) and params.get("type") == "null"):
+        return None, True
+    if not isinstance(params, dict):
+        raise GeneratorError(loc.child("properties", "params"), "params must be a schema object")
+    optional = "params" not in variant.get("required", [])
+    ref = params.get("$ref")
+    if ref is None:
+        alternatives = params.get("anyOf", params.get("oneOf", []))
+        refs = [a["$ref"] for a in alternatives if isinstance(a, dict) and "$ref" in a]
+        nulls = [a for a in alternatives if isinstance(a, dict) and a.get("type") == "null"]
+        if len(refs) == 1 and len(refs) + len(nulls) == len(alternatives):
+            ref, optional = refs[0], optional or bool(nulls)
+    if not isinstance(ref, str):
+        raise GeneratorError(loc.child("properties", "params"), "params must be a $ref (optionally nullable)")
+    name = ref.rsplit("/", 1)[-1]
+    if name not in def_class:
+        raise GeneratorError(loc.child("properties", "params"), f"unresolvable $ref {ref!r}")
+    return def_class[name], optional
+
+
+def _parameters(model: ir.Definition | None) -> tuple[ir.Parameter, ...]:
+    if not isinstance(model, ir.Model):
+        return ()
+    ordered = sorted(model.fields, key=lambda f: (not f.required, f.py_name))
+    return tuple(ir.Parameter(f.py_name, f.wire_name, f.type, f.required, f.description) for f in ordered)
+
+
+def _response_for(
+    rpc_method: str, params_def: str | None, responses: Mapping[str, str], def_class: Mapping[str, str], loc: Location
+) -> str:
+    if rpc_method in responses:
+        return responses[rpc_method]
+    if params_def and params_def.endswith("Params"):
+        candidate = params_def[: -len("Params")] + "Response"
+        if candidate in def_class:
+            return def_class[candidate]
+    raise GeneratorError(
+        loc,
+        f"method {rpc_method!r}: cannot find its response type by convention (XParams -> XResponse)",
+        f'add `"{rpc_method}" = "TheResponseType"` under [responses] in schemas/methods.toml',
+    )
+
+
+def build_methods(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]) -> tuple[ir.Method, ...]:
+    bundle = inputs.bundle.definitions
+    if CLIENT_REQUEST not in bundle:
+        raise GeneratorError(Location("bundle"), f"definition {CLIENT_REQUEST!r} is missing")
+    manifest_loc = Location(inputs.manifest_file)
+    responses = _table(inputs.manifest, "responses")
+    renames = _table(inputs.manifest, "method_names")
+    class_of_def = {v: k for k, v in def_class.items()}
+    methods: list[ir.Method] = []
+    seen: set[str] = set()
+    table = naming.NameTable("method", 'add `"{source}" = "new_name"` under [method_names] in schemas/methods.toml')
+    for variant, loc in _variants(bundle[CLIENT_REQUEST]):
+        rpc = _method_of(variant, loc)
+        params_cls, optional = _params_of(variant, loc, def_class)
+        params_def = class_of_def.get(params_cls) if params_cls else None
+        response = _response_for(rpc, params_def, responses, def_class, loc)
+        if response not in defs:
+            raise GeneratorError(manifest_loc.child("responses", rpc), f"response type {response!r} does not exist")
+        py = table.claim(renames.get(rpc) or naming.method_name(rpc), rpc, loc)
+        description = variant.get("description") if isinstance(variant.get("description"), str) else None
+        methods.append(
+            ir.Method(rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or "")), description)
+        )
+        seen.add(rpc)
+    _check_manifest_methods(manifest_loc, "responses", responses, seen)
+    _check_manifest_methods(manifest_loc, "method_names", renames, seen)
+    return tuple(sorted(methods, key=lambda m: m.rpc_method))
+
+
+def _table(manifest: JsonObject, key: str) -> dict[str, str]:
+    value = manifest.get(key, {})
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _check_manifest_methods(loc: Location, table: str, entries: Mapping[str, object], known: set[str]) -> None:
+    for rpc in sorted(entries):
+        if rpc not in known:
+            raise GeneratorError(
+                loc.child(table, rpc),
+                f"manifest entry for method {rpc!r}, which the schema does not have",
+                "remove the entry (the method was removed or renamed upstream)",
+            )
+
+
+def build_notifications(inputs: Inputs, def_class: Mapping[str, str]) -> tuple[ir.Notification, ...]:
+    bundle = inputs.bundle.definitions
+    if SERVER_NOTIFICATION not in bundle:
+        return ()
+    out = []
+    for variant, loc in _variants(bundle[SERVER_NOTIFICATION]):
+        rpc = _method_of(variant, loc)
+        params_cls, _ = _params_of(variant, loc, def_class)
+        description = variant.get("description") if isinstance(variant.get("description"), str) else None
+        out.append(ir.Notification(rpc, naming.event_class_name(rpc), params_cls, description))
+    return tuple(sorted(out, key=lambda n: n.rpc_method))
+
+
+def build_server_requests(
+    inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]
+) -> tuple[ir.ServerRequest, ...]:
+    bundle = inputs.bundle.definitions
+    if SERVER_REQUEST not in bundle:
+        return ()
+    class_of_def = {v: k for k, v in def_class.items()}
+    out = []
+    for variant, loc in _variants(bundle[SERVER_REQUEST]):
+        rpc = _method_of(variant, loc)
+        params_cls, _ = _params_of(variant, loc, def_class)
+        params_def = class_of_def.get(params_cls) if params_cls else None
+        response = None
+        if params_def and params_def.endswith("Params"):
+            candidate = params_def[: -len("Params")] + "Response"
+            response = def_class.get(candidate)
+        description = variant.get("description") if isinstance(variant.get("description"), str) else None
+        out.append(
+            ir.ServerRequest(
+                rpc,
+                naming.server_request_class_name(rpc),
+                naming.method_name(rpc),
+                params_cls,
+                response,
+                description,
+            )
+        )
+    return tuple(sorted(out, key=lambda r: r.rpc_method))
+
+
+def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: Mapping[str, str]) -> ir.Api:
+    defs = {d.name: d for d in definitions}
+    methods = build_methods(inputs, defs, def_class)
+    return ir.Api(
+        schema_version=inputs.bundle.codex_version,
+        input_hash=inputs.bundle.input_hash,
+        definitions=tuple(definitions),
+        methods=methods,
+        notifications=build_notifications(inputs, def_class),
+        server_requests=build_server_requests(inputs, defs, def_class),
+        wrappers=wrappers.build_wrappers(inputs, defs, methods),
+    )
+
+
+def render_protocol_files(api: ir.Api, package: str) -> dict[str, str]:
+    return {}

@@ -1,0 +1,260 @@
+"""The single error hierarchy of ``codex_app_server``.
+
+Every exception the SDK raises on purpose derives from :class:`CodexError`.
+JSON-RPC error responses become a :class:`JsonRpcError` subclass chosen by
+the error code (see :func:`error_from_response`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "BinaryNotFoundError",
+    "CodexError",
+    "InternalRpcError",
+    "InvalidParamsError",
+    "InvalidRequestError",
+    "JsonRpcError",
+    "MethodNotFoundError",
+    "ParseError",
+    "ResponseValidationError",
+    "RetryLimitExceededError",
+    "ServerBusyError",
+    "TransportClosedError",
+    "TurnFailedError",
+    "error_from_response",
+    "is_retryable_error",
+]
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+SERVER_OVERLOADED = -32001
+
+_INSTALL_HINT = "pip install 'codex-app-server[bin]'"
+
+
+class CodexError(Exception):
+    """Base class of every error raised by ``codex_app_server``."""
+
+
+class TransportClosedError(CodexError):
+    """The app-server process exited or its stdout closed.
+
+    ``returncode`` is the exit status when known (negative: killed by that
+    signal) and ``stderr_tail`` the last lines the process wrote to stderr.
+    """
+
+    def __init__(
+        self,
+        reason: str = "codex app-server connection closed",
+        *,
+        returncode: int | None = None,
+        stderr_tail: str = "",
+    ) -> None:
+        self.reason = reason
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        message = reason
+        if returncode is not None:
+            message += f" (exit status {returncode})"
+        if stderr_tail.strip():
+            message += "\n--- codex stderr (tail) ---\n" + stderr_tail.rstrip()
+        super().__init__(message)
+
+
+class BinaryNotFoundError(CodexError):
+    """No usable ``codex`` executable was found.
+
+    ``tried`` lists every source that was consulted, in order, with the
+    reason each one was rejected.
+    """
+
+    def __init__(self, tried: Iterable[str]) -> None:
+        self.tried = tuple(tried)
+        lines = "\n".join(f"  - {entry}" for entry in self.tried)
+        super().__init__(
+            "Could not find the codex executable. Tried, in order:\n"
+            f"{lines}\n"
+            f"Install the bundled binary with: {_INSTALL_HINT}\n"
+            "or point AppServerConfig(codex_bin=...) or the CODEX_BIN environment "
+            "variable at an existing codex executable."
+        )
+
+
+class JsonRpcError(CodexError):
+    """The server answered a request with a JSON-RPC error object."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        data: object | None = None,
+        method: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.data = data
+        self.method = method
+        text = f"{method}: " if method else ""
+        text += f"{message} (JSON-RPC error {code})"
+        if data is not None:
+            text += f" data={_preview(data)}"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.code, self.message, self.data, self.method))
+
+
+class ParseError(JsonRpcError):
+    """JSON-RPC -32700: the server could not parse what it received."""
+
+
+class InvalidRequestError(JsonRpcError):
+    """JSON-RPC -32600: invalid request.
+
+    codex also uses this code for unknown methods, malformed params,
+    "Not initialized" and "Already initialized".
+    """
+
+
+class MethodNotFoundError(JsonRpcError):
+    """JSON-RPC -32601: the method is not supported."""
+
+
+class InvalidParamsError(JsonRpcError):
+    """JSON-RPC -32602: the params were rejected."""
+
+
+class InternalRpcError(JsonRpcError):
+    """JSON-RPC -32603: the server failed internally."""
+
+
+class ServerBusyError(JsonRpcError):
+    """JSON-RPC -32001 "Server overloaded; retry later." (transient)."""
+
+
+class RetryLimitExceededError(ServerBusyError):
+    """An overload error saying the server's own retry budget is exhausted."""
+
+
+class ResponseValidationError(CodexError):
+    """A response or notification does not fit the expected model."""
+
+    def __init__(self, method: str | None, raw: object, detail: str = "") -> None:
+        self.method = method
+        self.raw = raw
+        self.detail = detail
+        what = f"response to {method}" if method else "message"
+        text = f"{what} does not match the expected shape"
+        if detail:
+            text += f": {detail}"
+        super().__init__(f"{text}; got {_preview(raw)}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.method, self.raw, self.detail))
+
+
+class TurnFailedError(CodexError):
+    """A turn ended with status ``failed``; ``turn`` and ``error`` are kept."""
+
+    def __init__(self, turn: object, error: object, message: str | None = None) -> None:
+        self.turn = turn
+        self.error = error
+        if message is None:
+            detail = getattr(error, "message", None)
+            if detail is None and isinstance(error, Mapping):
+                detail = error.get("message")
+            message = f"turn failed: {detail}" if detail else "turn failed"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.turn, self.error, str(self)))
+
+
+_BY_CODE: dict[int, type[JsonRpcError]] = {
+    PARSE_ERROR: ParseError,
+    INVALID_REQUEST: InvalidRequestError,
+    METHOD_NOT_FOUND: MethodNotFoundError,
+    INVALID_PARAMS: InvalidParamsError,
+    INTERNAL_ERROR: InternalRpcError,
+    SERVER_OVERLOADED: ServerBusyError,
+}
+
+_OVERLOAD_TOKENS = frozenset({"serveroverloaded", "server_overloaded"})
+_ERROR_INFO_KEYS = ("codexErrorInfo", "codex_error_info", "errorInfo")
+
+
+def _is_overload_token(value: object) -> bool:
+    return isinstance(value, str) and value.lower() in _OVERLOAD_TOKENS
+
+
+def _data_says_overloaded(data: object) -> bool:
+    """True for ``"serverOverloaded"``, ``{"codexErrorInfo": "serverOverloaded"}``
+    and ``{"codexErrorInfo": {"serverOverloaded": ...}}`` (either spelling)."""
+    if _is_overload_token(data):
+        return True
+    if not isinstance(data, Mapping):
+        return False
+    for key in _ERROR_INFO_KEYS:
+        info = data.get(key)
+        if _is_overload_token(info):
+            return True
+        if isinstance(info, Mapping) and any(_is_overload_token(k) for k in info):
+            return True
+    return False
+
+
+def _says_retry_limit(message: str) -> bool:
+    lowered = message.lower()
+    return "retry limit" in lowered or "too many failed attempts" in lowered
+
+
+def error_from_response(method: str | None, error_obj: object) -> JsonRpcError:
+    """Build the :class:`JsonRpcError` subclass for a JSON-RPC ``error`` member.
+
+    The class is chosen by ``code``; an error whose ``data`` carries the
+    ``serverOverloaded`` codex error info is a :class:`ServerBusyError` whatever
+    its code. A malformed error object (not an object, or no integer code)
+    becomes an :class:`InternalRpcError` that keeps the raw value in ``data``.
+    """
+    if not isinstance(error_obj, Mapping):
+        return InternalRpcError(INTERNAL_ERROR, "malformed JSON-RPC error object", error_obj, method)
+    code = error_obj.get("code")
+    raw_message = error_obj.get("message")
+    message = raw_message if isinstance(raw_message, str) else str(raw_message or "")
+    data = error_obj.get("data")
+    if isinstance(code, bool) or not isinstance(code, int):
+        return InternalRpcError(
+            INTERNAL_ERROR,
+            message or "malformed JSON-RPC error object",
+            dict(error_obj),
+            method,
+        )
+    cls = _BY_CODE.get(code, JsonRpcError)
+    if cls is not ServerBusyError and _data_says_overloaded(data):
+        cls = ServerBusyError
+    if cls is ServerBusyError and _says_retry_limit(message):
+        cls = RetryLimitExceededError
+    return cls(code, message, data, method)
+
+
+def is_retryable_error(exc: BaseException) -> bool:
+    """True when ``exc`` is a transient overload that is worth retrying.
+
+    That is every :class:`ServerBusyError` (JSON-RPC -32001), and any other
+    :class:`JsonRpcError` whose message or data says the server is overloaded.
+    """
+    if isinstance(exc, ServerBusyError):
+        return True
+    if isinstance(exc, JsonRpcError):
+        return "overloaded" in exc.message.lower() or _data_says_overloaded(exc.data)
+    return False
+
+
+def _preview(value: object, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,210 @@
+"""Retry transient overload errors with exponential backoff and jitter.
+
+Only errors for which :func:`~._errors.is_retryable_error` is true are
+retried (JSON-RPC -32001 "Server overloaded; retry later." and the like);
+anything else propagates at once. Retrying re-sends the request, so wrap
+only operations that are safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TypeVar, cast, overload
+
+from ._errors import is_retryable_error
+
+__all__ = ["async_retry_on_overload", "backoff_delay", "retry_on_overload"]
+
+logger = logging.getLogger("codex_app_server")
+
+T = TypeVar("T")
+
+
+def backoff_delay(
+    retry_index: int,
+    *,
+    initial_delay_s: float = 0.25,
+    max_delay_s: float = 2.0,
+    jitter_ratio: float = 0.2,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Delay before retry number ``retry_index`` (0-based).
+
+    ``min(max_delay_s, initial_delay_s * 2**retry_index)``, scaled by a
+    uniform factor in ``[1 - jitter_ratio, 1 + jitter_ratio]``.
+    """
+    base = min(max_delay_s, initial_delay_s * (2.0**retry_index))
+    return max(0.0, base * (1.0 + jitter_ratio * (2.0 * rand() - 1.0)))
+
+
+def _check(max_attempts: int, initial_delay_s: float, max_delay_s: float, jitter_ratio: float) -> None:
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
+        raise TypeError("max_attempts must be an int")
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be >= 1")
+    if initial_delay_s < 0 or max_delay_s < 0:
+        raise ValueError("delays must be >= 0")
+    if not 0.0 <= jitter_ratio <= 1.0:
+        raise ValueError("jitter_ratio must be between 0 and 1")
+
+
+@overload
+def retry_on_overload(
+    op: Callable[[], Awaitable[T]],
+    *,
+    max_attempts: int = ...,
+    initial_delay_s: float = ...,
+    max_delay_s: float = ...,
+    jitter_ratio: float = ...,
+    sleep: Callable[[float], object] | None = ...,
+    rand: Callable[[], float] = ...,
+) -> Coroutine[object, object, T]: ...
+
+
+@overload
+def retry_on_overload(
+    op: Callable[[], T],
+    *,
+    max_attempts: int = ...,
+    initial_delay_s: float = ...,
+    max_delay_s: float = ...,
+    jitter_ratio: float = ...,
+    sleep: Callable[[float], object] | None = ...,
+    rand: Callable[[], float] = ...,
+) -> T: ...
+
+
+def retry_on_overload(
+    op: Callable[[], object],
+    *,
+    max_attempts: int = 3,
+    initial_delay_s: float = 0.25,
+    max_delay_s: float = 2.0,
+    jitter_ratio: float = 0.2,
+    sleep: Callable[[float], object] | None = None,
+    rand: Callable[[], float] = random.random,
+) -> object:
+    """Call ``op()``; on a retryable error wait and try again.
+
+    At most ``max_attempts`` calls; the error of the last one is re-raised.
+    If ``op()`` returns an awaitable (``op`` is an async function or a lambda
+    returning a coroutine), a coroutine is returned instead that awaits it
+    and retries with ``asyncio.sleep`` — ``await retry_on_overload(...)``.
+    ``sleep`` replaces ``time.sleep`` (or ``asyncio.sleep``; it may return
+    an awaitable) and ``rand`` the jitter source, for tests.
+    """
+    _check(max_attempts, initial_delay_s, max_delay_s, jitter_ratio)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            result = op()
+        except Exception as exc:
+            if attempt >= max_attempts or not is_retryable_error(exc):
+                raise
+            delay = backoff_delay(
+                attempt - 1,
+                initial_delay_s=initial_delay_s,
+                max_delay_s=max_delay_s,
+                jitter_ratio=jitter_ratio,
+                rand=rand,
+            )
+            _log_retry(exc, attempt, max_attempts, delay)
+            (sleep or time.sleep)(delay)
+            continue
+        if inspect.isawaitable(result):
+            return _retry_async(
+                op,
+                result,
+                attempt,
+                max_attempts=max_attempts,
+                initial_delay_s=initial_delay_s,
+                max_delay_s=max_delay_s,
+                jitter_ratio=jitter_ratio,
+                sleep=sleep,
+                rand=rand,
+            )
+        return result
+
+
+async def async_retry_on_overload(
+    op: Callable[[], Awaitable[T]],
+    *,
+    max_attempts: int = 3,
+    initial_delay_s: float = 0.25,
+    max_delay_s: float = 2.0,
+    jitter_ratio: float = 0.2,
+    sleep: Callable[[float], object] | None = None,
+    rand: Callable[[], float] = random.random,
+) -> T:
+    """The async twin of :func:`retry_on_overload` (sleeps with asyncio)."""
+    _check(max_attempts, initial_delay_s, max_delay_s, jitter_ratio)
+    result = await _retry_async(
+        op,
+        None,
+        0,
+        max_attempts=max_attempts,
+        initial_delay_s=initial_delay_s,
+        max_delay_s=max_delay_s,
+        jitter_ratio=jitter_ratio,
+        sleep=sleep,
+        rand=rand,
+    )
+    return cast(T, result)
+
+
+async def _retry_async(
+    op: Callable[[], object],
+    first: object,
+    attempts_made: int,
+    *,
+    max_attempts: int,
+    initial_delay_s: float,
+    max_delay_s: float,
+    jitter_ratio: float,
+    sleep: Callable[[float], object] | None,
+    rand: Callable[[], float],
+) -> object:
+    """Await ``first`` (the result of attempt ``attempts_made``) if given,
+    then keep calling ``op`` until success, a non-retryable error or the
+    attempt limit."""
+    attempt = attempts_made
+    awaitable = first
+    while True:
+        try:
+            if awaitable is None:
+                attempt += 1
+                awaitable = op()
+            if not inspect.isawaitable(awaitable):
+                raise TypeError(f"op() must return an awaitable, got {awaitable!r}")
+            return await awaitable
+        except Exception as exc:
+            if attempt >= max_attempts or not is_retryable_error(exc):
+                raise
+            delay = backoff_delay(
+                attempt - 1,
+                initial_delay_s=initial_delay_s,
+                max_delay_s=max_delay_s,
+                jitter_ratio=jitter_ratio,
+                rand=rand,
+            )
+            _log_retry(exc, attempt, max_attempts, delay)
+            slept = (sleep or asyncio.sleep)(delay)
+            if inspect.isawaitable(slept):
+                await slept
+            awaitable = None
+
+
+def _log_retry(exc: BaseException, attempt: int, max_attempts: int, delay: float) -> None:
+    logger.info(
+        "server overloaded (attempt %d of %d): %s; retrying in %.2fs",
+        attempt,
+        max_attempts,
+        exc,
+        delay,
+    )

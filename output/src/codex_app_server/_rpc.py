@@ -1,0 +1,437 @@
+"""A thread-safe JSON-RPC 2.0 client over a :class:`~._transport.Transport`.
+
+codex speaks JSON-RPC without the ``"jsonrpc"`` member, one message per
+line. Messages are told apart by which members they carry:
+
+* ``{"id", "result" | "error"}``: a response to one of our requests;
+* ``{"method", "params"?}``: a notification;
+* ``{"id", "method", "params"?}``: a request from the server (approvals...).
+
+Callbacks run on the transport's reader thread, in arrival order; they must
+not block (answer server requests later through the context if needed).
+Neither params nor results are ever logged: they can hold credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from typing import TypeGuard
+
+from ._errors import (
+    INTERNAL_ERROR,
+    METHOD_NOT_FOUND,
+    ResponseValidationError,
+    TransportClosedError,
+    error_from_response,
+)
+from ._transport import Transport
+
+__all__ = [
+    "JsonObject",
+    "NotificationHandler",
+    "RequestId",
+    "RpcConnection",
+    "ServerRequestContext",
+    "ServerRequestHandler",
+]
+
+logger = logging.getLogger("codex_app_server")
+
+JsonObject = dict[str, object]
+RequestId = int | str
+NotificationHandler = Callable[[str, JsonObject], None]
+ServerRequestHandler = Callable[["ServerRequestContext"], None]
+CloseCallback = Callable[[TransportClosedError], None]
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_PREVIEW_CHARS = 200
+
+
+def _encode_line(message: JsonObject) -> bytes:
+    return _encode(message).encode("utf-8") + b"\n"
+
+
+class ServerRequestContext:
+    """A request the server sent us; answer it exactly once.
+
+    ``respond`` / ``respond_error`` may be called from any thread, at any
+    later time; a second answer raises :class:`RuntimeError`.
+    """
+
+    __slots__ = ("id", "method", "params", "_connection", "_lock", "_answered")
+
+    def __init__(
+        self,
+        connection: RpcConnection,
+        request_id: RequestId,
+        method: str,
+        params: JsonObject,
+    ) -> None:
+        self.id = request_id
+        self.method = method
+        self.params = params
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._answered = False
+
+    @property
+    def answered(self) -> bool:
+        return self._answered
+
+    def respond(self, result: object) -> None:
+        """Send ``result`` as the successful answer."""
+        self._answer({"id": self.id, "result": result})
+
+    def respond_error(self, code: int, message: str, data: object | None = None) -> None:
+        """Send a JSON-RPC error as the answer."""
+        error: JsonObject = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        self._answer({"id": self.id, "error": error})
+
+    def _answer(self, message: JsonObject) -> None:
+        line = _encode_line(message)  # a bad result raises here, still unanswered
+        with self._lock:
+            if self._answered:
+                raise RuntimeError(f"server request {self.method!r} (id {self.id!r}) was already answered")
+            self._answered = True
+        self._connection._send_line(line)
+
+    def __repr__(self) -> str:
+        return f"ServerRequestContext(id={self.id!r}, method={self.method!r})"
+
+
+class RpcConnection:
+    """JSON-RPC client: requests with integer ids from 1, futures, callbacks.
+
+    Args:
+        transport: An unstarted transport; :meth:`start` starts it.
+        on_notification: ``(method, params)`` for every notification;
+            ``params`` is ``{}`` when absent.
+        on_server_request: Called with a :class:`ServerRequestContext` for
+            every server request. Without a handler the server gets -32601;
+            if the handler raises before answering, -32603.
+        on_close: Called once with the :class:`TransportClosedError` when the
+            connection ends (process exit or :meth:`close`).
+        request_timeout: Default seconds :meth:`call` waits; ``None`` waits
+            forever. Pending requests fail at once when the process dies.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        on_notification: NotificationHandler | None = None,
+        on_server_request: ServerRequestHandler | None = None,
+        on_close: CloseCallback | None = None,
+        request_timeout: float | None = None,
+    ) -> None:
+        self._transport = transport
+        self._on_notification = on_notification
+        self._on_server_request = on_server_request
+        self._on_close = on_close
+        self._request_timeout = request_timeout
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self._pending: dict[int, tuple[Future[object], str]] = {}
+        self._closed_error: TransportClosedError | None = None
+        self._close_reported = False
+        self._started = False
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the transport and the reader."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError("RpcConnection.start() may be called only once")
+            self._started = True
+        self._transport.start(self._make_line_handler(), self._on_transport_closed)
+
+    def initialize(
+        self,
+        client_info: Mapping[str, object],
+        capabilities: Mapping[str, object] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> JsonObject:
+        """The handshake: ``initialize`` request, then ``initialized``."""
+        params: JsonObject = {"clientInfo": dict(client_info)}
+        if capabilities is not None:
+            params["capabilities"] = dict(capabilities)
+        result = self.call("initialize", params, timeout=timeout)
+        if not isinstance(result, dict):
+            raise ResponseValidationError("initialize", result, "expected an object")
+        self.notify("initialized")
+        return result
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Fail pending requests ("closed by client") and stop the transport.
+
+        Idempotent; waits up to ``timeout`` seconds per shutdown stage.
+        """
+        self._shut(TransportClosedError("closed by client"))
+        self._transport.close(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed_error is not None
+
+    @property
+    def closed_error(self) -> TransportClosedError | None:
+        """Why the connection ended, once it has."""
+        return self._closed_error
+
+    def stderr_tail(self) -> str:
+        return self._transport.stderr_tail()
+
+    # -- outgoing ------------------------------------------------------------
+
+    def request(self, method: str, params: Mapping[str, object] | None = None) -> Future[object]:
+        """Send a request; the future gets the ``result`` or the error.
+
+        ``params=None`` leaves the member out (codex treats a missing and a
+        null ``params`` alike). The future fails with a
+        :class:`~._errors.JsonRpcError` subclass for an error response and
+        with :class:`TransportClosedError` when the connection ends first.
+        Unserializable params raise here (TypeError / ValueError).
+        """
+        future: Future[object] = Future()
+        with self._lock:
+            closed = self._closed_error
+            if closed is None:
+                self._next_id += 1
+                request_id = self._next_id
+                self._pending[request_id] = (future, method)
+        if closed is not None:
+            future.set_exception(_closed_for(closed, method))
+            return future
+        message: JsonObject = {"id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params if isinstance(params, dict) else dict(params)
+        try:
+            line = _encode_line(message)
+        except BaseException:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("-> request %s id=%d", method, request_id)
+        try:
+            self._transport.send(line)
+        except TransportClosedError as exc:
+            with self._lock:
+                entry = self._pending.pop(request_id, None)
+            if entry is not None:
+                _fail(future, exc)
+        return future
+
+    def call(
+        self,
+        method: str,
+        params: Mapping[str, object] | None = None,
+        timeout: float | None = None,
+    ) -> object:
+        """Send a request and wait for its result.
+
+        ``timeout=None`` uses the connection's ``request_timeout``. Raises
+        the :class:`~._errors.JsonRpcError` subclass of an error response,
+        :class:`TransportClosedError` if the connection ends first, and
+        :class:`TimeoutError` when no answer comes in time (a late answer
+        is then dropped).
+        """
+        future = self.request(method, params)
+        wait = self._request_timeout if timeout is None else timeout
+        try:
+            return future.result(wait)
+        except FutureTimeoutError:
+            if not future.cancel():  # answered in the meantime
+                return future.result()
+            raise TimeoutError(f"no response to {method!r} within {wait} s") from None
+
+    def notify(self, method: str, params: Mapping[str, object] | None = None) -> None:
+        """Send a notification. Raises :class:`TransportClosedError` if closed."""
+        message: JsonObject = {"method": method}
+        if params is not None:
+            message["params"] = params if isinstance(params, dict) else dict(params)
+        self._send_line(_encode_line(message))
+
+    def _send_line(self, line: bytes) -> None:
+        closed = self._closed_error
+        if closed is not None:
+            raise _closed_for(closed, None)
+        self._transport.send(line)
+
+    # -- incoming (reader thread) ---------------------------------------------
+
+    def _make_line_handler(self) -> Callable[[bytes], None]:
+        # The hot path (notifications) is one json.loads, two lookups and the
+        # callback; everything else goes through _dispatch_other.
+        loads = json.loads
+        on_notification = self._on_notification
+        dispatch_other = self._dispatch_other
+        bad_line = self._bad_line
+        log_exception = logger.exception
+
+        def on_line(line: bytes) -> None:
+            try:
+                message = loads(line)
+            except ValueError:  # JSONDecodeError, UnicodeDecodeError
+                bad_line(line, "not valid JSON")
+                return
+            if type(message) is dict and "id" not in message:
+                method = message.get("method")
+                if type(method) is str:
+                    if on_notification is not None:
+                        params = message.get("params")
+                        try:
+                            on_notification(method, params if type(params) is dict else {})
+                        except Exception:
+                            log_exception("notification handler failed for %s", method)
+                    return
+            dispatch_other(message, line)
+
+        return on_line
+
+    def _dispatch_other(self, message: object, line: bytes) -> None:
+        if not isinstance(message, dict):
+            self._bad_line(line, "not a JSON object")
+            return
+        method = message.get("method")
+        request_id = message.get("id")
+        if method is not None:
+            if not isinstance(method, str) or not _is_request_id(request_id):
+                self._bad_line(line, "invalid method or id")
+                return
+            params = message.get("params")
+            self._handle_server_request(
+                ServerRequestContext(self, request_id, method, params if isinstance(params, dict) else {})
+            )
+            return
+        if not _is_request_id(request_id):
+            if "error" in message:
+                # e.g. {"id": null, "error": ...}: the server could not read a
+                # request of ours well enough to know its id.
+                logger.warning(
+                    "codex_app_server: error response without a usable id: %s",
+                    _preview(line),
+                )
+            else:
+                self._bad_line(line, "neither a request, a notification nor a response")
+            return
+        entry = None
+        if type(request_id) is int:  # our ids are ints; other ids are unknown
+            with self._lock:
+                entry = self._pending.pop(request_id, None)
+        if entry is None:
+            logger.warning("codex_app_server: dropped a response with unknown id %r", request_id)
+            return
+        future, req_method = entry
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("<- response %s id=%r", req_method, request_id)
+        if "error" in message:
+            _fail(future, error_from_response(req_method, message["error"]))
+        elif "result" in message:
+            try:
+                future.set_result(message["result"])
+            except InvalidStateError:  # cancelled, e.g. call() timed out
+                pass
+        else:
+            _fail(
+                future,
+                ResponseValidationError(req_method, message, "neither result nor error"),
+            )
+
+    def _handle_server_request(self, ctx: ServerRequestContext) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("<- server request %s id=%r", ctx.method, ctx.id)
+        handler = self._on_server_request
+        if handler is None:
+            self._answer_quietly(ctx, METHOD_NOT_FOUND, f"client does not handle {ctx.method!r}")
+            return
+        try:
+            handler(ctx)
+        except Exception as exc:
+            logger.exception("server request handler failed for %s", ctx.method)
+            if not ctx.answered:
+                self._answer_quietly(
+                    ctx,
+                    INTERNAL_ERROR,
+                    f"client failed handling {ctx.method!r}: {type(exc).__name__}: {exc}",
+                )
+
+    @staticmethod
+    def _answer_quietly(ctx: ServerRequestContext, code: int, message: str) -> None:
+        try:
+            ctx.respond_error(code, message)
+        except (TransportClosedError, RuntimeError) as exc:
+            logger.debug("could not answer %s: %s", ctx.method, exc)
+
+    def _bad_line(self, line: bytes, why: str) -> None:
+        if line.strip():
+            logger.warning(
+                "codex_app_server: skipped a malformed line from the server (%s, %d bytes): %s",
+                why,
+                len(line),
+                _preview(line),
+            )
+
+    def _on_transport_closed(self, reason: BaseException | None) -> None:
+        if isinstance(reason, TransportClosedError):
+            error = reason
+        else:
+            error = TransportClosedError(
+                f"codex app-server connection lost: {reason}" if reason else "codex app-server connection closed",
+                stderr_tail=self._transport.stderr_tail(),
+            )
+            error.__cause__ = reason
+        self._shut(error)
+
+    def _shut(self, error: TransportClosedError) -> None:
+        """Mark closed (first reason wins), fail pending, report once."""
+        with self._lock:
+            if self._closed_error is None:
+                self._closed_error = error
+            pending, self._pending = self._pending, {}
+            report = not self._close_reported
+            self._close_reported = True
+            error = self._closed_error
+        for future, method in pending.values():
+            _fail(future, _closed_for(error, method))
+        if report and self._on_close is not None:
+            try:
+                self._on_close(error)
+            except Exception:
+                logger.exception("close handler failed")
+
+
+def _is_request_id(value: object) -> TypeGuard[RequestId]:
+    return type(value) is int or type(value) is str
+
+
+def _fail(future: Future[object], exc: BaseException) -> None:
+    try:
+        future.set_exception(exc)
+    except InvalidStateError:  # cancelled meanwhile
+        pass
+
+
+def _closed_for(error: TransportClosedError, method: str | None) -> TransportClosedError:
+    """A fresh error per waiter (raising one instance everywhere would pile
+    up tracebacks), naming what was waiting."""
+    reason = error.reason
+    if method is not None:
+        reason = f"{reason} (while waiting for {method!r})"
+    fresh = TransportClosedError(reason, returncode=error.returncode, stderr_tail=error.stderr_tail)
+    fresh.__cause__ = error.__cause__
+    return fresh
+
+
+def _preview(line: bytes) -> str:
+    text = repr(line[:_PREVIEW_CHARS])
+    return text + ("..." if len(line) > _PREVIEW_CHARS else "")

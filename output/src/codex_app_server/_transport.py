@@ -1,0 +1,352 @@
+"""Byte-level transports: one JSON message per line, in and out.
+
+:class:`Transport` is the small interface :class:`~._rpc.RpcConnection`
+needs, so another transport (e.g. websocket) can be added later.
+:class:`StdioTransport` runs ``codex app-server --listen stdio://`` as a child
+process (never through a shell) and pumps its stdout and stderr on two daemon
+threads.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import re
+import signal
+import subprocess
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Protocol
+
+from ._errors import TransportClosedError
+
+__all__ = ["CloseHandler", "LineHandler", "StdioTransport", "Transport"]
+
+logger = logging.getLogger("codex_app_server")
+
+LineHandler = Callable[[bytes], None]
+CloseHandler = Callable[[BaseException | None], None]
+
+# Size of each pipe buffer. Linux pipes hold 64 KiB, so a bigger user-space
+# buffer buys nothing; readline() still handles lines of any length.
+_PIPE_BUFFER = 1 << 16
+# After stdout ends, how long the reader waits for the exit status and the
+# last stderr lines before reporting the close.
+_EXIT_GRACE_S = 0.25
+# At interpreter exit, how long a forgotten child gets after stdin closes.
+_ATEXIT_GRACE_S = 0.5
+_MAX_STDERR_LINE = 4000
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_POSIX = os.name == "posix"
+
+
+class Transport(Protocol):
+    """A bidirectional stream of newline-terminated JSON messages."""
+
+    def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
+        """Open the transport.
+
+        ``on_line`` is called (on a reader thread) for every received line,
+        in order, trailing newline included. ``on_close`` is called once when
+        no more lines will come, with the reason (preferably a
+        :class:`TransportClosedError`).
+        """
+        ...
+
+    def send(self, line: bytes) -> None:
+        """Send one message (a JSON line ending in ``\\n``). Thread-safe.
+
+        Raises :class:`TransportClosedError` when the peer is gone.
+        """
+        ...
+
+    def close(self, timeout: float) -> None:
+        """Shut down, waiting up to ``timeout`` seconds per stage. Idempotent."""
+        ...
+
+    def stderr_tail(self) -> str:
+        """Recent diagnostic output of the peer, for error messages."""
+        ...
+
+    @property
+    def is_alive(self) -> bool:
+        """Whether the peer is still running / connected."""
+        ...
+
+
+class StdioTransport:
+    """Run ``argv`` as a child process speaking JSON lines on stdin/stdout.
+
+    * ``shell=False`` always; ``argv`` goes to the OS as given.
+    * The child gets its own session (POSIX) or process group (Windows), so
+      a Ctrl-C in the terminal reaches only this Python process, whose code
+      decides what to do (e.g. interrupt the turn) instead of codex dying.
+    * stderr is kept in a bounded buffer (``stderr_buffer_lines``) for error
+      messages and logged line by line at DEBUG on logger ``codex_app_server``.
+      The environment is never logged.
+    * A child that is never closed is stopped when the transport is garbage
+      collected or, at the latest, at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        stderr_buffer_lines: int = 200,
+    ) -> None:
+        if isinstance(argv, str) or not argv:
+            raise ValueError("argv must be a non-empty sequence of arguments")
+        self._argv = [os.fspath(arg) for arg in argv]
+        self._env = dict(env) if env is not None else None
+        self._cwd = cwd
+        self._tail: collections.deque[str] = collections.deque(maxlen=stderr_buffer_lines)
+        self._tail_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stdin: IO[bytes] | None = None
+        self._closed = False
+        self._stdout_thread: threading.Thread | None = None
+        self._stderr_thread: threading.Thread | None = None
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], StdioTransport] | None = None
+
+    # -- Transport interface -------------------------------------------------
+
+    def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
+        with self._state_lock:
+            if self._proc is not None or self._closed:
+                raise RuntimeError("StdioTransport.start() may be called only once")
+            try:
+                proc = subprocess.Popen(
+                    self._argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    bufsize=_PIPE_BUFFER,
+                    env=self._env,
+                    cwd=self._cwd,
+                    shell=False,
+                    close_fds=True,
+                    start_new_session=_POSIX,
+                    creationflags=0 if _POSIX else _windows_new_group_flag(),
+                )
+            except OSError as exc:
+                raise TransportClosedError(f"could not start {self._argv[0]!r}: {exc}") from exc
+            assert proc.stdin is not None and proc.stdout is not None
+            assert proc.stderr is not None
+            self._proc = proc
+            self._stdin = proc.stdin
+            self._finalizer = weakref.finalize(self, _stop_forgotten, proc)
+            # The pump threads get only what they need, never ``self``, so a
+            # dropped transport can still be collected and its child stopped.
+            self._stderr_thread = threading.Thread(
+                target=_pump_stderr,
+                args=(proc.stderr, self._tail, self._tail_lock),
+                name=f"codex-app-server-stderr-{proc.pid}",
+                daemon=True,
+            )
+            self._stdout_thread = threading.Thread(
+                target=_pump_stdout,
+                args=(proc, self._stderr_thread, self.stderr_tail, on_line, on_close),
+                name=f"codex-app-server-stdout-{proc.pid}",
+                daemon=True,
+            )
+            self._stderr_thread.start()
+            self._stdout_thread.start()
+
+    def send(self, line: bytes) -> None:
+        with self._send_lock:
+            stdin = self._stdin
+            if stdin is None:
+                raise TransportClosedError("transport is closed")
+            try:
+                stdin.write(line)
+                stdin.flush()
+            except (OSError, ValueError) as exc:  # BrokenPipeError, closed file
+                raise TransportClosedError(
+                    "codex app-server is not accepting input",
+                    returncode=self.returncode,
+                    stderr_tail=self.stderr_tail(),
+                ) from exc
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Close stdin, wait up to ``timeout`` s, SIGTERM, wait, then SIGKILL.
+
+        Reaps the child (no zombie) and joins the pump threads. Idempotent and
+        safe to call from any thread, including a callback on the reader.
+        """
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            proc = self._proc
+        if proc is None:
+            return
+        # A sender blocked on a full pipe holds the lock; then skip straight
+        # to signals, which unblock it.
+        if self._send_lock.acquire(timeout=max(timeout, 0.05)):
+            try:
+                stdin, self._stdin = self._stdin, None
+                if stdin is not None:
+                    _close_quietly(stdin)
+            finally:
+                self._send_lock.release()
+        _stop_process(proc, timeout)
+        current = threading.current_thread()
+        for thread in (self._stdout_thread, self._stderr_thread):
+            if thread is not None and thread is not current:
+                thread.join(max(timeout, _EXIT_GRACE_S))
+        for thread, stream in (
+            (self._stdout_thread, proc.stdout),
+            (self._stderr_thread, proc.stderr),
+        ):
+            # Closing a stream another thread is reading would block on its
+            # lock; a still-running pump keeps its stream until it ends.
+            if stream is not None and (thread is None or not thread.is_alive()):
+                _close_quietly(stream)
+        if self._finalizer is not None:
+            self._finalizer.detach()
+
+    def stderr_tail(self) -> str:
+        with self._tail_lock:
+            return "\n".join(self._tail)
+
+    @property
+    def is_alive(self) -> bool:
+        proc = self._proc
+        return proc is not None and not self._closed and proc.poll() is None
+
+    # -- extras ---------------------------------------------------------------
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The child process, once started."""
+        return self._proc
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once the child has exited (negative: killed by signal)."""
+        return self._proc.poll() if self._proc is not None else None
+
+
+def _windows_new_group_flag() -> int:
+    return int(getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))
+
+
+def _pump_stdout(
+    proc: subprocess.Popen[bytes],
+    stderr_thread: threading.Thread,
+    stderr_tail: Callable[[], str],
+    on_line: LineHandler,
+    on_close: CloseHandler,
+) -> None:
+    stdout = proc.stdout
+    assert stdout is not None
+    readline = stdout.readline
+    error: BaseException | None = None
+    try:
+        while True:
+            line = readline()
+            if not line:
+                break
+            try:
+                on_line(line)
+            except Exception:
+                logger.exception("codex_app_server: line handler failed; line dropped")
+    except (OSError, ValueError) as exc:  # ValueError: stream closed under us
+        error = exc
+    # Give the child a moment to exit and stderr to drain, so the error can
+    # carry the exit status and the last words of the process.
+    try:
+        proc.wait(timeout=_EXIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    stderr_thread.join(_EXIT_GRACE_S)
+    returncode = proc.poll()
+    reason = "codex app-server exited" if returncode is not None else "codex app-server closed its stdout"
+    closed = TransportClosedError(reason, returncode=returncode, stderr_tail=stderr_tail())
+    closed.__cause__ = error
+    try:
+        on_close(closed)
+    except Exception:
+        logger.exception("codex_app_server: close handler failed")
+
+
+def _pump_stderr(stderr: IO[bytes], tail: collections.deque[str], tail_lock: threading.Lock) -> None:
+    try:
+        for raw in iter(stderr.readline, b""):
+            text = _ANSI_ESCAPE.sub("", raw.decode("utf-8", "replace").rstrip("\r\n"))
+            if len(text) > _MAX_STDERR_LINE:
+                text = text[:_MAX_STDERR_LINE] + " [...]"
+            with tail_lock:
+                tail.append(text)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("codex stderr: %s", text)
+    except (OSError, ValueError):
+        pass
+
+
+def _close_quietly(stream: IO[bytes]) -> None:
+    try:
+        stream.close()
+    except (OSError, ValueError):
+        pass
+
+
+def _signal(proc: subprocess.Popen[bytes], *, kill: bool) -> None:
+    """SIGTERM the child, or SIGKILL its whole process group."""
+    try:
+        if kill and _POSIX and proc.poll() is None:
+            # The child leads its own session (start_new_session), so this
+            # also takes down anything it spawned and left running.
+            os.killpg(proc.pid, signal.SIGKILL)
+        elif kill:
+            proc.kill()
+        else:
+            proc.terminate()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait, then SIGTERM and wait, then SIGKILL and reap. stdin is closed."""
+    for next_step in ("terminate", "kill"):
+        try:
+            proc.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        logger.debug("codex app-server did not exit in %.1fs; %s", timeout, next_step)
+        _signal(proc, kill=next_step == "kill")
+    try:
+        proc.wait(timeout=max(timeout, 5.0))
+    except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
+        logger.warning("codex app-server (pid %d) survived SIGKILL", proc.pid)
+
+
+def _stop_forgotten(proc: subprocess.Popen[bytes]) -> None:
+    """Finalizer: stop a child whose transport was dropped without close()."""
+    if proc.poll() is not None:
+        return
+    if proc.stdin is not None:
+        try:
+            proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+    try:
+        proc.wait(timeout=_ATEXIT_GRACE_S)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    _signal(proc, kill=True)
+    try:
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        pass
