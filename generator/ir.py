@@ -164,7 +164,8 @@ Definition = Model | Enum | Alias
 class Parameter:
     """One keyword argument of a generated method, taken from a params model field."""
 
-    py_name: str
+    py_name: str  # the argument name
+    field_name: str  # the params model attribute it fills
     wire_name: str
     type: TypeExpr
     required: bool
@@ -205,6 +206,9 @@ class ServerRequest:
     params_model: str | None
     response_model: str | None
     description: str | None
+    # JSON answered when the user installed no handler (from the manifest);
+    # None means "reply with a JSON-RPC error".
+    default_response: object = None
 
 
 @dataclass(frozen=True)
@@ -214,15 +218,22 @@ class WrapperMethod:
     owner: str  # "Codex" | "Thread" | "TurnHandle"
     py_name: str
     rpc_method: str
-    kind: str  # how the template renders it: "plain" | "thread" | "turn" | "run" | ...
-    bound: tuple[tuple[str, str], ...]  # (wire param, expression on self)
+    kind: str  # "plain" | "thread" | "resume_thread" | "turn" | "run"
+    bound: tuple[tuple[str, str], ...]  # (field name, attribute of self)
     positional: tuple[Parameter, ...]
     keywords: tuple[Parameter, ...]
-    returns: str  # annotation text of the return value
     response_model: str
     description: str | None
-    fixed: tuple[tuple[str, str], ...] = ()  # (wire param, python literal)
-    excluded: tuple[tuple[str, str], ...] = ()  # (py_name, reason)
+    fixed: tuple[tuple[str, str], ...] = ()  # (field name, python literal)
+    excluded: tuple[tuple[str, str], ...] = ()  # (field name, reason)
+    # (field name, ((key, value), ...)) per-param overrides: default, type, convert
+    overrides: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+
+    def override(self, field_name: str) -> dict[str, object]:
+        for name, items in self.overrides:
+            if name == field_name:
+                return dict(items)
+        return {}
 
 
 @dataclass(frozen=True)

@@ -158,9 +158,12 @@ def _is_basemodel_method(name: str) -> bool:
     }
 
 
-def parameter_name(wire_name: str) -> str:
-    """A keyword-argument name; same rules as fields so the two always agree."""
-    return field_name(wire_name)
+def parameter_name(field: str) -> str:
+    """A keyword-argument name for a (pythonised) field name.
+
+    Same as the field name, except names a method signature already uses.
+    """
+    return field + "_" if field in {"self", "cls"} else field
 
 
 def enum_member_name(value: object) -> str:

@@ -149,7 +149,9 @@ class _Builder:
         _check_supported(schema, loc)
         description = _description(schema, loc)
         if _is_object_schema(schema) and not _union_keyword(schema):
-            if schema.get("properties") or not _is_map(schema):
+            # A named object is a model even without properties (an empty
+            # response is still a response), unless it is a typed map.
+            if schema.get("properties") or not isinstance(schema.get("additionalProperties"), dict):
                 return self._model(cls, schema, loc, description)
         values = _string_enum_values(schema)
         if values and top_level:

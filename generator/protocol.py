@@ -63,7 +63,10 @@ def _parameters(model: ir.Definition | None) -> tuple[ir.Parameter, ...]:
     if not isinstance(model, ir.Model):
         return ()
     ordered = sorted(model.fields, key=lambda f: (not f.required, f.py_name))
-    return tuple(ir.Parameter(f.py_name, f.wire_name, f.type, f.required, f.description) for f in ordered)
+    return tuple(
+        ir.Parameter(naming.parameter_name(f.py_name), f.py_name, f.wire_name, f.type, f.required, f.description)
+        for f in ordered
+    )
 
 
 def _response_for(
@@ -126,16 +129,41 @@ def _check_manifest_methods(loc: Location, table: str, entries: Mapping[str, obj
             )
 
 
-def build_notifications(inputs: Inputs, def_class: Mapping[str, str]) -> tuple[ir.Notification, ...]:
+def _variant_classes(union_def: str, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]) -> dict[str, str]:
+    """method -> generated variant class of an envelope union (ServerNotification, ...)."""
+    alias = defs.get(def_class.get(union_def, ""))
+    if not isinstance(alias, ir.Alias) or not isinstance(alias.type, ir.UnionOf):
+        return {}
+    out: dict[str, str] = {}
+    for member in alias.type.members:
+        model = defs.get(member.name) if isinstance(member, ir.Named) else None
+        if not isinstance(model, ir.Model):
+            continue
+        for f in model.fields:
+            if f.wire_name == "method" and isinstance(f.type, ir.LiteralOf) and len(f.type.values) == 1:
+                out[str(f.type.values[0])] = model.name
+    return out
+
+
+def _description_of(variant: JsonObject) -> str | None:
+    text = variant.get("description")
+    return text.strip() or None if isinstance(text, str) else None
+
+
+def build_notifications(
+    inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]
+) -> tuple[ir.Notification, ...]:
     bundle = inputs.bundle.definitions
     if SERVER_NOTIFICATION not in bundle:
         return ()
+    classes = _variant_classes(SERVER_NOTIFICATION, defs, def_class)
     out = []
     for variant, loc in _variants(bundle[SERVER_NOTIFICATION]):
         rpc = _method_of(variant, loc)
         params_cls, _ = _params_of(variant, loc, def_class)
-        description = variant.get("description") if isinstance(variant.get("description"), str) else None
-        out.append(ir.Notification(rpc, naming.event_class_name(rpc), params_cls, description))
+        if rpc not in classes:
+            raise GeneratorError(loc, f"notification {rpc!r} has no generated variant class")
+        out.append(ir.Notification(rpc, classes[rpc], params_cls, _description_of(variant)))
     return tuple(sorted(out, key=lambda n: n.rpc_method))
 
 
@@ -145,7 +173,12 @@ def build_server_requests(
     bundle = inputs.bundle.definitions
     if SERVER_REQUEST not in bundle:
         return ()
+    manifest_loc = Location(inputs.manifest_file)
+    settings = inputs.manifest.get("server_requests", {})
+    assert isinstance(settings, dict)
+    classes = _variant_classes(SERVER_REQUEST, defs, def_class)
     class_of_def = {v: k for k, v in def_class.items()}
+    handler_names = naming.NameTable("handler", 'set `handler = "new_name"` under [server_requests."{source}"]')
     out = []
     for variant, loc in _variants(bundle[SERVER_REQUEST]):
         rpc = _method_of(variant, loc)
@@ -153,19 +186,20 @@ def build_server_requests(
         params_def = class_of_def.get(params_cls) if params_cls else None
         response = None
         if params_def and params_def.endswith("Params"):
-            candidate = params_def[: -len("Params")] + "Response"
-            response = def_class.get(candidate)
-        description = variant.get("description") if isinstance(variant.get("description"), str) else None
+            response = def_class.get(params_def[: -len("Params")] + "Response")
+        entry = settings.get(rpc, {})
+        handler = handler_names.claim(entry.get("handler") or naming.method_name(rpc), rpc, loc)
+        default = entry.get("default")
+        if default is not None and response is None:
+            raise GeneratorError(manifest_loc.child("server_requests", rpc, "default"), "no response type to validate it")
         out.append(
             ir.ServerRequest(
-                rpc,
-                naming.server_request_class_name(rpc),
-                naming.method_name(rpc),
-                params_cls,
-                response,
-                description,
+                rpc, classes.get(rpc, naming.server_request_class_name(rpc)), handler, params_cls, response,
+                _description_of(variant), default,
             )
         )
+    known = {r.rpc_method for r in out}
+    _check_manifest_methods(manifest_loc, "server_requests", settings, known)
     return tuple(sorted(out, key=lambda r: r.rpc_method))
 
 
@@ -177,11 +211,20 @@ def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: M
         input_hash=inputs.bundle.input_hash,
         definitions=tuple(definitions),
         methods=methods,
-        notifications=build_notifications(inputs, def_class),
+        notifications=build_notifications(inputs, defs, def_class),
         server_requests=build_server_requests(inputs, defs, def_class),
         wrappers=wrappers.build_wrappers(inputs, defs, methods),
     )
 
 
 def render_protocol_files(api: ir.Api, package: str) -> dict[str, str]:
-    return {}
+    from . import api_views
+    from .render import render
+
+    return {
+        f"{package}/__init__.py": render("generated_init.py.jinja", header=api_views.header(api)),
+        f"{package}/client.py": render("client.py.jinja", m=api_views.client_module(api)),
+        f"{package}/notifications.py": render("notifications.py.jinja", m=api_views.notifications_module(api)),
+        f"{package}/server_requests.py": render("server_requests.py.jinja", m=api_views.server_requests_module(api)),
+        f"{package}/api.py": render("api.py.jinja", m=api_views.wrappers_module(api)),
+    }

@@ -1,0 +1,87 @@
+"""Typed Python SDK for the Codex app-server (generated from its JSON Schema).
+
+Start with :class:`Codex` (blocking) or :class:`AsyncCodex` (asyncio)::
+
+    from codex_app_server import Codex
+
+    with Codex() as codex:
+        thread = codex.thread_start(model="gpt-5.4")
+        result = thread.run("Say hello in one sentence.")
+        print(result.final_response)
+"""
+
+from ._api_base import RunResult
+from ._config import AppServerConfig
+from ._errors import (
+    BinaryNotFoundError,
+    CodexError,
+    InternalRpcError,
+    InvalidParamsError,
+    InvalidRequestError,
+    JsonRpcError,
+    MethodNotFoundError,
+    ParamsValidationError,
+    ParseError,
+    ResponseValidationError,
+    RetryLimitExceededError,
+    ServerBusyError,
+    TransportClosedError,
+    TurnFailedError,
+    is_retryable_error,
+)
+from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
+from ._requester import OMIT, Omit
+from ._retry import async_retry_on_overload, retry_on_overload
+from ._version import __version__
+from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
+from .generated.client import AppServerClient, AsyncAppServerClient
+from .generated.notifications import Notification, UnknownNotification
+from .generated.server_requests import AsyncServerRequestHandler, NoHandlerError, ServerRequestHandler
+from .generated.v2_all import InitializeResponse, TurnStatus
+
+__all__ = [
+    "OMIT",
+    "AppServerClient",
+    "AppServerConfig",
+    "AsyncAppServerClient",
+    "AsyncCodex",
+    "AsyncServerRequestHandler",
+    "AsyncThread",
+    "AsyncTurnHandle",
+    "BinaryNotFoundError",
+    "Codex",
+    "CodexError",
+    "ImageInput",
+    "InitializeResponse",
+    "Input",
+    "InputItem",
+    "InternalRpcError",
+    "InvalidParamsError",
+    "InvalidRequestError",
+    "JsonRpcError",
+    "LocalImageInput",
+    "MentionInput",
+    "MethodNotFoundError",
+    "NoHandlerError",
+    "Notification",
+    "Omit",
+    "ParamsValidationError",
+    "ParseError",
+    "ResponseValidationError",
+    "RetryLimitExceededError",
+    "RunResult",
+    "ServerBusyError",
+    "ServerRequestHandler",
+    "SkillInput",
+    "TextInput",
+    "Thread",
+    "TransportClosedError",
+    "TurnFailedError",
+    "TurnHandle",
+    "TurnStatus",
+    "UnknownNotification",
+    "__version__",
+    "async_retry_on_overload",
+    "is_retryable_error",
+    "retry_on_overload",
+]

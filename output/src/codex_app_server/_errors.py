@@ -17,6 +17,7 @@ __all__ = [
     "InvalidRequestError",
     "JsonRpcError",
     "MethodNotFoundError",
+    "ParamsValidationError",
     "ParseError",
     "ResponseValidationError",
     "RetryLimitExceededError",
@@ -34,6 +35,7 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 SERVER_OVERLOADED = -32001
 
+_TAIL_LINES_IN_MESSAGE = 20
 _INSTALL_HINT = "pip install 'codex-app-server[bin]'"
 
 
@@ -61,9 +63,20 @@ class TransportClosedError(CodexError):
         message = reason
         if returncode is not None:
             message += f" (exit status {returncode})"
-        if stderr_tail.strip():
-            message += "\n--- codex stderr (tail) ---\n" + stderr_tail.rstrip()
+        lines = stderr_tail.rstrip().splitlines()
+        if lines:
+            shown = lines[-_TAIL_LINES_IN_MESSAGE:]
+            hidden = len(lines) - len(shown)
+            more = f", {hidden} earlier lines in .stderr_tail" if hidden else ""
+            message += f"\n--- codex stderr (last lines{more}) ---\n" + "\n".join(shown)
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_transport_closed, (self.reason, self.returncode, self.stderr_tail))
+
+
+def _rebuild_transport_closed(reason: str, returncode: int | None, stderr_tail: str) -> TransportClosedError:
+    return TransportClosedError(reason, returncode=returncode, stderr_tail=stderr_tail)
 
 
 class BinaryNotFoundError(CodexError):
@@ -83,6 +96,9 @@ class BinaryNotFoundError(CodexError):
             "or point AppServerConfig(codex_bin=...) or the CODEX_BIN environment "
             "variable at an existing codex executable."
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.tried,))
 
 
 class JsonRpcError(CodexError):
@@ -139,6 +155,21 @@ class ServerBusyError(JsonRpcError):
 
 class RetryLimitExceededError(ServerBusyError):
     """An overload error saying the server's own retry budget is exhausted."""
+
+
+class ParamsValidationError(CodexError, ValueError):
+    """Arguments for ``method`` do not fit its params model; nothing was sent.
+
+    ``error`` is the underlying validation error (e.g. pydantic's).
+    """
+
+    def __init__(self, method: str, error: object) -> None:
+        self.method = method
+        self.error = error
+        super().__init__(f"invalid params for {method}: {error}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.method, self.error))
 
 
 class ResponseValidationError(CodexError):

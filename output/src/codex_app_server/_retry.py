@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import TypeVar, cast, overload
 
 from ._errors import is_retryable_error
@@ -42,15 +43,44 @@ def backoff_delay(
     return max(0.0, base * (1.0 + jitter_ratio * (2.0 * rand() - 1.0)))
 
 
-def _check(max_attempts: int, initial_delay_s: float, max_delay_s: float, jitter_ratio: float) -> None:
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
-        raise TypeError("max_attempts must be an int")
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be >= 1")
-    if initial_delay_s < 0 or max_delay_s < 0:
-        raise ValueError("delays must be >= 0")
-    if not 0.0 <= jitter_ratio <= 1.0:
-        raise ValueError("jitter_ratio must be between 0 and 1")
+@dataclass(frozen=True)
+class _Policy:
+    max_attempts: int
+    initial_delay_s: float
+    max_delay_s: float
+    jitter_ratio: float
+    rand: Callable[[], float]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise TypeError("max_attempts must be an int")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        if self.initial_delay_s < 0 or self.max_delay_s < 0:
+            raise ValueError("delays must be >= 0")
+        if not 0.0 <= self.jitter_ratio <= 1.0:
+            raise ValueError("jitter_ratio must be between 0 and 1")
+
+    def delay_after(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), or
+        ``None`` to give up and re-raise ``exc``."""
+        if attempt >= self.max_attempts or not is_retryable_error(exc):
+            return None
+        delay = backoff_delay(
+            attempt - 1,
+            initial_delay_s=self.initial_delay_s,
+            max_delay_s=self.max_delay_s,
+            jitter_ratio=self.jitter_ratio,
+            rand=self.rand,
+        )
+        logger.info(
+            "server overloaded (attempt %d of %d): %s; retrying in %.2fs",
+            attempt,
+            self.max_attempts,
+            exc,
+            delay,
+        )
+        return delay
 
 
 @overload
@@ -98,37 +128,20 @@ def retry_on_overload(
     ``sleep`` replaces ``time.sleep`` (or ``asyncio.sleep``; it may return
     an awaitable) and ``rand`` the jitter source, for tests.
     """
-    _check(max_attempts, initial_delay_s, max_delay_s, jitter_ratio)
+    policy = _Policy(max_attempts, initial_delay_s, max_delay_s, jitter_ratio, rand)
     attempt = 0
     while True:
         attempt += 1
         try:
             result = op()
         except Exception as exc:
-            if attempt >= max_attempts or not is_retryable_error(exc):
+            delay = policy.delay_after(exc, attempt)
+            if delay is None:
                 raise
-            delay = backoff_delay(
-                attempt - 1,
-                initial_delay_s=initial_delay_s,
-                max_delay_s=max_delay_s,
-                jitter_ratio=jitter_ratio,
-                rand=rand,
-            )
-            _log_retry(exc, attempt, max_attempts, delay)
             (sleep or time.sleep)(delay)
             continue
         if inspect.isawaitable(result):
-            return _retry_async(
-                op,
-                result,
-                attempt,
-                max_attempts=max_attempts,
-                initial_delay_s=initial_delay_s,
-                max_delay_s=max_delay_s,
-                jitter_ratio=jitter_ratio,
-                sleep=sleep,
-                rand=rand,
-            )
+            return _retry_async(op, result, attempt, policy, sleep)
         return result
 
 
@@ -143,32 +156,16 @@ async def async_retry_on_overload(
     rand: Callable[[], float] = random.random,
 ) -> T:
     """The async twin of :func:`retry_on_overload` (sleeps with asyncio)."""
-    _check(max_attempts, initial_delay_s, max_delay_s, jitter_ratio)
-    result = await _retry_async(
-        op,
-        None,
-        0,
-        max_attempts=max_attempts,
-        initial_delay_s=initial_delay_s,
-        max_delay_s=max_delay_s,
-        jitter_ratio=jitter_ratio,
-        sleep=sleep,
-        rand=rand,
-    )
-    return cast(T, result)
+    policy = _Policy(max_attempts, initial_delay_s, max_delay_s, jitter_ratio, rand)
+    return cast(T, await _retry_async(op, None, 0, policy, sleep))
 
 
 async def _retry_async(
     op: Callable[[], object],
     first: object,
     attempts_made: int,
-    *,
-    max_attempts: int,
-    initial_delay_s: float,
-    max_delay_s: float,
-    jitter_ratio: float,
+    policy: _Policy,
     sleep: Callable[[float], object] | None,
-    rand: Callable[[], float],
 ) -> object:
     """Await ``first`` (the result of attempt ``attempts_made``) if given,
     then keep calling ``op`` until success, a non-retryable error or the
@@ -184,27 +181,10 @@ async def _retry_async(
                 raise TypeError(f"op() must return an awaitable, got {awaitable!r}")
             return await awaitable
         except Exception as exc:
-            if attempt >= max_attempts or not is_retryable_error(exc):
+            delay = policy.delay_after(exc, attempt)
+            if delay is None:
                 raise
-            delay = backoff_delay(
-                attempt - 1,
-                initial_delay_s=initial_delay_s,
-                max_delay_s=max_delay_s,
-                jitter_ratio=jitter_ratio,
-                rand=rand,
-            )
-            _log_retry(exc, attempt, max_attempts, delay)
             slept = (sleep or asyncio.sleep)(delay)
             if inspect.isawaitable(slept):
                 await slept
             awaitable = None
-
-
-def _log_retry(exc: BaseException, attempt: int, max_attempts: int, delay: float) -> None:
-    logger.info(
-        "server overloaded (attempt %d of %d): %s; retrying in %.2fs",
-        attempt,
-        max_attempts,
-        exc,
-        delay,
-    )

@@ -140,7 +140,6 @@ class RpcConnection:
         self._next_id = 0
         self._pending: dict[int, tuple[Future[object], str]] = {}
         self._closed_error: TransportClosedError | None = None
-        self._close_reported = False
         self._started = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -395,12 +394,13 @@ class RpcConnection:
     def _shut(self, error: TransportClosedError) -> None:
         """Mark closed (first reason wins), fail pending, report once."""
         with self._lock:
-            if self._closed_error is None:
+            first = self._closed_error
+            report = first is None
+            if first is None:
                 self._closed_error = error
+            else:
+                error = first
             pending, self._pending = self._pending, {}
-            report = not self._close_reported
-            self._close_reported = True
-            error = self._closed_error
         for future, method in pending.values():
             _fail(future, _closed_for(error, method))
         if report and self._on_close is not None:

@@ -10,6 +10,7 @@ threads.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import os
 import re
@@ -150,7 +151,13 @@ class StdioTransport:
             )
             self._stdout_thread = threading.Thread(
                 target=_pump_stdout,
-                args=(proc, self._stderr_thread, self.stderr_tail, on_line, on_close),
+                args=(
+                    proc,
+                    self._stderr_thread,
+                    functools.partial(_join_tail, self._tail, self._tail_lock),
+                    on_line,
+                    on_close,
+                ),
                 name=f"codex-app-server-stdout-{proc.pid}",
                 daemon=True,
             )
@@ -185,16 +192,12 @@ class StdioTransport:
             proc = self._proc
         if proc is None:
             return
-        # A sender blocked on a full pipe holds the lock; then skip straight
-        # to signals, which unblock it.
-        if self._send_lock.acquire(timeout=max(timeout, 0.05)):
-            try:
-                stdin, self._stdin = self._stdin, None
-                if stdin is not None:
-                    _close_quietly(stdin)
-            finally:
-                self._send_lock.release()
+        # EOF on stdin asks the server to exit. A sender blocked on a full
+        # pipe holds the lock; then go on to the signals, which unblock it,
+        # and close stdin after.
+        self._close_stdin(max(timeout, 0.05))
         _stop_process(proc, timeout)
+        self._close_stdin(max(timeout, 0.05))
         current = threading.current_thread()
         for thread in (self._stdout_thread, self._stderr_thread):
             if thread is not None and thread is not current:
@@ -210,9 +213,18 @@ class StdioTransport:
         if self._finalizer is not None:
             self._finalizer.detach()
 
+    def _close_stdin(self, timeout: float) -> None:
+        if self._stdin is None or not self._send_lock.acquire(timeout=timeout):
+            return
+        try:
+            stdin, self._stdin = self._stdin, None
+            if stdin is not None:
+                _close_quietly(stdin)
+        finally:
+            self._send_lock.release()
+
     def stderr_tail(self) -> str:
-        with self._tail_lock:
-            return "\n".join(self._tail)
+        return _join_tail(self._tail, self._tail_lock)
 
     @property
     def is_alive(self) -> bool:
@@ -238,6 +250,11 @@ class StdioTransport:
 
 def _windows_new_group_flag() -> int:
     return int(getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))
+
+
+def _join_tail(tail: collections.deque[str], lock: threading.Lock) -> str:
+    with lock:
+        return "\n".join(tail)
 
 
 def _pump_stdout(

@@ -1,0 +1,311 @@
+"""Stage 4a (protocol): views for the client, notification and server-request modules.
+
+As in :mod:`generator.views`, every signature, call and docstring is
+computed here; templates only place them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from . import ir
+from .pyexpr import annotation, docstring, pyrepr
+from .views import header
+
+_TYPING_NAMES = frozenset({"str", "int", "float", "bool", "None", "JsonValue"})
+
+
+@dataclass(frozen=True)
+class ClientMethodView:
+    name: str
+    rpc: str
+    signature: str  # everything after "self"
+    returns: str
+    doc: str | None
+    call: str  # arguments of self._request(...)
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    method: str
+    event: str
+    params: str | None
+
+
+@dataclass(frozen=True)
+class ServerRequestView:
+    method: str
+    handler: str
+    params: str
+    response: str
+    doc: str | None
+    default: str | None  # python expression of the default JSON answer
+
+
+def first_paragraph(text: str | None) -> str | None:
+    if not text:
+        return None
+    return text.strip().split("\n\n", 1)[0].replace("\n", " ").strip() or None
+
+
+def parameter_annotation(p: ir.Parameter, *, omit: str | None) -> str:
+    """The annotation of a keyword; optional ones also accept the omit sentinel/None."""
+    t = p.type
+    if p.required:
+        return annotation(t)
+    text = annotation(ir.nullable(t))
+    return f"{text} | {omit}" if omit else text
+
+
+def args_doc(parameters: Sequence[ir.Parameter]) -> str:
+    lines = []
+    for p in parameters:
+        summary = first_paragraph(p.description)
+        if summary:
+            lines.append(f"    {p.py_name}: {summary}")
+    return "Args:\n" + "\n".join(lines) if lines else ""
+
+
+def method_doc(summary: str | None, rpc: str, parameters: Sequence[ir.Parameter]) -> str | None:
+    parts = [summary or f"Call ``{rpc}``.", f"JSON-RPC method: ``{rpc}``."]
+    args = args_doc(parameters)
+    if args:
+        parts.append(args)
+    return docstring("\n\n".join(parts))
+
+
+def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
+    params = list(m.parameters)
+    sig = []
+    if params:
+        sig.append("*")
+        sig.extend(
+            f"{p.py_name}: {parameter_annotation(p, omit='Omit')}" + ("" if p.required else " = OMIT") for p in params
+        )
+    fields = "{" + ", ".join(f"{pyrepr(p.field_name)}: {p.py_name}" for p in params) + "}"
+    params_model = m.params_model or "None"
+    call = f"{pyrepr(m.rpc_method)}, {params_model}, {m.response_model}, {fields}"
+    summary = m.description
+    if summary is None and m.params_model:
+        model = api.definition(m.params_model)
+        summary = model.description
+    return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig), m.response_model, method_doc(summary, m.rpc_method, params), call)
+
+
+def names_used(types: Iterable[ir.TypeExpr], extra: Iterable[str | None] = ()) -> tuple[str, ...]:
+    """Generated names (classes, aliases, int aliases) to import from v2_all."""
+    out: set[str] = {e for e in extra if e}
+    for t in types:
+        out |= ir.referenced_names(t)
+        out |= _builtin_aliases(t)
+    return tuple(sorted(out - _TYPING_NAMES))
+
+
+def _builtin_aliases(t: ir.TypeExpr) -> set[str]:
+    if isinstance(t, ir.Builtin):
+        return {t.name}
+    children: tuple[ir.TypeExpr, ...] = ()
+    if isinstance(t, ir.ListOf):
+        children = (t.item,)
+    elif isinstance(t, ir.DictOf):
+        children = (t.value,)
+    elif isinstance(t, ir.Nullable):
+        children = (t.inner,)
+    elif isinstance(t, ir.Constrained):
+        children = (t.base,)
+    elif isinstance(t, ir.UnionOf):
+        children = t.members
+    elif isinstance(t, ir.TupleOf):
+        children = t.items
+    out: set[str] = set()
+    for c in children:
+        out |= _builtin_aliases(c)
+    return out
+
+
+@dataclass(frozen=True)
+class ClientModule:
+    header: str
+    imports: tuple[str, ...]
+    methods: tuple[ClientMethodView, ...]
+    flavors: tuple[tuple[str, str, str, str], ...]  # (class name, base, "async " or "", "await " or "")
+
+
+def client_module(api: ir.Api) -> ClientModule:
+    methods = tuple(client_method_view(m, api) for m in api.methods)
+    imports = names_used(
+        (p.type for m in api.methods for p in m.parameters),
+        [n for m in api.methods for n in (m.params_model, m.response_model)],
+    )
+    flavors = (
+        ("AppServerClient", "SyncRequester", "", ""),
+        ("AsyncAppServerClient", "AsyncRequester", "async ", "await "),
+    )
+    return ClientModule(header(api), imports, methods, flavors)
+
+
+@dataclass(frozen=True)
+class NotificationsModule:
+    header: str
+    imports: tuple[str, ...]
+    notifications: tuple[NotificationView, ...]
+
+
+def notifications_module(api: ir.Api) -> NotificationsModule:
+    views = tuple(NotificationView(n.rpc_method, n.class_name, n.params_model) for n in api.notifications)
+    imports = tuple(sorted({n.class_name for n in api.notifications} | {n.params_model for n in api.notifications if n.params_model}))
+    return NotificationsModule(header(api), imports, views)
+
+
+@dataclass(frozen=True)
+class ServerRequestsModule:
+    header: str
+    imports: tuple[str, ...]
+    requests: tuple[ServerRequestView, ...]
+    flavors: tuple[tuple[str, str], ...]  # (class name, "async " or "")
+
+
+def server_requests_module(api: ir.Api) -> ServerRequestsModule:
+    views = []
+    for r in api.server_requests:
+        if r.params_model is None or r.response_model is None:
+            continue
+        default = None if r.default_response is None else f"{r.response_model}.model_validate({pyrepr(r.default_response)})"
+        if default is None:
+            behaviour = "Without a handler the server gets a JSON-RPC error reply."
+        else:
+            behaviour = f"Default when not overridden: ``{_json_text(r.default_response)}``."
+        doc = docstring(
+            "\n\n".join(
+                p for p in (first_paragraph(r.description), f"Server request ``{r.rpc_method}``.", behaviour) if p
+            )
+        )
+        views.append(ServerRequestView(r.rpc_method, r.handler_name, r.params_model, r.response_model, doc, default))
+    imports = tuple(sorted({v.params for v in views} | {v.response for v in views}))
+    flavors = (("ServerRequestHandler", ""), ("AsyncServerRequestHandler", "async "))
+    return ServerRequestsModule(header(api), imports, tuple(views), flavors)
+
+
+def _json_text(value: object) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+# ---------------------------------------------------------------- wrappers
+
+FLAVORS = {
+    "Codex": ("Codex", "AsyncCodex"),
+    "Thread": ("Thread", "AsyncThread"),
+    "TurnHandle": ("TurnHandle", "AsyncTurnHandle"),
+}
+
+
+@dataclass(frozen=True)
+class WrapperView:
+    name: str
+    signature: str
+    returns: str
+    doc: str | None
+    body: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WrapperClassView:
+    name: str
+    base: str
+    is_async: bool
+    methods: tuple[WrapperView, ...]
+
+
+@dataclass(frozen=True)
+class WrappersModule:
+    header: str
+    imports: tuple[str, ...]
+    classes: tuple[WrapperClassView, ...]
+
+
+def _wrapper_param(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> str:
+    override = w.override(p.field_name)
+    text = str(override["type"]) if "type" in override else annotation(p.type)
+    if "default" in override:
+        return f"{p.py_name}: {text} = {pyrepr(override['default'])}"
+    if keyword and not p.required:
+        return f"{p.py_name}: {text} | None = None" if "type" in override else f"{p.py_name}: {annotation(ir.nullable(p.type))} = None"
+    return f"{p.py_name}: {text}"
+
+
+def _wrapper_value(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> str:
+    override = w.override(p.field_name)
+    value = p.py_name
+    if override.get("convert") == "user_inputs":
+        value = f"to_user_inputs({value})"
+    if keyword and not p.required and "default" not in override:
+        value = f"given({value})"
+    return value
+
+
+def wrapper_view(w: ir.WrapperMethod, is_async: bool, method: ir.Method) -> WrapperView:
+    await_ = "await " if is_async else ""
+    prefix = "Async" if is_async else ""
+    sig: list[str] = [_wrapper_param(w, p, keyword=False) for p in w.positional]
+    if w.keywords:
+        sig.append("*")
+        sig.extend(_wrapper_param(w, p, keyword=True) for p in w.keywords)
+    args = [f"{name}=self.{attr}" for name, attr in w.bound]
+    args += [f"{name}={value}" for name, value in w.fixed]
+    by_field = {p.field_name: p for p in method.parameters}
+    args += [f"{p.py_name}={_wrapper_value(w, p, keyword=False)}" for p in w.positional]
+    args += [f"{p.py_name}={_wrapper_value(w, p, keyword=True)}" for p in w.keywords]
+    del by_field
+    call = f"self._client.{method.py_name}({', '.join(args)})"
+    body: list[str]
+    if w.kind == "plain":
+        returns = w.response_model
+        body = [f"return {await_}{call}"]
+    elif w.kind == "thread":
+        returns = f"{prefix}Thread"
+        body = [f"response = {await_}{call}", f"return {prefix}Thread(self, response.thread)"]
+    elif w.kind == "resume_thread":
+        returns = f"{prefix}Thread"
+        body = [
+            f"response = {await_}{call}",
+            f"return {prefix}Thread(self, ({await_}self._client.thread_resume(thread_id=response.thread.id)).thread)",
+        ]
+    elif w.kind in ("turn", "run"):
+        returns = f"{prefix}TurnHandle" if w.kind == "turn" else "RunResult"
+        handle = f"{prefix}TurnHandle(self, response.turn, watch)"
+        body = [
+            "watch = self._watch_turns()",
+            "try:",
+            f"    response = {await_}{call}",
+            "except BaseException:",
+            "    watch.cancel()",
+            "    raise",
+            f"return {handle}" if w.kind == "turn" else f"return {await_}{handle}._collect()",
+        ]
+    else:
+        raise ValueError(f"unknown wrapper kind {w.kind!r}")
+    parts = [w.description or f"Call ``{w.rpc_method}``.", f"JSON-RPC method: ``{w.rpc_method}``."]
+    documented = [p for p in (*w.positional, *w.keywords)]
+    args_text = args_doc(documented)
+    if args_text:
+        parts.append(args_text)
+    if w.excluded:
+        parts.append("Not offered here: " + "; ".join(f"``{n}`` ({reason})" for n, reason in w.excluded))
+    signature = ", ".join(sig)
+    return WrapperView(w.py_name, signature, returns, docstring("\n\n".join(parts)), tuple(body))
+
+
+def wrappers_module(api: ir.Api) -> WrappersModule:
+    methods = {m.rpc_method: m for m in api.methods}
+    classes = []
+    for owner, (sync_name, async_name) in FLAVORS.items():
+        owned = [w for w in api.wrappers if w.owner == owner]
+        for name, is_async in ((sync_name, False), (async_name, True)):
+            views = tuple(wrapper_view(w, is_async, methods[w.rpc_method]) for w in owned)
+            classes.append(WrapperClassView(name, f"{name}Base", is_async, views))
+    types = [p.type for w in api.wrappers for p in (*w.positional, *w.keywords)]
+    imports = names_used(types, [w.response_model for w in api.wrappers])
+    return WrappersModule(header(api), imports, tuple(classes))

@@ -1,0 +1,385 @@
+"""Hand-written behaviour behind the generated Codex / Thread / TurnHandle classes.
+
+Lifecycle (eager sync start, lazy async start), turn streaming and the
+``run`` helpers. The generated subclasses (``generated/api.py``) add one
+typed method per manifest wrapper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ._config import AppServerConfig
+from ._errors import TurnFailedError
+from ._requester import OMIT, Omit
+from ._rpc import RpcConnection
+from ._session import Session, TurnWatch, decode_notification
+from .generated.client import AppServerClient, AsyncAppServerClient
+from .generated.notifications import Notification
+from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
+from .generated.v2_all import (
+    AgentMessageThreadItem,
+    InitializeResponse,
+    ItemCompletedEvent,
+    MessagePhase,
+    ThreadItem,
+    ThreadTokenUsage,
+    ThreadTokenUsageUpdatedEvent,
+    Turn,
+    TurnCompletedEvent,
+    TurnStatus,
+)
+from .generated.v2_all import Thread as ThreadModel
+
+logger = logging.getLogger("codex_app_server")
+
+T = TypeVar("T")
+
+# How long an interrupted consumer waits for the turn to wind down.
+_INTERRUPT_GRACE_S = 5.0
+
+
+def given(value: T | None) -> T | Omit:
+    """Wrapper keywords default to None, which means "not given": not sent."""
+    return OMIT if value is None else value
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``Thread.run()`` returns.
+
+    ``final_response`` is the text of the last assistant message whose phase
+    is ``final_answer`` or unknown (phase-less); None when there is none.
+    """
+
+    final_response: str | None
+    items: list[ThreadItem] = field(default_factory=list)
+    usage: ThreadTokenUsage | None = None
+    turn: Turn | None = None
+    """The completed turn (status, error, timing)."""
+
+
+class _TurnAccumulator:
+    """Folds a turn's notifications into a RunResult."""
+
+    def __init__(self) -> None:
+        self.items: list[ThreadItem] = []
+        self.usage: ThreadTokenUsage | None = None
+        self.turn: Turn | None = None
+
+    def add(self, event: Notification) -> None:
+        if isinstance(event, ItemCompletedEvent):
+            self.items.append(event.params.item)
+        elif isinstance(event, ThreadTokenUsageUpdatedEvent):
+            self.usage = event.params.token_usage
+        elif isinstance(event, TurnCompletedEvent):
+            self.turn = event.params.turn
+
+    def result(self) -> RunResult:
+        turn = self.turn
+        if turn is not None and turn.status == TurnStatus.failed:
+            error = turn.error
+            detail = error.message if error is not None else "no error details"
+            raise TurnFailedError(turn, error, f"turn {turn.id} failed: {detail}")
+        return RunResult(final_response(self.items), self.items, self.usage, turn)
+
+
+def final_response(items: list[ThreadItem]) -> str | None:
+    for item in reversed(items):
+        if isinstance(item, AgentMessageThreadItem) and item.phase in (None, MessagePhase.final_answer):
+            return item.text
+    return None
+
+
+def _completed_turn(event: Notification, turn_id: str) -> Turn | None:
+    if isinstance(event, TurnCompletedEvent) and event.params.turn.id == turn_id:
+        return event.params.turn
+    return None
+
+
+# ---------------------------------------------------------------- sync
+
+
+class CodexBase:
+    """Blocking client for one ``codex app-server`` process; starts eagerly."""
+
+    def __init__(self, config: AppServerConfig | None = None, *, handler: ServerRequestHandler | None = None) -> None:
+        self._config = config or AppServerConfig()
+        self._session = Session(self._config, handler)
+        self._metadata = self._session.start()
+        assert self._session.rpc is not None
+        self._client = AppServerClient(self._session.rpc, self._config.request_timeout)
+
+    @property
+    def metadata(self) -> InitializeResponse:
+        """The server's answer to ``initialize``."""
+        return self._metadata
+
+    @property
+    def client(self) -> AppServerClient:
+        """The typed low-level client: every app-server method."""
+        return self._client
+
+    @property
+    def config(self) -> AppServerConfig:
+        return self._config
+
+    def set_handler(self, handler: ServerRequestHandler) -> None:
+        """Install the handler that answers server requests (approvals ...)."""
+        self._session.handler = handler
+
+    def close(self) -> None:
+        """Stop the app-server (stdin closed, then terminate, then kill)."""
+        self._session.close()
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ThreadBase:
+    """A thread of a :class:`Codex` client."""
+
+    def __init__(self, codex: CodexBase, thread: ThreadModel) -> None:
+        self._codex = codex
+        self._client = codex._client
+        self.id: str = thread.id
+        self.thread: ThreadModel = thread
+        """The thread as the server described it when this object was made."""
+
+    def _watch_turns(self) -> TurnWatch:
+        return self._codex._session.router.watch(self.id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+class TurnHandleBase:
+    """A started turn: consume it with stream() or run(); steer() or interrupt() it."""
+
+    def __init__(self, thread: ThreadBase, turn: Turn, watch: TurnWatch) -> None:
+        self._thread = thread
+        self._client = thread._client
+        self._rpc: RpcConnection | None = thread._codex._session.rpc
+        self._watch = watch
+        self.thread_id: str = thread.id
+        self.id: str = turn.id
+        self.turn: Turn = turn
+        watch.bind(turn.id)
+
+    def stream(self) -> Iterator[Notification]:
+        """Yield this turn's typed notifications, ending with ``turn/completed``.
+
+        Ctrl-C (KeyboardInterrupt) while streaming interrupts the turn, waits
+        briefly for it to end, and re-raises; the client stays usable.
+        """
+        watch = self._watch
+        watch.router.acquire(watch)
+        try:
+            while True:
+                method, params = watch.get()
+                event = decode_notification(method, params)
+                yield event
+                if _completed_turn(event, self.id) is not None:
+                    return
+        except KeyboardInterrupt:
+            self._interrupt_and_drain()
+            raise
+        finally:
+            watch.router.release(watch)
+
+    def run(self) -> Turn:
+        """Consume the turn to the end and return the completed ``Turn``.
+
+        A failed turn is returned with ``status == failed`` and ``error`` set.
+        """
+        for event in self.stream():
+            turn = _completed_turn(event, self.id)
+            if turn is not None:
+                self.turn = turn
+        return self.turn
+
+    def _collect(self) -> RunResult:
+        acc = _TurnAccumulator()
+        for event in self.stream():
+            acc.add(event)
+        if acc.turn is not None:
+            self.turn = acc.turn
+        return acc.result()
+
+    def _interrupt_and_drain(self) -> None:
+        if self._watch.completed or self._rpc is None:
+            return
+        try:
+            future = self._rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+            future.result(_INTERRUPT_GRACE_S)
+            while True:
+                method, params = self._watch.get(_INTERRUPT_GRACE_S)
+                if _completed_turn(decode_notification(method, params), self.id) is not None:
+                    return
+        except Exception as exc:  # best effort: the user asked to stop
+            logger.debug("interrupting turn %s after Ctrl-C: %s", self.id, exc)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
+
+
+# ---------------------------------------------------------------- async
+
+
+class AsyncCodexBase:
+    """asyncio client; starts lazily (first call) or on ``async with``."""
+
+    def __init__(
+        self,
+        config: AppServerConfig | None = None,
+        *,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> None:
+        self._config = config or AppServerConfig()
+        self._session = Session(self._config, handler)
+        self._start_lock: asyncio.Lock | None = None
+        self._metadata: InitializeResponse | None = None
+        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
+
+    async def _connect(self) -> RpcConnection:
+        if self._session.rpc is not None and self._metadata is not None:
+            return self._session.rpc
+        await self.start()
+        assert self._session.rpc is not None
+        return self._session.rpc
+
+    async def start(self) -> InitializeResponse:
+        """Launch and initialise the app-server (idempotent)."""
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._metadata is None:
+                self._session.loop = asyncio.get_running_loop()
+                self._metadata = await asyncio.get_running_loop().run_in_executor(None, self._session.start)
+        return self._metadata
+
+    @property
+    def metadata(self) -> InitializeResponse:
+        """The server's answer to ``initialize`` (after start / ``async with``)."""
+        if self._metadata is None:
+            raise RuntimeError("AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`")
+        return self._metadata
+
+    @property
+    def client(self) -> AsyncAppServerClient:
+        """The typed low-level asyncio client: every app-server method."""
+        return self._client
+
+    @property
+    def config(self) -> AppServerConfig:
+        return self._config
+
+    def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
+        self._session.handler = handler
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._session.close)
+
+    async def __aenter__(self: T) -> T:
+        await self.start()  # type: ignore[attr-defined]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+class AsyncThreadBase:
+    """A thread of an :class:`AsyncCodex` client."""
+
+    def __init__(self, codex: AsyncCodexBase, thread: ThreadModel) -> None:
+        self._codex = codex
+        self._client = codex._client
+        self.id: str = thread.id
+        self.thread: ThreadModel = thread
+
+    def _watch_turns(self) -> TurnWatch:
+        return self._codex._session.router.watch(self.id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+class AsyncTurnHandleBase:
+    """A started turn of an :class:`AsyncCodex` client."""
+
+    def __init__(self, thread: AsyncThreadBase, turn: Turn, watch: TurnWatch) -> None:
+        self._thread = thread
+        self._client = thread._client
+        self._session = thread._codex._session
+        self._watch = watch
+        self.thread_id: str = thread.id
+        self.id: str = turn.id
+        self.turn: Turn = turn
+        watch.bind(turn.id)
+
+    async def stream(self) -> AsyncIterator[Notification]:
+        """Yield this turn's typed notifications, ending with ``turn/completed``.
+
+        Cancelling the consuming task interrupts the turn; the client stays usable.
+        """
+        watch = self._watch
+        watch.router.acquire(watch)
+        try:
+            while True:
+                method, params = await watch.aget()
+                event = decode_notification(method, params)
+                yield event
+                if _completed_turn(event, self.id) is not None:
+                    return
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self._send_interrupt()
+            raise
+        finally:
+            watch.router.release(watch)
+
+    async def run(self) -> Turn:
+        """Consume the turn to the end and return the completed ``Turn``."""
+        async for event in self.stream():
+            turn = _completed_turn(event, self.id)
+            if turn is not None:
+                self.turn = turn
+        return self.turn
+
+    async def _collect(self) -> RunResult:
+        acc = _TurnAccumulator()
+        async for event in self.stream():
+            acc.add(event)
+        if acc.turn is not None:
+            self.turn = acc.turn
+        return acc.result()
+
+    def _send_interrupt(self) -> None:
+        rpc = self._session.rpc
+        if self._watch.completed or rpc is None:
+            return
+        try:  # fire and forget: a cancelled task must not wait
+            rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+        except Exception as exc:
+            logger.debug("interrupting turn %s after cancellation: %s", self.id, exc)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
+
+
+__all__ = [
+    "AsyncCodexBase",
+    "AsyncThreadBase",
+    "AsyncTurnHandleBase",
+    "CodexBase",
+    "RunResult",
+    "ThreadBase",
+    "TurnHandleBase",
+    "given",
+]

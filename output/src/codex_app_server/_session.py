@@ -1,0 +1,347 @@
+"""One running app-server: process, JSON-RPC, turn routing, server-request dispatch.
+
+Routing: every notification carrying a ``threadId`` is appended to the
+:class:`TurnWatch` objects registered for that thread (a watch is registered
+*before* ``turn/start`` is sent, so nothing is missed) and filtered by turn
+id. The reader thread only appends raw dicts; typed decoding happens in the
+consumer, off the reader's hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel, ValidationError
+
+from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
+from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
+from ._rpc import JsonObject, RpcConnection, ServerRequestContext
+from ._transport import StdioTransport
+from .generated.notifications import NOTIFICATION_EVENTS, Notification, UnknownNotification
+from .generated.server_requests import (
+    SERVER_REQUESTS,
+    AsyncServerRequestHandler,
+    NoHandlerError,
+    ServerRequestHandler,
+    ServerRequestSpec,
+)
+from .generated.v2_all import InitializeResponse
+
+logger = logging.getLogger("codex_app_server")
+
+AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
+
+_TURN_COMPLETED = "turn/completed"
+
+
+def decode_notification(method: str, params: JsonObject) -> Notification:
+    """The typed event for a raw notification; never raises."""
+    event_cls = NOTIFICATION_EVENTS.get(method)
+    if event_cls is None:
+        logger.debug("unknown notification method %s", method)
+        return UnknownNotification(method=method, params=params, reason="unknown method")
+    try:
+        return event_cls.model_validate({"method": method, "params": params})  # type: ignore[return-value]
+    except ValidationError as exc:
+        logger.debug("notification %s did not validate: %s", method, exc)
+        return UnknownNotification(method=method, params=params, reason=str(exc))
+
+
+def turn_id_of(params: JsonObject) -> str | None:
+    """The turn a notification belongs to, if it says (``turnId`` or ``turn.id``)."""
+    turn_id = params.get("turnId")
+    if isinstance(turn_id, str):
+        return turn_id
+    turn = params.get("turn")
+    if isinstance(turn, dict):
+        nested = turn.get("id")
+        if isinstance(nested, str):
+            return nested
+    return None
+
+
+class TurnWatch:
+    """The notifications of one turn, buffered until consumed (sync or async)."""
+
+    def __init__(self, router: Router, thread_id: str) -> None:
+        self.router = router
+        self.thread_id = thread_id
+        self.turn_id: str | None = None
+        self.completed = False  # turn/completed was received (set by the reader)
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[tuple[str, JsonObject]] = deque()
+        self._error: BaseException | None = None
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+
+    # -- reader side
+
+    def push(self, method: str, params: JsonObject) -> bool:
+        """Buffer one notification; returns True when it completed the turn."""
+        if self.turn_id is not None:
+            other = turn_id_of(params)
+            if other is not None and other != self.turn_id:
+                return False
+        done = method == _TURN_COMPLETED and self.turn_id is not None and turn_id_of(params) == self.turn_id
+        with self._cond:
+            self._queue.append((method, params))
+            if done:
+                self.completed = True
+            self._cond.notify()
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            _wake(waiter)
+        return done
+
+    def fail(self, error: BaseException) -> None:
+        with self._cond:
+            self._error = error
+            self._cond.notify_all()
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            _wake(waiter)
+
+    # -- consumer side
+
+    def bind(self, turn_id: str) -> None:
+        """Learn the turn id (from the turn/start response); drop other turns' events."""
+        with self._cond:
+            self.turn_id = turn_id
+            kept = [(m, p) for m, p in self._queue if turn_id_of(p) in (None, turn_id)]
+            self._queue = deque(kept)
+            if any(m == _TURN_COMPLETED and turn_id_of(p) == turn_id for m, p in kept):
+                self.completed = True
+        if self.completed:
+            self.router.forget(self)
+
+    def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
+        with self._cond:
+            while not self._queue:
+                if self._error is not None:
+                    raise self._error
+                if not self._cond.wait(timeout):
+                    raise TimeoutError(f"no notification for turn {self.turn_id} within {timeout} s")
+            return self._queue.popleft()
+
+    async def aget(self) -> tuple[str, JsonObject]:
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._cond:
+                if self._queue:
+                    return self._queue.popleft()
+                if self._error is not None:
+                    raise self._error
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiter = (loop, future)
+            await future
+
+    def cancel(self) -> None:
+        """The turn never started (turn/start failed): stop buffering."""
+        self.router.forget(self)
+
+
+def _wake(waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
+    loop, future = waiter
+
+    def set_done() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(set_done)
+    except RuntimeError:  # loop closed: nobody is waiting any more
+        pass
+
+
+class Router:
+    """Routes thread notifications to turn watches and guards turn consumers."""
+
+    def __init__(self, concurrent_turns: bool) -> None:
+        self.concurrent_turns = concurrent_turns
+        self._lock = threading.Lock()
+        self._watches: dict[str, list[TurnWatch]] = {}
+        self._consumers: dict[str, TurnWatch] = {}  # thread id -> active consumer
+        self._error: BaseException | None = None
+
+    def dispatch(self, method: str, params: JsonObject) -> None:
+        """Reader-thread callback for every notification."""
+        if not self._watches:
+            return
+        thread_id = params.get("threadId")
+        if not isinstance(thread_id, str):
+            return
+        watches = self._watches.get(thread_id)
+        if not watches:
+            return
+        for watch in tuple(watches):
+            if watch.push(method, params):
+                self.forget(watch)
+
+    def watch(self, thread_id: str) -> TurnWatch:
+        watch = TurnWatch(self, thread_id)
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            self._watches.setdefault(thread_id, []).append(watch)
+        return watch
+
+    def forget(self, watch: TurnWatch) -> None:
+        with self._lock:
+            watches = self._watches.get(watch.thread_id)
+            if watches and watch in watches:
+                watches.remove(watch)
+                if not watches:
+                    del self._watches[watch.thread_id]
+
+    def acquire(self, watch: TurnWatch) -> None:
+        """Register an active consumer; a second one raises RuntimeError."""
+        with self._lock:
+            if self.concurrent_turns:
+                current = self._consumers.get(watch.thread_id)
+                if current is not None and current is not watch:
+                    raise RuntimeError(
+                        f"thread {watch.thread_id} already has an active turn consumer; "
+                        "finish it before consuming another turn of the same thread"
+                    )
+            elif self._consumers and watch not in self._consumers.values():
+                raise RuntimeError(
+                    "another turn consumer (run()/stream()) is active on this client; "
+                    "finish it first, or use AppServerConfig(concurrent_turns=True) for turns on different threads"
+                )
+            self._consumers[watch.thread_id] = watch
+
+    def release(self, watch: TurnWatch) -> None:
+        with self._lock:
+            if self._consumers.get(watch.thread_id) is watch:
+                del self._consumers[watch.thread_id]
+
+    def close(self, error: BaseException) -> None:
+        """The connection ended: every waiting consumer gets ``error``."""
+        with self._lock:
+            self._error = error
+            watches = [w for ws in self._watches.values() for w in ws]
+            self._watches.clear()
+        for watch in watches:
+            watch.fail(error)
+
+
+class Session:
+    """Owns the process, the RPC connection, the router and the request handler."""
+
+    def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
+        self.config = config
+        self.router = Router(config.concurrent_turns)
+        self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
+        self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+        self.rpc: RpcConnection | None = None
+        self.metadata: InitializeResponse | None = None
+
+    def start(self) -> InitializeResponse:
+        binary = resolve_codex_binary(self.config)
+        transport = StdioTransport(
+            build_argv(self.config, binary),
+            build_env(self.config, binary),
+            self.config.cwd,
+            self.config.stderr_buffer_lines,
+        )
+        rpc = RpcConnection(
+            transport,
+            on_notification=self.router.dispatch,
+            on_server_request=self._on_server_request,
+            on_close=self.router.close,
+            request_timeout=self.config.request_timeout,
+        )
+        self.rpc = rpc
+        rpc.start()
+        params = initialize_params(self.config)
+        try:
+            raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
+            rpc.notify("initialized")
+            self.metadata = InitializeResponse.model_validate(raw)
+        except BaseException:
+            self.close()
+            raise
+        return self.metadata
+
+    def close(self) -> None:
+        rpc = self.rpc
+        if rpc is not None:
+            rpc.close(self.config.shutdown_timeout)
+            self.router.close(rpc.closed_error or TransportClosedError("closed by client"))
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- server requests
+
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="codex-server-request")
+            return self._executor
+
+    def _on_server_request(self, ctx: ServerRequestContext) -> None:
+        """Reader-thread callback: validate, then answer off the reader thread."""
+        spec = SERVER_REQUESTS.get(ctx.method)
+        if spec is None:
+            ctx.respond_error(METHOD_NOT_FOUND, f"this client does not handle {ctx.method!r}")
+            return
+        try:
+            params = spec.params.model_validate(ctx.params or {})
+        except ValidationError as exc:
+            ctx.respond_error(INVALID_PARAMS, f"params of {ctx.method!r} did not validate: {exc}")
+            return
+        handler_fn = getattr(self.handler, spec.handler)
+        if inspect.iscoroutinefunction(handler_fn):
+            loop = self.loop
+            if loop is None or loop.is_closed():
+                ctx.respond_error(INTERNAL_ERROR, "async handler installed but no event loop is running")
+                return
+            asyncio.run_coroutine_threadsafe(_answer_async(ctx, spec, handler_fn, params), loop)
+        else:
+            self._workers().submit(_answer_sync, ctx, spec, handler_fn, params)
+
+
+def _reply(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:
+    if isinstance(result, BaseModel):
+        payload = result.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    else:
+        payload = spec.response.model_validate(result).model_dump(mode="json", exclude_unset=True, by_alias=True)
+    ctx.respond(payload)
+
+
+def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
+    if isinstance(exc, NoHandlerError):
+        code, message = METHOD_NOT_FOUND, str(exc)
+    else:
+        logger.warning("handler for %s raised %s: %s", ctx.method, type(exc).__name__, exc)
+        code, message = INTERNAL_ERROR, f"client handler failed: {type(exc).__name__}: {exc}"
+    try:
+        ctx.respond_error(code, message)
+    except (TransportClosedError, RuntimeError) as err:
+        logger.debug("could not answer %s: %s", ctx.method, err)
+
+
+def _answer_sync(ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object) -> None:
+    try:
+        _reply(ctx, spec, fn(params))
+    except Exception as exc:
+        _reply_error(ctx, exc)
+
+
+async def _answer_async(ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object) -> None:
+    try:
+        result = fn(params)
+        if inspect.isawaitable(result):
+            result = await result
+        _reply(ctx, spec, result)
+    except Exception as exc:
+        _reply_error(ctx, exc)
