@@ -77,20 +77,27 @@ def method_doc(summary: str | None, rpc: str, parameters: Sequence[ir.Parameter]
 
 def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
     params = list(m.parameters)
-    sig = []
+    params_model = m.params_model or "None"
+    summary = m.description
+    if m.params_model and not isinstance(api.definition(m.params_model), ir.Model):
+        # Params that are a union (e.g. login by API key OR by ChatGPT) are
+        # passed whole: keywords cannot spell "one of these shapes".
+        sig = f"params: {m.params_model}"
+        call = f"{pyrepr(m.rpc_method)}, {params_model}, {m.response_model}, {{}}, params"
+        doc = method_doc(summary, m.rpc_method, [])
+        return ClientMethodView(m.py_name, m.rpc_method, sig, m.response_model, doc, call)
+    sig_parts = []
     if params:
-        sig.append("*")
-        sig.extend(
+        sig_parts.append("*")
+        sig_parts.extend(
             f"{p.py_name}: {parameter_annotation(p, omit='Omit')}" + ("" if p.required else " = OMIT") for p in params
         )
     fields = "{" + ", ".join(f"{pyrepr(p.field_name)}: {p.py_name}" for p in params) + "}"
-    params_model = m.params_model or "None"
     call = f"{pyrepr(m.rpc_method)}, {params_model}, {m.response_model}, {fields}"
-    summary = m.description
     if summary is None and m.params_model:
-        model = api.definition(m.params_model)
-        summary = model.description
-    return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig), m.response_model, method_doc(summary, m.rpc_method, params), call)
+        summary = api.definition(m.params_model).description
+    doc = method_doc(summary, m.rpc_method, params)
+    return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig_parts), m.response_model, doc, call)
 
 
 def names_used(types: Iterable[ir.TypeExpr], extra: Iterable[str | None] = ()) -> tuple[str, ...]:
@@ -154,7 +161,11 @@ class NotificationsModule:
 
 def notifications_module(api: ir.Api) -> NotificationsModule:
     views = tuple(NotificationView(n.rpc_method, n.class_name, n.params_model) for n in api.notifications)
-    imports = tuple(sorted({n.class_name for n in api.notifications} | {n.params_model for n in api.notifications if n.params_model}))
+    imports = tuple(
+        sorted(
+            {n.class_name for n in api.notifications} | {n.params_model for n in api.notifications if n.params_model}
+        )
+    )
     return NotificationsModule(header(api), imports, views)
 
 
@@ -171,7 +182,9 @@ def server_requests_module(api: ir.Api) -> ServerRequestsModule:
     for r in api.server_requests:
         if r.params_model is None or r.response_model is None:
             continue
-        default = None if r.default_response is None else f"{r.response_model}.model_validate({pyrepr(r.default_response)})"
+        default = (
+            None if r.default_response is None else f"{r.response_model}.model_validate({pyrepr(r.default_response)})"
+        )
         if default is None:
             behaviour = "Without a handler the server gets a JSON-RPC error reply."
         else:
@@ -232,7 +245,11 @@ def _wrapper_param(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> st
     if "default" in override:
         return f"{p.py_name}: {text} = {pyrepr(override['default'])}"
     if keyword and not p.required:
-        return f"{p.py_name}: {text} | None = None" if "type" in override else f"{p.py_name}: {annotation(ir.nullable(p.type))} = None"
+        return (
+            f"{p.py_name}: {text} | None = None"
+            if "type" in override
+            else f"{p.py_name}: {annotation(ir.nullable(p.type))} = None"
+        )
     return f"{p.py_name}: {text}"
 
 

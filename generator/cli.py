@@ -21,10 +21,16 @@ DEFAULT_OUTPUT_DIR = Path("output")
 
 
 def _paths(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schema-dir", type=Path, default=DEFAULT_SCHEMA_DIR, help="schema dump dir (default: %(default)s)")
-    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help="package dir (default: %(default)s)")
+    parser.add_argument(
+        "--schema-dir", type=Path, default=DEFAULT_SCHEMA_DIR, help="schema dump dir (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help="package dir (default: %(default)s)"
+    )
     parser.add_argument("--lock", type=Path, default=None, help="lock file (default: SCHEMA_DIR/../schema.lock)")
-    parser.add_argument("--manifest", type=Path, default=None, help="method manifest (default: SCHEMA_DIR/../methods.toml)")
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="method manifest (default: SCHEMA_DIR/../methods.toml)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,7 +98,9 @@ def verify_lock(lock_path: Path, files: Mapping[str, bytes]) -> str:
         raise GeneratorError(loc.child("files", name), f"schema file {name!r} is listed in the lock but missing")
     for name in sorted(set(files) - set(locked)):
         raise GeneratorError(
-            Location(name), f"schema file {name!r} is not in the lock", "re-dump with `nox -s schema` or remove the file"
+            Location(name),
+            f"schema file {name!r} is not in the lock",
+            "re-dump with `nox -s schema` or remove the file",
         )
     for name in sorted(files):
         if locked[name] != sha256_bytes(files[name]):

@@ -42,10 +42,7 @@ _BASEMODEL_ATTRS = frozenset(
     }
 )
 # Names an enum member cannot take: Enum/str machinery and str methods.
-_ENUM_RESERVED = frozenset(
-    {"name", "value", "mro"}
-    | {n for n in dir(str) if not n.startswith("_")}
-)
+_ENUM_RESERVED = frozenset({"name", "value", "mro"} | {n for n in dir(str) if not n.startswith("_")})
 # Names a generated class cannot take: they are imported into the module.
 _RESERVED_CLASS_NAMES = frozenset(
     {
@@ -212,8 +209,7 @@ class NameTable:
         if previous is not None and previous[0] != source:
             raise GeneratorError(
                 location,
-                f"{self.kind} name {name!r} for {source!r} collides with {previous[0]!r} "
-                f"(at {previous[1]})",
+                f"{self.kind} name {name!r} for {source!r} collides with {previous[0]!r} (at {previous[1]})",
                 self.hint.format(source=source, name=name),
             )
         self._owners[name] = (source, location)

@@ -25,9 +25,33 @@ from .load import Bundle, JsonObject, SchemaDef
 
 # Keywords that only annotate; they never change the Python type.
 _ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "format"}
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+    }
 )
-_UNSUPPORTED = ("not", "if", "then", "else", "patternProperties", "dependencies", "dependentSchemas", "propertyNames", "contains", "$defs", "definitions")
+_UNSUPPORTED = (
+    "not",
+    "if",
+    "then",
+    "else",
+    "patternProperties",
+    "dependencies",
+    "dependentSchemas",
+    "propertyNames",
+    "contains",
+    "$defs",
+    "definitions",
+)
 _PREFERRED_TAGS = ("type", "method", "kind", "mode", "status")
 
 _INT_FORMATS = {
@@ -55,7 +79,12 @@ _INT_BOUNDS = {
     "UInt": (0, None),
 }
 INT_ALIASES = {name: bounds for name, bounds in _INT_BOUNDS.items()}
-_PRIMITIVES = {"string": ir.Builtin("str"), "boolean": ir.Builtin("bool"), "number": ir.Builtin("float"), "null": ir.NONE}
+_PRIMITIVES = {
+    "string": ir.Builtin("str"),
+    "boolean": ir.Builtin("bool"),
+    "number": ir.Builtin("float"),
+    "null": ir.NONE,
+}
 MAX_DEPTH = 64
 
 
@@ -86,7 +115,7 @@ class _Builder:
     def_class: dict[str, str] = field(default_factory=dict)  # schema def name -> class name
     classes: naming.NameTable = field(
         default_factory=lambda: naming.NameTable(
-            "class", "add `{source!r} = \"NewName\"` under [names.types] in schemas/methods.toml"
+            "class", 'add `{source!r} = "NewName"` under [names.types] in schemas/methods.toml'
         )
     )
     _in_progress: set[str] = field(default_factory=set)
@@ -160,7 +189,8 @@ class _Builder:
 
     def _enum(self, cls: str, values: Sequence[str], loc: Location, description: str | None) -> ir.Enum:
         table = naming.NameTable(
-            f"enum member of {cls}", f"rename the value {{source!r}} of {cls} under [names.fields] as '{cls}.{{source}}'"
+            f"enum member of {cls}",
+            f"rename the value {{source!r}} of {cls} under [names.fields] as '{cls}.{{source}}'",
         )
         members = []
         for index, value in enumerate(dict.fromkeys(values)):
@@ -256,7 +286,11 @@ class _Builder:
         if type_name == "object":
             if not schema.get("properties") and not _union_keyword(schema):
                 ap = schema.get("additionalProperties", True)
-                value = ir.JSON_VALUE if ap in (True, None) else self.type_of(ap, loc.child("additionalProperties"), hint + "Value", depth + 1)
+                value = (
+                    ir.JSON_VALUE
+                    if ap in (True, None)
+                    else self.type_of(ap, loc.child("additionalProperties"), hint + "Value", depth + 1)
+                )
                 return ir.DictOf(value)
             cls = self._inline_class(schema, loc, hint)
             self.define(cls, schema, loc, top_level=False)
@@ -267,7 +301,9 @@ class _Builder:
                 return ir.ListOf(ir.JSON_VALUE)
             if isinstance(items, list):
                 return ir.TupleOf(
-                    tuple(self.type_of(s, loc.child("items", i), f"{hint}Item{i}", depth + 1) for i, s in enumerate(items))
+                    tuple(
+                        self.type_of(s, loc.child("items", i), f"{hint}Item{i}", depth + 1) for i, s in enumerate(items)
+                    )
                 )
             return ir.ListOf(self.type_of(items, loc.child("items"), hint + "Item", depth + 1))
         if type_name == "integer":
@@ -332,8 +368,14 @@ class _Builder:
         if not isinstance(raw, list) or not raw:
             raise GeneratorError(loc.child(key), f"{key} must be a non-empty array")
         variants = [(v, loc.child(key, i)) for i, v in enumerate(raw)]
-        has_null = any(isinstance(v, dict) and v.get("type") == "null" and len(set(v) - _ANNOTATIONS) == 1 for v, _ in variants)
-        variants = [(v, vloc) for v, vloc in variants if not (isinstance(v, dict) and v.get("type") == "null" and len(set(v) - _ANNOTATIONS) == 1)]
+        has_null = any(
+            isinstance(v, dict) and v.get("type") == "null" and len(set(v) - _ANNOTATIONS) == 1 for v, _ in variants
+        )
+        variants = [
+            (v, vloc)
+            for v, vloc in variants
+            if not (isinstance(v, dict) and v.get("type") == "null" and len(set(v) - _ANNOTATIONS) == 1)
+        ]
         common = _properties(schema, loc) if "properties" in schema else {}
         common_required = _required(schema, loc) if "properties" in schema else []
         if not variants:
@@ -495,7 +537,9 @@ def _is_object_schema(schema: JsonObject) -> bool:
 
 def _is_map(schema: JsonObject) -> bool:
     """An object schema without properties: a dict keyed by string."""
-    return _is_object_schema(schema) and not schema.get("properties") and "oneOf" not in schema and "anyOf" not in schema
+    return (
+        _is_object_schema(schema) and not schema.get("properties") and "oneOf" not in schema and "anyOf" not in schema
+    )
 
 
 def _properties(schema: JsonObject, loc: Location) -> dict[str, tuple[JsonObject, Location]]:

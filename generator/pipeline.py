@@ -11,7 +11,7 @@ from pathlib import Path
 from . import ir, normalize, protocol, views
 from .errors import GeneratorError, Location
 from .fmt import format_python
-from .load import Inputs, V2_BUNDLE
+from .load import V2_BUNDLE, Inputs
 from .render import render
 
 GENERATED_PACKAGE = "src/codex_app_server/generated"

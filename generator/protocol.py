@@ -85,7 +85,9 @@ def _response_for(
     )
 
 
-def build_methods(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]) -> tuple[ir.Method, ...]:
+def build_methods(
+    inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]
+) -> tuple[ir.Method, ...]:
     bundle = inputs.bundle.definitions
     if CLIENT_REQUEST not in bundle:
         raise GeneratorError(Location("bundle"), f"definition {CLIENT_REQUEST!r} is missing")
@@ -191,11 +193,18 @@ def build_server_requests(
         handler = handler_names.claim(entry.get("handler") or naming.method_name(rpc), rpc, loc)
         default = entry.get("default")
         if default is not None and response is None:
-            raise GeneratorError(manifest_loc.child("server_requests", rpc, "default"), "no response type to validate it")
+            raise GeneratorError(
+                manifest_loc.child("server_requests", rpc, "default"), "no response type to validate it"
+            )
         out.append(
             ir.ServerRequest(
-                rpc, classes.get(rpc, naming.server_request_class_name(rpc)), handler, params_cls, response,
-                _description_of(variant), default,
+                rpc,
+                classes.get(rpc, naming.server_request_class_name(rpc)),
+                handler,
+                params_cls,
+                response,
+                _description_of(variant),
+                default,
             )
         )
     known = {r.rpc_method for r in out}

@@ -118,7 +118,11 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False) -> str:
         return f"Annotated[{annotation(t.base, runtime=runtime)}, Field({args})]"
     if isinstance(t, ir.Nullable):
         inner = annotation(t.inner, runtime=runtime)
-        return f"Optional[{inner}]" if runtime or isinstance(t.inner, ir.UnionOf) and t.inner.discriminator else f"{inner} | None"
+        return (
+            f"Optional[{inner}]"
+            if runtime or isinstance(t.inner, ir.UnionOf) and t.inner.discriminator
+            else f"{inner} | None"
+        )
     if isinstance(t, ir.UnionOf):
         members = ", ".join(annotation(m, runtime=runtime) for m in t.members)
         union = f"Union[{members}]"
@@ -128,14 +132,20 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False) -> str:
     raise TypeError(t)
 
 
-def default_expression(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str | None:
-    """Python source of a field's default value, or None for 'no usable default'."""
-    value = f.default
-    if isinstance(value, (list, dict)):
-        return None  # handled by default_factory
-    target = ir.strip_nullable(f.type)
+def default_expression(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:
+    """Python source of a field's default value, typed like the field (enum members for enums)."""
+    return typed_value(f.default, f.type, enums)
+
+
+def typed_value(value: object, t: ir.TypeExpr, enums: Mapping[str, ir.Enum]) -> str:
+    """A JSON value as Python source, using enum members where the type is an enum."""
+    target = ir.strip_nullable(t)
     if isinstance(value, str) and isinstance(target, ir.Named) and target.name in enums:
         for member in enums[target.name].members:
             if member.value == value:
                 return f"{target.name}.{member.py_name}"
+    if isinstance(value, list) and isinstance(target, ir.ListOf):
+        return "[" + ", ".join(typed_value(v, target.item, enums) for v in value) + "]"
+    if isinstance(value, dict) and isinstance(target, ir.DictOf):
+        return "{" + ", ".join(f"{pyrepr(str(k))}: {typed_value(v, target.value, enums)}" for k, v in value.items()) + "}"
     return pyrepr(value)

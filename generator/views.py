@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import ir
 from .errors import GeneratorError, Location
-from .pyexpr import annotation, default_expression, docstring, pyrepr
+from .pyexpr import annotation, default_expression, docstring, pyrepr, typed_value
 
 
 @dataclass(frozen=True)
@@ -78,37 +78,44 @@ def header(api: ir.Api) -> str:
 
 
 def field_view(f: ir.Field, enums: Mapping[str, ir.Enum]) -> FieldView:
+    """``name: Annotated[T, Field(alias=...)] = default``.
+
+    Metadata goes inside ``Annotated`` and the default on the right: type
+    checkers then see snake_case constructor keywords and which ones are
+    optional, and ruff and black format long lines identically.
+    """
     ftype = f.type
-    args: list[str] = []
-    required = f.required
-    if not required:
+    metadata: list[str] = []
+    default: str | None = None
+    if not f.required:
         if isinstance(f.default, (list, dict)) and f.has_default:
-            args.append("default_factory=" + _factory(f.default))
+            default = "Field(default_factory=" + _factory(f, enums) + ")"
         elif f.has_default and f.default is not None:
-            args.append("default=" + (default_expression(f, enums) or "None"))
+            default = default_expression(f, enums)
         else:
             ftype = ir.nullable(ftype)
-            args.append("default=None")
+            default = "None"
             if not ir.is_nullable(f.type):
                 # Optional but not nullable: an explicit None is omitted on
                 # the wire instead of being sent as a null the server rejects.
-                args.append("exclude_if=_is_none")
+                metadata.append("exclude_if=_is_none")
     if f.wire_name != f.py_name:
-        args.append(f"alias={pyrepr(f.wire_name)}")
+        metadata.insert(0, f"alias={pyrepr(f.wire_name)}")
     if f.deprecated:
-        args.append("deprecated=True")
-    text = f"{f.py_name}: {annotation(ftype)}"
-    if args:
-        text += f" = Field({', '.join(args)})"
-    return FieldView(text, docstring(f.description))
+        metadata.append("deprecated=True")
+    text = annotation(ftype)
+    if metadata:
+        text = f"Annotated[{text}, Field({', '.join(metadata)})]"
+    declaration = f"{f.py_name}: {text}" + (f" = {default}" if default is not None else "")
+    return FieldView(declaration, docstring(f.description))
 
 
-def _factory(value: object) -> str:
-    if value == []:
+def _factory(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:
+    if f.default == []:
         return "list"
-    if value == {}:
+    if f.default == {}:
         return "dict"
-    return f"lambda: {pyrepr(value)}"
+    return f"lambda: {typed_value(f.default, f.type, enums)}"
 
 
 def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
@@ -151,7 +158,8 @@ def models_module(api: ir.Api, file: str) -> ModelsModule:
     models = [d for d in api.definitions if isinstance(d, ir.Model)]
     aliases = [d for d in api.definitions if isinstance(d, ir.Alias)]
     alias_views = tuple(
-        AliasView(a.name, annotation(a.type, runtime=True), docstring(a.description)) for a in order_aliases(aliases, file)
+        AliasView(a.name, annotation(a.type, runtime=True), docstring(a.description))
+        for a in order_aliases(aliases, file)
     )
     int_aliases = tuple(
         (name, f"Annotated[int, Field(ge={lo}{'' if hi is None else f', le={hi}'})]") for name, lo, hi in INT_ALIASES

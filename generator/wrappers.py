@@ -20,9 +20,7 @@ from .pyexpr import pyrepr
 KINDS_RETURNING_THREAD = frozenset({"thread", "resume_thread"})
 
 
-def _entry_params(
-    entry: Mapping[str, object], method: ir.Method, loc: Location
-) -> dict[str, ir.Parameter]:
+def _entry_params(entry: Mapping[str, object], method: ir.Method, loc: Location) -> dict[str, ir.Parameter]:
     by_wire = {p.wire_name: p for p in method.parameters}
     for key in ("bind", "fixed", "exclude", "params"):
         table = entry.get(key, {})

@@ -63,7 +63,11 @@ def drift(output_dir: Path, files: Mapping[str, str]) -> list[str]:
             continue
         current = path.read_text(encoding="utf-8")
         if current != content:
-            diff = list(difflib.unified_diff(current.splitlines(), content.splitlines(), rel, rel + " (generated)", lineterm="", n=1))
+            diff = list(
+                difflib.unified_diff(
+                    current.splitlines(), content.splitlines(), rel, rel + " (generated)", lineterm="", n=1
+                )
+            )
             problems.append(f"{rel}: differs\n" + "\n".join(diff[:40]))
     for owned in _owned_dirs(files):
         root = output_dir / owned

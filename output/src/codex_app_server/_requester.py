@@ -3,21 +3,22 @@
 Validates params with the generated model BEFORE anything is sent (a bad
 argument raises :class:`ParamsValidationError` naming the method and field),
 serialises only what the caller set, and validates the response into the
-generated response model (:class:`ResponseValidationError` names the method).
+generated response type (:class:`ResponseValidationError` names the method).
+Params and responses are models or, for a few methods, unions of models;
+unions go through a cached pydantic ``TypeAdapter``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, TypeVar
+from functools import lru_cache
+from typing import Final
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ParamsValidationError, ResponseValidationError
 from ._rpc import RpcConnection
-
-ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
 
 class Omit:
@@ -40,25 +41,55 @@ class Omit:
 OMIT: Final = Omit()
 
 
-def build_params(
-    method: str, params_cls: type[BaseModel] | None, fields: Mapping[str, object]
-) -> dict[str, object] | None:
-    """Validate the given fields with the params model and dump them for the wire."""
-    if params_cls is None:
+@lru_cache(maxsize=None)
+def _adapter(type_form: object) -> TypeAdapter[object]:
+    return TypeAdapter(type_form)
+
+
+def validate(type_form: object, raw: object) -> object:
+    """Validate ``raw`` into a generated model class or union alias."""
+    if isinstance(type_form, type) and issubclass(type_form, BaseModel):
+        return type_form.model_validate(raw)
+    return _adapter(type_form).validate_python(raw)
+
+
+def to_wire(type_form: object, value: object) -> object:
+    """JSON-ready dump of a validated value: wire names, unset fields left out."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return _adapter(type_form).dump_python(value, mode="json", by_alias=True, exclude_unset=True)
+
+
+def build_params(method: str, params_type: object, fields: Mapping[str, object]) -> object:
+    """Validate keyword fields with the params model and dump them for the wire."""
+    if params_type is None:
         return None
     given = {name: value for name, value in fields.items() if value is not OMIT}
     try:
-        model = params_cls.model_validate(given)
+        return to_wire(params_type, validate(params_type, given))
     except ValidationError as exc:
         raise ParamsValidationError(method, exc) from None
-    return model.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
-def parse_response(method: str, response_cls: type[ResponseT], raw: object) -> ResponseT:
+def build_whole_params(method: str, params_type: object, params: object) -> object:
+    """Validate a params object given whole (methods whose params are a union)."""
     try:
-        return response_cls.model_validate(raw)
+        return to_wire(params_type, validate(params_type, params))
+    except ValidationError as exc:
+        raise ParamsValidationError(method, exc) from None
+
+
+def parse_response(method: str, response_type: object, raw: object) -> object:
+    try:
+        return validate(response_type, raw)
     except ValidationError as exc:
         raise ResponseValidationError(method, raw, str(exc)) from None
+
+
+def _wire_params(method: str, params_type: object, fields: Mapping[str, object], whole: object) -> object:
+    if whole is not OMIT:
+        return build_whole_params(method, params_type, whole)
+    return build_params(method, params_type, fields)
 
 
 class SyncRequester:
@@ -71,13 +102,14 @@ class SyncRequester:
     def _request(
         self,
         method: str,
-        params_cls: type[BaseModel] | None,
-        response_cls: type[ResponseT],
+        params_type: object,
+        response_type: object,
         fields: Mapping[str, object],
-    ) -> ResponseT:
-        params = build_params(method, params_cls, fields)
-        raw = self._rpc.call(method, params, timeout=self._request_timeout)
-        return parse_response(method, response_cls, raw)
+        whole: object = OMIT,
+    ) -> object:
+        params = _wire_params(method, params_type, fields, whole)
+        raw = self._rpc.call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
+        return parse_response(method, response_type, raw)
 
 
 class AsyncRequester:
@@ -94,15 +126,16 @@ class AsyncRequester:
     async def _request(
         self,
         method: str,
-        params_cls: type[BaseModel] | None,
-        response_cls: type[ResponseT],
+        params_type: object,
+        response_type: object,
         fields: Mapping[str, object],
-    ) -> ResponseT:
-        params = build_params(method, params_cls, fields)
+        whole: object = OMIT,
+    ) -> object:
+        params = _wire_params(method, params_type, fields, whole)
         rpc = await self._connect()
-        future = asyncio.wrap_future(rpc.request(method, params))
+        future = asyncio.wrap_future(rpc.request(method, params))  # type: ignore[arg-type]
         try:
             raw = await asyncio.wait_for(future, self._request_timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(f"no response to {method!r} within {self._request_timeout} s") from None
-        return parse_response(method, response_cls, raw)
+        return parse_response(method, response_type, raw)

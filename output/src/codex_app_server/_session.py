@@ -15,12 +15,14 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import cast
 from concurrent.futures import ThreadPoolExecutor
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
+from ._requester import to_wire, validate
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transport import StdioTransport
 from .generated.notifications import NOTIFICATION_EVENTS, Notification, UnknownNotification
@@ -38,6 +40,7 @@ logger = logging.getLogger("codex_app_server")
 AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 
 _TURN_COMPLETED = "turn/completed"
+RawParams = dict[str, JsonValue]
 
 
 def decode_notification(method: str, params: JsonObject) -> Notification:
@@ -45,12 +48,12 @@ def decode_notification(method: str, params: JsonObject) -> Notification:
     event_cls = NOTIFICATION_EVENTS.get(method)
     if event_cls is None:
         logger.debug("unknown notification method %s", method)
-        return UnknownNotification(method=method, params=params, reason="unknown method")
+        return UnknownNotification(method=method, params=cast(RawParams, params), reason="unknown method")
     try:
         return event_cls.model_validate({"method": method, "params": params})  # type: ignore[return-value]
     except ValidationError as exc:
         logger.debug("notification %s did not validate: %s", method, exc)
-        return UnknownNotification(method=method, params=params, reason=str(exc))
+        return UnknownNotification(method=method, params=cast(RawParams, params), reason=str(exc))
 
 
 def turn_id_of(params: JsonObject) -> str | None:
@@ -295,7 +298,7 @@ class Session:
             ctx.respond_error(METHOD_NOT_FOUND, f"this client does not handle {ctx.method!r}")
             return
         try:
-            params = spec.params.model_validate(ctx.params or {})
+            params = validate(spec.params, ctx.params or {})
         except ValidationError as exc:
             ctx.respond_error(INVALID_PARAMS, f"params of {ctx.method!r} did not validate: {exc}")
             return
@@ -311,11 +314,9 @@ class Session:
 
 
 def _reply(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:
-    if isinstance(result, BaseModel):
-        payload = result.model_dump(mode="json", exclude_unset=True, by_alias=True)
-    else:
-        payload = spec.response.model_validate(result).model_dump(mode="json", exclude_unset=True, by_alias=True)
-    ctx.respond(payload)
+    """Answer with the handler's result, validated against the response type."""
+    value = result if isinstance(result, BaseModel) else validate(spec.response, result)
+    ctx.respond(to_wire(spec.response, value))
 
 
 def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
@@ -330,14 +331,18 @@ def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
         logger.debug("could not answer %s: %s", ctx.method, err)
 
 
-def _answer_sync(ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object) -> None:
+def _answer_sync(
+    ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object
+) -> None:
     try:
         _reply(ctx, spec, fn(params))
     except Exception as exc:
         _reply_error(ctx, exc)
 
 
-async def _answer_async(ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object) -> None:
+async def _answer_async(
+    ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object
+) -> None:
     try:
         result = fn(params)
         if inspect.isawaitable(result):

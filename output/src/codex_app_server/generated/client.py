@@ -10,7 +10,7 @@ keyword-only; optional ones default to ``OMIT`` and are then not sent at all
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union  # noqa: F401
+from typing import Annotated, Literal, Optional, Union, cast  # noqa: F401
 
 from pydantic import Field, JsonValue  # noqa: F401
 
@@ -127,10 +127,10 @@ from .v2_all import (  # noqa: F401
     PermissionProfileListParams,
     PermissionProfileListResponse,
     Personality,
-    PluginInstallParams,
-    PluginInstallResponse,
     PluginInstalledParams,
     PluginInstalledResponse,
+    PluginInstallParams,
+    PluginInstallResponse,
     PluginListMarketplaceKind,
     PluginListParams,
     PluginListResponse,
@@ -270,44 +270,57 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``account/gatewayOAuth/cancel``.
         """
-        return self._request("account/gatewayOAuth/cancel", None, GatewayOAuthCancelResponse, {})
+        return cast(
+            GatewayOAuthCancelResponse,
+            self._request("account/gatewayOAuth/cancel", None, GatewayOAuthCancelResponse, {}),
+        )
 
     def account_gateway_o_auth_login(self) -> GatewayOAuthLoginResponse:
         """Call ``account/gatewayOAuth/login``.
 
         JSON-RPC method: ``account/gatewayOAuth/login``.
         """
-        return self._request("account/gatewayOAuth/login", None, GatewayOAuthLoginResponse, {})
+        return cast(
+            GatewayOAuthLoginResponse, self._request("account/gatewayOAuth/login", None, GatewayOAuthLoginResponse, {})
+        )
 
     def account_gateway_o_auth_read(self) -> GatewayOAuthReadResponse:
         """Call ``account/gatewayOAuth/read``.
 
         JSON-RPC method: ``account/gatewayOAuth/read``.
         """
-        return self._request("account/gatewayOAuth/read", None, GatewayOAuthReadResponse, {})
+        return cast(
+            GatewayOAuthReadResponse, self._request("account/gatewayOAuth/read", None, GatewayOAuthReadResponse, {})
+        )
 
     def account_login_cancel(self, *, login_id: str) -> CancelLoginAccountResponse:
         """Call ``account/login/cancel``.
 
         JSON-RPC method: ``account/login/cancel``.
         """
-        return self._request(
-            "account/login/cancel", CancelLoginAccountParams, CancelLoginAccountResponse, {"login_id": login_id}
+        return cast(
+            CancelLoginAccountResponse,
+            self._request(
+                "account/login/cancel", CancelLoginAccountParams, CancelLoginAccountResponse, {"login_id": login_id}
+            ),
         )
 
-    def account_login_start(self) -> LoginAccountResponse:
+    def account_login_start(self, params: LoginAccountParams) -> LoginAccountResponse:
         """Call ``account/login/start``.
 
         JSON-RPC method: ``account/login/start``.
         """
-        return self._request("account/login/start", LoginAccountParams, LoginAccountResponse, {})
+        return cast(
+            LoginAccountResponse,
+            self._request("account/login/start", LoginAccountParams, LoginAccountResponse, {}, params),
+        )
 
     def account_logout(self) -> LogoutAccountResponse:
         """Call ``account/logout``.
 
         JSON-RPC method: ``account/logout``.
         """
-        return self._request("account/logout", None, LogoutAccountResponse, {})
+        return cast(LogoutAccountResponse, self._request("account/logout", None, LogoutAccountResponse, {}))
 
     def account_rate_limit_reset_credit_consume(
         self, *, idempotency_key: str, credit_id: str | None | Omit = OMIT
@@ -320,11 +333,14 @@ class AppServerClient(SyncRequester):
             idempotency_key: Identifies one logical reset attempt. A UUID is recommended; reuse the same value when retrying that attempt.
             credit_id: Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit.
         """
-        return self._request(
-            "account/rateLimitResetCredit/consume",
-            ConsumeAccountRateLimitResetCreditParams,
+        return cast(
             ConsumeAccountRateLimitResetCreditResponse,
-            {"idempotency_key": idempotency_key, "credit_id": credit_id},
+            self._request(
+                "account/rateLimitResetCredit/consume",
+                ConsumeAccountRateLimitResetCreditParams,
+                ConsumeAccountRateLimitResetCreditResponse,
+                {"idempotency_key": idempotency_key, "credit_id": credit_id},
+            ),
         )
 
     def account_rate_limits_read(
@@ -341,14 +357,17 @@ class AppServerClient(SyncRequester):
             exclude_reset_credit_details: Skip the separate reset-credit detail lookup for background usage polls. The usage response still includes the available count; omitted/false preserves detailed reads.
             supports_luna_reserve: The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked.
         """
-        return self._request(
-            "account/rateLimits/read",
-            GetAccountRateLimitsParams,
+        return cast(
             GetAccountRateLimitsResponse,
-            {
-                "exclude_reset_credit_details": exclude_reset_credit_details,
-                "supports_luna_reserve": supports_luna_reserve,
-            },
+            self._request(
+                "account/rateLimits/read",
+                GetAccountRateLimitsParams,
+                GetAccountRateLimitsResponse,
+                {
+                    "exclude_reset_credit_details": exclude_reset_credit_details,
+                    "supports_luna_reserve": supports_luna_reserve,
+                },
+            ),
         )
 
     def account_read(self, *, refresh_token: bool | None | Omit = OMIT) -> GetAccountResponse:
@@ -359,7 +378,10 @@ class AppServerClient(SyncRequester):
         Args:
             refresh_token: When `true`, requests a proactive token refresh before returning.
         """
-        return self._request("account/read", GetAccountParams, GetAccountResponse, {"refresh_token": refresh_token})
+        return cast(
+            GetAccountResponse,
+            self._request("account/read", GetAccountParams, GetAccountResponse, {"refresh_token": refresh_token}),
+        )
 
     def account_send_add_credits_nudge_email(
         self, *, credit_type: AddCreditsNudgeCreditType
@@ -368,11 +390,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``account/sendAddCreditsNudgeEmail``.
         """
-        return self._request(
-            "account/sendAddCreditsNudgeEmail",
-            SendAddCreditsNudgeEmailParams,
+        return cast(
             SendAddCreditsNudgeEmailResponse,
-            {"credit_type": credit_type},
+            self._request(
+                "account/sendAddCreditsNudgeEmail",
+                SendAddCreditsNudgeEmailParams,
+                SendAddCreditsNudgeEmailResponse,
+                {"credit_type": credit_type},
+            ),
         )
 
     def account_usage_read(self, *, thread_id: str | None | Omit = OMIT) -> GetAccountTokenUsageResponse:
@@ -383,8 +408,11 @@ class AppServerClient(SyncRequester):
         Args:
             thread_id: When present, read estimated usage for this thread instead of account-wide token activity.
         """
-        return self._request(
-            "account/usage/read", GetAccountTokenUsageParams, GetAccountTokenUsageResponse, {"thread_id": thread_id}
+        return cast(
+            GetAccountTokenUsageResponse,
+            self._request(
+                "account/usage/read", GetAccountTokenUsageParams, GetAccountTokenUsageResponse, {"thread_id": thread_id}
+            ),
         )
 
     def account_workspace_messages_read(self) -> GetWorkspaceMessagesResponse:
@@ -392,7 +420,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``account/workspaceMessages/read``.
         """
-        return self._request("account/workspaceMessages/read", None, GetWorkspaceMessagesResponse, {})
+        return cast(
+            GetWorkspaceMessagesResponse,
+            self._request("account/workspaceMessages/read", None, GetWorkspaceMessagesResponse, {}),
+        )
 
     def app_installed(
         self, *, force_refresh: bool | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
@@ -405,11 +436,14 @@ class AppServerClient(SyncRequester):
             force_refresh: When true and Apps are permitted, refresh and publish the hosted connector runtime tool snapshot first.
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
-        return self._request(
-            "app/installed",
-            AppsInstalledParams,
+        return cast(
             AppsInstalledResponse,
-            {"force_refresh": force_refresh, "thread_id": thread_id},
+            self._request(
+                "app/installed",
+                AppsInstalledParams,
+                AppsInstalledResponse,
+                {"force_refresh": force_refresh, "thread_id": thread_id},
+            ),
         )
 
     def app_list(
@@ -430,11 +464,14 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
             thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
         """
-        return self._request(
-            "app/list",
-            AppsListParams,
+        return cast(
             AppsListResponse,
-            {"cursor": cursor, "force_refetch": force_refetch, "limit": limit, "thread_id": thread_id},
+            self._request(
+                "app/list",
+                AppsListParams,
+                AppsListResponse,
+                {"cursor": cursor, "force_refetch": force_refetch, "limit": limit, "thread_id": thread_id},
+            ),
         )
 
     def app_read(
@@ -449,11 +486,14 @@ class AppServerClient(SyncRequester):
             include_tools: When true, include display-only public tool summaries in the returned metadata.
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
-        return self._request(
-            "app/read",
-            AppsReadParams,
+        return cast(
             AppsReadResponse,
-            {"app_ids": app_ids, "include_tools": include_tools, "thread_id": thread_id},
+            self._request(
+                "app/read",
+                AppsReadParams,
+                AppsReadResponse,
+                {"app_ids": app_ids, "include_tools": include_tools, "thread_id": thread_id},
+            ),
         )
 
     def command_exec(
@@ -492,25 +532,28 @@ class AppServerClient(SyncRequester):
             timeout_ms: Optional timeout in milliseconds.
             tty: Enable PTY mode.
         """
-        return self._request(
-            "command/exec",
-            CommandExecParams,
+        return cast(
             CommandExecResponse,
-            {
-                "command": command,
-                "cwd": cwd,
-                "disable_output_cap": disable_output_cap,
-                "disable_timeout": disable_timeout,
-                "env": env,
-                "output_bytes_cap": output_bytes_cap,
-                "process_id": process_id,
-                "sandbox_policy": sandbox_policy,
-                "size": size,
-                "stream_stdin": stream_stdin,
-                "stream_stdout_stderr": stream_stdout_stderr,
-                "timeout_ms": timeout_ms,
-                "tty": tty,
-            },
+            self._request(
+                "command/exec",
+                CommandExecParams,
+                CommandExecResponse,
+                {
+                    "command": command,
+                    "cwd": cwd,
+                    "disable_output_cap": disable_output_cap,
+                    "disable_timeout": disable_timeout,
+                    "env": env,
+                    "output_bytes_cap": output_bytes_cap,
+                    "process_id": process_id,
+                    "sandbox_policy": sandbox_policy,
+                    "size": size,
+                    "stream_stdin": stream_stdin,
+                    "stream_stdout_stderr": stream_stdout_stderr,
+                    "timeout_ms": timeout_ms,
+                    "tty": tty,
+                },
+            ),
         )
 
     def command_exec_resize(self, *, process_id: str, size: CommandExecTerminalSize) -> CommandExecResizeResponse:
@@ -522,11 +565,14 @@ class AppServerClient(SyncRequester):
             process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
             size: New PTY size in character cells.
         """
-        return self._request(
-            "command/exec/resize",
-            CommandExecResizeParams,
+        return cast(
             CommandExecResizeResponse,
-            {"process_id": process_id, "size": size},
+            self._request(
+                "command/exec/resize",
+                CommandExecResizeParams,
+                CommandExecResizeResponse,
+                {"process_id": process_id, "size": size},
+            ),
         )
 
     def command_exec_terminate(self, *, process_id: str) -> CommandExecTerminateResponse:
@@ -537,11 +583,14 @@ class AppServerClient(SyncRequester):
         Args:
             process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
         """
-        return self._request(
-            "command/exec/terminate",
-            CommandExecTerminateParams,
+        return cast(
             CommandExecTerminateResponse,
-            {"process_id": process_id},
+            self._request(
+                "command/exec/terminate",
+                CommandExecTerminateParams,
+                CommandExecTerminateResponse,
+                {"process_id": process_id},
+            ),
         )
 
     def command_exec_write(
@@ -556,11 +605,14 @@ class AppServerClient(SyncRequester):
             close_stdin: Close stdin after writing `deltaBase64`, if present.
             delta_base64: Optional base64-encoded stdin bytes to write.
         """
-        return self._request(
-            "command/exec/write",
-            CommandExecWriteParams,
+        return cast(
             CommandExecWriteResponse,
-            {"process_id": process_id, "close_stdin": close_stdin, "delta_base64": delta_base64},
+            self._request(
+                "command/exec/write",
+                CommandExecWriteParams,
+                CommandExecWriteResponse,
+                {"process_id": process_id, "close_stdin": close_stdin, "delta_base64": delta_base64},
+            ),
         )
 
     def config_batch_write(
@@ -579,16 +631,19 @@ class AppServerClient(SyncRequester):
             file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
             reload_user_config: When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded.
         """
-        return self._request(
-            "config/batchWrite",
-            ConfigBatchWriteParams,
+        return cast(
             ConfigWriteResponse,
-            {
-                "edits": edits,
-                "expected_version": expected_version,
-                "file_path": file_path,
-                "reload_user_config": reload_user_config,
-            },
+            self._request(
+                "config/batchWrite",
+                ConfigBatchWriteParams,
+                ConfigWriteResponse,
+                {
+                    "edits": edits,
+                    "expected_version": expected_version,
+                    "file_path": file_path,
+                    "reload_user_config": reload_user_config,
+                },
+            ),
         )
 
     def config_mcp_server_reload(self) -> McpServerRefreshResponse:
@@ -596,7 +651,9 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``config/mcpServer/reload``.
         """
-        return self._request("config/mcpServer/reload", None, McpServerRefreshResponse, {})
+        return cast(
+            McpServerRefreshResponse, self._request("config/mcpServer/reload", None, McpServerRefreshResponse, {})
+        )
 
     def config_read(
         self, *, cwd: str | None | Omit = OMIT, include_layers: bool | None | Omit = OMIT
@@ -608,8 +665,11 @@ class AppServerClient(SyncRequester):
         Args:
             cwd: Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root).
         """
-        return self._request(
-            "config/read", ConfigReadParams, ConfigReadResponse, {"cwd": cwd, "include_layers": include_layers}
+        return cast(
+            ConfigReadResponse,
+            self._request(
+                "config/read", ConfigReadParams, ConfigReadResponse, {"cwd": cwd, "include_layers": include_layers}
+            ),
         )
 
     def config_value_write(
@@ -628,17 +688,20 @@ class AppServerClient(SyncRequester):
         Args:
             file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
         """
-        return self._request(
-            "config/value/write",
-            ConfigValueWriteParams,
+        return cast(
             ConfigWriteResponse,
-            {
-                "key_path": key_path,
-                "merge_strategy": merge_strategy,
-                "value": value,
-                "expected_version": expected_version,
-                "file_path": file_path,
-            },
+            self._request(
+                "config/value/write",
+                ConfigValueWriteParams,
+                ConfigWriteResponse,
+                {
+                    "key_path": key_path,
+                    "merge_strategy": merge_strategy,
+                    "value": value,
+                    "expected_version": expected_version,
+                    "file_path": file_path,
+                },
+            ),
         )
 
     def config_requirements_read(self) -> ConfigRequirementsReadResponse:
@@ -646,7 +709,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``configRequirements/read``.
         """
-        return self._request("configRequirements/read", None, ConfigRequirementsReadResponse, {})
+        return cast(
+            ConfigRequirementsReadResponse,
+            self._request("configRequirements/read", None, ConfigRequirementsReadResponse, {}),
+        )
 
     def experimental_feature_enablement_set(
         self, *, enablement: dict[str, bool]
@@ -658,11 +724,14 @@ class AppServerClient(SyncRequester):
         Args:
             enablement: Process-wide runtime feature enablement keyed by canonical feature name.
         """
-        return self._request(
-            "experimentalFeature/enablement/set",
-            ExperimentalFeatureEnablementSetParams,
+        return cast(
             ExperimentalFeatureEnablementSetResponse,
-            {"enablement": enablement},
+            self._request(
+                "experimentalFeature/enablement/set",
+                ExperimentalFeatureEnablementSetParams,
+                ExperimentalFeatureEnablementSetResponse,
+                {"enablement": enablement},
+            ),
         )
 
     def experimental_feature_list(
@@ -681,11 +750,14 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
             thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
         """
-        return self._request(
-            "experimentalFeature/list",
-            ExperimentalFeatureListParams,
+        return cast(
             ExperimentalFeatureListResponse,
-            {"cursor": cursor, "limit": limit, "thread_id": thread_id},
+            self._request(
+                "experimentalFeature/list",
+                ExperimentalFeatureListParams,
+                ExperimentalFeatureListResponse,
+                {"cursor": cursor, "limit": limit, "thread_id": thread_id},
+            ),
         )
 
     def external_agent_config_detect(
@@ -710,18 +782,21 @@ class AppServerClient(SyncRequester):
             migration_source: Optional migration-source selector. Missing or unrecognized values use the default source.
             source: Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source.
         """
-        return self._request(
-            "externalAgentConfig/detect",
-            ExternalAgentConfigDetectParams,
+        return cast(
             ExternalAgentConfigDetectResponse,
-            {
-                "cwds": cwds,
-                "include_home": include_home,
-                "max_session_age_days": max_session_age_days,
-                "max_sessions": max_sessions,
-                "migration_source": migration_source,
-                "source": source,
-            },
+            self._request(
+                "externalAgentConfig/detect",
+                ExternalAgentConfigDetectParams,
+                ExternalAgentConfigDetectResponse,
+                {
+                    "cwds": cwds,
+                    "include_home": include_home,
+                    "max_session_age_days": max_session_age_days,
+                    "max_sessions": max_sessions,
+                    "migration_source": migration_source,
+                    "source": source,
+                },
+            ),
         )
 
     def external_agent_config_import(
@@ -741,16 +816,19 @@ class AppServerClient(SyncRequester):
             provider_id: Opaque provider identifier supplied by the caller for analytics attribution and import history display. This does not select the migration source.
             source: Optional identifier for the product that initiated the import.
         """
-        return self._request(
-            "externalAgentConfig/import",
-            ExternalAgentConfigImportParams,
+        return cast(
             ExternalAgentConfigImportResponse,
-            {
-                "migration_items": migration_items,
-                "migration_source": migration_source,
-                "provider_id": provider_id,
-                "source": source,
-            },
+            self._request(
+                "externalAgentConfig/import",
+                ExternalAgentConfigImportParams,
+                ExternalAgentConfigImportResponse,
+                {
+                    "migration_items": migration_items,
+                    "migration_source": migration_source,
+                    "provider_id": provider_id,
+                    "source": source,
+                },
+            ),
         )
 
     def external_agent_config_import_read_histories(self) -> ExternalAgentConfigImportHistoriesReadResponse:
@@ -758,8 +836,11 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``externalAgentConfig/import/readHistories``.
         """
-        return self._request(
-            "externalAgentConfig/import/readHistories", None, ExternalAgentConfigImportHistoriesReadResponse, {}
+        return cast(
+            ExternalAgentConfigImportHistoriesReadResponse,
+            self._request(
+                "externalAgentConfig/import/readHistories", None, ExternalAgentConfigImportHistoriesReadResponse, {}
+            ),
         )
 
     def external_agent_config_import_record_history(
@@ -773,11 +854,14 @@ class AppServerClient(SyncRequester):
             item_type_results: Completed results grouped by imported item type.
             provider_id: Opaque provider identifier for the externally completed import.
         """
-        return self._request(
-            "externalAgentConfig/import/recordHistory",
-            ExternalAgentConfigImportHistoryRecordParams,
+        return cast(
             ExternalAgentConfigImportHistoryRecordResponse,
-            {"item_type_results": item_type_results, "provider_id": provider_id},
+            self._request(
+                "externalAgentConfig/import/recordHistory",
+                ExternalAgentConfigImportHistoryRecordParams,
+                ExternalAgentConfigImportHistoryRecordResponse,
+                {"item_type_results": item_type_results, "provider_id": provider_id},
+            ),
         )
 
     def feedback_upload(
@@ -794,18 +878,21 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``feedback/upload``.
         """
-        return self._request(
-            "feedback/upload",
-            FeedbackUploadParams,
+        return cast(
             FeedbackUploadResponse,
-            {
-                "classification": classification,
-                "extra_log_files": extra_log_files,
-                "include_logs": include_logs,
-                "reason": reason,
-                "tags": tags,
-                "thread_id": thread_id,
-            },
+            self._request(
+                "feedback/upload",
+                FeedbackUploadParams,
+                FeedbackUploadResponse,
+                {
+                    "classification": classification,
+                    "extra_log_files": extra_log_files,
+                    "include_logs": include_logs,
+                    "reason": reason,
+                    "tags": tags,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     def fs_copy(
@@ -820,11 +907,14 @@ class AppServerClient(SyncRequester):
             source_path: Absolute source path.
             recursive: Required for directory copies; ignored for file copies.
         """
-        return self._request(
-            "fs/copy",
-            FsCopyParams,
+        return cast(
             FsCopyResponse,
-            {"destination_path": destination_path, "source_path": source_path, "recursive": recursive},
+            self._request(
+                "fs/copy",
+                FsCopyParams,
+                FsCopyResponse,
+                {"destination_path": destination_path, "source_path": source_path, "recursive": recursive},
+            ),
         )
 
     def fs_create_directory(
@@ -838,11 +928,14 @@ class AppServerClient(SyncRequester):
             path: Absolute directory path to create.
             recursive: Whether parent directories should also be created. Defaults to `true`.
         """
-        return self._request(
-            "fs/createDirectory",
-            FsCreateDirectoryParams,
+        return cast(
             FsCreateDirectoryResponse,
-            {"path": path, "recursive": recursive},
+            self._request(
+                "fs/createDirectory",
+                FsCreateDirectoryParams,
+                FsCreateDirectoryResponse,
+                {"path": path, "recursive": recursive},
+            ),
         )
 
     def fs_get_metadata(self, *, path: AbsolutePathBuf) -> FsGetMetadataResponse:
@@ -853,7 +946,10 @@ class AppServerClient(SyncRequester):
         Args:
             path: Absolute path to inspect.
         """
-        return self._request("fs/getMetadata", FsGetMetadataParams, FsGetMetadataResponse, {"path": path})
+        return cast(
+            FsGetMetadataResponse,
+            self._request("fs/getMetadata", FsGetMetadataParams, FsGetMetadataResponse, {"path": path}),
+        )
 
     def fs_read_directory(self, *, path: AbsolutePathBuf) -> FsReadDirectoryResponse:
         """List direct child names for a directory.
@@ -863,7 +959,10 @@ class AppServerClient(SyncRequester):
         Args:
             path: Absolute directory path to read.
         """
-        return self._request("fs/readDirectory", FsReadDirectoryParams, FsReadDirectoryResponse, {"path": path})
+        return cast(
+            FsReadDirectoryResponse,
+            self._request("fs/readDirectory", FsReadDirectoryParams, FsReadDirectoryResponse, {"path": path}),
+        )
 
     def fs_read_file(self, *, path: AbsolutePathBuf) -> FsReadFileResponse:
         """Read a file from the host filesystem.
@@ -873,7 +972,9 @@ class AppServerClient(SyncRequester):
         Args:
             path: Absolute path to read.
         """
-        return self._request("fs/readFile", FsReadFileParams, FsReadFileResponse, {"path": path})
+        return cast(
+            FsReadFileResponse, self._request("fs/readFile", FsReadFileParams, FsReadFileResponse, {"path": path})
+        )
 
     def fs_remove(
         self, *, path: AbsolutePathBuf, force: bool | None | Omit = OMIT, recursive: bool | None | Omit = OMIT
@@ -887,8 +988,11 @@ class AppServerClient(SyncRequester):
             force: Whether missing paths should be ignored. Defaults to `true`.
             recursive: Whether directory removal should recurse. Defaults to `true`.
         """
-        return self._request(
-            "fs/remove", FsRemoveParams, FsRemoveResponse, {"path": path, "force": force, "recursive": recursive}
+        return cast(
+            FsRemoveResponse,
+            self._request(
+                "fs/remove", FsRemoveParams, FsRemoveResponse, {"path": path, "force": force, "recursive": recursive}
+            ),
         )
 
     def fs_unwatch(self, *, watch_id: str) -> FsUnwatchResponse:
@@ -899,7 +1003,9 @@ class AppServerClient(SyncRequester):
         Args:
             watch_id: Watch identifier previously provided to `fs/watch`.
         """
-        return self._request("fs/unwatch", FsUnwatchParams, FsUnwatchResponse, {"watch_id": watch_id})
+        return cast(
+            FsUnwatchResponse, self._request("fs/unwatch", FsUnwatchParams, FsUnwatchResponse, {"watch_id": watch_id})
+        )
 
     def fs_watch(self, *, path: AbsolutePathBuf, watch_id: str) -> FsWatchResponse:
         """Start filesystem watch notifications for an absolute path.
@@ -910,7 +1016,10 @@ class AppServerClient(SyncRequester):
             path: Absolute file or directory path to watch.
             watch_id: Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
         """
-        return self._request("fs/watch", FsWatchParams, FsWatchResponse, {"path": path, "watch_id": watch_id})
+        return cast(
+            FsWatchResponse,
+            self._request("fs/watch", FsWatchParams, FsWatchResponse, {"path": path, "watch_id": watch_id}),
+        )
 
     def fs_write_file(self, *, data_base64: str, path: AbsolutePathBuf) -> FsWriteFileResponse:
         """Write a file on the host filesystem.
@@ -921,8 +1030,11 @@ class AppServerClient(SyncRequester):
             data_base64: File contents encoded as base64.
             path: Absolute path to write.
         """
-        return self._request(
-            "fs/writeFile", FsWriteFileParams, FsWriteFileResponse, {"data_base64": data_base64, "path": path}
+        return cast(
+            FsWriteFileResponse,
+            self._request(
+                "fs/writeFile", FsWriteFileParams, FsWriteFileResponse, {"data_base64": data_base64, "path": path}
+            ),
         )
 
     def fuzzy_file_search(
@@ -932,11 +1044,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``fuzzyFileSearch``.
         """
-        return self._request(
-            "fuzzyFileSearch",
-            FuzzyFileSearchParams,
+        return cast(
             FuzzyFileSearchResponse,
-            {"query": query, "roots": roots, "cancellation_token": cancellation_token},
+            self._request(
+                "fuzzyFileSearch",
+                FuzzyFileSearchParams,
+                FuzzyFileSearchResponse,
+                {"query": query, "roots": roots, "cancellation_token": cancellation_token},
+            ),
         )
 
     def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> HooksListResponse:
@@ -947,7 +1062,7 @@ class AppServerClient(SyncRequester):
         Args:
             cwds: When empty, defaults to the current session working directory.
         """
-        return self._request("hooks/list", HooksListParams, HooksListResponse, {"cwds": cwds})
+        return cast(HooksListResponse, self._request("hooks/list", HooksListParams, HooksListResponse, {"cwds": cwds}))
 
     def initialize(
         self, *, client_info: ClientInfo, capabilities: InitializeCapabilities | None | Omit = OMIT
@@ -956,11 +1071,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``initialize``.
         """
-        return self._request(
-            "initialize",
-            InitializeParams,
+        return cast(
             InitializeResponse,
-            {"client_info": client_info, "capabilities": capabilities},
+            self._request(
+                "initialize",
+                InitializeParams,
+                InitializeResponse,
+                {"client_info": client_info, "capabilities": capabilities},
+            ),
         )
 
     def marketplace_add(
@@ -970,11 +1088,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``marketplace/add``.
         """
-        return self._request(
-            "marketplace/add",
-            MarketplaceAddParams,
+        return cast(
             MarketplaceAddResponse,
-            {"source": source, "ref_name": ref_name, "sparse_paths": sparse_paths},
+            self._request(
+                "marketplace/add",
+                MarketplaceAddParams,
+                MarketplaceAddResponse,
+                {"source": source, "ref_name": ref_name, "sparse_paths": sparse_paths},
+            ),
         )
 
     def marketplace_remove(self, *, marketplace_name: str) -> MarketplaceRemoveResponse:
@@ -982,11 +1103,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``marketplace/remove``.
         """
-        return self._request(
-            "marketplace/remove",
-            MarketplaceRemoveParams,
+        return cast(
             MarketplaceRemoveResponse,
-            {"marketplace_name": marketplace_name},
+            self._request(
+                "marketplace/remove",
+                MarketplaceRemoveParams,
+                MarketplaceRemoveResponse,
+                {"marketplace_name": marketplace_name},
+            ),
         )
 
     def marketplace_upgrade(self, *, marketplace_name: str | None | Omit = OMIT) -> MarketplaceUpgradeResponse:
@@ -994,11 +1118,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``marketplace/upgrade``.
         """
-        return self._request(
-            "marketplace/upgrade",
-            MarketplaceUpgradeParams,
+        return cast(
             MarketplaceUpgradeResponse,
-            {"marketplace_name": marketplace_name},
+            self._request(
+                "marketplace/upgrade",
+                MarketplaceUpgradeParams,
+                MarketplaceUpgradeResponse,
+                {"marketplace_name": marketplace_name},
+            ),
         )
 
     def mcp_server_oauth_login(
@@ -1017,17 +1144,20 @@ class AppServerClient(SyncRequester):
         Args:
             client_registration: Registration strategy for this login only; omission selects automatic discovery.
         """
-        return self._request(
-            "mcpServer/oauth/login",
-            McpServerOauthLoginParams,
+        return cast(
             McpServerOauthLoginResponse,
-            {
-                "name": name,
-                "client_registration": client_registration,
-                "scopes": scopes,
-                "thread_id": thread_id,
-                "timeout_secs": timeout_secs,
-            },
+            self._request(
+                "mcpServer/oauth/login",
+                McpServerOauthLoginParams,
+                McpServerOauthLoginResponse,
+                {
+                    "name": name,
+                    "client_registration": client_registration,
+                    "scopes": scopes,
+                    "thread_id": thread_id,
+                    "timeout_secs": timeout_secs,
+                },
+            ),
         )
 
     def mcp_server_resource_read(
@@ -1048,18 +1178,21 @@ class AppServerClient(SyncRequester):
             origin_call_id: Originating MCP tool call used to select the resource's app.
             target: Explicit hosted app/account. Omit to retain legacy resource discovery.
         """
-        return self._request(
-            "mcpServer/resource/read",
-            McpResourceReadParams,
+        return cast(
             McpResourceReadResponse,
-            {
-                "server": server,
-                "uri": uri,
-                "connector_id": connector_id,
-                "origin_call_id": origin_call_id,
-                "target": target,
-                "thread_id": thread_id,
-            },
+            self._request(
+                "mcpServer/resource/read",
+                McpResourceReadParams,
+                McpResourceReadResponse,
+                {
+                    "server": server,
+                    "uri": uri,
+                    "connector_id": connector_id,
+                    "origin_call_id": origin_call_id,
+                    "target": target,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     def mcp_server_tool_call(
@@ -1075,11 +1208,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``mcpServer/tool/call``.
         """
-        return self._request(
-            "mcpServer/tool/call",
-            McpServerToolCallParams,
+        return cast(
             McpServerToolCallResponse,
-            {"server": server, "thread_id": thread_id, "tool": tool, "arguments": arguments, "meta": meta},
+            self._request(
+                "mcpServer/tool/call",
+                McpServerToolCallParams,
+                McpServerToolCallResponse,
+                {"server": server, "thread_id": thread_id, "tool": tool, "arguments": arguments, "meta": meta},
+            ),
         )
 
     def mcp_server_status_list(
@@ -1101,11 +1237,20 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to a server-defined value.
             server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
         """
-        return self._request(
-            "mcpServerStatus/list",
-            ListMcpServerStatusParams,
+        return cast(
             ListMcpServerStatusResponse,
-            {"cursor": cursor, "detail": detail, "limit": limit, "server_name": server_name, "thread_id": thread_id},
+            self._request(
+                "mcpServerStatus/list",
+                ListMcpServerStatusParams,
+                ListMcpServerStatusResponse,
+                {
+                    "cursor": cursor,
+                    "detail": detail,
+                    "limit": limit,
+                    "server_name": server_name,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     def model_list(
@@ -1124,11 +1269,14 @@ class AppServerClient(SyncRequester):
             include_hidden: When true, include models that are hidden from the default picker list.
             limit: Optional page size; defaults to a reasonable server-side value.
         """
-        return self._request(
-            "model/list",
-            ModelListParams,
+        return cast(
             ModelListResponse,
-            {"cursor": cursor, "include_hidden": include_hidden, "limit": limit},
+            self._request(
+                "model/list",
+                ModelListParams,
+                ModelListResponse,
+                {"cursor": cursor, "include_hidden": include_hidden, "limit": limit},
+            ),
         )
 
     def model_provider_capabilities_read(self) -> ModelProviderCapabilitiesReadResponse:
@@ -1136,11 +1284,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``modelProvider/capabilities/read``.
         """
-        return self._request(
-            "modelProvider/capabilities/read",
-            ModelProviderCapabilitiesReadParams,
+        return cast(
             ModelProviderCapabilitiesReadResponse,
-            {},
+            self._request(
+                "modelProvider/capabilities/read",
+                ModelProviderCapabilitiesReadParams,
+                ModelProviderCapabilitiesReadResponse,
+                {},
+            ),
         )
 
     def permission_profile_list(
@@ -1155,11 +1306,14 @@ class AppServerClient(SyncRequester):
             cwd: Optional working directory to resolve project config layers.
             limit: Optional page size; defaults to the full result set.
         """
-        return self._request(
-            "permissionProfile/list",
-            PermissionProfileListParams,
+        return cast(
             PermissionProfileListResponse,
-            {"cursor": cursor, "cwd": cwd, "limit": limit},
+            self._request(
+                "permissionProfile/list",
+                PermissionProfileListParams,
+                PermissionProfileListResponse,
+                {"cursor": cursor, "cwd": cwd, "limit": limit},
+            ),
         )
 
     def plugin_install(
@@ -1177,16 +1331,19 @@ class AppServerClient(SyncRequester):
         Args:
             install_attempt_id: Client-generated identifier used to correlate one installation attempt.
         """
-        return self._request(
-            "plugin/install",
-            PluginInstallParams,
+        return cast(
             PluginInstallResponse,
-            {
-                "plugin_name": plugin_name,
-                "install_attempt_id": install_attempt_id,
-                "marketplace_path": marketplace_path,
-                "remote_marketplace_name": remote_marketplace_name,
-            },
+            self._request(
+                "plugin/install",
+                PluginInstallParams,
+                PluginInstallResponse,
+                {
+                    "plugin_name": plugin_name,
+                    "install_attempt_id": install_attempt_id,
+                    "marketplace_path": marketplace_path,
+                    "remote_marketplace_name": remote_marketplace_name,
+                },
+            ),
         )
 
     def plugin_installed(
@@ -1203,11 +1360,14 @@ class AppServerClient(SyncRequester):
             cwds: Optional working directories used to discover repo marketplaces.
             install_suggestion_plugin_names: Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints.
         """
-        return self._request(
-            "plugin/installed",
-            PluginInstalledParams,
+        return cast(
             PluginInstalledResponse,
-            {"cwds": cwds, "install_suggestion_plugin_names": install_suggestion_plugin_names},
+            self._request(
+                "plugin/installed",
+                PluginInstalledParams,
+                PluginInstalledResponse,
+                {"cwds": cwds, "install_suggestion_plugin_names": install_suggestion_plugin_names},
+            ),
         )
 
     def plugin_list(
@@ -1226,11 +1386,14 @@ class AppServerClient(SyncRequester):
             force_refetch: Whether the client requests a fresh remote plugin catalog fetch.
             marketplace_kinds: Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag.
         """
-        return self._request(
-            "plugin/list",
-            PluginListParams,
+        return cast(
             PluginListResponse,
-            {"cwds": cwds, "force_refetch": force_refetch, "marketplace_kinds": marketplace_kinds},
+            self._request(
+                "plugin/list",
+                PluginListParams,
+                PluginListResponse,
+                {"cwds": cwds, "force_refetch": force_refetch, "marketplace_kinds": marketplace_kinds},
+            ),
         )
 
     def plugin_read(
@@ -1244,15 +1407,18 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/read``.
         """
-        return self._request(
-            "plugin/read",
-            PluginReadParams,
+        return cast(
             PluginReadResponse,
-            {
-                "plugin_name": plugin_name,
-                "marketplace_path": marketplace_path,
-                "remote_marketplace_name": remote_marketplace_name,
-            },
+            self._request(
+                "plugin/read",
+                PluginReadParams,
+                PluginReadResponse,
+                {
+                    "plugin_name": plugin_name,
+                    "marketplace_path": marketplace_path,
+                    "remote_marketplace_name": remote_marketplace_name,
+                },
+            ),
         )
 
     def plugin_reconcile(self, *, reason: str | None | Omit = OMIT) -> PluginReconcileResponse:
@@ -1263,18 +1429,24 @@ class AppServerClient(SyncRequester):
         Args:
             reason: Optional client-provided reason recorded with the reconciliation attempt.
         """
-        return self._request("plugin/reconcile", PluginReconcileParams, PluginReconcileResponse, {"reason": reason})
+        return cast(
+            PluginReconcileResponse,
+            self._request("plugin/reconcile", PluginReconcileParams, PluginReconcileResponse, {"reason": reason}),
+        )
 
     def plugin_share_checkout(self, *, remote_plugin_id: str) -> PluginShareCheckoutResponse:
         """Call ``plugin/share/checkout``.
 
         JSON-RPC method: ``plugin/share/checkout``.
         """
-        return self._request(
-            "plugin/share/checkout",
-            PluginShareCheckoutParams,
+        return cast(
             PluginShareCheckoutResponse,
-            {"remote_plugin_id": remote_plugin_id},
+            self._request(
+                "plugin/share/checkout",
+                PluginShareCheckoutParams,
+                PluginShareCheckoutResponse,
+                {"remote_plugin_id": remote_plugin_id},
+            ),
         )
 
     def plugin_share_delete(self, *, remote_plugin_id: str) -> PluginShareDeleteResponse:
@@ -1282,11 +1454,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/share/delete``.
         """
-        return self._request(
-            "plugin/share/delete",
-            PluginShareDeleteParams,
+        return cast(
             PluginShareDeleteResponse,
-            {"remote_plugin_id": remote_plugin_id},
+            self._request(
+                "plugin/share/delete",
+                PluginShareDeleteParams,
+                PluginShareDeleteResponse,
+                {"remote_plugin_id": remote_plugin_id},
+            ),
         )
 
     def plugin_share_list(self) -> PluginShareListResponse:
@@ -1294,7 +1469,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/share/list``.
         """
-        return self._request("plugin/share/list", PluginShareListParams, PluginShareListResponse, {})
+        return cast(
+            PluginShareListResponse,
+            self._request("plugin/share/list", PluginShareListParams, PluginShareListResponse, {}),
+        )
 
     def plugin_share_save(
         self,
@@ -1308,16 +1486,19 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/share/save``.
         """
-        return self._request(
-            "plugin/share/save",
-            PluginShareSaveParams,
+        return cast(
             PluginShareSaveResponse,
-            {
-                "plugin_path": plugin_path,
-                "discoverability": discoverability,
-                "remote_plugin_id": remote_plugin_id,
-                "share_targets": share_targets,
-            },
+            self._request(
+                "plugin/share/save",
+                PluginShareSaveParams,
+                PluginShareSaveResponse,
+                {
+                    "plugin_path": plugin_path,
+                    "discoverability": discoverability,
+                    "remote_plugin_id": remote_plugin_id,
+                    "share_targets": share_targets,
+                },
+            ),
         )
 
     def plugin_share_update_targets(
@@ -1331,11 +1512,18 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/share/updateTargets``.
         """
-        return self._request(
-            "plugin/share/updateTargets",
-            PluginShareUpdateTargetsParams,
+        return cast(
             PluginShareUpdateTargetsResponse,
-            {"discoverability": discoverability, "remote_plugin_id": remote_plugin_id, "share_targets": share_targets},
+            self._request(
+                "plugin/share/updateTargets",
+                PluginShareUpdateTargetsParams,
+                PluginShareUpdateTargetsResponse,
+                {
+                    "discoverability": discoverability,
+                    "remote_plugin_id": remote_plugin_id,
+                    "share_targets": share_targets,
+                },
+            ),
         )
 
     def plugin_skill_read(
@@ -1345,15 +1533,18 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/skill/read``.
         """
-        return self._request(
-            "plugin/skill/read",
-            PluginSkillReadParams,
+        return cast(
             PluginSkillReadResponse,
-            {
-                "remote_marketplace_name": remote_marketplace_name,
-                "remote_plugin_id": remote_plugin_id,
-                "skill_name": skill_name,
-            },
+            self._request(
+                "plugin/skill/read",
+                PluginSkillReadParams,
+                PluginSkillReadResponse,
+                {
+                    "remote_marketplace_name": remote_marketplace_name,
+                    "remote_plugin_id": remote_plugin_id,
+                    "skill_name": skill_name,
+                },
+            ),
         )
 
     def plugin_uninstall(self, *, plugin_id: str) -> PluginUninstallResponse:
@@ -1361,8 +1552,9 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``plugin/uninstall``.
         """
-        return self._request(
-            "plugin/uninstall", PluginUninstallParams, PluginUninstallResponse, {"plugin_id": plugin_id}
+        return cast(
+            PluginUninstallResponse,
+            self._request("plugin/uninstall", PluginUninstallParams, PluginUninstallResponse, {"plugin_id": plugin_id}),
         )
 
     def review_start(
@@ -1375,11 +1567,14 @@ class AppServerClient(SyncRequester):
         Args:
             delivery: Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread.
         """
-        return self._request(
-            "review/start",
-            ReviewStartParams,
+        return cast(
             ReviewStartResponse,
-            {"target": target, "thread_id": thread_id, "delivery": delivery},
+            self._request(
+                "review/start",
+                ReviewStartParams,
+                ReviewStartResponse,
+                {"target": target, "thread_id": thread_id, "delivery": delivery},
+            ),
         )
 
     def skills_config_write(
@@ -1393,11 +1588,14 @@ class AppServerClient(SyncRequester):
             name: Name-based selector.
             path: Path-based selector.
         """
-        return self._request(
-            "skills/config/write",
-            SkillsConfigWriteParams,
+        return cast(
             SkillsConfigWriteResponse,
-            {"enabled": enabled, "name": name, "path": path},
+            self._request(
+                "skills/config/write",
+                SkillsConfigWriteParams,
+                SkillsConfigWriteResponse,
+                {"enabled": enabled, "name": name, "path": path},
+            ),
         )
 
     def skills_extra_roots_set(self, *, extra_roots: list[AbsolutePathBuf]) -> SkillsExtraRootsSetResponse:
@@ -1405,11 +1603,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``skills/extraRoots/set``.
         """
-        return self._request(
-            "skills/extraRoots/set",
-            SkillsExtraRootsSetParams,
+        return cast(
             SkillsExtraRootsSetResponse,
-            {"extra_roots": extra_roots},
+            self._request(
+                "skills/extraRoots/set",
+                SkillsExtraRootsSetParams,
+                SkillsExtraRootsSetResponse,
+                {"extra_roots": extra_roots},
+            ),
         )
 
     def skills_list(
@@ -1423,8 +1624,11 @@ class AppServerClient(SyncRequester):
             cwds: When empty, defaults to the current session working directory.
             force_reload: When true, bypass the skills cache and re-scan skills from disk.
         """
-        return self._request(
-            "skills/list", SkillsListParams, SkillsListResponse, {"cwds": cwds, "force_reload": force_reload}
+        return cast(
+            SkillsListResponse,
+            self._request(
+                "skills/list", SkillsListParams, SkillsListResponse, {"cwds": cwds, "force_reload": force_reload}
+            ),
         )
 
     def thread_approve_guardian_denied_action(
@@ -1437,11 +1641,14 @@ class AppServerClient(SyncRequester):
         Args:
             event: Serialized `codex_protocol::protocol::GuardianAssessmentEvent`.
         """
-        return self._request(
-            "thread/approveGuardianDeniedAction",
-            ThreadApproveGuardianDeniedActionParams,
+        return cast(
             ThreadApproveGuardianDeniedActionResponse,
-            {"event": event, "thread_id": thread_id},
+            self._request(
+                "thread/approveGuardianDeniedAction",
+                ThreadApproveGuardianDeniedActionParams,
+                ThreadApproveGuardianDeniedActionResponse,
+                {"event": event, "thread_id": thread_id},
+            ),
         )
 
     def thread_archive(self, *, thread_id: str) -> ThreadArchiveResponse:
@@ -1449,7 +1656,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/archive``.
         """
-        return self._request("thread/archive", ThreadArchiveParams, ThreadArchiveResponse, {"thread_id": thread_id})
+        return cast(
+            ThreadArchiveResponse,
+            self._request("thread/archive", ThreadArchiveParams, ThreadArchiveResponse, {"thread_id": thread_id}),
+        )
 
     def thread_attachment_add(
         self, *, attachment_type: str, identity_key: str, payload: JsonValue, thread_id: str
@@ -1458,16 +1668,19 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/attachment/add``.
         """
-        return self._request(
-            "thread/attachment/add",
-            ThreadAttachmentAddParams,
+        return cast(
             ThreadAttachmentAddResponse,
-            {
-                "attachment_type": attachment_type,
-                "identity_key": identity_key,
-                "payload": payload,
-                "thread_id": thread_id,
-            },
+            self._request(
+                "thread/attachment/add",
+                ThreadAttachmentAddParams,
+                ThreadAttachmentAddResponse,
+                {
+                    "attachment_type": attachment_type,
+                    "identity_key": identity_key,
+                    "payload": payload,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     def thread_attachment_list(
@@ -1477,11 +1690,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/attachment/list``.
         """
-        return self._request(
-            "thread/attachment/list",
-            ThreadAttachmentListParams,
+        return cast(
             ThreadAttachmentListResponse,
-            {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            self._request(
+                "thread/attachment/list",
+                ThreadAttachmentListParams,
+                ThreadAttachmentListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
         )
 
     def thread_attachment_remove(
@@ -1491,11 +1707,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/attachment/remove``.
         """
-        return self._request(
-            "thread/attachment/remove",
-            ThreadAttachmentRemoveParams,
+        return cast(
             ThreadAttachmentRemoveResponse,
-            {"attachment_type": attachment_type, "identity_key": identity_key, "thread_id": thread_id},
+            self._request(
+                "thread/attachment/remove",
+                ThreadAttachmentRemoveParams,
+                ThreadAttachmentRemoveResponse,
+                {"attachment_type": attachment_type, "identity_key": identity_key, "thread_id": thread_id},
+            ),
         )
 
     def thread_attachment_owner_list(
@@ -1514,17 +1733,20 @@ class AppServerClient(SyncRequester):
         Args:
             archived: Omitted or null returns all matches; false returns non-archived threads only.
         """
-        return self._request(
-            "thread/attachmentOwner/list",
-            ThreadAttachmentOwnerListParams,
+        return cast(
             ThreadAttachmentOwnerListResponse,
-            {
-                "attachment_type": attachment_type,
-                "identity_key": identity_key,
-                "archived": archived,
-                "cursor": cursor,
-                "limit": limit,
-            },
+            self._request(
+                "thread/attachmentOwner/list",
+                ThreadAttachmentOwnerListParams,
+                ThreadAttachmentOwnerListResponse,
+                {
+                    "attachment_type": attachment_type,
+                    "identity_key": identity_key,
+                    "archived": archived,
+                    "cursor": cursor,
+                    "limit": limit,
+                },
+            ),
         )
 
     def thread_compact_start(self, *, thread_id: str) -> ThreadCompactStartResponse:
@@ -1532,8 +1754,11 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/compact/start``.
         """
-        return self._request(
-            "thread/compact/start", ThreadCompactStartParams, ThreadCompactStartResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadCompactStartResponse,
+            self._request(
+                "thread/compact/start", ThreadCompactStartParams, ThreadCompactStartResponse, {"thread_id": thread_id}
+            ),
         )
 
     def thread_delete(self, *, thread_id: str) -> ThreadDeleteResponse:
@@ -1541,7 +1766,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/delete``.
         """
-        return self._request("thread/delete", ThreadDeleteParams, ThreadDeleteResponse, {"thread_id": thread_id})
+        return cast(
+            ThreadDeleteResponse,
+            self._request("thread/delete", ThreadDeleteParams, ThreadDeleteResponse, {"thread_id": thread_id}),
+        )
 
     def thread_fork(
         self,
@@ -1577,27 +1805,30 @@ class AppServerClient(SyncRequester):
             model: Configuration overrides for the forked thread, if any.
             thread_source: Optional client-supplied analytics source classification for this forked thread.
         """
-        return self._request(
-            "thread/fork",
-            ThreadForkParams,
+        return cast(
             ThreadForkResponse,
-            {
-                "thread_id": thread_id,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "base_instructions": base_instructions,
-                "config": config,
-                "cwd": cwd,
-                "developer_instructions": developer_instructions,
-                "ephemeral": ephemeral,
-                "exclude_turns": exclude_turns,
-                "last_turn_id": last_turn_id,
-                "model": model,
-                "model_provider": model_provider,
-                "sandbox": sandbox,
-                "service_tier": service_tier,
-                "thread_source": thread_source,
-            },
+            self._request(
+                "thread/fork",
+                ThreadForkParams,
+                ThreadForkResponse,
+                {
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "base_instructions": base_instructions,
+                    "config": config,
+                    "cwd": cwd,
+                    "developer_instructions": developer_instructions,
+                    "ephemeral": ephemeral,
+                    "exclude_turns": exclude_turns,
+                    "last_turn_id": last_turn_id,
+                    "model": model,
+                    "model_provider": model_provider,
+                    "sandbox": sandbox,
+                    "service_tier": service_tier,
+                    "thread_source": thread_source,
+                },
+            ),
         )
 
     def thread_goal_clear(
@@ -1610,11 +1841,14 @@ class AppServerClient(SyncRequester):
         Args:
             origin: Missing provenance does not supply user authorization.
         """
-        return self._request(
-            "thread/goal/clear",
-            ThreadGoalClearParams,
+        return cast(
             ThreadGoalClearResponse,
-            {"thread_id": thread_id, "origin": origin},
+            self._request(
+                "thread/goal/clear",
+                ThreadGoalClearParams,
+                ThreadGoalClearResponse,
+                {"thread_id": thread_id, "origin": origin},
+            ),
         )
 
     def thread_goal_get(self, *, thread_id: str) -> ThreadGoalGetResponse:
@@ -1622,7 +1856,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/goal/get``.
         """
-        return self._request("thread/goal/get", ThreadGoalGetParams, ThreadGoalGetResponse, {"thread_id": thread_id})
+        return cast(
+            ThreadGoalGetResponse,
+            self._request("thread/goal/get", ThreadGoalGetParams, ThreadGoalGetResponse, {"thread_id": thread_id}),
+        )
 
     def thread_goal_set(
         self,
@@ -1640,17 +1877,20 @@ class AppServerClient(SyncRequester):
         Args:
             origin: Missing provenance does not supply user authorization.
         """
-        return self._request(
-            "thread/goal/set",
-            ThreadGoalSetParams,
+        return cast(
             ThreadGoalSetResponse,
-            {
-                "thread_id": thread_id,
-                "objective": objective,
-                "origin": origin,
-                "status": status,
-                "token_budget": token_budget,
-            },
+            self._request(
+                "thread/goal/set",
+                ThreadGoalSetParams,
+                ThreadGoalSetResponse,
+                {
+                    "thread_id": thread_id,
+                    "objective": objective,
+                    "origin": origin,
+                    "status": status,
+                    "token_budget": token_budget,
+                },
+            ),
         )
 
     def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> ThreadInjectItemsResponse:
@@ -1661,11 +1901,14 @@ class AppServerClient(SyncRequester):
         Args:
             items: Raw Responses API items to append to the thread's model-visible history.
         """
-        return self._request(
-            "thread/inject_items",
-            ThreadInjectItemsParams,
+        return cast(
             ThreadInjectItemsResponse,
-            {"items": items, "thread_id": thread_id},
+            self._request(
+                "thread/inject_items",
+                ThreadInjectItemsParams,
+                ThreadInjectItemsResponse,
+                {"items": items, "thread_id": thread_id},
+            ),
         )
 
     def thread_items_list(
@@ -1687,17 +1930,20 @@ class AppServerClient(SyncRequester):
             sort_direction: Optional item pagination direction; defaults to ascending.
             turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
         """
-        return self._request(
-            "thread/items/list",
-            ThreadItemsListParams,
+        return cast(
             ThreadItemsListResponse,
-            {
-                "thread_id": thread_id,
-                "cursor": cursor,
-                "limit": limit,
-                "sort_direction": sort_direction,
-                "turn_id": turn_id,
-            },
+            self._request(
+                "thread/items/list",
+                ThreadItemsListParams,
+                ThreadItemsListResponse,
+                {
+                    "thread_id": thread_id,
+                    "cursor": cursor,
+                    "limit": limit,
+                    "sort_direction": sort_direction,
+                    "turn_id": turn_id,
+                },
+            ),
         )
 
     def thread_list(
@@ -1736,25 +1982,28 @@ class AppServerClient(SyncRequester):
             source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
-        return self._request(
-            "thread/list",
-            ThreadListParams,
+        return cast(
             ThreadListResponse,
-            {
-                "archived": archived,
-                "cursor": cursor,
-                "cwd": cwd,
-                "excluded_thread_ids": excluded_thread_ids,
-                "limit": limit,
-                "model_providers": model_providers,
-                "originators": originators,
-                "search_term": search_term,
-                "section_id": section_id,
-                "sort_direction": sort_direction,
-                "sort_key": sort_key,
-                "source_kinds": source_kinds,
-                "use_state_db_only": use_state_db_only,
-            },
+            self._request(
+                "thread/list",
+                ThreadListParams,
+                ThreadListResponse,
+                {
+                    "archived": archived,
+                    "cursor": cursor,
+                    "cwd": cwd,
+                    "excluded_thread_ids": excluded_thread_ids,
+                    "limit": limit,
+                    "model_providers": model_providers,
+                    "originators": originators,
+                    "search_term": search_term,
+                    "section_id": section_id,
+                    "sort_direction": sort_direction,
+                    "sort_key": sort_key,
+                    "source_kinds": source_kinds,
+                    "use_state_db_only": use_state_db_only,
+                },
+            ),
         )
 
     def thread_loaded_list(
@@ -1768,8 +2017,14 @@ class AppServerClient(SyncRequester):
             cursor: Opaque pagination cursor returned by a previous call.
             limit: Optional page size; defaults to no limit.
         """
-        return self._request(
-            "thread/loaded/list", ThreadLoadedListParams, ThreadLoadedListResponse, {"cursor": cursor, "limit": limit}
+        return cast(
+            ThreadLoadedListResponse,
+            self._request(
+                "thread/loaded/list",
+                ThreadLoadedListParams,
+                ThreadLoadedListResponse,
+                {"cursor": cursor, "limit": limit},
+            ),
         )
 
     def thread_metadata_update(
@@ -1782,11 +2037,14 @@ class AppServerClient(SyncRequester):
         Args:
             git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
         """
-        return self._request(
-            "thread/metadata/update",
-            ThreadMetadataUpdateParams,
+        return cast(
             ThreadMetadataUpdateResponse,
-            {"thread_id": thread_id, "git_info": git_info},
+            self._request(
+                "thread/metadata/update",
+                ThreadMetadataUpdateParams,
+                ThreadMetadataUpdateResponse,
+                {"thread_id": thread_id, "git_info": git_info},
+            ),
         )
 
     def thread_name_set(self, *, name: str, thread_id: str) -> ThreadSetNameResponse:
@@ -1794,8 +2052,11 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/name/set``.
         """
-        return self._request(
-            "thread/name/set", ThreadSetNameParams, ThreadSetNameResponse, {"name": name, "thread_id": thread_id}
+        return cast(
+            ThreadSetNameResponse,
+            self._request(
+                "thread/name/set", ThreadSetNameParams, ThreadSetNameResponse, {"name": name, "thread_id": thread_id}
+            ),
         )
 
     def thread_read(self, *, thread_id: str, include_turns: bool | None | Omit = OMIT) -> ThreadReadResponse:
@@ -1806,11 +2067,14 @@ class AppServerClient(SyncRequester):
         Args:
             include_turns: When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`.
         """
-        return self._request(
-            "thread/read",
-            ThreadReadParams,
+        return cast(
             ThreadReadResponse,
-            {"thread_id": thread_id, "include_turns": include_turns},
+            self._request(
+                "thread/read",
+                ThreadReadParams,
+                ThreadReadResponse,
+                {"thread_id": thread_id, "include_turns": include_turns},
+            ),
         )
 
     def thread_resume(
@@ -1846,25 +2110,28 @@ class AppServerClient(SyncRequester):
             model: Configuration overrides for the resumed thread, if any.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
         """
-        return self._request(
-            "thread/resume",
-            ThreadResumeParams,
+        return cast(
             ThreadResumeResponse,
-            {
-                "thread_id": thread_id,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "base_instructions": base_instructions,
-                "config": config,
-                "cwd": cwd,
-                "developer_instructions": developer_instructions,
-                "exclude_turns": exclude_turns,
-                "model": model,
-                "model_provider": model_provider,
-                "personality": personality,
-                "sandbox": sandbox,
-                "service_tier": service_tier,
-            },
+            self._request(
+                "thread/resume",
+                ThreadResumeParams,
+                ThreadResumeResponse,
+                {
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "base_instructions": base_instructions,
+                    "config": config,
+                    "cwd": cwd,
+                    "developer_instructions": developer_instructions,
+                    "exclude_turns": exclude_turns,
+                    "model": model,
+                    "model_provider": model_provider,
+                    "personality": personality,
+                    "sandbox": sandbox,
+                    "service_tier": service_tier,
+                },
+            ),
         )
 
     def thread_revert(self, *, before_turn_id: str, thread_id: str) -> ThreadRevertResponse:
@@ -1877,11 +2144,14 @@ class AppServerClient(SyncRequester):
         Args:
             before_turn_id: Turn excluded from the replacement history, together with every later turn.
         """
-        return self._request(
-            "thread/revert",
-            ThreadRevertParams,
+        return cast(
             ThreadRevertResponse,
-            {"before_turn_id": before_turn_id, "thread_id": thread_id},
+            self._request(
+                "thread/revert",
+                ThreadRevertParams,
+                ThreadRevertResponse,
+                {"before_turn_id": before_turn_id, "thread_id": thread_id},
+            ),
         )
 
     def thread_section_move(
@@ -1896,11 +2166,14 @@ class AppServerClient(SyncRequester):
             thread_id: Thread to move into, within, or out of a section.
             before_thread_id: Existing thread to insert before; omission or null appends to the section.
         """
-        return self._request(
-            "thread/section/move",
-            ThreadSectionMoveParams,
+        return cast(
             ThreadSectionMoveResponse,
-            {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
+            self._request(
+                "thread/section/move",
+                ThreadSectionMoveParams,
+                ThreadSectionMoveResponse,
+                {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
+            ),
         )
 
     def thread_shell_command(
@@ -1914,11 +2187,14 @@ class AppServerClient(SyncRequester):
             command: Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy.
             timeout_ms: Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement.
         """
-        return self._request(
-            "thread/shellCommand",
-            ThreadShellCommandParams,
+        return cast(
             ThreadShellCommandResponse,
-            {"command": command, "thread_id": thread_id, "timeout_ms": timeout_ms},
+            self._request(
+                "thread/shellCommand",
+                ThreadShellCommandParams,
+                ThreadShellCommandResponse,
+                {"command": command, "thread_id": thread_id, "timeout_ms": timeout_ms},
+            ),
         )
 
     def thread_start(
@@ -1949,27 +2225,30 @@ class AppServerClient(SyncRequester):
             personality: @deprecated `friendly` and `pragmatic` no longer select a style.
             thread_source: Optional client-supplied analytics source classification for this thread.
         """
-        return self._request(
-            "thread/start",
-            ThreadStartParams,
+        return cast(
             ThreadStartResponse,
-            {
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "base_instructions": base_instructions,
-                "config": config,
-                "cwd": cwd,
-                "developer_instructions": developer_instructions,
-                "ephemeral": ephemeral,
-                "model": model,
-                "model_provider": model_provider,
-                "personality": personality,
-                "sandbox": sandbox,
-                "service_name": service_name,
-                "service_tier": service_tier,
-                "session_start_source": session_start_source,
-                "thread_source": thread_source,
-            },
+            self._request(
+                "thread/start",
+                ThreadStartParams,
+                ThreadStartResponse,
+                {
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "base_instructions": base_instructions,
+                    "config": config,
+                    "cwd": cwd,
+                    "developer_instructions": developer_instructions,
+                    "ephemeral": ephemeral,
+                    "model": model,
+                    "model_provider": model_provider,
+                    "personality": personality,
+                    "sandbox": sandbox,
+                    "service_name": service_name,
+                    "service_tier": service_tier,
+                    "session_start_source": session_start_source,
+                    "thread_source": thread_source,
+                },
+            ),
         )
 
     def thread_turns_list(
@@ -1991,17 +2270,20 @@ class AppServerClient(SyncRequester):
             limit: Optional turn page size.
             sort_direction: Optional turn pagination direction; defaults to descending.
         """
-        return self._request(
-            "thread/turns/list",
-            ThreadTurnsListParams,
+        return cast(
             ThreadTurnsListResponse,
-            {
-                "thread_id": thread_id,
-                "cursor": cursor,
-                "items_view": items_view,
-                "limit": limit,
-                "sort_direction": sort_direction,
-            },
+            self._request(
+                "thread/turns/list",
+                ThreadTurnsListParams,
+                ThreadTurnsListResponse,
+                {
+                    "thread_id": thread_id,
+                    "cursor": cursor,
+                    "items_view": items_view,
+                    "limit": limit,
+                    "sort_direction": sort_direction,
+                },
+            ),
         )
 
     def thread_unarchive(self, *, thread_id: str) -> ThreadUnarchiveResponse:
@@ -2009,8 +2291,9 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/unarchive``.
         """
-        return self._request(
-            "thread/unarchive", ThreadUnarchiveParams, ThreadUnarchiveResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadUnarchiveResponse,
+            self._request("thread/unarchive", ThreadUnarchiveParams, ThreadUnarchiveResponse, {"thread_id": thread_id}),
         )
 
     def thread_unsubscribe(self, *, thread_id: str) -> ThreadUnsubscribeResponse:
@@ -2018,8 +2301,11 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``thread/unsubscribe``.
         """
-        return self._request(
-            "thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribeResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadUnsubscribeResponse,
+            self._request(
+                "thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribeResponse, {"thread_id": thread_id}
+            ),
         )
 
     def thread_section_create(
@@ -2032,11 +2318,14 @@ class AppServerClient(SyncRequester):
         Args:
             name: The user-visible name of the section.
         """
-        return self._request(
-            "threadSection/create",
-            ThreadSectionCreateParams,
+        return cast(
             ThreadSectionCreateResponse,
-            {"name": name, "appearance": appearance},
+            self._request(
+                "threadSection/create",
+                ThreadSectionCreateParams,
+                ThreadSectionCreateResponse,
+                {"name": name, "appearance": appearance},
+            ),
         )
 
     def thread_section_delete(self, *, section_id: str) -> ThreadSectionDeleteResponse:
@@ -2047,8 +2336,14 @@ class AppServerClient(SyncRequester):
         Args:
             section_id: The stable, server-generated identity of the section to delete.
         """
-        return self._request(
-            "threadSection/delete", ThreadSectionDeleteParams, ThreadSectionDeleteResponse, {"section_id": section_id}
+        return cast(
+            ThreadSectionDeleteResponse,
+            self._request(
+                "threadSection/delete",
+                ThreadSectionDeleteParams,
+                ThreadSectionDeleteResponse,
+                {"section_id": section_id},
+            ),
         )
 
     def thread_section_list(
@@ -2062,8 +2357,14 @@ class AppServerClient(SyncRequester):
             cursor: Opaque pagination cursor returned by a previous call.
             limit: Maximum number of sections to return.
         """
-        return self._request(
-            "threadSection/list", ThreadSectionListParams, ThreadSectionListResponse, {"cursor": cursor, "limit": limit}
+        return cast(
+            ThreadSectionListResponse,
+            self._request(
+                "threadSection/list",
+                ThreadSectionListParams,
+                ThreadSectionListResponse,
+                {"cursor": cursor, "limit": limit},
+            ),
         )
 
     def thread_section_update(
@@ -2078,11 +2379,14 @@ class AppServerClient(SyncRequester):
             section_id: The stable, server-generated identity of the section to update.
             appearance: Omit to preserve appearance, use `null` to clear it, or provide a replacement.
         """
-        return self._request(
-            "threadSection/update",
-            ThreadSectionUpdateParams,
+        return cast(
             ThreadSectionUpdateResponse,
-            {"name": name, "section_id": section_id, "appearance": appearance},
+            self._request(
+                "threadSection/update",
+                ThreadSectionUpdateParams,
+                ThreadSectionUpdateResponse,
+                {"name": name, "section_id": section_id, "appearance": appearance},
+            ),
         )
 
     def turn_interrupt(self, *, thread_id: str, turn_id: str) -> TurnInterruptResponse:
@@ -2090,8 +2394,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``turn/interrupt``.
         """
-        return self._request(
-            "turn/interrupt", TurnInterruptParams, TurnInterruptResponse, {"thread_id": thread_id, "turn_id": turn_id}
+        return cast(
+            TurnInterruptResponse,
+            self._request(
+                "turn/interrupt",
+                TurnInterruptParams,
+                TurnInterruptResponse,
+                {"thread_id": thread_id, "turn_id": turn_id},
+            ),
         )
 
     def turn_start(
@@ -2138,31 +2448,34 @@ class AppServerClient(SyncRequester):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        return self._request(
-            "turn/start",
-            TurnStartParams,
+        return cast(
             TurnStartResponse,
-            {
-                "input": input,
-                "thread_id": thread_id,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "client_user_message_id": client_user_message_id,
-                "cwd": cwd,
-                "disabled_plugin_ids": disabled_plugin_ids,
-                "effort": effort,
-                "model": model,
-                "output_schema": output_schema,
-                "parent_turn_id": parent_turn_id,
-                "personality": personality,
-                "root_turn_id": root_turn_id,
-                "sandbox_policy": sandbox_policy,
-                "service_tier": service_tier,
-                "service_tier_for_turn": service_tier_for_turn,
-                "summary": summary,
-                "tool_output": tool_output,
-                "turn_trigger": turn_trigger,
-            },
+            self._request(
+                "turn/start",
+                TurnStartParams,
+                TurnStartResponse,
+                {
+                    "input": input,
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "client_user_message_id": client_user_message_id,
+                    "cwd": cwd,
+                    "disabled_plugin_ids": disabled_plugin_ids,
+                    "effort": effort,
+                    "model": model,
+                    "output_schema": output_schema,
+                    "parent_turn_id": parent_turn_id,
+                    "personality": personality,
+                    "root_turn_id": root_turn_id,
+                    "sandbox_policy": sandbox_policy,
+                    "service_tier": service_tier,
+                    "service_tier_for_turn": service_tier_for_turn,
+                    "summary": summary,
+                    "tool_output": tool_output,
+                    "turn_trigger": turn_trigger,
+                },
+            ),
         )
 
     def turn_steer(
@@ -2180,16 +2493,19 @@ class AppServerClient(SyncRequester):
         Args:
             expected_turn_id: Required active turn id precondition. The request fails when it does not match the currently active turn.
         """
-        return self._request(
-            "turn/steer",
-            TurnSteerParams,
+        return cast(
             TurnSteerResponse,
-            {
-                "expected_turn_id": expected_turn_id,
-                "input": input,
-                "thread_id": thread_id,
-                "client_user_message_id": client_user_message_id,
-            },
+            self._request(
+                "turn/steer",
+                TurnSteerParams,
+                TurnSteerResponse,
+                {
+                    "expected_turn_id": expected_turn_id,
+                    "input": input,
+                    "thread_id": thread_id,
+                    "client_user_message_id": client_user_message_id,
+                },
+            ),
         )
 
     def windows_sandbox_readiness(self) -> WindowsSandboxReadinessResponse:
@@ -2197,7 +2513,10 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``windowsSandbox/readiness``.
         """
-        return self._request("windowsSandbox/readiness", None, WindowsSandboxReadinessResponse, {})
+        return cast(
+            WindowsSandboxReadinessResponse,
+            self._request("windowsSandbox/readiness", None, WindowsSandboxReadinessResponse, {}),
+        )
 
     def windows_sandbox_setup_start(
         self, *, mode: WindowsSandboxSetupMode, cwd: AbsolutePathBuf | None | Omit = OMIT
@@ -2206,11 +2525,14 @@ class AppServerClient(SyncRequester):
 
         JSON-RPC method: ``windowsSandbox/setupStart``.
         """
-        return self._request(
-            "windowsSandbox/setupStart",
-            WindowsSandboxSetupStartParams,
+        return cast(
             WindowsSandboxSetupStartResponse,
-            {"mode": mode, "cwd": cwd},
+            self._request(
+                "windowsSandbox/setupStart",
+                WindowsSandboxSetupStartParams,
+                WindowsSandboxSetupStartResponse,
+                {"mode": mode, "cwd": cwd},
+            ),
         )
 
 
@@ -2222,44 +2544,59 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``account/gatewayOAuth/cancel``.
         """
-        return await self._request("account/gatewayOAuth/cancel", None, GatewayOAuthCancelResponse, {})
+        return cast(
+            GatewayOAuthCancelResponse,
+            await self._request("account/gatewayOAuth/cancel", None, GatewayOAuthCancelResponse, {}),
+        )
 
     async def account_gateway_o_auth_login(self) -> GatewayOAuthLoginResponse:
         """Call ``account/gatewayOAuth/login``.
 
         JSON-RPC method: ``account/gatewayOAuth/login``.
         """
-        return await self._request("account/gatewayOAuth/login", None, GatewayOAuthLoginResponse, {})
+        return cast(
+            GatewayOAuthLoginResponse,
+            await self._request("account/gatewayOAuth/login", None, GatewayOAuthLoginResponse, {}),
+        )
 
     async def account_gateway_o_auth_read(self) -> GatewayOAuthReadResponse:
         """Call ``account/gatewayOAuth/read``.
 
         JSON-RPC method: ``account/gatewayOAuth/read``.
         """
-        return await self._request("account/gatewayOAuth/read", None, GatewayOAuthReadResponse, {})
+        return cast(
+            GatewayOAuthReadResponse,
+            await self._request("account/gatewayOAuth/read", None, GatewayOAuthReadResponse, {}),
+        )
 
     async def account_login_cancel(self, *, login_id: str) -> CancelLoginAccountResponse:
         """Call ``account/login/cancel``.
 
         JSON-RPC method: ``account/login/cancel``.
         """
-        return await self._request(
-            "account/login/cancel", CancelLoginAccountParams, CancelLoginAccountResponse, {"login_id": login_id}
+        return cast(
+            CancelLoginAccountResponse,
+            await self._request(
+                "account/login/cancel", CancelLoginAccountParams, CancelLoginAccountResponse, {"login_id": login_id}
+            ),
         )
 
-    async def account_login_start(self) -> LoginAccountResponse:
+    async def account_login_start(self, params: LoginAccountParams) -> LoginAccountResponse:
         """Call ``account/login/start``.
 
         JSON-RPC method: ``account/login/start``.
         """
-        return await self._request("account/login/start", LoginAccountParams, LoginAccountResponse, {})
+        return cast(
+            LoginAccountResponse,
+            await self._request("account/login/start", LoginAccountParams, LoginAccountResponse, {}, params),
+        )
 
     async def account_logout(self) -> LogoutAccountResponse:
         """Call ``account/logout``.
 
         JSON-RPC method: ``account/logout``.
         """
-        return await self._request("account/logout", None, LogoutAccountResponse, {})
+        return cast(LogoutAccountResponse, await self._request("account/logout", None, LogoutAccountResponse, {}))
 
     async def account_rate_limit_reset_credit_consume(
         self, *, idempotency_key: str, credit_id: str | None | Omit = OMIT
@@ -2272,11 +2609,14 @@ class AsyncAppServerClient(AsyncRequester):
             idempotency_key: Identifies one logical reset attempt. A UUID is recommended; reuse the same value when retrying that attempt.
             credit_id: Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit.
         """
-        return await self._request(
-            "account/rateLimitResetCredit/consume",
-            ConsumeAccountRateLimitResetCreditParams,
+        return cast(
             ConsumeAccountRateLimitResetCreditResponse,
-            {"idempotency_key": idempotency_key, "credit_id": credit_id},
+            await self._request(
+                "account/rateLimitResetCredit/consume",
+                ConsumeAccountRateLimitResetCreditParams,
+                ConsumeAccountRateLimitResetCreditResponse,
+                {"idempotency_key": idempotency_key, "credit_id": credit_id},
+            ),
         )
 
     async def account_rate_limits_read(
@@ -2293,14 +2633,17 @@ class AsyncAppServerClient(AsyncRequester):
             exclude_reset_credit_details: Skip the separate reset-credit detail lookup for background usage polls. The usage response still includes the available count; omitted/false preserves detailed reads.
             supports_luna_reserve: The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked.
         """
-        return await self._request(
-            "account/rateLimits/read",
-            GetAccountRateLimitsParams,
+        return cast(
             GetAccountRateLimitsResponse,
-            {
-                "exclude_reset_credit_details": exclude_reset_credit_details,
-                "supports_luna_reserve": supports_luna_reserve,
-            },
+            await self._request(
+                "account/rateLimits/read",
+                GetAccountRateLimitsParams,
+                GetAccountRateLimitsResponse,
+                {
+                    "exclude_reset_credit_details": exclude_reset_credit_details,
+                    "supports_luna_reserve": supports_luna_reserve,
+                },
+            ),
         )
 
     async def account_read(self, *, refresh_token: bool | None | Omit = OMIT) -> GetAccountResponse:
@@ -2311,8 +2654,9 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             refresh_token: When `true`, requests a proactive token refresh before returning.
         """
-        return await self._request(
-            "account/read", GetAccountParams, GetAccountResponse, {"refresh_token": refresh_token}
+        return cast(
+            GetAccountResponse,
+            await self._request("account/read", GetAccountParams, GetAccountResponse, {"refresh_token": refresh_token}),
         )
 
     async def account_send_add_credits_nudge_email(
@@ -2322,11 +2666,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``account/sendAddCreditsNudgeEmail``.
         """
-        return await self._request(
-            "account/sendAddCreditsNudgeEmail",
-            SendAddCreditsNudgeEmailParams,
+        return cast(
             SendAddCreditsNudgeEmailResponse,
-            {"credit_type": credit_type},
+            await self._request(
+                "account/sendAddCreditsNudgeEmail",
+                SendAddCreditsNudgeEmailParams,
+                SendAddCreditsNudgeEmailResponse,
+                {"credit_type": credit_type},
+            ),
         )
 
     async def account_usage_read(self, *, thread_id: str | None | Omit = OMIT) -> GetAccountTokenUsageResponse:
@@ -2337,8 +2684,11 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             thread_id: When present, read estimated usage for this thread instead of account-wide token activity.
         """
-        return await self._request(
-            "account/usage/read", GetAccountTokenUsageParams, GetAccountTokenUsageResponse, {"thread_id": thread_id}
+        return cast(
+            GetAccountTokenUsageResponse,
+            await self._request(
+                "account/usage/read", GetAccountTokenUsageParams, GetAccountTokenUsageResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def account_workspace_messages_read(self) -> GetWorkspaceMessagesResponse:
@@ -2346,7 +2696,10 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``account/workspaceMessages/read``.
         """
-        return await self._request("account/workspaceMessages/read", None, GetWorkspaceMessagesResponse, {})
+        return cast(
+            GetWorkspaceMessagesResponse,
+            await self._request("account/workspaceMessages/read", None, GetWorkspaceMessagesResponse, {}),
+        )
 
     async def app_installed(
         self, *, force_refresh: bool | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
@@ -2359,11 +2712,14 @@ class AsyncAppServerClient(AsyncRequester):
             force_refresh: When true and Apps are permitted, refresh and publish the hosted connector runtime tool snapshot first.
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
-        return await self._request(
-            "app/installed",
-            AppsInstalledParams,
+        return cast(
             AppsInstalledResponse,
-            {"force_refresh": force_refresh, "thread_id": thread_id},
+            await self._request(
+                "app/installed",
+                AppsInstalledParams,
+                AppsInstalledResponse,
+                {"force_refresh": force_refresh, "thread_id": thread_id},
+            ),
         )
 
     async def app_list(
@@ -2384,11 +2740,14 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
             thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
         """
-        return await self._request(
-            "app/list",
-            AppsListParams,
+        return cast(
             AppsListResponse,
-            {"cursor": cursor, "force_refetch": force_refetch, "limit": limit, "thread_id": thread_id},
+            await self._request(
+                "app/list",
+                AppsListParams,
+                AppsListResponse,
+                {"cursor": cursor, "force_refetch": force_refetch, "limit": limit, "thread_id": thread_id},
+            ),
         )
 
     async def app_read(
@@ -2403,11 +2762,14 @@ class AsyncAppServerClient(AsyncRequester):
             include_tools: When true, include display-only public tool summaries in the returned metadata.
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
-        return await self._request(
-            "app/read",
-            AppsReadParams,
+        return cast(
             AppsReadResponse,
-            {"app_ids": app_ids, "include_tools": include_tools, "thread_id": thread_id},
+            await self._request(
+                "app/read",
+                AppsReadParams,
+                AppsReadResponse,
+                {"app_ids": app_ids, "include_tools": include_tools, "thread_id": thread_id},
+            ),
         )
 
     async def command_exec(
@@ -2446,25 +2808,28 @@ class AsyncAppServerClient(AsyncRequester):
             timeout_ms: Optional timeout in milliseconds.
             tty: Enable PTY mode.
         """
-        return await self._request(
-            "command/exec",
-            CommandExecParams,
+        return cast(
             CommandExecResponse,
-            {
-                "command": command,
-                "cwd": cwd,
-                "disable_output_cap": disable_output_cap,
-                "disable_timeout": disable_timeout,
-                "env": env,
-                "output_bytes_cap": output_bytes_cap,
-                "process_id": process_id,
-                "sandbox_policy": sandbox_policy,
-                "size": size,
-                "stream_stdin": stream_stdin,
-                "stream_stdout_stderr": stream_stdout_stderr,
-                "timeout_ms": timeout_ms,
-                "tty": tty,
-            },
+            await self._request(
+                "command/exec",
+                CommandExecParams,
+                CommandExecResponse,
+                {
+                    "command": command,
+                    "cwd": cwd,
+                    "disable_output_cap": disable_output_cap,
+                    "disable_timeout": disable_timeout,
+                    "env": env,
+                    "output_bytes_cap": output_bytes_cap,
+                    "process_id": process_id,
+                    "sandbox_policy": sandbox_policy,
+                    "size": size,
+                    "stream_stdin": stream_stdin,
+                    "stream_stdout_stderr": stream_stdout_stderr,
+                    "timeout_ms": timeout_ms,
+                    "tty": tty,
+                },
+            ),
         )
 
     async def command_exec_resize(self, *, process_id: str, size: CommandExecTerminalSize) -> CommandExecResizeResponse:
@@ -2476,11 +2841,14 @@ class AsyncAppServerClient(AsyncRequester):
             process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
             size: New PTY size in character cells.
         """
-        return await self._request(
-            "command/exec/resize",
-            CommandExecResizeParams,
+        return cast(
             CommandExecResizeResponse,
-            {"process_id": process_id, "size": size},
+            await self._request(
+                "command/exec/resize",
+                CommandExecResizeParams,
+                CommandExecResizeResponse,
+                {"process_id": process_id, "size": size},
+            ),
         )
 
     async def command_exec_terminate(self, *, process_id: str) -> CommandExecTerminateResponse:
@@ -2491,11 +2859,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
         """
-        return await self._request(
-            "command/exec/terminate",
-            CommandExecTerminateParams,
+        return cast(
             CommandExecTerminateResponse,
-            {"process_id": process_id},
+            await self._request(
+                "command/exec/terminate",
+                CommandExecTerminateParams,
+                CommandExecTerminateResponse,
+                {"process_id": process_id},
+            ),
         )
 
     async def command_exec_write(
@@ -2510,11 +2881,14 @@ class AsyncAppServerClient(AsyncRequester):
             close_stdin: Close stdin after writing `deltaBase64`, if present.
             delta_base64: Optional base64-encoded stdin bytes to write.
         """
-        return await self._request(
-            "command/exec/write",
-            CommandExecWriteParams,
+        return cast(
             CommandExecWriteResponse,
-            {"process_id": process_id, "close_stdin": close_stdin, "delta_base64": delta_base64},
+            await self._request(
+                "command/exec/write",
+                CommandExecWriteParams,
+                CommandExecWriteResponse,
+                {"process_id": process_id, "close_stdin": close_stdin, "delta_base64": delta_base64},
+            ),
         )
 
     async def config_batch_write(
@@ -2533,16 +2907,19 @@ class AsyncAppServerClient(AsyncRequester):
             file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
             reload_user_config: When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded.
         """
-        return await self._request(
-            "config/batchWrite",
-            ConfigBatchWriteParams,
+        return cast(
             ConfigWriteResponse,
-            {
-                "edits": edits,
-                "expected_version": expected_version,
-                "file_path": file_path,
-                "reload_user_config": reload_user_config,
-            },
+            await self._request(
+                "config/batchWrite",
+                ConfigBatchWriteParams,
+                ConfigWriteResponse,
+                {
+                    "edits": edits,
+                    "expected_version": expected_version,
+                    "file_path": file_path,
+                    "reload_user_config": reload_user_config,
+                },
+            ),
         )
 
     async def config_mcp_server_reload(self) -> McpServerRefreshResponse:
@@ -2550,7 +2927,9 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``config/mcpServer/reload``.
         """
-        return await self._request("config/mcpServer/reload", None, McpServerRefreshResponse, {})
+        return cast(
+            McpServerRefreshResponse, await self._request("config/mcpServer/reload", None, McpServerRefreshResponse, {})
+        )
 
     async def config_read(
         self, *, cwd: str | None | Omit = OMIT, include_layers: bool | None | Omit = OMIT
@@ -2562,8 +2941,11 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             cwd: Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root).
         """
-        return await self._request(
-            "config/read", ConfigReadParams, ConfigReadResponse, {"cwd": cwd, "include_layers": include_layers}
+        return cast(
+            ConfigReadResponse,
+            await self._request(
+                "config/read", ConfigReadParams, ConfigReadResponse, {"cwd": cwd, "include_layers": include_layers}
+            ),
         )
 
     async def config_value_write(
@@ -2582,17 +2964,20 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
         """
-        return await self._request(
-            "config/value/write",
-            ConfigValueWriteParams,
+        return cast(
             ConfigWriteResponse,
-            {
-                "key_path": key_path,
-                "merge_strategy": merge_strategy,
-                "value": value,
-                "expected_version": expected_version,
-                "file_path": file_path,
-            },
+            await self._request(
+                "config/value/write",
+                ConfigValueWriteParams,
+                ConfigWriteResponse,
+                {
+                    "key_path": key_path,
+                    "merge_strategy": merge_strategy,
+                    "value": value,
+                    "expected_version": expected_version,
+                    "file_path": file_path,
+                },
+            ),
         )
 
     async def config_requirements_read(self) -> ConfigRequirementsReadResponse:
@@ -2600,7 +2985,10 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``configRequirements/read``.
         """
-        return await self._request("configRequirements/read", None, ConfigRequirementsReadResponse, {})
+        return cast(
+            ConfigRequirementsReadResponse,
+            await self._request("configRequirements/read", None, ConfigRequirementsReadResponse, {}),
+        )
 
     async def experimental_feature_enablement_set(
         self, *, enablement: dict[str, bool]
@@ -2612,11 +3000,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             enablement: Process-wide runtime feature enablement keyed by canonical feature name.
         """
-        return await self._request(
-            "experimentalFeature/enablement/set",
-            ExperimentalFeatureEnablementSetParams,
+        return cast(
             ExperimentalFeatureEnablementSetResponse,
-            {"enablement": enablement},
+            await self._request(
+                "experimentalFeature/enablement/set",
+                ExperimentalFeatureEnablementSetParams,
+                ExperimentalFeatureEnablementSetResponse,
+                {"enablement": enablement},
+            ),
         )
 
     async def experimental_feature_list(
@@ -2635,11 +3026,14 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
             thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
         """
-        return await self._request(
-            "experimentalFeature/list",
-            ExperimentalFeatureListParams,
+        return cast(
             ExperimentalFeatureListResponse,
-            {"cursor": cursor, "limit": limit, "thread_id": thread_id},
+            await self._request(
+                "experimentalFeature/list",
+                ExperimentalFeatureListParams,
+                ExperimentalFeatureListResponse,
+                {"cursor": cursor, "limit": limit, "thread_id": thread_id},
+            ),
         )
 
     async def external_agent_config_detect(
@@ -2664,18 +3058,21 @@ class AsyncAppServerClient(AsyncRequester):
             migration_source: Optional migration-source selector. Missing or unrecognized values use the default source.
             source: Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source.
         """
-        return await self._request(
-            "externalAgentConfig/detect",
-            ExternalAgentConfigDetectParams,
+        return cast(
             ExternalAgentConfigDetectResponse,
-            {
-                "cwds": cwds,
-                "include_home": include_home,
-                "max_session_age_days": max_session_age_days,
-                "max_sessions": max_sessions,
-                "migration_source": migration_source,
-                "source": source,
-            },
+            await self._request(
+                "externalAgentConfig/detect",
+                ExternalAgentConfigDetectParams,
+                ExternalAgentConfigDetectResponse,
+                {
+                    "cwds": cwds,
+                    "include_home": include_home,
+                    "max_session_age_days": max_session_age_days,
+                    "max_sessions": max_sessions,
+                    "migration_source": migration_source,
+                    "source": source,
+                },
+            ),
         )
 
     async def external_agent_config_import(
@@ -2695,16 +3092,19 @@ class AsyncAppServerClient(AsyncRequester):
             provider_id: Opaque provider identifier supplied by the caller for analytics attribution and import history display. This does not select the migration source.
             source: Optional identifier for the product that initiated the import.
         """
-        return await self._request(
-            "externalAgentConfig/import",
-            ExternalAgentConfigImportParams,
+        return cast(
             ExternalAgentConfigImportResponse,
-            {
-                "migration_items": migration_items,
-                "migration_source": migration_source,
-                "provider_id": provider_id,
-                "source": source,
-            },
+            await self._request(
+                "externalAgentConfig/import",
+                ExternalAgentConfigImportParams,
+                ExternalAgentConfigImportResponse,
+                {
+                    "migration_items": migration_items,
+                    "migration_source": migration_source,
+                    "provider_id": provider_id,
+                    "source": source,
+                },
+            ),
         )
 
     async def external_agent_config_import_read_histories(self) -> ExternalAgentConfigImportHistoriesReadResponse:
@@ -2712,8 +3112,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``externalAgentConfig/import/readHistories``.
         """
-        return await self._request(
-            "externalAgentConfig/import/readHistories", None, ExternalAgentConfigImportHistoriesReadResponse, {}
+        return cast(
+            ExternalAgentConfigImportHistoriesReadResponse,
+            await self._request(
+                "externalAgentConfig/import/readHistories", None, ExternalAgentConfigImportHistoriesReadResponse, {}
+            ),
         )
 
     async def external_agent_config_import_record_history(
@@ -2727,11 +3130,14 @@ class AsyncAppServerClient(AsyncRequester):
             item_type_results: Completed results grouped by imported item type.
             provider_id: Opaque provider identifier for the externally completed import.
         """
-        return await self._request(
-            "externalAgentConfig/import/recordHistory",
-            ExternalAgentConfigImportHistoryRecordParams,
+        return cast(
             ExternalAgentConfigImportHistoryRecordResponse,
-            {"item_type_results": item_type_results, "provider_id": provider_id},
+            await self._request(
+                "externalAgentConfig/import/recordHistory",
+                ExternalAgentConfigImportHistoryRecordParams,
+                ExternalAgentConfigImportHistoryRecordResponse,
+                {"item_type_results": item_type_results, "provider_id": provider_id},
+            ),
         )
 
     async def feedback_upload(
@@ -2748,18 +3154,21 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``feedback/upload``.
         """
-        return await self._request(
-            "feedback/upload",
-            FeedbackUploadParams,
+        return cast(
             FeedbackUploadResponse,
-            {
-                "classification": classification,
-                "extra_log_files": extra_log_files,
-                "include_logs": include_logs,
-                "reason": reason,
-                "tags": tags,
-                "thread_id": thread_id,
-            },
+            await self._request(
+                "feedback/upload",
+                FeedbackUploadParams,
+                FeedbackUploadResponse,
+                {
+                    "classification": classification,
+                    "extra_log_files": extra_log_files,
+                    "include_logs": include_logs,
+                    "reason": reason,
+                    "tags": tags,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     async def fs_copy(
@@ -2774,11 +3183,14 @@ class AsyncAppServerClient(AsyncRequester):
             source_path: Absolute source path.
             recursive: Required for directory copies; ignored for file copies.
         """
-        return await self._request(
-            "fs/copy",
-            FsCopyParams,
+        return cast(
             FsCopyResponse,
-            {"destination_path": destination_path, "source_path": source_path, "recursive": recursive},
+            await self._request(
+                "fs/copy",
+                FsCopyParams,
+                FsCopyResponse,
+                {"destination_path": destination_path, "source_path": source_path, "recursive": recursive},
+            ),
         )
 
     async def fs_create_directory(
@@ -2792,11 +3204,14 @@ class AsyncAppServerClient(AsyncRequester):
             path: Absolute directory path to create.
             recursive: Whether parent directories should also be created. Defaults to `true`.
         """
-        return await self._request(
-            "fs/createDirectory",
-            FsCreateDirectoryParams,
+        return cast(
             FsCreateDirectoryResponse,
-            {"path": path, "recursive": recursive},
+            await self._request(
+                "fs/createDirectory",
+                FsCreateDirectoryParams,
+                FsCreateDirectoryResponse,
+                {"path": path, "recursive": recursive},
+            ),
         )
 
     async def fs_get_metadata(self, *, path: AbsolutePathBuf) -> FsGetMetadataResponse:
@@ -2807,7 +3222,10 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             path: Absolute path to inspect.
         """
-        return await self._request("fs/getMetadata", FsGetMetadataParams, FsGetMetadataResponse, {"path": path})
+        return cast(
+            FsGetMetadataResponse,
+            await self._request("fs/getMetadata", FsGetMetadataParams, FsGetMetadataResponse, {"path": path}),
+        )
 
     async def fs_read_directory(self, *, path: AbsolutePathBuf) -> FsReadDirectoryResponse:
         """List direct child names for a directory.
@@ -2817,7 +3235,10 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             path: Absolute directory path to read.
         """
-        return await self._request("fs/readDirectory", FsReadDirectoryParams, FsReadDirectoryResponse, {"path": path})
+        return cast(
+            FsReadDirectoryResponse,
+            await self._request("fs/readDirectory", FsReadDirectoryParams, FsReadDirectoryResponse, {"path": path}),
+        )
 
     async def fs_read_file(self, *, path: AbsolutePathBuf) -> FsReadFileResponse:
         """Read a file from the host filesystem.
@@ -2827,7 +3248,9 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             path: Absolute path to read.
         """
-        return await self._request("fs/readFile", FsReadFileParams, FsReadFileResponse, {"path": path})
+        return cast(
+            FsReadFileResponse, await self._request("fs/readFile", FsReadFileParams, FsReadFileResponse, {"path": path})
+        )
 
     async def fs_remove(
         self, *, path: AbsolutePathBuf, force: bool | None | Omit = OMIT, recursive: bool | None | Omit = OMIT
@@ -2841,8 +3264,11 @@ class AsyncAppServerClient(AsyncRequester):
             force: Whether missing paths should be ignored. Defaults to `true`.
             recursive: Whether directory removal should recurse. Defaults to `true`.
         """
-        return await self._request(
-            "fs/remove", FsRemoveParams, FsRemoveResponse, {"path": path, "force": force, "recursive": recursive}
+        return cast(
+            FsRemoveResponse,
+            await self._request(
+                "fs/remove", FsRemoveParams, FsRemoveResponse, {"path": path, "force": force, "recursive": recursive}
+            ),
         )
 
     async def fs_unwatch(self, *, watch_id: str) -> FsUnwatchResponse:
@@ -2853,7 +3279,10 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             watch_id: Watch identifier previously provided to `fs/watch`.
         """
-        return await self._request("fs/unwatch", FsUnwatchParams, FsUnwatchResponse, {"watch_id": watch_id})
+        return cast(
+            FsUnwatchResponse,
+            await self._request("fs/unwatch", FsUnwatchParams, FsUnwatchResponse, {"watch_id": watch_id}),
+        )
 
     async def fs_watch(self, *, path: AbsolutePathBuf, watch_id: str) -> FsWatchResponse:
         """Start filesystem watch notifications for an absolute path.
@@ -2864,7 +3293,10 @@ class AsyncAppServerClient(AsyncRequester):
             path: Absolute file or directory path to watch.
             watch_id: Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
         """
-        return await self._request("fs/watch", FsWatchParams, FsWatchResponse, {"path": path, "watch_id": watch_id})
+        return cast(
+            FsWatchResponse,
+            await self._request("fs/watch", FsWatchParams, FsWatchResponse, {"path": path, "watch_id": watch_id}),
+        )
 
     async def fs_write_file(self, *, data_base64: str, path: AbsolutePathBuf) -> FsWriteFileResponse:
         """Write a file on the host filesystem.
@@ -2875,8 +3307,11 @@ class AsyncAppServerClient(AsyncRequester):
             data_base64: File contents encoded as base64.
             path: Absolute path to write.
         """
-        return await self._request(
-            "fs/writeFile", FsWriteFileParams, FsWriteFileResponse, {"data_base64": data_base64, "path": path}
+        return cast(
+            FsWriteFileResponse,
+            await self._request(
+                "fs/writeFile", FsWriteFileParams, FsWriteFileResponse, {"data_base64": data_base64, "path": path}
+            ),
         )
 
     async def fuzzy_file_search(
@@ -2886,11 +3321,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``fuzzyFileSearch``.
         """
-        return await self._request(
-            "fuzzyFileSearch",
-            FuzzyFileSearchParams,
+        return cast(
             FuzzyFileSearchResponse,
-            {"query": query, "roots": roots, "cancellation_token": cancellation_token},
+            await self._request(
+                "fuzzyFileSearch",
+                FuzzyFileSearchParams,
+                FuzzyFileSearchResponse,
+                {"query": query, "roots": roots, "cancellation_token": cancellation_token},
+            ),
         )
 
     async def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> HooksListResponse:
@@ -2901,7 +3339,9 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             cwds: When empty, defaults to the current session working directory.
         """
-        return await self._request("hooks/list", HooksListParams, HooksListResponse, {"cwds": cwds})
+        return cast(
+            HooksListResponse, await self._request("hooks/list", HooksListParams, HooksListResponse, {"cwds": cwds})
+        )
 
     async def initialize(
         self, *, client_info: ClientInfo, capabilities: InitializeCapabilities | None | Omit = OMIT
@@ -2910,11 +3350,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``initialize``.
         """
-        return await self._request(
-            "initialize",
-            InitializeParams,
+        return cast(
             InitializeResponse,
-            {"client_info": client_info, "capabilities": capabilities},
+            await self._request(
+                "initialize",
+                InitializeParams,
+                InitializeResponse,
+                {"client_info": client_info, "capabilities": capabilities},
+            ),
         )
 
     async def marketplace_add(
@@ -2924,11 +3367,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``marketplace/add``.
         """
-        return await self._request(
-            "marketplace/add",
-            MarketplaceAddParams,
+        return cast(
             MarketplaceAddResponse,
-            {"source": source, "ref_name": ref_name, "sparse_paths": sparse_paths},
+            await self._request(
+                "marketplace/add",
+                MarketplaceAddParams,
+                MarketplaceAddResponse,
+                {"source": source, "ref_name": ref_name, "sparse_paths": sparse_paths},
+            ),
         )
 
     async def marketplace_remove(self, *, marketplace_name: str) -> MarketplaceRemoveResponse:
@@ -2936,11 +3382,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``marketplace/remove``.
         """
-        return await self._request(
-            "marketplace/remove",
-            MarketplaceRemoveParams,
+        return cast(
             MarketplaceRemoveResponse,
-            {"marketplace_name": marketplace_name},
+            await self._request(
+                "marketplace/remove",
+                MarketplaceRemoveParams,
+                MarketplaceRemoveResponse,
+                {"marketplace_name": marketplace_name},
+            ),
         )
 
     async def marketplace_upgrade(self, *, marketplace_name: str | None | Omit = OMIT) -> MarketplaceUpgradeResponse:
@@ -2948,11 +3397,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``marketplace/upgrade``.
         """
-        return await self._request(
-            "marketplace/upgrade",
-            MarketplaceUpgradeParams,
+        return cast(
             MarketplaceUpgradeResponse,
-            {"marketplace_name": marketplace_name},
+            await self._request(
+                "marketplace/upgrade",
+                MarketplaceUpgradeParams,
+                MarketplaceUpgradeResponse,
+                {"marketplace_name": marketplace_name},
+            ),
         )
 
     async def mcp_server_oauth_login(
@@ -2971,17 +3423,20 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             client_registration: Registration strategy for this login only; omission selects automatic discovery.
         """
-        return await self._request(
-            "mcpServer/oauth/login",
-            McpServerOauthLoginParams,
+        return cast(
             McpServerOauthLoginResponse,
-            {
-                "name": name,
-                "client_registration": client_registration,
-                "scopes": scopes,
-                "thread_id": thread_id,
-                "timeout_secs": timeout_secs,
-            },
+            await self._request(
+                "mcpServer/oauth/login",
+                McpServerOauthLoginParams,
+                McpServerOauthLoginResponse,
+                {
+                    "name": name,
+                    "client_registration": client_registration,
+                    "scopes": scopes,
+                    "thread_id": thread_id,
+                    "timeout_secs": timeout_secs,
+                },
+            ),
         )
 
     async def mcp_server_resource_read(
@@ -3002,18 +3457,21 @@ class AsyncAppServerClient(AsyncRequester):
             origin_call_id: Originating MCP tool call used to select the resource's app.
             target: Explicit hosted app/account. Omit to retain legacy resource discovery.
         """
-        return await self._request(
-            "mcpServer/resource/read",
-            McpResourceReadParams,
+        return cast(
             McpResourceReadResponse,
-            {
-                "server": server,
-                "uri": uri,
-                "connector_id": connector_id,
-                "origin_call_id": origin_call_id,
-                "target": target,
-                "thread_id": thread_id,
-            },
+            await self._request(
+                "mcpServer/resource/read",
+                McpResourceReadParams,
+                McpResourceReadResponse,
+                {
+                    "server": server,
+                    "uri": uri,
+                    "connector_id": connector_id,
+                    "origin_call_id": origin_call_id,
+                    "target": target,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     async def mcp_server_tool_call(
@@ -3029,11 +3487,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``mcpServer/tool/call``.
         """
-        return await self._request(
-            "mcpServer/tool/call",
-            McpServerToolCallParams,
+        return cast(
             McpServerToolCallResponse,
-            {"server": server, "thread_id": thread_id, "tool": tool, "arguments": arguments, "meta": meta},
+            await self._request(
+                "mcpServer/tool/call",
+                McpServerToolCallParams,
+                McpServerToolCallResponse,
+                {"server": server, "thread_id": thread_id, "tool": tool, "arguments": arguments, "meta": meta},
+            ),
         )
 
     async def mcp_server_status_list(
@@ -3055,11 +3516,20 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to a server-defined value.
             server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
         """
-        return await self._request(
-            "mcpServerStatus/list",
-            ListMcpServerStatusParams,
+        return cast(
             ListMcpServerStatusResponse,
-            {"cursor": cursor, "detail": detail, "limit": limit, "server_name": server_name, "thread_id": thread_id},
+            await self._request(
+                "mcpServerStatus/list",
+                ListMcpServerStatusParams,
+                ListMcpServerStatusResponse,
+                {
+                    "cursor": cursor,
+                    "detail": detail,
+                    "limit": limit,
+                    "server_name": server_name,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     async def model_list(
@@ -3078,11 +3548,14 @@ class AsyncAppServerClient(AsyncRequester):
             include_hidden: When true, include models that are hidden from the default picker list.
             limit: Optional page size; defaults to a reasonable server-side value.
         """
-        return await self._request(
-            "model/list",
-            ModelListParams,
+        return cast(
             ModelListResponse,
-            {"cursor": cursor, "include_hidden": include_hidden, "limit": limit},
+            await self._request(
+                "model/list",
+                ModelListParams,
+                ModelListResponse,
+                {"cursor": cursor, "include_hidden": include_hidden, "limit": limit},
+            ),
         )
 
     async def model_provider_capabilities_read(self) -> ModelProviderCapabilitiesReadResponse:
@@ -3090,11 +3563,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``modelProvider/capabilities/read``.
         """
-        return await self._request(
-            "modelProvider/capabilities/read",
-            ModelProviderCapabilitiesReadParams,
+        return cast(
             ModelProviderCapabilitiesReadResponse,
-            {},
+            await self._request(
+                "modelProvider/capabilities/read",
+                ModelProviderCapabilitiesReadParams,
+                ModelProviderCapabilitiesReadResponse,
+                {},
+            ),
         )
 
     async def permission_profile_list(
@@ -3109,11 +3585,14 @@ class AsyncAppServerClient(AsyncRequester):
             cwd: Optional working directory to resolve project config layers.
             limit: Optional page size; defaults to the full result set.
         """
-        return await self._request(
-            "permissionProfile/list",
-            PermissionProfileListParams,
+        return cast(
             PermissionProfileListResponse,
-            {"cursor": cursor, "cwd": cwd, "limit": limit},
+            await self._request(
+                "permissionProfile/list",
+                PermissionProfileListParams,
+                PermissionProfileListResponse,
+                {"cursor": cursor, "cwd": cwd, "limit": limit},
+            ),
         )
 
     async def plugin_install(
@@ -3131,16 +3610,19 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             install_attempt_id: Client-generated identifier used to correlate one installation attempt.
         """
-        return await self._request(
-            "plugin/install",
-            PluginInstallParams,
+        return cast(
             PluginInstallResponse,
-            {
-                "plugin_name": plugin_name,
-                "install_attempt_id": install_attempt_id,
-                "marketplace_path": marketplace_path,
-                "remote_marketplace_name": remote_marketplace_name,
-            },
+            await self._request(
+                "plugin/install",
+                PluginInstallParams,
+                PluginInstallResponse,
+                {
+                    "plugin_name": plugin_name,
+                    "install_attempt_id": install_attempt_id,
+                    "marketplace_path": marketplace_path,
+                    "remote_marketplace_name": remote_marketplace_name,
+                },
+            ),
         )
 
     async def plugin_installed(
@@ -3157,11 +3639,14 @@ class AsyncAppServerClient(AsyncRequester):
             cwds: Optional working directories used to discover repo marketplaces.
             install_suggestion_plugin_names: Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints.
         """
-        return await self._request(
-            "plugin/installed",
-            PluginInstalledParams,
+        return cast(
             PluginInstalledResponse,
-            {"cwds": cwds, "install_suggestion_plugin_names": install_suggestion_plugin_names},
+            await self._request(
+                "plugin/installed",
+                PluginInstalledParams,
+                PluginInstalledResponse,
+                {"cwds": cwds, "install_suggestion_plugin_names": install_suggestion_plugin_names},
+            ),
         )
 
     async def plugin_list(
@@ -3180,11 +3665,14 @@ class AsyncAppServerClient(AsyncRequester):
             force_refetch: Whether the client requests a fresh remote plugin catalog fetch.
             marketplace_kinds: Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag.
         """
-        return await self._request(
-            "plugin/list",
-            PluginListParams,
+        return cast(
             PluginListResponse,
-            {"cwds": cwds, "force_refetch": force_refetch, "marketplace_kinds": marketplace_kinds},
+            await self._request(
+                "plugin/list",
+                PluginListParams,
+                PluginListResponse,
+                {"cwds": cwds, "force_refetch": force_refetch, "marketplace_kinds": marketplace_kinds},
+            ),
         )
 
     async def plugin_read(
@@ -3198,15 +3686,18 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/read``.
         """
-        return await self._request(
-            "plugin/read",
-            PluginReadParams,
+        return cast(
             PluginReadResponse,
-            {
-                "plugin_name": plugin_name,
-                "marketplace_path": marketplace_path,
-                "remote_marketplace_name": remote_marketplace_name,
-            },
+            await self._request(
+                "plugin/read",
+                PluginReadParams,
+                PluginReadResponse,
+                {
+                    "plugin_name": plugin_name,
+                    "marketplace_path": marketplace_path,
+                    "remote_marketplace_name": remote_marketplace_name,
+                },
+            ),
         )
 
     async def plugin_reconcile(self, *, reason: str | None | Omit = OMIT) -> PluginReconcileResponse:
@@ -3217,8 +3708,9 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             reason: Optional client-provided reason recorded with the reconciliation attempt.
         """
-        return await self._request(
-            "plugin/reconcile", PluginReconcileParams, PluginReconcileResponse, {"reason": reason}
+        return cast(
+            PluginReconcileResponse,
+            await self._request("plugin/reconcile", PluginReconcileParams, PluginReconcileResponse, {"reason": reason}),
         )
 
     async def plugin_share_checkout(self, *, remote_plugin_id: str) -> PluginShareCheckoutResponse:
@@ -3226,11 +3718,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/share/checkout``.
         """
-        return await self._request(
-            "plugin/share/checkout",
-            PluginShareCheckoutParams,
+        return cast(
             PluginShareCheckoutResponse,
-            {"remote_plugin_id": remote_plugin_id},
+            await self._request(
+                "plugin/share/checkout",
+                PluginShareCheckoutParams,
+                PluginShareCheckoutResponse,
+                {"remote_plugin_id": remote_plugin_id},
+            ),
         )
 
     async def plugin_share_delete(self, *, remote_plugin_id: str) -> PluginShareDeleteResponse:
@@ -3238,11 +3733,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/share/delete``.
         """
-        return await self._request(
-            "plugin/share/delete",
-            PluginShareDeleteParams,
+        return cast(
             PluginShareDeleteResponse,
-            {"remote_plugin_id": remote_plugin_id},
+            await self._request(
+                "plugin/share/delete",
+                PluginShareDeleteParams,
+                PluginShareDeleteResponse,
+                {"remote_plugin_id": remote_plugin_id},
+            ),
         )
 
     async def plugin_share_list(self) -> PluginShareListResponse:
@@ -3250,7 +3748,10 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/share/list``.
         """
-        return await self._request("plugin/share/list", PluginShareListParams, PluginShareListResponse, {})
+        return cast(
+            PluginShareListResponse,
+            await self._request("plugin/share/list", PluginShareListParams, PluginShareListResponse, {}),
+        )
 
     async def plugin_share_save(
         self,
@@ -3264,16 +3765,19 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/share/save``.
         """
-        return await self._request(
-            "plugin/share/save",
-            PluginShareSaveParams,
+        return cast(
             PluginShareSaveResponse,
-            {
-                "plugin_path": plugin_path,
-                "discoverability": discoverability,
-                "remote_plugin_id": remote_plugin_id,
-                "share_targets": share_targets,
-            },
+            await self._request(
+                "plugin/share/save",
+                PluginShareSaveParams,
+                PluginShareSaveResponse,
+                {
+                    "plugin_path": plugin_path,
+                    "discoverability": discoverability,
+                    "remote_plugin_id": remote_plugin_id,
+                    "share_targets": share_targets,
+                },
+            ),
         )
 
     async def plugin_share_update_targets(
@@ -3287,11 +3791,18 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/share/updateTargets``.
         """
-        return await self._request(
-            "plugin/share/updateTargets",
-            PluginShareUpdateTargetsParams,
+        return cast(
             PluginShareUpdateTargetsResponse,
-            {"discoverability": discoverability, "remote_plugin_id": remote_plugin_id, "share_targets": share_targets},
+            await self._request(
+                "plugin/share/updateTargets",
+                PluginShareUpdateTargetsParams,
+                PluginShareUpdateTargetsResponse,
+                {
+                    "discoverability": discoverability,
+                    "remote_plugin_id": remote_plugin_id,
+                    "share_targets": share_targets,
+                },
+            ),
         )
 
     async def plugin_skill_read(
@@ -3301,15 +3812,18 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/skill/read``.
         """
-        return await self._request(
-            "plugin/skill/read",
-            PluginSkillReadParams,
+        return cast(
             PluginSkillReadResponse,
-            {
-                "remote_marketplace_name": remote_marketplace_name,
-                "remote_plugin_id": remote_plugin_id,
-                "skill_name": skill_name,
-            },
+            await self._request(
+                "plugin/skill/read",
+                PluginSkillReadParams,
+                PluginSkillReadResponse,
+                {
+                    "remote_marketplace_name": remote_marketplace_name,
+                    "remote_plugin_id": remote_plugin_id,
+                    "skill_name": skill_name,
+                },
+            ),
         )
 
     async def plugin_uninstall(self, *, plugin_id: str) -> PluginUninstallResponse:
@@ -3317,8 +3831,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``plugin/uninstall``.
         """
-        return await self._request(
-            "plugin/uninstall", PluginUninstallParams, PluginUninstallResponse, {"plugin_id": plugin_id}
+        return cast(
+            PluginUninstallResponse,
+            await self._request(
+                "plugin/uninstall", PluginUninstallParams, PluginUninstallResponse, {"plugin_id": plugin_id}
+            ),
         )
 
     async def review_start(
@@ -3331,11 +3848,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             delivery: Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread.
         """
-        return await self._request(
-            "review/start",
-            ReviewStartParams,
+        return cast(
             ReviewStartResponse,
-            {"target": target, "thread_id": thread_id, "delivery": delivery},
+            await self._request(
+                "review/start",
+                ReviewStartParams,
+                ReviewStartResponse,
+                {"target": target, "thread_id": thread_id, "delivery": delivery},
+            ),
         )
 
     async def skills_config_write(
@@ -3349,11 +3869,14 @@ class AsyncAppServerClient(AsyncRequester):
             name: Name-based selector.
             path: Path-based selector.
         """
-        return await self._request(
-            "skills/config/write",
-            SkillsConfigWriteParams,
+        return cast(
             SkillsConfigWriteResponse,
-            {"enabled": enabled, "name": name, "path": path},
+            await self._request(
+                "skills/config/write",
+                SkillsConfigWriteParams,
+                SkillsConfigWriteResponse,
+                {"enabled": enabled, "name": name, "path": path},
+            ),
         )
 
     async def skills_extra_roots_set(self, *, extra_roots: list[AbsolutePathBuf]) -> SkillsExtraRootsSetResponse:
@@ -3361,11 +3884,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``skills/extraRoots/set``.
         """
-        return await self._request(
-            "skills/extraRoots/set",
-            SkillsExtraRootsSetParams,
+        return cast(
             SkillsExtraRootsSetResponse,
-            {"extra_roots": extra_roots},
+            await self._request(
+                "skills/extraRoots/set",
+                SkillsExtraRootsSetParams,
+                SkillsExtraRootsSetResponse,
+                {"extra_roots": extra_roots},
+            ),
         )
 
     async def skills_list(
@@ -3379,8 +3905,11 @@ class AsyncAppServerClient(AsyncRequester):
             cwds: When empty, defaults to the current session working directory.
             force_reload: When true, bypass the skills cache and re-scan skills from disk.
         """
-        return await self._request(
-            "skills/list", SkillsListParams, SkillsListResponse, {"cwds": cwds, "force_reload": force_reload}
+        return cast(
+            SkillsListResponse,
+            await self._request(
+                "skills/list", SkillsListParams, SkillsListResponse, {"cwds": cwds, "force_reload": force_reload}
+            ),
         )
 
     async def thread_approve_guardian_denied_action(
@@ -3393,11 +3922,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             event: Serialized `codex_protocol::protocol::GuardianAssessmentEvent`.
         """
-        return await self._request(
-            "thread/approveGuardianDeniedAction",
-            ThreadApproveGuardianDeniedActionParams,
+        return cast(
             ThreadApproveGuardianDeniedActionResponse,
-            {"event": event, "thread_id": thread_id},
+            await self._request(
+                "thread/approveGuardianDeniedAction",
+                ThreadApproveGuardianDeniedActionParams,
+                ThreadApproveGuardianDeniedActionResponse,
+                {"event": event, "thread_id": thread_id},
+            ),
         )
 
     async def thread_archive(self, *, thread_id: str) -> ThreadArchiveResponse:
@@ -3405,8 +3937,9 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/archive``.
         """
-        return await self._request(
-            "thread/archive", ThreadArchiveParams, ThreadArchiveResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadArchiveResponse,
+            await self._request("thread/archive", ThreadArchiveParams, ThreadArchiveResponse, {"thread_id": thread_id}),
         )
 
     async def thread_attachment_add(
@@ -3416,16 +3949,19 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/attachment/add``.
         """
-        return await self._request(
-            "thread/attachment/add",
-            ThreadAttachmentAddParams,
+        return cast(
             ThreadAttachmentAddResponse,
-            {
-                "attachment_type": attachment_type,
-                "identity_key": identity_key,
-                "payload": payload,
-                "thread_id": thread_id,
-            },
+            await self._request(
+                "thread/attachment/add",
+                ThreadAttachmentAddParams,
+                ThreadAttachmentAddResponse,
+                {
+                    "attachment_type": attachment_type,
+                    "identity_key": identity_key,
+                    "payload": payload,
+                    "thread_id": thread_id,
+                },
+            ),
         )
 
     async def thread_attachment_list(
@@ -3435,11 +3971,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/attachment/list``.
         """
-        return await self._request(
-            "thread/attachment/list",
-            ThreadAttachmentListParams,
+        return cast(
             ThreadAttachmentListResponse,
-            {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            await self._request(
+                "thread/attachment/list",
+                ThreadAttachmentListParams,
+                ThreadAttachmentListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
         )
 
     async def thread_attachment_remove(
@@ -3449,11 +3988,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/attachment/remove``.
         """
-        return await self._request(
-            "thread/attachment/remove",
-            ThreadAttachmentRemoveParams,
+        return cast(
             ThreadAttachmentRemoveResponse,
-            {"attachment_type": attachment_type, "identity_key": identity_key, "thread_id": thread_id},
+            await self._request(
+                "thread/attachment/remove",
+                ThreadAttachmentRemoveParams,
+                ThreadAttachmentRemoveResponse,
+                {"attachment_type": attachment_type, "identity_key": identity_key, "thread_id": thread_id},
+            ),
         )
 
     async def thread_attachment_owner_list(
@@ -3472,17 +4014,20 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             archived: Omitted or null returns all matches; false returns non-archived threads only.
         """
-        return await self._request(
-            "thread/attachmentOwner/list",
-            ThreadAttachmentOwnerListParams,
+        return cast(
             ThreadAttachmentOwnerListResponse,
-            {
-                "attachment_type": attachment_type,
-                "identity_key": identity_key,
-                "archived": archived,
-                "cursor": cursor,
-                "limit": limit,
-            },
+            await self._request(
+                "thread/attachmentOwner/list",
+                ThreadAttachmentOwnerListParams,
+                ThreadAttachmentOwnerListResponse,
+                {
+                    "attachment_type": attachment_type,
+                    "identity_key": identity_key,
+                    "archived": archived,
+                    "cursor": cursor,
+                    "limit": limit,
+                },
+            ),
         )
 
     async def thread_compact_start(self, *, thread_id: str) -> ThreadCompactStartResponse:
@@ -3490,8 +4035,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/compact/start``.
         """
-        return await self._request(
-            "thread/compact/start", ThreadCompactStartParams, ThreadCompactStartResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadCompactStartResponse,
+            await self._request(
+                "thread/compact/start", ThreadCompactStartParams, ThreadCompactStartResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def thread_delete(self, *, thread_id: str) -> ThreadDeleteResponse:
@@ -3499,7 +4047,10 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/delete``.
         """
-        return await self._request("thread/delete", ThreadDeleteParams, ThreadDeleteResponse, {"thread_id": thread_id})
+        return cast(
+            ThreadDeleteResponse,
+            await self._request("thread/delete", ThreadDeleteParams, ThreadDeleteResponse, {"thread_id": thread_id}),
+        )
 
     async def thread_fork(
         self,
@@ -3535,27 +4086,30 @@ class AsyncAppServerClient(AsyncRequester):
             model: Configuration overrides for the forked thread, if any.
             thread_source: Optional client-supplied analytics source classification for this forked thread.
         """
-        return await self._request(
-            "thread/fork",
-            ThreadForkParams,
+        return cast(
             ThreadForkResponse,
-            {
-                "thread_id": thread_id,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "base_instructions": base_instructions,
-                "config": config,
-                "cwd": cwd,
-                "developer_instructions": developer_instructions,
-                "ephemeral": ephemeral,
-                "exclude_turns": exclude_turns,
-                "last_turn_id": last_turn_id,
-                "model": model,
-                "model_provider": model_provider,
-                "sandbox": sandbox,
-                "service_tier": service_tier,
-                "thread_source": thread_source,
-            },
+            await self._request(
+                "thread/fork",
+                ThreadForkParams,
+                ThreadForkResponse,
+                {
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "base_instructions": base_instructions,
+                    "config": config,
+                    "cwd": cwd,
+                    "developer_instructions": developer_instructions,
+                    "ephemeral": ephemeral,
+                    "exclude_turns": exclude_turns,
+                    "last_turn_id": last_turn_id,
+                    "model": model,
+                    "model_provider": model_provider,
+                    "sandbox": sandbox,
+                    "service_tier": service_tier,
+                    "thread_source": thread_source,
+                },
+            ),
         )
 
     async def thread_goal_clear(
@@ -3568,11 +4122,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             origin: Missing provenance does not supply user authorization.
         """
-        return await self._request(
-            "thread/goal/clear",
-            ThreadGoalClearParams,
+        return cast(
             ThreadGoalClearResponse,
-            {"thread_id": thread_id, "origin": origin},
+            await self._request(
+                "thread/goal/clear",
+                ThreadGoalClearParams,
+                ThreadGoalClearResponse,
+                {"thread_id": thread_id, "origin": origin},
+            ),
         )
 
     async def thread_goal_get(self, *, thread_id: str) -> ThreadGoalGetResponse:
@@ -3580,8 +4137,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/goal/get``.
         """
-        return await self._request(
-            "thread/goal/get", ThreadGoalGetParams, ThreadGoalGetResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadGoalGetResponse,
+            await self._request(
+                "thread/goal/get", ThreadGoalGetParams, ThreadGoalGetResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def thread_goal_set(
@@ -3600,17 +4160,20 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             origin: Missing provenance does not supply user authorization.
         """
-        return await self._request(
-            "thread/goal/set",
-            ThreadGoalSetParams,
+        return cast(
             ThreadGoalSetResponse,
-            {
-                "thread_id": thread_id,
-                "objective": objective,
-                "origin": origin,
-                "status": status,
-                "token_budget": token_budget,
-            },
+            await self._request(
+                "thread/goal/set",
+                ThreadGoalSetParams,
+                ThreadGoalSetResponse,
+                {
+                    "thread_id": thread_id,
+                    "objective": objective,
+                    "origin": origin,
+                    "status": status,
+                    "token_budget": token_budget,
+                },
+            ),
         )
 
     async def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> ThreadInjectItemsResponse:
@@ -3621,11 +4184,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             items: Raw Responses API items to append to the thread's model-visible history.
         """
-        return await self._request(
-            "thread/inject_items",
-            ThreadInjectItemsParams,
+        return cast(
             ThreadInjectItemsResponse,
-            {"items": items, "thread_id": thread_id},
+            await self._request(
+                "thread/inject_items",
+                ThreadInjectItemsParams,
+                ThreadInjectItemsResponse,
+                {"items": items, "thread_id": thread_id},
+            ),
         )
 
     async def thread_items_list(
@@ -3647,17 +4213,20 @@ class AsyncAppServerClient(AsyncRequester):
             sort_direction: Optional item pagination direction; defaults to ascending.
             turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
         """
-        return await self._request(
-            "thread/items/list",
-            ThreadItemsListParams,
+        return cast(
             ThreadItemsListResponse,
-            {
-                "thread_id": thread_id,
-                "cursor": cursor,
-                "limit": limit,
-                "sort_direction": sort_direction,
-                "turn_id": turn_id,
-            },
+            await self._request(
+                "thread/items/list",
+                ThreadItemsListParams,
+                ThreadItemsListResponse,
+                {
+                    "thread_id": thread_id,
+                    "cursor": cursor,
+                    "limit": limit,
+                    "sort_direction": sort_direction,
+                    "turn_id": turn_id,
+                },
+            ),
         )
 
     async def thread_list(
@@ -3696,25 +4265,28 @@ class AsyncAppServerClient(AsyncRequester):
             source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
-        return await self._request(
-            "thread/list",
-            ThreadListParams,
+        return cast(
             ThreadListResponse,
-            {
-                "archived": archived,
-                "cursor": cursor,
-                "cwd": cwd,
-                "excluded_thread_ids": excluded_thread_ids,
-                "limit": limit,
-                "model_providers": model_providers,
-                "originators": originators,
-                "search_term": search_term,
-                "section_id": section_id,
-                "sort_direction": sort_direction,
-                "sort_key": sort_key,
-                "source_kinds": source_kinds,
-                "use_state_db_only": use_state_db_only,
-            },
+            await self._request(
+                "thread/list",
+                ThreadListParams,
+                ThreadListResponse,
+                {
+                    "archived": archived,
+                    "cursor": cursor,
+                    "cwd": cwd,
+                    "excluded_thread_ids": excluded_thread_ids,
+                    "limit": limit,
+                    "model_providers": model_providers,
+                    "originators": originators,
+                    "search_term": search_term,
+                    "section_id": section_id,
+                    "sort_direction": sort_direction,
+                    "sort_key": sort_key,
+                    "source_kinds": source_kinds,
+                    "use_state_db_only": use_state_db_only,
+                },
+            ),
         )
 
     async def thread_loaded_list(
@@ -3728,8 +4300,14 @@ class AsyncAppServerClient(AsyncRequester):
             cursor: Opaque pagination cursor returned by a previous call.
             limit: Optional page size; defaults to no limit.
         """
-        return await self._request(
-            "thread/loaded/list", ThreadLoadedListParams, ThreadLoadedListResponse, {"cursor": cursor, "limit": limit}
+        return cast(
+            ThreadLoadedListResponse,
+            await self._request(
+                "thread/loaded/list",
+                ThreadLoadedListParams,
+                ThreadLoadedListResponse,
+                {"cursor": cursor, "limit": limit},
+            ),
         )
 
     async def thread_metadata_update(
@@ -3742,11 +4320,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
         """
-        return await self._request(
-            "thread/metadata/update",
-            ThreadMetadataUpdateParams,
+        return cast(
             ThreadMetadataUpdateResponse,
-            {"thread_id": thread_id, "git_info": git_info},
+            await self._request(
+                "thread/metadata/update",
+                ThreadMetadataUpdateParams,
+                ThreadMetadataUpdateResponse,
+                {"thread_id": thread_id, "git_info": git_info},
+            ),
         )
 
     async def thread_name_set(self, *, name: str, thread_id: str) -> ThreadSetNameResponse:
@@ -3754,8 +4335,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/name/set``.
         """
-        return await self._request(
-            "thread/name/set", ThreadSetNameParams, ThreadSetNameResponse, {"name": name, "thread_id": thread_id}
+        return cast(
+            ThreadSetNameResponse,
+            await self._request(
+                "thread/name/set", ThreadSetNameParams, ThreadSetNameResponse, {"name": name, "thread_id": thread_id}
+            ),
         )
 
     async def thread_read(self, *, thread_id: str, include_turns: bool | None | Omit = OMIT) -> ThreadReadResponse:
@@ -3766,11 +4350,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             include_turns: When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`.
         """
-        return await self._request(
-            "thread/read",
-            ThreadReadParams,
+        return cast(
             ThreadReadResponse,
-            {"thread_id": thread_id, "include_turns": include_turns},
+            await self._request(
+                "thread/read",
+                ThreadReadParams,
+                ThreadReadResponse,
+                {"thread_id": thread_id, "include_turns": include_turns},
+            ),
         )
 
     async def thread_resume(
@@ -3806,25 +4393,28 @@ class AsyncAppServerClient(AsyncRequester):
             model: Configuration overrides for the resumed thread, if any.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
         """
-        return await self._request(
-            "thread/resume",
-            ThreadResumeParams,
+        return cast(
             ThreadResumeResponse,
-            {
-                "thread_id": thread_id,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "base_instructions": base_instructions,
-                "config": config,
-                "cwd": cwd,
-                "developer_instructions": developer_instructions,
-                "exclude_turns": exclude_turns,
-                "model": model,
-                "model_provider": model_provider,
-                "personality": personality,
-                "sandbox": sandbox,
-                "service_tier": service_tier,
-            },
+            await self._request(
+                "thread/resume",
+                ThreadResumeParams,
+                ThreadResumeResponse,
+                {
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "base_instructions": base_instructions,
+                    "config": config,
+                    "cwd": cwd,
+                    "developer_instructions": developer_instructions,
+                    "exclude_turns": exclude_turns,
+                    "model": model,
+                    "model_provider": model_provider,
+                    "personality": personality,
+                    "sandbox": sandbox,
+                    "service_tier": service_tier,
+                },
+            ),
         )
 
     async def thread_revert(self, *, before_turn_id: str, thread_id: str) -> ThreadRevertResponse:
@@ -3837,11 +4427,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             before_turn_id: Turn excluded from the replacement history, together with every later turn.
         """
-        return await self._request(
-            "thread/revert",
-            ThreadRevertParams,
+        return cast(
             ThreadRevertResponse,
-            {"before_turn_id": before_turn_id, "thread_id": thread_id},
+            await self._request(
+                "thread/revert",
+                ThreadRevertParams,
+                ThreadRevertResponse,
+                {"before_turn_id": before_turn_id, "thread_id": thread_id},
+            ),
         )
 
     async def thread_section_move(
@@ -3856,11 +4449,14 @@ class AsyncAppServerClient(AsyncRequester):
             thread_id: Thread to move into, within, or out of a section.
             before_thread_id: Existing thread to insert before; omission or null appends to the section.
         """
-        return await self._request(
-            "thread/section/move",
-            ThreadSectionMoveParams,
+        return cast(
             ThreadSectionMoveResponse,
-            {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
+            await self._request(
+                "thread/section/move",
+                ThreadSectionMoveParams,
+                ThreadSectionMoveResponse,
+                {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
+            ),
         )
 
     async def thread_shell_command(
@@ -3874,11 +4470,14 @@ class AsyncAppServerClient(AsyncRequester):
             command: Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy.
             timeout_ms: Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement.
         """
-        return await self._request(
-            "thread/shellCommand",
-            ThreadShellCommandParams,
+        return cast(
             ThreadShellCommandResponse,
-            {"command": command, "thread_id": thread_id, "timeout_ms": timeout_ms},
+            await self._request(
+                "thread/shellCommand",
+                ThreadShellCommandParams,
+                ThreadShellCommandResponse,
+                {"command": command, "thread_id": thread_id, "timeout_ms": timeout_ms},
+            ),
         )
 
     async def thread_start(
@@ -3909,27 +4508,30 @@ class AsyncAppServerClient(AsyncRequester):
             personality: @deprecated `friendly` and `pragmatic` no longer select a style.
             thread_source: Optional client-supplied analytics source classification for this thread.
         """
-        return await self._request(
-            "thread/start",
-            ThreadStartParams,
+        return cast(
             ThreadStartResponse,
-            {
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "base_instructions": base_instructions,
-                "config": config,
-                "cwd": cwd,
-                "developer_instructions": developer_instructions,
-                "ephemeral": ephemeral,
-                "model": model,
-                "model_provider": model_provider,
-                "personality": personality,
-                "sandbox": sandbox,
-                "service_name": service_name,
-                "service_tier": service_tier,
-                "session_start_source": session_start_source,
-                "thread_source": thread_source,
-            },
+            await self._request(
+                "thread/start",
+                ThreadStartParams,
+                ThreadStartResponse,
+                {
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "base_instructions": base_instructions,
+                    "config": config,
+                    "cwd": cwd,
+                    "developer_instructions": developer_instructions,
+                    "ephemeral": ephemeral,
+                    "model": model,
+                    "model_provider": model_provider,
+                    "personality": personality,
+                    "sandbox": sandbox,
+                    "service_name": service_name,
+                    "service_tier": service_tier,
+                    "session_start_source": session_start_source,
+                    "thread_source": thread_source,
+                },
+            ),
         )
 
     async def thread_turns_list(
@@ -3951,17 +4553,20 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional turn page size.
             sort_direction: Optional turn pagination direction; defaults to descending.
         """
-        return await self._request(
-            "thread/turns/list",
-            ThreadTurnsListParams,
+        return cast(
             ThreadTurnsListResponse,
-            {
-                "thread_id": thread_id,
-                "cursor": cursor,
-                "items_view": items_view,
-                "limit": limit,
-                "sort_direction": sort_direction,
-            },
+            await self._request(
+                "thread/turns/list",
+                ThreadTurnsListParams,
+                ThreadTurnsListResponse,
+                {
+                    "thread_id": thread_id,
+                    "cursor": cursor,
+                    "items_view": items_view,
+                    "limit": limit,
+                    "sort_direction": sort_direction,
+                },
+            ),
         )
 
     async def thread_unarchive(self, *, thread_id: str) -> ThreadUnarchiveResponse:
@@ -3969,8 +4574,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/unarchive``.
         """
-        return await self._request(
-            "thread/unarchive", ThreadUnarchiveParams, ThreadUnarchiveResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadUnarchiveResponse,
+            await self._request(
+                "thread/unarchive", ThreadUnarchiveParams, ThreadUnarchiveResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def thread_unsubscribe(self, *, thread_id: str) -> ThreadUnsubscribeResponse:
@@ -3978,8 +4586,11 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``thread/unsubscribe``.
         """
-        return await self._request(
-            "thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribeResponse, {"thread_id": thread_id}
+        return cast(
+            ThreadUnsubscribeResponse,
+            await self._request(
+                "thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribeResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def thread_section_create(
@@ -3992,11 +4603,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             name: The user-visible name of the section.
         """
-        return await self._request(
-            "threadSection/create",
-            ThreadSectionCreateParams,
+        return cast(
             ThreadSectionCreateResponse,
-            {"name": name, "appearance": appearance},
+            await self._request(
+                "threadSection/create",
+                ThreadSectionCreateParams,
+                ThreadSectionCreateResponse,
+                {"name": name, "appearance": appearance},
+            ),
         )
 
     async def thread_section_delete(self, *, section_id: str) -> ThreadSectionDeleteResponse:
@@ -4007,8 +4621,14 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             section_id: The stable, server-generated identity of the section to delete.
         """
-        return await self._request(
-            "threadSection/delete", ThreadSectionDeleteParams, ThreadSectionDeleteResponse, {"section_id": section_id}
+        return cast(
+            ThreadSectionDeleteResponse,
+            await self._request(
+                "threadSection/delete",
+                ThreadSectionDeleteParams,
+                ThreadSectionDeleteResponse,
+                {"section_id": section_id},
+            ),
         )
 
     async def thread_section_list(
@@ -4022,8 +4642,14 @@ class AsyncAppServerClient(AsyncRequester):
             cursor: Opaque pagination cursor returned by a previous call.
             limit: Maximum number of sections to return.
         """
-        return await self._request(
-            "threadSection/list", ThreadSectionListParams, ThreadSectionListResponse, {"cursor": cursor, "limit": limit}
+        return cast(
+            ThreadSectionListResponse,
+            await self._request(
+                "threadSection/list",
+                ThreadSectionListParams,
+                ThreadSectionListResponse,
+                {"cursor": cursor, "limit": limit},
+            ),
         )
 
     async def thread_section_update(
@@ -4038,11 +4664,14 @@ class AsyncAppServerClient(AsyncRequester):
             section_id: The stable, server-generated identity of the section to update.
             appearance: Omit to preserve appearance, use `null` to clear it, or provide a replacement.
         """
-        return await self._request(
-            "threadSection/update",
-            ThreadSectionUpdateParams,
+        return cast(
             ThreadSectionUpdateResponse,
-            {"name": name, "section_id": section_id, "appearance": appearance},
+            await self._request(
+                "threadSection/update",
+                ThreadSectionUpdateParams,
+                ThreadSectionUpdateResponse,
+                {"name": name, "section_id": section_id, "appearance": appearance},
+            ),
         )
 
     async def turn_interrupt(self, *, thread_id: str, turn_id: str) -> TurnInterruptResponse:
@@ -4050,8 +4679,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``turn/interrupt``.
         """
-        return await self._request(
-            "turn/interrupt", TurnInterruptParams, TurnInterruptResponse, {"thread_id": thread_id, "turn_id": turn_id}
+        return cast(
+            TurnInterruptResponse,
+            await self._request(
+                "turn/interrupt",
+                TurnInterruptParams,
+                TurnInterruptResponse,
+                {"thread_id": thread_id, "turn_id": turn_id},
+            ),
         )
 
     async def turn_start(
@@ -4098,31 +4733,34 @@ class AsyncAppServerClient(AsyncRequester):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        return await self._request(
-            "turn/start",
-            TurnStartParams,
+        return cast(
             TurnStartResponse,
-            {
-                "input": input,
-                "thread_id": thread_id,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "client_user_message_id": client_user_message_id,
-                "cwd": cwd,
-                "disabled_plugin_ids": disabled_plugin_ids,
-                "effort": effort,
-                "model": model,
-                "output_schema": output_schema,
-                "parent_turn_id": parent_turn_id,
-                "personality": personality,
-                "root_turn_id": root_turn_id,
-                "sandbox_policy": sandbox_policy,
-                "service_tier": service_tier,
-                "service_tier_for_turn": service_tier_for_turn,
-                "summary": summary,
-                "tool_output": tool_output,
-                "turn_trigger": turn_trigger,
-            },
+            await self._request(
+                "turn/start",
+                TurnStartParams,
+                TurnStartResponse,
+                {
+                    "input": input,
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "client_user_message_id": client_user_message_id,
+                    "cwd": cwd,
+                    "disabled_plugin_ids": disabled_plugin_ids,
+                    "effort": effort,
+                    "model": model,
+                    "output_schema": output_schema,
+                    "parent_turn_id": parent_turn_id,
+                    "personality": personality,
+                    "root_turn_id": root_turn_id,
+                    "sandbox_policy": sandbox_policy,
+                    "service_tier": service_tier,
+                    "service_tier_for_turn": service_tier_for_turn,
+                    "summary": summary,
+                    "tool_output": tool_output,
+                    "turn_trigger": turn_trigger,
+                },
+            ),
         )
 
     async def turn_steer(
@@ -4140,16 +4778,19 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             expected_turn_id: Required active turn id precondition. The request fails when it does not match the currently active turn.
         """
-        return await self._request(
-            "turn/steer",
-            TurnSteerParams,
+        return cast(
             TurnSteerResponse,
-            {
-                "expected_turn_id": expected_turn_id,
-                "input": input,
-                "thread_id": thread_id,
-                "client_user_message_id": client_user_message_id,
-            },
+            await self._request(
+                "turn/steer",
+                TurnSteerParams,
+                TurnSteerResponse,
+                {
+                    "expected_turn_id": expected_turn_id,
+                    "input": input,
+                    "thread_id": thread_id,
+                    "client_user_message_id": client_user_message_id,
+                },
+            ),
         )
 
     async def windows_sandbox_readiness(self) -> WindowsSandboxReadinessResponse:
@@ -4157,7 +4798,10 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``windowsSandbox/readiness``.
         """
-        return await self._request("windowsSandbox/readiness", None, WindowsSandboxReadinessResponse, {})
+        return cast(
+            WindowsSandboxReadinessResponse,
+            await self._request("windowsSandbox/readiness", None, WindowsSandboxReadinessResponse, {}),
+        )
 
     async def windows_sandbox_setup_start(
         self, *, mode: WindowsSandboxSetupMode, cwd: AbsolutePathBuf | None | Omit = OMIT
@@ -4166,11 +4810,14 @@ class AsyncAppServerClient(AsyncRequester):
 
         JSON-RPC method: ``windowsSandbox/setupStart``.
         """
-        return await self._request(
-            "windowsSandbox/setupStart",
-            WindowsSandboxSetupStartParams,
+        return cast(
             WindowsSandboxSetupStartResponse,
-            {"mode": mode, "cwd": cwd},
+            await self._request(
+                "windowsSandbox/setupStart",
+                WindowsSandboxSetupStartParams,
+                WindowsSandboxSetupStartResponse,
+                {"mode": mode, "cwd": cwd},
+            ),
         )
 
 

@@ -15,7 +15,6 @@ from typing import Union
 from pydantic import JsonValue
 
 from .v2_all import (
-    WireModel,
     AccountGatewayOAuthChangedEvent,
     AccountLoginCompletedEvent,
     AccountLoginCompletedNotification,
@@ -184,6 +183,7 @@ from .v2_all import (
     WindowsSandboxSetupCompletedNotification,
     WindowsWorldWritableWarningEvent,
     WindowsWorldWritableWarningNotification,
+    WireModel,
 )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .v2_all import (
-    WireModel,
     ApplyPatchApprovalParams,
     ApplyPatchApprovalResponse,
     AttestationGenerateParams,
@@ -251,8 +250,10 @@ class ServerRequestSpec:
     """How to dispatch one server request method."""
 
     handler: str
-    params: type[WireModel]
-    response: type[WireModel]
+    params: object
+    """The params model class, or a union alias of models."""
+    response: object
+    """The response model class, or a union alias of models."""
 
 
 SERVER_REQUESTS: dict[str, ServerRequestSpec] = {

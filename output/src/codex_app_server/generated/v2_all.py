@@ -1100,9 +1100,10 @@ class WriteStatus(OpenEnum):
 class AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision(WireModel):
     """User approved the command, and wants to apply the proposed execpolicy amendment so future matching commands can run without prompting."""
 
-    accept_with_execpolicy_amendment: AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment = Field(
-        alias="acceptWithExecpolicyAmendment"
-    )
+    accept_with_execpolicy_amendment: Annotated[
+        AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment,
+        Field(alias="acceptWithExecpolicyAmendment"),
+    ]
 
 
 class AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment(WireModel):
@@ -1118,11 +1119,11 @@ class AccountChatgptAuthTokensRefreshRequest(WireModel):
 class AccountGatewayOAuthCancelRequest(WireModel):
     id: RequestId
     method: Literal["account/gatewayOAuth/cancel"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class AccountGatewayOAuthChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["account/gatewayOAuth/changed"]
     params: GatewayOAuthChangedNotification
@@ -1131,13 +1132,13 @@ class AccountGatewayOAuthChangedEvent(WireModel):
 class AccountGatewayOAuthLoginRequest(WireModel):
     id: RequestId
     method: Literal["account/gatewayOAuth/login"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class AccountGatewayOAuthReadRequest(WireModel):
     id: RequestId
     method: Literal["account/gatewayOAuth/read"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class AccountLoginCancelRequest(WireModel):
@@ -1147,16 +1148,16 @@ class AccountLoginCancelRequest(WireModel):
 
 
 class AccountLoginCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["account/login/completed"]
     params: AccountLoginCompletedNotification
 
 
 class AccountLoginCompletedNotification(WireModel):
-    error: str | None = Field(default=None)
-    login_id: str | None = Field(default=None, alias="loginId")
-    onboarding_entrypoint: DesktopOnboardingEntrypoint | None = Field(default=None, alias="onboardingEntrypoint")
+    error: str | None = None
+    login_id: Annotated[str | None, Field(alias="loginId")] = None
+    onboarding_entrypoint: Annotated[DesktopOnboardingEntrypoint | None, Field(alias="onboardingEntrypoint")] = None
     success: bool
 
 
@@ -1169,7 +1170,7 @@ class AccountLoginStartRequest(WireModel):
 class AccountLogoutRequest(WireModel):
     id: RequestId
     method: Literal["account/logout"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class AccountRateLimitResetCreditConsumeRequest(WireModel):
@@ -1181,11 +1182,11 @@ class AccountRateLimitResetCreditConsumeRequest(WireModel):
 class AccountRateLimitsReadRequest(WireModel):
     id: RequestId
     method: Literal["account/rateLimits/read"]
-    params: GetAccountRateLimitsParams | None = Field(default=None)
+    params: GetAccountRateLimitsParams | None = None
 
 
 class AccountRateLimitsUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["account/rateLimits/updated"]
     params: AccountRateLimitsUpdatedNotification
@@ -1197,7 +1198,7 @@ class AccountRateLimitsUpdatedNotification(WireModel):
     Clients should merge available values into the most recent `account/rateLimits/read` response or refetch that snapshot. Nullable account metadata may be unavailable in a rolling update and does not clear a previously observed value.
     """
 
-    rate_limits: RateLimitSnapshot = Field(alias="rateLimits")
+    rate_limits: Annotated[RateLimitSnapshot, Field(alias="rateLimits")]
 
 
 class AccountReadRequest(WireModel):
@@ -1213,64 +1214,64 @@ class AccountSendAddCreditsNudgeEmailRequest(WireModel):
 
 
 class AccountTokenUsageDailyBucket(WireModel):
-    start_date: str = Field(alias="startDate")
+    start_date: Annotated[str, Field(alias="startDate")]
     tokens: Int64
 
 
 class AccountTokenUsageSummary(WireModel):
-    current_streak_days: Int64 | None = Field(default=None, alias="currentStreakDays")
-    lifetime_tokens: Int64 | None = Field(default=None, alias="lifetimeTokens")
-    longest_running_turn_sec: Int64 | None = Field(default=None, alias="longestRunningTurnSec")
-    longest_streak_days: Int64 | None = Field(default=None, alias="longestStreakDays")
-    peak_daily_tokens: Int64 | None = Field(default=None, alias="peakDailyTokens")
+    current_streak_days: Annotated[Int64 | None, Field(alias="currentStreakDays")] = None
+    lifetime_tokens: Annotated[Int64 | None, Field(alias="lifetimeTokens")] = None
+    longest_running_turn_sec: Annotated[Int64 | None, Field(alias="longestRunningTurnSec")] = None
+    longest_streak_days: Annotated[Int64 | None, Field(alias="longestStreakDays")] = None
+    peak_daily_tokens: Annotated[Int64 | None, Field(alias="peakDailyTokens")] = None
 
 
 class AccountUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["account/updated"]
     params: AccountUpdatedNotification
 
 
 class AccountUpdatedNotification(WireModel):
-    auth_mode: AuthMode | None = Field(default=None, alias="authMode")
-    plan_type: PlanType | None = Field(default=None, alias="planType")
+    auth_mode: Annotated[AuthMode | None, Field(alias="authMode")] = None
+    plan_type: Annotated[PlanType | None, Field(alias="planType")] = None
 
 
 class AccountUsageReadRequest(WireModel):
     id: RequestId
     method: Literal["account/usage/read"]
-    params: GetAccountTokenUsageParams | None = Field(default=None)
+    params: GetAccountTokenUsageParams | None = None
 
 
 class AccountWorkspaceMessagesReadRequest(WireModel):
     id: RequestId
     method: Literal["account/workspaceMessages/read"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class ActivePermissionProfile(WireModel):
-    extends: str | None = Field(default=None)
+    extends: str | None = None
     """Parent profile identifier from the selected permissions profile's `extends` setting, when present."""
     id: str
     """Identifier from `default_permissions` or the implicit built-in default, such as `:workspace` or a user-defined `[permissions.<id>]` profile."""
 
 
 class ActiveThreadStatus(WireModel):
-    active_flags: list[ThreadActiveFlag] = Field(alias="activeFlags")
+    active_flags: Annotated[list[ThreadActiveFlag], Field(alias="activeFlags")]
     type: Literal["active"]
 
 
 class ActiveTurnNotSteerableCodexErrorInfo(WireModel):
     """Returned when `turn/start` or `turn/steer` is submitted while the current active turn cannot accept same-turn steering, for example `/review` or manual `/compact`."""
 
-    active_turn_not_steerable: ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable = Field(
-        alias="activeTurnNotSteerable"
-    )
+    active_turn_not_steerable: Annotated[
+        ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable, Field(alias="activeTurnNotSteerable")
+    ]
 
 
 class ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable(WireModel):
-    turn_kind: NonSteerableTurnKind = Field(alias="turnKind")
+    turn_kind: Annotated[NonSteerableTurnKind, Field(alias="turnKind")]
 
 
 class AddFileChange(WireModel):
@@ -1288,26 +1289,26 @@ class AdditionalContextEntry(WireModel):
 
 
 class AdditionalFileSystemPermissions(WireModel):
-    entries: list[FileSystemSandboxEntry] | None = Field(default=None)
-    glob_scan_max_depth: Annotated[UInt64, Field(ge=1)] | None = Field(default=None, alias="globScanMaxDepth")
-    read: list[LegacyAppPathString] | None = Field(default=None)
+    entries: list[FileSystemSandboxEntry] | None = None
+    glob_scan_max_depth: Annotated[Annotated[UInt64, Field(ge=1)] | None, Field(alias="globScanMaxDepth")] = None
+    read: list[LegacyAppPathString] | None = None
     """This will be removed in favor of `entries`."""
-    write: list[LegacyAppPathString] | None = Field(default=None)
+    write: list[LegacyAppPathString] | None = None
     """This will be removed in favor of `entries`."""
 
 
 class AdditionalNetworkPermissions(WireModel):
-    enabled: bool | None = Field(default=None)
+    enabled: bool | None = None
 
 
 class AdditionalPermissionProfile(WireModel):
-    file_system: AdditionalFileSystemPermissions | None = Field(default=None, alias="fileSystem")
-    network: AdditionalNetworkPermissions | None = Field(default=None)
+    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
+    network: AdditionalNetworkPermissions | None = None
     """Partial overlay used for per-command permission requests."""
 
 
 class AdditionalToolsResponseItem(WireModel):
-    id: str | None = Field(default=None)
+    id: str | None = None
     role: str
     tools: list[JsonValue]
     type: Literal["additional_tools"]
@@ -1318,46 +1319,46 @@ class AgentConfiguredHookHandler(WireModel):
 
 
 class AgentHookMetadata(WireModel):
-    additional_context_limit: UInt64 | None = Field(default=None, alias="additionalContextLimit")
+    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
     """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    current_hash: str = Field(alias="currentHash")
-    display_order: Int64 = Field(alias="displayOrder")
+    current_hash: Annotated[str, Field(alias="currentHash")]
+    display_order: Annotated[Int64, Field(alias="displayOrder")]
     enabled: bool
-    event_name: HookEventName = Field(alias="eventName")
-    handler_type: Literal["agent"] = Field(alias="handlerType")
-    is_managed: bool = Field(alias="isManaged")
+    event_name: Annotated[HookEventName, Field(alias="eventName")]
+    handler_type: Annotated[Literal["agent"], Field(alias="handlerType")]
+    is_managed: Annotated[bool, Field(alias="isManaged")]
     key: str
-    matcher: str | None = Field(default=None)
-    plugin_id: str | None = Field(default=None, alias="pluginId")
+    matcher: str | None = None
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
     source: HookSource
-    source_path: AbsolutePathBuf = Field(alias="sourcePath")
-    status_message: str | None = Field(default=None, alias="statusMessage")
-    timeout_sec: UInt64 = Field(alias="timeoutSec")
-    trust_status: HookTrustStatus = Field(alias="trustStatus")
+    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
+    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
 
 class AgentMessageDeltaNotification(WireModel):
     delta: str
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class AgentMessageResponseItem(WireModel):
     author: str
     content: list[AgentMessageInputContent]
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     recipient: str
     type: Literal["agent_message"]
 
 
 class AgentMessageThreadItem(WireModel):
-    delivery: AgentMessageDelivery | None = Field(default=None)
+    delivery: AgentMessageDelivery | None = None
     id: str
-    memory_citation: MemoryCitation | None = Field(default=None, alias="memoryCitation")
-    phase: MessagePhase | None = Field(default=None)
-    questions: list[AsyncUserInputQuestion] | None = Field(default=None)
+    memory_citation: Annotated[MemoryCitation | None, Field(alias="memoryCitation")] = None
+    phase: MessagePhase | None = None
+    questions: list[AsyncUserInputQuestion] | None = None
     text: str
     type: Literal["agentMessage"]
 
@@ -1365,22 +1366,22 @@ class AgentMessageThreadItem(WireModel):
 class AmazonBedrockAccessKeysv2LoginAccountParams(WireModel):
     """[UNSTABLE] Managed Amazon Bedrock AWS access key login is experimental."""
 
-    access_key_id: str = Field(alias="accessKeyId")
+    access_key_id: Annotated[str, Field(alias="accessKeyId")]
     region: str
-    secret_access_key: str = Field(alias="secretAccessKey")
-    session_token: str | None = Field(default=None, alias="sessionToken")
+    secret_access_key: Annotated[str, Field(alias="secretAccessKey")]
+    session_token: Annotated[str | None, Field(alias="sessionToken")] = None
     type: Literal["amazonBedrockAccessKeys"]
 
 
 class AmazonBedrockAccount(WireModel):
     type: Literal["amazonBedrock"]
-    uses_codex_managed_credentials: bool = Field(default=False, alias="usesCodexManagedCredentials")
+    uses_codex_managed_credentials: Annotated[bool, Field(alias="usesCodexManagedCredentials")] = False
 
 
 class AmazonBedrockv2LoginAccountParams(WireModel):
     """[UNSTABLE] Managed Amazon Bedrock login is experimental."""
 
-    api_key: str = Field(alias="apiKey")
+    api_key: Annotated[str, Field(alias="apiKey")]
     region: str
     type: Literal["amazonBedrock"]
 
@@ -1390,7 +1391,7 @@ class AmazonBedrockv2LoginAccountResponse(WireModel):
 
 
 class AnalyticsConfig(WireModel):
-    enabled: bool | None = Field(default=None)
+    enabled: bool | None = None
 
 
 class ApiKeyAccount(WireModel):
@@ -1398,7 +1399,7 @@ class ApiKeyAccount(WireModel):
 
 
 class ApiKeyv2LoginAccountParams(WireModel):
-    api_key: str = Field(alias="apiKey")
+    api_key: Annotated[str, Field(alias="apiKey")]
     type: Literal["apiKey"]
 
 
@@ -1409,47 +1410,47 @@ class ApiKeyv2LoginAccountResponse(WireModel):
 class AppBranding(WireModel):
     """EXPERIMENTAL - app metadata returned by app-list APIs."""
 
-    category: str | None = Field(default=None)
-    developer: str | None = Field(default=None)
-    is_discoverable_app: bool = Field(alias="isDiscoverableApp")
-    privacy_policy: str | None = Field(default=None, alias="privacyPolicy")
-    terms_of_service: str | None = Field(default=None, alias="termsOfService")
-    website: str | None = Field(default=None)
+    category: str | None = None
+    developer: str | None = None
+    is_discoverable_app: Annotated[bool, Field(alias="isDiscoverableApp")]
+    privacy_policy: Annotated[str | None, Field(alias="privacyPolicy")] = None
+    terms_of_service: Annotated[str | None, Field(alias="termsOfService")] = None
+    website: str | None = None
 
 
 class AppConfig(WireModel):
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None)
-    default_tools_approval_mode: AppToolApproval | None = Field(default=None)
-    default_tools_enabled: bool | None = Field(default=None)
-    destructive_enabled: bool | None = Field(default=None)
-    enabled: bool = Field(default=True)
-    links: AppLinksConfig | None = Field(default=None)
+    approvals_reviewer: ApprovalsReviewer | None = None
+    default_tools_approval_mode: AppToolApproval | None = None
+    default_tools_enabled: bool | None = None
+    destructive_enabled: bool | None = None
+    enabled: bool = True
+    links: AppLinksConfig | None = None
     """Per-account approval settings keyed by link ID."""
-    omit_tools_from: list[ToolExposureSurface] | None = Field(default=None)
+    omit_tools_from: list[ToolExposureSurface] | None = None
     """Additional model-facing surfaces omitted for this connector's tools."""
-    open_world_enabled: bool | None = Field(default=None)
-    tools: AppToolsConfig | None = Field(default=None)
+    open_world_enabled: bool | None = None
+    tools: AppToolsConfig | None = None
 
 
 class AppInfo(WireModel):
     """EXPERIMENTAL - app metadata returned by app-list APIs."""
 
-    app_metadata: AppMetadata | None = Field(default=None, alias="appMetadata")
-    branding: AppBranding | None = Field(default=None)
-    description: str | None = Field(default=None)
-    distribution_channel: str | None = Field(default=None, alias="distributionChannel")
-    icon_assets: dict[str, str] | None = Field(default=None, alias="iconAssets")
-    icon_dark_assets: dict[str, str] | None = Field(default=None, alias="iconDarkAssets")
+    app_metadata: Annotated[AppMetadata | None, Field(alias="appMetadata")] = None
+    branding: AppBranding | None = None
+    description: str | None = None
+    distribution_channel: Annotated[str | None, Field(alias="distributionChannel")] = None
+    icon_assets: Annotated[dict[str, str] | None, Field(alias="iconAssets")] = None
+    icon_dark_assets: Annotated[dict[str, str] | None, Field(alias="iconDarkAssets")] = None
     id: str
-    install_url: str | None = Field(default=None, alias="installUrl")
-    is_accessible: bool = Field(default=False, alias="isAccessible")
-    is_enabled: bool = Field(default=True, alias="isEnabled")
+    install_url: Annotated[str | None, Field(alias="installUrl")] = None
+    is_accessible: Annotated[bool, Field(alias="isAccessible")] = False
+    is_enabled: Annotated[bool, Field(alias="isEnabled")] = True
     """Whether this app is enabled in config.toml. Example: ```toml [apps.bad_app] enabled = false ```"""
-    labels: dict[str, str] | None = Field(default=None)
-    logo_url: str | None = Field(default=None, alias="logoUrl")
-    logo_url_dark: str | None = Field(default=None, alias="logoUrlDark")
+    labels: dict[str, str] | None = None
+    logo_url: Annotated[str | None, Field(alias="logoUrl")] = None
+    logo_url_dark: Annotated[str | None, Field(alias="logoUrlDark")] = None
     name: str
-    plugin_display_names: list[str] = Field(default_factory=list, alias="pluginDisplayNames")
+    plugin_display_names: Annotated[list[str], Field(alias="pluginDisplayNames")] = Field(default_factory=list)
 
 
 class AppInstalledRequest(WireModel):
@@ -1461,8 +1462,8 @@ class AppInstalledRequest(WireModel):
 class AppLinkConfig(WireModel):
     """Approval settings for a connected account within an app."""
 
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None)
-    default_tools_approval_mode: AppToolApproval | None = Field(default=None)
+    approvals_reviewer: ApprovalsReviewer | None = None
+    default_tools_approval_mode: AppToolApproval | None = None
 
 
 class AppLinksConfig(WireModel):
@@ -1476,7 +1477,7 @@ class AppListRequest(WireModel):
 
 
 class AppListUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["app/list/updated"]
     params: AppListUpdatedNotification
@@ -1489,17 +1490,17 @@ class AppListUpdatedNotification(WireModel):
 
 
 class AppMetadata(WireModel):
-    categories: list[str] | None = Field(default=None)
-    developer: str | None = Field(default=None)
-    first_party_requires_install: bool | None = Field(default=None, alias="firstPartyRequiresInstall")
-    review: AppReview | None = Field(default=None)
-    screenshots: list[AppScreenshot] | None = Field(default=None)
-    seo_description: str | None = Field(default=None, alias="seoDescription")
-    show_in_composer_when_unlinked: bool | None = Field(default=None, alias="showInComposerWhenUnlinked")
-    sub_categories: list[str] | None = Field(default=None, alias="subCategories")
-    version: str | None = Field(default=None)
-    version_id: str | None = Field(default=None, alias="versionId")
-    version_notes: str | None = Field(default=None, alias="versionNotes")
+    categories: list[str] | None = None
+    developer: str | None = None
+    first_party_requires_install: Annotated[bool | None, Field(alias="firstPartyRequiresInstall")] = None
+    review: AppReview | None = None
+    screenshots: list[AppScreenshot] | None = None
+    seo_description: Annotated[str | None, Field(alias="seoDescription")] = None
+    show_in_composer_when_unlinked: Annotated[bool | None, Field(alias="showInComposerWhenUnlinked")] = None
+    sub_categories: Annotated[list[str] | None, Field(alias="subCategories")] = None
+    version: str | None = None
+    version_id: Annotated[str | None, Field(alias="versionId")] = None
+    version_notes: Annotated[str | None, Field(alias="versionNotes")] = None
 
 
 class AppReadRequest(WireModel):
@@ -1513,47 +1514,47 @@ class AppReview(WireModel):
 
 
 class AppScreenshot(WireModel):
-    file_id: str | None = Field(default=None, alias="fileId")
-    url: str | None = Field(default=None)
-    user_prompt: str = Field(alias="userPrompt")
+    file_id: Annotated[str | None, Field(alias="fileId")] = None
+    url: str | None = None
+    user_prompt: Annotated[str, Field(alias="userPrompt")]
 
 
 class AppSummary(WireModel):
     """EXPERIMENTAL - app metadata summary for plugin responses."""
 
-    category: str | None = Field(default=None)
-    description: str | None = Field(default=None)
+    category: str | None = None
+    description: str | None = None
     id: str
-    install_url: str | None = Field(default=None, alias="installUrl")
+    install_url: Annotated[str | None, Field(alias="installUrl")] = None
     name: str
 
 
 class AppTemplateSummary(WireModel):
-    canonical_connector_id: str | None = Field(default=None, alias="canonicalConnectorId")
-    category: str | None = Field(default=None)
-    description: str | None = Field(default=None)
-    logo_url: str | None = Field(default=None, alias="logoUrl")
-    logo_url_dark: str | None = Field(default=None, alias="logoUrlDark")
-    materialized_app_ids: list[str] = Field(alias="materializedAppIds")
+    canonical_connector_id: Annotated[str | None, Field(alias="canonicalConnectorId")] = None
+    category: str | None = None
+    description: str | None = None
+    logo_url: Annotated[str | None, Field(alias="logoUrl")] = None
+    logo_url_dark: Annotated[str | None, Field(alias="logoUrlDark")] = None
+    materialized_app_ids: Annotated[list[str], Field(alias="materializedAppIds")]
     name: str
-    reason: AppTemplateUnavailableReason | None = Field(default=None)
-    template_id: str = Field(alias="templateId")
+    reason: AppTemplateUnavailableReason | None = None
+    template_id: Annotated[str, Field(alias="templateId")]
 
 
 class AppToolConfig(WireModel):
-    approval_mode: AppToolApproval | None = Field(default=None)
-    enabled: bool | None = Field(default=None)
+    approval_mode: AppToolApproval | None = None
+    enabled: bool | None = None
 
 
 class AppToolSummary(WireModel):
     """EXPERIMENTAL - metadata returned by app/read."""
 
     description: str
-    disabled_reason: str | None = Field(default=None, alias="disabledReason")
-    is_enabled: bool = Field(default=True, alias="isEnabled")
-    is_read_only: bool = Field(default=False, alias="isReadOnly")
+    disabled_reason: Annotated[str | None, Field(alias="disabledReason")] = None
+    is_enabled: Annotated[bool, Field(alias="isEnabled")] = True
+    is_read_only: Annotated[bool, Field(alias="isReadOnly")] = False
     name: str
-    title: str | None = Field(default=None)
+    title: str | None = None
 
 
 class AppToolsConfig(WireModel):
@@ -1567,15 +1568,16 @@ class ApplicationNetworkRequirements(WireModel):
 
 
 class ApplicationRequirements(WireModel):
-    network: ApplicationNetworkRequirements | None = Field(default=None)
+    network: ApplicationNetworkRequirements | None = None
 
 
 class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision(WireModel):
     """User chose a persistent network policy rule (allow/deny) for this host."""
 
-    apply_network_policy_amendment: ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment = Field(
-        alias="applyNetworkPolicyAmendment"
-    )
+    apply_network_policy_amendment: Annotated[
+        ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment,
+        Field(alias="applyNetworkPolicyAmendment"),
+    ]
 
 
 class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment(WireModel):
@@ -1583,13 +1585,13 @@ class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPol
 
 
 class ApplyPatchApprovalParams(WireModel):
-    call_id: str = Field(alias="callId")
+    call_id: Annotated[str, Field(alias="callId")]
     """Use to correlate this with [codex_protocol::protocol::PatchApplyBeginEvent] and [codex_protocol::protocol::PatchApplyEndEvent]."""
-    conversation_id: ThreadId = Field(alias="conversationId")
-    file_changes: dict[str, FileChange] = Field(alias="fileChanges")
-    grant_root: str | None = Field(default=None, alias="grantRoot")
+    conversation_id: Annotated[ThreadId, Field(alias="conversationId")]
+    file_changes: Annotated[dict[str, FileChange], Field(alias="fileChanges")]
+    grant_root: Annotated[str | None, Field(alias="grantRoot")] = None
     """When set, the agent is asking the user to allow writes under this root for the remainder of the session (unclear if this is honored today)."""
-    reason: str | None = Field(default=None)
+    reason: str | None = None
     """Optional explanatory reason (e.g. request for extra write access)."""
 
 
@@ -1622,23 +1624,23 @@ class ApprovedExecpolicyAmendmentReviewDecisionApprovedExecpolicyAmendment(WireM
 
 
 class AppsConfig(WireModel):
-    default: AppsDefaultConfig | None = Field(default=None, alias="_default")
+    default: Annotated[AppsDefaultConfig | None, Field(alias="_default")] = None
 
 
 class AppsDefaultConfig(WireModel):
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None)
-    default_tools_approval_mode: AppToolApproval | None = Field(default=None)
-    destructive_enabled: bool = Field(default=True)
-    enabled: bool = Field(default=True)
-    open_world_enabled: bool = Field(default=True)
+    approvals_reviewer: ApprovalsReviewer | None = None
+    default_tools_approval_mode: AppToolApproval | None = None
+    destructive_enabled: bool = True
+    enabled: bool = True
+    open_world_enabled: bool = True
 
 
 class AppsInstalledParams(WireModel):
     """Read the committed installed connector runtime snapshot."""
 
-    force_refresh: bool | None = Field(default=None, exclude_if=_is_none, alias="forceRefresh")
+    force_refresh: Annotated[bool | None, Field(alias="forceRefresh", exclude_if=_is_none)] = None
     """When true and Apps are permitted, refresh and publish the hosted connector runtime tool snapshot first."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """Optional loaded thread id used to evaluate effective app configuration."""
 
 
@@ -1651,13 +1653,13 @@ class AppsInstalledResponse(WireModel):
 class AppsListParams(WireModel):
     """EXPERIMENTAL - list available apps/connectors."""
 
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    force_refetch: bool | None = Field(default=None, exclude_if=_is_none, alias="forceRefetch")
+    force_refetch: Annotated[bool | None, Field(alias="forceRefetch", exclude_if=_is_none)] = None
     """When true, bypass app caches and fetch the latest data from sources."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to a reasonable server-side value."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """Optional thread id used to evaluate app feature gating from that thread's config."""
 
 
@@ -1665,18 +1667,18 @@ class AppsListResponse(WireModel):
     """EXPERIMENTAL - app list response."""
 
     data: list[AppInfo]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
 class AppsReadParams(WireModel):
     """EXPERIMENTAL - read metadata for specific apps/connectors."""
 
-    app_ids: list[str] = Field(alias="appIds")
+    app_ids: Annotated[list[str], Field(alias="appIds")]
     """App ids to read. The server accepts at most 100 ids and deduplicates repeated ids while preserving their first-request order."""
-    include_tools: bool | None = Field(default=None, exclude_if=_is_none, alias="includeTools")
+    include_tools: Annotated[bool | None, Field(alias="includeTools", exclude_if=_is_none)] = None
     """When true, include display-only public tool summaries in the returned metadata."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """Optional loaded thread id used to evaluate effective app configuration."""
 
 
@@ -1684,11 +1686,11 @@ class AppsReadResponse(WireModel):
     """EXPERIMENTAL - app/read response."""
 
     apps: list[ConnectorMetadata]
-    missing_app_ids: list[str] = Field(alias="missingAppIds")
+    missing_app_ids: Annotated[list[str], Field(alias="missingAppIds")]
 
 
 class AsyncUserInputQuestion(WireModel):
-    options: list[str] | None = Field(default=None)
+    options: list[str] | None = None
     title: str
 
 
@@ -1717,20 +1719,20 @@ class AudioUserInput(WireModel):
 class AuthRecoveryNotification(WireModel):
     message: str
     provider: str
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class AutoApprovalReviewStrictReviewRequiredEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["autoApprovalReview/strictReviewRequired"]
     params: StrictReviewRequiredNotification
 
 
 class AutoReviewRequirements(WireModel):
-    ignore_rules: list[str] | None = Field(default=None, alias="ignoreRules")
-    required_on_models: list[str] | None = Field(default=None, alias="requiredOnModels")
+    ignore_rules: Annotated[list[str] | None, Field(alias="ignoreRules")] = None
+    required_on_models: Annotated[list[str] | None, Field(alias="requiredOnModels")] = None
 
 
 class BaseBranchReviewTarget(WireModel):
@@ -1744,56 +1746,56 @@ class BemItemPromotedThreadRealtimeItem(WireModel):
     id: str
     item_id: str
     presentation: ThreadRealtimeBemItemPresentation
-    realtime_session_id: str = Field(alias="realtimeSessionId")
+    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
     turn_id: str
     type: Literal["bemItemPromoted"]
 
 
 class BlobResourceContent(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     blob: str
-    mime_type: str | None = Field(default=None, alias="mimeType")
+    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
     uri: str
     """The URI of this resource."""
 
 
 class BrowserUseConfig(WireModel):
-    allow_history_access: bool | None = Field(default=None)
-    default_origin_policy: BrowserUseOriginPolicyConfig | None = Field(default=None)
-    origins: dict[str, BrowserUseOriginPolicyConfig] | None = Field(default=None)
+    allow_history_access: bool | None = None
+    default_origin_policy: BrowserUseOriginPolicyConfig | None = None
+    origins: dict[str, BrowserUseOriginPolicyConfig] | None = None
 
 
 class BrowserUseExtensionRequirements(WireModel):
-    request_headers: list[RequestHeader] | None = Field(default=None, alias="requestHeaders")
+    request_headers: Annotated[list[RequestHeader] | None, Field(alias="requestHeaders")] = None
 
 
 class BrowserUseOriginPolicy(WireModel):
-    access: AllowDenyRequirement | None = Field(default=None)
-    access_approval_lifetime: BrowserUseAccessApprovalLifetime | None = Field(
-        default=None, alias="accessApprovalLifetime"
-    )
-    auto_review: AllowDenyRequirement | None = Field(default=None, alias="autoReview")
-    downloads: AllowDenyRequirement | None = Field(default=None)
-    full_cdp_access: AllowDenyRequirement | None = Field(default=None, alias="fullCdpAccess")
-    persistent_approval: bool | None = Field(default=None, alias="persistentApproval")
-    uploads: AllowDenyRequirement | None = Field(default=None)
+    access: AllowDenyRequirement | None = None
+    access_approval_lifetime: Annotated[
+        BrowserUseAccessApprovalLifetime | None, Field(alias="accessApprovalLifetime")
+    ] = None
+    auto_review: Annotated[AllowDenyRequirement | None, Field(alias="autoReview")] = None
+    downloads: AllowDenyRequirement | None = None
+    full_cdp_access: Annotated[AllowDenyRequirement | None, Field(alias="fullCdpAccess")] = None
+    persistent_approval: Annotated[bool | None, Field(alias="persistentApproval")] = None
+    uploads: AllowDenyRequirement | None = None
 
 
 class BrowserUseOriginPolicyConfig(WireModel):
-    access: AllowDenyRequirement | None = Field(default=None)
-    downloads: AllowDenyRequirement | None = Field(default=None)
-    full_cdp_access: AllowDenyRequirement | None = Field(default=None)
-    uploads: AllowDenyRequirement | None = Field(default=None)
+    access: AllowDenyRequirement | None = None
+    downloads: AllowDenyRequirement | None = None
+    full_cdp_access: AllowDenyRequirement | None = None
+    uploads: AllowDenyRequirement | None = None
 
 
 class BrowserUseRequirements(WireModel):
-    allow_global_persistent_approval: bool | None = Field(default=None, alias="allowGlobalPersistentApproval")
-    allow_history_access: bool | None = Field(default=None, alias="allowHistoryAccess")
-    allow_webmcp: bool | None = Field(default=None, alias="allowWebmcp")
-    default_origin_policy: BrowserUseOriginPolicy | None = Field(default=None, alias="defaultOriginPolicy")
-    disable_auto_review: bool | None = Field(default=None, alias="disableAutoReview")
-    extension: BrowserUseExtensionRequirements | None = Field(default=None)
-    origins: dict[str, BrowserUseOriginPolicy] | None = Field(default=None)
+    allow_global_persistent_approval: Annotated[bool | None, Field(alias="allowGlobalPersistentApproval")] = None
+    allow_history_access: Annotated[bool | None, Field(alias="allowHistoryAccess")] = None
+    allow_webmcp: Annotated[bool | None, Field(alias="allowWebmcp")] = None
+    default_origin_policy: Annotated[BrowserUseOriginPolicy | None, Field(alias="defaultOriginPolicy")] = None
+    disable_auto_review: Annotated[bool | None, Field(alias="disableAutoReview")] = None
+    extension: BrowserUseExtensionRequirements | None = None
+    origins: dict[str, BrowserUseOriginPolicy] | None = None
 
 
 class ByteRange(WireModel):
@@ -1802,7 +1804,7 @@ class ByteRange(WireModel):
 
 
 class CancelLoginAccountParams(WireModel):
-    login_id: str = Field(alias="loginId")
+    login_id: Annotated[str, Field(alias="loginId")]
 
 
 class CancelLoginAccountResponse(WireModel):
@@ -1811,12 +1813,12 @@ class CancelLoginAccountResponse(WireModel):
 
 class ChatgptAccount(WireModel):
     email: str | None
-    plan_type: PlanType = Field(alias="planType")
+    plan_type: Annotated[PlanType, Field(alias="planType")]
     type: Literal["chatgpt"]
 
 
 class ChatgptAuthTokensRefreshParams(WireModel):
-    previous_account_id: str | None = Field(default=None, alias="previousAccountId")
+    previous_account_id: Annotated[str | None, Field(alias="previousAccountId")] = None
     """Workspace/account identifier that Codex was previously using.
 
     Clients that manage multiple accounts/workspaces can use this as a hint to refresh the token for the correct workspace.
@@ -1827,19 +1829,19 @@ class ChatgptAuthTokensRefreshParams(WireModel):
 
 
 class ChatgptAuthTokensRefreshResponse(WireModel):
-    access_token: str = Field(alias="accessToken")
-    chatgpt_account_id: str = Field(alias="chatgptAccountId")
-    chatgpt_plan_type: str | None = Field(default=None, alias="chatgptPlanType")
+    access_token: Annotated[str, Field(alias="accessToken")]
+    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
+    chatgpt_plan_type: Annotated[str | None, Field(alias="chatgptPlanType")] = None
 
 
 class ChatgptAuthTokensv2LoginAccountParams(WireModel):
     """[UNSTABLE] FOR OPENAI INTERNAL USE ONLY - DO NOT USE. The access token must contain the same scopes that Codex-managed ChatGPT auth tokens have."""
 
-    access_token: str = Field(alias="accessToken")
+    access_token: Annotated[str, Field(alias="accessToken")]
     """Access token (JWT) supplied by the client. This token is used for backend API requests and email extraction."""
-    chatgpt_account_id: str = Field(alias="chatgptAccountId")
+    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
     """Workspace/account identifier supplied by the client."""
-    chatgpt_plan_type: str | None = Field(default=None, alias="chatgptPlanType")
+    chatgpt_plan_type: Annotated[str | None, Field(alias="chatgptPlanType")] = None
     """Optional plan type supplied by the client.
 
     When `null`, Codex attempts to derive the plan type from access-token claims. If unavailable, the plan defaults to `unknown`.
@@ -1856,55 +1858,55 @@ class ChatgptDeviceCodev2LoginAccountParams(WireModel):
 
 
 class ChatgptDeviceCodev2LoginAccountResponse(WireModel):
-    login_id: str = Field(alias="loginId")
+    login_id: Annotated[str, Field(alias="loginId")]
     type: Literal["chatgptDeviceCode"]
-    user_code: str = Field(alias="userCode")
+    user_code: Annotated[str, Field(alias="userCode")]
     """One-time code the user must enter after signing in."""
-    verification_url: str = Field(alias="verificationUrl")
+    verification_url: Annotated[str, Field(alias="verificationUrl")]
     """URL the client should open in a browser to complete device code authorization."""
 
 
 class Chatgptv2LoginAccountParams(WireModel):
-    app_brand: LoginAppBrand | None = Field(default=None, alias="appBrand")
-    codex_streamlined_login: bool | None = Field(default=None, exclude_if=_is_none, alias="codexStreamlinedLogin")
+    app_brand: Annotated[LoginAppBrand | None, Field(alias="appBrand")] = None
+    codex_streamlined_login: Annotated[bool | None, Field(alias="codexStreamlinedLogin", exclude_if=_is_none)] = None
     type: Literal["chatgpt"]
-    use_hosted_login_success_page: bool | None = Field(
-        default=None, exclude_if=_is_none, alias="useHostedLoginSuccessPage"
-    )
+    use_hosted_login_success_page: Annotated[
+        bool | None, Field(alias="useHostedLoginSuccessPage", exclude_if=_is_none)
+    ] = None
 
 
 class Chatgptv2LoginAccountResponse(WireModel):
-    auth_url: str = Field(alias="authUrl")
+    auth_url: Annotated[str, Field(alias="authUrl")]
     """URL the client should open in a browser to initiate the OAuth flow."""
-    login_id: str = Field(alias="loginId")
+    login_id: Annotated[str, Field(alias="loginId")]
     type: Literal["chatgpt"]
 
 
 class ClientInfo(WireModel):
     name: str
-    title: str | None = Field(default=None)
+    title: str | None = None
     version: str
 
 
 class CollabAgentState(WireModel):
-    message: str | None = Field(default=None)
+    message: str | None = None
     status: CollabAgentStatus
 
 
 class CollabAgentToolCallThreadItem(WireModel):
-    agents_states: dict[str, CollabAgentState] = Field(alias="agentsStates")
+    agents_states: Annotated[dict[str, CollabAgentState], Field(alias="agentsStates")]
     """Last known status of the target agents, when available."""
     id: str
     """Unique identifier for this collab tool call."""
-    model: str | None = Field(default=None)
+    model: str | None = None
     """Model requested for the spawned agent, when applicable."""
-    prompt: str | None = Field(default=None)
+    prompt: str | None = None
     """Prompt text sent as part of the collab tool call, when available."""
-    reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoningEffort")
+    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     """Reasoning effort requested for the spawned agent, when applicable."""
-    receiver_thread_ids: list[str] = Field(alias="receiverThreadIds")
+    receiver_thread_ids: Annotated[list[str], Field(alias="receiverThreadIds")]
     """Thread ID of the receiving agent, when applicable. In case of spawn operation, this corresponds to the newly spawned agent."""
-    sender_thread_id: str = Field(alias="senderThreadId")
+    sender_thread_id: Annotated[str, Field(alias="senderThreadId")]
     """Thread ID of the agent issuing the collab request."""
     status: CollabAgentToolCallStatus
     """Current status of the collab tool call."""
@@ -1923,27 +1925,27 @@ class CollaborationMode(WireModel):
 class CollaborationModeMask(WireModel):
     """EXPERIMENTAL - collaboration mode preset metadata for clients."""
 
-    mode: ModeKind | None = Field(default=None)
-    model: str | None = Field(default=None)
+    mode: ModeKind | None = None
+    model: str | None = None
     name: str
-    reasoning_effort: ReasoningEffort | None = Field(default=None)
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class CommandConfiguredHookHandler(WireModel):
-    additional_context_limit: UInt64 | None = Field(default=None, alias="additionalContextLimit")
+    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
     """Approximate token threshold for spilling this hook's `additionalContext` to disk. `null` uses 2,500 tokens; `0` disables spilling for this hook. The threshold is evaluated against the original context; a spilled preview also includes recovery metadata."""
-    async_: bool = Field(alias="async")
+    async_: Annotated[bool, Field(alias="async")]
     command: str
-    command_windows: str | None = Field(default=None, alias="commandWindows")
-    status_message: str | None = Field(default=None, alias="statusMessage")
-    timeout_sec: UInt64 | None = Field(default=None, alias="timeoutSec")
+    command_windows: Annotated[str | None, Field(alias="commandWindows")] = None
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64 | None, Field(alias="timeoutSec")] = None
     type: Literal["command"]
 
 
 class CommandExecOutputDeltaEvent(WireModel):
     """Stream base64-encoded stdout/stderr chunks for a running `command/exec` session."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["command/exec/outputDelta"]
     params: CommandExecOutputDeltaNotification
@@ -1955,11 +1957,11 @@ class CommandExecOutputDeltaNotification(WireModel):
     These notifications are connection-scoped. If the originating connection closes, the server terminates the process.
     """
 
-    cap_reached: bool = Field(alias="capReached")
+    cap_reached: Annotated[bool, Field(alias="capReached")]
     """`true` on the final streamed chunk for a stream when `outputBytesCap` truncated later output on that stream."""
-    delta_base64: str = Field(alias="deltaBase64")
+    delta_base64: Annotated[str, Field(alias="deltaBase64")]
     """Base64-encoded output bytes."""
-    process_id: str = Field(alias="processId")
+    process_id: Annotated[str, Field(alias="processId")]
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
     stream: CommandExecOutputStream
     """Output stream for this chunk."""
@@ -1973,56 +1975,56 @@ class CommandExecParams(WireModel):
 
     command: list[str]
     """Command argv vector. Empty arrays are rejected."""
-    cwd: str | None = Field(default=None)
+    cwd: str | None = None
     """Optional working directory. Defaults to the server cwd."""
-    disable_output_cap: bool | None = Field(default=None, exclude_if=_is_none, alias="disableOutputCap")
+    disable_output_cap: Annotated[bool | None, Field(alias="disableOutputCap", exclude_if=_is_none)] = None
     """Disable stdout/stderr capture truncation for this request.
 
     Cannot be combined with `outputBytesCap`.
     """
-    disable_timeout: bool | None = Field(default=None, exclude_if=_is_none, alias="disableTimeout")
+    disable_timeout: Annotated[bool | None, Field(alias="disableTimeout", exclude_if=_is_none)] = None
     """Disable the timeout entirely for this request.
 
     Cannot be combined with `timeoutMs`.
     """
-    env: dict[str, str | None] | None = Field(default=None)
+    env: dict[str, str | None] | None = None
     """Optional environment overrides merged into the server-computed environment.
 
     Matching names override inherited values. Set a key to `null` to unset an inherited variable.
     """
-    output_bytes_cap: UInt64 | None = Field(default=None, alias="outputBytesCap")
+    output_bytes_cap: Annotated[UInt64 | None, Field(alias="outputBytesCap")] = None
     """Optional per-stream stdout/stderr capture cap in bytes.
 
     When omitted, the server default applies. Cannot be combined with `disableOutputCap`.
     """
-    process_id: str | None = Field(default=None, alias="processId")
+    process_id: Annotated[str | None, Field(alias="processId")] = None
     """Optional client-supplied, connection-scoped process id.
 
     Required for `tty`, `streamStdin`, `streamStdoutStderr`, and follow-up `command/exec/write`, `command/exec/resize`, and `command/exec/terminate` calls. When omitted, buffered execution gets an internal id that is not exposed to the client.
     """
-    sandbox_policy: SandboxPolicy | None = Field(default=None, alias="sandboxPolicy")
+    sandbox_policy: Annotated[SandboxPolicy | None, Field(alias="sandboxPolicy")] = None
     """Optional sandbox policy for this command.
 
     Uses the same shape as thread/turn execution sandbox configuration and defaults to the user's configured policy when omitted. Cannot be combined with `permissionProfile`.
     """
-    size: CommandExecTerminalSize | None = Field(default=None)
+    size: CommandExecTerminalSize | None = None
     """Optional initial PTY size in character cells. Only valid when `tty` is true."""
-    stream_stdin: bool | None = Field(default=None, exclude_if=_is_none, alias="streamStdin")
+    stream_stdin: Annotated[bool | None, Field(alias="streamStdin", exclude_if=_is_none)] = None
     """Allow follow-up `command/exec/write` requests to write stdin bytes.
 
     Requires a client-supplied `processId`.
     """
-    stream_stdout_stderr: bool | None = Field(default=None, exclude_if=_is_none, alias="streamStdoutStderr")
+    stream_stdout_stderr: Annotated[bool | None, Field(alias="streamStdoutStderr", exclude_if=_is_none)] = None
     """Stream stdout/stderr via `command/exec/outputDelta` notifications.
 
     Streamed bytes are not duplicated into the final response and require a client-supplied `processId`.
     """
-    timeout_ms: Int64 | None = Field(default=None, alias="timeoutMs")
+    timeout_ms: Annotated[Int64 | None, Field(alias="timeoutMs")] = None
     """Optional timeout in milliseconds.
 
     When omitted, the server default applies. Cannot be combined with `disableTimeout`.
     """
-    tty: bool | None = Field(default=None, exclude_if=_is_none)
+    tty: Annotated[bool | None, Field(exclude_if=_is_none)] = None
     """Enable PTY mode.
 
     This implies `streamStdin` and `streamStdoutStderr`.
@@ -2040,7 +2042,7 @@ class CommandExecRequest(WireModel):
 class CommandExecResizeParams(WireModel):
     """Resize a running PTY-backed `command/exec` session."""
 
-    process_id: str = Field(alias="processId")
+    process_id: Annotated[str, Field(alias="processId")]
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
     size: CommandExecTerminalSize
     """New PTY size in character cells."""
@@ -2061,7 +2063,7 @@ class CommandExecResizeResponse(WireModel):
 class CommandExecResponse(WireModel):
     """Final buffered result for `command/exec`."""
 
-    exit_code: Int32 = Field(alias="exitCode")
+    exit_code: Annotated[Int32, Field(alias="exitCode")]
     """Process exit code."""
     stderr: str
     """Buffered stderr capture.
@@ -2087,7 +2089,7 @@ class CommandExecTerminalSize(WireModel):
 class CommandExecTerminateParams(WireModel):
     """Terminate a running `command/exec` session."""
 
-    process_id: str = Field(alias="processId")
+    process_id: Annotated[str, Field(alias="processId")]
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
 
 
@@ -2106,11 +2108,11 @@ class CommandExecTerminateResponse(WireModel):
 class CommandExecWriteParams(WireModel):
     """Write stdin bytes to a running `command/exec` session, close stdin, or both."""
 
-    close_stdin: bool | None = Field(default=None, exclude_if=_is_none, alias="closeStdin")
+    close_stdin: Annotated[bool | None, Field(alias="closeStdin", exclude_if=_is_none)] = None
     """Close stdin after writing `deltaBase64`, if present."""
-    delta_base64: str | None = Field(default=None, alias="deltaBase64")
+    delta_base64: Annotated[str | None, Field(alias="deltaBase64")] = None
     """Optional base64-encoded stdin bytes to write."""
-    process_id: str = Field(alias="processId")
+    process_id: Annotated[str, Field(alias="processId")]
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
 
 
@@ -2128,44 +2130,44 @@ class CommandExecWriteResponse(WireModel):
 
 class CommandExecutionOutputDeltaNotification(WireModel):
     delta: str
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class CommandExecutionRequestApprovalParams(WireModel):
-    approval_id: str | None = Field(default=None, alias="approvalId")
+    approval_id: Annotated[str | None, Field(alias="approvalId")] = None
     """Unique identifier for this specific approval callback.
 
     For regular shell/unified_exec approvals, this is null.
 
     For zsh-exec-bridge subcommand approvals, multiple callbacks can belong to one parent `itemId`, so `approvalId` is a distinct opaque callback id (a UUID) used to disambiguate routing. Stdin approvals also use a distinct callback id; inspect `kind` to distinguish them.
     """
-    command: str | None = Field(default=None)
+    command: str | None = None
     """The command to be executed."""
-    command_actions: list[CommandAction] | None = Field(default=None, alias="commandActions")
+    command_actions: Annotated[list[CommandAction] | None, Field(alias="commandActions")] = None
     """Best-effort parsed command actions for friendly display."""
-    cwd: LegacyAppPathString | None = Field(default=None)
+    cwd: LegacyAppPathString | None = None
     """The command's working directory."""
-    environment_id: str | None = Field(default=None, alias="environmentId")
+    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
     """Environment in which the command will run."""
-    item_id: str = Field(alias="itemId")
-    kind: CommandExecutionApprovalKind = Field(default=CommandExecutionApprovalKind.command)
+    item_id: Annotated[str, Field(alias="itemId")]
+    kind: CommandExecutionApprovalKind = CommandExecutionApprovalKind.command
     """Kind of action under review. Defaults to `command` for older servers."""
-    network_approval_context: NetworkApprovalContext | None = Field(default=None, alias="networkApprovalContext")
+    network_approval_context: Annotated[NetworkApprovalContext | None, Field(alias="networkApprovalContext")] = None
     """Optional context for a managed-network approval prompt."""
-    proposed_execpolicy_amendment: list[str] | None = Field(default=None, alias="proposedExecpolicyAmendment")
+    proposed_execpolicy_amendment: Annotated[list[str] | None, Field(alias="proposedExecpolicyAmendment")] = None
     """Optional proposed execpolicy amendment to allow similar commands without prompting."""
-    proposed_network_policy_amendments: list[NetworkPolicyAmendment] | None = Field(
-        default=None, alias="proposedNetworkPolicyAmendments"
-    )
+    proposed_network_policy_amendments: Annotated[
+        list[NetworkPolicyAmendment] | None, Field(alias="proposedNetworkPolicyAmendments")
+    ] = None
     """Optional proposed network policy amendments (allow/deny host) for future requests."""
-    reason: str | None = Field(default=None)
+    reason: str | None = None
     """Optional explanatory reason (e.g. request for network access)."""
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this approval request started."""
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class CommandExecutionRequestApprovalResponse(WireModel):
@@ -2173,26 +2175,26 @@ class CommandExecutionRequestApprovalResponse(WireModel):
 
 
 class CommandExecutionThreadItem(WireModel):
-    aggregated_output: str | None = Field(default=None, alias="aggregatedOutput")
+    aggregated_output: Annotated[str | None, Field(alias="aggregatedOutput")] = None
     """The command's output, aggregated from stdout and stderr."""
     command: str
     """The command to be executed."""
-    command_actions: list[CommandAction] = Field(alias="commandActions")
+    command_actions: Annotated[list[CommandAction], Field(alias="commandActions")]
     """A best-effort parsing of the command to understand the action(s) it will perform. This returns a list of CommandAction objects because a single shell command may be composed of many commands piped together."""
     cwd: LegacyAppPathString
     """The command's working directory."""
-    duration_ms: Int64 | None = Field(default=None, alias="durationMs")
+    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     """The duration of the command execution in milliseconds."""
-    exit_code: Int32 | None = Field(default=None, alias="exitCode")
+    exit_code: Annotated[Int32 | None, Field(alias="exitCode")] = None
     """The command's exit code."""
     id: str
-    plugin_id: str | None = Field(default=None, alias="pluginId")
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
     """Trusted first-party plugin id when this command resolves to one plugin script."""
-    process_id: str | None = Field(default=None, alias="processId")
+    process_id: Annotated[str | None, Field(alias="processId")] = None
     """Identifier for the underlying PTY process (when available)."""
-    script_path: str | None = Field(default=None, alias="scriptPath")
+    script_path: Annotated[str | None, Field(alias="scriptPath")] = None
     """Safe plugin-relative path when this command resolves to one plugin script."""
-    source: CommandExecutionSource = Field(default=CommandExecutionSource.agent)
+    source: CommandExecutionSource = CommandExecutionSource.agent
     status: CommandExecutionStatus
     type: Literal["commandExecution"]
 
@@ -2205,24 +2207,24 @@ class CommandGuardianApprovalReviewAction(WireModel):
 
 
 class CommandHookMetadata(WireModel):
-    additional_context_limit: UInt64 | None = Field(default=None, alias="additionalContextLimit")
+    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
     """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    async_: bool = Field(default=False, alias="async")
+    async_: Annotated[bool, Field(alias="async")] = False
     command: str
-    current_hash: str = Field(alias="currentHash")
-    display_order: Int64 = Field(alias="displayOrder")
+    current_hash: Annotated[str, Field(alias="currentHash")]
+    display_order: Annotated[Int64, Field(alias="displayOrder")]
     enabled: bool
-    event_name: HookEventName = Field(alias="eventName")
-    handler_type: Literal["command"] = Field(alias="handlerType")
-    is_managed: bool = Field(alias="isManaged")
+    event_name: Annotated[HookEventName, Field(alias="eventName")]
+    handler_type: Annotated[Literal["command"], Field(alias="handlerType")]
+    is_managed: Annotated[bool, Field(alias="isManaged")]
     key: str
-    matcher: str | None = Field(default=None)
-    plugin_id: str | None = Field(default=None, alias="pluginId")
+    matcher: str | None = None
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
     source: HookSource
-    source_path: AbsolutePathBuf = Field(alias="sourcePath")
-    status_message: str | None = Field(default=None, alias="statusMessage")
-    timeout_sec: UInt64 = Field(alias="timeoutSec")
-    trust_status: HookTrustStatus = Field(alias="trustStatus")
+    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
+    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
 
 class CommandMigration(WireModel):
@@ -2233,15 +2235,15 @@ class CommitReviewTarget(WireModel):
     """Review the changes introduced by a specific commit."""
 
     sha: str
-    title: str | None = Field(default=None)
+    title: str | None = None
     """Optional human-readable label (e.g., commit subject) for UIs."""
     type: Literal["commit"]
 
 
 class CompactionResponseItem(WireModel):
     encrypted_content: str
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     type: Literal["compaction"]
 
 
@@ -2250,91 +2252,91 @@ class CompactionTriggerResponseItem(WireModel):
 
 
 class CompletedThreadPredictionResult(WireModel):
-    text: str | None = Field(default=None)
+    text: str | None = None
     type: Literal["completed"]
 
 
 class ComputerUseConfig(WireModel):
-    default_app_access: AllowDenyRequirement | None = Field(default=None)
-    macos: ComputerUseMacosConfig | None = Field(default=None)
-    windows: ComputerUseWindowsConfig | None = Field(default=None)
+    default_app_access: AllowDenyRequirement | None = None
+    macos: ComputerUseMacosConfig | None = None
+    windows: ComputerUseWindowsConfig | None = None
 
 
 class ComputerUseMacosConfig(WireModel):
-    bundle_ids: dict[str, AllowDenyRequirement] | None = Field(default=None)
+    bundle_ids: dict[str, AllowDenyRequirement] | None = None
 
 
 class ComputerUseMacosRequirements(WireModel):
-    bundle_ids: dict[str, AllowDenyRequirement] | None = Field(default=None, alias="bundleIds")
+    bundle_ids: Annotated[dict[str, AllowDenyRequirement] | None, Field(alias="bundleIds")] = None
 
 
 class ComputerUseRequirements(WireModel):
-    allow_locked_computer_use: bool | None = Field(default=None, alias="allowLockedComputerUse")
-    allow_persistent_approval: bool | None = Field(default=None, alias="allowPersistentApproval")
-    default_app_access: AllowDenyRequirement | None = Field(default=None, alias="defaultAppAccess")
-    macos: ComputerUseMacosRequirements | None = Field(default=None)
-    windows: ComputerUseWindowsRequirements | None = Field(default=None)
+    allow_locked_computer_use: Annotated[bool | None, Field(alias="allowLockedComputerUse")] = None
+    allow_persistent_approval: Annotated[bool | None, Field(alias="allowPersistentApproval")] = None
+    default_app_access: Annotated[AllowDenyRequirement | None, Field(alias="defaultAppAccess")] = None
+    macos: ComputerUseMacosRequirements | None = None
+    windows: ComputerUseWindowsRequirements | None = None
 
 
 class ComputerUseWindowsConfig(WireModel):
-    aumids: dict[str, AllowDenyRequirement] | None = Field(default=None)
-    exes: list[ComputerUseWindowsExeConfig] | None = Field(default=None)
+    aumids: dict[str, AllowDenyRequirement] | None = None
+    exes: list[ComputerUseWindowsExeConfig] | None = None
 
 
 class ComputerUseWindowsExeConfig(WireModel):
     access: AllowDenyRequirement
-    binary_name: str | None = Field(default=None)
+    binary_name: str | None = None
     product_name: str
     publisher_name: str
 
 
 class ComputerUseWindowsExeRequirement(WireModel):
     access: AllowDenyRequirement
-    binary_name: str | None = Field(default=None, alias="binaryName")
-    product_name: str = Field(alias="productName")
-    publisher_name: str = Field(alias="publisherName")
+    binary_name: Annotated[str | None, Field(alias="binaryName")] = None
+    product_name: Annotated[str, Field(alias="productName")]
+    publisher_name: Annotated[str, Field(alias="publisherName")]
 
 
 class ComputerUseWindowsRequirements(WireModel):
-    aumids: dict[str, AllowDenyRequirement] | None = Field(default=None)
-    exes: list[ComputerUseWindowsExeRequirement] | None = Field(default=None)
+    aumids: dict[str, AllowDenyRequirement] | None = None
+    exes: list[ComputerUseWindowsExeRequirement] | None = None
 
 
 class Config(WireModel):
-    analytics: AnalyticsConfig | None = Field(default=None)
-    approval_policy: AskForApproval | None = Field(default=None)
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None)
+    analytics: AnalyticsConfig | None = None
+    approval_policy: AskForApproval | None = None
+    approvals_reviewer: ApprovalsReviewer | None = None
     """[UNSTABLE] Optional default for where approval requests are routed for review."""
-    browser_use: BrowserUseConfig | None = Field(default=None)
-    compact_prompt: str | None = Field(default=None)
-    computer_use: ComputerUseConfig | None = Field(default=None)
-    desktop: dict[str, JsonValue] | None = Field(default=None)
-    developer_instructions: str | None = Field(default=None)
-    forced_chatgpt_workspace_id: ForcedChatgptWorkspaceIds | None = Field(default=None)
-    forced_login_method: ForcedLoginMethod | None = Field(default=None)
-    instructions: str | None = Field(default=None)
-    model: str | None = Field(default=None)
-    model_auto_compact_token_limit: Int64 | None = Field(default=None)
-    model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None = Field(default=None)
-    model_context_window: Int64 | None = Field(default=None)
-    model_provider: str | None = Field(default=None)
-    model_reasoning_effort: ReasoningEffort | None = Field(default=None)
-    model_reasoning_summary: ReasoningSummary | None = Field(default=None)
-    model_verbosity: Verbosity | None = Field(default=None)
-    review_model: str | None = Field(default=None)
-    sandbox_mode: SandboxMode | None = Field(default=None)
-    sandbox_workspace_write: SandboxWorkspaceWrite | None = Field(default=None)
-    service_tier: str | None = Field(default=None)
-    tools: ToolsV2 | None = Field(default=None)
-    web_search: WebSearchMode | None = Field(default=None)
+    browser_use: BrowserUseConfig | None = None
+    compact_prompt: str | None = None
+    computer_use: ComputerUseConfig | None = None
+    desktop: dict[str, JsonValue] | None = None
+    developer_instructions: str | None = None
+    forced_chatgpt_workspace_id: ForcedChatgptWorkspaceIds | None = None
+    forced_login_method: ForcedLoginMethod | None = None
+    instructions: str | None = None
+    model: str | None = None
+    model_auto_compact_token_limit: Int64 | None = None
+    model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None = None
+    model_context_window: Int64 | None = None
+    model_provider: str | None = None
+    model_reasoning_effort: ReasoningEffort | None = None
+    model_reasoning_summary: ReasoningSummary | None = None
+    model_verbosity: Verbosity | None = None
+    review_model: str | None = None
+    sandbox_mode: SandboxMode | None = None
+    sandbox_workspace_write: SandboxWorkspaceWrite | None = None
+    service_tier: str | None = None
+    tools: ToolsV2 | None = None
+    web_search: WebSearchMode | None = None
 
 
 class ConfigBatchWriteParams(WireModel):
     edits: list[ConfigEdit]
-    expected_version: str | None = Field(default=None, alias="expectedVersion")
-    file_path: str | None = Field(default=None, alias="filePath")
+    expected_version: Annotated[str | None, Field(alias="expectedVersion")] = None
+    file_path: Annotated[str | None, Field(alias="filePath")] = None
     """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
-    reload_user_config: bool | None = Field(default=None, exclude_if=_is_none, alias="reloadUserConfig")
+    reload_user_config: Annotated[bool | None, Field(alias="reloadUserConfig", exclude_if=_is_none)] = None
     """When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded."""
 
 
@@ -2345,14 +2347,14 @@ class ConfigBatchWriteRequest(WireModel):
 
 
 class ConfigEdit(WireModel):
-    key_path: str = Field(alias="keyPath")
-    merge_strategy: MergeStrategy = Field(alias="mergeStrategy")
+    key_path: Annotated[str, Field(alias="keyPath")]
+    merge_strategy: Annotated[MergeStrategy, Field(alias="mergeStrategy")]
     value: JsonValue
 
 
 class ConfigLayer(WireModel):
     config: JsonValue
-    disabled_reason: str | None = Field(default=None, alias="disabledReason")
+    disabled_reason: Annotated[str | None, Field(alias="disabledReason")] = None
     name: ConfigLayerSource
     version: str
 
@@ -2365,13 +2367,13 @@ class ConfigLayerMetadata(WireModel):
 class ConfigMcpServerReloadRequest(WireModel):
     id: RequestId
     method: Literal["config/mcpServer/reload"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class ConfigReadParams(WireModel):
-    cwd: str | None = Field(default=None)
+    cwd: str | None = None
     """Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root)."""
-    include_layers: bool | None = Field(default=None, exclude_if=_is_none, alias="includeLayers")
+    include_layers: Annotated[bool | None, Field(alias="includeLayers", exclude_if=_is_none)] = None
 
 
 class ConfigReadRequest(WireModel):
@@ -2382,68 +2384,68 @@ class ConfigReadRequest(WireModel):
 
 class ConfigReadResponse(WireModel):
     config: Config
-    layers: list[ConfigLayer] | None = Field(default=None)
+    layers: list[ConfigLayer] | None = None
     origins: dict[str, ConfigLayerMetadata]
 
 
 class ConfigRequirements(WireModel):
-    additional_developer_instructions: str | None = Field(default=None, alias="additionalDeveloperInstructions")
-    allow_appshots: bool | None = Field(default=None, alias="allowAppshots")
-    allow_browser_and_computer_use: bool | None = Field(default=None, alias="allowBrowserAndComputerUse")
-    allow_login_shell: bool | None = Field(default=None, alias="allowLoginShell")
-    allow_managed_hooks_only: bool | None = Field(default=None, alias="allowManagedHooksOnly")
-    allow_remote_control: bool | None = Field(default=None, alias="allowRemoteControl")
-    allowed_approval_policies: list[AskForApproval] | None = Field(default=None, alias="allowedApprovalPolicies")
-    allowed_login_methods: list[ForcedLoginMethod] | None = Field(default=None, alias="allowedLoginMethods")
+    additional_developer_instructions: Annotated[str | None, Field(alias="additionalDeveloperInstructions")] = None
+    allow_appshots: Annotated[bool | None, Field(alias="allowAppshots")] = None
+    allow_browser_and_computer_use: Annotated[bool | None, Field(alias="allowBrowserAndComputerUse")] = None
+    allow_login_shell: Annotated[bool | None, Field(alias="allowLoginShell")] = None
+    allow_managed_hooks_only: Annotated[bool | None, Field(alias="allowManagedHooksOnly")] = None
+    allow_remote_control: Annotated[bool | None, Field(alias="allowRemoteControl")] = None
+    allowed_approval_policies: Annotated[list[AskForApproval] | None, Field(alias="allowedApprovalPolicies")] = None
+    allowed_login_methods: Annotated[list[ForcedLoginMethod] | None, Field(alias="allowedLoginMethods")] = None
     """Effective login methods after managed, forced-login, and workspace restrictions. An empty list permits no login method. Older servers may omit this field."""
-    allowed_permission_profiles: dict[str, bool] | None = Field(default=None, alias="allowedPermissionProfiles")
-    allowed_sandbox_modes: list[SandboxMode] | None = Field(default=None, alias="allowedSandboxModes")
-    allowed_web_search_modes: list[WebSearchMode] | None = Field(default=None, alias="allowedWebSearchModes")
-    allowed_windows_sandbox_implementations: list[WindowsSandboxImplementation] | None = Field(
-        default=None, alias="allowedWindowsSandboxImplementations"
-    )
-    auto_review: AutoReviewRequirements | None = Field(default=None, alias="autoReview")
-    browser_use: BrowserUseRequirements | None = Field(default=None, alias="browserUse")
-    chatgpt_base_url: str | None = Field(default=None, alias="chatgptBaseUrl")
-    check_for_update_on_startup: bool | None = Field(default=None, alias="checkForUpdateOnStartup")
-    cli_auth_credentials_store: CliAuthCredentialsStoreMode | None = Field(
-        default=None, alias="cliAuthCredentialsStore"
-    )
-    computer_use: ComputerUseRequirements | None = Field(default=None, alias="computerUse")
-    default_permissions: str | None = Field(default=None, alias="defaultPermissions")
-    enforce_residency: ResidencyRequirement | None = Field(default=None, alias="enforceResidency")
-    feature_requirements: dict[str, bool] | None = Field(default=None, alias="featureRequirements")
-    feedback: FeedbackRequirements | None = Field(default=None)
-    in_app_browser: InAppBrowserRequirements | None = Field(default=None, alias="inAppBrowser")
-    log_dir: str | None = Field(default=None, alias="logDir")
-    model_catalog_json: str | None = Field(default=None, alias="modelCatalogJson")
-    model_provider: str | None = Field(default=None, alias="modelProvider")
+    allowed_permission_profiles: Annotated[dict[str, bool] | None, Field(alias="allowedPermissionProfiles")] = None
+    allowed_sandbox_modes: Annotated[list[SandboxMode] | None, Field(alias="allowedSandboxModes")] = None
+    allowed_web_search_modes: Annotated[list[WebSearchMode] | None, Field(alias="allowedWebSearchModes")] = None
+    allowed_windows_sandbox_implementations: Annotated[
+        list[WindowsSandboxImplementation] | None, Field(alias="allowedWindowsSandboxImplementations")
+    ] = None
+    auto_review: Annotated[AutoReviewRequirements | None, Field(alias="autoReview")] = None
+    browser_use: Annotated[BrowserUseRequirements | None, Field(alias="browserUse")] = None
+    chatgpt_base_url: Annotated[str | None, Field(alias="chatgptBaseUrl")] = None
+    check_for_update_on_startup: Annotated[bool | None, Field(alias="checkForUpdateOnStartup")] = None
+    cli_auth_credentials_store: Annotated[
+        CliAuthCredentialsStoreMode | None, Field(alias="cliAuthCredentialsStore")
+    ] = None
+    computer_use: Annotated[ComputerUseRequirements | None, Field(alias="computerUse")] = None
+    default_permissions: Annotated[str | None, Field(alias="defaultPermissions")] = None
+    enforce_residency: Annotated[ResidencyRequirement | None, Field(alias="enforceResidency")] = None
+    feature_requirements: Annotated[dict[str, bool] | None, Field(alias="featureRequirements")] = None
+    feedback: FeedbackRequirements | None = None
+    in_app_browser: Annotated[InAppBrowserRequirements | None, Field(alias="inAppBrowser")] = None
+    log_dir: Annotated[str | None, Field(alias="logDir")] = None
+    model_catalog_json: Annotated[str | None, Field(alias="modelCatalogJson")] = None
+    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
     """Exact provider selection required by managed policy."""
-    model_providers: dict[str, JsonValue] | None = Field(default=None, alias="modelProviders")
+    model_providers: Annotated[dict[str, JsonValue] | None, Field(alias="modelProviders")] = None
     """Complete required provider definitions, using config.toml field names."""
-    models: ModelsRequirements | None = Field(default=None)
-    sqlite_home: str | None = Field(default=None, alias="sqliteHome")
+    models: ModelsRequirements | None = None
+    sqlite_home: Annotated[str | None, Field(alias="sqliteHome")] = None
 
 
 class ConfigRequirementsReadRequest(WireModel):
     id: RequestId
     method: Literal["configRequirements/read"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class ConfigRequirementsReadResponse(WireModel):
-    requirements: ConfigRequirements | None = Field(default=None)
+    requirements: ConfigRequirements | None = None
     """Null if no requirements are configured (e.g. no requirements.toml/MDM entries)."""
-    supports_independent_speed_modes: bool | None = Field(default=None, alias="supportsIndependentSpeedModes")
+    supports_independent_speed_modes: Annotated[bool | None, Field(alias="supportsIndependentSpeedModes")] = None
     """Whether Fast and Ultra Fast requirements are enforced independently. Older servers omit this field and use Fast mode as a shared speed gate."""
 
 
 class ConfigValueWriteParams(WireModel):
-    expected_version: str | None = Field(default=None, alias="expectedVersion")
-    file_path: str | None = Field(default=None, alias="filePath")
+    expected_version: Annotated[str | None, Field(alias="expectedVersion")] = None
+    file_path: Annotated[str | None, Field(alias="filePath")] = None
     """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
-    key_path: str = Field(alias="keyPath")
-    merge_strategy: MergeStrategy = Field(alias="mergeStrategy")
+    key_path: Annotated[str, Field(alias="keyPath")]
+    merge_strategy: Annotated[MergeStrategy, Field(alias="mergeStrategy")]
     value: JsonValue
 
 
@@ -2454,27 +2456,27 @@ class ConfigValueWriteRequest(WireModel):
 
 
 class ConfigWarningEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["configWarning"]
     params: ConfigWarningNotification
 
 
 class ConfigWarningNotification(WireModel):
-    details: str | None = Field(default=None)
+    details: str | None = None
     """Optional extra guidance or error details."""
-    path: str | None = Field(default=None)
+    path: str | None = None
     """Optional path to the config file that triggered the warning."""
-    range: TextRange | None = Field(default=None)
+    range: TextRange | None = None
     """Optional range for the error location inside the config file."""
     summary: str
     """Concise summary of the warning."""
 
 
 class ConfigWriteResponse(WireModel):
-    file_path: AbsolutePathBuf = Field(alias="filePath")
+    file_path: Annotated[AbsolutePathBuf, Field(alias="filePath")]
     """Canonical path to the config file that was written."""
-    overridden_metadata: OverriddenMetadata | None = Field(default=None, alias="overriddenMetadata")
+    overridden_metadata: Annotated[OverriddenMetadata | None, Field(alias="overriddenMetadata")] = None
     status: WriteStatus
     version: str
 
@@ -2494,27 +2496,27 @@ class ConfigurationUpdateResponseItem(WireModel):
 
 class ConfiguredHookMatcherGroup(WireModel):
     hooks: list[ConfiguredHookHandler]
-    matcher: str | None = Field(default=None)
+    matcher: str | None = None
 
 
 class ConnectorMetadata(WireModel):
     """EXPERIMENTAL - metadata returned by app/read."""
 
-    description: str | None = Field(default=None)
-    distribution_channel: str | None = Field(default=None, alias="distributionChannel")
-    icon_url: str | None = Field(default=None, alias="iconUrl")
-    icon_url_dark: str | None = Field(default=None, alias="iconUrlDark")
+    description: str | None = None
+    distribution_channel: Annotated[str | None, Field(alias="distributionChannel")] = None
+    icon_url: Annotated[str | None, Field(alias="iconUrl")] = None
+    icon_url_dark: Annotated[str | None, Field(alias="iconUrlDark")] = None
     id: str
-    install_url: str | None = Field(default=None, alias="installUrl")
+    install_url: Annotated[str | None, Field(alias="installUrl")] = None
     name: str
-    plugin_display_names: list[str] = Field(default_factory=list, alias="pluginDisplayNames")
-    tool_summaries: list[AppToolSummary] | None = Field(default=None, alias="toolSummaries")
+    plugin_display_names: Annotated[list[str], Field(alias="pluginDisplayNames")] = Field(default_factory=list)
+    tool_summaries: Annotated[list[AppToolSummary] | None, Field(alias="toolSummaries")] = None
 
 
 class ConsumeAccountRateLimitResetCreditParams(WireModel):
-    credit_id: str | None = Field(default=None, alias="creditId")
+    credit_id: Annotated[str | None, Field(alias="creditId")] = None
     """Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit."""
-    idempotency_key: str = Field(alias="idempotencyKey")
+    idempotency_key: Annotated[str, Field(alias="idempotencyKey")]
     """Identifies one logical reset attempt. A UUID is recommended; reuse the same value when retrying that attempt."""
 
 
@@ -2525,14 +2527,14 @@ class ConsumeAccountRateLimitResetCreditResponse(WireModel):
 class ContextCompactedNotification(WireModel):
     """Deprecated: Use `ContextCompaction` item type instead."""
 
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ContextCompactionResponseItem(WireModel):
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    encrypted_content: str | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     type: Literal["context_compaction"]
 
 
@@ -2542,8 +2544,8 @@ class ContextCompactionThreadItem(WireModel):
 
 
 class CreditsSnapshot(WireModel):
-    balance: str | None = Field(default=None)
-    has_credits: bool = Field(alias="hasCredits")
+    balance: str | None = None
+    has_credits: Annotated[bool, Field(alias="hasCredits")]
     unlimited: bool
 
 
@@ -2564,22 +2566,22 @@ class CustomSessionSource(WireModel):
 
 class CustomToolCallOutputResponseItem(WireModel):
     call_id: str
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
-    name: str | None = Field(default=None)
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    name: str | None = None
     output: FunctionCallOutputBody
     type: Literal["custom_tool_call_output"]
 
 
 class CustomToolCallResponseItem(WireModel):
     call_id: str
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
+    encrypted_content: str | None = None
+    id: str | None = None
     input: str
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     name: str
-    namespace: str | None = Field(default=None)
-    status: str | None = Field(default=None)
+    namespace: str | None = None
+    status: str | None = None
     type: Literal["custom_tool_call"]
 
 
@@ -2612,14 +2614,14 @@ class DeniedReviewDecisionDenied(WireModel):
 
 
 class DeprecationNoticeEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["deprecationNotice"]
     params: DeprecationNoticeNotification
 
 
 class DeprecationNoticeNotification(WireModel):
-    details: str | None = Field(default=None)
+    details: str | None = None
     """Optional extra guidance, such as migration steps or rationale."""
     summary: str
     """Concise summary of what is deprecated."""
@@ -2627,27 +2629,27 @@ class DeprecationNoticeNotification(WireModel):
 
 class DynamicToolCallParams(WireModel):
     arguments: JsonValue
-    call_id: str = Field(alias="callId")
-    namespace: str | None = Field(default=None)
-    thread_id: str = Field(alias="threadId")
+    call_id: Annotated[str, Field(alias="callId")]
+    namespace: str | None = None
+    thread_id: Annotated[str, Field(alias="threadId")]
     tool: str
-    turn_id: str = Field(alias="turnId")
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class DynamicToolCallResponse(WireModel):
-    content_items: list[DynamicToolCallOutputContentItem] = Field(alias="contentItems")
+    content_items: Annotated[list[DynamicToolCallOutputContentItem], Field(alias="contentItems")]
     success: bool
 
 
 class DynamicToolCallThreadItem(WireModel):
     arguments: JsonValue
-    content_items: list[DynamicToolCallOutputContentItem] | None = Field(default=None, alias="contentItems")
-    duration_ms: Int64 | None = Field(default=None, alias="durationMs")
+    content_items: Annotated[list[DynamicToolCallOutputContentItem] | None, Field(alias="contentItems")] = None
+    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     """The duration of the dynamic tool call in milliseconds."""
     id: str
-    namespace: str | None = Field(default=None)
+    namespace: str | None = None
     status: DynamicToolCallStatus
-    success: bool | None = Field(default=None)
+    success: bool | None = None
     tool: str
     type: Literal["dynamicToolCall"]
 
@@ -2681,26 +2683,26 @@ class EnterpriseManagedConfigLayerSource(WireModel):
 class EnvironmentCapabilityRootLocation(WireModel):
     """A path owned by an execution environment."""
 
-    environment_id: str = Field(alias="environmentId")
+    environment_id: Annotated[str, Field(alias="environmentId")]
     path: str
     """Absolute path for the root in the selected environment."""
     type: Literal["environment"]
 
 
 class EnvironmentConnectionNotification(WireModel):
-    environment_id: str = Field(alias="environmentId")
-    thread_id: str = Field(alias="threadId")
+    environment_id: Annotated[str, Field(alias="environmentId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class EnvironmentSkillsParams(WireModel):
-    required: list[str] | None = Field(default=None)
+    required: list[str] | None = None
     """Exact catalog names that must be available from this environment."""
 
 
 class ErrorEvent(WireModel):
     """NEW NOTIFICATIONS"""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["error"]
     params: ErrorNotification
@@ -2708,21 +2710,21 @@ class ErrorEvent(WireModel):
 
 class ErrorNotification(WireModel):
     error: TurnError
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
-    will_retry: bool = Field(alias="willRetry")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
+    will_retry: Annotated[bool, Field(alias="willRetry")]
 
 
 class ExecCommandApprovalParams(WireModel):
-    approval_id: str | None = Field(default=None, alias="approvalId")
+    approval_id: Annotated[str | None, Field(alias="approvalId")] = None
     """Identifier for this specific approval callback."""
-    call_id: str = Field(alias="callId")
+    call_id: Annotated[str, Field(alias="callId")]
     """Use to correlate this with [codex_protocol::protocol::ExecCommandBeginEvent] and [codex_protocol::protocol::ExecCommandEndEvent]."""
     command: list[str]
-    conversation_id: ThreadId = Field(alias="conversationId")
+    conversation_id: Annotated[ThreadId, Field(alias="conversationId")]
     cwd: str
-    parsed_cmd: list[ParsedCommand] = Field(alias="parsedCmd")
-    reason: str | None = Field(default=None)
+    parsed_cmd: Annotated[list[ParsedCommand], Field(alias="parsedCmd")]
+    reason: str | None = None
 
 
 class ExecCommandApprovalRequest(WireModel):
@@ -2739,11 +2741,11 @@ class ExecCommandApprovalResponse(WireModel):
 
 class ExecLocalShellAction(WireModel):
     command: list[str]
-    env: dict[str, str] | None = Field(default=None)
-    timeout_ms: UInt64 | None = Field(default=None)
+    env: dict[str, str] | None = None
+    timeout_ms: UInt64 | None = None
     type: Literal["exec"]
-    user: str | None = Field(default=None)
-    working_directory: str | None = Field(default=None)
+    user: str | None = None
+    working_directory: str | None = None
 
 
 class ExecveGuardianApprovalReviewAction(WireModel):
@@ -2755,7 +2757,7 @@ class ExecveGuardianApprovalReviewAction(WireModel):
 
 
 class ExistingCallThreadRealtimeStartTransport(WireModel):
-    call_id: str = Field(alias="callId")
+    call_id: Annotated[str, Field(alias="callId")]
     """Identifier of a realtime call already created and negotiated by the client."""
     type: Literal["existingCall"]
 
@@ -2767,13 +2769,13 @@ class ExitedReviewModeThreadItem(WireModel):
 
 
 class ExperimentalFeature(WireModel):
-    announcement: str | None = Field(default=None)
+    announcement: str | None = None
     """Announcement copy shown to users when the feature is introduced. Null when this feature is not in beta."""
-    default_enabled: bool = Field(alias="defaultEnabled")
+    default_enabled: Annotated[bool, Field(alias="defaultEnabled")]
     """Whether this feature is enabled by default."""
-    description: str | None = Field(default=None)
+    description: str | None = None
     """Short summary describing what the feature does. Null when this feature is not in beta."""
-    display_name: str | None = Field(default=None, alias="displayName")
+    display_name: Annotated[str | None, Field(alias="displayName")] = None
     """User-facing display name shown in the experimental features UI. Null when this feature is not in beta."""
     enabled: bool
     """Whether this feature is currently enabled in the loaded config."""
@@ -2803,11 +2805,11 @@ class ExperimentalFeatureEnablementSetResponse(WireModel):
 
 
 class ExperimentalFeatureListParams(WireModel):
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to a reasonable server-side value."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd."""
 
 
@@ -2819,22 +2821,22 @@ class ExperimentalFeatureListRequest(WireModel):
 
 class ExperimentalFeatureListResponse(WireModel):
     data: list[ExperimentalFeature]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
 class ExternalAgentConfigDetectParams(WireModel):
-    cwds: list[str] | None = Field(default=None)
+    cwds: list[str] | None = None
     """Zero or more working directories to include for repo-scoped detection."""
-    include_home: bool | None = Field(default=None, exclude_if=_is_none, alias="includeHome")
+    include_home: Annotated[bool | None, Field(alias="includeHome", exclude_if=_is_none)] = None
     """If true, include detection under the user's home directory."""
-    max_session_age_days: UInt32 | None = Field(default=None, alias="maxSessionAgeDays")
+    max_session_age_days: Annotated[UInt32 | None, Field(alias="maxSessionAgeDays")] = None
     """Maximum age in days for detected sessions. Missing values use the default limit."""
-    max_sessions: UInt32 | None = Field(default=None, alias="maxSessions")
+    max_sessions: Annotated[UInt32 | None, Field(alias="maxSessions")] = None
     """Maximum number of sessions to detect. Missing values use the default limit."""
-    migration_source: str | None = Field(default=None, alias="migrationSource")
+    migration_source: Annotated[str | None, Field(alias="migrationSource")] = None
     """Optional migration-source selector. Missing or unrecognized values use the default source."""
-    source: str | None = Field(default=None)
+    source: str | None = None
     """Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source."""
 
 
@@ -2850,15 +2852,15 @@ class ExternalAgentConfigDetectResponse(WireModel):
 
 
 class ExternalAgentConfigImportCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["externalAgentConfig/import/completed"]
     params: ExternalAgentConfigImportCompletedNotification
 
 
 class ExternalAgentConfigImportCompletedNotification(WireModel):
-    import_id: str = Field(alias="importId")
-    item_type_results: list[ExternalAgentConfigImportTypeResult] = Field(alias="itemTypeResults")
+    import_id: Annotated[str, Field(alias="importId")]
+    item_type_results: Annotated[list[ExternalAgentConfigImportTypeResult], Field(alias="itemTypeResults")]
 
 
 class ExternalAgentConfigImportHistoriesReadResponse(WireModel):
@@ -2867,84 +2869,86 @@ class ExternalAgentConfigImportHistoriesReadResponse(WireModel):
 
 
 class ExternalAgentConfigImportHistory(WireModel):
-    completed_at_ms: Int64 = Field(alias="completedAtMs")
+    completed_at_ms: Annotated[Int64, Field(alias="completedAtMs")]
     failures: list[ExternalAgentConfigImportItemTypeFailure]
-    import_id: str = Field(alias="importId")
-    provider_id: str | None = Field(default=None, alias="providerId")
+    import_id: Annotated[str, Field(alias="importId")]
+    provider_id: Annotated[str | None, Field(alias="providerId")] = None
     successes: list[ExternalAgentConfigImportItemTypeSuccess]
 
 
 class ExternalAgentConfigImportHistoryRecordParams(WireModel):
-    item_type_results: list[ExternalAgentConfigImportHistoryRecordTypeResultParams] = Field(alias="itemTypeResults")
+    item_type_results: Annotated[
+        list[ExternalAgentConfigImportHistoryRecordTypeResultParams], Field(alias="itemTypeResults")
+    ]
     """Completed results grouped by imported item type."""
-    provider_id: str = Field(alias="providerId")
+    provider_id: Annotated[str, Field(alias="providerId")]
     """Opaque provider identifier for the externally completed import."""
 
 
 class ExternalAgentConfigImportHistoryRecordResponse(WireModel):
-    import_id: str = Field(alias="importId")
+    import_id: Annotated[str, Field(alias="importId")]
 
 
 class ExternalAgentConfigImportHistoryRecordSuccessParams(WireModel):
-    cwd: str | None = Field(default=None)
-    item_type: ExternalAgentConfigMigrationItemType = Field(alias="itemType")
-    source: str | None = Field(default=None)
-    target: str | None = Field(default=None)
-    title: str | None = Field(default=None)
+    cwd: str | None = None
+    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
+    source: str | None = None
+    target: str | None = None
+    title: str | None = None
     """Original title for an imported session, when available."""
 
 
 class ExternalAgentConfigImportHistoryRecordTypeResultParams(WireModel):
     failures: list[ExternalAgentConfigImportItemTypeFailure]
-    item_type: ExternalAgentConfigMigrationItemType = Field(alias="itemType")
+    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
     successes: list[ExternalAgentConfigImportHistoryRecordSuccessParams]
 
 
 class ExternalAgentConfigImportItemTypeFailure(WireModel):
-    cwd: str | None = Field(default=None)
-    error_type: str | None = Field(default=None, alias="errorType")
-    failure_stage: str = Field(alias="failureStage")
-    item_type: ExternalAgentConfigMigrationItemType = Field(alias="itemType")
+    cwd: str | None = None
+    error_type: Annotated[str | None, Field(alias="errorType")] = None
+    failure_stage: Annotated[str, Field(alias="failureStage")]
+    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
     message: str
-    source: str | None = Field(default=None)
-    sub_error_type: str | None = Field(default=None, alias="subErrorType")
+    source: str | None = None
+    sub_error_type: Annotated[str | None, Field(alias="subErrorType")] = None
 
 
 class ExternalAgentConfigImportItemTypeSuccess(WireModel):
-    cwd: str | None = Field(default=None)
-    item_type: ExternalAgentConfigMigrationItemType = Field(alias="itemType")
-    source: str | None = Field(default=None)
-    target: str | None = Field(default=None)
-    title: str | None = Field(default=None)
+    cwd: str | None = None
+    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
+    source: str | None = None
+    target: str | None = None
+    title: str | None = None
     """Original title for an imported session; null for other item types."""
 
 
 class ExternalAgentConfigImportParams(WireModel):
-    migration_items: list[ExternalAgentConfigMigrationItem] = Field(alias="migrationItems")
-    migration_source: str | None = Field(default=None, alias="migrationSource")
+    migration_items: Annotated[list[ExternalAgentConfigMigrationItem], Field(alias="migrationItems")]
+    migration_source: Annotated[str | None, Field(alias="migrationSource")] = None
     """Migration-source selector used to produce the migration items. Pass the same value to detection and import; missing or unrecognized values use the default source."""
-    provider_id: str | None = Field(default=None, alias="providerId")
+    provider_id: Annotated[str | None, Field(alias="providerId")] = None
     """Opaque provider identifier supplied by the caller for analytics attribution and import history display. This does not select the migration source."""
-    source: str | None = Field(default=None)
+    source: str | None = None
     """Optional identifier for the product that initiated the import."""
 
 
 class ExternalAgentConfigImportProgressEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["externalAgentConfig/import/progress"]
     params: ExternalAgentConfigImportProgressNotification
 
 
 class ExternalAgentConfigImportProgressNotification(WireModel):
-    import_id: str = Field(alias="importId")
-    item_type_results: list[ExternalAgentConfigImportTypeResult] = Field(alias="itemTypeResults")
+    import_id: Annotated[str, Field(alias="importId")]
+    item_type_results: Annotated[list[ExternalAgentConfigImportTypeResult], Field(alias="itemTypeResults")]
 
 
 class ExternalAgentConfigImportReadHistoriesRequest(WireModel):
     id: RequestId
     method: Literal["externalAgentConfig/import/readHistories"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class ExternalAgentConfigImportRecordHistoryRequest(WireModel):
@@ -2960,37 +2964,37 @@ class ExternalAgentConfigImportRequest(WireModel):
 
 
 class ExternalAgentConfigImportResponse(WireModel):
-    import_id: str = Field(alias="importId")
+    import_id: Annotated[str, Field(alias="importId")]
 
 
 class ExternalAgentConfigImportTypeResult(WireModel):
     failures: list[ExternalAgentConfigImportItemTypeFailure]
-    item_type: ExternalAgentConfigMigrationItemType = Field(alias="itemType")
+    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
     successes: list[ExternalAgentConfigImportItemTypeSuccess]
 
 
 class ExternalAgentConfigMigrationItem(WireModel):
-    cwd: str | None = Field(default=None)
+    cwd: str | None = None
     """Null or empty means home-scoped migration; non-empty means repo-scoped migration."""
     description: str
-    details: MigrationDetails | None = Field(default=None)
-    item_type: ExternalAgentConfigMigrationItemType = Field(alias="itemType")
+    details: MigrationDetails | None = None
+    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
 
 
 class ExternalAgentDetectedConnectorCandidate(WireModel):
     name: str
-    session_count: UInt32 = Field(alias="sessionCount")
+    session_count: Annotated[UInt32, Field(alias="sessionCount")]
     source: ExternalAgentDetectedConnectorSource
 
 
 class ExternalAgentImportedConnectorCandidate(WireModel):
     name: str
-    session_count: UInt32 = Field(alias="sessionCount")
+    session_count: Annotated[UInt32, Field(alias="sessionCount")]
     source: ExternalAgentImportedConnectorSource
 
 
 class ExternalSandboxSandboxPolicy(WireModel):
-    network_access: NetworkAccess = Field(default=NetworkAccess.restricted, alias="networkAccess")
+    network_access: Annotated[NetworkAccess, Field(alias="networkAccess")] = NetworkAccess.restricted
     type: Literal["externalSandbox"]
 
 
@@ -2999,16 +3003,16 @@ class FailedThreadPredictionResult(WireModel):
 
 
 class FeedbackRequirements(WireModel):
-    enabled: bool | None = Field(default=None)
+    enabled: bool | None = None
 
 
 class FeedbackUploadParams(WireModel):
     classification: str
-    extra_log_files: list[str] | None = Field(default=None, alias="extraLogFiles")
-    include_logs: bool | None = Field(default=None, exclude_if=_is_none, alias="includeLogs")
-    reason: str | None = Field(default=None)
-    tags: dict[str, str] | None = Field(default=None)
-    thread_id: str | None = Field(default=None, alias="threadId")
+    extra_log_files: Annotated[list[str] | None, Field(alias="extraLogFiles")] = None
+    include_logs: Annotated[bool | None, Field(alias="includeLogs", exclude_if=_is_none)] = None
+    reason: str | None = None
+    tags: dict[str, str] | None = None
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
 
 
 class FeedbackUploadRequest(WireModel):
@@ -3018,9 +3022,9 @@ class FeedbackUploadRequest(WireModel):
 
 
 class FeedbackUploadResponse(WireModel):
-    prompt_hash: str | None = Field(default=None, alias="promptHash")
+    prompt_hash: Annotated[str | None, Field(alias="promptHash")] = None
     """Whitespace-normalized SHA-256 of the session base instructions, matching the uploaded `prompt_hash` tag. Does not include later developer messages. Null when the reported rollout has no prompt metadata."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class FileChangeOutputDeltaNotification(WireModel):
@@ -3030,28 +3034,28 @@ class FileChangeOutputDeltaNotification(WireModel):
     """
 
     delta: str
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class FileChangePatchUpdatedNotification(WireModel):
     changes: list[FileUpdateChange]
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class FileChangeRequestApprovalParams(WireModel):
-    grant_root: str | None = Field(default=None, alias="grantRoot")
+    grant_root: Annotated[str | None, Field(alias="grantRoot")] = None
     """[UNSTABLE] When set, the agent is asking the user to allow writes under this root for the remainder of the session (unclear if this is honored today)."""
-    item_id: str = Field(alias="itemId")
-    reason: str | None = Field(default=None)
+    item_id: Annotated[str, Field(alias="itemId")]
+    reason: str | None = None
     """Optional explanatory reason (e.g. request for extra write access)."""
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this approval request started."""
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class FileChangeRequestApprovalResponse(WireModel):
@@ -3077,25 +3081,25 @@ class FileUpdateChange(WireModel):
 
 
 class FindInPageResponsesApiWebSearchAction(WireModel):
-    pattern: str | None = Field(default=None)
+    pattern: str | None = None
     type: Literal["find_in_page"]
-    url: str | None = Field(default=None)
+    url: str | None = None
 
 
 class FindInPageWebSearchAction(WireModel):
-    pattern: str | None = Field(default=None)
+    pattern: str | None = None
     type: Literal["findInPage"]
-    url: str | None = Field(default=None)
+    url: str | None = None
 
 
 class FormMcpServerElicitationRequestParams(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     message: str
     mode: Literal["form"]
-    requested_schema: McpElicitationSchema = Field(alias="requestedSchema")
-    server_name: str = Field(alias="serverName")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    requested_schema: Annotated[McpElicitationSchema, Field(alias="requestedSchema")]
+    server_name: Annotated[str, Field(alias="serverName")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
     """Active Codex turn when this elicitation was observed, if app-server could correlate one.
 
     This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
@@ -3103,7 +3107,7 @@ class FormMcpServerElicitationRequestParams(WireModel):
 
 
 class FsChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["fs/changed"]
     params: FsChangedNotification
@@ -3112,20 +3116,20 @@ class FsChangedEvent(WireModel):
 class FsChangedNotification(WireModel):
     """Filesystem watch notification emitted for `fs/watch` subscribers."""
 
-    changed_paths: list[AbsolutePathBuf] = Field(alias="changedPaths")
+    changed_paths: Annotated[list[AbsolutePathBuf], Field(alias="changedPaths")]
     """File or directory paths associated with this event."""
-    watch_id: str = Field(alias="watchId")
+    watch_id: Annotated[str, Field(alias="watchId")]
     """Watch identifier previously provided to `fs/watch`."""
 
 
 class FsCopyParams(WireModel):
     """Copy a file or directory tree on the host filesystem."""
 
-    destination_path: AbsolutePathBuf = Field(alias="destinationPath")
+    destination_path: Annotated[AbsolutePathBuf, Field(alias="destinationPath")]
     """Absolute destination path."""
-    recursive: bool | None = Field(default=None, exclude_if=_is_none)
+    recursive: Annotated[bool | None, Field(exclude_if=_is_none)] = None
     """Required for directory copies; ignored for file copies."""
-    source_path: AbsolutePathBuf = Field(alias="sourcePath")
+    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
     """Absolute source path."""
 
 
@@ -3144,7 +3148,7 @@ class FsCreateDirectoryParams(WireModel):
 
     path: AbsolutePathBuf
     """Absolute directory path to create."""
-    recursive: bool | None = Field(default=None)
+    recursive: bool | None = None
     """Whether parent directories should also be created. Defaults to `true`."""
 
 
@@ -3174,26 +3178,26 @@ class FsGetMetadataRequest(WireModel):
 class FsGetMetadataResponse(WireModel):
     """Metadata returned by `fs/getMetadata`."""
 
-    created_at_ms: Int64 = Field(alias="createdAtMs")
+    created_at_ms: Annotated[Int64, Field(alias="createdAtMs")]
     """File creation time in Unix milliseconds when available, otherwise `0`."""
-    is_directory: bool = Field(alias="isDirectory")
+    is_directory: Annotated[bool, Field(alias="isDirectory")]
     """Whether the path resolves to a directory."""
-    is_file: bool = Field(alias="isFile")
+    is_file: Annotated[bool, Field(alias="isFile")]
     """Whether the path resolves to a regular file."""
-    is_symlink: bool = Field(alias="isSymlink")
+    is_symlink: Annotated[bool, Field(alias="isSymlink")]
     """Whether the path itself is a symbolic link."""
-    modified_at_ms: Int64 = Field(alias="modifiedAtMs")
+    modified_at_ms: Annotated[Int64, Field(alias="modifiedAtMs")]
     """File modification time in Unix milliseconds when available, otherwise `0`."""
 
 
 class FsReadDirectoryEntry(WireModel):
     """A directory entry returned by `fs/readDirectory`."""
 
-    file_name: str = Field(alias="fileName")
+    file_name: Annotated[str, Field(alias="fileName")]
     """Direct child entry name only, not an absolute or relative path."""
-    is_directory: bool = Field(alias="isDirectory")
+    is_directory: Annotated[bool, Field(alias="isDirectory")]
     """Whether this entry resolves to a directory."""
-    is_file: bool = Field(alias="isFile")
+    is_file: Annotated[bool, Field(alias="isFile")]
     """Whether this entry resolves to a regular file."""
 
 
@@ -3233,18 +3237,18 @@ class FsReadFileRequest(WireModel):
 class FsReadFileResponse(WireModel):
     """Base64-encoded file contents returned by `fs/readFile`."""
 
-    data_base64: str = Field(alias="dataBase64")
+    data_base64: Annotated[str, Field(alias="dataBase64")]
     """File contents encoded as base64."""
 
 
 class FsRemoveParams(WireModel):
     """Remove a file or directory tree from the host filesystem."""
 
-    force: bool | None = Field(default=None)
+    force: bool | None = None
     """Whether missing paths should be ignored. Defaults to `true`."""
     path: AbsolutePathBuf
     """Absolute path to remove."""
-    recursive: bool | None = Field(default=None)
+    recursive: bool | None = None
     """Whether directory removal should recurse. Defaults to `true`."""
 
 
@@ -3261,7 +3265,7 @@ class FsRemoveResponse(WireModel):
 class FsUnwatchParams(WireModel):
     """Stop filesystem watch notifications for a prior `fs/watch`."""
 
-    watch_id: str = Field(alias="watchId")
+    watch_id: Annotated[str, Field(alias="watchId")]
     """Watch identifier previously provided to `fs/watch`."""
 
 
@@ -3280,7 +3284,7 @@ class FsWatchParams(WireModel):
 
     path: AbsolutePathBuf
     """Absolute file or directory path to watch."""
-    watch_id: str = Field(alias="watchId")
+    watch_id: Annotated[str, Field(alias="watchId")]
     """Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`."""
 
 
@@ -3300,7 +3304,7 @@ class FsWatchResponse(WireModel):
 class FsWriteFileParams(WireModel):
     """Write a file on the host filesystem."""
 
-    data_base64: str = Field(alias="dataBase64")
+    data_base64: Annotated[str, Field(alias="dataBase64")]
     """File contents encoded as base64."""
     path: AbsolutePathBuf
     """Absolute path to write."""
@@ -3317,11 +3321,11 @@ class FsWriteFileResponse(WireModel):
 
 
 class FunctionCallOutputResponseItem(WireModel):
-    call_id: str | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
-    name: str | None = Field(default=None)
-    namespace: str | None = Field(default=None)
+    call_id: str | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    name: str | None = None
+    namespace: str | None = None
     output: FunctionCallOutputBody
     type: Literal["function_call_output"]
 
@@ -3329,7 +3333,7 @@ class FunctionCallOutputResponseItem(WireModel):
 class FunctionCallOutputThreadItem(WireModel):
     id: str
     name: str
-    namespace: str | None = Field(default=None)
+    namespace: str | None = None
     output: FunctionCallOutputBody
     type: Literal["functionCallOutput"]
 
@@ -3337,34 +3341,34 @@ class FunctionCallOutputThreadItem(WireModel):
 class FunctionCallResponseItem(WireModel):
     arguments: str
     call_id: str
-    encrypted_content: str | None = Field(default=None)
-    encrypted_function_args: list[str] | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    encrypted_content: str | None = None
+    encrypted_function_args: list[str] | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     name: str
-    namespace: str | None = Field(default=None)
-    status: str | None = Field(default=None)
+    namespace: str | None = None
+    status: str | None = None
     type: Literal["function_call"]
 
 
 class FunctionDynamicToolNamespaceTool(WireModel):
-    defer_loading: bool | None = Field(default=None, exclude_if=_is_none, alias="deferLoading")
+    defer_loading: Annotated[bool | None, Field(alias="deferLoading", exclude_if=_is_none)] = None
     description: str
-    input_schema: JsonValue = Field(alias="inputSchema")
+    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
     name: str
     type: Literal["function"]
 
 
 class FunctionDynamicToolSpec(WireModel):
-    defer_loading: bool | None = Field(default=None, exclude_if=_is_none, alias="deferLoading")
+    defer_loading: Annotated[bool | None, Field(alias="deferLoading", exclude_if=_is_none)] = None
     description: str
-    input_schema: JsonValue = Field(alias="inputSchema")
+    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
     name: str
     type: Literal["function"]
 
 
 class FuzzyFileSearchParams(WireModel):
-    cancellation_token: str | None = Field(default=None, alias="cancellationToken")
+    cancellation_token: Annotated[str | None, Field(alias="cancellationToken")] = None
     query: str
     roots: list[str]
 
@@ -3383,7 +3387,7 @@ class FuzzyFileSearchResult(WireModel):
     """Superset of [`codex_file_search::FileMatch`]"""
 
     file_name: str
-    indices: list[UInt32] | None = Field(default=None)
+    indices: list[UInt32] | None = None
     match_type: FuzzyFileSearchMatchType
     path: str
     root: str
@@ -3391,18 +3395,18 @@ class FuzzyFileSearchResult(WireModel):
 
 
 class FuzzyFileSearchSessionCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["fuzzyFileSearch/sessionCompleted"]
     params: FuzzyFileSearchSessionCompletedNotification
 
 
 class FuzzyFileSearchSessionCompletedNotification(WireModel):
-    session_id: str = Field(alias="sessionId")
+    session_id: Annotated[str, Field(alias="sessionId")]
 
 
 class FuzzyFileSearchSessionUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["fuzzyFileSearch/sessionUpdated"]
     params: FuzzyFileSearchSessionUpdatedNotification
@@ -3411,7 +3415,7 @@ class FuzzyFileSearchSessionUpdatedEvent(WireModel):
 class FuzzyFileSearchSessionUpdatedNotification(WireModel):
     files: list[FuzzyFileSearchResult]
     query: str
-    session_id: str = Field(alias="sessionId")
+    session_id: Annotated[str, Field(alias="sessionId")]
 
 
 class GatewayOAuthCancelResponse(WireModel):
@@ -3419,10 +3423,10 @@ class GatewayOAuthCancelResponse(WireModel):
 
 
 class GatewayOAuthChangedNotification(WireModel):
-    auth_url: str | None = Field(default=None, alias="authUrl")
+    auth_url: Annotated[str | None, Field(alias="authUrl")] = None
     """Authorization handoff, sent only to the connection that started login."""
-    error: str | None = Field(default=None)
-    provider_id: str = Field(alias="providerId")
+    error: str | None = None
+    provider_id: Annotated[str, Field(alias="providerId")]
     status: GatewayOAuthStatus
 
 
@@ -3433,17 +3437,17 @@ class GatewayOAuthLoginResponse(WireModel):
 class GatewayOAuthReadResponse(WireModel):
     """Current effective gateway policy and credential readiness; never contains credentials."""
 
-    error: str | None = Field(default=None)
-    provider_id: str = Field(alias="providerId")
-    provider_name: str = Field(alias="providerName")
+    error: str | None = None
+    provider_id: Annotated[str, Field(alias="providerId")]
+    provider_name: Annotated[str, Field(alias="providerName")]
     required: bool
     """Whether the selected provider uses gateway OAuth, even when already signed in."""
-    status: GatewayOAuthStatus | None = Field(default=None)
+    status: GatewayOAuthStatus | None = None
     """Null when the effective provider does not use gateway OAuth."""
 
 
 class GetAccountParams(WireModel):
-    refresh_token: bool | None = Field(default=None, exclude_if=_is_none, alias="refreshToken")
+    refresh_token: Annotated[bool | None, Field(alias="refreshToken", exclude_if=_is_none)] = None
     """When `true`, requests a proactive token refresh before returning.
 
     In managed auth mode this triggers the normal refresh-token flow. In external auth mode this flag is ignored. Clients should refresh tokens themselves and call `account/login/start` with `chatgptAuthTokens`.
@@ -3453,62 +3457,64 @@ class GetAccountParams(WireModel):
 class GetAccountRateLimitsParams(WireModel):
     """Usage-read capabilities of the requesting client, never inferred from its experiment arm."""
 
-    exclude_reset_credit_details: bool | None = Field(
-        default=None, exclude_if=_is_none, alias="excludeResetCreditDetails"
-    )
+    exclude_reset_credit_details: Annotated[
+        bool | None, Field(alias="excludeResetCreditDetails", exclude_if=_is_none)
+    ] = None
     """Skip the separate reset-credit detail lookup for background usage polls. The usage response still includes the available count; omitted/false preserves detailed reads."""
-    supports_luna_reserve: bool | None = Field(default=None, exclude_if=_is_none, alias="supportsLunaReserve")
+    supports_luna_reserve: Annotated[bool | None, Field(alias="supportsLunaReserve", exclude_if=_is_none)] = None
     """The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked."""
 
 
 class GetAccountRateLimitsResponse(WireModel):
-    account_id: str | None = Field(default=None, alias="accountId")
+    account_id: Annotated[str | None, Field(alias="accountId")] = None
     """Account associated with this usage snapshot, when supplied by the backend."""
-    ordinary_usage_allowed: bool | None = Field(default=None, alias="ordinaryUsageAllowed")
+    ordinary_usage_allowed: Annotated[bool | None, Field(alias="ordinaryUsageAllowed")] = None
     """Backend permission for ordinary included usage, validated against the active account. Null means unavailable; clients must not infer recovery from percentages or reset times."""
-    rate_limit_reset_credits: RateLimitResetCreditsSummary | None = Field(default=None, alias="rateLimitResetCredits")
-    rate_limit_upsell: JsonValue | None = Field(default=None, alias="rateLimitUpsell")
+    rate_limit_reset_credits: Annotated[RateLimitResetCreditsSummary | None, Field(alias="rateLimitResetCredits")] = (
+        None
+    )
+    rate_limit_upsell: Annotated[JsonValue | None, Field(alias="rateLimitUpsell")] = None
     """Optional backend-owned banner from the same usage read. Its nested keys retain the backend's snake_case contract; an absent banner leaves the client's existing UI unchanged."""
-    rate_limits: RateLimitSnapshot = Field(alias="rateLimits")
+    rate_limits: Annotated[RateLimitSnapshot, Field(alias="rateLimits")]
     """Backward-compatible single-bucket view; mirrors the historical payload."""
-    rate_limits_by_limit_id: dict[str, RateLimitSnapshot] | None = Field(default=None, alias="rateLimitsByLimitId")
+    rate_limits_by_limit_id: Annotated[dict[str, RateLimitSnapshot] | None, Field(alias="rateLimitsByLimitId")] = None
     """Multi-bucket view keyed by metered `limit_id` (for example, `codex`)."""
 
 
 class GetAccountResponse(WireModel):
-    account: Account | None = Field(default=None)
-    requires_openai_auth: bool = Field(alias="requiresOpenaiAuth")
+    account: Account | None = None
+    requires_openai_auth: Annotated[bool, Field(alias="requiresOpenaiAuth")]
 
 
 class GetAccountTokenUsageParams(WireModel):
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """When present, read estimated usage for this thread instead of account-wide token activity."""
 
 
 class GetAccountTokenUsageResponse(WireModel):
-    daily_usage_buckets: list[AccountTokenUsageDailyBucket] | None = Field(default=None, alias="dailyUsageBuckets")
+    daily_usage_buckets: Annotated[list[AccountTokenUsageDailyBucket] | None, Field(alias="dailyUsageBuckets")] = None
     summary: AccountTokenUsageSummary
-    thread_usage: ThreadUsage | None = Field(default=None, alias="threadUsage")
+    thread_usage: Annotated[ThreadUsage | None, Field(alias="threadUsage")] = None
     """Estimated usage when a thread was requested and its billing route is available."""
 
 
 class GetWorkspaceMessagesResponse(WireModel):
-    feature_enabled: bool = Field(alias="featureEnabled")
+    feature_enabled: Annotated[bool, Field(alias="featureEnabled")]
     """Whether the workspace-message backend route is available for this client."""
     messages: list[WorkspaceMessage]
     """Active workspace messages returned by the backend."""
 
 
 class GitInfo(WireModel):
-    branch: str | None = Field(default=None)
-    origin_url: str | None = Field(default=None, alias="originUrl")
-    sha: str | None = Field(default=None)
+    branch: str | None = None
+    origin_url: Annotated[str | None, Field(alias="originUrl")] = None
+    sha: str | None = None
 
 
 class GitPluginSource(WireModel):
-    path: str | None = Field(default=None)
-    ref_name: str | None = Field(default=None, alias="refName")
-    sha: str | None = Field(default=None)
+    path: str | None = None
+    ref_name: Annotated[str | None, Field(alias="refName")] = None
+    sha: str | None = None
     type: Literal["git"]
     url: str
 
@@ -3519,8 +3525,8 @@ class GlobPatternFileSystemPath(WireModel):
 
 
 class GrantedPermissionProfile(WireModel):
-    file_system: AdditionalFileSystemPermissions | None = Field(default=None, alias="fileSystem")
-    network: AdditionalNetworkPermissions | None = Field(default=None)
+    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
+    network: AdditionalNetworkPermissions | None = None
 
 
 class GranularAskForApproval(WireModel):
@@ -3529,23 +3535,23 @@ class GranularAskForApproval(WireModel):
 
 class GranularAskForApprovalGranular(WireModel):
     mcp_elicitations: bool
-    request_permissions: bool = Field(default=False)
+    request_permissions: bool = False
     rules: bool
     sandbox_approval: bool
-    skill_approval: bool = Field(default=False)
+    skill_approval: bool = False
 
 
 class GuardianApprovalReview(WireModel):
     """[UNSTABLE] Temporary approval auto-review payload used by `item/autoApprovalReview/*` notifications. This shape is expected to change soon."""
 
-    rationale: str | None = Field(default=None)
-    risk_level: GuardianRiskLevel | None = Field(default=None, alias="riskLevel")
+    rationale: str | None = None
+    risk_level: Annotated[GuardianRiskLevel | None, Field(alias="riskLevel")] = None
     status: GuardianApprovalReviewStatus
-    user_authorization: GuardianUserAuthorization | None = Field(default=None, alias="userAuthorization")
+    user_authorization: Annotated[GuardianUserAuthorization | None, Field(alias="userAuthorization")] = None
 
 
 class GuardianWarningEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["guardianWarning"]
     params: GuardianWarningNotification
@@ -3554,12 +3560,12 @@ class GuardianWarningEvent(WireModel):
 class GuardianWarningNotification(WireModel):
     message: str
     """Concise guardian warning message for the user."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
     """Thread target for the guardian warning."""
 
 
 class HookCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["hook/completed"]
     params: HookCompletedNotification
@@ -3567,8 +3573,8 @@ class HookCompletedEvent(WireModel):
 
 class HookCompletedNotification(WireModel):
     run: HookRunSummary
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
 
 
 class HookErrorInfo(WireModel):
@@ -3586,7 +3592,7 @@ class HookOutputEntry(WireModel):
 
 
 class HookPromptFragment(WireModel):
-    hook_run_id: str = Field(alias="hookRunId")
+    hook_run_id: Annotated[str, Field(alias="hookRunId")]
     text: str
 
 
@@ -3597,24 +3603,24 @@ class HookPromptThreadItem(WireModel):
 
 
 class HookRunSummary(WireModel):
-    completed_at: Int64 | None = Field(default=None, alias="completedAt")
-    display_order: Int64 = Field(alias="displayOrder")
-    duration_ms: Int64 | None = Field(default=None, alias="durationMs")
+    completed_at: Annotated[Int64 | None, Field(alias="completedAt")] = None
+    display_order: Annotated[Int64, Field(alias="displayOrder")]
+    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     entries: list[HookOutputEntry]
-    event_name: HookEventName = Field(alias="eventName")
-    execution_mode: HookExecutionMode = Field(alias="executionMode")
-    handler_type: HookHandlerType = Field(alias="handlerType")
+    event_name: Annotated[HookEventName, Field(alias="eventName")]
+    execution_mode: Annotated[HookExecutionMode, Field(alias="executionMode")]
+    handler_type: Annotated[HookHandlerType, Field(alias="handlerType")]
     id: str
     scope: HookScope
-    source: HookSource = Field(default=HookSource.unknown)
-    source_path: AbsolutePathBuf = Field(alias="sourcePath")
-    started_at: Int64 = Field(alias="startedAt")
+    source: HookSource = HookSource.unknown
+    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
+    started_at: Annotated[Int64, Field(alias="startedAt")]
     status: HookRunStatus
-    status_message: str | None = Field(default=None, alias="statusMessage")
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
 
 
 class HookStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["hook/started"]
     params: HookStartedNotification
@@ -3622,8 +3628,8 @@ class HookStartedEvent(WireModel):
 
 class HookStartedNotification(WireModel):
     run: HookRunSummary
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
 
 
 class HooksListEntry(WireModel):
@@ -3634,7 +3640,7 @@ class HooksListEntry(WireModel):
 
 
 class HooksListParams(WireModel):
-    cwds: list[str] | None = Field(default=None, exclude_if=_is_none)
+    cwds: Annotated[list[str] | None, Field(exclude_if=_is_none)] = None
     """When empty, defaults to the current session working directory."""
 
 
@@ -3649,17 +3655,19 @@ class HooksListResponse(WireModel):
 
 
 class HourlyScheduledTaskSchedule(WireModel):
-    days: list[ScheduledTaskWeekday] | None = Field(default=None)
-    interval_hours: UInt32 = Field(alias="intervalHours")
+    days: list[ScheduledTaskWeekday] | None = None
+    interval_hours: Annotated[UInt32, Field(alias="intervalHours")]
     type: Literal["hourly"]
 
 
 class HttpConnectionFailedCodexErrorInfo(WireModel):
-    http_connection_failed: HttpConnectionFailedCodexErrorInfoHttpConnectionFailed = Field(alias="httpConnectionFailed")
+    http_connection_failed: Annotated[
+        HttpConnectionFailedCodexErrorInfoHttpConnectionFailed, Field(alias="httpConnectionFailed")
+    ]
 
 
 class HttpConnectionFailedCodexErrorInfoHttpConnectionFailed(WireModel):
-    http_status_code: UInt16 | None = Field(default=None, alias="httpStatusCode")
+    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
 
 
 class IdleThreadStatus(WireModel):
@@ -3667,31 +3675,31 @@ class IdleThreadStatus(WireModel):
 
 
 class ImageGenerationCallResponseItem(WireModel):
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    encrypted_content: str | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     result: str
-    revised_prompt: str | None = Field(default=None)
+    revised_prompt: str | None = None
     status: str
     type: Literal["image_generation_call"]
 
 
 class ImageGenerationThreadItem(WireModel):
-    failure: ImageGenerationFailure | None = Field(default=None)
+    failure: ImageGenerationFailure | None = None
     id: str
     result: str
-    revised_prompt: str | None = Field(default=None, alias="revisedPrompt")
-    saved_path: AbsolutePathBuf | None = Field(default=None, alias="savedPath")
+    revised_prompt: Annotated[str | None, Field(alias="revisedPrompt")] = None
+    saved_path: Annotated[AbsolutePathBuf | None, Field(alias="savedPath")] = None
     status: str
-    transparent_background: bool | None = Field(default=None, alias="transparentBackground")
+    transparent_background: Annotated[bool | None, Field(alias="transparentBackground")] = None
     type: Literal["imageGeneration"]
 
 
 class ImageUserInput(WireModel):
-    detail: ImageDetail | None = Field(default=None)
-    file_id: str | None = Field(default=None, exclude_if=_is_none, alias="fileId")
+    detail: ImageDetail | None = None
+    file_id: Annotated[str | None, Field(alias="fileId", exclude_if=_is_none)] = None
     type: Literal["image"]
-    url: str | None = Field(default=None, exclude_if=_is_none)
+    url: Annotated[str | None, Field(exclude_if=_is_none)] = None
 
 
 class ImageViewThreadItem(WireModel):
@@ -3701,36 +3709,36 @@ class ImageViewThreadItem(WireModel):
 
 
 class InAppBrowserRequirements(WireModel):
-    allow_external_browser_settings_import: bool | None = Field(
-        default=None, alias="allowExternalBrowserSettingsImport"
-    )
+    allow_external_browser_settings_import: Annotated[
+        bool | None, Field(alias="allowExternalBrowserSettingsImport")
+    ] = None
 
 
 class InitializeCapabilities(WireModel):
     """Client-declared capabilities negotiated during initialize."""
 
-    experimental_api: bool = Field(default=False, alias="experimentalApi")
+    experimental_api: Annotated[bool, Field(alias="experimentalApi")] = False
     """Opt into receiving experimental API methods and fields."""
-    explicit_gateway_oauth: bool | None = Field(default=None, exclude_if=_is_none, alias="explicitGatewayOauth")
+    explicit_gateway_oauth: Annotated[bool | None, Field(alias="explicitGatewayOauth", exclude_if=_is_none)] = None
     """Use explicit gateway OAuth login instead of automatic browser authorization. Applies to this app-server's gateway runtime; later connections cannot undo it."""
-    extensions: dict[str, JsonValue] | None = Field(default=None)
+    extensions: dict[str, JsonValue] | None = None
     """MCP extension settings declared by the app-server client."""
-    mcp_server_openai_form_elicitation: bool | None = Field(
-        default=None, exclude_if=_is_none, alias="mcpServerOpenaiFormElicitation"
-    )
+    mcp_server_openai_form_elicitation: Annotated[
+        bool | None, Field(alias="mcpServerOpenaiFormElicitation", exclude_if=_is_none)
+    ] = None
     """Legacy opt-in for the `openai/form` MCP extension.
 
     New clients should declare `openai/form` in [`Self::extensions`].
     """
-    opt_out_notification_methods: list[str] | None = Field(default=None, alias="optOutNotificationMethods")
+    opt_out_notification_methods: Annotated[list[str] | None, Field(alias="optOutNotificationMethods")] = None
     """Exact notification method names that should be suppressed for this connection (for example `thread/started`)."""
-    request_attestation: bool = Field(default=False, alias="requestAttestation")
+    request_attestation: Annotated[bool, Field(alias="requestAttestation")] = False
     """Opt into `attestation/generate` requests for upstream `x-oai-attestation`."""
 
 
 class InitializeParams(WireModel):
-    capabilities: InitializeCapabilities | None = Field(default=None)
-    client_info: ClientInfo = Field(alias="clientInfo")
+    capabilities: InitializeCapabilities | None = None
+    client_info: Annotated[ClientInfo, Field(alias="clientInfo")]
 
 
 class InitializeRequest(WireModel):
@@ -3740,13 +3748,13 @@ class InitializeRequest(WireModel):
 
 
 class InitializeResponse(WireModel):
-    codex_home: AbsolutePathBuf = Field(alias="codexHome")
+    codex_home: Annotated[AbsolutePathBuf, Field(alias="codexHome")]
     """Absolute path to the server's $CODEX_HOME directory."""
-    platform_family: str = Field(alias="platformFamily")
+    platform_family: Annotated[str, Field(alias="platformFamily")]
     """Platform family for the running app-server target, for example `"unix"` or `"windows"`."""
-    platform_os: str = Field(alias="platformOs")
+    platform_os: Annotated[str, Field(alias="platformOs")]
     """Operating system for the running app-server target, for example `"macos"`, `"linux"`, or `"windows"`."""
-    user_agent: str = Field(alias="userAgent")
+    user_agent: Annotated[str, Field(alias="userAgent")]
 
 
 class InitializedNotification(WireModel):
@@ -3768,7 +3776,7 @@ class InputAudioContentItem(WireModel):
 
 
 class InputAudioDynamicToolCallOutputContentItem(WireModel):
-    audio_url: str = Field(alias="audioUrl")
+    audio_url: Annotated[str, Field(alias="audioUrl")]
     type: Literal["inputAudio"]
 
 
@@ -3778,21 +3786,21 @@ class InputAudioFunctionCallOutputContentItem(WireModel):
 
 
 class InputImageContentItem(WireModel):
-    detail: ImageDetail | None = Field(default=None)
-    file_id: str | None = Field(default=None, exclude_if=_is_none)
-    image_url: str | None = Field(default=None, exclude_if=_is_none)
+    detail: ImageDetail | None = None
+    file_id: Annotated[str | None, Field(exclude_if=_is_none)] = None
+    image_url: Annotated[str | None, Field(exclude_if=_is_none)] = None
     type: Literal["input_image"]
 
 
 class InputImageDynamicToolCallOutputContentItem(WireModel):
-    image_url: str = Field(alias="imageUrl")
+    image_url: Annotated[str, Field(alias="imageUrl")]
     type: Literal["inputImage"]
 
 
 class InputImageFunctionCallOutputContentItem(WireModel):
-    detail: ImageDetail | None = Field(default=None)
-    file_id: str | None = Field(default=None, exclude_if=_is_none)
-    image_url: str | None = Field(default=None, exclude_if=_is_none)
+    detail: ImageDetail | None = None
+    file_id: Annotated[str | None, Field(exclude_if=_is_none)] = None
+    image_url: Annotated[str | None, Field(exclude_if=_is_none)] = None
     type: Literal["input_image"]
 
 
@@ -3824,7 +3832,7 @@ class InstalledApp(WireModel):
     enabled: bool
     """Effective enabled state after applying global, workspace, local, and managed configuration at read time."""
     id: str
-    runtime_name: str | None = Field(default=None, alias="runtimeName")
+    runtime_name: Annotated[str | None, Field(alias="runtimeName")] = None
     """Best-effort name carried by the runtime tool catalog. Canonical app metadata remains owned by `app/read`."""
 
 
@@ -3834,32 +3842,32 @@ class InternalChatMessageMetadataPassthrough(WireModel):
     Responses API strongly types this payload. Do not modify it without first getting API approval and making the corresponding Responses API change.
     """
 
-    turn_id: str | None = Field(default=None)
+    turn_id: str | None = None
 
 
 class ItemAgentMessageDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/agentMessage/delta"]
     params: AgentMessageDeltaNotification
 
 
 class ItemAutoApprovalReviewCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/autoApprovalReview/completed"]
     params: ItemGuardianApprovalReviewCompletedNotification
 
 
 class ItemAutoApprovalReviewStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/autoApprovalReview/started"]
     params: ItemGuardianApprovalReviewStartedNotification
 
 
 class ItemCommandExecutionOutputDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/commandExecution/outputDelta"]
     params: CommandExecutionOutputDeltaNotification
@@ -3874,38 +3882,38 @@ class ItemCommandExecutionRequestApprovalRequest(WireModel):
 
 
 class ItemCommandExecutionTerminalInteractionEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/commandExecution/terminalInteraction"]
     params: TerminalInteractionNotification
 
 
 class ItemCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/completed"]
     params: ItemCompletedNotification
 
 
 class ItemCompletedNotification(WireModel):
-    completed_at_ms: Int64 = Field(alias="completedAtMs")
+    completed_at_ms: Annotated[Int64, Field(alias="completedAtMs")]
     """Unix timestamp (in milliseconds) when this item lifecycle completed."""
     item: ThreadItem
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ItemFileChangeOutputDeltaEvent(WireModel):
     """Deprecated legacy apply_patch output stream notification."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/fileChange/outputDelta"]
     params: FileChangeOutputDeltaNotification
 
 
 class ItemFileChangePatchUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/fileChange/patchUpdated"]
     params: FileChangePatchUpdatedNotification
@@ -3923,23 +3931,23 @@ class ItemGuardianApprovalReviewCompletedNotification(WireModel):
     """[UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon."""
 
     action: GuardianApprovalReviewAction
-    completed_at_ms: Int64 = Field(alias="completedAtMs")
+    completed_at_ms: Annotated[Int64, Field(alias="completedAtMs")]
     """Unix timestamp (in milliseconds) when this review completed."""
-    decision_source: AutoReviewDecisionSource = Field(alias="decisionSource")
+    decision_source: Annotated[AutoReviewDecisionSource, Field(alias="decisionSource")]
     review: GuardianApprovalReview
-    review_id: str = Field(alias="reviewId")
+    review_id: Annotated[str, Field(alias="reviewId")]
     """Stable identifier for this review."""
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this review started."""
-    target_item_id: str | None = Field(default=None, alias="targetItemId")
+    target_item_id: Annotated[str | None, Field(alias="targetItemId")] = None
     """Identifier for the reviewed item or tool call when one exists.
 
     In most cases, one review maps to one target item. The exceptions are - execve reviews, where a single command may contain multiple execve calls to review (only possible when using the shell_zsh_fork feature) - stdin reviews, which refer to the existing parent command item and have a separate approval ID in the action payload - network policy reviews, where there is no target item
 
     A network call is triggered by a CommandExecution item, so having a target_item_id set to the CommandExecution item would be misleading because the review is about the network call, not the command execution. Therefore, target_item_id is set to None for network policy reviews.
     """
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ItemGuardianApprovalReviewStartedNotification(WireModel):
@@ -3947,23 +3955,23 @@ class ItemGuardianApprovalReviewStartedNotification(WireModel):
 
     action: GuardianApprovalReviewAction
     review: GuardianApprovalReview
-    review_id: str = Field(alias="reviewId")
+    review_id: Annotated[str, Field(alias="reviewId")]
     """Stable identifier for this review."""
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this review started."""
-    target_item_id: str | None = Field(default=None, alias="targetItemId")
+    target_item_id: Annotated[str | None, Field(alias="targetItemId")] = None
     """Identifier for the reviewed item or tool call when one exists.
 
     In most cases, one review maps to one target item. The exceptions are - execve reviews, where a single command may contain multiple execve calls to review (only possible when using the shell_zsh_fork feature) - stdin reviews, which refer to the existing parent command item and have a separate approval ID in the action payload - network policy reviews, where there is no target item
 
     A network call is triggered by a CommandExecution item, so having a target_item_id set to the CommandExecution item would be misleading because the review is about the network call, not the command execution. Therefore, target_item_id is set to None for network policy reviews.
     """
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ItemMcpToolCallProgressEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/mcpToolCall/progress"]
     params: McpToolCallProgressNotification
@@ -3980,35 +3988,35 @@ class ItemPermissionsRequestApprovalRequest(WireModel):
 class ItemPlanDeltaEvent(WireModel):
     """EXPERIMENTAL - proposed plan streaming deltas for plan items."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/plan/delta"]
     params: PlanDeltaNotification
 
 
 class ItemReasoningSummaryPartAddedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/reasoning/summaryPartAdded"]
     params: ReasoningSummaryPartAddedNotification
 
 
 class ItemReasoningSummaryTextDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/reasoning/summaryTextDelta"]
     params: ReasoningSummaryTextDeltaNotification
 
 
 class ItemReasoningTextDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/reasoning/textDelta"]
     params: ReasoningTextDeltaNotification
 
 
 class ItemStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/started"]
     params: ItemStartedNotification
@@ -4016,21 +4024,21 @@ class ItemStartedEvent(WireModel):
 
 class ItemStartedNotification(WireModel):
     item: ThreadItem
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this item lifecycle started."""
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ItemThreadItemsListAnchor(WireModel):
-    item_id: str = Field(alias="itemId")
+    item_id: Annotated[str, Field(alias="itemId")]
     type: Literal["item"]
 
 
 class ItemThreadTimelineEntry(WireModel):
     item: ThreadItem
     position: UInt64
-    turn_id: str = Field(alias="turnId")
+    turn_id: Annotated[str, Field(alias="turnId")]
     type: Literal["item"]
 
 
@@ -4059,7 +4067,7 @@ class JSONRPCError(WireModel):
 
 class JSONRPCErrorError(WireModel):
     code: Int64
-    data: JsonValue | None = Field(default=None)
+    data: JsonValue | None = None
     message: str
 
 
@@ -4067,7 +4075,7 @@ class JSONRPCNotification(WireModel):
     """A notification which does not expect a response."""
 
     method: str
-    params: JsonValue | None = Field(default=None)
+    params: JsonValue | None = None
 
 
 class JSONRPCRequest(WireModel):
@@ -4075,8 +4083,8 @@ class JSONRPCRequest(WireModel):
 
     id: RequestId
     method: str
-    params: JsonValue | None = Field(default=None)
-    trace: W3cTraceContext | None = Field(default=None)
+    params: JsonValue | None = None
+    trace: W3cTraceContext | None = None
     """Optional W3C Trace Context for distributed tracing."""
 
 
@@ -4089,7 +4097,7 @@ class JSONRPCResponse(WireModel):
 
 class KindFileSystemSpecialPath(WireModel):
     kind: Literal["project_roots"]
-    subpath: LegacyAppPathString | None = Field(default=None)
+    subpath: LegacyAppPathString | None = None
 
 
 class LegacyManagedConfigTomlFromFileConfigLayerSource(WireModel):
@@ -4105,31 +4113,31 @@ class LegacyManagedConfigTomlFromMdmConfigLayerSource(WireModel):
 
 class ListFilesCommandAction(WireModel):
     command: str
-    path: str | None = Field(default=None)
+    path: str | None = None
     type: Literal["listFiles"]
 
 
 class ListFilesParsedCommand(WireModel):
     cmd: str
-    path: str | None = Field(default=None)
+    path: str | None = None
     type: Literal["list_files"]
 
 
 class ListMcpServerStatusParams(WireModel):
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    detail: McpServerStatusDetail | None = Field(default=None)
+    detail: McpServerStatusDetail | None = None
     """Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when omitted."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to a server-defined value."""
-    server_name: str | None = Field(default=None, alias="serverName")
+    server_name: Annotated[str | None, Field(alias="serverName")] = None
     """Limit discovery to one server. With a thread ID, reuse that thread's MCP connection."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
 
 
 class ListMcpServerStatusResponse(WireModel):
     data: list[McpServerStatus]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
@@ -4139,7 +4147,7 @@ class LocalAudioUserInput(WireModel):
 
 
 class LocalImageUserInput(WireModel):
-    detail: ImageDetail | None = Field(default=None)
+    detail: ImageDetail | None = None
     path: str
     type: Literal["localImage"]
 
@@ -4151,12 +4159,12 @@ class LocalPluginSource(WireModel):
 
 class LocalShellCallResponseItem(WireModel):
     action: LocalShellAction
-    call_id: str | None = Field(default=None)
+    call_id: str | None = None
     """Set when using the Responses API."""
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
+    encrypted_content: str | None = None
+    id: str | None = None
     """Legacy id field retained for compatibility with older payloads."""
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     status: LocalShellStatus
     type: Literal["local_shell_call"]
 
@@ -4166,26 +4174,26 @@ class LogoutAccountResponse(WireModel):
 
 
 class ManagedHooksRequirements(WireModel):
-    interrupt: list[ConfiguredHookMatcherGroup] = Field(default_factory=list, alias="Interrupt")
-    permission_request: list[ConfiguredHookMatcherGroup] = Field(alias="PermissionRequest")
-    post_compact: list[ConfiguredHookMatcherGroup] = Field(alias="PostCompact")
-    post_tool_use: list[ConfiguredHookMatcherGroup] = Field(alias="PostToolUse")
-    pre_compact: list[ConfiguredHookMatcherGroup] = Field(alias="PreCompact")
-    pre_tool_use: list[ConfiguredHookMatcherGroup] = Field(alias="PreToolUse")
-    session_end: list[ConfiguredHookMatcherGroup] = Field(default_factory=list, alias="SessionEnd")
-    session_start: list[ConfiguredHookMatcherGroup] = Field(alias="SessionStart")
-    stop: list[ConfiguredHookMatcherGroup] = Field(alias="Stop")
-    subagent_start: list[ConfiguredHookMatcherGroup] = Field(alias="SubagentStart")
-    subagent_stop: list[ConfiguredHookMatcherGroup] = Field(alias="SubagentStop")
-    user_prompt_submit: list[ConfiguredHookMatcherGroup] = Field(alias="UserPromptSubmit")
-    managed_dir: str | None = Field(default=None, alias="managedDir")
-    windows_managed_dir: str | None = Field(default=None, alias="windowsManagedDir")
+    interrupt: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="Interrupt")] = Field(default_factory=list)
+    permission_request: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PermissionRequest")]
+    post_compact: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PostCompact")]
+    post_tool_use: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PostToolUse")]
+    pre_compact: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PreCompact")]
+    pre_tool_use: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PreToolUse")]
+    session_end: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SessionEnd")] = Field(default_factory=list)
+    session_start: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SessionStart")]
+    stop: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="Stop")]
+    subagent_start: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SubagentStart")]
+    subagent_stop: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SubagentStop")]
+    user_prompt_submit: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="UserPromptSubmit")]
+    managed_dir: Annotated[str | None, Field(alias="managedDir")] = None
+    windows_managed_dir: Annotated[str | None, Field(alias="windowsManagedDir")] = None
 
 
 class MarketplaceAddParams(WireModel):
-    ref_name: str | None = Field(default=None, alias="refName")
+    ref_name: Annotated[str | None, Field(alias="refName")] = None
     source: str
-    sparse_paths: list[str] | None = Field(default=None, alias="sparsePaths")
+    sparse_paths: Annotated[list[str] | None, Field(alias="sparsePaths")] = None
 
 
 class MarketplaceAddRequest(WireModel):
@@ -4195,22 +4203,22 @@ class MarketplaceAddRequest(WireModel):
 
 
 class MarketplaceAddResponse(WireModel):
-    already_added: bool = Field(alias="alreadyAdded")
-    installed_root: AbsolutePathBuf = Field(alias="installedRoot")
-    marketplace_name: str = Field(alias="marketplaceName")
+    already_added: Annotated[bool, Field(alias="alreadyAdded")]
+    installed_root: Annotated[AbsolutePathBuf, Field(alias="installedRoot")]
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
 
 
 class MarketplaceInterface(WireModel):
-    display_name: str | None = Field(default=None, alias="displayName")
+    display_name: Annotated[str | None, Field(alias="displayName")] = None
 
 
 class MarketplaceLoadErrorInfo(WireModel):
-    marketplace_path: AbsolutePathBuf = Field(alias="marketplacePath")
+    marketplace_path: Annotated[AbsolutePathBuf, Field(alias="marketplacePath")]
     message: str
 
 
 class MarketplaceRemoveParams(WireModel):
-    marketplace_name: str = Field(alias="marketplaceName")
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
 
 
 class MarketplaceRemoveRequest(WireModel):
@@ -4220,17 +4228,17 @@ class MarketplaceRemoveRequest(WireModel):
 
 
 class MarketplaceRemoveResponse(WireModel):
-    installed_root: AbsolutePathBuf | None = Field(default=None, alias="installedRoot")
-    marketplace_name: str = Field(alias="marketplaceName")
+    installed_root: Annotated[AbsolutePathBuf | None, Field(alias="installedRoot")] = None
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
 
 
 class MarketplaceUpgradeErrorInfo(WireModel):
-    marketplace_name: str = Field(alias="marketplaceName")
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
     message: str
 
 
 class MarketplaceUpgradeParams(WireModel):
-    marketplace_name: str | None = Field(default=None, alias="marketplaceName")
+    marketplace_name: Annotated[str | None, Field(alias="marketplaceName")] = None
 
 
 class MarketplaceUpgradeRequest(WireModel):
@@ -4241,21 +4249,21 @@ class MarketplaceUpgradeRequest(WireModel):
 
 class MarketplaceUpgradeResponse(WireModel):
     errors: list[MarketplaceUpgradeErrorInfo]
-    selected_marketplaces: list[str] = Field(alias="selectedMarketplaces")
-    upgraded_roots: list[AbsolutePathBuf] = Field(alias="upgradedRoots")
+    selected_marketplaces: Annotated[list[str], Field(alias="selectedMarketplaces")]
+    upgraded_roots: Annotated[list[AbsolutePathBuf], Field(alias="upgradedRoots")]
 
 
 class McpAppUi(WireModel):
     """UI resource and display preference for model invocations, captured from the tool descriptor."""
 
-    preferred_model_display_mode: McpAppDisplayMode = Field(alias="preferredModelDisplayMode")
-    resource_uri: str = Field(alias="resourceUri")
+    preferred_model_display_mode: Annotated[McpAppDisplayMode, Field(alias="preferredModelDisplayMode")]
+    resource_uri: Annotated[str, Field(alias="resourceUri")]
 
 
 class McpElicitationBooleanSchema(WireModel):
-    default: bool | None = Field(default=None)
-    description: str | None = Field(default=None)
-    title: str | None = Field(default=None)
+    default: bool | None = None
+    description: str | None = None
+    title: str | None = None
     type: McpElicitationBooleanType
 
 
@@ -4265,20 +4273,20 @@ class McpElicitationConstOption(WireModel):
 
 
 class McpElicitationLegacyTitledEnumSchema(WireModel):
-    default: str | None = Field(default=None)
-    description: str | None = Field(default=None)
+    default: str | None = None
+    description: str | None = None
     enum: list[str]
-    enum_names: list[str] | None = Field(default=None, alias="enumNames")
-    title: str | None = Field(default=None)
+    enum_names: Annotated[list[str] | None, Field(alias="enumNames")] = None
+    title: str | None = None
     type: McpElicitationStringType
 
 
 class McpElicitationNumberSchema(WireModel):
-    default: float | None = Field(default=None)
-    description: str | None = Field(default=None)
-    maximum: float | None = Field(default=None)
-    minimum: float | None = Field(default=None)
-    title: str | None = Field(default=None)
+    default: float | None = None
+    description: str | None = None
+    maximum: float | None = None
+    minimum: float | None = None
+    title: str | None = None
     type: McpElicitationNumberType
 
 
@@ -4288,41 +4296,41 @@ class McpElicitationSchema(WireModel):
     This matches the `requestedSchema` shape from the MCP 2025-11-25 `ElicitRequestFormParams` schema.
     """
 
-    schema_: str | None = Field(default=None, alias="$schema")
+    schema_: Annotated[str | None, Field(alias="$schema")] = None
     properties: dict[str, McpElicitationPrimitiveSchema]
-    required: list[str] | None = Field(default=None)
+    required: list[str] | None = None
     type: McpElicitationObjectType
 
 
 class McpElicitationStringSchema(WireModel):
-    default: str | None = Field(default=None)
-    description: str | None = Field(default=None)
-    format: McpElicitationStringFormat | None = Field(default=None)
-    max_length: UInt32 | None = Field(default=None, alias="maxLength")
-    min_length: UInt32 | None = Field(default=None, alias="minLength")
-    title: str | None = Field(default=None)
+    default: str | None = None
+    description: str | None = None
+    format: McpElicitationStringFormat | None = None
+    max_length: Annotated[UInt32 | None, Field(alias="maxLength")] = None
+    min_length: Annotated[UInt32 | None, Field(alias="minLength")] = None
+    title: str | None = None
     type: McpElicitationStringType
 
 
 class McpElicitationTitledEnumItems(WireModel):
-    any_of: list[McpElicitationConstOption] = Field(alias="anyOf")
+    any_of: Annotated[list[McpElicitationConstOption], Field(alias="anyOf")]
 
 
 class McpElicitationTitledMultiSelectEnumSchema(WireModel):
-    default: list[str] | None = Field(default=None)
-    description: str | None = Field(default=None)
+    default: list[str] | None = None
+    description: str | None = None
     items: McpElicitationTitledEnumItems
-    max_items: UInt64 | None = Field(default=None, alias="maxItems")
-    min_items: UInt64 | None = Field(default=None, alias="minItems")
-    title: str | None = Field(default=None)
+    max_items: Annotated[UInt64 | None, Field(alias="maxItems")] = None
+    min_items: Annotated[UInt64 | None, Field(alias="minItems")] = None
+    title: str | None = None
     type: McpElicitationArrayType
 
 
 class McpElicitationTitledSingleSelectEnumSchema(WireModel):
-    default: str | None = Field(default=None)
-    description: str | None = Field(default=None)
-    one_of: list[McpElicitationConstOption] = Field(alias="oneOf")
-    title: str | None = Field(default=None)
+    default: str | None = None
+    description: str | None = None
+    one_of: Annotated[list[McpElicitationConstOption], Field(alias="oneOf")]
+    title: str | None = None
     type: McpElicitationStringType
 
 
@@ -4332,43 +4340,43 @@ class McpElicitationUntitledEnumItems(WireModel):
 
 
 class McpElicitationUntitledMultiSelectEnumSchema(WireModel):
-    default: list[str] | None = Field(default=None)
-    description: str | None = Field(default=None)
+    default: list[str] | None = None
+    description: str | None = None
     items: McpElicitationUntitledEnumItems
-    max_items: UInt64 | None = Field(default=None, alias="maxItems")
-    min_items: UInt64 | None = Field(default=None, alias="minItems")
-    title: str | None = Field(default=None)
+    max_items: Annotated[UInt64 | None, Field(alias="maxItems")] = None
+    min_items: Annotated[UInt64 | None, Field(alias="minItems")] = None
+    title: str | None = None
     type: McpElicitationArrayType
 
 
 class McpElicitationUntitledSingleSelectEnumSchema(WireModel):
-    default: str | None = Field(default=None)
-    description: str | None = Field(default=None)
+    default: str | None = None
+    description: str | None = None
     enum: list[str]
-    title: str | None = Field(default=None)
+    title: str | None = None
     type: McpElicitationStringType
 
 
 class McpResourceReadParams(WireModel):
-    connector_id: str | None = Field(default=None, alias="connectorId")
-    origin_call_id: str | None = Field(default=None, alias="originCallId")
+    connector_id: Annotated[str | None, Field(alias="connectorId")] = None
+    origin_call_id: Annotated[str | None, Field(alias="originCallId")] = None
     """Originating MCP tool call used to select the resource's app."""
     server: str
-    target: McpResourceReadTarget | None = Field(default=None)
+    target: McpResourceReadTarget | None = None
     """Explicit hosted app/account. Omit to retain legacy resource discovery."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     uri: str
 
 
 class McpResourceReadResponse(WireModel):
     contents: list[ResourceContent]
-    origin_call_id: str | None = Field(default=None, alias="originCallId")
+    origin_call_id: Annotated[str | None, Field(alias="originCallId")] = None
     """Originating call when the server applied app-specific resource scoping."""
 
 
 class McpResourceReadTarget(WireModel):
-    connector_id: str = Field(alias="connectorId")
-    link_id: str | None = Field(alias="linkId")
+    connector_id: Annotated[str, Field(alias="connectorId")]
+    link_id: Annotated[str | None, Field(alias="linkId")]
     """Null explicitly requests no-auth access, subject to the app's resource policy."""
 
 
@@ -4381,10 +4389,10 @@ class McpServerElicitationRequestRequest(WireModel):
 
 
 class McpServerElicitationRequestResponse(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     """Optional client metadata for form-mode action handling."""
     action: McpServerElicitationAction
-    content: JsonValue | None = Field(default=None)
+    content: JsonValue | None = None
     """Structured user input for accepted elicitations, mirroring RMCP `CreateElicitationResult`.
 
     This is nullable because decline/cancel responses have no content.
@@ -4398,11 +4406,11 @@ class McpServerEventNotification(WireModel):
 
 class McpServerEventStreamNotification(WireModel):
     notification: McpServerEventNotification
-    subscription_id: str = Field(alias="subscriptionId")
+    subscription_id: Annotated[str, Field(alias="subscriptionId")]
 
 
 class McpServerEventStreamNotificationEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["mcpServer/event/stream/notification"]
     params: McpServerEventStreamNotification
@@ -4411,12 +4419,12 @@ class McpServerEventStreamNotificationEvent(WireModel):
 class McpServerInfo(WireModel):
     """Presentation metadata advertised by an initialized MCP server."""
 
-    description: str | None = Field(default=None)
-    icons: list[JsonValue] | None = Field(default=None)
+    description: str | None = None
+    icons: list[JsonValue] | None = None
     name: str
-    title: str | None = Field(default=None)
+    title: str | None = None
     version: str
-    website_url: str | None = Field(default=None, alias="websiteUrl")
+    website_url: Annotated[str | None, Field(alias="websiteUrl")] = None
 
 
 class McpServerMigration(WireModel):
@@ -4424,28 +4432,28 @@ class McpServerMigration(WireModel):
 
 
 class McpServerOauthLoginCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["mcpServer/oauthLogin/completed"]
     params: McpServerOauthLoginCompletedNotification
 
 
 class McpServerOauthLoginCompletedNotification(WireModel):
-    error: str | None = Field(default=None)
-    login_id: str | None = Field(default=None, alias="loginId")
+    error: str | None = None
+    login_id: Annotated[str | None, Field(alias="loginId")] = None
     """Identifies the explicit login attempt. Older servers omit this field."""
     name: str
     success: bool
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
 
 
 class McpServerOauthLoginParams(WireModel):
-    client_registration: McpServerOauthClientRegistration | None = Field(default=None, alias="clientRegistration")
+    client_registration: Annotated[McpServerOauthClientRegistration | None, Field(alias="clientRegistration")] = None
     """Registration strategy for this login only; omission selects automatic discovery."""
     name: str
-    scopes: list[str] | None = Field(default=None)
-    thread_id: str | None = Field(default=None, alias="threadId")
-    timeout_secs: Int64 | None = Field(default=None, alias="timeoutSecs")
+    scopes: list[str] | None = None
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
+    timeout_secs: Annotated[Int64 | None, Field(alias="timeoutSecs")] = None
 
 
 class McpServerOauthLoginRequest(WireModel):
@@ -4455,8 +4463,8 @@ class McpServerOauthLoginRequest(WireModel):
 
 
 class McpServerOauthLoginResponse(WireModel):
-    authorization_url: str = Field(alias="authorizationUrl")
-    login_id: str | None = Field(default=None, alias="loginId")
+    authorization_url: Annotated[str, Field(alias="authorizationUrl")]
+    login_id: Annotated[str | None, Field(alias="loginId")] = None
     """Identifies this login attempt across the response and completion notification. Older servers omit this field; current servers always return it."""
 
 
@@ -4471,27 +4479,27 @@ class McpServerResourceReadRequest(WireModel):
 
 
 class McpServerStartupStatusUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["mcpServer/startupStatus/updated"]
     params: McpServerStatusUpdatedNotification
 
 
 class McpServerStatus(WireModel):
-    auth_status: McpAuthStatus = Field(alias="authStatus")
-    http_origin: str | None = Field(default=None, alias="httpOrigin")
+    auth_status: Annotated[McpAuthStatus, Field(alias="authStatus")]
+    http_origin: Annotated[str | None, Field(alias="httpOrigin")] = None
     """HTTP origin of the effective configured endpoint, including plugin servers. Excludes credentials, path, query, and fragment; null for non-HTTP transports."""
     name: str
-    plugin_id: str | None = Field(default=None, alias="pluginId")
-    resource_templates: list[ResourceTemplate] = Field(alias="resourceTemplates")
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
+    resource_templates: Annotated[list[ResourceTemplate], Field(alias="resourceTemplates")]
     resources: list[Resource]
-    runtime_status: McpServerConnectionStatus | None = Field(default=None, alias="runtimeStatus")
+    runtime_status: Annotated[McpServerConnectionStatus | None, Field(alias="runtimeStatus")] = None
     """Current thread-runtime connection state; null when unavailable or the configuration changed."""
-    server_capabilities: JsonValue | None = Field(default=None, alias="serverCapabilities")
+    server_capabilities: Annotated[JsonValue | None, Field(alias="serverCapabilities")] = None
     """Capabilities advertised by the initialized MCP server; null when unavailable."""
-    server_info: McpServerInfo | None = Field(default=None, alias="serverInfo")
+    server_info: Annotated[McpServerInfo | None, Field(alias="serverInfo")] = None
     tools: dict[str, Tool]
-    tools_error: str | None = Field(default=None, alias="toolsError")
+    tools_error: Annotated[str | None, Field(alias="toolsError")] = None
     """Tool discovery failed and no catalog was returned. Null when a catalog is returned, including cached or empty catalogs."""
 
 
@@ -4502,18 +4510,18 @@ class McpServerStatusListRequest(WireModel):
 
 
 class McpServerStatusUpdatedNotification(WireModel):
-    error: str | None = Field(default=None)
-    failure_reason: McpServerStartupFailureReason | None = Field(default=None, alias="failureReason")
+    error: str | None = None
+    failure_reason: Annotated[McpServerStartupFailureReason | None, Field(alias="failureReason")] = None
     name: str
     status: McpServerStartupState
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
 
 
 class McpServerToolCallParams(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
-    arguments: JsonValue | None = Field(default=None)
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
+    arguments: JsonValue | None = None
     server: str
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
     tool: str
 
 
@@ -4524,18 +4532,18 @@ class McpServerToolCallRequest(WireModel):
 
 
 class McpServerToolCallResponse(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     content: list[JsonValue]
-    is_error: bool | None = Field(default=None, alias="isError")
-    structured_content: JsonValue | None = Field(default=None, alias="structuredContent")
+    is_error: Annotated[bool | None, Field(alias="isError")] = None
+    structured_content: Annotated[JsonValue | None, Field(alias="structuredContent")] = None
 
 
 class McpToolCallAppContext(WireModel):
-    action_name: str | None = Field(default=None, alias="actionName")
-    app_name: str | None = Field(default=None, alias="appName")
-    connector_id: str = Field(alias="connectorId")
-    link_id: str | None = Field(default=None, alias="linkId")
-    resource_uri: str | None = Field(default=None, alias="resourceUri")
+    action_name: Annotated[str | None, Field(alias="actionName")] = None
+    app_name: Annotated[str | None, Field(alias="appName")] = None
+    connector_id: Annotated[str, Field(alias="connectorId")]
+    link_id: Annotated[str | None, Field(alias="linkId")] = None
+    resource_uri: Annotated[str | None, Field(alias="resourceUri")] = None
 
 
 class McpToolCallError(WireModel):
@@ -4543,41 +4551,41 @@ class McpToolCallError(WireModel):
 
 
 class McpToolCallGuardianApprovalReviewAction(WireModel):
-    connector_id: str | None = Field(default=None, alias="connectorId")
-    connector_name: str | None = Field(default=None, alias="connectorName")
+    connector_id: Annotated[str | None, Field(alias="connectorId")] = None
+    connector_name: Annotated[str | None, Field(alias="connectorName")] = None
     server: str
-    tool_name: str = Field(alias="toolName")
-    tool_title: str | None = Field(default=None, alias="toolTitle")
+    tool_name: Annotated[str, Field(alias="toolName")]
+    tool_title: Annotated[str | None, Field(alias="toolTitle")] = None
     type: Literal["mcpToolCall"]
 
 
 class McpToolCallProgressNotification(WireModel):
-    item_id: str = Field(alias="itemId")
+    item_id: Annotated[str, Field(alias="itemId")]
     message: str
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class McpToolCallResult(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     content: list[JsonValue]
-    structured_content: JsonValue | None = Field(default=None, alias="structuredContent")
+    structured_content: Annotated[JsonValue | None, Field(alias="structuredContent")] = None
 
 
 class McpToolCallThreadItem(WireModel):
-    app_context: McpToolCallAppContext | None = Field(default=None, alias="appContext")
+    app_context: Annotated[McpToolCallAppContext | None, Field(alias="appContext")] = None
     arguments: JsonValue
-    duration_ms: Int64 | None = Field(default=None, alias="durationMs")
+    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     """The duration of the MCP tool call in milliseconds."""
-    error: McpToolCallError | None = Field(default=None)
+    error: McpToolCallError | None = None
     id: str
-    mcp_app_resource_uri: str | None = Field(default=None, alias="mcpAppResourceUri")
+    mcp_app_resource_uri: Annotated[str | None, Field(alias="mcpAppResourceUri")] = None
     """Legacy compatibility field; prefer `mcpAppUi.resourceUri` when available."""
-    mcp_app_ui: McpAppUi | None = Field(default=None, alias="mcpAppUi")
+    mcp_app_ui: Annotated[McpAppUi | None, Field(alias="mcpAppUi")] = None
     """Presentation captured from the invoked descriptor; absent in older history."""
-    plugin_id: str | None = Field(default=None, alias="pluginId")
-    read_only_hint: bool | None = Field(default=None, alias="readOnlyHint")
-    result: McpToolCallResult | None = Field(default=None)
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
+    read_only_hint: Annotated[bool | None, Field(alias="readOnlyHint")] = None
+    result: McpToolCallResult | None = None
     server: str
     status: McpToolCallStatus
     tool: str
@@ -4587,31 +4595,31 @@ class McpToolCallThreadItem(WireModel):
 class McpToolConfiguredHookHandler(WireModel):
     input: dict[str, JsonValue]
     server: str
-    status_message: str | None = Field(default=None, alias="statusMessage")
-    timeout_sec: UInt64 | None = Field(default=None, alias="timeoutSec")
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64 | None, Field(alias="timeoutSec")] = None
     tool: str
     type: Literal["mcp_tool"]
 
 
 class McpToolHookMetadata(WireModel):
-    additional_context_limit: UInt64 | None = Field(default=None, alias="additionalContextLimit")
+    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
     """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    current_hash: str = Field(alias="currentHash")
-    display_order: Int64 = Field(alias="displayOrder")
+    current_hash: Annotated[str, Field(alias="currentHash")]
+    display_order: Annotated[Int64, Field(alias="displayOrder")]
     enabled: bool
-    event_name: HookEventName = Field(alias="eventName")
-    handler_type: Literal["mcpTool"] = Field(alias="handlerType")
-    is_managed: bool = Field(alias="isManaged")
+    event_name: Annotated[HookEventName, Field(alias="eventName")]
+    handler_type: Annotated[Literal["mcpTool"], Field(alias="handlerType")]
+    is_managed: Annotated[bool, Field(alias="isManaged")]
     key: str
-    matcher: str | None = Field(default=None)
-    plugin_id: str | None = Field(default=None, alias="pluginId")
+    matcher: str | None = None
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
     server: str
     source: HookSource
-    source_path: AbsolutePathBuf = Field(alias="sourcePath")
-    status_message: str | None = Field(default=None, alias="statusMessage")
-    timeout_sec: UInt64 = Field(alias="timeoutSec")
+    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
     tool: str
-    trust_status: HookTrustStatus = Field(alias="trustStatus")
+    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
 
 class MdmConfigLayerSource(WireModel):
@@ -4624,12 +4632,12 @@ class MdmConfigLayerSource(WireModel):
 
 class MemoryCitation(WireModel):
     entries: list[MemoryCitationEntry]
-    thread_ids: list[str] = Field(alias="threadIds")
+    thread_ids: Annotated[list[str], Field(alias="threadIds")]
 
 
 class MemoryCitationEntry(WireModel):
-    line_end: UInt32 = Field(alias="lineEnd")
-    line_start: UInt32 = Field(alias="lineStart")
+    line_end: Annotated[UInt32, Field(alias="lineEnd")]
+    line_start: Annotated[UInt32, Field(alias="lineStart")]
     note: str
     path: str
 
@@ -4642,20 +4650,20 @@ class MentionUserInput(WireModel):
 
 class MessageResponseItem(WireModel):
     content: list[ContentItem]
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
-    phase: MessagePhase | None = Field(default=None)
+    encrypted_content: str | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    phase: MessagePhase | None = None
     role: str
-    status: str | None = Field(default=None)
+    status: str | None = None
     type: Literal["message"]
 
 
 class MigrationDetails(WireModel):
     commands: list[CommandMigration] = Field(default_factory=list)
     hooks: list[HookMigration] = Field(default_factory=list)
-    mcp_servers: list[McpServerMigration] = Field(default_factory=list, alias="mcpServers")
-    memory: list[str] | None = Field(default=None, exclude_if=_is_none)
+    mcp_servers: Annotated[list[McpServerMigration], Field(alias="mcpServers")] = Field(default_factory=list)
+    memory: Annotated[list[str] | None, Field(exclude_if=_is_none)] = None
     plugins: list[PluginsMigration] = Field(default_factory=list)
     sessions: list[SessionMigration] = Field(default_factory=list)
     skills: list[SkillMigration] = Field(default_factory=list)
@@ -4667,13 +4675,13 @@ class MinimalFileSystemSpecialPath(WireModel):
 
 
 class MisalignmentErrorDetails(WireModel):
-    detailed_explanation: str | None = Field(default=None, alias="detailedExplanation")
+    detailed_explanation: Annotated[str | None, Field(alias="detailedExplanation")] = None
     """A substantive localized explanation is required before offering continuation."""
-    error_type: str | None = Field(default=None, alias="errorType")
+    error_type: Annotated[str | None, Field(alias="errorType")] = None
     """Open-ended classification; clients must accept categories added by Responses."""
-    review_target: str | None = Field(default=None, alias="reviewTarget")
+    review_target: Annotated[str | None, Field(alias="reviewTarget")] = None
     """Opaque server-issued block target. Presence alone does not enable target-based continuation."""
-    steer: MisalignmentSteer | None = Field(default=None)
+    steer: MisalignmentSteer | None = None
     """Instruction to submit as the next turn's user input if continuation is confirmed."""
 
 
@@ -4682,30 +4690,32 @@ class MisalignmentSteer(WireModel):
 
 
 class Model(WireModel):
-    additional_speed_tiers: list[str] = Field(default_factory=list, alias="additionalSpeedTiers")
+    additional_speed_tiers: Annotated[list[str], Field(alias="additionalSpeedTiers")] = Field(default_factory=list)
     """Deprecated: use `serviceTiers` instead."""
-    availability_nux: ModelAvailabilityNux | None = Field(default=None, alias="availabilityNux")
-    available_access_programs: ModelAccessPrograms | None = Field(default=None, alias="availableAccessPrograms")
+    availability_nux: Annotated[ModelAvailabilityNux | None, Field(alias="availabilityNux")] = None
+    available_access_programs: Annotated[ModelAccessPrograms | None, Field(alias="availableAccessPrograms")] = None
     """Null when the catalog does not provide access-program metadata."""
-    default_reasoning_effort: ReasoningEffort = Field(alias="defaultReasoningEffort")
-    default_service_tier: str | None = Field(default=None, alias="defaultServiceTier")
+    default_reasoning_effort: Annotated[ReasoningEffort, Field(alias="defaultReasoningEffort")]
+    default_service_tier: Annotated[str | None, Field(alias="defaultServiceTier")] = None
     """Catalog default service tier id for this model, when one is configured."""
     description: str
-    display_name: str = Field(alias="displayName")
+    display_name: Annotated[str, Field(alias="displayName")]
     hidden: bool
     id: str
-    input_modalities: list[InputModality] = Field(default_factory=lambda: ["text", "image"], alias="inputModalities")
-    is_default: bool = Field(alias="isDefault")
+    input_modalities: Annotated[list[InputModality], Field(alias="inputModalities")] = Field(
+        default_factory=lambda: [InputModality.text, InputModality.image]
+    )
+    is_default: Annotated[bool, Field(alias="isDefault")]
     model: str
-    model_specialty: str | None = Field(default=None, alias="modelSpecialty")
-    multi_agent_version: MultiAgentVersion | None = Field(default=None, alias="multiAgentVersion")
+    model_specialty: Annotated[str | None, Field(alias="modelSpecialty")] = None
+    multi_agent_version: Annotated[MultiAgentVersion | None, Field(alias="multiAgentVersion")] = None
     """Multi-agent runtime declared by this model, when available."""
-    service_tiers: list[ModelServiceTier] = Field(default_factory=list, alias="serviceTiers")
-    supported_reasoning_efforts: list[ReasoningEffortOption] = Field(alias="supportedReasoningEfforts")
-    supports_personality: bool = Field(default=False, alias="supportsPersonality")
+    service_tiers: Annotated[list[ModelServiceTier], Field(alias="serviceTiers")] = Field(default_factory=list)
+    supported_reasoning_efforts: Annotated[list[ReasoningEffortOption], Field(alias="supportedReasoningEfforts")]
+    supports_personality: Annotated[bool, Field(alias="supportsPersonality")] = False
     """@deprecated Always false; models no longer support personality selection."""
-    upgrade: str | None = Field(default=None)
-    upgrade_info: ModelUpgradeInfo | None = Field(default=None, alias="upgradeInfo")
+    upgrade: str | None = None
+    upgrade_info: Annotated[ModelUpgradeInfo | None, Field(alias="upgradeInfo")] = None
 
 
 class ModelAccessPrograms(WireModel):
@@ -4720,11 +4730,11 @@ class ModelAvailabilityNux(WireModel):
 
 
 class ModelListParams(WireModel):
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    include_hidden: bool | None = Field(default=None, alias="includeHidden")
+    include_hidden: Annotated[bool | None, Field(alias="includeHidden")] = None
     """When true, include models that are hidden from the default picker list."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to a reasonable server-side value."""
 
 
@@ -4736,19 +4746,19 @@ class ModelListRequest(WireModel):
 
 class ModelListResponse(WireModel):
     data: list[Model]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
 class ModelProviderAuthRecoveryCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["modelProvider/authRecoveryCompleted"]
     params: AuthRecoveryNotification
 
 
 class ModelProviderAuthRecoveryStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["modelProvider/authRecoveryStarted"]
     params: AuthRecoveryNotification
@@ -4765,40 +4775,40 @@ class ModelProviderCapabilitiesReadRequest(WireModel):
 
 
 class ModelProviderCapabilitiesReadResponse(WireModel):
-    image_generation: bool = Field(alias="imageGeneration")
-    web_search: bool = Field(alias="webSearch")
+    image_generation: Annotated[bool, Field(alias="imageGeneration")]
+    web_search: Annotated[bool, Field(alias="webSearch")]
 
 
 class ModelReroutedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["model/rerouted"]
     params: ModelReroutedNotification
 
 
 class ModelReroutedNotification(WireModel):
-    from_model: str = Field(alias="fromModel")
+    from_model: Annotated[str, Field(alias="fromModel")]
     reason: ModelRerouteReason
-    thread_id: str = Field(alias="threadId")
-    to_model: str = Field(alias="toModel")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    to_model: Annotated[str, Field(alias="toModel")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ModelSafetyBufferingUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["model/safetyBuffering/updated"]
     params: ModelSafetyBufferingUpdatedNotification
 
 
 class ModelSafetyBufferingUpdatedNotification(WireModel):
-    faster_model: str | None = Field(default=None, alias="fasterModel")
+    faster_model: Annotated[str | None, Field(alias="fasterModel")] = None
     model: str
     reasons: list[str]
-    show_buffering_ui: bool = Field(alias="showBufferingUi")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
-    use_cases: list[str] = Field(alias="useCases")
+    show_buffering_ui: Annotated[bool, Field(alias="showBufferingUi")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
+    use_cases: Annotated[list[str], Field(alias="useCases")]
 
 
 class ModelServiceTier(WireModel):
@@ -4808,29 +4818,29 @@ class ModelServiceTier(WireModel):
 
 
 class ModelUpgradeInfo(WireModel):
-    migration_markdown: str | None = Field(default=None, alias="migrationMarkdown")
+    migration_markdown: Annotated[str | None, Field(alias="migrationMarkdown")] = None
     model: str
-    model_link: str | None = Field(default=None, alias="modelLink")
-    retirement_at: Int64 | None = Field(default=None, alias="retirementAt")
+    model_link: Annotated[str | None, Field(alias="modelLink")] = None
+    retirement_at: Annotated[Int64 | None, Field(alias="retirementAt")] = None
     """Informational Unix timestamp for this upgrade's scheduled retirement, if known."""
-    upgrade_copy: str | None = Field(default=None, alias="upgradeCopy")
+    upgrade_copy: Annotated[str | None, Field(alias="upgradeCopy")] = None
 
 
 class ModelVerificationEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["model/verification"]
     params: ModelVerificationNotification
 
 
 class ModelVerificationNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
     verifications: list[ModelVerification]
 
 
 class ModelsRequirements(WireModel):
-    new_thread: NewThreadModelDefaults | None = Field(default=None, alias="newThread")
+    new_thread: Annotated[NewThreadModelDefaults | None, Field(alias="newThread")] = None
 
 
 class NamespaceDynamicToolSpec(WireModel):
@@ -4869,31 +4879,31 @@ class NetworkPolicyAmendmentReviewDecisionNetworkPolicyAmendment(WireModel):
 
 
 class NetworkRequirements(WireModel):
-    allow_local_binding: bool | None = Field(default=None, alias="allowLocalBinding")
-    allow_unix_sockets: list[str] | None = Field(default=None, alias="allowUnixSockets")
+    allow_local_binding: Annotated[bool | None, Field(alias="allowLocalBinding")] = None
+    allow_unix_sockets: Annotated[list[str] | None, Field(alias="allowUnixSockets")] = None
     """Legacy compatibility view derived from `unix_sockets`."""
-    allow_upstream_proxy: bool | None = Field(default=None, alias="allowUpstreamProxy")
-    allowed_domains: list[str] | None = Field(default=None, alias="allowedDomains")
+    allow_upstream_proxy: Annotated[bool | None, Field(alias="allowUpstreamProxy")] = None
+    allowed_domains: Annotated[list[str] | None, Field(alias="allowedDomains")] = None
     """Legacy compatibility view derived from `domains`."""
-    dangerously_allow_all_unix_sockets: bool | None = Field(default=None, alias="dangerouslyAllowAllUnixSockets")
-    dangerously_allow_non_loopback_proxy: bool | None = Field(default=None, alias="dangerouslyAllowNonLoopbackProxy")
-    denied_domains: list[str] | None = Field(default=None, alias="deniedDomains")
+    dangerously_allow_all_unix_sockets: Annotated[bool | None, Field(alias="dangerouslyAllowAllUnixSockets")] = None
+    dangerously_allow_non_loopback_proxy: Annotated[bool | None, Field(alias="dangerouslyAllowNonLoopbackProxy")] = None
+    denied_domains: Annotated[list[str] | None, Field(alias="deniedDomains")] = None
     """Legacy compatibility view derived from `domains`."""
-    domains: dict[str, NetworkDomainPermission] | None = Field(default=None)
+    domains: dict[str, NetworkDomainPermission] | None = None
     """Canonical network permission map for `experimental_network`."""
-    enabled: bool | None = Field(default=None)
-    http_port: UInt16 | None = Field(default=None, alias="httpPort")
-    managed_allowed_domains_only: bool | None = Field(default=None, alias="managedAllowedDomainsOnly")
+    enabled: bool | None = None
+    http_port: Annotated[UInt16 | None, Field(alias="httpPort")] = None
+    managed_allowed_domains_only: Annotated[bool | None, Field(alias="managedAllowedDomainsOnly")] = None
     """When true, only managed allowlist entries are respected while managed network enforcement is active."""
-    socks_port: UInt16 | None = Field(default=None, alias="socksPort")
-    unix_sockets: dict[str, NetworkUnixSocketPermission] | None = Field(default=None, alias="unixSockets")
+    socks_port: Annotated[UInt16 | None, Field(alias="socksPort")] = None
+    unix_sockets: Annotated[dict[str, NetworkUnixSocketPermission] | None, Field(alias="unixSockets")] = None
     """Canonical unix socket permission map for `experimental_network`."""
 
 
 class NewThreadModelDefaults(WireModel):
-    model: str | None = Field(default=None)
-    model_reasoning_effort: ReasoningEffort | None = Field(default=None, alias="modelReasoningEffort")
-    service_tier: str | None = Field(default=None, alias="serviceTier")
+    model: str | None = None
+    model_reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="modelReasoningEffort")] = None
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
 
 
 class NotLoadedThreadStatus(WireModel):
@@ -4902,31 +4912,31 @@ class NotLoadedThreadStatus(WireModel):
 
 class NpmPluginSource(WireModel):
     package: str
-    registry: str | None = Field(default=None)
+    registry: str | None = None
     """Optional HTTPS registry URL. Authentication stays in the user's npm config."""
     type: Literal["npm"]
-    version: str | None = Field(default=None)
+    version: str | None = None
     """Optional npm version or version range."""
 
 
 class OpenPageResponsesApiWebSearchAction(WireModel):
     type: Literal["open_page"]
-    url: str | None = Field(default=None)
+    url: str | None = None
 
 
 class OpenPageWebSearchAction(WireModel):
     type: Literal["openPage"]
-    url: str | None = Field(default=None)
+    url: str | None = None
 
 
 class OpenaiFormMcpServerElicitationRequestParams(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     message: str
     mode: Literal["openai/form"]
-    requested_schema: JsonValue = Field(alias="requestedSchema")
-    server_name: str = Field(alias="serverName")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    requested_schema: Annotated[JsonValue, Field(alias="requestedSchema")]
+    server_name: Annotated[str, Field(alias="serverName")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
     """Active Codex turn when this elicitation was observed, if app-server could correlate one.
 
     This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
@@ -4950,16 +4960,16 @@ class OtherWebSearchAction(WireModel):
 
 
 class OutputTextContentItem(WireModel):
-    annotations: list[JsonValue] | None = Field(default=None)
-    logprobs: list[JsonValue] | None = Field(default=None)
+    annotations: list[JsonValue] | None = None
+    logprobs: list[JsonValue] | None = None
     text: str
     type: Literal["output_text"]
 
 
 class OverriddenMetadata(WireModel):
-    effective_value: JsonValue = Field(alias="effectiveValue")
+    effective_value: Annotated[JsonValue, Field(alias="effectiveValue")]
     message: str
-    overriding_layer: ConfigLayerMetadata = Field(alias="overridingLayer")
+    overriding_layer: Annotated[ConfigLayerMetadata, Field(alias="overridingLayer")]
 
 
 class PackagedDefaultsConfigLayerSource(WireModel):
@@ -4976,11 +4986,11 @@ class PathFileSystemPath(WireModel):
 
 
 class PermissionProfileListParams(WireModel):
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    cwd: str | None = Field(default=None)
+    cwd: str | None = None
     """Optional working directory to resolve project config layers."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to the full result set."""
 
 
@@ -4992,14 +5002,14 @@ class PermissionProfileListRequest(WireModel):
 
 class PermissionProfileListResponse(WireModel):
     data: list[PermissionProfileSummary]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
 class PermissionProfileSummary(WireModel):
     allowed: bool
     """Whether the effective requirements allow selecting this profile."""
-    description: str | None = Field(default=None)
+    description: str | None = None
     """Optional user-facing description for display in clients."""
     id: str
     """Available permission profile identifier."""
@@ -5007,20 +5017,20 @@ class PermissionProfileSummary(WireModel):
 
 class PermissionsRequestApprovalParams(WireModel):
     cwd: LegacyAppPathString
-    environment_id: str | None = Field(default=None, alias="environmentId")
-    item_id: str = Field(alias="itemId")
+    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
+    item_id: Annotated[str, Field(alias="itemId")]
     permissions: RequestPermissionProfile
-    reason: str | None = Field(default=None)
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    reason: str | None = None
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this approval request started."""
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class PermissionsRequestApprovalResponse(WireModel):
     permissions: GrantedPermissionProfile
-    scope: PermissionGrantScope = Field(default=PermissionGrantScope.turn)
-    strict_auto_review: bool | None = Field(default=None, alias="strictAutoReview")
+    scope: PermissionGrantScope = PermissionGrantScope.turn
+    strict_auto_review: Annotated[bool | None, Field(alias="strictAutoReview")] = None
     """Review every subsequent command in this turn before normal sandboxed execution."""
 
 
@@ -5028,9 +5038,9 @@ class PlanDeltaNotification(WireModel):
     """EXPERIMENTAL - proposed plan streaming deltas for plan items. Clients should not assume concatenated deltas match the completed plan item content."""
 
     delta: str
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class PlanThreadItem(WireModel):
@@ -5042,32 +5052,32 @@ class PlanThreadItem(WireModel):
 
 
 class PluginDetail(WireModel):
-    app_templates: list[AppTemplateSummary] = Field(alias="appTemplates")
+    app_templates: Annotated[list[AppTemplateSummary], Field(alias="appTemplates")]
     apps: list[AppSummary]
-    description: str | None = Field(default=None)
+    description: str | None = None
     hooks: list[PluginHookSummary]
-    marketplace_name: str = Field(alias="marketplaceName")
-    marketplace_path: AbsolutePathBuf | None = Field(default=None, alias="marketplacePath")
-    mcp_servers: list[str] = Field(alias="mcpServers")
-    onboarding_skill: SkillSummary | None = Field(default=None, alias="onboardingSkill")
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
+    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
+    mcp_servers: Annotated[list[str], Field(alias="mcpServers")]
+    onboarding_skill: Annotated[SkillSummary | None, Field(alias="onboardingSkill")] = None
     """The declared onboarding skill, when the plugin and visible skill are enabled."""
-    scheduled_tasks: list[ScheduledTaskSummary] | None = Field(default=None, alias="scheduledTasks")
-    share_url: str | None = Field(default=None, alias="shareUrl")
+    scheduled_tasks: Annotated[list[ScheduledTaskSummary] | None, Field(alias="scheduledTasks")] = None
+    share_url: Annotated[str | None, Field(alias="shareUrl")] = None
     skills: list[SkillSummary]
     summary: PluginSummary
 
 
 class PluginHookSummary(WireModel):
-    event_name: HookEventName = Field(alias="eventName")
+    event_name: Annotated[HookEventName, Field(alias="eventName")]
     key: str
 
 
 class PluginInstallParams(WireModel):
-    install_attempt_id: str | None = Field(default=None, alias="installAttemptId")
+    install_attempt_id: Annotated[str | None, Field(alias="installAttemptId")] = None
     """Client-generated identifier used to correlate one installation attempt."""
-    marketplace_path: AbsolutePathBuf | None = Field(default=None, alias="marketplacePath")
-    plugin_name: str = Field(alias="pluginName")
-    remote_marketplace_name: str | None = Field(default=None, alias="remoteMarketplaceName")
+    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
+    plugin_name: Annotated[str, Field(alias="pluginName")]
+    remote_marketplace_name: Annotated[str | None, Field(alias="remoteMarketplaceName")] = None
 
 
 class PluginInstallRequest(WireModel):
@@ -5077,14 +5087,14 @@ class PluginInstallRequest(WireModel):
 
 
 class PluginInstallResponse(WireModel):
-    apps_needing_auth: list[AppSummary] = Field(alias="appsNeedingAuth")
-    auth_policy: PluginAuthPolicy = Field(alias="authPolicy")
+    apps_needing_auth: Annotated[list[AppSummary], Field(alias="appsNeedingAuth")]
+    auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
 
 
 class PluginInstalledParams(WireModel):
-    cwds: list[AbsolutePathBuf] | None = Field(default=None)
+    cwds: list[AbsolutePathBuf] | None = None
     """Optional working directories used to discover repo marketplaces."""
-    install_suggestion_plugin_names: list[str] | None = Field(default=None, alias="installSuggestionPluginNames")
+    install_suggestion_plugin_names: Annotated[list[str] | None, Field(alias="installSuggestionPluginNames")] = None
     """Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints."""
 
 
@@ -5095,47 +5105,49 @@ class PluginInstalledRequest(WireModel):
 
 
 class PluginInstalledResponse(WireModel):
-    marketplace_load_errors: list[MarketplaceLoadErrorInfo] = Field(default_factory=list, alias="marketplaceLoadErrors")
+    marketplace_load_errors: Annotated[list[MarketplaceLoadErrorInfo], Field(alias="marketplaceLoadErrors")] = Field(
+        default_factory=list
+    )
     marketplaces: list[PluginMarketplaceEntry]
 
 
 class PluginInterface(WireModel):
-    brand_color: str | None = Field(default=None, alias="brandColor")
+    brand_color: Annotated[str | None, Field(alias="brandColor")] = None
     capabilities: list[str]
-    category: str | None = Field(default=None)
-    composer_icon: AbsolutePathBuf | None = Field(default=None, alias="composerIcon")
+    category: str | None = None
+    composer_icon: Annotated[AbsolutePathBuf | None, Field(alias="composerIcon")] = None
     """Local composer icon path, resolved from the installed plugin package."""
-    composer_icon_url: str | None = Field(default=None, alias="composerIconUrl")
+    composer_icon_url: Annotated[str | None, Field(alias="composerIconUrl")] = None
     """Remote composer icon URL from the plugin catalog."""
-    default_prompt: list[str] | None = Field(default=None, alias="defaultPrompt")
+    default_prompt: Annotated[list[str] | None, Field(alias="defaultPrompt")] = None
     """Starter prompts for the plugin. Capped at 3 entries with a maximum of 128 characters per entry."""
-    developer_name: str | None = Field(default=None, alias="developerName")
-    display_name: str | None = Field(default=None, alias="displayName")
-    logo: AbsolutePathBuf | None = Field(default=None)
+    developer_name: Annotated[str | None, Field(alias="developerName")] = None
+    display_name: Annotated[str | None, Field(alias="displayName")] = None
+    logo: AbsolutePathBuf | None = None
     """Local logo path, resolved from the installed plugin package."""
-    logo_dark: AbsolutePathBuf | None = Field(default=None, alias="logoDark")
+    logo_dark: Annotated[AbsolutePathBuf | None, Field(alias="logoDark")] = None
     """Local dark-mode logo path, resolved from the installed plugin package."""
-    logo_url: str | None = Field(default=None, alias="logoUrl")
+    logo_url: Annotated[str | None, Field(alias="logoUrl")] = None
     """Remote logo URL from the plugin catalog."""
-    logo_url_dark: str | None = Field(default=None, alias="logoUrlDark")
+    logo_url_dark: Annotated[str | None, Field(alias="logoUrlDark")] = None
     """Remote dark-mode logo URL from the plugin catalog."""
-    long_description: str | None = Field(default=None, alias="longDescription")
-    privacy_policy_url: str | None = Field(default=None, alias="privacyPolicyUrl")
-    screenshot_urls: list[str] = Field(alias="screenshotUrls")
+    long_description: Annotated[str | None, Field(alias="longDescription")] = None
+    privacy_policy_url: Annotated[str | None, Field(alias="privacyPolicyUrl")] = None
+    screenshot_urls: Annotated[list[str], Field(alias="screenshotUrls")]
     """Remote screenshot URLs from the plugin catalog."""
     screenshots: list[AbsolutePathBuf]
     """Local screenshot paths, resolved from the installed plugin package."""
-    short_description: str | None = Field(default=None, alias="shortDescription")
-    terms_of_service_url: str | None = Field(default=None, alias="termsOfServiceUrl")
-    website_url: str | None = Field(default=None, alias="websiteUrl")
+    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
+    terms_of_service_url: Annotated[str | None, Field(alias="termsOfServiceUrl")] = None
+    website_url: Annotated[str | None, Field(alias="websiteUrl")] = None
 
 
 class PluginListParams(WireModel):
-    cwds: list[AbsolutePathBuf] | None = Field(default=None)
+    cwds: list[AbsolutePathBuf] | None = None
     """Optional working directories used to discover repo marketplaces. When omitted, only home-scoped marketplaces and the official curated marketplace are considered."""
-    force_refetch: bool | None = Field(default=None, exclude_if=_is_none, alias="forceRefetch")
+    force_refetch: Annotated[bool | None, Field(alias="forceRefetch", exclude_if=_is_none)] = None
     """Whether the client requests a fresh remote plugin catalog fetch."""
-    marketplace_kinds: list[PluginListMarketplaceKind] | None = Field(default=None, alias="marketplaceKinds")
+    marketplace_kinds: Annotated[list[PluginListMarketplaceKind] | None, Field(alias="marketplaceKinds")] = None
     """Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag."""
 
 
@@ -5146,23 +5158,25 @@ class PluginListRequest(WireModel):
 
 
 class PluginListResponse(WireModel):
-    featured_plugin_ids: list[str] = Field(default_factory=list, alias="featuredPluginIds")
-    marketplace_load_errors: list[MarketplaceLoadErrorInfo] = Field(default_factory=list, alias="marketplaceLoadErrors")
+    featured_plugin_ids: Annotated[list[str], Field(alias="featuredPluginIds")] = Field(default_factory=list)
+    marketplace_load_errors: Annotated[list[MarketplaceLoadErrorInfo], Field(alias="marketplaceLoadErrors")] = Field(
+        default_factory=list
+    )
     marketplaces: list[PluginMarketplaceEntry]
 
 
 class PluginMarketplaceEntry(WireModel):
-    interface: MarketplaceInterface | None = Field(default=None)
+    interface: MarketplaceInterface | None = None
     name: str
-    path: AbsolutePathBuf | None = Field(default=None)
+    path: AbsolutePathBuf | None = None
     """Local marketplace file path when the marketplace is backed by a local file. Remote-only catalog marketplaces do not have a local path."""
     plugins: list[PluginSummary]
 
 
 class PluginReadParams(WireModel):
-    marketplace_path: AbsolutePathBuf | None = Field(default=None, alias="marketplacePath")
-    plugin_name: str = Field(alias="pluginName")
-    remote_marketplace_name: str | None = Field(default=None, alias="remoteMarketplaceName")
+    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
+    plugin_name: Annotated[str, Field(alias="pluginName")]
+    remote_marketplace_name: Annotated[str | None, Field(alias="remoteMarketplaceName")] = None
 
 
 class PluginReadRequest(WireModel):
@@ -5178,17 +5192,17 @@ class PluginReadResponse(WireModel):
 class PluginReconcileChangedPlugin(WireModel):
     """Runtime categories affected by this change, not just capabilities currently present. Flags describe declarations before runtime policy filtering. Updates OR the old and new bundle flags; enablement changes and cached reinstalls use the cached bundle; removals retain the old bundle's flags."""
 
-    has_apps: bool = Field(alias="hasApps")
-    has_hooks: bool = Field(alias="hasHooks")
-    has_mcps: bool = Field(alias="hasMcps")
-    has_skills: bool = Field(alias="hasSkills")
+    has_apps: Annotated[bool, Field(alias="hasApps")]
+    has_hooks: Annotated[bool, Field(alias="hasHooks")]
+    has_mcps: Annotated[bool, Field(alias="hasMcps")]
+    has_skills: Annotated[bool, Field(alias="hasSkills")]
     """Whether either bundle declares skill roots; not a validated inventory of enabled skills."""
     id: str
     """Local plugin ID (`name@marketplace`), matching `PluginSummary.id`."""
 
 
 class PluginReconcileParams(WireModel):
-    reason: str | None = Field(default=None)
+    reason: str | None = None
     """Optional client-provided reason recorded with the reconciliation attempt."""
 
 
@@ -5201,22 +5215,22 @@ class PluginReconcileRequest(WireModel):
 class PluginReconcileResponse(WireModel):
     """Bundle and installed-state changes observed by this pass, not a runtime-readiness acknowledgement or a cumulative diff since the client's last request. Other metadata-only changes are not listed."""
 
-    changed_plugins: list[PluginReconcileChangedPlugin] = Field(alias="changedPlugins")
+    changed_plugins: Annotated[list[PluginReconcileChangedPlugin], Field(alias="changedPlugins")]
     """Plugins affected by bundle changes, enablement changes, or removals. Installed-state changes compare against the previous cached snapshot, including cached reinstalls. Removal hints survive cache cleanup failures; unchanged plugins are omitted."""
-    failed_materialization_remote_plugin_ids: list[str] = Field(alias="failedMaterializationRemotePluginIds")
+    failed_materialization_remote_plugin_ids: Annotated[list[str], Field(alias="failedMaterializationRemotePluginIds")]
     """Subset of failures for which the requested bundle could not be materialized. A previously cached version may still be available."""
-    failed_remote_plugin_ids: list[str] = Field(alias="failedRemotePluginIds")
+    failed_remote_plugin_ids: Annotated[list[str], Field(alias="failedRemotePluginIds")]
     """Backend remote plugin IDs whose bundle or identity update failed."""
 
 
 class PluginSearchResult(WireModel):
-    marketplace_name: str = Field(alias="marketplaceName")
-    marketplace_path: AbsolutePathBuf | None = Field(default=None, alias="marketplacePath")
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
+    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
     plugin: PluginSummary
 
 
 class PluginShareCheckoutParams(WireModel):
-    remote_plugin_id: str = Field(alias="remotePluginId")
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
 
 
 class PluginShareCheckoutRequest(WireModel):
@@ -5226,29 +5240,29 @@ class PluginShareCheckoutRequest(WireModel):
 
 
 class PluginShareCheckoutResponse(WireModel):
-    marketplace_name: str = Field(alias="marketplaceName")
-    marketplace_path: AbsolutePathBuf = Field(alias="marketplacePath")
-    plugin_id: str = Field(alias="pluginId")
-    plugin_name: str = Field(alias="pluginName")
-    plugin_path: AbsolutePathBuf = Field(alias="pluginPath")
-    remote_plugin_id: str = Field(alias="remotePluginId")
-    remote_version: str | None = Field(default=None, alias="remoteVersion")
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
+    marketplace_path: Annotated[AbsolutePathBuf, Field(alias="marketplacePath")]
+    plugin_id: Annotated[str, Field(alias="pluginId")]
+    plugin_name: Annotated[str, Field(alias="pluginName")]
+    plugin_path: Annotated[AbsolutePathBuf, Field(alias="pluginPath")]
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
+    remote_version: Annotated[str | None, Field(alias="remoteVersion")] = None
 
 
 class PluginShareContext(WireModel):
-    can_publish_to_workspace: bool | None = Field(default=None, alias="canPublishToWorkspace")
-    creator_account_user_id: str | None = Field(default=None, alias="creatorAccountUserId")
-    creator_name: str | None = Field(default=None, alias="creatorName")
-    discoverability: PluginShareDiscoverability | None = Field(default=None)
-    remote_plugin_id: str = Field(alias="remotePluginId")
-    remote_version: str | None = Field(default=None, alias="remoteVersion")
+    can_publish_to_workspace: Annotated[bool | None, Field(alias="canPublishToWorkspace")] = None
+    creator_account_user_id: Annotated[str | None, Field(alias="creatorAccountUserId")] = None
+    creator_name: Annotated[str | None, Field(alias="creatorName")] = None
+    discoverability: PluginShareDiscoverability | None = None
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
+    remote_version: Annotated[str | None, Field(alias="remoteVersion")] = None
     """Version of the remote shared plugin release when available."""
-    share_principals: list[PluginSharePrincipal] | None = Field(default=None, alias="sharePrincipals")
-    share_url: str | None = Field(default=None, alias="shareUrl")
+    share_principals: Annotated[list[PluginSharePrincipal] | None, Field(alias="sharePrincipals")] = None
+    share_url: Annotated[str | None, Field(alias="shareUrl")] = None
 
 
 class PluginShareDeleteParams(WireModel):
-    remote_plugin_id: str = Field(alias="remotePluginId")
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
 
 
 class PluginShareDeleteRequest(WireModel):
@@ -5262,7 +5276,7 @@ class PluginShareDeleteResponse(WireModel):
 
 
 class PluginShareListItem(WireModel):
-    local_plugin_path: AbsolutePathBuf | None = Field(default=None, alias="localPluginPath")
+    local_plugin_path: Annotated[AbsolutePathBuf | None, Field(alias="localPluginPath")] = None
     plugin: PluginSummary
 
 
@@ -5282,16 +5296,16 @@ class PluginShareListResponse(WireModel):
 
 class PluginSharePrincipal(WireModel):
     name: str
-    principal_id: str = Field(alias="principalId")
-    principal_type: PluginSharePrincipalType = Field(alias="principalType")
+    principal_id: Annotated[str, Field(alias="principalId")]
+    principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
     role: PluginSharePrincipalRole
 
 
 class PluginShareSaveParams(WireModel):
-    discoverability: PluginShareDiscoverability | None = Field(default=None)
-    plugin_path: AbsolutePathBuf = Field(alias="pluginPath")
-    remote_plugin_id: str | None = Field(default=None, alias="remotePluginId")
-    share_targets: list[PluginShareTarget] | None = Field(default=None, alias="shareTargets")
+    discoverability: PluginShareDiscoverability | None = None
+    plugin_path: Annotated[AbsolutePathBuf, Field(alias="pluginPath")]
+    remote_plugin_id: Annotated[str | None, Field(alias="remotePluginId")] = None
+    share_targets: Annotated[list[PluginShareTarget] | None, Field(alias="shareTargets")] = None
 
 
 class PluginShareSaveRequest(WireModel):
@@ -5301,21 +5315,21 @@ class PluginShareSaveRequest(WireModel):
 
 
 class PluginShareSaveResponse(WireModel):
-    can_publish_to_workspace: bool | None = Field(default=None, alias="canPublishToWorkspace")
-    remote_plugin_id: str = Field(alias="remotePluginId")
-    share_url: str = Field(alias="shareUrl")
+    can_publish_to_workspace: Annotated[bool | None, Field(alias="canPublishToWorkspace")] = None
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
+    share_url: Annotated[str, Field(alias="shareUrl")]
 
 
 class PluginShareTarget(WireModel):
-    principal_id: str = Field(alias="principalId")
-    principal_type: PluginSharePrincipalType = Field(alias="principalType")
+    principal_id: Annotated[str, Field(alias="principalId")]
+    principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
     role: PluginShareTargetRole
 
 
 class PluginShareUpdateTargetsParams(WireModel):
     discoverability: PluginShareUpdateDiscoverability
-    remote_plugin_id: str = Field(alias="remotePluginId")
-    share_targets: list[PluginShareTarget] = Field(alias="shareTargets")
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
+    share_targets: Annotated[list[PluginShareTarget], Field(alias="shareTargets")]
 
 
 class PluginShareUpdateTargetsRequest(WireModel):
@@ -5330,9 +5344,9 @@ class PluginShareUpdateTargetsResponse(WireModel):
 
 
 class PluginSkillReadParams(WireModel):
-    remote_marketplace_name: str = Field(alias="remoteMarketplaceName")
-    remote_plugin_id: str = Field(alias="remotePluginId")
-    skill_name: str = Field(alias="skillName")
+    remote_marketplace_name: Annotated[str, Field(alias="remoteMarketplaceName")]
+    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
+    skill_name: Annotated[str, Field(alias="skillName")]
 
 
 class PluginSkillReadRequest(WireModel):
@@ -5342,41 +5356,41 @@ class PluginSkillReadRequest(WireModel):
 
 
 class PluginSkillReadResponse(WireModel):
-    contents: str | None = Field(default=None)
+    contents: str | None = None
 
 
 class PluginSummary(WireModel):
-    auth_policy: PluginAuthPolicy = Field(alias="authPolicy")
-    availability: PluginAvailability = Field(default=PluginAvailability.available)
+    auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
+    availability: PluginAvailability = PluginAvailability.available
     """Availability state for installing and using the plugin."""
-    disabled_reason: PluginDisabledReason | None = Field(default=None, alias="disabledReason")
+    disabled_reason: Annotated[PluginDisabledReason | None, Field(alias="disabledReason")] = None
     """Why the remote plugin is unavailable, when provided by plugin-service."""
-    eligible_plan_types: list[str] | None = Field(default=None, alias="eligiblePlanTypes")
+    eligible_plan_types: Annotated[list[str] | None, Field(alias="eligiblePlanTypes")] = None
     """Raw plugin-service plan identifiers eligible to install the plugin."""
     enabled: bool
     id: str
-    install_policy: PluginInstallPolicy = Field(alias="installPolicy")
-    install_policy_source: PluginInstallPolicySource | None = Field(default=None, alias="installPolicySource")
+    install_policy: Annotated[PluginInstallPolicy, Field(alias="installPolicy")]
+    install_policy_source: Annotated[PluginInstallPolicySource | None, Field(alias="installPolicySource")] = None
     installed: bool
-    installed_at: Int64 | None = Field(default=None, alias="installedAt")
+    installed_at: Annotated[Int64 | None, Field(alias="installedAt")] = None
     """Unix timestamp in seconds when the remote plugin was installed, when available."""
-    interface: PluginInterface | None = Field(default=None)
+    interface: PluginInterface | None = None
     keywords: list[str] = Field(default_factory=list)
-    local_version: str | None = Field(default=None, alias="localVersion")
+    local_version: Annotated[str | None, Field(alias="localVersion")] = None
     """Version of the locally materialized plugin package when available."""
-    must_show_installation_interstitial: bool | None = Field(default=None, alias="mustShowInstallationInterstitial")
+    must_show_installation_interstitial: Annotated[bool | None, Field(alias="mustShowInstallationInterstitial")] = None
     name: str
-    remote_plugin_id: str | None = Field(default=None, alias="remotePluginId")
+    remote_plugin_id: Annotated[str | None, Field(alias="remotePluginId")] = None
     """Backend remote plugin identifier when available."""
-    share_context: PluginShareContext | None = Field(default=None, alias="shareContext")
+    share_context: Annotated[PluginShareContext | None, Field(alias="shareContext")] = None
     """Remote sharing context associated with this plugin when available."""
     source: PluginSource
-    version: str | None = Field(default=None)
+    version: str | None = None
     """Version advertised by the remote marketplace backend when available."""
 
 
 class PluginUninstallParams(WireModel):
-    plugin_id: str = Field(alias="pluginId")
+    plugin_id: Annotated[str, Field(alias="pluginId")]
 
 
 class PluginUninstallRequest(WireModel):
@@ -5390,14 +5404,14 @@ class PluginUninstallResponse(WireModel):
 
 
 class PluginsMigration(WireModel):
-    marketplace_name: str = Field(alias="marketplaceName")
-    plugin_names: list[str] = Field(alias="pluginNames")
+    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
+    plugin_names: Annotated[list[str], Field(alias="pluginNames")]
 
 
 class ProcessExitedEvent(WireModel):
     """Final exit notification for a `process/spawn` session."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["process/exited"]
     params: ProcessExitedNotification
@@ -5406,16 +5420,16 @@ class ProcessExitedEvent(WireModel):
 class ProcessExitedNotification(WireModel):
     """Final process exit notification for `process/spawn`."""
 
-    exit_code: Int32 = Field(alias="exitCode")
+    exit_code: Annotated[Int32, Field(alias="exitCode")]
     """Process exit code."""
-    process_handle: str = Field(alias="processHandle")
+    process_handle: Annotated[str, Field(alias="processHandle")]
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     stderr: str
     """Buffered stderr capture.
 
     Empty when stderr was streamed via `process/outputDelta`.
     """
-    stderr_cap_reached: bool = Field(alias="stderrCapReached")
+    stderr_cap_reached: Annotated[bool, Field(alias="stderrCapReached")]
     """Whether stderr reached `outputBytesCap`.
 
     In streaming mode, stderr is empty and cap state is also reported on the final stderr `process/outputDelta` notification.
@@ -5425,7 +5439,7 @@ class ProcessExitedNotification(WireModel):
 
     Empty when stdout was streamed via `process/outputDelta`.
     """
-    stdout_cap_reached: bool = Field(alias="stdoutCapReached")
+    stdout_cap_reached: Annotated[bool, Field(alias="stdoutCapReached")]
     """Whether stdout reached `outputBytesCap`.
 
     In streaming mode, stdout is empty and cap state is also reported on the final stdout `process/outputDelta` notification.
@@ -5435,7 +5449,7 @@ class ProcessExitedNotification(WireModel):
 class ProcessOutputDeltaEvent(WireModel):
     """Stream base64-encoded stdout/stderr chunks for a running `process/spawn` session."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["process/outputDelta"]
     params: ProcessOutputDeltaNotification
@@ -5444,11 +5458,11 @@ class ProcessOutputDeltaEvent(WireModel):
 class ProcessOutputDeltaNotification(WireModel):
     """Base64-encoded output chunk emitted for a streaming `process/spawn` request."""
 
-    cap_reached: bool = Field(alias="capReached")
+    cap_reached: Annotated[bool, Field(alias="capReached")]
     """True on the final streamed chunk for this stream when output was truncated by `outputBytesCap`."""
-    delta_base64: str = Field(alias="deltaBase64")
+    delta_base64: Annotated[str, Field(alias="deltaBase64")]
     """Base64-encoded output bytes."""
-    process_handle: str = Field(alias="processHandle")
+    process_handle: Annotated[str, Field(alias="processHandle")]
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     stream: ProcessOutputStream
     """Output stream this chunk belongs to."""
@@ -5464,33 +5478,33 @@ class ProcessTerminalSize(WireModel):
 
 
 class Project(WireModel):
-    created_at: Int64 = Field(alias="createdAt")
+    created_at: Annotated[Int64, Field(alias="createdAt")]
     id: str
     metadata: dict[str, str]
     name: str
     position: Int64
-    recency_at: Int64 | None = Field(default=None, alias="recencyAt")
+    recency_at: Annotated[Int64 | None, Field(alias="recencyAt")] = None
     """Newest non-archived member thread's recency, in Unix seconds; null when none exist."""
     roots: list[ProjectRoot]
-    updated_at: Int64 = Field(alias="updatedAt")
+    updated_at: Annotated[Int64, Field(alias="updatedAt")]
 
 
 class ProjectChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["project/changed"]
     params: ProjectChangedNotification
 
 
 class ProjectChangedNotification(WireModel):
-    change_type: ProjectChangeType = Field(alias="changeType")
-    project_id: str = Field(alias="projectId")
+    change_type: Annotated[ProjectChangeType, Field(alias="changeType")]
+    project_id: Annotated[str, Field(alias="projectId")]
 
 
 class ProjectConfigLayerSource(WireModel):
     """Path to a .codex/ folder within a project. There could be multiple of these between `cwd` and the project/repo root."""
 
-    dot_codex_folder: AbsolutePathBuf = Field(alias="dotCodexFolder")
+    dot_codex_folder: Annotated[AbsolutePathBuf, Field(alias="dotCodexFolder")]
     type: Literal["project"]
 
 
@@ -5503,48 +5517,48 @@ class PromptConfiguredHookHandler(WireModel):
 
 
 class PromptHookMetadata(WireModel):
-    additional_context_limit: UInt64 | None = Field(default=None, alias="additionalContextLimit")
+    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
     """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    current_hash: str = Field(alias="currentHash")
-    display_order: Int64 = Field(alias="displayOrder")
+    current_hash: Annotated[str, Field(alias="currentHash")]
+    display_order: Annotated[Int64, Field(alias="displayOrder")]
     enabled: bool
-    event_name: HookEventName = Field(alias="eventName")
-    handler_type: Literal["prompt"] = Field(alias="handlerType")
-    is_managed: bool = Field(alias="isManaged")
+    event_name: Annotated[HookEventName, Field(alias="eventName")]
+    handler_type: Annotated[Literal["prompt"], Field(alias="handlerType")]
+    is_managed: Annotated[bool, Field(alias="isManaged")]
     key: str
-    matcher: str | None = Field(default=None)
-    plugin_id: str | None = Field(default=None, alias="pluginId")
+    matcher: str | None = None
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
     source: HookSource
-    source_path: AbsolutePathBuf = Field(alias="sourcePath")
-    status_message: str | None = Field(default=None, alias="statusMessage")
-    timeout_sec: UInt64 = Field(alias="timeoutSec")
-    trust_status: HookTrustStatus = Field(alias="trustStatus")
+    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
+    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
 
 class QueuedSubmission(WireModel):
-    client_user_message_id: str = Field(alias="clientUserMessageId")
+    client_user_message_id: Annotated[str, Field(alias="clientUserMessageId")]
     id: str
     input: list[UserInput]
 
 
 class RateLimitResetCredit(WireModel):
-    description: str | None = Field(default=None)
+    description: str | None = None
     """Backend-provided display description for this credit, or `null` when unavailable."""
-    expires_at: Int64 | None = Field(default=None, alias="expiresAt")
+    expires_at: Annotated[Int64 | None, Field(alias="expiresAt")] = None
     """Unix timestamp in seconds when the credit expires, or `null` if it does not expire."""
-    granted_at: Int64 = Field(alias="grantedAt")
+    granted_at: Annotated[Int64, Field(alias="grantedAt")]
     """Unix timestamp in seconds when the credit was granted."""
     id: str
     """Opaque backend identifier for this reset credit."""
-    reset_type: RateLimitResetType = Field(alias="resetType")
+    reset_type: Annotated[RateLimitResetType, Field(alias="resetType")]
     status: RateLimitResetCreditStatus
-    title: str | None = Field(default=None)
+    title: str | None = None
     """Backend-provided display title for this credit, or `null` when unavailable."""
 
 
 class RateLimitResetCreditsSummary(WireModel):
-    available_count: Int64 = Field(alias="availableCount")
-    credits: list[RateLimitResetCredit] | None = Field(default=None)
+    available_count: Annotated[Int64, Field(alias="availableCount")]
+    credits: list[RateLimitResetCredit] | None = None
     """Detail rows for available reset credits, when the backend provides them.
 
     `null` means only `availableCount` is known, while an empty array means details were fetched and no available credits were returned. The backend may cap this list, so its length can be less than `availableCount`.
@@ -5552,40 +5566,40 @@ class RateLimitResetCreditsSummary(WireModel):
 
 
 class RateLimitSnapshot(WireModel):
-    credits: CreditsSnapshot | None = Field(default=None)
-    individual_limit: SpendControlLimitSnapshot | None = Field(default=None, alias="individualLimit")
-    limit_id: str | None = Field(default=None, alias="limitId")
-    limit_name: str | None = Field(default=None, alias="limitName")
-    normal_model_slug: str | None = Field(default=None, alias="normalModelSlug")
+    credits: CreditsSnapshot | None = None
+    individual_limit: Annotated[SpendControlLimitSnapshot | None, Field(alias="individualLimit")] = None
+    limit_id: Annotated[str | None, Field(alias="limitId")] = None
+    limit_name: Annotated[str | None, Field(alias="limitName")] = None
+    normal_model_slug: Annotated[str | None, Field(alias="normalModelSlug")] = None
     """Normal model whose display name and reasoning options describe this quota alias."""
-    plan_type: PlanType | None = Field(default=None, alias="planType")
-    primary: RateLimitWindow | None = Field(default=None)
-    rate_limit_reached_type: RateLimitReachedType | None = Field(default=None, alias="rateLimitReachedType")
-    secondary: RateLimitWindow | None = Field(default=None)
-    spend_control_reached: bool | None = Field(default=None, alias="spendControlReached")
+    plan_type: Annotated[PlanType | None, Field(alias="planType")] = None
+    primary: RateLimitWindow | None = None
+    rate_limit_reached_type: Annotated[RateLimitReachedType | None, Field(alias="rateLimitReachedType")] = None
+    secondary: RateLimitWindow | None = None
+    spend_control_reached: Annotated[bool | None, Field(alias="spendControlReached")] = None
     """Backend-reported spend-control state. `None` is unavailable, not a sparse-update recovery."""
 
 
 class RateLimitWindow(WireModel):
-    resets_at: Int64 | None = Field(default=None, alias="resetsAt")
-    used_percent: Int32 = Field(alias="usedPercent")
-    window_duration_mins: Int64 | None = Field(default=None, alias="windowDurationMins")
+    resets_at: Annotated[Int64 | None, Field(alias="resetsAt")] = None
+    used_percent: Annotated[Int32, Field(alias="usedPercent")]
+    window_duration_mins: Annotated[Int64 | None, Field(alias="windowDurationMins")] = None
 
 
 class RawResponseCompletedNotification(WireModel):
     """Internal-only notification containing the exact usage from one upstream Responses API completion."""
 
-    response_id: str = Field(alias="responseId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
-    usage: TokenUsageBreakdown | None = Field(default=None)
-    usage_metadata: ResponseUsageMetadata | None = Field(default=None, alias="usageMetadata")
+    response_id: Annotated[str, Field(alias="responseId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
+    usage: TokenUsageBreakdown | None = None
+    usage_metadata: Annotated[ResponseUsageMetadata | None, Field(alias="usageMetadata")] = None
 
 
 class RawResponseItemCompletedNotification(WireModel):
     item: ResponseItem
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ReadCommandAction(WireModel):
@@ -5596,7 +5610,7 @@ class ReadCommandAction(WireModel):
 
 
 class ReadOnlySandboxPolicy(WireModel):
-    network_access: bool = Field(default=False, alias="networkAccess")
+    network_access: Annotated[bool, Field(alias="networkAccess")] = False
     type: Literal["readOnly"]
 
 
@@ -5615,13 +5629,13 @@ class ReadThreadReadStateOperation(WireModel):
 class RealtimeSessionClosedThreadRealtimeItem(WireModel):
     id: str
     outcome: ThreadRealtimeSessionOutcome
-    realtime_session_id: str = Field(alias="realtimeSessionId")
+    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
     type: Literal["realtimeSessionClosed"]
 
 
 class RealtimeSessionStartedThreadRealtimeItem(WireModel):
     id: str
-    realtime_session_id: str = Field(alias="realtimeSessionId")
+    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
     type: Literal["realtimeSessionStarted"]
 
 
@@ -5632,8 +5646,8 @@ class RealtimeThreadTimelineEntry(WireModel):
 
 
 class RealtimeVoicesList(WireModel):
-    default_v1: RealtimeVoice = Field(alias="defaultV1")
-    default_v2: RealtimeVoice = Field(alias="defaultV2")
+    default_v1: Annotated[RealtimeVoice, Field(alias="defaultV1")]
+    default_v2: Annotated[RealtimeVoice, Field(alias="defaultV2")]
     v1: list[RealtimeVoice]
     v2: list[RealtimeVoice]
     v3: list[RealtimeVoice] = Field(default_factory=list)
@@ -5641,39 +5655,39 @@ class RealtimeVoicesList(WireModel):
 
 class ReasoningEffortOption(WireModel):
     description: str
-    reasoning_effort: ReasoningEffort = Field(alias="reasoningEffort")
+    reasoning_effort: Annotated[ReasoningEffort, Field(alias="reasoningEffort")]
 
 
 class ReasoningResponseItem(WireModel):
-    content: list[ReasoningItemContent] | None = Field(default=None)
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    content: list[ReasoningItemContent] | None = None
+    encrypted_content: str | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     summary: list[ReasoningItemReasoningSummary]
     type: Literal["reasoning"]
 
 
 class ReasoningSummaryPartAddedNotification(WireModel):
-    item_id: str = Field(alias="itemId")
-    summary_index: Int64 = Field(alias="summaryIndex")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    summary_index: Annotated[Int64, Field(alias="summaryIndex")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ReasoningSummaryTextDeltaNotification(WireModel):
     delta: str
-    item_id: str = Field(alias="itemId")
-    summary_index: Int64 = Field(alias="summaryIndex")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    summary_index: Annotated[Int64, Field(alias="summaryIndex")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ReasoningTextDeltaNotification(WireModel):
-    content_index: Int64 = Field(alias="contentIndex")
+    content_index: Annotated[Int64, Field(alias="contentIndex")]
     delta: str
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ReasoningTextReasoningItemContent(WireModel):
@@ -5689,15 +5703,15 @@ class ReasoningThreadItem(WireModel):
 
 
 class RemoteControlDisableParams(WireModel):
-    ephemeral: bool | None = Field(default=None, exclude_if=_is_none)
+    ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
 
 
 class RemoteControlEnableParams(WireModel):
-    ephemeral: bool | None = Field(default=None, exclude_if=_is_none)
+    ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
 
 
 class RemoteControlStatusChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["remoteControl/status/changed"]
     params: RemoteControlStatusChangedNotification
@@ -5706,9 +5720,9 @@ class RemoteControlStatusChangedEvent(WireModel):
 class RemoteControlStatusChangedNotification(WireModel):
     """Current remote-control connection status and remote identity exposed to clients."""
 
-    environment_id: str | None = Field(default=None, alias="environmentId")
-    installation_id: str = Field(alias="installationId")
-    server_name: str = Field(alias="serverName")
+    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
+    installation_id: Annotated[str, Field(alias="installationId")]
+    server_name: Annotated[str, Field(alias="serverName")]
     status: RemoteControlConnectionStatus
 
 
@@ -5724,89 +5738,91 @@ class RequestHeader(WireModel):
 
 
 class RequestPermissionProfile(WireModel):
-    file_system: AdditionalFileSystemPermissions | None = Field(default=None, alias="fileSystem")
-    network: AdditionalNetworkPermissions | None = Field(default=None)
+    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
+    network: AdditionalNetworkPermissions | None = None
 
 
 class RequestPermissionsGuardianApprovalReviewAction(WireModel):
     permissions: RequestPermissionProfile
-    reason: str | None = Field(default=None)
+    reason: str | None = None
     type: Literal["requestPermissions"]
 
 
 class Resource(WireModel):
     """A known resource that the server is capable of reading."""
 
-    meta: JsonValue | None = Field(default=None, alias="_meta")
-    annotations: JsonValue | None = Field(default=None)
-    description: str | None = Field(default=None)
-    icons: list[JsonValue] | None = Field(default=None)
-    mime_type: str | None = Field(default=None, alias="mimeType")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
+    annotations: JsonValue | None = None
+    description: str | None = None
+    icons: list[JsonValue] | None = None
+    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
     name: str
-    size: Int64 | None = Field(default=None)
-    title: str | None = Field(default=None)
+    size: Int64 | None = None
+    title: str | None = None
     uri: str
 
 
 class ResourceTemplate(WireModel):
     """A template description for resources available on the server."""
 
-    annotations: JsonValue | None = Field(default=None)
-    description: str | None = Field(default=None)
-    mime_type: str | None = Field(default=None, alias="mimeType")
+    annotations: JsonValue | None = None
+    description: str | None = None
+    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
     name: str
-    title: str | None = Field(default=None)
-    uri_template: str = Field(alias="uriTemplate")
+    title: str | None = None
+    uri_template: Annotated[str, Field(alias="uriTemplate")]
 
 
 class ResponseStreamConnectionFailedCodexErrorInfo(WireModel):
     """Failed to connect to the response SSE stream."""
 
-    response_stream_connection_failed: ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed = (
-        Field(alias="responseStreamConnectionFailed")
-    )
+    response_stream_connection_failed: Annotated[
+        ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed,
+        Field(alias="responseStreamConnectionFailed"),
+    ]
 
 
 class ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed(WireModel):
-    http_status_code: UInt16 | None = Field(default=None, alias="httpStatusCode")
+    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
 
 
 class ResponseStreamDisconnectedCodexErrorInfo(WireModel):
     """The response SSE stream disconnected in the middle of a turn before completion."""
 
-    response_stream_disconnected: ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected = Field(
-        alias="responseStreamDisconnected"
-    )
+    response_stream_disconnected: Annotated[
+        ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected, Field(alias="responseStreamDisconnected")
+    ]
 
 
 class ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected(WireModel):
-    http_status_code: UInt16 | None = Field(default=None, alias="httpStatusCode")
+    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
 
 
 class ResponseTooManyFailedAttemptsCodexErrorInfo(WireModel):
     """Reached the retry limit for responses."""
 
-    response_too_many_failed_attempts: ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts = Field(
-        alias="responseTooManyFailedAttempts"
-    )
+    response_too_many_failed_attempts: Annotated[
+        ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts,
+        Field(alias="responseTooManyFailedAttempts"),
+    ]
 
 
 class ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts(WireModel):
-    http_status_code: UInt16 | None = Field(default=None, alias="httpStatusCode")
+    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
 
 
 class ResponseUsageMetadata(WireModel):
     """Usage metadata reported for one upstream response."""
 
-    amount: str | None = Field(default=None)
-    metadata: JsonValue | None = Field(default=None)
+    amount: str | None = None
+    metadata: JsonValue | None = None
 
 
 class ReviewStartParams(WireModel):
-    delivery: ReviewDelivery | None = Field(default=None)
+    delivery: ReviewDelivery | None = None
     """Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread."""
     target: ReviewTarget
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ReviewStartRequest(WireModel):
@@ -5816,7 +5832,7 @@ class ReviewStartRequest(WireModel):
 
 
 class ReviewStartResponse(WireModel):
-    review_thread_id: str = Field(alias="reviewThreadId")
+    review_thread_id: Annotated[str, Field(alias="reviewThreadId")]
     """Identifies the thread where the review runs.
 
     For inline reviews, this is the original thread id. For detached reviews, this is the id of the new review thread.
@@ -5829,9 +5845,9 @@ class RootFileSystemSpecialPath(WireModel):
 
 
 class SandboxWorkspaceWrite(WireModel):
-    exclude_slash_tmp: bool = Field(default=False)
-    exclude_tmpdir_env_var: bool = Field(default=False)
-    network_access: bool = Field(default=False)
+    exclude_slash_tmp: bool = False
+    exclude_tmpdir_env_var: bool = False
+    network_access: bool = False
     writable_roots: list[str] = Field(default_factory=list)
 
 
@@ -5844,27 +5860,27 @@ class ScheduledTaskSummary(WireModel):
 
 class SearchCommandAction(WireModel):
     command: str
-    path: str | None = Field(default=None)
-    query: str | None = Field(default=None)
+    path: str | None = None
+    query: str | None = None
     type: Literal["search"]
 
 
 class SearchParsedCommand(WireModel):
     cmd: str
-    path: str | None = Field(default=None)
-    query: str | None = Field(default=None)
+    path: str | None = None
+    query: str | None = None
     type: Literal["search"]
 
 
 class SearchResponsesApiWebSearchAction(WireModel):
-    queries: list[str] | None = Field(default=None)
-    query: str | None = Field(default=None)
+    queries: list[str] | None = None
+    query: str | None = None
     type: Literal["search"]
 
 
 class SearchWebSearchAction(WireModel):
-    queries: list[str] | None = Field(default=None)
-    query: str | None = Field(default=None)
+    queries: list[str] | None = None
+    query: str | None = None
     type: Literal["search"]
 
 
@@ -5878,7 +5894,7 @@ class SelectedCapabilityRoot(WireModel):
 
 
 class SendAddCreditsNudgeEmailParams(WireModel):
-    credit_type: AddCreditsNudgeCreditType = Field(alias="creditType")
+    credit_type: Annotated[AddCreditsNudgeCreditType, Field(alias="creditType")]
 
 
 class SendAddCreditsNudgeEmailResponse(WireModel):
@@ -5892,20 +5908,20 @@ class ServerDiagnosticsGauge(WireModel):
 
 class ServerDiagnosticsProcess(WireModel):
     id: UInt32
-    physical_footprint_bytes: UInt64 | None = Field(default=None, alias="physicalFootprintBytes")
-    resident_memory_bytes: UInt64 | None = Field(default=None, alias="residentMemoryBytes")
+    physical_footprint_bytes: Annotated[UInt64 | None, Field(alias="physicalFootprintBytes")] = None
+    resident_memory_bytes: Annotated[UInt64 | None, Field(alias="residentMemoryBytes")] = None
 
 
 class ServerRequestResolvedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["serverRequest/resolved"]
     params: ServerRequestResolvedNotification
 
 
 class ServerRequestResolvedNotification(WireModel):
-    request_id: RequestId = Field(alias="requestId")
-    thread_id: str = Field(alias="threadId")
+    request_id: Annotated[RequestId, Field(alias="requestId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class SessionFlagsConfigLayerSource(WireModel):
@@ -5917,15 +5933,15 @@ class SessionFlagsConfigLayerSource(WireModel):
 class SessionMigration(WireModel):
     cwd: str
     path: str
-    title: str | None = Field(default=None)
+    title: str | None = None
 
 
 class Settings(WireModel):
     """Settings for a collaboration mode."""
 
-    developer_instructions: str | None = Field(default=None)
+    developer_instructions: str | None = None
     model: str
-    reasoning_effort: ReasoningEffort | None = Field(default=None)
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class SkillDependencies(WireModel):
@@ -5938,29 +5954,29 @@ class SkillErrorInfo(WireModel):
 
 
 class SkillInterface(WireModel):
-    brand_color: str | None = Field(default=None, alias="brandColor")
-    default_prompt: str | None = Field(default=None, alias="defaultPrompt")
-    display_name: str | None = Field(default=None, alias="displayName")
-    icon_large: AbsolutePathBuf | None = Field(default=None, alias="iconLarge")
-    icon_large_url: str | None = Field(default=None, alias="iconLargeUrl")
+    brand_color: Annotated[str | None, Field(alias="brandColor")] = None
+    default_prompt: Annotated[str | None, Field(alias="defaultPrompt")] = None
+    display_name: Annotated[str | None, Field(alias="displayName")] = None
+    icon_large: Annotated[AbsolutePathBuf | None, Field(alias="iconLarge")] = None
+    icon_large_url: Annotated[str | None, Field(alias="iconLargeUrl")] = None
     """Remote large icon URL from the plugin catalog."""
-    icon_small: AbsolutePathBuf | None = Field(default=None, alias="iconSmall")
-    icon_small_url: str | None = Field(default=None, alias="iconSmallUrl")
+    icon_small: Annotated[AbsolutePathBuf | None, Field(alias="iconSmall")] = None
+    icon_small_url: Annotated[str | None, Field(alias="iconSmallUrl")] = None
     """Remote small icon URL from the plugin catalog."""
-    short_description: str | None = Field(default=None, alias="shortDescription")
+    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
 
 
 class SkillMetadata(WireModel):
-    dependencies: SkillDependencies | None = Field(default=None)
+    dependencies: SkillDependencies | None = None
     description: str
     enabled: bool
-    interface: SkillInterface | None = Field(default=None)
+    interface: SkillInterface | None = None
     name: str
     path: LegacyAppPathString
-    plugin_id: str | None = Field(default=None, alias="pluginId")
+    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
     """Owning plugin ID, matching `PluginSummary.id`, when known."""
     scope: SkillScope
-    short_description: str | None = Field(default=None, alias="shortDescription")
+    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
     """Legacy short_description from SKILL.md. Prefer SKILL.json interface.short_description."""
 
 
@@ -5971,18 +5987,18 @@ class SkillMigration(WireModel):
 class SkillSummary(WireModel):
     description: str
     enabled: bool
-    interface: SkillInterface | None = Field(default=None)
+    interface: SkillInterface | None = None
     name: str
-    path: LegacyAppPathString | None = Field(default=None)
-    short_description: str | None = Field(default=None, alias="shortDescription")
+    path: LegacyAppPathString | None = None
+    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
 
 
 class SkillToolDependency(WireModel):
-    command: str | None = Field(default=None)
-    description: str | None = Field(default=None)
-    transport: str | None = Field(default=None)
+    command: str | None = None
+    description: str | None = None
+    transport: str | None = None
     type: str
-    url: str | None = Field(default=None)
+    url: str | None = None
     value: str
 
 
@@ -5993,7 +6009,7 @@ class SkillUserInput(WireModel):
 
 
 class SkillsChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["skills/changed"]
     params: SkillsChangedNotification
@@ -6008,9 +6024,9 @@ class SkillsChangedNotification(WireModel):
 
 class SkillsConfigWriteParams(WireModel):
     enabled: bool
-    name: str | None = Field(default=None)
+    name: str | None = None
     """Name-based selector."""
-    path: AbsolutePathBuf | None = Field(default=None)
+    path: AbsolutePathBuf | None = None
     """Path-based selector."""
 
 
@@ -6021,11 +6037,11 @@ class SkillsConfigWriteRequest(WireModel):
 
 
 class SkillsConfigWriteResponse(WireModel):
-    effective_enabled: bool = Field(alias="effectiveEnabled")
+    effective_enabled: Annotated[bool, Field(alias="effectiveEnabled")]
 
 
 class SkillsExtraRootsSetParams(WireModel):
-    extra_roots: list[AbsolutePathBuf] = Field(alias="extraRoots")
+    extra_roots: Annotated[list[AbsolutePathBuf], Field(alias="extraRoots")]
 
 
 class SkillsExtraRootsSetRequest(WireModel):
@@ -6045,9 +6061,9 @@ class SkillsListEntry(WireModel):
 
 
 class SkillsListParams(WireModel):
-    cwds: list[str] | None = Field(default=None, exclude_if=_is_none)
+    cwds: Annotated[list[str] | None, Field(exclude_if=_is_none)] = None
     """When empty, defaults to the current session working directory."""
-    force_reload: bool | None = Field(default=None, exclude_if=_is_none, alias="forceReload")
+    force_reload: Annotated[bool | None, Field(alias="forceReload", exclude_if=_is_none)] = None
     """When true, bypass the skills cache and re-scan skills from disk."""
 
 
@@ -6068,7 +6084,7 @@ class SlashTmpFileSystemSpecialPath(WireModel):
 class SleepThreadItem(WireModel):
     """Display item emitted by the interruptible `clock.sleep` tool."""
 
-    duration_ms: UInt64 = Field(alias="durationMs")
+    duration_ms: Annotated[UInt64, Field(alias="durationMs")]
     id: str
     type: Literal["sleep"]
 
@@ -6080,32 +6096,32 @@ class SpecialFileSystemPath(WireModel):
 
 class SpendControlLimitSnapshot(WireModel):
     limit: str
-    remaining_percent: Int32 = Field(alias="remainingPercent")
-    resets_at: Int64 = Field(alias="resetsAt")
+    remaining_percent: Annotated[Int32, Field(alias="remainingPercent")]
+    resets_at: Annotated[Int64, Field(alias="resetsAt")]
     used: str
 
 
 class StrictReviewRequiredNotification(WireModel):
-    started_at_ms: Int64 = Field(alias="startedAtMs")
+    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
     """Unix timestamp (in milliseconds) when this review started."""
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class SubAgentActivityThreadItem(WireModel):
-    agent_path: str = Field(alias="agentPath")
-    agent_thread_id: str = Field(alias="agentThreadId")
+    agent_path: Annotated[str, Field(alias="agentPath")]
+    agent_thread_id: Annotated[str, Field(alias="agentThreadId")]
     id: str
     kind: SubAgentActivityKind
-    model: str | None = Field(default=None)
+    model: str | None = None
     """Resolved model at sub-agent creation; absent from older records and other activities."""
-    reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoningEffort")
+    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     """Resolved reasoning effort at sub-agent creation, when known."""
     type: Literal["subAgentActivity"]
 
 
 class SubAgentSessionSource(WireModel):
-    sub_agent: SubAgentSource = Field(alias="subAgent")
+    sub_agent: Annotated[SubAgentSource, Field(alias="subAgent")]
 
 
 class SubagentMigration(WireModel):
@@ -6130,17 +6146,17 @@ class SystemErrorThreadStatus(WireModel):
 
 
 class TerminalInteractionNotification(WireModel):
-    item_id: str = Field(alias="itemId")
-    process_id: str = Field(alias="processId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    process_id: Annotated[str, Field(alias="processId")]
     stdin: str
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class TextElement(WireModel):
-    byte_range: ByteRange = Field(alias="byteRange")
+    byte_range: Annotated[ByteRange, Field(alias="byteRange")]
     """Byte range in the parent `text` buffer that this element occupies."""
-    placeholder: str | None = Field(default=None)
+    placeholder: str | None = None
     """Optional human-readable placeholder for the element, displayed in the UI."""
 
 
@@ -6162,8 +6178,8 @@ class TextReasoningItemContent(WireModel):
 
 
 class TextResourceContent(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
-    mime_type: str | None = Field(default=None, alias="mimeType")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
+    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
     text: str
     uri: str
     """The URI of this resource."""
@@ -6177,68 +6193,68 @@ class TextUserInput(WireModel):
 
 
 class Thread(WireModel):
-    agent_nickname: str | None = Field(default=None, alias="agentNickname")
+    agent_nickname: Annotated[str | None, Field(alias="agentNickname")] = None
     """Optional random unique nickname assigned to an AgentControl-spawned sub-agent."""
-    agent_role: str | None = Field(default=None, alias="agentRole")
+    agent_role: Annotated[str | None, Field(alias="agentRole")] = None
     """Optional role (agent_role) assigned to an AgentControl-spawned sub-agent."""
-    cli_version: str = Field(alias="cliVersion")
+    cli_version: Annotated[str, Field(alias="cliVersion")]
     """Version of the CLI that created the thread."""
-    created_at: Int64 = Field(alias="createdAt")
+    created_at: Annotated[Int64, Field(alias="createdAt")]
     """Unix timestamp (in seconds) when the thread was created."""
     cwd: AbsolutePathBuf
     """Working directory captured for the thread."""
     ephemeral: bool
     """Whether the thread is ephemeral and should not be materialized on disk."""
-    forked_from_id: str | None = Field(default=None, alias="forkedFromId")
+    forked_from_id: Annotated[str | None, Field(alias="forkedFromId")] = None
     """Source thread id when this thread was created by forking another thread."""
-    git_info: GitInfo | None = Field(default=None, alias="gitInfo")
+    git_info: Annotated[GitInfo | None, Field(alias="gitInfo")] = None
     """Optional Git metadata captured when the thread was created."""
-    history_mode: ThreadHistoryMode = Field(default=ThreadHistoryMode.legacy, alias="historyMode")
+    history_mode: Annotated[ThreadHistoryMode, Field(alias="historyMode")] = ThreadHistoryMode.legacy
     """Persisted thread history contract selected when this thread was created."""
     id: str
     """Identifier for this thread. Codex-generated thread IDs are UUIDv7."""
-    model: str | None = Field(default=None)
+    model: str | None = None
     """Current configured model when loaded, otherwise the latest persisted model. Null when unavailable. This is not per-turn execution telemetry."""
-    model_provider: str = Field(alias="modelProvider")
+    model_provider: Annotated[str, Field(alias="modelProvider")]
     """Model provider used for this thread (for example, 'openai')."""
-    name: str | None = Field(default=None)
+    name: str | None = None
     """Optional user-facing thread title."""
-    originator: str | None = Field(default=None)
+    originator: str | None = None
     """Originator recorded when the thread was created, independent of its current client or executor. Null when the recorded originator is unavailable."""
-    parent_thread_id: str | None = Field(default=None, alias="parentThreadId")
+    parent_thread_id: Annotated[str | None, Field(alias="parentThreadId")] = None
     """The ID of the parent thread. This will only be set if this thread is a subagent."""
-    path: str | None = Field(default=None)
+    path: str | None = None
     """[UNSTABLE] Path to the thread on disk."""
     preview: str
     """Usually the first user message in the thread, if available."""
-    project_id: str | None = Field(alias="projectId")
+    project_id: Annotated[str | None, Field(alias="projectId")]
     """Canonical project assignment owned by app-server, if any."""
-    reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoningEffort")
+    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     """Current configured reasoning effort when loaded, otherwise the latest persisted effort. Null when unset or unavailable. This is not per-turn execution telemetry."""
-    recency_at: Int64 | None = Field(default=None, alias="recencyAt")
+    recency_at: Annotated[Int64 | None, Field(alias="recencyAt")] = None
     """Unix timestamp (in seconds) used for thread recency ordering."""
-    section: ThreadSection | None = Field(default=None)
+    section: ThreadSection | None = None
     """The independently persisted section selected for this thread, if any."""
-    section_entered_at: Int64 | None = Field(default=None, alias="sectionEnteredAt")
+    section_entered_at: Annotated[Int64 | None, Field(alias="sectionEnteredAt")] = None
     """Unix timestamp in seconds when the thread entered its current section."""
-    session_id: str = Field(alias="sessionId")
+    session_id: Annotated[str, Field(alias="sessionId")]
     """Session id shared by threads that belong to the same session tree."""
     source: SessionSource
     """Origin of the thread (CLI, VSCode, codex exec, codex app-server, etc.)."""
     status: ThreadStatus
     """Current runtime status for the thread."""
-    thread_source: ThreadSource | None = Field(default=None, alias="threadSource")
+    thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
     """Optional analytics source classification for this thread."""
     turns: list[Turn]
     """Only populated on `thread/resume`, `thread/fork`, and `thread/read` (when `includeTurns` is true) responses. For all other responses and notifications returning a Thread, the turns field will be an empty list."""
-    updated_at: Int64 = Field(alias="updatedAt")
+    updated_at: Annotated[Int64, Field(alias="updatedAt")]
     """Unix timestamp (in seconds) when the thread was last updated."""
 
 
 class ThreadApproveGuardianDeniedActionParams(WireModel):
     event: JsonValue
     """Serialized `codex_protocol::protocol::GuardianAssessmentEvent`."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadApproveGuardianDeniedActionRequest(WireModel):
@@ -6252,7 +6268,7 @@ class ThreadApproveGuardianDeniedActionResponse(WireModel):
 
 
 class ThreadArchiveParams(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadArchiveRequest(WireModel):
@@ -6266,33 +6282,33 @@ class ThreadArchiveResponse(WireModel):
 
 
 class ThreadArchivedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/archived"]
     params: ThreadArchivedNotification
 
 
 class ThreadArchivedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadAttachment(WireModel):
     """An independently persisted attachment associated with a thread."""
 
-    attachment_type: str = Field(alias="attachmentType")
-    created_at: Int64 = Field(alias="createdAt")
+    attachment_type: Annotated[str, Field(alias="attachmentType")]
+    created_at: Annotated[Int64, Field(alias="createdAt")]
     id: str
-    identity_key: str = Field(alias="identityKey")
+    identity_key: Annotated[str, Field(alias="identityKey")]
     payload: JsonValue
 
 
 class ThreadAttachmentAddParams(WireModel):
     """Parameters for creating or locating an attachment on its owning thread."""
 
-    attachment_type: str = Field(alias="attachmentType")
-    identity_key: str = Field(alias="identityKey")
+    attachment_type: Annotated[str, Field(alias="attachmentType")]
+    identity_key: Annotated[str, Field(alias="identityKey")]
     payload: JsonValue
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadAttachmentAddRequest(WireModel):
@@ -6311,9 +6327,9 @@ class ThreadAttachmentAddResponse(WireModel):
 class ThreadAttachmentListParams(WireModel):
     """Parameters for listing attachments from one thread."""
 
-    cursor: str | None = Field(default=None)
-    limit: UInt32 | None = Field(default=None)
-    thread_id: str = Field(alias="threadId")
+    cursor: str | None = None
+    limit: UInt32 | None = None
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadAttachmentListRequest(WireModel):
@@ -6326,7 +6342,7 @@ class ThreadAttachmentListResponse(WireModel):
     """One page of attachments associated with the requested thread."""
 
     data: list[ThreadAttachment]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
 
 
 class ThreadAttachmentOwner(WireModel):
@@ -6334,18 +6350,18 @@ class ThreadAttachmentOwner(WireModel):
 
     archived: bool
     """Whether the owning thread is archived, not whether it is currently executing a turn."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadAttachmentOwnerListParams(WireModel):
     """Parameters for reverse lookup by attachment identity within this server's store."""
 
-    archived: bool | None = Field(default=None)
+    archived: bool | None = None
     """Omitted or null returns all matches; false returns non-archived threads only."""
-    attachment_type: str = Field(alias="attachmentType")
-    cursor: str | None = Field(default=None)
-    identity_key: str = Field(alias="identityKey")
-    limit: UInt32 | None = Field(default=None)
+    attachment_type: Annotated[str, Field(alias="attachmentType")]
+    cursor: str | None = None
+    identity_key: Annotated[str, Field(alias="identityKey")]
+    limit: UInt32 | None = None
 
 
 class ThreadAttachmentOwnerListRequest(WireModel):
@@ -6358,15 +6374,15 @@ class ThreadAttachmentOwnerListResponse(WireModel):
     """One page of matching owners, including threads without their own user messages."""
 
     data: list[ThreadAttachmentOwner]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
 
 
 class ThreadAttachmentRemoveParams(WireModel):
     """Parameters for deleting an attachment by its stable thread-local identity."""
 
-    attachment_type: str = Field(alias="attachmentType")
-    identity_key: str = Field(alias="identityKey")
-    thread_id: str = Field(alias="threadId")
+    attachment_type: Annotated[str, Field(alias="attachmentType")]
+    identity_key: Annotated[str, Field(alias="identityKey")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadAttachmentRemoveRequest(WireModel):
@@ -6380,7 +6396,7 @@ class ThreadAttachmentRemoveResponse(WireModel):
 
 
 class ThreadAttachmentUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/attachment/updated"]
     params: ThreadAttachmentUpdatedNotification
@@ -6389,26 +6405,26 @@ class ThreadAttachmentUpdatedEvent(WireModel):
 class ThreadAttachmentUpdatedNotification(WireModel):
     """Notification published after a thread attachment is created or deleted."""
 
-    attachment_id: str = Field(alias="attachmentId")
-    attachment_type: str = Field(alias="attachmentType")
-    identity_key: str = Field(alias="identityKey")
+    attachment_id: Annotated[str, Field(alias="attachmentId")]
+    attachment_type: Annotated[str, Field(alias="attachmentType")]
+    identity_key: Annotated[str, Field(alias="identityKey")]
     operation: ThreadAttachmentOperation
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadClosedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/closed"]
     params: ThreadClosedNotification
 
 
 class ThreadClosedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadCompactStartParams(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadCompactStartRequest(WireModel):
@@ -6424,14 +6440,14 @@ class ThreadCompactStartResponse(WireModel):
 class ThreadCompactedEvent(WireModel):
     """Deprecated: Use `ContextCompaction` item type instead."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/compacted"]
     params: ContextCompactedNotification
 
 
 class ThreadDeleteParams(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadDeleteRequest(WireModel):
@@ -6445,33 +6461,33 @@ class ThreadDeleteResponse(WireModel):
 
 
 class ThreadDeletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/deleted"]
     params: ThreadDeletedNotification
 
 
 class ThreadDeletedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadEnvironment(WireModel):
     """An environment selected by a loaded thread, independent of connection status."""
 
     cwd: LegacyAppPathString
-    environment_id: str = Field(alias="environmentId")
-    runtime_workspace_roots: list[LegacyAppPathString] = Field(alias="runtimeWorkspaceRoots")
+    environment_id: Annotated[str, Field(alias="environmentId")]
+    runtime_workspace_roots: Annotated[list[LegacyAppPathString], Field(alias="runtimeWorkspaceRoots")]
 
 
 class ThreadEnvironmentConnectedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/environment/connected"]
     params: EnvironmentConnectionNotification
 
 
 class ThreadEnvironmentDisconnectedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/environment/disconnected"]
     params: EnvironmentConnectionNotification
@@ -6489,28 +6505,28 @@ class ThreadForkParams(WireModel):
     Prefer using thread_id whenever possible.
     """
 
-    approval_policy: AskForApproval | None = Field(default=None, alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None, alias="approvalsReviewer")
+    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
+    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this thread and subsequent turns."""
-    base_instructions: str | None = Field(default=None, alias="baseInstructions")
-    config: dict[str, JsonValue] | None = Field(default=None)
-    cwd: str | None = Field(default=None)
-    developer_instructions: str | None = Field(default=None, alias="developerInstructions")
-    ephemeral: bool | None = Field(default=None, exclude_if=_is_none)
-    exclude_turns: bool | None = Field(default=None, exclude_if=_is_none, alias="excludeTurns")
+    base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
+    config: dict[str, JsonValue] | None = None
+    cwd: str | None = None
+    developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
+    ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
+    exclude_turns: Annotated[bool | None, Field(alias="excludeTurns", exclude_if=_is_none)] = None
     """When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead."""
-    last_turn_id: str | None = Field(default=None, alias="lastTurnId")
+    last_turn_id: Annotated[str | None, Field(alias="lastTurnId")] = None
     """Optional last turn id to fork through, inclusive.
 
     When specified, turns after `last_turn_id` are omitted from the fork. The referenced turn cannot be in progress.
     """
-    model: str | None = Field(default=None)
+    model: str | None = None
     """Configuration overrides for the forked thread, if any."""
-    model_provider: str | None = Field(default=None, alias="modelProvider")
-    sandbox: SandboxMode | None = Field(default=None)
-    service_tier: str | None = Field(default=None, alias="serviceTier")
-    thread_id: str = Field(alias="threadId")
-    thread_source: ThreadSource | None = Field(default=None, alias="threadSource")
+    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
+    sandbox: SandboxMode | None = None
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
+    thread_id: Annotated[str, Field(alias="threadId")]
+    thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
     """Optional client-supplied analytics source classification for this forked thread."""
 
 
@@ -6521,38 +6537,40 @@ class ThreadForkRequest(WireModel):
 
 
 class ThreadForkResponse(WireModel):
-    approval_policy: AskForApproval = Field(alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer = Field(alias="approvalsReviewer")
+    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
+    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
     """Reviewer currently used for approval requests on this thread."""
     cwd: AbsolutePathBuf
-    disabled_plugin_ids: list[str] = Field(default_factory=list, alias="disabledPluginIds")
+    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: list[LegacyAppPathString] = Field(default_factory=list, alias="instructionSources")
+    instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
+        default_factory=list
+    )
     """Environment-native paths to instruction source files currently loaded for this thread."""
     model: str
-    model_provider: str = Field(alias="modelProvider")
-    reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoningEffort")
+    model_provider: Annotated[str, Field(alias="modelProvider")]
+    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
-    service_tier: str | None = Field(default=None, alias="serviceTier")
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
 
 
 class ThreadGoal(WireModel):
-    created_at: Int64 = Field(alias="createdAt")
+    created_at: Annotated[Int64, Field(alias="createdAt")]
     objective: str
     status: ThreadGoalStatus
-    thread_id: str = Field(alias="threadId")
-    time_used_seconds: Int64 = Field(alias="timeUsedSeconds")
-    token_budget: Int64 | None = Field(default=None, alias="tokenBudget")
-    tokens_used: Int64 = Field(alias="tokensUsed")
-    updated_at: Int64 = Field(alias="updatedAt")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    time_used_seconds: Annotated[Int64, Field(alias="timeUsedSeconds")]
+    token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
+    tokens_used: Annotated[Int64, Field(alias="tokensUsed")]
+    updated_at: Annotated[Int64, Field(alias="updatedAt")]
 
 
 class ThreadGoalClearParams(WireModel):
-    origin: ThreadGoalMutationOrigin | None = Field(default=None)
+    origin: ThreadGoalMutationOrigin | None = None
     """Missing provenance does not supply user authorization."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadGoalClearRequest(WireModel):
@@ -6566,18 +6584,18 @@ class ThreadGoalClearResponse(WireModel):
 
 
 class ThreadGoalClearedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/goal/cleared"]
     params: ThreadGoalClearedNotification
 
 
 class ThreadGoalClearedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadGoalGetParams(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadGoalGetRequest(WireModel):
@@ -6587,16 +6605,16 @@ class ThreadGoalGetRequest(WireModel):
 
 
 class ThreadGoalGetResponse(WireModel):
-    goal: ThreadGoal | None = Field(default=None)
+    goal: ThreadGoal | None = None
 
 
 class ThreadGoalSetParams(WireModel):
-    objective: str | None = Field(default=None)
-    origin: ThreadGoalMutationOrigin | None = Field(default=None)
+    objective: str | None = None
+    origin: ThreadGoalMutationOrigin | None = None
     """Missing provenance does not supply user authorization."""
-    status: ThreadGoalStatus | None = Field(default=None)
-    thread_id: str = Field(alias="threadId")
-    token_budget: Int64 | None = Field(default=None, alias="tokenBudget")
+    status: ThreadGoalStatus | None = None
+    thread_id: Annotated[str, Field(alias="threadId")]
+    token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
 
 
 class ThreadGoalSetRequest(WireModel):
@@ -6610,7 +6628,7 @@ class ThreadGoalSetResponse(WireModel):
 
 
 class ThreadGoalUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/goal/updated"]
     params: ThreadGoalUpdatedNotification
@@ -6618,14 +6636,14 @@ class ThreadGoalUpdatedEvent(WireModel):
 
 class ThreadGoalUpdatedNotification(WireModel):
     goal: ThreadGoal
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
 
 
 class ThreadInjectItemsParams(WireModel):
     items: list[JsonValue]
     """Raw Responses API items to append to the thread's model-visible history."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadInjectItemsRequest(WireModel):
@@ -6641,24 +6659,24 @@ class ThreadInjectItemsResponse(WireModel):
 
 
 class ThreadItemEntry(WireModel):
-    completed_at_ms: Int64 | None = Field(default=None, alias="completedAtMs")
+    completed_at_ms: Annotated[Int64 | None, Field(alias="completedAtMs")] = None
     """Unix timestamp (milliseconds) when the item completed, if recorded by the producer."""
     item: ThreadItem
-    started_at_ms: Int64 | None = Field(default=None, alias="startedAtMs")
+    started_at_ms: Annotated[Int64 | None, Field(alias="startedAtMs")] = None
     """Unix timestamp (milliseconds) when the item started, if recorded by the producer."""
-    turn_id: str = Field(alias="turnId")
+    turn_id: Annotated[str, Field(alias="turnId")]
     """Turn containing this item."""
 
 
 class ThreadItemsListParams(WireModel):
-    cursor: ThreadItemsListCursor | None = Field(default=None)
+    cursor: ThreadItemsListCursor | None = None
     """Opaque continuation cursor or an exclusive item anchor in the requested visible turn. An item anchor requires a non-empty `turnId`; ascending (the default) returns items after it, and descending returns items before it. Continue with the returned string cursor."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional item page size."""
-    sort_direction: SortDirection | None = Field(default=None, alias="sortDirection")
+    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional item pagination direction; defaults to ascending."""
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
     """Optional turn id to filter by. When omitted, returns items across the thread."""
 
 
@@ -6669,39 +6687,39 @@ class ThreadItemsListRequest(WireModel):
 
 
 class ThreadItemsListResponse(WireModel):
-    backwards_cursor: str | None = Field(default=None, alias="backwardsCursor")
+    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one item."""
     data: list[ThreadItemEntry]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
 
 
 class ThreadListParams(WireModel):
-    archived: bool | None = Field(default=None)
+    archived: bool | None = None
     """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned."""
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    cwd: ThreadListCwdFilter | None = Field(default=None)
+    cwd: ThreadListCwdFilter | None = None
     """Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned."""
-    excluded_thread_ids: list[str] | None = Field(default=None, alias="excludedThreadIds")
+    excluded_thread_ids: Annotated[list[str] | None, Field(alias="excludedThreadIds")] = None
     """Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to a reasonable server-side value."""
-    model_providers: list[str] | None = Field(default=None, alias="modelProviders")
+    model_providers: Annotated[list[str] | None, Field(alias="modelProviders")] = None
     """Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers."""
-    originators: list[str] | None = Field(default=None)
+    originators: list[str] | None = None
     """Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted."""
-    search_term: str | None = Field(default=None, alias="searchTerm")
+    search_term: Annotated[str | None, Field(alias="searchTerm")] = None
     """Optional substring filter for the extracted thread title."""
-    section_id: str | None = Field(default=None, alias="sectionId")
+    section_id: Annotated[str | None, Field(alias="sectionId")] = None
     """Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section."""
-    sort_direction: SortDirection | None = Field(default=None, alias="sortDirection")
+    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional sort direction; defaults to descending (newest first)."""
-    sort_key: ThreadSortKey | None = Field(default=None, alias="sortKey")
+    sort_key: Annotated[ThreadSortKey | None, Field(alias="sortKey")] = None
     """Optional sort key; defaults to created_at."""
-    source_kinds: list[ThreadSourceKind] | None = Field(default=None, alias="sourceKinds")
+    source_kinds: Annotated[list[ThreadSourceKind] | None, Field(alias="sourceKinds")] = None
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
-    use_state_db_only: bool | None = Field(default=None, exclude_if=_is_none, alias="useStateDbOnly")
+    use_state_db_only: Annotated[bool | None, Field(alias="useStateDbOnly", exclude_if=_is_none)] = None
     """If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior."""
 
 
@@ -6712,17 +6730,17 @@ class ThreadListRequest(WireModel):
 
 
 class ThreadListResponse(WireModel):
-    backwards_cursor: str | None = Field(default=None, alias="backwardsCursor")
+    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one thread. Use it with the opposite `sortDirection`; for timestamp sorts it anchors at the start of the page timestamp so same-second updates are not skipped."""
     data: list[Thread]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
 
 
 class ThreadLoadedListParams(WireModel):
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional page size; defaults to no limit."""
 
 
@@ -6735,23 +6753,23 @@ class ThreadLoadedListRequest(WireModel):
 class ThreadLoadedListResponse(WireModel):
     data: list[str]
     """Thread ids for sessions currently loaded in memory."""
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
 
 
 class ThreadMetadataGitInfoUpdateParams(WireModel):
-    branch: str | None = Field(default=None)
+    branch: str | None = None
     """Omit to leave the stored branch unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
-    origin_url: str | None = Field(default=None, alias="originUrl")
+    origin_url: Annotated[str | None, Field(alias="originUrl")] = None
     """Omit to leave the stored origin URL unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
-    sha: str | None = Field(default=None)
+    sha: str | None = None
     """Omit to leave the stored commit unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
 
 
 class ThreadMetadataUpdateParams(WireModel):
-    git_info: ThreadMetadataGitInfoUpdateParams | None = Field(default=None, alias="gitInfo")
+    git_info: Annotated[ThreadMetadataGitInfoUpdateParams | None, Field(alias="gitInfo")] = None
     """Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadMetadataUpdateRequest(WireModel):
@@ -6771,19 +6789,19 @@ class ThreadNameSetRequest(WireModel):
 
 
 class ThreadNameUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/name/updated"]
     params: ThreadNameUpdatedNotification
 
 
 class ThreadNameUpdatedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
-    thread_name: str | None = Field(default=None, alias="threadName")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    thread_name: Annotated[str | None, Field(alias="threadName")] = None
 
 
 class ThreadPredictionUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/prediction/updated"]
     params: ThreadPredictionUpdatedNotification
@@ -6791,37 +6809,37 @@ class ThreadPredictionUpdatedEvent(WireModel):
 
 class ThreadPredictionUpdatedNotification(WireModel):
     result: ThreadPredictionResult
-    source_turn_id: str = Field(alias="sourceTurnId")
-    thread_id: str = Field(alias="threadId")
+    source_turn_id: Annotated[str, Field(alias="sourceTurnId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadProjectUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/project/updated"]
     params: ThreadProjectUpdatedNotification
 
 
 class ThreadProjectUpdatedNotification(WireModel):
-    project_id: str | None = Field(alias="projectId")
-    thread_id: str = Field(alias="threadId")
+    project_id: Annotated[str | None, Field(alias="projectId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadQueueChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/queue/changed"]
     params: ThreadQueueChangedNotification
 
 
 class ThreadQueueChangedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadReadParams(WireModel):
-    include_turns: bool | None = Field(default=None, exclude_if=_is_none, alias="includeTurns")
+    include_turns: Annotated[bool | None, Field(alias="includeTurns", exclude_if=_is_none)] = None
     """When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadReadRequest(WireModel):
@@ -6837,34 +6855,34 @@ class ThreadReadResponse(WireModel):
 class ThreadReadState(WireModel):
     """The first unread position in a durable local thread. A null position means read. The opaque revision guards edits against activity or marks the caller has not seen."""
 
-    first_unread: ThreadUnreadPosition | None = Field(default=None, alias="firstUnread")
+    first_unread: Annotated[ThreadUnreadPosition | None, Field(alias="firstUnread")] = None
     revision: str
 
 
 class ThreadReadStateChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/readState/changed"]
     params: ThreadReadStateChangedNotification
 
 
 class ThreadReadStateChangedNotification(WireModel):
-    read_state: ThreadReadState = Field(alias="readState")
-    thread_id: str = Field(alias="threadId")
+    read_state: Annotated[ThreadReadState, Field(alias="readState")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeAudioChunk(WireModel):
     """EXPERIMENTAL - thread realtime audio chunk."""
 
     data: str
-    item_id: str | None = Field(default=None, alias="itemId")
-    num_channels: UInt16 = Field(alias="numChannels")
-    sample_rate: UInt32 = Field(alias="sampleRate")
-    samples_per_channel: UInt32 | None = Field(default=None, alias="samplesPerChannel")
+    item_id: Annotated[str | None, Field(alias="itemId")] = None
+    num_channels: Annotated[UInt16, Field(alias="numChannels")]
+    sample_rate: Annotated[UInt32, Field(alias="sampleRate")]
+    samples_per_channel: Annotated[UInt32 | None, Field(alias="samplesPerChannel")] = None
 
 
 class ThreadRealtimeClosedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/closed"]
     params: ThreadRealtimeClosedNotification
@@ -6873,12 +6891,12 @@ class ThreadRealtimeClosedEvent(WireModel):
 class ThreadRealtimeClosedNotification(WireModel):
     """EXPERIMENTAL - emitted when thread realtime transport closes."""
 
-    reason: str | None = Field(default=None)
-    thread_id: str = Field(alias="threadId")
+    reason: str | None = None
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeErrorEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/error"]
     params: ThreadRealtimeErrorNotification
@@ -6888,7 +6906,7 @@ class ThreadRealtimeErrorNotification(WireModel):
     """EXPERIMENTAL - emitted when thread realtime encounters an error."""
 
     message: str
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeInitialItem(WireModel):
@@ -6899,7 +6917,7 @@ class ThreadRealtimeInitialItem(WireModel):
 
 
 class ThreadRealtimeItemAddedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/itemAdded"]
     params: ThreadRealtimeItemAddedNotification
@@ -6909,11 +6927,11 @@ class ThreadRealtimeItemAddedNotification(WireModel):
     """EXPERIMENTAL - raw non-audio thread realtime item emitted by the backend."""
 
     item: JsonValue
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeItemCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/item/completed"]
     params: ThreadRealtimeItemCompletedNotification
@@ -6923,11 +6941,11 @@ class ThreadRealtimeItemCompletedNotification(WireModel):
     """EXPERIMENTAL - a realtime timeline item published after canonical commit."""
 
     item: ThreadRealtimeItem
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeItemStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/item/started"]
     params: ThreadRealtimeItemStartedNotification
@@ -6937,11 +6955,11 @@ class ThreadRealtimeItemStartedNotification(WireModel):
     """EXPERIMENTAL - a realtime timeline item started before its content streams."""
 
     item: ThreadRealtimeItem
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeItemTranscriptDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/item/transcript/delta"]
     params: ThreadRealtimeItemTranscriptDeltaNotification
@@ -6951,12 +6969,12 @@ class ThreadRealtimeItemTranscriptDeltaNotification(WireModel):
     """EXPERIMENTAL - text appended to an active realtime transcript item."""
 
     delta: str
-    item_id: str = Field(alias="itemId")
-    thread_id: str = Field(alias="threadId")
+    item_id: Annotated[str, Field(alias="itemId")]
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeOutputAudioDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/outputAudio/delta"]
     params: ThreadRealtimeOutputAudioDeltaNotification
@@ -6966,11 +6984,11 @@ class ThreadRealtimeOutputAudioDeltaNotification(WireModel):
     """EXPERIMENTAL - streamed output audio emitted by thread realtime."""
 
     audio: ThreadRealtimeAudioChunk
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeSdpEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/sdp"]
     params: ThreadRealtimeSdpNotification
@@ -6980,11 +6998,11 @@ class ThreadRealtimeSdpNotification(WireModel):
     """EXPERIMENTAL - emitted with the remote SDP for a WebRTC realtime session."""
 
     sdp: str
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/started"]
     params: ThreadRealtimeStartedNotification
@@ -6993,13 +7011,13 @@ class ThreadRealtimeStartedEvent(WireModel):
 class ThreadRealtimeStartedNotification(WireModel):
     """EXPERIMENTAL - emitted when thread realtime startup is accepted."""
 
-    realtime_session_id: str | None = Field(default=None, alias="realtimeSessionId")
-    thread_id: str = Field(alias="threadId")
+    realtime_session_id: Annotated[str | None, Field(alias="realtimeSessionId")] = None
+    thread_id: Annotated[str, Field(alias="threadId")]
     version: RealtimeConversationVersion
 
 
 class ThreadRealtimeTranscriptDeltaEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/transcript/delta"]
     params: ThreadRealtimeTranscriptDeltaNotification
@@ -7011,11 +7029,11 @@ class ThreadRealtimeTranscriptDeltaNotification(WireModel):
     delta: str
     """Live transcript delta from the realtime event."""
     role: str
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRealtimeTranscriptDoneEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/realtime/transcript/done"]
     params: ThreadRealtimeTranscriptDoneNotification
@@ -7027,15 +7045,15 @@ class ThreadRealtimeTranscriptDoneNotification(WireModel):
     role: str
     text: str
     """Final complete text for the transcript part."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadResumeInitialTurnsPageParams(WireModel):
-    items_view: TurnItemsView | None = Field(default=None, alias="itemsView")
+    items_view: Annotated[TurnItemsView | None, Field(alias="itemsView")] = None
     """How much item detail to include for each returned turn; defaults to summary."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional turn page size."""
-    sort_direction: SortDirection | None = Field(default=None, alias="sortDirection")
+    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional turn pagination direction; defaults to descending."""
 
 
@@ -7049,23 +7067,23 @@ class ThreadResumeParams(WireModel):
     Prefer using thread_id whenever possible.
     """
 
-    approval_policy: AskForApproval | None = Field(default=None, alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None, alias="approvalsReviewer")
+    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
+    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this thread and subsequent turns."""
-    base_instructions: str | None = Field(default=None, alias="baseInstructions")
-    config: dict[str, JsonValue] | None = Field(default=None)
-    cwd: str | None = Field(default=None)
-    developer_instructions: str | None = Field(default=None, alias="developerInstructions")
-    exclude_turns: bool | None = Field(default=None, exclude_if=_is_none, alias="excludeTurns")
+    base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
+    config: dict[str, JsonValue] | None = None
+    cwd: str | None = None
+    developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
+    exclude_turns: Annotated[bool | None, Field(alias="excludeTurns", exclude_if=_is_none)] = None
     """When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead."""
-    model: str | None = Field(default=None)
+    model: str | None = None
     """Configuration overrides for the resumed thread, if any."""
-    model_provider: str | None = Field(default=None, alias="modelProvider")
-    personality: Personality | None = Field(default=None)
+    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
+    personality: Personality | None = None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
-    sandbox: SandboxMode | None = Field(default=None)
-    service_tier: str | None = Field(default=None, alias="serviceTier")
-    thread_id: str = Field(alias="threadId")
+    sandbox: SandboxMode | None = None
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadResumeRequest(WireModel):
@@ -7075,29 +7093,31 @@ class ThreadResumeRequest(WireModel):
 
 
 class ThreadResumeResponse(WireModel):
-    approval_policy: AskForApproval = Field(alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer = Field(alias="approvalsReviewer")
+    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
+    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
     """Reviewer currently used for approval requests on this thread."""
-    collaboration_mode: CollaborationMode | None = Field(default=None, alias="collaborationMode")
+    collaboration_mode: Annotated[CollaborationMode | None, Field(alias="collaborationMode")] = None
     """Effective collaboration mode. Absent when resuming from an older server."""
     cwd: AbsolutePathBuf
-    disabled_plugin_ids: list[str] = Field(default_factory=list, alias="disabledPluginIds")
+    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: list[LegacyAppPathString] = Field(default_factory=list, alias="instructionSources")
+    instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
+        default_factory=list
+    )
     """Environment-native paths to instruction source files currently loaded for this thread."""
-    items_backwards_cursor: str | None = Field(default=None, alias="itemsBackwardsCursor")
+    items_backwards_cursor: Annotated[str | None, Field(alias="itemsBackwardsCursor")] = None
     """Opaque cursor for hydrating paginated items backwards.
 
     Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
     """
     model: str
-    model_provider: str = Field(alias="modelProvider")
-    reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoningEffort")
+    model_provider: Annotated[str, Field(alias="modelProvider")]
+    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
-    service_tier: str | None = Field(default=None, alias="serviceTier")
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
-    turns_backwards_cursor: str | None = Field(default=None, alias="turnsBackwardsCursor")
+    turns_backwards_cursor: Annotated[str | None, Field(alias="turnsBackwardsCursor")] = None
     """Opaque cursor for hydrating paginated turns backwards.
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
@@ -7110,9 +7130,9 @@ class ThreadRevertParams(WireModel):
     This only changes persisted conversation history. It does not revert local file changes.
     """
 
-    before_turn_id: str = Field(alias="beforeTurnId")
+    before_turn_id: Annotated[str, Field(alias="beforeTurnId")]
     """Turn excluded from the replacement history, together with every later turn."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadRevertRequest(WireModel):
@@ -7122,14 +7142,14 @@ class ThreadRevertRequest(WireModel):
 
 
 class ThreadRevertResponse(WireModel):
-    items_backwards_cursor: str | None = Field(default=None, alias="itemsBackwardsCursor")
+    items_backwards_cursor: Annotated[str | None, Field(alias="itemsBackwardsCursor")] = None
     """Opaque cursor for hydrating paginated items backwards.
 
     Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
     """
     thread: Thread
     """Updated loaded thread metadata. `turns` is always empty; hydrate retained history through `thread/turns/list`."""
-    turns_backwards_cursor: str | None = Field(default=None, alias="turnsBackwardsCursor")
+    turns_backwards_cursor: Annotated[str | None, Field(alias="turnsBackwardsCursor")] = None
     """Opaque cursor for hydrating paginated turns backwards.
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
@@ -7137,14 +7157,14 @@ class ThreadRevertResponse(WireModel):
 
 
 class ThreadRevertedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/reverted"]
     params: ThreadRevertedNotification
 
 
 class ThreadRevertedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadSearchResult(WireModel):
@@ -7155,7 +7175,7 @@ class ThreadSearchResult(WireModel):
 class ThreadSection(WireModel):
     """An independently persisted, user-visible thread section."""
 
-    appearance: ThreadSectionAppearance | None = Field(default=None)
+    appearance: ThreadSectionAppearance | None = None
     """Optional appearance synchronized across clients."""
     id: str
     """Opaque UUIDv7 identity that remains stable when the section is renamed."""
@@ -7166,14 +7186,14 @@ class ThreadSection(WireModel):
 class ThreadSectionAppearance(WireModel):
     """Extensible visual presentation for a custom thread section."""
 
-    color: str | None = Field(default=None)
-    icon: str | None = Field(default=None)
+    color: str | None = None
+    icon: str | None = None
 
 
 class ThreadSectionCreateParams(WireModel):
     """Parameters for creating an independently persisted thread section."""
 
-    appearance: ThreadSectionAppearance | None = Field(default=None)
+    appearance: ThreadSectionAppearance | None = None
     name: str
     """The user-visible name of the section."""
 
@@ -7193,7 +7213,7 @@ class ThreadSectionCreateResponse(WireModel):
 class ThreadSectionDeleteParams(WireModel):
     """Parameters for deleting an independently persisted thread section."""
 
-    section_id: str = Field(alias="sectionId")
+    section_id: Annotated[str, Field(alias="sectionId")]
     """The stable, server-generated identity of the section to delete."""
 
 
@@ -7210,9 +7230,9 @@ class ThreadSectionDeleteResponse(WireModel):
 class ThreadSectionListParams(WireModel):
     """Parameters for listing independently persisted thread sections."""
 
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Maximum number of sections to return."""
 
 
@@ -7226,18 +7246,18 @@ class ThreadSectionListResponse(WireModel):
     """One page of independently persisted thread sections."""
 
     data: list[ThreadSection]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor for the next page, or `null` when no sections remain."""
 
 
 class ThreadSectionMoveParams(WireModel):
     """Parameters for moving a thread within a server-owned section ordering."""
 
-    before_thread_id: str | None = Field(default=None, alias="beforeThreadId")
+    before_thread_id: Annotated[str | None, Field(alias="beforeThreadId")] = None
     """Existing thread to insert before; omission or null appends to the section."""
-    section_id: str | None = Field(alias="sectionId")
+    section_id: Annotated[str | None, Field(alias="sectionId")]
     """Destination section, or `null` to remove the thread from its section."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
     """Thread to move into, within, or out of a section."""
 
 
@@ -7254,11 +7274,11 @@ class ThreadSectionMoveResponse(WireModel):
 class ThreadSectionUpdateParams(WireModel):
     """Parameters for updating an independently persisted thread section."""
 
-    appearance: ThreadSectionAppearance | None = Field(default=None)
+    appearance: ThreadSectionAppearance | None = None
     """Omit to preserve appearance, use `null` to clear it, or provide a replacement."""
     name: str
     """The updated user-visible name of the section."""
-    section_id: str = Field(alias="sectionId")
+    section_id: Annotated[str, Field(alias="sectionId")]
     """The stable, server-generated identity of the section to update."""
 
 
@@ -7276,7 +7296,7 @@ class ThreadSectionUpdateResponse(WireModel):
 
 class ThreadSetNameParams(WireModel):
     name: str
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadSetNameResponse(WireModel):
@@ -7284,40 +7304,40 @@ class ThreadSetNameResponse(WireModel):
 
 
 class ThreadSettings(WireModel):
-    active_permission_profile: ActivePermissionProfile | None = Field(default=None, alias="activePermissionProfile")
-    approval_policy: AskForApproval = Field(alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer = Field(alias="approvalsReviewer")
-    collaboration_mode: CollaborationMode = Field(alias="collaborationMode")
+    active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
+    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
+    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
+    collaboration_mode: Annotated[CollaborationMode, Field(alias="collaborationMode")]
     cwd: AbsolutePathBuf
-    disabled_plugin_ids: list[str] = Field(default_factory=list, alias="disabledPluginIds")
+    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    effort: ReasoningEffort | None = Field(default=None)
+    effort: ReasoningEffort | None = None
     model: str
-    model_provider: str = Field(alias="modelProvider")
-    personality: Personality | None = Field(default=None)
+    model_provider: Annotated[str, Field(alias="modelProvider")]
+    personality: Personality | None = None
     """@deprecated Reports the saved setting; `friendly` and `pragmatic` no longer select a style."""
-    sandbox_policy: SandboxPolicy = Field(alias="sandboxPolicy")
-    service_tier: str | None = Field(default=None, alias="serviceTier")
-    summary: ReasoningSummary | None = Field(default=None)
+    sandbox_policy: Annotated[SandboxPolicy, Field(alias="sandboxPolicy")]
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
+    summary: ReasoningSummary | None = None
 
 
 class ThreadSettingsUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/settings/updated"]
     params: ThreadSettingsUpdatedNotification
 
 
 class ThreadSettingsUpdatedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
-    thread_settings: ThreadSettings = Field(alias="threadSettings")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    thread_settings: Annotated[ThreadSettings, Field(alias="threadSettings")]
 
 
 class ThreadShellCommandParams(WireModel):
     command: str
     """Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy."""
-    thread_id: str = Field(alias="threadId")
-    timeout_ms: Int64 | None = Field(default=None, alias="timeoutMs")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    timeout_ms: Annotated[Int64 | None, Field(alias="timeoutMs")] = None
     """Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement."""
 
 
@@ -7336,31 +7356,31 @@ class ThreadSpawnSubAgentSource(WireModel):
 
 
 class ThreadSpawnSubAgentSourceThreadSpawn(WireModel):
-    agent_nickname: str | None = Field(default=None)
-    agent_path: AgentPath | None = Field(default=None)
-    agent_role: str | None = Field(default=None)
+    agent_nickname: str | None = None
+    agent_path: AgentPath | None = None
+    agent_role: str | None = None
     depth: Int32
     parent_thread_id: ThreadId
 
 
 class ThreadStartParams(WireModel):
-    approval_policy: AskForApproval | None = Field(default=None, alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None, alias="approvalsReviewer")
+    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
+    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this thread and subsequent turns."""
-    base_instructions: str | None = Field(default=None, alias="baseInstructions")
-    config: dict[str, JsonValue] | None = Field(default=None)
-    cwd: str | None = Field(default=None)
-    developer_instructions: str | None = Field(default=None, alias="developerInstructions")
-    ephemeral: bool | None = Field(default=None)
-    model: str | None = Field(default=None)
-    model_provider: str | None = Field(default=None, alias="modelProvider")
-    personality: Personality | None = Field(default=None)
+    base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
+    config: dict[str, JsonValue] | None = None
+    cwd: str | None = None
+    developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
+    ephemeral: bool | None = None
+    model: str | None = None
+    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
+    personality: Personality | None = None
     """@deprecated `friendly` and `pragmatic` no longer select a style."""
-    sandbox: SandboxMode | None = Field(default=None)
-    service_name: str | None = Field(default=None, alias="serviceName")
-    service_tier: str | None = Field(default=None, alias="serviceTier")
-    session_start_source: ThreadStartSource | None = Field(default=None, alias="sessionStartSource")
-    thread_source: ThreadSource | None = Field(default=None, alias="threadSource")
+    sandbox: SandboxMode | None = None
+    service_name: Annotated[str | None, Field(alias="serviceName")] = None
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
+    session_start_source: Annotated[ThreadStartSource | None, Field(alias="sessionStartSource")] = None
+    thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
     """Optional client-supplied analytics source classification for this thread."""
 
 
@@ -7373,20 +7393,22 @@ class ThreadStartRequest(WireModel):
 
 
 class ThreadStartResponse(WireModel):
-    approval_policy: AskForApproval = Field(alias="approvalPolicy")
-    approvals_reviewer: ApprovalsReviewer = Field(alias="approvalsReviewer")
+    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
+    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
     """Reviewer currently used for approval requests on this thread."""
     cwd: AbsolutePathBuf
-    disabled_plugin_ids: list[str] = Field(default_factory=list, alias="disabledPluginIds")
+    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: list[LegacyAppPathString] = Field(default_factory=list, alias="instructionSources")
+    instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
+        default_factory=list
+    )
     """Environment-native paths to instruction source files currently loaded for this thread."""
     model: str
-    model_provider: str = Field(alias="modelProvider")
-    reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoningEffort")
+    model_provider: Annotated[str, Field(alias="modelProvider")]
+    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
-    service_tier: str | None = Field(default=None, alias="serviceTier")
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
 
 
@@ -7397,7 +7419,7 @@ class ThreadStartThreadUnreadPosition(WireModel):
 
 
 class ThreadStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/started"]
     params: ThreadStartedNotification
@@ -7408,7 +7430,7 @@ class ThreadStartedNotification(WireModel):
 
 
 class ThreadStatusChangedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/status/changed"]
     params: ThreadStatusChangedNotification
@@ -7416,38 +7438,38 @@ class ThreadStatusChangedEvent(WireModel):
 
 class ThreadStatusChangedNotification(WireModel):
     status: ThreadStatus
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadTokenUsage(WireModel):
     last: TokenUsageBreakdown
-    model_context_window: Int64 | None = Field(default=None, alias="modelContextWindow")
+    model_context_window: Annotated[Int64 | None, Field(alias="modelContextWindow")] = None
     total: TokenUsageBreakdown
 
 
 class ThreadTokenUsageUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/tokenUsage/updated"]
     params: ThreadTokenUsageUpdatedNotification
 
 
 class ThreadTokenUsageUpdatedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
-    token_usage: ThreadTokenUsage = Field(alias="tokenUsage")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    token_usage: Annotated[ThreadTokenUsage, Field(alias="tokenUsage")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ThreadTurnsListParams(WireModel):
-    cursor: str | None = Field(default=None)
+    cursor: str | None = None
     """Opaque cursor to pass to the next call to continue after the last turn."""
-    items_view: TurnItemsView | None = Field(default=None, alias="itemsView")
+    items_view: Annotated[TurnItemsView | None, Field(alias="itemsView")] = None
     """How much item detail to include for each returned turn; defaults to summary."""
-    limit: UInt32 | None = Field(default=None)
+    limit: UInt32 | None = None
     """Optional turn page size."""
-    sort_direction: SortDirection | None = Field(default=None, alias="sortDirection")
+    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional turn pagination direction; defaults to descending."""
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadTurnsListRequest(WireModel):
@@ -7457,15 +7479,15 @@ class ThreadTurnsListRequest(WireModel):
 
 
 class ThreadTurnsListResponse(WireModel):
-    backwards_cursor: str | None = Field(default=None, alias="backwardsCursor")
+    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one turn. Use it with the opposite `sortDirection` to include the anchor turn again and catch updates to that turn."""
     data: list[Turn]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last turn. if None, there are no more turns to return."""
 
 
 class ThreadUnarchiveParams(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadUnarchiveRequest(WireModel):
@@ -7479,18 +7501,18 @@ class ThreadUnarchiveResponse(WireModel):
 
 
 class ThreadUnarchivedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/unarchived"]
     params: ThreadUnarchivedNotification
 
 
 class ThreadUnarchivedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadUnsubscribeParams(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadUnsubscribeRequest(WireModel):
@@ -7504,22 +7526,22 @@ class ThreadUnsubscribeResponse(WireModel):
 
 
 class ThreadUsage(WireModel):
-    estimated_usage_credits_micros: Int64 = Field(alias="estimatedUsageCreditsMicros")
-    estimated_usage_usd_micros: Int64 | None = Field(default=None, alias="estimatedUsageUsdMicros")
+    estimated_usage_credits_micros: Annotated[Int64, Field(alias="estimatedUsageCreditsMicros")]
+    estimated_usage_usd_micros: Annotated[Int64 | None, Field(alias="estimatedUsageUsdMicros")] = None
     groups: list[ThreadUsageBreakdownGroup]
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadUsageBreakdownGroup(WireModel):
-    cached_input_tokens: Int64 | None = Field(default=None, alias="cachedInputTokens")
-    estimated_usage_credits_micros: Int64 = Field(alias="estimatedUsageCreditsMicros")
-    input_tokens: Int64 | None = Field(default=None, alias="inputTokens")
-    model: str | None = Field(default=None)
-    net_new_input_tokens: Int64 | None = Field(default=None, alias="netNewInputTokens")
-    output_tokens: Int64 | None = Field(default=None, alias="outputTokens")
-    reasoning_effort: str | None = Field(default=None, alias="reasoningEffort")
-    speed: str | None = Field(default=None)
-    total_tokens: Int64 | None = Field(default=None, alias="totalTokens")
+    cached_input_tokens: Annotated[Int64 | None, Field(alias="cachedInputTokens")] = None
+    estimated_usage_credits_micros: Annotated[Int64, Field(alias="estimatedUsageCreditsMicros")]
+    input_tokens: Annotated[Int64 | None, Field(alias="inputTokens")] = None
+    model: str | None = None
+    net_new_input_tokens: Annotated[Int64 | None, Field(alias="netNewInputTokens")] = None
+    output_tokens: Annotated[Int64 | None, Field(alias="outputTokens")] = None
+    reasoning_effort: Annotated[str | None, Field(alias="reasoningEffort")] = None
+    speed: str | None = None
+    total_tokens: Annotated[Int64 | None, Field(alias="totalTokens")] = None
 
 
 class TmpdirFileSystemSpecialPath(WireModel):
@@ -7527,25 +7549,25 @@ class TmpdirFileSystemSpecialPath(WireModel):
 
 
 class TokenUsageBreakdown(WireModel):
-    cache_write_input_tokens: Int64 = Field(default=0, alias="cacheWriteInputTokens")
-    cached_input_tokens: Int64 = Field(alias="cachedInputTokens")
-    input_tokens: Int64 = Field(alias="inputTokens")
-    output_tokens: Int64 = Field(alias="outputTokens")
-    reasoning_output_tokens: Int64 = Field(alias="reasoningOutputTokens")
-    total_tokens: Int64 = Field(alias="totalTokens")
+    cache_write_input_tokens: Annotated[Int64, Field(alias="cacheWriteInputTokens")] = 0
+    cached_input_tokens: Annotated[Int64, Field(alias="cachedInputTokens")]
+    input_tokens: Annotated[Int64, Field(alias="inputTokens")]
+    output_tokens: Annotated[Int64, Field(alias="outputTokens")]
+    reasoning_output_tokens: Annotated[Int64, Field(alias="reasoningOutputTokens")]
+    total_tokens: Annotated[Int64, Field(alias="totalTokens")]
 
 
 class Tool(WireModel):
     """Definition for a tool the client can call."""
 
-    meta: JsonValue | None = Field(default=None, alias="_meta")
-    annotations: JsonValue | None = Field(default=None)
-    description: str | None = Field(default=None)
-    icons: list[JsonValue] | None = Field(default=None)
-    input_schema: JsonValue = Field(alias="inputSchema")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
+    annotations: JsonValue | None = None
+    description: str | None = None
+    icons: list[JsonValue] | None = None
+    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
     name: str
-    output_schema: JsonValue | None = Field(default=None, alias="outputSchema")
-    title: str | None = Field(default=None)
+    output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
+    title: str | None = None
 
 
 class ToolRequestUserInputAnswer(WireModel):
@@ -7564,13 +7586,13 @@ class ToolRequestUserInputOption(WireModel):
 class ToolRequestUserInputParams(WireModel):
     """EXPERIMENTAL. Params sent with a request_user_input event."""
 
-    auto_resolution_ms: UInt64 | None = Field(default=None, alias="autoResolutionMs")
+    auto_resolution_ms: Annotated[UInt64 | None, Field(alias="autoResolutionMs")] = None
     """@deprecated Use `isBlocking` to decide whether the request should block."""
-    is_blocking: bool = Field(alias="isBlocking")
-    item_id: str = Field(alias="itemId")
+    is_blocking: Annotated[bool, Field(alias="isBlocking")]
+    item_id: Annotated[str, Field(alias="itemId")]
     questions: list[ToolRequestUserInputQuestion]
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class ToolRequestUserInputQuestion(WireModel):
@@ -7578,9 +7600,9 @@ class ToolRequestUserInputQuestion(WireModel):
 
     header: str
     id: str
-    is_other: bool = Field(default=False, alias="isOther")
-    is_secret: bool = Field(default=False, alias="isSecret")
-    options: list[ToolRequestUserInputOption] | None = Field(default=None)
+    is_other: Annotated[bool, Field(alias="isOther")] = False
+    is_secret: Annotated[bool, Field(alias="isSecret")] = False
+    options: list[ToolRequestUserInputOption] | None = None
     question: str
 
 
@@ -7592,82 +7614,82 @@ class ToolRequestUserInputResponse(WireModel):
 
 class ToolSearchCallResponseItem(WireModel):
     arguments: JsonValue
-    call_id: str | None = Field(default=None)
-    encrypted_content: str | None = Field(default=None)
+    call_id: str | None = None
+    encrypted_content: str | None = None
     execution: str
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
-    status: str | None = Field(default=None)
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    status: str | None = None
     type: Literal["tool_search_call"]
 
 
 class ToolSearchOutputResponseItem(WireModel):
-    call_id: str | None = Field(default=None)
+    call_id: str | None = None
     execution: str
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
     status: str
     tools: list[JsonValue]
     type: Literal["tool_search_output"]
 
 
 class ToolsV2(WireModel):
-    web_search: WebSearchToolConfig | None = Field(default=None)
+    web_search: WebSearchToolConfig | None = None
 
 
 class TranscriptSegmentThreadRealtimeItem(WireModel):
     id: str
-    realtime_session_id: str = Field(alias="realtimeSessionId")
+    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
     role: ThreadRealtimeTranscriptRole
     text: str
     type: Literal["transcriptSegment"]
 
 
 class Turn(WireModel):
-    completed_at: Int64 | None = Field(default=None, alias="completedAt")
+    completed_at: Annotated[Int64 | None, Field(alias="completedAt")] = None
     """Unix timestamp (in seconds) when the turn completed."""
-    duration_ms: Int64 | None = Field(default=None, alias="durationMs")
+    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     """Duration between turn start and completion in milliseconds, if known."""
-    error: TurnError | None = Field(default=None)
+    error: TurnError | None = None
     """Error associated with a failed or interrupted turn."""
     id: str
     """Identifier for this turn. Codex-generated turn IDs are UUIDv7."""
     items: list[ThreadItem]
     """Thread items currently included in this turn payload."""
-    items_view: TurnItemsView = Field(default=TurnItemsView.full, alias="itemsView")
+    items_view: Annotated[TurnItemsView, Field(alias="itemsView")] = TurnItemsView.full
     """Describes how much of `items` has been loaded for this turn."""
-    root_turn_id: str | None = Field(default=None, alias="rootTurnId")
+    root_turn_id: Annotated[str | None, Field(alias="rootTurnId")] = None
     """ID of the first turn in the chain of work that led to this turn. Pass this as `rootTurnId` when starting work on behalf of this turn. May be null in older history or a `review/start` response."""
-    started_at: Int64 | None = Field(default=None, alias="startedAt")
+    started_at: Annotated[Int64 | None, Field(alias="startedAt")] = None
     """Unix timestamp (in seconds) when the turn started."""
     status: TurnStatus
 
 
 class TurnCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["turn/completed"]
     params: TurnCompletedNotification
 
 
 class TurnCompletedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
     turn: Turn
 
 
 class TurnCompletedThreadTimelineEntry(WireModel):
-    completed_at: Int64 | None = Field(default=None)
-    duration_ms: Int64 | None = Field(default=None)
-    error: TurnError | None = Field(default=None)
+    completed_at: Int64 | None = None
+    duration_ms: Int64 | None = None
+    error: TurnError | None = None
     position: UInt64
-    started_at: Int64 | None = Field(default=None)
+    started_at: Int64 | None = None
     status: TurnStatus
     turn_id: str
     type: Literal["turnCompleted"]
 
 
 class TurnDiffUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["turn/diff/updated"]
     params: TurnDiffUpdatedNotification
@@ -7677,28 +7699,28 @@ class TurnDiffUpdatedNotification(WireModel):
     """Notification that the turn-level unified diff has changed. Contains the latest aggregated diff across all file changes in the turn."""
 
     diff: str
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class TurnEnvironmentParams(WireModel):
     cwd: LegacyAppPathString
-    environment_id: str = Field(alias="environmentId")
-    runtime_workspace_roots: list[LegacyAppPathString] | None = Field(default=None, alias="runtimeWorkspaceRoots")
+    environment_id: Annotated[str, Field(alias="environmentId")]
+    runtime_workspace_roots: Annotated[list[LegacyAppPathString] | None, Field(alias="runtimeWorkspaceRoots")] = None
     """Environment-native runtime workspace roots. Omitted defaults to `cwd`."""
 
 
 class TurnError(WireModel):
-    additional_details: str | None = Field(default=None, alias="additionalDetails")
-    codex_error_info: CodexErrorInfo | None = Field(default=None, alias="codexErrorInfo")
+    additional_details: Annotated[str | None, Field(alias="additionalDetails")] = None
+    codex_error_info: Annotated[CodexErrorInfo | None, Field(alias="codexErrorInfo")] = None
     message: str
-    misalignment: MisalignmentErrorDetails | None = Field(default=None)
+    misalignment: MisalignmentErrorDetails | None = None
     """Optional public explanation and continuation instruction for a misalignment block."""
 
 
 class TurnInterruptParams(WireModel):
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class TurnInterruptRequest(WireModel):
@@ -7712,7 +7734,7 @@ class TurnInterruptResponse(WireModel):
 
 
 class TurnModerationMetadataEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["turn/moderationMetadata"]
     params: TurnModerationMetadataNotification
@@ -7720,8 +7742,8 @@ class TurnModerationMetadataEvent(WireModel):
 
 class TurnModerationMetadataNotification(WireModel):
     metadata: JsonValue
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class TurnPlanStep(WireModel):
@@ -7730,59 +7752,59 @@ class TurnPlanStep(WireModel):
 
 
 class TurnPlanUpdatedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["turn/plan/updated"]
     params: TurnPlanUpdatedNotification
 
 
 class TurnPlanUpdatedNotification(WireModel):
-    explanation: str | None = Field(default=None)
+    explanation: str | None = None
     plan: list[TurnPlanStep]
-    thread_id: str = Field(alias="threadId")
-    turn_id: str = Field(alias="turnId")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class TurnStartParams(WireModel):
-    approval_policy: AskForApproval | None = Field(default=None, alias="approvalPolicy")
+    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
     """Override the approval policy for this turn and subsequent turns."""
-    approvals_reviewer: ApprovalsReviewer | None = Field(default=None, alias="approvalsReviewer")
+    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this turn and subsequent turns."""
-    client_user_message_id: str | None = Field(default=None, alias="clientUserMessageId")
-    cwd: str | None = Field(default=None)
+    client_user_message_id: Annotated[str | None, Field(alias="clientUserMessageId")] = None
+    cwd: str | None = None
     """Override the working directory for this turn and subsequent turns."""
-    disabled_plugin_ids: list[str] | None = Field(default=None, alias="disabledPluginIds")
+    disabled_plugin_ids: Annotated[list[str] | None, Field(alias="disabledPluginIds")] = None
     """Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it."""
-    effort: ReasoningEffort | None = Field(default=None)
+    effort: ReasoningEffort | None = None
     """Override the reasoning effort for this turn and subsequent turns."""
     input: list[UserInput]
-    model: str | None = Field(default=None)
+    model: str | None = None
     """Override the model for this turn and subsequent turns."""
-    output_schema: JsonValue | None = Field(default=None, alias="outputSchema")
+    output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
     """Optional JSON Schema used to constrain the final assistant message for this turn."""
-    parent_turn_id: str | None = Field(default=None, alias="parentTurnId")
+    parent_turn_id: Annotated[str | None, Field(alias="parentTurnId")] = None
     """ID of the turn that caused this new turn to start.
 
     Set this when starting work on behalf of another turn, such as delegated work in a different thread. Leave unset for work started directly by the user. Ignored when this request adds input to an active turn.
     """
-    personality: Personality | None = Field(default=None)
+    personality: Personality | None = None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
-    root_turn_id: str | None = Field(default=None, alias="rootTurnId")
+    root_turn_id: Annotated[str | None, Field(alias="rootTurnId")] = None
     """ID of the first turn in the chain of work that led to this new turn.
 
     When setting `parentTurnId`, set this to the parent turn's `rootTurnId` when known. This keeps descendant work attributed to the original turn. If omitted, the new turn becomes its own root. Ignored when this request adds input to an active turn.
     """
-    sandbox_policy: SandboxPolicy | None = Field(default=None, alias="sandboxPolicy")
+    sandbox_policy: Annotated[SandboxPolicy | None, Field(alias="sandboxPolicy")] = None
     """Override the sandbox policy for this turn and subsequent turns."""
-    service_tier: str | None = Field(default=None, alias="serviceTier")
+    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     """Override the service tier for this turn and subsequent turns."""
-    service_tier_for_turn: str | None = Field(default=None, alias="serviceTierForTurn")
+    service_tier_for_turn: Annotated[str | None, Field(alias="serviceTierForTurn")] = None
     """Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered."""
-    summary: ReasoningSummary | None = Field(default=None)
+    summary: ReasoningSummary | None = None
     """Override the reasoning summary for this turn and subsequent turns."""
-    thread_id: str = Field(alias="threadId")
-    tool_output: TurnToolOutput | None = Field(default=None, alias="toolOutput")
-    turn_trigger: str | None = Field(default=None, alias="turnTrigger")
+    thread_id: Annotated[str, Field(alias="threadId")]
+    tool_output: Annotated[TurnToolOutput | None, Field(alias="toolOutput")] = None
+    turn_trigger: Annotated[str | None, Field(alias="turnTrigger")] = None
     """Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn."""
 
 
@@ -7797,30 +7819,30 @@ class TurnStartResponse(WireModel):
 
 
 class TurnStartedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["turn/started"]
     params: TurnStartedNotification
 
 
 class TurnStartedNotification(WireModel):
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
     turn: Turn
 
 
 class TurnStartedThreadTimelineEntry(WireModel):
     position: UInt64
-    started_at: Int64 | None = Field(default=None)
+    started_at: Int64 | None = None
     turn_id: str
     type: Literal["turnStarted"]
 
 
 class TurnSteerParams(WireModel):
-    client_user_message_id: str | None = Field(default=None, alias="clientUserMessageId")
-    expected_turn_id: str = Field(alias="expectedTurnId")
+    client_user_message_id: Annotated[str | None, Field(alias="clientUserMessageId")] = None
+    expected_turn_id: Annotated[str, Field(alias="expectedTurnId")]
     """Required active turn id precondition. The request fails when it does not match the currently active turn."""
     input: list[UserInput]
-    thread_id: str = Field(alias="threadId")
+    thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class TurnSteerRequest(WireModel):
@@ -7830,28 +7852,28 @@ class TurnSteerRequest(WireModel):
 
 
 class TurnSteerResponse(WireModel):
-    turn_id: str = Field(alias="turnId")
+    turn_id: Annotated[str, Field(alias="turnId")]
 
 
 class TurnThreadUnreadPosition(WireModel):
     """The earliest completed result needing attention."""
 
-    turn_id: str = Field(alias="turnId")
+    turn_id: Annotated[str, Field(alias="turnId")]
     type: Literal["turn"]
 
 
 class TurnToolOutput(WireModel):
     name: str
-    namespace: str | None = Field(default=None)
+    namespace: str | None = None
     output: FunctionCallOutputBody
-    retain: bool | None = Field(default=None, exclude_if=_is_none)
+    retain: Annotated[bool | None, Field(exclude_if=_is_none)] = None
     """Requests retention of this output in the thread's model history."""
 
 
 class TurnsPage(WireModel):
-    backwards_cursor: str | None = Field(default=None, alias="backwardsCursor")
+    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
     data: list[Turn]
-    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
 
 
 class UncommittedChangesReviewTarget(WireModel):
@@ -7868,7 +7890,7 @@ class UnknownCommandAction(WireModel):
 class UnknownFileSystemSpecialPath(WireModel):
     kind: Literal["unknown"]
     path: str
-    subpath: LegacyAppPathString | None = Field(default=None)
+    subpath: LegacyAppPathString | None = None
 
 
 class UnknownParsedCommand(WireModel):
@@ -7881,24 +7903,24 @@ class UnreadThreadReadStateOperation(WireModel):
 
 
 class UpdateFileChange(WireModel):
-    move_path: str | None = Field(default=None)
+    move_path: str | None = None
     type: Literal["update"]
     unified_diff: str
 
 
 class UpdatePatchChangeKind(WireModel):
-    move_path: str | None = Field(default=None)
+    move_path: str | None = None
     type: Literal["update"]
 
 
 class UrlMcpServerElicitationRequestParams(WireModel):
-    meta: JsonValue | None = Field(default=None, alias="_meta")
-    elicitation_id: str = Field(alias="elicitationId")
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
+    elicitation_id: Annotated[str, Field(alias="elicitationId")]
     message: str
     mode: Literal["url"]
-    server_name: str = Field(alias="serverName")
-    thread_id: str = Field(alias="threadId")
-    turn_id: str | None = Field(default=None, alias="turnId")
+    server_name: Annotated[str, Field(alias="serverName")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
     """Active Codex turn when this elicitation was observed, if app-server could correlate one.
 
     This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
@@ -7907,8 +7929,8 @@ class UrlMcpServerElicitationRequestParams(WireModel):
 
 
 class UsageLimitExceededImageGenerationFailure(WireModel):
-    limit_id: str = Field(alias="limitId")
-    resets_at: Int64 | None = Field(default=None, alias="resetsAt")
+    limit_id: Annotated[str, Field(alias="limitId")]
+    resets_at: Annotated[Int64 | None, Field(alias="resetsAt")] = None
     type: Literal["usageLimitExceeded"]
 
 
@@ -7917,25 +7939,25 @@ class UserConfigLayerSource(WireModel):
 
     file: AbsolutePathBuf
     """This is the path to the user's config.toml file, though it is not guaranteed to exist."""
-    profile: str | None = Field(default=None)
+    profile: str | None = None
     """Name of the selected profile-v2 config layered on top of the base user config, when this layer represents one."""
     type: Literal["user"]
 
 
 class UserMessageThreadItem(WireModel):
-    client_id: str | None = Field(default=None, alias="clientId")
+    client_id: Annotated[str | None, Field(alias="clientId")] = None
     content: list[UserInput]
     id: str
     type: Literal["userMessage"]
 
 
 class W3cTraceContext(WireModel):
-    traceparent: str | None = Field(default=None)
-    tracestate: str | None = Field(default=None)
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class WarningEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["warning"]
     params: WarningNotification
@@ -7944,31 +7966,31 @@ class WarningEvent(WireModel):
 class WarningNotification(WireModel):
     message: str
     """Concise warning message for the user."""
-    thread_id: str | None = Field(default=None, alias="threadId")
+    thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """Optional thread target when the warning applies to a specific thread."""
 
 
 class WebSearchCallResponseItem(WireModel):
-    action: ResponsesApiWebSearchAction | None = Field(default=None)
-    encrypted_content: str | None = Field(default=None)
-    id: str | None = Field(default=None)
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = Field(default=None)
-    status: str | None = Field(default=None)
+    action: ResponsesApiWebSearchAction | None = None
+    encrypted_content: str | None = None
+    id: str | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    status: str | None = None
     type: Literal["web_search_call"]
 
 
 class WebSearchLocation(WireModel):
-    city: str | None = Field(default=None)
-    country: str | None = Field(default=None)
-    region: str | None = Field(default=None)
-    timezone: str | None = Field(default=None)
+    city: str | None = None
+    country: str | None = None
+    region: str | None = None
+    timezone: str | None = None
 
 
 class WebSearchThreadItem(WireModel):
-    action: WebSearchAction | None = Field(default=None)
+    action: WebSearchAction | None = None
     id: str
     query: str
-    results: list[JsonValue] | None = Field(default=None)
+    results: list[JsonValue] | None = None
     """Structured search results returned out-of-band by standalone web search.
 
     These stay as opaque JSON at the extension/app-server boundary so new result fields and result types can pass through without a Codex release.
@@ -7977,9 +7999,9 @@ class WebSearchThreadItem(WireModel):
 
 
 class WebSearchToolConfig(WireModel):
-    allowed_domains: list[str] | None = Field(default=None)
-    context_size: WebSearchContextSize | None = Field(default=None)
-    location: WebSearchLocation | None = Field(default=None)
+    allowed_domains: list[str] | None = None
+    context_size: WebSearchContextSize | None = None
+    location: WebSearchLocation | None = None
 
 
 class WebrtcThreadRealtimeStartTransport(WireModel):
@@ -8010,7 +8032,7 @@ class WholeItemThreadRealtimeBemItemPresentation(WireModel):
 class WindowsSandboxReadinessRequest(WireModel):
     id: RequestId
     method: Literal["windowsSandbox/readiness"]
-    params: None = Field(default=None)
+    params: None = None
 
 
 class WindowsSandboxReadinessResponse(WireModel):
@@ -8018,20 +8040,20 @@ class WindowsSandboxReadinessResponse(WireModel):
 
 
 class WindowsSandboxSetupCompletedEvent(WireModel):
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["windowsSandbox/setupCompleted"]
     params: WindowsSandboxSetupCompletedNotification
 
 
 class WindowsSandboxSetupCompletedNotification(WireModel):
-    error: str | None = Field(default=None)
+    error: str | None = None
     mode: WindowsSandboxSetupMode
     success: bool
 
 
 class WindowsSandboxSetupStartParams(WireModel):
-    cwd: AbsolutePathBuf | None = Field(default=None)
+    cwd: AbsolutePathBuf | None = None
     mode: WindowsSandboxSetupMode
 
 
@@ -8048,48 +8070,48 @@ class WindowsSandboxSetupStartResponse(WireModel):
 class WindowsWorldWritableWarningEvent(WireModel):
     """Notifies the user of world-writable directories on Windows, which cannot be protected by the sandbox."""
 
-    emitted_at_ms: Int64 | None = Field(default=None, exclude_if=_is_none, alias="emittedAtMs")
+    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["windows/worldWritableWarning"]
     params: WindowsWorldWritableWarningNotification
 
 
 class WindowsWorldWritableWarningNotification(WireModel):
-    extra_count: UInt64 = Field(alias="extraCount")
-    failed_scan: bool = Field(alias="failedScan")
-    sample_paths: list[str] = Field(alias="samplePaths")
+    extra_count: Annotated[UInt64, Field(alias="extraCount")]
+    failed_scan: Annotated[bool, Field(alias="failedScan")]
+    sample_paths: Annotated[list[str], Field(alias="samplePaths")]
 
 
 class WorkspaceMessage(WireModel):
-    archived_at: Int64 | None = Field(default=None, alias="archivedAt")
+    archived_at: Annotated[Int64 | None, Field(alias="archivedAt")] = None
     """Unix timestamp (in seconds) when the message was archived."""
-    created_at: Int64 | None = Field(default=None, alias="createdAt")
+    created_at: Annotated[Int64 | None, Field(alias="createdAt")] = None
     """Unix timestamp (in seconds) when the message was created."""
-    message_body: str = Field(alias="messageBody")
-    message_id: str = Field(alias="messageId")
-    message_type: WorkspaceMessageType = Field(alias="messageType")
+    message_body: Annotated[str, Field(alias="messageBody")]
+    message_id: Annotated[str, Field(alias="messageId")]
+    message_type: Annotated[WorkspaceMessageType, Field(alias="messageType")]
 
 
 class WorkspaceRouting(WireModel):
-    account_routing_override: AccountRoutingOverride = Field(alias="accountRoutingOverride")
-    backend_origin: str = Field(alias="backendOrigin")
-    chatgpt_account_id: str = Field(alias="chatgptAccountId")
+    account_routing_override: Annotated[AccountRoutingOverride, Field(alias="accountRoutingOverride")]
+    backend_origin: Annotated[str, Field(alias="backendOrigin")]
+    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
 
 
 class WorkspaceWriteSandboxPolicy(WireModel):
-    exclude_slash_tmp: bool = Field(default=False, alias="excludeSlashTmp")
-    exclude_tmpdir_env_var: bool = Field(default=False, alias="excludeTmpdirEnvVar")
-    network_access: bool = Field(default=False, alias="networkAccess")
+    exclude_slash_tmp: Annotated[bool, Field(alias="excludeSlashTmp")] = False
+    exclude_tmpdir_env_var: Annotated[bool, Field(alias="excludeTmpdirEnvVar")] = False
+    network_access: Annotated[bool, Field(alias="networkAccess")] = False
     type: Literal["workspaceWrite"]
-    writable_roots: list[AbsolutePathBuf] = Field(default_factory=list, alias="writableRoots")
+    writable_roots: Annotated[list[AbsolutePathBuf], Field(alias="writableRoots")] = Field(default_factory=list)
 
 
 class WriteStdinGuardianApprovalReviewAction(WireModel):
     """A child approval for input to an existing command execution item."""
 
-    approval_id: str = Field(alias="approvalId")
+    approval_id: Annotated[str, Field(alias="approvalId")]
     cwd: LegacyAppPathString
-    process_id: str = Field(alias="processId")
+    process_id: Annotated[str, Field(alias="processId")]
     stdin: str
     type: Literal["writeStdin"]
 
