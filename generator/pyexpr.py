@@ -147,5 +147,7 @@ def typed_value(value: object, t: ir.TypeExpr, enums: Mapping[str, ir.Enum]) -> 
     if isinstance(value, list) and isinstance(target, ir.ListOf):
         return "[" + ", ".join(typed_value(v, target.item, enums) for v in value) + "]"
     if isinstance(value, dict) and isinstance(target, ir.DictOf):
-        return "{" + ", ".join(f"{pyrepr(str(k))}: {typed_value(v, target.value, enums)}" for k, v in value.items()) + "}"
+        return (
+            "{" + ", ".join(f"{pyrepr(str(k))}: {typed_value(v, target.value, enums)}" for k, v in value.items()) + "}"
+        )
     return pyrepr(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Final
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -41,7 +41,7 @@ class Omit:
 OMIT: Final = Omit()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(type_form: object) -> TypeAdapter[object]:
     return TypeAdapter(type_form)
 

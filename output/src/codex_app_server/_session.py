@@ -15,8 +15,8 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import cast
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
