@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,9 +29,7 @@ needs_codex = pytest.mark.skipif(
 
 
 def _post(url: str, body: dict[str, Any]) -> tuple[int, str]:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, resp.read().decode()
@@ -39,11 +38,7 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, str]:
 
 
 def _sse_types(body: str) -> list[str]:
-    return [
-        json.loads(line[len("data: "):])["type"]
-        for line in body.splitlines()
-        if line.startswith("data: ")
-    ]
+    return [json.loads(line[len("data: ") :])["type"] for line in body.splitlines() if line.startswith("data: ")]
 
 
 # -- provider alone --------------------------------------------------------
@@ -73,10 +68,10 @@ def test_provider_streams_scripted_replies_and_records_requests() -> None:
 
 def test_toml_rendering_of_overrides() -> None:
     argv = raw_argv("codex", mock_config_overrides("http://127.0.0.1:1/v1"))
-    assert 'features.plugins=false' in argv
-    assert 'model_providers.mock.request_max_retries=0' in argv
+    assert "features.plugins=false" in argv
+    assert "model_providers.mock.request_max_retries=0" in argv
     assert argv[-4:] == ["app-server", "--strict-config", "--listen", "stdio://"]
-    assert toml_value({"a": [1, "x"]}) == '{"a" = [1, "x"]}'
+    assert toml_value({"a": [1, "x"]}) == '{a = [1, "x"]}'
 
 
 # -- provider + real binary ------------------------------------------------
@@ -112,23 +107,14 @@ def test_text_turn_completes(provider: FakeProvider, server: RawAppServer) -> No
     assert turn["status"] == "completed"
     agent = [i for i in turn["items"] if i["type"] == "agentMessage"]
     assert [(i["text"], i["phase"]) for i in agent] == [("Hello there!", "final_answer")]
-    deltas = [
-        n["params"]["delta"]
-        for n in server.notifications
-        if n["method"] == "item/agentMessage/delta"
-    ]
+    deltas = [n["params"]["delta"] for n in server.notifications if n["method"] == "item/agentMessage/delta"]
     assert deltas == ["Hel", "lo th", "ere!"]
     usage = server.wait_for("thread/tokenUsage/updated", timeout=1)
     assert usage["params"]["tokenUsage"]["last"]["totalTokens"] == 17
     # what codex sent to the provider
     (body,) = provider.requests
     assert body["model"] == "mock-model" and body["stream"] is True
-    user_texts = [
-        c["text"]
-        for m in body["input"]
-        if m.get("role") == "user"
-        for c in m["content"]
-    ]
+    user_texts = [c["text"] for m in body["input"] if m.get("role") == "user" for c in m["content"]]
     assert "Say hi" in user_texts
 
 

@@ -13,8 +13,12 @@ import os
 import select
 import subprocess
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any
+
+# One TOML renderer for the whole project: the SDK's (quoting is security relevant).
+from codex_app_server._config import toml_value  # noqa: E402
 
 __all__ = [
     "RawAppServer",
@@ -92,22 +96,6 @@ def isolated_env(tmp_path: str | os.PathLike[str]) -> dict[str, str]:
     return env
 
 
-def toml_value(value: object) -> str:
-    """Render a python value as a TOML value (for ``-c key=value``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON string escapes are valid TOML
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        inner = ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    raise TypeError(f"cannot render {type(value).__name__} as TOML")
-
-
 def raw_argv(binary: str, overrides: Mapping[str, object]) -> list[str]:
     """``[binary, -c k=v ..., app-server, --strict-config, --listen, stdio://]``."""
     argv = [binary]
@@ -179,7 +167,7 @@ class RawAppServer:
 
     # -- context manager ---------------------------------------------------
 
-    def __enter__(self) -> "RawAppServer":
+    def __enter__(self) -> RawAppServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -283,9 +271,7 @@ class RawAppServer:
         self.send(msg)
 
     def initialize(self, name: str = "raw_client", version: str = "0.0.0") -> Any:
-        result = self.request(
-            "initialize", {"clientInfo": {"name": name, "title": None, "version": version}}
-        )
+        result = self.request("initialize", {"clientInfo": {"name": name, "title": None, "version": version}})
         self.notify("initialized")
         return result
 
@@ -308,11 +294,7 @@ class RawAppServer:
         while True:
             while i < len(self.notifications):
                 note = self.notifications[i]
-                if (
-                    i not in self._consumed
-                    and note.get("method") == method
-                    and (predicate is None or predicate(note))
-                ):
+                if i not in self._consumed and note.get("method") == method and (predicate is None or predicate(note)):
                     self._consumed.add(i)
                     return note
                 i += 1
@@ -331,9 +313,7 @@ class RawAppServer:
         except TimeoutError:
             pass
 
-    def run_turn(
-        self, thread_id: str, text: str, timeout: float | None = 10.0, **params: Any
-    ) -> dict[str, Any]:
+    def run_turn(self, thread_id: str, text: str, timeout: float | None = 10.0, **params: Any) -> dict[str, Any]:
         """``turn/start`` then block until its ``turn/completed``; returns the
         completed turn object (``params.turn``)."""
         started = self.request(
@@ -342,8 +322,6 @@ class RawAppServer:
             timeout,
         )
         turn_id = started["turn"]["id"]
-        done = self.wait_for(
-            "turn/completed", lambda n: n["params"]["turn"]["id"] == turn_id, timeout
-        )
+        done = self.wait_for("turn/completed", lambda n: n["params"]["turn"]["id"] == turn_id, timeout)
         turn: dict[str, Any] = done["params"]["turn"]
         return turn

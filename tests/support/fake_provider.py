@@ -25,9 +25,10 @@ import threading
 import time
 import zlib
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Union
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -113,9 +114,7 @@ class FunctionCall:
     """
 
     name: str = "exec_command"
-    arguments: Mapping[str, Any] | str = field(
-        default_factory=lambda: {"cmd": "echo hi", "yield_time_ms": 1000}
-    )
+    arguments: Mapping[str, Any] | str = field(default_factory=lambda: {"cmd": "echo hi", "yield_time_ms": 1000})
     call_id: str | None = None
     delay_s: float = 0.0
     usage: Usage = field(default_factory=Usage)
@@ -162,7 +161,7 @@ class Delay:
     """Wait ``seconds`` before answering with ``then``."""
 
     seconds: float
-    then: "Script" = field(default_factory=Text)
+    then: Script = field(default_factory=Text)
 
 
 @dataclass(frozen=True)
@@ -369,9 +368,7 @@ def sse_events(
         )
         item = {**base, "arguments": args, "status": "completed"}
 
-    out.append(
-        (seq({"type": "response.output_item.done", "output_index": 0, "item": item}), 0.0)
-    )
+    out.append((seq({"type": "response.output_item.done", "output_index": 0, "item": item}), 0.0))
     resp = _response_obj(resp_id, model, "completed", [item])
     resp["usage"] = script.usage.to_json()
     out.append((seq({"type": "response.completed", "response": resp}), 0.0))
@@ -401,7 +398,7 @@ class RequestRecord:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    provider: "FakeProvider"
+    provider: FakeProvider
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -442,9 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
             parsed: Any = json.loads(body) if body else None
         except (ValueError, UnicodeDecodeError):
             parsed = body
-        self.server.provider._record(
-            RequestRecord(self.command, self.path, dict(self.headers.items()), parsed)
-        )
+        self.server.provider._record(RequestRecord(self.command, self.path, dict(self.headers.items()), parsed))
         return parsed
 
     # -- verbs -------------------------------------------------------------
@@ -550,7 +545,7 @@ class FakeProvider:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> "FakeProvider":
+    def start(self) -> FakeProvider:
         if self._server is not None:
             return self
         server = _Server((self._host, 0), _Handler)
@@ -576,7 +571,7 @@ class FakeProvider:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeProvider":
+    def __enter__(self) -> FakeProvider:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

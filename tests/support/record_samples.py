@@ -27,8 +27,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .codex_env import (
     RawAppServer,
@@ -51,7 +52,7 @@ class _Session:
         self.binary = binary
         self.scripts = list(scripts)
 
-    def __enter__(self) -> "_Session":
+    def __enter__(self) -> _Session:
         self.tmp = tempfile.mkdtemp(prefix="codex-sample-")
         self.work = os.path.join(self.tmp, "work")
         os.makedirs(self.work)
@@ -140,8 +141,7 @@ def record_responses(binary: str, out: Path) -> None:
         def wait_turn(thread_id: str, turn_id: str) -> dict[str, Any]:
             note = srv.wait_for(
                 "turn/completed",
-                lambda n: n["params"]["threadId"] == thread_id
-                and n["params"]["turn"]["id"] == turn_id,
+                lambda n: n["params"]["threadId"] == thread_id and n["params"]["turn"]["id"] == turn_id,
                 TIMEOUT,
             )
             turn: dict[str, Any] = note["params"]["turn"]
@@ -194,9 +194,7 @@ def record_responses(binary: str, out: Path) -> None:
         )
         started = srv.request("turn/start", {"threadId": tid, "input": _text("Be slow.")}, TIMEOUT)
         turn_id = started["turn"]["id"]
-        srv.wait_for(
-            "item/agentMessage/delta", lambda n: n["params"]["turnId"] == turn_id, TIMEOUT
-        )
+        srv.wait_for("item/agentMessage/delta", lambda n: n["params"]["turnId"] == turn_id, TIMEOUT)
         call("turn/steer", {"threadId": tid, "expectedTurnId": turn_id, "input": _text("Steer.")})
         assert wait_turn(tid, turn_id)["status"] == "completed"
 
