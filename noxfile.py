@@ -1,22 +1,28 @@
 """Every workflow of the project is a nox session.
 
-    nox -s demo          regenerate the SDK, then run a real turn end to end
-    nox -s ci            what CI runs (see .ci/run): check, lint, typecheck, tests, slow
-    nox -s schema        dump the pinned codex schema and rewrite schemas/schema.lock
-    nox -s generate      regenerate output/ from schemas/
-    nox -s check         fail on drift between output/ and a fresh generation
-    nox -s lint          ruff check, ruff format --check, black --check
-    nox -s typecheck     mypy --strict on the output package and the user-style script
-    nox -s tests         fast tests + real-binary tests on every Python 3.10-3.13 present
-    nox -s slow          property, adversarial, history, fault and soak suites
-    nox -s bench         benchmarks against the official SDK and the physical floor
-    nox -s bump -- V     move to codex V: dump, lock, regenerate, check, lint, API diff
-    nox -s api-diff -- [REF]  public API diff of the tree against REF (default: merge base / HEAD~1)
-    nox -s build         wheel + sdist, installed and smoke-tested on Python 3.10-3.13
+nox -s demo          regenerate the SDK, then run a real turn end to end
+nox -s ci            what CI runs (see .ci/run): check, lint, typecheck, tests, slow
+nox -s schema        dump the pinned codex schema and rewrite schemas/schema.lock
+nox -s generate      regenerate output/ from schemas/
+nox -s check         fail on drift between output/ and a fresh generation
+nox -s lint          ruff check, ruff format --check, black --check
+nox -s typecheck     mypy --strict on the output package and the user-style script
+nox -s tests         fast tests + real-binary tests on every Python 3.10-3.13 present
+nox -s slow          property, adversarial, history, fault and soak suites
+nox -s bench         benchmarks against the official SDK and the physical floor
+nox -s bump -- V     move to codex V: dump, lock, regenerate, check, lint, API diff
+nox -s api-diff -- [REF]  public API diff of the tree against REF (default: merge base / HEAD~1)
+nox -s build         wheel + sdist, installed and smoke-tested on Python 3.10-3.13
+nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]
+nox -s docs          run every python snippet of output/README.md; the generator's --help
+nox -s release-check everything a release needs, then what would be published (no upload)
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,6 +43,33 @@ CODEX_BIN = f"openai-codex-cli-bin=={CODEX_VERSION}"
 nox.options.sessions = ["check", "lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = False  # missing Pythons are skipped, and nox says so
 nox.options.default_venv_backend = "venv"
+
+
+def _expose_pyenv_pythons() -> None:
+    """Let nox find every pyenv-installed Python of PYTHONS.
+
+    pyenv's ``python3.X`` shims only resolve versions named in PYENV_VERSION
+    (or ``pyenv global``); without this, nox would silently skip 3.10/3.12/3.13
+    on a machine that has them.
+    """
+    if shutil.which("pyenv") is None:
+        return
+    installed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False).stdout.split()
+    chosen = []
+    for minor in PYTHONS:
+        matches = sorted(
+            (v for v in installed if v.startswith(minor + ".") and v[len(minor) + 1 :].isdigit()),
+            key=lambda v: int(v.rsplit(".", 1)[1]),
+        )
+        if matches:
+            chosen.append(matches[-1])
+    current = os.environ.get("PYENV_VERSION", "")
+    versions = [v for v in current.split(":") if v] + [v for v in chosen if v not in current.split(":")]
+    if versions:
+        os.environ["PYENV_VERSION"] = ":".join(versions)
+
+
+_expose_pyenv_pythons()
 
 
 def _install_sdk(session: nox.Session, *extra: str) -> None:
@@ -108,7 +141,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def slow(session: nox.Session) -> None:
     """Property, adversarial, protocol-history, fault-injection and soak suites."""
-    session.install(*TEST_DEPS, *PROPERTY_DEPS, "mypy==2.4.1")
+    session.install(*TEST_DEPS, *PROPERTY_DEPS, *LINT_DEPS, "mypy==2.4.1")  # lint: the bump tests run ruff/black
     _install_sdk(session, CODEX_BIN)
     session.run("pytest", "-m", "slow", "-q", "-p", "no:cacheprovider", *session.posargs)
 
@@ -122,11 +155,11 @@ def api_diff(session: nox.Session) -> None:
 
 @nox.session
 def bump(session: nox.Session) -> None:
-    """nox -s bump -- VERSION: move the SDK to another codex release."""
-    if len(session.posargs) != 1:
-        session.error("usage: nox -s bump -- VERSION")
+    """nox -s bump -- VERSION [--prune-manifest]: move the SDK to another codex release."""
+    if not session.posargs or session.posargs[0].startswith("-"):
+        session.error("usage: nox -s bump -- VERSION [--prune-manifest]")
     session.install(*GENERATOR_DEPS, *LINT_DEPS, *TYPE_DEPS)
-    session.run("python", "-m", "generator", "bump", session.posargs[0])
+    session.run("python", "-m", "generator", "bump", *session.posargs)
 
 
 @nox.session
@@ -146,5 +179,61 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def build(session: nox.Session) -> None:
     """Build wheel + sdist of output/, install into fresh venvs per Python, smoke-test."""
-    session.install("build==1.6.1", "twine==7.0.0", "check-wheel-contents==0.6.3")
+    session.install("build==1.6.1", "twine==7.0.0", "check-wheel-contents==0.6.3", *RUNTIME_DEPS)
+    # For the orchestrator only (tests.support renders TOML with the SDK); the
+    # smoke tests run the built wheel in their own venvs, isolated from this one.
+    _install_sdk(session)
     session.run("python", "-m", "tests.packaging.build_and_smoke", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+PYRIGHT_DEPS = ["pyright==1.1.414"]
+# pyright's PyPI wrapper runs its bundled pyright with the machine's node; this
+# setting stops it from asking the package index for a newer version.
+PYRIGHT_ENV = {"PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
+
+
+@nox.session
+def pyright(session: nox.Session) -> None:
+    """pyright in strict mode on the user-style script, and its reveal_type of run().items[0]."""
+    session.install(*PYRIGHT_DEPS, *RUNTIME_DEPS)
+    _install_sdk(session)
+    session.run("pyright", "--version", env=PYRIGHT_ENV)
+    session.run("pyright", "-p", "tests/packaging/pyrightconfig.json", "tests/typing/user_script.py", env=PYRIGHT_ENV)
+    session.run("python", "-m", "tests.packaging.reveal_check", "pyright", env=PYRIGHT_ENV)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Every python snippet of output/README.md, run as written against the real binary; generator --help."""
+    session.install(*TEST_DEPS)
+    _install_sdk(session, CODEX_BIN)
+    session.run("pytest", "tests/docs", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(name="release-check", python=False)
+def release_check(session: nox.Session) -> None:
+    """Everything a release needs (one Python for the tests), then what would be published. No upload."""
+    from nox.command import CommandFailed
+
+    tests_python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if tests_python not in PYTHONS:
+        tests_python = "3.11"
+    steps = {
+        "check": ["check"],
+        "lint": ["lint"],
+        "typecheck": ["typecheck"],
+        "pyright": ["pyright"],
+        # The README snippets are their own step (docs), not run twice.
+        "tests": [f"tests-{tests_python}", "--", "--ignore=tests/docs"],
+        "build": ["build"],
+        "docs": ["docs"],
+    }
+    failed = []
+    for label, args in steps.items():
+        try:  # every step runs, so one report names everything that blocks a release
+            session.run(sys.executable, "-m", "nox", "-s", *args, external=True)
+        except CommandFailed:
+            failed.append(label)
+    if failed:
+        session.error(f"not releasable: {'; '.join(failed)} failed (see above)")
+    session.run(sys.executable, "-m", "tests.packaging.release_preview", str(ROOT / "dist"), external=True)

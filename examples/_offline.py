@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from codex_app_server import AppServerConfig  # noqa: E402
+
 from tests.support.codex_env import isolated_env, mock_config_overrides  # noqa: E402
 from tests.support.fake_provider import FakeProvider, Script  # noqa: E402
 

@@ -1,7 +1,7 @@
 """The seed example: start a thread, run one turn, print the final response.
 
-    python examples/hello.py            # your configured codex account
-    python examples/hello.py --offline  # a local fake provider, no network
+python examples/hello.py            # your configured codex account
+python examples/hello.py --offline  # a local fake provider, no network
 """
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from _offline import offline, wants_offline
-
 from codex_app_server import AppServerConfig, Codex
+
 from tests.support.fake_provider import final_text
 
 
 def main() -> None:
-    context = offline(final_text("Hello! I am Codex, happy to help.")) if wants_offline() else nullcontext(AppServerConfig())
+    context = (
+        offline(final_text("Hello! I am Codex, happy to help.")) if wants_offline() else nullcontext(AppServerConfig())
+    )
     with context as config, Codex(config) as codex:
         model = "mock-model" if wants_offline() else "gpt-5.4"
         thread = codex.thread_start(model=model, config={"model_reasoning_effort": "high"})

@@ -44,7 +44,17 @@ class GeneratorError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        text = f"{self.location}: {self.message}"
+        text = f"{_one_line(self.location)}: {_one_line(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_one_line(self.hint)}"
         return text
+
+
+def _one_line(text: str) -> str:
+    """Escape newlines and other unprintable characters, which schema names can hold.
+
+    The report stays one line (plus the hint) whatever the input contains.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -147,6 +147,7 @@ class Enum:
     members: tuple[EnumMember, ...]
     description: str | None
     pointer: str
+    closed: bool = False  # a tag of an untagged union: unknown values are rejected
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,12 +76,64 @@ def render_lock(codex_version: str, files: Mapping[str, bytes]) -> str:
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> object:
+    # Python's json accepts NaN and Infinity; JSON (and a Python literal) does not.
+    raise _NotJson(f"{name} is not a JSON number")
+
+
 def _parse_json(data: bytes, location: Location) -> object:
     try:
-        return json.loads(data)
+        doc = json.loads(data, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise GeneratorError(location, f"not valid JSON{where}: {exc}") from None
+    except _NotJson as exc:
+        raise GeneratorError(location, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise GeneratorError(location, "not valid JSON: nested too deeply to read") from None
+    if b"\\ud" in data.lower():  # only \uXXXX escapes can smuggle a lone surrogate into JSON
+        _reject_lone_surrogates(doc, location)
+    return doc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_lone_surrogates(doc: object, location: Location) -> None:
+    """A lone UTF-16 surrogate is not Unicode: no source file, docstring or alias can hold it."""
+    stack: list[tuple[object, str]] = [(doc, location.pointer)]
+    while stack:
+        value, pointer = stack.pop()
+        children: list[tuple[object, str]] = []
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise GeneratorError(Location(location.file, pointer), "text holds a lone UTF-16 surrogate (not Unicode)")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                child = join_pointer(pointer, key)
+                if _SURROGATE.search(key):
+                    raise GeneratorError(
+                        Location(location.file, child), "name holds a lone UTF-16 surrogate (not Unicode)"
+                    )
+                children.append((item, child))
+        elif isinstance(value, list):
+            children = [(item, join_pointer(pointer, i)) for i, item in enumerate(value)]
+        stack.extend(reversed(children))  # report the first one in document order
+
+
+def _non_finite_path(value: object, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where a TOML nan/inf hides in the manifest (it has no JSON or literal form), if anywhere."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite_path(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def verify_lock(lock_path: Path, files: Mapping[str, bytes]) -> str:
@@ -167,6 +221,9 @@ def load_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject
     if errors:
         first = errors[0]
         raise GeneratorError(loc.child(*first.absolute_path), f"invalid manifest: {first.message}")
+    bad = _non_finite_path(manifest)
+    if bad is not None:
+        raise GeneratorError(loc.child(*bad), "invalid manifest: nan and inf are not JSON values")
     return manifest
 
 

@@ -59,11 +59,16 @@ _RESERVED_CLASS_NAMES = frozenset(
         "Union",
         "WireModel",
         "OpenEnum",
+        "TagEnum",
         "TypeAdapter",
     }
     | {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "UInt"}
     | {"str", "int", "float", "bool", "list", "dict", "tuple", "type", "object", "bytes"}
 )
+# Lowercase names field annotations use. pydantic evaluates annotations with
+# the class namespace first, so a field named ``bool`` would turn every
+# ``bool`` annotation of its model into the field's default.
+_ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "list", "dict", "tuple"})
 # Soft keywords (match, case, type) are valid identifiers; only "_" is a problem.
 _SOFT_KEYWORDS = frozenset({"_"})
 
@@ -134,7 +139,7 @@ def field_name(wire_name: str) -> str:
         name += "_"
     elif name.startswith("model_") and _is_basemodel_method(name):
         name += "_"
-    if keyword.iskeyword(name) or name in _SOFT_KEYWORDS or name in _BASEMODEL_ATTRS:
+    if keyword.iskeyword(name) or name in _SOFT_KEYWORDS or name in _BASEMODEL_ATTRS or name in _ANNOTATION_NAMES:
         name += "_"
     return name
 
@@ -197,22 +202,30 @@ class NameTable:
     """Registers names in one namespace and reports collisions as errors.
 
     ``kind`` reads like "class" or "field of Foo" in messages; ``hint`` tells
-    the user which manifest table to add an override to.
+    the user which manifest table to add an override to. A name may be
+    claimed again only for the same ``identity`` (by default the source):
+    the same titled inline object used twice is one class, but an inline
+    object titled like a definition, or two variants whose tags PascalCase
+    alike, are collisions, never a silent reuse of the other's class.
     """
 
     kind: str
     hint: str
-    _owners: dict[str, tuple[str, Location]] = field(default_factory=dict)
+    _owners: dict[str, tuple[str, Location, object]] = field(default_factory=dict)
 
-    def claim(self, name: str, source: str, location: Location) -> str:
+    def claim(
+        self, name: str, source: str, location: Location, *, identity: object = None, hint: str | None = None
+    ) -> str:
+        key = source if identity is None else identity
         previous = self._owners.get(name)
-        if previous is not None and previous[0] != source:
+        if previous is None:
+            self._owners[name] = (source, location, key)
+        elif previous[2] != key:
             raise GeneratorError(
                 location,
                 f"{self.kind} name {name!r} for {source!r} collides with {previous[0]!r} (at {previous[1]})",
-                self.hint.format(source=source, name=name),
+                hint or self.hint.format(source=source, name=name),
             )
-        self._owners[name] = (source, location)
         return name
 
     def __contains__(self, name: str) -> bool:

@@ -16,8 +16,10 @@ Unsupported constructs are errors with a JSON pointer, never a guess.
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import ir, naming
 from .errors import GeneratorError, Location
@@ -86,6 +88,9 @@ _PRIMITIVES = {
     "null": ir.NONE,
 }
 MAX_DEPTH = 64
+# Nesting limit in JSON pointer tokens (an inline object level is two:
+# properties/NAME); keeps recursion far below Python's limit.
+MAX_POINTER_DEPTH = 128
 
 
 @dataclass(frozen=True)
@@ -122,14 +127,21 @@ class _Builder:
 
     # ------------------------------------------------------------ naming
 
-    def _class_for(self, source: str, location: Location) -> str:
+    def _class_for(self, source: str, location: Location, identity: tuple[str, str]) -> str:
+        """Claim the class name for ``source``; ``identity`` (kind, key) is what the class stands for.
+
+        Definitions are renamed by name in the manifest; inline objects and
+        variants by JSON pointer, which the hint of a collision suggests.
+        """
         name = self.overrides.types.get(source) or naming.class_name(source)
-        return self.classes.claim(name, source, location)
+        hint = None if identity[0] == "definition" else _pointer_hint(location)
+        return self.classes.claim(name, source, location, identity=identity, hint=hint)
 
     def reserve_definitions(self) -> None:
         """Claim every definition's class name first, so inline titles clash with them, not vice versa."""
         for name in sorted(self.schema_defs):
-            self.def_class[name] = self._class_for(name, self.schema_defs[name].location)
+            loc = self.schema_defs[name].location
+            self.def_class[name] = self._class_for(name, loc, ("definition", name))
 
     # ------------------------------------------------------------ references
 
@@ -138,9 +150,11 @@ class _Builder:
             raise GeneratorError(loc, "$ref must be a string")
         for prefix in ("#/definitions/v2/", "#/definitions/", "#/$defs/"):
             if ref.startswith(prefix):
-                target = ref[len(prefix) :]
-                if target in self.schema_defs and "/" not in target:
-                    return self.schema_defs[target]
+                # A URI fragment holding one JSON pointer token (RFC 3986 + RFC 6901 escapes).
+                target = urllib.parse.unquote(ref[len(prefix) :])
+                name = target.replace("~1", "/").replace("~0", "~")
+                if "/" not in target and name in self.schema_defs:
+                    return self.schema_defs[name]
                 break
         raise GeneratorError(loc, f"unresolvable $ref {ref!r}", "only refs to definitions of the bundle are supported")
 
@@ -176,6 +190,7 @@ class _Builder:
 
     def _definition(self, cls: str, schema: JsonObject, loc: Location, top_level: bool) -> ir.Definition:
         _check_supported(schema, loc)
+        _check_nesting(loc)
         description = _description(schema, loc)
         if _is_object_schema(schema) and not _union_keyword(schema):
             # A named object is a model even without properties (an empty
@@ -184,18 +199,27 @@ class _Builder:
                 return self._model(cls, schema, loc, description)
         values = _string_enum_values(schema)
         if values and top_level:
-            return self._enum(cls, values, loc, _enum_description(schema, description))
+            return self._enum(
+                cls, values, loc, _enum_description(schema, description), _enum_value_locations(schema, loc)
+            )
         return ir.Alias(cls, self.type_of(schema, loc, cls, depth=0), description, loc.pointer)
 
-    def _enum(self, cls: str, values: Sequence[str], loc: Location, description: str | None) -> ir.Enum:
+    def _enum(
+        self,
+        cls: str,
+        values: Sequence[str],
+        loc: Location,
+        description: str | None,
+        locations: Mapping[str, Location],
+    ) -> ir.Enum:
         table = naming.NameTable(
             f"enum member of {cls}",
             f"rename the value {{source!r}} of {cls} under [names.fields] as '{cls}.{{source}}'",
         )
         members = []
-        for index, value in enumerate(dict.fromkeys(values)):
+        for value in dict.fromkeys(values):
             py = self.overrides.fields.get(f"{cls}.{value}") or naming.enum_member_name(value)
-            members.append(ir.EnumMember(table.claim(py, value, loc.child("enum", index)), value))
+            members.append(ir.EnumMember(table.claim(py, value, locations[value]), value))
         return ir.Enum(cls, tuple(members), description, loc.pointer)
 
     def _model(
@@ -237,6 +261,7 @@ class _Builder:
                     deprecated=bool(prop.get("deprecated")),
                 )
             )
+        _check_unambiguous(cls, fields, merged)
         closed = schema.get("additionalProperties") is False
         return ir.Model(cls, tuple(fields), description, loc.pointer, closed)
 
@@ -245,6 +270,7 @@ class _Builder:
     def type_of(self, schema: object, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
         if depth > MAX_DEPTH:
             raise GeneratorError(loc, f"schema nested deeper than {MAX_DEPTH} levels")
+        _check_nesting(loc)
         if schema is True or schema == {}:
             return ir.JSON_VALUE
         if not isinstance(schema, dict):
@@ -292,6 +318,9 @@ class _Builder:
                     else self.type_of(ap, loc.child("additionalProperties"), hint + "Value", depth + 1)
                 )
                 return ir.DictOf(value)
+            if schema.get("type") != "object":
+                # type ["object", "null"] (or no type): the object branch of it.
+                schema = {**schema, "type": "object"}
             cls = self._inline_class(schema, loc, hint)
             self.define(cls, schema, loc, top_level=False)
             return ir.Named(cls)
@@ -315,19 +344,22 @@ class _Builder:
         raise GeneratorError(loc.child("type"), f"unsupported type {type_name!r}")
 
     def _inline_class(self, schema: JsonObject, loc: Location, hint: str) -> str:
+        """The class of an inline object: by pointer override, else its title, else the hint.
+
+        The same title (or hint) for an equal schema is one class; for a
+        different schema, or a definition's name, it is a collision.
+        """
+        identity = ("inline", _canonical(schema))
+        by_pointer = self.overrides.types.get(loc.pointer)
+        if by_pointer:
+            return self.classes.claim(by_pointer, loc.pointer, loc, identity=identity)
         title = schema.get("title")
         source = title if isinstance(title, str) and title.strip() else hint
-        existing = self._class_owned_by(source)
-        if existing:
-            return existing
-        return self._class_for(source, loc)
-
-    def _class_owned_by(self, source: str) -> str | None:
-        name = self.overrides.types.get(source) or naming.class_name(source)
-        owner = self.classes._owners.get(name)
-        if owner is not None and owner[0] == source and name not in self.def_class.values():
-            return name
-        return None
+        if source is hint and naming.class_name(hint) in self._in_progress:
+            # The untitled body of an alias being defined (e.g. a nullable
+            # object definition) cannot take the alias's own name.
+            source = hint + "Value"
+        return self._class_for(source, loc, identity)
 
     def _inline_enum(self, schema: JsonObject, loc: Location) -> ir.TypeExpr:
         values = schema["enum"]
@@ -418,7 +450,8 @@ class _Builder:
         needs_class = bool(common) or _nested_alternatives(variant)
         if not needs_class and ("$ref" in variant or not _is_object_schema(variant) or _is_map(variant)):
             return self.type_of(variant, vloc, hint + f"Variant{index}", depth + 1)
-        cls = self._variant_class(variant, vloc, hint, tag, distinct)
+        identity = ("variant", _canonical([variant, {k: v[0] for k, v in common.items()}, sorted(common_required)]))
+        cls = self._variant_class(variant, vloc, hint, tag, distinct, identity)
         if cls not in self.out and cls not in self._in_progress:
             self._in_progress.add(cls)
             try:
@@ -451,30 +484,32 @@ class _Builder:
         return self._model(cls, target, vloc, _description(target, vloc), common, common_required, optional)
 
     def _variant_class(
-        self, variant: JsonObject, vloc: Location, hint: str, tag: str | None, distinct: str | None
+        self,
+        variant: JsonObject,
+        vloc: Location,
+        hint: str,
+        tag: str | None,
+        distinct: str | None,
+        identity: tuple[str, str],
     ) -> str:
         by_pointer = self.overrides.types.get(vloc.pointer)
         if by_pointer:
-            return self.classes.claim(by_pointer, vloc.pointer, vloc)
+            return self.classes.claim(by_pointer, vloc.pointer, vloc, identity=identity)
         tag_value = _tag_value(self.deref(variant, vloc), tag) if tag else None
         pattern = self.overrides.variants.get(hint)
         if pattern and tag_value is not None:
-            return self._class_for(pattern.replace("{Tag}", naming.pascal_case(str(tag_value))), vloc)
+            return self._class_for(pattern.replace("{Tag}", naming.pascal_case(str(tag_value))), vloc, identity)
         title = variant.get("title")
         if "$ref" in variant:
             target = self.resolve_ref(variant["$ref"], vloc)
-            return self._class_for(f"{target.name}{hint}", vloc)
+            return self._class_for(f"{target.name}{hint}", vloc, identity)
         if isinstance(title, str) and title.strip():
-            return self._class_for(title, vloc)
+            return self._class_for(title, vloc, identity)
         if tag_value is not None:
-            return self._class_for(naming.pascal_case(str(tag_value)) + hint, vloc)
+            return self._class_for(naming.pascal_case(str(tag_value)) + hint, vloc, identity)
         if distinct is not None:
-            return self._class_for(naming.pascal_case(distinct) + hint, vloc)
-        raise GeneratorError(
-            vloc,
-            f"cannot name this untitled variant of {hint}",
-            f"give it a name: add '{vloc.pointer}' = \"Name\" under [names.types] in schemas/methods.toml",
-        )
+            return self._class_for(naming.pascal_case(distinct) + hint, vloc, identity)
+        raise GeneratorError(vloc, f"cannot name this untitled variant of {hint}", _pointer_hint(vloc))
 
     def _discriminator(self, variants: Sequence[tuple[object, Location]], common: Mapping[str, object]) -> str | None:
         """The property every object variant fixes to a distinct single value, if any."""
@@ -502,6 +537,35 @@ class _Builder:
 
 
 # ---------------------------------------------------------------- small pure helpers
+
+
+def _check_unambiguous(cls: str, fields: Sequence[ir.Field], props: Mapping[str, tuple[JsonObject, Location]]) -> None:
+    """Models accept both names, so no field's Python name may be another field's wire name."""
+    by_wire = {f.wire_name: f for f in fields}
+    for f in fields:
+        other = by_wire.get(f.py_name)
+        if other is not None and other is not f:
+            raise GeneratorError(
+                props[f.wire_name][1],
+                f"field name {f.py_name!r} of {cls} is also the wire name of {other.wire_name!r}: input would be ambiguous",
+                f"add `'{cls}.{f.wire_name}' = \"new_name\"` under [names.fields] in schemas/methods.toml",
+            )
+
+
+def _pointer_hint(loc: Location) -> str:
+    return f"name it explicitly: add '{loc.pointer}' = \"Name\" under [names.types] in schemas/methods.toml"
+
+
+def _canonical(schema: object) -> str:
+    """A stable text of a schema, to tell whether two uses of one class name mean the same shape."""
+    return json.dumps(schema, sort_keys=True, ensure_ascii=True)
+
+
+def _check_nesting(loc: Location) -> None:
+    """Bound recursion by the depth of the schema document itself (refs start over at their target)."""
+    depth = loc.pointer.count("/")
+    if depth > MAX_POINTER_DEPTH:
+        raise GeneratorError(loc, f"schema nested deeper than {MAX_POINTER_DEPTH} levels")
 
 
 def _check_supported(schema: JsonObject, loc: Location) -> None:
@@ -562,6 +626,23 @@ def _required(schema: JsonObject, loc: Location) -> list[str]:
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
         raise GeneratorError(loc.child("required"), "required must be an array of strings")
     return required
+
+
+def _enum_value_locations(schema: JsonObject, loc: Location) -> dict[str, Location]:
+    """Where each value of a string enum is spelled (its first occurrence), also inside a oneOf."""
+    out: dict[str, Location] = {}
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        for index, value in enumerate(enum):
+            out.setdefault(str(value), loc.child("enum", index))
+        return out
+    key = _union_keyword(schema)
+    variants = schema.get(key) if key else None
+    for index, variant in enumerate(variants if isinstance(variants, list) else []):
+        if isinstance(variant, dict) and key:
+            for value, vloc in _enum_value_locations(variant, loc.child(key, index)).items():
+                out.setdefault(value, vloc)
+    return out
 
 
 def _string_enum_values(schema: JsonObject) -> list[str] | None:
@@ -674,4 +755,75 @@ def build_definitions(bundle: Bundle, overrides: NameOverrides) -> tuple[tuple[i
     """All IR definitions, sorted by name, plus the schema-def -> class map."""
     builder = _Builder(bundle.definitions, overrides)
     builder.build_all()
-    return tuple(builder.out[name] for name in sorted(builder.out)), dict(builder.def_class)
+    definitions = tuple(builder.out[name] for name in sorted(builder.out))
+    return close_union_tags(definitions), dict(builder.def_class)
+
+
+def close_union_tags(definitions: Sequence[ir.Definition]) -> tuple[ir.Definition, ...]:
+    """Close the enums that tell the variants of an untagged union apart.
+
+    An open enum accepts any string, so in an untagged union it lets an
+    object match a variant it does not belong to: pydantic takes the first
+    variant that validates, and ``{"type": "boolean"}`` became the
+    string-schema variant with an unknown ``type``. An enum typing a member
+    that every model variant requires is a tag, and rejects values it does
+    not know, like a ``Literal`` tag of a tagged union.
+    """
+    by_name = {d.name: d for d in definitions}
+    tags: set[str] = set()
+    for union in _untagged_unions(definitions):
+        models = [by_name[n] for n in _union_leaves(union, by_name)]
+        if len(models) < 2 or not all(isinstance(m, ir.Model) for m in models):
+            continue
+        required = [{f.wire_name: f.type for f in m.fields if f.required} for m in models]  # type: ignore[union-attr]
+        for wire in sorted(set.intersection(*(set(r) for r in required))):
+            types = [r[wire] for r in required]
+            if all(isinstance(t, ir.Named) and isinstance(by_name.get(t.name), ir.Enum) for t in types):
+                tags.update(t.name for t in types)  # type: ignore[union-attr]
+    return tuple(replace(d, closed=True) if d.name in tags and isinstance(d, ir.Enum) else d for d in definitions)
+
+
+def _untagged_unions(definitions: Sequence[ir.Definition]) -> list[ir.UnionOf]:
+    found: list[ir.UnionOf] = []
+
+    def visit(t: ir.TypeExpr) -> None:
+        if isinstance(t, ir.UnionOf):
+            if t.discriminator is None:
+                found.append(t)
+            for m in t.members:
+                visit(m)
+        elif isinstance(t, (ir.ListOf, ir.Nullable)):
+            visit(t.item if isinstance(t, ir.ListOf) else t.inner)
+        elif isinstance(t, ir.DictOf):
+            visit(t.value)
+        elif isinstance(t, ir.TupleOf):
+            for item in t.items:
+                visit(item)
+
+    for d in definitions:
+        if isinstance(d, ir.Alias):
+            visit(d.type)
+        elif isinstance(d, ir.Model):
+            for f in d.fields:
+                visit(f.type)
+    return found
+
+
+def _union_leaves(
+    union: ir.UnionOf, by_name: Mapping[str, ir.Definition], seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """The named non-union members of a union, through aliases of unions (e.g. nested schema unions).
+
+    ``seen`` stops at an alias cycle (reported later, with its pointer, by the alias ordering).
+    """
+    leaves: list[str] = []
+    for member in union.members:
+        member = ir.strip_nullable(member)
+        if isinstance(member, ir.Named) and member.name not in seen:
+            target = by_name.get(member.name)
+            if isinstance(target, ir.Alias) and isinstance(ir.strip_nullable(target.type), ir.UnionOf):
+                inner = ir.strip_nullable(target.type)
+                leaves.extend(_union_leaves(inner, by_name, seen | {member.name}))  # type: ignore[arg-type]
+            else:
+                leaves.append(member.name)
+    return leaves

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ir, normalize, protocol, views
+from . import api_reference, ir, normalize, protocol, views
 from .errors import GeneratorError, Location
 from .fmt import format_python
 from .load import V2_BUNDLE, Inputs
 from .render import render
 
 GENERATED_PACKAGE = "src/codex_app_server/generated"
+API_REFERENCE = "API.md"  # output/API.md, generated from the IR (generator.api_reference)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def render_files(api: ir.Api) -> dict[str, str]:
         f"{GENERATED_PACKAGE}/v2_all.py": render("v2_all.py.jinja", m=views.models_module(api, V2_BUNDLE)),
     }
     sources.update(protocol.render_protocol_files(api, GENERATED_PACKAGE))
+    sources[API_REFERENCE] = api_reference.render_api_reference(api)
     files: dict[str, str] = {}
     for path, source in sorted(sources.items()):
         if path.endswith(".py"):

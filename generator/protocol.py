@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import jsonschema
+
 from . import ir, naming, wrappers
 from .errors import GeneratorError, Location
-from .load import Inputs, JsonObject, SchemaDef
+from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef
 
 CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
@@ -90,7 +92,7 @@ def build_methods(
 ) -> tuple[ir.Method, ...]:
     bundle = inputs.bundle.definitions
     if CLIENT_REQUEST not in bundle:
-        raise GeneratorError(Location("bundle"), f"definition {CLIENT_REQUEST!r} is missing")
+        raise GeneratorError(Location(V2_BUNDLE, "/definitions"), f"definition {CLIENT_REQUEST!r} is missing")
     manifest_loc = Location(inputs.manifest_file)
     responses = _table(inputs.manifest, "responses")
     renames = _table(inputs.manifest, "method_names")
@@ -192,9 +194,12 @@ def build_server_requests(
         entry = settings.get(rpc, {})
         handler = handler_names.claim(entry.get("handler") or naming.method_name(rpc), rpc, loc)
         default = entry.get("default")
-        if default is not None and response is None:
-            raise GeneratorError(
-                manifest_loc.child("server_requests", rpc, "default"), "no response type to validate it"
+        if default is not None:
+            _check_default(
+                default,
+                class_of_def.get(response) if response else None,
+                inputs,
+                manifest_loc.child("server_requests", rpc, "default"),
             )
         out.append(
             ir.ServerRequest(
@@ -210,6 +215,21 @@ def build_server_requests(
     known = {r.rpc_method for r in out}
     _check_manifest_methods(manifest_loc, "server_requests", settings, known)
     return tuple(sorted(out, key=lambda r: r.rpc_method))
+
+
+def _check_default(default: object, response_def: str | None, inputs: Inputs, loc: Location) -> None:
+    """A default answer must be valid for the schema, or every unhandled request would fail."""
+    if response_def is None:
+        raise GeneratorError(loc, "no response type to validate the default answer against")
+    definitions = {name: sdef.schema for name, sdef in inputs.bundle.definitions.items()}
+    root = {"definitions": {**definitions, "v2": definitions}, "$ref": f"#/definitions/{response_def}"}
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(root).iter_errors(default))
+    if error is not None:
+        raise GeneratorError(
+            loc,
+            f"default answer is not a valid {response_def}: {error.message}",
+            "update the default in schemas/methods.toml to the current schema",
+        )
 
 
 def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: Mapping[str, str]) -> ir.Api:

@@ -68,31 +68,56 @@ def _escape_char(ch: str) -> str:
 
 
 def docstring(text: str | None) -> str | None:
-    """A triple-quoted docstring literal for ``text``, or None when there is nothing to say."""
+    """A triple-quoted docstring literal for ``text``, or None when there is nothing to say.
+
+    Backslashes are doubled, unprintable characters escaped, and a quote is
+    escaped where it could end the literal: inside a run of three or more,
+    and as the first or last character.
+    """
     if not text:
         return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    lines = [_rstrip_visible(line) for line in text.split("\n")]
+    raw = "\n".join(lines).strip("\n")
+    if not raw:
+        return None
+    escaped_quotes = _quotes_to_escape(raw)
     body = []
-    for ch in text:
+    for index, ch in enumerate(raw):
         if ch == "\\":
             body.append("\\\\")
-        elif ch == "\t":
-            body.append("    ")
+        elif ch == '"':
+            body.append('\\"' if index in escaped_quotes else ch)
         elif ch == "\n":
-            body.append("\n")
-        elif ch == "\r":
-            continue
+            body.append(ch)
         elif _needs_escape(ch):
             body.append(_escape_char(ch))
         else:
             body.append(ch)
-    content = "".join(body).replace('"""', '\\"\\"\\"')
-    lines = [line.rstrip() for line in content.split("\n")]
-    content = "\n".join(lines).strip("\n")
-    if content.endswith('"'):
-        content = content[:-1] + '\\"'
-    if content.startswith('"'):
-        content = "\\" + content
+    content = "".join(body)
     return '"""' + content + ('\n"""' if "\n" in content else '"""')
+
+
+def _rstrip_visible(line: str) -> str:
+    """Strip trailing whitespace, but not characters the docstring shows as escapes."""
+    end = len(line)
+    while end and line[end - 1].isspace() and not _needs_escape(line[end - 1]):
+        end -= 1
+    return line[:end]
+
+
+def _quotes_to_escape(raw: str) -> set[int]:
+    """Indexes of the quotes that could close a triple-quoted literal."""
+    out = {0, len(raw) - 1} if raw else set()
+    run = 0
+    for index, ch in enumerate(raw + "\0"):
+        if ch == '"':
+            run += 1
+            continue
+        if run >= 3:
+            out.update(range(index - run, index))
+        run = 0
+    return {i for i in out if raw[i] == '"'}
 
 
 def annotation(t: ir.TypeExpr, *, runtime: bool = False) -> str:
@@ -120,16 +145,36 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False) -> str:
         inner = annotation(t.inner, runtime=runtime)
         return (
             f"Optional[{inner}]"
-            if runtime or isinstance(t.inner, ir.UnionOf) and t.inner.discriminator
+            if runtime or isinstance(t.inner, ir.UnionOf) and (t.inner.discriminator or _has_catch_all(t.inner))
             else f"{inner} | None"
         )
     if isinstance(t, ir.UnionOf):
-        members = ", ".join(annotation(m, runtime=runtime) for m in t.members)
-        union = f"Union[{members}]"
         if t.discriminator:
-            return f"Annotated[{union}, Field(discriminator={pyrepr(t.discriminator)})]"
-        return union
+            members = ", ".join(annotation(m, runtime=runtime) for m in t.members)
+            return f"Annotated[Union[{members}], Field(discriminator={pyrepr(t.discriminator)})]"
+        if _has_catch_all(t):
+            # pydantic's smart mode prefers an exact match, and a dict is an
+            # exact dict[str, JsonValue]: the catch-all would win over every
+            # model variant. Try the variants in order, catch-alls last.
+            ordered = sorted(t.members, key=_is_catch_all)
+            members = ", ".join(annotation(m, runtime=runtime) for m in ordered)
+            return f'Annotated[Union[{members}], Field(union_mode="left_to_right")]'
+        return "Union[" + ", ".join(annotation(m, runtime=runtime) for m in t.members) + "]"
     raise TypeError(t)
+
+
+def _is_catch_all(t: ir.TypeExpr) -> bool:
+    """A union member that accepts any object (or any JSON): it shadows model variants."""
+    t = ir.strip_nullable(t)
+    if isinstance(t, ir.UnionOf):
+        return any(_is_catch_all(m) for m in t.members)
+    return t == ir.JSON_VALUE or t == ir.DictOf(ir.JSON_VALUE)
+
+
+def _has_catch_all(t: ir.UnionOf) -> bool:
+    return any(isinstance(ir.strip_nullable(m), ir.Named) for m in t.members) and any(
+        _is_catch_all(m) for m in t.members
+    )
 
 
 def default_expression(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:

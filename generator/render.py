@@ -12,12 +12,14 @@ from pathlib import Path
 
 import jinja2
 
+from .pyexpr import pyrepr
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 @lru_cache(maxsize=4)
 def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -25,6 +27,10 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Schema strings placed in templates (e.g. JSON-RPC method names) must go
+    # through this filter: it makes a safe Python literal of any text.
+    env.filters["pyrepr"] = pyrepr
+    return env
 
 
 def render(template: str, **context: object) -> str:

@@ -38,6 +38,7 @@ class EnumView:
     name: str
     doc: str | None
     members: tuple[EnumMemberView, ...]
+    base: str  # OpenEnum, or TagEnum for the closed tag of an untagged union
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ModelsModule:
     aliases: tuple[AliasView, ...]
     exports: tuple[str, ...]
     int_aliases: tuple[tuple[str, str], ...]
+    has_tag_enums: bool = False
 
 
 INT_ALIASES: tuple[tuple[str, int, int | None], ...] = (
@@ -124,7 +126,7 @@ def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
 
 def enum_view(e: ir.Enum) -> EnumView:
     members = tuple(EnumMemberView(m.py_name, pyrepr(m.value)) for m in e.members)
-    return EnumView(e.name, docstring(e.description), members)
+    return EnumView(e.name, docstring(e.description), members, "TagEnum" if e.closed else "OpenEnum")
 
 
 def order_aliases(aliases: Sequence[ir.Alias], file: str) -> list[ir.Alias]:
@@ -171,4 +173,5 @@ def models_module(api: ir.Api, file: str) -> ModelsModule:
         aliases=alias_views,
         exports=tuple(sorted(d.name for d in api.definitions)),
         int_aliases=int_aliases,
+        has_tag_enums=any(e.closed for e in enums.values()),
     )

@@ -10,6 +10,8 @@ Start with :class:`Codex` (blocking) or :class:`AsyncCodex` (asyncio)::
         print(result.final_response)
 """
 
+import logging as _logging
+
 from ._api_base import RunResult
 from ._config import AppServerConfig
 from ._errors import (
@@ -85,3 +87,8 @@ __all__ = [
     "is_retryable_error",
     "retry_on_overload",
 ]
+
+# A library never configures logging: records under "codex_app_server" reach
+# only the handlers the application installs (none means silence, not
+# Python's last-resort stderr handler).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

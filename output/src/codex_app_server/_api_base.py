@@ -126,6 +126,7 @@ class CodexBase:
 
     @property
     def config(self) -> AppServerConfig:
+        """The configuration this client was started with."""
         return self._config
 
     def set_handler(self, handler: ServerRequestHandler) -> None:
@@ -153,8 +154,12 @@ class ThreadBase:
         self.thread: ThreadModel = thread
         """The thread as the server described it when this object was made."""
 
-    def _watch_turns(self) -> TurnWatch:
-        return self._codex._session.router.watch(self.id)
+    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
+        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
+        router = self._codex._session.router
+        if consumer:
+            router.check_free(self.id)
+        return router.watch(self.id)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"
@@ -176,8 +181,11 @@ class TurnHandleBase:
     def stream(self) -> Iterator[Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
 
-        Ctrl-C (KeyboardInterrupt) while streaming interrupts the turn, waits
-        briefly for it to end, and re-raises; the client stays usable.
+        Leaving the loop before the turn completed (Ctrl-C while waiting or in
+        the loop body, another exception, ``break``) interrupts the turn and
+        waits briefly for it to end, so the client and the thread stay usable:
+        a turn nobody consumes would keep running and absorb the next turn's
+        input. Call ``steer()`` from inside the loop, not after leaving it.
         """
         watch = self._watch
         watch.router.acquire(watch)
@@ -188,7 +196,7 @@ class TurnHandleBase:
                 yield event
                 if _completed_turn(event, self.id) is not None:
                     return
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
             self._interrupt_and_drain()
             raise
         finally:
@@ -217,8 +225,9 @@ class TurnHandleBase:
         if self._watch.completed or self._rpc is None:
             return
         try:
-            future = self._rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
-            future.result(_INTERRUPT_GRACE_S)
+            # The answer is not awaited: an interrupt racing the turn's natural end
+            # is only answered when the thread's next turn ends. turn/completed is.
+            self._rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
             while True:
                 method, params = self._watch.get(_INTERRUPT_GRACE_S)
                 if _completed_turn(decode_notification(method, params), self.id) is not None:
@@ -279,12 +288,15 @@ class AsyncCodexBase:
 
     @property
     def config(self) -> AppServerConfig:
+        """The configuration this client was started with."""
         return self._config
 
     def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
+        """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
         self._session.handler = handler
 
     async def close(self) -> None:
+        """Stop the app-server (stdin closed, then terminate, then kill)."""
         await asyncio.get_running_loop().run_in_executor(None, self._session.close)
 
     async def __aenter__(self: T) -> T:
@@ -304,8 +316,12 @@ class AsyncThreadBase:
         self.id: str = thread.id
         self.thread: ThreadModel = thread
 
-    def _watch_turns(self) -> TurnWatch:
-        return self._codex._session.router.watch(self.id)
+    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
+        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
+        router = self._codex._session.router
+        if consumer:
+            router.check_free(self.id)
+        return router.watch(self.id)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"
@@ -327,7 +343,9 @@ class AsyncTurnHandleBase:
     async def stream(self) -> AsyncIterator[Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
 
-        Cancelling the consuming task interrupts the turn; the client stays usable.
+        Cancelling the consuming task, or closing the stream before the turn
+        completed (an exception in the loop body, ``aclose()``), interrupts the
+        turn; the client stays usable.
         """
         watch = self._watch
         watch.router.acquire(watch)
@@ -338,7 +356,7 @@ class AsyncTurnHandleBase:
                 yield event
                 if _completed_turn(event, self.id) is not None:
                     return
-        except (asyncio.CancelledError, KeyboardInterrupt):
+        except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
             self._send_interrupt()
             raise
         finally:

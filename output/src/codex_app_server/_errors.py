@@ -8,6 +8,10 @@ the error code (see :func:`error_from_response`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the models import nothing from here; this only avoids a cycle at import time
+    from .generated.v2_all import Turn, TurnError
 
 __all__ = [
     "BinaryNotFoundError",
@@ -192,9 +196,9 @@ class ResponseValidationError(CodexError):
 class TurnFailedError(CodexError):
     """A turn ended with status ``failed``; ``turn`` and ``error`` are kept."""
 
-    def __init__(self, turn: object, error: object, message: str | None = None) -> None:
-        self.turn = turn
-        self.error = error
+    def __init__(self, turn: Turn, error: TurnError | None, message: str | None = None) -> None:
+        self.turn: Turn = turn
+        self.error: TurnError | None = error
         if message is None:
             detail = getattr(error, "message", None)
             if detail is None and isinstance(error, Mapping):

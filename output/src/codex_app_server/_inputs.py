@@ -76,4 +76,13 @@ def to_user_inputs(value: str | Input) -> list[UserInput]:
     return [_one(value)]
 
 
-__all__ = ["ImageInput", "Input", "InputItem", "LocalImageInput", "MentionInput", "SkillInput", "TextInput", "to_user_inputs"]
+__all__ = [
+    "ImageInput",
+    "Input",
+    "InputItem",
+    "LocalImageInput",
+    "MentionInput",
+    "SkillInput",
+    "TextInput",
+    "to_user_inputs",
+]

@@ -22,6 +22,8 @@ from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import TypeGuard
 
+from pydantic_core import from_json
+
 from ._errors import (
     INTERNAL_ERROR,
     METHOD_NOT_FOUND,
@@ -54,6 +56,21 @@ _PREVIEW_CHARS = 200
 
 def _encode_line(message: JsonObject) -> bytes:
     return _encode(message).encode("utf-8") + b"\n"
+
+
+def _decode_line(line: bytes) -> object:
+    """Parse one message line.
+
+    pydantic-core's parser takes a third of ``json.loads``'s time on codex's
+    lines (no str decode step; the reader's main cost in a delta flood).
+    What it rejects (lone surrogate escapes, nesting deeper than 200) goes
+    to ``json.loads``, so the result is always what ``json.loads`` gives,
+    and a line both reject raises ValueError as before.
+    """
+    try:
+        return from_json(line)
+    except ValueError:
+        return json.loads(line)
 
 
 class ServerRequestContext:
@@ -269,9 +286,9 @@ class RpcConnection:
     # -- incoming (reader thread) ---------------------------------------------
 
     def _make_line_handler(self) -> Callable[[bytes], None]:
-        # The hot path (notifications) is one json.loads, two lookups and the
+        # The hot path (notifications) is one parse, two lookups and the
         # callback; everything else goes through _dispatch_other.
-        loads = json.loads
+        loads = _decode_line
         on_notification = self._on_notification
         dispatch_other = self._dispatch_other
         bad_line = self._bad_line

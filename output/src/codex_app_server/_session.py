@@ -50,7 +50,11 @@ def decode_notification(method: str, params: JsonObject) -> Notification:
         logger.debug("unknown notification method %s", method)
         return UnknownNotification(method=method, params=cast(RawParams, params), reason="unknown method")
     try:
-        return event_cls.model_validate({"method": method, "params": params})  # type: ignore[return-value]
+        # The validator itself rather than model_validate(): the same result
+        # without its Python-level argument checks, ~0.5 µs of a delta's ~3.
+        # A deferred model builds its validator on this first use.
+        event: Notification = event_cls.__pydantic_validator__.validate_python({"method": method, "params": params})
+        return event
     except ValidationError as exc:
         logger.debug("notification %s did not validate: %s", method, exc)
         return UnknownNotification(method=method, params=cast(RawParams, params), reason=str(exc))
@@ -77,7 +81,12 @@ class TurnWatch:
         self.thread_id = thread_id
         self.turn_id: str | None = None
         self.completed = False  # turn/completed was received (set by the reader)
-        self._cond = threading.Condition(threading.Lock())
+        # push() and get() take the lock directly (a C context manager, not
+        # Condition's Python one) and push() notifies only when get() sleeps:
+        # together ~15% more throughput in a delta flood (tests/bench).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._sleepers = 0  # consumers blocked in get()
         self._queue: deque[tuple[str, JsonObject]] = deque()
         self._error: BaseException | None = None
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
@@ -86,16 +95,16 @@ class TurnWatch:
 
     def push(self, method: str, params: JsonObject) -> bool:
         """Buffer one notification; returns True when it completed the turn."""
-        if self.turn_id is not None:
-            other = turn_id_of(params)
-            if other is not None and other != self.turn_id:
+        other = turn_id_of(params)
+        with self._lock:  # under the lock: bind() may be setting turn_id right now
+            if self.turn_id is not None and other is not None and other != self.turn_id:
                 return False
-        done = method == _TURN_COMPLETED and self.turn_id is not None and turn_id_of(params) == self.turn_id
-        with self._cond:
+            done = method == _TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
             self._queue.append((method, params))
             if done:
                 self.completed = True
-            self._cond.notify()
+            if self._sleepers:
+                self._cond.notify()
             waiter, self._waiter = self._waiter, None
         if waiter is not None:
             _wake(waiter)
@@ -123,11 +132,16 @@ class TurnWatch:
             self.router.forget(self)
 
     def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
-        with self._cond:
+        with self._lock:
             while not self._queue:
                 if self._error is not None:
                     raise self._error
-                if not self._cond.wait(timeout):
+                self._sleepers += 1
+                try:
+                    woke = self._cond.wait(timeout)
+                finally:
+                    self._sleepers -= 1
+                if not woke:
                     raise TimeoutError(f"no notification for turn {self.turn_id} within {timeout} s")
             return self._queue.popleft()
 
@@ -202,21 +216,36 @@ class Router:
                     del self._watches[watch.thread_id]
 
     def acquire(self, watch: TurnWatch) -> None:
-        """Register an active consumer; a second one raises RuntimeError."""
+        """Register an active consumer; a second one raises RuntimeError.
+
+        "Second" includes a second ``stream()`` of the same turn: two consumers
+        would each see only part of the turn's events.
+        """
         with self._lock:
-            if self.concurrent_turns:
-                current = self._consumers.get(watch.thread_id)
-                if current is not None and current is not watch:
-                    raise RuntimeError(
-                        f"thread {watch.thread_id} already has an active turn consumer; "
-                        "finish it before consuming another turn of the same thread"
-                    )
-            elif self._consumers and watch not in self._consumers.values():
-                raise RuntimeError(
-                    "another turn consumer (run()/stream()) is active on this client; "
-                    "finish it first, or use AppServerConfig(concurrent_turns=True) for turns on different threads"
-                )
+            self._check_free(watch.thread_id)
             self._consumers[watch.thread_id] = watch
+
+    def check_free(self, thread_id: str) -> None:
+        """Raise RuntimeError now if a consumer of ``thread_id`` could not start.
+
+        ``Thread.run()`` asks before sending ``turn/start``, so a refused
+        consumer never leaves a turn running on the server.
+        """
+        with self._lock:
+            self._check_free(thread_id)
+
+    def _check_free(self, thread_id: str) -> None:
+        if self.concurrent_turns:
+            if thread_id in self._consumers:
+                raise RuntimeError(
+                    f"thread {thread_id} already has an active turn consumer; "
+                    "finish it before consuming another turn of the same thread"
+                )
+        elif self._consumers:
+            raise RuntimeError(
+                "another turn consumer (run()/stream()) is active on this client; "
+                "finish it first, or use AppServerConfig(concurrent_turns=True) for turns on different threads"
+            )
 
     def release(self, watch: TurnWatch) -> None:
         with self._lock:

@@ -1,0 +1,288 @@
+"""Stage 4a (docs): ``output/API.md``, the generated API reference.
+
+Every public class of the package (Codex, AsyncCodex, Thread, AsyncThread,
+TurnHandle, AsyncTurnHandle, AppServerClient, AsyncAppServerClient,
+ServerRequestHandler, AsyncServerRequestHandler) with every method's full
+signature and one-line doc, then the notifications and every definition of
+``generated.v2_all`` with its fields. Built from the IR and the same view
+functions that render the code (so a signature here is the signature
+there), sorted, no timestamps: its git diff is a readable review of a bump.
+
+The few members the hand-written runtime (``_api_base.py``) adds to the
+generated classes are not in the IR; they are listed in ``RUNTIME`` below,
+and a test checks that list against the runtime classes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import ir
+from .api_views import client_method_view, first_paragraph, server_requests_module, wrapper_view
+from .pyexpr import annotation
+from .render import render
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One bullet: a signature (shown as code) and a one-line doc."""
+
+    signature: str
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeMember:
+    """A member of a generated class that the hand-written runtime base provides."""
+
+    name: str
+    kind: str  # "method" | "async method" | "async iterator" | "property" | "attribute" | "constructor"
+    signature: str  # "(params) -> Return" for callables, "Type" for properties and attributes
+    doc: str | None = None
+
+    def entry(self, owner: str) -> Entry:
+        if self.kind == "constructor":
+            return Entry(f"{owner}{self.signature}", self.doc)
+        if self.kind in ("property", "attribute"):
+            return Entry(
+                f"{self.name}: {self.signature}", f"({self.kind}) {self.doc}" if self.doc else f"({self.kind})"
+            )
+        prefix = "async " if self.kind == "async method" else ""
+        return Entry(f"{prefix}{self.name}{self.signature}", self.doc)
+
+
+_SYNC_HANDLER = "ServerRequestHandler | None = None"
+_ANY_HANDLER = "AsyncServerRequestHandler | ServerRequestHandler | None = None"
+_TURN_DOC = "The turn as the server last described it (updated by run())."
+
+# Members of the runtime bases (_api_base.py), by generated class. Checked
+# against the real classes by tests/history/test_api_reference.py.
+RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
+    "Codex": (
+        RuntimeMember(
+            "__init__",
+            "constructor",
+            f"(config: AppServerConfig | None = None, *, handler: {_SYNC_HANDLER})",
+            "Start one `codex app-server` process and initialise it; a context manager (`with Codex() as codex:`).",
+        ),
+        RuntimeMember("client", "property", "AppServerClient", "The typed low-level client: every app-server method."),
+        RuntimeMember(
+            "close", "method", "() -> None", "Stop the app-server (stdin closed, then terminate, then kill)."
+        ),
+        RuntimeMember("config", "property", "AppServerConfig"),
+        RuntimeMember("metadata", "property", "InitializeResponse", "The server's answer to `initialize`."),
+        RuntimeMember(
+            "set_handler",
+            "method",
+            "(handler: ServerRequestHandler) -> None",
+            "Install the handler that answers server requests (approvals ...).",
+        ),
+    ),
+    "AsyncCodex": (
+        RuntimeMember(
+            "__init__",
+            "constructor",
+            f"(config: AppServerConfig | None = None, *, handler: {_ANY_HANDLER})",
+            "asyncio client; starts on first use or `async with AsyncCodex() as codex:`.",
+        ),
+        RuntimeMember("client", "property", "AsyncAppServerClient", "The typed low-level asyncio client."),
+        RuntimeMember("close", "async method", "() -> None", "Stop the app-server."),
+        RuntimeMember("config", "property", "AppServerConfig"),
+        RuntimeMember(
+            "metadata", "property", "InitializeResponse", "The server's answer to `initialize` (once started)."
+        ),
+        RuntimeMember(
+            "set_handler",
+            "method",
+            "(handler: AsyncServerRequestHandler | ServerRequestHandler) -> None",
+            "Install the handler that answers server requests.",
+        ),
+        RuntimeMember(
+            "start", "async method", "() -> InitializeResponse", "Launch and initialise the app-server (idempotent)."
+        ),
+    ),
+    "Thread": (
+        RuntimeMember("id", "attribute", "str"),
+        RuntimeMember("thread", "attribute", "v2_all.Thread", "The thread as the server described it."),
+    ),
+    "AsyncThread": (
+        RuntimeMember("id", "attribute", "str"),
+        RuntimeMember("thread", "attribute", "v2_all.Thread", "The thread as the server described it."),
+    ),
+    "TurnHandle": (
+        RuntimeMember("id", "attribute", "str"),
+        RuntimeMember("run", "method", "() -> Turn", "Consume the turn to the end and return the completed `Turn`."),
+        RuntimeMember(
+            "stream",
+            "method",
+            "() -> Iterator[Notification]",
+            "Yield this turn's typed notifications, ending with `turn/completed`.",
+        ),
+        RuntimeMember("thread_id", "attribute", "str"),
+        RuntimeMember("turn", "attribute", "Turn", _TURN_DOC),
+    ),
+    "AsyncTurnHandle": (
+        RuntimeMember("id", "attribute", "str"),
+        RuntimeMember(
+            "run", "async method", "() -> Turn", "Consume the turn to the end and return the completed `Turn`."
+        ),
+        RuntimeMember(
+            "stream",
+            "async iterator",
+            "() -> AsyncIterator[Notification]",
+            "Yield this turn's typed notifications (`async for`), ending with `turn/completed`.",
+        ),
+        RuntimeMember("thread_id", "attribute", "str"),
+        RuntimeMember("turn", "attribute", "Turn", _TURN_DOC),
+    ),
+}
+
+# Class sections in reading order: (name, wrapper owner in the IR, is_async, intro).
+WRAPPER_CLASSES: tuple[tuple[str, str, bool, str], ...] = (
+    ("Codex", "Codex", False, "Blocking client for one `codex app-server` process."),
+    ("AsyncCodex", "Codex", True, "asyncio twin of `Codex`."),
+    ("Thread", "Thread", False, "A thread of a `Codex` client."),
+    ("AsyncThread", "Thread", True, "A thread of an `AsyncCodex` client."),
+    ("TurnHandle", "TurnHandle", False, "A started turn: consume it with `stream()` or `run()`."),
+    ("AsyncTurnHandle", "TurnHandle", True, "A started turn of an `AsyncCodex` client."),
+)
+
+
+@dataclass(frozen=True)
+class ClassSection:
+    name: str
+    intro: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    version: str
+    input_hash: str
+    classes: tuple[ClassSection, ...]
+    notifications: tuple[Entry, ...]
+    definitions: tuple[Entry, ...]
+    counts: str
+
+
+def one_line(text: str | None, limit: int = 200) -> str | None:
+    """The first sentence of the first paragraph, on one line, capped at ``limit`` characters."""
+    paragraph = first_paragraph(text)
+    if not paragraph:
+        return None
+    sentence = re.match(r"(.+?[.!?])(?:\s|$)", paragraph)
+    line = sentence.group(1) if sentence else paragraph
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
+
+
+def code(text: str) -> str:
+    """A Markdown code span that survives backticks inside ``text``."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def wrapper_section(api: ir.Api, name: str, owner: str, is_async: bool, intro: str) -> ClassSection:
+    methods = {m.rpc_method: m for m in api.methods}
+    entries = [m.entry(name) for m in RUNTIME.get(name, ())]
+    for w in api.wrappers:
+        if w.owner != owner:
+            continue
+        view = wrapper_view(w, is_async, methods[w.rpc_method])
+        prefix = "async " if is_async else ""
+        doc = one_line(w.description) or f"Call `{w.rpc_method}`."
+        entries.append(Entry(f"{prefix}{w.py_name}({view.signature}) -> {view.returns}", f"{doc} (`{w.rpc_method}`)"))
+    return ClassSection(name, intro, tuple(sorted(entries, key=_entry_key)))
+
+
+def _entry_key(entry: Entry) -> tuple[int, str]:
+    """Constructor first, then by member name (``async `` prefixes ignored)."""
+    text = entry.signature.removeprefix("async ")
+    return (0 if "(" in text and text.split("(", 1)[0][:1].isupper() else 1, text)
+
+
+def client_section(api: ir.Api) -> ClassSection:
+    entries = []
+    for m in api.methods:
+        view = client_method_view(m, api)
+        summary = m.description or (_model_description(api, m.params_model))
+        doc = one_line(summary) or f"Call `{m.rpc_method}`."
+        entries.append(Entry(f"{m.py_name}({view.signature}) -> {view.returns}", f"{doc} (`{m.rpc_method}`)"))
+    intro = (
+        "Every client request of the protocol as a typed method, from `Codex.client`. Optional keywords "
+        "default to `OMIT` and are not sent; `None` sends null where the schema allows it."
+    )
+    return ClassSection("AppServerClient", intro, tuple(sorted(entries, key=_entry_key)))
+
+
+def _model_description(api: ir.Api, name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return api.definition(name).description
+    except KeyError:
+        return None
+
+
+def handler_section(api: ir.Api) -> ClassSection:
+    by_method = {r.rpc_method: r for r in api.server_requests}
+    entries = []
+    for view in server_requests_module(api).requests:
+        request = by_method[view.method]
+        doc = one_line(request.description)
+        default = "default: an error reply" if view.default is None else "default: a safe answer"
+        suffix = f"(`{view.method}`; {default})"
+        signature = f"{view.handler}(params: {view.params}) -> {view.response}"
+        entries.append(Entry(signature, f"{doc} {suffix}" if doc else suffix))
+    intro = (
+        "Subclass and override the methods for the server requests you answer (approvals, user input ...); "
+        "pass it as `Codex(handler=...)`. Without an override a request gets its default answer or an error."
+    )
+    return ClassSection("ServerRequestHandler", intro, tuple(sorted(entries, key=_entry_key)))
+
+
+def _twin(name: str, of: str) -> ClassSection:
+    intro = f"The asyncio twin of `{of}`: the same methods with the same signatures, each an `async def`."
+    return ClassSection(name, intro, ())
+
+
+def notification_entries(api: ir.Api) -> tuple[Entry, ...]:
+    out = []
+    for n in api.notifications:
+        params = f", params `{n.params_model}`" if n.params_model else ""
+        doc = one_line(n.description)
+        out.append(Entry(n.rpc_method, f"`{n.class_name}`{params}" + (f": {doc}" if doc else "")))
+    return tuple(sorted(out, key=lambda e: e.signature))
+
+
+def definition_entry(d: ir.Definition) -> Entry:
+    doc = one_line(d.description)
+    if isinstance(d, ir.Model):
+        fields = ", ".join(f"{f.py_name}{'' if f.required else '?'}: {annotation(f.type)}" for f in d.fields)
+        return Entry(f"{d.name}({fields})", doc)
+    if isinstance(d, ir.Enum):
+        values = ", ".join(repr(m.value) for m in d.members)
+        return Entry(f"{d.name}: enum {values}", doc)
+    return Entry(f"{d.name} = {annotation(d.type)}", doc)
+
+
+def reference(api: ir.Api) -> Reference:
+    classes = [wrapper_section(api, *spec) for spec in WRAPPER_CLASSES]
+    classes += [
+        client_section(api),
+        _twin("AsyncAppServerClient", "AppServerClient"),
+        handler_section(api),
+        _twin("AsyncServerRequestHandler", "ServerRequestHandler"),
+    ]
+    definitions = tuple(definition_entry(d) for d in sorted(api.definitions, key=lambda d: d.name))
+    counts = (
+        f"{len(api.methods)} client methods, {len(api.notifications)} notifications, "
+        f"{len(api.server_requests)} server requests, {len(api.definitions)} definitions"
+    )
+    return Reference(api.schema_version, api.input_hash, tuple(classes), notification_entries(api), definitions, counts)
+
+
+def render_api_reference(api: ir.Api) -> str:
+    return render("API.md.jinja", r=reference(api), code=code)

@@ -1,0 +1,149 @@
+"""Bad input (issue 3): one clear line, exit status 2, nothing written.
+
+Each case breaks one input of an otherwise valid schema dir and runs
+``python -m generator generate`` (and ``check``) over an output dir that
+holds a previous good generation. Expected: exit 2; stderr is exactly
+``error: FILE#/json/pointer: message`` plus at most a hint line; no
+traceback; the output dir byte-for-byte unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from generator.load import V2_BUNDLE
+from tests.generator.support import parse_cli_error, run_generator, tree_digest, write_schema_dir
+
+GOOD = {
+    "Foo": {"type": "object", "properties": {"fooBar": {"type": "string"}, "ref": {"$ref": "#/definitions/Bar"}}},
+    "Bar": {"type": "string", "enum": ["a", "b"]},
+}
+
+
+@dataclass(frozen=True)
+class Bad:
+    name: str
+    file: str  # the reported file ends with this
+    pointer: str
+    message: str  # a fragment of the message
+    definitions: dict[str, object] | None = None
+    manifest: str = ""
+    raw_v2: bytes | None = None
+    tweak: Callable[[Path], None] | None = None  # edits the schema dir after locking
+
+
+def _drop(name: str) -> Callable[[Path], None]:
+    def tweak(schema_dir: Path) -> None:
+        (schema_dir.parent / name).unlink()
+
+    return tweak
+
+
+def _missing_dir(schema_dir: Path) -> None:
+    shutil.rmtree(schema_dir)
+
+
+CASES = [
+    Bad("malformed-json", V2_BUNDLE, "", "not valid JSON (line 1, column 17)", raw_v2=b'{"definitions": }'),
+    Bad(
+        "unresolvable-ref",
+        V2_BUNDLE,
+        "/definitions/Foo/properties/ref",
+        "unresolvable $ref '#/definitions/Nowhere'",
+        definitions={**GOOD, "Foo": {"type": "object", "properties": {"ref": {"$ref": "#/definitions/Nowhere"}}}},
+    ),
+    Bad(
+        "unsupported-not",
+        V2_BUNDLE,
+        "/definitions/Foo/properties/x/not",
+        "unsupported JSON Schema keyword 'not'",
+        definitions={**GOOD, "Foo": {"type": "object", "properties": {"x": {"not": {"type": "string"}}}}},
+    ),
+    Bad(
+        "property-collision",
+        V2_BUNDLE,
+        "/definitions/Foo/properties/foo_bar",
+        "field of Foo name 'foo_bar' for 'foo_bar' collides with 'fooBar'",
+        definitions={**GOOD, "Foo": {"type": "object", "properties": {"fooBar": {}, "foo_bar": {}}}},
+    ),
+    Bad(
+        "definition-collision",
+        V2_BUNDLE,
+        "/definitions/foo-bar",
+        "class name 'FooBar' for 'foo-bar' collides with 'FooBar'",
+        definitions={**GOOD, "FooBar": {"type": "object"}, "foo-bar": {"type": "object"}},
+    ),
+    Bad(
+        "manifest-schema-violation",
+        "methods.toml",
+        "/names/types/Foo",
+        "invalid manifest: 'lowercase' does not match",
+        manifest='[names.types]\nFoo = "lowercase"\n',
+    ),
+    Bad(
+        "manifest-unknown-table",
+        "methods.toml",
+        "",
+        "invalid manifest: Additional properties are not allowed ('bogus' was unexpected)",
+        manifest="bogus = 1\n",
+    ),
+    Bad("manifest-toml-syntax", "methods.toml", "", "not valid TOML", manifest="[responses\nx = \n"),
+    Bad(
+        "manifest-unknown-method",
+        "methods.toml",
+        "/responses/nope~1gone",
+        "manifest entry for method 'nope/gone', which the schema does not have",
+        manifest='[responses]\n"nope/gone" = "PingResponse"\n',
+    ),
+    Bad(
+        "manifest-unknown-wrapper-method",
+        "methods.toml",
+        "/wrappers/0/method",
+        "calls 'nope/gone', which the schema does not have",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "gone"\nmethod = "nope/gone"\n',
+    ),
+    Bad(
+        "manifest-nan",
+        "methods.toml",
+        "/server_requests/ping/default/x",
+        "nan and inf are not JSON values",
+        manifest="[server_requests.ping]\ndefault = { x = nan }\n",
+    ),
+    Bad("missing-manifest", "methods.toml", "", "method manifest is missing", tweak=_drop("methods.toml")),
+    Bad("missing-lock", "schema.lock", "", "schema lock file is missing", tweak=_drop("schema.lock")),
+    Bad("missing-schema-dir", "app-server", "", "schema dir does not exist", tweak=_missing_dir),
+]
+
+
+@pytest.fixture(scope="module")
+def previous_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A good generation, the state every failed run must leave untouched."""
+    root = tmp_path_factory.mktemp("previous")
+    schema_dir = write_schema_dir(root, GOOD)
+    result = run_generator("generate", "--schema-dir", schema_dir, "--output-dir", root / "output")
+    assert result.returncode == 0, result.stderr
+    return root / "output"
+
+
+@pytest.mark.parametrize("bad", CASES, ids=lambda b: b.name)
+def test_bad_input_is_one_clear_line_and_writes_nothing(bad: Bad, previous_output: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    shutil.copytree(previous_output, output)
+    schema_dir = write_schema_dir(tmp_path, bad.definitions or GOOD, manifest=bad.manifest, raw_v2=bad.raw_v2)
+    if bad.tweak is not None:
+        bad.tweak(schema_dir)
+    before = tree_digest(output)
+    for command in ("generate", "check"):
+        result = run_generator(command, "--schema-dir", schema_dir, "--output-dir", output)
+        assert result.returncode == 2, f"{command}: exit {result.returncode}\n{result.stdout}{result.stderr}"
+        error = parse_cli_error(result.stderr)
+        assert error.file.endswith(bad.file), result.stderr
+        assert error.pointer == bad.pointer, result.stderr
+        assert bad.message in error.message, result.stderr
+        assert result.stdout == ""
+    assert tree_digest(output) == before

@@ -1,0 +1,93 @@
+"""`api-diff --against-git [REF]`: the working tree's schemas/ against a commit's, in a scratch repo.
+
+The scratch repo's history: main at codex 0.144.4; branch ``feature`` moves
+to 0.163.0, then gets an unrelated commit. So HEAD~1 (already 0.163.0) and
+the merge base with main (0.144.4) give different answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .support import HISTORY, REPO_ROOT, run_generator
+
+ROLLBACK_REMOVED = "- removed: `AppServerClient.thread_rollback`: `thread/rollback` removed"
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "-c", "commit.gpgsign=false", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return proc.stdout
+
+
+def put_schemas(repo: Path, source: Path) -> None:
+    """schemas/ of the scratch repo := a release's dump, lock and manifest (+ the manifest schema)."""
+    target = repo / "schemas"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source / "app-server", target / "app-server")
+    for name in ("schema.lock", "methods.toml", "methods.schema.json"):
+        shutil.copy(source / name, target / name)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("repo")
+    git(root, "init", "-q", "-b", "main")
+    put_schemas(root, HISTORY / "0.144.4")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "codex 0.144.4")
+    git(root, "checkout", "-q", "-b", "feature")
+    put_schemas(root, REPO_ROOT / "schemas")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "codex 0.163.0")
+    (root / "README").write_text("unrelated\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "unrelated")
+    return root
+
+
+def test_default_ref_is_the_merge_base_with_main(repo: Path) -> None:
+    proc = run_generator("api-diff", "--against-git", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    main = git(repo, "rev-parse", "main").strip()
+    assert f"({main[:12]}) -> working tree" in proc.stderr
+    assert "codex 0.144.4 -> 0.163.0" in proc.stdout and ROLLBACK_REMOVED in proc.stdout
+
+
+def test_explicit_ref_and_fail_on_breaking(repo: Path) -> None:
+    same = run_generator("api-diff", "--against-git", "HEAD~1", "--fail-on-breaking", cwd=repo)
+    assert same.returncode == 0, same.stderr
+    assert "0 breaking, 0 compatible" in same.stdout
+    old = run_generator("api-diff", "--against-git", "main", "--fail-on-breaking", cwd=repo)
+    assert old.returncode == 1 and ROLLBACK_REMOVED in old.stdout
+
+
+def test_two_git_refs(repo: Path) -> None:
+    proc = run_generator("api-diff", "main", "feature", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert ROLLBACK_REMOVED in proc.stdout
+
+
+def test_unknown_ref_is_an_error(repo: Path) -> None:
+    proc = run_generator("api-diff", "--against-git", "no-such-branch", cwd=repo)
+    assert proc.returncode == 2 and "no such git ref" in proc.stderr
+
+
+def test_first_commit_has_nothing_to_compare_with(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    put_schemas(tmp_path, REPO_ROOT / "schemas")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "first")
+    proc = run_generator("api-diff", "--against-git", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "no HEAD~1 to compare with (first commit?)" in proc.stdout

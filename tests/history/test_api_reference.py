@@ -1,0 +1,146 @@
+"""output/API.md: generated with the package, complete, in step with the runtime, drift-checked."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from functools import cache
+from pathlib import Path
+
+import codex_app_server
+import pytest
+from codex_app_server import _api_base
+
+from generator import write
+from generator.api_reference import RUNTIME, render_api_reference
+from generator.load import load_inputs
+from generator.pipeline import API_REFERENCE, generate
+
+from .support import PINNED, REPO_ROOT, api
+
+PUBLIC_CLASSES = (
+    "Codex",
+    "AsyncCodex",
+    "Thread",
+    "AsyncThread",
+    "TurnHandle",
+    "AsyncTurnHandle",
+    "AppServerClient",
+    "AsyncAppServerClient",
+    "ServerRequestHandler",
+    "AsyncServerRequestHandler",
+)
+BASES = {
+    "Codex": _api_base.CodexBase,
+    "AsyncCodex": _api_base.AsyncCodexBase,
+    "Thread": _api_base.ThreadBase,
+    "AsyncThread": _api_base.AsyncThreadBase,
+    "TurnHandle": _api_base.TurnHandleBase,
+    "AsyncTurnHandle": _api_base.AsyncTurnHandleBase,
+}
+# The runtime imports the v2_all model as ThreadModel: its own Thread classes are the wrappers.
+SOURCE_NAMES = {"v2_all.Thread": "ThreadModel"}
+
+
+@cache
+def reference(version: str = PINNED) -> str:
+    return render_api_reference(api(version))
+
+
+def section(text: str, name: str) -> str:
+    found = re.search(rf"^## {re.escape(name)}\n(.*?)(?=^## |\Z)", text, flags=re.MULTILINE | re.DOTALL)
+    assert found, f"no section {name}"
+    return found.group(1)
+
+
+def test_committed_api_md_is_the_generated_one() -> None:
+    assert (REPO_ROOT / "output" / API_REFERENCE).read_text(encoding="utf-8") == reference()
+
+
+def test_every_public_class_and_method_is_listed() -> None:
+    text = reference()
+    for name in PUBLIC_CLASSES:
+        assert name in dir(codex_app_server), name
+        section(text, name)
+    client = section(text, "AppServerClient")
+    for m in api(PINNED).methods:
+        assert f"- `{m.py_name}(" in client and f"(`{m.rpc_method}`)" in client, m.rpc_method
+    for w in api(PINNED).wrappers:
+        for cls in (w.owner, "Async" + w.owner):
+            prefix = "async " if cls.startswith("Async") else ""
+            assert f"- `{prefix}{w.py_name}(" in section(text, cls), (cls, w.py_name)
+    handlers = section(text, "ServerRequestHandler")
+    for r in api(PINNED).server_requests:
+        assert f"- `{r.handler_name}(params: " in handlers
+    notes = section(text, "Notifications")
+    for n in api(PINNED).notifications:
+        assert f"- `{n.rpc_method}`: `{n.class_name}`" in notes
+    models = section(text, "Models")
+    for d in api(PINNED).definitions:
+        assert re.search(rf"^- `{re.escape(d.name)}[ (:=]", models, flags=re.MULTILINE), d.name
+
+
+def test_signatures_are_the_generated_ones() -> None:
+    """The same view code renders api.py and API.md: a signature in the reference is the code's."""
+    text = section(reference(), "Codex")
+    source = inspect.getsource(codex_app_server.Codex.thread_archive)
+    assert "def thread_archive(self, thread_id: str) -> ThreadArchiveResponse:" in source
+    assert "- `thread_archive(thread_id: str) -> ThreadArchiveResponse`" in text
+    run = section(reference(), "Thread")
+    assert "- `run(input: str | Input, *, " in run and ") -> RunResult`" in run
+
+
+def test_sections_are_sorted() -> None:
+    for name in ("AppServerClient", "ServerRequestHandler", "Notifications", "Models"):
+        names = re.findall(r"^- `(?:async )?([^`(: =]+)", section(reference(), name), flags=re.MULTILINE)
+        assert names == sorted(names), name
+
+
+def test_reference_follows_the_protocol_version() -> None:
+    old, new = reference("0.133.0"), reference(PINNED)
+    assert "codex 0.133.0" in old and "codex 0.163.0" in new
+    assert "- `thread_rollback(" in old and "- `thread_rollback(" not in new
+    assert "- `ReasoningEffort: enum 'none', 'minimal', 'low'" in old
+    assert "- `ReasoningEffort = Annotated[str" in new
+
+
+@pytest.mark.parametrize("owner", sorted(RUNTIME))
+def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
+    """RUNTIME in generator/api_reference.py lists exactly what _api_base.py provides, with its signatures."""
+    base = BASES[owner]
+    listed = {m.name: m for m in RUNTIME[owner]}
+    attributes = {name for name, m in listed.items() if m.kind == "attribute"}
+    public = {n for n in vars(base) if not n.startswith("_")}
+    if "__init__" in listed:  # the constructors users call (Thread and TurnHandle are made by the SDK)
+        public.add("__init__")
+    assert set(listed) - attributes == public, "update RUNTIME in generator/api_reference.py"
+    for name, member in listed.items():
+        if member.kind == "attribute":
+            annotation = SOURCE_NAMES.get(member.signature, member.signature)
+            assert re.search(rf"self\.{name}: {re.escape(annotation)} = ", inspect.getsource(base)), name
+            continue
+        value = vars(base)[name]
+        if member.kind == "property":
+            assert isinstance(value, property)
+            assert value.fget.__annotations__["return"] == member.signature
+            continue
+        signature = str(inspect.signature(value)).replace("'", "").replace("self, ", "").replace("(self)", "()")
+        expected = member.signature if member.kind != "constructor" else member.signature + " -> None"
+        assert signature == expected, name
+        assert inspect.iscoroutinefunction(value) == (member.kind == "async method"), name
+        assert inspect.isasyncgenfunction(value) == (member.kind == "async iterator"), name
+
+
+def test_write_and_drift_cover_api_md(tmp_path: Path) -> None:
+    """`generate` writes output/API.md beside the package; `check` notices a hand edit of it."""
+    files = generate(load_inputs(REPO_ROOT / "schemas" / "app-server")).files
+    write.write_output(tmp_path, files)
+    assert (tmp_path / "API.md").read_text(encoding="utf-8") == files[API_REFERENCE]
+    assert write.drift(tmp_path, files) == []
+    (tmp_path / "API.md").write_text(
+        files[API_REFERENCE].replace("thread_archive", "thread_archivez"), encoding="utf-8"
+    )
+    problems = write.drift(tmp_path, files)
+    assert len(problems) == 1 and problems[0].startswith("API.md: differs")
+    (tmp_path / "API.md").unlink()
+    assert write.drift(tmp_path, files) == ["API.md: missing"]

@@ -1,0 +1,245 @@
+"""Turns end to end on the real app-server: run, stream, steer, interrupt, failures, Ctrl-C.
+
+Every test body runs twice, against ``Codex`` and against ``AsyncCodex``
+(see ``conftest.codex``); one app-server per module and flavour.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+from codex_app_server import RunResult, TurnFailedError, TurnStatus
+from codex_app_server.generated.v2_all import (
+    AgentMessageThreadItem,
+    ItemAgentMessageDeltaEvent,
+    ItemCompletedEvent,
+    MessagePhase,
+    ThreadTokenUsage,
+    Turn,
+    TurnCompletedEvent,
+    TurnStartedEvent,
+    TurnSteerResponse,
+    UserMessageThreadItem,
+)
+
+from tests.support.fake_provider import Hang, HttpError, Text, Usage, final_text
+
+from .conftest import requires_codex
+from .support import (
+    STEP_TIMEOUT_S,
+    RoutedProvider,
+    abort_when_waiting,
+    agent_deltas,
+    agent_messages,
+    consume_until,
+    one_response,
+    user_texts,
+)
+
+pytestmark = [pytest.mark.real, requires_codex, pytest.mark.timeout(60)]
+
+
+def settled_turns(thread: Any) -> list[Turn]:
+    """The thread's turns once none is in progress (an interrupt takes effect asynchronously)."""
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while True:
+        turns: list[Turn] = thread.read(include_turns=True).thread.turns
+        if all(t.status != TurnStatus.in_progress for t in turns) or time.monotonic() > deadline:
+            return turns
+        time.sleep(0.05)
+
+
+def test_run_returns_final_response_items_and_usage(codex: Any, provider: RoutedProvider) -> None:
+    usage = Usage(input_tokens=21, output_tokens=8)
+    provider.enqueue(final_text("The answer is 42.", usage=usage))
+    thread = codex.thread_start()
+
+    result = thread.run("What is six times seven?")
+
+    assert isinstance(result, RunResult)
+    assert result.final_response == "The answer is 42."
+    user, agent = result.items
+    assert isinstance(user, UserMessageThreadItem)
+    assert [part.text for part in user.content] == ["What is six times seven?"]
+    assert isinstance(agent, AgentMessageThreadItem) and agent.text == "The answer is 42."
+    assert isinstance(result.usage, ThreadTokenUsage)
+    assert (result.usage.last.input_tokens, result.usage.last.output_tokens) == (21, 8)
+    assert result.usage.last.total_tokens == usage.total_tokens
+    assert result.turn is not None and result.turn.status == TurnStatus.completed
+    assert "What is six times seven?" in user_texts(provider.requests[-1])
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        pytest.param([Text("Let me look.", phase="commentary"), final_text("Found it.")], "Found it.", id="final"),
+        pytest.param([Text("No phase at all.")], "No phase at all.", id="phase-less"),
+        pytest.param([Text("Only thinking aloud.", phase="commentary")], None, id="commentary-only"),
+        pytest.param(
+            [final_text("First answer."), Text("Trailing note.", phase="commentary")], "First answer.", id="last-final"
+        ),
+    ],
+)
+def test_final_response_rule(codex: Any, provider: RoutedProvider, messages: list[Text], expected: str | None) -> None:
+    provider.enqueue(one_response(*messages))
+    thread = codex.thread_start()
+
+    result = thread.run("Answer, please.")
+
+    texts = [(item.text, item.phase) for item in result.items if isinstance(item, AgentMessageThreadItem)]
+    assert texts == [(m.text, MessagePhase(m.phase) if m.phase else None) for m in messages]
+    assert result.final_response == expected
+
+
+def test_stream_yields_deltas_in_order_and_the_final_item_matches(codex: Any, provider: RoutedProvider) -> None:
+    chunks = ["Streaming ", "arrives ", "piece ", "by piece."]
+    provider.enqueue(final_text("".join(chunks), chunks=chunks))
+    thread = codex.thread_start()
+
+    handle = thread.turn("Stream something.")
+    events = list(handle.stream())
+
+    assert agent_deltas(events) == chunks
+    assert all(isinstance(e, ItemAgentMessageDeltaEvent) for e in events if e.method == "item/agentMessage/delta")
+    (message,) = agent_messages(events)
+    assert message.text == "".join(agent_deltas(events))
+    methods = [e.method for e in events]
+    assert methods.index("turn/started") < methods.index("item/agentMessage/delta")
+    assert methods.index("item/completed", methods.index("item/agentMessage/delta")) < len(methods) - 1
+    last = events[-1]
+    assert isinstance(last, TurnCompletedEvent) and last.params.turn.id == handle.id
+    assert last.params.turn.status == TurnStatus.completed
+    for event in events:  # only this turn's notifications
+        params = event.params
+        assert getattr(params, "thread_id", thread.id) == thread.id
+        assert getattr(params, "turn_id", handle.id) == handle.id
+
+
+def test_turn_handle_run_returns_the_generated_turn(codex: Any, provider: RoutedProvider) -> None:
+    provider.enqueue(final_text("Done via run()."))
+    thread = codex.thread_start()
+    handle = thread.turn("Go.")
+
+    turn = handle.run()
+
+    assert isinstance(turn, Turn)
+    assert turn.id == handle.id and turn.status == TurnStatus.completed
+    assert [i.text for i in turn.items if isinstance(i, AgentMessageThreadItem)] == ["Done via run()."]
+
+
+def test_steer_adds_input_to_the_running_turn(codex: Any, provider: RoutedProvider) -> None:
+    provider.enqueue(Hang(timeout_s=STEP_TIMEOUT_S), final_text("Steered answer."))
+    thread = codex.thread_start()
+    handle = thread.turn("Start slowly.")
+    stream = handle.stream()
+    started = consume_until(stream, lambda e: isinstance(e, TurnStartedEvent))
+    provider.wait_for_requests(1)  # the model is busy with the first input
+
+    steered = handle.steer("Also mention the weather.")
+
+    assert isinstance(steered, TurnSteerResponse) and steered.turn_id == handle.id
+    rest = list(stream)
+    assert isinstance(rest[-1], TurnCompletedEvent) and rest[-1].params.turn.status == TurnStatus.completed
+    assert [m.text for m in agent_messages(rest)] == ["Steered answer."]
+    assert "Also mention the weather." in user_texts(provider.requests[-1])
+    users = [e.params.item for e in (*started, *rest) if isinstance(e, ItemCompletedEvent)]
+    texts = [p.text for u in users if isinstance(u, UserMessageThreadItem) for p in u.content]
+    assert texts == ["Start slowly.", "Also mention the weather."]
+
+
+def test_interrupt_ends_the_turn_as_interrupted(codex: Any, provider: RoutedProvider) -> None:
+    provider.enqueue(Hang(timeout_s=STEP_TIMEOUT_S))
+    thread = codex.thread_start()
+    handle = thread.turn("Take your time.")
+    stream = handle.stream()
+    consume_until(stream, lambda e: isinstance(e, TurnStartedEvent))
+    provider.wait_for_requests(1)  # the model is busy
+
+    handle.interrupt()
+
+    rest = list(stream)
+    assert isinstance(rest[-1], TurnCompletedEvent)
+    assert rest[-1].params.turn.id == handle.id
+    assert rest[-1].params.turn.status == TurnStatus.interrupted
+    provider.enqueue(final_text("Fresh turn."))
+    assert thread.run("Next.").final_response == "Fresh turn."
+
+
+def test_failed_turn_raises_from_run_and_is_returned_by_turn_handle_run(codex: Any, provider: RoutedProvider) -> None:
+    provider.enqueue(HttpError(500))
+    thread = codex.thread_start()
+
+    with pytest.raises(TurnFailedError) as failed:
+        thread.run("This will fail.")
+
+    error = failed.value.error
+    assert error is not None and error.message  # the provider's failure reaches the user
+    assert error.codex_error_info == "internalServerError"
+    assert failed.value.turn.status == TurnStatus.failed
+    assert error.message in str(failed.value)
+
+    provider.enqueue(HttpError(500))
+    turn = thread.turn("Fail again.").run()
+    assert turn.status == TurnStatus.failed
+    assert turn.error is not None and turn.error.codex_error_info == "internalServerError"
+
+    provider.enqueue(final_text("Recovered."))
+    assert thread.run("Try once more.").final_response == "Recovered."  # the thread stays usable
+
+
+@pytest.mark.skipif(os.name != "posix", reason="delivers SIGINT with pthread_kill")
+@pytest.mark.parametrize("consumer", ["stream", "run"])
+def test_ctrl_c_or_cancellation_while_waiting_interrupts_the_turn(
+    codex: Any, provider: RoutedProvider, consumer: str
+) -> None:
+    """Sync: a real SIGINT (Ctrl-C) while the consumer waits; async: the awaiting task is cancelled."""
+    provider.enqueue(Hang(timeout_s=STEP_TIMEOUT_S))
+    thread = codex.thread_start()
+
+    expected = abort_when_waiting(codex, provider, thread.id)
+    with pytest.raises(expected):
+        if consumer == "stream":
+            for _event in thread.turn("Wait for me.").stream():
+                pass
+        else:
+            thread.run("Wait for me.")
+
+    provider.enqueue(final_text("Still here."))
+    result = thread.run("Are you there?")  # right away: the client is usable
+    assert result.final_response == "Still here."
+    aborted, after = settled_turns(thread)
+    assert aborted.status == TurnStatus.interrupted
+    assert result.turn is not None and after.id == result.turn.id and after.status == TurnStatus.completed
+
+
+class UserBug(Exception):
+    pass
+
+
+@pytest.mark.parametrize("leave", ["ctrl-c", "exception", "break"])
+def test_leaving_the_loop_early_interrupts_the_turn(codex: Any, provider: RoutedProvider, leave: str) -> None:
+    """Ctrl-C or an exception in the loop body, or ``break``: the abandoned turn is interrupted."""
+    provider.enqueue(Hang(timeout_s=STEP_TIMEOUT_S))
+    thread = codex.thread_start()
+    handle = thread.turn("Start, then get abandoned.")
+    raised = {"ctrl-c": KeyboardInterrupt, "exception": UserBug, "break": None}[leave]
+
+    try:
+        for event in handle.stream():
+            if isinstance(event, TurnStartedEvent):
+                provider.wait_for_requests(1)  # the model is busy
+                if raised is None:
+                    break
+                raise raised  # e.g. Ctrl-C while the user's code prints an event
+    except BaseException as exc:
+        assert raised is not None and isinstance(exc, raised)
+
+    provider.enqueue(final_text("Next answer."))
+    result = thread.run("Next question.")
+    assert result.final_response == "Next answer."
+    aborted, after = settled_turns(thread)
+    assert aborted.id == handle.id and aborted.status == TurnStatus.interrupted
+    assert after.status == TurnStatus.completed

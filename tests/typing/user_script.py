@@ -1,0 +1,190 @@
+"""A user-style script over the public API; ``nox -s typecheck`` runs ``mypy --strict`` on it.
+
+It is type-checked, never executed. Annotated assignments pin the public
+types (an ``Any`` leaking into a signature would go unnoticed by mypy
+otherwise), and the ``# type: ignore[...]`` lines are calls that MUST be
+type errors: with ``--strict`` (``warn_unused_ignores``) mypy fails if one
+of them stops being an error, e.g. because a keyword became ``Any``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+from codex_app_server import (
+    AppServerClient,
+    AppServerConfig,
+    AsyncAppServerClient,
+    AsyncCodex,
+    AsyncServerRequestHandler,
+    AsyncThread,
+    AsyncTurnHandle,
+    Codex,
+    ImageInput,
+    InitializeResponse,
+    Input,
+    InputItem,
+    InvalidParamsError,
+    JsonRpcError,
+    LocalImageInput,
+    MentionInput,
+    MethodNotFoundError,
+    Notification,
+    RunResult,
+    ServerBusyError,
+    ServerRequestHandler,
+    SkillInput,
+    TextInput,
+    Thread,
+    TurnFailedError,
+    TurnHandle,
+    TurnStatus,
+    __version__,
+    is_retryable_error,
+    retry_on_overload,
+)
+from codex_app_server.generated.v2_all import (
+    AgentMessageThreadItem,
+    AskForApproval,
+    CommandExecutionRequestApprovalParams,
+    CommandExecutionRequestApprovalResponse,
+    ConfigReadResponse,
+    ItemAgentMessageDeltaEvent,
+    ModelListResponse,
+    ReasoningEffort,
+    SandboxMode,
+    ThreadArchiveResponse,
+    ThreadCompactStartResponse,
+    ThreadItem,
+    ThreadListResponse,
+    ThreadReadResponse,
+    ThreadSetNameResponse,
+    ThreadTokenUsage,
+    Turn,
+    TurnCompletedEvent,
+    TurnError,
+    TurnInterruptResponse,
+    TurnStartParams,
+    TurnSteerResponse,
+)
+
+version: str = __version__
+
+
+class Approver(ServerRequestHandler):
+    def item_command_execution_request_approval(
+        self, params: CommandExecutionRequestApprovalParams
+    ) -> CommandExecutionRequestApprovalResponse:
+        command: str | None = params.command
+        return CommandExecutionRequestApprovalResponse(decision="accept" if command == "echo hi" else "decline")
+
+
+class AsyncApprover(AsyncServerRequestHandler):
+    async def item_command_execution_request_approval(
+        self, params: CommandExecutionRequestApprovalParams
+    ) -> CommandExecutionRequestApprovalResponse:
+        await asyncio.sleep(0)
+        return CommandExecutionRequestApprovalResponse(decision="decline")
+
+
+def inputs() -> list[Input]:
+    item: InputItem = TextInput("Describe these.")
+    many: Input = [item, ImageInput("https://example.com/a.png"), LocalImageInput("a.png")]
+    return [many, SkillInput(name="lint", path="skills/lint"), MentionInput(name="main", path="src/main.py")]
+
+
+def sync_api(config: AppServerConfig) -> str | None:
+    policy: AskForApproval = "untrusted"
+    with Codex(config, handler=Approver()) as codex:
+        metadata: InitializeResponse = codex.metadata
+        user_agent: str = metadata.user_agent
+        client: AppServerClient = codex.client
+        settings: ConfigReadResponse = client.config_read()
+        models: ModelListResponse = codex.models(include_hidden=True)
+        threads: ThreadListResponse = codex.thread_list(limit=10, archived=False)
+
+        thread: Thread = codex.thread_start(
+            model="gpt-5.4",
+            config={"model_reasoning_effort": "high"},
+            approval_policy=policy,
+            sandbox=SandboxMode.read_only,
+        )
+        effort: ReasoningEffort = "high"
+        result: RunResult = thread.run("Say hello.", effort=effort)
+        final: str | None = result.final_response
+        items: list[ThreadItem] = result.items
+        usage: ThreadTokenUsage | None = result.usage
+        texts: list[str] = [item.text for item in items if isinstance(item, AgentMessageThreadItem)]
+
+        handle: TurnHandle = thread.turn([TextInput("Stream this.")])
+        events: Iterator[Notification] = handle.stream()
+        for event in events:
+            if isinstance(event, ItemAgentMessageDeltaEvent):
+                delta: str = event.params.delta
+                print(delta, end="")
+            elif isinstance(event, TurnCompletedEvent):
+                done: TurnStatus = event.params.turn.status
+                print(done.value)
+        steered: TurnSteerResponse = handle.steer(TextInput("Shorter, please."))
+        stopped: TurnInterruptResponse = handle.interrupt()
+        turn: Turn = handle.run()
+        error: TurnError | None = turn.error
+
+        read: ThreadReadResponse = thread.read(include_turns=True)
+        named: ThreadSetNameResponse = thread.set_name("greetings")
+        compacted: ThreadCompactStartResponse = thread.compact()
+        resumed: Thread = codex.thread_resume(thread.id, model="gpt-5.4")
+        forked: Thread = codex.thread_fork(thread.id, ephemeral=True)
+        archived: ThreadArchiveResponse = codex.thread_archive(forked.id)
+        restored: Thread = codex.thread_unarchive(forked.id)
+        try:
+            thread.run("Again.")
+        except TurnFailedError as failed:
+            print(failed.error)
+
+        params = TurnStartParams(thread_id=thread.id, input=[])
+        print(user_agent, settings, models, threads, final, usage, texts, steered, stopped, error, read, named)
+        print(compacted, resumed, archived, restored, params)
+
+        # Calls that must stay type errors (mypy fails on an unused ignore):
+        thread.run("x", approval_policy="sometimes")  # type: ignore[arg-type]
+        thread.run("x", effort=3)  # type: ignore[arg-type]
+        thread.run(42)  # type: ignore[arg-type]
+        codex.thread_start(no_such_keyword=True)  # type: ignore[call-arg]
+        codex.thread_resume()  # type: ignore[call-arg]
+        codex.models(True)  # type: ignore[call-arg, arg-type]
+        client.thread_read("positional-id")  # type: ignore[call-arg]
+        bad_final: int = result.final_response  # type: ignore[assignment]
+        return final if bad_final else None
+
+
+async def async_api(config: AppServerConfig) -> list[str]:
+    async with AsyncCodex(config, handler=AsyncApprover()) as codex:
+        metadata: InitializeResponse = codex.metadata
+        client: AsyncAppServerClient = codex.client
+        settings: ConfigReadResponse = await client.config_read()
+        thread: AsyncThread = await codex.thread_start(model="gpt-5.4")
+        result: RunResult = await thread.run("Say hello.")
+        handle: AsyncTurnHandle = await thread.turn(TextInput("Stream this."))
+        stream: AsyncIterator[Notification] = handle.stream()
+        deltas: list[str] = [e.params.delta async for e in stream if isinstance(e, ItemAgentMessageDeltaEvent)]
+        turn: Turn = await handle.run()
+        listed: ThreadListResponse = await codex.thread_list()
+        restored: AsyncThread = await codex.thread_unarchive(thread.id)
+        await codex.close()
+        print(metadata, settings, result, turn, listed, restored)
+        await thread.run("x", approval_policy="sometimes")  # type: ignore[arg-type]
+        codex.models(include_hidden="yes")  # type: ignore[arg-type, unused-coroutine]
+        return deltas
+
+
+def errors(exc: Exception) -> bool:
+    if isinstance(exc, (MethodNotFoundError, InvalidParamsError, ServerBusyError)):
+        code: int = exc.code
+        return code < 0
+    return isinstance(exc, JsonRpcError) and is_retryable_error(exc)
+
+
+def retried(codex: Codex) -> ModelListResponse:
+    return retry_on_overload(lambda: codex.models())
