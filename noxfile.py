@@ -54,7 +54,9 @@ def _expose_pyenv_pythons() -> None:
     """
     if shutil.which("pyenv") is None:
         return
-    installed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False).stdout.split()
+    installed = subprocess.run(
+        ["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False
+    ).stdout.split()
     chosen = []
     for minor in PYTHONS:
         matches = sorted(

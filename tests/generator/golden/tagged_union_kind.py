@@ -18,7 +18,7 @@ Conventions (see the generator's README):
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Literal, Optional, Union  # noqa: F401  (Optional: only some schemas need it)
+from typing import Annotated, ClassVar, Literal, Optional, Union  # noqa: F401  (Optional: only some schemas need it)
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -40,7 +40,7 @@ def _is_none(value: object) -> bool:
 class WireModel(BaseModel):
     """Base of every generated model."""
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         extra="allow",
         validate_by_name=True,
         validate_by_alias=True,
