@@ -135,7 +135,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Fast suite plus the real-binary tests (skipped only where the binary cannot install)."""
-    session.install(*TEST_DEPS)
+    session.install(*TEST_DEPS, *PROPERTY_DEPS)  # the fast property subset runs here too
     _install_sdk(session, CODEX_BIN)
     session.run("pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider", *session.posargs)
 

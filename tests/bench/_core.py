@@ -39,13 +39,13 @@ class Sizes:
 
 
 FULL = Sizes(
-    regen_rounds=3,
-    import_rounds=9,
+    regen_rounds=5,
+    import_rounds=15,
     decode_rounds=15,
     decode_seconds=0.1,
     flood_messages=100_000,
-    flood_rounds=5,
-    turn_rounds=40,
+    flood_rounds=11,
+    turn_rounds=60,
     memory_turns=300,
     memory_every=10,
 )

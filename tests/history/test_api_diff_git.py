@@ -48,6 +48,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(root, "commit", "-q", "-m", "codex 0.144.4")
     git(root, "checkout", "-q", "-b", "feature")
     put_schemas(root, REPO_ROOT / "schemas")
+    # copytree keeps mtimes and may reuse inodes, and two releases' files can
+    # have equal sizes: git's stat cache would then keep the old blobs. Drop
+    # the index entries so every file is hashed again.
+    git(root, "rm", "-r", "-q", "--cached", "schemas")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "codex 0.163.0")
     (root / "README").write_text("unrelated\n")

@@ -26,12 +26,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import codex_app_server.generated.v2_all as v2_all
 import jsonschema
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from pydantic import BaseModel, TypeAdapter
 
-import codex_app_server.generated.v2_all as v2_all
 from generator import normalize
 from generator.load import load_inputs
 

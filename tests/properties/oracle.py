@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
-from pydantic import BaseModel, TypeAdapter, ValidationError
-
 from codex_app_server.generated.v2_all import OpenEnum
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 Path = tuple[str | int, ...]
 SchemaError = jsonschema.exceptions.ValidationError
@@ -82,7 +81,7 @@ def json_equal(a: object, b: object) -> bool:
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if kind == "array":
         assert isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     if kind == "number":
         assert isinstance(a, (int, float)) and isinstance(b, (int, float))
         if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
@@ -106,7 +105,7 @@ def first_difference(a: object, b: object, path: Path = ()) -> str:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return f"at {list(path)}: length {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             if not json_equal(x, y):
                 return first_difference(x, y, (*path, i))
     return f"at {list(path)}: {_short(a)} != {_short(b)}"
@@ -278,20 +277,26 @@ def _is_prefix(prefix: Path, path: Path) -> bool:
     return path[: len(prefix)] == prefix
 
 
-def _explain_extra(mutation: Mutation, parsed: object) -> bool:
-    # A member of the object the mutation changed was kept as an unknown
-    # member: the one added (add-key), or one that an untagged union, taking
-    # the changed object as another variant, does not declare.
+Tolerated = tuple[list[Path], list[Path]]
+
+
+def _explain_extra(mutation: Mutation, parsed: object, baseline: Tolerated) -> bool:
+    # A member of the object the mutation changed is now kept as an unknown
+    # member (and was not before): the one added (add-key), or one that an
+    # untagged union, taking the changed object as another variant, does not
+    # declare.
     extras, _ = tolerated(parsed)
-    return any(_is_prefix(extra[:-1], mutation.path) for extra in extras)
+    new = set(extras) - set(baseline[0])
+    return any(_is_prefix(extra[:-1], mutation.path) for extra in new)
 
 
-def _explain_open_enum(mutation: Mutation, parsed: object) -> bool:
-    # An enum read an unknown value: the one the mutation wrote, or, when the
-    # mutation made an object unfit for its variant, the tag-like enum of
+def _explain_open_enum(mutation: Mutation, parsed: object, baseline: Tolerated) -> bool:
+    # An enum now reads an unknown value: the one the mutation wrote, or, when
+    # the mutation made an object unfit for its variant, the tag-like enum of
     # another variant of an untagged union.
     _, pseudo = tolerated(parsed)
-    return any(_is_prefix(at[:-1], mutation.path) for at in pseudo)
+    new = set(pseudo) - set(baseline[1])
+    return any(_is_prefix(at[:-1], mutation.path) for at in new)
 
 
 def _explain_optional_null(mutation: Mutation, parsed: object) -> bool:
@@ -355,32 +360,43 @@ def _lax_round_trip(mutation: Mutation, parsed: object, dumped: object, mutant: 
     return json_equal(dumped, Mutation("wrong-type", mutation.path, converted).apply(mutant))
 
 
-_EXPLAINERS: tuple[tuple[str, Callable[[Mutation, object, Sequence[SchemaError]], bool]], ...] = (
-    ("optional-null", lambda m, p, e: _explain_optional_null(m, p)),
-    ("lax-scalar", lambda m, p, e: _explain_lax_scalar(m, p)),
-    ("extra-field", lambda m, p, e: _explain_extra(m, p)),
-    ("open-enum", lambda m, p, e: _explain_open_enum(m, p)),
-    ("nested-alternative", _explain_nested_alternative),
+Explainer = Callable[[Mutation, object, Sequence[SchemaError], Tolerated], bool]
+_EXPLAINERS: tuple[tuple[str, Explainer], ...] = (
+    ("optional-null", lambda m, p, e, b: _explain_optional_null(m, p)),
+    ("lax-scalar", lambda m, p, e, b: _explain_lax_scalar(m, p)),
+    ("extra-field", lambda m, p, e, b: _explain_extra(m, p, b)),
+    ("open-enum", lambda m, p, e, b: _explain_open_enum(m, p, b)),
+    ("nested-alternative", lambda m, p, e, b: _explain_nested_alternative(m, p, e)),
 )
 
 
-def explain(mutation: Mutation, parsed: object, errors: Sequence[SchemaError] = ()) -> str | None:
-    """The documented choice that makes the model accept what jsonschema rejects, if any."""
+def explain(
+    mutation: Mutation, parsed: object, errors: Sequence[SchemaError] = (), baseline: Tolerated = ([], [])
+) -> str | None:
+    """The documented choice that makes the model accept what jsonschema rejects, if any.
+
+    ``baseline``: what the unmutated instance already had tolerated (extras
+    the schema allows there), which explains nothing about the mutation.
+    """
     for category, check in _EXPLAINERS:
         try:
-            if check(mutation, parsed, errors):
+            if check(mutation, parsed, errors, baseline):
                 return category
         except Missing:
             continue
     return None
 
 
-def expected_dump(mutation: Mutation, category: str, mutant: object) -> object:
-    """What an accepted mutant must dump to: itself, or without a null read as "not given"."""
+def expected_dump(mutation: Mutation, category: str, mutant: object, dumped: object) -> object:
+    """What an accepted mutant must dump to: itself; without a null read as "not given";
+    or, for a lax conversion, with the converted value at the mutated place only."""
     if category == "optional-null":
         return Mutation("drop-key", mutation.path).apply(mutant)
     if category == "lax-scalar":
-        return None  # the coerced value differs by design; checked by _explain_lax_scalar
+        try:
+            return Mutation("wrong-type", mutation.path, locate(dumped, mutation.path)).apply(mutant)
+        except Missing:
+            return mutant
     return mutant
 
 
@@ -455,10 +471,14 @@ def check_instance(
         return
     parsed, dumped = result
     if not json_equal(dumped, instance):
-        tally.add_failure(f"instance does not round-trip {first_difference(dumped, instance)}; input {_short(instance)}")
-    _, pseudo = tolerated(parsed)
+        tally.add_failure(
+            f"instance does not round-trip {first_difference(dumped, instance)}; input {_short(instance)}"
+        )
+    extras, pseudo = tolerated(parsed)
     for at in pseudo:
-        tally.add_failure(f"a value the schema allows was read as an unknown enum value at {list(at)}: {_short(instance)}")
+        tally.add_failure(
+            f"a value the schema allows was read as an unknown enum value at {list(at)}: {_short(instance)}"
+        )
     for at, cls in expected:
         try:
             part = locate(parsed, at)
@@ -471,8 +491,9 @@ def check_instance(
             tally.add_failure(
                 f"the part at {list(at)} is a {cls.__name__} but parsed as {type(part).__name__}: {_short(instance)}"
             )
+    baseline = (extras, pseudo)
     for mutation in sample_mutations(instance, rng, max_mutants):
-        check_mutant(validator, adapter, instance, mutation, tally)
+        check_mutant(validator, adapter, instance, mutation, tally, baseline)
 
 
 def check_mutant(
@@ -481,6 +502,7 @@ def check_mutant(
     instance: object,
     mutation: Mutation,
     tally: Tally,
+    baseline: Tolerated = ([], []),
 ) -> None:
     mutant = mutation.apply(instance)
     tally.mutants += 1
@@ -505,7 +527,7 @@ def check_mutant(
     except ValidationError:
         tally.both_reject += 1
         return
-    category = explain(mutation, parsed, list(validator.iter_errors(mutant)))
+    category = explain(mutation, parsed, list(validator.iter_errors(mutant)), baseline)
     if category is None:
         reason = _first_schema_error(validator, mutant)
         tally.add_failure(
@@ -513,15 +535,14 @@ def check_mutant(
             f"input {_short(instance)}"
         )
         return
-    expected = expected_dump(mutation, category, mutant)
-    if expected is not None:
-        dumped = dump(adapter, parsed)
-        if not json_equal(dumped, expected):
-            tally.add_failure(
-                f"{category} mutant ({mutation.describe()}) does not dump as documented: "
-                f"{first_difference(dumped, expected)}"
-            )
-            return
+    dumped = dump(adapter, parsed)
+    expected = expected_dump(mutation, category, mutant, dumped)
+    if not json_equal(dumped, expected):
+        tally.add_failure(
+            f"{category} mutant ({mutation.describe()}) does not dump as documented: "
+            f"{first_difference(dumped, expected)}"
+        )
+        return
     tally.explained[category] = tally.explained.get(category, 0) + 1
 
 

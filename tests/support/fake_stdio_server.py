@@ -33,6 +33,7 @@ ACTION is an object; its key says what to do:
     {"sleep": SECONDS}
     {"exit": CODE}                 exit at once (os._exit), stdout flushed
     {"kill": true}                 SIGKILL ourselves (POSIX)
+    {"close_stdout": true}         close stdout and keep running (reading stdin)
 
 Without a rule, ``initialize`` gets a codex-like result and other requests
 are echoed. When ``report_client_messages`` is true, every notification the
@@ -122,6 +123,9 @@ def _run(actions: list[dict[str, Any]], request: dict[str, Any] | None) -> None:
             os._exit(int(action["exit"]))
         elif "kill" in action:
             os.kill(os.getpid(), signal.SIGKILL)
+        elif "close_stdout" in action:
+            _out.flush()
+            os.close(1)
         else:
             raise SystemExit(f"fake_stdio_server: unknown action {action!r}")
 

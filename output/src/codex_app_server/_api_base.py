@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -101,6 +103,24 @@ def _completed_turn(event: Notification, turn_id: str) -> Turn | None:
     return None
 
 
+def _stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
+    """Stop the app-server of a client that is garbage-collected without close().
+
+    The reader threads keep the session alive, so the client object is the
+    one to watch. The stop runs on its own thread: a finalizer may fire on
+    any thread (an event loop's included) and must not block it. At
+    interpreter exit the transport's own finalizer stops the child instead,
+    synchronously.
+    """
+    finalizer = weakref.finalize(client, _stop_in_background, session)
+    finalizer.atexit = False
+    return finalizer
+
+
+def _stop_in_background(session: Session) -> None:
+    threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
+
+
 # ---------------------------------------------------------------- sync
 
 
@@ -111,6 +131,7 @@ class CodexBase:
         self._config = config or AppServerConfig()
         self._session = Session(self._config, handler)
         self._metadata = self._session.start()
+        self._finalizer = _stop_when_collected(self, self._session)
         assert self._session.rpc is not None
         self._client = AppServerClient(self._session.rpc, self._config.request_timeout)
 
@@ -135,6 +156,7 @@ class CodexBase:
 
     def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
+        self._finalizer.detach()
         self._session.close()
 
     def __enter__(self: T) -> T:
@@ -253,6 +275,7 @@ class AsyncCodexBase:
     ) -> None:
         self._config = config or AppServerConfig()
         self._session = Session(self._config, handler)
+        self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: InitializeResponse | None = None
         self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
@@ -297,6 +320,7 @@ class AsyncCodexBase:
 
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
+        self._finalizer.detach()
         await asyncio.get_running_loop().run_in_executor(None, self._session.close)
 
     async def __aenter__(self: T) -> T:

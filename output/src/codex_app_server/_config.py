@@ -345,7 +345,7 @@ def _check_candidate(candidate: str, search_path: str | None) -> tuple[str | Non
 def _codex_cli_bin() -> ModuleType | None:
     """The optional ``codex_cli_bin`` package (``codex-app-server[bin]``)."""
     try:
-        import codex_cli_bin  # type: ignore[import-not-found, unused-ignore]
+        import codex_cli_bin  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         return None
     return codex_cli_bin  # type: ignore[no-any-return, unused-ignore]

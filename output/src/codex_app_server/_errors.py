@@ -8,10 +8,8 @@ the error code (see :func:`error_from_response`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the models import nothing from here; this only avoids a cycle at import time
-    from .generated.v2_all import Turn, TurnError
+from .generated.v2_all import Turn, TurnError  # the models import nothing from this package
 
 __all__ = [
     "BinaryNotFoundError",
