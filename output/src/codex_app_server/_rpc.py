@@ -229,7 +229,7 @@ class RpcConnection:
             with self._lock:
                 entry = self._pending.pop(request_id, None)
             if entry is not None:
-                _fail(future, exc)
+                _fail(future, _closed_for(exc, method))  # name the call, as for every other waiter
         return future
 
     def call(
