@@ -121,6 +121,52 @@ def _stop_in_background(session: Session) -> None:
     threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
 
 
+class _ThreadCommon:
+    """What Thread and AsyncThread share: identity and turn watching."""
+
+    def __init__(self, session: Session, thread: ThreadModel) -> None:
+        self._router = session.router
+        self.id: str = thread.id
+        self.thread: ThreadModel = thread
+        """The thread as the server described it when this object was made."""
+
+    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
+        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
+        if consumer:
+            self._router.check_free(self.id)
+        return self._router.watch(self.id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+class _TurnCommon:
+    """What TurnHandle and AsyncTurnHandle share: identity, the watch, the interrupt request."""
+
+    def __init__(self, session: Session, thread_id: str, turn: Turn, watch: TurnWatch) -> None:
+        self._session = session
+        self._watch = watch
+        self.thread_id: str = thread_id
+        self.id: str = turn.id
+        self.turn: Turn = turn
+        watch.bind(turn.id)
+
+    def _request_interrupt(self) -> bool:
+        """Send turn/interrupt without waiting for its answer; False when there is nothing to interrupt.
+
+        The answer is never awaited: an interrupt racing the turn's natural
+        end is only answered when the thread's next turn ends.
+        """
+        rpc = self._session.rpc
+        if self._watch.completed or rpc is None:
+            return False
+        rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+        return True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
+
+
 # ---------------------------------------------------------------- sync
 
 
@@ -166,39 +212,22 @@ class CodexBase:
         self.close()
 
 
-class ThreadBase:
+class ThreadBase(_ThreadCommon):
     """A thread of a :class:`Codex` client."""
 
     def __init__(self, codex: CodexBase, thread: ThreadModel) -> None:
+        super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
-        self.id: str = thread.id
-        self.thread: ThreadModel = thread
-        """The thread as the server described it when this object was made."""
-
-    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
-        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
-        router = self._codex._session.router
-        if consumer:
-            router.check_free(self.id)
-        return router.watch(self.id)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self.id!r})"
 
 
-class TurnHandleBase:
+class TurnHandleBase(_TurnCommon):
     """A started turn: consume it with stream() or run(); steer() or interrupt() it."""
 
     def __init__(self, thread: ThreadBase, turn: Turn, watch: TurnWatch) -> None:
+        super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
-        self._rpc: RpcConnection | None = thread._codex._session.rpc
-        self._watch = watch
-        self.thread_id: str = thread.id
-        self.id: str = turn.id
-        self.turn: Turn = turn
-        watch.bind(turn.id)
 
     def stream(self) -> Iterator[Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
@@ -244,21 +273,15 @@ class TurnHandleBase:
         return acc.result()
 
     def _interrupt_and_drain(self) -> None:
-        if self._watch.completed or self._rpc is None:
-            return
         try:
-            # The answer is not awaited: an interrupt racing the turn's natural end
-            # is only answered when the thread's next turn ends. turn/completed is.
-            self._rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
-            while True:
+            if not self._request_interrupt():
+                return
+            while True:  # wait for turn/completed, not for the interrupt's answer
                 method, params = self._watch.get(_INTERRUPT_GRACE_S)
                 if _completed_turn(decode_notification(method, params), self.id) is not None:
                     return
         except Exception as exc:  # best effort: the user asked to stop
             logger.debug("interrupting turn %s after Ctrl-C: %s", self.id, exc)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
 
 
 # ---------------------------------------------------------------- async
@@ -331,38 +354,22 @@ class AsyncCodexBase:
         await self.close()
 
 
-class AsyncThreadBase:
+class AsyncThreadBase(_ThreadCommon):
     """A thread of an :class:`AsyncCodex` client."""
 
     def __init__(self, codex: AsyncCodexBase, thread: ThreadModel) -> None:
+        super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
-        self.id: str = thread.id
-        self.thread: ThreadModel = thread
-
-    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
-        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
-        router = self._codex._session.router
-        if consumer:
-            router.check_free(self.id)
-        return router.watch(self.id)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self.id!r})"
 
 
-class AsyncTurnHandleBase:
+class AsyncTurnHandleBase(_TurnCommon):
     """A started turn of an :class:`AsyncCodex` client."""
 
     def __init__(self, thread: AsyncThreadBase, turn: Turn, watch: TurnWatch) -> None:
+        super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
-        self._session = thread._codex._session
-        self._watch = watch
-        self.thread_id: str = thread.id
-        self.id: str = turn.id
-        self.turn: Turn = turn
-        watch.bind(turn.id)
 
     async def stream(self) -> AsyncIterator[Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
@@ -403,16 +410,10 @@ class AsyncTurnHandleBase:
         return acc.result()
 
     def _send_interrupt(self) -> None:
-        rpc = self._session.rpc
-        if self._watch.completed or rpc is None:
-            return
         try:  # fire and forget: a cancelled task must not wait
-            rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+            self._request_interrupt()
         except Exception as exc:
             logger.debug("interrupting turn %s after cancellation: %s", self.id, exc)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
 
 
 __all__ = [
