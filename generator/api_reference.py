@@ -20,9 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import ir
-from .api_views import client_method_view, first_paragraph, server_requests_module, wrapper_view
+from .api_views import MODELS, client_method_view, first_paragraph, server_requests_module, wrapper_view
 from .pyexpr import annotation
 from .render import render
+
+
+def _unqualified(signature: str) -> str:
+    """The code names models ``v2_all.X``; here they are listed under Models, so ``X`` says it."""
+    return signature.replace(MODELS, "")
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,8 @@ def wrapper_section(api: ir.Api, name: str, owner: str, is_async: bool, intro: s
         view = wrapper_view(w, is_async, methods[w.rpc_method])
         prefix = "async " if is_async else ""
         doc = one_line(w.description) or f"Call `{w.rpc_method}`."
-        entries.append(Entry(f"{prefix}{w.py_name}({view.signature}) -> {view.returns}", f"{doc} (`{w.rpc_method}`)"))
+        signature = _unqualified(f"{prefix}{w.py_name}({view.signature}) -> {view.returns}")
+        entries.append(Entry(signature, f"{doc} (`{w.rpc_method}`)"))
     return ClassSection(name, intro, tuple(sorted(entries, key=_entry_key)))
 
 
@@ -209,7 +215,9 @@ def client_section(api: ir.Api) -> ClassSection:
         view = client_method_view(m, api)
         summary = m.description or (_model_description(api, m.params_model))
         doc = one_line(summary) or f"Call `{m.rpc_method}`."
-        entries.append(Entry(f"{m.py_name}({view.signature}) -> {view.returns}", f"{doc} (`{m.rpc_method}`)"))
+        entries.append(
+            Entry(_unqualified(f"{m.py_name}({view.signature}) -> {view.returns}"), f"{doc} (`{m.rpc_method}`)")
+        )
     intro = (
         "Every client request of the protocol as a typed method, from `Codex.client`. Optional keywords "
         "default to `OMIT` and are not sent; `None` sends null where the schema allows it."

@@ -6,14 +6,12 @@ computed here; templates only place them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import ir
 from .pyexpr import annotation, docstring, pyrepr
 from .views import header
-
-_TYPING_NAMES = frozenset({"str", "int", "float", "bool", "None", "JsonValue"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,10 @@ class NotificationView:
     event: str
     params: str | None
 
+    @property
+    def event_type(self) -> str:
+        return model_ref(self.event)
+
 
 @dataclass(frozen=True)
 class ServerRequestView:
@@ -42,6 +44,14 @@ class ServerRequestView:
     doc: str | None
     default: str | None  # python expression of the default JSON answer
 
+    @property
+    def params_type(self) -> str:
+        return model_ref(self.params)
+
+    @property
+    def response_type(self) -> str:
+        return model_ref(self.response)
+
 
 def first_paragraph(text: str | None) -> str | None:
     if not text:
@@ -49,12 +59,23 @@ def first_paragraph(text: str | None) -> str | None:
     return text.strip().split("\n\n", 1)[0].replace("\n", " ").strip() or None
 
 
+MODELS = "v2_all."
+"""How the protocol modules name a generated model: through ``v2_all``, which
+imports it on first use. Annotations spelt this way also resolve at run time
+(``typing.get_type_hints``) without importing every model up front."""
+
+
+def model_ref(name: str | None) -> str:
+    """A reference to a generated model (or ``None``), valid in code and annotations alike."""
+    return "None" if name is None else MODELS + name
+
+
 def parameter_annotation(p: ir.Parameter, *, omit: str | None) -> str:
     """The annotation of a keyword; optional ones also accept the omit sentinel/None."""
     t = p.type
     if p.required:
-        return annotation(t)
-    text = annotation(ir.nullable(t))
+        return annotation(t, qualifier=MODELS)
+    text = annotation(ir.nullable(t), qualifier=MODELS)
     return f"{text} | {omit}" if omit else text
 
 
@@ -77,15 +98,15 @@ def method_doc(summary: str | None, rpc: str, parameters: Sequence[ir.Parameter]
 
 def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
     params = list(m.parameters)
-    params_model = m.params_model or "None"
+    params_model = model_ref(m.params_model)
     summary = m.description
     if m.params_model and not isinstance(api.definition(m.params_model), ir.Model):
         # Params that are a union (e.g. login by API key OR by ChatGPT) are
         # passed whole: keywords cannot spell "one of these shapes".
-        sig = f"params: {m.params_model}"
-        call = f"{pyrepr(m.rpc_method)}, {params_model}, {m.response_model}, {{}}, params"
+        sig = f"params: {model_ref(m.params_model)}"
+        call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {{}}, params"
         doc = method_doc(summary, m.rpc_method, [])
-        return ClientMethodView(m.py_name, m.rpc_method, sig, m.response_model, doc, call)
+        return ClientMethodView(m.py_name, m.rpc_method, sig, model_ref(m.response_model), doc, call)
     sig_parts = []
     if params:
         sig_parts.append("*")
@@ -93,86 +114,43 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
             f"{p.py_name}: {parameter_annotation(p, omit='Omit')}" + ("" if p.required else " = OMIT") for p in params
         )
     fields = "{" + ", ".join(f"{pyrepr(p.field_name)}: {p.py_name}" for p in params) + "}"
-    call = f"{pyrepr(m.rpc_method)}, {params_model}, {m.response_model}, {fields}"
+    call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {fields}"
     if summary is None and m.params_model:
         summary = api.definition(m.params_model).description
     doc = method_doc(summary, m.rpc_method, params)
-    return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig_parts), m.response_model, doc, call)
-
-
-def names_used(types: Iterable[ir.TypeExpr], extra: Iterable[str | None] = ()) -> tuple[str, ...]:
-    """Generated names (classes, aliases, int aliases) to import from v2_all."""
-    out: set[str] = {e for e in extra if e}
-    for t in types:
-        out |= ir.referenced_names(t)
-        out |= _builtin_aliases(t)
-    return tuple(sorted(out - _TYPING_NAMES))
-
-
-def _builtin_aliases(t: ir.TypeExpr) -> set[str]:
-    if isinstance(t, ir.Builtin):
-        return {t.name}
-    children: tuple[ir.TypeExpr, ...] = ()
-    if isinstance(t, ir.ListOf):
-        children = (t.item,)
-    elif isinstance(t, ir.DictOf):
-        children = (t.value,)
-    elif isinstance(t, ir.Nullable):
-        children = (t.inner,)
-    elif isinstance(t, ir.Constrained):
-        children = (t.base,)
-    elif isinstance(t, ir.UnionOf):
-        children = t.members
-    elif isinstance(t, ir.TupleOf):
-        children = t.items
-    out: set[str] = set()
-    for c in children:
-        out |= _builtin_aliases(c)
-    return out
+    return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig_parts), model_ref(m.response_model), doc, call)
 
 
 @dataclass(frozen=True)
 class ClientModule:
     header: str
-    imports: tuple[str, ...]
     methods: tuple[ClientMethodView, ...]
     flavors: tuple[tuple[str, str, str, str], ...]  # (class name, base, "async " or "", "await " or "")
 
 
 def client_module(api: ir.Api) -> ClientModule:
     methods = tuple(client_method_view(m, api) for m in api.methods)
-    imports = names_used(
-        (p.type for m in api.methods for p in m.parameters),
-        [n for m in api.methods for n in (m.params_model, m.response_model)],
-    )
     flavors = (
         ("AppServerClient", "SyncRequester", "", ""),
         ("AsyncAppServerClient", "AsyncRequester", "async ", "await "),
     )
-    return ClientModule(header(api), imports, methods, flavors)
+    return ClientModule(header(api), methods, flavors)
 
 
 @dataclass(frozen=True)
 class NotificationsModule:
     header: str
-    imports: tuple[str, ...]
     notifications: tuple[NotificationView, ...]
 
 
 def notifications_module(api: ir.Api) -> NotificationsModule:
     views = tuple(NotificationView(n.rpc_method, n.class_name, n.params_model) for n in api.notifications)
-    imports = tuple(
-        sorted(
-            {n.class_name for n in api.notifications} | {n.params_model for n in api.notifications if n.params_model}
-        )
-    )
-    return NotificationsModule(header(api), imports, views)
+    return NotificationsModule(header(api), views)
 
 
 @dataclass(frozen=True)
 class ServerRequestsModule:
     header: str
-    imports: tuple[str, ...]
     requests: tuple[ServerRequestView, ...]
     flavors: tuple[tuple[str, str], ...]  # (class name, "async " or "")
 
@@ -183,7 +161,9 @@ def server_requests_module(api: ir.Api) -> ServerRequestsModule:
         if r.params_model is None or r.response_model is None:
             continue
         default = (
-            None if r.default_response is None else f"{r.response_model}.model_validate({pyrepr(r.default_response)})"
+            None
+            if r.default_response is None
+            else f"{model_ref(r.response_model)}.model_validate({pyrepr(r.default_response)})"
         )
         if default is None:
             behaviour = "Without a handler the server gets a JSON-RPC error reply."
@@ -195,9 +175,8 @@ def server_requests_module(api: ir.Api) -> ServerRequestsModule:
             )
         )
         views.append(ServerRequestView(r.rpc_method, r.handler_name, r.params_model, r.response_model, doc, default))
-    imports = tuple(sorted({v.params for v in views} | {v.response for v in views}))
     flavors = (("ServerRequestHandler", ""), ("AsyncServerRequestHandler", "async "))
-    return ServerRequestsModule(header(api), imports, tuple(views), flavors)
+    return ServerRequestsModule(header(api), tuple(views), flavors)
 
 
 def _json_text(value: object) -> str:
@@ -235,20 +214,19 @@ class WrapperClassView:
 @dataclass(frozen=True)
 class WrappersModule:
     header: str
-    imports: tuple[str, ...]
     classes: tuple[WrapperClassView, ...]
 
 
 def _wrapper_param(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> str:
     override = w.override(p.field_name)
-    text = str(override["type"]) if "type" in override else annotation(p.type)
+    text = str(override["type"]) if "type" in override else annotation(p.type, qualifier=MODELS)
     if "default" in override:
         return f"{p.py_name}: {text} = {pyrepr(override['default'])}"
     if keyword and not p.required:
         return (
             f"{p.py_name}: {text} | None = None"
             if "type" in override
-            else f"{p.py_name}: {annotation(ir.nullable(p.type))} = None"
+            else f"{p.py_name}: {annotation(ir.nullable(p.type), qualifier=MODELS)} = None"
         )
     return f"{p.py_name}: {text}"
 
@@ -279,7 +257,7 @@ def wrapper_view(w: ir.WrapperMethod, is_async: bool, method: ir.Method) -> Wrap
     call = f"self._client.{method.py_name}({', '.join(args)})"
     body: list[str]
     if w.kind == "plain":
-        returns = w.response_model
+        returns = model_ref(w.response_model)
         body = [f"return {await_}{call}"]
     elif w.kind == "thread":
         returns = f"{prefix}Thread"
@@ -323,6 +301,4 @@ def wrappers_module(api: ir.Api) -> WrappersModule:
         for name, is_async in ((sync_name, False), (async_name, True)):
             views = tuple(wrapper_view(w, is_async, methods[w.rpc_method]) for w in owned)
             classes.append(WrapperClassView(name, f"{name}Base", is_async, views))
-    types = [p.type for w in api.wrappers for p in (*w.positional, *w.keywords)]
-    imports = names_used(types, [w.response_model for w in api.wrappers])
-    return WrappersModule(header(api), imports, tuple(classes))
+    return WrappersModule(header(api), tuple(classes))

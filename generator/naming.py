@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .errors import GeneratorError, Location
@@ -195,6 +196,35 @@ def event_class_name(rpc_method: str) -> str:
 def server_request_class_name(rpc_method: str) -> str:
     """The class wrapping one server request (``item/tool/call`` -> ``ItemToolCallRequest``)."""
     return class_name(pascal_case(rpc_method) + "ServerRequest")
+
+
+_MODULE_NAME_MAX = 80
+
+
+def module_names(class_names: Iterable[str]) -> dict[str, str]:
+    """Private module names for the model shards, one per class name.
+
+    ``ThreadItem`` -> ``thread_item``. Unlike public names, these are never
+    written by users, so two class names that snake_case alike (``URLPath``,
+    ``UrlPath``), or that share their first 80 characters, take ``_2``,
+    ``_3`` ... in sorted order of the class names instead of stopping a
+    protocol bump.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(class_names):
+        # Cut long names: a file name has at most 255 bytes on most systems.
+        base = snake_case(name)[:_MODULE_NAME_MAX].rstrip("_") or "model"
+        base = _identifier_start(base, "m_")
+        if keyword.iskeyword(base) or base in _SOFT_KEYWORDS:
+            base += "_"
+        module, n = base, 1
+        while module in taken:
+            n += 1
+            module = f"{base}_{n}"
+        taken.add(module)
+        out[name] = module
+    return out
 
 
 @dataclass

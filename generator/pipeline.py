@@ -6,15 +6,15 @@ import ast
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import api_reference, ir, normalize, protocol, views
 from .errors import GeneratorError, Location
-from .fmt import format_python
+from .fmt import format_python_files
 from .load import V2_BUNDLE, Inputs
 from .render import render
 
 GENERATED_PACKAGE = "src/codex_app_server/generated"
+MODELS_PACKAGE = "_models"  # generated/_models/: the modules v2_all imports on first use
 API_REFERENCE = "API.md"  # output/API.md, generated from the IR (generator.api_reference)
 
 
@@ -46,18 +46,30 @@ def build_api(inputs: Inputs) -> ir.Api:
 
 def render_files(api: ir.Api) -> dict[str, str]:
     """Every generated file, formatted; keys are paths relative to the output dir."""
-    sources = {
-        f"{GENERATED_PACKAGE}/v2_all.py": render("v2_all.py.jinja", m=views.models_module(api, V2_BUNDLE)),
-    }
+    sources = render_models(views.models_package(api, V2_BUNDLE))
     sources.update(protocol.render_protocol_files(api, GENERATED_PACKAGE))
-    sources[API_REFERENCE] = api_reference.render_api_reference(api)
-    files: dict[str, str] = {}
-    for path, source in sorted(sources.items()):
-        if path.endswith(".py"):
-            _check_syntax(source, path)
-            source = format_python(source, Path(path).name)
-        files[path] = source
-    return files
+    python = {path: source for path, source in sources.items() if path.endswith(".py")}
+    for path, source in sorted(python.items()):
+        _check_syntax(source, path)
+    files = dict(sources)
+    files.update(format_python_files(python))
+    files[API_REFERENCE] = api_reference.render_api_reference(api)
+    return dict(sorted(files.items()))
+
+
+def render_models(package: views.ModelsPackage) -> dict[str, str]:
+    """``v2_all.py`` (every name, imported lazily) and one ``_models`` module per shard."""
+    models_dir = f"{GENERATED_PACKAGE}/{MODELS_PACKAGE}"
+    sources = {
+        f"{GENERATED_PACKAGE}/v2_all.py": render("v2_all.py.jinja", m=package),
+        f"{models_dir}/__init__.py": render("models_init.py.jinja", header=package.header),
+        f"{models_dir}/_base.py": render("models_base.py.jinja", m=package),
+    }
+    for shard in package.shards:
+        sources[f"{models_dir}/{shard.module}.py"] = render(
+            "models_shard.py.jinja", header=package.header, imports=views.shard_imports(shard), shard=shard
+        )
+    return sources
 
 
 def _check_syntax(source: str, path: str) -> None:

@@ -7,6 +7,7 @@ can break out of its literal or inject code.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -32,26 +33,24 @@ def pyrepr(value: object) -> str:
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
+# Characters a literal may not hold as they are; the regex engine finds them
+# so that plain text (almost every description) is copied in one piece.
+_LITERAL_SPECIAL = re.compile(r'[\\"\n\t\r]|[^\x20-\x7e]')
+_DOCSTRING_SPECIAL = re.compile(r'[\\"]|[^\x20-\x7e\n]')
+_SIMPLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _string_literal(text: str) -> str:
     """A double-quoted literal; non-printable characters are escaped."""
-    out = ['"']
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif _needs_escape(ch):
-            out.append(_escape_char(ch))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + _LITERAL_SPECIAL.sub(_literal_escape, text) + '"'
+
+
+def _literal_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    simple = _SIMPLE_ESCAPES.get(ch)
+    if simple is not None:
+        return simple
+    return _escape_char(ch) if _needs_escape(ch) else ch
 
 
 def _needs_escape(ch: str) -> bool:
@@ -82,19 +81,16 @@ def docstring(text: str | None) -> str | None:
     if not raw:
         return None
     escaped_quotes = _quotes_to_escape(raw)
-    body = []
-    for index, ch in enumerate(raw):
+
+    def escape(match: re.Match[str]) -> str:
+        ch = match.group()
         if ch == "\\":
-            body.append("\\\\")
-        elif ch == '"':
-            body.append('\\"' if index in escaped_quotes else ch)
-        elif ch == "\n":
-            body.append(ch)
-        elif _needs_escape(ch):
-            body.append(_escape_char(ch))
-        else:
-            body.append(ch)
-    content = "".join(body)
+            return "\\\\"
+        if ch == '"':
+            return '\\"' if match.start() in escaped_quotes else ch
+        return _escape_char(ch) if _needs_escape(ch) else ch
+
+    content = _DOCSTRING_SPECIAL.sub(escape, raw)
     return '"""' + content + ('\n"""' if "\n" in content else '"""')
 
 
@@ -120,29 +116,31 @@ def _quotes_to_escape(raw: str) -> set[int]:
     return {i for i in out if raw[i] == '"'}
 
 
-def annotation(t: ir.TypeExpr, *, runtime: bool = False) -> str:
+def annotation(t: ir.TypeExpr, *, runtime: bool = False, qualifier: str = "") -> str:
     """Python source for a type expression.
 
     ``runtime`` selects spellings that evaluate on every supported Python at
     import time (type aliases); field annotations are lazy strings.
+    ``qualifier`` (``"v2_all."``) prefixes generated names, for modules that
+    reach the models through ``v2_all`` instead of importing them.
     """
     if isinstance(t, ir.Builtin):
-        return t.name
+        return t.name if t.name in _PLAIN_BUILTINS else qualifier + t.name
     if isinstance(t, ir.Named):
-        return t.name
+        return qualifier + t.name
     if isinstance(t, ir.ListOf):
-        return f"list[{annotation(t.item, runtime=runtime)}]"
+        return f"list[{annotation(t.item, runtime=runtime, qualifier=qualifier)}]"
     if isinstance(t, ir.DictOf):
-        return f"dict[str, {annotation(t.value, runtime=runtime)}]"
+        return f"dict[str, {annotation(t.value, runtime=runtime, qualifier=qualifier)}]"
     if isinstance(t, ir.TupleOf):
-        return "tuple[" + ", ".join(annotation(i, runtime=runtime) for i in t.items) + "]"
+        return "tuple[" + ", ".join(annotation(i, runtime=runtime, qualifier=qualifier) for i in t.items) + "]"
     if isinstance(t, ir.LiteralOf):
         return "Literal[" + ", ".join(pyrepr(v) for v in t.values) + "]"
     if isinstance(t, ir.Constrained):
         args = ", ".join(f"{k}={v!r}" for k, v in t.constraints)
-        return f"Annotated[{annotation(t.base, runtime=runtime)}, Field({args})]"
+        return f"Annotated[{annotation(t.base, runtime=runtime, qualifier=qualifier)}, Field({args})]"
     if isinstance(t, ir.Nullable):
-        inner = annotation(t.inner, runtime=runtime)
+        inner = annotation(t.inner, runtime=runtime, qualifier=qualifier)
         return (
             f"Optional[{inner}]"
             if runtime or isinstance(t.inner, ir.UnionOf) and (t.inner.discriminator or _has_catch_all(t.inner))
@@ -150,17 +148,21 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False) -> str:
         )
     if isinstance(t, ir.UnionOf):
         if t.discriminator:
-            members = ", ".join(annotation(m, runtime=runtime) for m in t.members)
+            members = ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in t.members)
             return f"Annotated[Union[{members}], Field(discriminator={pyrepr(t.discriminator)})]"
         if _has_catch_all(t):
             # pydantic's smart mode prefers an exact match, and a dict is an
             # exact dict[str, JsonValue]: the catch-all would win over every
             # model variant. Try the variants in order, catch-alls last.
             ordered = sorted(t.members, key=_is_catch_all)
-            members = ", ".join(annotation(m, runtime=runtime) for m in ordered)
+            members = ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in ordered)
             return f'Annotated[Union[{members}], Field(union_mode="left_to_right")]'
-        return "Union[" + ", ".join(annotation(m, runtime=runtime) for m in t.members) + "]"
+        return "Union[" + ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in t.members) + "]"
     raise TypeError(t)
+
+
+# Builtins spelt the same everywhere; the others (Int32 ...) are generated aliases.
+_PLAIN_BUILTINS = frozenset({"str", "int", "float", "bool", "None", "JsonValue"})
 
 
 def _is_catch_all(t: ir.TypeExpr) -> bool:

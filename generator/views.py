@@ -6,10 +6,13 @@ docstrings, ordering) are made here, in Python, where they can be tested.
 
 from __future__ import annotations
 
+import builtins
+import keyword
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from . import ir
+from . import ir, shards
 from .errors import GeneratorError, Location
 from .pyexpr import annotation, default_expression, docstring, pyrepr, typed_value
 
@@ -49,13 +52,29 @@ class AliasView:
 
 
 @dataclass(frozen=True)
-class ModelsModule:
-    header: str
+class ShardView:
+    """One module of ``generated/_models``: a group of definitions (see :mod:`generator.shards`)."""
+
+    module: str
     enums: tuple[EnumView, ...]
     models: tuple[ModelView, ...]
     aliases: tuple[AliasView, ...]
+    imports: tuple[tuple[str, tuple[str, ...]], ...]  # (module, names) of sibling shards
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        enums = (e.name for e in self.enums)
+        return tuple(sorted((*enums, *(m.name for m in self.models), *(a.name for a in self.aliases))))
+
+
+@dataclass(frozen=True)
+class ModelsPackage:
+    header: str
+    shards: tuple[ShardView, ...]
+    homes: tuple[tuple[str, str], ...]  # (definition name, shard module), sorted by name
     exports: tuple[str, ...]
     int_aliases: tuple[tuple[str, str], ...]
+    base_exports: tuple[str, ...]  # what v2_all re-exports from _models._base
     has_tag_enums: bool = False
 
 
@@ -155,23 +174,98 @@ def order_aliases(aliases: Sequence[ir.Alias], file: str) -> list[ir.Alias]:
     return ordered
 
 
-def models_module(api: ir.Api, file: str) -> ModelsModule:
+def entry_points(api: ir.Api) -> tuple[tuple[str, ...], ...]:
+    """The definitions the runtime looks up by name, in the sets it uses together.
+
+    A call needs its params and its response; decoding an event needs its
+    params; answering a server request needs its params and response.
+    """
+    sets: list[tuple[str | None, ...]] = [(m.params_model, m.response_model) for m in api.methods]
+    sets += [(n.class_name, n.params_model) for n in api.notifications]
+    sets += [(r.class_name, r.params_model, r.response_model) for r in api.server_requests]
+    return tuple(tuple(name for name in names if name is not None) for names in sets)
+
+
+def models_package(api: ir.Api, file: str) -> ModelsPackage:
+    by_name = {d.name: d for d in api.definitions}
     enums = {d.name: d for d in api.definitions if isinstance(d, ir.Enum)}
-    models = [d for d in api.definitions if isinstance(d, ir.Model)]
-    aliases = [d for d in api.definitions if isinstance(d, ir.Alias)]
-    alias_views = tuple(
-        AliasView(a.name, annotation(a.type, runtime=True), docstring(a.description))
-        for a in order_aliases(aliases, file)
-    )
+    shard_views = []
+    for shard in shards.plan(api.definitions, entry_points(api)):
+        members = [by_name[name] for name in shard.names]
+        aliases = [d for d in members if isinstance(d, ir.Alias)]
+        shard_views.append(
+            ShardView(
+                module=shard.module,
+                enums=tuple(enum_view(d) for d in members if isinstance(d, ir.Enum)),
+                models=tuple(model_view(d, enums) for d in members if isinstance(d, ir.Model)),
+                aliases=tuple(
+                    AliasView(a.name, annotation(a.type, runtime=True), docstring(a.description))
+                    for a in order_aliases(aliases, file)
+                ),
+                imports=shard.imports,
+            )
+        )
     int_aliases = tuple(
         (name, f"Annotated[int, Field(ge={lo}{'' if hi is None else f', le={hi}'})]") for name, lo, hi in INT_ALIASES
     )
-    return ModelsModule(
+    has_tag_enums = any(e.closed for e in enums.values())
+    base_exports = ("OpenEnum", *(("TagEnum",) if has_tag_enums else ()), "WireModel", *(n for n, _ in int_aliases))
+    return ModelsPackage(
         header=header(api),
-        enums=tuple(enum_view(e) for e in sorted(enums.values(), key=lambda e: e.name)),
-        models=tuple(model_view(m, enums) for m in sorted(models, key=lambda m: m.name)),
-        aliases=alias_views,
-        exports=tuple(sorted(d.name for d in api.definitions)),
+        shards=tuple(shard_views),
+        homes=tuple(sorted((name, s.module) for s in shard_views for name in s.names)),
+        # The shared base names too: the generated modules name them through v2_all.
+        exports=tuple(sorted({*by_name, *base_exports})),
         int_aliases=int_aliases,
-        has_tag_enums=any(e.closed for e in enums.values()),
+        base_exports=tuple(sorted(base_exports)),
+        has_tag_enums=has_tag_enums,
     )
+
+
+# Where a shard's free names come from; anything else it uses is a generator bug.
+_SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("typing", frozenset({"Annotated", "ClassVar", "Literal", "Optional", "Union"})),
+    ("pydantic", frozenset({"Field", "JsonValue"})),
+    ("._base", frozenset({"OpenEnum", "TagEnum", "WireModel", "_is_none"} | {n for n, _, _ in INT_ALIASES})),
+)
+
+
+def shard_imports(shard: ShardView) -> tuple[str, ...]:
+    """The import lines a shard needs, read off the code it declares.
+
+    Only declarations carry names (docstrings are text), and string literals
+    are dropped before looking for identifiers, so a tag value that happens
+    to spell a class name imports nothing. Reading the rendered code, not
+    the IR, keeps the imports exact whatever the annotation and default
+    expressions contain; ruff sorts and wraps the lines afterwards.
+    """
+    code = [e.base for e in shard.enums]
+    code += ["WireModel"] * bool(shard.models)
+    code += [f.declaration.split(":", 1)[1] for m in shard.models for f in m.fields]  # not the field name
+    code += [a.expression for a in shard.aliases]
+    text = _KEYWORD_ARGUMENT.sub("", _STRING_LITERAL.sub("", "\n".join(code)))
+    used = set(_IDENTIFIER.findall(text))
+    defined = set(shard.names)
+    providers = (*_SHARD_PROVIDERS, *((f".{m}", frozenset(names)) for m, names in shard.imports))
+    lines = []
+    provided: set[str] = set()
+    for module, names in providers:
+        wanted = sorted((used & names) - defined)
+        provided.update(wanted)
+        if wanted:
+            lines.append(f"from {module} import {', '.join(wanted)}")
+    unknown = sorted(used - provided - defined - _BUILTIN_NAMES - _KEYWORDS_IN_CODE)
+    if unknown:
+        raise GeneratorError(
+            Location(f"_models/{shard.module}.py"), f"generated code uses undefined names {unknown} (a generator bug)"
+        )
+    return tuple(lines)
+
+
+# Besides names the scan meets keywords (lambda, None) and argument names
+# (Field(alias=...)); the latter are cut before it looks.
+_KEYWORDS_IN_CODE = frozenset(keyword.kwlist)
+_KEYWORD_ARGUMENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*=(?!=)")
+_STRING_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_BUILTIN_NAMES = frozenset(dir(builtins))

@@ -229,7 +229,7 @@ _FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "open", "getattr", 
 _ALLOWED_IMPORTS = {"__future__", "enum", "typing", "pydantic", "collections.abc", "dataclasses"}
 
 
-@pytest.mark.parametrize("path", sorted(GENERATED.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(GENERATED.rglob("*.py")), ids=lambda p: p.relative_to(GENERATED).as_posix())
 def test_generated_code_never_evaluates_text(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     for node in ast.walk(tree):

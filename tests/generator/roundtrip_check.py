@@ -21,16 +21,14 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from tests.generator.support import GENERATED, REPO_ROOT, load_module
+from tests.generator.support import GENERATED, import_generated
 
-RUNTIME = REPO_ROOT / "output" / "src" / "codex_app_server"
 # Calls generated code never needs; any of them would mean schema text became code.
 FORBIDDEN_NAMES = frozenset(
     {"__import__", "eval", "exec", "compile", "open", "breakpoint", "input", "globals", "getattr"}
@@ -62,36 +60,26 @@ def roundtrip(module: object, samples: list[dict[str, object]]) -> None:
         assert adapter.dump_python(again, mode="json", by_alias=True, exclude_unset=True) == instance
 
 
-def import_protocol_modules(generated: Path, methods: list[str] | None) -> None:
-    """Import the protocol modules inside a throwaway package with the real runtime beside them."""
-    with tempfile.TemporaryDirectory(prefix="roundtrip-") as tmp:
-        package = Path(tmp) / "codex_app_server"
-        package.mkdir()
-        (package / "__init__.py").write_text("", encoding="utf-8")
-        for runtime in sorted(RUNTIME.glob("_*.py")):
-            if runtime.name != "__init__.py":
-                shutil.copyfile(runtime, package / runtime.name)
-        shutil.copytree(generated, package / "generated")
-        sys.path.insert(0, tmp)
-        try:
-            client = importlib.import_module("codex_app_server.generated.client")
-            importlib.import_module("codex_app_server.generated.notifications")
-            importlib.import_module("codex_app_server.generated.server_requests")
-            if methods is not None:
-                assert sorted(client.METHODS) == sorted(methods), sorted(client.METHODS)
-        finally:
-            sys.path.remove(tmp)
+def import_protocol_modules(package: str, methods: list[str] | None) -> None:
+    """The protocol modules import too; ``METHODS`` lists exactly ``methods`` when given."""
+    client = importlib.import_module(f"{package}.generated.client")
+    importlib.import_module(f"{package}.generated.notifications")
+    importlib.import_module(f"{package}.generated.server_requests")
+    if methods is not None:
+        assert sorted(client.METHODS) == sorted(methods), sorted(client.METHODS)
 
 
 def main(argv: list[str]) -> int:
     output_dir, spec_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     generated = output_dir / GENERATED
-    for path in sorted(generated.glob("*.py")):
+    for path in sorted(generated.rglob("*.py")):
         check_no_dangerous_calls(path)
-    module = load_module(generated / "v2_all.py", "roundtrip_v2_all")
-    roundtrip(module, spec.get("samples", []))
-    import_protocol_modules(generated, spec.get("methods"))
+    with tempfile.TemporaryDirectory(prefix="roundtrip-") as tmp:
+        # The real package name: the runtime copied beside it is the real one too.
+        module = import_generated(generated, Path(tmp), "codex_app_server")
+        roundtrip(module, spec.get("samples", []))
+        import_protocol_modules("codex_app_server", spec.get("methods"))
     print("ok")
     return 0
 

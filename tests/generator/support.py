@@ -168,8 +168,44 @@ def tree_digest(root: Path) -> dict[str, str]:
     return out
 
 
+RUNTIME = REPO_ROOT / "output" / "src" / "codex_app_server"
+MODELS_PREFIX = f"{GENERATED.as_posix()}/_models/"
+
+
+def models_snapshot(files: Mapping[str, str]) -> str:
+    """The model modules of one generation as one text, each under a header line.
+
+    ``__init__`` and ``_base`` are left out: they are the same for every schema.
+    """
+    parts = []
+    for path in sorted(files):
+        if path.startswith(MODELS_PREFIX) and not path.endswith(("/__init__.py", "/_base.py")):
+            parts.append(f"# ===== _models/{path[len(MODELS_PREFIX) :]} =====\n{files[path]}")
+    return "\n".join(parts)
+
+
+def import_generated(generated: Path, root: Path, package: str) -> ModuleType:
+    """Import ``generated/`` as ``package.generated`` beside a copy of the hand-written runtime.
+
+    Returns its ``v2_all``. The generated code only uses relative imports, so
+    any package name works, and distinct names keep cases apart in one process.
+    """
+    home = root / package
+    home.mkdir(parents=True)
+    (home / "__init__.py").write_text("", encoding="utf-8")
+    for runtime in sorted(RUNTIME.glob("_*.py")):
+        if runtime.name != "__init__.py":
+            shutil.copyfile(runtime, home / runtime.name)
+    shutil.copytree(generated, home / "generated")
+    sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(f"{package}.generated.v2_all")
+    finally:
+        sys.path.remove(str(root))
+
+
 def load_module(path: Path, name: str) -> ModuleType:
-    """Import one generated file as a standalone module (v2_all only needs pydantic)."""
+    """Import one self-contained generated file as a standalone module."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,8 +1,9 @@
-"""Golden tests: one small schema per construct -> the exact generated ``v2_all.py``.
+"""Golden tests: one small schema per construct -> the exact generated model modules.
 
 Each ``cases/<name>.json`` holds the definitions (plus an optional manifest),
-and ``golden/<name>.py`` the expected module. A missing or different
-snapshot fails; snapshots are rewritten only on request::
+and ``golden/<name>.txt`` the expected model modules (``generated/_models``,
+one after the other under a header line). A missing or different snapshot
+fails; snapshots are rewritten only on request::
 
     UPDATE_GOLDEN=1 pytest tests/generator/test_golden.py
     pytest tests/generator --update-golden
@@ -28,7 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 from generator.load import load_inputs
 from generator.pipeline import GENERATED_PACKAGE, generate
 from tests.generator import conftest
-from tests.generator.support import load_module, with_scaffold, write_schema_dir
+from tests.generator.support import GENERATED, import_generated, models_snapshot, with_scaffold, write_schema_dir
 
 HERE = Path(__file__).resolve().parent
 CASES = sorted(HERE.joinpath("cases").glob("*.json"))
@@ -40,10 +41,21 @@ def load_case(path: Path) -> dict[str, Any]:
     return case
 
 
-def generate_models(case: dict[str, Any], tmp: Path) -> str:
-    """The v2_all.py the generator makes for a case (in process: the CLI is covered elsewhere)."""
+def generate_files(case: dict[str, Any], tmp: Path) -> dict[str, str]:
+    """What the generator makes for a case (in process: the CLI is covered elsewhere)."""
     schema_dir = write_schema_dir(tmp, case["definitions"], manifest=case.get("manifest", ""))
-    return generate(load_inputs(schema_dir)).files[f"{GENERATED_PACKAGE}/v2_all.py"]
+    return dict(generate(load_inputs(schema_dir)).files)
+
+
+def import_models(case: dict[str, Any], tmp: Path, package: str) -> Any:
+    """The case's ``v2_all``, imported from a generated package written under ``tmp``."""
+    out = tmp / "out"
+    for rel, content in generate_files(case, tmp / "schema").items():
+        if rel.startswith(f"{GENERATED_PACKAGE}/"):
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+    return import_generated(out / GENERATED, tmp / "import", package)
 
 
 def schema_validator(definitions: dict[str, Any], name: str) -> jsonschema.Draft7Validator:
@@ -63,8 +75,8 @@ def model_accepts(adapter: TypeAdapter[Any], instance: object) -> bool:
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_golden(path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     case = load_case(path)
-    actual = generate_models(case, tmp_path)
-    golden = GOLDEN / f"{path.stem}.py"
+    actual = models_snapshot(generate_files(case, tmp_path))
+    golden = GOLDEN / f"{path.stem}.txt"
     if conftest.update_golden(request.config):
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(actual, encoding="utf-8", newline="\n")
@@ -83,9 +95,7 @@ def test_golden(path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> N
 def test_golden_samples(path: Path, tmp_path: Path) -> None:
     case = load_case(path)
     assert case["doc"] and case["samples"], "every case documents its construct and has samples"
-    module_path = tmp_path / "v2_all.py"
-    module_path.write_text(generate_models(case, tmp_path / "schema"), encoding="utf-8")
-    module = load_module(module_path, f"golden_{path.stem}")
+    module = import_models(case, tmp_path, f"golden_{path.stem}")
     for sample in case["samples"]:
         cls = getattr(module, sample["class"])
         adapter: TypeAdapter[Any] = TypeAdapter(cls)

@@ -39,7 +39,11 @@ BASES = {
     "AsyncTurnHandle": _api_base.AsyncTurnHandleBase,
 }
 # The runtime imports the v2_all model as ThreadModel: its own Thread classes are the wrappers.
-SOURCE_NAMES = {"v2_all.Thread": "ThreadModel"}
+
+
+def plain(annotation: str) -> str:
+    """The runtime names models through their modules (``v2_all.Turn``); the reference may not."""
+    return annotation.replace("v2_all.", "").replace("notifications.", "")
 
 
 @cache
@@ -84,7 +88,7 @@ def test_signatures_are_the_generated_ones() -> None:
     """The same view code renders api.py and API.md: a signature in the reference is the code's."""
     text = section(reference(), "Codex")
     source = inspect.getsource(codex_app_server.Codex.thread_archive)
-    assert "def thread_archive(self, thread_id: str) -> ThreadArchiveResponse:" in source
+    assert "def thread_archive(self, thread_id: str) -> v2_all.ThreadArchiveResponse:" in source
     assert "- `thread_archive(thread_id: str) -> ThreadArchiveResponse`" in text
     run = section(reference(), "Thread")
     assert "- `run(input: str | Input, *, " in run and ") -> RunResult`" in run
@@ -116,20 +120,19 @@ def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
     assert set(listed) - attributes == public, "update RUNTIME in generator/api_reference.py"
     for name, member in listed.items():
         if member.kind == "attribute":
-            annotation = SOURCE_NAMES.get(member.signature, member.signature)
             # declared in the class or in one of the SDK's own bases it inherits from
             sources = "".join(
                 inspect.getsource(cls) for cls in base.__mro__ if cls.__module__.startswith("codex_app_server.")
             )
-            assert re.search(rf"self\.{name}: {re.escape(annotation)} = ", sources), name
+            assert re.search(rf"self\.{name}: {re.escape(plain(member.signature))} = ", plain(sources)), name
             continue
         value = vars(base)[name]
         if member.kind == "property":
             assert isinstance(value, property)
-            assert value.fget.__annotations__["return"] == member.signature
+            assert plain(value.fget.__annotations__["return"]) == plain(member.signature)
             continue
-        signature = str(inspect.signature(value)).replace("'", "").replace("self, ", "").replace("(self)", "()")
-        expected = member.signature if member.kind != "constructor" else member.signature + " -> None"
+        signature = plain(str(inspect.signature(value)).replace("'", "").replace("self, ", "").replace("(self)", "()"))
+        expected = plain(member.signature if member.kind != "constructor" else member.signature + " -> None")
         assert signature == expected, name
         assert inspect.iscoroutinefunction(value) == (member.kind == "async method"), name
         assert inspect.isasyncgenfunction(value) == (member.kind == "async iterator"), name

@@ -56,7 +56,7 @@ def test_new_method_without_manifest_entry_is_generated_by_convention() -> None:
     )
     client = render("client.py.jinja", m=client_module(api(PINNED)))
     assert re.search(r"def thread_attachment_add\(\s*self,", client)
-    assert "-> ThreadAttachmentAddResponse:" in client
+    assert "-> v2_all.ThreadAttachmentAddResponse:" in client
 
 
 def test_method_without_resolvable_response_names_method_and_line_to_add(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ class exported by ``codex_app_server`` (plus every class of the public
   user's type checking.
 * A private type is a class or alias whose name starts with ``_``, or an
   SDK class that lives in a private module (``codex_app_server._x``) and is
-  not re-exported from ``codex_app_server``: users could not name it.
+  not re-exported from ``codex_app_server`` (or, for a generated model, from
+  ``codex_app_server.generated.v2_all``): users could not name it.
 
 Constructors of the classes only the SDK makes (``Thread`` from
 ``thread_start``, ``TurnHandle`` from ``turn``, the low-level client from
@@ -34,6 +35,7 @@ from typing import Any, ForwardRef, TypeVar, get_args, get_origin, get_type_hint
 import codex_app_server
 import pytest
 from codex_app_server._session import TurnWatch
+from codex_app_server.generated import v2_all
 
 PUBLIC_MODULES = (
     "codex_app_server",
@@ -79,6 +81,10 @@ def is_private_type(tp: object) -> bool:
     if not module.startswith("codex_app_server"):
         return False
     if getattr(codex_app_server, name, None) is tp:
+        return False
+    # Generated models live in private modules imported on first use; their
+    # public home is v2_all, where every one of them is importable.
+    if getattr(v2_all, name, None) is tp:
         return False
     return any(part.startswith("_") for part in module.split("."))
 

@@ -11,6 +11,7 @@ Start with :class:`Codex` (blocking) or :class:`AsyncCodex` (asyncio)::
 """
 
 import logging as _logging
+from typing import TYPE_CHECKING
 
 from ._api_base import RunResult
 from ._config import AppServerConfig
@@ -32,14 +33,26 @@ from ._errors import (
     is_retryable_error,
 )
 from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
+from ._lazy import lazy_exports as _lazy_exports
 from ._requester import OMIT, Omit
 from ._retry import async_retry_on_overload, retry_on_overload
 from ._version import __version__
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
 from .generated.client import AppServerClient, AsyncAppServerClient
-from .generated.notifications import Notification, UnknownNotification
+from .generated.notifications import UnknownNotification
 from .generated.server_requests import AsyncServerRequestHandler, NoHandlerError, ServerRequestHandler
-from .generated.v2_all import InitializeResponse, TurnStatus
+
+if TYPE_CHECKING:
+    from .generated.notifications import Notification
+    from .generated.v2_all import InitializeResponse, TurnStatus
+else:
+    # Models are imported on first use (importing the SDK creates none);
+    # the union of every notification imports every event model.
+    __getattr__, __dir__ = _lazy_exports(
+        __name__,
+        {"InitializeResponse": "v2_all", "Notification": "notifications", "TurnStatus": "v2_all"},
+        ".generated.",
+    )
 
 __all__ = [
     "OMIT",

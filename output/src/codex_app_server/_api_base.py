@@ -7,35 +7,30 @@ typed method per manifest wrapper.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._config import AppServerConfig
 from ._errors import TurnFailedError
 from ._requester import OMIT, Omit
 from ._rpc import RpcConnection
 from ._session import Session, TurnWatch, decode_notification
+
+# Models are named through v2_all (and the notification union through its
+# module), which import them on first use; annotations spelt so still
+# resolve at run time (typing.get_type_hints).
+from .generated import notifications, v2_all
 from .generated.client import AppServerClient, AsyncAppServerClient
-from .generated.notifications import Notification
 from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
-from .generated.v2_all import (
-    AgentMessageThreadItem,
-    InitializeResponse,
-    ItemCompletedEvent,
-    MessagePhase,
-    ThreadItem,
-    ThreadTokenUsage,
-    ThreadTokenUsageUpdatedEvent,
-    Turn,
-    TurnCompletedEvent,
-    TurnStatus,
-)
-from .generated.v2_all import Thread as ThreadModel
+
+if TYPE_CHECKING:
+    # asyncio is imported inside the coroutines that use it: a blocking
+    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
+    import asyncio
 
 logger = logging.getLogger("codex_app_server")
 
@@ -59,9 +54,9 @@ class RunResult:
     """
 
     final_response: str | None
-    items: list[ThreadItem] = field(default_factory=list)
-    usage: ThreadTokenUsage | None = None
-    turn: Turn | None = None
+    items: list[v2_all.ThreadItem] = field(default_factory=list)
+    usage: v2_all.ThreadTokenUsage | None = None
+    turn: v2_all.Turn | None = None
     """The completed turn (status, error, timing)."""
 
 
@@ -69,36 +64,36 @@ class _TurnAccumulator:
     """Folds a turn's notifications into a RunResult."""
 
     def __init__(self) -> None:
-        self.items: list[ThreadItem] = []
-        self.usage: ThreadTokenUsage | None = None
-        self.turn: Turn | None = None
+        self.items: list[v2_all.ThreadItem] = []
+        self.usage: v2_all.ThreadTokenUsage | None = None
+        self.turn: v2_all.Turn | None = None
 
-    def add(self, event: Notification) -> None:
-        if isinstance(event, ItemCompletedEvent):
+    def add(self, event: notifications.Notification) -> None:
+        if isinstance(event, v2_all.ItemCompletedEvent):
             self.items.append(event.params.item)
-        elif isinstance(event, ThreadTokenUsageUpdatedEvent):
+        elif isinstance(event, v2_all.ThreadTokenUsageUpdatedEvent):
             self.usage = event.params.token_usage
-        elif isinstance(event, TurnCompletedEvent):
+        elif isinstance(event, v2_all.TurnCompletedEvent):
             self.turn = event.params.turn
 
     def result(self) -> RunResult:
         turn = self.turn
-        if turn is not None and turn.status == TurnStatus.failed:
+        if turn is not None and turn.status == v2_all.TurnStatus.failed:
             error = turn.error
             detail = error.message if error is not None else "no error details"
             raise TurnFailedError(turn, error, f"turn {turn.id} failed: {detail}")
         return RunResult(final_response(self.items), self.items, self.usage, turn)
 
 
-def final_response(items: list[ThreadItem]) -> str | None:
+def final_response(items: list[v2_all.ThreadItem]) -> str | None:
     for item in reversed(items):
-        if isinstance(item, AgentMessageThreadItem) and item.phase in (None, MessagePhase.final_answer):
+        if isinstance(item, v2_all.AgentMessageThreadItem) and item.phase in (None, v2_all.MessagePhase.final_answer):
             return item.text
     return None
 
 
-def _completed_turn(event: Notification, turn_id: str) -> Turn | None:
-    if isinstance(event, TurnCompletedEvent) and event.params.turn.id == turn_id:
+def _completed_turn(event: notifications.Notification, turn_id: str) -> v2_all.Turn | None:
+    if isinstance(event, v2_all.TurnCompletedEvent) and event.params.turn.id == turn_id:
         return event.params.turn
     return None
 
@@ -124,10 +119,10 @@ def _stop_in_background(session: Session) -> None:
 class _ThreadCommon:
     """What Thread and AsyncThread share: identity and turn watching."""
 
-    def __init__(self, session: Session, thread: ThreadModel) -> None:
+    def __init__(self, session: Session, thread: v2_all.Thread) -> None:
         self._router = session.router
         self.id: str = thread.id
-        self.thread: ThreadModel = thread
+        self.thread: v2_all.Thread = thread
         """The thread as the server described it when this object was made."""
 
     def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
@@ -143,12 +138,12 @@ class _ThreadCommon:
 class _TurnCommon:
     """What TurnHandle and AsyncTurnHandle share: identity, the watch, the interrupt request."""
 
-    def __init__(self, session: Session, thread_id: str, turn: Turn, watch: TurnWatch) -> None:
+    def __init__(self, session: Session, thread_id: str, turn: v2_all.Turn, watch: TurnWatch) -> None:
         self._session = session
         self._watch = watch
         self.thread_id: str = thread_id
         self.id: str = turn.id
-        self.turn: Turn = turn
+        self.turn: v2_all.Turn = turn
         watch.bind(turn.id)
 
     def _request_interrupt(self) -> bool:
@@ -182,7 +177,7 @@ class CodexBase:
         self._client = AppServerClient(self._session.rpc, self._config.request_timeout)
 
     @property
-    def metadata(self) -> InitializeResponse:
+    def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize``."""
         return self._metadata
 
@@ -215,7 +210,7 @@ class CodexBase:
 class ThreadBase(_ThreadCommon):
     """A thread of a :class:`Codex` client."""
 
-    def __init__(self, codex: CodexBase, thread: ThreadModel) -> None:
+    def __init__(self, codex: CodexBase, thread: v2_all.Thread) -> None:
         super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
@@ -224,12 +219,12 @@ class ThreadBase(_ThreadCommon):
 class TurnHandleBase(_TurnCommon):
     """A started turn: consume it with stream() or run(); steer() or interrupt() it."""
 
-    def __init__(self, thread: ThreadBase, turn: Turn, watch: TurnWatch) -> None:
+    def __init__(self, thread: ThreadBase, turn: v2_all.Turn, watch: TurnWatch) -> None:
         super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
 
-    def stream(self) -> Iterator[Notification]:
+    def stream(self) -> Iterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
 
         Leaving the loop before the turn completed (Ctrl-C while waiting or in
@@ -253,8 +248,8 @@ class TurnHandleBase(_TurnCommon):
         finally:
             watch.router.release(watch)
 
-    def run(self) -> Turn:
-        """Consume the turn to the end and return the completed ``Turn``.
+    def run(self) -> v2_all.Turn:
+        """Consume the turn to the end and return the completed ``v2_all.Turn``.
 
         A failed turn is returned with ``status == failed`` and ``error`` set.
         """
@@ -300,7 +295,7 @@ class AsyncCodexBase:
         self._session = Session(self._config, handler)
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
-        self._metadata: InitializeResponse | None = None
+        self._metadata: v2_all.InitializeResponse | None = None
         self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
 
     async def _connect(self) -> RpcConnection:
@@ -310,8 +305,10 @@ class AsyncCodexBase:
         assert self._session.rpc is not None
         return self._session.rpc
 
-    async def start(self) -> InitializeResponse:
+    async def start(self) -> v2_all.InitializeResponse:
         """Launch and initialise the app-server (idempotent)."""
+        import asyncio
+
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
@@ -321,7 +318,7 @@ class AsyncCodexBase:
         return self._metadata
 
     @property
-    def metadata(self) -> InitializeResponse:
+    def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize`` (after start / ``async with``)."""
         if self._metadata is None:
             raise RuntimeError("AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`")
@@ -343,6 +340,8 @@ class AsyncCodexBase:
 
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
+        import asyncio
+
         self._finalizer.detach()
         await asyncio.get_running_loop().run_in_executor(None, self._session.close)
 
@@ -357,7 +356,7 @@ class AsyncCodexBase:
 class AsyncThreadBase(_ThreadCommon):
     """A thread of an :class:`AsyncCodex` client."""
 
-    def __init__(self, codex: AsyncCodexBase, thread: ThreadModel) -> None:
+    def __init__(self, codex: AsyncCodexBase, thread: v2_all.Thread) -> None:
         super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
@@ -366,18 +365,20 @@ class AsyncThreadBase(_ThreadCommon):
 class AsyncTurnHandleBase(_TurnCommon):
     """A started turn of an :class:`AsyncCodex` client."""
 
-    def __init__(self, thread: AsyncThreadBase, turn: Turn, watch: TurnWatch) -> None:
+    def __init__(self, thread: AsyncThreadBase, turn: v2_all.Turn, watch: TurnWatch) -> None:
         super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
 
-    async def stream(self) -> AsyncIterator[Notification]:
+    async def stream(self) -> AsyncIterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
 
         Cancelling the consuming task, or closing the stream before the turn
         completed (an exception in the loop body, ``aclose()``), interrupts the
         turn; the client stays usable.
         """
+        import asyncio
+
         watch = self._watch
         watch.router.acquire(watch)
         try:
@@ -393,8 +394,8 @@ class AsyncTurnHandleBase(_TurnCommon):
         finally:
             watch.router.release(watch)
 
-    async def run(self) -> Turn:
-        """Consume the turn to the end and return the completed ``Turn``."""
+    async def run(self) -> v2_all.Turn:
+        """Consume the turn to the end and return the completed ``v2_all.Turn``."""
         async for event in self.stream():
             turn = _completed_turn(event, self.id)
             if turn is not None:

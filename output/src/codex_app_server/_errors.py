@@ -8,18 +8,10 @@ the error code (see :func:`error_from_response`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .generated.v2_all import Turn, TurnError
-else:
-    # Imported for real so get_type_hints() resolves TurnFailedError; the
-    # runtime also ships with packages generated from schemas without turns
-    # (the generator's own tests), where these names do not exist.
-    try:
-        from .generated.v2_all import Turn, TurnError
-    except ImportError:
-        Turn = TurnError = object
+# Named through v2_all, which imports a model on first use: these annotations
+# resolve at run time (get_type_hints) without importing the models here.
+from .generated import v2_all
 
 __all__ = [
     "BinaryNotFoundError",
@@ -204,9 +196,9 @@ class ResponseValidationError(CodexError):
 class TurnFailedError(CodexError):
     """A turn ended with status ``failed``; ``turn`` and ``error`` are kept."""
 
-    def __init__(self, turn: Turn, error: TurnError | None, message: str | None = None) -> None:
-        self.turn: Turn = turn
-        self.error: TurnError | None = error
+    def __init__(self, turn: v2_all.Turn, error: v2_all.TurnError | None, message: str | None = None) -> None:
+        self.turn: v2_all.Turn = turn
+        self.error: v2_all.TurnError | None = error
         if message is None:
             detail = getattr(error, "message", None)
             if detail is None and isinstance(error, Mapping):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from .generated.v2_all import (
-    ImageUserInput,
-    LocalImageUserInput,
-    MentionUserInput,
-    SkillUserInput,
-    TextUserInput,
-    UserInput,
-)
+from .generated import v2_all
+
+if TYPE_CHECKING:
+    from .generated.v2_all import UserInput
 
 
 @dataclass(frozen=True)
@@ -48,18 +44,27 @@ Input = Union[list[InputItem], InputItem]
 
 def _one(item: object) -> UserInput:
     if isinstance(item, str):
-        return TextUserInput(type="text", text=item)
+        return v2_all.TextUserInput(type="text", text=item)
     if isinstance(item, TextInput):
-        return TextUserInput(type="text", text=item.text)
+        return v2_all.TextUserInput(type="text", text=item.text)
     if isinstance(item, ImageInput):
-        return ImageUserInput(type="image", url=item.url)
+        return v2_all.ImageUserInput(type="image", url=item.url)
     if isinstance(item, LocalImageInput):
-        return LocalImageUserInput(type="localImage", path=item.path)
+        return v2_all.LocalImageUserInput(type="localImage", path=item.path)
     if isinstance(item, SkillInput):
-        return SkillUserInput(type="skill", name=item.name, path=item.path)
+        return v2_all.SkillUserInput(type="skill", name=item.name, path=item.path)
     if isinstance(item, MentionInput):
-        return MentionUserInput(type="mention", name=item.name, path=item.path)
-    if isinstance(item, (TextUserInput, ImageUserInput, LocalImageUserInput, SkillUserInput, MentionUserInput)):
+        return v2_all.MentionUserInput(type="mention", name=item.name, path=item.path)
+    if isinstance(
+        item,
+        (
+            v2_all.TextUserInput,
+            v2_all.ImageUserInput,
+            v2_all.LocalImageUserInput,
+            v2_all.SkillUserInput,
+            v2_all.MentionUserInput,
+        ),
+    ):
         return item
     raise TypeError(
         f"unsupported input item {type(item).__name__}: use str, TextInput, ImageInput, "

@@ -10,15 +10,19 @@ unions go through a cached pydantic ``TypeAdapter``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ParamsValidationError, ResponseValidationError
 from ._rpc import RpcConnection
+
+if TYPE_CHECKING:
+    # asyncio is imported inside the coroutines that use it: a blocking
+    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
+    pass
 
 
 class Omit:
@@ -131,6 +135,8 @@ class AsyncRequester:
         fields: Mapping[str, object],
         whole: object = OMIT,
     ) -> object:
+        import asyncio
+
         params = _wire_params(method, params_type, fields, whole)
         rpc = await self._connect()
         future = asyncio.wrap_future(rpc.request(method, params))  # type: ignore[arg-type]

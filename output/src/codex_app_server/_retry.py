@@ -8,16 +8,20 @@ only operations that are safe to repeat.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TypeVar, cast, overload
+from typing import TYPE_CHECKING, TypeVar, cast, overload
 
 from ._errors import is_retryable_error
+
+if TYPE_CHECKING:
+    # asyncio is imported inside the coroutines that use it: a blocking
+    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
+    pass
 
 __all__ = ["async_retry_on_overload", "backoff_delay", "retry_on_overload"]
 
@@ -170,6 +174,8 @@ async def _retry_async(
     """Await ``first`` (the result of attempt ``attempts_made``) if given,
     then keep calling ``op`` until success, a non-retryable error or the
     attempt limit."""
+    import asyncio
+
     attempt = attempts_made
     awaitable = first
     while True:

@@ -9,14 +9,13 @@ consumer, off the reader's hot path.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
@@ -25,7 +24,8 @@ from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, Transport
 from ._requester import to_wire, validate
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transport import StdioTransport
-from .generated.notifications import NOTIFICATION_EVENTS, Notification, UnknownNotification
+from .generated import v2_all
+from .generated.notifications import NOTIFICATION_EVENTS, UnknownNotification
 from .generated.server_requests import (
     SERVER_REQUESTS,
     AsyncServerRequestHandler,
@@ -33,7 +33,14 @@ from .generated.server_requests import (
     ServerRequestHandler,
     ServerRequestSpec,
 )
-from .generated.v2_all import InitializeResponse
+
+if TYPE_CHECKING:
+    # asyncio is imported inside the functions that use it: a blocking
+    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
+    import asyncio
+
+    from .generated.notifications import Notification
+    from .generated.v2_all import InitializeResponse
 
 logger = logging.getLogger("codex_app_server")
 
@@ -160,6 +167,8 @@ class TurnWatch:
     async def aget(self) -> tuple[str, JsonObject]:
         if self._taken:
             return self._taken.popleft()
+        import asyncio
+
         loop = asyncio.get_running_loop()
         while True:
             with self._lock:
@@ -311,7 +320,7 @@ class Session:
         try:
             raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
             rpc.notify("initialized")
-            self.metadata = InitializeResponse.model_validate(raw)
+            self.metadata = v2_all.InitializeResponse.model_validate(raw)
         except BaseException:
             self.close()
             raise
@@ -352,6 +361,8 @@ class Session:
             if loop is None or loop.is_closed():
                 ctx.respond_error(INTERNAL_ERROR, "async handler installed but no event loop is running")
                 return
+            import asyncio
+
             asyncio.run_coroutine_threadsafe(_answer_async(ctx, spec, handler_fn, params), loop)
         else:
             self._workers().submit(_answer_sync, ctx, spec, handler_fn, params)

@@ -24,43 +24,15 @@ from .._api_base import (
     given,
 )
 from .._inputs import Input, to_user_inputs
-from .v2_all import (  # noqa: F401
-    ApprovalsReviewer,
-    AskForApproval,
-    ModelListResponse,
-    Personality,
-    ReasoningEffort,
-    ReasoningSummary,
-    SandboxMode,
-    SandboxPolicy,
-    SortDirection,
-    ThreadArchiveResponse,
-    ThreadCompactStartResponse,
-    ThreadForkResponse,
-    ThreadListCwdFilter,
-    ThreadListResponse,
-    ThreadReadResponse,
-    ThreadResumeResponse,
-    ThreadSetNameResponse,
-    ThreadSortKey,
-    ThreadSource,
-    ThreadSourceKind,
-    ThreadStartResponse,
-    ThreadStartSource,
-    ThreadUnarchiveResponse,
-    TurnInterruptResponse,
-    TurnStartResponse,
-    TurnSteerResponse,
-    TurnToolOutput,
-    UInt32,
-    UserInput,
-)
+
+# Models are named through v2_all, which imports each on first use.
+from . import v2_all  # noqa: F401
 
 
 class Codex(CodexBase):
     def models(
-        self, *, cursor: str | None = None, include_hidden: bool = False, limit: UInt32 | None = None
-    ) -> ModelListResponse:
+        self, *, cursor: str | None = None, include_hidden: bool = False, limit: v2_all.UInt32 | None = None
+    ) -> v2_all.ModelListResponse:
         """List the models the server offers.
 
         JSON-RPC method: ``model/list``.
@@ -72,7 +44,7 @@ class Codex(CodexBase):
         """
         return self._client.model_list(cursor=given(cursor), include_hidden=include_hidden, limit=given(limit))
 
-    def thread_archive(self, thread_id: str) -> ThreadArchiveResponse:
+    def thread_archive(self, thread_id: str) -> v2_all.ThreadArchiveResponse:
         """Archive a thread.
 
         JSON-RPC method: ``thread/archive``.
@@ -83,8 +55,8 @@ class Codex(CodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         base_instructions: str | None = None,
         config: dict[str, JsonValue] | None = None,
         cwd: str | None = None,
@@ -94,9 +66,9 @@ class Codex(CodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: SandboxMode | None = None,
+        sandbox: v2_all.SandboxMode | None = None,
         service_tier: str | None = None,
-        thread_source: ThreadSource | None = None,
+        thread_source: v2_all.ThreadSource | None = None,
     ) -> Thread:
         """Fork a thread into a new one and return the new thread.
 
@@ -133,18 +105,18 @@ class Codex(CodexBase):
         *,
         archived: bool | None = None,
         cursor: str | None = None,
-        cwd: ThreadListCwdFilter | None = None,
+        cwd: v2_all.ThreadListCwdFilter | None = None,
         excluded_thread_ids: list[str] | None = None,
-        limit: UInt32 | None = None,
+        limit: v2_all.UInt32 | None = None,
         model_providers: list[str] | None = None,
         originators: list[str] | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
-        sort_direction: SortDirection | None = None,
-        sort_key: ThreadSortKey | None = None,
-        source_kinds: list[ThreadSourceKind] | None = None,
+        sort_direction: v2_all.SortDirection | None = None,
+        sort_key: v2_all.ThreadSortKey | None = None,
+        source_kinds: list[v2_all.ThreadSourceKind] | None = None,
         use_state_db_only: bool | None = None,
-    ) -> ThreadListResponse:
+    ) -> v2_all.ThreadListResponse:
         """List stored threads (one page).
 
         JSON-RPC method: ``thread/list``.
@@ -184,8 +156,8 @@ class Codex(CodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         base_instructions: str | None = None,
         config: dict[str, JsonValue] | None = None,
         cwd: str | None = None,
@@ -193,8 +165,8 @@ class Codex(CodexBase):
         exclude_turns: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: Personality | None = None,
-        sandbox: SandboxMode | None = None,
+        personality: v2_all.Personality | None = None,
+        sandbox: v2_all.SandboxMode | None = None,
         service_tier: str | None = None,
     ) -> Thread:
         """Resume (load) an existing thread and return it.
@@ -227,8 +199,8 @@ class Codex(CodexBase):
     def thread_start(
         self,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         base_instructions: str | None = None,
         config: dict[str, JsonValue] | None = None,
         cwd: str | None = None,
@@ -236,12 +208,12 @@ class Codex(CodexBase):
         ephemeral: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: Personality | None = None,
-        sandbox: SandboxMode | None = None,
+        personality: v2_all.Personality | None = None,
+        sandbox: v2_all.SandboxMode | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
-        session_start_source: ThreadStartSource | None = None,
-        thread_source: ThreadSource | None = None,
+        session_start_source: v2_all.ThreadStartSource | None = None,
+        thread_source: v2_all.ThreadSource | None = None,
     ) -> Thread:
         """Start a new thread and return it.
 
@@ -282,8 +254,8 @@ class Codex(CodexBase):
 
 class AsyncCodex(AsyncCodexBase):
     async def models(
-        self, *, cursor: str | None = None, include_hidden: bool = False, limit: UInt32 | None = None
-    ) -> ModelListResponse:
+        self, *, cursor: str | None = None, include_hidden: bool = False, limit: v2_all.UInt32 | None = None
+    ) -> v2_all.ModelListResponse:
         """List the models the server offers.
 
         JSON-RPC method: ``model/list``.
@@ -295,7 +267,7 @@ class AsyncCodex(AsyncCodexBase):
         """
         return await self._client.model_list(cursor=given(cursor), include_hidden=include_hidden, limit=given(limit))
 
-    async def thread_archive(self, thread_id: str) -> ThreadArchiveResponse:
+    async def thread_archive(self, thread_id: str) -> v2_all.ThreadArchiveResponse:
         """Archive a thread.
 
         JSON-RPC method: ``thread/archive``.
@@ -306,8 +278,8 @@ class AsyncCodex(AsyncCodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         base_instructions: str | None = None,
         config: dict[str, JsonValue] | None = None,
         cwd: str | None = None,
@@ -317,9 +289,9 @@ class AsyncCodex(AsyncCodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: SandboxMode | None = None,
+        sandbox: v2_all.SandboxMode | None = None,
         service_tier: str | None = None,
-        thread_source: ThreadSource | None = None,
+        thread_source: v2_all.ThreadSource | None = None,
     ) -> AsyncThread:
         """Fork a thread into a new one and return the new thread.
 
@@ -356,18 +328,18 @@ class AsyncCodex(AsyncCodexBase):
         *,
         archived: bool | None = None,
         cursor: str | None = None,
-        cwd: ThreadListCwdFilter | None = None,
+        cwd: v2_all.ThreadListCwdFilter | None = None,
         excluded_thread_ids: list[str] | None = None,
-        limit: UInt32 | None = None,
+        limit: v2_all.UInt32 | None = None,
         model_providers: list[str] | None = None,
         originators: list[str] | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
-        sort_direction: SortDirection | None = None,
-        sort_key: ThreadSortKey | None = None,
-        source_kinds: list[ThreadSourceKind] | None = None,
+        sort_direction: v2_all.SortDirection | None = None,
+        sort_key: v2_all.ThreadSortKey | None = None,
+        source_kinds: list[v2_all.ThreadSourceKind] | None = None,
         use_state_db_only: bool | None = None,
-    ) -> ThreadListResponse:
+    ) -> v2_all.ThreadListResponse:
         """List stored threads (one page).
 
         JSON-RPC method: ``thread/list``.
@@ -407,8 +379,8 @@ class AsyncCodex(AsyncCodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         base_instructions: str | None = None,
         config: dict[str, JsonValue] | None = None,
         cwd: str | None = None,
@@ -416,8 +388,8 @@ class AsyncCodex(AsyncCodexBase):
         exclude_turns: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: Personality | None = None,
-        sandbox: SandboxMode | None = None,
+        personality: v2_all.Personality | None = None,
+        sandbox: v2_all.SandboxMode | None = None,
         service_tier: str | None = None,
     ) -> AsyncThread:
         """Resume (load) an existing thread and return it.
@@ -450,8 +422,8 @@ class AsyncCodex(AsyncCodexBase):
     async def thread_start(
         self,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         base_instructions: str | None = None,
         config: dict[str, JsonValue] | None = None,
         cwd: str | None = None,
@@ -459,12 +431,12 @@ class AsyncCodex(AsyncCodexBase):
         ephemeral: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: Personality | None = None,
-        sandbox: SandboxMode | None = None,
+        personality: v2_all.Personality | None = None,
+        sandbox: v2_all.SandboxMode | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
-        session_start_source: ThreadStartSource | None = None,
-        thread_source: ThreadSource | None = None,
+        session_start_source: v2_all.ThreadStartSource | None = None,
+        thread_source: v2_all.ThreadSource | None = None,
     ) -> AsyncThread:
         """Start a new thread and return it.
 
@@ -504,14 +476,14 @@ class AsyncCodex(AsyncCodexBase):
 
 
 class Thread(ThreadBase):
-    def compact(self) -> ThreadCompactStartResponse:
+    def compact(self) -> v2_all.ThreadCompactStartResponse:
         """Start compacting this thread's context.
 
         JSON-RPC method: ``thread/compact/start``.
         """
         return self._client.thread_compact_start(thread_id=self.id)
 
-    def read(self, *, include_turns: bool = False) -> ThreadReadResponse:
+    def read(self, *, include_turns: bool = False) -> v2_all.ThreadReadResponse:
         """Read this thread (with its turns when include_turns is true).
 
         JSON-RPC method: ``thread/read``.
@@ -525,22 +497,22 @@ class Thread(ThreadBase):
         self,
         input: str | Input,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
-        effort: ReasoningEffort | None = None,
+        effort: v2_all.ReasoningEffort | None = None,
         model: str | None = None,
         output_schema: JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: Personality | None = None,
+        personality: v2_all.Personality | None = None,
         root_turn_id: str | None = None,
-        sandbox_policy: SandboxPolicy | None = None,
+        sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: ReasoningSummary | None = None,
-        tool_output: TurnToolOutput | None = None,
+        summary: v2_all.ReasoningSummary | None = None,
+        tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> RunResult:
         """Run one turn to completion and return its RunResult.
@@ -592,7 +564,7 @@ class Thread(ThreadBase):
             raise
         return TurnHandle(self, response.turn, watch)._collect()
 
-    def set_name(self, name: str) -> ThreadSetNameResponse:
+    def set_name(self, name: str) -> v2_all.ThreadSetNameResponse:
         """Set this thread's name.
 
         JSON-RPC method: ``thread/name/set``.
@@ -603,22 +575,22 @@ class Thread(ThreadBase):
         self,
         input: str | Input,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
-        effort: ReasoningEffort | None = None,
+        effort: v2_all.ReasoningEffort | None = None,
         model: str | None = None,
         output_schema: JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: Personality | None = None,
+        personality: v2_all.Personality | None = None,
         root_turn_id: str | None = None,
-        sandbox_policy: SandboxPolicy | None = None,
+        sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: ReasoningSummary | None = None,
-        tool_output: TurnToolOutput | None = None,
+        summary: v2_all.ReasoningSummary | None = None,
+        tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> TurnHandle:
         """Start a turn and return its handle (stream(), steer(), interrupt(), run()).
@@ -672,14 +644,14 @@ class Thread(ThreadBase):
 
 
 class AsyncThread(AsyncThreadBase):
-    async def compact(self) -> ThreadCompactStartResponse:
+    async def compact(self) -> v2_all.ThreadCompactStartResponse:
         """Start compacting this thread's context.
 
         JSON-RPC method: ``thread/compact/start``.
         """
         return await self._client.thread_compact_start(thread_id=self.id)
 
-    async def read(self, *, include_turns: bool = False) -> ThreadReadResponse:
+    async def read(self, *, include_turns: bool = False) -> v2_all.ThreadReadResponse:
         """Read this thread (with its turns when include_turns is true).
 
         JSON-RPC method: ``thread/read``.
@@ -693,22 +665,22 @@ class AsyncThread(AsyncThreadBase):
         self,
         input: str | Input,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
-        effort: ReasoningEffort | None = None,
+        effort: v2_all.ReasoningEffort | None = None,
         model: str | None = None,
         output_schema: JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: Personality | None = None,
+        personality: v2_all.Personality | None = None,
         root_turn_id: str | None = None,
-        sandbox_policy: SandboxPolicy | None = None,
+        sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: ReasoningSummary | None = None,
-        tool_output: TurnToolOutput | None = None,
+        summary: v2_all.ReasoningSummary | None = None,
+        tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> RunResult:
         """Run one turn to completion and return its RunResult.
@@ -760,7 +732,7 @@ class AsyncThread(AsyncThreadBase):
             raise
         return await AsyncTurnHandle(self, response.turn, watch)._collect()
 
-    async def set_name(self, name: str) -> ThreadSetNameResponse:
+    async def set_name(self, name: str) -> v2_all.ThreadSetNameResponse:
         """Set this thread's name.
 
         JSON-RPC method: ``thread/name/set``.
@@ -771,22 +743,22 @@ class AsyncThread(AsyncThreadBase):
         self,
         input: str | Input,
         *,
-        approval_policy: AskForApproval | None = None,
-        approvals_reviewer: ApprovalsReviewer | None = None,
+        approval_policy: v2_all.AskForApproval | None = None,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
-        effort: ReasoningEffort | None = None,
+        effort: v2_all.ReasoningEffort | None = None,
         model: str | None = None,
         output_schema: JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: Personality | None = None,
+        personality: v2_all.Personality | None = None,
         root_turn_id: str | None = None,
-        sandbox_policy: SandboxPolicy | None = None,
+        sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: ReasoningSummary | None = None,
-        tool_output: TurnToolOutput | None = None,
+        summary: v2_all.ReasoningSummary | None = None,
+        tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> AsyncTurnHandle:
         """Start a turn and return its handle (stream(), steer(), interrupt(), run()).
@@ -840,14 +812,14 @@ class AsyncThread(AsyncThreadBase):
 
 
 class TurnHandle(TurnHandleBase):
-    def interrupt(self) -> TurnInterruptResponse:
+    def interrupt(self) -> v2_all.TurnInterruptResponse:
         """Interrupt this turn.
 
         JSON-RPC method: ``turn/interrupt``.
         """
         return self._client.turn_interrupt(thread_id=self.thread_id, turn_id=self.id)
 
-    def steer(self, input: str | Input, *, client_user_message_id: str | None = None) -> TurnSteerResponse:
+    def steer(self, input: str | Input, *, client_user_message_id: str | None = None) -> v2_all.TurnSteerResponse:
         """Add input to this running turn.
 
         JSON-RPC method: ``turn/steer``.
@@ -861,14 +833,14 @@ class TurnHandle(TurnHandleBase):
 
 
 class AsyncTurnHandle(AsyncTurnHandleBase):
-    async def interrupt(self) -> TurnInterruptResponse:
+    async def interrupt(self) -> v2_all.TurnInterruptResponse:
         """Interrupt this turn.
 
         JSON-RPC method: ``turn/interrupt``.
         """
         return await self._client.turn_interrupt(thread_id=self.thread_id, turn_id=self.id)
 
-    async def steer(self, input: str | Input, *, client_user_message_id: str | None = None) -> TurnSteerResponse:
+    async def steer(self, input: str | Input, *, client_user_message_id: str | None = None) -> v2_all.TurnSteerResponse:
         """Add input to this running turn.
 
         JSON-RPC method: ``turn/steer``.

@@ -15,316 +15,81 @@ from typing import Annotated, Literal, Optional, Union, cast  # noqa: F401
 from pydantic import Field, JsonValue  # noqa: F401
 
 from .._requester import OMIT, AsyncRequester, Omit, SyncRequester
-from .v2_all import (  # noqa: F401
-    AbsolutePathBuf,
-    AddCreditsNudgeCreditType,
-    ApprovalsReviewer,
-    AppsInstalledParams,
-    AppsInstalledResponse,
-    AppsListParams,
-    AppsListResponse,
-    AppsReadParams,
-    AppsReadResponse,
-    AskForApproval,
-    CancelLoginAccountParams,
-    CancelLoginAccountResponse,
-    ClientInfo,
-    CommandExecParams,
-    CommandExecResizeParams,
-    CommandExecResizeResponse,
-    CommandExecResponse,
-    CommandExecTerminalSize,
-    CommandExecTerminateParams,
-    CommandExecTerminateResponse,
-    CommandExecWriteParams,
-    CommandExecWriteResponse,
-    ConfigBatchWriteParams,
-    ConfigEdit,
-    ConfigReadParams,
-    ConfigReadResponse,
-    ConfigRequirementsReadResponse,
-    ConfigValueWriteParams,
-    ConfigWriteResponse,
-    ConsumeAccountRateLimitResetCreditParams,
-    ConsumeAccountRateLimitResetCreditResponse,
-    ExperimentalFeatureEnablementSetParams,
-    ExperimentalFeatureEnablementSetResponse,
-    ExperimentalFeatureListParams,
-    ExperimentalFeatureListResponse,
-    ExternalAgentConfigDetectParams,
-    ExternalAgentConfigDetectResponse,
-    ExternalAgentConfigImportHistoriesReadResponse,
-    ExternalAgentConfigImportHistoryRecordParams,
-    ExternalAgentConfigImportHistoryRecordResponse,
-    ExternalAgentConfigImportHistoryRecordTypeResultParams,
-    ExternalAgentConfigImportParams,
-    ExternalAgentConfigImportResponse,
-    ExternalAgentConfigMigrationItem,
-    FeedbackUploadParams,
-    FeedbackUploadResponse,
-    FsCopyParams,
-    FsCopyResponse,
-    FsCreateDirectoryParams,
-    FsCreateDirectoryResponse,
-    FsGetMetadataParams,
-    FsGetMetadataResponse,
-    FsReadDirectoryParams,
-    FsReadDirectoryResponse,
-    FsReadFileParams,
-    FsReadFileResponse,
-    FsRemoveParams,
-    FsRemoveResponse,
-    FsUnwatchParams,
-    FsUnwatchResponse,
-    FsWatchParams,
-    FsWatchResponse,
-    FsWriteFileParams,
-    FsWriteFileResponse,
-    FuzzyFileSearchParams,
-    FuzzyFileSearchResponse,
-    GatewayOAuthCancelResponse,
-    GatewayOAuthLoginResponse,
-    GatewayOAuthReadResponse,
-    GetAccountParams,
-    GetAccountRateLimitsParams,
-    GetAccountRateLimitsResponse,
-    GetAccountResponse,
-    GetAccountTokenUsageParams,
-    GetAccountTokenUsageResponse,
-    GetWorkspaceMessagesResponse,
-    HooksListParams,
-    HooksListResponse,
-    InitializeCapabilities,
-    InitializeParams,
-    InitializeResponse,
-    Int64,
-    ListMcpServerStatusParams,
-    ListMcpServerStatusResponse,
-    LoginAccountParams,
-    LoginAccountResponse,
-    LogoutAccountResponse,
-    MarketplaceAddParams,
-    MarketplaceAddResponse,
-    MarketplaceRemoveParams,
-    MarketplaceRemoveResponse,
-    MarketplaceUpgradeParams,
-    MarketplaceUpgradeResponse,
-    McpResourceReadParams,
-    McpResourceReadResponse,
-    McpResourceReadTarget,
-    McpServerOauthClientRegistration,
-    McpServerOauthLoginParams,
-    McpServerOauthLoginResponse,
-    McpServerRefreshResponse,
-    McpServerStatusDetail,
-    McpServerToolCallParams,
-    McpServerToolCallResponse,
-    MergeStrategy,
-    ModelListParams,
-    ModelListResponse,
-    ModelProviderCapabilitiesReadParams,
-    ModelProviderCapabilitiesReadResponse,
-    PermissionProfileListParams,
-    PermissionProfileListResponse,
-    Personality,
-    PluginInstalledParams,
-    PluginInstalledResponse,
-    PluginInstallParams,
-    PluginInstallResponse,
-    PluginListMarketplaceKind,
-    PluginListParams,
-    PluginListResponse,
-    PluginReadParams,
-    PluginReadResponse,
-    PluginReconcileParams,
-    PluginReconcileResponse,
-    PluginShareCheckoutParams,
-    PluginShareCheckoutResponse,
-    PluginShareDeleteParams,
-    PluginShareDeleteResponse,
-    PluginShareDiscoverability,
-    PluginShareListParams,
-    PluginShareListResponse,
-    PluginShareSaveParams,
-    PluginShareSaveResponse,
-    PluginShareTarget,
-    PluginShareUpdateDiscoverability,
-    PluginShareUpdateTargetsParams,
-    PluginShareUpdateTargetsResponse,
-    PluginSkillReadParams,
-    PluginSkillReadResponse,
-    PluginUninstallParams,
-    PluginUninstallResponse,
-    ReasoningEffort,
-    ReasoningSummary,
-    ReviewDelivery,
-    ReviewStartParams,
-    ReviewStartResponse,
-    ReviewTarget,
-    SandboxMode,
-    SandboxPolicy,
-    SendAddCreditsNudgeEmailParams,
-    SendAddCreditsNudgeEmailResponse,
-    SkillsConfigWriteParams,
-    SkillsConfigWriteResponse,
-    SkillsExtraRootsSetParams,
-    SkillsExtraRootsSetResponse,
-    SkillsListParams,
-    SkillsListResponse,
-    SortDirection,
-    ThreadApproveGuardianDeniedActionParams,
-    ThreadApproveGuardianDeniedActionResponse,
-    ThreadArchiveParams,
-    ThreadArchiveResponse,
-    ThreadAttachmentAddParams,
-    ThreadAttachmentAddResponse,
-    ThreadAttachmentListParams,
-    ThreadAttachmentListResponse,
-    ThreadAttachmentOwnerListParams,
-    ThreadAttachmentOwnerListResponse,
-    ThreadAttachmentRemoveParams,
-    ThreadAttachmentRemoveResponse,
-    ThreadCompactStartParams,
-    ThreadCompactStartResponse,
-    ThreadDeleteParams,
-    ThreadDeleteResponse,
-    ThreadForkParams,
-    ThreadForkResponse,
-    ThreadGoalClearParams,
-    ThreadGoalClearResponse,
-    ThreadGoalGetParams,
-    ThreadGoalGetResponse,
-    ThreadGoalMutationOrigin,
-    ThreadGoalSetParams,
-    ThreadGoalSetResponse,
-    ThreadGoalStatus,
-    ThreadInjectItemsParams,
-    ThreadInjectItemsResponse,
-    ThreadItemsListCursor,
-    ThreadItemsListParams,
-    ThreadItemsListResponse,
-    ThreadListCwdFilter,
-    ThreadListParams,
-    ThreadListResponse,
-    ThreadLoadedListParams,
-    ThreadLoadedListResponse,
-    ThreadMetadataGitInfoUpdateParams,
-    ThreadMetadataUpdateParams,
-    ThreadMetadataUpdateResponse,
-    ThreadReadParams,
-    ThreadReadResponse,
-    ThreadResumeParams,
-    ThreadResumeResponse,
-    ThreadRevertParams,
-    ThreadRevertResponse,
-    ThreadSectionAppearance,
-    ThreadSectionCreateParams,
-    ThreadSectionCreateResponse,
-    ThreadSectionDeleteParams,
-    ThreadSectionDeleteResponse,
-    ThreadSectionListParams,
-    ThreadSectionListResponse,
-    ThreadSectionMoveParams,
-    ThreadSectionMoveResponse,
-    ThreadSectionUpdateParams,
-    ThreadSectionUpdateResponse,
-    ThreadSetNameParams,
-    ThreadSetNameResponse,
-    ThreadShellCommandParams,
-    ThreadShellCommandResponse,
-    ThreadSortKey,
-    ThreadSource,
-    ThreadSourceKind,
-    ThreadStartParams,
-    ThreadStartResponse,
-    ThreadStartSource,
-    ThreadTurnsListParams,
-    ThreadTurnsListResponse,
-    ThreadUnarchiveParams,
-    ThreadUnarchiveResponse,
-    ThreadUnsubscribeParams,
-    ThreadUnsubscribeResponse,
-    TurnInterruptParams,
-    TurnInterruptResponse,
-    TurnItemsView,
-    TurnStartParams,
-    TurnStartResponse,
-    TurnSteerParams,
-    TurnSteerResponse,
-    TurnToolOutput,
-    UInt32,
-    UInt64,
-    UserInput,
-    WindowsSandboxReadinessResponse,
-    WindowsSandboxSetupMode,
-    WindowsSandboxSetupStartParams,
-    WindowsSandboxSetupStartResponse,
-)
+
+# Models are named through v2_all, which imports each on first use.
+from . import v2_all
 
 
 class AppServerClient(SyncRequester):
     """Every client request of the protocol as a typed method."""
 
-    def account_gateway_o_auth_cancel(self) -> GatewayOAuthCancelResponse:
+    def account_gateway_o_auth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
         """Call ``account/gatewayOAuth/cancel``.
 
         JSON-RPC method: ``account/gatewayOAuth/cancel``.
         """
         return cast(
-            GatewayOAuthCancelResponse,
-            self._request("account/gatewayOAuth/cancel", None, GatewayOAuthCancelResponse, {}),
+            "v2_all.GatewayOAuthCancelResponse",
+            self._request("account/gatewayOAuth/cancel", None, v2_all.GatewayOAuthCancelResponse, {}),
         )
 
-    def account_gateway_o_auth_login(self) -> GatewayOAuthLoginResponse:
+    def account_gateway_o_auth_login(self) -> v2_all.GatewayOAuthLoginResponse:
         """Call ``account/gatewayOAuth/login``.
 
         JSON-RPC method: ``account/gatewayOAuth/login``.
         """
         return cast(
-            GatewayOAuthLoginResponse, self._request("account/gatewayOAuth/login", None, GatewayOAuthLoginResponse, {})
+            "v2_all.GatewayOAuthLoginResponse",
+            self._request("account/gatewayOAuth/login", None, v2_all.GatewayOAuthLoginResponse, {}),
         )
 
-    def account_gateway_o_auth_read(self) -> GatewayOAuthReadResponse:
+    def account_gateway_o_auth_read(self) -> v2_all.GatewayOAuthReadResponse:
         """Call ``account/gatewayOAuth/read``.
 
         JSON-RPC method: ``account/gatewayOAuth/read``.
         """
         return cast(
-            GatewayOAuthReadResponse, self._request("account/gatewayOAuth/read", None, GatewayOAuthReadResponse, {})
+            "v2_all.GatewayOAuthReadResponse",
+            self._request("account/gatewayOAuth/read", None, v2_all.GatewayOAuthReadResponse, {}),
         )
 
-    def account_login_cancel(self, *, login_id: str) -> CancelLoginAccountResponse:
+    def account_login_cancel(self, *, login_id: str) -> v2_all.CancelLoginAccountResponse:
         """Call ``account/login/cancel``.
 
         JSON-RPC method: ``account/login/cancel``.
         """
         return cast(
-            CancelLoginAccountResponse,
+            "v2_all.CancelLoginAccountResponse",
             self._request(
-                "account/login/cancel", CancelLoginAccountParams, CancelLoginAccountResponse, {"login_id": login_id}
+                "account/login/cancel",
+                v2_all.CancelLoginAccountParams,
+                v2_all.CancelLoginAccountResponse,
+                {"login_id": login_id},
             ),
         )
 
-    def account_login_start(self, params: LoginAccountParams) -> LoginAccountResponse:
+    def account_login_start(self, params: v2_all.LoginAccountParams) -> v2_all.LoginAccountResponse:
         """Call ``account/login/start``.
 
         JSON-RPC method: ``account/login/start``.
         """
         return cast(
-            LoginAccountResponse,
-            self._request("account/login/start", LoginAccountParams, LoginAccountResponse, {}, params),
+            "v2_all.LoginAccountResponse",
+            self._request("account/login/start", v2_all.LoginAccountParams, v2_all.LoginAccountResponse, {}, params),
         )
 
-    def account_logout(self) -> LogoutAccountResponse:
+    def account_logout(self) -> v2_all.LogoutAccountResponse:
         """Call ``account/logout``.
 
         JSON-RPC method: ``account/logout``.
         """
-        return cast(LogoutAccountResponse, self._request("account/logout", None, LogoutAccountResponse, {}))
+        return cast(
+            "v2_all.LogoutAccountResponse", self._request("account/logout", None, v2_all.LogoutAccountResponse, {})
+        )
 
     def account_rate_limit_reset_credit_consume(
         self, *, idempotency_key: str, credit_id: str | None | Omit = OMIT
-    ) -> ConsumeAccountRateLimitResetCreditResponse:
+    ) -> v2_all.ConsumeAccountRateLimitResetCreditResponse:
         """Call ``account/rateLimitResetCredit/consume``.
 
         JSON-RPC method: ``account/rateLimitResetCredit/consume``.
@@ -334,11 +99,11 @@ class AppServerClient(SyncRequester):
             credit_id: Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit.
         """
         return cast(
-            ConsumeAccountRateLimitResetCreditResponse,
+            "v2_all.ConsumeAccountRateLimitResetCreditResponse",
             self._request(
                 "account/rateLimitResetCredit/consume",
-                ConsumeAccountRateLimitResetCreditParams,
-                ConsumeAccountRateLimitResetCreditResponse,
+                v2_all.ConsumeAccountRateLimitResetCreditParams,
+                v2_all.ConsumeAccountRateLimitResetCreditResponse,
                 {"idempotency_key": idempotency_key, "credit_id": credit_id},
             ),
         )
@@ -348,7 +113,7 @@ class AppServerClient(SyncRequester):
         *,
         exclude_reset_credit_details: bool | None | Omit = OMIT,
         supports_luna_reserve: bool | None | Omit = OMIT,
-    ) -> GetAccountRateLimitsResponse:
+    ) -> v2_all.GetAccountRateLimitsResponse:
         """Usage-read capabilities of the requesting client, never inferred from its experiment arm.
 
         JSON-RPC method: ``account/rateLimits/read``.
@@ -358,11 +123,11 @@ class AppServerClient(SyncRequester):
             supports_luna_reserve: The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked.
         """
         return cast(
-            GetAccountRateLimitsResponse,
+            "v2_all.GetAccountRateLimitsResponse",
             self._request(
                 "account/rateLimits/read",
-                GetAccountRateLimitsParams,
-                GetAccountRateLimitsResponse,
+                v2_all.GetAccountRateLimitsParams,
+                v2_all.GetAccountRateLimitsResponse,
                 {
                     "exclude_reset_credit_details": exclude_reset_credit_details,
                     "supports_luna_reserve": supports_luna_reserve,
@@ -370,7 +135,7 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def account_read(self, *, refresh_token: bool | None | Omit = OMIT) -> GetAccountResponse:
+    def account_read(self, *, refresh_token: bool | None | Omit = OMIT) -> v2_all.GetAccountResponse:
         """Call ``account/read``.
 
         JSON-RPC method: ``account/read``.
@@ -379,28 +144,30 @@ class AppServerClient(SyncRequester):
             refresh_token: When `true`, requests a proactive token refresh before returning.
         """
         return cast(
-            GetAccountResponse,
-            self._request("account/read", GetAccountParams, GetAccountResponse, {"refresh_token": refresh_token}),
+            "v2_all.GetAccountResponse",
+            self._request(
+                "account/read", v2_all.GetAccountParams, v2_all.GetAccountResponse, {"refresh_token": refresh_token}
+            ),
         )
 
     def account_send_add_credits_nudge_email(
-        self, *, credit_type: AddCreditsNudgeCreditType
-    ) -> SendAddCreditsNudgeEmailResponse:
+        self, *, credit_type: v2_all.AddCreditsNudgeCreditType
+    ) -> v2_all.SendAddCreditsNudgeEmailResponse:
         """Call ``account/sendAddCreditsNudgeEmail``.
 
         JSON-RPC method: ``account/sendAddCreditsNudgeEmail``.
         """
         return cast(
-            SendAddCreditsNudgeEmailResponse,
+            "v2_all.SendAddCreditsNudgeEmailResponse",
             self._request(
                 "account/sendAddCreditsNudgeEmail",
-                SendAddCreditsNudgeEmailParams,
-                SendAddCreditsNudgeEmailResponse,
+                v2_all.SendAddCreditsNudgeEmailParams,
+                v2_all.SendAddCreditsNudgeEmailResponse,
                 {"credit_type": credit_type},
             ),
         )
 
-    def account_usage_read(self, *, thread_id: str | None | Omit = OMIT) -> GetAccountTokenUsageResponse:
+    def account_usage_read(self, *, thread_id: str | None | Omit = OMIT) -> v2_all.GetAccountTokenUsageResponse:
         """Call ``account/usage/read``.
 
         JSON-RPC method: ``account/usage/read``.
@@ -409,25 +176,28 @@ class AppServerClient(SyncRequester):
             thread_id: When present, read estimated usage for this thread instead of account-wide token activity.
         """
         return cast(
-            GetAccountTokenUsageResponse,
+            "v2_all.GetAccountTokenUsageResponse",
             self._request(
-                "account/usage/read", GetAccountTokenUsageParams, GetAccountTokenUsageResponse, {"thread_id": thread_id}
+                "account/usage/read",
+                v2_all.GetAccountTokenUsageParams,
+                v2_all.GetAccountTokenUsageResponse,
+                {"thread_id": thread_id},
             ),
         )
 
-    def account_workspace_messages_read(self) -> GetWorkspaceMessagesResponse:
+    def account_workspace_messages_read(self) -> v2_all.GetWorkspaceMessagesResponse:
         """Call ``account/workspaceMessages/read``.
 
         JSON-RPC method: ``account/workspaceMessages/read``.
         """
         return cast(
-            GetWorkspaceMessagesResponse,
-            self._request("account/workspaceMessages/read", None, GetWorkspaceMessagesResponse, {}),
+            "v2_all.GetWorkspaceMessagesResponse",
+            self._request("account/workspaceMessages/read", None, v2_all.GetWorkspaceMessagesResponse, {}),
         )
 
     def app_installed(
         self, *, force_refresh: bool | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
-    ) -> AppsInstalledResponse:
+    ) -> v2_all.AppsInstalledResponse:
         """Read the committed installed connector runtime snapshot.
 
         JSON-RPC method: ``app/installed``.
@@ -437,11 +207,11 @@ class AppServerClient(SyncRequester):
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
         return cast(
-            AppsInstalledResponse,
+            "v2_all.AppsInstalledResponse",
             self._request(
                 "app/installed",
-                AppsInstalledParams,
-                AppsInstalledResponse,
+                v2_all.AppsInstalledParams,
+                v2_all.AppsInstalledResponse,
                 {"force_refresh": force_refresh, "thread_id": thread_id},
             ),
         )
@@ -451,9 +221,9 @@ class AppServerClient(SyncRequester):
         *,
         cursor: str | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> AppsListResponse:
+    ) -> v2_all.AppsListResponse:
         """EXPERIMENTAL - list available apps/connectors.
 
         JSON-RPC method: ``app/list``.
@@ -465,18 +235,18 @@ class AppServerClient(SyncRequester):
             thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
         """
         return cast(
-            AppsListResponse,
+            "v2_all.AppsListResponse",
             self._request(
                 "app/list",
-                AppsListParams,
-                AppsListResponse,
+                v2_all.AppsListParams,
+                v2_all.AppsListResponse,
                 {"cursor": cursor, "force_refetch": force_refetch, "limit": limit, "thread_id": thread_id},
             ),
         )
 
     def app_read(
         self, *, app_ids: list[str], include_tools: bool | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
-    ) -> AppsReadResponse:
+    ) -> v2_all.AppsReadResponse:
         """EXPERIMENTAL - read metadata for specific apps/connectors.
 
         JSON-RPC method: ``app/read``.
@@ -487,11 +257,11 @@ class AppServerClient(SyncRequester):
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
         return cast(
-            AppsReadResponse,
+            "v2_all.AppsReadResponse",
             self._request(
                 "app/read",
-                AppsReadParams,
-                AppsReadResponse,
+                v2_all.AppsReadParams,
+                v2_all.AppsReadResponse,
                 {"app_ids": app_ids, "include_tools": include_tools, "thread_id": thread_id},
             ),
         )
@@ -504,15 +274,15 @@ class AppServerClient(SyncRequester):
         disable_output_cap: bool | None | Omit = OMIT,
         disable_timeout: bool | None | Omit = OMIT,
         env: dict[str, str | None] | None | Omit = OMIT,
-        output_bytes_cap: UInt64 | None | Omit = OMIT,
+        output_bytes_cap: v2_all.UInt64 | None | Omit = OMIT,
         process_id: str | None | Omit = OMIT,
-        sandbox_policy: SandboxPolicy | None | Omit = OMIT,
-        size: CommandExecTerminalSize | None | Omit = OMIT,
+        sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
+        size: v2_all.CommandExecTerminalSize | None | Omit = OMIT,
         stream_stdin: bool | None | Omit = OMIT,
         stream_stdout_stderr: bool | None | Omit = OMIT,
-        timeout_ms: Int64 | None | Omit = OMIT,
+        timeout_ms: v2_all.Int64 | None | Omit = OMIT,
         tty: bool | None | Omit = OMIT,
-    ) -> CommandExecResponse:
+    ) -> v2_all.CommandExecResponse:
         """Execute a standalone command (argv vector) under the server's sandbox.
 
         JSON-RPC method: ``command/exec``.
@@ -533,11 +303,11 @@ class AppServerClient(SyncRequester):
             tty: Enable PTY mode.
         """
         return cast(
-            CommandExecResponse,
+            "v2_all.CommandExecResponse",
             self._request(
                 "command/exec",
-                CommandExecParams,
-                CommandExecResponse,
+                v2_all.CommandExecParams,
+                v2_all.CommandExecResponse,
                 {
                     "command": command,
                     "cwd": cwd,
@@ -556,7 +326,9 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def command_exec_resize(self, *, process_id: str, size: CommandExecTerminalSize) -> CommandExecResizeResponse:
+    def command_exec_resize(
+        self, *, process_id: str, size: v2_all.CommandExecTerminalSize
+    ) -> v2_all.CommandExecResizeResponse:
         """Resize a running PTY-backed `command/exec` session by client-supplied `processId`.
 
         JSON-RPC method: ``command/exec/resize``.
@@ -566,16 +338,16 @@ class AppServerClient(SyncRequester):
             size: New PTY size in character cells.
         """
         return cast(
-            CommandExecResizeResponse,
+            "v2_all.CommandExecResizeResponse",
             self._request(
                 "command/exec/resize",
-                CommandExecResizeParams,
-                CommandExecResizeResponse,
+                v2_all.CommandExecResizeParams,
+                v2_all.CommandExecResizeResponse,
                 {"process_id": process_id, "size": size},
             ),
         )
 
-    def command_exec_terminate(self, *, process_id: str) -> CommandExecTerminateResponse:
+    def command_exec_terminate(self, *, process_id: str) -> v2_all.CommandExecTerminateResponse:
         """Terminate a running `command/exec` session by client-supplied `processId`.
 
         JSON-RPC method: ``command/exec/terminate``.
@@ -584,18 +356,18 @@ class AppServerClient(SyncRequester):
             process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
         """
         return cast(
-            CommandExecTerminateResponse,
+            "v2_all.CommandExecTerminateResponse",
             self._request(
                 "command/exec/terminate",
-                CommandExecTerminateParams,
-                CommandExecTerminateResponse,
+                v2_all.CommandExecTerminateParams,
+                v2_all.CommandExecTerminateResponse,
                 {"process_id": process_id},
             ),
         )
 
     def command_exec_write(
         self, *, process_id: str, close_stdin: bool | None | Omit = OMIT, delta_base64: str | None | Omit = OMIT
-    ) -> CommandExecWriteResponse:
+    ) -> v2_all.CommandExecWriteResponse:
         """Write stdin bytes to a running `command/exec` session or close stdin.
 
         JSON-RPC method: ``command/exec/write``.
@@ -606,11 +378,11 @@ class AppServerClient(SyncRequester):
             delta_base64: Optional base64-encoded stdin bytes to write.
         """
         return cast(
-            CommandExecWriteResponse,
+            "v2_all.CommandExecWriteResponse",
             self._request(
                 "command/exec/write",
-                CommandExecWriteParams,
-                CommandExecWriteResponse,
+                v2_all.CommandExecWriteParams,
+                v2_all.CommandExecWriteResponse,
                 {"process_id": process_id, "close_stdin": close_stdin, "delta_base64": delta_base64},
             ),
         )
@@ -618,11 +390,11 @@ class AppServerClient(SyncRequester):
     def config_batch_write(
         self,
         *,
-        edits: list[ConfigEdit],
+        edits: list[v2_all.ConfigEdit],
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
         reload_user_config: bool | None | Omit = OMIT,
-    ) -> ConfigWriteResponse:
+    ) -> v2_all.ConfigWriteResponse:
         """Call ``config/batchWrite``.
 
         JSON-RPC method: ``config/batchWrite``.
@@ -632,11 +404,11 @@ class AppServerClient(SyncRequester):
             reload_user_config: When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded.
         """
         return cast(
-            ConfigWriteResponse,
+            "v2_all.ConfigWriteResponse",
             self._request(
                 "config/batchWrite",
-                ConfigBatchWriteParams,
-                ConfigWriteResponse,
+                v2_all.ConfigBatchWriteParams,
+                v2_all.ConfigWriteResponse,
                 {
                     "edits": edits,
                     "expected_version": expected_version,
@@ -646,18 +418,19 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def config_mcp_server_reload(self) -> McpServerRefreshResponse:
+    def config_mcp_server_reload(self) -> v2_all.McpServerRefreshResponse:
         """Call ``config/mcpServer/reload``.
 
         JSON-RPC method: ``config/mcpServer/reload``.
         """
         return cast(
-            McpServerRefreshResponse, self._request("config/mcpServer/reload", None, McpServerRefreshResponse, {})
+            "v2_all.McpServerRefreshResponse",
+            self._request("config/mcpServer/reload", None, v2_all.McpServerRefreshResponse, {}),
         )
 
     def config_read(
         self, *, cwd: str | None | Omit = OMIT, include_layers: bool | None | Omit = OMIT
-    ) -> ConfigReadResponse:
+    ) -> v2_all.ConfigReadResponse:
         """Call ``config/read``.
 
         JSON-RPC method: ``config/read``.
@@ -666,9 +439,12 @@ class AppServerClient(SyncRequester):
             cwd: Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root).
         """
         return cast(
-            ConfigReadResponse,
+            "v2_all.ConfigReadResponse",
             self._request(
-                "config/read", ConfigReadParams, ConfigReadResponse, {"cwd": cwd, "include_layers": include_layers}
+                "config/read",
+                v2_all.ConfigReadParams,
+                v2_all.ConfigReadResponse,
+                {"cwd": cwd, "include_layers": include_layers},
             ),
         )
 
@@ -676,11 +452,11 @@ class AppServerClient(SyncRequester):
         self,
         *,
         key_path: str,
-        merge_strategy: MergeStrategy,
+        merge_strategy: v2_all.MergeStrategy,
         value: JsonValue,
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
-    ) -> ConfigWriteResponse:
+    ) -> v2_all.ConfigWriteResponse:
         """Call ``config/value/write``.
 
         JSON-RPC method: ``config/value/write``.
@@ -689,11 +465,11 @@ class AppServerClient(SyncRequester):
             file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
         """
         return cast(
-            ConfigWriteResponse,
+            "v2_all.ConfigWriteResponse",
             self._request(
                 "config/value/write",
-                ConfigValueWriteParams,
-                ConfigWriteResponse,
+                v2_all.ConfigValueWriteParams,
+                v2_all.ConfigWriteResponse,
                 {
                     "key_path": key_path,
                     "merge_strategy": merge_strategy,
@@ -704,19 +480,19 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def config_requirements_read(self) -> ConfigRequirementsReadResponse:
+    def config_requirements_read(self) -> v2_all.ConfigRequirementsReadResponse:
         """Call ``configRequirements/read``.
 
         JSON-RPC method: ``configRequirements/read``.
         """
         return cast(
-            ConfigRequirementsReadResponse,
-            self._request("configRequirements/read", None, ConfigRequirementsReadResponse, {}),
+            "v2_all.ConfigRequirementsReadResponse",
+            self._request("configRequirements/read", None, v2_all.ConfigRequirementsReadResponse, {}),
         )
 
     def experimental_feature_enablement_set(
         self, *, enablement: dict[str, bool]
-    ) -> ExperimentalFeatureEnablementSetResponse:
+    ) -> v2_all.ExperimentalFeatureEnablementSetResponse:
         """Call ``experimentalFeature/enablement/set``.
 
         JSON-RPC method: ``experimentalFeature/enablement/set``.
@@ -725,11 +501,11 @@ class AppServerClient(SyncRequester):
             enablement: Process-wide runtime feature enablement keyed by canonical feature name.
         """
         return cast(
-            ExperimentalFeatureEnablementSetResponse,
+            "v2_all.ExperimentalFeatureEnablementSetResponse",
             self._request(
                 "experimentalFeature/enablement/set",
-                ExperimentalFeatureEnablementSetParams,
-                ExperimentalFeatureEnablementSetResponse,
+                v2_all.ExperimentalFeatureEnablementSetParams,
+                v2_all.ExperimentalFeatureEnablementSetResponse,
                 {"enablement": enablement},
             ),
         )
@@ -738,9 +514,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         cursor: str | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> ExperimentalFeatureListResponse:
+    ) -> v2_all.ExperimentalFeatureListResponse:
         """Call ``experimentalFeature/list``.
 
         JSON-RPC method: ``experimentalFeature/list``.
@@ -751,11 +527,11 @@ class AppServerClient(SyncRequester):
             thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
         """
         return cast(
-            ExperimentalFeatureListResponse,
+            "v2_all.ExperimentalFeatureListResponse",
             self._request(
                 "experimentalFeature/list",
-                ExperimentalFeatureListParams,
-                ExperimentalFeatureListResponse,
+                v2_all.ExperimentalFeatureListParams,
+                v2_all.ExperimentalFeatureListResponse,
                 {"cursor": cursor, "limit": limit, "thread_id": thread_id},
             ),
         )
@@ -765,11 +541,11 @@ class AppServerClient(SyncRequester):
         *,
         cwds: list[str] | None | Omit = OMIT,
         include_home: bool | None | Omit = OMIT,
-        max_session_age_days: UInt32 | None | Omit = OMIT,
-        max_sessions: UInt32 | None | Omit = OMIT,
+        max_session_age_days: v2_all.UInt32 | None | Omit = OMIT,
+        max_sessions: v2_all.UInt32 | None | Omit = OMIT,
         migration_source: str | None | Omit = OMIT,
         source: str | None | Omit = OMIT,
-    ) -> ExternalAgentConfigDetectResponse:
+    ) -> v2_all.ExternalAgentConfigDetectResponse:
         """Call ``externalAgentConfig/detect``.
 
         JSON-RPC method: ``externalAgentConfig/detect``.
@@ -783,11 +559,11 @@ class AppServerClient(SyncRequester):
             source: Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source.
         """
         return cast(
-            ExternalAgentConfigDetectResponse,
+            "v2_all.ExternalAgentConfigDetectResponse",
             self._request(
                 "externalAgentConfig/detect",
-                ExternalAgentConfigDetectParams,
-                ExternalAgentConfigDetectResponse,
+                v2_all.ExternalAgentConfigDetectParams,
+                v2_all.ExternalAgentConfigDetectResponse,
                 {
                     "cwds": cwds,
                     "include_home": include_home,
@@ -802,11 +578,11 @@ class AppServerClient(SyncRequester):
     def external_agent_config_import(
         self,
         *,
-        migration_items: list[ExternalAgentConfigMigrationItem],
+        migration_items: list[v2_all.ExternalAgentConfigMigrationItem],
         migration_source: str | None | Omit = OMIT,
         provider_id: str | None | Omit = OMIT,
         source: str | None | Omit = OMIT,
-    ) -> ExternalAgentConfigImportResponse:
+    ) -> v2_all.ExternalAgentConfigImportResponse:
         """Call ``externalAgentConfig/import``.
 
         JSON-RPC method: ``externalAgentConfig/import``.
@@ -817,11 +593,11 @@ class AppServerClient(SyncRequester):
             source: Optional identifier for the product that initiated the import.
         """
         return cast(
-            ExternalAgentConfigImportResponse,
+            "v2_all.ExternalAgentConfigImportResponse",
             self._request(
                 "externalAgentConfig/import",
-                ExternalAgentConfigImportParams,
-                ExternalAgentConfigImportResponse,
+                v2_all.ExternalAgentConfigImportParams,
+                v2_all.ExternalAgentConfigImportResponse,
                 {
                     "migration_items": migration_items,
                     "migration_source": migration_source,
@@ -831,21 +607,27 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def external_agent_config_import_read_histories(self) -> ExternalAgentConfigImportHistoriesReadResponse:
+    def external_agent_config_import_read_histories(self) -> v2_all.ExternalAgentConfigImportHistoriesReadResponse:
         """Call ``externalAgentConfig/import/readHistories``.
 
         JSON-RPC method: ``externalAgentConfig/import/readHistories``.
         """
         return cast(
-            ExternalAgentConfigImportHistoriesReadResponse,
+            "v2_all.ExternalAgentConfigImportHistoriesReadResponse",
             self._request(
-                "externalAgentConfig/import/readHistories", None, ExternalAgentConfigImportHistoriesReadResponse, {}
+                "externalAgentConfig/import/readHistories",
+                None,
+                v2_all.ExternalAgentConfigImportHistoriesReadResponse,
+                {},
             ),
         )
 
     def external_agent_config_import_record_history(
-        self, *, item_type_results: list[ExternalAgentConfigImportHistoryRecordTypeResultParams], provider_id: str
-    ) -> ExternalAgentConfigImportHistoryRecordResponse:
+        self,
+        *,
+        item_type_results: list[v2_all.ExternalAgentConfigImportHistoryRecordTypeResultParams],
+        provider_id: str,
+    ) -> v2_all.ExternalAgentConfigImportHistoryRecordResponse:
         """Call ``externalAgentConfig/import/recordHistory``.
 
         JSON-RPC method: ``externalAgentConfig/import/recordHistory``.
@@ -855,11 +637,11 @@ class AppServerClient(SyncRequester):
             provider_id: Opaque provider identifier for the externally completed import.
         """
         return cast(
-            ExternalAgentConfigImportHistoryRecordResponse,
+            "v2_all.ExternalAgentConfigImportHistoryRecordResponse",
             self._request(
                 "externalAgentConfig/import/recordHistory",
-                ExternalAgentConfigImportHistoryRecordParams,
-                ExternalAgentConfigImportHistoryRecordResponse,
+                v2_all.ExternalAgentConfigImportHistoryRecordParams,
+                v2_all.ExternalAgentConfigImportHistoryRecordResponse,
                 {"item_type_results": item_type_results, "provider_id": provider_id},
             ),
         )
@@ -873,17 +655,17 @@ class AppServerClient(SyncRequester):
         reason: str | None | Omit = OMIT,
         tags: dict[str, str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> FeedbackUploadResponse:
+    ) -> v2_all.FeedbackUploadResponse:
         """Call ``feedback/upload``.
 
         JSON-RPC method: ``feedback/upload``.
         """
         return cast(
-            FeedbackUploadResponse,
+            "v2_all.FeedbackUploadResponse",
             self._request(
                 "feedback/upload",
-                FeedbackUploadParams,
-                FeedbackUploadResponse,
+                v2_all.FeedbackUploadParams,
+                v2_all.FeedbackUploadResponse,
                 {
                     "classification": classification,
                     "extra_log_files": extra_log_files,
@@ -896,8 +678,12 @@ class AppServerClient(SyncRequester):
         )
 
     def fs_copy(
-        self, *, destination_path: AbsolutePathBuf, source_path: AbsolutePathBuf, recursive: bool | None | Omit = OMIT
-    ) -> FsCopyResponse:
+        self,
+        *,
+        destination_path: v2_all.AbsolutePathBuf,
+        source_path: v2_all.AbsolutePathBuf,
+        recursive: bool | None | Omit = OMIT,
+    ) -> v2_all.FsCopyResponse:
         """Copy a file or directory tree on the host filesystem.
 
         JSON-RPC method: ``fs/copy``.
@@ -908,18 +694,18 @@ class AppServerClient(SyncRequester):
             recursive: Required for directory copies; ignored for file copies.
         """
         return cast(
-            FsCopyResponse,
+            "v2_all.FsCopyResponse",
             self._request(
                 "fs/copy",
-                FsCopyParams,
-                FsCopyResponse,
+                v2_all.FsCopyParams,
+                v2_all.FsCopyResponse,
                 {"destination_path": destination_path, "source_path": source_path, "recursive": recursive},
             ),
         )
 
     def fs_create_directory(
-        self, *, path: AbsolutePathBuf, recursive: bool | None | Omit = OMIT
-    ) -> FsCreateDirectoryResponse:
+        self, *, path: v2_all.AbsolutePathBuf, recursive: bool | None | Omit = OMIT
+    ) -> v2_all.FsCreateDirectoryResponse:
         """Create a directory on the host filesystem.
 
         JSON-RPC method: ``fs/createDirectory``.
@@ -929,16 +715,16 @@ class AppServerClient(SyncRequester):
             recursive: Whether parent directories should also be created. Defaults to `true`.
         """
         return cast(
-            FsCreateDirectoryResponse,
+            "v2_all.FsCreateDirectoryResponse",
             self._request(
                 "fs/createDirectory",
-                FsCreateDirectoryParams,
-                FsCreateDirectoryResponse,
+                v2_all.FsCreateDirectoryParams,
+                v2_all.FsCreateDirectoryResponse,
                 {"path": path, "recursive": recursive},
             ),
         )
 
-    def fs_get_metadata(self, *, path: AbsolutePathBuf) -> FsGetMetadataResponse:
+    def fs_get_metadata(self, *, path: v2_all.AbsolutePathBuf) -> v2_all.FsGetMetadataResponse:
         """Request metadata for an absolute path.
 
         JSON-RPC method: ``fs/getMetadata``.
@@ -947,11 +733,11 @@ class AppServerClient(SyncRequester):
             path: Absolute path to inspect.
         """
         return cast(
-            FsGetMetadataResponse,
-            self._request("fs/getMetadata", FsGetMetadataParams, FsGetMetadataResponse, {"path": path}),
+            "v2_all.FsGetMetadataResponse",
+            self._request("fs/getMetadata", v2_all.FsGetMetadataParams, v2_all.FsGetMetadataResponse, {"path": path}),
         )
 
-    def fs_read_directory(self, *, path: AbsolutePathBuf) -> FsReadDirectoryResponse:
+    def fs_read_directory(self, *, path: v2_all.AbsolutePathBuf) -> v2_all.FsReadDirectoryResponse:
         """List direct child names for a directory.
 
         JSON-RPC method: ``fs/readDirectory``.
@@ -960,11 +746,13 @@ class AppServerClient(SyncRequester):
             path: Absolute directory path to read.
         """
         return cast(
-            FsReadDirectoryResponse,
-            self._request("fs/readDirectory", FsReadDirectoryParams, FsReadDirectoryResponse, {"path": path}),
+            "v2_all.FsReadDirectoryResponse",
+            self._request(
+                "fs/readDirectory", v2_all.FsReadDirectoryParams, v2_all.FsReadDirectoryResponse, {"path": path}
+            ),
         )
 
-    def fs_read_file(self, *, path: AbsolutePathBuf) -> FsReadFileResponse:
+    def fs_read_file(self, *, path: v2_all.AbsolutePathBuf) -> v2_all.FsReadFileResponse:
         """Read a file from the host filesystem.
 
         JSON-RPC method: ``fs/readFile``.
@@ -973,12 +761,13 @@ class AppServerClient(SyncRequester):
             path: Absolute path to read.
         """
         return cast(
-            FsReadFileResponse, self._request("fs/readFile", FsReadFileParams, FsReadFileResponse, {"path": path})
+            "v2_all.FsReadFileResponse",
+            self._request("fs/readFile", v2_all.FsReadFileParams, v2_all.FsReadFileResponse, {"path": path}),
         )
 
     def fs_remove(
-        self, *, path: AbsolutePathBuf, force: bool | None | Omit = OMIT, recursive: bool | None | Omit = OMIT
-    ) -> FsRemoveResponse:
+        self, *, path: v2_all.AbsolutePathBuf, force: bool | None | Omit = OMIT, recursive: bool | None | Omit = OMIT
+    ) -> v2_all.FsRemoveResponse:
         """Remove a file or directory tree from the host filesystem.
 
         JSON-RPC method: ``fs/remove``.
@@ -989,13 +778,16 @@ class AppServerClient(SyncRequester):
             recursive: Whether directory removal should recurse. Defaults to `true`.
         """
         return cast(
-            FsRemoveResponse,
+            "v2_all.FsRemoveResponse",
             self._request(
-                "fs/remove", FsRemoveParams, FsRemoveResponse, {"path": path, "force": force, "recursive": recursive}
+                "fs/remove",
+                v2_all.FsRemoveParams,
+                v2_all.FsRemoveResponse,
+                {"path": path, "force": force, "recursive": recursive},
             ),
         )
 
-    def fs_unwatch(self, *, watch_id: str) -> FsUnwatchResponse:
+    def fs_unwatch(self, *, watch_id: str) -> v2_all.FsUnwatchResponse:
         """Stop filesystem watch notifications for a prior `fs/watch`.
 
         JSON-RPC method: ``fs/unwatch``.
@@ -1004,10 +796,11 @@ class AppServerClient(SyncRequester):
             watch_id: Watch identifier previously provided to `fs/watch`.
         """
         return cast(
-            FsUnwatchResponse, self._request("fs/unwatch", FsUnwatchParams, FsUnwatchResponse, {"watch_id": watch_id})
+            "v2_all.FsUnwatchResponse",
+            self._request("fs/unwatch", v2_all.FsUnwatchParams, v2_all.FsUnwatchResponse, {"watch_id": watch_id}),
         )
 
-    def fs_watch(self, *, path: AbsolutePathBuf, watch_id: str) -> FsWatchResponse:
+    def fs_watch(self, *, path: v2_all.AbsolutePathBuf, watch_id: str) -> v2_all.FsWatchResponse:
         """Start filesystem watch notifications for an absolute path.
 
         JSON-RPC method: ``fs/watch``.
@@ -1017,11 +810,13 @@ class AppServerClient(SyncRequester):
             watch_id: Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
         """
         return cast(
-            FsWatchResponse,
-            self._request("fs/watch", FsWatchParams, FsWatchResponse, {"path": path, "watch_id": watch_id}),
+            "v2_all.FsWatchResponse",
+            self._request(
+                "fs/watch", v2_all.FsWatchParams, v2_all.FsWatchResponse, {"path": path, "watch_id": watch_id}
+            ),
         )
 
-    def fs_write_file(self, *, data_base64: str, path: AbsolutePathBuf) -> FsWriteFileResponse:
+    def fs_write_file(self, *, data_base64: str, path: v2_all.AbsolutePathBuf) -> v2_all.FsWriteFileResponse:
         """Write a file on the host filesystem.
 
         JSON-RPC method: ``fs/writeFile``.
@@ -1031,30 +826,33 @@ class AppServerClient(SyncRequester):
             path: Absolute path to write.
         """
         return cast(
-            FsWriteFileResponse,
+            "v2_all.FsWriteFileResponse",
             self._request(
-                "fs/writeFile", FsWriteFileParams, FsWriteFileResponse, {"data_base64": data_base64, "path": path}
+                "fs/writeFile",
+                v2_all.FsWriteFileParams,
+                v2_all.FsWriteFileResponse,
+                {"data_base64": data_base64, "path": path},
             ),
         )
 
     def fuzzy_file_search(
         self, *, query: str, roots: list[str], cancellation_token: str | None | Omit = OMIT
-    ) -> FuzzyFileSearchResponse:
+    ) -> v2_all.FuzzyFileSearchResponse:
         """Call ``fuzzyFileSearch``.
 
         JSON-RPC method: ``fuzzyFileSearch``.
         """
         return cast(
-            FuzzyFileSearchResponse,
+            "v2_all.FuzzyFileSearchResponse",
             self._request(
                 "fuzzyFileSearch",
-                FuzzyFileSearchParams,
-                FuzzyFileSearchResponse,
+                v2_all.FuzzyFileSearchParams,
+                v2_all.FuzzyFileSearchResponse,
                 {"query": query, "roots": roots, "cancellation_token": cancellation_token},
             ),
         )
 
-    def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> HooksListResponse:
+    def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> v2_all.HooksListResponse:
         """Call ``hooks/list``.
 
         JSON-RPC method: ``hooks/list``.
@@ -1062,68 +860,71 @@ class AppServerClient(SyncRequester):
         Args:
             cwds: When empty, defaults to the current session working directory.
         """
-        return cast(HooksListResponse, self._request("hooks/list", HooksListParams, HooksListResponse, {"cwds": cwds}))
+        return cast(
+            "v2_all.HooksListResponse",
+            self._request("hooks/list", v2_all.HooksListParams, v2_all.HooksListResponse, {"cwds": cwds}),
+        )
 
     def initialize(
-        self, *, client_info: ClientInfo, capabilities: InitializeCapabilities | None | Omit = OMIT
-    ) -> InitializeResponse:
+        self, *, client_info: v2_all.ClientInfo, capabilities: v2_all.InitializeCapabilities | None | Omit = OMIT
+    ) -> v2_all.InitializeResponse:
         """Call ``initialize``.
 
         JSON-RPC method: ``initialize``.
         """
         return cast(
-            InitializeResponse,
+            "v2_all.InitializeResponse",
             self._request(
                 "initialize",
-                InitializeParams,
-                InitializeResponse,
+                v2_all.InitializeParams,
+                v2_all.InitializeResponse,
                 {"client_info": client_info, "capabilities": capabilities},
             ),
         )
 
     def marketplace_add(
         self, *, source: str, ref_name: str | None | Omit = OMIT, sparse_paths: list[str] | None | Omit = OMIT
-    ) -> MarketplaceAddResponse:
+    ) -> v2_all.MarketplaceAddResponse:
         """Call ``marketplace/add``.
 
         JSON-RPC method: ``marketplace/add``.
         """
         return cast(
-            MarketplaceAddResponse,
+            "v2_all.MarketplaceAddResponse",
             self._request(
                 "marketplace/add",
-                MarketplaceAddParams,
-                MarketplaceAddResponse,
+                v2_all.MarketplaceAddParams,
+                v2_all.MarketplaceAddResponse,
                 {"source": source, "ref_name": ref_name, "sparse_paths": sparse_paths},
             ),
         )
 
-    def marketplace_remove(self, *, marketplace_name: str) -> MarketplaceRemoveResponse:
+    def marketplace_remove(self, *, marketplace_name: str) -> v2_all.MarketplaceRemoveResponse:
         """Call ``marketplace/remove``.
 
         JSON-RPC method: ``marketplace/remove``.
         """
         return cast(
-            MarketplaceRemoveResponse,
+            "v2_all.MarketplaceRemoveResponse",
             self._request(
                 "marketplace/remove",
-                MarketplaceRemoveParams,
-                MarketplaceRemoveResponse,
+                v2_all.MarketplaceRemoveParams,
+                v2_all.MarketplaceRemoveResponse,
                 {"marketplace_name": marketplace_name},
             ),
         )
 
-    def marketplace_upgrade(self, *, marketplace_name: str | None | Omit = OMIT) -> MarketplaceUpgradeResponse:
+    def marketplace_upgrade(self, *, marketplace_name: str | None | Omit = OMIT) -> v2_all.MarketplaceUpgradeResponse:
         """Call ``marketplace/upgrade``.
 
         JSON-RPC method: ``marketplace/upgrade``.
         """
         return cast(
-            MarketplaceUpgradeResponse,
+            "v2_all.MarketplaceUpgradeResponse",
             self._request(
                 "marketplace/upgrade",
-                MarketplaceUpgradeParams,
-                MarketplaceUpgradeResponse,
+                v2_all.MarketplaceUpgradeParams,
+                v2_all.MarketplaceUpgradeResponse,
                 {"marketplace_name": marketplace_name},
             ),
         )
@@ -1132,11 +933,11 @@ class AppServerClient(SyncRequester):
         self,
         *,
         name: str,
-        client_registration: McpServerOauthClientRegistration | None | Omit = OMIT,
+        client_registration: v2_all.McpServerOauthClientRegistration | None | Omit = OMIT,
         scopes: list[str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-        timeout_secs: Int64 | None | Omit = OMIT,
-    ) -> McpServerOauthLoginResponse:
+        timeout_secs: v2_all.Int64 | None | Omit = OMIT,
+    ) -> v2_all.McpServerOauthLoginResponse:
         """Call ``mcpServer/oauth/login``.
 
         JSON-RPC method: ``mcpServer/oauth/login``.
@@ -1145,11 +946,11 @@ class AppServerClient(SyncRequester):
             client_registration: Registration strategy for this login only; omission selects automatic discovery.
         """
         return cast(
-            McpServerOauthLoginResponse,
+            "v2_all.McpServerOauthLoginResponse",
             self._request(
                 "mcpServer/oauth/login",
-                McpServerOauthLoginParams,
-                McpServerOauthLoginResponse,
+                v2_all.McpServerOauthLoginParams,
+                v2_all.McpServerOauthLoginResponse,
                 {
                     "name": name,
                     "client_registration": client_registration,
@@ -1167,9 +968,9 @@ class AppServerClient(SyncRequester):
         uri: str,
         connector_id: str | None | Omit = OMIT,
         origin_call_id: str | None | Omit = OMIT,
-        target: McpResourceReadTarget | None | Omit = OMIT,
+        target: v2_all.McpResourceReadTarget | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> McpResourceReadResponse:
+    ) -> v2_all.McpResourceReadResponse:
         """Call ``mcpServer/resource/read``.
 
         JSON-RPC method: ``mcpServer/resource/read``.
@@ -1179,11 +980,11 @@ class AppServerClient(SyncRequester):
             target: Explicit hosted app/account. Omit to retain legacy resource discovery.
         """
         return cast(
-            McpResourceReadResponse,
+            "v2_all.McpResourceReadResponse",
             self._request(
                 "mcpServer/resource/read",
-                McpResourceReadParams,
-                McpResourceReadResponse,
+                v2_all.McpResourceReadParams,
+                v2_all.McpResourceReadResponse,
                 {
                     "server": server,
                     "uri": uri,
@@ -1203,17 +1004,17 @@ class AppServerClient(SyncRequester):
         tool: str,
         arguments: JsonValue | None | Omit = OMIT,
         meta: JsonValue | None | Omit = OMIT,
-    ) -> McpServerToolCallResponse:
+    ) -> v2_all.McpServerToolCallResponse:
         """Call ``mcpServer/tool/call``.
 
         JSON-RPC method: ``mcpServer/tool/call``.
         """
         return cast(
-            McpServerToolCallResponse,
+            "v2_all.McpServerToolCallResponse",
             self._request(
                 "mcpServer/tool/call",
-                McpServerToolCallParams,
-                McpServerToolCallResponse,
+                v2_all.McpServerToolCallParams,
+                v2_all.McpServerToolCallResponse,
                 {"server": server, "thread_id": thread_id, "tool": tool, "arguments": arguments, "meta": meta},
             ),
         )
@@ -1222,11 +1023,11 @@ class AppServerClient(SyncRequester):
         self,
         *,
         cursor: str | None | Omit = OMIT,
-        detail: McpServerStatusDetail | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        detail: v2_all.McpServerStatusDetail | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         server_name: str | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> ListMcpServerStatusResponse:
+    ) -> v2_all.ListMcpServerStatusResponse:
         """Call ``mcpServerStatus/list``.
 
         JSON-RPC method: ``mcpServerStatus/list``.
@@ -1238,11 +1039,11 @@ class AppServerClient(SyncRequester):
             server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
         """
         return cast(
-            ListMcpServerStatusResponse,
+            "v2_all.ListMcpServerStatusResponse",
             self._request(
                 "mcpServerStatus/list",
-                ListMcpServerStatusParams,
-                ListMcpServerStatusResponse,
+                v2_all.ListMcpServerStatusParams,
+                v2_all.ListMcpServerStatusResponse,
                 {
                     "cursor": cursor,
                     "detail": detail,
@@ -1258,8 +1059,8 @@ class AppServerClient(SyncRequester):
         *,
         cursor: str | None | Omit = OMIT,
         include_hidden: bool | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-    ) -> ModelListResponse:
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.ModelListResponse:
         """Call ``model/list``.
 
         JSON-RPC method: ``model/list``.
@@ -1270,33 +1071,37 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
         """
         return cast(
-            ModelListResponse,
+            "v2_all.ModelListResponse",
             self._request(
                 "model/list",
-                ModelListParams,
-                ModelListResponse,
+                v2_all.ModelListParams,
+                v2_all.ModelListResponse,
                 {"cursor": cursor, "include_hidden": include_hidden, "limit": limit},
             ),
         )
 
-    def model_provider_capabilities_read(self) -> ModelProviderCapabilitiesReadResponse:
+    def model_provider_capabilities_read(self) -> v2_all.ModelProviderCapabilitiesReadResponse:
         """Call ``modelProvider/capabilities/read``.
 
         JSON-RPC method: ``modelProvider/capabilities/read``.
         """
         return cast(
-            ModelProviderCapabilitiesReadResponse,
+            "v2_all.ModelProviderCapabilitiesReadResponse",
             self._request(
                 "modelProvider/capabilities/read",
-                ModelProviderCapabilitiesReadParams,
-                ModelProviderCapabilitiesReadResponse,
+                v2_all.ModelProviderCapabilitiesReadParams,
+                v2_all.ModelProviderCapabilitiesReadResponse,
                 {},
             ),
         )
 
     def permission_profile_list(
-        self, *, cursor: str | None | Omit = OMIT, cwd: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> PermissionProfileListResponse:
+        self,
+        *,
+        cursor: str | None | Omit = OMIT,
+        cwd: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.PermissionProfileListResponse:
         """Call ``permissionProfile/list``.
 
         JSON-RPC method: ``permissionProfile/list``.
@@ -1307,11 +1112,11 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to the full result set.
         """
         return cast(
-            PermissionProfileListResponse,
+            "v2_all.PermissionProfileListResponse",
             self._request(
                 "permissionProfile/list",
-                PermissionProfileListParams,
-                PermissionProfileListResponse,
+                v2_all.PermissionProfileListParams,
+                v2_all.PermissionProfileListResponse,
                 {"cursor": cursor, "cwd": cwd, "limit": limit},
             ),
         )
@@ -1321,9 +1126,9 @@ class AppServerClient(SyncRequester):
         *,
         plugin_name: str,
         install_attempt_id: str | None | Omit = OMIT,
-        marketplace_path: AbsolutePathBuf | None | Omit = OMIT,
+        marketplace_path: v2_all.AbsolutePathBuf | None | Omit = OMIT,
         remote_marketplace_name: str | None | Omit = OMIT,
-    ) -> PluginInstallResponse:
+    ) -> v2_all.PluginInstallResponse:
         """Call ``plugin/install``.
 
         JSON-RPC method: ``plugin/install``.
@@ -1332,11 +1137,11 @@ class AppServerClient(SyncRequester):
             install_attempt_id: Client-generated identifier used to correlate one installation attempt.
         """
         return cast(
-            PluginInstallResponse,
+            "v2_all.PluginInstallResponse",
             self._request(
                 "plugin/install",
-                PluginInstallParams,
-                PluginInstallResponse,
+                v2_all.PluginInstallParams,
+                v2_all.PluginInstallResponse,
                 {
                     "plugin_name": plugin_name,
                     "install_attempt_id": install_attempt_id,
@@ -1349,9 +1154,9 @@ class AppServerClient(SyncRequester):
     def plugin_installed(
         self,
         *,
-        cwds: list[AbsolutePathBuf] | None | Omit = OMIT,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         install_suggestion_plugin_names: list[str] | None | Omit = OMIT,
-    ) -> PluginInstalledResponse:
+    ) -> v2_all.PluginInstalledResponse:
         """Call ``plugin/installed``.
 
         JSON-RPC method: ``plugin/installed``.
@@ -1361,11 +1166,11 @@ class AppServerClient(SyncRequester):
             install_suggestion_plugin_names: Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints.
         """
         return cast(
-            PluginInstalledResponse,
+            "v2_all.PluginInstalledResponse",
             self._request(
                 "plugin/installed",
-                PluginInstalledParams,
-                PluginInstalledResponse,
+                v2_all.PluginInstalledParams,
+                v2_all.PluginInstalledResponse,
                 {"cwds": cwds, "install_suggestion_plugin_names": install_suggestion_plugin_names},
             ),
         )
@@ -1373,10 +1178,10 @@ class AppServerClient(SyncRequester):
     def plugin_list(
         self,
         *,
-        cwds: list[AbsolutePathBuf] | None | Omit = OMIT,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        marketplace_kinds: list[PluginListMarketplaceKind] | None | Omit = OMIT,
-    ) -> PluginListResponse:
+        marketplace_kinds: list[v2_all.PluginListMarketplaceKind] | None | Omit = OMIT,
+    ) -> v2_all.PluginListResponse:
         """Call ``plugin/list``.
 
         JSON-RPC method: ``plugin/list``.
@@ -1387,11 +1192,11 @@ class AppServerClient(SyncRequester):
             marketplace_kinds: Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag.
         """
         return cast(
-            PluginListResponse,
+            "v2_all.PluginListResponse",
             self._request(
                 "plugin/list",
-                PluginListParams,
-                PluginListResponse,
+                v2_all.PluginListParams,
+                v2_all.PluginListResponse,
                 {"cwds": cwds, "force_refetch": force_refetch, "marketplace_kinds": marketplace_kinds},
             ),
         )
@@ -1400,19 +1205,19 @@ class AppServerClient(SyncRequester):
         self,
         *,
         plugin_name: str,
-        marketplace_path: AbsolutePathBuf | None | Omit = OMIT,
+        marketplace_path: v2_all.AbsolutePathBuf | None | Omit = OMIT,
         remote_marketplace_name: str | None | Omit = OMIT,
-    ) -> PluginReadResponse:
+    ) -> v2_all.PluginReadResponse:
         """Call ``plugin/read``.
 
         JSON-RPC method: ``plugin/read``.
         """
         return cast(
-            PluginReadResponse,
+            "v2_all.PluginReadResponse",
             self._request(
                 "plugin/read",
-                PluginReadParams,
-                PluginReadResponse,
+                v2_all.PluginReadParams,
+                v2_all.PluginReadResponse,
                 {
                     "plugin_name": plugin_name,
                     "marketplace_path": marketplace_path,
@@ -1421,7 +1226,7 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def plugin_reconcile(self, *, reason: str | None | Omit = OMIT) -> PluginReconcileResponse:
+    def plugin_reconcile(self, *, reason: str | None | Omit = OMIT) -> v2_all.PluginReconcileResponse:
         """Call ``plugin/reconcile``.
 
         JSON-RPC method: ``plugin/reconcile``.
@@ -1430,68 +1235,70 @@ class AppServerClient(SyncRequester):
             reason: Optional client-provided reason recorded with the reconciliation attempt.
         """
         return cast(
-            PluginReconcileResponse,
-            self._request("plugin/reconcile", PluginReconcileParams, PluginReconcileResponse, {"reason": reason}),
+            "v2_all.PluginReconcileResponse",
+            self._request(
+                "plugin/reconcile", v2_all.PluginReconcileParams, v2_all.PluginReconcileResponse, {"reason": reason}
+            ),
         )
 
-    def plugin_share_checkout(self, *, remote_plugin_id: str) -> PluginShareCheckoutResponse:
+    def plugin_share_checkout(self, *, remote_plugin_id: str) -> v2_all.PluginShareCheckoutResponse:
         """Call ``plugin/share/checkout``.
 
         JSON-RPC method: ``plugin/share/checkout``.
         """
         return cast(
-            PluginShareCheckoutResponse,
+            "v2_all.PluginShareCheckoutResponse",
             self._request(
                 "plugin/share/checkout",
-                PluginShareCheckoutParams,
-                PluginShareCheckoutResponse,
+                v2_all.PluginShareCheckoutParams,
+                v2_all.PluginShareCheckoutResponse,
                 {"remote_plugin_id": remote_plugin_id},
             ),
         )
 
-    def plugin_share_delete(self, *, remote_plugin_id: str) -> PluginShareDeleteResponse:
+    def plugin_share_delete(self, *, remote_plugin_id: str) -> v2_all.PluginShareDeleteResponse:
         """Call ``plugin/share/delete``.
 
         JSON-RPC method: ``plugin/share/delete``.
         """
         return cast(
-            PluginShareDeleteResponse,
+            "v2_all.PluginShareDeleteResponse",
             self._request(
                 "plugin/share/delete",
-                PluginShareDeleteParams,
-                PluginShareDeleteResponse,
+                v2_all.PluginShareDeleteParams,
+                v2_all.PluginShareDeleteResponse,
                 {"remote_plugin_id": remote_plugin_id},
             ),
         )
 
-    def plugin_share_list(self) -> PluginShareListResponse:
+    def plugin_share_list(self) -> v2_all.PluginShareListResponse:
         """Call ``plugin/share/list``.
 
         JSON-RPC method: ``plugin/share/list``.
         """
         return cast(
-            PluginShareListResponse,
-            self._request("plugin/share/list", PluginShareListParams, PluginShareListResponse, {}),
+            "v2_all.PluginShareListResponse",
+            self._request("plugin/share/list", v2_all.PluginShareListParams, v2_all.PluginShareListResponse, {}),
         )
 
     def plugin_share_save(
         self,
         *,
-        plugin_path: AbsolutePathBuf,
-        discoverability: PluginShareDiscoverability | None | Omit = OMIT,
+        plugin_path: v2_all.AbsolutePathBuf,
+        discoverability: v2_all.PluginShareDiscoverability | None | Omit = OMIT,
         remote_plugin_id: str | None | Omit = OMIT,
-        share_targets: list[PluginShareTarget] | None | Omit = OMIT,
-    ) -> PluginShareSaveResponse:
+        share_targets: list[v2_all.PluginShareTarget] | None | Omit = OMIT,
+    ) -> v2_all.PluginShareSaveResponse:
         """Call ``plugin/share/save``.
 
         JSON-RPC method: ``plugin/share/save``.
         """
         return cast(
-            PluginShareSaveResponse,
+            "v2_all.PluginShareSaveResponse",
             self._request(
                 "plugin/share/save",
-                PluginShareSaveParams,
-                PluginShareSaveResponse,
+                v2_all.PluginShareSaveParams,
+                v2_all.PluginShareSaveResponse,
                 {
                     "plugin_path": plugin_path,
                     "discoverability": discoverability,
@@ -1504,20 +1311,20 @@ class AppServerClient(SyncRequester):
     def plugin_share_update_targets(
         self,
         *,
-        discoverability: PluginShareUpdateDiscoverability,
+        discoverability: v2_all.PluginShareUpdateDiscoverability,
         remote_plugin_id: str,
-        share_targets: list[PluginShareTarget],
-    ) -> PluginShareUpdateTargetsResponse:
+        share_targets: list[v2_all.PluginShareTarget],
+    ) -> v2_all.PluginShareUpdateTargetsResponse:
         """Call ``plugin/share/updateTargets``.
 
         JSON-RPC method: ``plugin/share/updateTargets``.
         """
         return cast(
-            PluginShareUpdateTargetsResponse,
+            "v2_all.PluginShareUpdateTargetsResponse",
             self._request(
                 "plugin/share/updateTargets",
-                PluginShareUpdateTargetsParams,
-                PluginShareUpdateTargetsResponse,
+                v2_all.PluginShareUpdateTargetsParams,
+                v2_all.PluginShareUpdateTargetsResponse,
                 {
                     "discoverability": discoverability,
                     "remote_plugin_id": remote_plugin_id,
@@ -1528,17 +1335,17 @@ class AppServerClient(SyncRequester):
 
     def plugin_skill_read(
         self, *, remote_marketplace_name: str, remote_plugin_id: str, skill_name: str
-    ) -> PluginSkillReadResponse:
+    ) -> v2_all.PluginSkillReadResponse:
         """Call ``plugin/skill/read``.
 
         JSON-RPC method: ``plugin/skill/read``.
         """
         return cast(
-            PluginSkillReadResponse,
+            "v2_all.PluginSkillReadResponse",
             self._request(
                 "plugin/skill/read",
-                PluginSkillReadParams,
-                PluginSkillReadResponse,
+                v2_all.PluginSkillReadParams,
+                v2_all.PluginSkillReadResponse,
                 {
                     "remote_marketplace_name": remote_marketplace_name,
                     "remote_plugin_id": remote_plugin_id,
@@ -1547,19 +1354,24 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def plugin_uninstall(self, *, plugin_id: str) -> PluginUninstallResponse:
+    def plugin_uninstall(self, *, plugin_id: str) -> v2_all.PluginUninstallResponse:
         """Call ``plugin/uninstall``.
 
         JSON-RPC method: ``plugin/uninstall``.
         """
         return cast(
-            PluginUninstallResponse,
-            self._request("plugin/uninstall", PluginUninstallParams, PluginUninstallResponse, {"plugin_id": plugin_id}),
+            "v2_all.PluginUninstallResponse",
+            self._request(
+                "plugin/uninstall",
+                v2_all.PluginUninstallParams,
+                v2_all.PluginUninstallResponse,
+                {"plugin_id": plugin_id},
+            ),
         )
 
     def review_start(
-        self, *, target: ReviewTarget, thread_id: str, delivery: ReviewDelivery | None | Omit = OMIT
-    ) -> ReviewStartResponse:
+        self, *, target: v2_all.ReviewTarget, thread_id: str, delivery: v2_all.ReviewDelivery | None | Omit = OMIT
+    ) -> v2_all.ReviewStartResponse:
         """Call ``review/start``.
 
         JSON-RPC method: ``review/start``.
@@ -1568,18 +1380,18 @@ class AppServerClient(SyncRequester):
             delivery: Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread.
         """
         return cast(
-            ReviewStartResponse,
+            "v2_all.ReviewStartResponse",
             self._request(
                 "review/start",
-                ReviewStartParams,
-                ReviewStartResponse,
+                v2_all.ReviewStartParams,
+                v2_all.ReviewStartResponse,
                 {"target": target, "thread_id": thread_id, "delivery": delivery},
             ),
         )
 
     def skills_config_write(
-        self, *, enabled: bool, name: str | None | Omit = OMIT, path: AbsolutePathBuf | None | Omit = OMIT
-    ) -> SkillsConfigWriteResponse:
+        self, *, enabled: bool, name: str | None | Omit = OMIT, path: v2_all.AbsolutePathBuf | None | Omit = OMIT
+    ) -> v2_all.SkillsConfigWriteResponse:
         """Call ``skills/config/write``.
 
         JSON-RPC method: ``skills/config/write``.
@@ -1589,33 +1401,35 @@ class AppServerClient(SyncRequester):
             path: Path-based selector.
         """
         return cast(
-            SkillsConfigWriteResponse,
+            "v2_all.SkillsConfigWriteResponse",
             self._request(
                 "skills/config/write",
-                SkillsConfigWriteParams,
-                SkillsConfigWriteResponse,
+                v2_all.SkillsConfigWriteParams,
+                v2_all.SkillsConfigWriteResponse,
                 {"enabled": enabled, "name": name, "path": path},
             ),
         )
 
-    def skills_extra_roots_set(self, *, extra_roots: list[AbsolutePathBuf]) -> SkillsExtraRootsSetResponse:
+    def skills_extra_roots_set(
+        self, *, extra_roots: list[v2_all.AbsolutePathBuf]
+    ) -> v2_all.SkillsExtraRootsSetResponse:
         """Call ``skills/extraRoots/set``.
 
         JSON-RPC method: ``skills/extraRoots/set``.
         """
         return cast(
-            SkillsExtraRootsSetResponse,
+            "v2_all.SkillsExtraRootsSetResponse",
             self._request(
                 "skills/extraRoots/set",
-                SkillsExtraRootsSetParams,
-                SkillsExtraRootsSetResponse,
+                v2_all.SkillsExtraRootsSetParams,
+                v2_all.SkillsExtraRootsSetResponse,
                 {"extra_roots": extra_roots},
             ),
         )
 
     def skills_list(
         self, *, cwds: list[str] | None | Omit = OMIT, force_reload: bool | None | Omit = OMIT
-    ) -> SkillsListResponse:
+    ) -> v2_all.SkillsListResponse:
         """Call ``skills/list``.
 
         JSON-RPC method: ``skills/list``.
@@ -1625,15 +1439,18 @@ class AppServerClient(SyncRequester):
             force_reload: When true, bypass the skills cache and re-scan skills from disk.
         """
         return cast(
-            SkillsListResponse,
+            "v2_all.SkillsListResponse",
             self._request(
-                "skills/list", SkillsListParams, SkillsListResponse, {"cwds": cwds, "force_reload": force_reload}
+                "skills/list",
+                v2_all.SkillsListParams,
+                v2_all.SkillsListResponse,
+                {"cwds": cwds, "force_reload": force_reload},
             ),
         )
 
     def thread_approve_guardian_denied_action(
         self, *, event: JsonValue, thread_id: str
-    ) -> ThreadApproveGuardianDeniedActionResponse:
+    ) -> v2_all.ThreadApproveGuardianDeniedActionResponse:
         """Call ``thread/approveGuardianDeniedAction``.
 
         JSON-RPC method: ``thread/approveGuardianDeniedAction``.
@@ -1642,38 +1459,40 @@ class AppServerClient(SyncRequester):
             event: Serialized `codex_protocol::protocol::GuardianAssessmentEvent`.
         """
         return cast(
-            ThreadApproveGuardianDeniedActionResponse,
+            "v2_all.ThreadApproveGuardianDeniedActionResponse",
             self._request(
                 "thread/approveGuardianDeniedAction",
-                ThreadApproveGuardianDeniedActionParams,
-                ThreadApproveGuardianDeniedActionResponse,
+                v2_all.ThreadApproveGuardianDeniedActionParams,
+                v2_all.ThreadApproveGuardianDeniedActionResponse,
                 {"event": event, "thread_id": thread_id},
             ),
         )
 
-    def thread_archive(self, *, thread_id: str) -> ThreadArchiveResponse:
+    def thread_archive(self, *, thread_id: str) -> v2_all.ThreadArchiveResponse:
         """Call ``thread/archive``.
 
         JSON-RPC method: ``thread/archive``.
         """
         return cast(
-            ThreadArchiveResponse,
-            self._request("thread/archive", ThreadArchiveParams, ThreadArchiveResponse, {"thread_id": thread_id}),
+            "v2_all.ThreadArchiveResponse",
+            self._request(
+                "thread/archive", v2_all.ThreadArchiveParams, v2_all.ThreadArchiveResponse, {"thread_id": thread_id}
+            ),
         )
 
     def thread_attachment_add(
         self, *, attachment_type: str, identity_key: str, payload: JsonValue, thread_id: str
-    ) -> ThreadAttachmentAddResponse:
+    ) -> v2_all.ThreadAttachmentAddResponse:
         """Parameters for creating or locating an attachment on its owning thread.
 
         JSON-RPC method: ``thread/attachment/add``.
         """
         return cast(
-            ThreadAttachmentAddResponse,
+            "v2_all.ThreadAttachmentAddResponse",
             self._request(
                 "thread/attachment/add",
-                ThreadAttachmentAddParams,
-                ThreadAttachmentAddResponse,
+                v2_all.ThreadAttachmentAddParams,
+                v2_all.ThreadAttachmentAddResponse,
                 {
                     "attachment_type": attachment_type,
                     "identity_key": identity_key,
@@ -1684,35 +1503,35 @@ class AppServerClient(SyncRequester):
         )
 
     def thread_attachment_list(
-        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> ThreadAttachmentListResponse:
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadAttachmentListResponse:
         """Parameters for listing attachments from one thread.
 
         JSON-RPC method: ``thread/attachment/list``.
         """
         return cast(
-            ThreadAttachmentListResponse,
+            "v2_all.ThreadAttachmentListResponse",
             self._request(
                 "thread/attachment/list",
-                ThreadAttachmentListParams,
-                ThreadAttachmentListResponse,
+                v2_all.ThreadAttachmentListParams,
+                v2_all.ThreadAttachmentListResponse,
                 {"thread_id": thread_id, "cursor": cursor, "limit": limit},
             ),
         )
 
     def thread_attachment_remove(
         self, *, attachment_type: str, identity_key: str, thread_id: str
-    ) -> ThreadAttachmentRemoveResponse:
+    ) -> v2_all.ThreadAttachmentRemoveResponse:
         """Parameters for deleting an attachment by its stable thread-local identity.
 
         JSON-RPC method: ``thread/attachment/remove``.
         """
         return cast(
-            ThreadAttachmentRemoveResponse,
+            "v2_all.ThreadAttachmentRemoveResponse",
             self._request(
                 "thread/attachment/remove",
-                ThreadAttachmentRemoveParams,
-                ThreadAttachmentRemoveResponse,
+                v2_all.ThreadAttachmentRemoveParams,
+                v2_all.ThreadAttachmentRemoveResponse,
                 {"attachment_type": attachment_type, "identity_key": identity_key, "thread_id": thread_id},
             ),
         )
@@ -1724,8 +1543,8 @@ class AppServerClient(SyncRequester):
         identity_key: str,
         archived: bool | None | Omit = OMIT,
         cursor: str | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-    ) -> ThreadAttachmentOwnerListResponse:
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.ThreadAttachmentOwnerListResponse:
         """Parameters for reverse lookup by attachment identity within this server's store.
 
         JSON-RPC method: ``thread/attachmentOwner/list``.
@@ -1734,11 +1553,11 @@ class AppServerClient(SyncRequester):
             archived: Omitted or null returns all matches; false returns non-archived threads only.
         """
         return cast(
-            ThreadAttachmentOwnerListResponse,
+            "v2_all.ThreadAttachmentOwnerListResponse",
             self._request(
                 "thread/attachmentOwner/list",
-                ThreadAttachmentOwnerListParams,
-                ThreadAttachmentOwnerListResponse,
+                v2_all.ThreadAttachmentOwnerListParams,
+                v2_all.ThreadAttachmentOwnerListResponse,
                 {
                     "attachment_type": attachment_type,
                     "identity_key": identity_key,
@@ -1749,34 +1568,39 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def thread_compact_start(self, *, thread_id: str) -> ThreadCompactStartResponse:
+    def thread_compact_start(self, *, thread_id: str) -> v2_all.ThreadCompactStartResponse:
         """Call ``thread/compact/start``.
 
         JSON-RPC method: ``thread/compact/start``.
         """
         return cast(
-            ThreadCompactStartResponse,
+            "v2_all.ThreadCompactStartResponse",
             self._request(
-                "thread/compact/start", ThreadCompactStartParams, ThreadCompactStartResponse, {"thread_id": thread_id}
+                "thread/compact/start",
+                v2_all.ThreadCompactStartParams,
+                v2_all.ThreadCompactStartResponse,
+                {"thread_id": thread_id},
             ),
         )
 
-    def thread_delete(self, *, thread_id: str) -> ThreadDeleteResponse:
+    def thread_delete(self, *, thread_id: str) -> v2_all.ThreadDeleteResponse:
         """Call ``thread/delete``.
 
         JSON-RPC method: ``thread/delete``.
         """
         return cast(
-            ThreadDeleteResponse,
-            self._request("thread/delete", ThreadDeleteParams, ThreadDeleteResponse, {"thread_id": thread_id}),
+            "v2_all.ThreadDeleteResponse",
+            self._request(
+                "thread/delete", v2_all.ThreadDeleteParams, v2_all.ThreadDeleteResponse, {"thread_id": thread_id}
+            ),
         )
 
     def thread_fork(
         self,
         *,
         thread_id: str,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -1786,10 +1610,10 @@ class AppServerClient(SyncRequester):
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        sandbox: SandboxMode | None | Omit = OMIT,
+        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-        thread_source: ThreadSource | None | Omit = OMIT,
-    ) -> ThreadForkResponse:
+        thread_source: v2_all.ThreadSource | None | Omit = OMIT,
+    ) -> v2_all.ThreadForkResponse:
         """There are two ways to fork a thread: 1. By thread_id: load the thread from disk by thread_id and fork it into a new thread. 2. By path: load the thread from disk by path and fork it into a new thread.
 
         If using a non-empty path, the thread_id param will be ignored. Empty string path values are treated as absent.
@@ -1806,11 +1630,11 @@ class AppServerClient(SyncRequester):
             thread_source: Optional client-supplied analytics source classification for this forked thread.
         """
         return cast(
-            ThreadForkResponse,
+            "v2_all.ThreadForkResponse",
             self._request(
                 "thread/fork",
-                ThreadForkParams,
-                ThreadForkResponse,
+                v2_all.ThreadForkParams,
+                v2_all.ThreadForkResponse,
                 {
                     "thread_id": thread_id,
                     "approval_policy": approval_policy,
@@ -1832,8 +1656,8 @@ class AppServerClient(SyncRequester):
         )
 
     def thread_goal_clear(
-        self, *, thread_id: str, origin: ThreadGoalMutationOrigin | None | Omit = OMIT
-    ) -> ThreadGoalClearResponse:
+        self, *, thread_id: str, origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT
+    ) -> v2_all.ThreadGoalClearResponse:
         """Call ``thread/goal/clear``.
 
         JSON-RPC method: ``thread/goal/clear``.
@@ -1842,23 +1666,25 @@ class AppServerClient(SyncRequester):
             origin: Missing provenance does not supply user authorization.
         """
         return cast(
-            ThreadGoalClearResponse,
+            "v2_all.ThreadGoalClearResponse",
             self._request(
                 "thread/goal/clear",
-                ThreadGoalClearParams,
-                ThreadGoalClearResponse,
+                v2_all.ThreadGoalClearParams,
+                v2_all.ThreadGoalClearResponse,
                 {"thread_id": thread_id, "origin": origin},
             ),
         )
 
-    def thread_goal_get(self, *, thread_id: str) -> ThreadGoalGetResponse:
+    def thread_goal_get(self, *, thread_id: str) -> v2_all.ThreadGoalGetResponse:
         """Call ``thread/goal/get``.
 
         JSON-RPC method: ``thread/goal/get``.
         """
         return cast(
-            ThreadGoalGetResponse,
-            self._request("thread/goal/get", ThreadGoalGetParams, ThreadGoalGetResponse, {"thread_id": thread_id}),
+            "v2_all.ThreadGoalGetResponse",
+            self._request(
+                "thread/goal/get", v2_all.ThreadGoalGetParams, v2_all.ThreadGoalGetResponse, {"thread_id": thread_id}
+            ),
         )
 
     def thread_goal_set(
@@ -1866,10 +1692,10 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         objective: str | None | Omit = OMIT,
-        origin: ThreadGoalMutationOrigin | None | Omit = OMIT,
-        status: ThreadGoalStatus | None | Omit = OMIT,
-        token_budget: Int64 | None | Omit = OMIT,
-    ) -> ThreadGoalSetResponse:
+        origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT,
+        status: v2_all.ThreadGoalStatus | None | Omit = OMIT,
+        token_budget: v2_all.Int64 | None | Omit = OMIT,
+    ) -> v2_all.ThreadGoalSetResponse:
         """Call ``thread/goal/set``.
 
         JSON-RPC method: ``thread/goal/set``.
@@ -1878,11 +1704,11 @@ class AppServerClient(SyncRequester):
             origin: Missing provenance does not supply user authorization.
         """
         return cast(
-            ThreadGoalSetResponse,
+            "v2_all.ThreadGoalSetResponse",
             self._request(
                 "thread/goal/set",
-                ThreadGoalSetParams,
-                ThreadGoalSetResponse,
+                v2_all.ThreadGoalSetParams,
+                v2_all.ThreadGoalSetResponse,
                 {
                     "thread_id": thread_id,
                     "objective": objective,
@@ -1893,7 +1719,7 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> ThreadInjectItemsResponse:
+    def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> v2_all.ThreadInjectItemsResponse:
         """Append raw Responses API items to the thread history without starting a user turn.
 
         JSON-RPC method: ``thread/inject_items``.
@@ -1902,11 +1728,11 @@ class AppServerClient(SyncRequester):
             items: Raw Responses API items to append to the thread's model-visible history.
         """
         return cast(
-            ThreadInjectItemsResponse,
+            "v2_all.ThreadInjectItemsResponse",
             self._request(
                 "thread/inject_items",
-                ThreadInjectItemsParams,
-                ThreadInjectItemsResponse,
+                v2_all.ThreadInjectItemsParams,
+                v2_all.ThreadInjectItemsResponse,
                 {"items": items, "thread_id": thread_id},
             ),
         )
@@ -1915,11 +1741,11 @@ class AppServerClient(SyncRequester):
         self,
         *,
         thread_id: str,
-        cursor: ThreadItemsListCursor | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-        sort_direction: SortDirection | None | Omit = OMIT,
+        cursor: v2_all.ThreadItemsListCursor | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
         turn_id: str | None | Omit = OMIT,
-    ) -> ThreadItemsListResponse:
+    ) -> v2_all.ThreadItemsListResponse:
         """Call ``thread/items/list``.
 
         JSON-RPC method: ``thread/items/list``.
@@ -1931,11 +1757,11 @@ class AppServerClient(SyncRequester):
             turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
         """
         return cast(
-            ThreadItemsListResponse,
+            "v2_all.ThreadItemsListResponse",
             self._request(
                 "thread/items/list",
-                ThreadItemsListParams,
-                ThreadItemsListResponse,
+                v2_all.ThreadItemsListParams,
+                v2_all.ThreadItemsListResponse,
                 {
                     "thread_id": thread_id,
                     "cursor": cursor,
@@ -1951,18 +1777,18 @@ class AppServerClient(SyncRequester):
         *,
         archived: bool | None | Omit = OMIT,
         cursor: str | None | Omit = OMIT,
-        cwd: ThreadListCwdFilter | None | Omit = OMIT,
+        cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
         excluded_thread_ids: list[str] | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         model_providers: list[str] | None | Omit = OMIT,
         originators: list[str] | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
-        sort_direction: SortDirection | None | Omit = OMIT,
-        sort_key: ThreadSortKey | None | Omit = OMIT,
-        source_kinds: list[ThreadSourceKind] | None | Omit = OMIT,
+        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+        sort_key: v2_all.ThreadSortKey | None | Omit = OMIT,
+        source_kinds: list[v2_all.ThreadSourceKind] | None | Omit = OMIT,
         use_state_db_only: bool | None | Omit = OMIT,
-    ) -> ThreadListResponse:
+    ) -> v2_all.ThreadListResponse:
         """Call ``thread/list``.
 
         JSON-RPC method: ``thread/list``.
@@ -1983,11 +1809,11 @@ class AppServerClient(SyncRequester):
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
         return cast(
-            ThreadListResponse,
+            "v2_all.ThreadListResponse",
             self._request(
                 "thread/list",
-                ThreadListParams,
-                ThreadListResponse,
+                v2_all.ThreadListParams,
+                v2_all.ThreadListResponse,
                 {
                     "archived": archived,
                     "cursor": cursor,
@@ -2007,8 +1833,8 @@ class AppServerClient(SyncRequester):
         )
 
     def thread_loaded_list(
-        self, *, cursor: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> ThreadLoadedListResponse:
+        self, *, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadLoadedListResponse:
         """Call ``thread/loaded/list``.
 
         JSON-RPC method: ``thread/loaded/list``.
@@ -2018,18 +1844,18 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to no limit.
         """
         return cast(
-            ThreadLoadedListResponse,
+            "v2_all.ThreadLoadedListResponse",
             self._request(
                 "thread/loaded/list",
-                ThreadLoadedListParams,
-                ThreadLoadedListResponse,
+                v2_all.ThreadLoadedListParams,
+                v2_all.ThreadLoadedListResponse,
                 {"cursor": cursor, "limit": limit},
             ),
         )
 
     def thread_metadata_update(
-        self, *, thread_id: str, git_info: ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT
-    ) -> ThreadMetadataUpdateResponse:
+        self, *, thread_id: str, git_info: v2_all.ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT
+    ) -> v2_all.ThreadMetadataUpdateResponse:
         """Call ``thread/metadata/update``.
 
         JSON-RPC method: ``thread/metadata/update``.
@@ -2038,28 +1864,31 @@ class AppServerClient(SyncRequester):
             git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
         """
         return cast(
-            ThreadMetadataUpdateResponse,
+            "v2_all.ThreadMetadataUpdateResponse",
             self._request(
                 "thread/metadata/update",
-                ThreadMetadataUpdateParams,
-                ThreadMetadataUpdateResponse,
+                v2_all.ThreadMetadataUpdateParams,
+                v2_all.ThreadMetadataUpdateResponse,
                 {"thread_id": thread_id, "git_info": git_info},
             ),
         )
 
-    def thread_name_set(self, *, name: str, thread_id: str) -> ThreadSetNameResponse:
+    def thread_name_set(self, *, name: str, thread_id: str) -> v2_all.ThreadSetNameResponse:
         """Call ``thread/name/set``.
 
         JSON-RPC method: ``thread/name/set``.
         """
         return cast(
-            ThreadSetNameResponse,
+            "v2_all.ThreadSetNameResponse",
             self._request(
-                "thread/name/set", ThreadSetNameParams, ThreadSetNameResponse, {"name": name, "thread_id": thread_id}
+                "thread/name/set",
+                v2_all.ThreadSetNameParams,
+                v2_all.ThreadSetNameResponse,
+                {"name": name, "thread_id": thread_id},
             ),
         )
 
-    def thread_read(self, *, thread_id: str, include_turns: bool | None | Omit = OMIT) -> ThreadReadResponse:
+    def thread_read(self, *, thread_id: str, include_turns: bool | None | Omit = OMIT) -> v2_all.ThreadReadResponse:
         """Call ``thread/read``.
 
         JSON-RPC method: ``thread/read``.
@@ -2068,11 +1897,11 @@ class AppServerClient(SyncRequester):
             include_turns: When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`.
         """
         return cast(
-            ThreadReadResponse,
+            "v2_all.ThreadReadResponse",
             self._request(
                 "thread/read",
-                ThreadReadParams,
-                ThreadReadResponse,
+                v2_all.ThreadReadParams,
+                v2_all.ThreadReadResponse,
                 {"thread_id": thread_id, "include_turns": include_turns},
             ),
         )
@@ -2081,8 +1910,8 @@ class AppServerClient(SyncRequester):
         self,
         *,
         thread_id: str,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -2090,10 +1919,10 @@ class AppServerClient(SyncRequester):
         exclude_turns: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: Personality | None | Omit = OMIT,
-        sandbox: SandboxMode | None | Omit = OMIT,
+        personality: v2_all.Personality | None | Omit = OMIT,
+        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-    ) -> ThreadResumeResponse:
+    ) -> v2_all.ThreadResumeResponse:
         """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
 
         For non-running threads, the precedence is: history > non-empty path > thread_id. If using history or a non-empty path for a non-running thread, the thread_id param will be ignored.
@@ -2111,11 +1940,11 @@ class AppServerClient(SyncRequester):
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
         """
         return cast(
-            ThreadResumeResponse,
+            "v2_all.ThreadResumeResponse",
             self._request(
                 "thread/resume",
-                ThreadResumeParams,
-                ThreadResumeResponse,
+                v2_all.ThreadResumeParams,
+                v2_all.ThreadResumeResponse,
                 {
                     "thread_id": thread_id,
                     "approval_policy": approval_policy,
@@ -2134,7 +1963,7 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def thread_revert(self, *, before_turn_id: str, thread_id: str) -> ThreadRevertResponse:
+    def thread_revert(self, *, before_turn_id: str, thread_id: str) -> v2_all.ThreadRevertResponse:
         """Replace a paginated thread's durable history with the prefix before one turn.
 
         This only changes persisted conversation history. It does not revert local file changes.
@@ -2145,18 +1974,18 @@ class AppServerClient(SyncRequester):
             before_turn_id: Turn excluded from the replacement history, together with every later turn.
         """
         return cast(
-            ThreadRevertResponse,
+            "v2_all.ThreadRevertResponse",
             self._request(
                 "thread/revert",
-                ThreadRevertParams,
-                ThreadRevertResponse,
+                v2_all.ThreadRevertParams,
+                v2_all.ThreadRevertResponse,
                 {"before_turn_id": before_turn_id, "thread_id": thread_id},
             ),
         )
 
     def thread_section_move(
         self, *, section_id: str | None, thread_id: str, before_thread_id: str | None | Omit = OMIT
-    ) -> ThreadSectionMoveResponse:
+    ) -> v2_all.ThreadSectionMoveResponse:
         """Parameters for moving a thread within a server-owned section ordering.
 
         JSON-RPC method: ``thread/section/move``.
@@ -2167,18 +1996,18 @@ class AppServerClient(SyncRequester):
             before_thread_id: Existing thread to insert before; omission or null appends to the section.
         """
         return cast(
-            ThreadSectionMoveResponse,
+            "v2_all.ThreadSectionMoveResponse",
             self._request(
                 "thread/section/move",
-                ThreadSectionMoveParams,
-                ThreadSectionMoveResponse,
+                v2_all.ThreadSectionMoveParams,
+                v2_all.ThreadSectionMoveResponse,
                 {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
             ),
         )
 
     def thread_shell_command(
-        self, *, command: str, thread_id: str, timeout_ms: Int64 | None | Omit = OMIT
-    ) -> ThreadShellCommandResponse:
+        self, *, command: str, thread_id: str, timeout_ms: v2_all.Int64 | None | Omit = OMIT
+    ) -> v2_all.ThreadShellCommandResponse:
         """Call ``thread/shellCommand``.
 
         JSON-RPC method: ``thread/shellCommand``.
@@ -2188,11 +2017,11 @@ class AppServerClient(SyncRequester):
             timeout_ms: Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement.
         """
         return cast(
-            ThreadShellCommandResponse,
+            "v2_all.ThreadShellCommandResponse",
             self._request(
                 "thread/shellCommand",
-                ThreadShellCommandParams,
-                ThreadShellCommandResponse,
+                v2_all.ThreadShellCommandParams,
+                v2_all.ThreadShellCommandResponse,
                 {"command": command, "thread_id": thread_id, "timeout_ms": timeout_ms},
             ),
         )
@@ -2200,8 +2029,8 @@ class AppServerClient(SyncRequester):
     def thread_start(
         self,
         *,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -2209,13 +2038,13 @@ class AppServerClient(SyncRequester):
         ephemeral: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: Personality | None | Omit = OMIT,
-        sandbox: SandboxMode | None | Omit = OMIT,
+        personality: v2_all.Personality | None | Omit = OMIT,
+        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-        session_start_source: ThreadStartSource | None | Omit = OMIT,
-        thread_source: ThreadSource | None | Omit = OMIT,
-    ) -> ThreadStartResponse:
+        session_start_source: v2_all.ThreadStartSource | None | Omit = OMIT,
+        thread_source: v2_all.ThreadSource | None | Omit = OMIT,
+    ) -> v2_all.ThreadStartResponse:
         """NEW APIs
 
         JSON-RPC method: ``thread/start``.
@@ -2226,11 +2055,11 @@ class AppServerClient(SyncRequester):
             thread_source: Optional client-supplied analytics source classification for this thread.
         """
         return cast(
-            ThreadStartResponse,
+            "v2_all.ThreadStartResponse",
             self._request(
                 "thread/start",
-                ThreadStartParams,
-                ThreadStartResponse,
+                v2_all.ThreadStartParams,
+                v2_all.ThreadStartResponse,
                 {
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
@@ -2256,10 +2085,10 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         cursor: str | None | Omit = OMIT,
-        items_view: TurnItemsView | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-        sort_direction: SortDirection | None | Omit = OMIT,
-    ) -> ThreadTurnsListResponse:
+        items_view: v2_all.TurnItemsView | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+    ) -> v2_all.ThreadTurnsListResponse:
         """Call ``thread/turns/list``.
 
         JSON-RPC method: ``thread/turns/list``.
@@ -2271,11 +2100,11 @@ class AppServerClient(SyncRequester):
             sort_direction: Optional turn pagination direction; defaults to descending.
         """
         return cast(
-            ThreadTurnsListResponse,
+            "v2_all.ThreadTurnsListResponse",
             self._request(
                 "thread/turns/list",
-                ThreadTurnsListParams,
-                ThreadTurnsListResponse,
+                v2_all.ThreadTurnsListParams,
+                v2_all.ThreadTurnsListResponse,
                 {
                     "thread_id": thread_id,
                     "cursor": cursor,
@@ -2286,31 +2115,39 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def thread_unarchive(self, *, thread_id: str) -> ThreadUnarchiveResponse:
+    def thread_unarchive(self, *, thread_id: str) -> v2_all.ThreadUnarchiveResponse:
         """Call ``thread/unarchive``.
 
         JSON-RPC method: ``thread/unarchive``.
         """
         return cast(
-            ThreadUnarchiveResponse,
-            self._request("thread/unarchive", ThreadUnarchiveParams, ThreadUnarchiveResponse, {"thread_id": thread_id}),
+            "v2_all.ThreadUnarchiveResponse",
+            self._request(
+                "thread/unarchive",
+                v2_all.ThreadUnarchiveParams,
+                v2_all.ThreadUnarchiveResponse,
+                {"thread_id": thread_id},
+            ),
         )
 
-    def thread_unsubscribe(self, *, thread_id: str) -> ThreadUnsubscribeResponse:
+    def thread_unsubscribe(self, *, thread_id: str) -> v2_all.ThreadUnsubscribeResponse:
         """Call ``thread/unsubscribe``.
 
         JSON-RPC method: ``thread/unsubscribe``.
         """
         return cast(
-            ThreadUnsubscribeResponse,
+            "v2_all.ThreadUnsubscribeResponse",
             self._request(
-                "thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribeResponse, {"thread_id": thread_id}
+                "thread/unsubscribe",
+                v2_all.ThreadUnsubscribeParams,
+                v2_all.ThreadUnsubscribeResponse,
+                {"thread_id": thread_id},
             ),
         )
 
     def thread_section_create(
-        self, *, name: str, appearance: ThreadSectionAppearance | None | Omit = OMIT
-    ) -> ThreadSectionCreateResponse:
+        self, *, name: str, appearance: v2_all.ThreadSectionAppearance | None | Omit = OMIT
+    ) -> v2_all.ThreadSectionCreateResponse:
         """Parameters for creating an independently persisted thread section.
 
         JSON-RPC method: ``threadSection/create``.
@@ -2319,16 +2156,16 @@ class AppServerClient(SyncRequester):
             name: The user-visible name of the section.
         """
         return cast(
-            ThreadSectionCreateResponse,
+            "v2_all.ThreadSectionCreateResponse",
             self._request(
                 "threadSection/create",
-                ThreadSectionCreateParams,
-                ThreadSectionCreateResponse,
+                v2_all.ThreadSectionCreateParams,
+                v2_all.ThreadSectionCreateResponse,
                 {"name": name, "appearance": appearance},
             ),
         )
 
-    def thread_section_delete(self, *, section_id: str) -> ThreadSectionDeleteResponse:
+    def thread_section_delete(self, *, section_id: str) -> v2_all.ThreadSectionDeleteResponse:
         """Parameters for deleting an independently persisted thread section.
 
         JSON-RPC method: ``threadSection/delete``.
@@ -2337,18 +2174,18 @@ class AppServerClient(SyncRequester):
             section_id: The stable, server-generated identity of the section to delete.
         """
         return cast(
-            ThreadSectionDeleteResponse,
+            "v2_all.ThreadSectionDeleteResponse",
             self._request(
                 "threadSection/delete",
-                ThreadSectionDeleteParams,
-                ThreadSectionDeleteResponse,
+                v2_all.ThreadSectionDeleteParams,
+                v2_all.ThreadSectionDeleteResponse,
                 {"section_id": section_id},
             ),
         )
 
     def thread_section_list(
-        self, *, cursor: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> ThreadSectionListResponse:
+        self, *, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadSectionListResponse:
         """Parameters for listing independently persisted thread sections.
 
         JSON-RPC method: ``threadSection/list``.
@@ -2358,18 +2195,18 @@ class AppServerClient(SyncRequester):
             limit: Maximum number of sections to return.
         """
         return cast(
-            ThreadSectionListResponse,
+            "v2_all.ThreadSectionListResponse",
             self._request(
                 "threadSection/list",
-                ThreadSectionListParams,
-                ThreadSectionListResponse,
+                v2_all.ThreadSectionListParams,
+                v2_all.ThreadSectionListResponse,
                 {"cursor": cursor, "limit": limit},
             ),
         )
 
     def thread_section_update(
-        self, *, name: str, section_id: str, appearance: ThreadSectionAppearance | None | Omit = OMIT
-    ) -> ThreadSectionUpdateResponse:
+        self, *, name: str, section_id: str, appearance: v2_all.ThreadSectionAppearance | None | Omit = OMIT
+    ) -> v2_all.ThreadSectionUpdateResponse:
         """Parameters for updating an independently persisted thread section.
 
         JSON-RPC method: ``threadSection/update``.
@@ -2380,26 +2217,26 @@ class AppServerClient(SyncRequester):
             appearance: Omit to preserve appearance, use `null` to clear it, or provide a replacement.
         """
         return cast(
-            ThreadSectionUpdateResponse,
+            "v2_all.ThreadSectionUpdateResponse",
             self._request(
                 "threadSection/update",
-                ThreadSectionUpdateParams,
-                ThreadSectionUpdateResponse,
+                v2_all.ThreadSectionUpdateParams,
+                v2_all.ThreadSectionUpdateResponse,
                 {"name": name, "section_id": section_id, "appearance": appearance},
             ),
         )
 
-    def turn_interrupt(self, *, thread_id: str, turn_id: str) -> TurnInterruptResponse:
+    def turn_interrupt(self, *, thread_id: str, turn_id: str) -> v2_all.TurnInterruptResponse:
         """Call ``turn/interrupt``.
 
         JSON-RPC method: ``turn/interrupt``.
         """
         return cast(
-            TurnInterruptResponse,
+            "v2_all.TurnInterruptResponse",
             self._request(
                 "turn/interrupt",
-                TurnInterruptParams,
-                TurnInterruptResponse,
+                v2_all.TurnInterruptParams,
+                v2_all.TurnInterruptResponse,
                 {"thread_id": thread_id, "turn_id": turn_id},
             ),
         )
@@ -2407,26 +2244,26 @@ class AppServerClient(SyncRequester):
     def turn_start(
         self,
         *,
-        input: list[UserInput],
+        input: list[v2_all.UserInput],
         thread_id: str,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
-        effort: ReasoningEffort | None | Omit = OMIT,
+        effort: v2_all.ReasoningEffort | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         output_schema: JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
-        personality: Personality | None | Omit = OMIT,
+        personality: v2_all.Personality | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
-        sandbox_policy: SandboxPolicy | None | Omit = OMIT,
+        sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         service_tier_for_turn: str | None | Omit = OMIT,
-        summary: ReasoningSummary | None | Omit = OMIT,
-        tool_output: TurnToolOutput | None | Omit = OMIT,
+        summary: v2_all.ReasoningSummary | None | Omit = OMIT,
+        tool_output: v2_all.TurnToolOutput | None | Omit = OMIT,
         turn_trigger: str | None | Omit = OMIT,
-    ) -> TurnStartResponse:
+    ) -> v2_all.TurnStartResponse:
         """Call ``turn/start``.
 
         JSON-RPC method: ``turn/start``.
@@ -2449,11 +2286,11 @@ class AppServerClient(SyncRequester):
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
         return cast(
-            TurnStartResponse,
+            "v2_all.TurnStartResponse",
             self._request(
                 "turn/start",
-                TurnStartParams,
-                TurnStartResponse,
+                v2_all.TurnStartParams,
+                v2_all.TurnStartResponse,
                 {
                     "input": input,
                     "thread_id": thread_id,
@@ -2482,10 +2319,10 @@ class AppServerClient(SyncRequester):
         self,
         *,
         expected_turn_id: str,
-        input: list[UserInput],
+        input: list[v2_all.UserInput],
         thread_id: str,
         client_user_message_id: str | None | Omit = OMIT,
-    ) -> TurnSteerResponse:
+    ) -> v2_all.TurnSteerResponse:
         """Call ``turn/steer``.
 
         JSON-RPC method: ``turn/steer``.
@@ -2494,11 +2331,11 @@ class AppServerClient(SyncRequester):
             expected_turn_id: Required active turn id precondition. The request fails when it does not match the currently active turn.
         """
         return cast(
-            TurnSteerResponse,
+            "v2_all.TurnSteerResponse",
             self._request(
                 "turn/steer",
-                TurnSteerParams,
-                TurnSteerResponse,
+                v2_all.TurnSteerParams,
+                v2_all.TurnSteerResponse,
                 {
                     "expected_turn_id": expected_turn_id,
                     "input": input,
@@ -2508,29 +2345,29 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def windows_sandbox_readiness(self) -> WindowsSandboxReadinessResponse:
+    def windows_sandbox_readiness(self) -> v2_all.WindowsSandboxReadinessResponse:
         """Call ``windowsSandbox/readiness``.
 
         JSON-RPC method: ``windowsSandbox/readiness``.
         """
         return cast(
-            WindowsSandboxReadinessResponse,
-            self._request("windowsSandbox/readiness", None, WindowsSandboxReadinessResponse, {}),
+            "v2_all.WindowsSandboxReadinessResponse",
+            self._request("windowsSandbox/readiness", None, v2_all.WindowsSandboxReadinessResponse, {}),
         )
 
     def windows_sandbox_setup_start(
-        self, *, mode: WindowsSandboxSetupMode, cwd: AbsolutePathBuf | None | Omit = OMIT
-    ) -> WindowsSandboxSetupStartResponse:
+        self, *, mode: v2_all.WindowsSandboxSetupMode, cwd: v2_all.AbsolutePathBuf | None | Omit = OMIT
+    ) -> v2_all.WindowsSandboxSetupStartResponse:
         """Call ``windowsSandbox/setupStart``.
 
         JSON-RPC method: ``windowsSandbox/setupStart``.
         """
         return cast(
-            WindowsSandboxSetupStartResponse,
+            "v2_all.WindowsSandboxSetupStartResponse",
             self._request(
                 "windowsSandbox/setupStart",
-                WindowsSandboxSetupStartParams,
-                WindowsSandboxSetupStartResponse,
+                v2_all.WindowsSandboxSetupStartParams,
+                v2_all.WindowsSandboxSetupStartResponse,
                 {"mode": mode, "cwd": cwd},
             ),
         )
@@ -2539,68 +2376,76 @@ class AppServerClient(SyncRequester):
 class AsyncAppServerClient(AsyncRequester):
     """Every client request of the protocol as a typed coroutine method."""
 
-    async def account_gateway_o_auth_cancel(self) -> GatewayOAuthCancelResponse:
+    async def account_gateway_o_auth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
         """Call ``account/gatewayOAuth/cancel``.
 
         JSON-RPC method: ``account/gatewayOAuth/cancel``.
         """
         return cast(
-            GatewayOAuthCancelResponse,
-            await self._request("account/gatewayOAuth/cancel", None, GatewayOAuthCancelResponse, {}),
+            "v2_all.GatewayOAuthCancelResponse",
+            await self._request("account/gatewayOAuth/cancel", None, v2_all.GatewayOAuthCancelResponse, {}),
         )
 
-    async def account_gateway_o_auth_login(self) -> GatewayOAuthLoginResponse:
+    async def account_gateway_o_auth_login(self) -> v2_all.GatewayOAuthLoginResponse:
         """Call ``account/gatewayOAuth/login``.
 
         JSON-RPC method: ``account/gatewayOAuth/login``.
         """
         return cast(
-            GatewayOAuthLoginResponse,
-            await self._request("account/gatewayOAuth/login", None, GatewayOAuthLoginResponse, {}),
+            "v2_all.GatewayOAuthLoginResponse",
+            await self._request("account/gatewayOAuth/login", None, v2_all.GatewayOAuthLoginResponse, {}),
         )
 
-    async def account_gateway_o_auth_read(self) -> GatewayOAuthReadResponse:
+    async def account_gateway_o_auth_read(self) -> v2_all.GatewayOAuthReadResponse:
         """Call ``account/gatewayOAuth/read``.
 
         JSON-RPC method: ``account/gatewayOAuth/read``.
         """
         return cast(
-            GatewayOAuthReadResponse,
-            await self._request("account/gatewayOAuth/read", None, GatewayOAuthReadResponse, {}),
+            "v2_all.GatewayOAuthReadResponse",
+            await self._request("account/gatewayOAuth/read", None, v2_all.GatewayOAuthReadResponse, {}),
         )
 
-    async def account_login_cancel(self, *, login_id: str) -> CancelLoginAccountResponse:
+    async def account_login_cancel(self, *, login_id: str) -> v2_all.CancelLoginAccountResponse:
         """Call ``account/login/cancel``.
 
         JSON-RPC method: ``account/login/cancel``.
         """
         return cast(
-            CancelLoginAccountResponse,
+            "v2_all.CancelLoginAccountResponse",
             await self._request(
-                "account/login/cancel", CancelLoginAccountParams, CancelLoginAccountResponse, {"login_id": login_id}
+                "account/login/cancel",
+                v2_all.CancelLoginAccountParams,
+                v2_all.CancelLoginAccountResponse,
+                {"login_id": login_id},
             ),
         )
 
-    async def account_login_start(self, params: LoginAccountParams) -> LoginAccountResponse:
+    async def account_login_start(self, params: v2_all.LoginAccountParams) -> v2_all.LoginAccountResponse:
         """Call ``account/login/start``.
 
         JSON-RPC method: ``account/login/start``.
         """
         return cast(
-            LoginAccountResponse,
-            await self._request("account/login/start", LoginAccountParams, LoginAccountResponse, {}, params),
+            "v2_all.LoginAccountResponse",
+            await self._request(
+                "account/login/start", v2_all.LoginAccountParams, v2_all.LoginAccountResponse, {}, params
+            ),
         )
 
-    async def account_logout(self) -> LogoutAccountResponse:
+    async def account_logout(self) -> v2_all.LogoutAccountResponse:
         """Call ``account/logout``.
 
         JSON-RPC method: ``account/logout``.
         """
-        return cast(LogoutAccountResponse, await self._request("account/logout", None, LogoutAccountResponse, {}))
+        return cast(
+            "v2_all.LogoutAccountResponse",
+            await self._request("account/logout", None, v2_all.LogoutAccountResponse, {}),
+        )
 
     async def account_rate_limit_reset_credit_consume(
         self, *, idempotency_key: str, credit_id: str | None | Omit = OMIT
-    ) -> ConsumeAccountRateLimitResetCreditResponse:
+    ) -> v2_all.ConsumeAccountRateLimitResetCreditResponse:
         """Call ``account/rateLimitResetCredit/consume``.
 
         JSON-RPC method: ``account/rateLimitResetCredit/consume``.
@@ -2610,11 +2455,11 @@ class AsyncAppServerClient(AsyncRequester):
             credit_id: Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit.
         """
         return cast(
-            ConsumeAccountRateLimitResetCreditResponse,
+            "v2_all.ConsumeAccountRateLimitResetCreditResponse",
             await self._request(
                 "account/rateLimitResetCredit/consume",
-                ConsumeAccountRateLimitResetCreditParams,
-                ConsumeAccountRateLimitResetCreditResponse,
+                v2_all.ConsumeAccountRateLimitResetCreditParams,
+                v2_all.ConsumeAccountRateLimitResetCreditResponse,
                 {"idempotency_key": idempotency_key, "credit_id": credit_id},
             ),
         )
@@ -2624,7 +2469,7 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         exclude_reset_credit_details: bool | None | Omit = OMIT,
         supports_luna_reserve: bool | None | Omit = OMIT,
-    ) -> GetAccountRateLimitsResponse:
+    ) -> v2_all.GetAccountRateLimitsResponse:
         """Usage-read capabilities of the requesting client, never inferred from its experiment arm.
 
         JSON-RPC method: ``account/rateLimits/read``.
@@ -2634,11 +2479,11 @@ class AsyncAppServerClient(AsyncRequester):
             supports_luna_reserve: The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked.
         """
         return cast(
-            GetAccountRateLimitsResponse,
+            "v2_all.GetAccountRateLimitsResponse",
             await self._request(
                 "account/rateLimits/read",
-                GetAccountRateLimitsParams,
-                GetAccountRateLimitsResponse,
+                v2_all.GetAccountRateLimitsParams,
+                v2_all.GetAccountRateLimitsResponse,
                 {
                     "exclude_reset_credit_details": exclude_reset_credit_details,
                     "supports_luna_reserve": supports_luna_reserve,
@@ -2646,7 +2491,7 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def account_read(self, *, refresh_token: bool | None | Omit = OMIT) -> GetAccountResponse:
+    async def account_read(self, *, refresh_token: bool | None | Omit = OMIT) -> v2_all.GetAccountResponse:
         """Call ``account/read``.
 
         JSON-RPC method: ``account/read``.
@@ -2655,28 +2500,30 @@ class AsyncAppServerClient(AsyncRequester):
             refresh_token: When `true`, requests a proactive token refresh before returning.
         """
         return cast(
-            GetAccountResponse,
-            await self._request("account/read", GetAccountParams, GetAccountResponse, {"refresh_token": refresh_token}),
+            "v2_all.GetAccountResponse",
+            await self._request(
+                "account/read", v2_all.GetAccountParams, v2_all.GetAccountResponse, {"refresh_token": refresh_token}
+            ),
         )
 
     async def account_send_add_credits_nudge_email(
-        self, *, credit_type: AddCreditsNudgeCreditType
-    ) -> SendAddCreditsNudgeEmailResponse:
+        self, *, credit_type: v2_all.AddCreditsNudgeCreditType
+    ) -> v2_all.SendAddCreditsNudgeEmailResponse:
         """Call ``account/sendAddCreditsNudgeEmail``.
 
         JSON-RPC method: ``account/sendAddCreditsNudgeEmail``.
         """
         return cast(
-            SendAddCreditsNudgeEmailResponse,
+            "v2_all.SendAddCreditsNudgeEmailResponse",
             await self._request(
                 "account/sendAddCreditsNudgeEmail",
-                SendAddCreditsNudgeEmailParams,
-                SendAddCreditsNudgeEmailResponse,
+                v2_all.SendAddCreditsNudgeEmailParams,
+                v2_all.SendAddCreditsNudgeEmailResponse,
                 {"credit_type": credit_type},
             ),
         )
 
-    async def account_usage_read(self, *, thread_id: str | None | Omit = OMIT) -> GetAccountTokenUsageResponse:
+    async def account_usage_read(self, *, thread_id: str | None | Omit = OMIT) -> v2_all.GetAccountTokenUsageResponse:
         """Call ``account/usage/read``.
 
         JSON-RPC method: ``account/usage/read``.
@@ -2685,25 +2532,28 @@ class AsyncAppServerClient(AsyncRequester):
             thread_id: When present, read estimated usage for this thread instead of account-wide token activity.
         """
         return cast(
-            GetAccountTokenUsageResponse,
+            "v2_all.GetAccountTokenUsageResponse",
             await self._request(
-                "account/usage/read", GetAccountTokenUsageParams, GetAccountTokenUsageResponse, {"thread_id": thread_id}
+                "account/usage/read",
+                v2_all.GetAccountTokenUsageParams,
+                v2_all.GetAccountTokenUsageResponse,
+                {"thread_id": thread_id},
             ),
         )
 
-    async def account_workspace_messages_read(self) -> GetWorkspaceMessagesResponse:
+    async def account_workspace_messages_read(self) -> v2_all.GetWorkspaceMessagesResponse:
         """Call ``account/workspaceMessages/read``.
 
         JSON-RPC method: ``account/workspaceMessages/read``.
         """
         return cast(
-            GetWorkspaceMessagesResponse,
-            await self._request("account/workspaceMessages/read", None, GetWorkspaceMessagesResponse, {}),
+            "v2_all.GetWorkspaceMessagesResponse",
+            await self._request("account/workspaceMessages/read", None, v2_all.GetWorkspaceMessagesResponse, {}),
         )
 
     async def app_installed(
         self, *, force_refresh: bool | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
-    ) -> AppsInstalledResponse:
+    ) -> v2_all.AppsInstalledResponse:
         """Read the committed installed connector runtime snapshot.
 
         JSON-RPC method: ``app/installed``.
@@ -2713,11 +2563,11 @@ class AsyncAppServerClient(AsyncRequester):
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
         return cast(
-            AppsInstalledResponse,
+            "v2_all.AppsInstalledResponse",
             await self._request(
                 "app/installed",
-                AppsInstalledParams,
-                AppsInstalledResponse,
+                v2_all.AppsInstalledParams,
+                v2_all.AppsInstalledResponse,
                 {"force_refresh": force_refresh, "thread_id": thread_id},
             ),
         )
@@ -2727,9 +2577,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         cursor: str | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> AppsListResponse:
+    ) -> v2_all.AppsListResponse:
         """EXPERIMENTAL - list available apps/connectors.
 
         JSON-RPC method: ``app/list``.
@@ -2741,18 +2591,18 @@ class AsyncAppServerClient(AsyncRequester):
             thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
         """
         return cast(
-            AppsListResponse,
+            "v2_all.AppsListResponse",
             await self._request(
                 "app/list",
-                AppsListParams,
-                AppsListResponse,
+                v2_all.AppsListParams,
+                v2_all.AppsListResponse,
                 {"cursor": cursor, "force_refetch": force_refetch, "limit": limit, "thread_id": thread_id},
             ),
         )
 
     async def app_read(
         self, *, app_ids: list[str], include_tools: bool | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
-    ) -> AppsReadResponse:
+    ) -> v2_all.AppsReadResponse:
         """EXPERIMENTAL - read metadata for specific apps/connectors.
 
         JSON-RPC method: ``app/read``.
@@ -2763,11 +2613,11 @@ class AsyncAppServerClient(AsyncRequester):
             thread_id: Optional loaded thread id used to evaluate effective app configuration.
         """
         return cast(
-            AppsReadResponse,
+            "v2_all.AppsReadResponse",
             await self._request(
                 "app/read",
-                AppsReadParams,
-                AppsReadResponse,
+                v2_all.AppsReadParams,
+                v2_all.AppsReadResponse,
                 {"app_ids": app_ids, "include_tools": include_tools, "thread_id": thread_id},
             ),
         )
@@ -2780,15 +2630,15 @@ class AsyncAppServerClient(AsyncRequester):
         disable_output_cap: bool | None | Omit = OMIT,
         disable_timeout: bool | None | Omit = OMIT,
         env: dict[str, str | None] | None | Omit = OMIT,
-        output_bytes_cap: UInt64 | None | Omit = OMIT,
+        output_bytes_cap: v2_all.UInt64 | None | Omit = OMIT,
         process_id: str | None | Omit = OMIT,
-        sandbox_policy: SandboxPolicy | None | Omit = OMIT,
-        size: CommandExecTerminalSize | None | Omit = OMIT,
+        sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
+        size: v2_all.CommandExecTerminalSize | None | Omit = OMIT,
         stream_stdin: bool | None | Omit = OMIT,
         stream_stdout_stderr: bool | None | Omit = OMIT,
-        timeout_ms: Int64 | None | Omit = OMIT,
+        timeout_ms: v2_all.Int64 | None | Omit = OMIT,
         tty: bool | None | Omit = OMIT,
-    ) -> CommandExecResponse:
+    ) -> v2_all.CommandExecResponse:
         """Execute a standalone command (argv vector) under the server's sandbox.
 
         JSON-RPC method: ``command/exec``.
@@ -2809,11 +2659,11 @@ class AsyncAppServerClient(AsyncRequester):
             tty: Enable PTY mode.
         """
         return cast(
-            CommandExecResponse,
+            "v2_all.CommandExecResponse",
             await self._request(
                 "command/exec",
-                CommandExecParams,
-                CommandExecResponse,
+                v2_all.CommandExecParams,
+                v2_all.CommandExecResponse,
                 {
                     "command": command,
                     "cwd": cwd,
@@ -2832,7 +2682,9 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def command_exec_resize(self, *, process_id: str, size: CommandExecTerminalSize) -> CommandExecResizeResponse:
+    async def command_exec_resize(
+        self, *, process_id: str, size: v2_all.CommandExecTerminalSize
+    ) -> v2_all.CommandExecResizeResponse:
         """Resize a running PTY-backed `command/exec` session by client-supplied `processId`.
 
         JSON-RPC method: ``command/exec/resize``.
@@ -2842,16 +2694,16 @@ class AsyncAppServerClient(AsyncRequester):
             size: New PTY size in character cells.
         """
         return cast(
-            CommandExecResizeResponse,
+            "v2_all.CommandExecResizeResponse",
             await self._request(
                 "command/exec/resize",
-                CommandExecResizeParams,
-                CommandExecResizeResponse,
+                v2_all.CommandExecResizeParams,
+                v2_all.CommandExecResizeResponse,
                 {"process_id": process_id, "size": size},
             ),
         )
 
-    async def command_exec_terminate(self, *, process_id: str) -> CommandExecTerminateResponse:
+    async def command_exec_terminate(self, *, process_id: str) -> v2_all.CommandExecTerminateResponse:
         """Terminate a running `command/exec` session by client-supplied `processId`.
 
         JSON-RPC method: ``command/exec/terminate``.
@@ -2860,18 +2712,18 @@ class AsyncAppServerClient(AsyncRequester):
             process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
         """
         return cast(
-            CommandExecTerminateResponse,
+            "v2_all.CommandExecTerminateResponse",
             await self._request(
                 "command/exec/terminate",
-                CommandExecTerminateParams,
-                CommandExecTerminateResponse,
+                v2_all.CommandExecTerminateParams,
+                v2_all.CommandExecTerminateResponse,
                 {"process_id": process_id},
             ),
         )
 
     async def command_exec_write(
         self, *, process_id: str, close_stdin: bool | None | Omit = OMIT, delta_base64: str | None | Omit = OMIT
-    ) -> CommandExecWriteResponse:
+    ) -> v2_all.CommandExecWriteResponse:
         """Write stdin bytes to a running `command/exec` session or close stdin.
 
         JSON-RPC method: ``command/exec/write``.
@@ -2882,11 +2734,11 @@ class AsyncAppServerClient(AsyncRequester):
             delta_base64: Optional base64-encoded stdin bytes to write.
         """
         return cast(
-            CommandExecWriteResponse,
+            "v2_all.CommandExecWriteResponse",
             await self._request(
                 "command/exec/write",
-                CommandExecWriteParams,
-                CommandExecWriteResponse,
+                v2_all.CommandExecWriteParams,
+                v2_all.CommandExecWriteResponse,
                 {"process_id": process_id, "close_stdin": close_stdin, "delta_base64": delta_base64},
             ),
         )
@@ -2894,11 +2746,11 @@ class AsyncAppServerClient(AsyncRequester):
     async def config_batch_write(
         self,
         *,
-        edits: list[ConfigEdit],
+        edits: list[v2_all.ConfigEdit],
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
         reload_user_config: bool | None | Omit = OMIT,
-    ) -> ConfigWriteResponse:
+    ) -> v2_all.ConfigWriteResponse:
         """Call ``config/batchWrite``.
 
         JSON-RPC method: ``config/batchWrite``.
@@ -2908,11 +2760,11 @@ class AsyncAppServerClient(AsyncRequester):
             reload_user_config: When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded.
         """
         return cast(
-            ConfigWriteResponse,
+            "v2_all.ConfigWriteResponse",
             await self._request(
                 "config/batchWrite",
-                ConfigBatchWriteParams,
-                ConfigWriteResponse,
+                v2_all.ConfigBatchWriteParams,
+                v2_all.ConfigWriteResponse,
                 {
                     "edits": edits,
                     "expected_version": expected_version,
@@ -2922,18 +2774,19 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def config_mcp_server_reload(self) -> McpServerRefreshResponse:
+    async def config_mcp_server_reload(self) -> v2_all.McpServerRefreshResponse:
         """Call ``config/mcpServer/reload``.
 
         JSON-RPC method: ``config/mcpServer/reload``.
         """
         return cast(
-            McpServerRefreshResponse, await self._request("config/mcpServer/reload", None, McpServerRefreshResponse, {})
+            "v2_all.McpServerRefreshResponse",
+            await self._request("config/mcpServer/reload", None, v2_all.McpServerRefreshResponse, {}),
         )
 
     async def config_read(
         self, *, cwd: str | None | Omit = OMIT, include_layers: bool | None | Omit = OMIT
-    ) -> ConfigReadResponse:
+    ) -> v2_all.ConfigReadResponse:
         """Call ``config/read``.
 
         JSON-RPC method: ``config/read``.
@@ -2942,9 +2795,12 @@ class AsyncAppServerClient(AsyncRequester):
             cwd: Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root).
         """
         return cast(
-            ConfigReadResponse,
+            "v2_all.ConfigReadResponse",
             await self._request(
-                "config/read", ConfigReadParams, ConfigReadResponse, {"cwd": cwd, "include_layers": include_layers}
+                "config/read",
+                v2_all.ConfigReadParams,
+                v2_all.ConfigReadResponse,
+                {"cwd": cwd, "include_layers": include_layers},
             ),
         )
 
@@ -2952,11 +2808,11 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         key_path: str,
-        merge_strategy: MergeStrategy,
+        merge_strategy: v2_all.MergeStrategy,
         value: JsonValue,
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
-    ) -> ConfigWriteResponse:
+    ) -> v2_all.ConfigWriteResponse:
         """Call ``config/value/write``.
 
         JSON-RPC method: ``config/value/write``.
@@ -2965,11 +2821,11 @@ class AsyncAppServerClient(AsyncRequester):
             file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
         """
         return cast(
-            ConfigWriteResponse,
+            "v2_all.ConfigWriteResponse",
             await self._request(
                 "config/value/write",
-                ConfigValueWriteParams,
-                ConfigWriteResponse,
+                v2_all.ConfigValueWriteParams,
+                v2_all.ConfigWriteResponse,
                 {
                     "key_path": key_path,
                     "merge_strategy": merge_strategy,
@@ -2980,19 +2836,19 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def config_requirements_read(self) -> ConfigRequirementsReadResponse:
+    async def config_requirements_read(self) -> v2_all.ConfigRequirementsReadResponse:
         """Call ``configRequirements/read``.
 
         JSON-RPC method: ``configRequirements/read``.
         """
         return cast(
-            ConfigRequirementsReadResponse,
-            await self._request("configRequirements/read", None, ConfigRequirementsReadResponse, {}),
+            "v2_all.ConfigRequirementsReadResponse",
+            await self._request("configRequirements/read", None, v2_all.ConfigRequirementsReadResponse, {}),
         )
 
     async def experimental_feature_enablement_set(
         self, *, enablement: dict[str, bool]
-    ) -> ExperimentalFeatureEnablementSetResponse:
+    ) -> v2_all.ExperimentalFeatureEnablementSetResponse:
         """Call ``experimentalFeature/enablement/set``.
 
         JSON-RPC method: ``experimentalFeature/enablement/set``.
@@ -3001,11 +2857,11 @@ class AsyncAppServerClient(AsyncRequester):
             enablement: Process-wide runtime feature enablement keyed by canonical feature name.
         """
         return cast(
-            ExperimentalFeatureEnablementSetResponse,
+            "v2_all.ExperimentalFeatureEnablementSetResponse",
             await self._request(
                 "experimentalFeature/enablement/set",
-                ExperimentalFeatureEnablementSetParams,
-                ExperimentalFeatureEnablementSetResponse,
+                v2_all.ExperimentalFeatureEnablementSetParams,
+                v2_all.ExperimentalFeatureEnablementSetResponse,
                 {"enablement": enablement},
             ),
         )
@@ -3014,9 +2870,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         cursor: str | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> ExperimentalFeatureListResponse:
+    ) -> v2_all.ExperimentalFeatureListResponse:
         """Call ``experimentalFeature/list``.
 
         JSON-RPC method: ``experimentalFeature/list``.
@@ -3027,11 +2883,11 @@ class AsyncAppServerClient(AsyncRequester):
             thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
         """
         return cast(
-            ExperimentalFeatureListResponse,
+            "v2_all.ExperimentalFeatureListResponse",
             await self._request(
                 "experimentalFeature/list",
-                ExperimentalFeatureListParams,
-                ExperimentalFeatureListResponse,
+                v2_all.ExperimentalFeatureListParams,
+                v2_all.ExperimentalFeatureListResponse,
                 {"cursor": cursor, "limit": limit, "thread_id": thread_id},
             ),
         )
@@ -3041,11 +2897,11 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         cwds: list[str] | None | Omit = OMIT,
         include_home: bool | None | Omit = OMIT,
-        max_session_age_days: UInt32 | None | Omit = OMIT,
-        max_sessions: UInt32 | None | Omit = OMIT,
+        max_session_age_days: v2_all.UInt32 | None | Omit = OMIT,
+        max_sessions: v2_all.UInt32 | None | Omit = OMIT,
         migration_source: str | None | Omit = OMIT,
         source: str | None | Omit = OMIT,
-    ) -> ExternalAgentConfigDetectResponse:
+    ) -> v2_all.ExternalAgentConfigDetectResponse:
         """Call ``externalAgentConfig/detect``.
 
         JSON-RPC method: ``externalAgentConfig/detect``.
@@ -3059,11 +2915,11 @@ class AsyncAppServerClient(AsyncRequester):
             source: Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source.
         """
         return cast(
-            ExternalAgentConfigDetectResponse,
+            "v2_all.ExternalAgentConfigDetectResponse",
             await self._request(
                 "externalAgentConfig/detect",
-                ExternalAgentConfigDetectParams,
-                ExternalAgentConfigDetectResponse,
+                v2_all.ExternalAgentConfigDetectParams,
+                v2_all.ExternalAgentConfigDetectResponse,
                 {
                     "cwds": cwds,
                     "include_home": include_home,
@@ -3078,11 +2934,11 @@ class AsyncAppServerClient(AsyncRequester):
     async def external_agent_config_import(
         self,
         *,
-        migration_items: list[ExternalAgentConfigMigrationItem],
+        migration_items: list[v2_all.ExternalAgentConfigMigrationItem],
         migration_source: str | None | Omit = OMIT,
         provider_id: str | None | Omit = OMIT,
         source: str | None | Omit = OMIT,
-    ) -> ExternalAgentConfigImportResponse:
+    ) -> v2_all.ExternalAgentConfigImportResponse:
         """Call ``externalAgentConfig/import``.
 
         JSON-RPC method: ``externalAgentConfig/import``.
@@ -3093,11 +2949,11 @@ class AsyncAppServerClient(AsyncRequester):
             source: Optional identifier for the product that initiated the import.
         """
         return cast(
-            ExternalAgentConfigImportResponse,
+            "v2_all.ExternalAgentConfigImportResponse",
             await self._request(
                 "externalAgentConfig/import",
-                ExternalAgentConfigImportParams,
-                ExternalAgentConfigImportResponse,
+                v2_all.ExternalAgentConfigImportParams,
+                v2_all.ExternalAgentConfigImportResponse,
                 {
                     "migration_items": migration_items,
                     "migration_source": migration_source,
@@ -3107,21 +2963,29 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def external_agent_config_import_read_histories(self) -> ExternalAgentConfigImportHistoriesReadResponse:
+    async def external_agent_config_import_read_histories(
+        self,
+    ) -> v2_all.ExternalAgentConfigImportHistoriesReadResponse:
         """Call ``externalAgentConfig/import/readHistories``.
 
         JSON-RPC method: ``externalAgentConfig/import/readHistories``.
         """
         return cast(
-            ExternalAgentConfigImportHistoriesReadResponse,
+            "v2_all.ExternalAgentConfigImportHistoriesReadResponse",
             await self._request(
-                "externalAgentConfig/import/readHistories", None, ExternalAgentConfigImportHistoriesReadResponse, {}
+                "externalAgentConfig/import/readHistories",
+                None,
+                v2_all.ExternalAgentConfigImportHistoriesReadResponse,
+                {},
             ),
         )
 
     async def external_agent_config_import_record_history(
-        self, *, item_type_results: list[ExternalAgentConfigImportHistoryRecordTypeResultParams], provider_id: str
-    ) -> ExternalAgentConfigImportHistoryRecordResponse:
+        self,
+        *,
+        item_type_results: list[v2_all.ExternalAgentConfigImportHistoryRecordTypeResultParams],
+        provider_id: str,
+    ) -> v2_all.ExternalAgentConfigImportHistoryRecordResponse:
         """Call ``externalAgentConfig/import/recordHistory``.
 
         JSON-RPC method: ``externalAgentConfig/import/recordHistory``.
@@ -3131,11 +2995,11 @@ class AsyncAppServerClient(AsyncRequester):
             provider_id: Opaque provider identifier for the externally completed import.
         """
         return cast(
-            ExternalAgentConfigImportHistoryRecordResponse,
+            "v2_all.ExternalAgentConfigImportHistoryRecordResponse",
             await self._request(
                 "externalAgentConfig/import/recordHistory",
-                ExternalAgentConfigImportHistoryRecordParams,
-                ExternalAgentConfigImportHistoryRecordResponse,
+                v2_all.ExternalAgentConfigImportHistoryRecordParams,
+                v2_all.ExternalAgentConfigImportHistoryRecordResponse,
                 {"item_type_results": item_type_results, "provider_id": provider_id},
             ),
         )
@@ -3149,17 +3013,17 @@ class AsyncAppServerClient(AsyncRequester):
         reason: str | None | Omit = OMIT,
         tags: dict[str, str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> FeedbackUploadResponse:
+    ) -> v2_all.FeedbackUploadResponse:
         """Call ``feedback/upload``.
 
         JSON-RPC method: ``feedback/upload``.
         """
         return cast(
-            FeedbackUploadResponse,
+            "v2_all.FeedbackUploadResponse",
             await self._request(
                 "feedback/upload",
-                FeedbackUploadParams,
-                FeedbackUploadResponse,
+                v2_all.FeedbackUploadParams,
+                v2_all.FeedbackUploadResponse,
                 {
                     "classification": classification,
                     "extra_log_files": extra_log_files,
@@ -3172,8 +3036,12 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def fs_copy(
-        self, *, destination_path: AbsolutePathBuf, source_path: AbsolutePathBuf, recursive: bool | None | Omit = OMIT
-    ) -> FsCopyResponse:
+        self,
+        *,
+        destination_path: v2_all.AbsolutePathBuf,
+        source_path: v2_all.AbsolutePathBuf,
+        recursive: bool | None | Omit = OMIT,
+    ) -> v2_all.FsCopyResponse:
         """Copy a file or directory tree on the host filesystem.
 
         JSON-RPC method: ``fs/copy``.
@@ -3184,18 +3052,18 @@ class AsyncAppServerClient(AsyncRequester):
             recursive: Required for directory copies; ignored for file copies.
         """
         return cast(
-            FsCopyResponse,
+            "v2_all.FsCopyResponse",
             await self._request(
                 "fs/copy",
-                FsCopyParams,
-                FsCopyResponse,
+                v2_all.FsCopyParams,
+                v2_all.FsCopyResponse,
                 {"destination_path": destination_path, "source_path": source_path, "recursive": recursive},
             ),
         )
 
     async def fs_create_directory(
-        self, *, path: AbsolutePathBuf, recursive: bool | None | Omit = OMIT
-    ) -> FsCreateDirectoryResponse:
+        self, *, path: v2_all.AbsolutePathBuf, recursive: bool | None | Omit = OMIT
+    ) -> v2_all.FsCreateDirectoryResponse:
         """Create a directory on the host filesystem.
 
         JSON-RPC method: ``fs/createDirectory``.
@@ -3205,16 +3073,16 @@ class AsyncAppServerClient(AsyncRequester):
             recursive: Whether parent directories should also be created. Defaults to `true`.
         """
         return cast(
-            FsCreateDirectoryResponse,
+            "v2_all.FsCreateDirectoryResponse",
             await self._request(
                 "fs/createDirectory",
-                FsCreateDirectoryParams,
-                FsCreateDirectoryResponse,
+                v2_all.FsCreateDirectoryParams,
+                v2_all.FsCreateDirectoryResponse,
                 {"path": path, "recursive": recursive},
             ),
         )
 
-    async def fs_get_metadata(self, *, path: AbsolutePathBuf) -> FsGetMetadataResponse:
+    async def fs_get_metadata(self, *, path: v2_all.AbsolutePathBuf) -> v2_all.FsGetMetadataResponse:
         """Request metadata for an absolute path.
 
         JSON-RPC method: ``fs/getMetadata``.
@@ -3223,11 +3091,13 @@ class AsyncAppServerClient(AsyncRequester):
             path: Absolute path to inspect.
         """
         return cast(
-            FsGetMetadataResponse,
-            await self._request("fs/getMetadata", FsGetMetadataParams, FsGetMetadataResponse, {"path": path}),
+            "v2_all.FsGetMetadataResponse",
+            await self._request(
+                "fs/getMetadata", v2_all.FsGetMetadataParams, v2_all.FsGetMetadataResponse, {"path": path}
+            ),
         )
 
-    async def fs_read_directory(self, *, path: AbsolutePathBuf) -> FsReadDirectoryResponse:
+    async def fs_read_directory(self, *, path: v2_all.AbsolutePathBuf) -> v2_all.FsReadDirectoryResponse:
         """List direct child names for a directory.
 
         JSON-RPC method: ``fs/readDirectory``.
@@ -3236,11 +3106,13 @@ class AsyncAppServerClient(AsyncRequester):
             path: Absolute directory path to read.
         """
         return cast(
-            FsReadDirectoryResponse,
-            await self._request("fs/readDirectory", FsReadDirectoryParams, FsReadDirectoryResponse, {"path": path}),
+            "v2_all.FsReadDirectoryResponse",
+            await self._request(
+                "fs/readDirectory", v2_all.FsReadDirectoryParams, v2_all.FsReadDirectoryResponse, {"path": path}
+            ),
         )
 
-    async def fs_read_file(self, *, path: AbsolutePathBuf) -> FsReadFileResponse:
+    async def fs_read_file(self, *, path: v2_all.AbsolutePathBuf) -> v2_all.FsReadFileResponse:
         """Read a file from the host filesystem.
 
         JSON-RPC method: ``fs/readFile``.
@@ -3249,12 +3121,13 @@ class AsyncAppServerClient(AsyncRequester):
             path: Absolute path to read.
         """
         return cast(
-            FsReadFileResponse, await self._request("fs/readFile", FsReadFileParams, FsReadFileResponse, {"path": path})
+            "v2_all.FsReadFileResponse",
+            await self._request("fs/readFile", v2_all.FsReadFileParams, v2_all.FsReadFileResponse, {"path": path}),
         )
 
     async def fs_remove(
-        self, *, path: AbsolutePathBuf, force: bool | None | Omit = OMIT, recursive: bool | None | Omit = OMIT
-    ) -> FsRemoveResponse:
+        self, *, path: v2_all.AbsolutePathBuf, force: bool | None | Omit = OMIT, recursive: bool | None | Omit = OMIT
+    ) -> v2_all.FsRemoveResponse:
         """Remove a file or directory tree from the host filesystem.
 
         JSON-RPC method: ``fs/remove``.
@@ -3265,13 +3138,16 @@ class AsyncAppServerClient(AsyncRequester):
             recursive: Whether directory removal should recurse. Defaults to `true`.
         """
         return cast(
-            FsRemoveResponse,
+            "v2_all.FsRemoveResponse",
             await self._request(
-                "fs/remove", FsRemoveParams, FsRemoveResponse, {"path": path, "force": force, "recursive": recursive}
+                "fs/remove",
+                v2_all.FsRemoveParams,
+                v2_all.FsRemoveResponse,
+                {"path": path, "force": force, "recursive": recursive},
             ),
         )
 
-    async def fs_unwatch(self, *, watch_id: str) -> FsUnwatchResponse:
+    async def fs_unwatch(self, *, watch_id: str) -> v2_all.FsUnwatchResponse:
         """Stop filesystem watch notifications for a prior `fs/watch`.
 
         JSON-RPC method: ``fs/unwatch``.
@@ -3280,11 +3156,11 @@ class AsyncAppServerClient(AsyncRequester):
             watch_id: Watch identifier previously provided to `fs/watch`.
         """
         return cast(
-            FsUnwatchResponse,
-            await self._request("fs/unwatch", FsUnwatchParams, FsUnwatchResponse, {"watch_id": watch_id}),
+            "v2_all.FsUnwatchResponse",
+            await self._request("fs/unwatch", v2_all.FsUnwatchParams, v2_all.FsUnwatchResponse, {"watch_id": watch_id}),
         )
 
-    async def fs_watch(self, *, path: AbsolutePathBuf, watch_id: str) -> FsWatchResponse:
+    async def fs_watch(self, *, path: v2_all.AbsolutePathBuf, watch_id: str) -> v2_all.FsWatchResponse:
         """Start filesystem watch notifications for an absolute path.
 
         JSON-RPC method: ``fs/watch``.
@@ -3294,11 +3170,13 @@ class AsyncAppServerClient(AsyncRequester):
             watch_id: Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
         """
         return cast(
-            FsWatchResponse,
-            await self._request("fs/watch", FsWatchParams, FsWatchResponse, {"path": path, "watch_id": watch_id}),
+            "v2_all.FsWatchResponse",
+            await self._request(
+                "fs/watch", v2_all.FsWatchParams, v2_all.FsWatchResponse, {"path": path, "watch_id": watch_id}
+            ),
         )
 
-    async def fs_write_file(self, *, data_base64: str, path: AbsolutePathBuf) -> FsWriteFileResponse:
+    async def fs_write_file(self, *, data_base64: str, path: v2_all.AbsolutePathBuf) -> v2_all.FsWriteFileResponse:
         """Write a file on the host filesystem.
 
         JSON-RPC method: ``fs/writeFile``.
@@ -3308,30 +3186,33 @@ class AsyncAppServerClient(AsyncRequester):
             path: Absolute path to write.
         """
         return cast(
-            FsWriteFileResponse,
+            "v2_all.FsWriteFileResponse",
             await self._request(
-                "fs/writeFile", FsWriteFileParams, FsWriteFileResponse, {"data_base64": data_base64, "path": path}
+                "fs/writeFile",
+                v2_all.FsWriteFileParams,
+                v2_all.FsWriteFileResponse,
+                {"data_base64": data_base64, "path": path},
             ),
         )
 
     async def fuzzy_file_search(
         self, *, query: str, roots: list[str], cancellation_token: str | None | Omit = OMIT
-    ) -> FuzzyFileSearchResponse:
+    ) -> v2_all.FuzzyFileSearchResponse:
         """Call ``fuzzyFileSearch``.
 
         JSON-RPC method: ``fuzzyFileSearch``.
         """
         return cast(
-            FuzzyFileSearchResponse,
+            "v2_all.FuzzyFileSearchResponse",
             await self._request(
                 "fuzzyFileSearch",
-                FuzzyFileSearchParams,
-                FuzzyFileSearchResponse,
+                v2_all.FuzzyFileSearchParams,
+                v2_all.FuzzyFileSearchResponse,
                 {"query": query, "roots": roots, "cancellation_token": cancellation_token},
             ),
         )
 
-    async def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> HooksListResponse:
+    async def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> v2_all.HooksListResponse:
         """Call ``hooks/list``.
 
         JSON-RPC method: ``hooks/list``.
@@ -3340,69 +3221,72 @@ class AsyncAppServerClient(AsyncRequester):
             cwds: When empty, defaults to the current session working directory.
         """
         return cast(
-            HooksListResponse, await self._request("hooks/list", HooksListParams, HooksListResponse, {"cwds": cwds})
+            "v2_all.HooksListResponse",
+            await self._request("hooks/list", v2_all.HooksListParams, v2_all.HooksListResponse, {"cwds": cwds}),
         )
 
     async def initialize(
-        self, *, client_info: ClientInfo, capabilities: InitializeCapabilities | None | Omit = OMIT
-    ) -> InitializeResponse:
+        self, *, client_info: v2_all.ClientInfo, capabilities: v2_all.InitializeCapabilities | None | Omit = OMIT
+    ) -> v2_all.InitializeResponse:
         """Call ``initialize``.
 
         JSON-RPC method: ``initialize``.
         """
         return cast(
-            InitializeResponse,
+            "v2_all.InitializeResponse",
             await self._request(
                 "initialize",
-                InitializeParams,
-                InitializeResponse,
+                v2_all.InitializeParams,
+                v2_all.InitializeResponse,
                 {"client_info": client_info, "capabilities": capabilities},
             ),
         )
 
     async def marketplace_add(
         self, *, source: str, ref_name: str | None | Omit = OMIT, sparse_paths: list[str] | None | Omit = OMIT
-    ) -> MarketplaceAddResponse:
+    ) -> v2_all.MarketplaceAddResponse:
         """Call ``marketplace/add``.
 
         JSON-RPC method: ``marketplace/add``.
         """
         return cast(
-            MarketplaceAddResponse,
+            "v2_all.MarketplaceAddResponse",
             await self._request(
                 "marketplace/add",
-                MarketplaceAddParams,
-                MarketplaceAddResponse,
+                v2_all.MarketplaceAddParams,
+                v2_all.MarketplaceAddResponse,
                 {"source": source, "ref_name": ref_name, "sparse_paths": sparse_paths},
             ),
         )
 
-    async def marketplace_remove(self, *, marketplace_name: str) -> MarketplaceRemoveResponse:
+    async def marketplace_remove(self, *, marketplace_name: str) -> v2_all.MarketplaceRemoveResponse:
         """Call ``marketplace/remove``.
 
         JSON-RPC method: ``marketplace/remove``.
         """
         return cast(
-            MarketplaceRemoveResponse,
+            "v2_all.MarketplaceRemoveResponse",
             await self._request(
                 "marketplace/remove",
-                MarketplaceRemoveParams,
-                MarketplaceRemoveResponse,
+                v2_all.MarketplaceRemoveParams,
+                v2_all.MarketplaceRemoveResponse,
                 {"marketplace_name": marketplace_name},
             ),
         )
 
-    async def marketplace_upgrade(self, *, marketplace_name: str | None | Omit = OMIT) -> MarketplaceUpgradeResponse:
+    async def marketplace_upgrade(
+        self, *, marketplace_name: str | None | Omit = OMIT
+    ) -> v2_all.MarketplaceUpgradeResponse:
         """Call ``marketplace/upgrade``.
 
         JSON-RPC method: ``marketplace/upgrade``.
         """
         return cast(
-            MarketplaceUpgradeResponse,
+            "v2_all.MarketplaceUpgradeResponse",
             await self._request(
                 "marketplace/upgrade",
-                MarketplaceUpgradeParams,
-                MarketplaceUpgradeResponse,
+                v2_all.MarketplaceUpgradeParams,
+                v2_all.MarketplaceUpgradeResponse,
                 {"marketplace_name": marketplace_name},
             ),
         )
@@ -3411,11 +3295,11 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         name: str,
-        client_registration: McpServerOauthClientRegistration | None | Omit = OMIT,
+        client_registration: v2_all.McpServerOauthClientRegistration | None | Omit = OMIT,
         scopes: list[str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-        timeout_secs: Int64 | None | Omit = OMIT,
-    ) -> McpServerOauthLoginResponse:
+        timeout_secs: v2_all.Int64 | None | Omit = OMIT,
+    ) -> v2_all.McpServerOauthLoginResponse:
         """Call ``mcpServer/oauth/login``.
 
         JSON-RPC method: ``mcpServer/oauth/login``.
@@ -3424,11 +3308,11 @@ class AsyncAppServerClient(AsyncRequester):
             client_registration: Registration strategy for this login only; omission selects automatic discovery.
         """
         return cast(
-            McpServerOauthLoginResponse,
+            "v2_all.McpServerOauthLoginResponse",
             await self._request(
                 "mcpServer/oauth/login",
-                McpServerOauthLoginParams,
-                McpServerOauthLoginResponse,
+                v2_all.McpServerOauthLoginParams,
+                v2_all.McpServerOauthLoginResponse,
                 {
                     "name": name,
                     "client_registration": client_registration,
@@ -3446,9 +3330,9 @@ class AsyncAppServerClient(AsyncRequester):
         uri: str,
         connector_id: str | None | Omit = OMIT,
         origin_call_id: str | None | Omit = OMIT,
-        target: McpResourceReadTarget | None | Omit = OMIT,
+        target: v2_all.McpResourceReadTarget | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> McpResourceReadResponse:
+    ) -> v2_all.McpResourceReadResponse:
         """Call ``mcpServer/resource/read``.
 
         JSON-RPC method: ``mcpServer/resource/read``.
@@ -3458,11 +3342,11 @@ class AsyncAppServerClient(AsyncRequester):
             target: Explicit hosted app/account. Omit to retain legacy resource discovery.
         """
         return cast(
-            McpResourceReadResponse,
+            "v2_all.McpResourceReadResponse",
             await self._request(
                 "mcpServer/resource/read",
-                McpResourceReadParams,
-                McpResourceReadResponse,
+                v2_all.McpResourceReadParams,
+                v2_all.McpResourceReadResponse,
                 {
                     "server": server,
                     "uri": uri,
@@ -3482,17 +3366,17 @@ class AsyncAppServerClient(AsyncRequester):
         tool: str,
         arguments: JsonValue | None | Omit = OMIT,
         meta: JsonValue | None | Omit = OMIT,
-    ) -> McpServerToolCallResponse:
+    ) -> v2_all.McpServerToolCallResponse:
         """Call ``mcpServer/tool/call``.
 
         JSON-RPC method: ``mcpServer/tool/call``.
         """
         return cast(
-            McpServerToolCallResponse,
+            "v2_all.McpServerToolCallResponse",
             await self._request(
                 "mcpServer/tool/call",
-                McpServerToolCallParams,
-                McpServerToolCallResponse,
+                v2_all.McpServerToolCallParams,
+                v2_all.McpServerToolCallResponse,
                 {"server": server, "thread_id": thread_id, "tool": tool, "arguments": arguments, "meta": meta},
             ),
         )
@@ -3501,11 +3385,11 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         cursor: str | None | Omit = OMIT,
-        detail: McpServerStatusDetail | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        detail: v2_all.McpServerStatusDetail | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         server_name: str | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
-    ) -> ListMcpServerStatusResponse:
+    ) -> v2_all.ListMcpServerStatusResponse:
         """Call ``mcpServerStatus/list``.
 
         JSON-RPC method: ``mcpServerStatus/list``.
@@ -3517,11 +3401,11 @@ class AsyncAppServerClient(AsyncRequester):
             server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
         """
         return cast(
-            ListMcpServerStatusResponse,
+            "v2_all.ListMcpServerStatusResponse",
             await self._request(
                 "mcpServerStatus/list",
-                ListMcpServerStatusParams,
-                ListMcpServerStatusResponse,
+                v2_all.ListMcpServerStatusParams,
+                v2_all.ListMcpServerStatusResponse,
                 {
                     "cursor": cursor,
                     "detail": detail,
@@ -3537,8 +3421,8 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         cursor: str | None | Omit = OMIT,
         include_hidden: bool | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-    ) -> ModelListResponse:
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.ModelListResponse:
         """Call ``model/list``.
 
         JSON-RPC method: ``model/list``.
@@ -3549,33 +3433,37 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
         """
         return cast(
-            ModelListResponse,
+            "v2_all.ModelListResponse",
             await self._request(
                 "model/list",
-                ModelListParams,
-                ModelListResponse,
+                v2_all.ModelListParams,
+                v2_all.ModelListResponse,
                 {"cursor": cursor, "include_hidden": include_hidden, "limit": limit},
             ),
         )
 
-    async def model_provider_capabilities_read(self) -> ModelProviderCapabilitiesReadResponse:
+    async def model_provider_capabilities_read(self) -> v2_all.ModelProviderCapabilitiesReadResponse:
         """Call ``modelProvider/capabilities/read``.
 
         JSON-RPC method: ``modelProvider/capabilities/read``.
         """
         return cast(
-            ModelProviderCapabilitiesReadResponse,
+            "v2_all.ModelProviderCapabilitiesReadResponse",
             await self._request(
                 "modelProvider/capabilities/read",
-                ModelProviderCapabilitiesReadParams,
-                ModelProviderCapabilitiesReadResponse,
+                v2_all.ModelProviderCapabilitiesReadParams,
+                v2_all.ModelProviderCapabilitiesReadResponse,
                 {},
             ),
         )
 
     async def permission_profile_list(
-        self, *, cursor: str | None | Omit = OMIT, cwd: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> PermissionProfileListResponse:
+        self,
+        *,
+        cursor: str | None | Omit = OMIT,
+        cwd: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.PermissionProfileListResponse:
         """Call ``permissionProfile/list``.
 
         JSON-RPC method: ``permissionProfile/list``.
@@ -3586,11 +3474,11 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to the full result set.
         """
         return cast(
-            PermissionProfileListResponse,
+            "v2_all.PermissionProfileListResponse",
             await self._request(
                 "permissionProfile/list",
-                PermissionProfileListParams,
-                PermissionProfileListResponse,
+                v2_all.PermissionProfileListParams,
+                v2_all.PermissionProfileListResponse,
                 {"cursor": cursor, "cwd": cwd, "limit": limit},
             ),
         )
@@ -3600,9 +3488,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         plugin_name: str,
         install_attempt_id: str | None | Omit = OMIT,
-        marketplace_path: AbsolutePathBuf | None | Omit = OMIT,
+        marketplace_path: v2_all.AbsolutePathBuf | None | Omit = OMIT,
         remote_marketplace_name: str | None | Omit = OMIT,
-    ) -> PluginInstallResponse:
+    ) -> v2_all.PluginInstallResponse:
         """Call ``plugin/install``.
 
         JSON-RPC method: ``plugin/install``.
@@ -3611,11 +3499,11 @@ class AsyncAppServerClient(AsyncRequester):
             install_attempt_id: Client-generated identifier used to correlate one installation attempt.
         """
         return cast(
-            PluginInstallResponse,
+            "v2_all.PluginInstallResponse",
             await self._request(
                 "plugin/install",
-                PluginInstallParams,
-                PluginInstallResponse,
+                v2_all.PluginInstallParams,
+                v2_all.PluginInstallResponse,
                 {
                     "plugin_name": plugin_name,
                     "install_attempt_id": install_attempt_id,
@@ -3628,9 +3516,9 @@ class AsyncAppServerClient(AsyncRequester):
     async def plugin_installed(
         self,
         *,
-        cwds: list[AbsolutePathBuf] | None | Omit = OMIT,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         install_suggestion_plugin_names: list[str] | None | Omit = OMIT,
-    ) -> PluginInstalledResponse:
+    ) -> v2_all.PluginInstalledResponse:
         """Call ``plugin/installed``.
 
         JSON-RPC method: ``plugin/installed``.
@@ -3640,11 +3528,11 @@ class AsyncAppServerClient(AsyncRequester):
             install_suggestion_plugin_names: Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints.
         """
         return cast(
-            PluginInstalledResponse,
+            "v2_all.PluginInstalledResponse",
             await self._request(
                 "plugin/installed",
-                PluginInstalledParams,
-                PluginInstalledResponse,
+                v2_all.PluginInstalledParams,
+                v2_all.PluginInstalledResponse,
                 {"cwds": cwds, "install_suggestion_plugin_names": install_suggestion_plugin_names},
             ),
         )
@@ -3652,10 +3540,10 @@ class AsyncAppServerClient(AsyncRequester):
     async def plugin_list(
         self,
         *,
-        cwds: list[AbsolutePathBuf] | None | Omit = OMIT,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        marketplace_kinds: list[PluginListMarketplaceKind] | None | Omit = OMIT,
-    ) -> PluginListResponse:
+        marketplace_kinds: list[v2_all.PluginListMarketplaceKind] | None | Omit = OMIT,
+    ) -> v2_all.PluginListResponse:
         """Call ``plugin/list``.
 
         JSON-RPC method: ``plugin/list``.
@@ -3666,11 +3554,11 @@ class AsyncAppServerClient(AsyncRequester):
             marketplace_kinds: Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag.
         """
         return cast(
-            PluginListResponse,
+            "v2_all.PluginListResponse",
             await self._request(
                 "plugin/list",
-                PluginListParams,
-                PluginListResponse,
+                v2_all.PluginListParams,
+                v2_all.PluginListResponse,
                 {"cwds": cwds, "force_refetch": force_refetch, "marketplace_kinds": marketplace_kinds},
             ),
         )
@@ -3679,19 +3567,19 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         plugin_name: str,
-        marketplace_path: AbsolutePathBuf | None | Omit = OMIT,
+        marketplace_path: v2_all.AbsolutePathBuf | None | Omit = OMIT,
         remote_marketplace_name: str | None | Omit = OMIT,
-    ) -> PluginReadResponse:
+    ) -> v2_all.PluginReadResponse:
         """Call ``plugin/read``.
 
         JSON-RPC method: ``plugin/read``.
         """
         return cast(
-            PluginReadResponse,
+            "v2_all.PluginReadResponse",
             await self._request(
                 "plugin/read",
-                PluginReadParams,
-                PluginReadResponse,
+                v2_all.PluginReadParams,
+                v2_all.PluginReadResponse,
                 {
                     "plugin_name": plugin_name,
                     "marketplace_path": marketplace_path,
@@ -3700,7 +3588,7 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def plugin_reconcile(self, *, reason: str | None | Omit = OMIT) -> PluginReconcileResponse:
+    async def plugin_reconcile(self, *, reason: str | None | Omit = OMIT) -> v2_all.PluginReconcileResponse:
         """Call ``plugin/reconcile``.
 
         JSON-RPC method: ``plugin/reconcile``.
@@ -3709,68 +3597,70 @@ class AsyncAppServerClient(AsyncRequester):
             reason: Optional client-provided reason recorded with the reconciliation attempt.
         """
         return cast(
-            PluginReconcileResponse,
-            await self._request("plugin/reconcile", PluginReconcileParams, PluginReconcileResponse, {"reason": reason}),
+            "v2_all.PluginReconcileResponse",
+            await self._request(
+                "plugin/reconcile", v2_all.PluginReconcileParams, v2_all.PluginReconcileResponse, {"reason": reason}
+            ),
         )
 
-    async def plugin_share_checkout(self, *, remote_plugin_id: str) -> PluginShareCheckoutResponse:
+    async def plugin_share_checkout(self, *, remote_plugin_id: str) -> v2_all.PluginShareCheckoutResponse:
         """Call ``plugin/share/checkout``.
 
         JSON-RPC method: ``plugin/share/checkout``.
         """
         return cast(
-            PluginShareCheckoutResponse,
+            "v2_all.PluginShareCheckoutResponse",
             await self._request(
                 "plugin/share/checkout",
-                PluginShareCheckoutParams,
-                PluginShareCheckoutResponse,
+                v2_all.PluginShareCheckoutParams,
+                v2_all.PluginShareCheckoutResponse,
                 {"remote_plugin_id": remote_plugin_id},
             ),
         )
 
-    async def plugin_share_delete(self, *, remote_plugin_id: str) -> PluginShareDeleteResponse:
+    async def plugin_share_delete(self, *, remote_plugin_id: str) -> v2_all.PluginShareDeleteResponse:
         """Call ``plugin/share/delete``.
 
         JSON-RPC method: ``plugin/share/delete``.
         """
         return cast(
-            PluginShareDeleteResponse,
+            "v2_all.PluginShareDeleteResponse",
             await self._request(
                 "plugin/share/delete",
-                PluginShareDeleteParams,
-                PluginShareDeleteResponse,
+                v2_all.PluginShareDeleteParams,
+                v2_all.PluginShareDeleteResponse,
                 {"remote_plugin_id": remote_plugin_id},
             ),
         )
 
-    async def plugin_share_list(self) -> PluginShareListResponse:
+    async def plugin_share_list(self) -> v2_all.PluginShareListResponse:
         """Call ``plugin/share/list``.
 
         JSON-RPC method: ``plugin/share/list``.
         """
         return cast(
-            PluginShareListResponse,
-            await self._request("plugin/share/list", PluginShareListParams, PluginShareListResponse, {}),
+            "v2_all.PluginShareListResponse",
+            await self._request("plugin/share/list", v2_all.PluginShareListParams, v2_all.PluginShareListResponse, {}),
         )
 
     async def plugin_share_save(
         self,
         *,
-        plugin_path: AbsolutePathBuf,
-        discoverability: PluginShareDiscoverability | None | Omit = OMIT,
+        plugin_path: v2_all.AbsolutePathBuf,
+        discoverability: v2_all.PluginShareDiscoverability | None | Omit = OMIT,
         remote_plugin_id: str | None | Omit = OMIT,
-        share_targets: list[PluginShareTarget] | None | Omit = OMIT,
-    ) -> PluginShareSaveResponse:
+        share_targets: list[v2_all.PluginShareTarget] | None | Omit = OMIT,
+    ) -> v2_all.PluginShareSaveResponse:
         """Call ``plugin/share/save``.
 
         JSON-RPC method: ``plugin/share/save``.
         """
         return cast(
-            PluginShareSaveResponse,
+            "v2_all.PluginShareSaveResponse",
             await self._request(
                 "plugin/share/save",
-                PluginShareSaveParams,
-                PluginShareSaveResponse,
+                v2_all.PluginShareSaveParams,
+                v2_all.PluginShareSaveResponse,
                 {
                     "plugin_path": plugin_path,
                     "discoverability": discoverability,
@@ -3783,20 +3673,20 @@ class AsyncAppServerClient(AsyncRequester):
     async def plugin_share_update_targets(
         self,
         *,
-        discoverability: PluginShareUpdateDiscoverability,
+        discoverability: v2_all.PluginShareUpdateDiscoverability,
         remote_plugin_id: str,
-        share_targets: list[PluginShareTarget],
-    ) -> PluginShareUpdateTargetsResponse:
+        share_targets: list[v2_all.PluginShareTarget],
+    ) -> v2_all.PluginShareUpdateTargetsResponse:
         """Call ``plugin/share/updateTargets``.
 
         JSON-RPC method: ``plugin/share/updateTargets``.
         """
         return cast(
-            PluginShareUpdateTargetsResponse,
+            "v2_all.PluginShareUpdateTargetsResponse",
             await self._request(
                 "plugin/share/updateTargets",
-                PluginShareUpdateTargetsParams,
-                PluginShareUpdateTargetsResponse,
+                v2_all.PluginShareUpdateTargetsParams,
+                v2_all.PluginShareUpdateTargetsResponse,
                 {
                     "discoverability": discoverability,
                     "remote_plugin_id": remote_plugin_id,
@@ -3807,17 +3697,17 @@ class AsyncAppServerClient(AsyncRequester):
 
     async def plugin_skill_read(
         self, *, remote_marketplace_name: str, remote_plugin_id: str, skill_name: str
-    ) -> PluginSkillReadResponse:
+    ) -> v2_all.PluginSkillReadResponse:
         """Call ``plugin/skill/read``.
 
         JSON-RPC method: ``plugin/skill/read``.
         """
         return cast(
-            PluginSkillReadResponse,
+            "v2_all.PluginSkillReadResponse",
             await self._request(
                 "plugin/skill/read",
-                PluginSkillReadParams,
-                PluginSkillReadResponse,
+                v2_all.PluginSkillReadParams,
+                v2_all.PluginSkillReadResponse,
                 {
                     "remote_marketplace_name": remote_marketplace_name,
                     "remote_plugin_id": remote_plugin_id,
@@ -3826,21 +3716,24 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def plugin_uninstall(self, *, plugin_id: str) -> PluginUninstallResponse:
+    async def plugin_uninstall(self, *, plugin_id: str) -> v2_all.PluginUninstallResponse:
         """Call ``plugin/uninstall``.
 
         JSON-RPC method: ``plugin/uninstall``.
         """
         return cast(
-            PluginUninstallResponse,
+            "v2_all.PluginUninstallResponse",
             await self._request(
-                "plugin/uninstall", PluginUninstallParams, PluginUninstallResponse, {"plugin_id": plugin_id}
+                "plugin/uninstall",
+                v2_all.PluginUninstallParams,
+                v2_all.PluginUninstallResponse,
+                {"plugin_id": plugin_id},
             ),
         )
 
     async def review_start(
-        self, *, target: ReviewTarget, thread_id: str, delivery: ReviewDelivery | None | Omit = OMIT
-    ) -> ReviewStartResponse:
+        self, *, target: v2_all.ReviewTarget, thread_id: str, delivery: v2_all.ReviewDelivery | None | Omit = OMIT
+    ) -> v2_all.ReviewStartResponse:
         """Call ``review/start``.
 
         JSON-RPC method: ``review/start``.
@@ -3849,18 +3742,18 @@ class AsyncAppServerClient(AsyncRequester):
             delivery: Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread.
         """
         return cast(
-            ReviewStartResponse,
+            "v2_all.ReviewStartResponse",
             await self._request(
                 "review/start",
-                ReviewStartParams,
-                ReviewStartResponse,
+                v2_all.ReviewStartParams,
+                v2_all.ReviewStartResponse,
                 {"target": target, "thread_id": thread_id, "delivery": delivery},
             ),
         )
 
     async def skills_config_write(
-        self, *, enabled: bool, name: str | None | Omit = OMIT, path: AbsolutePathBuf | None | Omit = OMIT
-    ) -> SkillsConfigWriteResponse:
+        self, *, enabled: bool, name: str | None | Omit = OMIT, path: v2_all.AbsolutePathBuf | None | Omit = OMIT
+    ) -> v2_all.SkillsConfigWriteResponse:
         """Call ``skills/config/write``.
 
         JSON-RPC method: ``skills/config/write``.
@@ -3870,33 +3763,35 @@ class AsyncAppServerClient(AsyncRequester):
             path: Path-based selector.
         """
         return cast(
-            SkillsConfigWriteResponse,
+            "v2_all.SkillsConfigWriteResponse",
             await self._request(
                 "skills/config/write",
-                SkillsConfigWriteParams,
-                SkillsConfigWriteResponse,
+                v2_all.SkillsConfigWriteParams,
+                v2_all.SkillsConfigWriteResponse,
                 {"enabled": enabled, "name": name, "path": path},
             ),
         )
 
-    async def skills_extra_roots_set(self, *, extra_roots: list[AbsolutePathBuf]) -> SkillsExtraRootsSetResponse:
+    async def skills_extra_roots_set(
+        self, *, extra_roots: list[v2_all.AbsolutePathBuf]
+    ) -> v2_all.SkillsExtraRootsSetResponse:
         """Call ``skills/extraRoots/set``.
 
         JSON-RPC method: ``skills/extraRoots/set``.
         """
         return cast(
-            SkillsExtraRootsSetResponse,
+            "v2_all.SkillsExtraRootsSetResponse",
             await self._request(
                 "skills/extraRoots/set",
-                SkillsExtraRootsSetParams,
-                SkillsExtraRootsSetResponse,
+                v2_all.SkillsExtraRootsSetParams,
+                v2_all.SkillsExtraRootsSetResponse,
                 {"extra_roots": extra_roots},
             ),
         )
 
     async def skills_list(
         self, *, cwds: list[str] | None | Omit = OMIT, force_reload: bool | None | Omit = OMIT
-    ) -> SkillsListResponse:
+    ) -> v2_all.SkillsListResponse:
         """Call ``skills/list``.
 
         JSON-RPC method: ``skills/list``.
@@ -3906,15 +3801,18 @@ class AsyncAppServerClient(AsyncRequester):
             force_reload: When true, bypass the skills cache and re-scan skills from disk.
         """
         return cast(
-            SkillsListResponse,
+            "v2_all.SkillsListResponse",
             await self._request(
-                "skills/list", SkillsListParams, SkillsListResponse, {"cwds": cwds, "force_reload": force_reload}
+                "skills/list",
+                v2_all.SkillsListParams,
+                v2_all.SkillsListResponse,
+                {"cwds": cwds, "force_reload": force_reload},
             ),
         )
 
     async def thread_approve_guardian_denied_action(
         self, *, event: JsonValue, thread_id: str
-    ) -> ThreadApproveGuardianDeniedActionResponse:
+    ) -> v2_all.ThreadApproveGuardianDeniedActionResponse:
         """Call ``thread/approveGuardianDeniedAction``.
 
         JSON-RPC method: ``thread/approveGuardianDeniedAction``.
@@ -3923,38 +3821,40 @@ class AsyncAppServerClient(AsyncRequester):
             event: Serialized `codex_protocol::protocol::GuardianAssessmentEvent`.
         """
         return cast(
-            ThreadApproveGuardianDeniedActionResponse,
+            "v2_all.ThreadApproveGuardianDeniedActionResponse",
             await self._request(
                 "thread/approveGuardianDeniedAction",
-                ThreadApproveGuardianDeniedActionParams,
-                ThreadApproveGuardianDeniedActionResponse,
+                v2_all.ThreadApproveGuardianDeniedActionParams,
+                v2_all.ThreadApproveGuardianDeniedActionResponse,
                 {"event": event, "thread_id": thread_id},
             ),
         )
 
-    async def thread_archive(self, *, thread_id: str) -> ThreadArchiveResponse:
+    async def thread_archive(self, *, thread_id: str) -> v2_all.ThreadArchiveResponse:
         """Call ``thread/archive``.
 
         JSON-RPC method: ``thread/archive``.
         """
         return cast(
-            ThreadArchiveResponse,
-            await self._request("thread/archive", ThreadArchiveParams, ThreadArchiveResponse, {"thread_id": thread_id}),
+            "v2_all.ThreadArchiveResponse",
+            await self._request(
+                "thread/archive", v2_all.ThreadArchiveParams, v2_all.ThreadArchiveResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def thread_attachment_add(
         self, *, attachment_type: str, identity_key: str, payload: JsonValue, thread_id: str
-    ) -> ThreadAttachmentAddResponse:
+    ) -> v2_all.ThreadAttachmentAddResponse:
         """Parameters for creating or locating an attachment on its owning thread.
 
         JSON-RPC method: ``thread/attachment/add``.
         """
         return cast(
-            ThreadAttachmentAddResponse,
+            "v2_all.ThreadAttachmentAddResponse",
             await self._request(
                 "thread/attachment/add",
-                ThreadAttachmentAddParams,
-                ThreadAttachmentAddResponse,
+                v2_all.ThreadAttachmentAddParams,
+                v2_all.ThreadAttachmentAddResponse,
                 {
                     "attachment_type": attachment_type,
                     "identity_key": identity_key,
@@ -3965,35 +3865,35 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def thread_attachment_list(
-        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> ThreadAttachmentListResponse:
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadAttachmentListResponse:
         """Parameters for listing attachments from one thread.
 
         JSON-RPC method: ``thread/attachment/list``.
         """
         return cast(
-            ThreadAttachmentListResponse,
+            "v2_all.ThreadAttachmentListResponse",
             await self._request(
                 "thread/attachment/list",
-                ThreadAttachmentListParams,
-                ThreadAttachmentListResponse,
+                v2_all.ThreadAttachmentListParams,
+                v2_all.ThreadAttachmentListResponse,
                 {"thread_id": thread_id, "cursor": cursor, "limit": limit},
             ),
         )
 
     async def thread_attachment_remove(
         self, *, attachment_type: str, identity_key: str, thread_id: str
-    ) -> ThreadAttachmentRemoveResponse:
+    ) -> v2_all.ThreadAttachmentRemoveResponse:
         """Parameters for deleting an attachment by its stable thread-local identity.
 
         JSON-RPC method: ``thread/attachment/remove``.
         """
         return cast(
-            ThreadAttachmentRemoveResponse,
+            "v2_all.ThreadAttachmentRemoveResponse",
             await self._request(
                 "thread/attachment/remove",
-                ThreadAttachmentRemoveParams,
-                ThreadAttachmentRemoveResponse,
+                v2_all.ThreadAttachmentRemoveParams,
+                v2_all.ThreadAttachmentRemoveResponse,
                 {"attachment_type": attachment_type, "identity_key": identity_key, "thread_id": thread_id},
             ),
         )
@@ -4005,8 +3905,8 @@ class AsyncAppServerClient(AsyncRequester):
         identity_key: str,
         archived: bool | None | Omit = OMIT,
         cursor: str | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-    ) -> ThreadAttachmentOwnerListResponse:
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.ThreadAttachmentOwnerListResponse:
         """Parameters for reverse lookup by attachment identity within this server's store.
 
         JSON-RPC method: ``thread/attachmentOwner/list``.
@@ -4015,11 +3915,11 @@ class AsyncAppServerClient(AsyncRequester):
             archived: Omitted or null returns all matches; false returns non-archived threads only.
         """
         return cast(
-            ThreadAttachmentOwnerListResponse,
+            "v2_all.ThreadAttachmentOwnerListResponse",
             await self._request(
                 "thread/attachmentOwner/list",
-                ThreadAttachmentOwnerListParams,
-                ThreadAttachmentOwnerListResponse,
+                v2_all.ThreadAttachmentOwnerListParams,
+                v2_all.ThreadAttachmentOwnerListResponse,
                 {
                     "attachment_type": attachment_type,
                     "identity_key": identity_key,
@@ -4030,34 +3930,39 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def thread_compact_start(self, *, thread_id: str) -> ThreadCompactStartResponse:
+    async def thread_compact_start(self, *, thread_id: str) -> v2_all.ThreadCompactStartResponse:
         """Call ``thread/compact/start``.
 
         JSON-RPC method: ``thread/compact/start``.
         """
         return cast(
-            ThreadCompactStartResponse,
+            "v2_all.ThreadCompactStartResponse",
             await self._request(
-                "thread/compact/start", ThreadCompactStartParams, ThreadCompactStartResponse, {"thread_id": thread_id}
+                "thread/compact/start",
+                v2_all.ThreadCompactStartParams,
+                v2_all.ThreadCompactStartResponse,
+                {"thread_id": thread_id},
             ),
         )
 
-    async def thread_delete(self, *, thread_id: str) -> ThreadDeleteResponse:
+    async def thread_delete(self, *, thread_id: str) -> v2_all.ThreadDeleteResponse:
         """Call ``thread/delete``.
 
         JSON-RPC method: ``thread/delete``.
         """
         return cast(
-            ThreadDeleteResponse,
-            await self._request("thread/delete", ThreadDeleteParams, ThreadDeleteResponse, {"thread_id": thread_id}),
+            "v2_all.ThreadDeleteResponse",
+            await self._request(
+                "thread/delete", v2_all.ThreadDeleteParams, v2_all.ThreadDeleteResponse, {"thread_id": thread_id}
+            ),
         )
 
     async def thread_fork(
         self,
         *,
         thread_id: str,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4067,10 +3972,10 @@ class AsyncAppServerClient(AsyncRequester):
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        sandbox: SandboxMode | None | Omit = OMIT,
+        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-        thread_source: ThreadSource | None | Omit = OMIT,
-    ) -> ThreadForkResponse:
+        thread_source: v2_all.ThreadSource | None | Omit = OMIT,
+    ) -> v2_all.ThreadForkResponse:
         """There are two ways to fork a thread: 1. By thread_id: load the thread from disk by thread_id and fork it into a new thread. 2. By path: load the thread from disk by path and fork it into a new thread.
 
         If using a non-empty path, the thread_id param will be ignored. Empty string path values are treated as absent.
@@ -4087,11 +3992,11 @@ class AsyncAppServerClient(AsyncRequester):
             thread_source: Optional client-supplied analytics source classification for this forked thread.
         """
         return cast(
-            ThreadForkResponse,
+            "v2_all.ThreadForkResponse",
             await self._request(
                 "thread/fork",
-                ThreadForkParams,
-                ThreadForkResponse,
+                v2_all.ThreadForkParams,
+                v2_all.ThreadForkResponse,
                 {
                     "thread_id": thread_id,
                     "approval_policy": approval_policy,
@@ -4113,8 +4018,8 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def thread_goal_clear(
-        self, *, thread_id: str, origin: ThreadGoalMutationOrigin | None | Omit = OMIT
-    ) -> ThreadGoalClearResponse:
+        self, *, thread_id: str, origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT
+    ) -> v2_all.ThreadGoalClearResponse:
         """Call ``thread/goal/clear``.
 
         JSON-RPC method: ``thread/goal/clear``.
@@ -4123,24 +4028,24 @@ class AsyncAppServerClient(AsyncRequester):
             origin: Missing provenance does not supply user authorization.
         """
         return cast(
-            ThreadGoalClearResponse,
+            "v2_all.ThreadGoalClearResponse",
             await self._request(
                 "thread/goal/clear",
-                ThreadGoalClearParams,
-                ThreadGoalClearResponse,
+                v2_all.ThreadGoalClearParams,
+                v2_all.ThreadGoalClearResponse,
                 {"thread_id": thread_id, "origin": origin},
             ),
         )
 
-    async def thread_goal_get(self, *, thread_id: str) -> ThreadGoalGetResponse:
+    async def thread_goal_get(self, *, thread_id: str) -> v2_all.ThreadGoalGetResponse:
         """Call ``thread/goal/get``.
 
         JSON-RPC method: ``thread/goal/get``.
         """
         return cast(
-            ThreadGoalGetResponse,
+            "v2_all.ThreadGoalGetResponse",
             await self._request(
-                "thread/goal/get", ThreadGoalGetParams, ThreadGoalGetResponse, {"thread_id": thread_id}
+                "thread/goal/get", v2_all.ThreadGoalGetParams, v2_all.ThreadGoalGetResponse, {"thread_id": thread_id}
             ),
         )
 
@@ -4149,10 +4054,10 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         objective: str | None | Omit = OMIT,
-        origin: ThreadGoalMutationOrigin | None | Omit = OMIT,
-        status: ThreadGoalStatus | None | Omit = OMIT,
-        token_budget: Int64 | None | Omit = OMIT,
-    ) -> ThreadGoalSetResponse:
+        origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT,
+        status: v2_all.ThreadGoalStatus | None | Omit = OMIT,
+        token_budget: v2_all.Int64 | None | Omit = OMIT,
+    ) -> v2_all.ThreadGoalSetResponse:
         """Call ``thread/goal/set``.
 
         JSON-RPC method: ``thread/goal/set``.
@@ -4161,11 +4066,11 @@ class AsyncAppServerClient(AsyncRequester):
             origin: Missing provenance does not supply user authorization.
         """
         return cast(
-            ThreadGoalSetResponse,
+            "v2_all.ThreadGoalSetResponse",
             await self._request(
                 "thread/goal/set",
-                ThreadGoalSetParams,
-                ThreadGoalSetResponse,
+                v2_all.ThreadGoalSetParams,
+                v2_all.ThreadGoalSetResponse,
                 {
                     "thread_id": thread_id,
                     "objective": objective,
@@ -4176,7 +4081,7 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> ThreadInjectItemsResponse:
+    async def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> v2_all.ThreadInjectItemsResponse:
         """Append raw Responses API items to the thread history without starting a user turn.
 
         JSON-RPC method: ``thread/inject_items``.
@@ -4185,11 +4090,11 @@ class AsyncAppServerClient(AsyncRequester):
             items: Raw Responses API items to append to the thread's model-visible history.
         """
         return cast(
-            ThreadInjectItemsResponse,
+            "v2_all.ThreadInjectItemsResponse",
             await self._request(
                 "thread/inject_items",
-                ThreadInjectItemsParams,
-                ThreadInjectItemsResponse,
+                v2_all.ThreadInjectItemsParams,
+                v2_all.ThreadInjectItemsResponse,
                 {"items": items, "thread_id": thread_id},
             ),
         )
@@ -4198,11 +4103,11 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         thread_id: str,
-        cursor: ThreadItemsListCursor | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-        sort_direction: SortDirection | None | Omit = OMIT,
+        cursor: v2_all.ThreadItemsListCursor | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
         turn_id: str | None | Omit = OMIT,
-    ) -> ThreadItemsListResponse:
+    ) -> v2_all.ThreadItemsListResponse:
         """Call ``thread/items/list``.
 
         JSON-RPC method: ``thread/items/list``.
@@ -4214,11 +4119,11 @@ class AsyncAppServerClient(AsyncRequester):
             turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
         """
         return cast(
-            ThreadItemsListResponse,
+            "v2_all.ThreadItemsListResponse",
             await self._request(
                 "thread/items/list",
-                ThreadItemsListParams,
-                ThreadItemsListResponse,
+                v2_all.ThreadItemsListParams,
+                v2_all.ThreadItemsListResponse,
                 {
                     "thread_id": thread_id,
                     "cursor": cursor,
@@ -4234,18 +4139,18 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         archived: bool | None | Omit = OMIT,
         cursor: str | None | Omit = OMIT,
-        cwd: ThreadListCwdFilter | None | Omit = OMIT,
+        cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
         excluded_thread_ids: list[str] | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
         model_providers: list[str] | None | Omit = OMIT,
         originators: list[str] | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
-        sort_direction: SortDirection | None | Omit = OMIT,
-        sort_key: ThreadSortKey | None | Omit = OMIT,
-        source_kinds: list[ThreadSourceKind] | None | Omit = OMIT,
+        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+        sort_key: v2_all.ThreadSortKey | None | Omit = OMIT,
+        source_kinds: list[v2_all.ThreadSourceKind] | None | Omit = OMIT,
         use_state_db_only: bool | None | Omit = OMIT,
-    ) -> ThreadListResponse:
+    ) -> v2_all.ThreadListResponse:
         """Call ``thread/list``.
 
         JSON-RPC method: ``thread/list``.
@@ -4266,11 +4171,11 @@ class AsyncAppServerClient(AsyncRequester):
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
         return cast(
-            ThreadListResponse,
+            "v2_all.ThreadListResponse",
             await self._request(
                 "thread/list",
-                ThreadListParams,
-                ThreadListResponse,
+                v2_all.ThreadListParams,
+                v2_all.ThreadListResponse,
                 {
                     "archived": archived,
                     "cursor": cursor,
@@ -4290,8 +4195,8 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def thread_loaded_list(
-        self, *, cursor: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> ThreadLoadedListResponse:
+        self, *, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadLoadedListResponse:
         """Call ``thread/loaded/list``.
 
         JSON-RPC method: ``thread/loaded/list``.
@@ -4301,18 +4206,18 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to no limit.
         """
         return cast(
-            ThreadLoadedListResponse,
+            "v2_all.ThreadLoadedListResponse",
             await self._request(
                 "thread/loaded/list",
-                ThreadLoadedListParams,
-                ThreadLoadedListResponse,
+                v2_all.ThreadLoadedListParams,
+                v2_all.ThreadLoadedListResponse,
                 {"cursor": cursor, "limit": limit},
             ),
         )
 
     async def thread_metadata_update(
-        self, *, thread_id: str, git_info: ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT
-    ) -> ThreadMetadataUpdateResponse:
+        self, *, thread_id: str, git_info: v2_all.ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT
+    ) -> v2_all.ThreadMetadataUpdateResponse:
         """Call ``thread/metadata/update``.
 
         JSON-RPC method: ``thread/metadata/update``.
@@ -4321,28 +4226,33 @@ class AsyncAppServerClient(AsyncRequester):
             git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
         """
         return cast(
-            ThreadMetadataUpdateResponse,
+            "v2_all.ThreadMetadataUpdateResponse",
             await self._request(
                 "thread/metadata/update",
-                ThreadMetadataUpdateParams,
-                ThreadMetadataUpdateResponse,
+                v2_all.ThreadMetadataUpdateParams,
+                v2_all.ThreadMetadataUpdateResponse,
                 {"thread_id": thread_id, "git_info": git_info},
             ),
         )
 
-    async def thread_name_set(self, *, name: str, thread_id: str) -> ThreadSetNameResponse:
+    async def thread_name_set(self, *, name: str, thread_id: str) -> v2_all.ThreadSetNameResponse:
         """Call ``thread/name/set``.
 
         JSON-RPC method: ``thread/name/set``.
         """
         return cast(
-            ThreadSetNameResponse,
+            "v2_all.ThreadSetNameResponse",
             await self._request(
-                "thread/name/set", ThreadSetNameParams, ThreadSetNameResponse, {"name": name, "thread_id": thread_id}
+                "thread/name/set",
+                v2_all.ThreadSetNameParams,
+                v2_all.ThreadSetNameResponse,
+                {"name": name, "thread_id": thread_id},
             ),
         )
 
-    async def thread_read(self, *, thread_id: str, include_turns: bool | None | Omit = OMIT) -> ThreadReadResponse:
+    async def thread_read(
+        self, *, thread_id: str, include_turns: bool | None | Omit = OMIT
+    ) -> v2_all.ThreadReadResponse:
         """Call ``thread/read``.
 
         JSON-RPC method: ``thread/read``.
@@ -4351,11 +4261,11 @@ class AsyncAppServerClient(AsyncRequester):
             include_turns: When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`.
         """
         return cast(
-            ThreadReadResponse,
+            "v2_all.ThreadReadResponse",
             await self._request(
                 "thread/read",
-                ThreadReadParams,
-                ThreadReadResponse,
+                v2_all.ThreadReadParams,
+                v2_all.ThreadReadResponse,
                 {"thread_id": thread_id, "include_turns": include_turns},
             ),
         )
@@ -4364,8 +4274,8 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         thread_id: str,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4373,10 +4283,10 @@ class AsyncAppServerClient(AsyncRequester):
         exclude_turns: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: Personality | None | Omit = OMIT,
-        sandbox: SandboxMode | None | Omit = OMIT,
+        personality: v2_all.Personality | None | Omit = OMIT,
+        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-    ) -> ThreadResumeResponse:
+    ) -> v2_all.ThreadResumeResponse:
         """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
 
         For non-running threads, the precedence is: history > non-empty path > thread_id. If using history or a non-empty path for a non-running thread, the thread_id param will be ignored.
@@ -4394,11 +4304,11 @@ class AsyncAppServerClient(AsyncRequester):
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
         """
         return cast(
-            ThreadResumeResponse,
+            "v2_all.ThreadResumeResponse",
             await self._request(
                 "thread/resume",
-                ThreadResumeParams,
-                ThreadResumeResponse,
+                v2_all.ThreadResumeParams,
+                v2_all.ThreadResumeResponse,
                 {
                     "thread_id": thread_id,
                     "approval_policy": approval_policy,
@@ -4417,7 +4327,7 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def thread_revert(self, *, before_turn_id: str, thread_id: str) -> ThreadRevertResponse:
+    async def thread_revert(self, *, before_turn_id: str, thread_id: str) -> v2_all.ThreadRevertResponse:
         """Replace a paginated thread's durable history with the prefix before one turn.
 
         This only changes persisted conversation history. It does not revert local file changes.
@@ -4428,18 +4338,18 @@ class AsyncAppServerClient(AsyncRequester):
             before_turn_id: Turn excluded from the replacement history, together with every later turn.
         """
         return cast(
-            ThreadRevertResponse,
+            "v2_all.ThreadRevertResponse",
             await self._request(
                 "thread/revert",
-                ThreadRevertParams,
-                ThreadRevertResponse,
+                v2_all.ThreadRevertParams,
+                v2_all.ThreadRevertResponse,
                 {"before_turn_id": before_turn_id, "thread_id": thread_id},
             ),
         )
 
     async def thread_section_move(
         self, *, section_id: str | None, thread_id: str, before_thread_id: str | None | Omit = OMIT
-    ) -> ThreadSectionMoveResponse:
+    ) -> v2_all.ThreadSectionMoveResponse:
         """Parameters for moving a thread within a server-owned section ordering.
 
         JSON-RPC method: ``thread/section/move``.
@@ -4450,18 +4360,18 @@ class AsyncAppServerClient(AsyncRequester):
             before_thread_id: Existing thread to insert before; omission or null appends to the section.
         """
         return cast(
-            ThreadSectionMoveResponse,
+            "v2_all.ThreadSectionMoveResponse",
             await self._request(
                 "thread/section/move",
-                ThreadSectionMoveParams,
-                ThreadSectionMoveResponse,
+                v2_all.ThreadSectionMoveParams,
+                v2_all.ThreadSectionMoveResponse,
                 {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
             ),
         )
 
     async def thread_shell_command(
-        self, *, command: str, thread_id: str, timeout_ms: Int64 | None | Omit = OMIT
-    ) -> ThreadShellCommandResponse:
+        self, *, command: str, thread_id: str, timeout_ms: v2_all.Int64 | None | Omit = OMIT
+    ) -> v2_all.ThreadShellCommandResponse:
         """Call ``thread/shellCommand``.
 
         JSON-RPC method: ``thread/shellCommand``.
@@ -4471,11 +4381,11 @@ class AsyncAppServerClient(AsyncRequester):
             timeout_ms: Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement.
         """
         return cast(
-            ThreadShellCommandResponse,
+            "v2_all.ThreadShellCommandResponse",
             await self._request(
                 "thread/shellCommand",
-                ThreadShellCommandParams,
-                ThreadShellCommandResponse,
+                v2_all.ThreadShellCommandParams,
+                v2_all.ThreadShellCommandResponse,
                 {"command": command, "thread_id": thread_id, "timeout_ms": timeout_ms},
             ),
         )
@@ -4483,8 +4393,8 @@ class AsyncAppServerClient(AsyncRequester):
     async def thread_start(
         self,
         *,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4492,13 +4402,13 @@ class AsyncAppServerClient(AsyncRequester):
         ephemeral: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: Personality | None | Omit = OMIT,
-        sandbox: SandboxMode | None | Omit = OMIT,
+        personality: v2_all.Personality | None | Omit = OMIT,
+        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-        session_start_source: ThreadStartSource | None | Omit = OMIT,
-        thread_source: ThreadSource | None | Omit = OMIT,
-    ) -> ThreadStartResponse:
+        session_start_source: v2_all.ThreadStartSource | None | Omit = OMIT,
+        thread_source: v2_all.ThreadSource | None | Omit = OMIT,
+    ) -> v2_all.ThreadStartResponse:
         """NEW APIs
 
         JSON-RPC method: ``thread/start``.
@@ -4509,11 +4419,11 @@ class AsyncAppServerClient(AsyncRequester):
             thread_source: Optional client-supplied analytics source classification for this thread.
         """
         return cast(
-            ThreadStartResponse,
+            "v2_all.ThreadStartResponse",
             await self._request(
                 "thread/start",
-                ThreadStartParams,
-                ThreadStartResponse,
+                v2_all.ThreadStartParams,
+                v2_all.ThreadStartResponse,
                 {
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
@@ -4539,10 +4449,10 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         cursor: str | None | Omit = OMIT,
-        items_view: TurnItemsView | None | Omit = OMIT,
-        limit: UInt32 | None | Omit = OMIT,
-        sort_direction: SortDirection | None | Omit = OMIT,
-    ) -> ThreadTurnsListResponse:
+        items_view: v2_all.TurnItemsView | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+    ) -> v2_all.ThreadTurnsListResponse:
         """Call ``thread/turns/list``.
 
         JSON-RPC method: ``thread/turns/list``.
@@ -4554,11 +4464,11 @@ class AsyncAppServerClient(AsyncRequester):
             sort_direction: Optional turn pagination direction; defaults to descending.
         """
         return cast(
-            ThreadTurnsListResponse,
+            "v2_all.ThreadTurnsListResponse",
             await self._request(
                 "thread/turns/list",
-                ThreadTurnsListParams,
-                ThreadTurnsListResponse,
+                v2_all.ThreadTurnsListParams,
+                v2_all.ThreadTurnsListResponse,
                 {
                     "thread_id": thread_id,
                     "cursor": cursor,
@@ -4569,33 +4479,39 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def thread_unarchive(self, *, thread_id: str) -> ThreadUnarchiveResponse:
+    async def thread_unarchive(self, *, thread_id: str) -> v2_all.ThreadUnarchiveResponse:
         """Call ``thread/unarchive``.
 
         JSON-RPC method: ``thread/unarchive``.
         """
         return cast(
-            ThreadUnarchiveResponse,
+            "v2_all.ThreadUnarchiveResponse",
             await self._request(
-                "thread/unarchive", ThreadUnarchiveParams, ThreadUnarchiveResponse, {"thread_id": thread_id}
+                "thread/unarchive",
+                v2_all.ThreadUnarchiveParams,
+                v2_all.ThreadUnarchiveResponse,
+                {"thread_id": thread_id},
             ),
         )
 
-    async def thread_unsubscribe(self, *, thread_id: str) -> ThreadUnsubscribeResponse:
+    async def thread_unsubscribe(self, *, thread_id: str) -> v2_all.ThreadUnsubscribeResponse:
         """Call ``thread/unsubscribe``.
 
         JSON-RPC method: ``thread/unsubscribe``.
         """
         return cast(
-            ThreadUnsubscribeResponse,
+            "v2_all.ThreadUnsubscribeResponse",
             await self._request(
-                "thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribeResponse, {"thread_id": thread_id}
+                "thread/unsubscribe",
+                v2_all.ThreadUnsubscribeParams,
+                v2_all.ThreadUnsubscribeResponse,
+                {"thread_id": thread_id},
             ),
         )
 
     async def thread_section_create(
-        self, *, name: str, appearance: ThreadSectionAppearance | None | Omit = OMIT
-    ) -> ThreadSectionCreateResponse:
+        self, *, name: str, appearance: v2_all.ThreadSectionAppearance | None | Omit = OMIT
+    ) -> v2_all.ThreadSectionCreateResponse:
         """Parameters for creating an independently persisted thread section.
 
         JSON-RPC method: ``threadSection/create``.
@@ -4604,16 +4520,16 @@ class AsyncAppServerClient(AsyncRequester):
             name: The user-visible name of the section.
         """
         return cast(
-            ThreadSectionCreateResponse,
+            "v2_all.ThreadSectionCreateResponse",
             await self._request(
                 "threadSection/create",
-                ThreadSectionCreateParams,
-                ThreadSectionCreateResponse,
+                v2_all.ThreadSectionCreateParams,
+                v2_all.ThreadSectionCreateResponse,
                 {"name": name, "appearance": appearance},
             ),
         )
 
-    async def thread_section_delete(self, *, section_id: str) -> ThreadSectionDeleteResponse:
+    async def thread_section_delete(self, *, section_id: str) -> v2_all.ThreadSectionDeleteResponse:
         """Parameters for deleting an independently persisted thread section.
 
         JSON-RPC method: ``threadSection/delete``.
@@ -4622,18 +4538,18 @@ class AsyncAppServerClient(AsyncRequester):
             section_id: The stable, server-generated identity of the section to delete.
         """
         return cast(
-            ThreadSectionDeleteResponse,
+            "v2_all.ThreadSectionDeleteResponse",
             await self._request(
                 "threadSection/delete",
-                ThreadSectionDeleteParams,
-                ThreadSectionDeleteResponse,
+                v2_all.ThreadSectionDeleteParams,
+                v2_all.ThreadSectionDeleteResponse,
                 {"section_id": section_id},
             ),
         )
 
     async def thread_section_list(
-        self, *, cursor: str | None | Omit = OMIT, limit: UInt32 | None | Omit = OMIT
-    ) -> ThreadSectionListResponse:
+        self, *, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadSectionListResponse:
         """Parameters for listing independently persisted thread sections.
 
         JSON-RPC method: ``threadSection/list``.
@@ -4643,18 +4559,18 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Maximum number of sections to return.
         """
         return cast(
-            ThreadSectionListResponse,
+            "v2_all.ThreadSectionListResponse",
             await self._request(
                 "threadSection/list",
-                ThreadSectionListParams,
-                ThreadSectionListResponse,
+                v2_all.ThreadSectionListParams,
+                v2_all.ThreadSectionListResponse,
                 {"cursor": cursor, "limit": limit},
             ),
         )
 
     async def thread_section_update(
-        self, *, name: str, section_id: str, appearance: ThreadSectionAppearance | None | Omit = OMIT
-    ) -> ThreadSectionUpdateResponse:
+        self, *, name: str, section_id: str, appearance: v2_all.ThreadSectionAppearance | None | Omit = OMIT
+    ) -> v2_all.ThreadSectionUpdateResponse:
         """Parameters for updating an independently persisted thread section.
 
         JSON-RPC method: ``threadSection/update``.
@@ -4665,26 +4581,26 @@ class AsyncAppServerClient(AsyncRequester):
             appearance: Omit to preserve appearance, use `null` to clear it, or provide a replacement.
         """
         return cast(
-            ThreadSectionUpdateResponse,
+            "v2_all.ThreadSectionUpdateResponse",
             await self._request(
                 "threadSection/update",
-                ThreadSectionUpdateParams,
-                ThreadSectionUpdateResponse,
+                v2_all.ThreadSectionUpdateParams,
+                v2_all.ThreadSectionUpdateResponse,
                 {"name": name, "section_id": section_id, "appearance": appearance},
             ),
         )
 
-    async def turn_interrupt(self, *, thread_id: str, turn_id: str) -> TurnInterruptResponse:
+    async def turn_interrupt(self, *, thread_id: str, turn_id: str) -> v2_all.TurnInterruptResponse:
         """Call ``turn/interrupt``.
 
         JSON-RPC method: ``turn/interrupt``.
         """
         return cast(
-            TurnInterruptResponse,
+            "v2_all.TurnInterruptResponse",
             await self._request(
                 "turn/interrupt",
-                TurnInterruptParams,
-                TurnInterruptResponse,
+                v2_all.TurnInterruptParams,
+                v2_all.TurnInterruptResponse,
                 {"thread_id": thread_id, "turn_id": turn_id},
             ),
         )
@@ -4692,26 +4608,26 @@ class AsyncAppServerClient(AsyncRequester):
     async def turn_start(
         self,
         *,
-        input: list[UserInput],
+        input: list[v2_all.UserInput],
         thread_id: str,
-        approval_policy: AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: ApprovalsReviewer | None | Omit = OMIT,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
-        effort: ReasoningEffort | None | Omit = OMIT,
+        effort: v2_all.ReasoningEffort | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         output_schema: JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
-        personality: Personality | None | Omit = OMIT,
+        personality: v2_all.Personality | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
-        sandbox_policy: SandboxPolicy | None | Omit = OMIT,
+        sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         service_tier_for_turn: str | None | Omit = OMIT,
-        summary: ReasoningSummary | None | Omit = OMIT,
-        tool_output: TurnToolOutput | None | Omit = OMIT,
+        summary: v2_all.ReasoningSummary | None | Omit = OMIT,
+        tool_output: v2_all.TurnToolOutput | None | Omit = OMIT,
         turn_trigger: str | None | Omit = OMIT,
-    ) -> TurnStartResponse:
+    ) -> v2_all.TurnStartResponse:
         """Call ``turn/start``.
 
         JSON-RPC method: ``turn/start``.
@@ -4734,11 +4650,11 @@ class AsyncAppServerClient(AsyncRequester):
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
         return cast(
-            TurnStartResponse,
+            "v2_all.TurnStartResponse",
             await self._request(
                 "turn/start",
-                TurnStartParams,
-                TurnStartResponse,
+                v2_all.TurnStartParams,
+                v2_all.TurnStartResponse,
                 {
                     "input": input,
                     "thread_id": thread_id,
@@ -4767,10 +4683,10 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         expected_turn_id: str,
-        input: list[UserInput],
+        input: list[v2_all.UserInput],
         thread_id: str,
         client_user_message_id: str | None | Omit = OMIT,
-    ) -> TurnSteerResponse:
+    ) -> v2_all.TurnSteerResponse:
         """Call ``turn/steer``.
 
         JSON-RPC method: ``turn/steer``.
@@ -4779,11 +4695,11 @@ class AsyncAppServerClient(AsyncRequester):
             expected_turn_id: Required active turn id precondition. The request fails when it does not match the currently active turn.
         """
         return cast(
-            TurnSteerResponse,
+            "v2_all.TurnSteerResponse",
             await self._request(
                 "turn/steer",
-                TurnSteerParams,
-                TurnSteerResponse,
+                v2_all.TurnSteerParams,
+                v2_all.TurnSteerResponse,
                 {
                     "expected_turn_id": expected_turn_id,
                     "input": input,
@@ -4793,29 +4709,29 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def windows_sandbox_readiness(self) -> WindowsSandboxReadinessResponse:
+    async def windows_sandbox_readiness(self) -> v2_all.WindowsSandboxReadinessResponse:
         """Call ``windowsSandbox/readiness``.
 
         JSON-RPC method: ``windowsSandbox/readiness``.
         """
         return cast(
-            WindowsSandboxReadinessResponse,
-            await self._request("windowsSandbox/readiness", None, WindowsSandboxReadinessResponse, {}),
+            "v2_all.WindowsSandboxReadinessResponse",
+            await self._request("windowsSandbox/readiness", None, v2_all.WindowsSandboxReadinessResponse, {}),
         )
 
     async def windows_sandbox_setup_start(
-        self, *, mode: WindowsSandboxSetupMode, cwd: AbsolutePathBuf | None | Omit = OMIT
-    ) -> WindowsSandboxSetupStartResponse:
+        self, *, mode: v2_all.WindowsSandboxSetupMode, cwd: v2_all.AbsolutePathBuf | None | Omit = OMIT
+    ) -> v2_all.WindowsSandboxSetupStartResponse:
         """Call ``windowsSandbox/setupStart``.
 
         JSON-RPC method: ``windowsSandbox/setupStart``.
         """
         return cast(
-            WindowsSandboxSetupStartResponse,
+            "v2_all.WindowsSandboxSetupStartResponse",
             await self._request(
                 "windowsSandbox/setupStart",
-                WindowsSandboxSetupStartParams,
-                WindowsSandboxSetupStartResponse,
+                v2_all.WindowsSandboxSetupStartParams,
+                v2_all.WindowsSandboxSetupStartResponse,
                 {"mode": mode, "cwd": cwd},
             ),
         )

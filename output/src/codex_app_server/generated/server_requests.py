@@ -13,28 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .v2_all import (
-    ApplyPatchApprovalParams,
-    ApplyPatchApprovalResponse,
-    AttestationGenerateParams,
-    AttestationGenerateResponse,
-    ChatgptAuthTokensRefreshParams,
-    ChatgptAuthTokensRefreshResponse,
-    CommandExecutionRequestApprovalParams,
-    CommandExecutionRequestApprovalResponse,
-    DynamicToolCallParams,
-    DynamicToolCallResponse,
-    ExecCommandApprovalParams,
-    ExecCommandApprovalResponse,
-    FileChangeRequestApprovalParams,
-    FileChangeRequestApprovalResponse,
-    McpServerElicitationRequestParams,
-    McpServerElicitationRequestResponse,
-    PermissionsRequestApprovalParams,
-    PermissionsRequestApprovalResponse,
-    ToolRequestUserInputParams,
-    ToolRequestUserInputResponse,
-)
+from .._lazy import model_named
+
+# Models are named through v2_all, which imports each on first use.
+from . import v2_all
 
 
 class NoHandlerError(Exception):
@@ -45,24 +27,24 @@ class ServerRequestHandler:
     """One method per server request; override the ones you answer."""
 
     def account_chatgpt_auth_tokens_refresh(
-        self, params: ChatgptAuthTokensRefreshParams
-    ) -> ChatgptAuthTokensRefreshResponse:
+        self, params: v2_all.ChatgptAuthTokensRefreshParams
+    ) -> v2_all.ChatgptAuthTokensRefreshResponse:
         """Server request ``account/chatgptAuthTokens/refresh``.
 
         Without a handler the server gets a JSON-RPC error reply.
         """
         raise NoHandlerError("no handler installed for account/chatgptAuthTokens/refresh")
 
-    def apply_patch_approval(self, params: ApplyPatchApprovalParams) -> ApplyPatchApprovalResponse:
+    def apply_patch_approval(self, params: v2_all.ApplyPatchApprovalParams) -> v2_all.ApplyPatchApprovalResponse:
         """DEPRECATED APIs below Request to approve a patch. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
 
         Server request ``applyPatchApproval``.
 
         Default when not overridden: ``{"decision": "abort"}``.
         """
-        return ApplyPatchApprovalResponse.model_validate({"decision": "abort"})
+        return v2_all.ApplyPatchApprovalResponse.model_validate({"decision": "abort"})
 
-    def attestation_generate(self, params: AttestationGenerateParams) -> AttestationGenerateResponse:
+    def attestation_generate(self, params: v2_all.AttestationGenerateParams) -> v2_all.AttestationGenerateResponse:
         """Generate a fresh upstream attestation result on demand.
 
         Server request ``attestation/generate``.
@@ -71,49 +53,49 @@ class ServerRequestHandler:
         """
         raise NoHandlerError("no handler installed for attestation/generate")
 
-    def exec_command_approval(self, params: ExecCommandApprovalParams) -> ExecCommandApprovalResponse:
+    def exec_command_approval(self, params: v2_all.ExecCommandApprovalParams) -> v2_all.ExecCommandApprovalResponse:
         """Request to exec a command. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
 
         Server request ``execCommandApproval``.
 
         Default when not overridden: ``{"decision": "abort"}``.
         """
-        return ExecCommandApprovalResponse.model_validate({"decision": "abort"})
+        return v2_all.ExecCommandApprovalResponse.model_validate({"decision": "abort"})
 
     def item_command_execution_request_approval(
-        self, params: CommandExecutionRequestApprovalParams
-    ) -> CommandExecutionRequestApprovalResponse:
+        self, params: v2_all.CommandExecutionRequestApprovalParams
+    ) -> v2_all.CommandExecutionRequestApprovalResponse:
         """NEW APIs Sent when approval is requested for a specific command execution. This request is used for Turns started via turn/start.
 
         Server request ``item/commandExecution/requestApproval``.
 
         Default when not overridden: ``{"decision": "decline"}``.
         """
-        return CommandExecutionRequestApprovalResponse.model_validate({"decision": "decline"})
+        return v2_all.CommandExecutionRequestApprovalResponse.model_validate({"decision": "decline"})
 
     def item_file_change_request_approval(
-        self, params: FileChangeRequestApprovalParams
-    ) -> FileChangeRequestApprovalResponse:
+        self, params: v2_all.FileChangeRequestApprovalParams
+    ) -> v2_all.FileChangeRequestApprovalResponse:
         """Sent when approval is requested for a specific file change. This request is used for Turns started via turn/start.
 
         Server request ``item/fileChange/requestApproval``.
 
         Default when not overridden: ``{"decision": "decline"}``.
         """
-        return FileChangeRequestApprovalResponse.model_validate({"decision": "decline"})
+        return v2_all.FileChangeRequestApprovalResponse.model_validate({"decision": "decline"})
 
     def item_permissions_request_approval(
-        self, params: PermissionsRequestApprovalParams
-    ) -> PermissionsRequestApprovalResponse:
+        self, params: v2_all.PermissionsRequestApprovalParams
+    ) -> v2_all.PermissionsRequestApprovalResponse:
         """Request approval for additional permissions from the user.
 
         Server request ``item/permissions/requestApproval``.
 
         Default when not overridden: ``{"permissions": {}}``.
         """
-        return PermissionsRequestApprovalResponse.model_validate({"permissions": {}})
+        return v2_all.PermissionsRequestApprovalResponse.model_validate({"permissions": {}})
 
-    def item_tool_call(self, params: DynamicToolCallParams) -> DynamicToolCallResponse:
+    def item_tool_call(self, params: v2_all.DynamicToolCallParams) -> v2_all.DynamicToolCallResponse:
         """Execute a dynamic tool call on the client.
 
         Server request ``item/tool/call``.
@@ -122,7 +104,9 @@ class ServerRequestHandler:
         """
         raise NoHandlerError("no handler installed for item/tool/call")
 
-    def item_tool_request_user_input(self, params: ToolRequestUserInputParams) -> ToolRequestUserInputResponse:
+    def item_tool_request_user_input(
+        self, params: v2_all.ToolRequestUserInputParams
+    ) -> v2_all.ToolRequestUserInputResponse:
         """EXPERIMENTAL - Request input from the user for a tool call.
 
         Server request ``item/tool/requestUserInput``.
@@ -132,39 +116,41 @@ class ServerRequestHandler:
         raise NoHandlerError("no handler installed for item/tool/requestUserInput")
 
     def mcp_server_elicitation_request(
-        self, params: McpServerElicitationRequestParams
-    ) -> McpServerElicitationRequestResponse:
+        self, params: v2_all.McpServerElicitationRequestParams
+    ) -> v2_all.McpServerElicitationRequestResponse:
         """Request input for an MCP server elicitation.
 
         Server request ``mcpServer/elicitation/request``.
 
         Default when not overridden: ``{"action": "decline"}``.
         """
-        return McpServerElicitationRequestResponse.model_validate({"action": "decline"})
+        return v2_all.McpServerElicitationRequestResponse.model_validate({"action": "decline"})
 
 
 class AsyncServerRequestHandler:
     """One coroutine method per server request; override the ones you answer."""
 
     async def account_chatgpt_auth_tokens_refresh(
-        self, params: ChatgptAuthTokensRefreshParams
-    ) -> ChatgptAuthTokensRefreshResponse:
+        self, params: v2_all.ChatgptAuthTokensRefreshParams
+    ) -> v2_all.ChatgptAuthTokensRefreshResponse:
         """Server request ``account/chatgptAuthTokens/refresh``.
 
         Without a handler the server gets a JSON-RPC error reply.
         """
         raise NoHandlerError("no handler installed for account/chatgptAuthTokens/refresh")
 
-    async def apply_patch_approval(self, params: ApplyPatchApprovalParams) -> ApplyPatchApprovalResponse:
+    async def apply_patch_approval(self, params: v2_all.ApplyPatchApprovalParams) -> v2_all.ApplyPatchApprovalResponse:
         """DEPRECATED APIs below Request to approve a patch. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
 
         Server request ``applyPatchApproval``.
 
         Default when not overridden: ``{"decision": "abort"}``.
         """
-        return ApplyPatchApprovalResponse.model_validate({"decision": "abort"})
+        return v2_all.ApplyPatchApprovalResponse.model_validate({"decision": "abort"})
 
-    async def attestation_generate(self, params: AttestationGenerateParams) -> AttestationGenerateResponse:
+    async def attestation_generate(
+        self, params: v2_all.AttestationGenerateParams
+    ) -> v2_all.AttestationGenerateResponse:
         """Generate a fresh upstream attestation result on demand.
 
         Server request ``attestation/generate``.
@@ -173,49 +159,51 @@ class AsyncServerRequestHandler:
         """
         raise NoHandlerError("no handler installed for attestation/generate")
 
-    async def exec_command_approval(self, params: ExecCommandApprovalParams) -> ExecCommandApprovalResponse:
+    async def exec_command_approval(
+        self, params: v2_all.ExecCommandApprovalParams
+    ) -> v2_all.ExecCommandApprovalResponse:
         """Request to exec a command. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
 
         Server request ``execCommandApproval``.
 
         Default when not overridden: ``{"decision": "abort"}``.
         """
-        return ExecCommandApprovalResponse.model_validate({"decision": "abort"})
+        return v2_all.ExecCommandApprovalResponse.model_validate({"decision": "abort"})
 
     async def item_command_execution_request_approval(
-        self, params: CommandExecutionRequestApprovalParams
-    ) -> CommandExecutionRequestApprovalResponse:
+        self, params: v2_all.CommandExecutionRequestApprovalParams
+    ) -> v2_all.CommandExecutionRequestApprovalResponse:
         """NEW APIs Sent when approval is requested for a specific command execution. This request is used for Turns started via turn/start.
 
         Server request ``item/commandExecution/requestApproval``.
 
         Default when not overridden: ``{"decision": "decline"}``.
         """
-        return CommandExecutionRequestApprovalResponse.model_validate({"decision": "decline"})
+        return v2_all.CommandExecutionRequestApprovalResponse.model_validate({"decision": "decline"})
 
     async def item_file_change_request_approval(
-        self, params: FileChangeRequestApprovalParams
-    ) -> FileChangeRequestApprovalResponse:
+        self, params: v2_all.FileChangeRequestApprovalParams
+    ) -> v2_all.FileChangeRequestApprovalResponse:
         """Sent when approval is requested for a specific file change. This request is used for Turns started via turn/start.
 
         Server request ``item/fileChange/requestApproval``.
 
         Default when not overridden: ``{"decision": "decline"}``.
         """
-        return FileChangeRequestApprovalResponse.model_validate({"decision": "decline"})
+        return v2_all.FileChangeRequestApprovalResponse.model_validate({"decision": "decline"})
 
     async def item_permissions_request_approval(
-        self, params: PermissionsRequestApprovalParams
-    ) -> PermissionsRequestApprovalResponse:
+        self, params: v2_all.PermissionsRequestApprovalParams
+    ) -> v2_all.PermissionsRequestApprovalResponse:
         """Request approval for additional permissions from the user.
 
         Server request ``item/permissions/requestApproval``.
 
         Default when not overridden: ``{"permissions": {}}``.
         """
-        return PermissionsRequestApprovalResponse.model_validate({"permissions": {}})
+        return v2_all.PermissionsRequestApprovalResponse.model_validate({"permissions": {}})
 
-    async def item_tool_call(self, params: DynamicToolCallParams) -> DynamicToolCallResponse:
+    async def item_tool_call(self, params: v2_all.DynamicToolCallParams) -> v2_all.DynamicToolCallResponse:
         """Execute a dynamic tool call on the client.
 
         Server request ``item/tool/call``.
@@ -224,7 +212,9 @@ class AsyncServerRequestHandler:
         """
         raise NoHandlerError("no handler installed for item/tool/call")
 
-    async def item_tool_request_user_input(self, params: ToolRequestUserInputParams) -> ToolRequestUserInputResponse:
+    async def item_tool_request_user_input(
+        self, params: v2_all.ToolRequestUserInputParams
+    ) -> v2_all.ToolRequestUserInputResponse:
         """EXPERIMENTAL - Request input from the user for a tool call.
 
         Server request ``item/tool/requestUserInput``.
@@ -234,15 +224,15 @@ class AsyncServerRequestHandler:
         raise NoHandlerError("no handler installed for item/tool/requestUserInput")
 
     async def mcp_server_elicitation_request(
-        self, params: McpServerElicitationRequestParams
-    ) -> McpServerElicitationRequestResponse:
+        self, params: v2_all.McpServerElicitationRequestParams
+    ) -> v2_all.McpServerElicitationRequestResponse:
         """Request input for an MCP server elicitation.
 
         Server request ``mcpServer/elicitation/request``.
 
         Default when not overridden: ``{"action": "decline"}``.
         """
-        return McpServerElicitationRequestResponse.model_validate({"action": "decline"})
+        return v2_all.McpServerElicitationRequestResponse.model_validate({"action": "decline"})
 
 
 @dataclass(frozen=True)
@@ -250,42 +240,52 @@ class ServerRequestSpec:
     """How to dispatch one server request method."""
 
     handler: str
-    params: object
-    """The params model class, or a union alias of models."""
-    response: object
-    """The response model class, or a union alias of models."""
+    params_name: str
+    """Name in ``v2_all`` of the params model class, or of a union alias of models."""
+    response_name: str
+    """Name in ``v2_all`` of the response model class, or of a union alias of models."""
+
+    @property
+    def params(self) -> object:
+        """The params model (imported on first use)."""
+        return model_named(v2_all, self.params_name)
+
+    @property
+    def response(self) -> object:
+        """The response model (imported on first use)."""
+        return model_named(v2_all, self.response_name)
 
 
 SERVER_REQUESTS: dict[str, ServerRequestSpec] = {
     "account/chatgptAuthTokens/refresh": ServerRequestSpec(
-        "account_chatgpt_auth_tokens_refresh", ChatgptAuthTokensRefreshParams, ChatgptAuthTokensRefreshResponse
+        "account_chatgpt_auth_tokens_refresh", "ChatgptAuthTokensRefreshParams", "ChatgptAuthTokensRefreshResponse"
     ),
     "applyPatchApproval": ServerRequestSpec(
-        "apply_patch_approval", ApplyPatchApprovalParams, ApplyPatchApprovalResponse
+        "apply_patch_approval", "ApplyPatchApprovalParams", "ApplyPatchApprovalResponse"
     ),
     "attestation/generate": ServerRequestSpec(
-        "attestation_generate", AttestationGenerateParams, AttestationGenerateResponse
+        "attestation_generate", "AttestationGenerateParams", "AttestationGenerateResponse"
     ),
     "execCommandApproval": ServerRequestSpec(
-        "exec_command_approval", ExecCommandApprovalParams, ExecCommandApprovalResponse
+        "exec_command_approval", "ExecCommandApprovalParams", "ExecCommandApprovalResponse"
     ),
     "item/commandExecution/requestApproval": ServerRequestSpec(
         "item_command_execution_request_approval",
-        CommandExecutionRequestApprovalParams,
-        CommandExecutionRequestApprovalResponse,
+        "CommandExecutionRequestApprovalParams",
+        "CommandExecutionRequestApprovalResponse",
     ),
     "item/fileChange/requestApproval": ServerRequestSpec(
-        "item_file_change_request_approval", FileChangeRequestApprovalParams, FileChangeRequestApprovalResponse
+        "item_file_change_request_approval", "FileChangeRequestApprovalParams", "FileChangeRequestApprovalResponse"
     ),
     "item/permissions/requestApproval": ServerRequestSpec(
-        "item_permissions_request_approval", PermissionsRequestApprovalParams, PermissionsRequestApprovalResponse
+        "item_permissions_request_approval", "PermissionsRequestApprovalParams", "PermissionsRequestApprovalResponse"
     ),
-    "item/tool/call": ServerRequestSpec("item_tool_call", DynamicToolCallParams, DynamicToolCallResponse),
+    "item/tool/call": ServerRequestSpec("item_tool_call", "DynamicToolCallParams", "DynamicToolCallResponse"),
     "item/tool/requestUserInput": ServerRequestSpec(
-        "item_tool_request_user_input", ToolRequestUserInputParams, ToolRequestUserInputResponse
+        "item_tool_request_user_input", "ToolRequestUserInputParams", "ToolRequestUserInputResponse"
     ),
     "mcpServer/elicitation/request": ServerRequestSpec(
-        "mcp_server_elicitation_request", McpServerElicitationRequestParams, McpServerElicitationRequestResponse
+        "mcp_server_elicitation_request", "McpServerElicitationRequestParams", "McpServerElicitationRequestResponse"
     ),
 }
 """JSON-RPC method -> handler method name and models."""

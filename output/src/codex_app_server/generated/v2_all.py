@@ -14,8794 +14,2411 @@ Conventions (see the generator's README):
   member whose ``.value`` is the raw string (``OpenEnum``). Literal-typed tags
   of tagged unions stay strict, and so do the enums that tell the variants of an
   untagged union apart (``TagEnum``).
+
+Every name is importable from here; each is defined in a module under
+``_models`` that is imported the first time one of its names is used, so
+importing the SDK creates no model class it does not need.
 """
 
 from __future__ import annotations
 
-import enum
-from typing import Annotated, ClassVar, Literal, Optional, Union  # noqa: F401  (Optional: only some schemas need it)
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from .._lazy import lazy_exports
+from ._models._base import Int8, Int16, Int32, Int64, OpenEnum, TagEnum, UInt, UInt8, UInt16, UInt32, UInt64, WireModel
 
-Int8 = Annotated[int, Field(ge=-128, le=127)]
-Int16 = Annotated[int, Field(ge=-32768, le=32767)]
-Int32 = Annotated[int, Field(ge=-2147483648, le=2147483647)]
-Int64 = Annotated[int, Field(ge=-9223372036854775808, le=9223372036854775807)]
-UInt8 = Annotated[int, Field(ge=0, le=255)]
-UInt16 = Annotated[int, Field(ge=0, le=65535)]
-UInt32 = Annotated[int, Field(ge=0, le=4294967295)]
-UInt64 = Annotated[int, Field(ge=0, le=18446744073709551615)]
-UInt = Annotated[int, Field(ge=0)]
-
-
-def _is_none(value: object) -> bool:
-    return value is None
-
-
-class WireModel(BaseModel):
-    """Base of every generated model."""
-
-    model_config: ClassVar[ConfigDict] = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        defer_build=True,
-        protected_namespaces=(),
+if TYPE_CHECKING:
+    from ._models.absolute_path_buf import AbsolutePathBuf
+    from ._models.account_chatgpt_auth_tokens_refresh_request import (
+        AccountChatgptAuthTokensRefreshRequest,
+        ChatgptAuthTokensRefreshParams,
+        ChatgptAuthTokensRefreshReason,
+        ChatgptAuthTokensRefreshResponse,
     )
-
-
-class OpenEnum(str, enum.Enum):
-    """A string enum that accepts values added by newer servers."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> OpenEnum | None:
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = value
-        member._value_ = value
-        return member
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class TagEnum(str, enum.Enum):
-    """A string enum that tells the variants of an untagged union apart.
-
-    Closed, unlike ``OpenEnum``: an unknown value must not let an object
-    match a variant it does not belong to.
-    """
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class AccountRoutingOverride(OpenEnum):
-    """Backend routing policy. Wire values match the accounts/check contract."""
-
-    no_constraint = "NO_CONSTRAINT"
-    us = "us"
-    us_cr = "us_cr"
-
-
-class AddCreditsNudgeCreditType(OpenEnum):
-    credits = "credits"
-    usage_limit = "usage_limit"
-
-
-class AddCreditsNudgeEmailStatus(OpenEnum):
-    sent = "sent"
-    cooldown_active = "cooldown_active"
-
-
-class AdditionalContextKind(OpenEnum):
-    untrusted = "untrusted"
-    application = "application"
-
-
-class AgentMessageDelivery(OpenEnum):
-    async_ = "async"
-
-
-class AllowDenyRequirement(OpenEnum):
-    allow = "allow"
-    deny = "deny"
-
-
-class AppTemplateUnavailableReason(OpenEnum):
-    not_configured_for_workspace = "NOT_CONFIGURED_FOR_WORKSPACE"
-    no_active_workspace = "NO_ACTIVE_WORKSPACE"
-
-
-class AppToolApproval(OpenEnum):
-    auto = "auto"
-    prompt = "prompt"
-    writes = "writes"
-    approve = "approve"
-
-
-class ApprovalsReviewer(OpenEnum):
-    """Configures who approval requests are routed to for review. Examples include sandbox escapes, blocked network access, MCP approval prompts, and ARC escalations. Defaults to `user`. `auto_review` uses a carefully prompted subagent to gather relevant context and apply a risk-based decision framework before approving or denying the request. The legacy value `guardian_subagent` is accepted for compatibility."""
-
-    user = "user"
-    auto_review = "auto_review"
-    guardian_subagent = "guardian_subagent"
-
-
-class AuthMode(OpenEnum):
-    """Authentication mode for OpenAI-backed providers.
-
-    - ``apikey``: OpenAI API key provided by the caller and stored by Codex.
-    - ``chatgpt``: ChatGPT OAuth managed by Codex (tokens persisted and refreshed by Codex).
-    - ``chatgptAuthTokens``: [UNSTABLE] FOR OPENAI INTERNAL USE ONLY - DO NOT USE.
-    - ``headers``: Backend auth supplied as request headers.
-    - ``agentIdentity``: Programmatic Codex auth backed by a registered Agent Identity.
-    - ``personalAccessToken``: Programmatic Codex auth backed by a personal access token.
-    - ``bedrockApiKey``: Amazon Bedrock bearer token managed by Codex.
-    - ``bedrockAccessKeys``: Amazon Bedrock AWS access keys managed by Codex.
-    """
-
-    apikey = "apikey"
-    chatgpt = "chatgpt"
-    chatgpt_auth_tokens = "chatgptAuthTokens"
-    headers = "headers"
-    agent_identity = "agentIdentity"
-    personal_access_token = "personalAccessToken"
-    bedrock_api_key = "bedrockApiKey"
-    bedrock_access_keys = "bedrockAccessKeys"
-
-
-class AutoCompactTokenLimitScope(OpenEnum):
-    """Selects which part of the active context is charged against `model_auto_compact_token_limit`.
-
-    - ``total``: Count the full active context against the limit.
-    - ``body_after_prefix``: Count sampled output and later growth after the carried window prefix.
-    """
-
-    total = "total"
-    body_after_prefix = "body_after_prefix"
-
-
-class AutoReviewDecisionSource(OpenEnum):
-    """[UNSTABLE] Source that produced a terminal approval auto-review decision."""
-
-    agent = "agent"
-
-
-class BrowserUseAccessApprovalLifetime(OpenEnum):
-    turn = "turn"
-    thread = "thread"
-
-
-class CancelLoginAccountStatus(OpenEnum):
-    canceled = "canceled"
-    not_found = "notFound"
-
-
-class ChatgptAuthTokensRefreshReason(OpenEnum):
-    """- ``unauthorized``: Codex attempted a backend request and received `401 Unauthorized`."""
-
-    unauthorized = "unauthorized"
-
-
-class CliAuthCredentialsStoreMode(OpenEnum):
-    file = "file"
-    keyring = "keyring"
-    auto = "auto"
-    ephemeral = "ephemeral"
-
-
-class CodexResponseHandoffMode(OpenEnum):
-    thinking = "thinking"
-    commentary = "commentary"
-    bem_tags = "bemTags"
-
-
-class CollabAgentStatus(OpenEnum):
-    pending_init = "pendingInit"
-    running = "running"
-    interrupted = "interrupted"
-    completed = "completed"
-    errored = "errored"
-    shutdown = "shutdown"
-    not_found = "notFound"
-
-
-class CollabAgentTool(OpenEnum):
-    spawn_agent = "spawnAgent"
-    send_input = "sendInput"
-    resume_agent = "resumeAgent"
-    wait = "wait"
-    close_agent = "closeAgent"
-    send_message = "sendMessage"
-    followup_task = "followupTask"
-    interrupt_agent = "interruptAgent"
-    list_agents = "listAgents"
-
-
-class CollabAgentToolCallStatus(OpenEnum):
-    in_progress = "inProgress"
-    completed = "completed"
-    failed = "failed"
-    interrupted = "interrupted"
-
-
-class CommandExecOutputStream(OpenEnum):
-    """Stream label for `command/exec/outputDelta` notifications.
-
-    - ``stdout``: stdout stream. PTY mode multiplexes terminal output here.
-    - ``stderr``: stderr stream.
-    """
-
-    stdout = "stdout"
-    stderr = "stderr"
-
-
-class CommandExecutionApprovalKind(OpenEnum):
-    """Distinguishes a command approval from input sent to an existing terminal."""
-
-    command = "command"
-    write_stdin = "writeStdin"
-
-
-class CommandExecutionSource(OpenEnum):
-    agent = "agent"
-    user_shell = "userShell"
-    unified_exec_startup = "unifiedExecStartup"
-    unified_exec_interaction = "unifiedExecInteraction"
-
-
-class CommandExecutionStatus(OpenEnum):
-    in_progress = "inProgress"
-    completed = "completed"
-    failed = "failed"
-    declined = "declined"
-
-
-class ConsumeAccountRateLimitResetCreditOutcome(OpenEnum):
-    """- ``reset``: A reset credit was consumed and the eligible rate-limit windows were reset.
-    - ``nothingToReset``: No current rate-limit window is eligible for a reset.
-    - ``noCredit``: The account has no earned reset credits available.
-    - ``alreadyRedeemed``: The same idempotency key already completed a reset successfully.
-    """
-
-    reset = "reset"
-    nothing_to_reset = "nothingToReset"
-    no_credit = "noCredit"
-    already_redeemed = "alreadyRedeemed"
-
-
-class ConversationTextRole(OpenEnum):
-    user = "user"
-    developer = "developer"
-    assistant = "assistant"
-
-
-class CyberAccessProgram(OpenEnum):
-    """Requested cyber treatment for an OpenAI model turn. Authorization and model-tier restrictions remain server-owned."""
-
-    standard = "standard"
-    daybreak_blue = "daybreakBlue"
-    daybreak_red = "daybreakRed"
-
-
-class DesktopOnboardingEntrypoint(OpenEnum):
-    life_sciences = "life_sciences"
-
-
-class DynamicToolCallStatus(OpenEnum):
-    in_progress = "inProgress"
-    completed = "completed"
-    failed = "failed"
-
-
-class ExperimentalFeatureStage(OpenEnum):
-    """- ``beta``: Feature is available for user testing and feedback.
-    - ``underDevelopment``: Feature is still being built and not ready for broad use.
-    - ``stable``: Feature is production-ready.
-    - ``deprecated``: Feature is deprecated and should be avoided.
-    - ``removed``: Feature flag is retained only for backwards compatibility.
-    """
-
-    beta = "beta"
-    under_development = "underDevelopment"
-    stable = "stable"
-    deprecated = "deprecated"
-    removed = "removed"
-
-
-class ExternalAgentConfigMigrationItemType(OpenEnum):
-    agents_md = "AGENTS_MD"
-    config = "CONFIG"
-    skills = "SKILLS"
-    plugins = "PLUGINS"
-    mcp_server_config = "MCP_SERVER_CONFIG"
-    subagents = "SUBAGENTS"
-    hooks = "HOOKS"
-    commands = "COMMANDS"
-    memory = "MEMORY"
-    sessions = "SESSIONS"
-
-
-class ExternalAgentDetectedConnectorSource(OpenEnum):
-    remote_mcp_servers_config = "remoteMcpServersConfig"
-    session_tool_use = "sessionToolUse"
-
-
-class ExternalAgentImportedConnectorSource(OpenEnum):
-    remote_mcp_servers_config = "remoteMcpServersConfig"
-
-
-class FileChangeApprovalDecision(OpenEnum):
-    """- ``accept``: User approved the file changes.
-    - ``acceptForSession``: User approved the file changes and future changes to the same files should run without prompting.
-    - ``decline``: User denied the file changes. The agent will continue the turn.
-    - ``cancel``: User denied the file changes. The turn will also be immediately interrupted.
-    """
-
-    accept = "accept"
-    accept_for_session = "acceptForSession"
-    decline = "decline"
-    cancel = "cancel"
-
-
-class FileSystemAccessMode(OpenEnum):
-    read = "read"
-    write = "write"
-    deny = "deny"
-
-
-class ForcedLoginMethod(OpenEnum):
-    chatgpt = "chatgpt"
-    api = "api"
-
-
-class FuzzyFileSearchMatchType(OpenEnum):
-    file = "file"
-    directory = "directory"
-
-
-class GatewayOAuthStatus(OpenEnum):
-    not_ready = "notReady"
-    started = "started"
-    succeeded = "succeeded"
-    failed = "failed"
-
-
-class GuardianApprovalReviewStatus(OpenEnum):
-    """[UNSTABLE] Lifecycle state for an approval auto-review."""
-
-    in_progress = "inProgress"
-    approved = "approved"
-    denied = "denied"
-    timed_out = "timedOut"
-    aborted = "aborted"
-
-
-class GuardianCommandSource(OpenEnum):
-    shell = "shell"
-    unified_exec = "unifiedExec"
-
-
-class GuardianRiskLevel(OpenEnum):
-    """[UNSTABLE] Risk level assigned by approval auto-review."""
-
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class GuardianUserAuthorization(OpenEnum):
-    """[UNSTABLE] Authorization level assigned by approval auto-review."""
-
-    unknown = "unknown"
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class HookEventName(OpenEnum):
-    pre_tool_use = "preToolUse"
-    permission_request = "permissionRequest"
-    post_tool_use = "postToolUse"
-    pre_compact = "preCompact"
-    post_compact = "postCompact"
-    session_start = "sessionStart"
-    session_end = "sessionEnd"
-    user_prompt_submit = "userPromptSubmit"
-    subagent_start = "subagentStart"
-    subagent_stop = "subagentStop"
-    stop = "stop"
-    interrupt = "interrupt"
-
-
-class HookExecutionMode(OpenEnum):
-    sync = "sync"
-    async_ = "async"
-
-
-class HookHandlerType(OpenEnum):
-    command = "command"
-    mcp_tool = "mcpTool"
-    prompt = "prompt"
-    agent = "agent"
-
-
-class HookOutputEntryKind(OpenEnum):
-    warning = "warning"
-    stop = "stop"
-    feedback = "feedback"
-    context = "context"
-    error = "error"
-
-
-class HookRunStatus(OpenEnum):
-    running = "running"
-    completed = "completed"
-    failed = "failed"
-    blocked = "blocked"
-    stopped = "stopped"
-
-
-class HookScope(OpenEnum):
-    thread = "thread"
-    turn = "turn"
-
-
-class HookSource(OpenEnum):
-    system = "system"
-    user = "user"
-    project = "project"
-    mdm = "mdm"
-    session_flags = "sessionFlags"
-    plugin = "plugin"
-    cloud_requirements = "cloudRequirements"
-    cloud_managed_config = "cloudManagedConfig"
-    legacy_managed_config_file = "legacyManagedConfigFile"
-    legacy_managed_config_mdm = "legacyManagedConfigMdm"
-    unknown = "unknown"
-
-
-class HookTrustStatus(OpenEnum):
-    managed = "managed"
-    untrusted = "untrusted"
-    trusted = "trusted"
-    modified = "modified"
-
-
-class ImageDetail(OpenEnum):
-    auto = "auto"
-    low = "low"
-    high = "high"
-    original = "original"
-
-
-class InputModality(OpenEnum):
-    """Canonical user-input modality tags advertised by a model.
-
-    - ``text``: Plain text turns and tool payloads.
-    - ``image``: Image attachments included in user turns.
-    - ``audio``: Audio attachments included in user turns.
-    """
-
-    text = "text"
-    image = "image"
-    audio = "audio"
-
-
-class LocalShellStatus(OpenEnum):
-    completed = "completed"
-    in_progress = "in_progress"
-    incomplete = "incomplete"
-
-
-class LoginAppBrand(OpenEnum):
-    codex = "codex"
-    chatgpt = "chatgpt"
-
-
-class McpAppDisplayMode(OpenEnum):
-    inline = "inline"
-    fullscreen = "fullscreen"
-
-
-class McpAuthStatus(OpenEnum):
-    unknown = "unknown"
-    unsupported = "unsupported"
-    not_logged_in = "notLoggedIn"
-    bearer_token = "bearerToken"
-    o_auth = "oAuth"
-
-
-class McpElicitationArrayType(TagEnum):
-    array = "array"
-
-
-class McpElicitationBooleanType(TagEnum):
-    boolean = "boolean"
-
-
-class McpElicitationNumberType(TagEnum):
-    number = "number"
-    integer = "integer"
-
-
-class McpElicitationObjectType(OpenEnum):
-    object = "object"
-
-
-class McpElicitationStringFormat(OpenEnum):
-    email = "email"
-    uri = "uri"
-    date = "date"
-    date_time = "date-time"
-
-
-class McpElicitationStringType(TagEnum):
-    string = "string"
-
-
-class McpServerConnectionStatus(OpenEnum):
-    not_started = "notStarted"
-    starting = "starting"
-    connected = "connected"
-    authentication_required = "authenticationRequired"
-    failed = "failed"
-    cancelled = "cancelled"
-    disabled = "disabled"
-
-
-class McpServerElicitationAction(OpenEnum):
-    accept = "accept"
-    decline = "decline"
-    cancel = "cancel"
-
-
-class McpServerOauthClientRegistration(OpenEnum):
-    auto = "auto"
-    cimd = "cimd"
-    dcr = "dcr"
-
-
-class McpServerStartupFailureReason(OpenEnum):
-    reauthentication_required = "reauthenticationRequired"
-
-
-class McpServerStartupState(OpenEnum):
-    starting = "starting"
-    ready = "ready"
-    failed = "failed"
-    cancelled = "cancelled"
-
-
-class McpServerStatusDetail(OpenEnum):
-    full = "full"
-    tools_and_auth_only = "toolsAndAuthOnly"
-
-
-class McpToolCallStatus(OpenEnum):
-    in_progress = "inProgress"
-    completed = "completed"
-    failed = "failed"
-
-
-class MergeStrategy(OpenEnum):
-    replace_ = "replace"
-    upsert = "upsert"
-
-
-class MessagePhase(OpenEnum):
-    """Classifies assistant text as commentary, a partial answer, or a terminal answer.
-
-    Providers do not emit this consistently, so callers must treat `None` as "phase unknown" and keep compatibility behavior for legacy models.
-
-    - ``commentary``: Mid-turn assistant text (for example preamble/progress narration).
-    - ``partial_answer``: Stable answer text that may be followed by more assistant output or tools.
-    - ``final_answer``: The assistant's declared terminal answer text for the current turn.
-    """
-
-    commentary = "commentary"
-    partial_answer = "partial_answer"
-    final_answer = "final_answer"
-
-
-class ModeKind(OpenEnum):
-    """Initial collaboration mode to use when the TUI starts."""
-
-    plan = "plan"
-    default = "default"
-
-
-class ModelRerouteReason(OpenEnum):
-    high_risk_cyber_activity = "highRiskCyberActivity"
-
-
-class ModelVerification(OpenEnum):
-    trusted_access_for_cyber = "trustedAccessForCyber"
-
-
-class MultiAgentVersion(OpenEnum):
-    """Multi-agent runtime supported by a model."""
-
-    disabled = "disabled"
-    v1 = "v1"
-    v2 = "v2"
-
-
-class NetworkAccess(OpenEnum):
-    restricted = "restricted"
-    enabled = "enabled"
-
-
-class NetworkApprovalProtocol(OpenEnum):
-    http = "http"
-    https = "https"
-    socks5_tcp = "socks5Tcp"
-    socks5_udp = "socks5Udp"
-
-
-class NetworkDomainPermission(OpenEnum):
-    allow = "allow"
-    deny = "deny"
-
-
-class NetworkPolicyRuleAction(OpenEnum):
-    allow = "allow"
-    deny = "deny"
-
-
-class NetworkUnixSocketPermission(OpenEnum):
-    allow = "allow"
-    deny = "deny"
-
-
-class NonSteerableTurnKind(OpenEnum):
-    review = "review"
-    compact = "compact"
-
-
-class PatchApplyStatus(OpenEnum):
-    in_progress = "inProgress"
-    completed = "completed"
-    failed = "failed"
-    declined = "declined"
-
-
-class PermissionGrantScope(OpenEnum):
-    turn = "turn"
-    session = "session"
-
-
-class Personality(OpenEnum):
-    """Deprecated: `friendly` and `pragmatic` no longer select a style."""
-
-    none = "none"
-    friendly = "friendly"
-    pragmatic = "pragmatic"
-
-
-class PlanType(OpenEnum):
-    free = "free"
-    go = "go"
-    plus = "plus"
-    pro = "pro"
-    prolite = "prolite"
-    promax = "promax"
-    team = "team"
-    self_serve_business_prolite = "self_serve_business_prolite"
-    self_serve_business_usage_based = "self_serve_business_usage_based"
-    business = "business"
-    ent26 = "ent26"
-    enterprise_cbp_automation = "enterprise_cbp_automation"
-    enterprise_cbp_usage_based = "enterprise_cbp_usage_based"
-    enterprise = "enterprise"
-    edu = "edu"
-    edu_plus = "edu_plus"
-    edu_pro = "edu_pro"
-    unknown = "unknown"
-
-
-class PluginAuthPolicy(OpenEnum):
-    on_install = "ON_INSTALL"
-    on_use = "ON_USE"
-
-
-class PluginAvailability(OpenEnum):
-    """- ``AVAILABLE``: Plugin-service currently sends `"ENABLED"` for available remote plugins. Codex app-server exposes `"AVAILABLE"` in its API; the alias keeps decoding compatible with that upstream response."""
-
-    disabled_by_admin = "DISABLED_BY_ADMIN"
-    available = "AVAILABLE"
-
-
-class PluginDisabledReason(OpenEnum):
-    disabled_by_admin = "disabled_by_admin"
-    plan_not_eligible = "plan_not_eligible"
-    required_app_unavailable = "required_app_unavailable"
-    unknown = "unknown"
-
-
-class PluginInstallPolicy(OpenEnum):
-    not_available = "NOT_AVAILABLE"
-    available = "AVAILABLE"
-    installed_by_default = "INSTALLED_BY_DEFAULT"
-
-
-class PluginInstallPolicySource(OpenEnum):
-    workspace_setting = "WORKSPACE_SETTING"
-    implicit_canonical_app = "IMPLICIT_CANONICAL_APP"
-
-
-class PluginListMarketplaceKind(OpenEnum):
-    local = "local"
-    vertical = "vertical"
-    workspace_directory = "workspace-directory"
-    shared_with_me = "shared-with-me"
-    created_by_me_remote = "created-by-me-remote"
-
-
-class PluginSearchScope(OpenEnum):
-    global_ = "global"
-    workspace = "workspace"
-    personal = "personal"
-
-
-class PluginShareDiscoverability(OpenEnum):
-    listed = "LISTED"
-    unlisted = "UNLISTED"
-    private = "PRIVATE"
-
-
-class PluginSharePrincipalRole(OpenEnum):
-    reader = "reader"
-    editor = "editor"
-    owner = "owner"
-
-
-class PluginSharePrincipalType(OpenEnum):
-    user = "user"
-    group = "group"
-    workspace = "workspace"
-
-
-class PluginShareTargetRole(OpenEnum):
-    reader = "reader"
-    editor = "editor"
-
-
-class PluginShareUpdateDiscoverability(OpenEnum):
-    unlisted = "UNLISTED"
-    private = "PRIVATE"
-    listed = "LISTED"
-
-
-class ProcessOutputStream(OpenEnum):
-    """Stream label for `process/outputDelta` notifications.
-
-    - ``stdout``: stdout stream. PTY mode multiplexes terminal output here.
-    - ``stderr``: stderr stream.
-    """
-
-    stdout = "stdout"
-    stderr = "stderr"
-
-
-class ProjectChangeType(OpenEnum):
-    created = "created"
-    updated = "updated"
-    deleted = "deleted"
-
-
-class ProjectSortKey(OpenEnum):
-    position = "position"
-    recency_at = "recencyAt"
-
-
-class RateLimitReachedType(OpenEnum):
-    rate_limit_reached = "rate_limit_reached"
-    workspace_owner_credits_depleted = "workspace_owner_credits_depleted"
-    workspace_member_credits_depleted = "workspace_member_credits_depleted"
-    workspace_owner_usage_limit_reached = "workspace_owner_usage_limit_reached"
-    workspace_member_usage_limit_reached = "workspace_member_usage_limit_reached"
-
-
-class RateLimitResetCreditStatus(OpenEnum):
-    available = "available"
-    redeeming = "redeeming"
-    redeemed = "redeemed"
-    unknown = "unknown"
-
-
-class RateLimitResetType(OpenEnum):
-    codex_rate_limits = "codexRateLimits"
-    unknown = "unknown"
-
-
-class RealtimeConversationVersion(OpenEnum):
-    v1 = "v1"
-    v2 = "v2"
-    v3 = "v3"
-
-
-class RealtimeOutputModality(OpenEnum):
-    text = "text"
-    audio = "audio"
-
-
-class RealtimeVoice(OpenEnum):
-    alloy = "alloy"
-    arbor = "arbor"
-    ash = "ash"
-    aube = "aube"
-    ballad = "ballad"
-    breeze = "breeze"
-    bubbie = "bubbie"
-    cedar = "cedar"
-    coral = "coral"
-    cove = "cove"
-    echo = "echo"
-    ember = "ember"
-    haetsal = "haetsal"
-    hanul = "hanul"
-    himari = "himari"
-    juniper = "juniper"
-    leher = "leher"
-    maple = "maple"
-    marin = "marin"
-    miko = "miko"
-    neer = "neer"
-    porto = "porto"
-    rindo = "rindo"
-    rio = "rio"
-    rivage = "rivage"
-    sage = "sage"
-    selva = "selva"
-    shimmer = "shimmer"
-    sol = "sol"
-    sonna = "sonna"
-    spruce = "spruce"
-    tinta = "tinta"
-    vale = "vale"
-    verse = "verse"
-    viola = "viola"
-
-
-class ReasoningSummary(OpenEnum):
-    """A summary of the reasoning performed by the model. This can be useful for debugging and understanding the model's reasoning process. See https://platform.openai.com/docs/guides/reasoning?api-mode=responses#reasoning-summaries
-
-    - ``none``: Option to disable reasoning summaries.
-    """
-
-    auto = "auto"
-    concise = "concise"
-    detailed = "detailed"
-    none = "none"
-
-
-class RemoteControlConnectionStatus(OpenEnum):
-    disabled = "disabled"
-    connecting = "connecting"
-    connected = "connected"
-    errored = "errored"
-
-
-class ResidencyRequirement(OpenEnum):
-    us = "us"
-
-
-class ReviewDelivery(OpenEnum):
-    inline = "inline"
-    detached = "detached"
-
-
-class SandboxMode(OpenEnum):
-    read_only = "read-only"
-    workspace_write = "workspace-write"
-    danger_full_access = "danger-full-access"
-
-
-class ScheduledTaskWeekday(OpenEnum):
-    mo = "MO"
-    tu = "TU"
-    we = "WE"
-    th = "TH"
-    fr = "FR"
-    sa = "SA"
-    su = "SU"
-
-
-class SkillScope(OpenEnum):
-    user = "user"
-    repo = "repo"
-    system = "system"
-    admin = "admin"
-
-
-class SortDirection(OpenEnum):
-    asc = "asc"
-    desc = "desc"
-
-
-class SubAgentActivityKind(OpenEnum):
-    started = "started"
-    interacted = "interacted"
-    interrupted = "interrupted"
-    completed = "completed"
-
-
-class ThreadActiveFlag(OpenEnum):
-    waiting_on_approval = "waitingOnApproval"
-    waiting_on_user_input = "waitingOnUserInput"
-
-
-class ThreadAttachmentAddOutcome(OpenEnum):
-    """Result of attempting to associate an attachment with a thread."""
-
-    created = "created"
-    existing = "existing"
-
-
-class ThreadAttachmentOperation(OpenEnum):
-    """The persisted attachment change represented by a notification."""
-
-    created = "created"
-    deleted = "deleted"
-
-
-class ThreadGoalMutationOrigin(OpenEnum):
-    """Distinguishes explicit user actions from automatic goal lifecycle mutations."""
-
-    user = "user"
-    automatic = "automatic"
-
-
-class ThreadGoalStatus(OpenEnum):
-    active = "active"
-    paused = "paused"
-    blocked = "blocked"
-    usage_limited = "usageLimited"
-    budget_limited = "budgetLimited"
-    complete = "complete"
-
-
-class ThreadHistoryMode(OpenEnum):
-    legacy = "legacy"
-    paginated = "paginated"
-
-
-class ThreadMemoryMode(OpenEnum):
-    enabled = "enabled"
-    disabled = "disabled"
-
-
-class ThreadRealtimeSessionOutcome(OpenEnum):
-    ended = "ended"
-    failed = "failed"
-
-
-class ThreadRealtimeTranscriptRole(OpenEnum):
-    user = "user"
-    assistant = "assistant"
-
-
-class ThreadSearchSortKey(OpenEnum):
-    created_at = "created_at"
-    updated_at = "updated_at"
-    recency_at = "recency_at"
-
-
-class ThreadSortKey(OpenEnum):
-    created_at = "created_at"
-    updated_at = "updated_at"
-    recency_at = "recency_at"
-    section_position = "section_position"
-
-
-class ThreadSourceKind(OpenEnum):
-    cli = "cli"
-    vscode = "vscode"
-    exec = "exec"
-    app_server = "appServer"
-    sub_agent = "subAgent"
-    sub_agent_review = "subAgentReview"
-    sub_agent_compact = "subAgentCompact"
-    sub_agent_thread_spawn = "subAgentThreadSpawn"
-    sub_agent_other = "subAgentOther"
-    unknown = "unknown"
-
-
-class ThreadStartSource(OpenEnum):
-    startup = "startup"
-    clear = "clear"
-
-
-class ThreadUnsubscribeStatus(OpenEnum):
-    not_loaded = "notLoaded"
-    not_subscribed = "notSubscribed"
-    unsubscribed = "unsubscribed"
-
-
-class ToolExposureSurface(OpenEnum):
-    """A model-facing surface on which a tool can be exposed.
-
-    - ``code_mode``: Nested tools available to Code Mode scripts.
-    - ``deferred``: Tools discovered later through tool search.
-    - ``direct``: Tools present in the model's initial tool list.
-    """
-
-    code_mode = "code_mode"
-    deferred = "deferred"
-    direct = "direct"
-
-
-class TurnItemsView(OpenEnum):
-    """- ``notLoaded``: `items` was not loaded for this turn. The field is intentionally empty.
-    - ``summary``: `items` contains only a display summary for this turn.
-    - ``full``: `items` contains every ThreadItem available from persisted app-server history for this turn.
-    """
-
-    not_loaded = "notLoaded"
-    summary = "summary"
-    full = "full"
-
-
-class TurnPlanStepStatus(OpenEnum):
-    pending = "pending"
-    in_progress = "inProgress"
-    completed = "completed"
-
-
-class TurnStatus(OpenEnum):
-    completed = "completed"
-    interrupted = "interrupted"
-    failed = "failed"
-    in_progress = "inProgress"
-
-
-class Verbosity(OpenEnum):
-    """Controls output length/detail on GPT-5 models via the Responses API. Serialized with lowercase values to match the OpenAI API."""
-
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class WebSearchContextSize(OpenEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class WebSearchMode(OpenEnum):
-    disabled = "disabled"
-    cached = "cached"
-    indexed = "indexed"
-    live = "live"
-
-
-class WindowsSandboxImplementation(OpenEnum):
-    elevated = "elevated"
-    unelevated = "unelevated"
-    mxc = "mxc"
-
-
-class WindowsSandboxReadiness(OpenEnum):
-    ready = "ready"
-    not_configured = "notConfigured"
-    update_required = "updateRequired"
-
-
-class WindowsSandboxSetupMode(OpenEnum):
-    elevated = "elevated"
-    unelevated = "unelevated"
-
-
-class WorkspaceMessageType(OpenEnum):
-    headline = "headline"
-    announcement = "announcement"
-    unknown = "unknown"
-
-
-class WriteStatus(OpenEnum):
-    ok = "ok"
-    ok_overridden = "okOverridden"
-
-
-class AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision(WireModel):
-    """User approved the command, and wants to apply the proposed execpolicy amendment so future matching commands can run without prompting."""
-
-    accept_with_execpolicy_amendment: Annotated[
-        AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment,
-        Field(alias="acceptWithExecpolicyAmendment"),
-    ]
-
-
-class AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment(WireModel):
-    execpolicy_amendment: list[str]
-
-
-class AccountChatgptAuthTokensRefreshRequest(WireModel):
-    id: RequestId
-    method: Literal["account/chatgptAuthTokens/refresh"]
-    params: ChatgptAuthTokensRefreshParams
-
-
-class AccountGatewayOAuthCancelRequest(WireModel):
-    id: RequestId
-    method: Literal["account/gatewayOAuth/cancel"]
-    params: None = None
-
-
-class AccountGatewayOAuthChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["account/gatewayOAuth/changed"]
-    params: GatewayOAuthChangedNotification
-
-
-class AccountGatewayOAuthLoginRequest(WireModel):
-    id: RequestId
-    method: Literal["account/gatewayOAuth/login"]
-    params: None = None
-
-
-class AccountGatewayOAuthReadRequest(WireModel):
-    id: RequestId
-    method: Literal["account/gatewayOAuth/read"]
-    params: None = None
-
-
-class AccountLoginCancelRequest(WireModel):
-    id: RequestId
-    method: Literal["account/login/cancel"]
-    params: CancelLoginAccountParams
-
-
-class AccountLoginCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["account/login/completed"]
-    params: AccountLoginCompletedNotification
-
-
-class AccountLoginCompletedNotification(WireModel):
-    error: str | None = None
-    login_id: Annotated[str | None, Field(alias="loginId")] = None
-    onboarding_entrypoint: Annotated[DesktopOnboardingEntrypoint | None, Field(alias="onboardingEntrypoint")] = None
-    success: bool
-
-
-class AccountLoginStartRequest(WireModel):
-    id: RequestId
-    method: Literal["account/login/start"]
-    params: LoginAccountParams
-
-
-class AccountLogoutRequest(WireModel):
-    id: RequestId
-    method: Literal["account/logout"]
-    params: None = None
-
-
-class AccountRateLimitResetCreditConsumeRequest(WireModel):
-    id: RequestId
-    method: Literal["account/rateLimitResetCredit/consume"]
-    params: ConsumeAccountRateLimitResetCreditParams
-
-
-class AccountRateLimitsReadRequest(WireModel):
-    id: RequestId
-    method: Literal["account/rateLimits/read"]
-    params: GetAccountRateLimitsParams | None = None
-
-
-class AccountRateLimitsUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["account/rateLimits/updated"]
-    params: AccountRateLimitsUpdatedNotification
-
-
-class AccountRateLimitsUpdatedNotification(WireModel):
-    """Sparse rolling rate-limit update.
-
-    Clients should merge available values into the most recent `account/rateLimits/read` response or refetch that snapshot. Nullable account metadata may be unavailable in a rolling update and does not clear a previously observed value.
-    """
-
-    rate_limits: Annotated[RateLimitSnapshot, Field(alias="rateLimits")]
-
-
-class AccountReadRequest(WireModel):
-    id: RequestId
-    method: Literal["account/read"]
-    params: GetAccountParams
-
-
-class AccountSendAddCreditsNudgeEmailRequest(WireModel):
-    id: RequestId
-    method: Literal["account/sendAddCreditsNudgeEmail"]
-    params: SendAddCreditsNudgeEmailParams
-
-
-class AccountTokenUsageDailyBucket(WireModel):
-    start_date: Annotated[str, Field(alias="startDate")]
-    tokens: Int64
-
-
-class AccountTokenUsageSummary(WireModel):
-    current_streak_days: Annotated[Int64 | None, Field(alias="currentStreakDays")] = None
-    lifetime_tokens: Annotated[Int64 | None, Field(alias="lifetimeTokens")] = None
-    longest_running_turn_sec: Annotated[Int64 | None, Field(alias="longestRunningTurnSec")] = None
-    longest_streak_days: Annotated[Int64 | None, Field(alias="longestStreakDays")] = None
-    peak_daily_tokens: Annotated[Int64 | None, Field(alias="peakDailyTokens")] = None
-
-
-class AccountUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["account/updated"]
-    params: AccountUpdatedNotification
-
-
-class AccountUpdatedNotification(WireModel):
-    auth_mode: Annotated[AuthMode | None, Field(alias="authMode")] = None
-    plan_type: Annotated[PlanType | None, Field(alias="planType")] = None
-
-
-class AccountUsageReadRequest(WireModel):
-    id: RequestId
-    method: Literal["account/usage/read"]
-    params: GetAccountTokenUsageParams | None = None
-
-
-class AccountWorkspaceMessagesReadRequest(WireModel):
-    id: RequestId
-    method: Literal["account/workspaceMessages/read"]
-    params: None = None
-
-
-class ActivePermissionProfile(WireModel):
-    extends: str | None = None
-    """Parent profile identifier from the selected permissions profile's `extends` setting, when present."""
-    id: str
-    """Identifier from `default_permissions` or the implicit built-in default, such as `:workspace` or a user-defined `[permissions.<id>]` profile."""
-
-
-class ActiveThreadStatus(WireModel):
-    active_flags: Annotated[list[ThreadActiveFlag], Field(alias="activeFlags")]
-    type: Literal["active"]
-
-
-class ActiveTurnNotSteerableCodexErrorInfo(WireModel):
-    """Returned when `turn/start` or `turn/steer` is submitted while the current active turn cannot accept same-turn steering, for example `/review` or manual `/compact`."""
-
-    active_turn_not_steerable: Annotated[
-        ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable, Field(alias="activeTurnNotSteerable")
-    ]
-
-
-class ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable(WireModel):
-    turn_kind: Annotated[NonSteerableTurnKind, Field(alias="turnKind")]
-
-
-class AddFileChange(WireModel):
-    content: str
-    type: Literal["add"]
-
-
-class AddPatchChangeKind(WireModel):
-    type: Literal["add"]
-
-
-class AdditionalContextEntry(WireModel):
-    kind: AdditionalContextKind
-    value: str
-
-
-class AdditionalFileSystemPermissions(WireModel):
-    entries: list[FileSystemSandboxEntry] | None = None
-    glob_scan_max_depth: Annotated[Annotated[UInt64, Field(ge=1)] | None, Field(alias="globScanMaxDepth")] = None
-    read: list[LegacyAppPathString] | None = None
-    """This will be removed in favor of `entries`."""
-    write: list[LegacyAppPathString] | None = None
-    """This will be removed in favor of `entries`."""
-
-
-class AdditionalNetworkPermissions(WireModel):
-    enabled: bool | None = None
-
-
-class AdditionalPermissionProfile(WireModel):
-    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
-    network: AdditionalNetworkPermissions | None = None
-    """Partial overlay used for per-command permission requests."""
-
-
-class AdditionalToolsResponseItem(WireModel):
-    id: str | None = None
-    role: str
-    tools: list[JsonValue]
-    type: Literal["additional_tools"]
-
-
-class AgentConfiguredHookHandler(WireModel):
-    type: Literal["agent"]
-
-
-class AgentHookMetadata(WireModel):
-    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
-    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    current_hash: Annotated[str, Field(alias="currentHash")]
-    display_order: Annotated[Int64, Field(alias="displayOrder")]
-    enabled: bool
-    event_name: Annotated[HookEventName, Field(alias="eventName")]
-    handler_type: Annotated[Literal["agent"], Field(alias="handlerType")]
-    is_managed: Annotated[bool, Field(alias="isManaged")]
-    key: str
-    matcher: str | None = None
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    source: HookSource
-    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
-    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
-
-
-class AgentMessageDeltaNotification(WireModel):
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class AgentMessageResponseItem(WireModel):
-    author: str
-    content: list[AgentMessageInputContent]
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    recipient: str
-    type: Literal["agent_message"]
-
-
-class AgentMessageThreadItem(WireModel):
-    delivery: AgentMessageDelivery | None = None
-    id: str
-    memory_citation: Annotated[MemoryCitation | None, Field(alias="memoryCitation")] = None
-    phase: MessagePhase | None = None
-    questions: list[AsyncUserInputQuestion] | None = None
-    text: str
-    type: Literal["agentMessage"]
-
-
-class AmazonBedrockAccessKeysv2LoginAccountParams(WireModel):
-    """[UNSTABLE] Managed Amazon Bedrock AWS access key login is experimental."""
-
-    access_key_id: Annotated[str, Field(alias="accessKeyId")]
-    region: str
-    secret_access_key: Annotated[str, Field(alias="secretAccessKey")]
-    session_token: Annotated[str | None, Field(alias="sessionToken")] = None
-    type: Literal["amazonBedrockAccessKeys"]
-
-
-class AmazonBedrockAccount(WireModel):
-    type: Literal["amazonBedrock"]
-    uses_codex_managed_credentials: Annotated[bool, Field(alias="usesCodexManagedCredentials")] = False
-
-
-class AmazonBedrockv2LoginAccountParams(WireModel):
-    """[UNSTABLE] Managed Amazon Bedrock login is experimental."""
-
-    api_key: Annotated[str, Field(alias="apiKey")]
-    region: str
-    type: Literal["amazonBedrock"]
-
-
-class AmazonBedrockv2LoginAccountResponse(WireModel):
-    type: Literal["amazonBedrock"]
-
-
-class AnalyticsConfig(WireModel):
-    enabled: bool | None = None
-
-
-class ApiKeyAccount(WireModel):
-    type: Literal["apiKey"]
-
-
-class ApiKeyv2LoginAccountParams(WireModel):
-    api_key: Annotated[str, Field(alias="apiKey")]
-    type: Literal["apiKey"]
-
-
-class ApiKeyv2LoginAccountResponse(WireModel):
-    type: Literal["apiKey"]
-
-
-class AppBranding(WireModel):
-    """EXPERIMENTAL - app metadata returned by app-list APIs."""
-
-    category: str | None = None
-    developer: str | None = None
-    is_discoverable_app: Annotated[bool, Field(alias="isDiscoverableApp")]
-    privacy_policy: Annotated[str | None, Field(alias="privacyPolicy")] = None
-    terms_of_service: Annotated[str | None, Field(alias="termsOfService")] = None
-    website: str | None = None
-
-
-class AppConfig(WireModel):
-    approvals_reviewer: ApprovalsReviewer | None = None
-    default_tools_approval_mode: AppToolApproval | None = None
-    default_tools_enabled: bool | None = None
-    destructive_enabled: bool | None = None
-    enabled: bool = True
-    links: AppLinksConfig | None = None
-    """Per-account approval settings keyed by link ID."""
-    omit_tools_from: list[ToolExposureSurface] | None = None
-    """Additional model-facing surfaces omitted for this connector's tools."""
-    open_world_enabled: bool | None = None
-    tools: AppToolsConfig | None = None
-
-
-class AppInfo(WireModel):
-    """EXPERIMENTAL - app metadata returned by app-list APIs."""
-
-    app_metadata: Annotated[AppMetadata | None, Field(alias="appMetadata")] = None
-    branding: AppBranding | None = None
-    description: str | None = None
-    distribution_channel: Annotated[str | None, Field(alias="distributionChannel")] = None
-    icon_assets: Annotated[dict[str, str] | None, Field(alias="iconAssets")] = None
-    icon_dark_assets: Annotated[dict[str, str] | None, Field(alias="iconDarkAssets")] = None
-    id: str
-    install_url: Annotated[str | None, Field(alias="installUrl")] = None
-    is_accessible: Annotated[bool, Field(alias="isAccessible")] = False
-    is_enabled: Annotated[bool, Field(alias="isEnabled")] = True
-    """Whether this app is enabled in config.toml. Example: ```toml [apps.bad_app] enabled = false ```"""
-    labels: dict[str, str] | None = None
-    logo_url: Annotated[str | None, Field(alias="logoUrl")] = None
-    logo_url_dark: Annotated[str | None, Field(alias="logoUrlDark")] = None
-    name: str
-    plugin_display_names: Annotated[list[str], Field(alias="pluginDisplayNames")] = Field(default_factory=list)
-
-
-class AppInstalledRequest(WireModel):
-    id: RequestId
-    method: Literal["app/installed"]
-    params: AppsInstalledParams
-
-
-class AppLinkConfig(WireModel):
-    """Approval settings for a connected account within an app."""
-
-    approvals_reviewer: ApprovalsReviewer | None = None
-    default_tools_approval_mode: AppToolApproval | None = None
-
-
-class AppLinksConfig(WireModel):
-    """Account settings for a single app."""
-
-
-class AppListRequest(WireModel):
-    id: RequestId
-    method: Literal["app/list"]
-    params: AppsListParams
-
-
-class AppListUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["app/list/updated"]
-    params: AppListUpdatedNotification
-
-
-class AppListUpdatedNotification(WireModel):
-    """EXPERIMENTAL - notification emitted when the app list changes."""
-
-    data: list[AppInfo]
-
-
-class AppMetadata(WireModel):
-    categories: list[str] | None = None
-    developer: str | None = None
-    first_party_requires_install: Annotated[bool | None, Field(alias="firstPartyRequiresInstall")] = None
-    review: AppReview | None = None
-    screenshots: list[AppScreenshot] | None = None
-    seo_description: Annotated[str | None, Field(alias="seoDescription")] = None
-    show_in_composer_when_unlinked: Annotated[bool | None, Field(alias="showInComposerWhenUnlinked")] = None
-    sub_categories: Annotated[list[str] | None, Field(alias="subCategories")] = None
-    version: str | None = None
-    version_id: Annotated[str | None, Field(alias="versionId")] = None
-    version_notes: Annotated[str | None, Field(alias="versionNotes")] = None
-
-
-class AppReadRequest(WireModel):
-    id: RequestId
-    method: Literal["app/read"]
-    params: AppsReadParams
-
-
-class AppReview(WireModel):
-    status: str
-
-
-class AppScreenshot(WireModel):
-    file_id: Annotated[str | None, Field(alias="fileId")] = None
-    url: str | None = None
-    user_prompt: Annotated[str, Field(alias="userPrompt")]
-
-
-class AppSummary(WireModel):
-    """EXPERIMENTAL - app metadata summary for plugin responses."""
-
-    category: str | None = None
-    description: str | None = None
-    id: str
-    install_url: Annotated[str | None, Field(alias="installUrl")] = None
-    name: str
-
-
-class AppTemplateSummary(WireModel):
-    canonical_connector_id: Annotated[str | None, Field(alias="canonicalConnectorId")] = None
-    category: str | None = None
-    description: str | None = None
-    logo_url: Annotated[str | None, Field(alias="logoUrl")] = None
-    logo_url_dark: Annotated[str | None, Field(alias="logoUrlDark")] = None
-    materialized_app_ids: Annotated[list[str], Field(alias="materializedAppIds")]
-    name: str
-    reason: AppTemplateUnavailableReason | None = None
-    template_id: Annotated[str, Field(alias="templateId")]
-
-
-class AppToolConfig(WireModel):
-    approval_mode: AppToolApproval | None = None
-    enabled: bool | None = None
-
-
-class AppToolSummary(WireModel):
-    """EXPERIMENTAL - metadata returned by app/read."""
-
-    description: str
-    disabled_reason: Annotated[str | None, Field(alias="disabledReason")] = None
-    is_enabled: Annotated[bool, Field(alias="isEnabled")] = True
-    is_read_only: Annotated[bool, Field(alias="isReadOnly")] = False
-    name: str
-    title: str | None = None
-
-
-class AppToolsConfig(WireModel):
-    pass
-
-
-class ApplicationNetworkRequirements(WireModel):
-    domains: dict[str, NetworkDomainPermission]
-    enabled: bool
-    """When enabled, only explicitly allowed exact domains may be contacted."""
-
-
-class ApplicationRequirements(WireModel):
-    network: ApplicationNetworkRequirements | None = None
-
-
-class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision(WireModel):
-    """User chose a persistent network policy rule (allow/deny) for this host."""
-
-    apply_network_policy_amendment: Annotated[
-        ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment,
-        Field(alias="applyNetworkPolicyAmendment"),
-    ]
-
-
-class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment(WireModel):
-    network_policy_amendment: NetworkPolicyAmendment
-
-
-class ApplyPatchApprovalParams(WireModel):
-    call_id: Annotated[str, Field(alias="callId")]
-    """Use to correlate this with [codex_protocol::protocol::PatchApplyBeginEvent] and [codex_protocol::protocol::PatchApplyEndEvent]."""
-    conversation_id: Annotated[ThreadId, Field(alias="conversationId")]
-    file_changes: Annotated[dict[str, FileChange], Field(alias="fileChanges")]
-    grant_root: Annotated[str | None, Field(alias="grantRoot")] = None
-    """When set, the agent is asking the user to allow writes under this root for the remainder of the session (unclear if this is honored today)."""
-    reason: str | None = None
-    """Optional explanatory reason (e.g. request for extra write access)."""
-
-
-class ApplyPatchApprovalRequest(WireModel):
-    """DEPRECATED APIs below Request to approve a patch. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage)."""
-
-    id: RequestId
-    method: Literal["applyPatchApproval"]
-    params: ApplyPatchApprovalParams
-
-
-class ApplyPatchApprovalResponse(WireModel):
-    decision: ReviewDecision
-
-
-class ApplyPatchGuardianApprovalReviewAction(WireModel):
-    cwd: LegacyAppPathString
-    files: list[LegacyAppPathString]
-    type: Literal["applyPatch"]
-
-
-class ApprovedExecpolicyAmendmentReviewDecision(WireModel):
-    """User has approved this command and wants to apply the proposed execpolicy amendment so future matching commands are permitted."""
-
-    approved_execpolicy_amendment: ApprovedExecpolicyAmendmentReviewDecisionApprovedExecpolicyAmendment
-
-
-class ApprovedExecpolicyAmendmentReviewDecisionApprovedExecpolicyAmendment(WireModel):
-    proposed_execpolicy_amendment: list[str]
-
-
-class AppsConfig(WireModel):
-    default: Annotated[AppsDefaultConfig | None, Field(alias="_default")] = None
-
-
-class AppsDefaultConfig(WireModel):
-    approvals_reviewer: ApprovalsReviewer | None = None
-    default_tools_approval_mode: AppToolApproval | None = None
-    destructive_enabled: bool = True
-    enabled: bool = True
-    open_world_enabled: bool = True
-
-
-class AppsInstalledParams(WireModel):
-    """Read the committed installed connector runtime snapshot."""
-
-    force_refresh: Annotated[bool | None, Field(alias="forceRefresh", exclude_if=_is_none)] = None
-    """When true and Apps are permitted, refresh and publish the hosted connector runtime tool snapshot first."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    """Optional loaded thread id used to evaluate effective app configuration."""
-
-
-class AppsInstalledResponse(WireModel):
-    """The installed connectors in one committed runtime snapshot."""
-
-    apps: list[InstalledApp]
-
-
-class AppsListParams(WireModel):
-    """EXPERIMENTAL - list available apps/connectors."""
-
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    force_refetch: Annotated[bool | None, Field(alias="forceRefetch", exclude_if=_is_none)] = None
-    """When true, bypass app caches and fetch the latest data from sources."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to a reasonable server-side value."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    """Optional thread id used to evaluate app feature gating from that thread's config."""
-
-
-class AppsListResponse(WireModel):
-    """EXPERIMENTAL - app list response."""
-
-    data: list[AppInfo]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
-
-
-class AppsReadParams(WireModel):
-    """EXPERIMENTAL - read metadata for specific apps/connectors."""
-
-    app_ids: Annotated[list[str], Field(alias="appIds")]
-    """App ids to read. The server accepts at most 100 ids and deduplicates repeated ids while preserving their first-request order."""
-    include_tools: Annotated[bool | None, Field(alias="includeTools", exclude_if=_is_none)] = None
-    """When true, include display-only public tool summaries in the returned metadata."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    """Optional loaded thread id used to evaluate effective app configuration."""
-
-
-class AppsReadResponse(WireModel):
-    """EXPERIMENTAL - app/read response."""
-
-    apps: list[ConnectorMetadata]
-    missing_app_ids: Annotated[list[str], Field(alias="missingAppIds")]
-
-
-class AsyncUserInputQuestion(WireModel):
-    options: list[str] | None = None
-    title: str
-
-
-class AttestationGenerateParams(WireModel):
-    pass
-
-
-class AttestationGenerateRequest(WireModel):
-    """Generate a fresh upstream attestation result on demand."""
-
-    id: RequestId
-    method: Literal["attestation/generate"]
-    params: AttestationGenerateParams
-
-
-class AttestationGenerateResponse(WireModel):
-    token: str
-    """Opaque client attestation token."""
-
-
-class AudioUserInput(WireModel):
-    type: Literal["audio"]
-    url: str
-
-
-class AuthRecoveryNotification(WireModel):
-    message: str
-    provider: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class AutoApprovalReviewStrictReviewRequiredEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["autoApprovalReview/strictReviewRequired"]
-    params: StrictReviewRequiredNotification
-
-
-class AutoReviewRequirements(WireModel):
-    ignore_rules: Annotated[list[str] | None, Field(alias="ignoreRules")] = None
-    required_on_models: Annotated[list[str] | None, Field(alias="requiredOnModels")] = None
-
-
-class BaseBranchReviewTarget(WireModel):
-    """Review changes between the current branch and the given base branch."""
-
-    branch: str
-    type: Literal["baseBranch"]
-
-
-class BemItemPromotedThreadRealtimeItem(WireModel):
-    id: str
-    item_id: str
-    presentation: ThreadRealtimeBemItemPresentation
-    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
-    turn_id: str
-    type: Literal["bemItemPromoted"]
-
-
-class BlobResourceContent(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    blob: str
-    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
-    uri: str
-    """The URI of this resource."""
-
-
-class BrowserUseConfig(WireModel):
-    allow_history_access: bool | None = None
-    default_origin_policy: BrowserUseOriginPolicyConfig | None = None
-    origins: dict[str, BrowserUseOriginPolicyConfig] | None = None
-
-
-class BrowserUseExtensionRequirements(WireModel):
-    request_headers: Annotated[list[RequestHeader] | None, Field(alias="requestHeaders")] = None
-
-
-class BrowserUseOriginPolicy(WireModel):
-    access: AllowDenyRequirement | None = None
-    access_approval_lifetime: Annotated[
-        BrowserUseAccessApprovalLifetime | None, Field(alias="accessApprovalLifetime")
-    ] = None
-    auto_review: Annotated[AllowDenyRequirement | None, Field(alias="autoReview")] = None
-    downloads: AllowDenyRequirement | None = None
-    full_cdp_access: Annotated[AllowDenyRequirement | None, Field(alias="fullCdpAccess")] = None
-    persistent_approval: Annotated[bool | None, Field(alias="persistentApproval")] = None
-    uploads: AllowDenyRequirement | None = None
-
-
-class BrowserUseOriginPolicyConfig(WireModel):
-    access: AllowDenyRequirement | None = None
-    downloads: AllowDenyRequirement | None = None
-    full_cdp_access: AllowDenyRequirement | None = None
-    uploads: AllowDenyRequirement | None = None
-
-
-class BrowserUseRequirements(WireModel):
-    allow_global_persistent_approval: Annotated[bool | None, Field(alias="allowGlobalPersistentApproval")] = None
-    allow_history_access: Annotated[bool | None, Field(alias="allowHistoryAccess")] = None
-    allow_webmcp: Annotated[bool | None, Field(alias="allowWebmcp")] = None
-    default_origin_policy: Annotated[BrowserUseOriginPolicy | None, Field(alias="defaultOriginPolicy")] = None
-    disable_auto_review: Annotated[bool | None, Field(alias="disableAutoReview")] = None
-    extension: BrowserUseExtensionRequirements | None = None
-    origins: dict[str, BrowserUseOriginPolicy] | None = None
-
-
-class ByteRange(WireModel):
-    end: UInt64
-    start: UInt64
-
-
-class CancelLoginAccountParams(WireModel):
-    login_id: Annotated[str, Field(alias="loginId")]
-
-
-class CancelLoginAccountResponse(WireModel):
-    status: CancelLoginAccountStatus
-
-
-class ChatgptAccount(WireModel):
-    email: str | None
-    plan_type: Annotated[PlanType, Field(alias="planType")]
-    type: Literal["chatgpt"]
-
-
-class ChatgptAuthTokensRefreshParams(WireModel):
-    previous_account_id: Annotated[str | None, Field(alias="previousAccountId")] = None
-    """Workspace/account identifier that Codex was previously using.
-
-    Clients that manage multiple accounts/workspaces can use this as a hint to refresh the token for the correct workspace.
-
-    This may be `null` when the prior auth state did not include a workspace identifier (`chatgpt_account_id`).
-    """
-    reason: ChatgptAuthTokensRefreshReason
-
-
-class ChatgptAuthTokensRefreshResponse(WireModel):
-    access_token: Annotated[str, Field(alias="accessToken")]
-    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
-    chatgpt_plan_type: Annotated[str | None, Field(alias="chatgptPlanType")] = None
-
-
-class ChatgptAuthTokensv2LoginAccountParams(WireModel):
-    """[UNSTABLE] FOR OPENAI INTERNAL USE ONLY - DO NOT USE. The access token must contain the same scopes that Codex-managed ChatGPT auth tokens have."""
-
-    access_token: Annotated[str, Field(alias="accessToken")]
-    """Access token (JWT) supplied by the client. This token is used for backend API requests and email extraction."""
-    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
-    """Workspace/account identifier supplied by the client."""
-    chatgpt_plan_type: Annotated[str | None, Field(alias="chatgptPlanType")] = None
-    """Optional plan type supplied by the client.
-
-    When `null`, Codex attempts to derive the plan type from access-token claims. If unavailable, the plan defaults to `unknown`.
-    """
-    type: Literal["chatgptAuthTokens"]
-
-
-class ChatgptAuthTokensv2LoginAccountResponse(WireModel):
-    type: Literal["chatgptAuthTokens"]
-
-
-class ChatgptDeviceCodev2LoginAccountParams(WireModel):
-    type: Literal["chatgptDeviceCode"]
-
-
-class ChatgptDeviceCodev2LoginAccountResponse(WireModel):
-    login_id: Annotated[str, Field(alias="loginId")]
-    type: Literal["chatgptDeviceCode"]
-    user_code: Annotated[str, Field(alias="userCode")]
-    """One-time code the user must enter after signing in."""
-    verification_url: Annotated[str, Field(alias="verificationUrl")]
-    """URL the client should open in a browser to complete device code authorization."""
-
-
-class Chatgptv2LoginAccountParams(WireModel):
-    app_brand: Annotated[LoginAppBrand | None, Field(alias="appBrand")] = None
-    codex_streamlined_login: Annotated[bool | None, Field(alias="codexStreamlinedLogin", exclude_if=_is_none)] = None
-    type: Literal["chatgpt"]
-    use_hosted_login_success_page: Annotated[
-        bool | None, Field(alias="useHostedLoginSuccessPage", exclude_if=_is_none)
-    ] = None
-
-
-class Chatgptv2LoginAccountResponse(WireModel):
-    auth_url: Annotated[str, Field(alias="authUrl")]
-    """URL the client should open in a browser to initiate the OAuth flow."""
-    login_id: Annotated[str, Field(alias="loginId")]
-    type: Literal["chatgpt"]
-
-
-class ClientInfo(WireModel):
-    name: str
-    title: str | None = None
-    version: str
-
-
-class CollabAgentState(WireModel):
-    message: str | None = None
-    status: CollabAgentStatus
-
-
-class CollabAgentToolCallThreadItem(WireModel):
-    agents_states: Annotated[dict[str, CollabAgentState], Field(alias="agentsStates")]
-    """Last known status of the target agents, when available."""
-    id: str
-    """Unique identifier for this collab tool call."""
-    model: str | None = None
-    """Model requested for the spawned agent, when applicable."""
-    prompt: str | None = None
-    """Prompt text sent as part of the collab tool call, when available."""
-    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
-    """Reasoning effort requested for the spawned agent, when applicable."""
-    receiver_thread_ids: Annotated[list[str], Field(alias="receiverThreadIds")]
-    """Thread ID of the receiving agent, when applicable. In case of spawn operation, this corresponds to the newly spawned agent."""
-    sender_thread_id: Annotated[str, Field(alias="senderThreadId")]
-    """Thread ID of the agent issuing the collab request."""
-    status: CollabAgentToolCallStatus
-    """Current status of the collab tool call."""
-    tool: CollabAgentTool
-    """Name of the collab tool that was invoked."""
-    type: Literal["collabAgentToolCall"]
-
-
-class CollaborationMode(WireModel):
-    """Collaboration mode for a Codex session."""
-
-    mode: ModeKind
-    settings: Settings
-
-
-class CollaborationModeMask(WireModel):
-    """EXPERIMENTAL - collaboration mode preset metadata for clients."""
-
-    mode: ModeKind | None = None
-    model: str | None = None
-    name: str
-    reasoning_effort: ReasoningEffort | None = None
-
-
-class CommandConfiguredHookHandler(WireModel):
-    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
-    """Approximate token threshold for spilling this hook's `additionalContext` to disk. `null` uses 2,500 tokens; `0` disables spilling for this hook. The threshold is evaluated against the original context; a spilled preview also includes recovery metadata."""
-    async_: Annotated[bool, Field(alias="async")]
-    command: str
-    command_windows: Annotated[str | None, Field(alias="commandWindows")] = None
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-    timeout_sec: Annotated[UInt64 | None, Field(alias="timeoutSec")] = None
-    type: Literal["command"]
-
-
-class CommandExecOutputDeltaEvent(WireModel):
-    """Stream base64-encoded stdout/stderr chunks for a running `command/exec` session."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["command/exec/outputDelta"]
-    params: CommandExecOutputDeltaNotification
-
-
-class CommandExecOutputDeltaNotification(WireModel):
-    """Base64-encoded output chunk emitted for a streaming `command/exec` request.
-
-    These notifications are connection-scoped. If the originating connection closes, the server terminates the process.
-    """
-
-    cap_reached: Annotated[bool, Field(alias="capReached")]
-    """`true` on the final streamed chunk for a stream when `outputBytesCap` truncated later output on that stream."""
-    delta_base64: Annotated[str, Field(alias="deltaBase64")]
-    """Base64-encoded output bytes."""
-    process_id: Annotated[str, Field(alias="processId")]
-    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
-    stream: CommandExecOutputStream
-    """Output stream for this chunk."""
-
-
-class CommandExecParams(WireModel):
-    """Run a standalone command (argv vector) in the server sandbox without creating a thread or turn.
-
-    The final `command/exec` response is deferred until the process exits and is sent only after all `command/exec/outputDelta` notifications for that connection have been emitted.
-    """
-
-    command: list[str]
-    """Command argv vector. Empty arrays are rejected."""
-    cwd: str | None = None
-    """Optional working directory. Defaults to the server cwd."""
-    disable_output_cap: Annotated[bool | None, Field(alias="disableOutputCap", exclude_if=_is_none)] = None
-    """Disable stdout/stderr capture truncation for this request.
-
-    Cannot be combined with `outputBytesCap`.
-    """
-    disable_timeout: Annotated[bool | None, Field(alias="disableTimeout", exclude_if=_is_none)] = None
-    """Disable the timeout entirely for this request.
-
-    Cannot be combined with `timeoutMs`.
-    """
-    env: dict[str, str | None] | None = None
-    """Optional environment overrides merged into the server-computed environment.
-
-    Matching names override inherited values. Set a key to `null` to unset an inherited variable.
-    """
-    output_bytes_cap: Annotated[UInt64 | None, Field(alias="outputBytesCap")] = None
-    """Optional per-stream stdout/stderr capture cap in bytes.
-
-    When omitted, the server default applies. Cannot be combined with `disableOutputCap`.
-    """
-    process_id: Annotated[str | None, Field(alias="processId")] = None
-    """Optional client-supplied, connection-scoped process id.
-
-    Required for `tty`, `streamStdin`, `streamStdoutStderr`, and follow-up `command/exec/write`, `command/exec/resize`, and `command/exec/terminate` calls. When omitted, buffered execution gets an internal id that is not exposed to the client.
-    """
-    sandbox_policy: Annotated[SandboxPolicy | None, Field(alias="sandboxPolicy")] = None
-    """Optional sandbox policy for this command.
-
-    Uses the same shape as thread/turn execution sandbox configuration and defaults to the user's configured policy when omitted. Cannot be combined with `permissionProfile`.
-    """
-    size: CommandExecTerminalSize | None = None
-    """Optional initial PTY size in character cells. Only valid when `tty` is true."""
-    stream_stdin: Annotated[bool | None, Field(alias="streamStdin", exclude_if=_is_none)] = None
-    """Allow follow-up `command/exec/write` requests to write stdin bytes.
-
-    Requires a client-supplied `processId`.
-    """
-    stream_stdout_stderr: Annotated[bool | None, Field(alias="streamStdoutStderr", exclude_if=_is_none)] = None
-    """Stream stdout/stderr via `command/exec/outputDelta` notifications.
-
-    Streamed bytes are not duplicated into the final response and require a client-supplied `processId`.
-    """
-    timeout_ms: Annotated[Int64 | None, Field(alias="timeoutMs")] = None
-    """Optional timeout in milliseconds.
-
-    When omitted, the server default applies. Cannot be combined with `disableTimeout`.
-    """
-    tty: Annotated[bool | None, Field(exclude_if=_is_none)] = None
-    """Enable PTY mode.
-
-    This implies `streamStdin` and `streamStdoutStderr`.
-    """
-
-
-class CommandExecRequest(WireModel):
-    """Execute a standalone command (argv vector) under the server's sandbox."""
-
-    id: RequestId
-    method: Literal["command/exec"]
-    params: CommandExecParams
-
-
-class CommandExecResizeParams(WireModel):
-    """Resize a running PTY-backed `command/exec` session."""
-
-    process_id: Annotated[str, Field(alias="processId")]
-    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
-    size: CommandExecTerminalSize
-    """New PTY size in character cells."""
-
-
-class CommandExecResizeRequest(WireModel):
-    """Resize a running PTY-backed `command/exec` session by client-supplied `processId`."""
-
-    id: RequestId
-    method: Literal["command/exec/resize"]
-    params: CommandExecResizeParams
-
-
-class CommandExecResizeResponse(WireModel):
-    """Empty success response for `command/exec/resize`."""
-
-
-class CommandExecResponse(WireModel):
-    """Final buffered result for `command/exec`."""
-
-    exit_code: Annotated[Int32, Field(alias="exitCode")]
-    """Process exit code."""
-    stderr: str
-    """Buffered stderr capture.
-
-    Empty when stderr was streamed via `command/exec/outputDelta`.
-    """
-    stdout: str
-    """Buffered stdout capture.
-
-    Empty when stdout was streamed via `command/exec/outputDelta`.
-    """
-
-
-class CommandExecTerminalSize(WireModel):
-    """PTY size in character cells for `command/exec` PTY sessions."""
-
-    cols: UInt16
-    """Terminal width in character cells."""
-    rows: UInt16
-    """Terminal height in character cells."""
-
-
-class CommandExecTerminateParams(WireModel):
-    """Terminate a running `command/exec` session."""
-
-    process_id: Annotated[str, Field(alias="processId")]
-    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
-
-
-class CommandExecTerminateRequest(WireModel):
-    """Terminate a running `command/exec` session by client-supplied `processId`."""
-
-    id: RequestId
-    method: Literal["command/exec/terminate"]
-    params: CommandExecTerminateParams
-
-
-class CommandExecTerminateResponse(WireModel):
-    """Empty success response for `command/exec/terminate`."""
-
-
-class CommandExecWriteParams(WireModel):
-    """Write stdin bytes to a running `command/exec` session, close stdin, or both."""
-
-    close_stdin: Annotated[bool | None, Field(alias="closeStdin", exclude_if=_is_none)] = None
-    """Close stdin after writing `deltaBase64`, if present."""
-    delta_base64: Annotated[str | None, Field(alias="deltaBase64")] = None
-    """Optional base64-encoded stdin bytes to write."""
-    process_id: Annotated[str, Field(alias="processId")]
-    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
-
-
-class CommandExecWriteRequest(WireModel):
-    """Write stdin bytes to a running `command/exec` session or close stdin."""
-
-    id: RequestId
-    method: Literal["command/exec/write"]
-    params: CommandExecWriteParams
-
-
-class CommandExecWriteResponse(WireModel):
-    """Empty success response for `command/exec/write`."""
-
-
-class CommandExecutionOutputDeltaNotification(WireModel):
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class CommandExecutionRequestApprovalParams(WireModel):
-    approval_id: Annotated[str | None, Field(alias="approvalId")] = None
-    """Unique identifier for this specific approval callback.
-
-    For regular shell/unified_exec approvals, this is null.
-
-    For zsh-exec-bridge subcommand approvals, multiple callbacks can belong to one parent `itemId`, so `approvalId` is a distinct opaque callback id (a UUID) used to disambiguate routing. Stdin approvals also use a distinct callback id; inspect `kind` to distinguish them.
-    """
-    command: str | None = None
-    """The command to be executed."""
-    command_actions: Annotated[list[CommandAction] | None, Field(alias="commandActions")] = None
-    """Best-effort parsed command actions for friendly display."""
-    cwd: LegacyAppPathString | None = None
-    """The command's working directory."""
-    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
-    """Environment in which the command will run."""
-    item_id: Annotated[str, Field(alias="itemId")]
-    kind: CommandExecutionApprovalKind = CommandExecutionApprovalKind.command
-    """Kind of action under review. Defaults to `command` for older servers."""
-    network_approval_context: Annotated[NetworkApprovalContext | None, Field(alias="networkApprovalContext")] = None
-    """Optional context for a managed-network approval prompt."""
-    proposed_execpolicy_amendment: Annotated[list[str] | None, Field(alias="proposedExecpolicyAmendment")] = None
-    """Optional proposed execpolicy amendment to allow similar commands without prompting."""
-    proposed_network_policy_amendments: Annotated[
-        list[NetworkPolicyAmendment] | None, Field(alias="proposedNetworkPolicyAmendments")
-    ] = None
-    """Optional proposed network policy amendments (allow/deny host) for future requests."""
-    reason: str | None = None
-    """Optional explanatory reason (e.g. request for network access)."""
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this approval request started."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class CommandExecutionRequestApprovalResponse(WireModel):
-    decision: CommandExecutionApprovalDecision
-
-
-class CommandExecutionThreadItem(WireModel):
-    aggregated_output: Annotated[str | None, Field(alias="aggregatedOutput")] = None
-    """The command's output, aggregated from stdout and stderr."""
-    command: str
-    """The command to be executed."""
-    command_actions: Annotated[list[CommandAction], Field(alias="commandActions")]
-    """A best-effort parsing of the command to understand the action(s) it will perform. This returns a list of CommandAction objects because a single shell command may be composed of many commands piped together."""
-    cwd: LegacyAppPathString
-    """The command's working directory."""
-    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
-    """The duration of the command execution in milliseconds."""
-    exit_code: Annotated[Int32 | None, Field(alias="exitCode")] = None
-    """The command's exit code."""
-    id: str
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    """Trusted first-party plugin id when this command resolves to one plugin script."""
-    process_id: Annotated[str | None, Field(alias="processId")] = None
-    """Identifier for the underlying PTY process (when available)."""
-    script_path: Annotated[str | None, Field(alias="scriptPath")] = None
-    """Safe plugin-relative path when this command resolves to one plugin script."""
-    source: CommandExecutionSource = CommandExecutionSource.agent
-    status: CommandExecutionStatus
-    type: Literal["commandExecution"]
-
-
-class CommandGuardianApprovalReviewAction(WireModel):
-    command: str
-    cwd: LegacyAppPathString
-    source: GuardianCommandSource
-    type: Literal["command"]
-
-
-class CommandHookMetadata(WireModel):
-    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
-    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    async_: Annotated[bool, Field(alias="async")] = False
-    command: str
-    current_hash: Annotated[str, Field(alias="currentHash")]
-    display_order: Annotated[Int64, Field(alias="displayOrder")]
-    enabled: bool
-    event_name: Annotated[HookEventName, Field(alias="eventName")]
-    handler_type: Annotated[Literal["command"], Field(alias="handlerType")]
-    is_managed: Annotated[bool, Field(alias="isManaged")]
-    key: str
-    matcher: str | None = None
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    source: HookSource
-    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
-    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
-
-
-class CommandMigration(WireModel):
-    name: str
-
-
-class CommitReviewTarget(WireModel):
-    """Review the changes introduced by a specific commit."""
-
-    sha: str
-    title: str | None = None
-    """Optional human-readable label (e.g., commit subject) for UIs."""
-    type: Literal["commit"]
-
-
-class CompactionResponseItem(WireModel):
-    encrypted_content: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    type: Literal["compaction"]
-
-
-class CompactionTriggerResponseItem(WireModel):
-    type: Literal["compaction_trigger"]
-
-
-class CompletedThreadPredictionResult(WireModel):
-    text: str | None = None
-    type: Literal["completed"]
-
-
-class ComputerUseConfig(WireModel):
-    default_app_access: AllowDenyRequirement | None = None
-    macos: ComputerUseMacosConfig | None = None
-    windows: ComputerUseWindowsConfig | None = None
-
-
-class ComputerUseMacosConfig(WireModel):
-    bundle_ids: dict[str, AllowDenyRequirement] | None = None
-
-
-class ComputerUseMacosRequirements(WireModel):
-    bundle_ids: Annotated[dict[str, AllowDenyRequirement] | None, Field(alias="bundleIds")] = None
-
-
-class ComputerUseRequirements(WireModel):
-    allow_locked_computer_use: Annotated[bool | None, Field(alias="allowLockedComputerUse")] = None
-    allow_persistent_approval: Annotated[bool | None, Field(alias="allowPersistentApproval")] = None
-    default_app_access: Annotated[AllowDenyRequirement | None, Field(alias="defaultAppAccess")] = None
-    macos: ComputerUseMacosRequirements | None = None
-    windows: ComputerUseWindowsRequirements | None = None
-
-
-class ComputerUseWindowsConfig(WireModel):
-    aumids: dict[str, AllowDenyRequirement] | None = None
-    exes: list[ComputerUseWindowsExeConfig] | None = None
-
-
-class ComputerUseWindowsExeConfig(WireModel):
-    access: AllowDenyRequirement
-    binary_name: str | None = None
-    product_name: str
-    publisher_name: str
-
-
-class ComputerUseWindowsExeRequirement(WireModel):
-    access: AllowDenyRequirement
-    binary_name: Annotated[str | None, Field(alias="binaryName")] = None
-    product_name: Annotated[str, Field(alias="productName")]
-    publisher_name: Annotated[str, Field(alias="publisherName")]
-
-
-class ComputerUseWindowsRequirements(WireModel):
-    aumids: dict[str, AllowDenyRequirement] | None = None
-    exes: list[ComputerUseWindowsExeRequirement] | None = None
-
-
-class Config(WireModel):
-    analytics: AnalyticsConfig | None = None
-    approval_policy: AskForApproval | None = None
-    approvals_reviewer: ApprovalsReviewer | None = None
-    """[UNSTABLE] Optional default for where approval requests are routed for review."""
-    browser_use: BrowserUseConfig | None = None
-    compact_prompt: str | None = None
-    computer_use: ComputerUseConfig | None = None
-    desktop: dict[str, JsonValue] | None = None
-    developer_instructions: str | None = None
-    forced_chatgpt_workspace_id: ForcedChatgptWorkspaceIds | None = None
-    forced_login_method: ForcedLoginMethod | None = None
-    instructions: str | None = None
-    model: str | None = None
-    model_auto_compact_token_limit: Int64 | None = None
-    model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None = None
-    model_context_window: Int64 | None = None
-    model_provider: str | None = None
-    model_reasoning_effort: ReasoningEffort | None = None
-    model_reasoning_summary: ReasoningSummary | None = None
-    model_verbosity: Verbosity | None = None
-    review_model: str | None = None
-    sandbox_mode: SandboxMode | None = None
-    sandbox_workspace_write: SandboxWorkspaceWrite | None = None
-    service_tier: str | None = None
-    tools: ToolsV2 | None = None
-    web_search: WebSearchMode | None = None
-
-
-class ConfigBatchWriteParams(WireModel):
-    edits: list[ConfigEdit]
-    expected_version: Annotated[str | None, Field(alias="expectedVersion")] = None
-    file_path: Annotated[str | None, Field(alias="filePath")] = None
-    """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
-    reload_user_config: Annotated[bool | None, Field(alias="reloadUserConfig", exclude_if=_is_none)] = None
-    """When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded."""
-
-
-class ConfigBatchWriteRequest(WireModel):
-    id: RequestId
-    method: Literal["config/batchWrite"]
-    params: ConfigBatchWriteParams
-
-
-class ConfigEdit(WireModel):
-    key_path: Annotated[str, Field(alias="keyPath")]
-    merge_strategy: Annotated[MergeStrategy, Field(alias="mergeStrategy")]
-    value: JsonValue
-
-
-class ConfigLayer(WireModel):
-    config: JsonValue
-    disabled_reason: Annotated[str | None, Field(alias="disabledReason")] = None
-    name: ConfigLayerSource
-    version: str
-
-
-class ConfigLayerMetadata(WireModel):
-    name: ConfigLayerSource
-    version: str
-
-
-class ConfigMcpServerReloadRequest(WireModel):
-    id: RequestId
-    method: Literal["config/mcpServer/reload"]
-    params: None = None
-
-
-class ConfigReadParams(WireModel):
-    cwd: str | None = None
-    """Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root)."""
-    include_layers: Annotated[bool | None, Field(alias="includeLayers", exclude_if=_is_none)] = None
-
-
-class ConfigReadRequest(WireModel):
-    id: RequestId
-    method: Literal["config/read"]
-    params: ConfigReadParams
-
-
-class ConfigReadResponse(WireModel):
-    config: Config
-    layers: list[ConfigLayer] | None = None
-    origins: dict[str, ConfigLayerMetadata]
-
-
-class ConfigRequirements(WireModel):
-    additional_developer_instructions: Annotated[str | None, Field(alias="additionalDeveloperInstructions")] = None
-    allow_appshots: Annotated[bool | None, Field(alias="allowAppshots")] = None
-    allow_browser_and_computer_use: Annotated[bool | None, Field(alias="allowBrowserAndComputerUse")] = None
-    allow_login_shell: Annotated[bool | None, Field(alias="allowLoginShell")] = None
-    allow_managed_hooks_only: Annotated[bool | None, Field(alias="allowManagedHooksOnly")] = None
-    allow_remote_control: Annotated[bool | None, Field(alias="allowRemoteControl")] = None
-    allowed_approval_policies: Annotated[list[AskForApproval] | None, Field(alias="allowedApprovalPolicies")] = None
-    allowed_login_methods: Annotated[list[ForcedLoginMethod] | None, Field(alias="allowedLoginMethods")] = None
-    """Effective login methods after managed, forced-login, and workspace restrictions. An empty list permits no login method. Older servers may omit this field."""
-    allowed_permission_profiles: Annotated[dict[str, bool] | None, Field(alias="allowedPermissionProfiles")] = None
-    allowed_sandbox_modes: Annotated[list[SandboxMode] | None, Field(alias="allowedSandboxModes")] = None
-    allowed_web_search_modes: Annotated[list[WebSearchMode] | None, Field(alias="allowedWebSearchModes")] = None
-    allowed_windows_sandbox_implementations: Annotated[
-        list[WindowsSandboxImplementation] | None, Field(alias="allowedWindowsSandboxImplementations")
-    ] = None
-    auto_review: Annotated[AutoReviewRequirements | None, Field(alias="autoReview")] = None
-    browser_use: Annotated[BrowserUseRequirements | None, Field(alias="browserUse")] = None
-    chatgpt_base_url: Annotated[str | None, Field(alias="chatgptBaseUrl")] = None
-    check_for_update_on_startup: Annotated[bool | None, Field(alias="checkForUpdateOnStartup")] = None
-    cli_auth_credentials_store: Annotated[
-        CliAuthCredentialsStoreMode | None, Field(alias="cliAuthCredentialsStore")
-    ] = None
-    computer_use: Annotated[ComputerUseRequirements | None, Field(alias="computerUse")] = None
-    default_permissions: Annotated[str | None, Field(alias="defaultPermissions")] = None
-    enforce_residency: Annotated[ResidencyRequirement | None, Field(alias="enforceResidency")] = None
-    feature_requirements: Annotated[dict[str, bool] | None, Field(alias="featureRequirements")] = None
-    feedback: FeedbackRequirements | None = None
-    in_app_browser: Annotated[InAppBrowserRequirements | None, Field(alias="inAppBrowser")] = None
-    log_dir: Annotated[str | None, Field(alias="logDir")] = None
-    model_catalog_json: Annotated[str | None, Field(alias="modelCatalogJson")] = None
-    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
-    """Exact provider selection required by managed policy."""
-    model_providers: Annotated[dict[str, JsonValue] | None, Field(alias="modelProviders")] = None
-    """Complete required provider definitions, using config.toml field names."""
-    models: ModelsRequirements | None = None
-    sqlite_home: Annotated[str | None, Field(alias="sqliteHome")] = None
-
-
-class ConfigRequirementsReadRequest(WireModel):
-    id: RequestId
-    method: Literal["configRequirements/read"]
-    params: None = None
-
-
-class ConfigRequirementsReadResponse(WireModel):
-    requirements: ConfigRequirements | None = None
-    """Null if no requirements are configured (e.g. no requirements.toml/MDM entries)."""
-    supports_independent_speed_modes: Annotated[bool | None, Field(alias="supportsIndependentSpeedModes")] = None
-    """Whether Fast and Ultra Fast requirements are enforced independently. Older servers omit this field and use Fast mode as a shared speed gate."""
-
-
-class ConfigValueWriteParams(WireModel):
-    expected_version: Annotated[str | None, Field(alias="expectedVersion")] = None
-    file_path: Annotated[str | None, Field(alias="filePath")] = None
-    """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
-    key_path: Annotated[str, Field(alias="keyPath")]
-    merge_strategy: Annotated[MergeStrategy, Field(alias="mergeStrategy")]
-    value: JsonValue
-
-
-class ConfigValueWriteRequest(WireModel):
-    id: RequestId
-    method: Literal["config/value/write"]
-    params: ConfigValueWriteParams
-
-
-class ConfigWarningEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["configWarning"]
-    params: ConfigWarningNotification
-
-
-class ConfigWarningNotification(WireModel):
-    details: str | None = None
-    """Optional extra guidance or error details."""
-    path: str | None = None
-    """Optional path to the config file that triggered the warning."""
-    range: TextRange | None = None
-    """Optional range for the error location inside the config file."""
-    summary: str
-    """Concise summary of the warning."""
-
-
-class ConfigWriteResponse(WireModel):
-    file_path: Annotated[AbsolutePathBuf, Field(alias="filePath")]
-    """Canonical path to the config file that was written."""
-    overridden_metadata: Annotated[OverriddenMetadata | None, Field(alias="overriddenMetadata")] = None
-    status: WriteStatus
-    version: str
-
-
-class ConfigurationReasoning(WireModel):
-    """Reasoning settings interpreted by the backend for the routed model."""
-
-    effort: ReasoningEffort
-
-
-class ConfigurationUpdateResponseItem(WireModel):
-    """A durable input control interpreted by the backend at its position in history."""
-
-    reasoning: ConfigurationReasoning
-    type: Literal["configuration_update"]
-
-
-class ConfiguredHookMatcherGroup(WireModel):
-    hooks: list[ConfiguredHookHandler]
-    matcher: str | None = None
-
-
-class ConnectorMetadata(WireModel):
-    """EXPERIMENTAL - metadata returned by app/read."""
-
-    description: str | None = None
-    distribution_channel: Annotated[str | None, Field(alias="distributionChannel")] = None
-    icon_url: Annotated[str | None, Field(alias="iconUrl")] = None
-    icon_url_dark: Annotated[str | None, Field(alias="iconUrlDark")] = None
-    id: str
-    install_url: Annotated[str | None, Field(alias="installUrl")] = None
-    name: str
-    plugin_display_names: Annotated[list[str], Field(alias="pluginDisplayNames")] = Field(default_factory=list)
-    tool_summaries: Annotated[list[AppToolSummary] | None, Field(alias="toolSummaries")] = None
-
-
-class ConsumeAccountRateLimitResetCreditParams(WireModel):
-    credit_id: Annotated[str | None, Field(alias="creditId")] = None
-    """Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit."""
-    idempotency_key: Annotated[str, Field(alias="idempotencyKey")]
-    """Identifies one logical reset attempt. A UUID is recommended; reuse the same value when retrying that attempt."""
-
-
-class ConsumeAccountRateLimitResetCreditResponse(WireModel):
-    outcome: ConsumeAccountRateLimitResetCreditOutcome
-
-
-class ContextCompactedNotification(WireModel):
-    """Deprecated: Use `ContextCompaction` item type instead."""
-
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ContextCompactionResponseItem(WireModel):
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    type: Literal["context_compaction"]
-
-
-class ContextCompactionThreadItem(WireModel):
-    id: str
-    type: Literal["contextCompaction"]
-
-
-class CreditsSnapshot(WireModel):
-    balance: str | None = None
-    has_credits: Annotated[bool, Field(alias="hasCredits")]
-    unlimited: bool
-
-
-class CustomMultiAgentMode(WireModel):
-    custom: str
-
-
-class CustomReviewTarget(WireModel):
-    """Arbitrary instructions, equivalent to the old free-form prompt."""
-
-    instructions: str
-    type: Literal["custom"]
-
-
-class CustomSessionSource(WireModel):
-    custom: str
-
-
-class CustomToolCallOutputResponseItem(WireModel):
-    call_id: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    name: str | None = None
-    output: FunctionCallOutputBody
-    type: Literal["custom_tool_call_output"]
-
-
-class CustomToolCallResponseItem(WireModel):
-    call_id: str
-    encrypted_content: str | None = None
-    id: str | None = None
-    input: str
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    name: str
-    namespace: str | None = None
-    status: str | None = None
-    type: Literal["custom_tool_call"]
-
-
-class DailyScheduledTaskSchedule(WireModel):
-    time: str
-    type: Literal["daily"]
-
-
-class DangerFullAccessSandboxPolicy(WireModel):
-    type: Literal["dangerFullAccess"]
-
-
-class DeleteFileChange(WireModel):
-    content: str
-    type: Literal["delete"]
-
-
-class DeletePatchChangeKind(WireModel):
-    type: Literal["delete"]
-
-
-class DeniedReviewDecision(WireModel):
-    """User has denied this command and the agent should not execute it, but it should continue the session and try something else."""
-
-    denied: DeniedReviewDecisionDenied
-
-
-class DeniedReviewDecisionDenied(WireModel):
-    rejection: str
-
-
-class DeprecationNoticeEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["deprecationNotice"]
-    params: DeprecationNoticeNotification
-
-
-class DeprecationNoticeNotification(WireModel):
-    details: str | None = None
-    """Optional extra guidance, such as migration steps or rationale."""
-    summary: str
-    """Concise summary of what is deprecated."""
-
-
-class DynamicToolCallParams(WireModel):
-    arguments: JsonValue
-    call_id: Annotated[str, Field(alias="callId")]
-    namespace: str | None = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-    tool: str
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class DynamicToolCallResponse(WireModel):
-    content_items: Annotated[list[DynamicToolCallOutputContentItem], Field(alias="contentItems")]
-    success: bool
-
-
-class DynamicToolCallThreadItem(WireModel):
-    arguments: JsonValue
-    content_items: Annotated[list[DynamicToolCallOutputContentItem] | None, Field(alias="contentItems")] = None
-    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
-    """The duration of the dynamic tool call in milliseconds."""
-    id: str
-    namespace: str | None = None
-    status: DynamicToolCallStatus
-    success: bool | None = None
-    tool: str
-    type: Literal["dynamicToolCall"]
-
-
-class EncryptedContentAgentMessageInputContent(WireModel):
-    encrypted_content: str
-    type: Literal["encrypted_content"]
-
-
-class EncryptedContentFunctionCallOutputContentItem(WireModel):
-    encrypted_content: str
-    type: Literal["encrypted_content"]
-
-
-class EnteredReviewModeThreadItem(WireModel):
-    id: str
-    review: str
-    type: Literal["enteredReviewMode"]
-
-
-class EnterpriseManagedConfigLayerSource(WireModel):
-    """Enterprise-managed config layer delivered by the cloud config bundle."""
-
-    id: str
-    """Stable identifier for the delivered layer."""
-    name: str
-    """Admin-facing name for the delivered layer. This is surfaced in diagnostics so users know which cloud layer needs administrator attention."""
-    type: Literal["enterpriseManaged"]
-
-
-class EnvironmentCapabilityRootLocation(WireModel):
-    """A path owned by an execution environment."""
-
-    environment_id: Annotated[str, Field(alias="environmentId")]
-    path: str
-    """Absolute path for the root in the selected environment."""
-    type: Literal["environment"]
-
-
-class EnvironmentConnectionNotification(WireModel):
-    environment_id: Annotated[str, Field(alias="environmentId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class EnvironmentSkillsParams(WireModel):
-    required: list[str] | None = None
-    """Exact catalog names that must be available from this environment."""
-
-
-class ErrorEvent(WireModel):
-    """NEW NOTIFICATIONS"""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["error"]
-    params: ErrorNotification
-
-
-class ErrorNotification(WireModel):
-    error: TurnError
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-    will_retry: Annotated[bool, Field(alias="willRetry")]
-
-
-class ExecCommandApprovalParams(WireModel):
-    approval_id: Annotated[str | None, Field(alias="approvalId")] = None
-    """Identifier for this specific approval callback."""
-    call_id: Annotated[str, Field(alias="callId")]
-    """Use to correlate this with [codex_protocol::protocol::ExecCommandBeginEvent] and [codex_protocol::protocol::ExecCommandEndEvent]."""
-    command: list[str]
-    conversation_id: Annotated[ThreadId, Field(alias="conversationId")]
-    cwd: str
-    parsed_cmd: Annotated[list[ParsedCommand], Field(alias="parsedCmd")]
-    reason: str | None = None
-
-
-class ExecCommandApprovalRequest(WireModel):
-    """Request to exec a command. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage)."""
-
-    id: RequestId
-    method: Literal["execCommandApproval"]
-    params: ExecCommandApprovalParams
-
-
-class ExecCommandApprovalResponse(WireModel):
-    decision: ReviewDecision
-
-
-class ExecLocalShellAction(WireModel):
-    command: list[str]
-    env: dict[str, str] | None = None
-    timeout_ms: UInt64 | None = None
-    type: Literal["exec"]
-    user: str | None = None
-    working_directory: str | None = None
-
-
-class ExecveGuardianApprovalReviewAction(WireModel):
-    argv: list[str]
-    cwd: AbsolutePathBuf
-    program: str
-    source: GuardianCommandSource
-    type: Literal["execve"]
-
-
-class ExistingCallThreadRealtimeStartTransport(WireModel):
-    call_id: Annotated[str, Field(alias="callId")]
-    """Identifier of a realtime call already created and negotiated by the client."""
-    type: Literal["existingCall"]
-
-
-class ExitedReviewModeThreadItem(WireModel):
-    id: str
-    review: str
-    type: Literal["exitedReviewMode"]
-
-
-class ExperimentalFeature(WireModel):
-    announcement: str | None = None
-    """Announcement copy shown to users when the feature is introduced. Null when this feature is not in beta."""
-    default_enabled: Annotated[bool, Field(alias="defaultEnabled")]
-    """Whether this feature is enabled by default."""
-    description: str | None = None
-    """Short summary describing what the feature does. Null when this feature is not in beta."""
-    display_name: Annotated[str | None, Field(alias="displayName")] = None
-    """User-facing display name shown in the experimental features UI. Null when this feature is not in beta."""
-    enabled: bool
-    """Whether this feature is currently enabled in the loaded config."""
-    name: str
-    """Stable key used in config.toml and CLI flag toggles."""
-    stage: ExperimentalFeatureStage
-    """Lifecycle stage of this feature flag."""
-
-
-class ExperimentalFeatureEnablementSetParams(WireModel):
-    enablement: dict[str, bool]
-    """Process-wide runtime feature enablement keyed by canonical feature name.
-
-    Only named features are updated. Omitted features are left unchanged. Send an empty map for a no-op.
-    """
-
-
-class ExperimentalFeatureEnablementSetRequest(WireModel):
-    id: RequestId
-    method: Literal["experimentalFeature/enablement/set"]
-    params: ExperimentalFeatureEnablementSetParams
-
-
-class ExperimentalFeatureEnablementSetResponse(WireModel):
-    enablement: dict[str, bool]
-    """Feature enablement entries updated by this request."""
-
-
-class ExperimentalFeatureListParams(WireModel):
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to a reasonable server-side value."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    """Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd."""
-
-
-class ExperimentalFeatureListRequest(WireModel):
-    id: RequestId
-    method: Literal["experimentalFeature/list"]
-    params: ExperimentalFeatureListParams
-
-
-class ExperimentalFeatureListResponse(WireModel):
-    data: list[ExperimentalFeature]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
-
-
-class ExternalAgentConfigDetectParams(WireModel):
-    cwds: list[str] | None = None
-    """Zero or more working directories to include for repo-scoped detection."""
-    include_home: Annotated[bool | None, Field(alias="includeHome", exclude_if=_is_none)] = None
-    """If true, include detection under the user's home directory."""
-    max_session_age_days: Annotated[UInt32 | None, Field(alias="maxSessionAgeDays")] = None
-    """Maximum age in days for detected sessions. Missing values use the default limit."""
-    max_sessions: Annotated[UInt32 | None, Field(alias="maxSessions")] = None
-    """Maximum number of sessions to detect. Missing values use the default limit."""
-    migration_source: Annotated[str | None, Field(alias="migrationSource")] = None
-    """Optional migration-source selector. Missing or unrecognized values use the default source."""
-    source: str | None = None
-    """Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source."""
-
-
-class ExternalAgentConfigDetectRequest(WireModel):
-    id: RequestId
-    method: Literal["externalAgentConfig/detect"]
-    params: ExternalAgentConfigDetectParams
-
-
-class ExternalAgentConfigDetectResponse(WireModel):
-    connectors: list[ExternalAgentDetectedConnectorCandidate] = Field(default_factory=list)
-    items: list[ExternalAgentConfigMigrationItem]
-
-
-class ExternalAgentConfigImportCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["externalAgentConfig/import/completed"]
-    params: ExternalAgentConfigImportCompletedNotification
-
-
-class ExternalAgentConfigImportCompletedNotification(WireModel):
-    import_id: Annotated[str, Field(alias="importId")]
-    item_type_results: Annotated[list[ExternalAgentConfigImportTypeResult], Field(alias="itemTypeResults")]
-
-
-class ExternalAgentConfigImportHistoriesReadResponse(WireModel):
-    connectors: list[ExternalAgentImportedConnectorCandidate]
-    data: list[ExternalAgentConfigImportHistory]
-
-
-class ExternalAgentConfigImportHistory(WireModel):
-    completed_at_ms: Annotated[Int64, Field(alias="completedAtMs")]
-    failures: list[ExternalAgentConfigImportItemTypeFailure]
-    import_id: Annotated[str, Field(alias="importId")]
-    provider_id: Annotated[str | None, Field(alias="providerId")] = None
-    successes: list[ExternalAgentConfigImportItemTypeSuccess]
-
-
-class ExternalAgentConfigImportHistoryRecordParams(WireModel):
-    item_type_results: Annotated[
-        list[ExternalAgentConfigImportHistoryRecordTypeResultParams], Field(alias="itemTypeResults")
-    ]
-    """Completed results grouped by imported item type."""
-    provider_id: Annotated[str, Field(alias="providerId")]
-    """Opaque provider identifier for the externally completed import."""
-
-
-class ExternalAgentConfigImportHistoryRecordResponse(WireModel):
-    import_id: Annotated[str, Field(alias="importId")]
-
-
-class ExternalAgentConfigImportHistoryRecordSuccessParams(WireModel):
-    cwd: str | None = None
-    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
-    source: str | None = None
-    target: str | None = None
-    title: str | None = None
-    """Original title for an imported session, when available."""
-
-
-class ExternalAgentConfigImportHistoryRecordTypeResultParams(WireModel):
-    failures: list[ExternalAgentConfigImportItemTypeFailure]
-    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
-    successes: list[ExternalAgentConfigImportHistoryRecordSuccessParams]
-
-
-class ExternalAgentConfigImportItemTypeFailure(WireModel):
-    cwd: str | None = None
-    error_type: Annotated[str | None, Field(alias="errorType")] = None
-    failure_stage: Annotated[str, Field(alias="failureStage")]
-    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
-    message: str
-    source: str | None = None
-    sub_error_type: Annotated[str | None, Field(alias="subErrorType")] = None
-
-
-class ExternalAgentConfigImportItemTypeSuccess(WireModel):
-    cwd: str | None = None
-    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
-    source: str | None = None
-    target: str | None = None
-    title: str | None = None
-    """Original title for an imported session; null for other item types."""
-
-
-class ExternalAgentConfigImportParams(WireModel):
-    migration_items: Annotated[list[ExternalAgentConfigMigrationItem], Field(alias="migrationItems")]
-    migration_source: Annotated[str | None, Field(alias="migrationSource")] = None
-    """Migration-source selector used to produce the migration items. Pass the same value to detection and import; missing or unrecognized values use the default source."""
-    provider_id: Annotated[str | None, Field(alias="providerId")] = None
-    """Opaque provider identifier supplied by the caller for analytics attribution and import history display. This does not select the migration source."""
-    source: str | None = None
-    """Optional identifier for the product that initiated the import."""
-
-
-class ExternalAgentConfigImportProgressEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["externalAgentConfig/import/progress"]
-    params: ExternalAgentConfigImportProgressNotification
-
-
-class ExternalAgentConfigImportProgressNotification(WireModel):
-    import_id: Annotated[str, Field(alias="importId")]
-    item_type_results: Annotated[list[ExternalAgentConfigImportTypeResult], Field(alias="itemTypeResults")]
-
-
-class ExternalAgentConfigImportReadHistoriesRequest(WireModel):
-    id: RequestId
-    method: Literal["externalAgentConfig/import/readHistories"]
-    params: None = None
-
-
-class ExternalAgentConfigImportRecordHistoryRequest(WireModel):
-    id: RequestId
-    method: Literal["externalAgentConfig/import/recordHistory"]
-    params: ExternalAgentConfigImportHistoryRecordParams
-
-
-class ExternalAgentConfigImportRequest(WireModel):
-    id: RequestId
-    method: Literal["externalAgentConfig/import"]
-    params: ExternalAgentConfigImportParams
-
-
-class ExternalAgentConfigImportResponse(WireModel):
-    import_id: Annotated[str, Field(alias="importId")]
-
-
-class ExternalAgentConfigImportTypeResult(WireModel):
-    failures: list[ExternalAgentConfigImportItemTypeFailure]
-    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
-    successes: list[ExternalAgentConfigImportItemTypeSuccess]
-
-
-class ExternalAgentConfigMigrationItem(WireModel):
-    cwd: str | None = None
-    """Null or empty means home-scoped migration; non-empty means repo-scoped migration."""
-    description: str
-    details: MigrationDetails | None = None
-    item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
-
-
-class ExternalAgentDetectedConnectorCandidate(WireModel):
-    name: str
-    session_count: Annotated[UInt32, Field(alias="sessionCount")]
-    source: ExternalAgentDetectedConnectorSource
-
-
-class ExternalAgentImportedConnectorCandidate(WireModel):
-    name: str
-    session_count: Annotated[UInt32, Field(alias="sessionCount")]
-    source: ExternalAgentImportedConnectorSource
-
-
-class ExternalSandboxSandboxPolicy(WireModel):
-    network_access: Annotated[NetworkAccess, Field(alias="networkAccess")] = NetworkAccess.restricted
-    type: Literal["externalSandbox"]
-
-
-class FailedThreadPredictionResult(WireModel):
-    type: Literal["failed"]
-
-
-class FeedbackRequirements(WireModel):
-    enabled: bool | None = None
-
-
-class FeedbackUploadParams(WireModel):
-    classification: str
-    extra_log_files: Annotated[list[str] | None, Field(alias="extraLogFiles")] = None
-    include_logs: Annotated[bool | None, Field(alias="includeLogs", exclude_if=_is_none)] = None
-    reason: str | None = None
-    tags: dict[str, str] | None = None
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-
-
-class FeedbackUploadRequest(WireModel):
-    id: RequestId
-    method: Literal["feedback/upload"]
-    params: FeedbackUploadParams
-
-
-class FeedbackUploadResponse(WireModel):
-    prompt_hash: Annotated[str | None, Field(alias="promptHash")] = None
-    """Whitespace-normalized SHA-256 of the session base instructions, matching the uploaded `prompt_hash` tag. Does not include later developer messages. Null when the reported rollout has no prompt metadata."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class FileChangeOutputDeltaNotification(WireModel):
-    """Deprecated legacy notification for `apply_patch` textual output.
-
-    The server no longer emits this notification.
-    """
-
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class FileChangePatchUpdatedNotification(WireModel):
-    changes: list[FileUpdateChange]
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class FileChangeRequestApprovalParams(WireModel):
-    grant_root: Annotated[str | None, Field(alias="grantRoot")] = None
-    """[UNSTABLE] When set, the agent is asking the user to allow writes under this root for the remainder of the session (unclear if this is honored today)."""
-    item_id: Annotated[str, Field(alias="itemId")]
-    reason: str | None = None
-    """Optional explanatory reason (e.g. request for extra write access)."""
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this approval request started."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class FileChangeRequestApprovalResponse(WireModel):
-    decision: FileChangeApprovalDecision
-
-
-class FileChangeThreadItem(WireModel):
-    changes: list[FileUpdateChange]
-    id: str
-    status: PatchApplyStatus
-    type: Literal["fileChange"]
-
-
-class FileSystemSandboxEntry(WireModel):
-    access: FileSystemAccessMode
-    path: FileSystemPath
-
-
-class FileUpdateChange(WireModel):
-    diff: str
-    kind: PatchChangeKind
-    path: str
-
-
-class FindInPageResponsesApiWebSearchAction(WireModel):
-    pattern: str | None = None
-    type: Literal["find_in_page"]
-    url: str | None = None
-
-
-class FindInPageWebSearchAction(WireModel):
-    pattern: str | None = None
-    type: Literal["findInPage"]
-    url: str | None = None
-
-
-class FormMcpServerElicitationRequestParams(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    message: str
-    mode: Literal["form"]
-    requested_schema: Annotated[McpElicitationSchema, Field(alias="requestedSchema")]
-    server_name: Annotated[str, Field(alias="serverName")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-    """Active Codex turn when this elicitation was observed, if app-server could correlate one.
-
-    This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
-    """
-
-
-class FsChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["fs/changed"]
-    params: FsChangedNotification
-
-
-class FsChangedNotification(WireModel):
-    """Filesystem watch notification emitted for `fs/watch` subscribers."""
-
-    changed_paths: Annotated[list[AbsolutePathBuf], Field(alias="changedPaths")]
-    """File or directory paths associated with this event."""
-    watch_id: Annotated[str, Field(alias="watchId")]
-    """Watch identifier previously provided to `fs/watch`."""
-
-
-class FsCopyParams(WireModel):
-    """Copy a file or directory tree on the host filesystem."""
-
-    destination_path: Annotated[AbsolutePathBuf, Field(alias="destinationPath")]
-    """Absolute destination path."""
-    recursive: Annotated[bool | None, Field(exclude_if=_is_none)] = None
-    """Required for directory copies; ignored for file copies."""
-    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
-    """Absolute source path."""
-
-
-class FsCopyRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/copy"]
-    params: FsCopyParams
-
-
-class FsCopyResponse(WireModel):
-    """Successful response for `fs/copy`."""
-
-
-class FsCreateDirectoryParams(WireModel):
-    """Create a directory on the host filesystem."""
-
-    path: AbsolutePathBuf
-    """Absolute directory path to create."""
-    recursive: bool | None = None
-    """Whether parent directories should also be created. Defaults to `true`."""
-
-
-class FsCreateDirectoryRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/createDirectory"]
-    params: FsCreateDirectoryParams
-
-
-class FsCreateDirectoryResponse(WireModel):
-    """Successful response for `fs/createDirectory`."""
-
-
-class FsGetMetadataParams(WireModel):
-    """Request metadata for an absolute path."""
-
-    path: AbsolutePathBuf
-    """Absolute path to inspect."""
-
-
-class FsGetMetadataRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/getMetadata"]
-    params: FsGetMetadataParams
-
-
-class FsGetMetadataResponse(WireModel):
-    """Metadata returned by `fs/getMetadata`."""
-
-    created_at_ms: Annotated[Int64, Field(alias="createdAtMs")]
-    """File creation time in Unix milliseconds when available, otherwise `0`."""
-    is_directory: Annotated[bool, Field(alias="isDirectory")]
-    """Whether the path resolves to a directory."""
-    is_file: Annotated[bool, Field(alias="isFile")]
-    """Whether the path resolves to a regular file."""
-    is_symlink: Annotated[bool, Field(alias="isSymlink")]
-    """Whether the path itself is a symbolic link."""
-    modified_at_ms: Annotated[Int64, Field(alias="modifiedAtMs")]
-    """File modification time in Unix milliseconds when available, otherwise `0`."""
-
-
-class FsReadDirectoryEntry(WireModel):
-    """A directory entry returned by `fs/readDirectory`."""
-
-    file_name: Annotated[str, Field(alias="fileName")]
-    """Direct child entry name only, not an absolute or relative path."""
-    is_directory: Annotated[bool, Field(alias="isDirectory")]
-    """Whether this entry resolves to a directory."""
-    is_file: Annotated[bool, Field(alias="isFile")]
-    """Whether this entry resolves to a regular file."""
-
-
-class FsReadDirectoryParams(WireModel):
-    """List direct child names for a directory."""
-
-    path: AbsolutePathBuf
-    """Absolute directory path to read."""
-
-
-class FsReadDirectoryRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/readDirectory"]
-    params: FsReadDirectoryParams
-
-
-class FsReadDirectoryResponse(WireModel):
-    """Directory entries returned by `fs/readDirectory`."""
-
-    entries: list[FsReadDirectoryEntry]
-    """Direct child entries in the requested directory."""
-
-
-class FsReadFileParams(WireModel):
-    """Read a file from the host filesystem."""
-
-    path: AbsolutePathBuf
-    """Absolute path to read."""
-
-
-class FsReadFileRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/readFile"]
-    params: FsReadFileParams
-
-
-class FsReadFileResponse(WireModel):
-    """Base64-encoded file contents returned by `fs/readFile`."""
-
-    data_base64: Annotated[str, Field(alias="dataBase64")]
-    """File contents encoded as base64."""
-
-
-class FsRemoveParams(WireModel):
-    """Remove a file or directory tree from the host filesystem."""
-
-    force: bool | None = None
-    """Whether missing paths should be ignored. Defaults to `true`."""
-    path: AbsolutePathBuf
-    """Absolute path to remove."""
-    recursive: bool | None = None
-    """Whether directory removal should recurse. Defaults to `true`."""
-
-
-class FsRemoveRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/remove"]
-    params: FsRemoveParams
-
-
-class FsRemoveResponse(WireModel):
-    """Successful response for `fs/remove`."""
-
-
-class FsUnwatchParams(WireModel):
-    """Stop filesystem watch notifications for a prior `fs/watch`."""
-
-    watch_id: Annotated[str, Field(alias="watchId")]
-    """Watch identifier previously provided to `fs/watch`."""
-
-
-class FsUnwatchRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/unwatch"]
-    params: FsUnwatchParams
-
-
-class FsUnwatchResponse(WireModel):
-    """Successful response for `fs/unwatch`."""
-
-
-class FsWatchParams(WireModel):
-    """Start filesystem watch notifications for an absolute path."""
-
-    path: AbsolutePathBuf
-    """Absolute file or directory path to watch."""
-    watch_id: Annotated[str, Field(alias="watchId")]
-    """Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`."""
-
-
-class FsWatchRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/watch"]
-    params: FsWatchParams
-
-
-class FsWatchResponse(WireModel):
-    """Successful response for `fs/watch`."""
-
-    path: AbsolutePathBuf
-    """Canonicalized path associated with the watch."""
-
-
-class FsWriteFileParams(WireModel):
-    """Write a file on the host filesystem."""
-
-    data_base64: Annotated[str, Field(alias="dataBase64")]
-    """File contents encoded as base64."""
-    path: AbsolutePathBuf
-    """Absolute path to write."""
-
-
-class FsWriteFileRequest(WireModel):
-    id: RequestId
-    method: Literal["fs/writeFile"]
-    params: FsWriteFileParams
-
-
-class FsWriteFileResponse(WireModel):
-    """Successful response for `fs/writeFile`."""
-
-
-class FunctionCallOutputResponseItem(WireModel):
-    call_id: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    name: str | None = None
-    namespace: str | None = None
-    output: FunctionCallOutputBody
-    type: Literal["function_call_output"]
-
-
-class FunctionCallOutputThreadItem(WireModel):
-    id: str
-    name: str
-    namespace: str | None = None
-    output: FunctionCallOutputBody
-    type: Literal["functionCallOutput"]
-
-
-class FunctionCallResponseItem(WireModel):
-    arguments: str
-    call_id: str
-    encrypted_content: str | None = None
-    encrypted_function_args: list[str] | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    name: str
-    namespace: str | None = None
-    status: str | None = None
-    type: Literal["function_call"]
-
-
-class FunctionDynamicToolNamespaceTool(WireModel):
-    defer_loading: Annotated[bool | None, Field(alias="deferLoading", exclude_if=_is_none)] = None
-    description: str
-    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
-    name: str
-    type: Literal["function"]
-
-
-class FunctionDynamicToolSpec(WireModel):
-    defer_loading: Annotated[bool | None, Field(alias="deferLoading", exclude_if=_is_none)] = None
-    description: str
-    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
-    name: str
-    type: Literal["function"]
-
-
-class FuzzyFileSearchParams(WireModel):
-    cancellation_token: Annotated[str | None, Field(alias="cancellationToken")] = None
-    query: str
-    roots: list[str]
-
-
-class FuzzyFileSearchRequest(WireModel):
-    id: RequestId
-    method: Literal["fuzzyFileSearch"]
-    params: FuzzyFileSearchParams
-
-
-class FuzzyFileSearchResponse(WireModel):
-    files: list[FuzzyFileSearchResult]
-
-
-class FuzzyFileSearchResult(WireModel):
-    """Superset of [`codex_file_search::FileMatch`]"""
-
-    file_name: str
-    indices: list[UInt32] | None = None
-    match_type: FuzzyFileSearchMatchType
-    path: str
-    root: str
-    score: UInt32
-
-
-class FuzzyFileSearchSessionCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["fuzzyFileSearch/sessionCompleted"]
-    params: FuzzyFileSearchSessionCompletedNotification
-
-
-class FuzzyFileSearchSessionCompletedNotification(WireModel):
-    session_id: Annotated[str, Field(alias="sessionId")]
-
-
-class FuzzyFileSearchSessionUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["fuzzyFileSearch/sessionUpdated"]
-    params: FuzzyFileSearchSessionUpdatedNotification
-
-
-class FuzzyFileSearchSessionUpdatedNotification(WireModel):
-    files: list[FuzzyFileSearchResult]
-    query: str
-    session_id: Annotated[str, Field(alias="sessionId")]
-
-
-class GatewayOAuthCancelResponse(WireModel):
-    pass
-
-
-class GatewayOAuthChangedNotification(WireModel):
-    auth_url: Annotated[str | None, Field(alias="authUrl")] = None
-    """Authorization handoff, sent only to the connection that started login."""
-    error: str | None = None
-    provider_id: Annotated[str, Field(alias="providerId")]
-    status: GatewayOAuthStatus
-
-
-class GatewayOAuthLoginResponse(WireModel):
-    pass
-
-
-class GatewayOAuthReadResponse(WireModel):
-    """Current effective gateway policy and credential readiness; never contains credentials."""
-
-    error: str | None = None
-    provider_id: Annotated[str, Field(alias="providerId")]
-    provider_name: Annotated[str, Field(alias="providerName")]
-    required: bool
-    """Whether the selected provider uses gateway OAuth, even when already signed in."""
-    status: GatewayOAuthStatus | None = None
-    """Null when the effective provider does not use gateway OAuth."""
-
-
-class GetAccountParams(WireModel):
-    refresh_token: Annotated[bool | None, Field(alias="refreshToken", exclude_if=_is_none)] = None
-    """When `true`, requests a proactive token refresh before returning.
-
-    In managed auth mode this triggers the normal refresh-token flow. In external auth mode this flag is ignored. Clients should refresh tokens themselves and call `account/login/start` with `chatgptAuthTokens`.
-    """
-
-
-class GetAccountRateLimitsParams(WireModel):
-    """Usage-read capabilities of the requesting client, never inferred from its experiment arm."""
-
-    exclude_reset_credit_details: Annotated[
-        bool | None, Field(alias="excludeResetCreditDetails", exclude_if=_is_none)
-    ] = None
-    """Skip the separate reset-credit detail lookup for background usage polls. The usage response still includes the available count; omitted/false preserves detailed reads."""
-    supports_luna_reserve: Annotated[bool | None, Field(alias="supportsLunaReserve", exclude_if=_is_none)] = None
-    """The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked."""
-
-
-class GetAccountRateLimitsResponse(WireModel):
-    account_id: Annotated[str | None, Field(alias="accountId")] = None
-    """Account associated with this usage snapshot, when supplied by the backend."""
-    ordinary_usage_allowed: Annotated[bool | None, Field(alias="ordinaryUsageAllowed")] = None
-    """Backend permission for ordinary included usage, validated against the active account. Null means unavailable; clients must not infer recovery from percentages or reset times."""
-    rate_limit_reset_credits: Annotated[RateLimitResetCreditsSummary | None, Field(alias="rateLimitResetCredits")] = (
-        None
+    from ._models.account_gateway_o_auth_changed_event import (
+        AccountGatewayOAuthChangedEvent,
+        GatewayOAuthChangedNotification,
     )
-    rate_limit_upsell: Annotated[JsonValue | None, Field(alias="rateLimitUpsell")] = None
-    """Optional backend-owned banner from the same usage read. Its nested keys retain the backend's snake_case contract; an absent banner leaves the client's existing UI unchanged."""
-    rate_limits: Annotated[RateLimitSnapshot, Field(alias="rateLimits")]
-    """Backward-compatible single-bucket view; mirrors the historical payload."""
-    rate_limits_by_limit_id: Annotated[dict[str, RateLimitSnapshot] | None, Field(alias="rateLimitsByLimitId")] = None
-    """Multi-bucket view keyed by metered `limit_id` (for example, `codex`)."""
-
-
-class GetAccountResponse(WireModel):
-    account: Account | None = None
-    requires_openai_auth: Annotated[bool, Field(alias="requiresOpenaiAuth")]
-
-
-class GetAccountTokenUsageParams(WireModel):
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    """When present, read estimated usage for this thread instead of account-wide token activity."""
-
-
-class GetAccountTokenUsageResponse(WireModel):
-    daily_usage_buckets: Annotated[list[AccountTokenUsageDailyBucket] | None, Field(alias="dailyUsageBuckets")] = None
-    summary: AccountTokenUsageSummary
-    thread_usage: Annotated[ThreadUsage | None, Field(alias="threadUsage")] = None
-    """Estimated usage when a thread was requested and its billing route is available."""
-
-
-class GetWorkspaceMessagesResponse(WireModel):
-    feature_enabled: Annotated[bool, Field(alias="featureEnabled")]
-    """Whether the workspace-message backend route is available for this client."""
-    messages: list[WorkspaceMessage]
-    """Active workspace messages returned by the backend."""
-
-
-class GitInfo(WireModel):
-    branch: str | None = None
-    origin_url: Annotated[str | None, Field(alias="originUrl")] = None
-    sha: str | None = None
-
-
-class GitPluginSource(WireModel):
-    path: str | None = None
-    ref_name: Annotated[str | None, Field(alias="refName")] = None
-    sha: str | None = None
-    type: Literal["git"]
-    url: str
-
-
-class GlobPatternFileSystemPath(WireModel):
-    pattern: str
-    type: Literal["glob_pattern"]
-
-
-class GrantedPermissionProfile(WireModel):
-    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
-    network: AdditionalNetworkPermissions | None = None
-
-
-class GranularAskForApproval(WireModel):
-    granular: GranularAskForApprovalGranular
-
-
-class GranularAskForApprovalGranular(WireModel):
-    mcp_elicitations: bool
-    request_permissions: bool = False
-    rules: bool
-    sandbox_approval: bool
-    skill_approval: bool = False
-
-
-class GuardianApprovalReview(WireModel):
-    """[UNSTABLE] Temporary approval auto-review payload used by `item/autoApprovalReview/*` notifications. This shape is expected to change soon."""
-
-    rationale: str | None = None
-    risk_level: Annotated[GuardianRiskLevel | None, Field(alias="riskLevel")] = None
-    status: GuardianApprovalReviewStatus
-    user_authorization: Annotated[GuardianUserAuthorization | None, Field(alias="userAuthorization")] = None
-
-
-class GuardianWarningEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["guardianWarning"]
-    params: GuardianWarningNotification
-
-
-class GuardianWarningNotification(WireModel):
-    message: str
-    """Concise guardian warning message for the user."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    """Thread target for the guardian warning."""
-
-
-class HookCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["hook/completed"]
-    params: HookCompletedNotification
-
-
-class HookCompletedNotification(WireModel):
-    run: HookRunSummary
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-
-
-class HookErrorInfo(WireModel):
-    message: str
-    path: str
-
-
-class HookMigration(WireModel):
-    name: str
-
-
-class HookOutputEntry(WireModel):
-    kind: HookOutputEntryKind
-    text: str
-
-
-class HookPromptFragment(WireModel):
-    hook_run_id: Annotated[str, Field(alias="hookRunId")]
-    text: str
-
-
-class HookPromptThreadItem(WireModel):
-    fragments: list[HookPromptFragment]
-    id: str
-    type: Literal["hookPrompt"]
-
-
-class HookRunSummary(WireModel):
-    completed_at: Annotated[Int64 | None, Field(alias="completedAt")] = None
-    display_order: Annotated[Int64, Field(alias="displayOrder")]
-    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
-    entries: list[HookOutputEntry]
-    event_name: Annotated[HookEventName, Field(alias="eventName")]
-    execution_mode: Annotated[HookExecutionMode, Field(alias="executionMode")]
-    handler_type: Annotated[HookHandlerType, Field(alias="handlerType")]
-    id: str
-    scope: HookScope
-    source: HookSource = HookSource.unknown
-    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
-    started_at: Annotated[Int64, Field(alias="startedAt")]
-    status: HookRunStatus
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-
-
-class HookStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["hook/started"]
-    params: HookStartedNotification
-
-
-class HookStartedNotification(WireModel):
-    run: HookRunSummary
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-
-
-class HooksListEntry(WireModel):
-    cwd: str
-    errors: list[HookErrorInfo]
-    hooks: list[HookMetadata]
-    warnings: list[str]
-
-
-class HooksListParams(WireModel):
-    cwds: Annotated[list[str] | None, Field(exclude_if=_is_none)] = None
-    """When empty, defaults to the current session working directory."""
-
-
-class HooksListRequest(WireModel):
-    id: RequestId
-    method: Literal["hooks/list"]
-    params: HooksListParams
-
-
-class HooksListResponse(WireModel):
-    data: list[HooksListEntry]
-
-
-class HourlyScheduledTaskSchedule(WireModel):
-    days: list[ScheduledTaskWeekday] | None = None
-    interval_hours: Annotated[UInt32, Field(alias="intervalHours")]
-    type: Literal["hourly"]
-
-
-class HttpConnectionFailedCodexErrorInfo(WireModel):
-    http_connection_failed: Annotated[
-        HttpConnectionFailedCodexErrorInfoHttpConnectionFailed, Field(alias="httpConnectionFailed")
-    ]
-
-
-class HttpConnectionFailedCodexErrorInfoHttpConnectionFailed(WireModel):
-    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
-
-
-class IdleThreadStatus(WireModel):
-    type: Literal["idle"]
-
-
-class ImageGenerationCallResponseItem(WireModel):
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    result: str
-    revised_prompt: str | None = None
-    status: str
-    type: Literal["image_generation_call"]
-
-
-class ImageGenerationThreadItem(WireModel):
-    failure: ImageGenerationFailure | None = None
-    id: str
-    result: str
-    revised_prompt: Annotated[str | None, Field(alias="revisedPrompt")] = None
-    saved_path: Annotated[AbsolutePathBuf | None, Field(alias="savedPath")] = None
-    status: str
-    transparent_background: Annotated[bool | None, Field(alias="transparentBackground")] = None
-    type: Literal["imageGeneration"]
-
-
-class ImageUserInput(WireModel):
-    detail: ImageDetail | None = None
-    file_id: Annotated[str | None, Field(alias="fileId", exclude_if=_is_none)] = None
-    type: Literal["image"]
-    url: Annotated[str | None, Field(exclude_if=_is_none)] = None
-
-
-class ImageViewThreadItem(WireModel):
-    id: str
-    path: LegacyAppPathString
-    type: Literal["imageView"]
-
-
-class InAppBrowserRequirements(WireModel):
-    allow_external_browser_settings_import: Annotated[
-        bool | None, Field(alias="allowExternalBrowserSettingsImport")
-    ] = None
-
-
-class InitializeCapabilities(WireModel):
-    """Client-declared capabilities negotiated during initialize."""
-
-    experimental_api: Annotated[bool, Field(alias="experimentalApi")] = False
-    """Opt into receiving experimental API methods and fields."""
-    explicit_gateway_oauth: Annotated[bool | None, Field(alias="explicitGatewayOauth", exclude_if=_is_none)] = None
-    """Use explicit gateway OAuth login instead of automatic browser authorization. Applies to this app-server's gateway runtime; later connections cannot undo it."""
-    extensions: dict[str, JsonValue] | None = None
-    """MCP extension settings declared by the app-server client."""
-    mcp_server_openai_form_elicitation: Annotated[
-        bool | None, Field(alias="mcpServerOpenaiFormElicitation", exclude_if=_is_none)
-    ] = None
-    """Legacy opt-in for the `openai/form` MCP extension.
-
-    New clients should declare `openai/form` in [`Self::extensions`].
-    """
-    opt_out_notification_methods: Annotated[list[str] | None, Field(alias="optOutNotificationMethods")] = None
-    """Exact notification method names that should be suppressed for this connection (for example `thread/started`)."""
-    request_attestation: Annotated[bool, Field(alias="requestAttestation")] = False
-    """Opt into `attestation/generate` requests for upstream `x-oai-attestation`."""
-
-
-class InitializeParams(WireModel):
-    capabilities: InitializeCapabilities | None = None
-    client_info: Annotated[ClientInfo, Field(alias="clientInfo")]
-
-
-class InitializeRequest(WireModel):
-    id: RequestId
-    method: Literal["initialize"]
-    params: InitializeParams
-
-
-class InitializeResponse(WireModel):
-    codex_home: Annotated[AbsolutePathBuf, Field(alias="codexHome")]
-    """Absolute path to the server's $CODEX_HOME directory."""
-    platform_family: Annotated[str, Field(alias="platformFamily")]
-    """Platform family for the running app-server target, for example `"unix"` or `"windows"`."""
-    platform_os: Annotated[str, Field(alias="platformOs")]
-    """Operating system for the running app-server target, for example `"macos"`, `"linux"`, or `"windows"`."""
-    user_agent: Annotated[str, Field(alias="userAgent")]
-
-
-class InitializedNotification(WireModel):
-    method: Literal["initialized"]
-
-
-class InlineMarkdownThreadRealtimeBemItemPresentation(WireModel):
-    type: Literal["inlineMarkdown"]
-
-
-class InlineVisualizationThreadRealtimeBemItemPresentation(WireModel):
-    index: UInt32
-    type: Literal["inlineVisualization"]
-
-
-class InputAudioContentItem(WireModel):
-    audio_url: str
-    type: Literal["input_audio"]
-
-
-class InputAudioDynamicToolCallOutputContentItem(WireModel):
-    audio_url: Annotated[str, Field(alias="audioUrl")]
-    type: Literal["inputAudio"]
-
-
-class InputAudioFunctionCallOutputContentItem(WireModel):
-    audio_url: str
-    type: Literal["input_audio"]
-
-
-class InputImageContentItem(WireModel):
-    detail: ImageDetail | None = None
-    file_id: Annotated[str | None, Field(exclude_if=_is_none)] = None
-    image_url: Annotated[str | None, Field(exclude_if=_is_none)] = None
-    type: Literal["input_image"]
-
-
-class InputImageDynamicToolCallOutputContentItem(WireModel):
-    image_url: Annotated[str, Field(alias="imageUrl")]
-    type: Literal["inputImage"]
-
-
-class InputImageFunctionCallOutputContentItem(WireModel):
-    detail: ImageDetail | None = None
-    file_id: Annotated[str | None, Field(exclude_if=_is_none)] = None
-    image_url: Annotated[str | None, Field(exclude_if=_is_none)] = None
-    type: Literal["input_image"]
-
-
-class InputTextAgentMessageInputContent(WireModel):
-    text: str
-    type: Literal["input_text"]
-
-
-class InputTextContentItem(WireModel):
-    text: str
-    type: Literal["input_text"]
-
-
-class InputTextDynamicToolCallOutputContentItem(WireModel):
-    text: str
-    type: Literal["inputText"]
-
-
-class InputTextFunctionCallOutputContentItem(WireModel):
-    text: str
-    type: Literal["input_text"]
-
-
-class InstalledApp(WireModel):
-    """Installed connector runtime state."""
-
-    callable: bool
-    """Whether the connector is enabled and has a non-synthetic, model-visible tool allowed by effective MCP and app/tool policy in the committed runtime snapshot."""
-    enabled: bool
-    """Effective enabled state after applying global, workspace, local, and managed configuration at read time."""
-    id: str
-    runtime_name: Annotated[str | None, Field(alias="runtimeName")] = None
-    """Best-effort name carried by the runtime tool catalog. Canonical app metadata remains owned by `app/read`."""
-
-
-class InternalChatMessageMetadataPassthrough(WireModel):
-    """Internal Responses API passthrough metadata copied into underlying chat messages.
-
-    Responses API strongly types this payload. Do not modify it without first getting API approval and making the corresponding Responses API change.
-    """
-
-    turn_id: str | None = None
-
-
-class ItemAgentMessageDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/agentMessage/delta"]
-    params: AgentMessageDeltaNotification
-
-
-class ItemAutoApprovalReviewCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/autoApprovalReview/completed"]
-    params: ItemGuardianApprovalReviewCompletedNotification
-
-
-class ItemAutoApprovalReviewStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/autoApprovalReview/started"]
-    params: ItemGuardianApprovalReviewStartedNotification
-
-
-class ItemCommandExecutionOutputDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/commandExecution/outputDelta"]
-    params: CommandExecutionOutputDeltaNotification
-
-
-class ItemCommandExecutionRequestApprovalRequest(WireModel):
-    """NEW APIs Sent when approval is requested for a specific command execution. This request is used for Turns started via turn/start."""
-
-    id: RequestId
-    method: Literal["item/commandExecution/requestApproval"]
-    params: CommandExecutionRequestApprovalParams
-
-
-class ItemCommandExecutionTerminalInteractionEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/commandExecution/terminalInteraction"]
-    params: TerminalInteractionNotification
-
-
-class ItemCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/completed"]
-    params: ItemCompletedNotification
-
-
-class ItemCompletedNotification(WireModel):
-    completed_at_ms: Annotated[Int64, Field(alias="completedAtMs")]
-    """Unix timestamp (in milliseconds) when this item lifecycle completed."""
-    item: ThreadItem
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ItemFileChangeOutputDeltaEvent(WireModel):
-    """Deprecated legacy apply_patch output stream notification."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/fileChange/outputDelta"]
-    params: FileChangeOutputDeltaNotification
-
-
-class ItemFileChangePatchUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/fileChange/patchUpdated"]
-    params: FileChangePatchUpdatedNotification
-
-
-class ItemFileChangeRequestApprovalRequest(WireModel):
-    """Sent when approval is requested for a specific file change. This request is used for Turns started via turn/start."""
-
-    id: RequestId
-    method: Literal["item/fileChange/requestApproval"]
-    params: FileChangeRequestApprovalParams
-
-
-class ItemGuardianApprovalReviewCompletedNotification(WireModel):
-    """[UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon."""
-
-    action: GuardianApprovalReviewAction
-    completed_at_ms: Annotated[Int64, Field(alias="completedAtMs")]
-    """Unix timestamp (in milliseconds) when this review completed."""
-    decision_source: Annotated[AutoReviewDecisionSource, Field(alias="decisionSource")]
-    review: GuardianApprovalReview
-    review_id: Annotated[str, Field(alias="reviewId")]
-    """Stable identifier for this review."""
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this review started."""
-    target_item_id: Annotated[str | None, Field(alias="targetItemId")] = None
-    """Identifier for the reviewed item or tool call when one exists.
-
-    In most cases, one review maps to one target item. The exceptions are - execve reviews, where a single command may contain multiple execve calls to review (only possible when using the shell_zsh_fork feature) - stdin reviews, which refer to the existing parent command item and have a separate approval ID in the action payload - network policy reviews, where there is no target item
-
-    A network call is triggered by a CommandExecution item, so having a target_item_id set to the CommandExecution item would be misleading because the review is about the network call, not the command execution. Therefore, target_item_id is set to None for network policy reviews.
-    """
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ItemGuardianApprovalReviewStartedNotification(WireModel):
-    """[UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon."""
-
-    action: GuardianApprovalReviewAction
-    review: GuardianApprovalReview
-    review_id: Annotated[str, Field(alias="reviewId")]
-    """Stable identifier for this review."""
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this review started."""
-    target_item_id: Annotated[str | None, Field(alias="targetItemId")] = None
-    """Identifier for the reviewed item or tool call when one exists.
-
-    In most cases, one review maps to one target item. The exceptions are - execve reviews, where a single command may contain multiple execve calls to review (only possible when using the shell_zsh_fork feature) - stdin reviews, which refer to the existing parent command item and have a separate approval ID in the action payload - network policy reviews, where there is no target item
-
-    A network call is triggered by a CommandExecution item, so having a target_item_id set to the CommandExecution item would be misleading because the review is about the network call, not the command execution. Therefore, target_item_id is set to None for network policy reviews.
-    """
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ItemMcpToolCallProgressEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/mcpToolCall/progress"]
-    params: McpToolCallProgressNotification
-
-
-class ItemPermissionsRequestApprovalRequest(WireModel):
-    """Request approval for additional permissions from the user."""
-
-    id: RequestId
-    method: Literal["item/permissions/requestApproval"]
-    params: PermissionsRequestApprovalParams
-
-
-class ItemPlanDeltaEvent(WireModel):
-    """EXPERIMENTAL - proposed plan streaming deltas for plan items."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/plan/delta"]
-    params: PlanDeltaNotification
-
-
-class ItemReasoningSummaryPartAddedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/reasoning/summaryPartAdded"]
-    params: ReasoningSummaryPartAddedNotification
-
-
-class ItemReasoningSummaryTextDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/reasoning/summaryTextDelta"]
-    params: ReasoningSummaryTextDeltaNotification
-
-
-class ItemReasoningTextDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/reasoning/textDelta"]
-    params: ReasoningTextDeltaNotification
-
-
-class ItemStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["item/started"]
-    params: ItemStartedNotification
-
-
-class ItemStartedNotification(WireModel):
-    item: ThreadItem
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this item lifecycle started."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ItemThreadItemsListAnchor(WireModel):
-    item_id: Annotated[str, Field(alias="itemId")]
-    type: Literal["item"]
-
-
-class ItemThreadTimelineEntry(WireModel):
-    item: ThreadItem
-    position: UInt64
-    turn_id: Annotated[str, Field(alias="turnId")]
-    type: Literal["item"]
-
-
-class ItemToolCallRequest(WireModel):
-    """Execute a dynamic tool call on the client."""
-
-    id: RequestId
-    method: Literal["item/tool/call"]
-    params: DynamicToolCallParams
-
-
-class ItemToolRequestUserInputRequest(WireModel):
-    """EXPERIMENTAL - Request input from the user for a tool call."""
-
-    id: RequestId
-    method: Literal["item/tool/requestUserInput"]
-    params: ToolRequestUserInputParams
-
-
-class JSONRPCError(WireModel):
-    """A response to a request that indicates an error occurred."""
-
-    error: JSONRPCErrorError
-    id: RequestId
-
-
-class JSONRPCErrorError(WireModel):
-    code: Int64
-    data: JsonValue | None = None
-    message: str
-
-
-class JSONRPCNotification(WireModel):
-    """A notification which does not expect a response."""
-
-    method: str
-    params: JsonValue | None = None
-
-
-class JSONRPCRequest(WireModel):
-    """A request that expects a response."""
-
-    id: RequestId
-    method: str
-    params: JsonValue | None = None
-    trace: W3cTraceContext | None = None
-    """Optional W3C Trace Context for distributed tracing."""
-
-
-class JSONRPCResponse(WireModel):
-    """A successful (non-error) response to a request."""
-
-    id: RequestId
-    result: JsonValue
-
-
-class KindFileSystemSpecialPath(WireModel):
-    kind: Literal["project_roots"]
-    subpath: LegacyAppPathString | None = None
-
-
-class LegacyManagedConfigTomlFromFileConfigLayerSource(WireModel):
-    """`managed_config.toml` was designed to be a config that was loaded as the last layer on top of everything else. This scheme did not quite work out as intended, but we keep this variant as a "best effort" while we phase out `managed_config.toml` in favor of `requirements.toml`."""
-
-    file: AbsolutePathBuf
-    type: Literal["legacyManagedConfigTomlFromFile"]
-
-
-class LegacyManagedConfigTomlFromMdmConfigLayerSource(WireModel):
-    type: Literal["legacyManagedConfigTomlFromMdm"]
-
-
-class ListFilesCommandAction(WireModel):
-    command: str
-    path: str | None = None
-    type: Literal["listFiles"]
-
-
-class ListFilesParsedCommand(WireModel):
-    cmd: str
-    path: str | None = None
-    type: Literal["list_files"]
-
-
-class ListMcpServerStatusParams(WireModel):
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    detail: McpServerStatusDetail | None = None
-    """Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when omitted."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to a server-defined value."""
-    server_name: Annotated[str | None, Field(alias="serverName")] = None
-    """Limit discovery to one server. With a thread ID, reuse that thread's MCP connection."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-
-
-class ListMcpServerStatusResponse(WireModel):
-    data: list[McpServerStatus]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
-
-
-class LocalAudioUserInput(WireModel):
-    path: str
-    type: Literal["localAudio"]
-
-
-class LocalImageUserInput(WireModel):
-    detail: ImageDetail | None = None
-    path: str
-    type: Literal["localImage"]
-
-
-class LocalPluginSource(WireModel):
-    path: AbsolutePathBuf
-    type: Literal["local"]
-
-
-class LocalShellCallResponseItem(WireModel):
-    action: LocalShellAction
-    call_id: str | None = None
-    """Set when using the Responses API."""
-    encrypted_content: str | None = None
-    id: str | None = None
-    """Legacy id field retained for compatibility with older payloads."""
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    status: LocalShellStatus
-    type: Literal["local_shell_call"]
-
-
-class LogoutAccountResponse(WireModel):
-    pass
-
-
-class ManagedHooksRequirements(WireModel):
-    interrupt: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="Interrupt")] = Field(default_factory=list)
-    permission_request: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PermissionRequest")]
-    post_compact: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PostCompact")]
-    post_tool_use: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PostToolUse")]
-    pre_compact: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PreCompact")]
-    pre_tool_use: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PreToolUse")]
-    session_end: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SessionEnd")] = Field(default_factory=list)
-    session_start: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SessionStart")]
-    stop: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="Stop")]
-    subagent_start: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SubagentStart")]
-    subagent_stop: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SubagentStop")]
-    user_prompt_submit: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="UserPromptSubmit")]
-    managed_dir: Annotated[str | None, Field(alias="managedDir")] = None
-    windows_managed_dir: Annotated[str | None, Field(alias="windowsManagedDir")] = None
-
-
-class MarketplaceAddParams(WireModel):
-    ref_name: Annotated[str | None, Field(alias="refName")] = None
-    source: str
-    sparse_paths: Annotated[list[str] | None, Field(alias="sparsePaths")] = None
-
-
-class MarketplaceAddRequest(WireModel):
-    id: RequestId
-    method: Literal["marketplace/add"]
-    params: MarketplaceAddParams
-
-
-class MarketplaceAddResponse(WireModel):
-    already_added: Annotated[bool, Field(alias="alreadyAdded")]
-    installed_root: Annotated[AbsolutePathBuf, Field(alias="installedRoot")]
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-
-
-class MarketplaceInterface(WireModel):
-    display_name: Annotated[str | None, Field(alias="displayName")] = None
-
-
-class MarketplaceLoadErrorInfo(WireModel):
-    marketplace_path: Annotated[AbsolutePathBuf, Field(alias="marketplacePath")]
-    message: str
-
-
-class MarketplaceRemoveParams(WireModel):
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-
-
-class MarketplaceRemoveRequest(WireModel):
-    id: RequestId
-    method: Literal["marketplace/remove"]
-    params: MarketplaceRemoveParams
-
-
-class MarketplaceRemoveResponse(WireModel):
-    installed_root: Annotated[AbsolutePathBuf | None, Field(alias="installedRoot")] = None
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-
-
-class MarketplaceUpgradeErrorInfo(WireModel):
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-    message: str
-
-
-class MarketplaceUpgradeParams(WireModel):
-    marketplace_name: Annotated[str | None, Field(alias="marketplaceName")] = None
-
-
-class MarketplaceUpgradeRequest(WireModel):
-    id: RequestId
-    method: Literal["marketplace/upgrade"]
-    params: MarketplaceUpgradeParams
-
-
-class MarketplaceUpgradeResponse(WireModel):
-    errors: list[MarketplaceUpgradeErrorInfo]
-    selected_marketplaces: Annotated[list[str], Field(alias="selectedMarketplaces")]
-    upgraded_roots: Annotated[list[AbsolutePathBuf], Field(alias="upgradedRoots")]
-
-
-class McpAppUi(WireModel):
-    """UI resource and display preference for model invocations, captured from the tool descriptor."""
-
-    preferred_model_display_mode: Annotated[McpAppDisplayMode, Field(alias="preferredModelDisplayMode")]
-    resource_uri: Annotated[str, Field(alias="resourceUri")]
-
-
-class McpElicitationBooleanSchema(WireModel):
-    default: bool | None = None
-    description: str | None = None
-    title: str | None = None
-    type: McpElicitationBooleanType
-
-
-class McpElicitationConstOption(WireModel):
-    const: str
-    title: str
-
-
-class McpElicitationLegacyTitledEnumSchema(WireModel):
-    default: str | None = None
-    description: str | None = None
-    enum: list[str]
-    enum_names: Annotated[list[str] | None, Field(alias="enumNames")] = None
-    title: str | None = None
-    type: McpElicitationStringType
-
-
-class McpElicitationNumberSchema(WireModel):
-    default: float | None = None
-    description: str | None = None
-    maximum: float | None = None
-    minimum: float | None = None
-    title: str | None = None
-    type: McpElicitationNumberType
-
-
-class McpElicitationSchema(WireModel):
-    """Typed form schema for MCP `elicitation/create` requests.
-
-    This matches the `requestedSchema` shape from the MCP 2025-11-25 `ElicitRequestFormParams` schema.
-    """
-
-    schema_: Annotated[str | None, Field(alias="$schema")] = None
-    properties: dict[str, McpElicitationPrimitiveSchema]
-    required: list[str] | None = None
-    type: McpElicitationObjectType
-
-
-class McpElicitationStringSchema(WireModel):
-    default: str | None = None
-    description: str | None = None
-    format: McpElicitationStringFormat | None = None
-    max_length: Annotated[UInt32 | None, Field(alias="maxLength")] = None
-    min_length: Annotated[UInt32 | None, Field(alias="minLength")] = None
-    title: str | None = None
-    type: McpElicitationStringType
-
-
-class McpElicitationTitledEnumItems(WireModel):
-    any_of: Annotated[list[McpElicitationConstOption], Field(alias="anyOf")]
-
-
-class McpElicitationTitledMultiSelectEnumSchema(WireModel):
-    default: list[str] | None = None
-    description: str | None = None
-    items: McpElicitationTitledEnumItems
-    max_items: Annotated[UInt64 | None, Field(alias="maxItems")] = None
-    min_items: Annotated[UInt64 | None, Field(alias="minItems")] = None
-    title: str | None = None
-    type: McpElicitationArrayType
-
-
-class McpElicitationTitledSingleSelectEnumSchema(WireModel):
-    default: str | None = None
-    description: str | None = None
-    one_of: Annotated[list[McpElicitationConstOption], Field(alias="oneOf")]
-    title: str | None = None
-    type: McpElicitationStringType
-
-
-class McpElicitationUntitledEnumItems(WireModel):
-    enum: list[str]
-    type: McpElicitationStringType
-
-
-class McpElicitationUntitledMultiSelectEnumSchema(WireModel):
-    default: list[str] | None = None
-    description: str | None = None
-    items: McpElicitationUntitledEnumItems
-    max_items: Annotated[UInt64 | None, Field(alias="maxItems")] = None
-    min_items: Annotated[UInt64 | None, Field(alias="minItems")] = None
-    title: str | None = None
-    type: McpElicitationArrayType
-
-
-class McpElicitationUntitledSingleSelectEnumSchema(WireModel):
-    default: str | None = None
-    description: str | None = None
-    enum: list[str]
-    title: str | None = None
-    type: McpElicitationStringType
-
-
-class McpResourceReadParams(WireModel):
-    connector_id: Annotated[str | None, Field(alias="connectorId")] = None
-    origin_call_id: Annotated[str | None, Field(alias="originCallId")] = None
-    """Originating MCP tool call used to select the resource's app."""
-    server: str
-    target: McpResourceReadTarget | None = None
-    """Explicit hosted app/account. Omit to retain legacy resource discovery."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    uri: str
-
-
-class McpResourceReadResponse(WireModel):
-    contents: list[ResourceContent]
-    origin_call_id: Annotated[str | None, Field(alias="originCallId")] = None
-    """Originating call when the server applied app-specific resource scoping."""
-
-
-class McpResourceReadTarget(WireModel):
-    connector_id: Annotated[str, Field(alias="connectorId")]
-    link_id: Annotated[str | None, Field(alias="linkId")]
-    """Null explicitly requests no-auth access, subject to the app's resource policy."""
-
-
-class McpServerElicitationRequestRequest(WireModel):
-    """Request input for an MCP server elicitation."""
-
-    id: RequestId
-    method: Literal["mcpServer/elicitation/request"]
-    params: McpServerElicitationRequestParams
-
-
-class McpServerElicitationRequestResponse(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    """Optional client metadata for form-mode action handling."""
-    action: McpServerElicitationAction
-    content: JsonValue | None = None
-    """Structured user input for accepted elicitations, mirroring RMCP `CreateElicitationResult`.
-
-    This is nullable because decline/cancel responses have no content.
-    """
-
-
-class McpServerEventNotification(WireModel):
-    method: str
-    params: JsonValue
-
-
-class McpServerEventStreamNotification(WireModel):
-    notification: McpServerEventNotification
-    subscription_id: Annotated[str, Field(alias="subscriptionId")]
-
-
-class McpServerEventStreamNotificationEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["mcpServer/event/stream/notification"]
-    params: McpServerEventStreamNotification
-
-
-class McpServerInfo(WireModel):
-    """Presentation metadata advertised by an initialized MCP server."""
-
-    description: str | None = None
-    icons: list[JsonValue] | None = None
-    name: str
-    title: str | None = None
-    version: str
-    website_url: Annotated[str | None, Field(alias="websiteUrl")] = None
-
-
-class McpServerMigration(WireModel):
-    name: str
-
-
-class McpServerOauthLoginCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["mcpServer/oauthLogin/completed"]
-    params: McpServerOauthLoginCompletedNotification
-
-
-class McpServerOauthLoginCompletedNotification(WireModel):
-    error: str | None = None
-    login_id: Annotated[str | None, Field(alias="loginId")] = None
-    """Identifies the explicit login attempt. Older servers omit this field."""
-    name: str
-    success: bool
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-
-
-class McpServerOauthLoginParams(WireModel):
-    client_registration: Annotated[McpServerOauthClientRegistration | None, Field(alias="clientRegistration")] = None
-    """Registration strategy for this login only; omission selects automatic discovery."""
-    name: str
-    scopes: list[str] | None = None
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    timeout_secs: Annotated[Int64 | None, Field(alias="timeoutSecs")] = None
-
-
-class McpServerOauthLoginRequest(WireModel):
-    id: RequestId
-    method: Literal["mcpServer/oauth/login"]
-    params: McpServerOauthLoginParams
-
-
-class McpServerOauthLoginResponse(WireModel):
-    authorization_url: Annotated[str, Field(alias="authorizationUrl")]
-    login_id: Annotated[str | None, Field(alias="loginId")] = None
-    """Identifies this login attempt across the response and completion notification. Older servers omit this field; current servers always return it."""
-
-
-class McpServerRefreshResponse(WireModel):
-    pass
-
-
-class McpServerResourceReadRequest(WireModel):
-    id: RequestId
-    method: Literal["mcpServer/resource/read"]
-    params: McpResourceReadParams
-
-
-class McpServerStartupStatusUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["mcpServer/startupStatus/updated"]
-    params: McpServerStatusUpdatedNotification
-
-
-class McpServerStatus(WireModel):
-    auth_status: Annotated[McpAuthStatus, Field(alias="authStatus")]
-    http_origin: Annotated[str | None, Field(alias="httpOrigin")] = None
-    """HTTP origin of the effective configured endpoint, including plugin servers. Excludes credentials, path, query, and fragment; null for non-HTTP transports."""
-    name: str
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    resource_templates: Annotated[list[ResourceTemplate], Field(alias="resourceTemplates")]
-    resources: list[Resource]
-    runtime_status: Annotated[McpServerConnectionStatus | None, Field(alias="runtimeStatus")] = None
-    """Current thread-runtime connection state; null when unavailable or the configuration changed."""
-    server_capabilities: Annotated[JsonValue | None, Field(alias="serverCapabilities")] = None
-    """Capabilities advertised by the initialized MCP server; null when unavailable."""
-    server_info: Annotated[McpServerInfo | None, Field(alias="serverInfo")] = None
-    tools: dict[str, Tool]
-    tools_error: Annotated[str | None, Field(alias="toolsError")] = None
-    """Tool discovery failed and no catalog was returned. Null when a catalog is returned, including cached or empty catalogs."""
-
-
-class McpServerStatusListRequest(WireModel):
-    id: RequestId
-    method: Literal["mcpServerStatus/list"]
-    params: ListMcpServerStatusParams
-
-
-class McpServerStatusUpdatedNotification(WireModel):
-    error: str | None = None
-    failure_reason: Annotated[McpServerStartupFailureReason | None, Field(alias="failureReason")] = None
-    name: str
-    status: McpServerStartupState
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-
-
-class McpServerToolCallParams(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    arguments: JsonValue | None = None
-    server: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-    tool: str
-
-
-class McpServerToolCallRequest(WireModel):
-    id: RequestId
-    method: Literal["mcpServer/tool/call"]
-    params: McpServerToolCallParams
-
-
-class McpServerToolCallResponse(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    content: list[JsonValue]
-    is_error: Annotated[bool | None, Field(alias="isError")] = None
-    structured_content: Annotated[JsonValue | None, Field(alias="structuredContent")] = None
-
-
-class McpToolCallAppContext(WireModel):
-    action_name: Annotated[str | None, Field(alias="actionName")] = None
-    app_name: Annotated[str | None, Field(alias="appName")] = None
-    connector_id: Annotated[str, Field(alias="connectorId")]
-    link_id: Annotated[str | None, Field(alias="linkId")] = None
-    resource_uri: Annotated[str | None, Field(alias="resourceUri")] = None
-
-
-class McpToolCallError(WireModel):
-    message: str
-
-
-class McpToolCallGuardianApprovalReviewAction(WireModel):
-    connector_id: Annotated[str | None, Field(alias="connectorId")] = None
-    connector_name: Annotated[str | None, Field(alias="connectorName")] = None
-    server: str
-    tool_name: Annotated[str, Field(alias="toolName")]
-    tool_title: Annotated[str | None, Field(alias="toolTitle")] = None
-    type: Literal["mcpToolCall"]
-
-
-class McpToolCallProgressNotification(WireModel):
-    item_id: Annotated[str, Field(alias="itemId")]
-    message: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class McpToolCallResult(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    content: list[JsonValue]
-    structured_content: Annotated[JsonValue | None, Field(alias="structuredContent")] = None
-
-
-class McpToolCallThreadItem(WireModel):
-    app_context: Annotated[McpToolCallAppContext | None, Field(alias="appContext")] = None
-    arguments: JsonValue
-    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
-    """The duration of the MCP tool call in milliseconds."""
-    error: McpToolCallError | None = None
-    id: str
-    mcp_app_resource_uri: Annotated[str | None, Field(alias="mcpAppResourceUri")] = None
-    """Legacy compatibility field; prefer `mcpAppUi.resourceUri` when available."""
-    mcp_app_ui: Annotated[McpAppUi | None, Field(alias="mcpAppUi")] = None
-    """Presentation captured from the invoked descriptor; absent in older history."""
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    read_only_hint: Annotated[bool | None, Field(alias="readOnlyHint")] = None
-    result: McpToolCallResult | None = None
-    server: str
-    status: McpToolCallStatus
-    tool: str
-    type: Literal["mcpToolCall"]
-
-
-class McpToolConfiguredHookHandler(WireModel):
-    input: dict[str, JsonValue]
-    server: str
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-    timeout_sec: Annotated[UInt64 | None, Field(alias="timeoutSec")] = None
-    tool: str
-    type: Literal["mcp_tool"]
-
-
-class McpToolHookMetadata(WireModel):
-    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
-    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    current_hash: Annotated[str, Field(alias="currentHash")]
-    display_order: Annotated[Int64, Field(alias="displayOrder")]
-    enabled: bool
-    event_name: Annotated[HookEventName, Field(alias="eventName")]
-    handler_type: Annotated[Literal["mcpTool"], Field(alias="handlerType")]
-    is_managed: Annotated[bool, Field(alias="isManaged")]
-    key: str
-    matcher: str | None = None
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    server: str
-    source: HookSource
-    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
-    tool: str
-    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
-
-
-class MdmConfigLayerSource(WireModel):
-    """Managed preferences layer delivered by MDM (macOS only)."""
-
-    domain: str
-    key: str
-    type: Literal["mdm"]
-
-
-class MemoryCitation(WireModel):
-    entries: list[MemoryCitationEntry]
-    thread_ids: Annotated[list[str], Field(alias="threadIds")]
-
-
-class MemoryCitationEntry(WireModel):
-    line_end: Annotated[UInt32, Field(alias="lineEnd")]
-    line_start: Annotated[UInt32, Field(alias="lineStart")]
-    note: str
-    path: str
-
-
-class MentionUserInput(WireModel):
-    name: str
-    path: str
-    type: Literal["mention"]
-
-
-class MessageResponseItem(WireModel):
-    content: list[ContentItem]
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    phase: MessagePhase | None = None
-    role: str
-    status: str | None = None
-    type: Literal["message"]
-
-
-class MigrationDetails(WireModel):
-    commands: list[CommandMigration] = Field(default_factory=list)
-    hooks: list[HookMigration] = Field(default_factory=list)
-    mcp_servers: Annotated[list[McpServerMigration], Field(alias="mcpServers")] = Field(default_factory=list)
-    memory: Annotated[list[str] | None, Field(exclude_if=_is_none)] = None
-    plugins: list[PluginsMigration] = Field(default_factory=list)
-    sessions: list[SessionMigration] = Field(default_factory=list)
-    skills: list[SkillMigration] = Field(default_factory=list)
-    subagents: list[SubagentMigration] = Field(default_factory=list)
-
-
-class MinimalFileSystemSpecialPath(WireModel):
-    kind: Literal["minimal"]
-
-
-class MisalignmentErrorDetails(WireModel):
-    detailed_explanation: Annotated[str | None, Field(alias="detailedExplanation")] = None
-    """A substantive localized explanation is required before offering continuation."""
-    error_type: Annotated[str | None, Field(alias="errorType")] = None
-    """Open-ended classification; clients must accept categories added by Responses."""
-    review_target: Annotated[str | None, Field(alias="reviewTarget")] = None
-    """Opaque server-issued block target. Presence alone does not enable target-based continuation."""
-    steer: MisalignmentSteer | None = None
-    """Instruction to submit as the next turn's user input if continuation is confirmed."""
-
-
-class MisalignmentSteer(WireModel):
-    message: str
-
-
-class Model(WireModel):
-    additional_speed_tiers: Annotated[list[str], Field(alias="additionalSpeedTiers")] = Field(default_factory=list)
-    """Deprecated: use `serviceTiers` instead."""
-    availability_nux: Annotated[ModelAvailabilityNux | None, Field(alias="availabilityNux")] = None
-    available_access_programs: Annotated[ModelAccessPrograms | None, Field(alias="availableAccessPrograms")] = None
-    """Null when the catalog does not provide access-program metadata."""
-    default_reasoning_effort: Annotated[ReasoningEffort, Field(alias="defaultReasoningEffort")]
-    default_service_tier: Annotated[str | None, Field(alias="defaultServiceTier")] = None
-    """Catalog default service tier id for this model, when one is configured."""
-    description: str
-    display_name: Annotated[str, Field(alias="displayName")]
-    hidden: bool
-    id: str
-    input_modalities: Annotated[list[InputModality], Field(alias="inputModalities")] = Field(
-        default_factory=lambda: [InputModality.text, InputModality.image]
+    from ._models.account_login_completed_event import (
+        AccountLoginCompletedEvent,
+        AccountLoginCompletedNotification,
+        DesktopOnboardingEntrypoint,
     )
-    is_default: Annotated[bool, Field(alias="isDefault")]
-    model: str
-    model_specialty: Annotated[str | None, Field(alias="modelSpecialty")] = None
-    multi_agent_version: Annotated[MultiAgentVersion | None, Field(alias="multiAgentVersion")] = None
-    """Multi-agent runtime declared by this model, when available."""
-    service_tiers: Annotated[list[ModelServiceTier], Field(alias="serviceTiers")] = Field(default_factory=list)
-    supported_reasoning_efforts: Annotated[list[ReasoningEffortOption], Field(alias="supportedReasoningEfforts")]
-    supports_personality: Annotated[bool, Field(alias="supportsPersonality")] = False
-    """@deprecated Always false; models no longer support personality selection."""
-    upgrade: str | None = None
-    upgrade_info: Annotated[ModelUpgradeInfo | None, Field(alias="upgradeInfo")] = None
-
-
-class ModelAccessPrograms(WireModel):
-    """Caller-specific explicit access programs advertised by model discovery."""
-
-    cyber: list[CyberAccessProgram]
-    """Accepted explicit selections."""
-
-
-class ModelAvailabilityNux(WireModel):
-    message: str
-
-
-class ModelListParams(WireModel):
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    include_hidden: Annotated[bool | None, Field(alias="includeHidden")] = None
-    """When true, include models that are hidden from the default picker list."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to a reasonable server-side value."""
-
-
-class ModelListRequest(WireModel):
-    id: RequestId
-    method: Literal["model/list"]
-    params: ModelListParams
-
-
-class ModelListResponse(WireModel):
-    data: list[Model]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
-
-
-class ModelProviderAuthRecoveryCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["modelProvider/authRecoveryCompleted"]
-    params: AuthRecoveryNotification
-
-
-class ModelProviderAuthRecoveryStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["modelProvider/authRecoveryStarted"]
-    params: AuthRecoveryNotification
-
-
-class ModelProviderCapabilitiesReadParams(WireModel):
-    pass
-
-
-class ModelProviderCapabilitiesReadRequest(WireModel):
-    id: RequestId
-    method: Literal["modelProvider/capabilities/read"]
-    params: ModelProviderCapabilitiesReadParams
-
-
-class ModelProviderCapabilitiesReadResponse(WireModel):
-    image_generation: Annotated[bool, Field(alias="imageGeneration")]
-    web_search: Annotated[bool, Field(alias="webSearch")]
-
-
-class ModelReroutedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["model/rerouted"]
-    params: ModelReroutedNotification
-
-
-class ModelReroutedNotification(WireModel):
-    from_model: Annotated[str, Field(alias="fromModel")]
-    reason: ModelRerouteReason
-    thread_id: Annotated[str, Field(alias="threadId")]
-    to_model: Annotated[str, Field(alias="toModel")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ModelSafetyBufferingUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["model/safetyBuffering/updated"]
-    params: ModelSafetyBufferingUpdatedNotification
-
-
-class ModelSafetyBufferingUpdatedNotification(WireModel):
-    faster_model: Annotated[str | None, Field(alias="fasterModel")] = None
-    model: str
-    reasons: list[str]
-    show_buffering_ui: Annotated[bool, Field(alias="showBufferingUi")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-    use_cases: Annotated[list[str], Field(alias="useCases")]
-
-
-class ModelServiceTier(WireModel):
-    description: str
-    id: str
-    name: str
-
-
-class ModelUpgradeInfo(WireModel):
-    migration_markdown: Annotated[str | None, Field(alias="migrationMarkdown")] = None
-    model: str
-    model_link: Annotated[str | None, Field(alias="modelLink")] = None
-    retirement_at: Annotated[Int64 | None, Field(alias="retirementAt")] = None
-    """Informational Unix timestamp for this upgrade's scheduled retirement, if known."""
-    upgrade_copy: Annotated[str | None, Field(alias="upgradeCopy")] = None
-
-
-class ModelVerificationEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["model/verification"]
-    params: ModelVerificationNotification
-
-
-class ModelVerificationNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-    verifications: list[ModelVerification]
-
-
-class ModelsRequirements(WireModel):
-    new_thread: Annotated[NewThreadModelDefaults | None, Field(alias="newThread")] = None
-
-
-class NamespaceDynamicToolSpec(WireModel):
-    description: str
-    name: str
-    tools: list[DynamicToolNamespaceTool]
-    type: Literal["namespace"]
-
-
-class NetworkAccessGuardianApprovalReviewAction(WireModel):
-    host: str
-    port: UInt16
-    protocol: NetworkApprovalProtocol
-    target: str
-    type: Literal["networkAccess"]
-
-
-class NetworkApprovalContext(WireModel):
-    host: str
-    protocol: NetworkApprovalProtocol
-
-
-class NetworkPolicyAmendment(WireModel):
-    action: NetworkPolicyRuleAction
-    host: str
-
-
-class NetworkPolicyAmendmentReviewDecision(WireModel):
-    """User chose to persist a network policy rule (allow/deny) for future requests to the same host."""
-
-    network_policy_amendment: NetworkPolicyAmendmentReviewDecisionNetworkPolicyAmendment
-
-
-class NetworkPolicyAmendmentReviewDecisionNetworkPolicyAmendment(WireModel):
-    network_policy_amendment: NetworkPolicyAmendment
-
-
-class NetworkRequirements(WireModel):
-    allow_local_binding: Annotated[bool | None, Field(alias="allowLocalBinding")] = None
-    allow_unix_sockets: Annotated[list[str] | None, Field(alias="allowUnixSockets")] = None
-    """Legacy compatibility view derived from `unix_sockets`."""
-    allow_upstream_proxy: Annotated[bool | None, Field(alias="allowUpstreamProxy")] = None
-    allowed_domains: Annotated[list[str] | None, Field(alias="allowedDomains")] = None
-    """Legacy compatibility view derived from `domains`."""
-    dangerously_allow_all_unix_sockets: Annotated[bool | None, Field(alias="dangerouslyAllowAllUnixSockets")] = None
-    dangerously_allow_non_loopback_proxy: Annotated[bool | None, Field(alias="dangerouslyAllowNonLoopbackProxy")] = None
-    denied_domains: Annotated[list[str] | None, Field(alias="deniedDomains")] = None
-    """Legacy compatibility view derived from `domains`."""
-    domains: dict[str, NetworkDomainPermission] | None = None
-    """Canonical network permission map for `experimental_network`."""
-    enabled: bool | None = None
-    http_port: Annotated[UInt16 | None, Field(alias="httpPort")] = None
-    managed_allowed_domains_only: Annotated[bool | None, Field(alias="managedAllowedDomainsOnly")] = None
-    """When true, only managed allowlist entries are respected while managed network enforcement is active."""
-    socks_port: Annotated[UInt16 | None, Field(alias="socksPort")] = None
-    unix_sockets: Annotated[dict[str, NetworkUnixSocketPermission] | None, Field(alias="unixSockets")] = None
-    """Canonical unix socket permission map for `experimental_network`."""
-
-
-class NewThreadModelDefaults(WireModel):
-    model: str | None = None
-    model_reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="modelReasoningEffort")] = None
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-
-
-class NotLoadedThreadStatus(WireModel):
-    type: Literal["notLoaded"]
-
-
-class NpmPluginSource(WireModel):
-    package: str
-    registry: str | None = None
-    """Optional HTTPS registry URL. Authentication stays in the user's npm config."""
-    type: Literal["npm"]
-    version: str | None = None
-    """Optional npm version or version range."""
-
-
-class OpenPageResponsesApiWebSearchAction(WireModel):
-    type: Literal["open_page"]
-    url: str | None = None
-
-
-class OpenPageWebSearchAction(WireModel):
-    type: Literal["openPage"]
-    url: str | None = None
-
-
-class OpenaiFormCamelMcpServerElicitationRequestParams(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    message: str
-    mode: Literal["openaiForm"]
-    requested_schema: Annotated[JsonValue, Field(alias="requestedSchema")]
-    server_name: Annotated[str, Field(alias="serverName")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-    """Active Codex turn when this elicitation was observed, if app-server could correlate one.
-
-    This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
-    """
-
-
-class OpenaiFormMcpServerElicitationRequestParams(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    message: str
-    mode: Literal["openai/form"]
-    requested_schema: Annotated[JsonValue, Field(alias="requestedSchema")]
-    server_name: Annotated[str, Field(alias="serverName")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-    """Active Codex turn when this elicitation was observed, if app-server could correlate one.
-
-    This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
-    """
-
-
-class OtherResponseItem(WireModel):
-    type: Literal["other"]
-
-
-class OtherResponsesApiWebSearchAction(WireModel):
-    type: Literal["other"]
-
-
-class OtherSubAgentSource(WireModel):
-    other: str
-
-
-class OtherWebSearchAction(WireModel):
-    type: Literal["other"]
-
-
-class OutputTextContentItem(WireModel):
-    annotations: list[JsonValue] | None = None
-    logprobs: list[JsonValue] | None = None
-    text: str
-    type: Literal["output_text"]
-
-
-class OverriddenMetadata(WireModel):
-    effective_value: Annotated[JsonValue, Field(alias="effectiveValue")]
-    message: str
-    overriding_layer: Annotated[ConfigLayerMetadata, Field(alias="overridingLayer")]
-
-
-class PackagedDefaultsConfigLayerSource(WireModel):
-    """Default configuration supplied with the installed Codex package."""
-
-    file: AbsolutePathBuf
-    """Path to the packaged default configuration file."""
-    type: Literal["packagedDefaults"]
-
-
-class PathFileSystemPath(WireModel):
-    path: LegacyAppPathString
-    type: Literal["path"]
-
-
-class PermissionProfileListParams(WireModel):
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    cwd: str | None = None
-    """Optional working directory to resolve project config layers."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to the full result set."""
-
-
-class PermissionProfileListRequest(WireModel):
-    id: RequestId
-    method: Literal["permissionProfile/list"]
-    params: PermissionProfileListParams
-
-
-class PermissionProfileListResponse(WireModel):
-    data: list[PermissionProfileSummary]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
-
-
-class PermissionProfileSummary(WireModel):
-    allowed: bool
-    """Whether the effective requirements allow selecting this profile."""
-    description: str | None = None
-    """Optional user-facing description for display in clients."""
-    id: str
-    """Available permission profile identifier."""
-
-
-class PermissionsRequestApprovalParams(WireModel):
-    cwd: LegacyAppPathString
-    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
-    item_id: Annotated[str, Field(alias="itemId")]
-    permissions: RequestPermissionProfile
-    reason: str | None = None
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this approval request started."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class PermissionsRequestApprovalResponse(WireModel):
-    permissions: GrantedPermissionProfile
-    scope: PermissionGrantScope = PermissionGrantScope.turn
-    strict_auto_review: Annotated[bool | None, Field(alias="strictAutoReview")] = None
-    """Review every subsequent command in this turn before normal sandboxed execution."""
-
-
-class PlanDeltaNotification(WireModel):
-    """EXPERIMENTAL - proposed plan streaming deltas for plan items. Clients should not assume concatenated deltas match the completed plan item content."""
-
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class PlanThreadItem(WireModel):
-    """EXPERIMENTAL - proposed plan item content. The completed plan item is authoritative and may not match the concatenation of `PlanDelta` text."""
-
-    id: str
-    text: str
-    type: Literal["plan"]
-
-
-class PluginDetail(WireModel):
-    app_templates: Annotated[list[AppTemplateSummary], Field(alias="appTemplates")]
-    apps: list[AppSummary]
-    description: str | None = None
-    hooks: list[PluginHookSummary]
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
-    mcp_servers: Annotated[list[str], Field(alias="mcpServers")]
-    onboarding_skill: Annotated[SkillSummary | None, Field(alias="onboardingSkill")] = None
-    """The declared onboarding skill, when the plugin and visible skill are enabled."""
-    scheduled_tasks: Annotated[list[ScheduledTaskSummary] | None, Field(alias="scheduledTasks")] = None
-    share_url: Annotated[str | None, Field(alias="shareUrl")] = None
-    skills: list[SkillSummary]
-    summary: PluginSummary
-
-
-class PluginHookSummary(WireModel):
-    event_name: Annotated[HookEventName, Field(alias="eventName")]
-    key: str
-
-
-class PluginInstallParams(WireModel):
-    install_attempt_id: Annotated[str | None, Field(alias="installAttemptId")] = None
-    """Client-generated identifier used to correlate one installation attempt."""
-    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
-    plugin_name: Annotated[str, Field(alias="pluginName")]
-    remote_marketplace_name: Annotated[str | None, Field(alias="remoteMarketplaceName")] = None
-
-
-class PluginInstallRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/install"]
-    params: PluginInstallParams
-
-
-class PluginInstallResponse(WireModel):
-    apps_needing_auth: Annotated[list[AppSummary], Field(alias="appsNeedingAuth")]
-    auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
-
-
-class PluginInstalledParams(WireModel):
-    cwds: list[AbsolutePathBuf] | None = None
-    """Optional working directories used to discover repo marketplaces."""
-    install_suggestion_plugin_names: Annotated[list[str] | None, Field(alias="installSuggestionPluginNames")] = None
-    """Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints."""
-
-
-class PluginInstalledRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/installed"]
-    params: PluginInstalledParams
-
-
-class PluginInstalledResponse(WireModel):
-    marketplace_load_errors: Annotated[list[MarketplaceLoadErrorInfo], Field(alias="marketplaceLoadErrors")] = Field(
-        default_factory=list
+    from ._models.account_rate_limits_updated_event import (
+        AccountRateLimitsUpdatedEvent,
+        AccountRateLimitsUpdatedNotification,
     )
-    marketplaces: list[PluginMarketplaceEntry]
-
-
-class PluginInterface(WireModel):
-    brand_color: Annotated[str | None, Field(alias="brandColor")] = None
-    capabilities: list[str]
-    category: str | None = None
-    composer_icon: Annotated[AbsolutePathBuf | None, Field(alias="composerIcon")] = None
-    """Local composer icon path, resolved from the installed plugin package."""
-    composer_icon_url: Annotated[str | None, Field(alias="composerIconUrl")] = None
-    """Remote composer icon URL from the plugin catalog."""
-    default_prompt: Annotated[list[str] | None, Field(alias="defaultPrompt")] = None
-    """Starter prompts for the plugin. Capped at 3 entries with a maximum of 128 characters per entry."""
-    developer_name: Annotated[str | None, Field(alias="developerName")] = None
-    display_name: Annotated[str | None, Field(alias="displayName")] = None
-    logo: AbsolutePathBuf | None = None
-    """Local logo path, resolved from the installed plugin package."""
-    logo_dark: Annotated[AbsolutePathBuf | None, Field(alias="logoDark")] = None
-    """Local dark-mode logo path, resolved from the installed plugin package."""
-    logo_url: Annotated[str | None, Field(alias="logoUrl")] = None
-    """Remote logo URL from the plugin catalog."""
-    logo_url_dark: Annotated[str | None, Field(alias="logoUrlDark")] = None
-    """Remote dark-mode logo URL from the plugin catalog."""
-    long_description: Annotated[str | None, Field(alias="longDescription")] = None
-    privacy_policy_url: Annotated[str | None, Field(alias="privacyPolicyUrl")] = None
-    screenshot_urls: Annotated[list[str], Field(alias="screenshotUrls")]
-    """Remote screenshot URLs from the plugin catalog."""
-    screenshots: list[AbsolutePathBuf]
-    """Local screenshot paths, resolved from the installed plugin package."""
-    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
-    terms_of_service_url: Annotated[str | None, Field(alias="termsOfServiceUrl")] = None
-    website_url: Annotated[str | None, Field(alias="websiteUrl")] = None
-
-
-class PluginListParams(WireModel):
-    cwds: list[AbsolutePathBuf] | None = None
-    """Optional working directories used to discover repo marketplaces. When omitted, only home-scoped marketplaces and the official curated marketplace are considered."""
-    force_refetch: Annotated[bool | None, Field(alias="forceRefetch", exclude_if=_is_none)] = None
-    """Whether the client requests a fresh remote plugin catalog fetch."""
-    marketplace_kinds: Annotated[list[PluginListMarketplaceKind] | None, Field(alias="marketplaceKinds")] = None
-    """Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag."""
-
-
-class PluginListRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/list"]
-    params: PluginListParams
-
-
-class PluginListResponse(WireModel):
-    featured_plugin_ids: Annotated[list[str], Field(alias="featuredPluginIds")] = Field(default_factory=list)
-    marketplace_load_errors: Annotated[list[MarketplaceLoadErrorInfo], Field(alias="marketplaceLoadErrors")] = Field(
-        default_factory=list
+    from ._models.account_updated_event import AccountUpdatedEvent, AccountUpdatedNotification, AuthMode
+    from ._models.additional_context_entry import AdditionalContextEntry, AdditionalContextKind
+    from ._models.additional_file_system_permissions import (
+        AdditionalFileSystemPermissions,
+        FileSystemAccessMode,
+        FileSystemPath,
+        FileSystemSandboxEntry,
+        FileSystemSpecialPath,
+        GlobPatternFileSystemPath,
+        KindFileSystemSpecialPath,
+        MinimalFileSystemSpecialPath,
+        PathFileSystemPath,
+        RootFileSystemSpecialPath,
+        SlashTmpFileSystemSpecialPath,
+        SpecialFileSystemPath,
+        TmpdirFileSystemSpecialPath,
+        UnknownFileSystemSpecialPath,
     )
-    marketplaces: list[PluginMarketplaceEntry]
-
-
-class PluginMarketplaceEntry(WireModel):
-    interface: MarketplaceInterface | None = None
-    name: str
-    path: AbsolutePathBuf | None = None
-    """Local marketplace file path when the marketplace is backed by a local file. Remote-only catalog marketplaces do not have a local path."""
-    plugins: list[PluginSummary]
-
-
-class PluginReadParams(WireModel):
-    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
-    plugin_name: Annotated[str, Field(alias="pluginName")]
-    remote_marketplace_name: Annotated[str | None, Field(alias="remoteMarketplaceName")] = None
-
-
-class PluginReadRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/read"]
-    params: PluginReadParams
-
-
-class PluginReadResponse(WireModel):
-    plugin: PluginDetail
-
-
-class PluginReconcileChangedPlugin(WireModel):
-    """Runtime categories affected by this change, not just capabilities currently present. Flags describe declarations before runtime policy filtering. Updates OR the old and new bundle flags; enablement changes and cached reinstalls use the cached bundle; removals retain the old bundle's flags."""
-
-    has_apps: Annotated[bool, Field(alias="hasApps")]
-    has_hooks: Annotated[bool, Field(alias="hasHooks")]
-    has_mcps: Annotated[bool, Field(alias="hasMcps")]
-    has_skills: Annotated[bool, Field(alias="hasSkills")]
-    """Whether either bundle declares skill roots; not a validated inventory of enabled skills."""
-    id: str
-    """Local plugin ID (`name@marketplace`), matching `PluginSummary.id`."""
-
-
-class PluginReconcileParams(WireModel):
-    reason: str | None = None
-    """Optional client-provided reason recorded with the reconciliation attempt."""
-
-
-class PluginReconcileRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/reconcile"]
-    params: PluginReconcileParams
-
-
-class PluginReconcileResponse(WireModel):
-    """Bundle and installed-state changes observed by this pass, not a runtime-readiness acknowledgement or a cumulative diff since the client's last request. Other metadata-only changes are not listed."""
-
-    changed_plugins: Annotated[list[PluginReconcileChangedPlugin], Field(alias="changedPlugins")]
-    """Plugins affected by bundle changes, enablement changes, or removals. Installed-state changes compare against the previous cached snapshot, including cached reinstalls. Removal hints survive cache cleanup failures; unchanged plugins are omitted."""
-    failed_materialization_remote_plugin_ids: Annotated[list[str], Field(alias="failedMaterializationRemotePluginIds")]
-    """Subset of failures for which the requested bundle could not be materialized. A previously cached version may still be available."""
-    failed_remote_plugin_ids: Annotated[list[str], Field(alias="failedRemotePluginIds")]
-    """Backend remote plugin IDs whose bundle or identity update failed."""
-
-
-class PluginSearchResult(WireModel):
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-    marketplace_path: Annotated[AbsolutePathBuf | None, Field(alias="marketplacePath")] = None
-    plugin: PluginSummary
-
-
-class PluginShareCheckoutParams(WireModel):
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-
-
-class PluginShareCheckoutRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/share/checkout"]
-    params: PluginShareCheckoutParams
-
-
-class PluginShareCheckoutResponse(WireModel):
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-    marketplace_path: Annotated[AbsolutePathBuf, Field(alias="marketplacePath")]
-    plugin_id: Annotated[str, Field(alias="pluginId")]
-    plugin_name: Annotated[str, Field(alias="pluginName")]
-    plugin_path: Annotated[AbsolutePathBuf, Field(alias="pluginPath")]
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-    remote_version: Annotated[str | None, Field(alias="remoteVersion")] = None
-
-
-class PluginShareContext(WireModel):
-    can_publish_to_workspace: Annotated[bool | None, Field(alias="canPublishToWorkspace")] = None
-    creator_account_user_id: Annotated[str | None, Field(alias="creatorAccountUserId")] = None
-    creator_name: Annotated[str | None, Field(alias="creatorName")] = None
-    discoverability: PluginShareDiscoverability | None = None
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-    remote_version: Annotated[str | None, Field(alias="remoteVersion")] = None
-    """Version of the remote shared plugin release when available."""
-    share_principals: Annotated[list[PluginSharePrincipal] | None, Field(alias="sharePrincipals")] = None
-    share_url: Annotated[str | None, Field(alias="shareUrl")] = None
-
-
-class PluginShareDeleteParams(WireModel):
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-
-
-class PluginShareDeleteRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/share/delete"]
-    params: PluginShareDeleteParams
-
-
-class PluginShareDeleteResponse(WireModel):
-    pass
-
-
-class PluginShareListItem(WireModel):
-    local_plugin_path: Annotated[AbsolutePathBuf | None, Field(alias="localPluginPath")] = None
-    plugin: PluginSummary
-
-
-class PluginShareListParams(WireModel):
-    pass
-
-
-class PluginShareListRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/share/list"]
-    params: PluginShareListParams
-
-
-class PluginShareListResponse(WireModel):
-    data: list[PluginShareListItem]
-
-
-class PluginSharePrincipal(WireModel):
-    name: str
-    principal_id: Annotated[str, Field(alias="principalId")]
-    principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
-    role: PluginSharePrincipalRole
-
-
-class PluginShareSaveParams(WireModel):
-    discoverability: PluginShareDiscoverability | None = None
-    plugin_path: Annotated[AbsolutePathBuf, Field(alias="pluginPath")]
-    remote_plugin_id: Annotated[str | None, Field(alias="remotePluginId")] = None
-    share_targets: Annotated[list[PluginShareTarget] | None, Field(alias="shareTargets")] = None
-
-
-class PluginShareSaveRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/share/save"]
-    params: PluginShareSaveParams
-
-
-class PluginShareSaveResponse(WireModel):
-    can_publish_to_workspace: Annotated[bool | None, Field(alias="canPublishToWorkspace")] = None
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-    share_url: Annotated[str, Field(alias="shareUrl")]
-
-
-class PluginShareTarget(WireModel):
-    principal_id: Annotated[str, Field(alias="principalId")]
-    principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
-    role: PluginShareTargetRole
-
-
-class PluginShareUpdateTargetsParams(WireModel):
-    discoverability: PluginShareUpdateDiscoverability
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-    share_targets: Annotated[list[PluginShareTarget], Field(alias="shareTargets")]
-
-
-class PluginShareUpdateTargetsRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/share/updateTargets"]
-    params: PluginShareUpdateTargetsParams
-
-
-class PluginShareUpdateTargetsResponse(WireModel):
-    discoverability: PluginShareDiscoverability
-    principals: list[PluginSharePrincipal]
-
-
-class PluginSkillReadParams(WireModel):
-    remote_marketplace_name: Annotated[str, Field(alias="remoteMarketplaceName")]
-    remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
-    skill_name: Annotated[str, Field(alias="skillName")]
-
-
-class PluginSkillReadRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/skill/read"]
-    params: PluginSkillReadParams
-
-
-class PluginSkillReadResponse(WireModel):
-    contents: str | None = None
-
-
-class PluginSummary(WireModel):
-    auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
-    availability: PluginAvailability = PluginAvailability.available
-    """Availability state for installing and using the plugin."""
-    disabled_reason: Annotated[PluginDisabledReason | None, Field(alias="disabledReason")] = None
-    """Why the remote plugin is unavailable, when provided by plugin-service."""
-    eligible_plan_types: Annotated[list[str] | None, Field(alias="eligiblePlanTypes")] = None
-    """Raw plugin-service plan identifiers eligible to install the plugin."""
-    enabled: bool
-    id: str
-    install_policy: Annotated[PluginInstallPolicy, Field(alias="installPolicy")]
-    install_policy_source: Annotated[PluginInstallPolicySource | None, Field(alias="installPolicySource")] = None
-    installed: bool
-    installed_at: Annotated[Int64 | None, Field(alias="installedAt")] = None
-    """Unix timestamp in seconds when the remote plugin was installed, when available."""
-    interface: PluginInterface | None = None
-    keywords: list[str] = Field(default_factory=list)
-    local_version: Annotated[str | None, Field(alias="localVersion")] = None
-    """Version of the locally materialized plugin package when available."""
-    must_show_installation_interstitial: Annotated[bool | None, Field(alias="mustShowInstallationInterstitial")] = None
-    name: str
-    remote_plugin_id: Annotated[str | None, Field(alias="remotePluginId")] = None
-    """Backend remote plugin identifier when available."""
-    share_context: Annotated[PluginShareContext | None, Field(alias="shareContext")] = None
-    """Remote sharing context associated with this plugin when available."""
-    source: PluginSource
-    version: str | None = None
-    """Version advertised by the remote marketplace backend when available."""
-
-
-class PluginUninstallParams(WireModel):
-    plugin_id: Annotated[str, Field(alias="pluginId")]
-
-
-class PluginUninstallRequest(WireModel):
-    id: RequestId
-    method: Literal["plugin/uninstall"]
-    params: PluginUninstallParams
-
-
-class PluginUninstallResponse(WireModel):
-    pass
-
-
-class PluginsMigration(WireModel):
-    marketplace_name: Annotated[str, Field(alias="marketplaceName")]
-    plugin_names: Annotated[list[str], Field(alias="pluginNames")]
-
-
-class ProcessExitedEvent(WireModel):
-    """Final exit notification for a `process/spawn` session."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["process/exited"]
-    params: ProcessExitedNotification
-
-
-class ProcessExitedNotification(WireModel):
-    """Final process exit notification for `process/spawn`."""
-
-    exit_code: Annotated[Int32, Field(alias="exitCode")]
-    """Process exit code."""
-    process_handle: Annotated[str, Field(alias="processHandle")]
-    """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
-    stderr: str
-    """Buffered stderr capture.
-
-    Empty when stderr was streamed via `process/outputDelta`.
-    """
-    stderr_cap_reached: Annotated[bool, Field(alias="stderrCapReached")]
-    """Whether stderr reached `outputBytesCap`.
-
-    In streaming mode, stderr is empty and cap state is also reported on the final stderr `process/outputDelta` notification.
-    """
-    stdout: str
-    """Buffered stdout capture.
-
-    Empty when stdout was streamed via `process/outputDelta`.
-    """
-    stdout_cap_reached: Annotated[bool, Field(alias="stdoutCapReached")]
-    """Whether stdout reached `outputBytesCap`.
-
-    In streaming mode, stdout is empty and cap state is also reported on the final stdout `process/outputDelta` notification.
-    """
-
-
-class ProcessOutputDeltaEvent(WireModel):
-    """Stream base64-encoded stdout/stderr chunks for a running `process/spawn` session."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["process/outputDelta"]
-    params: ProcessOutputDeltaNotification
-
-
-class ProcessOutputDeltaNotification(WireModel):
-    """Base64-encoded output chunk emitted for a streaming `process/spawn` request."""
-
-    cap_reached: Annotated[bool, Field(alias="capReached")]
-    """True on the final streamed chunk for this stream when output was truncated by `outputBytesCap`."""
-    delta_base64: Annotated[str, Field(alias="deltaBase64")]
-    """Base64-encoded output bytes."""
-    process_handle: Annotated[str, Field(alias="processHandle")]
-    """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
-    stream: ProcessOutputStream
-    """Output stream this chunk belongs to."""
-
-
-class ProcessTerminalSize(WireModel):
-    """PTY size in character cells for `process/spawn` PTY sessions."""
-
-    cols: UInt16
-    """Terminal width in character cells."""
-    rows: UInt16
-    """Terminal height in character cells."""
-
-
-class Project(WireModel):
-    created_at: Annotated[Int64, Field(alias="createdAt")]
-    id: str
-    metadata: dict[str, str]
-    name: str
-    position: Int64
-    recency_at: Annotated[Int64 | None, Field(alias="recencyAt")] = None
-    """Newest non-archived member thread's recency, in Unix seconds; null when none exist."""
-    roots: list[ProjectRoot]
-    updated_at: Annotated[Int64, Field(alias="updatedAt")]
-
-
-class ProjectChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["project/changed"]
-    params: ProjectChangedNotification
-
-
-class ProjectChangedNotification(WireModel):
-    change_type: Annotated[ProjectChangeType, Field(alias="changeType")]
-    project_id: Annotated[str, Field(alias="projectId")]
-
-
-class ProjectConfigLayerSource(WireModel):
-    """Path to a .codex/ folder within a project. There could be multiple of these between `cwd` and the project/repo root."""
-
-    dot_codex_folder: Annotated[AbsolutePathBuf, Field(alias="dotCodexFolder")]
-    type: Literal["project"]
-
-
-class ProjectRoot(WireModel):
-    path: AbsolutePathBuf
-
-
-class PromptConfiguredHookHandler(WireModel):
-    type: Literal["prompt"]
-
-
-class PromptHookMetadata(WireModel):
-    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
-    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
-    current_hash: Annotated[str, Field(alias="currentHash")]
-    display_order: Annotated[Int64, Field(alias="displayOrder")]
-    enabled: bool
-    event_name: Annotated[HookEventName, Field(alias="eventName")]
-    handler_type: Annotated[Literal["prompt"], Field(alias="handlerType")]
-    is_managed: Annotated[bool, Field(alias="isManaged")]
-    key: str
-    matcher: str | None = None
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    source: HookSource
-    source_path: Annotated[AbsolutePathBuf, Field(alias="sourcePath")]
-    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
-    timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
-    trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
-
-
-class QueuedSubmission(WireModel):
-    client_user_message_id: Annotated[str, Field(alias="clientUserMessageId")]
-    id: str
-    input: list[UserInput]
-
-
-class RateLimitResetCredit(WireModel):
-    description: str | None = None
-    """Backend-provided display description for this credit, or `null` when unavailable."""
-    expires_at: Annotated[Int64 | None, Field(alias="expiresAt")] = None
-    """Unix timestamp in seconds when the credit expires, or `null` if it does not expire."""
-    granted_at: Annotated[Int64, Field(alias="grantedAt")]
-    """Unix timestamp in seconds when the credit was granted."""
-    id: str
-    """Opaque backend identifier for this reset credit."""
-    reset_type: Annotated[RateLimitResetType, Field(alias="resetType")]
-    status: RateLimitResetCreditStatus
-    title: str | None = None
-    """Backend-provided display title for this credit, or `null` when unavailable."""
-
-
-class RateLimitResetCreditsSummary(WireModel):
-    available_count: Annotated[Int64, Field(alias="availableCount")]
-    credits: list[RateLimitResetCredit] | None = None
-    """Detail rows for available reset credits, when the backend provides them.
-
-    `null` means only `availableCount` is known, while an empty array means details were fetched and no available credits were returned. The backend may cap this list, so its length can be less than `availableCount`.
-    """
-
-
-class RateLimitSnapshot(WireModel):
-    credits: CreditsSnapshot | None = None
-    individual_limit: Annotated[SpendControlLimitSnapshot | None, Field(alias="individualLimit")] = None
-    limit_id: Annotated[str | None, Field(alias="limitId")] = None
-    limit_name: Annotated[str | None, Field(alias="limitName")] = None
-    normal_model_slug: Annotated[str | None, Field(alias="normalModelSlug")] = None
-    """Normal model whose display name and reasoning options describe this quota alias."""
-    plan_type: Annotated[PlanType | None, Field(alias="planType")] = None
-    primary: RateLimitWindow | None = None
-    rate_limit_reached_type: Annotated[RateLimitReachedType | None, Field(alias="rateLimitReachedType")] = None
-    secondary: RateLimitWindow | None = None
-    spend_control_reached: Annotated[bool | None, Field(alias="spendControlReached")] = None
-    """Backend-reported spend-control state. `None` is unavailable, not a sparse-update recovery."""
-
-
-class RateLimitWindow(WireModel):
-    resets_at: Annotated[Int64 | None, Field(alias="resetsAt")] = None
-    used_percent: Annotated[Int32, Field(alias="usedPercent")]
-    window_duration_mins: Annotated[Int64 | None, Field(alias="windowDurationMins")] = None
-
-
-class RawResponseCompletedNotification(WireModel):
-    """Internal-only notification containing the exact usage from one upstream Responses API completion."""
-
-    response_id: Annotated[str, Field(alias="responseId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-    usage: TokenUsageBreakdown | None = None
-    usage_metadata: Annotated[ResponseUsageMetadata | None, Field(alias="usageMetadata")] = None
-
-
-class RawResponseItemCompletedNotification(WireModel):
-    item: ResponseItem
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ReadCommandAction(WireModel):
-    command: str
-    name: str
-    path: LegacyAppPathString
-    type: Literal["read"]
-
-
-class ReadOnlySandboxPolicy(WireModel):
-    network_access: Annotated[bool, Field(alias="networkAccess")] = False
-    type: Literal["readOnly"]
-
-
-class ReadParsedCommand(WireModel):
-    cmd: str
-    name: str
-    path: str
-    """(Best effort) Path to the file being read by the command. When possible, this is an absolute path, though when relative, it should be resolved against the `cwd`` that will be used to run the command to derive the absolute path."""
-    type: Literal["read"]
-
-
-class ReadThreadReadStateOperation(WireModel):
-    type: Literal["read"]
-
-
-class RealtimeSessionClosedThreadRealtimeItem(WireModel):
-    id: str
-    outcome: ThreadRealtimeSessionOutcome
-    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
-    type: Literal["realtimeSessionClosed"]
-
-
-class RealtimeSessionStartedThreadRealtimeItem(WireModel):
-    id: str
-    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
-    type: Literal["realtimeSessionStarted"]
-
-
-class RealtimeThreadTimelineEntry(WireModel):
-    item: ThreadRealtimeItem
-    position: UInt64
-    type: Literal["realtime"]
-
-
-class RealtimeVoicesList(WireModel):
-    default_v1: Annotated[RealtimeVoice, Field(alias="defaultV1")]
-    default_v2: Annotated[RealtimeVoice, Field(alias="defaultV2")]
-    v1: list[RealtimeVoice]
-    v2: list[RealtimeVoice]
-    v3: list[RealtimeVoice] = Field(default_factory=list)
-
-
-class ReasoningEffortOption(WireModel):
-    description: str
-    reasoning_effort: Annotated[ReasoningEffort, Field(alias="reasoningEffort")]
-
-
-class ReasoningResponseItem(WireModel):
-    content: list[ReasoningItemContent] | None = None
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    summary: list[ReasoningItemReasoningSummary]
-    type: Literal["reasoning"]
-
-
-class ReasoningSummaryPartAddedNotification(WireModel):
-    item_id: Annotated[str, Field(alias="itemId")]
-    summary_index: Annotated[Int64, Field(alias="summaryIndex")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ReasoningSummaryTextDeltaNotification(WireModel):
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    summary_index: Annotated[Int64, Field(alias="summaryIndex")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ReasoningTextDeltaNotification(WireModel):
-    content_index: Annotated[Int64, Field(alias="contentIndex")]
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ReasoningTextReasoningItemContent(WireModel):
-    text: str
-    type: Literal["reasoning_text"]
-
-
-class ReasoningThreadItem(WireModel):
-    content: list[str] = Field(default_factory=list)
-    id: str
-    summary: list[str] = Field(default_factory=list)
-    type: Literal["reasoning"]
-
-
-class RemoteControlDisableParams(WireModel):
-    ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
-
-
-class RemoteControlEnableParams(WireModel):
-    ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
-
-
-class RemoteControlStatusChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["remoteControl/status/changed"]
-    params: RemoteControlStatusChangedNotification
-
-
-class RemoteControlStatusChangedNotification(WireModel):
-    """Current remote-control connection status and remote identity exposed to clients."""
-
-    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
-    installation_id: Annotated[str, Field(alias="installationId")]
-    server_name: Annotated[str, Field(alias="serverName")]
-    status: RemoteControlConnectionStatus
-
-
-class RemotePluginSource(WireModel):
-    """The plugin is available in the remote catalog. Download metadata is kept server-side and is not exposed through the app-server API."""
-
-    type: Literal["remote"]
-
-
-class RequestHeader(WireModel):
-    name: str
-    value: str
-
-
-class RequestPermissionProfile(WireModel):
-    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
-    network: AdditionalNetworkPermissions | None = None
-
-
-class RequestPermissionsGuardianApprovalReviewAction(WireModel):
-    permissions: RequestPermissionProfile
-    reason: str | None = None
-    type: Literal["requestPermissions"]
-
-
-class Resource(WireModel):
-    """A known resource that the server is capable of reading."""
-
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    annotations: JsonValue | None = None
-    description: str | None = None
-    icons: list[JsonValue] | None = None
-    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
-    name: str
-    size: Int64 | None = None
-    title: str | None = None
-    uri: str
-
-
-class ResourceTemplate(WireModel):
-    """A template description for resources available on the server."""
-
-    annotations: JsonValue | None = None
-    description: str | None = None
-    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
-    name: str
-    title: str | None = None
-    uri_template: Annotated[str, Field(alias="uriTemplate")]
-
-
-class ResponseStreamConnectionFailedCodexErrorInfo(WireModel):
-    """Failed to connect to the response SSE stream."""
-
-    response_stream_connection_failed: Annotated[
-        ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed,
-        Field(alias="responseStreamConnectionFailed"),
-    ]
-
-
-class ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed(WireModel):
-    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
-
-
-class ResponseStreamDisconnectedCodexErrorInfo(WireModel):
-    """The response SSE stream disconnected in the middle of a turn before completion."""
-
-    response_stream_disconnected: Annotated[
-        ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected, Field(alias="responseStreamDisconnected")
-    ]
-
-
-class ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected(WireModel):
-    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
-
-
-class ResponseTooManyFailedAttemptsCodexErrorInfo(WireModel):
-    """Reached the retry limit for responses."""
-
-    response_too_many_failed_attempts: Annotated[
-        ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts,
-        Field(alias="responseTooManyFailedAttempts"),
-    ]
-
-
-class ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts(WireModel):
-    http_status_code: Annotated[UInt16 | None, Field(alias="httpStatusCode")] = None
-
-
-class ResponseUsageMetadata(WireModel):
-    """Usage metadata reported for one upstream response."""
-
-    amount: str | None = None
-    metadata: JsonValue | None = None
-
-
-class ReviewStartParams(WireModel):
-    delivery: ReviewDelivery | None = None
-    """Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread."""
-    target: ReviewTarget
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ReviewStartRequest(WireModel):
-    id: RequestId
-    method: Literal["review/start"]
-    params: ReviewStartParams
-
-
-class ReviewStartResponse(WireModel):
-    review_thread_id: Annotated[str, Field(alias="reviewThreadId")]
-    """Identifies the thread where the review runs.
-
-    For inline reviews, this is the original thread id. For detached reviews, this is the id of the new review thread.
-    """
-    turn: Turn
-
-
-class RootFileSystemSpecialPath(WireModel):
-    kind: Literal["root"]
-
-
-class SandboxWorkspaceWrite(WireModel):
-    exclude_slash_tmp: bool = False
-    exclude_tmpdir_env_var: bool = False
-    network_access: bool = False
-    writable_roots: list[str] = Field(default_factory=list)
-
-
-class ScheduledTaskSummary(WireModel):
-    key: str
-    name: str
-    prompt: str
-    schedule: ScheduledTaskSchedule
-
-
-class SearchCommandAction(WireModel):
-    command: str
-    path: str | None = None
-    query: str | None = None
-    type: Literal["search"]
-
-
-class SearchParsedCommand(WireModel):
-    cmd: str
-    path: str | None = None
-    query: str | None = None
-    type: Literal["search"]
-
-
-class SearchResponsesApiWebSearchAction(WireModel):
-    queries: list[str] | None = None
-    query: str | None = None
-    type: Literal["search"]
-
-
-class SearchWebSearchAction(WireModel):
-    queries: list[str] | None = None
-    query: str | None = None
-    type: Literal["search"]
-
-
-class SelectedCapabilityRoot(WireModel):
-    """A user-selected root that can expose one or more runtime capabilities."""
-
-    id: str
-    """Stable identifier supplied by the capability selection platform."""
-    location: CapabilityRootLocation
-    """Where the selected root can be resolved."""
-
-
-class SendAddCreditsNudgeEmailParams(WireModel):
-    credit_type: Annotated[AddCreditsNudgeCreditType, Field(alias="creditType")]
-
-
-class SendAddCreditsNudgeEmailResponse(WireModel):
-    status: AddCreditsNudgeEmailStatus
-
-
-class ServerDiagnosticsGauge(WireModel):
-    name: str
-    value: UInt64
-
-
-class ServerDiagnosticsProcess(WireModel):
-    id: UInt32
-    physical_footprint_bytes: Annotated[UInt64 | None, Field(alias="physicalFootprintBytes")] = None
-    resident_memory_bytes: Annotated[UInt64 | None, Field(alias="residentMemoryBytes")] = None
-
-
-class ServerRequestResolvedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["serverRequest/resolved"]
-    params: ServerRequestResolvedNotification
-
-
-class ServerRequestResolvedNotification(WireModel):
-    request_id: Annotated[RequestId, Field(alias="requestId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class SessionFlagsConfigLayerSource(WireModel):
-    """Session-layer overrides supplied via `-c`/`--config`."""
-
-    type: Literal["sessionFlags"]
-
-
-class SessionMigration(WireModel):
-    cwd: str
-    path: str
-    title: str | None = None
-
-
-class Settings(WireModel):
-    """Settings for a collaboration mode."""
-
-    developer_instructions: str | None = None
-    model: str
-    reasoning_effort: ReasoningEffort | None = None
-
-
-class SkillDependencies(WireModel):
-    tools: list[SkillToolDependency]
-
-
-class SkillErrorInfo(WireModel):
-    message: str
-    path: str
-
-
-class SkillInterface(WireModel):
-    brand_color: Annotated[str | None, Field(alias="brandColor")] = None
-    default_prompt: Annotated[str | None, Field(alias="defaultPrompt")] = None
-    display_name: Annotated[str | None, Field(alias="displayName")] = None
-    icon_large: Annotated[AbsolutePathBuf | None, Field(alias="iconLarge")] = None
-    icon_large_url: Annotated[str | None, Field(alias="iconLargeUrl")] = None
-    """Remote large icon URL from the plugin catalog."""
-    icon_small: Annotated[AbsolutePathBuf | None, Field(alias="iconSmall")] = None
-    icon_small_url: Annotated[str | None, Field(alias="iconSmallUrl")] = None
-    """Remote small icon URL from the plugin catalog."""
-    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
-
-
-class SkillMetadata(WireModel):
-    dependencies: SkillDependencies | None = None
-    description: str
-    enabled: bool
-    interface: SkillInterface | None = None
-    name: str
-    path: LegacyAppPathString
-    plugin_id: Annotated[str | None, Field(alias="pluginId")] = None
-    """Owning plugin ID, matching `PluginSummary.id`, when known."""
-    scope: SkillScope
-    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
-    """Legacy short_description from SKILL.md. Prefer SKILL.json interface.short_description."""
-
-
-class SkillMigration(WireModel):
-    name: str
-
-
-class SkillSummary(WireModel):
-    description: str
-    enabled: bool
-    interface: SkillInterface | None = None
-    name: str
-    path: LegacyAppPathString | None = None
-    short_description: Annotated[str | None, Field(alias="shortDescription")] = None
-
-
-class SkillToolDependency(WireModel):
-    command: str | None = None
-    description: str | None = None
-    transport: str | None = None
-    type: str
-    url: str | None = None
-    value: str
-
-
-class SkillUserInput(WireModel):
-    name: str
-    path: str
-    type: Literal["skill"]
-
-
-class SkillsChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["skills/changed"]
-    params: SkillsChangedNotification
-
-
-class SkillsChangedNotification(WireModel):
-    """Notification emitted when watched local skill files change.
-
-    Treat this as an invalidation signal and re-run `skills/list` with the client's current parameters when refreshed skill metadata is needed.
-    """
-
-
-class SkillsConfigWriteParams(WireModel):
-    enabled: bool
-    name: str | None = None
-    """Name-based selector."""
-    path: AbsolutePathBuf | None = None
-    """Path-based selector."""
-
-
-class SkillsConfigWriteRequest(WireModel):
-    id: RequestId
-    method: Literal["skills/config/write"]
-    params: SkillsConfigWriteParams
-
-
-class SkillsConfigWriteResponse(WireModel):
-    effective_enabled: Annotated[bool, Field(alias="effectiveEnabled")]
-
-
-class SkillsExtraRootsSetParams(WireModel):
-    extra_roots: Annotated[list[AbsolutePathBuf], Field(alias="extraRoots")]
-
-
-class SkillsExtraRootsSetRequest(WireModel):
-    id: RequestId
-    method: Literal["skills/extraRoots/set"]
-    params: SkillsExtraRootsSetParams
-
-
-class SkillsExtraRootsSetResponse(WireModel):
-    pass
-
-
-class SkillsListEntry(WireModel):
-    cwd: str
-    errors: list[SkillErrorInfo]
-    skills: list[SkillMetadata]
-
-
-class SkillsListParams(WireModel):
-    cwds: Annotated[list[str] | None, Field(exclude_if=_is_none)] = None
-    """When empty, defaults to the current session working directory."""
-    force_reload: Annotated[bool | None, Field(alias="forceReload", exclude_if=_is_none)] = None
-    """When true, bypass the skills cache and re-scan skills from disk."""
-
-
-class SkillsListRequest(WireModel):
-    id: RequestId
-    method: Literal["skills/list"]
-    params: SkillsListParams
-
-
-class SkillsListResponse(WireModel):
-    data: list[SkillsListEntry]
-
-
-class SlashTmpFileSystemSpecialPath(WireModel):
-    kind: Literal["slash_tmp"]
-
-
-class SleepThreadItem(WireModel):
-    """Display item emitted by the interruptible `clock.sleep` tool."""
-
-    duration_ms: Annotated[UInt64, Field(alias="durationMs")]
-    id: str
-    type: Literal["sleep"]
-
-
-class SpecialFileSystemPath(WireModel):
-    type: Literal["special"]
-    value: FileSystemSpecialPath
-
-
-class SpendControlLimitSnapshot(WireModel):
-    limit: str
-    remaining_percent: Annotated[Int32, Field(alias="remainingPercent")]
-    resets_at: Annotated[Int64, Field(alias="resetsAt")]
-    used: str
-
-
-class StrictReviewRequiredNotification(WireModel):
-    started_at_ms: Annotated[Int64, Field(alias="startedAtMs")]
-    """Unix timestamp (in milliseconds) when this review started."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class SubAgentActivityThreadItem(WireModel):
-    agent_path: Annotated[str, Field(alias="agentPath")]
-    agent_thread_id: Annotated[str, Field(alias="agentThreadId")]
-    id: str
-    kind: SubAgentActivityKind
-    model: str | None = None
-    """Resolved model at sub-agent creation; absent from older records and other activities."""
-    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
-    """Resolved reasoning effort at sub-agent creation, when known."""
-    type: Literal["subAgentActivity"]
-
-
-class SubAgentSessionSource(WireModel):
-    sub_agent: Annotated[SubAgentSource, Field(alias="subAgent")]
-
-
-class SubagentMigration(WireModel):
-    name: str
-
-
-class SummaryTextReasoningItemReasoningSummary(WireModel):
-    text: str
-    type: Literal["summary_text"]
-
-
-class SystemConfigLayerSource(WireModel):
-    """Managed config layer from a file (usually `managed_config.toml`)."""
-
-    file: AbsolutePathBuf
-    """This is the path to the system config.toml file, though it is not guaranteed to exist."""
-    type: Literal["system"]
-
-
-class SystemErrorThreadStatus(WireModel):
-    type: Literal["systemError"]
-
-
-class TerminalInteractionNotification(WireModel):
-    item_id: Annotated[str, Field(alias="itemId")]
-    process_id: Annotated[str, Field(alias="processId")]
-    stdin: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class TextElement(WireModel):
-    byte_range: Annotated[ByteRange, Field(alias="byteRange")]
-    """Byte range in the parent `text` buffer that this element occupies."""
-    placeholder: str | None = None
-    """Optional human-readable placeholder for the element, displayed in the UI."""
-
-
-class TextPosition(WireModel):
-    column: UInt64
-    """1-based column number (in Unicode scalar values)."""
-    line: UInt64
-    """1-based line number."""
-
-
-class TextRange(WireModel):
-    end: TextPosition
-    start: TextPosition
-
-
-class TextReasoningItemContent(WireModel):
-    text: str
-    type: Literal["text"]
-
-
-class TextResourceContent(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    mime_type: Annotated[str | None, Field(alias="mimeType")] = None
-    text: str
-    uri: str
-    """The URI of this resource."""
-
-
-class TextUserInput(WireModel):
-    text: str
-    text_elements: list[TextElement] = Field(default_factory=list)
-    """UI-defined spans within `text` used to render or persist special elements."""
-    type: Literal["text"]
-
-
-class Thread(WireModel):
-    agent_nickname: Annotated[str | None, Field(alias="agentNickname")] = None
-    """Optional random unique nickname assigned to an AgentControl-spawned sub-agent."""
-    agent_role: Annotated[str | None, Field(alias="agentRole")] = None
-    """Optional role (agent_role) assigned to an AgentControl-spawned sub-agent."""
-    cli_version: Annotated[str, Field(alias="cliVersion")]
-    """Version of the CLI that created the thread."""
-    created_at: Annotated[Int64, Field(alias="createdAt")]
-    """Unix timestamp (in seconds) when the thread was created."""
-    cwd: AbsolutePathBuf
-    """Working directory captured for the thread."""
-    ephemeral: bool
-    """Whether the thread is ephemeral and should not be materialized on disk."""
-    forked_from_id: Annotated[str | None, Field(alias="forkedFromId")] = None
-    """Source thread id when this thread was created by forking another thread."""
-    git_info: Annotated[GitInfo | None, Field(alias="gitInfo")] = None
-    """Optional Git metadata captured when the thread was created."""
-    history_mode: Annotated[ThreadHistoryMode, Field(alias="historyMode")] = ThreadHistoryMode.legacy
-    """Persisted thread history contract selected when this thread was created."""
-    id: str
-    """Identifier for this thread. Codex-generated thread IDs are UUIDv7."""
-    model: str | None = None
-    """Current configured model when loaded, otherwise the latest persisted model. Null when unavailable. This is not per-turn execution telemetry."""
-    model_provider: Annotated[str, Field(alias="modelProvider")]
-    """Model provider used for this thread (for example, 'openai')."""
-    name: str | None = None
-    """Optional user-facing thread title."""
-    originator: str | None = None
-    """Originator recorded when the thread was created, independent of its current client or executor. Null when the recorded originator is unavailable."""
-    parent_thread_id: Annotated[str | None, Field(alias="parentThreadId")] = None
-    """The ID of the parent thread. This will only be set if this thread is a subagent."""
-    path: str | None = None
-    """[UNSTABLE] Path to the thread on disk."""
-    preview: str
-    """Usually the first user message in the thread, if available."""
-    project_id: Annotated[str | None, Field(alias="projectId")]
-    """Canonical project assignment owned by app-server, if any."""
-    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
-    """Current configured reasoning effort when loaded, otherwise the latest persisted effort. Null when unset or unavailable. This is not per-turn execution telemetry."""
-    recency_at: Annotated[Int64 | None, Field(alias="recencyAt")] = None
-    """Unix timestamp (in seconds) used for thread recency ordering."""
-    section: ThreadSection | None = None
-    """The independently persisted section selected for this thread, if any."""
-    section_entered_at: Annotated[Int64 | None, Field(alias="sectionEnteredAt")] = None
-    """Unix timestamp in seconds when the thread entered its current section."""
-    session_id: Annotated[str, Field(alias="sessionId")]
-    """Session id shared by threads that belong to the same session tree."""
-    source: SessionSource
-    """Origin of the thread (CLI, VSCode, codex exec, codex app-server, etc.)."""
-    status: ThreadStatus
-    """Current runtime status for the thread."""
-    thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
-    """Optional analytics source classification for this thread."""
-    turns: list[Turn]
-    """Only populated on `thread/resume`, `thread/fork`, and `thread/read` (when `includeTurns` is true) responses. For all other responses and notifications returning a Thread, the turns field will be an empty list."""
-    updated_at: Annotated[Int64, Field(alias="updatedAt")]
-    """Unix timestamp (in seconds) when the thread was last updated."""
-
-
-class ThreadApproveGuardianDeniedActionParams(WireModel):
-    event: JsonValue
-    """Serialized `codex_protocol::protocol::GuardianAssessmentEvent`."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadApproveGuardianDeniedActionRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/approveGuardianDeniedAction"]
-    params: ThreadApproveGuardianDeniedActionParams
-
-
-class ThreadApproveGuardianDeniedActionResponse(WireModel):
-    pass
-
-
-class ThreadArchiveParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadArchiveRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/archive"]
-    params: ThreadArchiveParams
-
-
-class ThreadArchiveResponse(WireModel):
-    pass
-
-
-class ThreadArchivedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/archived"]
-    params: ThreadArchivedNotification
-
-
-class ThreadArchivedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadAttachment(WireModel):
-    """An independently persisted attachment associated with a thread."""
-
-    attachment_type: Annotated[str, Field(alias="attachmentType")]
-    created_at: Annotated[Int64, Field(alias="createdAt")]
-    id: str
-    identity_key: Annotated[str, Field(alias="identityKey")]
-    payload: JsonValue
-
-
-class ThreadAttachmentAddParams(WireModel):
-    """Parameters for creating or locating an attachment on its owning thread."""
-
-    attachment_type: Annotated[str, Field(alias="attachmentType")]
-    identity_key: Annotated[str, Field(alias="identityKey")]
-    payload: JsonValue
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadAttachmentAddRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/attachment/add"]
-    params: ThreadAttachmentAddParams
-
-
-class ThreadAttachmentAddResponse(WireModel):
-    """The created or existing attachment."""
-
-    attachment: ThreadAttachment
-    outcome: ThreadAttachmentAddOutcome
-
-
-class ThreadAttachmentListParams(WireModel):
-    """Parameters for listing attachments from one thread."""
-
-    cursor: str | None = None
-    limit: UInt32 | None = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadAttachmentListRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/attachment/list"]
-    params: ThreadAttachmentListParams
-
-
-class ThreadAttachmentListResponse(WireModel):
-    """One page of attachments associated with the requested thread."""
-
-    data: list[ThreadAttachment]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-
-
-class ThreadAttachmentOwner(WireModel):
-    """A thread that currently owns an attachment with the requested identity."""
-
-    archived: bool
-    """Whether the owning thread is archived, not whether it is currently executing a turn."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadAttachmentOwnerListParams(WireModel):
-    """Parameters for reverse lookup by attachment identity within this server's store."""
-
-    archived: bool | None = None
-    """Omitted or null returns all matches; false returns non-archived threads only."""
-    attachment_type: Annotated[str, Field(alias="attachmentType")]
-    cursor: str | None = None
-    identity_key: Annotated[str, Field(alias="identityKey")]
-    limit: UInt32 | None = None
-
-
-class ThreadAttachmentOwnerListRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/attachmentOwner/list"]
-    params: ThreadAttachmentOwnerListParams
-
-
-class ThreadAttachmentOwnerListResponse(WireModel):
-    """One page of matching owners, including threads without their own user messages."""
-
-    data: list[ThreadAttachmentOwner]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-
-
-class ThreadAttachmentRemoveParams(WireModel):
-    """Parameters for deleting an attachment by its stable thread-local identity."""
-
-    attachment_type: Annotated[str, Field(alias="attachmentType")]
-    identity_key: Annotated[str, Field(alias="identityKey")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadAttachmentRemoveRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/attachment/remove"]
-    params: ThreadAttachmentRemoveParams
-
-
-class ThreadAttachmentRemoveResponse(WireModel):
-    """Successful deletion does not return additional attachment data."""
-
-
-class ThreadAttachmentUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/attachment/updated"]
-    params: ThreadAttachmentUpdatedNotification
-
-
-class ThreadAttachmentUpdatedNotification(WireModel):
-    """Notification published after a thread attachment is created or deleted."""
-
-    attachment_id: Annotated[str, Field(alias="attachmentId")]
-    attachment_type: Annotated[str, Field(alias="attachmentType")]
-    identity_key: Annotated[str, Field(alias="identityKey")]
-    operation: ThreadAttachmentOperation
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadClosedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/closed"]
-    params: ThreadClosedNotification
-
-
-class ThreadClosedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadCompactStartParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadCompactStartRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/compact/start"]
-    params: ThreadCompactStartParams
-
-
-class ThreadCompactStartResponse(WireModel):
-    pass
-
-
-class ThreadCompactedEvent(WireModel):
-    """Deprecated: Use `ContextCompaction` item type instead."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/compacted"]
-    params: ContextCompactedNotification
-
-
-class ThreadDeleteParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadDeleteRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/delete"]
-    params: ThreadDeleteParams
-
-
-class ThreadDeleteResponse(WireModel):
-    pass
-
-
-class ThreadDeletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/deleted"]
-    params: ThreadDeletedNotification
-
-
-class ThreadDeletedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadEnvironment(WireModel):
-    """An environment selected by a loaded thread, independent of connection status."""
-
-    cwd: LegacyAppPathString
-    environment_id: Annotated[str, Field(alias="environmentId")]
-    runtime_workspace_roots: Annotated[list[LegacyAppPathString], Field(alias="runtimeWorkspaceRoots")]
-
-
-class ThreadEnvironmentConnectedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/environment/connected"]
-    params: EnvironmentConnectionNotification
-
-
-class ThreadEnvironmentDisconnectedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/environment/disconnected"]
-    params: EnvironmentConnectionNotification
-
-
-class ThreadExtra(WireModel):
-    """Extra app-server data for a thread."""
-
-
-class ThreadForkParams(WireModel):
-    """There are two ways to fork a thread: 1. By thread_id: load the thread from disk by thread_id and fork it into a new thread. 2. By path: load the thread from disk by path and fork it into a new thread.
-
-    If using a non-empty path, the thread_id param will be ignored. Empty string path values are treated as absent.
-
-    Prefer using thread_id whenever possible.
-    """
-
-    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
-    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
-    """Override where approval requests are routed for review on this thread and subsequent turns."""
-    base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
-    config: dict[str, JsonValue] | None = None
-    cwd: str | None = None
-    developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
-    ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
-    exclude_turns: Annotated[bool | None, Field(alias="excludeTurns", exclude_if=_is_none)] = None
-    """When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead."""
-    last_turn_id: Annotated[str | None, Field(alias="lastTurnId")] = None
-    """Optional last turn id to fork through, inclusive.
-
-    When specified, turns after `last_turn_id` are omitted from the fork. The referenced turn cannot be in progress.
-    """
-    model: str | None = None
-    """Configuration overrides for the forked thread, if any."""
-    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
-    sandbox: SandboxMode | None = None
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-    thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
-    """Optional client-supplied analytics source classification for this forked thread."""
-
-
-class ThreadForkRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/fork"]
-    params: ThreadForkParams
-
-
-class ThreadForkResponse(WireModel):
-    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
-    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
-    """Reviewer currently used for approval requests on this thread."""
-    cwd: AbsolutePathBuf
-    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
-    """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
-        default_factory=list
+    from ._models.additional_network_permissions import AdditionalNetworkPermissions
+    from ._models.additional_permission_profile import AdditionalPermissionProfile
+    from ._models.agent_message_delta_notification import AgentMessageDeltaNotification, ItemAgentMessageDeltaEvent
+    from ._models.allow_deny_requirement import AllowDenyRequirement
+    from ._models.app_config import AppConfig, AppLinksConfig, AppToolsConfig, ToolExposureSurface
+    from ._models.app_info import AppBranding, AppInfo, AppMetadata, AppReview, AppScreenshot
+    from ._models.app_link_config import AppLinkConfig
+    from ._models.app_list_updated_event import AppListUpdatedEvent, AppListUpdatedNotification
+    from ._models.app_summary import AppSummary
+    from ._models.app_tool_approval import AppToolApproval
+    from ._models.app_tool_config import AppToolConfig
+    from ._models.application_requirements import ApplicationNetworkRequirements, ApplicationRequirements
+    from ._models.apply_patch_approval_params import (
+        AddFileChange,
+        ApplyPatchApprovalParams,
+        ApplyPatchApprovalRequest,
+        ApplyPatchApprovalResponse,
+        DeleteFileChange,
+        FileChange,
+        UpdateFileChange,
     )
-    """Environment-native paths to instruction source files currently loaded for this thread."""
-    model: str
-    model_provider: Annotated[str, Field(alias="modelProvider")]
-    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
-    sandbox: SandboxPolicy
-    """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    thread: Thread
-
-
-class ThreadGoal(WireModel):
-    created_at: Annotated[Int64, Field(alias="createdAt")]
-    objective: str
-    status: ThreadGoalStatus
-    thread_id: Annotated[str, Field(alias="threadId")]
-    time_used_seconds: Annotated[Int64, Field(alias="timeUsedSeconds")]
-    token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
-    tokens_used: Annotated[Int64, Field(alias="tokensUsed")]
-    updated_at: Annotated[Int64, Field(alias="updatedAt")]
-
-
-class ThreadGoalClearParams(WireModel):
-    origin: ThreadGoalMutationOrigin | None = None
-    """Missing provenance does not supply user authorization."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadGoalClearRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/goal/clear"]
-    params: ThreadGoalClearParams
-
-
-class ThreadGoalClearResponse(WireModel):
-    cleared: bool
-
-
-class ThreadGoalClearedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/goal/cleared"]
-    params: ThreadGoalClearedNotification
-
-
-class ThreadGoalClearedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadGoalGetParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadGoalGetRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/goal/get"]
-    params: ThreadGoalGetParams
-
-
-class ThreadGoalGetResponse(WireModel):
-    goal: ThreadGoal | None = None
-
-
-class ThreadGoalSetParams(WireModel):
-    objective: str | None = None
-    origin: ThreadGoalMutationOrigin | None = None
-    """Missing provenance does not supply user authorization."""
-    status: ThreadGoalStatus | None = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-    token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
-
-
-class ThreadGoalSetRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/goal/set"]
-    params: ThreadGoalSetParams
-
-
-class ThreadGoalSetResponse(WireModel):
-    goal: ThreadGoal
-
-
-class ThreadGoalUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/goal/updated"]
-    params: ThreadGoalUpdatedNotification
-
-
-class ThreadGoalUpdatedNotification(WireModel):
-    goal: ThreadGoal
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-
-
-class ThreadInjectItemsParams(WireModel):
-    items: list[JsonValue]
-    """Raw Responses API items to append to the thread's model-visible history."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadInjectItemsRequest(WireModel):
-    """Append raw Responses API items to the thread history without starting a user turn."""
-
-    id: RequestId
-    method: Literal["thread/inject_items"]
-    params: ThreadInjectItemsParams
-
-
-class ThreadInjectItemsResponse(WireModel):
-    pass
-
-
-class ThreadItemEntry(WireModel):
-    completed_at_ms: Annotated[Int64 | None, Field(alias="completedAtMs")] = None
-    """Unix timestamp (milliseconds) when the item completed, if recorded by the producer."""
-    item: ThreadItem
-    started_at_ms: Annotated[Int64 | None, Field(alias="startedAtMs")] = None
-    """Unix timestamp (milliseconds) when the item started, if recorded by the producer."""
-    turn_id: Annotated[str, Field(alias="turnId")]
-    """Turn containing this item."""
-
-
-class ThreadItemsListParams(WireModel):
-    cursor: ThreadItemsListCursor | None = None
-    """Opaque continuation cursor or an exclusive item anchor in the requested visible turn. An item anchor requires a non-empty `turnId`; ascending (the default) returns items after it, and descending returns items before it. Continue with the returned string cursor."""
-    limit: UInt32 | None = None
-    """Optional item page size."""
-    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
-    """Optional item pagination direction; defaults to ascending."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-    """Optional turn id to filter by. When omitted, returns items across the thread."""
-
-
-class ThreadItemsListRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/items/list"]
-    params: ThreadItemsListParams
-
-
-class ThreadItemsListResponse(WireModel):
-    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
-    """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one item."""
-    data: list[ThreadItemEntry]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
-
-
-class ThreadListParams(WireModel):
-    archived: bool | None = None
-    """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned."""
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    cwd: ThreadListCwdFilter | None = None
-    """Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned."""
-    excluded_thread_ids: Annotated[list[str] | None, Field(alias="excludedThreadIds")] = None
-    """Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to a reasonable server-side value."""
-    model_providers: Annotated[list[str] | None, Field(alias="modelProviders")] = None
-    """Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers."""
-    originators: list[str] | None = None
-    """Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted."""
-    search_term: Annotated[str | None, Field(alias="searchTerm")] = None
-    """Optional substring filter for the extracted thread title."""
-    section_id: Annotated[str | None, Field(alias="sectionId")] = None
-    """Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section."""
-    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
-    """Optional sort direction; defaults to descending (newest first)."""
-    sort_key: Annotated[ThreadSortKey | None, Field(alias="sortKey")] = None
-    """Optional sort key; defaults to created_at."""
-    source_kinds: Annotated[list[ThreadSourceKind] | None, Field(alias="sourceKinds")] = None
-    """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
-    use_state_db_only: Annotated[bool | None, Field(alias="useStateDbOnly", exclude_if=_is_none)] = None
-    """If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior."""
-
-
-class ThreadListRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/list"]
-    params: ThreadListParams
-
-
-class ThreadListResponse(WireModel):
-    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
-    """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one thread. Use it with the opposite `sortDirection`; for timestamp sorts it anchors at the start of the page timestamp so same-second updates are not skipped."""
-    data: list[Thread]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
-
-
-class ThreadLoadedListParams(WireModel):
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    limit: UInt32 | None = None
-    """Optional page size; defaults to no limit."""
-
-
-class ThreadLoadedListRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/loaded/list"]
-    params: ThreadLoadedListParams
-
-
-class ThreadLoadedListResponse(WireModel):
-    data: list[str]
-    """Thread ids for sessions currently loaded in memory."""
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
-
-
-class ThreadMetadataGitInfoUpdateParams(WireModel):
-    branch: str | None = None
-    """Omit to leave the stored branch unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
-    origin_url: Annotated[str | None, Field(alias="originUrl")] = None
-    """Omit to leave the stored origin URL unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
-    sha: str | None = None
-    """Omit to leave the stored commit unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
-
-
-class ThreadMetadataUpdateParams(WireModel):
-    git_info: Annotated[ThreadMetadataGitInfoUpdateParams | None, Field(alias="gitInfo")] = None
-    """Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadMetadataUpdateRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/metadata/update"]
-    params: ThreadMetadataUpdateParams
-
-
-class ThreadMetadataUpdateResponse(WireModel):
-    thread: Thread
-
-
-class ThreadNameSetRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/name/set"]
-    params: ThreadSetNameParams
-
-
-class ThreadNameUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/name/updated"]
-    params: ThreadNameUpdatedNotification
-
-
-class ThreadNameUpdatedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    thread_name: Annotated[str | None, Field(alias="threadName")] = None
-
-
-class ThreadPredictionUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/prediction/updated"]
-    params: ThreadPredictionUpdatedNotification
-
-
-class ThreadPredictionUpdatedNotification(WireModel):
-    result: ThreadPredictionResult
-    source_turn_id: Annotated[str, Field(alias="sourceTurnId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadProjectUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/project/updated"]
-    params: ThreadProjectUpdatedNotification
-
-
-class ThreadProjectUpdatedNotification(WireModel):
-    project_id: Annotated[str | None, Field(alias="projectId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadQueueChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/queue/changed"]
-    params: ThreadQueueChangedNotification
-
-
-class ThreadQueueChangedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadReadParams(WireModel):
-    include_turns: Annotated[bool | None, Field(alias="includeTurns", exclude_if=_is_none)] = None
-    """When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadReadRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/read"]
-    params: ThreadReadParams
-
-
-class ThreadReadResponse(WireModel):
-    thread: Thread
-
-
-class ThreadReadState(WireModel):
-    """The first unread position in a durable local thread. A null position means read. The opaque revision guards edits against activity or marks the caller has not seen."""
-
-    first_unread: Annotated[ThreadUnreadPosition | None, Field(alias="firstUnread")] = None
-    revision: str
-
-
-class ThreadReadStateChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/readState/changed"]
-    params: ThreadReadStateChangedNotification
-
-
-class ThreadReadStateChangedNotification(WireModel):
-    read_state: Annotated[ThreadReadState, Field(alias="readState")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeAudioChunk(WireModel):
-    """EXPERIMENTAL - thread realtime audio chunk."""
-
-    data: str
-    item_id: Annotated[str | None, Field(alias="itemId")] = None
-    num_channels: Annotated[UInt16, Field(alias="numChannels")]
-    sample_rate: Annotated[UInt32, Field(alias="sampleRate")]
-    samples_per_channel: Annotated[UInt32 | None, Field(alias="samplesPerChannel")] = None
-
-
-class ThreadRealtimeClosedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/closed"]
-    params: ThreadRealtimeClosedNotification
-
-
-class ThreadRealtimeClosedNotification(WireModel):
-    """EXPERIMENTAL - emitted when thread realtime transport closes."""
-
-    reason: str | None = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeErrorEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/error"]
-    params: ThreadRealtimeErrorNotification
-
-
-class ThreadRealtimeErrorNotification(WireModel):
-    """EXPERIMENTAL - emitted when thread realtime encounters an error."""
-
-    message: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeInitialItem(WireModel):
-    """EXPERIMENTAL - role-bearing text item included when a realtime V3 session starts."""
-
-    role: ConversationTextRole
-    text: str
-
-
-class ThreadRealtimeItemAddedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/itemAdded"]
-    params: ThreadRealtimeItemAddedNotification
-
-
-class ThreadRealtimeItemAddedNotification(WireModel):
-    """EXPERIMENTAL - raw non-audio thread realtime item emitted by the backend."""
-
-    item: JsonValue
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeItemCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/item/completed"]
-    params: ThreadRealtimeItemCompletedNotification
-
-
-class ThreadRealtimeItemCompletedNotification(WireModel):
-    """EXPERIMENTAL - a realtime timeline item published after canonical commit."""
-
-    item: ThreadRealtimeItem
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeItemStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/item/started"]
-    params: ThreadRealtimeItemStartedNotification
-
-
-class ThreadRealtimeItemStartedNotification(WireModel):
-    """EXPERIMENTAL - a realtime timeline item started before its content streams."""
-
-    item: ThreadRealtimeItem
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeItemTranscriptDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/item/transcript/delta"]
-    params: ThreadRealtimeItemTranscriptDeltaNotification
-
-
-class ThreadRealtimeItemTranscriptDeltaNotification(WireModel):
-    """EXPERIMENTAL - text appended to an active realtime transcript item."""
-
-    delta: str
-    item_id: Annotated[str, Field(alias="itemId")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeOutputAudioDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/outputAudio/delta"]
-    params: ThreadRealtimeOutputAudioDeltaNotification
-
-
-class ThreadRealtimeOutputAudioDeltaNotification(WireModel):
-    """EXPERIMENTAL - streamed output audio emitted by thread realtime."""
-
-    audio: ThreadRealtimeAudioChunk
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeSdpEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/sdp"]
-    params: ThreadRealtimeSdpNotification
-
-
-class ThreadRealtimeSdpNotification(WireModel):
-    """EXPERIMENTAL - emitted with the remote SDP for a WebRTC realtime session."""
-
-    sdp: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/started"]
-    params: ThreadRealtimeStartedNotification
-
-
-class ThreadRealtimeStartedNotification(WireModel):
-    """EXPERIMENTAL - emitted when thread realtime startup is accepted."""
-
-    realtime_session_id: Annotated[str | None, Field(alias="realtimeSessionId")] = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-    version: RealtimeConversationVersion
-
-
-class ThreadRealtimeTranscriptDeltaEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/transcript/delta"]
-    params: ThreadRealtimeTranscriptDeltaNotification
-
-
-class ThreadRealtimeTranscriptDeltaNotification(WireModel):
-    """EXPERIMENTAL - flat transcript delta emitted whenever realtime transcript text changes."""
-
-    delta: str
-    """Live transcript delta from the realtime event."""
-    role: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRealtimeTranscriptDoneEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/realtime/transcript/done"]
-    params: ThreadRealtimeTranscriptDoneNotification
-
-
-class ThreadRealtimeTranscriptDoneNotification(WireModel):
-    """EXPERIMENTAL - final transcript text emitted when realtime completes a transcript part."""
-
-    role: str
-    text: str
-    """Final complete text for the transcript part."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadResumeInitialTurnsPageParams(WireModel):
-    items_view: Annotated[TurnItemsView | None, Field(alias="itemsView")] = None
-    """How much item detail to include for each returned turn; defaults to summary."""
-    limit: UInt32 | None = None
-    """Optional turn page size."""
-    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
-    """Optional turn pagination direction; defaults to descending."""
-
-
-class ThreadResumeParams(WireModel):
-    """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
-
-    For non-running threads, the precedence is: history > non-empty path > thread_id. If using history or a non-empty path for a non-running thread, the thread_id param will be ignored.
-
-    If thread_id identifies a running thread, app-server rejoins that thread and treats a non-empty path as a consistency check against the active rollout path. Empty string path values are treated as absent.
-
-    Prefer using thread_id whenever possible.
-    """
-
-    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
-    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
-    """Override where approval requests are routed for review on this thread and subsequent turns."""
-    base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
-    config: dict[str, JsonValue] | None = None
-    cwd: str | None = None
-    developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
-    exclude_turns: Annotated[bool | None, Field(alias="excludeTurns", exclude_if=_is_none)] = None
-    """When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead."""
-    model: str | None = None
-    """Configuration overrides for the resumed thread, if any."""
-    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
-    personality: Personality | None = None
-    """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
-    sandbox: SandboxMode | None = None
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadResumeRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/resume"]
-    params: ThreadResumeParams
-
-
-class ThreadResumeResponse(WireModel):
-    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
-    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
-    """Reviewer currently used for approval requests on this thread."""
-    collaboration_mode: Annotated[CollaborationMode | None, Field(alias="collaborationMode")] = None
-    """Effective collaboration mode. Absent when resuming from an older server."""
-    cwd: AbsolutePathBuf
-    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
-    """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
-        default_factory=list
+    from ._models.approvals_reviewer import ApprovalsReviewer
+    from ._models.apps_config import AppsConfig, AppsDefaultConfig
+    from ._models.apps_installed_params import AppsInstalledParams, AppsInstalledResponse, InstalledApp
+    from ._models.apps_list_params import AppsListParams, AppsListResponse
+    from ._models.apps_read_params import AppsReadParams, AppsReadResponse, AppToolSummary, ConnectorMetadata
+    from ._models.ask_for_approval import AskForApproval, GranularAskForApproval, GranularAskForApprovalGranular
+    from ._models.attestation_generate_params import (
+        AttestationGenerateParams,
+        AttestationGenerateRequest,
+        AttestationGenerateResponse,
     )
-    """Environment-native paths to instruction source files currently loaded for this thread."""
-    items_backwards_cursor: Annotated[str | None, Field(alias="itemsBackwardsCursor")] = None
-    """Opaque cursor for hydrating paginated items backwards.
-
-    Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
-    """
-    model: str
-    model_provider: Annotated[str, Field(alias="modelProvider")]
-    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
-    sandbox: SandboxPolicy
-    """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    thread: Thread
-    turns_backwards_cursor: Annotated[str | None, Field(alias="turnsBackwardsCursor")] = None
-    """Opaque cursor for hydrating paginated turns backwards.
-
-    Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
-    """
-
-
-class ThreadRevertParams(WireModel):
-    """Replace a paginated thread's durable history with the prefix before one turn.
-
-    This only changes persisted conversation history. It does not revert local file changes.
-    """
-
-    before_turn_id: Annotated[str, Field(alias="beforeTurnId")]
-    """Turn excluded from the replacement history, together with every later turn."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadRevertRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/revert"]
-    params: ThreadRevertParams
-
-
-class ThreadRevertResponse(WireModel):
-    items_backwards_cursor: Annotated[str | None, Field(alias="itemsBackwardsCursor")] = None
-    """Opaque cursor for hydrating paginated items backwards.
-
-    Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
-    """
-    thread: Thread
-    """Updated loaded thread metadata. `turns` is always empty; hydrate retained history through `thread/turns/list`."""
-    turns_backwards_cursor: Annotated[str | None, Field(alias="turnsBackwardsCursor")] = None
-    """Opaque cursor for hydrating paginated turns backwards.
-
-    Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
-    """
-
-
-class ThreadRevertedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/reverted"]
-    params: ThreadRevertedNotification
-
-
-class ThreadRevertedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadSearchResult(WireModel):
-    snippet: str
-    thread: Thread
-
-
-class ThreadSection(WireModel):
-    """An independently persisted, user-visible thread section."""
-
-    appearance: ThreadSectionAppearance | None = None
-    """Optional appearance synchronized across clients."""
-    id: str
-    """Opaque UUIDv7 identity that remains stable when the section is renamed."""
-    name: str
-    """The current user-visible section name."""
-
-
-class ThreadSectionAppearance(WireModel):
-    """Extensible visual presentation for a custom thread section."""
-
-    color: str | None = None
-    icon: str | None = None
-
-
-class ThreadSectionCreateParams(WireModel):
-    """Parameters for creating an independently persisted thread section."""
-
-    appearance: ThreadSectionAppearance | None = None
-    name: str
-    """The user-visible name of the section."""
-
-
-class ThreadSectionCreateRequest(WireModel):
-    id: RequestId
-    method: Literal["threadSection/create"]
-    params: ThreadSectionCreateParams
-
-
-class ThreadSectionCreateResponse(WireModel):
-    """The independently persisted section created by the server."""
-
-    section: ThreadSection
-
-
-class ThreadSectionDeleteParams(WireModel):
-    """Parameters for deleting an independently persisted thread section."""
-
-    section_id: Annotated[str, Field(alias="sectionId")]
-    """The stable, server-generated identity of the section to delete."""
-
-
-class ThreadSectionDeleteRequest(WireModel):
-    id: RequestId
-    method: Literal["threadSection/delete"]
-    params: ThreadSectionDeleteParams
-
-
-class ThreadSectionDeleteResponse(WireModel):
-    """Successful deletion does not return additional section data."""
-
-
-class ThreadSectionListParams(WireModel):
-    """Parameters for listing independently persisted thread sections."""
-
-    cursor: str | None = None
-    """Opaque pagination cursor returned by a previous call."""
-    limit: UInt32 | None = None
-    """Maximum number of sections to return."""
-
-
-class ThreadSectionListRequest(WireModel):
-    id: RequestId
-    method: Literal["threadSection/list"]
-    params: ThreadSectionListParams
-
-
-class ThreadSectionListResponse(WireModel):
-    """One page of independently persisted thread sections."""
-
-    data: list[ThreadSection]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor for the next page, or `null` when no sections remain."""
-
-
-class ThreadSectionMoveParams(WireModel):
-    """Parameters for moving a thread within a server-owned section ordering."""
-
-    before_thread_id: Annotated[str | None, Field(alias="beforeThreadId")] = None
-    """Existing thread to insert before; omission or null appends to the section."""
-    section_id: Annotated[str | None, Field(alias="sectionId")]
-    """Destination section, or `null` to remove the thread from its section."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    """Thread to move into, within, or out of a section."""
-
-
-class ThreadSectionMoveRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/section/move"]
-    params: ThreadSectionMoveParams
-
-
-class ThreadSectionMoveResponse(WireModel):
-    pass
-
-
-class ThreadSectionUpdateParams(WireModel):
-    """Parameters for updating an independently persisted thread section."""
-
-    appearance: ThreadSectionAppearance | None = None
-    """Omit to preserve appearance, use `null` to clear it, or provide a replacement."""
-    name: str
-    """The updated user-visible name of the section."""
-    section_id: Annotated[str, Field(alias="sectionId")]
-    """The stable, server-generated identity of the section to update."""
-
-
-class ThreadSectionUpdateRequest(WireModel):
-    id: RequestId
-    method: Literal["threadSection/update"]
-    params: ThreadSectionUpdateParams
-
-
-class ThreadSectionUpdateResponse(WireModel):
-    """The independently persisted section after its name is updated."""
-
-    section: ThreadSection
-
-
-class ThreadSetNameParams(WireModel):
-    name: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadSetNameResponse(WireModel):
-    pass
-
-
-class ThreadSettings(WireModel):
-    active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
-    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
-    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
-    collaboration_mode: Annotated[CollaborationMode, Field(alias="collaborationMode")]
-    cwd: AbsolutePathBuf
-    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
-    """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    effort: ReasoningEffort | None = None
-    model: str
-    model_provider: Annotated[str, Field(alias="modelProvider")]
-    personality: Personality | None = None
-    """@deprecated Reports the saved setting; `friendly` and `pragmatic` no longer select a style."""
-    sandbox_policy: Annotated[SandboxPolicy, Field(alias="sandboxPolicy")]
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    summary: ReasoningSummary | None = None
-
-
-class ThreadSettingsUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/settings/updated"]
-    params: ThreadSettingsUpdatedNotification
-
-
-class ThreadSettingsUpdatedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    thread_settings: Annotated[ThreadSettings, Field(alias="threadSettings")]
-
-
-class ThreadShellCommandParams(WireModel):
-    command: str
-    """Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    timeout_ms: Annotated[Int64 | None, Field(alias="timeoutMs")] = None
-    """Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement."""
-
-
-class ThreadShellCommandRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/shellCommand"]
-    params: ThreadShellCommandParams
-
-
-class ThreadShellCommandResponse(WireModel):
-    pass
-
-
-class ThreadSpawnSubAgentSource(WireModel):
-    thread_spawn: ThreadSpawnSubAgentSourceThreadSpawn
-
-
-class ThreadSpawnSubAgentSourceThreadSpawn(WireModel):
-    agent_nickname: str | None = None
-    agent_path: AgentPath | None = None
-    agent_role: str | None = None
-    depth: Int32
-    parent_thread_id: ThreadId
-
-
-class ThreadStartParams(WireModel):
-    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
-    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
-    """Override where approval requests are routed for review on this thread and subsequent turns."""
-    base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
-    config: dict[str, JsonValue] | None = None
-    cwd: str | None = None
-    developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
-    ephemeral: bool | None = None
-    model: str | None = None
-    model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
-    personality: Personality | None = None
-    """@deprecated `friendly` and `pragmatic` no longer select a style."""
-    sandbox: SandboxMode | None = None
-    service_name: Annotated[str | None, Field(alias="serviceName")] = None
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    session_start_source: Annotated[ThreadStartSource | None, Field(alias="sessionStartSource")] = None
-    thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
-    """Optional client-supplied analytics source classification for this thread."""
-
-
-class ThreadStartRequest(WireModel):
-    """NEW APIs"""
-
-    id: RequestId
-    method: Literal["thread/start"]
-    params: ThreadStartParams
-
-
-class ThreadStartResponse(WireModel):
-    approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
-    approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
-    """Reviewer currently used for approval requests on this thread."""
-    cwd: AbsolutePathBuf
-    disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
-    """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
-        default_factory=list
+    from ._models.auth_recovery_notification import (
+        AuthRecoveryNotification,
+        ModelProviderAuthRecoveryCompletedEvent,
+        ModelProviderAuthRecoveryStartedEvent,
     )
-    """Environment-native paths to instruction source files currently loaded for this thread."""
-    model: str
-    model_provider: Annotated[str, Field(alias="modelProvider")]
-    reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
-    sandbox: SandboxPolicy
-    """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    thread: Thread
-
-
-class ThreadStartThreadUnreadPosition(WireModel):
-    """Explicitly marked unread, including when the thread has no turns."""
-
-    type: Literal["threadStart"]
-
-
-class ThreadStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/started"]
-    params: ThreadStartedNotification
-
-
-class ThreadStartedNotification(WireModel):
-    thread: Thread
-
-
-class ThreadStatusChangedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/status/changed"]
-    params: ThreadStatusChangedNotification
-
-
-class ThreadStatusChangedNotification(WireModel):
-    status: ThreadStatus
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadTokenUsage(WireModel):
-    last: TokenUsageBreakdown
-    model_context_window: Annotated[Int64 | None, Field(alias="modelContextWindow")] = None
-    total: TokenUsageBreakdown
-
-
-class ThreadTokenUsageUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/tokenUsage/updated"]
-    params: ThreadTokenUsageUpdatedNotification
-
-
-class ThreadTokenUsageUpdatedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    token_usage: Annotated[ThreadTokenUsage, Field(alias="tokenUsage")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ThreadTurnsListParams(WireModel):
-    cursor: str | None = None
-    """Opaque cursor to pass to the next call to continue after the last turn."""
-    items_view: Annotated[TurnItemsView | None, Field(alias="itemsView")] = None
-    """How much item detail to include for each returned turn; defaults to summary."""
-    limit: UInt32 | None = None
-    """Optional turn page size."""
-    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
-    """Optional turn pagination direction; defaults to descending."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadTurnsListRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/turns/list"]
-    params: ThreadTurnsListParams
-
-
-class ThreadTurnsListResponse(WireModel):
-    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
-    """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one turn. Use it with the opposite `sortDirection` to include the anchor turn again and catch updates to that turn."""
-    data: list[Turn]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-    """Opaque cursor to pass to the next call to continue after the last turn. if None, there are no more turns to return."""
-
-
-class ThreadUnarchiveParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadUnarchiveRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/unarchive"]
-    params: ThreadUnarchiveParams
-
-
-class ThreadUnarchiveResponse(WireModel):
-    thread: Thread
-
-
-class ThreadUnarchivedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["thread/unarchived"]
-    params: ThreadUnarchivedNotification
-
-
-class ThreadUnarchivedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadUnsubscribeParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadUnsubscribeRequest(WireModel):
-    id: RequestId
-    method: Literal["thread/unsubscribe"]
-    params: ThreadUnsubscribeParams
-
-
-class ThreadUnsubscribeResponse(WireModel):
-    status: ThreadUnsubscribeStatus
-
-
-class ThreadUsage(WireModel):
-    estimated_usage_credits_micros: Annotated[Int64, Field(alias="estimatedUsageCreditsMicros")]
-    estimated_usage_usd_micros: Annotated[Int64 | None, Field(alias="estimatedUsageUsdMicros")] = None
-    groups: list[ThreadUsageBreakdownGroup]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class ThreadUsageBreakdownGroup(WireModel):
-    cached_input_tokens: Annotated[Int64 | None, Field(alias="cachedInputTokens")] = None
-    estimated_usage_credits_micros: Annotated[Int64, Field(alias="estimatedUsageCreditsMicros")]
-    input_tokens: Annotated[Int64 | None, Field(alias="inputTokens")] = None
-    model: str | None = None
-    net_new_input_tokens: Annotated[Int64 | None, Field(alias="netNewInputTokens")] = None
-    output_tokens: Annotated[Int64 | None, Field(alias="outputTokens")] = None
-    reasoning_effort: Annotated[str | None, Field(alias="reasoningEffort")] = None
-    speed: str | None = None
-    total_tokens: Annotated[Int64 | None, Field(alias="totalTokens")] = None
-
-
-class TmpdirFileSystemSpecialPath(WireModel):
-    kind: Literal["tmpdir"]
-
-
-class TokenUsageBreakdown(WireModel):
-    cache_write_input_tokens: Annotated[Int64, Field(alias="cacheWriteInputTokens")] = 0
-    cached_input_tokens: Annotated[Int64, Field(alias="cachedInputTokens")]
-    input_tokens: Annotated[Int64, Field(alias="inputTokens")]
-    output_tokens: Annotated[Int64, Field(alias="outputTokens")]
-    reasoning_output_tokens: Annotated[Int64, Field(alias="reasoningOutputTokens")]
-    total_tokens: Annotated[Int64, Field(alias="totalTokens")]
-
-
-class Tool(WireModel):
-    """Definition for a tool the client can call."""
-
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    annotations: JsonValue | None = None
-    description: str | None = None
-    icons: list[JsonValue] | None = None
-    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
-    name: str
-    output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
-    title: str | None = None
-
-
-class ToolRequestUserInputAnswer(WireModel):
-    """EXPERIMENTAL. Captures a user's answer to a request_user_input question."""
-
-    answers: list[str]
-
-
-class ToolRequestUserInputOption(WireModel):
-    """EXPERIMENTAL. Defines a single selectable option for request_user_input."""
-
-    description: str
-    label: str
-
-
-class ToolRequestUserInputParams(WireModel):
-    """EXPERIMENTAL. Params sent with a request_user_input event."""
-
-    auto_resolution_ms: Annotated[UInt64 | None, Field(alias="autoResolutionMs")] = None
-    """@deprecated Use `isBlocking` to decide whether the request should block."""
-    is_blocking: Annotated[bool, Field(alias="isBlocking")]
-    item_id: Annotated[str, Field(alias="itemId")]
-    questions: list[ToolRequestUserInputQuestion]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class ToolRequestUserInputQuestion(WireModel):
-    """EXPERIMENTAL. Represents one request_user_input question and its required options."""
-
-    header: str
-    id: str
-    is_other: Annotated[bool, Field(alias="isOther")] = False
-    is_secret: Annotated[bool, Field(alias="isSecret")] = False
-    options: list[ToolRequestUserInputOption] | None = None
-    question: str
-
-
-class ToolRequestUserInputResponse(WireModel):
-    """EXPERIMENTAL. Response payload mapping question ids to answers."""
-
-    answers: dict[str, ToolRequestUserInputAnswer]
-
-
-class ToolSearchCallResponseItem(WireModel):
-    arguments: JsonValue
-    call_id: str | None = None
-    encrypted_content: str | None = None
-    execution: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    status: str | None = None
-    type: Literal["tool_search_call"]
-
-
-class ToolSearchOutputResponseItem(WireModel):
-    call_id: str | None = None
-    execution: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    status: str
-    tools: list[JsonValue]
-    type: Literal["tool_search_output"]
-
-
-class ToolsV2(WireModel):
-    web_search: WebSearchToolConfig | None = None
-
-
-class TranscriptSegmentThreadRealtimeItem(WireModel):
-    id: str
-    realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
-    role: ThreadRealtimeTranscriptRole
-    text: str
-    type: Literal["transcriptSegment"]
-
-
-class Turn(WireModel):
-    completed_at: Annotated[Int64 | None, Field(alias="completedAt")] = None
-    """Unix timestamp (in seconds) when the turn completed."""
-    duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
-    """Duration between turn start and completion in milliseconds, if known."""
-    error: TurnError | None = None
-    """Error associated with a failed or interrupted turn."""
-    id: str
-    """Identifier for this turn. Codex-generated turn IDs are UUIDv7."""
-    items: list[ThreadItem]
-    """Thread items currently included in this turn payload."""
-    items_view: Annotated[TurnItemsView, Field(alias="itemsView")] = TurnItemsView.full
-    """Describes how much of `items` has been loaded for this turn."""
-    root_turn_id: Annotated[str | None, Field(alias="rootTurnId")] = None
-    """ID of the first turn in the chain of work that led to this turn. Pass this as `rootTurnId` when starting work on behalf of this turn. May be null in older history or a `review/start` response."""
-    started_at: Annotated[Int64 | None, Field(alias="startedAt")] = None
-    """Unix timestamp (in seconds) when the turn started."""
-    status: TurnStatus
-
-
-class TurnCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["turn/completed"]
-    params: TurnCompletedNotification
-
-
-class TurnCompletedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn: Turn
-
-
-class TurnCompletedThreadTimelineEntry(WireModel):
-    completed_at: Int64 | None = None
-    duration_ms: Int64 | None = None
-    error: TurnError | None = None
-    position: UInt64
-    started_at: Int64 | None = None
-    status: TurnStatus
-    turn_id: str
-    type: Literal["turnCompleted"]
-
-
-class TurnDiffUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["turn/diff/updated"]
-    params: TurnDiffUpdatedNotification
-
-
-class TurnDiffUpdatedNotification(WireModel):
-    """Notification that the turn-level unified diff has changed. Contains the latest aggregated diff across all file changes in the turn."""
-
-    diff: str
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class TurnEnvironmentParams(WireModel):
-    cwd: LegacyAppPathString
-    environment_id: Annotated[str, Field(alias="environmentId")]
-    runtime_workspace_roots: Annotated[list[LegacyAppPathString] | None, Field(alias="runtimeWorkspaceRoots")] = None
-    """Environment-native runtime workspace roots. Omitted defaults to `cwd`."""
-
-
-class TurnError(WireModel):
-    additional_details: Annotated[str | None, Field(alias="additionalDetails")] = None
-    codex_error_info: Annotated[CodexErrorInfo | None, Field(alias="codexErrorInfo")] = None
-    message: str
-    misalignment: MisalignmentErrorDetails | None = None
-    """Optional public explanation and continuation instruction for a misalignment block."""
-
-
-class TurnInterruptParams(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class TurnInterruptRequest(WireModel):
-    id: RequestId
-    method: Literal["turn/interrupt"]
-    params: TurnInterruptParams
-
-
-class TurnInterruptResponse(WireModel):
-    pass
-
-
-class TurnModerationMetadataEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["turn/moderationMetadata"]
-    params: TurnModerationMetadataNotification
-
-
-class TurnModerationMetadataNotification(WireModel):
-    metadata: JsonValue
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class TurnPlanStep(WireModel):
-    status: TurnPlanStepStatus
-    step: str
-
-
-class TurnPlanUpdatedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["turn/plan/updated"]
-    params: TurnPlanUpdatedNotification
-
-
-class TurnPlanUpdatedNotification(WireModel):
-    explanation: str | None = None
-    plan: list[TurnPlanStep]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class TurnStartParams(WireModel):
-    approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
-    """Override the approval policy for this turn and subsequent turns."""
-    approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
-    """Override where approval requests are routed for review on this turn and subsequent turns."""
-    client_user_message_id: Annotated[str | None, Field(alias="clientUserMessageId")] = None
-    cwd: str | None = None
-    """Override the working directory for this turn and subsequent turns."""
-    disabled_plugin_ids: Annotated[list[str] | None, Field(alias="disabledPluginIds")] = None
-    """Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it."""
-    effort: ReasoningEffort | None = None
-    """Override the reasoning effort for this turn and subsequent turns."""
-    input: list[UserInput]
-    model: str | None = None
-    """Override the model for this turn and subsequent turns."""
-    output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
-    """Optional JSON Schema used to constrain the final assistant message for this turn."""
-    parent_turn_id: Annotated[str | None, Field(alias="parentTurnId")] = None
-    """ID of the turn that caused this new turn to start.
-
-    Set this when starting work on behalf of another turn, such as delegated work in a different thread. Leave unset for work started directly by the user. Ignored when this request adds input to an active turn.
-    """
-    personality: Personality | None = None
-    """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
-    root_turn_id: Annotated[str | None, Field(alias="rootTurnId")] = None
-    """ID of the first turn in the chain of work that led to this new turn.
-
-    When setting `parentTurnId`, set this to the parent turn's `rootTurnId` when known. This keeps descendant work attributed to the original turn. If omitted, the new turn becomes its own root. Ignored when this request adds input to an active turn.
-    """
-    sandbox_policy: Annotated[SandboxPolicy | None, Field(alias="sandboxPolicy")] = None
-    """Override the sandbox policy for this turn and subsequent turns."""
-    service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
-    """Override the service tier for this turn and subsequent turns."""
-    service_tier_for_turn: Annotated[str | None, Field(alias="serviceTierForTurn")] = None
-    """Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered."""
-    summary: ReasoningSummary | None = None
-    """Override the reasoning summary for this turn and subsequent turns."""
-    thread_id: Annotated[str, Field(alias="threadId")]
-    tool_output: Annotated[TurnToolOutput | None, Field(alias="toolOutput")] = None
-    turn_trigger: Annotated[str | None, Field(alias="turnTrigger")] = None
-    """Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn."""
-
-
-class TurnStartRequest(WireModel):
-    id: RequestId
-    method: Literal["turn/start"]
-    params: TurnStartParams
-
-
-class TurnStartResponse(WireModel):
-    turn: Turn
-
-
-class TurnStartedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["turn/started"]
-    params: TurnStartedNotification
-
-
-class TurnStartedNotification(WireModel):
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn: Turn
-
-
-class TurnStartedThreadTimelineEntry(WireModel):
-    position: UInt64
-    started_at: Int64 | None = None
-    turn_id: str
-    type: Literal["turnStarted"]
-
-
-class TurnSteerParams(WireModel):
-    client_user_message_id: Annotated[str | None, Field(alias="clientUserMessageId")] = None
-    expected_turn_id: Annotated[str, Field(alias="expectedTurnId")]
-    """Required active turn id precondition. The request fails when it does not match the currently active turn."""
-    input: list[UserInput]
-    thread_id: Annotated[str, Field(alias="threadId")]
-
-
-class TurnSteerRequest(WireModel):
-    id: RequestId
-    method: Literal["turn/steer"]
-    params: TurnSteerParams
-
-
-class TurnSteerResponse(WireModel):
-    turn_id: Annotated[str, Field(alias="turnId")]
-
-
-class TurnThreadUnreadPosition(WireModel):
-    """The earliest completed result needing attention."""
-
-    turn_id: Annotated[str, Field(alias="turnId")]
-    type: Literal["turn"]
-
-
-class TurnToolOutput(WireModel):
-    name: str
-    namespace: str | None = None
-    output: FunctionCallOutputBody
-    retain: Annotated[bool | None, Field(exclude_if=_is_none)] = None
-    """Requests retention of this output in the thread's model history."""
-
-
-class TurnsPage(WireModel):
-    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
-    data: list[Turn]
-    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
-
-
-class UncommittedChangesReviewTarget(WireModel):
-    """Review the working tree: staged, unstaged, and untracked files."""
-
-    type: Literal["uncommittedChanges"]
-
-
-class UnknownCommandAction(WireModel):
-    command: str
-    type: Literal["unknown"]
-
-
-class UnknownFileSystemSpecialPath(WireModel):
-    kind: Literal["unknown"]
-    path: str
-    subpath: LegacyAppPathString | None = None
-
-
-class UnknownParsedCommand(WireModel):
-    cmd: str
-    type: Literal["unknown"]
-
-
-class UnreadThreadReadStateOperation(WireModel):
-    type: Literal["unread"]
-
-
-class UpdateFileChange(WireModel):
-    move_path: str | None = None
-    type: Literal["update"]
-    unified_diff: str
-
-
-class UpdatePatchChangeKind(WireModel):
-    move_path: str | None = None
-    type: Literal["update"]
-
-
-class UrlMcpServerElicitationRequestParams(WireModel):
-    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
-    elicitation_id: Annotated[str, Field(alias="elicitationId")]
-    message: str
-    mode: Literal["url"]
-    server_name: Annotated[str, Field(alias="serverName")]
-    thread_id: Annotated[str, Field(alias="threadId")]
-    turn_id: Annotated[str | None, Field(alias="turnId")] = None
-    """Active Codex turn when this elicitation was observed, if app-server could correlate one.
-
-    This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
-    """
-    url: str
-
-
-class UsageLimitExceededImageGenerationFailure(WireModel):
-    limit_id: Annotated[str, Field(alias="limitId")]
-    resets_at: Annotated[Int64 | None, Field(alias="resetsAt")] = None
-    type: Literal["usageLimitExceeded"]
-
-
-class UserConfigLayerSource(WireModel):
-    """User config layer from $CODEX_HOME/config.toml. This layer is special in that it is expected to be: - writable by the user - generally outside the workspace directory"""
-
-    file: AbsolutePathBuf
-    """This is the path to the user's config.toml file, though it is not guaranteed to exist."""
-    profile: str | None = None
-    """Name of the selected profile-v2 config layered on top of the base user config, when this layer represents one."""
-    type: Literal["user"]
-
-
-class UserMessageThreadItem(WireModel):
-    client_id: Annotated[str | None, Field(alias="clientId")] = None
-    content: list[UserInput]
-    id: str
-    type: Literal["userMessage"]
-
-
-class W3cTraceContext(WireModel):
-    traceparent: str | None = None
-    tracestate: str | None = None
-
-
-class WarningEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["warning"]
-    params: WarningNotification
-
-
-class WarningNotification(WireModel):
-    message: str
-    """Concise warning message for the user."""
-    thread_id: Annotated[str | None, Field(alias="threadId")] = None
-    """Optional thread target when the warning applies to a specific thread."""
-
-
-class WebSearchCallResponseItem(WireModel):
-    action: ResponsesApiWebSearchAction | None = None
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    status: str | None = None
-    type: Literal["web_search_call"]
-
-
-class WebSearchLocation(WireModel):
-    city: str | None = None
-    country: str | None = None
-    region: str | None = None
-    timezone: str | None = None
-
-
-class WebSearchThreadItem(WireModel):
-    action: WebSearchAction | None = None
-    id: str
-    query: str
-    results: list[JsonValue] | None = None
-    """Structured search results returned out-of-band by standalone web search.
-
-    These stay as opaque JSON at the extension/app-server boundary so new result fields and result types can pass through without a Codex release.
-    """
-    type: Literal["webSearch"]
-
-
-class WebSearchToolConfig(WireModel):
-    allowed_domains: list[str] | None = None
-    context_size: WebSearchContextSize | None = None
-    location: WebSearchLocation | None = None
-
-
-class WebrtcThreadRealtimeStartTransport(WireModel):
-    sdp: str
-    """SDP offer generated by a WebRTC RTCPeerConnection after configuring audio and the realtime events data channel."""
-    type: Literal["webrtc"]
-
-
-class WebsocketThreadRealtimeStartTransport(WireModel):
-    type: Literal["websocket"]
-
-
-class WeekdaysScheduledTaskSchedule(WireModel):
-    time: str
-    type: Literal["weekdays"]
-
-
-class WeeklyScheduledTaskSchedule(WireModel):
-    days: list[ScheduledTaskWeekday]
-    time: str
-    type: Literal["weekly"]
-
-
-class WholeItemThreadRealtimeBemItemPresentation(WireModel):
-    type: Literal["wholeItem"]
-
-
-class WindowsSandboxReadinessRequest(WireModel):
-    id: RequestId
-    method: Literal["windowsSandbox/readiness"]
-    params: None = None
-
-
-class WindowsSandboxReadinessResponse(WireModel):
-    status: WindowsSandboxReadiness
-
-
-class WindowsSandboxSetupCompletedEvent(WireModel):
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["windowsSandbox/setupCompleted"]
-    params: WindowsSandboxSetupCompletedNotification
-
-
-class WindowsSandboxSetupCompletedNotification(WireModel):
-    error: str | None = None
-    mode: WindowsSandboxSetupMode
-    success: bool
-
-
-class WindowsSandboxSetupStartParams(WireModel):
-    cwd: AbsolutePathBuf | None = None
-    mode: WindowsSandboxSetupMode
-
-
-class WindowsSandboxSetupStartRequest(WireModel):
-    id: RequestId
-    method: Literal["windowsSandbox/setupStart"]
-    params: WindowsSandboxSetupStartParams
-
-
-class WindowsSandboxSetupStartResponse(WireModel):
-    started: bool
-
-
-class WindowsWorldWritableWarningEvent(WireModel):
-    """Notifies the user of world-writable directories on Windows, which cannot be protected by the sandbox."""
-
-    emitted_at_ms: Annotated[Int64 | None, Field(alias="emittedAtMs", exclude_if=_is_none)] = None
-    """Unix timestamp (in milliseconds) when app-server emitted this notification."""
-    method: Literal["windows/worldWritableWarning"]
-    params: WindowsWorldWritableWarningNotification
-
-
-class WindowsWorldWritableWarningNotification(WireModel):
-    extra_count: Annotated[UInt64, Field(alias="extraCount")]
-    failed_scan: Annotated[bool, Field(alias="failedScan")]
-    sample_paths: Annotated[list[str], Field(alias="samplePaths")]
-
-
-class WorkspaceMessage(WireModel):
-    archived_at: Annotated[Int64 | None, Field(alias="archivedAt")] = None
-    """Unix timestamp (in seconds) when the message was archived."""
-    created_at: Annotated[Int64 | None, Field(alias="createdAt")] = None
-    """Unix timestamp (in seconds) when the message was created."""
-    message_body: Annotated[str, Field(alias="messageBody")]
-    message_id: Annotated[str, Field(alias="messageId")]
-    message_type: Annotated[WorkspaceMessageType, Field(alias="messageType")]
-
-
-class WorkspaceRouting(WireModel):
-    account_routing_override: Annotated[AccountRoutingOverride, Field(alias="accountRoutingOverride")]
-    backend_origin: Annotated[str, Field(alias="backendOrigin")]
-    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
-
-
-class WorkspaceWriteSandboxPolicy(WireModel):
-    exclude_slash_tmp: Annotated[bool, Field(alias="excludeSlashTmp")] = False
-    exclude_tmpdir_env_var: Annotated[bool, Field(alias="excludeTmpdirEnvVar")] = False
-    network_access: Annotated[bool, Field(alias="networkAccess")] = False
-    type: Literal["workspaceWrite"]
-    writable_roots: Annotated[list[AbsolutePathBuf], Field(alias="writableRoots")] = Field(default_factory=list)
-
-
-class WriteStdinGuardianApprovalReviewAction(WireModel):
-    """A child approval for input to an existing command execution item."""
-
-    approval_id: Annotated[str, Field(alias="approvalId")]
-    cwd: LegacyAppPathString
-    process_id: Annotated[str, Field(alias="processId")]
-    stdin: str
-    type: Literal["writeStdin"]
-
-
-AbsolutePathBuf = str
-"""A path that is guaranteed to be absolute and normalized (though it is not guaranteed to be canonicalized or exist on the filesystem).
-
-IMPORTANT: When deserializing an `AbsolutePathBuf`, a base path must be set using [AbsolutePathBufGuard::new]. If no base path is set, the deserialization will fail unless the path being deserialized is already absolute.
-"""
-
-Account = Annotated[Union[ApiKeyAccount, ChatgptAccount, AmazonBedrockAccount], Field(discriminator="type")]
-
-AgentMessageInputContent = Annotated[
-    Union[InputTextAgentMessageInputContent, EncryptedContentAgentMessageInputContent], Field(discriminator="type")
-]
-
-AgentPath = str
-
-AskForApproval = Union[Literal["untrusted", "on-request", "never"], GranularAskForApproval]
-
-CapabilityRootLocation = EnvironmentCapabilityRootLocation
-"""Location used to resolve a selected capability root."""
-
-ClientNotification = InitializedNotification
-
-ClientRequest = Annotated[
-    Union[
+    from ._models.auto_approval_review_strict_review_required_event import (
+        AutoApprovalReviewStrictReviewRequiredEvent,
+        StrictReviewRequiredNotification,
+    )
+    from ._models.cancel_login_account_params import (
+        CancelLoginAccountParams,
+        CancelLoginAccountResponse,
+        CancelLoginAccountStatus,
+    )
+    from ._models.client_notification import ClientNotification, InitializedNotification
+    from ._models.client_request import (
+        AccountGatewayOAuthCancelRequest,
+        AccountGatewayOAuthLoginRequest,
+        AccountGatewayOAuthReadRequest,
+        AccountLoginCancelRequest,
+        AccountLoginStartRequest,
+        AccountLogoutRequest,
+        AccountRateLimitResetCreditConsumeRequest,
+        AccountRateLimitsReadRequest,
+        AccountReadRequest,
+        AccountSendAddCreditsNudgeEmailRequest,
+        AccountUsageReadRequest,
+        AccountWorkspaceMessagesReadRequest,
+        AppInstalledRequest,
+        AppListRequest,
+        AppReadRequest,
+        ClientRequest,
+        CommandExecRequest,
+        CommandExecResizeRequest,
+        CommandExecTerminateRequest,
+        CommandExecWriteRequest,
+        ConfigBatchWriteRequest,
+        ConfigMcpServerReloadRequest,
+        ConfigReadRequest,
+        ConfigRequirementsReadRequest,
+        ConfigValueWriteRequest,
+        ExperimentalFeatureEnablementSetRequest,
+        ExperimentalFeatureListRequest,
+        ExternalAgentConfigDetectRequest,
+        ExternalAgentConfigImportReadHistoriesRequest,
+        ExternalAgentConfigImportRecordHistoryRequest,
+        ExternalAgentConfigImportRequest,
+        FeedbackUploadRequest,
+        FsCopyRequest,
+        FsCreateDirectoryRequest,
+        FsGetMetadataRequest,
+        FsReadDirectoryRequest,
+        FsReadFileRequest,
+        FsRemoveRequest,
+        FsUnwatchRequest,
+        FsWatchRequest,
+        FsWriteFileRequest,
+        FuzzyFileSearchRequest,
+        HooksListRequest,
         InitializeRequest,
-        ThreadStartRequest,
-        ThreadResumeRequest,
-        ThreadForkRequest,
+        MarketplaceAddRequest,
+        MarketplaceRemoveRequest,
+        MarketplaceUpgradeRequest,
+        McpServerOauthLoginRequest,
+        McpServerResourceReadRequest,
+        McpServerStatusListRequest,
+        McpServerToolCallRequest,
+        ModelListRequest,
+        ModelProviderCapabilitiesReadRequest,
+        PermissionProfileListRequest,
+        PluginInstalledRequest,
+        PluginInstallRequest,
+        PluginListRequest,
+        PluginReadRequest,
+        PluginReconcileRequest,
+        PluginShareCheckoutRequest,
+        PluginShareDeleteRequest,
+        PluginShareListRequest,
+        PluginShareSaveRequest,
+        PluginShareUpdateTargetsRequest,
+        PluginSkillReadRequest,
+        PluginUninstallRequest,
+        ReviewStartRequest,
+        SkillsConfigWriteRequest,
+        SkillsExtraRootsSetRequest,
+        SkillsListRequest,
+        ThreadApproveGuardianDeniedActionRequest,
         ThreadArchiveRequest,
-        ThreadDeleteRequest,
-        ThreadUnsubscribeRequest,
-        ThreadNameSetRequest,
-        ThreadGoalSetRequest,
-        ThreadGoalGetRequest,
-        ThreadGoalClearRequest,
-        ThreadMetadataUpdateRequest,
         ThreadAttachmentAddRequest,
         ThreadAttachmentListRequest,
         ThreadAttachmentOwnerListRequest,
         ThreadAttachmentRemoveRequest,
-        ThreadSectionMoveRequest,
-        ThreadUnarchiveRequest,
         ThreadCompactStartRequest,
-        ThreadShellCommandRequest,
-        ThreadApproveGuardianDeniedActionRequest,
-        ThreadRevertRequest,
-        ThreadListRequest,
-        ThreadSectionListRequest,
-        ThreadSectionCreateRequest,
-        ThreadSectionUpdateRequest,
-        ThreadSectionDeleteRequest,
-        ThreadLoadedListRequest,
-        ThreadReadRequest,
-        ThreadTurnsListRequest,
-        ThreadItemsListRequest,
+        ThreadDeleteRequest,
+        ThreadForkRequest,
+        ThreadGoalClearRequest,
+        ThreadGoalGetRequest,
+        ThreadGoalSetRequest,
         ThreadInjectItemsRequest,
-        SkillsListRequest,
-        SkillsExtraRootsSetRequest,
-        HooksListRequest,
-        MarketplaceAddRequest,
-        MarketplaceRemoveRequest,
-        MarketplaceUpgradeRequest,
-        PluginListRequest,
-        PluginInstalledRequest,
-        PluginReconcileRequest,
-        PluginReadRequest,
-        PluginSkillReadRequest,
-        PluginShareSaveRequest,
-        PluginShareUpdateTargetsRequest,
-        PluginShareListRequest,
-        PluginShareCheckoutRequest,
-        PluginShareDeleteRequest,
-        AppReadRequest,
-        AppListRequest,
-        AppInstalledRequest,
-        FsReadFileRequest,
-        FsWriteFileRequest,
-        FsCreateDirectoryRequest,
-        FsGetMetadataRequest,
-        FsReadDirectoryRequest,
-        FsRemoveRequest,
-        FsCopyRequest,
-        FsWatchRequest,
-        FsUnwatchRequest,
-        SkillsConfigWriteRequest,
-        PluginInstallRequest,
-        PluginUninstallRequest,
+        ThreadItemsListRequest,
+        ThreadListRequest,
+        ThreadLoadedListRequest,
+        ThreadMetadataUpdateRequest,
+        ThreadNameSetRequest,
+        ThreadReadRequest,
+        ThreadResumeRequest,
+        ThreadRevertRequest,
+        ThreadSectionCreateRequest,
+        ThreadSectionDeleteRequest,
+        ThreadSectionListRequest,
+        ThreadSectionMoveRequest,
+        ThreadSectionUpdateRequest,
+        ThreadShellCommandRequest,
+        ThreadStartRequest,
+        ThreadTurnsListRequest,
+        ThreadUnarchiveRequest,
+        ThreadUnsubscribeRequest,
+        TurnInterruptRequest,
         TurnStartRequest,
         TurnSteerRequest,
-        TurnInterruptRequest,
-        ReviewStartRequest,
-        ModelListRequest,
-        AccountGatewayOAuthReadRequest,
-        AccountGatewayOAuthLoginRequest,
-        AccountGatewayOAuthCancelRequest,
-        ModelProviderCapabilitiesReadRequest,
-        ExperimentalFeatureListRequest,
-        PermissionProfileListRequest,
-        ExperimentalFeatureEnablementSetRequest,
-        McpServerOauthLoginRequest,
-        ConfigMcpServerReloadRequest,
-        McpServerStatusListRequest,
-        McpServerResourceReadRequest,
-        McpServerToolCallRequest,
-        WindowsSandboxSetupStartRequest,
         WindowsSandboxReadinessRequest,
-        AccountLoginStartRequest,
-        AccountLoginCancelRequest,
-        AccountLogoutRequest,
-        AccountRateLimitsReadRequest,
-        AccountRateLimitResetCreditConsumeRequest,
-        AccountUsageReadRequest,
-        AccountWorkspaceMessagesReadRequest,
-        AccountSendAddCreditsNudgeEmailRequest,
-        FeedbackUploadRequest,
-        CommandExecRequest,
-        CommandExecWriteRequest,
-        CommandExecTerminateRequest,
-        CommandExecResizeRequest,
-        ConfigReadRequest,
-        ExternalAgentConfigDetectRequest,
-        ExternalAgentConfigImportRequest,
-        ExternalAgentConfigImportRecordHistoryRequest,
-        ExternalAgentConfigImportReadHistoriesRequest,
-        ConfigValueWriteRequest,
-        ConfigBatchWriteRequest,
-        ConfigRequirementsReadRequest,
-        AccountReadRequest,
-        FuzzyFileSearchRequest,
-    ],
-    Field(discriminator="method"),
-]
-"""Request from the client to the server."""
-
-CodexErrorInfo = Annotated[
-    Union[
-        Literal[
-            "contextWindowExceeded",
-            "sessionBudgetExceeded",
-            "usageLimitExceeded",
-            "rateLimitExceeded",
-            "flexUnavailable",
-            "serverOverloaded",
-            "cyberPolicy",
-            "misalignmentPolicyViolation",
-            "tooManyDenials",
-            "internalServerError",
-            "unauthorized",
-            "badRequest",
-            "threadRollbackFailed",
-            "sandboxError",
-            "other",
-        ],
-        HttpConnectionFailedCodexErrorInfo,
-        ResponseStreamConnectionFailedCodexErrorInfo,
-        ResponseStreamDisconnectedCodexErrorInfo,
-        ResponseTooManyFailedAttemptsCodexErrorInfo,
-        ActiveTurnNotSteerableCodexErrorInfo,
-        Union[str, dict[str, JsonValue]],
-    ],
-    Field(union_mode="left_to_right"),
-]
-"""This translation layer make sure that we expose codex error code in camel case.
-
-When an upstream HTTP status is available (for example, from the Responses API or a provider), it is forwarded in `httpStatusCode` on the relevant `codexErrorInfo` variant.
-"""
-
-CommandAction = Annotated[
-    Union[ReadCommandAction, ListFilesCommandAction, SearchCommandAction, UnknownCommandAction],
-    Field(discriminator="type"),
-]
-
-CommandExecutionApprovalDecision = Union[
-    Literal["accept", "acceptForSession", "decline", "cancel"],
-    AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
-    ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision,
-]
-
-ConfigLayerSource = Annotated[
-    Union[
-        PackagedDefaultsConfigLayerSource,
-        MdmConfigLayerSource,
-        SystemConfigLayerSource,
+        WindowsSandboxSetupStartRequest,
+    )
+    from ._models.codex_response_handoff_mode import CodexResponseHandoffMode
+    from ._models.collaboration_mode import CollaborationMode, Settings
+    from ._models.collaboration_mode_mask import CollaborationModeMask
+    from ._models.command_action import (
+        CommandAction,
+        ListFilesCommandAction,
+        ReadCommandAction,
+        SearchCommandAction,
+        UnknownCommandAction,
+    )
+    from ._models.command_exec_output_delta_event import (
+        CommandExecOutputDeltaEvent,
+        CommandExecOutputDeltaNotification,
+        CommandExecOutputStream,
+    )
+    from ._models.command_exec_params import CommandExecParams, CommandExecResponse
+    from ._models.command_exec_resize_params import CommandExecResizeParams, CommandExecResizeResponse
+    from ._models.command_exec_terminal_size import CommandExecTerminalSize
+    from ._models.command_exec_terminate_params import CommandExecTerminateParams, CommandExecTerminateResponse
+    from ._models.command_exec_write_params import CommandExecWriteParams, CommandExecWriteResponse
+    from ._models.command_execution_output_delta_notification import (
+        CommandExecutionOutputDeltaNotification,
+        ItemCommandExecutionOutputDeltaEvent,
+    )
+    from ._models.command_execution_request_approval_params import (
+        AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
+        AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment,
+        ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision,
+        ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment,
+        CommandExecutionApprovalDecision,
+        CommandExecutionApprovalKind,
+        CommandExecutionRequestApprovalParams,
+        CommandExecutionRequestApprovalResponse,
+        ItemCommandExecutionRequestApprovalRequest,
+        NetworkApprovalContext,
+    )
+    from ._models.config_layer_metadata import ConfigLayerMetadata
+    from ._models.config_layer_source import (
+        ConfigLayerSource,
         EnterpriseManagedConfigLayerSource,
-        UserConfigLayerSource,
-        ProjectConfigLayerSource,
-        SessionFlagsConfigLayerSource,
         LegacyManagedConfigTomlFromFileConfigLayerSource,
         LegacyManagedConfigTomlFromMdmConfigLayerSource,
-    ],
-    Field(discriminator="type"),
-]
-
-ConfiguredHookHandler = Annotated[
-    Union[
-        CommandConfiguredHookHandler,
-        McpToolConfiguredHookHandler,
-        PromptConfiguredHookHandler,
-        AgentConfiguredHookHandler,
-    ],
-    Field(discriminator="type"),
-]
-
-ContentItem = Annotated[
-    Union[InputTextContentItem, InputImageContentItem, InputAudioContentItem, OutputTextContentItem],
-    Field(discriminator="type"),
-]
-
-DynamicToolCallOutputContentItem = Annotated[
-    Union[
-        InputTextDynamicToolCallOutputContentItem,
-        InputImageDynamicToolCallOutputContentItem,
+        MdmConfigLayerSource,
+        PackagedDefaultsConfigLayerSource,
+        ProjectConfigLayerSource,
+        SessionFlagsConfigLayerSource,
+        SystemConfigLayerSource,
+        UserConfigLayerSource,
+    )
+    from ._models.config_read_params import (
+        AnalyticsConfig,
+        AutoCompactTokenLimitScope,
+        BrowserUseConfig,
+        BrowserUseOriginPolicyConfig,
+        ComputerUseConfig,
+        ComputerUseMacosConfig,
+        ComputerUseWindowsConfig,
+        ComputerUseWindowsExeConfig,
+        Config,
+        ConfigLayer,
+        ConfigReadParams,
+        ConfigReadResponse,
+        ForcedChatgptWorkspaceIds,
+        SandboxWorkspaceWrite,
+        ToolsV2,
+        Verbosity,
+        WebSearchContextSize,
+        WebSearchLocation,
+        WebSearchToolConfig,
+    )
+    from ._models.config_requirements_read_response import (
+        AutoReviewRequirements,
+        BrowserUseAccessApprovalLifetime,
+        BrowserUseExtensionRequirements,
+        BrowserUseOriginPolicy,
+        BrowserUseRequirements,
+        CliAuthCredentialsStoreMode,
+        ComputerUseMacosRequirements,
+        ComputerUseRequirements,
+        ComputerUseWindowsExeRequirement,
+        ComputerUseWindowsRequirements,
+        ConfigRequirements,
+        ConfigRequirementsReadResponse,
+        FeedbackRequirements,
+        InAppBrowserRequirements,
+        ModelsRequirements,
+        NewThreadModelDefaults,
+        RequestHeader,
+        ResidencyRequirement,
+        WindowsSandboxImplementation,
+    )
+    from ._models.config_value_write_params import (
+        ConfigBatchWriteParams,
+        ConfigEdit,
+        ConfigValueWriteParams,
+        ConfigWriteResponse,
+        MergeStrategy,
+        OverriddenMetadata,
+        WriteStatus,
+    )
+    from ._models.config_warning_event import ConfigWarningEvent, ConfigWarningNotification, TextPosition, TextRange
+    from ._models.consume_account_rate_limit_reset_credit_params import (
+        ConsumeAccountRateLimitResetCreditOutcome,
+        ConsumeAccountRateLimitResetCreditParams,
+        ConsumeAccountRateLimitResetCreditResponse,
+    )
+    from ._models.context_compacted_notification import ContextCompactedNotification, ThreadCompactedEvent
+    from ._models.deprecation_notice_event import DeprecationNoticeEvent, DeprecationNoticeNotification
+    from ._models.dynamic_tool_call_output_content_item import (
+        DynamicToolCallOutputContentItem,
         InputAudioDynamicToolCallOutputContentItem,
-    ],
-    Field(discriminator="type"),
-]
-
-DynamicToolNamespaceTool = FunctionDynamicToolNamespaceTool
-
-DynamicToolSpec = Annotated[Union[FunctionDynamicToolSpec, NamespaceDynamicToolSpec], Field(discriminator="type")]
-
-FileChange = Annotated[Union[AddFileChange, DeleteFileChange, UpdateFileChange], Field(discriminator="type")]
-
-FileSystemPath = Annotated[
-    Union[PathFileSystemPath, GlobPatternFileSystemPath, SpecialFileSystemPath], Field(discriminator="type")
-]
-
-FileSystemSpecialPath = Annotated[
-    Union[
-        RootFileSystemSpecialPath,
-        MinimalFileSystemSpecialPath,
-        KindFileSystemSpecialPath,
-        TmpdirFileSystemSpecialPath,
-        SlashTmpFileSystemSpecialPath,
-        UnknownFileSystemSpecialPath,
-    ],
-    Field(discriminator="kind"),
-]
-
-ForcedChatgptWorkspaceIds = Union[str, list[str]]
-"""Backward-compatible API shape for ChatGPT workspace login restrictions."""
-
-FunctionCallOutputContentItem = Annotated[
-    Union[
-        InputTextFunctionCallOutputContentItem,
-        InputImageFunctionCallOutputContentItem,
-        InputAudioFunctionCallOutputContentItem,
-        EncryptedContentFunctionCallOutputContentItem,
-    ],
-    Field(discriminator="type"),
-]
-"""Responses API compatible content items that can be returned by a tool call. This is a subset of ContentItem with the types we support as function call outputs."""
-
-FunctionCallOutputBody = Union[str, list[FunctionCallOutputContentItem]]
-
-GuardianApprovalReviewAction = Annotated[
-    Union[
-        CommandGuardianApprovalReviewAction,
-        ExecveGuardianApprovalReviewAction,
-        WriteStdinGuardianApprovalReviewAction,
-        ApplyPatchGuardianApprovalReviewAction,
-        NetworkAccessGuardianApprovalReviewAction,
-        McpToolCallGuardianApprovalReviewAction,
-        RequestPermissionsGuardianApprovalReviewAction,
-    ],
-    Field(discriminator="type"),
-]
-
-HookMetadata = Annotated[
-    Union[CommandHookMetadata, McpToolHookMetadata, PromptHookMetadata, AgentHookMetadata],
-    Field(discriminator="handler_type"),
-]
-
-ImageGenerationFailure = UsageLimitExceededImageGenerationFailure
-
-JSONRPCMessage = Union[JSONRPCRequest, JSONRPCNotification, JSONRPCResponse, JSONRPCError]
-"""Refers to any valid JSON-RPC object that can be decoded off the wire, or encoded to be sent."""
-
-LegacyAppPathString = str
-
-LocalShellAction = ExecLocalShellAction
-
-LoginAccountParams = Annotated[
-    Union[
-        ApiKeyv2LoginAccountParams,
-        Chatgptv2LoginAccountParams,
-        ChatgptDeviceCodev2LoginAccountParams,
-        ChatgptAuthTokensv2LoginAccountParams,
-        AmazonBedrockv2LoginAccountParams,
-        AmazonBedrockAccessKeysv2LoginAccountParams,
-    ],
-    Field(discriminator="type"),
-]
-
-LoginAccountResponse = Annotated[
-    Union[
-        ApiKeyv2LoginAccountResponse,
-        Chatgptv2LoginAccountResponse,
-        ChatgptDeviceCodev2LoginAccountResponse,
-        ChatgptAuthTokensv2LoginAccountResponse,
-        AmazonBedrockv2LoginAccountResponse,
-    ],
-    Field(discriminator="type"),
-]
-
-McpElicitationMultiSelectEnumSchema = Union[
-    McpElicitationUntitledMultiSelectEnumSchema, McpElicitationTitledMultiSelectEnumSchema
-]
-
-McpElicitationSingleSelectEnumSchema = Union[
-    McpElicitationUntitledSingleSelectEnumSchema, McpElicitationTitledSingleSelectEnumSchema
-]
-
-McpElicitationEnumSchema = Union[
-    McpElicitationSingleSelectEnumSchema, McpElicitationMultiSelectEnumSchema, McpElicitationLegacyTitledEnumSchema
-]
-
-McpElicitationPrimitiveSchema = Union[
-    McpElicitationEnumSchema, McpElicitationStringSchema, McpElicitationNumberSchema, McpElicitationBooleanSchema
-]
-
-McpServerElicitationRequestParams = Annotated[
-    Union[
-        FormMcpServerElicitationRequestParams,
-        OpenaiFormMcpServerElicitationRequestParams,
-        OpenaiFormCamelMcpServerElicitationRequestParams,
-        UrlMcpServerElicitationRequestParams,
-    ],
-    Field(discriminator="mode"),
-]
-
-MultiAgentMode = Union[Literal["explicitRequestOnly", "proactive"], CustomMultiAgentMode]
-"""Controls the effective multi-agent delegation instructions for a turn. `custom` means the configured mode hint defines the policy instead of a built-in policy."""
-
-NullableGetAccountRateLimitsParams = Optional[GetAccountRateLimitsParams]
-
-NullableGetAccountTokenUsageParams = Optional[GetAccountTokenUsageParams]
-
-ParsedCommand = Annotated[
-    Union[ReadParsedCommand, ListFilesParsedCommand, SearchParsedCommand, UnknownParsedCommand],
-    Field(discriminator="type"),
-]
-
-PatchChangeKind = Annotated[
-    Union[AddPatchChangeKind, DeletePatchChangeKind, UpdatePatchChangeKind], Field(discriminator="type")
-]
-
-PathUri = str
-
-PluginSource = Annotated[
-    Union[LocalPluginSource, GitPluginSource, NpmPluginSource, RemotePluginSource], Field(discriminator="type")
-]
-
-ReasoningEffort = Annotated[str, Field(min_length=1)]
-"""A non-empty reasoning effort value advertised by the model."""
-
-ReasoningItemContent = Annotated[
-    Union[ReasoningTextReasoningItemContent, TextReasoningItemContent], Field(discriminator="type")
-]
-
-ReasoningItemReasoningSummary = SummaryTextReasoningItemReasoningSummary
-
-RequestId = Union[str, Int64]
-
-ResourceContent = Union[TextResourceContent, BlobResourceContent]
-"""Contents returned when reading a resource from an MCP server."""
-
-ResponseItem = Annotated[
-    Union[
-        AdditionalToolsResponseItem,
-        MessageResponseItem,
-        AgentMessageResponseItem,
-        ReasoningResponseItem,
-        LocalShellCallResponseItem,
-        FunctionCallResponseItem,
-        ToolSearchCallResponseItem,
-        FunctionCallOutputResponseItem,
-        CustomToolCallResponseItem,
-        CustomToolCallOutputResponseItem,
-        ToolSearchOutputResponseItem,
-        WebSearchCallResponseItem,
-        ImageGenerationCallResponseItem,
-        CompactionResponseItem,
-        ConfigurationUpdateResponseItem,
-        CompactionTriggerResponseItem,
-        ContextCompactionResponseItem,
-        OtherResponseItem,
-    ],
-    Field(discriminator="type"),
-]
-
-ResponsesApiWebSearchAction = Annotated[
-    Union[
-        SearchResponsesApiWebSearchAction,
-        OpenPageResponsesApiWebSearchAction,
-        FindInPageResponsesApiWebSearchAction,
-        OtherResponsesApiWebSearchAction,
-    ],
-    Field(discriminator="type"),
-]
-
-ReviewDecision = Union[
-    Literal["approved", "approved_for_session", "approved_mcp_policy_amendment", "timed_out", "abort"],
-    ApprovedExecpolicyAmendmentReviewDecision,
-    NetworkPolicyAmendmentReviewDecision,
-    DeniedReviewDecision,
-]
-"""User's decision in response to an ExecApprovalRequest."""
-
-ReviewTarget = Annotated[
-    Union[UncommittedChangesReviewTarget, BaseBranchReviewTarget, CommitReviewTarget, CustomReviewTarget],
-    Field(discriminator="type"),
-]
-
-SandboxPolicy = Annotated[
-    Union[
-        DangerFullAccessSandboxPolicy, ReadOnlySandboxPolicy, ExternalSandboxSandboxPolicy, WorkspaceWriteSandboxPolicy
-    ],
-    Field(discriminator="type"),
-]
-
-ScheduledTaskSchedule = Annotated[
-    Union[
-        HourlyScheduledTaskSchedule,
-        DailyScheduledTaskSchedule,
-        WeekdaysScheduledTaskSchedule,
-        WeeklyScheduledTaskSchedule,
-    ],
-    Field(discriminator="type"),
-]
-
-ServerNotification = Annotated[
-    Union[
-        ErrorEvent,
-        ThreadStartedEvent,
-        ThreadStatusChangedEvent,
-        ThreadReadStateChangedEvent,
-        ThreadArchivedEvent,
-        ThreadDeletedEvent,
-        ThreadUnarchivedEvent,
-        ThreadClosedEvent,
-        ThreadRevertedEvent,
-        SkillsChangedEvent,
-        ThreadNameUpdatedEvent,
-        ThreadAttachmentUpdatedEvent,
-        ThreadGoalUpdatedEvent,
-        ThreadPredictionUpdatedEvent,
-        ThreadGoalClearedEvent,
-        ThreadQueueChangedEvent,
-        ProjectChangedEvent,
-        ThreadProjectUpdatedEvent,
+        InputImageDynamicToolCallOutputContentItem,
+        InputTextDynamicToolCallOutputContentItem,
+    )
+    from ._models.dynamic_tool_call_params import DynamicToolCallParams, DynamicToolCallResponse, ItemToolCallRequest
+    from ._models.dynamic_tool_spec import (
+        DynamicToolNamespaceTool,
+        DynamicToolSpec,
+        FunctionDynamicToolNamespaceTool,
+        FunctionDynamicToolSpec,
+        NamespaceDynamicToolSpec,
+    )
+    from ._models.environment_connection_notification import (
+        EnvironmentConnectionNotification,
         ThreadEnvironmentConnectedEvent,
         ThreadEnvironmentDisconnectedEvent,
-        ThreadSettingsUpdatedEvent,
-        ThreadTokenUsageUpdatedEvent,
-        TurnStartedEvent,
-        HookStartedEvent,
-        TurnCompletedEvent,
-        HookCompletedEvent,
-        TurnDiffUpdatedEvent,
-        TurnPlanUpdatedEvent,
-        ItemStartedEvent,
-        ItemAutoApprovalReviewStartedEvent,
-        ItemAutoApprovalReviewCompletedEvent,
-        AutoApprovalReviewStrictReviewRequiredEvent,
-        ItemCompletedEvent,
-        ItemAgentMessageDeltaEvent,
-        ItemPlanDeltaEvent,
-        CommandExecOutputDeltaEvent,
-        ProcessOutputDeltaEvent,
-        ProcessExitedEvent,
-        ItemCommandExecutionOutputDeltaEvent,
-        ItemCommandExecutionTerminalInteractionEvent,
-        ItemFileChangeOutputDeltaEvent,
-        ItemFileChangePatchUpdatedEvent,
-        ServerRequestResolvedEvent,
-        ItemMcpToolCallProgressEvent,
-        McpServerOauthLoginCompletedEvent,
-        McpServerStartupStatusUpdatedEvent,
-        McpServerEventStreamNotificationEvent,
-        AccountUpdatedEvent,
-        AccountGatewayOAuthChangedEvent,
-        AccountRateLimitsUpdatedEvent,
-        AppListUpdatedEvent,
-        RemoteControlStatusChangedEvent,
-        ExternalAgentConfigImportProgressEvent,
-        ExternalAgentConfigImportCompletedEvent,
-        FsChangedEvent,
-        ItemReasoningSummaryTextDeltaEvent,
-        ItemReasoningSummaryPartAddedEvent,
-        ItemReasoningTextDeltaEvent,
-        ThreadCompactedEvent,
-        ModelReroutedEvent,
-        ModelVerificationEvent,
-        ModelProviderAuthRecoveryStartedEvent,
-        ModelProviderAuthRecoveryCompletedEvent,
-        TurnModerationMetadataEvent,
-        ModelSafetyBufferingUpdatedEvent,
-        WarningEvent,
-        GuardianWarningEvent,
-        DeprecationNoticeEvent,
-        ConfigWarningEvent,
-        FuzzyFileSearchSessionUpdatedEvent,
-        FuzzyFileSearchSessionCompletedEvent,
-        ThreadRealtimeStartedEvent,
-        ThreadRealtimeItemAddedEvent,
-        ThreadRealtimeItemStartedEvent,
-        ThreadRealtimeItemTranscriptDeltaEvent,
-        ThreadRealtimeItemCompletedEvent,
-        ThreadRealtimeTranscriptDeltaEvent,
-        ThreadRealtimeTranscriptDoneEvent,
-        ThreadRealtimeOutputAudioDeltaEvent,
-        ThreadRealtimeSdpEvent,
-        ThreadRealtimeErrorEvent,
-        ThreadRealtimeClosedEvent,
-        WindowsWorldWritableWarningEvent,
-        WindowsSandboxSetupCompletedEvent,
-        AccountLoginCompletedEvent,
-    ],
-    Field(discriminator="method"),
-]
-"""Notification sent from the server to the client."""
-
-ServerRequest = Annotated[
-    Union[
-        ItemCommandExecutionRequestApprovalRequest,
-        ItemFileChangeRequestApprovalRequest,
-        ItemToolRequestUserInputRequest,
-        McpServerElicitationRequestRequest,
-        ItemPermissionsRequestApprovalRequest,
-        ItemToolCallRequest,
-        AccountChatgptAuthTokensRefreshRequest,
-        AttestationGenerateRequest,
-        ApplyPatchApprovalRequest,
+    )
+    from ._models.environment_skills_params import EnvironmentSkillsParams
+    from ._models.error_event import ErrorEvent, ErrorNotification
+    from ._models.exec_command_approval_params import (
+        ExecCommandApprovalParams,
         ExecCommandApprovalRequest,
-    ],
-    Field(discriminator="method"),
-]
-"""Request initiated from the server and sent to the client."""
-
-SessionSource = Union[
-    Literal["cli", "vscode", "exec", "appServer", "unknown"], CustomSessionSource, SubAgentSessionSource
-]
-
-SubAgentSource = Union[
-    Literal["review", "compact", "memory_consolidation"], ThreadSpawnSubAgentSource, OtherSubAgentSource
-]
-
-ThreadId = str
-
-ThreadItem = Annotated[
-    Union[
-        UserMessageThreadItem,
-        HookPromptThreadItem,
+        ExecCommandApprovalResponse,
+        ListFilesParsedCommand,
+        ParsedCommand,
+        ReadParsedCommand,
+        SearchParsedCommand,
+        UnknownParsedCommand,
+    )
+    from ._models.experimental_feature_enablement_set_params import (
+        ExperimentalFeatureEnablementSetParams,
+        ExperimentalFeatureEnablementSetResponse,
+    )
+    from ._models.experimental_feature_list_params import (
+        ExperimentalFeature,
+        ExperimentalFeatureListParams,
+        ExperimentalFeatureListResponse,
+        ExperimentalFeatureStage,
+    )
+    from ._models.external_agent_config_detect_params import (
+        ExternalAgentConfigDetectParams,
+        ExternalAgentConfigDetectResponse,
+        ExternalAgentDetectedConnectorCandidate,
+        ExternalAgentDetectedConnectorSource,
+    )
+    from ._models.external_agent_config_import_completed_event import (
+        ExternalAgentConfigImportCompletedEvent,
+        ExternalAgentConfigImportCompletedNotification,
+    )
+    from ._models.external_agent_config_import_histories_read_response import (
+        ExternalAgentConfigImportHistoriesReadResponse,
+        ExternalAgentConfigImportHistory,
+        ExternalAgentImportedConnectorCandidate,
+        ExternalAgentImportedConnectorSource,
+    )
+    from ._models.external_agent_config_import_history_record_params import (
+        ExternalAgentConfigImportHistoryRecordParams,
+        ExternalAgentConfigImportHistoryRecordResponse,
+        ExternalAgentConfigImportHistoryRecordSuccessParams,
+        ExternalAgentConfigImportHistoryRecordTypeResultParams,
+    )
+    from ._models.external_agent_config_import_item_type_failure import ExternalAgentConfigImportItemTypeFailure
+    from ._models.external_agent_config_import_item_type_success import ExternalAgentConfigImportItemTypeSuccess
+    from ._models.external_agent_config_import_params import (
+        ExternalAgentConfigImportParams,
+        ExternalAgentConfigImportResponse,
+    )
+    from ._models.external_agent_config_import_progress_event import (
+        ExternalAgentConfigImportProgressEvent,
+        ExternalAgentConfigImportProgressNotification,
+    )
+    from ._models.external_agent_config_import_type_result import ExternalAgentConfigImportTypeResult
+    from ._models.external_agent_config_migration_item import (
+        CommandMigration,
+        ExternalAgentConfigMigrationItem,
+        HookMigration,
+        McpServerMigration,
+        MigrationDetails,
+        PluginsMigration,
+        SessionMigration,
+        SkillMigration,
+        SubagentMigration,
+    )
+    from ._models.external_agent_config_migration_item_type import ExternalAgentConfigMigrationItemType
+    from ._models.feedback_upload_params import FeedbackUploadParams, FeedbackUploadResponse
+    from ._models.file_change_output_delta_notification import (
+        FileChangeOutputDeltaNotification,
+        ItemFileChangeOutputDeltaEvent,
+    )
+    from ._models.file_change_patch_updated_notification import (
+        FileChangePatchUpdatedNotification,
+        ItemFileChangePatchUpdatedEvent,
+    )
+    from ._models.file_change_request_approval_params import (
+        FileChangeApprovalDecision,
+        FileChangeRequestApprovalParams,
+        FileChangeRequestApprovalResponse,
+        ItemFileChangeRequestApprovalRequest,
+    )
+    from ._models.file_update_change import (
+        AddPatchChangeKind,
+        DeletePatchChangeKind,
+        FileUpdateChange,
+        PatchChangeKind,
+        UpdatePatchChangeKind,
+    )
+    from ._models.forced_login_method import ForcedLoginMethod
+    from ._models.fs_changed_event import FsChangedEvent, FsChangedNotification
+    from ._models.fs_copy_params import FsCopyParams, FsCopyResponse
+    from ._models.fs_create_directory_params import FsCreateDirectoryParams, FsCreateDirectoryResponse
+    from ._models.fs_get_metadata_params import FsGetMetadataParams, FsGetMetadataResponse
+    from ._models.fs_read_directory_params import FsReadDirectoryEntry, FsReadDirectoryParams, FsReadDirectoryResponse
+    from ._models.fs_read_file_params import FsReadFileParams, FsReadFileResponse
+    from ._models.fs_remove_params import FsRemoveParams, FsRemoveResponse
+    from ._models.fs_unwatch_params import FsUnwatchParams, FsUnwatchResponse
+    from ._models.fs_watch_params import FsWatchParams, FsWatchResponse
+    from ._models.fs_write_file_params import FsWriteFileParams, FsWriteFileResponse
+    from ._models.function_call_output_body import (
+        EncryptedContentFunctionCallOutputContentItem,
+        FunctionCallOutputBody,
+        FunctionCallOutputContentItem,
+        InputAudioFunctionCallOutputContentItem,
+        InputImageFunctionCallOutputContentItem,
+        InputTextFunctionCallOutputContentItem,
+    )
+    from ._models.fuzzy_file_search_params import FuzzyFileSearchParams, FuzzyFileSearchResponse
+    from ._models.fuzzy_file_search_result import FuzzyFileSearchMatchType, FuzzyFileSearchResult
+    from ._models.fuzzy_file_search_session_completed_event import (
+        FuzzyFileSearchSessionCompletedEvent,
+        FuzzyFileSearchSessionCompletedNotification,
+    )
+    from ._models.fuzzy_file_search_session_updated_event import (
+        FuzzyFileSearchSessionUpdatedEvent,
+        FuzzyFileSearchSessionUpdatedNotification,
+    )
+    from ._models.gateway_o_auth_cancel_response import GatewayOAuthCancelResponse
+    from ._models.gateway_o_auth_login_response import GatewayOAuthLoginResponse
+    from ._models.gateway_o_auth_read_response import GatewayOAuthReadResponse
+    from ._models.gateway_o_auth_status import GatewayOAuthStatus
+    from ._models.get_account_params import (
+        Account,
+        AmazonBedrockAccount,
+        ApiKeyAccount,
+        ChatgptAccount,
+        GetAccountParams,
+        GetAccountResponse,
+    )
+    from ._models.get_account_rate_limits_params import (
+        GetAccountRateLimitsParams,
+        GetAccountRateLimitsResponse,
+        RateLimitResetCredit,
+        RateLimitResetCreditsSummary,
+        RateLimitResetCreditStatus,
+        RateLimitResetType,
+    )
+    from ._models.get_account_token_usage_params import (
+        AccountTokenUsageDailyBucket,
+        AccountTokenUsageSummary,
+        GetAccountTokenUsageParams,
+        GetAccountTokenUsageResponse,
+        ThreadUsage,
+        ThreadUsageBreakdownGroup,
+    )
+    from ._models.get_workspace_messages_response import (
+        GetWorkspaceMessagesResponse,
+        WorkspaceMessage,
+        WorkspaceMessageType,
+    )
+    from ._models.guardian_approval_review import (
+        GuardianApprovalReview,
+        GuardianApprovalReviewStatus,
+        GuardianRiskLevel,
+        GuardianUserAuthorization,
+    )
+    from ._models.guardian_approval_review_action import (
+        ApplyPatchGuardianApprovalReviewAction,
+        CommandGuardianApprovalReviewAction,
+        ExecveGuardianApprovalReviewAction,
+        GuardianApprovalReviewAction,
+        GuardianCommandSource,
+        McpToolCallGuardianApprovalReviewAction,
+        NetworkAccessGuardianApprovalReviewAction,
+        RequestPermissionsGuardianApprovalReviewAction,
+        WriteStdinGuardianApprovalReviewAction,
+    )
+    from ._models.guardian_warning_event import GuardianWarningEvent, GuardianWarningNotification
+    from ._models.hook_completed_event import HookCompletedEvent, HookCompletedNotification
+    from ._models.hook_event_name import HookEventName
+    from ._models.hook_run_summary import (
+        HookExecutionMode,
+        HookHandlerType,
+        HookOutputEntry,
+        HookOutputEntryKind,
+        HookRunStatus,
+        HookRunSummary,
+        HookScope,
+    )
+    from ._models.hook_source import HookSource
+    from ._models.hook_started_event import HookStartedEvent, HookStartedNotification
+    from ._models.hooks_list_params import (
+        AgentHookMetadata,
+        CommandHookMetadata,
+        HookErrorInfo,
+        HookMetadata,
+        HooksListEntry,
+        HooksListParams,
+        HooksListResponse,
+        HookTrustStatus,
+        McpToolHookMetadata,
+        PromptHookMetadata,
+    )
+    from ._models.image_detail import ImageDetail
+    from ._models.initialize_params import ClientInfo, InitializeCapabilities, InitializeParams, InitializeResponse
+    from ._models.item_auto_approval_review_completed_event import (
+        AutoReviewDecisionSource,
+        ItemAutoApprovalReviewCompletedEvent,
+        ItemGuardianApprovalReviewCompletedNotification,
+    )
+    from ._models.item_auto_approval_review_started_event import (
+        ItemAutoApprovalReviewStartedEvent,
+        ItemGuardianApprovalReviewStartedNotification,
+    )
+    from ._models.item_command_execution_terminal_interaction_event import (
+        ItemCommandExecutionTerminalInteractionEvent,
+        TerminalInteractionNotification,
+    )
+    from ._models.item_completed_event import ItemCompletedEvent, ItemCompletedNotification
+    from ._models.item_mcp_tool_call_progress_event import ItemMcpToolCallProgressEvent, McpToolCallProgressNotification
+    from ._models.item_permissions_request_approval_request import (
+        GrantedPermissionProfile,
+        ItemPermissionsRequestApprovalRequest,
+        PermissionGrantScope,
+        PermissionsRequestApprovalParams,
+        PermissionsRequestApprovalResponse,
+    )
+    from ._models.item_plan_delta_event import ItemPlanDeltaEvent, PlanDeltaNotification
+    from ._models.item_reasoning_summary_part_added_event import (
+        ItemReasoningSummaryPartAddedEvent,
+        ReasoningSummaryPartAddedNotification,
+    )
+    from ._models.item_reasoning_summary_text_delta_event import (
+        ItemReasoningSummaryTextDeltaEvent,
+        ReasoningSummaryTextDeltaNotification,
+    )
+    from ._models.item_reasoning_text_delta_event import ItemReasoningTextDeltaEvent, ReasoningTextDeltaNotification
+    from ._models.item_started_event import ItemStartedEvent, ItemStartedNotification
+    from ._models.item_tool_request_user_input_request import (
+        ItemToolRequestUserInputRequest,
+        ToolRequestUserInputAnswer,
+        ToolRequestUserInputOption,
+        ToolRequestUserInputParams,
+        ToolRequestUserInputQuestion,
+        ToolRequestUserInputResponse,
+    )
+    from ._models.jsonrpc_message import (
+        JSONRPCError,
+        JSONRPCErrorError,
+        JSONRPCMessage,
+        JSONRPCNotification,
+        JSONRPCRequest,
+        JSONRPCResponse,
+        W3cTraceContext,
+    )
+    from ._models.legacy_app_path_string import LegacyAppPathString
+    from ._models.list_mcp_server_status_params import (
+        ListMcpServerStatusParams,
+        ListMcpServerStatusResponse,
+        McpAuthStatus,
+        McpServerConnectionStatus,
+        McpServerInfo,
+        McpServerStatus,
+        McpServerStatusDetail,
+        Resource,
+        ResourceTemplate,
+        Tool,
+    )
+    from ._models.login_account_params import (
+        AmazonBedrockAccessKeysv2LoginAccountParams,
+        AmazonBedrockv2LoginAccountParams,
+        AmazonBedrockv2LoginAccountResponse,
+        ApiKeyv2LoginAccountParams,
+        ApiKeyv2LoginAccountResponse,
+        ChatgptAuthTokensv2LoginAccountParams,
+        ChatgptAuthTokensv2LoginAccountResponse,
+        ChatgptDeviceCodev2LoginAccountParams,
+        ChatgptDeviceCodev2LoginAccountResponse,
+        Chatgptv2LoginAccountParams,
+        Chatgptv2LoginAccountResponse,
+        LoginAccountParams,
+        LoginAccountResponse,
+        LoginAppBrand,
+    )
+    from ._models.logout_account_response import LogoutAccountResponse
+    from ._models.managed_hooks_requirements import (
+        AgentConfiguredHookHandler,
+        CommandConfiguredHookHandler,
+        ConfiguredHookHandler,
+        ConfiguredHookMatcherGroup,
+        ManagedHooksRequirements,
+        McpToolConfiguredHookHandler,
+        PromptConfiguredHookHandler,
+    )
+    from ._models.marketplace_add_params import MarketplaceAddParams, MarketplaceAddResponse
+    from ._models.marketplace_load_error_info import MarketplaceLoadErrorInfo
+    from ._models.marketplace_remove_params import MarketplaceRemoveParams, MarketplaceRemoveResponse
+    from ._models.marketplace_upgrade_params import (
+        MarketplaceUpgradeErrorInfo,
+        MarketplaceUpgradeParams,
+        MarketplaceUpgradeResponse,
+    )
+    from ._models.mcp_resource_read_params import (
+        BlobResourceContent,
+        McpResourceReadParams,
+        McpResourceReadResponse,
+        McpResourceReadTarget,
+        ResourceContent,
+        TextResourceContent,
+    )
+    from ._models.mcp_server_elicitation_request_params import (
+        FormMcpServerElicitationRequestParams,
+        McpElicitationArrayType,
+        McpElicitationBooleanSchema,
+        McpElicitationBooleanType,
+        McpElicitationConstOption,
+        McpElicitationEnumSchema,
+        McpElicitationLegacyTitledEnumSchema,
+        McpElicitationMultiSelectEnumSchema,
+        McpElicitationNumberSchema,
+        McpElicitationNumberType,
+        McpElicitationObjectType,
+        McpElicitationPrimitiveSchema,
+        McpElicitationSchema,
+        McpElicitationSingleSelectEnumSchema,
+        McpElicitationStringFormat,
+        McpElicitationStringSchema,
+        McpElicitationStringType,
+        McpElicitationTitledEnumItems,
+        McpElicitationTitledMultiSelectEnumSchema,
+        McpElicitationTitledSingleSelectEnumSchema,
+        McpElicitationUntitledEnumItems,
+        McpElicitationUntitledMultiSelectEnumSchema,
+        McpElicitationUntitledSingleSelectEnumSchema,
+        McpServerElicitationAction,
+        McpServerElicitationRequestParams,
+        McpServerElicitationRequestRequest,
+        McpServerElicitationRequestResponse,
+        OpenaiFormCamelMcpServerElicitationRequestParams,
+        OpenaiFormMcpServerElicitationRequestParams,
+        UrlMcpServerElicitationRequestParams,
+    )
+    from ._models.mcp_server_event_stream_notification import (
+        McpServerEventNotification,
+        McpServerEventStreamNotification,
+        McpServerEventStreamNotificationEvent,
+    )
+    from ._models.mcp_server_oauth_login_completed_event import (
+        McpServerOauthLoginCompletedEvent,
+        McpServerOauthLoginCompletedNotification,
+    )
+    from ._models.mcp_server_oauth_login_params import (
+        McpServerOauthClientRegistration,
+        McpServerOauthLoginParams,
+        McpServerOauthLoginResponse,
+    )
+    from ._models.mcp_server_refresh_response import McpServerRefreshResponse
+    from ._models.mcp_server_startup_status_updated_event import (
+        McpServerStartupFailureReason,
+        McpServerStartupState,
+        McpServerStartupStatusUpdatedEvent,
+        McpServerStatusUpdatedNotification,
+    )
+    from ._models.mcp_server_tool_call_params import McpServerToolCallParams, McpServerToolCallResponse
+    from ._models.message_phase import MessagePhase
+    from ._models.mode_kind import ModeKind
+    from ._models.model_list_params import (
+        CyberAccessProgram,
+        InputModality,
+        Model,
+        ModelAccessPrograms,
+        ModelAvailabilityNux,
+        ModelListParams,
+        ModelListResponse,
+        ModelServiceTier,
+        ModelUpgradeInfo,
+        MultiAgentVersion,
+        ReasoningEffortOption,
+    )
+    from ._models.model_provider_capabilities_read_params import (
+        ModelProviderCapabilitiesReadParams,
+        ModelProviderCapabilitiesReadResponse,
+    )
+    from ._models.model_rerouted_event import ModelReroutedEvent, ModelReroutedNotification, ModelRerouteReason
+    from ._models.model_safety_buffering_updated_event import (
+        ModelSafetyBufferingUpdatedEvent,
+        ModelSafetyBufferingUpdatedNotification,
+    )
+    from ._models.model_verification_event import (
+        ModelVerification,
+        ModelVerificationEvent,
+        ModelVerificationNotification,
+    )
+    from ._models.multi_agent_mode import CustomMultiAgentMode, MultiAgentMode
+    from ._models.network_approval_protocol import NetworkApprovalProtocol
+    from ._models.network_domain_permission import NetworkDomainPermission
+    from ._models.network_policy_amendment import NetworkPolicyAmendment, NetworkPolicyRuleAction
+    from ._models.network_requirements import NetworkRequirements, NetworkUnixSocketPermission
+    from ._models.nullable_get_account_rate_limits_params import NullableGetAccountRateLimitsParams
+    from ._models.nullable_get_account_token_usage_params import NullableGetAccountTokenUsageParams
+    from ._models.path_uri import PathUri
+    from ._models.permission_profile_list_params import (
+        PermissionProfileListParams,
+        PermissionProfileListResponse,
+        PermissionProfileSummary,
+    )
+    from ._models.personality import Personality
+    from ._models.plan_type import PlanType
+    from ._models.plugin_auth_policy import PluginAuthPolicy
+    from ._models.plugin_install_params import PluginInstallParams, PluginInstallResponse
+    from ._models.plugin_installed_params import PluginInstalledParams, PluginInstalledResponse
+    from ._models.plugin_list_params import PluginListMarketplaceKind, PluginListParams, PluginListResponse
+    from ._models.plugin_marketplace_entry import MarketplaceInterface, PluginMarketplaceEntry
+    from ._models.plugin_read_params import (
+        AppTemplateSummary,
+        AppTemplateUnavailableReason,
+        DailyScheduledTaskSchedule,
+        HourlyScheduledTaskSchedule,
+        PluginDetail,
+        PluginHookSummary,
+        PluginReadParams,
+        PluginReadResponse,
+        ScheduledTaskSchedule,
+        ScheduledTaskSummary,
+        ScheduledTaskWeekday,
+        SkillSummary,
+        WeekdaysScheduledTaskSchedule,
+        WeeklyScheduledTaskSchedule,
+    )
+    from ._models.plugin_reconcile_params import (
+        PluginReconcileChangedPlugin,
+        PluginReconcileParams,
+        PluginReconcileResponse,
+    )
+    from ._models.plugin_search_result import PluginSearchResult
+    from ._models.plugin_search_scope import PluginSearchScope
+    from ._models.plugin_share_checkout_params import PluginShareCheckoutParams, PluginShareCheckoutResponse
+    from ._models.plugin_share_delete_params import PluginShareDeleteParams, PluginShareDeleteResponse
+    from ._models.plugin_share_discoverability import PluginShareDiscoverability
+    from ._models.plugin_share_list_params import PluginShareListItem, PluginShareListParams, PluginShareListResponse
+    from ._models.plugin_share_principal import PluginSharePrincipal, PluginSharePrincipalRole
+    from ._models.plugin_share_principal_type import PluginSharePrincipalType
+    from ._models.plugin_share_save_params import PluginShareSaveParams, PluginShareSaveResponse
+    from ._models.plugin_share_target import PluginShareTarget, PluginShareTargetRole
+    from ._models.plugin_share_update_targets_params import (
+        PluginShareUpdateDiscoverability,
+        PluginShareUpdateTargetsParams,
+        PluginShareUpdateTargetsResponse,
+    )
+    from ._models.plugin_skill_read_params import PluginSkillReadParams, PluginSkillReadResponse
+    from ._models.plugin_summary import (
+        GitPluginSource,
+        LocalPluginSource,
+        NpmPluginSource,
+        PluginAvailability,
+        PluginDisabledReason,
+        PluginInstallPolicy,
+        PluginInstallPolicySource,
+        PluginInterface,
+        PluginShareContext,
+        PluginSource,
+        PluginSummary,
+        RemotePluginSource,
+    )
+    from ._models.plugin_uninstall_params import PluginUninstallParams, PluginUninstallResponse
+    from ._models.process_exited_event import ProcessExitedEvent, ProcessExitedNotification
+    from ._models.process_output_delta_event import (
+        ProcessOutputDeltaEvent,
+        ProcessOutputDeltaNotification,
+        ProcessOutputStream,
+    )
+    from ._models.process_terminal_size import ProcessTerminalSize
+    from ._models.project import Project, ProjectRoot
+    from ._models.project_changed_event import ProjectChangedEvent, ProjectChangedNotification, ProjectChangeType
+    from ._models.project_sort_key import ProjectSortKey
+    from ._models.queued_submission import QueuedSubmission
+    from ._models.rate_limit_snapshot import (
+        CreditsSnapshot,
+        RateLimitReachedType,
+        RateLimitSnapshot,
+        RateLimitWindow,
+        SpendControlLimitSnapshot,
+    )
+    from ._models.raw_response_completed_notification import RawResponseCompletedNotification, ResponseUsageMetadata
+    from ._models.raw_response_item_completed_notification import (
+        AdditionalToolsResponseItem,
+        AgentMessageInputContent,
+        AgentMessageResponseItem,
+        CompactionResponseItem,
+        CompactionTriggerResponseItem,
+        ConfigurationReasoning,
+        ConfigurationUpdateResponseItem,
+        ContentItem,
+        ContextCompactionResponseItem,
+        CustomToolCallOutputResponseItem,
+        CustomToolCallResponseItem,
+        EncryptedContentAgentMessageInputContent,
+        ExecLocalShellAction,
+        FindInPageResponsesApiWebSearchAction,
+        FunctionCallOutputResponseItem,
+        FunctionCallResponseItem,
+        ImageGenerationCallResponseItem,
+        InputAudioContentItem,
+        InputImageContentItem,
+        InputTextAgentMessageInputContent,
+        InputTextContentItem,
+        InternalChatMessageMetadataPassthrough,
+        LocalShellAction,
+        LocalShellCallResponseItem,
+        LocalShellStatus,
+        MessageResponseItem,
+        OpenPageResponsesApiWebSearchAction,
+        OtherResponseItem,
+        OtherResponsesApiWebSearchAction,
+        OutputTextContentItem,
+        RawResponseItemCompletedNotification,
+        ReasoningItemContent,
+        ReasoningItemReasoningSummary,
+        ReasoningResponseItem,
+        ReasoningTextReasoningItemContent,
+        ResponseItem,
+        ResponsesApiWebSearchAction,
+        SearchResponsesApiWebSearchAction,
+        SummaryTextReasoningItemReasoningSummary,
+        TextReasoningItemContent,
+        ToolSearchCallResponseItem,
+        ToolSearchOutputResponseItem,
+        WebSearchCallResponseItem,
+    )
+    from ._models.realtime_output_modality import RealtimeOutputModality
+    from ._models.realtime_voices_list import RealtimeVoice, RealtimeVoicesList
+    from ._models.reasoning_effort import ReasoningEffort
+    from ._models.reasoning_summary import ReasoningSummary
+    from ._models.remote_control_disable_params import RemoteControlDisableParams
+    from ._models.remote_control_enable_params import RemoteControlEnableParams
+    from ._models.remote_control_status_changed_event import (
+        RemoteControlConnectionStatus,
+        RemoteControlStatusChangedEvent,
+        RemoteControlStatusChangedNotification,
+    )
+    from ._models.request_id import RequestId
+    from ._models.request_permission_profile import RequestPermissionProfile
+    from ._models.review_decision import (
+        ApprovedExecpolicyAmendmentReviewDecision,
+        ApprovedExecpolicyAmendmentReviewDecisionApprovedExecpolicyAmendment,
+        DeniedReviewDecision,
+        DeniedReviewDecisionDenied,
+        NetworkPolicyAmendmentReviewDecision,
+        NetworkPolicyAmendmentReviewDecisionNetworkPolicyAmendment,
+        ReviewDecision,
+    )
+    from ._models.review_start_params import (
+        BaseBranchReviewTarget,
+        CommitReviewTarget,
+        CustomReviewTarget,
+        ReviewDelivery,
+        ReviewStartParams,
+        ReviewStartResponse,
+        ReviewTarget,
+        UncommittedChangesReviewTarget,
+    )
+    from ._models.sandbox_mode import SandboxMode
+    from ._models.sandbox_policy import (
+        DangerFullAccessSandboxPolicy,
+        ExternalSandboxSandboxPolicy,
+        NetworkAccess,
+        ReadOnlySandboxPolicy,
+        SandboxPolicy,
+        WorkspaceWriteSandboxPolicy,
+    )
+    from ._models.selected_capability_root import (
+        CapabilityRootLocation,
+        EnvironmentCapabilityRootLocation,
+        SelectedCapabilityRoot,
+    )
+    from ._models.send_add_credits_nudge_email_params import (
+        AddCreditsNudgeCreditType,
+        AddCreditsNudgeEmailStatus,
+        SendAddCreditsNudgeEmailParams,
+        SendAddCreditsNudgeEmailResponse,
+    )
+    from ._models.server_diagnostics_gauge import ServerDiagnosticsGauge
+    from ._models.server_diagnostics_process import ServerDiagnosticsProcess
+    from ._models.server_notification import ServerNotification
+    from ._models.server_request import ServerRequest
+    from ._models.server_request_resolved_event import ServerRequestResolvedEvent, ServerRequestResolvedNotification
+    from ._models.skill_interface import SkillInterface
+    from ._models.skills_changed_event import SkillsChangedEvent, SkillsChangedNotification
+    from ._models.skills_config_write_params import SkillsConfigWriteParams, SkillsConfigWriteResponse
+    from ._models.skills_extra_roots_set_params import SkillsExtraRootsSetParams, SkillsExtraRootsSetResponse
+    from ._models.skills_list_params import (
+        SkillDependencies,
+        SkillErrorInfo,
+        SkillMetadata,
+        SkillScope,
+        SkillsListEntry,
+        SkillsListParams,
+        SkillsListResponse,
+        SkillToolDependency,
+    )
+    from ._models.sort_direction import SortDirection
+    from ._models.thread import (
+        AgentPath,
+        CustomSessionSource,
+        GitInfo,
+        OtherSubAgentSource,
+        SessionSource,
+        SubAgentSessionSource,
+        SubAgentSource,
+        Thread,
+        ThreadHistoryMode,
+        ThreadSpawnSubAgentSource,
+        ThreadSpawnSubAgentSourceThreadSpawn,
+    )
+    from ._models.thread_approve_guardian_denied_action_params import (
+        ThreadApproveGuardianDeniedActionParams,
+        ThreadApproveGuardianDeniedActionResponse,
+    )
+    from ._models.thread_archive_params import ThreadArchiveParams, ThreadArchiveResponse
+    from ._models.thread_archived_event import ThreadArchivedEvent, ThreadArchivedNotification
+    from ._models.thread_attachment import ThreadAttachment
+    from ._models.thread_attachment_add_params import (
+        ThreadAttachmentAddOutcome,
+        ThreadAttachmentAddParams,
+        ThreadAttachmentAddResponse,
+    )
+    from ._models.thread_attachment_list_params import ThreadAttachmentListParams, ThreadAttachmentListResponse
+    from ._models.thread_attachment_owner_list_params import (
+        ThreadAttachmentOwner,
+        ThreadAttachmentOwnerListParams,
+        ThreadAttachmentOwnerListResponse,
+    )
+    from ._models.thread_attachment_remove_params import ThreadAttachmentRemoveParams, ThreadAttachmentRemoveResponse
+    from ._models.thread_attachment_updated_event import (
+        ThreadAttachmentOperation,
+        ThreadAttachmentUpdatedEvent,
+        ThreadAttachmentUpdatedNotification,
+    )
+    from ._models.thread_closed_event import ThreadClosedEvent, ThreadClosedNotification
+    from ._models.thread_compact_start_params import ThreadCompactStartParams, ThreadCompactStartResponse
+    from ._models.thread_delete_params import ThreadDeleteParams, ThreadDeleteResponse
+    from ._models.thread_deleted_event import ThreadDeletedEvent, ThreadDeletedNotification
+    from ._models.thread_environment import ThreadEnvironment
+    from ._models.thread_extra import ThreadExtra
+    from ._models.thread_fork_params import ThreadForkParams, ThreadForkResponse
+    from ._models.thread_goal import ThreadGoal
+    from ._models.thread_goal_clear_params import ThreadGoalClearParams, ThreadGoalClearResponse
+    from ._models.thread_goal_cleared_event import ThreadGoalClearedEvent, ThreadGoalClearedNotification
+    from ._models.thread_goal_get_params import ThreadGoalGetParams, ThreadGoalGetResponse
+    from ._models.thread_goal_mutation_origin import ThreadGoalMutationOrigin
+    from ._models.thread_goal_set_params import ThreadGoalSetParams, ThreadGoalSetResponse
+    from ._models.thread_goal_status import ThreadGoalStatus
+    from ._models.thread_goal_updated_event import ThreadGoalUpdatedEvent, ThreadGoalUpdatedNotification
+    from ._models.thread_id import ThreadId
+    from ._models.thread_inject_items_params import ThreadInjectItemsParams, ThreadInjectItemsResponse
+    from ._models.thread_item import (
+        AgentMessageDelivery,
         AgentMessageThreadItem,
-        FunctionCallOutputThreadItem,
-        PlanThreadItem,
-        ReasoningThreadItem,
-        CommandExecutionThreadItem,
-        FileChangeThreadItem,
-        McpToolCallThreadItem,
-        DynamicToolCallThreadItem,
+        AsyncUserInputQuestion,
+        CollabAgentState,
+        CollabAgentStatus,
+        CollabAgentTool,
+        CollabAgentToolCallStatus,
         CollabAgentToolCallThreadItem,
-        SubAgentActivityThreadItem,
-        WebSearchThreadItem,
-        ImageViewThreadItem,
-        SleepThreadItem,
-        ImageGenerationThreadItem,
+        CommandExecutionSource,
+        CommandExecutionStatus,
+        CommandExecutionThreadItem,
+        ContextCompactionThreadItem,
+        DynamicToolCallStatus,
+        DynamicToolCallThreadItem,
         EnteredReviewModeThreadItem,
         ExitedReviewModeThreadItem,
-        ContextCompactionThreadItem,
-    ],
-    Field(discriminator="type"),
-]
-
-ThreadItemsListAnchor = ItemThreadItemsListAnchor
-"""An exclusive item position within the requested visible turn."""
-
-ThreadItemsListCursor = Union[str, ThreadItemsListAnchor]
-"""Starting position for an item-history page."""
-
-ThreadListCwdFilter = Union[str, list[str]]
-
-ThreadPredictionResult = Annotated[
-    Union[CompletedThreadPredictionResult, FailedThreadPredictionResult], Field(discriminator="type")
-]
-
-ThreadReadStateOperation = Annotated[
-    Union[ReadThreadReadStateOperation, UnreadThreadReadStateOperation], Field(discriminator="type")
-]
-
-ThreadRealtimeBemItemPresentation = Annotated[
-    Union[
-        WholeItemThreadRealtimeBemItemPresentation,
+        FileChangeThreadItem,
+        FindInPageWebSearchAction,
+        FunctionCallOutputThreadItem,
+        HookPromptFragment,
+        HookPromptThreadItem,
+        ImageGenerationFailure,
+        ImageGenerationThreadItem,
+        ImageViewThreadItem,
+        McpAppDisplayMode,
+        McpAppUi,
+        McpToolCallAppContext,
+        McpToolCallError,
+        McpToolCallResult,
+        McpToolCallStatus,
+        McpToolCallThreadItem,
+        MemoryCitation,
+        MemoryCitationEntry,
+        OpenPageWebSearchAction,
+        OtherWebSearchAction,
+        PatchApplyStatus,
+        PlanThreadItem,
+        ReasoningThreadItem,
+        SearchWebSearchAction,
+        SleepThreadItem,
+        SubAgentActivityKind,
+        SubAgentActivityThreadItem,
+        ThreadItem,
+        UsageLimitExceededImageGenerationFailure,
+        UserMessageThreadItem,
+        WebSearchAction,
+        WebSearchThreadItem,
+    )
+    from ._models.thread_items_list_params import (
+        ItemThreadItemsListAnchor,
+        ThreadItemEntry,
+        ThreadItemsListAnchor,
+        ThreadItemsListCursor,
+        ThreadItemsListParams,
+        ThreadItemsListResponse,
+    )
+    from ._models.thread_list_params import (
+        ThreadListCwdFilter,
+        ThreadListParams,
+        ThreadListResponse,
+        ThreadSortKey,
+        ThreadSourceKind,
+    )
+    from ._models.thread_loaded_list_params import ThreadLoadedListParams, ThreadLoadedListResponse
+    from ._models.thread_memory_mode import ThreadMemoryMode
+    from ._models.thread_metadata_update_params import (
+        ThreadMetadataGitInfoUpdateParams,
+        ThreadMetadataUpdateParams,
+        ThreadMetadataUpdateResponse,
+    )
+    from ._models.thread_name_updated_event import ThreadNameUpdatedEvent, ThreadNameUpdatedNotification
+    from ._models.thread_prediction_updated_event import (
+        CompletedThreadPredictionResult,
+        FailedThreadPredictionResult,
+        ThreadPredictionResult,
+        ThreadPredictionUpdatedEvent,
+        ThreadPredictionUpdatedNotification,
+    )
+    from ._models.thread_project_updated_event import ThreadProjectUpdatedEvent, ThreadProjectUpdatedNotification
+    from ._models.thread_queue_changed_event import ThreadQueueChangedEvent, ThreadQueueChangedNotification
+    from ._models.thread_read_params import ThreadReadParams, ThreadReadResponse
+    from ._models.thread_read_state_changed_event import (
+        ThreadReadState,
+        ThreadReadStateChangedEvent,
+        ThreadReadStateChangedNotification,
+        ThreadStartThreadUnreadPosition,
+        ThreadUnreadPosition,
+        TurnThreadUnreadPosition,
+    )
+    from ._models.thread_read_state_operation import (
+        ReadThreadReadStateOperation,
+        ThreadReadStateOperation,
+        UnreadThreadReadStateOperation,
+    )
+    from ._models.thread_realtime_closed_event import ThreadRealtimeClosedEvent, ThreadRealtimeClosedNotification
+    from ._models.thread_realtime_error_event import ThreadRealtimeErrorEvent, ThreadRealtimeErrorNotification
+    from ._models.thread_realtime_initial_item import ConversationTextRole, ThreadRealtimeInitialItem
+    from ._models.thread_realtime_item import (
+        BemItemPromotedThreadRealtimeItem,
         InlineMarkdownThreadRealtimeBemItemPresentation,
         InlineVisualizationThreadRealtimeBemItemPresentation,
-    ],
-    Field(discriminator="type"),
-]
-"""EXPERIMENTAL - how an existing agent item appears in a realtime conversation."""
-
-ThreadRealtimeItem = Annotated[
-    Union[
-        RealtimeSessionStartedThreadRealtimeItem,
-        TranscriptSegmentThreadRealtimeItem,
-        BemItemPromotedThreadRealtimeItem,
         RealtimeSessionClosedThreadRealtimeItem,
-    ],
-    Field(discriminator="type"),
-]
-"""EXPERIMENTAL - a thread-scoped realtime item in the canonical timeline."""
-
-ThreadRealtimeStartTransport = Annotated[
-    Union[
-        WebsocketThreadRealtimeStartTransport,
-        WebrtcThreadRealtimeStartTransport,
+        RealtimeSessionStartedThreadRealtimeItem,
+        ThreadRealtimeBemItemPresentation,
+        ThreadRealtimeItem,
+        ThreadRealtimeSessionOutcome,
+        ThreadRealtimeTranscriptRole,
+        TranscriptSegmentThreadRealtimeItem,
+        WholeItemThreadRealtimeBemItemPresentation,
+    )
+    from ._models.thread_realtime_item_added_event import (
+        ThreadRealtimeItemAddedEvent,
+        ThreadRealtimeItemAddedNotification,
+    )
+    from ._models.thread_realtime_item_completed_event import (
+        ThreadRealtimeItemCompletedEvent,
+        ThreadRealtimeItemCompletedNotification,
+    )
+    from ._models.thread_realtime_item_started_event import (
+        ThreadRealtimeItemStartedEvent,
+        ThreadRealtimeItemStartedNotification,
+    )
+    from ._models.thread_realtime_item_transcript_delta_event import (
+        ThreadRealtimeItemTranscriptDeltaEvent,
+        ThreadRealtimeItemTranscriptDeltaNotification,
+    )
+    from ._models.thread_realtime_output_audio_delta_event import (
+        ThreadRealtimeAudioChunk,
+        ThreadRealtimeOutputAudioDeltaEvent,
+        ThreadRealtimeOutputAudioDeltaNotification,
+    )
+    from ._models.thread_realtime_sdp_event import ThreadRealtimeSdpEvent, ThreadRealtimeSdpNotification
+    from ._models.thread_realtime_start_transport import (
         ExistingCallThreadRealtimeStartTransport,
-    ],
-    Field(discriminator="type"),
-]
-"""EXPERIMENTAL - transport used by thread realtime."""
-
-ThreadSource = str
-
-ThreadStatus = Annotated[
-    Union[NotLoadedThreadStatus, IdleThreadStatus, SystemErrorThreadStatus, ActiveThreadStatus],
-    Field(discriminator="type"),
-]
-
-ThreadTimelineEntry = Annotated[
-    Union[
+        ThreadRealtimeStartTransport,
+        WebrtcThreadRealtimeStartTransport,
+        WebsocketThreadRealtimeStartTransport,
+    )
+    from ._models.thread_realtime_started_event import (
+        RealtimeConversationVersion,
+        ThreadRealtimeStartedEvent,
+        ThreadRealtimeStartedNotification,
+    )
+    from ._models.thread_realtime_transcript_delta_event import (
+        ThreadRealtimeTranscriptDeltaEvent,
+        ThreadRealtimeTranscriptDeltaNotification,
+    )
+    from ._models.thread_realtime_transcript_done_event import (
+        ThreadRealtimeTranscriptDoneEvent,
+        ThreadRealtimeTranscriptDoneNotification,
+    )
+    from ._models.thread_resume_initial_turns_page_params import ThreadResumeInitialTurnsPageParams
+    from ._models.thread_resume_params import ThreadResumeParams, ThreadResumeResponse
+    from ._models.thread_revert_params import ThreadRevertParams, ThreadRevertResponse
+    from ._models.thread_reverted_event import ThreadRevertedEvent, ThreadRevertedNotification
+    from ._models.thread_search_result import ThreadSearchResult
+    from ._models.thread_search_sort_key import ThreadSearchSortKey
+    from ._models.thread_section import ThreadSection
+    from ._models.thread_section_appearance import ThreadSectionAppearance
+    from ._models.thread_section_create_params import ThreadSectionCreateParams, ThreadSectionCreateResponse
+    from ._models.thread_section_delete_params import ThreadSectionDeleteParams, ThreadSectionDeleteResponse
+    from ._models.thread_section_list_params import ThreadSectionListParams, ThreadSectionListResponse
+    from ._models.thread_section_move_params import ThreadSectionMoveParams, ThreadSectionMoveResponse
+    from ._models.thread_section_update_params import ThreadSectionUpdateParams, ThreadSectionUpdateResponse
+    from ._models.thread_set_name_params import ThreadSetNameParams, ThreadSetNameResponse
+    from ._models.thread_settings_updated_event import (
+        ActivePermissionProfile,
+        ThreadSettings,
+        ThreadSettingsUpdatedEvent,
+        ThreadSettingsUpdatedNotification,
+    )
+    from ._models.thread_shell_command_params import ThreadShellCommandParams, ThreadShellCommandResponse
+    from ._models.thread_source import ThreadSource
+    from ._models.thread_start_params import ThreadStartParams, ThreadStartResponse, ThreadStartSource
+    from ._models.thread_started_event import ThreadStartedEvent, ThreadStartedNotification
+    from ._models.thread_status import (
+        ActiveThreadStatus,
+        IdleThreadStatus,
+        NotLoadedThreadStatus,
+        SystemErrorThreadStatus,
+        ThreadActiveFlag,
+        ThreadStatus,
+    )
+    from ._models.thread_status_changed_event import ThreadStatusChangedEvent, ThreadStatusChangedNotification
+    from ._models.thread_timeline_entry import (
         ItemThreadTimelineEntry,
         RealtimeThreadTimelineEntry,
-        TurnStartedThreadTimelineEntry,
+        ThreadTimelineEntry,
         TurnCompletedThreadTimelineEntry,
-    ],
-    Field(discriminator="type"),
-]
-"""EXPERIMENTAL - one item or turn boundary in canonical rollout order."""
-
-ThreadUnreadPosition = Annotated[
-    Union[ThreadStartThreadUnreadPosition, TurnThreadUnreadPosition], Field(discriminator="type")
-]
-
-UserInput = Annotated[
-    Union[
-        TextUserInput,
-        ImageUserInput,
-        LocalImageUserInput,
+        TurnStartedThreadTimelineEntry,
+    )
+    from ._models.thread_token_usage_updated_event import (
+        ThreadTokenUsage,
+        ThreadTokenUsageUpdatedEvent,
+        ThreadTokenUsageUpdatedNotification,
+    )
+    from ._models.thread_turns_list_params import ThreadTurnsListParams, ThreadTurnsListResponse
+    from ._models.thread_unarchive_params import ThreadUnarchiveParams, ThreadUnarchiveResponse
+    from ._models.thread_unarchived_event import ThreadUnarchivedEvent, ThreadUnarchivedNotification
+    from ._models.thread_unsubscribe_params import (
+        ThreadUnsubscribeParams,
+        ThreadUnsubscribeResponse,
+        ThreadUnsubscribeStatus,
+    )
+    from ._models.token_usage_breakdown import TokenUsageBreakdown
+    from ._models.turn import Turn
+    from ._models.turn_completed_event import TurnCompletedEvent, TurnCompletedNotification
+    from ._models.turn_diff_updated_event import TurnDiffUpdatedEvent, TurnDiffUpdatedNotification
+    from ._models.turn_environment_params import TurnEnvironmentParams
+    from ._models.turn_error import (
+        ActiveTurnNotSteerableCodexErrorInfo,
+        ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable,
+        CodexErrorInfo,
+        HttpConnectionFailedCodexErrorInfo,
+        HttpConnectionFailedCodexErrorInfoHttpConnectionFailed,
+        MisalignmentErrorDetails,
+        MisalignmentSteer,
+        NonSteerableTurnKind,
+        ResponseStreamConnectionFailedCodexErrorInfo,
+        ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed,
+        ResponseStreamDisconnectedCodexErrorInfo,
+        ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected,
+        ResponseTooManyFailedAttemptsCodexErrorInfo,
+        ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts,
+        TurnError,
+    )
+    from ._models.turn_interrupt_params import TurnInterruptParams, TurnInterruptResponse
+    from ._models.turn_items_view import TurnItemsView
+    from ._models.turn_moderation_metadata_event import TurnModerationMetadataEvent, TurnModerationMetadataNotification
+    from ._models.turn_plan_updated_event import (
+        TurnPlanStep,
+        TurnPlanStepStatus,
+        TurnPlanUpdatedEvent,
+        TurnPlanUpdatedNotification,
+    )
+    from ._models.turn_start_params import TurnStartParams, TurnStartResponse, TurnToolOutput
+    from ._models.turn_started_event import TurnStartedEvent, TurnStartedNotification
+    from ._models.turn_status import TurnStatus
+    from ._models.turn_steer_params import TurnSteerParams, TurnSteerResponse
+    from ._models.turns_page import TurnsPage
+    from ._models.user_input import (
         AudioUserInput,
+        ByteRange,
+        ImageUserInput,
         LocalAudioUserInput,
-        SkillUserInput,
+        LocalImageUserInput,
         MentionUserInput,
-    ],
-    Field(discriminator="type"),
-]
+        SkillUserInput,
+        TextElement,
+        TextUserInput,
+        UserInput,
+    )
+    from ._models.warning_event import WarningEvent, WarningNotification
+    from ._models.web_search_mode import WebSearchMode
+    from ._models.windows_sandbox_readiness_response import WindowsSandboxReadiness, WindowsSandboxReadinessResponse
+    from ._models.windows_sandbox_setup_completed_event import (
+        WindowsSandboxSetupCompletedEvent,
+        WindowsSandboxSetupCompletedNotification,
+    )
+    from ._models.windows_sandbox_setup_mode import WindowsSandboxSetupMode
+    from ._models.windows_sandbox_setup_start_params import (
+        WindowsSandboxSetupStartParams,
+        WindowsSandboxSetupStartResponse,
+    )
+    from ._models.windows_world_writable_warning_event import (
+        WindowsWorldWritableWarningEvent,
+        WindowsWorldWritableWarningNotification,
+    )
+    from ._models.workspace_routing import AccountRoutingOverride, WorkspaceRouting
 
-WebSearchAction = Annotated[
-    Union[SearchWebSearchAction, OpenPageWebSearchAction, FindInPageWebSearchAction, OtherWebSearchAction],
-    Field(discriminator="type"),
-]
+_HOMES: dict[str, str] = {
+    "AbsolutePathBuf": "absolute_path_buf",
+    "AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision": "command_execution_request_approval_params",
+    "AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment": "command_execution_request_approval_params",
+    "Account": "get_account_params",
+    "AccountChatgptAuthTokensRefreshRequest": "account_chatgpt_auth_tokens_refresh_request",
+    "AccountGatewayOAuthCancelRequest": "client_request",
+    "AccountGatewayOAuthChangedEvent": "account_gateway_o_auth_changed_event",
+    "AccountGatewayOAuthLoginRequest": "client_request",
+    "AccountGatewayOAuthReadRequest": "client_request",
+    "AccountLoginCancelRequest": "client_request",
+    "AccountLoginCompletedEvent": "account_login_completed_event",
+    "AccountLoginCompletedNotification": "account_login_completed_event",
+    "AccountLoginStartRequest": "client_request",
+    "AccountLogoutRequest": "client_request",
+    "AccountRateLimitResetCreditConsumeRequest": "client_request",
+    "AccountRateLimitsReadRequest": "client_request",
+    "AccountRateLimitsUpdatedEvent": "account_rate_limits_updated_event",
+    "AccountRateLimitsUpdatedNotification": "account_rate_limits_updated_event",
+    "AccountReadRequest": "client_request",
+    "AccountRoutingOverride": "workspace_routing",
+    "AccountSendAddCreditsNudgeEmailRequest": "client_request",
+    "AccountTokenUsageDailyBucket": "get_account_token_usage_params",
+    "AccountTokenUsageSummary": "get_account_token_usage_params",
+    "AccountUpdatedEvent": "account_updated_event",
+    "AccountUpdatedNotification": "account_updated_event",
+    "AccountUsageReadRequest": "client_request",
+    "AccountWorkspaceMessagesReadRequest": "client_request",
+    "ActivePermissionProfile": "thread_settings_updated_event",
+    "ActiveThreadStatus": "thread_status",
+    "ActiveTurnNotSteerableCodexErrorInfo": "turn_error",
+    "ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable": "turn_error",
+    "AddCreditsNudgeCreditType": "send_add_credits_nudge_email_params",
+    "AddCreditsNudgeEmailStatus": "send_add_credits_nudge_email_params",
+    "AddFileChange": "apply_patch_approval_params",
+    "AddPatchChangeKind": "file_update_change",
+    "AdditionalContextEntry": "additional_context_entry",
+    "AdditionalContextKind": "additional_context_entry",
+    "AdditionalFileSystemPermissions": "additional_file_system_permissions",
+    "AdditionalNetworkPermissions": "additional_network_permissions",
+    "AdditionalPermissionProfile": "additional_permission_profile",
+    "AdditionalToolsResponseItem": "raw_response_item_completed_notification",
+    "AgentConfiguredHookHandler": "managed_hooks_requirements",
+    "AgentHookMetadata": "hooks_list_params",
+    "AgentMessageDelivery": "thread_item",
+    "AgentMessageDeltaNotification": "agent_message_delta_notification",
+    "AgentMessageInputContent": "raw_response_item_completed_notification",
+    "AgentMessageResponseItem": "raw_response_item_completed_notification",
+    "AgentMessageThreadItem": "thread_item",
+    "AgentPath": "thread",
+    "AllowDenyRequirement": "allow_deny_requirement",
+    "AmazonBedrockAccessKeysv2LoginAccountParams": "login_account_params",
+    "AmazonBedrockAccount": "get_account_params",
+    "AmazonBedrockv2LoginAccountParams": "login_account_params",
+    "AmazonBedrockv2LoginAccountResponse": "login_account_params",
+    "AnalyticsConfig": "config_read_params",
+    "ApiKeyAccount": "get_account_params",
+    "ApiKeyv2LoginAccountParams": "login_account_params",
+    "ApiKeyv2LoginAccountResponse": "login_account_params",
+    "AppBranding": "app_info",
+    "AppConfig": "app_config",
+    "AppInfo": "app_info",
+    "AppInstalledRequest": "client_request",
+    "AppLinkConfig": "app_link_config",
+    "AppLinksConfig": "app_config",
+    "AppListRequest": "client_request",
+    "AppListUpdatedEvent": "app_list_updated_event",
+    "AppListUpdatedNotification": "app_list_updated_event",
+    "AppMetadata": "app_info",
+    "AppReadRequest": "client_request",
+    "AppReview": "app_info",
+    "AppScreenshot": "app_info",
+    "AppSummary": "app_summary",
+    "AppTemplateSummary": "plugin_read_params",
+    "AppTemplateUnavailableReason": "plugin_read_params",
+    "AppToolApproval": "app_tool_approval",
+    "AppToolConfig": "app_tool_config",
+    "AppToolSummary": "apps_read_params",
+    "AppToolsConfig": "app_config",
+    "ApplicationNetworkRequirements": "application_requirements",
+    "ApplicationRequirements": "application_requirements",
+    "ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision": "command_execution_request_approval_params",
+    "ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment": "command_execution_request_approval_params",
+    "ApplyPatchApprovalParams": "apply_patch_approval_params",
+    "ApplyPatchApprovalRequest": "apply_patch_approval_params",
+    "ApplyPatchApprovalResponse": "apply_patch_approval_params",
+    "ApplyPatchGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "ApprovalsReviewer": "approvals_reviewer",
+    "ApprovedExecpolicyAmendmentReviewDecision": "review_decision",
+    "ApprovedExecpolicyAmendmentReviewDecisionApprovedExecpolicyAmendment": "review_decision",
+    "AppsConfig": "apps_config",
+    "AppsDefaultConfig": "apps_config",
+    "AppsInstalledParams": "apps_installed_params",
+    "AppsInstalledResponse": "apps_installed_params",
+    "AppsListParams": "apps_list_params",
+    "AppsListResponse": "apps_list_params",
+    "AppsReadParams": "apps_read_params",
+    "AppsReadResponse": "apps_read_params",
+    "AskForApproval": "ask_for_approval",
+    "AsyncUserInputQuestion": "thread_item",
+    "AttestationGenerateParams": "attestation_generate_params",
+    "AttestationGenerateRequest": "attestation_generate_params",
+    "AttestationGenerateResponse": "attestation_generate_params",
+    "AudioUserInput": "user_input",
+    "AuthMode": "account_updated_event",
+    "AuthRecoveryNotification": "auth_recovery_notification",
+    "AutoApprovalReviewStrictReviewRequiredEvent": "auto_approval_review_strict_review_required_event",
+    "AutoCompactTokenLimitScope": "config_read_params",
+    "AutoReviewDecisionSource": "item_auto_approval_review_completed_event",
+    "AutoReviewRequirements": "config_requirements_read_response",
+    "BaseBranchReviewTarget": "review_start_params",
+    "BemItemPromotedThreadRealtimeItem": "thread_realtime_item",
+    "BlobResourceContent": "mcp_resource_read_params",
+    "BrowserUseAccessApprovalLifetime": "config_requirements_read_response",
+    "BrowserUseConfig": "config_read_params",
+    "BrowserUseExtensionRequirements": "config_requirements_read_response",
+    "BrowserUseOriginPolicy": "config_requirements_read_response",
+    "BrowserUseOriginPolicyConfig": "config_read_params",
+    "BrowserUseRequirements": "config_requirements_read_response",
+    "ByteRange": "user_input",
+    "CancelLoginAccountParams": "cancel_login_account_params",
+    "CancelLoginAccountResponse": "cancel_login_account_params",
+    "CancelLoginAccountStatus": "cancel_login_account_params",
+    "CapabilityRootLocation": "selected_capability_root",
+    "ChatgptAccount": "get_account_params",
+    "ChatgptAuthTokensRefreshParams": "account_chatgpt_auth_tokens_refresh_request",
+    "ChatgptAuthTokensRefreshReason": "account_chatgpt_auth_tokens_refresh_request",
+    "ChatgptAuthTokensRefreshResponse": "account_chatgpt_auth_tokens_refresh_request",
+    "ChatgptAuthTokensv2LoginAccountParams": "login_account_params",
+    "ChatgptAuthTokensv2LoginAccountResponse": "login_account_params",
+    "ChatgptDeviceCodev2LoginAccountParams": "login_account_params",
+    "ChatgptDeviceCodev2LoginAccountResponse": "login_account_params",
+    "Chatgptv2LoginAccountParams": "login_account_params",
+    "Chatgptv2LoginAccountResponse": "login_account_params",
+    "CliAuthCredentialsStoreMode": "config_requirements_read_response",
+    "ClientInfo": "initialize_params",
+    "ClientNotification": "client_notification",
+    "ClientRequest": "client_request",
+    "CodexErrorInfo": "turn_error",
+    "CodexResponseHandoffMode": "codex_response_handoff_mode",
+    "CollabAgentState": "thread_item",
+    "CollabAgentStatus": "thread_item",
+    "CollabAgentTool": "thread_item",
+    "CollabAgentToolCallStatus": "thread_item",
+    "CollabAgentToolCallThreadItem": "thread_item",
+    "CollaborationMode": "collaboration_mode",
+    "CollaborationModeMask": "collaboration_mode_mask",
+    "CommandAction": "command_action",
+    "CommandConfiguredHookHandler": "managed_hooks_requirements",
+    "CommandExecOutputDeltaEvent": "command_exec_output_delta_event",
+    "CommandExecOutputDeltaNotification": "command_exec_output_delta_event",
+    "CommandExecOutputStream": "command_exec_output_delta_event",
+    "CommandExecParams": "command_exec_params",
+    "CommandExecRequest": "client_request",
+    "CommandExecResizeParams": "command_exec_resize_params",
+    "CommandExecResizeRequest": "client_request",
+    "CommandExecResizeResponse": "command_exec_resize_params",
+    "CommandExecResponse": "command_exec_params",
+    "CommandExecTerminalSize": "command_exec_terminal_size",
+    "CommandExecTerminateParams": "command_exec_terminate_params",
+    "CommandExecTerminateRequest": "client_request",
+    "CommandExecTerminateResponse": "command_exec_terminate_params",
+    "CommandExecWriteParams": "command_exec_write_params",
+    "CommandExecWriteRequest": "client_request",
+    "CommandExecWriteResponse": "command_exec_write_params",
+    "CommandExecutionApprovalDecision": "command_execution_request_approval_params",
+    "CommandExecutionApprovalKind": "command_execution_request_approval_params",
+    "CommandExecutionOutputDeltaNotification": "command_execution_output_delta_notification",
+    "CommandExecutionRequestApprovalParams": "command_execution_request_approval_params",
+    "CommandExecutionRequestApprovalResponse": "command_execution_request_approval_params",
+    "CommandExecutionSource": "thread_item",
+    "CommandExecutionStatus": "thread_item",
+    "CommandExecutionThreadItem": "thread_item",
+    "CommandGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "CommandHookMetadata": "hooks_list_params",
+    "CommandMigration": "external_agent_config_migration_item",
+    "CommitReviewTarget": "review_start_params",
+    "CompactionResponseItem": "raw_response_item_completed_notification",
+    "CompactionTriggerResponseItem": "raw_response_item_completed_notification",
+    "CompletedThreadPredictionResult": "thread_prediction_updated_event",
+    "ComputerUseConfig": "config_read_params",
+    "ComputerUseMacosConfig": "config_read_params",
+    "ComputerUseMacosRequirements": "config_requirements_read_response",
+    "ComputerUseRequirements": "config_requirements_read_response",
+    "ComputerUseWindowsConfig": "config_read_params",
+    "ComputerUseWindowsExeConfig": "config_read_params",
+    "ComputerUseWindowsExeRequirement": "config_requirements_read_response",
+    "ComputerUseWindowsRequirements": "config_requirements_read_response",
+    "Config": "config_read_params",
+    "ConfigBatchWriteParams": "config_value_write_params",
+    "ConfigBatchWriteRequest": "client_request",
+    "ConfigEdit": "config_value_write_params",
+    "ConfigLayer": "config_read_params",
+    "ConfigLayerMetadata": "config_layer_metadata",
+    "ConfigLayerSource": "config_layer_source",
+    "ConfigMcpServerReloadRequest": "client_request",
+    "ConfigReadParams": "config_read_params",
+    "ConfigReadRequest": "client_request",
+    "ConfigReadResponse": "config_read_params",
+    "ConfigRequirements": "config_requirements_read_response",
+    "ConfigRequirementsReadRequest": "client_request",
+    "ConfigRequirementsReadResponse": "config_requirements_read_response",
+    "ConfigValueWriteParams": "config_value_write_params",
+    "ConfigValueWriteRequest": "client_request",
+    "ConfigWarningEvent": "config_warning_event",
+    "ConfigWarningNotification": "config_warning_event",
+    "ConfigWriteResponse": "config_value_write_params",
+    "ConfigurationReasoning": "raw_response_item_completed_notification",
+    "ConfigurationUpdateResponseItem": "raw_response_item_completed_notification",
+    "ConfiguredHookHandler": "managed_hooks_requirements",
+    "ConfiguredHookMatcherGroup": "managed_hooks_requirements",
+    "ConnectorMetadata": "apps_read_params",
+    "ConsumeAccountRateLimitResetCreditOutcome": "consume_account_rate_limit_reset_credit_params",
+    "ConsumeAccountRateLimitResetCreditParams": "consume_account_rate_limit_reset_credit_params",
+    "ConsumeAccountRateLimitResetCreditResponse": "consume_account_rate_limit_reset_credit_params",
+    "ContentItem": "raw_response_item_completed_notification",
+    "ContextCompactedNotification": "context_compacted_notification",
+    "ContextCompactionResponseItem": "raw_response_item_completed_notification",
+    "ContextCompactionThreadItem": "thread_item",
+    "ConversationTextRole": "thread_realtime_initial_item",
+    "CreditsSnapshot": "rate_limit_snapshot",
+    "CustomMultiAgentMode": "multi_agent_mode",
+    "CustomReviewTarget": "review_start_params",
+    "CustomSessionSource": "thread",
+    "CustomToolCallOutputResponseItem": "raw_response_item_completed_notification",
+    "CustomToolCallResponseItem": "raw_response_item_completed_notification",
+    "CyberAccessProgram": "model_list_params",
+    "DailyScheduledTaskSchedule": "plugin_read_params",
+    "DangerFullAccessSandboxPolicy": "sandbox_policy",
+    "DeleteFileChange": "apply_patch_approval_params",
+    "DeletePatchChangeKind": "file_update_change",
+    "DeniedReviewDecision": "review_decision",
+    "DeniedReviewDecisionDenied": "review_decision",
+    "DeprecationNoticeEvent": "deprecation_notice_event",
+    "DeprecationNoticeNotification": "deprecation_notice_event",
+    "DesktopOnboardingEntrypoint": "account_login_completed_event",
+    "DynamicToolCallOutputContentItem": "dynamic_tool_call_output_content_item",
+    "DynamicToolCallParams": "dynamic_tool_call_params",
+    "DynamicToolCallResponse": "dynamic_tool_call_params",
+    "DynamicToolCallStatus": "thread_item",
+    "DynamicToolCallThreadItem": "thread_item",
+    "DynamicToolNamespaceTool": "dynamic_tool_spec",
+    "DynamicToolSpec": "dynamic_tool_spec",
+    "EncryptedContentAgentMessageInputContent": "raw_response_item_completed_notification",
+    "EncryptedContentFunctionCallOutputContentItem": "function_call_output_body",
+    "EnteredReviewModeThreadItem": "thread_item",
+    "EnterpriseManagedConfigLayerSource": "config_layer_source",
+    "EnvironmentCapabilityRootLocation": "selected_capability_root",
+    "EnvironmentConnectionNotification": "environment_connection_notification",
+    "EnvironmentSkillsParams": "environment_skills_params",
+    "ErrorEvent": "error_event",
+    "ErrorNotification": "error_event",
+    "ExecCommandApprovalParams": "exec_command_approval_params",
+    "ExecCommandApprovalRequest": "exec_command_approval_params",
+    "ExecCommandApprovalResponse": "exec_command_approval_params",
+    "ExecLocalShellAction": "raw_response_item_completed_notification",
+    "ExecveGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "ExistingCallThreadRealtimeStartTransport": "thread_realtime_start_transport",
+    "ExitedReviewModeThreadItem": "thread_item",
+    "ExperimentalFeature": "experimental_feature_list_params",
+    "ExperimentalFeatureEnablementSetParams": "experimental_feature_enablement_set_params",
+    "ExperimentalFeatureEnablementSetRequest": "client_request",
+    "ExperimentalFeatureEnablementSetResponse": "experimental_feature_enablement_set_params",
+    "ExperimentalFeatureListParams": "experimental_feature_list_params",
+    "ExperimentalFeatureListRequest": "client_request",
+    "ExperimentalFeatureListResponse": "experimental_feature_list_params",
+    "ExperimentalFeatureStage": "experimental_feature_list_params",
+    "ExternalAgentConfigDetectParams": "external_agent_config_detect_params",
+    "ExternalAgentConfigDetectRequest": "client_request",
+    "ExternalAgentConfigDetectResponse": "external_agent_config_detect_params",
+    "ExternalAgentConfigImportCompletedEvent": "external_agent_config_import_completed_event",
+    "ExternalAgentConfigImportCompletedNotification": "external_agent_config_import_completed_event",
+    "ExternalAgentConfigImportHistoriesReadResponse": "external_agent_config_import_histories_read_response",
+    "ExternalAgentConfigImportHistory": "external_agent_config_import_histories_read_response",
+    "ExternalAgentConfigImportHistoryRecordParams": "external_agent_config_import_history_record_params",
+    "ExternalAgentConfigImportHistoryRecordResponse": "external_agent_config_import_history_record_params",
+    "ExternalAgentConfigImportHistoryRecordSuccessParams": "external_agent_config_import_history_record_params",
+    "ExternalAgentConfigImportHistoryRecordTypeResultParams": "external_agent_config_import_history_record_params",
+    "ExternalAgentConfigImportItemTypeFailure": "external_agent_config_import_item_type_failure",
+    "ExternalAgentConfigImportItemTypeSuccess": "external_agent_config_import_item_type_success",
+    "ExternalAgentConfigImportParams": "external_agent_config_import_params",
+    "ExternalAgentConfigImportProgressEvent": "external_agent_config_import_progress_event",
+    "ExternalAgentConfigImportProgressNotification": "external_agent_config_import_progress_event",
+    "ExternalAgentConfigImportReadHistoriesRequest": "client_request",
+    "ExternalAgentConfigImportRecordHistoryRequest": "client_request",
+    "ExternalAgentConfigImportRequest": "client_request",
+    "ExternalAgentConfigImportResponse": "external_agent_config_import_params",
+    "ExternalAgentConfigImportTypeResult": "external_agent_config_import_type_result",
+    "ExternalAgentConfigMigrationItem": "external_agent_config_migration_item",
+    "ExternalAgentConfigMigrationItemType": "external_agent_config_migration_item_type",
+    "ExternalAgentDetectedConnectorCandidate": "external_agent_config_detect_params",
+    "ExternalAgentDetectedConnectorSource": "external_agent_config_detect_params",
+    "ExternalAgentImportedConnectorCandidate": "external_agent_config_import_histories_read_response",
+    "ExternalAgentImportedConnectorSource": "external_agent_config_import_histories_read_response",
+    "ExternalSandboxSandboxPolicy": "sandbox_policy",
+    "FailedThreadPredictionResult": "thread_prediction_updated_event",
+    "FeedbackRequirements": "config_requirements_read_response",
+    "FeedbackUploadParams": "feedback_upload_params",
+    "FeedbackUploadRequest": "client_request",
+    "FeedbackUploadResponse": "feedback_upload_params",
+    "FileChange": "apply_patch_approval_params",
+    "FileChangeApprovalDecision": "file_change_request_approval_params",
+    "FileChangeOutputDeltaNotification": "file_change_output_delta_notification",
+    "FileChangePatchUpdatedNotification": "file_change_patch_updated_notification",
+    "FileChangeRequestApprovalParams": "file_change_request_approval_params",
+    "FileChangeRequestApprovalResponse": "file_change_request_approval_params",
+    "FileChangeThreadItem": "thread_item",
+    "FileSystemAccessMode": "additional_file_system_permissions",
+    "FileSystemPath": "additional_file_system_permissions",
+    "FileSystemSandboxEntry": "additional_file_system_permissions",
+    "FileSystemSpecialPath": "additional_file_system_permissions",
+    "FileUpdateChange": "file_update_change",
+    "FindInPageResponsesApiWebSearchAction": "raw_response_item_completed_notification",
+    "FindInPageWebSearchAction": "thread_item",
+    "ForcedChatgptWorkspaceIds": "config_read_params",
+    "ForcedLoginMethod": "forced_login_method",
+    "FormMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
+    "FsChangedEvent": "fs_changed_event",
+    "FsChangedNotification": "fs_changed_event",
+    "FsCopyParams": "fs_copy_params",
+    "FsCopyRequest": "client_request",
+    "FsCopyResponse": "fs_copy_params",
+    "FsCreateDirectoryParams": "fs_create_directory_params",
+    "FsCreateDirectoryRequest": "client_request",
+    "FsCreateDirectoryResponse": "fs_create_directory_params",
+    "FsGetMetadataParams": "fs_get_metadata_params",
+    "FsGetMetadataRequest": "client_request",
+    "FsGetMetadataResponse": "fs_get_metadata_params",
+    "FsReadDirectoryEntry": "fs_read_directory_params",
+    "FsReadDirectoryParams": "fs_read_directory_params",
+    "FsReadDirectoryRequest": "client_request",
+    "FsReadDirectoryResponse": "fs_read_directory_params",
+    "FsReadFileParams": "fs_read_file_params",
+    "FsReadFileRequest": "client_request",
+    "FsReadFileResponse": "fs_read_file_params",
+    "FsRemoveParams": "fs_remove_params",
+    "FsRemoveRequest": "client_request",
+    "FsRemoveResponse": "fs_remove_params",
+    "FsUnwatchParams": "fs_unwatch_params",
+    "FsUnwatchRequest": "client_request",
+    "FsUnwatchResponse": "fs_unwatch_params",
+    "FsWatchParams": "fs_watch_params",
+    "FsWatchRequest": "client_request",
+    "FsWatchResponse": "fs_watch_params",
+    "FsWriteFileParams": "fs_write_file_params",
+    "FsWriteFileRequest": "client_request",
+    "FsWriteFileResponse": "fs_write_file_params",
+    "FunctionCallOutputBody": "function_call_output_body",
+    "FunctionCallOutputContentItem": "function_call_output_body",
+    "FunctionCallOutputResponseItem": "raw_response_item_completed_notification",
+    "FunctionCallOutputThreadItem": "thread_item",
+    "FunctionCallResponseItem": "raw_response_item_completed_notification",
+    "FunctionDynamicToolNamespaceTool": "dynamic_tool_spec",
+    "FunctionDynamicToolSpec": "dynamic_tool_spec",
+    "FuzzyFileSearchMatchType": "fuzzy_file_search_result",
+    "FuzzyFileSearchParams": "fuzzy_file_search_params",
+    "FuzzyFileSearchRequest": "client_request",
+    "FuzzyFileSearchResponse": "fuzzy_file_search_params",
+    "FuzzyFileSearchResult": "fuzzy_file_search_result",
+    "FuzzyFileSearchSessionCompletedEvent": "fuzzy_file_search_session_completed_event",
+    "FuzzyFileSearchSessionCompletedNotification": "fuzzy_file_search_session_completed_event",
+    "FuzzyFileSearchSessionUpdatedEvent": "fuzzy_file_search_session_updated_event",
+    "FuzzyFileSearchSessionUpdatedNotification": "fuzzy_file_search_session_updated_event",
+    "GatewayOAuthCancelResponse": "gateway_o_auth_cancel_response",
+    "GatewayOAuthChangedNotification": "account_gateway_o_auth_changed_event",
+    "GatewayOAuthLoginResponse": "gateway_o_auth_login_response",
+    "GatewayOAuthReadResponse": "gateway_o_auth_read_response",
+    "GatewayOAuthStatus": "gateway_o_auth_status",
+    "GetAccountParams": "get_account_params",
+    "GetAccountRateLimitsParams": "get_account_rate_limits_params",
+    "GetAccountRateLimitsResponse": "get_account_rate_limits_params",
+    "GetAccountResponse": "get_account_params",
+    "GetAccountTokenUsageParams": "get_account_token_usage_params",
+    "GetAccountTokenUsageResponse": "get_account_token_usage_params",
+    "GetWorkspaceMessagesResponse": "get_workspace_messages_response",
+    "GitInfo": "thread",
+    "GitPluginSource": "plugin_summary",
+    "GlobPatternFileSystemPath": "additional_file_system_permissions",
+    "GrantedPermissionProfile": "item_permissions_request_approval_request",
+    "GranularAskForApproval": "ask_for_approval",
+    "GranularAskForApprovalGranular": "ask_for_approval",
+    "GuardianApprovalReview": "guardian_approval_review",
+    "GuardianApprovalReviewAction": "guardian_approval_review_action",
+    "GuardianApprovalReviewStatus": "guardian_approval_review",
+    "GuardianCommandSource": "guardian_approval_review_action",
+    "GuardianRiskLevel": "guardian_approval_review",
+    "GuardianUserAuthorization": "guardian_approval_review",
+    "GuardianWarningEvent": "guardian_warning_event",
+    "GuardianWarningNotification": "guardian_warning_event",
+    "HookCompletedEvent": "hook_completed_event",
+    "HookCompletedNotification": "hook_completed_event",
+    "HookErrorInfo": "hooks_list_params",
+    "HookEventName": "hook_event_name",
+    "HookExecutionMode": "hook_run_summary",
+    "HookHandlerType": "hook_run_summary",
+    "HookMetadata": "hooks_list_params",
+    "HookMigration": "external_agent_config_migration_item",
+    "HookOutputEntry": "hook_run_summary",
+    "HookOutputEntryKind": "hook_run_summary",
+    "HookPromptFragment": "thread_item",
+    "HookPromptThreadItem": "thread_item",
+    "HookRunStatus": "hook_run_summary",
+    "HookRunSummary": "hook_run_summary",
+    "HookScope": "hook_run_summary",
+    "HookSource": "hook_source",
+    "HookStartedEvent": "hook_started_event",
+    "HookStartedNotification": "hook_started_event",
+    "HookTrustStatus": "hooks_list_params",
+    "HooksListEntry": "hooks_list_params",
+    "HooksListParams": "hooks_list_params",
+    "HooksListRequest": "client_request",
+    "HooksListResponse": "hooks_list_params",
+    "HourlyScheduledTaskSchedule": "plugin_read_params",
+    "HttpConnectionFailedCodexErrorInfo": "turn_error",
+    "HttpConnectionFailedCodexErrorInfoHttpConnectionFailed": "turn_error",
+    "IdleThreadStatus": "thread_status",
+    "ImageDetail": "image_detail",
+    "ImageGenerationCallResponseItem": "raw_response_item_completed_notification",
+    "ImageGenerationFailure": "thread_item",
+    "ImageGenerationThreadItem": "thread_item",
+    "ImageUserInput": "user_input",
+    "ImageViewThreadItem": "thread_item",
+    "InAppBrowserRequirements": "config_requirements_read_response",
+    "InitializeCapabilities": "initialize_params",
+    "InitializeParams": "initialize_params",
+    "InitializeRequest": "client_request",
+    "InitializeResponse": "initialize_params",
+    "InitializedNotification": "client_notification",
+    "InlineMarkdownThreadRealtimeBemItemPresentation": "thread_realtime_item",
+    "InlineVisualizationThreadRealtimeBemItemPresentation": "thread_realtime_item",
+    "InputAudioContentItem": "raw_response_item_completed_notification",
+    "InputAudioDynamicToolCallOutputContentItem": "dynamic_tool_call_output_content_item",
+    "InputAudioFunctionCallOutputContentItem": "function_call_output_body",
+    "InputImageContentItem": "raw_response_item_completed_notification",
+    "InputImageDynamicToolCallOutputContentItem": "dynamic_tool_call_output_content_item",
+    "InputImageFunctionCallOutputContentItem": "function_call_output_body",
+    "InputModality": "model_list_params",
+    "InputTextAgentMessageInputContent": "raw_response_item_completed_notification",
+    "InputTextContentItem": "raw_response_item_completed_notification",
+    "InputTextDynamicToolCallOutputContentItem": "dynamic_tool_call_output_content_item",
+    "InputTextFunctionCallOutputContentItem": "function_call_output_body",
+    "InstalledApp": "apps_installed_params",
+    "InternalChatMessageMetadataPassthrough": "raw_response_item_completed_notification",
+    "ItemAgentMessageDeltaEvent": "agent_message_delta_notification",
+    "ItemAutoApprovalReviewCompletedEvent": "item_auto_approval_review_completed_event",
+    "ItemAutoApprovalReviewStartedEvent": "item_auto_approval_review_started_event",
+    "ItemCommandExecutionOutputDeltaEvent": "command_execution_output_delta_notification",
+    "ItemCommandExecutionRequestApprovalRequest": "command_execution_request_approval_params",
+    "ItemCommandExecutionTerminalInteractionEvent": "item_command_execution_terminal_interaction_event",
+    "ItemCompletedEvent": "item_completed_event",
+    "ItemCompletedNotification": "item_completed_event",
+    "ItemFileChangeOutputDeltaEvent": "file_change_output_delta_notification",
+    "ItemFileChangePatchUpdatedEvent": "file_change_patch_updated_notification",
+    "ItemFileChangeRequestApprovalRequest": "file_change_request_approval_params",
+    "ItemGuardianApprovalReviewCompletedNotification": "item_auto_approval_review_completed_event",
+    "ItemGuardianApprovalReviewStartedNotification": "item_auto_approval_review_started_event",
+    "ItemMcpToolCallProgressEvent": "item_mcp_tool_call_progress_event",
+    "ItemPermissionsRequestApprovalRequest": "item_permissions_request_approval_request",
+    "ItemPlanDeltaEvent": "item_plan_delta_event",
+    "ItemReasoningSummaryPartAddedEvent": "item_reasoning_summary_part_added_event",
+    "ItemReasoningSummaryTextDeltaEvent": "item_reasoning_summary_text_delta_event",
+    "ItemReasoningTextDeltaEvent": "item_reasoning_text_delta_event",
+    "ItemStartedEvent": "item_started_event",
+    "ItemStartedNotification": "item_started_event",
+    "ItemThreadItemsListAnchor": "thread_items_list_params",
+    "ItemThreadTimelineEntry": "thread_timeline_entry",
+    "ItemToolCallRequest": "dynamic_tool_call_params",
+    "ItemToolRequestUserInputRequest": "item_tool_request_user_input_request",
+    "JSONRPCError": "jsonrpc_message",
+    "JSONRPCErrorError": "jsonrpc_message",
+    "JSONRPCMessage": "jsonrpc_message",
+    "JSONRPCNotification": "jsonrpc_message",
+    "JSONRPCRequest": "jsonrpc_message",
+    "JSONRPCResponse": "jsonrpc_message",
+    "KindFileSystemSpecialPath": "additional_file_system_permissions",
+    "LegacyAppPathString": "legacy_app_path_string",
+    "LegacyManagedConfigTomlFromFileConfigLayerSource": "config_layer_source",
+    "LegacyManagedConfigTomlFromMdmConfigLayerSource": "config_layer_source",
+    "ListFilesCommandAction": "command_action",
+    "ListFilesParsedCommand": "exec_command_approval_params",
+    "ListMcpServerStatusParams": "list_mcp_server_status_params",
+    "ListMcpServerStatusResponse": "list_mcp_server_status_params",
+    "LocalAudioUserInput": "user_input",
+    "LocalImageUserInput": "user_input",
+    "LocalPluginSource": "plugin_summary",
+    "LocalShellAction": "raw_response_item_completed_notification",
+    "LocalShellCallResponseItem": "raw_response_item_completed_notification",
+    "LocalShellStatus": "raw_response_item_completed_notification",
+    "LoginAccountParams": "login_account_params",
+    "LoginAccountResponse": "login_account_params",
+    "LoginAppBrand": "login_account_params",
+    "LogoutAccountResponse": "logout_account_response",
+    "ManagedHooksRequirements": "managed_hooks_requirements",
+    "MarketplaceAddParams": "marketplace_add_params",
+    "MarketplaceAddRequest": "client_request",
+    "MarketplaceAddResponse": "marketplace_add_params",
+    "MarketplaceInterface": "plugin_marketplace_entry",
+    "MarketplaceLoadErrorInfo": "marketplace_load_error_info",
+    "MarketplaceRemoveParams": "marketplace_remove_params",
+    "MarketplaceRemoveRequest": "client_request",
+    "MarketplaceRemoveResponse": "marketplace_remove_params",
+    "MarketplaceUpgradeErrorInfo": "marketplace_upgrade_params",
+    "MarketplaceUpgradeParams": "marketplace_upgrade_params",
+    "MarketplaceUpgradeRequest": "client_request",
+    "MarketplaceUpgradeResponse": "marketplace_upgrade_params",
+    "McpAppDisplayMode": "thread_item",
+    "McpAppUi": "thread_item",
+    "McpAuthStatus": "list_mcp_server_status_params",
+    "McpElicitationArrayType": "mcp_server_elicitation_request_params",
+    "McpElicitationBooleanSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationBooleanType": "mcp_server_elicitation_request_params",
+    "McpElicitationConstOption": "mcp_server_elicitation_request_params",
+    "McpElicitationEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationLegacyTitledEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationMultiSelectEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationNumberSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationNumberType": "mcp_server_elicitation_request_params",
+    "McpElicitationObjectType": "mcp_server_elicitation_request_params",
+    "McpElicitationPrimitiveSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationSingleSelectEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationStringFormat": "mcp_server_elicitation_request_params",
+    "McpElicitationStringSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationStringType": "mcp_server_elicitation_request_params",
+    "McpElicitationTitledEnumItems": "mcp_server_elicitation_request_params",
+    "McpElicitationTitledMultiSelectEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationTitledSingleSelectEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationUntitledEnumItems": "mcp_server_elicitation_request_params",
+    "McpElicitationUntitledMultiSelectEnumSchema": "mcp_server_elicitation_request_params",
+    "McpElicitationUntitledSingleSelectEnumSchema": "mcp_server_elicitation_request_params",
+    "McpResourceReadParams": "mcp_resource_read_params",
+    "McpResourceReadResponse": "mcp_resource_read_params",
+    "McpResourceReadTarget": "mcp_resource_read_params",
+    "McpServerConnectionStatus": "list_mcp_server_status_params",
+    "McpServerElicitationAction": "mcp_server_elicitation_request_params",
+    "McpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
+    "McpServerElicitationRequestRequest": "mcp_server_elicitation_request_params",
+    "McpServerElicitationRequestResponse": "mcp_server_elicitation_request_params",
+    "McpServerEventNotification": "mcp_server_event_stream_notification",
+    "McpServerEventStreamNotification": "mcp_server_event_stream_notification",
+    "McpServerEventStreamNotificationEvent": "mcp_server_event_stream_notification",
+    "McpServerInfo": "list_mcp_server_status_params",
+    "McpServerMigration": "external_agent_config_migration_item",
+    "McpServerOauthClientRegistration": "mcp_server_oauth_login_params",
+    "McpServerOauthLoginCompletedEvent": "mcp_server_oauth_login_completed_event",
+    "McpServerOauthLoginCompletedNotification": "mcp_server_oauth_login_completed_event",
+    "McpServerOauthLoginParams": "mcp_server_oauth_login_params",
+    "McpServerOauthLoginRequest": "client_request",
+    "McpServerOauthLoginResponse": "mcp_server_oauth_login_params",
+    "McpServerRefreshResponse": "mcp_server_refresh_response",
+    "McpServerResourceReadRequest": "client_request",
+    "McpServerStartupFailureReason": "mcp_server_startup_status_updated_event",
+    "McpServerStartupState": "mcp_server_startup_status_updated_event",
+    "McpServerStartupStatusUpdatedEvent": "mcp_server_startup_status_updated_event",
+    "McpServerStatus": "list_mcp_server_status_params",
+    "McpServerStatusDetail": "list_mcp_server_status_params",
+    "McpServerStatusListRequest": "client_request",
+    "McpServerStatusUpdatedNotification": "mcp_server_startup_status_updated_event",
+    "McpServerToolCallParams": "mcp_server_tool_call_params",
+    "McpServerToolCallRequest": "client_request",
+    "McpServerToolCallResponse": "mcp_server_tool_call_params",
+    "McpToolCallAppContext": "thread_item",
+    "McpToolCallError": "thread_item",
+    "McpToolCallGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "McpToolCallProgressNotification": "item_mcp_tool_call_progress_event",
+    "McpToolCallResult": "thread_item",
+    "McpToolCallStatus": "thread_item",
+    "McpToolCallThreadItem": "thread_item",
+    "McpToolConfiguredHookHandler": "managed_hooks_requirements",
+    "McpToolHookMetadata": "hooks_list_params",
+    "MdmConfigLayerSource": "config_layer_source",
+    "MemoryCitation": "thread_item",
+    "MemoryCitationEntry": "thread_item",
+    "MentionUserInput": "user_input",
+    "MergeStrategy": "config_value_write_params",
+    "MessagePhase": "message_phase",
+    "MessageResponseItem": "raw_response_item_completed_notification",
+    "MigrationDetails": "external_agent_config_migration_item",
+    "MinimalFileSystemSpecialPath": "additional_file_system_permissions",
+    "MisalignmentErrorDetails": "turn_error",
+    "MisalignmentSteer": "turn_error",
+    "ModeKind": "mode_kind",
+    "Model": "model_list_params",
+    "ModelAccessPrograms": "model_list_params",
+    "ModelAvailabilityNux": "model_list_params",
+    "ModelListParams": "model_list_params",
+    "ModelListRequest": "client_request",
+    "ModelListResponse": "model_list_params",
+    "ModelProviderAuthRecoveryCompletedEvent": "auth_recovery_notification",
+    "ModelProviderAuthRecoveryStartedEvent": "auth_recovery_notification",
+    "ModelProviderCapabilitiesReadParams": "model_provider_capabilities_read_params",
+    "ModelProviderCapabilitiesReadRequest": "client_request",
+    "ModelProviderCapabilitiesReadResponse": "model_provider_capabilities_read_params",
+    "ModelRerouteReason": "model_rerouted_event",
+    "ModelReroutedEvent": "model_rerouted_event",
+    "ModelReroutedNotification": "model_rerouted_event",
+    "ModelSafetyBufferingUpdatedEvent": "model_safety_buffering_updated_event",
+    "ModelSafetyBufferingUpdatedNotification": "model_safety_buffering_updated_event",
+    "ModelServiceTier": "model_list_params",
+    "ModelUpgradeInfo": "model_list_params",
+    "ModelVerification": "model_verification_event",
+    "ModelVerificationEvent": "model_verification_event",
+    "ModelVerificationNotification": "model_verification_event",
+    "ModelsRequirements": "config_requirements_read_response",
+    "MultiAgentMode": "multi_agent_mode",
+    "MultiAgentVersion": "model_list_params",
+    "NamespaceDynamicToolSpec": "dynamic_tool_spec",
+    "NetworkAccess": "sandbox_policy",
+    "NetworkAccessGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "NetworkApprovalContext": "command_execution_request_approval_params",
+    "NetworkApprovalProtocol": "network_approval_protocol",
+    "NetworkDomainPermission": "network_domain_permission",
+    "NetworkPolicyAmendment": "network_policy_amendment",
+    "NetworkPolicyAmendmentReviewDecision": "review_decision",
+    "NetworkPolicyAmendmentReviewDecisionNetworkPolicyAmendment": "review_decision",
+    "NetworkPolicyRuleAction": "network_policy_amendment",
+    "NetworkRequirements": "network_requirements",
+    "NetworkUnixSocketPermission": "network_requirements",
+    "NewThreadModelDefaults": "config_requirements_read_response",
+    "NonSteerableTurnKind": "turn_error",
+    "NotLoadedThreadStatus": "thread_status",
+    "NpmPluginSource": "plugin_summary",
+    "NullableGetAccountRateLimitsParams": "nullable_get_account_rate_limits_params",
+    "NullableGetAccountTokenUsageParams": "nullable_get_account_token_usage_params",
+    "OpenPageResponsesApiWebSearchAction": "raw_response_item_completed_notification",
+    "OpenPageWebSearchAction": "thread_item",
+    "OpenaiFormCamelMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
+    "OpenaiFormMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
+    "OtherResponseItem": "raw_response_item_completed_notification",
+    "OtherResponsesApiWebSearchAction": "raw_response_item_completed_notification",
+    "OtherSubAgentSource": "thread",
+    "OtherWebSearchAction": "thread_item",
+    "OutputTextContentItem": "raw_response_item_completed_notification",
+    "OverriddenMetadata": "config_value_write_params",
+    "PackagedDefaultsConfigLayerSource": "config_layer_source",
+    "ParsedCommand": "exec_command_approval_params",
+    "PatchApplyStatus": "thread_item",
+    "PatchChangeKind": "file_update_change",
+    "PathFileSystemPath": "additional_file_system_permissions",
+    "PathUri": "path_uri",
+    "PermissionGrantScope": "item_permissions_request_approval_request",
+    "PermissionProfileListParams": "permission_profile_list_params",
+    "PermissionProfileListRequest": "client_request",
+    "PermissionProfileListResponse": "permission_profile_list_params",
+    "PermissionProfileSummary": "permission_profile_list_params",
+    "PermissionsRequestApprovalParams": "item_permissions_request_approval_request",
+    "PermissionsRequestApprovalResponse": "item_permissions_request_approval_request",
+    "Personality": "personality",
+    "PlanDeltaNotification": "item_plan_delta_event",
+    "PlanThreadItem": "thread_item",
+    "PlanType": "plan_type",
+    "PluginAuthPolicy": "plugin_auth_policy",
+    "PluginAvailability": "plugin_summary",
+    "PluginDetail": "plugin_read_params",
+    "PluginDisabledReason": "plugin_summary",
+    "PluginHookSummary": "plugin_read_params",
+    "PluginInstallParams": "plugin_install_params",
+    "PluginInstallPolicy": "plugin_summary",
+    "PluginInstallPolicySource": "plugin_summary",
+    "PluginInstallRequest": "client_request",
+    "PluginInstallResponse": "plugin_install_params",
+    "PluginInstalledParams": "plugin_installed_params",
+    "PluginInstalledRequest": "client_request",
+    "PluginInstalledResponse": "plugin_installed_params",
+    "PluginInterface": "plugin_summary",
+    "PluginListMarketplaceKind": "plugin_list_params",
+    "PluginListParams": "plugin_list_params",
+    "PluginListRequest": "client_request",
+    "PluginListResponse": "plugin_list_params",
+    "PluginMarketplaceEntry": "plugin_marketplace_entry",
+    "PluginReadParams": "plugin_read_params",
+    "PluginReadRequest": "client_request",
+    "PluginReadResponse": "plugin_read_params",
+    "PluginReconcileChangedPlugin": "plugin_reconcile_params",
+    "PluginReconcileParams": "plugin_reconcile_params",
+    "PluginReconcileRequest": "client_request",
+    "PluginReconcileResponse": "plugin_reconcile_params",
+    "PluginSearchResult": "plugin_search_result",
+    "PluginSearchScope": "plugin_search_scope",
+    "PluginShareCheckoutParams": "plugin_share_checkout_params",
+    "PluginShareCheckoutRequest": "client_request",
+    "PluginShareCheckoutResponse": "plugin_share_checkout_params",
+    "PluginShareContext": "plugin_summary",
+    "PluginShareDeleteParams": "plugin_share_delete_params",
+    "PluginShareDeleteRequest": "client_request",
+    "PluginShareDeleteResponse": "plugin_share_delete_params",
+    "PluginShareDiscoverability": "plugin_share_discoverability",
+    "PluginShareListItem": "plugin_share_list_params",
+    "PluginShareListParams": "plugin_share_list_params",
+    "PluginShareListRequest": "client_request",
+    "PluginShareListResponse": "plugin_share_list_params",
+    "PluginSharePrincipal": "plugin_share_principal",
+    "PluginSharePrincipalRole": "plugin_share_principal",
+    "PluginSharePrincipalType": "plugin_share_principal_type",
+    "PluginShareSaveParams": "plugin_share_save_params",
+    "PluginShareSaveRequest": "client_request",
+    "PluginShareSaveResponse": "plugin_share_save_params",
+    "PluginShareTarget": "plugin_share_target",
+    "PluginShareTargetRole": "plugin_share_target",
+    "PluginShareUpdateDiscoverability": "plugin_share_update_targets_params",
+    "PluginShareUpdateTargetsParams": "plugin_share_update_targets_params",
+    "PluginShareUpdateTargetsRequest": "client_request",
+    "PluginShareUpdateTargetsResponse": "plugin_share_update_targets_params",
+    "PluginSkillReadParams": "plugin_skill_read_params",
+    "PluginSkillReadRequest": "client_request",
+    "PluginSkillReadResponse": "plugin_skill_read_params",
+    "PluginSource": "plugin_summary",
+    "PluginSummary": "plugin_summary",
+    "PluginUninstallParams": "plugin_uninstall_params",
+    "PluginUninstallRequest": "client_request",
+    "PluginUninstallResponse": "plugin_uninstall_params",
+    "PluginsMigration": "external_agent_config_migration_item",
+    "ProcessExitedEvent": "process_exited_event",
+    "ProcessExitedNotification": "process_exited_event",
+    "ProcessOutputDeltaEvent": "process_output_delta_event",
+    "ProcessOutputDeltaNotification": "process_output_delta_event",
+    "ProcessOutputStream": "process_output_delta_event",
+    "ProcessTerminalSize": "process_terminal_size",
+    "Project": "project",
+    "ProjectChangeType": "project_changed_event",
+    "ProjectChangedEvent": "project_changed_event",
+    "ProjectChangedNotification": "project_changed_event",
+    "ProjectConfigLayerSource": "config_layer_source",
+    "ProjectRoot": "project",
+    "ProjectSortKey": "project_sort_key",
+    "PromptConfiguredHookHandler": "managed_hooks_requirements",
+    "PromptHookMetadata": "hooks_list_params",
+    "QueuedSubmission": "queued_submission",
+    "RateLimitReachedType": "rate_limit_snapshot",
+    "RateLimitResetCredit": "get_account_rate_limits_params",
+    "RateLimitResetCreditStatus": "get_account_rate_limits_params",
+    "RateLimitResetCreditsSummary": "get_account_rate_limits_params",
+    "RateLimitResetType": "get_account_rate_limits_params",
+    "RateLimitSnapshot": "rate_limit_snapshot",
+    "RateLimitWindow": "rate_limit_snapshot",
+    "RawResponseCompletedNotification": "raw_response_completed_notification",
+    "RawResponseItemCompletedNotification": "raw_response_item_completed_notification",
+    "ReadCommandAction": "command_action",
+    "ReadOnlySandboxPolicy": "sandbox_policy",
+    "ReadParsedCommand": "exec_command_approval_params",
+    "ReadThreadReadStateOperation": "thread_read_state_operation",
+    "RealtimeConversationVersion": "thread_realtime_started_event",
+    "RealtimeOutputModality": "realtime_output_modality",
+    "RealtimeSessionClosedThreadRealtimeItem": "thread_realtime_item",
+    "RealtimeSessionStartedThreadRealtimeItem": "thread_realtime_item",
+    "RealtimeThreadTimelineEntry": "thread_timeline_entry",
+    "RealtimeVoice": "realtime_voices_list",
+    "RealtimeVoicesList": "realtime_voices_list",
+    "ReasoningEffort": "reasoning_effort",
+    "ReasoningEffortOption": "model_list_params",
+    "ReasoningItemContent": "raw_response_item_completed_notification",
+    "ReasoningItemReasoningSummary": "raw_response_item_completed_notification",
+    "ReasoningResponseItem": "raw_response_item_completed_notification",
+    "ReasoningSummary": "reasoning_summary",
+    "ReasoningSummaryPartAddedNotification": "item_reasoning_summary_part_added_event",
+    "ReasoningSummaryTextDeltaNotification": "item_reasoning_summary_text_delta_event",
+    "ReasoningTextDeltaNotification": "item_reasoning_text_delta_event",
+    "ReasoningTextReasoningItemContent": "raw_response_item_completed_notification",
+    "ReasoningThreadItem": "thread_item",
+    "RemoteControlConnectionStatus": "remote_control_status_changed_event",
+    "RemoteControlDisableParams": "remote_control_disable_params",
+    "RemoteControlEnableParams": "remote_control_enable_params",
+    "RemoteControlStatusChangedEvent": "remote_control_status_changed_event",
+    "RemoteControlStatusChangedNotification": "remote_control_status_changed_event",
+    "RemotePluginSource": "plugin_summary",
+    "RequestHeader": "config_requirements_read_response",
+    "RequestId": "request_id",
+    "RequestPermissionProfile": "request_permission_profile",
+    "RequestPermissionsGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "ResidencyRequirement": "config_requirements_read_response",
+    "Resource": "list_mcp_server_status_params",
+    "ResourceContent": "mcp_resource_read_params",
+    "ResourceTemplate": "list_mcp_server_status_params",
+    "ResponseItem": "raw_response_item_completed_notification",
+    "ResponseStreamConnectionFailedCodexErrorInfo": "turn_error",
+    "ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed": "turn_error",
+    "ResponseStreamDisconnectedCodexErrorInfo": "turn_error",
+    "ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected": "turn_error",
+    "ResponseTooManyFailedAttemptsCodexErrorInfo": "turn_error",
+    "ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts": "turn_error",
+    "ResponseUsageMetadata": "raw_response_completed_notification",
+    "ResponsesApiWebSearchAction": "raw_response_item_completed_notification",
+    "ReviewDecision": "review_decision",
+    "ReviewDelivery": "review_start_params",
+    "ReviewStartParams": "review_start_params",
+    "ReviewStartRequest": "client_request",
+    "ReviewStartResponse": "review_start_params",
+    "ReviewTarget": "review_start_params",
+    "RootFileSystemSpecialPath": "additional_file_system_permissions",
+    "SandboxMode": "sandbox_mode",
+    "SandboxPolicy": "sandbox_policy",
+    "SandboxWorkspaceWrite": "config_read_params",
+    "ScheduledTaskSchedule": "plugin_read_params",
+    "ScheduledTaskSummary": "plugin_read_params",
+    "ScheduledTaskWeekday": "plugin_read_params",
+    "SearchCommandAction": "command_action",
+    "SearchParsedCommand": "exec_command_approval_params",
+    "SearchResponsesApiWebSearchAction": "raw_response_item_completed_notification",
+    "SearchWebSearchAction": "thread_item",
+    "SelectedCapabilityRoot": "selected_capability_root",
+    "SendAddCreditsNudgeEmailParams": "send_add_credits_nudge_email_params",
+    "SendAddCreditsNudgeEmailResponse": "send_add_credits_nudge_email_params",
+    "ServerDiagnosticsGauge": "server_diagnostics_gauge",
+    "ServerDiagnosticsProcess": "server_diagnostics_process",
+    "ServerNotification": "server_notification",
+    "ServerRequest": "server_request",
+    "ServerRequestResolvedEvent": "server_request_resolved_event",
+    "ServerRequestResolvedNotification": "server_request_resolved_event",
+    "SessionFlagsConfigLayerSource": "config_layer_source",
+    "SessionMigration": "external_agent_config_migration_item",
+    "SessionSource": "thread",
+    "Settings": "collaboration_mode",
+    "SkillDependencies": "skills_list_params",
+    "SkillErrorInfo": "skills_list_params",
+    "SkillInterface": "skill_interface",
+    "SkillMetadata": "skills_list_params",
+    "SkillMigration": "external_agent_config_migration_item",
+    "SkillScope": "skills_list_params",
+    "SkillSummary": "plugin_read_params",
+    "SkillToolDependency": "skills_list_params",
+    "SkillUserInput": "user_input",
+    "SkillsChangedEvent": "skills_changed_event",
+    "SkillsChangedNotification": "skills_changed_event",
+    "SkillsConfigWriteParams": "skills_config_write_params",
+    "SkillsConfigWriteRequest": "client_request",
+    "SkillsConfigWriteResponse": "skills_config_write_params",
+    "SkillsExtraRootsSetParams": "skills_extra_roots_set_params",
+    "SkillsExtraRootsSetRequest": "client_request",
+    "SkillsExtraRootsSetResponse": "skills_extra_roots_set_params",
+    "SkillsListEntry": "skills_list_params",
+    "SkillsListParams": "skills_list_params",
+    "SkillsListRequest": "client_request",
+    "SkillsListResponse": "skills_list_params",
+    "SlashTmpFileSystemSpecialPath": "additional_file_system_permissions",
+    "SleepThreadItem": "thread_item",
+    "SortDirection": "sort_direction",
+    "SpecialFileSystemPath": "additional_file_system_permissions",
+    "SpendControlLimitSnapshot": "rate_limit_snapshot",
+    "StrictReviewRequiredNotification": "auto_approval_review_strict_review_required_event",
+    "SubAgentActivityKind": "thread_item",
+    "SubAgentActivityThreadItem": "thread_item",
+    "SubAgentSessionSource": "thread",
+    "SubAgentSource": "thread",
+    "SubagentMigration": "external_agent_config_migration_item",
+    "SummaryTextReasoningItemReasoningSummary": "raw_response_item_completed_notification",
+    "SystemConfigLayerSource": "config_layer_source",
+    "SystemErrorThreadStatus": "thread_status",
+    "TerminalInteractionNotification": "item_command_execution_terminal_interaction_event",
+    "TextElement": "user_input",
+    "TextPosition": "config_warning_event",
+    "TextRange": "config_warning_event",
+    "TextReasoningItemContent": "raw_response_item_completed_notification",
+    "TextResourceContent": "mcp_resource_read_params",
+    "TextUserInput": "user_input",
+    "Thread": "thread",
+    "ThreadActiveFlag": "thread_status",
+    "ThreadApproveGuardianDeniedActionParams": "thread_approve_guardian_denied_action_params",
+    "ThreadApproveGuardianDeniedActionRequest": "client_request",
+    "ThreadApproveGuardianDeniedActionResponse": "thread_approve_guardian_denied_action_params",
+    "ThreadArchiveParams": "thread_archive_params",
+    "ThreadArchiveRequest": "client_request",
+    "ThreadArchiveResponse": "thread_archive_params",
+    "ThreadArchivedEvent": "thread_archived_event",
+    "ThreadArchivedNotification": "thread_archived_event",
+    "ThreadAttachment": "thread_attachment",
+    "ThreadAttachmentAddOutcome": "thread_attachment_add_params",
+    "ThreadAttachmentAddParams": "thread_attachment_add_params",
+    "ThreadAttachmentAddRequest": "client_request",
+    "ThreadAttachmentAddResponse": "thread_attachment_add_params",
+    "ThreadAttachmentListParams": "thread_attachment_list_params",
+    "ThreadAttachmentListRequest": "client_request",
+    "ThreadAttachmentListResponse": "thread_attachment_list_params",
+    "ThreadAttachmentOperation": "thread_attachment_updated_event",
+    "ThreadAttachmentOwner": "thread_attachment_owner_list_params",
+    "ThreadAttachmentOwnerListParams": "thread_attachment_owner_list_params",
+    "ThreadAttachmentOwnerListRequest": "client_request",
+    "ThreadAttachmentOwnerListResponse": "thread_attachment_owner_list_params",
+    "ThreadAttachmentRemoveParams": "thread_attachment_remove_params",
+    "ThreadAttachmentRemoveRequest": "client_request",
+    "ThreadAttachmentRemoveResponse": "thread_attachment_remove_params",
+    "ThreadAttachmentUpdatedEvent": "thread_attachment_updated_event",
+    "ThreadAttachmentUpdatedNotification": "thread_attachment_updated_event",
+    "ThreadClosedEvent": "thread_closed_event",
+    "ThreadClosedNotification": "thread_closed_event",
+    "ThreadCompactStartParams": "thread_compact_start_params",
+    "ThreadCompactStartRequest": "client_request",
+    "ThreadCompactStartResponse": "thread_compact_start_params",
+    "ThreadCompactedEvent": "context_compacted_notification",
+    "ThreadDeleteParams": "thread_delete_params",
+    "ThreadDeleteRequest": "client_request",
+    "ThreadDeleteResponse": "thread_delete_params",
+    "ThreadDeletedEvent": "thread_deleted_event",
+    "ThreadDeletedNotification": "thread_deleted_event",
+    "ThreadEnvironment": "thread_environment",
+    "ThreadEnvironmentConnectedEvent": "environment_connection_notification",
+    "ThreadEnvironmentDisconnectedEvent": "environment_connection_notification",
+    "ThreadExtra": "thread_extra",
+    "ThreadForkParams": "thread_fork_params",
+    "ThreadForkRequest": "client_request",
+    "ThreadForkResponse": "thread_fork_params",
+    "ThreadGoal": "thread_goal",
+    "ThreadGoalClearParams": "thread_goal_clear_params",
+    "ThreadGoalClearRequest": "client_request",
+    "ThreadGoalClearResponse": "thread_goal_clear_params",
+    "ThreadGoalClearedEvent": "thread_goal_cleared_event",
+    "ThreadGoalClearedNotification": "thread_goal_cleared_event",
+    "ThreadGoalGetParams": "thread_goal_get_params",
+    "ThreadGoalGetRequest": "client_request",
+    "ThreadGoalGetResponse": "thread_goal_get_params",
+    "ThreadGoalMutationOrigin": "thread_goal_mutation_origin",
+    "ThreadGoalSetParams": "thread_goal_set_params",
+    "ThreadGoalSetRequest": "client_request",
+    "ThreadGoalSetResponse": "thread_goal_set_params",
+    "ThreadGoalStatus": "thread_goal_status",
+    "ThreadGoalUpdatedEvent": "thread_goal_updated_event",
+    "ThreadGoalUpdatedNotification": "thread_goal_updated_event",
+    "ThreadHistoryMode": "thread",
+    "ThreadId": "thread_id",
+    "ThreadInjectItemsParams": "thread_inject_items_params",
+    "ThreadInjectItemsRequest": "client_request",
+    "ThreadInjectItemsResponse": "thread_inject_items_params",
+    "ThreadItem": "thread_item",
+    "ThreadItemEntry": "thread_items_list_params",
+    "ThreadItemsListAnchor": "thread_items_list_params",
+    "ThreadItemsListCursor": "thread_items_list_params",
+    "ThreadItemsListParams": "thread_items_list_params",
+    "ThreadItemsListRequest": "client_request",
+    "ThreadItemsListResponse": "thread_items_list_params",
+    "ThreadListCwdFilter": "thread_list_params",
+    "ThreadListParams": "thread_list_params",
+    "ThreadListRequest": "client_request",
+    "ThreadListResponse": "thread_list_params",
+    "ThreadLoadedListParams": "thread_loaded_list_params",
+    "ThreadLoadedListRequest": "client_request",
+    "ThreadLoadedListResponse": "thread_loaded_list_params",
+    "ThreadMemoryMode": "thread_memory_mode",
+    "ThreadMetadataGitInfoUpdateParams": "thread_metadata_update_params",
+    "ThreadMetadataUpdateParams": "thread_metadata_update_params",
+    "ThreadMetadataUpdateRequest": "client_request",
+    "ThreadMetadataUpdateResponse": "thread_metadata_update_params",
+    "ThreadNameSetRequest": "client_request",
+    "ThreadNameUpdatedEvent": "thread_name_updated_event",
+    "ThreadNameUpdatedNotification": "thread_name_updated_event",
+    "ThreadPredictionResult": "thread_prediction_updated_event",
+    "ThreadPredictionUpdatedEvent": "thread_prediction_updated_event",
+    "ThreadPredictionUpdatedNotification": "thread_prediction_updated_event",
+    "ThreadProjectUpdatedEvent": "thread_project_updated_event",
+    "ThreadProjectUpdatedNotification": "thread_project_updated_event",
+    "ThreadQueueChangedEvent": "thread_queue_changed_event",
+    "ThreadQueueChangedNotification": "thread_queue_changed_event",
+    "ThreadReadParams": "thread_read_params",
+    "ThreadReadRequest": "client_request",
+    "ThreadReadResponse": "thread_read_params",
+    "ThreadReadState": "thread_read_state_changed_event",
+    "ThreadReadStateChangedEvent": "thread_read_state_changed_event",
+    "ThreadReadStateChangedNotification": "thread_read_state_changed_event",
+    "ThreadReadStateOperation": "thread_read_state_operation",
+    "ThreadRealtimeAudioChunk": "thread_realtime_output_audio_delta_event",
+    "ThreadRealtimeBemItemPresentation": "thread_realtime_item",
+    "ThreadRealtimeClosedEvent": "thread_realtime_closed_event",
+    "ThreadRealtimeClosedNotification": "thread_realtime_closed_event",
+    "ThreadRealtimeErrorEvent": "thread_realtime_error_event",
+    "ThreadRealtimeErrorNotification": "thread_realtime_error_event",
+    "ThreadRealtimeInitialItem": "thread_realtime_initial_item",
+    "ThreadRealtimeItem": "thread_realtime_item",
+    "ThreadRealtimeItemAddedEvent": "thread_realtime_item_added_event",
+    "ThreadRealtimeItemAddedNotification": "thread_realtime_item_added_event",
+    "ThreadRealtimeItemCompletedEvent": "thread_realtime_item_completed_event",
+    "ThreadRealtimeItemCompletedNotification": "thread_realtime_item_completed_event",
+    "ThreadRealtimeItemStartedEvent": "thread_realtime_item_started_event",
+    "ThreadRealtimeItemStartedNotification": "thread_realtime_item_started_event",
+    "ThreadRealtimeItemTranscriptDeltaEvent": "thread_realtime_item_transcript_delta_event",
+    "ThreadRealtimeItemTranscriptDeltaNotification": "thread_realtime_item_transcript_delta_event",
+    "ThreadRealtimeOutputAudioDeltaEvent": "thread_realtime_output_audio_delta_event",
+    "ThreadRealtimeOutputAudioDeltaNotification": "thread_realtime_output_audio_delta_event",
+    "ThreadRealtimeSdpEvent": "thread_realtime_sdp_event",
+    "ThreadRealtimeSdpNotification": "thread_realtime_sdp_event",
+    "ThreadRealtimeSessionOutcome": "thread_realtime_item",
+    "ThreadRealtimeStartTransport": "thread_realtime_start_transport",
+    "ThreadRealtimeStartedEvent": "thread_realtime_started_event",
+    "ThreadRealtimeStartedNotification": "thread_realtime_started_event",
+    "ThreadRealtimeTranscriptDeltaEvent": "thread_realtime_transcript_delta_event",
+    "ThreadRealtimeTranscriptDeltaNotification": "thread_realtime_transcript_delta_event",
+    "ThreadRealtimeTranscriptDoneEvent": "thread_realtime_transcript_done_event",
+    "ThreadRealtimeTranscriptDoneNotification": "thread_realtime_transcript_done_event",
+    "ThreadRealtimeTranscriptRole": "thread_realtime_item",
+    "ThreadResumeInitialTurnsPageParams": "thread_resume_initial_turns_page_params",
+    "ThreadResumeParams": "thread_resume_params",
+    "ThreadResumeRequest": "client_request",
+    "ThreadResumeResponse": "thread_resume_params",
+    "ThreadRevertParams": "thread_revert_params",
+    "ThreadRevertRequest": "client_request",
+    "ThreadRevertResponse": "thread_revert_params",
+    "ThreadRevertedEvent": "thread_reverted_event",
+    "ThreadRevertedNotification": "thread_reverted_event",
+    "ThreadSearchResult": "thread_search_result",
+    "ThreadSearchSortKey": "thread_search_sort_key",
+    "ThreadSection": "thread_section",
+    "ThreadSectionAppearance": "thread_section_appearance",
+    "ThreadSectionCreateParams": "thread_section_create_params",
+    "ThreadSectionCreateRequest": "client_request",
+    "ThreadSectionCreateResponse": "thread_section_create_params",
+    "ThreadSectionDeleteParams": "thread_section_delete_params",
+    "ThreadSectionDeleteRequest": "client_request",
+    "ThreadSectionDeleteResponse": "thread_section_delete_params",
+    "ThreadSectionListParams": "thread_section_list_params",
+    "ThreadSectionListRequest": "client_request",
+    "ThreadSectionListResponse": "thread_section_list_params",
+    "ThreadSectionMoveParams": "thread_section_move_params",
+    "ThreadSectionMoveRequest": "client_request",
+    "ThreadSectionMoveResponse": "thread_section_move_params",
+    "ThreadSectionUpdateParams": "thread_section_update_params",
+    "ThreadSectionUpdateRequest": "client_request",
+    "ThreadSectionUpdateResponse": "thread_section_update_params",
+    "ThreadSetNameParams": "thread_set_name_params",
+    "ThreadSetNameResponse": "thread_set_name_params",
+    "ThreadSettings": "thread_settings_updated_event",
+    "ThreadSettingsUpdatedEvent": "thread_settings_updated_event",
+    "ThreadSettingsUpdatedNotification": "thread_settings_updated_event",
+    "ThreadShellCommandParams": "thread_shell_command_params",
+    "ThreadShellCommandRequest": "client_request",
+    "ThreadShellCommandResponse": "thread_shell_command_params",
+    "ThreadSortKey": "thread_list_params",
+    "ThreadSource": "thread_source",
+    "ThreadSourceKind": "thread_list_params",
+    "ThreadSpawnSubAgentSource": "thread",
+    "ThreadSpawnSubAgentSourceThreadSpawn": "thread",
+    "ThreadStartParams": "thread_start_params",
+    "ThreadStartRequest": "client_request",
+    "ThreadStartResponse": "thread_start_params",
+    "ThreadStartSource": "thread_start_params",
+    "ThreadStartThreadUnreadPosition": "thread_read_state_changed_event",
+    "ThreadStartedEvent": "thread_started_event",
+    "ThreadStartedNotification": "thread_started_event",
+    "ThreadStatus": "thread_status",
+    "ThreadStatusChangedEvent": "thread_status_changed_event",
+    "ThreadStatusChangedNotification": "thread_status_changed_event",
+    "ThreadTimelineEntry": "thread_timeline_entry",
+    "ThreadTokenUsage": "thread_token_usage_updated_event",
+    "ThreadTokenUsageUpdatedEvent": "thread_token_usage_updated_event",
+    "ThreadTokenUsageUpdatedNotification": "thread_token_usage_updated_event",
+    "ThreadTurnsListParams": "thread_turns_list_params",
+    "ThreadTurnsListRequest": "client_request",
+    "ThreadTurnsListResponse": "thread_turns_list_params",
+    "ThreadUnarchiveParams": "thread_unarchive_params",
+    "ThreadUnarchiveRequest": "client_request",
+    "ThreadUnarchiveResponse": "thread_unarchive_params",
+    "ThreadUnarchivedEvent": "thread_unarchived_event",
+    "ThreadUnarchivedNotification": "thread_unarchived_event",
+    "ThreadUnreadPosition": "thread_read_state_changed_event",
+    "ThreadUnsubscribeParams": "thread_unsubscribe_params",
+    "ThreadUnsubscribeRequest": "client_request",
+    "ThreadUnsubscribeResponse": "thread_unsubscribe_params",
+    "ThreadUnsubscribeStatus": "thread_unsubscribe_params",
+    "ThreadUsage": "get_account_token_usage_params",
+    "ThreadUsageBreakdownGroup": "get_account_token_usage_params",
+    "TmpdirFileSystemSpecialPath": "additional_file_system_permissions",
+    "TokenUsageBreakdown": "token_usage_breakdown",
+    "Tool": "list_mcp_server_status_params",
+    "ToolExposureSurface": "app_config",
+    "ToolRequestUserInputAnswer": "item_tool_request_user_input_request",
+    "ToolRequestUserInputOption": "item_tool_request_user_input_request",
+    "ToolRequestUserInputParams": "item_tool_request_user_input_request",
+    "ToolRequestUserInputQuestion": "item_tool_request_user_input_request",
+    "ToolRequestUserInputResponse": "item_tool_request_user_input_request",
+    "ToolSearchCallResponseItem": "raw_response_item_completed_notification",
+    "ToolSearchOutputResponseItem": "raw_response_item_completed_notification",
+    "ToolsV2": "config_read_params",
+    "TranscriptSegmentThreadRealtimeItem": "thread_realtime_item",
+    "Turn": "turn",
+    "TurnCompletedEvent": "turn_completed_event",
+    "TurnCompletedNotification": "turn_completed_event",
+    "TurnCompletedThreadTimelineEntry": "thread_timeline_entry",
+    "TurnDiffUpdatedEvent": "turn_diff_updated_event",
+    "TurnDiffUpdatedNotification": "turn_diff_updated_event",
+    "TurnEnvironmentParams": "turn_environment_params",
+    "TurnError": "turn_error",
+    "TurnInterruptParams": "turn_interrupt_params",
+    "TurnInterruptRequest": "client_request",
+    "TurnInterruptResponse": "turn_interrupt_params",
+    "TurnItemsView": "turn_items_view",
+    "TurnModerationMetadataEvent": "turn_moderation_metadata_event",
+    "TurnModerationMetadataNotification": "turn_moderation_metadata_event",
+    "TurnPlanStep": "turn_plan_updated_event",
+    "TurnPlanStepStatus": "turn_plan_updated_event",
+    "TurnPlanUpdatedEvent": "turn_plan_updated_event",
+    "TurnPlanUpdatedNotification": "turn_plan_updated_event",
+    "TurnStartParams": "turn_start_params",
+    "TurnStartRequest": "client_request",
+    "TurnStartResponse": "turn_start_params",
+    "TurnStartedEvent": "turn_started_event",
+    "TurnStartedNotification": "turn_started_event",
+    "TurnStartedThreadTimelineEntry": "thread_timeline_entry",
+    "TurnStatus": "turn_status",
+    "TurnSteerParams": "turn_steer_params",
+    "TurnSteerRequest": "client_request",
+    "TurnSteerResponse": "turn_steer_params",
+    "TurnThreadUnreadPosition": "thread_read_state_changed_event",
+    "TurnToolOutput": "turn_start_params",
+    "TurnsPage": "turns_page",
+    "UncommittedChangesReviewTarget": "review_start_params",
+    "UnknownCommandAction": "command_action",
+    "UnknownFileSystemSpecialPath": "additional_file_system_permissions",
+    "UnknownParsedCommand": "exec_command_approval_params",
+    "UnreadThreadReadStateOperation": "thread_read_state_operation",
+    "UpdateFileChange": "apply_patch_approval_params",
+    "UpdatePatchChangeKind": "file_update_change",
+    "UrlMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
+    "UsageLimitExceededImageGenerationFailure": "thread_item",
+    "UserConfigLayerSource": "config_layer_source",
+    "UserInput": "user_input",
+    "UserMessageThreadItem": "thread_item",
+    "Verbosity": "config_read_params",
+    "W3cTraceContext": "jsonrpc_message",
+    "WarningEvent": "warning_event",
+    "WarningNotification": "warning_event",
+    "WebSearchAction": "thread_item",
+    "WebSearchCallResponseItem": "raw_response_item_completed_notification",
+    "WebSearchContextSize": "config_read_params",
+    "WebSearchLocation": "config_read_params",
+    "WebSearchMode": "web_search_mode",
+    "WebSearchThreadItem": "thread_item",
+    "WebSearchToolConfig": "config_read_params",
+    "WebrtcThreadRealtimeStartTransport": "thread_realtime_start_transport",
+    "WebsocketThreadRealtimeStartTransport": "thread_realtime_start_transport",
+    "WeekdaysScheduledTaskSchedule": "plugin_read_params",
+    "WeeklyScheduledTaskSchedule": "plugin_read_params",
+    "WholeItemThreadRealtimeBemItemPresentation": "thread_realtime_item",
+    "WindowsSandboxImplementation": "config_requirements_read_response",
+    "WindowsSandboxReadiness": "windows_sandbox_readiness_response",
+    "WindowsSandboxReadinessRequest": "client_request",
+    "WindowsSandboxReadinessResponse": "windows_sandbox_readiness_response",
+    "WindowsSandboxSetupCompletedEvent": "windows_sandbox_setup_completed_event",
+    "WindowsSandboxSetupCompletedNotification": "windows_sandbox_setup_completed_event",
+    "WindowsSandboxSetupMode": "windows_sandbox_setup_mode",
+    "WindowsSandboxSetupStartParams": "windows_sandbox_setup_start_params",
+    "WindowsSandboxSetupStartRequest": "client_request",
+    "WindowsSandboxSetupStartResponse": "windows_sandbox_setup_start_params",
+    "WindowsWorldWritableWarningEvent": "windows_world_writable_warning_event",
+    "WindowsWorldWritableWarningNotification": "windows_world_writable_warning_event",
+    "WorkspaceMessage": "get_workspace_messages_response",
+    "WorkspaceMessageType": "get_workspace_messages_response",
+    "WorkspaceRouting": "workspace_routing",
+    "WorkspaceWriteSandboxPolicy": "sandbox_policy",
+    "WriteStatus": "config_value_write_params",
+    "WriteStdinGuardianApprovalReviewAction": "guardian_approval_review_action",
+}
+"""Definition name -> the module under ``_models`` that defines it."""
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers: they see the imports above, so a misspelt
+    # name stays an error instead of becoming an ``object``.
+    __getattr__, __dir__ = lazy_exports(__name__, _HOMES, "._models.")
+
 
 __all__ = [
     "AbsolutePathBuf",
@@ -9245,6 +2862,10 @@ __all__ = [
     "InputTextDynamicToolCallOutputContentItem",
     "InputTextFunctionCallOutputContentItem",
     "InstalledApp",
+    "Int16",
+    "Int32",
+    "Int64",
+    "Int8",
     "InternalChatMessageMetadataPassthrough",
     "ItemAgentMessageDeltaEvent",
     "ItemAutoApprovalReviewCompletedEvent",
@@ -9427,6 +3048,7 @@ __all__ = [
     "NpmPluginSource",
     "NullableGetAccountRateLimitsParams",
     "NullableGetAccountTokenUsageParams",
+    "OpenEnum",
     "OpenPageResponsesApiWebSearchAction",
     "OpenPageWebSearchAction",
     "OpenaiFormCamelMcpServerElicitationRequestParams",
@@ -9650,6 +3272,7 @@ __all__ = [
     "SummaryTextReasoningItemReasoningSummary",
     "SystemConfigLayerSource",
     "SystemErrorThreadStatus",
+    "TagEnum",
     "TerminalInteractionNotification",
     "TextElement",
     "TextPosition",
@@ -9903,6 +3526,11 @@ __all__ = [
     "TurnThreadUnreadPosition",
     "TurnToolOutput",
     "TurnsPage",
+    "UInt",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "UInt8",
     "UncommittedChangesReviewTarget",
     "UnknownCommandAction",
     "UnknownFileSystemSpecialPath",
@@ -9943,6 +3571,7 @@ __all__ = [
     "WindowsSandboxSetupStartResponse",
     "WindowsWorldWritableWarningEvent",
     "WindowsWorldWritableWarningNotification",
+    "WireModel",
     "WorkspaceMessage",
     "WorkspaceMessageType",
     "WorkspaceRouting",

@@ -1,0 +1,123 @@
+"""Importing generated models on first use.
+
+The generated models live in many small modules so that importing the SDK
+creates no pydantic class it does not need (see ``generated/v2_all.py``).
+Here is the machinery the generated modules call, so that generated code
+itself only holds data (names), never dynamic imports:
+
+* :func:`lazy_exports`: a module's ``__getattr__`` / ``__dir__`` (PEP 562)
+  that import a name's home module the first time the name is read;
+* :func:`lazy_attribute`: the same for one value built on first read;
+* :class:`LazyModels`: a ``key -> model`` table resolved on first lookup.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
+from typing import TypeVar, cast, overload
+
+ModuleGetattr = Callable[[str], object]
+ModuleDir = Callable[[], list[str]]
+
+
+def lazy_exports(module_name: str, homes: Mapping[str, str], prefix: str = "") -> tuple[ModuleGetattr, ModuleDir]:
+    """``__getattr__`` and ``__dir__`` for module ``module_name``.
+
+    ``homes`` maps each name to the module defining it, relative to the
+    package of ``module_name`` after ``prefix`` (``"._models."`` + ``"turn"``).
+    The first read of a name imports its home and stores the value in the
+    module, so later reads are plain attribute reads.
+    """
+
+    def __getattr__(name: str) -> object:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        module = sys.modules[module_name]
+        value = getattr(importlib.import_module(prefix + home, module.__package__), name)
+        setattr(module, name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(sys.modules[module_name])) | set(homes))
+
+    return __getattr__, __dir__
+
+
+def model_named(models: ModuleType, name: str) -> object:
+    """The generated model (or union alias) ``name`` of ``models`` (``v2_all``), imported on first use."""
+    return getattr(models, name)
+
+
+def lazy_attribute(module_name: str, name: str, build: Callable[[], object]) -> ModuleGetattr:
+    """``__getattr__`` for module ``module_name`` that builds ``name`` on its first read."""
+
+    def __getattr__(attribute: str) -> object:
+        if attribute != name:
+            raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}")
+        value = build()
+        setattr(sys.modules[module_name], name, value)
+        return value
+
+    return __getattr__
+
+
+V = TypeVar("V")
+D = TypeVar("D")
+
+
+class LazyModels(Mapping[str, V]):
+    """A read-only ``key -> model`` mapping whose models are imported on first lookup.
+
+    A key mapped to ``None`` means "no model" and looks up as ``None``.
+    """
+
+    __slots__ = ("_models", "_names", "_resolved")
+
+    def __init__(self, models: ModuleType, names: Mapping[str, str | None]) -> None:
+        self._models = models
+        self._names = dict(names)
+        self._resolved: dict[str, V] = {}
+
+    def __getitem__(self, key: str) -> V:
+        try:
+            return self._resolved[key]
+        except KeyError:
+            pass
+        name = self._names[key]
+        value = cast(V, None if name is None else getattr(self._models, name))
+        self._resolved[key] = value
+        return value
+
+    @overload
+    def get(self, key: str, /) -> V | None: ...
+    @overload
+    def get(self, key: str, default: V | D, /) -> V | D: ...
+    def get(self, key: str, default: object = None, /) -> object:
+        # The reader calls this once per notification: skip Mapping.get's try/except.
+        value = self._resolved.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        return self[key] if key in self._names else default
+
+    def name_of(self, key: str) -> str | None:
+        """The model's name in ``v2_all``, without importing it."""
+        return self._names[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._names!r})"
+
+
+_MISSING: object = object()
