@@ -133,6 +133,10 @@ class Model:
     # True when the schema says additionalProperties: false. We still accept
     # extra keys (forward compatibility) but record it for documentation.
     closed: bool = False
+    # Groups of fields (python names) of which at least one must be fully
+    # given (anyOf), or exactly one (oneOf, exclusive): e.g. url OR fileId.
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)

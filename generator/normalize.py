@@ -231,6 +231,8 @@ class _Builder:
         extra_properties: Mapping[str, tuple[JsonObject, Location]] | None = None,
         extra_required: Sequence[str] = (),
         optional_properties: Mapping[str, tuple[JsonObject, Location]] | None = None,
+        alternatives: tuple[tuple[str, ...], ...] = (),
+        exclusive: bool = False,
     ) -> ir.Model:
         props = _properties(schema, loc)
         merged: dict[str, tuple[JsonObject, Location]] = dict(extra_properties or {})
@@ -263,7 +265,11 @@ class _Builder:
             )
         _check_unambiguous(cls, fields, merged)
         closed = schema.get("additionalProperties") is False
-        return ir.Model(cls, tuple(fields), description, loc.pointer, closed)
+        py_names = {f.wire_name: f.py_name for f in fields}
+        if not all(wire in py_names for group in alternatives for wire in group):
+            alternatives = ()  # a group names an undeclared property: nothing the model can check
+        groups = tuple(tuple(py_names[wire] for wire in group) for group in alternatives)
+        return ir.Model(cls, tuple(fields), description, loc.pointer, closed, groups, exclusive and bool(groups))
 
     # ------------------------------------------------------------ type expressions
 
@@ -470,7 +476,9 @@ class _Builder:
     ) -> ir.Model:
         # Alternatives nested in a variant (e.g. an image given by url OR by
         # fileId) become optional fields of the variant's model.
+        # The model then checks that the fields of one alternative are given.
         optional: dict[str, tuple[JsonObject, Location]] = {}
+        groups: list[tuple[str, ...]] = []
         key = _union_keyword(variant)
         if key:
             for i, alt in enumerate(variant[key]):
@@ -478,10 +486,23 @@ class _Builder:
                     alt_schema = self.deref(alt, vloc.child(key, i))
                     for name, value in _properties(alt_schema, vloc.child(key, i)).items():
                         optional.setdefault(name, value)
+                    groups.append(tuple(_required(alt_schema, vloc.child(key, i))))
+        # An alternative that requires nothing is always met: then so is the union.
+        alternatives = tuple(groups) if groups and all(groups) else ()
         target = variant
         if "$ref" in variant:
             target = self.deref(variant, vloc)
-        return self._model(cls, target, vloc, _description(target, vloc), common, common_required, optional)
+        return self._model(
+            cls,
+            target,
+            vloc,
+            _description(target, vloc),
+            common,
+            common_required,
+            optional,
+            alternatives,
+            exclusive=key == "oneOf",
+        )
 
     def _variant_class(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import ir, shards
@@ -28,6 +28,7 @@ class ModelView:
     name: str
     doc: str | None
     fields: tuple[FieldView, ...]
+    validator: tuple[str, ...] = ()  # lines of a method, when the schema asks for alternatives
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,25 @@ def _factory(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:
 
 
 def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
-    return ModelView(m.name, docstring(m.description), tuple(field_view(f, enums) for f in m.fields))
+    fields = tuple(field_view(f, enums) for f in m.fields)
+    return ModelView(m.name, docstring(m.description), fields, alternatives_validator(m))
+
+
+def _tuple_literal(items: Iterable[str]) -> str:
+    items = list(items)
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def alternatives_validator(m: ir.Model) -> tuple[str, ...]:
+    """A model validator for "url OR fileId" (the schema's anyOf/oneOf of required fields)."""
+    if not m.alternatives:
+        return ()
+    groups = _tuple_literal(_tuple_literal(pyrepr(name) for name in group) for group in m.alternatives)
+    return (
+        '@model_validator(mode="after")',
+        f"def _check_alternatives(self) -> {m.name}:",
+        f"    return require_alternatives(self, {groups}, exclusive={m.exclusive})",
+    )
 
 
 def enum_view(e: ir.Enum) -> EnumView:
@@ -225,8 +244,13 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
 # Where a shard's free names come from; anything else it uses is a generator bug.
 _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("typing", frozenset({"Annotated", "ClassVar", "Literal", "Optional", "Union"})),
-    ("pydantic", frozenset({"Field", "JsonValue"})),
-    ("._base", frozenset({"OpenEnum", "TagEnum", "WireModel", "_is_none"} | {n for n, _, _ in INT_ALIASES})),
+    ("pydantic", frozenset({"Field", "JsonValue", "model_validator"})),
+    (
+        "._base",
+        frozenset(
+            {"OpenEnum", "TagEnum", "WireModel", "_is_none", "require_alternatives"} | {n for n, _, _ in INT_ALIASES}
+        ),
+    ),
 )
 
 
@@ -242,6 +266,7 @@ def shard_imports(shard: ShardView) -> tuple[str, ...]:
     code = [e.base for e in shard.enums]
     code += ["WireModel"] * bool(shard.models)
     code += [f.declaration.split(":", 1)[1] for m in shard.models for f in m.fields]  # not the field name
+    code += [line for m in shard.models for line in m.validator]
     code += [a.expression for a in shard.aliases]
     text = _KEYWORD_ARGUMENT.sub("", _STRING_LITERAL.sub("", "\n".join(code)))
     used = set(_IDENTIFIER.findall(text))
@@ -254,7 +279,7 @@ def shard_imports(shard: ShardView) -> tuple[str, ...]:
         provided.update(wanted)
         if wanted:
             lines.append(f"from {module} import {', '.join(wanted)}")
-    unknown = sorted(used - provided - defined - _BUILTIN_NAMES - _KEYWORDS_IN_CODE)
+    unknown = sorted(used - provided - defined - _BUILTIN_NAMES - _KEYWORDS_IN_CODE - _METHOD_NAMES)
     if unknown:
         raise GeneratorError(
             Location(f"_models/{shard.module}.py"), f"generated code uses undefined names {unknown} (a generator bug)"
@@ -265,6 +290,7 @@ def shard_imports(shard: ShardView) -> tuple[str, ...]:
 # Besides names the scan meets keywords (lambda, None) and argument names
 # (Field(alias=...)); the latter are cut before it looks.
 _KEYWORDS_IN_CODE = frozenset(keyword.kwlist)
+_METHOD_NAMES = frozenset({"self", "_check_alternatives"})  # of the validator methods (alternatives_validator)
 _KEYWORD_ARGUMENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*=(?!=)")
 _STRING_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from codex_app_server.generated import client, notifications, server_requests, v2_all
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from generator import ir
 from generator.load import V2_BUNDLE, load_inputs
@@ -165,3 +165,13 @@ def test_recorded_approval_request_validates(api: ir.Api) -> None:
     assert dump(adapter, params) == requests[0]["params"]
     answer: TypeAdapter[Any] = TypeAdapter(spec.response)
     assert dump(answer, answer.validate_python({"decision": "accept"})) == {"decision": "accept"}
+
+
+def test_an_image_input_needs_a_url_or_a_file_id() -> None:
+    """The schema's "url OR fileId" is checked before anything is sent, with the names in the message."""
+    assert v2_all.ImageUserInput(type="image", url="https://example.invalid/a.png").url
+    assert v2_all.ImageUserInput.model_validate({"type": "image", "fileId": "file-1"}).file_id == "file-1"
+    with pytest.raises(ValidationError, match="ImageUserInput needs one of: url or file_id"):
+        v2_all.ImageUserInput(type="image")
+    with pytest.raises(ValidationError, match="needs one of"):
+        v2_all.ImageUserInput.model_validate({"type": "image", "url": None})

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,23 @@ UInt = Annotated[int, Field(ge=0)]
 
 def _is_none(value: object) -> bool:
     return value is None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def require_alternatives(model: M, alternatives: tuple[tuple[str, ...], ...], *, exclusive: bool) -> M:
+    """The schema's alternatives of required fields (an image by ``url`` or by ``file_id``).
+
+    At least one group must be given in full, without None (exactly one when
+    ``exclusive``, for a oneOf): otherwise the server would reject the object.
+    """
+    values = model.__dict__
+    given = [group for group in alternatives if all(values.get(name) is not None for name in group)]
+    if given and not (exclusive and len(given) > 1):
+        return model
+    options = " or ".join(" + ".join(group) for group in alternatives)
+    raise ValueError(f"{type(model).__name__} needs {'exactly one of' if exclusive else 'one of'}: {options}")
 
 
 class WireModel(BaseModel):

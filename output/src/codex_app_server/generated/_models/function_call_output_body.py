@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, require_alternatives
 from .image_detail import ImageDetail
 
 
@@ -27,6 +27,10 @@ class InputImageFunctionCallOutputContentItem(WireModel):
     file_id: Annotated[str | None, Field(exclude_if=_is_none)] = None
     image_url: Annotated[str | None, Field(exclude_if=_is_none)] = None
     type: Literal["input_image"]
+
+    @model_validator(mode="after")
+    def _check_alternatives(self) -> InputImageFunctionCallOutputContentItem:
+        return require_alternatives(self, (("image_url",), ("file_id",)), exclusive=False)
 
 
 class InputTextFunctionCallOutputContentItem(WireModel):

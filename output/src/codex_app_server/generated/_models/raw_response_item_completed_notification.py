@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, model_validator
 
-from ._base import OpenEnum, UInt64, WireModel, _is_none
+from ._base import OpenEnum, UInt64, WireModel, _is_none, require_alternatives
 from .function_call_output_body import FunctionCallOutputBody
 from .image_detail import ImageDetail
 from .message_phase import MessagePhase
@@ -152,6 +152,10 @@ class InputImageContentItem(WireModel):
     file_id: Annotated[str | None, Field(exclude_if=_is_none)] = None
     image_url: Annotated[str | None, Field(exclude_if=_is_none)] = None
     type: Literal["input_image"]
+
+    @model_validator(mode="after")
+    def _check_alternatives(self) -> InputImageContentItem:
+        return require_alternatives(self, (("image_url",), ("file_id",)), exclusive=False)
 
 
 class InputTextAgentMessageInputContent(WireModel):

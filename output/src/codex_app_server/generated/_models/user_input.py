@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ._base import UInt64, WireModel, _is_none
+from ._base import UInt64, WireModel, _is_none, require_alternatives
 from .image_detail import ImageDetail
 
 
@@ -27,6 +27,10 @@ class ImageUserInput(WireModel):
     file_id: Annotated[str | None, Field(alias="fileId", exclude_if=_is_none)] = None
     type: Literal["image"]
     url: Annotated[str | None, Field(exclude_if=_is_none)] = None
+
+    @model_validator(mode="after")
+    def _check_alternatives(self) -> ImageUserInput:
+        return require_alternatives(self, (("url",), ("file_id",)), exclusive=False)
 
 
 class LocalAudioUserInput(WireModel):
