@@ -173,6 +173,7 @@ def bench(session: nox.Session) -> None:
         f"openai-codex=={CODEX_VERSION}",
         "datamodel-code-generator==0.89.0",
         "black==26.10.1",
+        *RUNTIME_DEPS,  # the pydantic the tests run: both SDKs import it, and its version moves their numbers
     )
     _install_sdk(session)
     session.run("python", "-m", "tests.bench.run", *session.posargs, env={"PYTHONPATH": str(ROOT)})
