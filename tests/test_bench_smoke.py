@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from codex_app_server.generated.v2_all import CommandExecutionThreadItem, ItemCompletedEvent
 
-from tests.bench import decode, flood, imports, regen, run, turns
+from tests.bench import cold, decode, flood, imports, regen, run, turns
 from tests.bench._core import TINY, Result
 from tests.support.codex_env import find_codex_binary
 
@@ -102,6 +102,16 @@ def test_memory_turns_reports_rss_after_each_turn() -> None:
     assert isinstance(rss, dict)
     assert sorted(rss) == list(range(TINY.memory_turns + 1))
     assert all(kb > 10_000 for kb in rss.values())
+
+
+@pytest.mark.real
+@requires_codex
+def test_cold_turn_answers_in_fresh_interpreters() -> None:
+    time_row, rss_row = cold.bench_cold_turn(TINY)  # each child raises unless the answer is the model's
+    _measured(time_row, baseline=HAS_OFFICIAL)
+    _measured(rss_row, baseline=HAS_OFFICIAL)
+    import_s = time_row.extra["import_s"]  # the import is inside the timed span, not before it
+    assert isinstance(import_s, float) and 0 < import_s < time_row.ours_samples[0]
 
 
 def test_run_writes_json_and_a_markdown_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

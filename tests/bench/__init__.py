@@ -16,6 +16,8 @@ decode_floor  the same vs bare ``json.loads``                         ratio <= 3
 flood         msgs/s through ``TurnHandle.stream()`` vs official      ratio >= 2.0
 turn          ``Thread.run`` vs a raw JSON-lines client (real codex)  ratio <= 1.10
 memory_turns  RSS growth over 300 real turns on one thread           <= 1 KiB/turn
+cold_turn     fresh interpreter: import, start, first answer          information
+cold_turn_rss peak RSS of that process                               information
 ============  =====================================================  ==================
 
 Plus cost growth (information only): regeneration time per recorded protocol

@@ -36,6 +36,7 @@ class Sizes:
     turn_rounds: int
     memory_turns: int
     memory_every: int
+    cold_rounds: int  # fresh interpreters per client, each one cold turn
 
 
 FULL = Sizes(
@@ -48,6 +49,7 @@ FULL = Sizes(
     turn_rounds=60,
     memory_turns=300,
     memory_every=10,
+    cold_rounds=8,
 )
 QUICK = replace(
     FULL,
@@ -59,6 +61,7 @@ QUICK = replace(
     flood_rounds=3,
     turn_rounds=10,
     memory_turns=60,
+    cold_rounds=3,
 )
 TINY = Sizes(
     regen_rounds=1,
@@ -70,6 +73,7 @@ TINY = Sizes(
     turn_rounds=1,
     memory_turns=3,
     memory_every=1,
+    cold_rounds=1,
 )
 
 

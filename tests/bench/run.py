@@ -25,7 +25,7 @@ Bench = Callable[[Sizes], "Result | list[Result]"]
 
 def benchmarks() -> dict[str, Bench]:
     # Imported here so `--help` stays instant and a broken module names itself.
-    from . import decode, flood, imports, regen, turns
+    from . import cold, decode, flood, imports, regen, turns
 
     return {
         "regen": regen.bench_regen,
@@ -34,6 +34,7 @@ def benchmarks() -> dict[str, Bench]:
         "flood": flood.bench_flood,
         "turn": turns.bench_turn,
         "memory_turns": turns.bench_memory_turns,
+        "cold_turn": cold.bench_cold_turn,
         "regen_growth": regen.bench_regen_history,
         "decode_growth": decode.bench_decode_growth,
     }
