@@ -61,6 +61,7 @@ class ShardView:
     models: tuple[ModelView, ...]
     aliases: tuple[AliasView, ...]
     imports: tuple[tuple[str, tuple[str, ...]], ...]  # (module, names) of sibling shards
+    build_order: tuple[str, ...] = ()  # the models, each after the models it contains
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -145,6 +146,29 @@ def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
     return ModelView(m.name, docstring(m.description), fields, alternatives_validator(m))
 
 
+def build_order(members: Sequence[ir.Definition]) -> tuple[str, ...]:
+    """A shard's models, each after the models it contains (directly or through an alias).
+
+    The shard builds its validators in this order when imported: a model
+    built first is reused by pydantic inside the ones that contain it,
+    instead of being generated again inside each of them.
+    """
+    names = {d.name for d in members}
+    aliases = {d.name: d for d in members if isinstance(d, ir.Alias)}
+
+    def contained(d: ir.Definition, seen: frozenset[str] = frozenset()) -> set[str]:
+        out: set[str] = set()
+        for name in shards.dependencies(d) & names:
+            if name in aliases and name not in seen:
+                out |= contained(aliases[name], seen | {name})
+            elif name not in aliases:
+                out.add(name)
+        return out
+
+    graph = {d.name: contained(d) for d in members if isinstance(d, ir.Model)}
+    return tuple(name for part in shards.components(graph) for name in part)
+
+
 def _tuple_literal(items: Iterable[str]) -> str:
     items = list(items)
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
@@ -222,6 +246,7 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
                     for a in order_aliases(aliases, file)
                 ),
                 imports=shard.imports,
+                build_order=build_order(members),
             )
         )
     int_aliases = tuple(
@@ -248,7 +273,8 @@ _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "._base",
         frozenset(
-            {"OpenEnum", "TagEnum", "WireModel", "_is_none", "require_alternatives"} | {n for n, _, _ in INT_ALIASES}
+            {"OpenEnum", "TagEnum", "WireModel", "_is_none", "build_models", "require_alternatives"}
+            | {n for n, _, _ in INT_ALIASES}
         ),
     ),
 )
@@ -267,6 +293,7 @@ def shard_imports(shard: ShardView) -> tuple[str, ...]:
     code += ["WireModel"] * bool(shard.models)
     code += [f.declaration.split(":", 1)[1] for m in shard.models for f in m.fields]  # not the field name
     code += [line for m in shard.models for line in m.validator]
+    code += ["build_models"] * bool(shard.build_order)
     code += [a.expression for a in shard.aliases]
     text = _KEYWORD_ARGUMENT.sub("", _STRING_LITERAL.sub("", "\n".join(code)))
     used = set(_IDENTIFIER.findall(text))

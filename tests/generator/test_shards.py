@@ -15,7 +15,7 @@ import pytest
 from generator import ir, naming, shards
 from generator.load import load_inputs
 from generator.pipeline import build_api
-from generator.views import entry_points
+from generator.views import build_order, entry_points
 from tests.generator.support import REAL_SCHEMA_DIR
 
 
@@ -161,3 +161,12 @@ def test_real_protocol_a_turn_loads_a_fraction_of_the_models(
             todo.extend(m for m, _ in by_module[module].imports)
     defs = sum(len(by_module[m].names) for m in loaded)
     assert defs < len(api.definitions) / 4, f"a turn would create {defs} of {len(api.definitions)} models"
+
+
+def test_a_shard_builds_contained_models_first_also_through_aliases() -> None:
+    """pydantic reuses a built model inside its containers: build order decides how much is generated twice."""
+    members = [model("Outer", "Item"), alias("Item", "A", "B"), model("A", "Leaf"), model("B"), model("Leaf")]
+    order = build_order(members)
+    assert sorted(order) == ["A", "B", "Leaf", "Outer"]  # models only, each once
+    assert order.index("Leaf") < order.index("A") < order.index("Outer")
+    assert order.index("B") < order.index("Outer")

@@ -27,6 +27,18 @@ def _is_none(value: object) -> bool:
 M = TypeVar("M", bound=BaseModel)
 
 
+def build_models(*models: type[BaseModel]) -> None:
+    """Build the validators of a module's models now, each after the models it contains.
+
+    Called once at the end of each generated module, i.e. when a model is
+    first used. Built this way pydantic reuses a contained model's schema;
+    left to build on first validation, each container generates its own
+    copy of everything inside it (a real turn then costs twice as much).
+    """
+    for model in models:
+        model.model_rebuild()
+
+
 def require_alternatives(model: M, alternatives: tuple[tuple[str, ...], ...], *, exclusive: bool) -> M:
     """The schema's alternatives of required fields (an image by ``url`` or by ``file_id``).
 

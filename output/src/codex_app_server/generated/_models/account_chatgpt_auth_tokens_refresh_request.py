@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .request_id import RequestId
 
 
@@ -39,3 +39,6 @@ class ChatgptAuthTokensRefreshResponse(WireModel):
     access_token: Annotated[str, Field(alias="accessToken")]
     chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
     chatgpt_plan_type: Annotated[str | None, Field(alias="chatgptPlanType")] = None
+
+
+build_models(ChatgptAuthTokensRefreshParams, AccountChatgptAuthTokensRefreshRequest, ChatgptAuthTokensRefreshResponse)

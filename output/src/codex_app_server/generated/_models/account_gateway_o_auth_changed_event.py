@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .gateway_o_auth_status import GatewayOAuthStatus
 
 
@@ -25,3 +25,6 @@ class GatewayOAuthChangedNotification(WireModel):
     error: str | None = None
     provider_id: Annotated[str, Field(alias="providerId")]
     status: GatewayOAuthStatus
+
+
+build_models(GatewayOAuthChangedNotification, AccountGatewayOAuthChangedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class DesktopOnboardingEntrypoint(OpenEnum):
@@ -27,3 +27,6 @@ class AccountLoginCompletedNotification(WireModel):
     login_id: Annotated[str | None, Field(alias="loginId")] = None
     onboarding_entrypoint: Annotated[DesktopOnboardingEntrypoint | None, Field(alias="onboardingEntrypoint")] = None
     success: bool
+
+
+build_models(AccountLoginCompletedNotification, AccountLoginCompletedEvent)

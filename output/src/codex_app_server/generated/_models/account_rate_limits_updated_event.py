@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .rate_limit_snapshot import RateLimitSnapshot
 
 
@@ -26,3 +26,6 @@ class AccountRateLimitsUpdatedNotification(WireModel):
     """
 
     rate_limits: Annotated[RateLimitSnapshot, Field(alias="rateLimits")]
+
+
+build_models(AccountRateLimitsUpdatedNotification, AccountRateLimitsUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 from .plan_type import PlanType
 
 
@@ -45,3 +45,6 @@ class AccountUpdatedEvent(WireModel):
 class AccountUpdatedNotification(WireModel):
     auth_mode: Annotated[AuthMode | None, Field(alias="authMode")] = None
     plan_type: Annotated[PlanType | None, Field(alias="planType")] = None
+
+
+build_models(AccountUpdatedNotification, AccountUpdatedEvent)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class AdditionalContextKind(OpenEnum):
@@ -15,3 +15,6 @@ class AdditionalContextKind(OpenEnum):
 class AdditionalContextEntry(WireModel):
     kind: AdditionalContextKind
     value: str
+
+
+build_models(AdditionalContextEntry)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt64, WireModel
+from ._base import OpenEnum, UInt64, WireModel, build_models
 from .legacy_app_path_string import LegacyAppPathString
 
 
@@ -89,3 +89,17 @@ FileSystemSpecialPath = Annotated[
     ],
     Field(discriminator="kind"),
 ]
+
+build_models(
+    GlobPatternFileSystemPath,
+    PathFileSystemPath,
+    KindFileSystemSpecialPath,
+    MinimalFileSystemSpecialPath,
+    RootFileSystemSpecialPath,
+    SlashTmpFileSystemSpecialPath,
+    TmpdirFileSystemSpecialPath,
+    UnknownFileSystemSpecialPath,
+    SpecialFileSystemPath,
+    FileSystemSandboxEntry,
+    AdditionalFileSystemPermissions,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .additional_file_system_permissions import AdditionalFileSystemPermissions
 from .additional_network_permissions import AdditionalNetworkPermissions
 
@@ -17,3 +17,6 @@ class AdditionalPermissionProfile(WireModel):
     file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
     network: AdditionalNetworkPermissions | None = None
     """Partial overlay used for per-command permission requests."""
+
+
+build_models(AdditionalPermissionProfile)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class AgentMessageDeltaNotification(WireModel):
@@ -23,3 +23,6 @@ class ItemAgentMessageDeltaEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/agentMessage/delta"]
     params: AgentMessageDeltaNotification
+
+
+build_models(AgentMessageDeltaNotification, ItemAgentMessageDeltaEvent)

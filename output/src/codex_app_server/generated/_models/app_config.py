@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .app_tool_approval import AppToolApproval
 from .approvals_reviewer import ApprovalsReviewer
 
@@ -42,3 +42,6 @@ class AppLinksConfig(WireModel):
 
 class AppToolsConfig(WireModel):
     pass
+
+
+build_models(AppLinksConfig, AppToolsConfig, AppConfig)

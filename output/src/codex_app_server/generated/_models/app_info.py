@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class AppBranding(WireModel):
@@ -65,3 +65,6 @@ class AppScreenshot(WireModel):
     file_id: Annotated[str | None, Field(alias="fileId")] = None
     url: str | None = None
     user_prompt: Annotated[str, Field(alias="userPrompt")]
+
+
+build_models(AppBranding, AppReview, AppScreenshot, AppMetadata, AppInfo)

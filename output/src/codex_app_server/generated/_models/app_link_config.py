@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .app_tool_approval import AppToolApproval
 from .approvals_reviewer import ApprovalsReviewer
 
@@ -14,3 +14,6 @@ class AppLinkConfig(WireModel):
 
     approvals_reviewer: ApprovalsReviewer | None = None
     default_tools_approval_mode: AppToolApproval | None = None
+
+
+build_models(AppLinkConfig)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .app_info import AppInfo
 
 
@@ -23,3 +23,6 @@ class AppListUpdatedNotification(WireModel):
     """EXPERIMENTAL - notification emitted when the app list changes."""
 
     data: list[AppInfo]
+
+
+build_models(AppListUpdatedNotification, AppListUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class AppSummary(WireModel):
@@ -19,3 +19,6 @@ class AppSummary(WireModel):
     id: str
     install_url: Annotated[str | None, Field(alias="installUrl")] = None
     name: str
+
+
+build_models(AppSummary)

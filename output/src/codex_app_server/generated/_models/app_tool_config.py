@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .app_tool_approval import AppToolApproval
 
 
 class AppToolConfig(WireModel):
     approval_mode: AppToolApproval | None = None
     enabled: bool | None = None
+
+
+build_models(AppToolConfig)

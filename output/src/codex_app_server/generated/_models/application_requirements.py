@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .network_domain_permission import NetworkDomainPermission
 
 
@@ -16,3 +16,6 @@ class ApplicationNetworkRequirements(WireModel):
 
 class ApplicationRequirements(WireModel):
     network: ApplicationNetworkRequirements | None = None
+
+
+build_models(ApplicationNetworkRequirements, ApplicationRequirements)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .request_id import RequestId
 from .review_decision import ReviewDecision
 from .thread_id import ThreadId
@@ -54,3 +54,12 @@ class UpdateFileChange(WireModel):
 
 
 FileChange = Annotated[Union[AddFileChange, DeleteFileChange, UpdateFileChange], Field(discriminator="type")]
+
+build_models(
+    AddFileChange,
+    DeleteFileChange,
+    UpdateFileChange,
+    ApplyPatchApprovalParams,
+    ApplyPatchApprovalRequest,
+    ApplyPatchApprovalResponse,
+)

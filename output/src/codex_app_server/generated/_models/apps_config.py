@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .app_tool_approval import AppToolApproval
 from .approvals_reviewer import ApprovalsReviewer
 
@@ -23,3 +23,6 @@ class AppsDefaultConfig(WireModel):
     destructive_enabled: bool = True
     enabled: bool = True
     open_world_enabled: bool = True
+
+
+build_models(AppsDefaultConfig, AppsConfig)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 
 
 class AppsInstalledParams(WireModel):
@@ -36,3 +36,6 @@ class InstalledApp(WireModel):
     id: str
     runtime_name: Annotated[str | None, Field(alias="runtimeName")] = None
     """Best-effort name carried by the runtime tool catalog. Canonical app metadata remains owned by `app/read`."""
+
+
+build_models(AppsInstalledParams, InstalledApp, AppsInstalledResponse)

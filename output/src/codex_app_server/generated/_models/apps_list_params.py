@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel, _is_none
+from ._base import UInt32, WireModel, _is_none, build_models
 from .app_info import AppInfo
 
 
@@ -31,3 +31,6 @@ class AppsListResponse(WireModel):
     data: list[AppInfo]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
+
+
+build_models(AppsListParams, AppsListResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 
 
 class AppToolSummary(WireModel):
@@ -52,3 +52,6 @@ class ConnectorMetadata(WireModel):
     name: str
     plugin_display_names: Annotated[list[str], Field(alias="pluginDisplayNames")] = Field(default_factory=list)
     tool_summaries: Annotated[list[AppToolSummary] | None, Field(alias="toolSummaries")] = None
+
+
+build_models(AppToolSummary, AppsReadParams, ConnectorMetadata, AppsReadResponse)

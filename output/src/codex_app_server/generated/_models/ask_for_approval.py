@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class GranularAskForApproval(WireModel):
@@ -22,3 +22,5 @@ class GranularAskForApprovalGranular(WireModel):
 
 
 AskForApproval = Union[Literal["untrusted", "on-request", "never"], GranularAskForApproval]
+
+build_models(GranularAskForApprovalGranular, GranularAskForApproval)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .request_id import RequestId
 
 
@@ -25,3 +25,6 @@ class AttestationGenerateRequest(WireModel):
 class AttestationGenerateResponse(WireModel):
     token: str
     """Opaque client attestation token."""
+
+
+build_models(AttestationGenerateParams, AttestationGenerateRequest, AttestationGenerateResponse)

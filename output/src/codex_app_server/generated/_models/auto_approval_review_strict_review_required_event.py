@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class AutoApprovalReviewStrictReviewRequiredEvent(WireModel):
@@ -23,3 +23,6 @@ class StrictReviewRequiredNotification(WireModel):
     """Unix timestamp (in milliseconds) when this review started."""
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(StrictReviewRequiredNotification, AutoApprovalReviewStrictReviewRequiredEvent)

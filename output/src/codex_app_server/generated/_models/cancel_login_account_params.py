@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class CancelLoginAccountStatus(OpenEnum):
@@ -22,3 +22,6 @@ class CancelLoginAccountParams(WireModel):
 
 class CancelLoginAccountResponse(WireModel):
     status: CancelLoginAccountStatus
+
+
+build_models(CancelLoginAccountParams, CancelLoginAccountResponse)

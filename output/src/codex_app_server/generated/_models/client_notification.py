@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class InitializedNotification(WireModel):
@@ -14,3 +14,5 @@ class InitializedNotification(WireModel):
 
 
 ClientNotification = InitializedNotification
+
+build_models(InitializedNotification)

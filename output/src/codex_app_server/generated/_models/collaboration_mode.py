@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .mode_kind import ModeKind
 from .reasoning_effort import ReasoningEffort
 
@@ -22,3 +22,6 @@ class Settings(WireModel):
     developer_instructions: str | None = None
     model: str
     reasoning_effort: ReasoningEffort | None = None
+
+
+build_models(Settings, CollaborationMode)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .mode_kind import ModeKind
 from .reasoning_effort import ReasoningEffort
 
@@ -16,3 +16,6 @@ class CollaborationModeMask(WireModel):
     model: str | None = None
     name: str
     reasoning_effort: ReasoningEffort | None = None
+
+
+build_models(CollaborationModeMask)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .legacy_app_path_string import LegacyAppPathString
 
 
@@ -41,3 +41,5 @@ CommandAction = Annotated[
     Union[ReadCommandAction, ListFilesCommandAction, SearchCommandAction, UnknownCommandAction],
     Field(discriminator="type"),
 ]
+
+build_models(ListFilesCommandAction, ReadCommandAction, SearchCommandAction, UnknownCommandAction)

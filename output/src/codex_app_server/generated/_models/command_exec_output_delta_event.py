@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class CommandExecOutputStream(OpenEnum):
@@ -45,3 +45,6 @@ class CommandExecOutputDeltaNotification(WireModel):
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
     stream: CommandExecOutputStream
     """Output stream for this chunk."""
+
+
+build_models(CommandExecOutputDeltaNotification, CommandExecOutputDeltaEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int32, Int64, UInt64, WireModel, _is_none
+from ._base import Int32, Int64, UInt64, WireModel, _is_none, build_models
 from .command_exec_terminal_size import CommandExecTerminalSize
 from .sandbox_policy import SandboxPolicy
 
@@ -92,3 +92,6 @@ class CommandExecResponse(WireModel):
 
     Empty when stdout was streamed via `command/exec/outputDelta`.
     """
+
+
+build_models(CommandExecParams, CommandExecResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .command_exec_terminal_size import CommandExecTerminalSize
 
 
@@ -23,3 +23,6 @@ class CommandExecResizeParams(WireModel):
 
 class CommandExecResizeResponse(WireModel):
     """Empty success response for `command/exec/resize`."""
+
+
+build_models(CommandExecResizeParams, CommandExecResizeResponse)

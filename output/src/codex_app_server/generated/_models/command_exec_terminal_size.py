@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import UInt16, WireModel
+from ._base import UInt16, WireModel, build_models
 
 
 class CommandExecTerminalSize(WireModel):
@@ -14,3 +14,6 @@ class CommandExecTerminalSize(WireModel):
     """Terminal width in character cells."""
     rows: UInt16
     """Terminal height in character cells."""
+
+
+build_models(CommandExecTerminalSize)

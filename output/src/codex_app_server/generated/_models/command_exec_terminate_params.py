@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class CommandExecTerminateParams(WireModel):
@@ -20,3 +20,6 @@ class CommandExecTerminateParams(WireModel):
 
 class CommandExecTerminateResponse(WireModel):
     """Empty success response for `command/exec/terminate`."""
+
+
+build_models(CommandExecTerminateParams, CommandExecTerminateResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 
 
 class CommandExecWriteParams(WireModel):
@@ -24,3 +24,6 @@ class CommandExecWriteParams(WireModel):
 
 class CommandExecWriteResponse(WireModel):
     """Empty success response for `command/exec/write`."""
+
+
+build_models(CommandExecWriteParams, CommandExecWriteResponse)

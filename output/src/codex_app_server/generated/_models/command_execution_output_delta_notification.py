@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class CommandExecutionOutputDeltaNotification(WireModel):
@@ -23,3 +23,6 @@ class ItemCommandExecutionOutputDeltaEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/commandExecution/outputDelta"]
     params: CommandExecutionOutputDeltaNotification
+
+
+build_models(CommandExecutionOutputDeltaNotification, ItemCommandExecutionOutputDeltaEvent)

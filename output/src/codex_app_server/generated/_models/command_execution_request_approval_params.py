@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 from .command_action import CommandAction
 from .legacy_app_path_string import LegacyAppPathString
 from .network_approval_protocol import NetworkApprovalProtocol
@@ -106,3 +106,14 @@ CommandExecutionApprovalDecision = Union[
     AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
     ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision,
 ]
+
+build_models(
+    AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment,
+    AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
+    ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment,
+    ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision,
+    NetworkApprovalContext,
+    CommandExecutionRequestApprovalParams,
+    CommandExecutionRequestApprovalResponse,
+    ItemCommandExecutionRequestApprovalRequest,
+)

@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .config_layer_source import ConfigLayerSource
 
 
 class ConfigLayerMetadata(WireModel):
     name: ConfigLayerSource
     version: str
+
+
+build_models(ConfigLayerMetadata)

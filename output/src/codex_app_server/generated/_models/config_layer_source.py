@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -94,3 +94,15 @@ ConfigLayerSource = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    EnterpriseManagedConfigLayerSource,
+    LegacyManagedConfigTomlFromFileConfigLayerSource,
+    LegacyManagedConfigTomlFromMdmConfigLayerSource,
+    MdmConfigLayerSource,
+    PackagedDefaultsConfigLayerSource,
+    ProjectConfigLayerSource,
+    SessionFlagsConfigLayerSource,
+    SystemConfigLayerSource,
+    UserConfigLayerSource,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 from .allow_deny_requirement import AllowDenyRequirement
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
@@ -159,3 +159,21 @@ class WebSearchToolConfig(WireModel):
 
 ForcedChatgptWorkspaceIds = Union[str, list[str]]
 """Backward-compatible API shape for ChatGPT workspace login restrictions."""
+
+build_models(
+    AnalyticsConfig,
+    BrowserUseOriginPolicyConfig,
+    BrowserUseConfig,
+    ComputerUseMacosConfig,
+    ComputerUseWindowsExeConfig,
+    ComputerUseWindowsConfig,
+    ComputerUseConfig,
+    SandboxWorkspaceWrite,
+    WebSearchLocation,
+    WebSearchToolConfig,
+    ToolsV2,
+    Config,
+    ConfigLayer,
+    ConfigReadParams,
+    ConfigReadResponse,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .allow_deny_requirement import AllowDenyRequirement
 from .ask_for_approval import AskForApproval
 from .forced_login_method import ForcedLoginMethod
@@ -163,3 +163,22 @@ class NewThreadModelDefaults(WireModel):
 class RequestHeader(WireModel):
     name: str
     value: str
+
+
+build_models(
+    AutoReviewRequirements,
+    RequestHeader,
+    BrowserUseExtensionRequirements,
+    BrowserUseOriginPolicy,
+    BrowserUseRequirements,
+    ComputerUseMacosRequirements,
+    ComputerUseWindowsExeRequirement,
+    ComputerUseWindowsRequirements,
+    ComputerUseRequirements,
+    FeedbackRequirements,
+    InAppBrowserRequirements,
+    NewThreadModelDefaults,
+    ModelsRequirements,
+    ConfigRequirements,
+    ConfigRequirementsReadResponse,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, WireModel, _is_none
+from ._base import OpenEnum, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .config_layer_metadata import ConfigLayerMetadata
 
@@ -59,3 +59,6 @@ class OverriddenMetadata(WireModel):
     effective_value: Annotated[JsonValue, Field(alias="effectiveValue")]
     message: str
     overriding_layer: Annotated[ConfigLayerMetadata, Field(alias="overridingLayer")]
+
+
+build_models(ConfigEdit, ConfigBatchWriteParams, ConfigValueWriteParams, OverriddenMetadata, ConfigWriteResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, UInt64, WireModel, _is_none
+from ._base import Int64, UInt64, WireModel, _is_none, build_models
 
 
 class ConfigWarningEvent(WireModel):
@@ -39,3 +39,6 @@ class TextPosition(WireModel):
 class TextRange(WireModel):
     end: TextPosition
     start: TextPosition
+
+
+build_models(TextPosition, TextRange, ConfigWarningNotification, ConfigWarningEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class ConsumeAccountRateLimitResetCreditOutcome(OpenEnum):
@@ -33,3 +33,6 @@ class ConsumeAccountRateLimitResetCreditParams(WireModel):
 
 class ConsumeAccountRateLimitResetCreditResponse(WireModel):
     outcome: ConsumeAccountRateLimitResetCreditOutcome
+
+
+build_models(ConsumeAccountRateLimitResetCreditParams, ConsumeAccountRateLimitResetCreditResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ContextCompactedNotification(WireModel):
@@ -25,3 +25,6 @@ class ThreadCompactedEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/compacted"]
     params: ContextCompactedNotification
+
+
+build_models(ContextCompactedNotification, ThreadCompactedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class DeprecationNoticeEvent(WireModel):
@@ -23,3 +23,6 @@ class DeprecationNoticeNotification(WireModel):
     """Optional extra guidance, such as migration steps or rationale."""
     summary: str
     """Concise summary of what is deprecated."""
+
+
+build_models(DeprecationNoticeNotification, DeprecationNoticeEvent)

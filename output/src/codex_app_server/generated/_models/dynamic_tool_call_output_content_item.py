@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class InputAudioDynamicToolCallOutputContentItem(WireModel):
@@ -34,3 +34,9 @@ DynamicToolCallOutputContentItem = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    InputAudioDynamicToolCallOutputContentItem,
+    InputImageDynamicToolCallOutputContentItem,
+    InputTextDynamicToolCallOutputContentItem,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .dynamic_tool_call_output_content_item import DynamicToolCallOutputContentItem
 from .request_id import RequestId
 
@@ -33,3 +33,6 @@ class ItemToolCallRequest(WireModel):
     id: RequestId
     method: Literal["item/tool/call"]
     params: DynamicToolCallParams
+
+
+build_models(DynamicToolCallParams, DynamicToolCallResponse, ItemToolCallRequest)

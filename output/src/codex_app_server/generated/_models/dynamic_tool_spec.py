@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 
 
 class FunctionDynamicToolNamespaceTool(WireModel):
@@ -37,3 +37,5 @@ class NamespaceDynamicToolSpec(WireModel):
 DynamicToolNamespaceTool = FunctionDynamicToolNamespaceTool
 
 DynamicToolSpec = Annotated[Union[FunctionDynamicToolSpec, NamespaceDynamicToolSpec], Field(discriminator="type")]
+
+build_models(FunctionDynamicToolNamespaceTool, FunctionDynamicToolSpec, NamespaceDynamicToolSpec)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class EnvironmentConnectionNotification(WireModel):
@@ -28,3 +28,6 @@ class ThreadEnvironmentDisconnectedEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["thread/environment/disconnected"]
     params: EnvironmentConnectionNotification
+
+
+build_models(EnvironmentConnectionNotification, ThreadEnvironmentConnectedEvent, ThreadEnvironmentDisconnectedEvent)

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class EnvironmentSkillsParams(WireModel):
     required: list[str] | None = None
     """Exact catalog names that must be available from this environment."""
+
+
+build_models(EnvironmentSkillsParams)

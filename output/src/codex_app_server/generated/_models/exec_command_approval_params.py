@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .request_id import RequestId
 from .review_decision import ReviewDecision
 from .thread_id import ThreadId
@@ -68,3 +68,13 @@ ParsedCommand = Annotated[
     Union[ReadParsedCommand, ListFilesParsedCommand, SearchParsedCommand, UnknownParsedCommand],
     Field(discriminator="type"),
 ]
+
+build_models(
+    ListFilesParsedCommand,
+    ReadParsedCommand,
+    SearchParsedCommand,
+    UnknownParsedCommand,
+    ExecCommandApprovalParams,
+    ExecCommandApprovalRequest,
+    ExecCommandApprovalResponse,
+)

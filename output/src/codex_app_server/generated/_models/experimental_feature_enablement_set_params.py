@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ExperimentalFeatureEnablementSetParams(WireModel):
@@ -18,3 +18,6 @@ class ExperimentalFeatureEnablementSetParams(WireModel):
 class ExperimentalFeatureEnablementSetResponse(WireModel):
     enablement: dict[str, bool]
     """Feature enablement entries updated by this request."""
+
+
+build_models(ExperimentalFeatureEnablementSetParams, ExperimentalFeatureEnablementSetResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt32, WireModel
+from ._base import OpenEnum, UInt32, WireModel, build_models
 
 
 class ExperimentalFeatureStage(OpenEnum):
@@ -56,3 +56,6 @@ class ExperimentalFeatureListResponse(WireModel):
     data: list[ExperimentalFeature]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
+
+
+build_models(ExperimentalFeature, ExperimentalFeatureListParams, ExperimentalFeatureListResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt32, WireModel, _is_none
+from ._base import OpenEnum, UInt32, WireModel, _is_none, build_models
 from .external_agent_config_migration_item import ExternalAgentConfigMigrationItem
 
 
@@ -41,3 +41,8 @@ class ExternalAgentDetectedConnectorCandidate(WireModel):
     name: str
     session_count: Annotated[UInt32, Field(alias="sessionCount")]
     source: ExternalAgentDetectedConnectorSource
+
+
+build_models(
+    ExternalAgentConfigDetectParams, ExternalAgentDetectedConnectorCandidate, ExternalAgentConfigDetectResponse
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, UInt32, WireModel
+from ._base import Int64, OpenEnum, UInt32, WireModel, build_models
 from .external_agent_config_import_item_type_failure import ExternalAgentConfigImportItemTypeFailure
 from .external_agent_config_import_item_type_success import ExternalAgentConfigImportItemTypeSuccess
 
@@ -34,3 +34,10 @@ class ExternalAgentImportedConnectorCandidate(WireModel):
     name: str
     session_count: Annotated[UInt32, Field(alias="sessionCount")]
     source: ExternalAgentImportedConnectorSource
+
+
+build_models(
+    ExternalAgentConfigImportHistory,
+    ExternalAgentImportedConnectorCandidate,
+    ExternalAgentConfigImportHistoriesReadResponse,
+)

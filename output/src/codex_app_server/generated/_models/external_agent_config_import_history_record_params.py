@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .external_agent_config_import_item_type_failure import ExternalAgentConfigImportItemTypeFailure
 from .external_agent_config_migration_item_type import ExternalAgentConfigMigrationItemType
 
@@ -39,3 +39,11 @@ class ExternalAgentConfigImportHistoryRecordTypeResultParams(WireModel):
     failures: list[ExternalAgentConfigImportItemTypeFailure]
     item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
     successes: list[ExternalAgentConfigImportHistoryRecordSuccessParams]
+
+
+build_models(
+    ExternalAgentConfigImportHistoryRecordSuccessParams,
+    ExternalAgentConfigImportHistoryRecordTypeResultParams,
+    ExternalAgentConfigImportHistoryRecordParams,
+    ExternalAgentConfigImportHistoryRecordResponse,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .external_agent_config_migration_item_type import ExternalAgentConfigMigrationItemType
 
 
@@ -20,3 +20,6 @@ class ExternalAgentConfigImportItemTypeFailure(WireModel):
     message: str
     source: str | None = None
     sub_error_type: Annotated[str | None, Field(alias="subErrorType")] = None
+
+
+build_models(ExternalAgentConfigImportItemTypeFailure)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .external_agent_config_migration_item_type import ExternalAgentConfigMigrationItemType
 
 
@@ -19,3 +19,6 @@ class ExternalAgentConfigImportItemTypeSuccess(WireModel):
     target: str | None = None
     title: str | None = None
     """Original title for an imported session; null for other item types."""
+
+
+build_models(ExternalAgentConfigImportItemTypeSuccess)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .external_agent_config_migration_item import ExternalAgentConfigMigrationItem
 
 
@@ -24,3 +24,6 @@ class ExternalAgentConfigImportParams(WireModel):
 
 class ExternalAgentConfigImportResponse(WireModel):
     import_id: Annotated[str, Field(alias="importId")]
+
+
+build_models(ExternalAgentConfigImportParams, ExternalAgentConfigImportResponse)

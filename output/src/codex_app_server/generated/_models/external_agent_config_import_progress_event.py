@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .external_agent_config_import_type_result import ExternalAgentConfigImportTypeResult
 
 
@@ -22,3 +22,6 @@ class ExternalAgentConfigImportProgressEvent(WireModel):
 class ExternalAgentConfigImportProgressNotification(WireModel):
     import_id: Annotated[str, Field(alias="importId")]
     item_type_results: Annotated[list[ExternalAgentConfigImportTypeResult], Field(alias="itemTypeResults")]
+
+
+build_models(ExternalAgentConfigImportProgressNotification, ExternalAgentConfigImportProgressEvent)

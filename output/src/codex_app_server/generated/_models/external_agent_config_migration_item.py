@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .external_agent_config_migration_item_type import ExternalAgentConfigMigrationItemType
 
 
@@ -60,3 +60,16 @@ class SkillMigration(WireModel):
 
 class SubagentMigration(WireModel):
     name: str
+
+
+build_models(
+    CommandMigration,
+    HookMigration,
+    McpServerMigration,
+    PluginsMigration,
+    SessionMigration,
+    SkillMigration,
+    SubagentMigration,
+    MigrationDetails,
+    ExternalAgentConfigMigrationItem,
+)

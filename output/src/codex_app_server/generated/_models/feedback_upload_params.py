@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 
 
 class FeedbackUploadParams(WireModel):
@@ -24,3 +24,6 @@ class FeedbackUploadResponse(WireModel):
     prompt_hash: Annotated[str | None, Field(alias="promptHash")] = None
     """Whitespace-normalized SHA-256 of the session base instructions, matching the uploaded `prompt_hash` tag. Does not include later developer messages. Null when the reported rollout has no prompt metadata."""
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(FeedbackUploadParams, FeedbackUploadResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class FileChangeOutputDeltaNotification(WireModel):
@@ -30,3 +30,6 @@ class ItemFileChangeOutputDeltaEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/fileChange/outputDelta"]
     params: FileChangeOutputDeltaNotification
+
+
+build_models(FileChangeOutputDeltaNotification, ItemFileChangeOutputDeltaEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .file_update_change import FileUpdateChange
 
 
@@ -24,3 +24,6 @@ class ItemFileChangePatchUpdatedEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["item/fileChange/patchUpdated"]
     params: FileChangePatchUpdatedNotification
+
+
+build_models(FileChangePatchUpdatedNotification, ItemFileChangePatchUpdatedEvent)

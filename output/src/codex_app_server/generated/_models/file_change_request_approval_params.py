@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 from .request_id import RequestId
 
 
@@ -47,3 +47,6 @@ class ItemFileChangeRequestApprovalRequest(WireModel):
     id: RequestId
     method: Literal["item/fileChange/requestApproval"]
     params: FileChangeRequestApprovalParams
+
+
+build_models(FileChangeRequestApprovalParams, FileChangeRequestApprovalResponse, ItemFileChangeRequestApprovalRequest)

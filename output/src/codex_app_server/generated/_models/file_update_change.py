@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class AddPatchChangeKind(WireModel):
@@ -33,3 +33,5 @@ class UpdatePatchChangeKind(WireModel):
 PatchChangeKind = Annotated[
     Union[AddPatchChangeKind, DeletePatchChangeKind, UpdatePatchChangeKind], Field(discriminator="type")
 ]
+
+build_models(AddPatchChangeKind, DeletePatchChangeKind, UpdatePatchChangeKind, FileUpdateChange)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -26,3 +26,6 @@ class FsChangedNotification(WireModel):
     """File or directory paths associated with this event."""
     watch_id: Annotated[str, Field(alias="watchId")]
     """Watch identifier previously provided to `fs/watch`."""
+
+
+build_models(FsChangedNotification, FsChangedEvent)

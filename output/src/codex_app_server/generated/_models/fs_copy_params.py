@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -25,3 +25,6 @@ class FsCopyParams(WireModel):
 
 class FsCopyResponse(WireModel):
     """Successful response for `fs/copy`."""
+
+
+build_models(FsCopyParams, FsCopyResponse)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -19,3 +19,6 @@ class FsCreateDirectoryParams(WireModel):
 
 class FsCreateDirectoryResponse(WireModel):
     """Successful response for `fs/createDirectory`."""
+
+
+build_models(FsCreateDirectoryParams, FsCreateDirectoryResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -32,3 +32,6 @@ class FsGetMetadataResponse(WireModel):
     """Whether the path itself is a symbolic link."""
     modified_at_ms: Annotated[Int64, Field(alias="modifiedAtMs")]
     """File modification time in Unix milliseconds when available, otherwise `0`."""
+
+
+build_models(FsGetMetadataParams, FsGetMetadataResponse)

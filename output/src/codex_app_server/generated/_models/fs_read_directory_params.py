@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -35,3 +35,6 @@ class FsReadDirectoryResponse(WireModel):
 
     entries: list[FsReadDirectoryEntry]
     """Direct child entries in the requested directory."""
+
+
+build_models(FsReadDirectoryEntry, FsReadDirectoryParams, FsReadDirectoryResponse)

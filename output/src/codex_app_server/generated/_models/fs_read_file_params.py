@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -24,3 +24,6 @@ class FsReadFileResponse(WireModel):
 
     data_base64: Annotated[str, Field(alias="dataBase64")]
     """File contents encoded as base64."""
+
+
+build_models(FsReadFileParams, FsReadFileResponse)

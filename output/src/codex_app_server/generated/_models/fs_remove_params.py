@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -21,3 +21,6 @@ class FsRemoveParams(WireModel):
 
 class FsRemoveResponse(WireModel):
     """Successful response for `fs/remove`."""
+
+
+build_models(FsRemoveParams, FsRemoveResponse)

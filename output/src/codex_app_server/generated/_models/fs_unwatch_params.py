@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class FsUnwatchParams(WireModel):
@@ -20,3 +20,6 @@ class FsUnwatchParams(WireModel):
 
 class FsUnwatchResponse(WireModel):
     """Successful response for `fs/unwatch`."""
+
+
+build_models(FsUnwatchParams, FsUnwatchResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -26,3 +26,6 @@ class FsWatchResponse(WireModel):
 
     path: AbsolutePathBuf
     """Canonicalized path associated with the watch."""
+
+
+build_models(FsWatchParams, FsWatchResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -23,3 +23,6 @@ class FsWriteFileParams(WireModel):
 
 class FsWriteFileResponse(WireModel):
     """Successful response for `fs/writeFile`."""
+
+
+build_models(FsWriteFileParams, FsWriteFileResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from ._base import WireModel, _is_none, require_alternatives
+from ._base import WireModel, _is_none, build_models, require_alternatives
 from .image_detail import ImageDetail
 
 
@@ -50,3 +50,10 @@ FunctionCallOutputContentItem = Annotated[
 """Responses API compatible content items that can be returned by a tool call. This is a subset of ContentItem with the types we support as function call outputs."""
 
 FunctionCallOutputBody = Union[str, list[FunctionCallOutputContentItem]]
+
+build_models(
+    EncryptedContentFunctionCallOutputContentItem,
+    InputAudioFunctionCallOutputContentItem,
+    InputImageFunctionCallOutputContentItem,
+    InputTextFunctionCallOutputContentItem,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .fuzzy_file_search_result import FuzzyFileSearchResult
 
 
@@ -20,3 +20,6 @@ class FuzzyFileSearchParams(WireModel):
 
 class FuzzyFileSearchResponse(WireModel):
     files: list[FuzzyFileSearchResult]
+
+
+build_models(FuzzyFileSearchParams, FuzzyFileSearchResponse)

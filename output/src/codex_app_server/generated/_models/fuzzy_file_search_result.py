@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import OpenEnum, UInt32, WireModel
+from ._base import OpenEnum, UInt32, WireModel, build_models
 
 
 class FuzzyFileSearchMatchType(OpenEnum):
@@ -21,3 +21,6 @@ class FuzzyFileSearchResult(WireModel):
     path: str
     root: str
     score: UInt32
+
+
+build_models(FuzzyFileSearchResult)

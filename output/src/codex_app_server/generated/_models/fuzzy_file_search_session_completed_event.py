@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class FuzzyFileSearchSessionCompletedEvent(WireModel):
@@ -20,3 +20,6 @@ class FuzzyFileSearchSessionCompletedEvent(WireModel):
 
 class FuzzyFileSearchSessionCompletedNotification(WireModel):
     session_id: Annotated[str, Field(alias="sessionId")]
+
+
+build_models(FuzzyFileSearchSessionCompletedNotification, FuzzyFileSearchSessionCompletedEvent)

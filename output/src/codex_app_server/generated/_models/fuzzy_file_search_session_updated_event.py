@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .fuzzy_file_search_result import FuzzyFileSearchResult
 
 
@@ -23,3 +23,6 @@ class FuzzyFileSearchSessionUpdatedNotification(WireModel):
     files: list[FuzzyFileSearchResult]
     query: str
     session_id: Annotated[str, Field(alias="sessionId")]
+
+
+build_models(FuzzyFileSearchSessionUpdatedNotification, FuzzyFileSearchSessionUpdatedEvent)

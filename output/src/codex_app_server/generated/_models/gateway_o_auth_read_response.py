@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .gateway_o_auth_status import GatewayOAuthStatus
 
 
@@ -22,3 +22,6 @@ class GatewayOAuthReadResponse(WireModel):
     """Whether the selected provider uses gateway OAuth, even when already signed in."""
     status: GatewayOAuthStatus | None = None
     """Null when the effective provider does not use gateway OAuth."""
+
+
+build_models(GatewayOAuthReadResponse)

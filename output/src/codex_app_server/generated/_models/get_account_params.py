@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .plan_type import PlanType
 
 
@@ -41,3 +41,5 @@ class GetAccountResponse(WireModel):
 
 
 Account = Annotated[Union[ApiKeyAccount, ChatgptAccount, AmazonBedrockAccount], Field(discriminator="type")]
+
+build_models(AmazonBedrockAccount, ApiKeyAccount, ChatgptAccount, GetAccountParams, GetAccountResponse)

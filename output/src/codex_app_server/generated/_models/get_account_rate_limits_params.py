@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 from .rate_limit_snapshot import RateLimitSnapshot
 
 
@@ -73,3 +73,8 @@ class RateLimitResetCreditsSummary(WireModel):
 
     `null` means only `availableCount` is known, while an empty array means details were fetched and no available credits were returned. The backend may cap this list, so its length can be less than `availableCount`.
     """
+
+
+build_models(
+    GetAccountRateLimitsParams, RateLimitResetCredit, RateLimitResetCreditsSummary, GetAccountRateLimitsResponse
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 
 
 class AccountTokenUsageDailyBucket(WireModel):
@@ -53,3 +53,13 @@ class ThreadUsageBreakdownGroup(WireModel):
     reasoning_effort: Annotated[str | None, Field(alias="reasoningEffort")] = None
     speed: str | None = None
     total_tokens: Annotated[Int64 | None, Field(alias="totalTokens")] = None
+
+
+build_models(
+    AccountTokenUsageDailyBucket,
+    AccountTokenUsageSummary,
+    GetAccountTokenUsageParams,
+    ThreadUsageBreakdownGroup,
+    ThreadUsage,
+    GetAccountTokenUsageResponse,
+)

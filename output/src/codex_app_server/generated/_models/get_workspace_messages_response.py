@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 
 
 class WorkspaceMessageType(OpenEnum):
@@ -32,3 +32,6 @@ class WorkspaceMessage(WireModel):
     message_body: Annotated[str, Field(alias="messageBody")]
     message_id: Annotated[str, Field(alias="messageId")]
     message_type: Annotated[WorkspaceMessageType, Field(alias="messageType")]
+
+
+build_models(WorkspaceMessage, GetWorkspaceMessagesResponse)

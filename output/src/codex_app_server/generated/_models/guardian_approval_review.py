@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class GuardianApprovalReviewStatus(OpenEnum):
@@ -46,3 +46,6 @@ class GuardianApprovalReview(WireModel):
     risk_level: Annotated[GuardianRiskLevel | None, Field(alias="riskLevel")] = None
     status: GuardianApprovalReviewStatus
     user_authorization: Annotated[GuardianUserAuthorization | None, Field(alias="userAuthorization")] = None
+
+
+build_models(GuardianApprovalReview)

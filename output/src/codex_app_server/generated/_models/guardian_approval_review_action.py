@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt16, WireModel
+from ._base import OpenEnum, UInt16, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .legacy_app_path_string import LegacyAppPathString
 from .network_approval_protocol import NetworkApprovalProtocol
@@ -86,3 +86,13 @@ GuardianApprovalReviewAction = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    ApplyPatchGuardianApprovalReviewAction,
+    CommandGuardianApprovalReviewAction,
+    ExecveGuardianApprovalReviewAction,
+    McpToolCallGuardianApprovalReviewAction,
+    NetworkAccessGuardianApprovalReviewAction,
+    RequestPermissionsGuardianApprovalReviewAction,
+    WriteStdinGuardianApprovalReviewAction,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class GuardianWarningEvent(WireModel):
@@ -23,3 +23,6 @@ class GuardianWarningNotification(WireModel):
     """Concise guardian warning message for the user."""
     thread_id: Annotated[str, Field(alias="threadId")]
     """Thread target for the guardian warning."""
+
+
+build_models(GuardianWarningNotification, GuardianWarningEvent)

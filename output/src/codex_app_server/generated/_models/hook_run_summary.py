@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .hook_event_name import HookEventName
 from .hook_source import HookSource
@@ -67,3 +67,6 @@ class HookRunSummary(WireModel):
     started_at: Annotated[Int64, Field(alias="startedAt")]
     status: HookRunStatus
     status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+
+
+build_models(HookOutputEntry, HookRunSummary)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, UInt64, WireModel, _is_none
+from ._base import Int64, OpenEnum, UInt64, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .hook_event_name import HookEventName
 from .hook_source import HookSource
@@ -126,3 +126,14 @@ HookMetadata = Annotated[
     Union[CommandHookMetadata, McpToolHookMetadata, PromptHookMetadata, AgentHookMetadata],
     Field(discriminator="handler_type"),
 ]
+
+build_models(
+    AgentHookMetadata,
+    CommandHookMetadata,
+    HookErrorInfo,
+    McpToolHookMetadata,
+    PromptHookMetadata,
+    HooksListEntry,
+    HooksListParams,
+    HooksListResponse,
+)

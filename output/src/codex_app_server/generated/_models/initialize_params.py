@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -53,3 +53,6 @@ class InitializeResponse(WireModel):
     platform_os: Annotated[str, Field(alias="platformOs")]
     """Operating system for the running app-server target, for example `"macos"`, `"linux"`, or `"windows"`."""
     user_agent: Annotated[str, Field(alias="userAgent")]
+
+
+build_models(ClientInfo, InitializeCapabilities, InitializeParams, InitializeResponse)

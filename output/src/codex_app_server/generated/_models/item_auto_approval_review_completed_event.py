@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 from .guardian_approval_review import GuardianApprovalReview
 from .guardian_approval_review_action import GuardianApprovalReviewAction
 
@@ -47,3 +47,6 @@ class ItemGuardianApprovalReviewCompletedNotification(WireModel):
     """
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(ItemGuardianApprovalReviewCompletedNotification, ItemAutoApprovalReviewCompletedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ItemCommandExecutionTerminalInteractionEvent(WireModel):
@@ -24,3 +24,6 @@ class TerminalInteractionNotification(WireModel):
     stdin: str
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(TerminalInteractionNotification, ItemCommandExecutionTerminalInteractionEvent)

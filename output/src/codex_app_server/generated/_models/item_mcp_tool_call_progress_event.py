@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ItemMcpToolCallProgressEvent(WireModel):
@@ -23,3 +23,6 @@ class McpToolCallProgressNotification(WireModel):
     message: str
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(McpToolCallProgressNotification, ItemMcpToolCallProgressEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 from .additional_file_system_permissions import AdditionalFileSystemPermissions
 from .additional_network_permissions import AdditionalNetworkPermissions
 from .legacy_app_path_string import LegacyAppPathString
@@ -51,3 +51,11 @@ class PermissionsRequestApprovalResponse(WireModel):
     scope: PermissionGrantScope = PermissionGrantScope.turn
     strict_auto_review: Annotated[bool | None, Field(alias="strictAutoReview")] = None
     """Review every subsequent command in this turn before normal sandboxed execution."""
+
+
+build_models(
+    GrantedPermissionProfile,
+    PermissionsRequestApprovalParams,
+    ItemPermissionsRequestApprovalRequest,
+    PermissionsRequestApprovalResponse,
+)

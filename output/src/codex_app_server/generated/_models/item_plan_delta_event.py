@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ItemPlanDeltaEvent(WireModel):
@@ -27,3 +27,6 @@ class PlanDeltaNotification(WireModel):
     item_id: Annotated[str, Field(alias="itemId")]
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(PlanDeltaNotification, ItemPlanDeltaEvent)

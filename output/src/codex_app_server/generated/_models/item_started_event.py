@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .thread_item import ThreadItem
 
 
@@ -25,3 +25,6 @@ class ItemStartedNotification(WireModel):
     """Unix timestamp (in milliseconds) when this item lifecycle started."""
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(ItemStartedNotification, ItemStartedEvent)

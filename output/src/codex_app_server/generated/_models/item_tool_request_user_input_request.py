@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import UInt64, WireModel
+from ._base import UInt64, WireModel, build_models
 from .request_id import RequestId
 
 
@@ -60,3 +60,13 @@ class ToolRequestUserInputResponse(WireModel):
     """EXPERIMENTAL. Response payload mapping question ids to answers."""
 
     answers: dict[str, ToolRequestUserInputAnswer]
+
+
+build_models(
+    ToolRequestUserInputOption,
+    ToolRequestUserInputQuestion,
+    ToolRequestUserInputParams,
+    ItemToolRequestUserInputRequest,
+    ToolRequestUserInputAnswer,
+    ToolRequestUserInputResponse,
+)

@@ -8,7 +8,7 @@ from typing import Union
 
 from pydantic import JsonValue
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 from .request_id import RequestId
 
 
@@ -56,3 +56,5 @@ class W3cTraceContext(WireModel):
 
 JSONRPCMessage = Union[JSONRPCRequest, JSONRPCNotification, JSONRPCResponse, JSONRPCError]
 """Refers to any valid JSON-RPC object that can be decoded off the wire, or encoded to be sent."""
+
+build_models(JSONRPCErrorError, JSONRPCError, JSONRPCNotification, W3cTraceContext, JSONRPCRequest, JSONRPCResponse)

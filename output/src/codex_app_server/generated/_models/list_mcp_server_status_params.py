@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, OpenEnum, UInt32, WireModel
+from ._base import Int64, OpenEnum, UInt32, WireModel, build_models
 
 
 class McpAuthStatus(OpenEnum):
@@ -117,3 +117,14 @@ class Tool(WireModel):
     name: str
     output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
     title: str | None = None
+
+
+build_models(
+    ListMcpServerStatusParams,
+    McpServerInfo,
+    Resource,
+    ResourceTemplate,
+    Tool,
+    McpServerStatus,
+    ListMcpServerStatusResponse,
+)

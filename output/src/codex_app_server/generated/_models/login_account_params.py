@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel, _is_none
+from ._base import OpenEnum, WireModel, _is_none, build_models
 
 
 class LoginAppBrand(OpenEnum):
@@ -117,3 +117,17 @@ LoginAccountResponse = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    AmazonBedrockAccessKeysv2LoginAccountParams,
+    AmazonBedrockv2LoginAccountParams,
+    AmazonBedrockv2LoginAccountResponse,
+    ApiKeyv2LoginAccountParams,
+    ApiKeyv2LoginAccountResponse,
+    ChatgptAuthTokensv2LoginAccountParams,
+    ChatgptAuthTokensv2LoginAccountResponse,
+    ChatgptDeviceCodev2LoginAccountParams,
+    ChatgptDeviceCodev2LoginAccountResponse,
+    Chatgptv2LoginAccountParams,
+    Chatgptv2LoginAccountResponse,
+)

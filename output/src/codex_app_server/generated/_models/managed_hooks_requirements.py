@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import UInt64, WireModel
+from ._base import UInt64, WireModel, build_models
 
 
 class AgentConfiguredHookHandler(WireModel):
@@ -70,3 +70,12 @@ ConfiguredHookHandler = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    AgentConfiguredHookHandler,
+    CommandConfiguredHookHandler,
+    McpToolConfiguredHookHandler,
+    PromptConfiguredHookHandler,
+    ConfiguredHookMatcherGroup,
+    ManagedHooksRequirements,
+)

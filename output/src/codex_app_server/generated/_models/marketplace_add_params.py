@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -22,3 +22,6 @@ class MarketplaceAddResponse(WireModel):
     already_added: Annotated[bool, Field(alias="alreadyAdded")]
     installed_root: Annotated[AbsolutePathBuf, Field(alias="installedRoot")]
     marketplace_name: Annotated[str, Field(alias="marketplaceName")]
+
+
+build_models(MarketplaceAddParams, MarketplaceAddResponse)

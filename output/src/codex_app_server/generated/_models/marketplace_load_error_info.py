@@ -8,10 +8,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
 class MarketplaceLoadErrorInfo(WireModel):
     marketplace_path: Annotated[AbsolutePathBuf, Field(alias="marketplacePath")]
     message: str
+
+
+build_models(MarketplaceLoadErrorInfo)

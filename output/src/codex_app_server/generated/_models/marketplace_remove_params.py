@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -19,3 +19,6 @@ class MarketplaceRemoveParams(WireModel):
 class MarketplaceRemoveResponse(WireModel):
     installed_root: Annotated[AbsolutePathBuf | None, Field(alias="installedRoot")] = None
     marketplace_name: Annotated[str, Field(alias="marketplaceName")]
+
+
+build_models(MarketplaceRemoveParams, MarketplaceRemoveResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -25,3 +25,6 @@ class MarketplaceUpgradeResponse(WireModel):
     errors: list[MarketplaceUpgradeErrorInfo]
     selected_marketplaces: Annotated[list[str], Field(alias="selectedMarketplaces")]
     upgraded_roots: Annotated[list[AbsolutePathBuf], Field(alias="upgradedRoots")]
+
+
+build_models(MarketplaceUpgradeErrorInfo, MarketplaceUpgradeParams, MarketplaceUpgradeResponse)

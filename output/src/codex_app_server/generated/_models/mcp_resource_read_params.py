@@ -8,7 +8,7 @@ from typing import Annotated, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class BlobResourceContent(WireModel):
@@ -52,3 +52,7 @@ class TextResourceContent(WireModel):
 
 ResourceContent = Union[TextResourceContent, BlobResourceContent]
 """Contents returned when reading a resource from an MCP server."""
+
+build_models(
+    BlobResourceContent, McpResourceReadTarget, McpResourceReadParams, TextResourceContent, McpResourceReadResponse
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, TagEnum, UInt32, UInt64, WireModel
+from ._base import OpenEnum, TagEnum, UInt32, UInt64, WireModel, build_models
 from .request_id import RequestId
 
 
@@ -244,3 +244,24 @@ McpServerElicitationRequestParams = Annotated[
     ],
     Field(discriminator="mode"),
 ]
+
+build_models(
+    McpElicitationBooleanSchema,
+    McpElicitationLegacyTitledEnumSchema,
+    McpElicitationNumberSchema,
+    McpElicitationStringSchema,
+    McpElicitationConstOption,
+    McpElicitationTitledEnumItems,
+    McpElicitationTitledMultiSelectEnumSchema,
+    McpElicitationTitledSingleSelectEnumSchema,
+    McpElicitationUntitledEnumItems,
+    McpElicitationUntitledMultiSelectEnumSchema,
+    McpElicitationUntitledSingleSelectEnumSchema,
+    McpElicitationSchema,
+    FormMcpServerElicitationRequestParams,
+    OpenaiFormCamelMcpServerElicitationRequestParams,
+    OpenaiFormMcpServerElicitationRequestParams,
+    UrlMcpServerElicitationRequestParams,
+    McpServerElicitationRequestRequest,
+    McpServerElicitationRequestResponse,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class McpServerEventNotification(WireModel):
@@ -26,3 +26,6 @@ class McpServerEventStreamNotificationEvent(WireModel):
     """Unix timestamp (in milliseconds) when app-server emitted this notification."""
     method: Literal["mcpServer/event/stream/notification"]
     params: McpServerEventStreamNotification
+
+
+build_models(McpServerEventNotification, McpServerEventStreamNotification, McpServerEventStreamNotificationEvent)

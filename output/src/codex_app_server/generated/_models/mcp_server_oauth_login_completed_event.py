@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class McpServerOauthLoginCompletedEvent(WireModel):
@@ -25,3 +25,6 @@ class McpServerOauthLoginCompletedNotification(WireModel):
     name: str
     success: bool
     thread_id: Annotated[str | None, Field(alias="threadId")] = None
+
+
+build_models(McpServerOauthLoginCompletedNotification, McpServerOauthLoginCompletedEvent)

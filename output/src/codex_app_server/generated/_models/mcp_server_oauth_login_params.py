@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 
 
 class McpServerOauthClientRegistration(OpenEnum):
@@ -30,3 +30,6 @@ class McpServerOauthLoginResponse(WireModel):
     authorization_url: Annotated[str, Field(alias="authorizationUrl")]
     login_id: Annotated[str | None, Field(alias="loginId")] = None
     """Identifies this login attempt across the response and completion notification. Older servers omit this field; current servers always return it."""
+
+
+build_models(McpServerOauthLoginParams, McpServerOauthLoginResponse)

@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class McpServerRefreshResponse(WireModel):
     pass
+
+
+build_models(McpServerRefreshResponse)

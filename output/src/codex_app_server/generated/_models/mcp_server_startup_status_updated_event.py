@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class McpServerStartupFailureReason(OpenEnum):
@@ -35,3 +35,6 @@ class McpServerStatusUpdatedNotification(WireModel):
     name: str
     status: McpServerStartupState
     thread_id: Annotated[str | None, Field(alias="threadId")] = None
+
+
+build_models(McpServerStatusUpdatedNotification, McpServerStartupStatusUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class McpServerToolCallParams(WireModel):
@@ -24,3 +24,6 @@ class McpServerToolCallResponse(WireModel):
     content: list[JsonValue]
     is_error: Annotated[bool | None, Field(alias="isError")] = None
     structured_content: Annotated[JsonValue | None, Field(alias="structuredContent")] = None
+
+
+build_models(McpServerToolCallParams, McpServerToolCallResponse)

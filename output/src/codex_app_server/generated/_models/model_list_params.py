@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, UInt32, WireModel
+from ._base import Int64, OpenEnum, UInt32, WireModel, build_models
 from .reasoning_effort import ReasoningEffort
 
 
@@ -114,3 +114,15 @@ class ModelUpgradeInfo(WireModel):
 class ReasoningEffortOption(WireModel):
     description: str
     reasoning_effort: Annotated[ReasoningEffort, Field(alias="reasoningEffort")]
+
+
+build_models(
+    ModelAccessPrograms,
+    ModelAvailabilityNux,
+    ModelServiceTier,
+    ModelUpgradeInfo,
+    ReasoningEffortOption,
+    Model,
+    ModelListParams,
+    ModelListResponse,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ModelProviderCapabilitiesReadParams(WireModel):
@@ -18,3 +18,6 @@ class ModelProviderCapabilitiesReadParams(WireModel):
 class ModelProviderCapabilitiesReadResponse(WireModel):
     image_generation: Annotated[bool, Field(alias="imageGeneration")]
     web_search: Annotated[bool, Field(alias="webSearch")]
+
+
+build_models(ModelProviderCapabilitiesReadParams, ModelProviderCapabilitiesReadResponse)

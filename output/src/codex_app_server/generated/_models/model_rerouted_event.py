@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class ModelRerouteReason(OpenEnum):
@@ -28,3 +28,6 @@ class ModelReroutedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     to_model: Annotated[str, Field(alias="toModel")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(ModelReroutedNotification, ModelReroutedEvent)

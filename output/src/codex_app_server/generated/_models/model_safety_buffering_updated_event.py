@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ModelSafetyBufferingUpdatedEvent(WireModel):
@@ -26,3 +26,6 @@ class ModelSafetyBufferingUpdatedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
     use_cases: Annotated[list[str], Field(alias="useCases")]
+
+
+build_models(ModelSafetyBufferingUpdatedNotification, ModelSafetyBufferingUpdatedEvent)

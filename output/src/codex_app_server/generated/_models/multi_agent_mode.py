@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class CustomMultiAgentMode(WireModel):
@@ -15,3 +15,5 @@ class CustomMultiAgentMode(WireModel):
 
 MultiAgentMode = Union[Literal["explicitRequestOnly", "proactive"], CustomMultiAgentMode]
 """Controls the effective multi-agent delegation instructions for a turn. `custom` means the configured mode hint defines the policy instead of a built-in policy."""
+
+build_models(CustomMultiAgentMode)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class NetworkPolicyRuleAction(OpenEnum):
@@ -15,3 +15,6 @@ class NetworkPolicyRuleAction(OpenEnum):
 class NetworkPolicyAmendment(WireModel):
     action: NetworkPolicyRuleAction
     host: str
+
+
+build_models(NetworkPolicyAmendment)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt16, WireModel
+from ._base import OpenEnum, UInt16, WireModel, build_models
 from .network_domain_permission import NetworkDomainPermission
 
 
@@ -37,3 +37,6 @@ class NetworkRequirements(WireModel):
     socks_port: Annotated[UInt16 | None, Field(alias="socksPort")] = None
     unix_sockets: Annotated[dict[str, NetworkUnixSocketPermission] | None, Field(alias="unixSockets")] = None
     """Canonical unix socket permission map for `experimental_network`."""
+
+
+build_models(NetworkRequirements)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 
 
 class PermissionProfileListParams(WireModel):
@@ -33,3 +33,6 @@ class PermissionProfileSummary(WireModel):
     """Optional user-facing description for display in clients."""
     id: str
     """Available permission profile identifier."""
+
+
+build_models(PermissionProfileListParams, PermissionProfileSummary, PermissionProfileListResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .app_summary import AppSummary
 from .plugin_auth_policy import PluginAuthPolicy
@@ -25,3 +25,6 @@ class PluginInstallParams(WireModel):
 class PluginInstallResponse(WireModel):
     apps_needing_auth: Annotated[list[AppSummary], Field(alias="appsNeedingAuth")]
     auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
+
+
+build_models(PluginInstallParams, PluginInstallResponse)

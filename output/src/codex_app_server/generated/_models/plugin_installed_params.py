@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .marketplace_load_error_info import MarketplaceLoadErrorInfo
 from .plugin_marketplace_entry import PluginMarketplaceEntry
@@ -26,3 +26,6 @@ class PluginInstalledResponse(WireModel):
         default_factory=list
     )
     marketplaces: list[PluginMarketplaceEntry]
+
+
+build_models(PluginInstalledParams, PluginInstalledResponse)

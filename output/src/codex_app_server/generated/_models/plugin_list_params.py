@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel, _is_none
+from ._base import OpenEnum, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .marketplace_load_error_info import MarketplaceLoadErrorInfo
 from .plugin_marketplace_entry import PluginMarketplaceEntry
@@ -37,3 +37,6 @@ class PluginListResponse(WireModel):
         default_factory=list
     )
     marketplaces: list[PluginMarketplaceEntry]
+
+
+build_models(PluginListParams, PluginListResponse)

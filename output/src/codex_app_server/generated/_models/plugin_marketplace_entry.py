@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .plugin_summary import PluginSummary
 
@@ -23,3 +23,6 @@ class PluginMarketplaceEntry(WireModel):
     path: AbsolutePathBuf | None = None
     """Local marketplace file path when the marketplace is backed by a local file. Remote-only catalog marketplaces do not have a local path."""
     plugins: list[PluginSummary]
+
+
+build_models(MarketplaceInterface, PluginMarketplaceEntry)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt32, WireModel
+from ._base import OpenEnum, UInt32, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .app_summary import AppSummary
 from .hook_event_name import HookEventName
@@ -122,3 +122,17 @@ ScheduledTaskSchedule = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    AppTemplateSummary,
+    DailyScheduledTaskSchedule,
+    HourlyScheduledTaskSchedule,
+    PluginHookSummary,
+    WeekdaysScheduledTaskSchedule,
+    WeeklyScheduledTaskSchedule,
+    ScheduledTaskSummary,
+    SkillSummary,
+    PluginDetail,
+    PluginReadParams,
+    PluginReadResponse,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class PluginReconcileChangedPlugin(WireModel):
@@ -37,3 +37,6 @@ class PluginReconcileResponse(WireModel):
     """Subset of failures for which the requested bundle could not be materialized. A previously cached version may still be available."""
     failed_remote_plugin_ids: Annotated[list[str], Field(alias="failedRemotePluginIds")]
     """Backend remote plugin IDs whose bundle or identity update failed."""
+
+
+build_models(PluginReconcileChangedPlugin, PluginReconcileParams, PluginReconcileResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -24,3 +24,6 @@ class PluginShareCheckoutResponse(WireModel):
     plugin_path: Annotated[AbsolutePathBuf, Field(alias="pluginPath")]
     remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
     remote_version: Annotated[str | None, Field(alias="remoteVersion")] = None
+
+
+build_models(PluginShareCheckoutParams, PluginShareCheckoutResponse)

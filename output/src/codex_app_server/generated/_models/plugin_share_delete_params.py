@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class PluginShareDeleteParams(WireModel):
@@ -17,3 +17,6 @@ class PluginShareDeleteParams(WireModel):
 
 class PluginShareDeleteResponse(WireModel):
     pass
+
+
+build_models(PluginShareDeleteParams, PluginShareDeleteResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .plugin_summary import PluginSummary
 
@@ -24,3 +24,6 @@ class PluginShareListParams(WireModel):
 
 class PluginShareListResponse(WireModel):
     data: list[PluginShareListItem]
+
+
+build_models(PluginShareListItem, PluginShareListParams, PluginShareListResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .plugin_share_principal_type import PluginSharePrincipalType
 
 
@@ -23,3 +23,6 @@ class PluginSharePrincipal(WireModel):
     principal_id: Annotated[str, Field(alias="principalId")]
     principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
     role: PluginSharePrincipalRole
+
+
+build_models(PluginSharePrincipal)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .plugin_share_discoverability import PluginShareDiscoverability
 from .plugin_share_target import PluginShareTarget
@@ -25,3 +25,6 @@ class PluginShareSaveResponse(WireModel):
     can_publish_to_workspace: Annotated[bool | None, Field(alias="canPublishToWorkspace")] = None
     remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
     share_url: Annotated[str, Field(alias="shareUrl")]
+
+
+build_models(PluginShareSaveParams, PluginShareSaveResponse)

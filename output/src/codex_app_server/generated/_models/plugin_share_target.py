@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .plugin_share_principal_type import PluginSharePrincipalType
 
 
@@ -21,3 +21,6 @@ class PluginShareTarget(WireModel):
     principal_id: Annotated[str, Field(alias="principalId")]
     principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
     role: PluginShareTargetRole
+
+
+build_models(PluginShareTarget)

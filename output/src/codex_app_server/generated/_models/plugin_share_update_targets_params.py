@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .plugin_share_discoverability import PluginShareDiscoverability
 from .plugin_share_principal import PluginSharePrincipal
 from .plugin_share_target import PluginShareTarget
@@ -29,3 +29,6 @@ class PluginShareUpdateTargetsParams(WireModel):
 class PluginShareUpdateTargetsResponse(WireModel):
     discoverability: PluginShareDiscoverability
     principals: list[PluginSharePrincipal]
+
+
+build_models(PluginShareUpdateTargetsParams, PluginShareUpdateTargetsResponse)

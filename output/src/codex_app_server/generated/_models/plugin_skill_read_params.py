@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class PluginSkillReadParams(WireModel):
@@ -19,3 +19,6 @@ class PluginSkillReadParams(WireModel):
 
 class PluginSkillReadResponse(WireModel):
     contents: str | None = None
+
+
+build_models(PluginSkillReadParams, PluginSkillReadResponse)

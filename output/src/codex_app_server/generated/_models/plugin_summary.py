@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel
+from ._base import Int64, OpenEnum, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .plugin_auth_policy import PluginAuthPolicy
 from .plugin_share_discoverability import PluginShareDiscoverability
@@ -144,3 +144,13 @@ class RemotePluginSource(WireModel):
 PluginSource = Annotated[
     Union[LocalPluginSource, GitPluginSource, NpmPluginSource, RemotePluginSource], Field(discriminator="type")
 ]
+
+build_models(
+    GitPluginSource,
+    LocalPluginSource,
+    NpmPluginSource,
+    PluginInterface,
+    PluginShareContext,
+    RemotePluginSource,
+    PluginSummary,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int32, Int64, WireModel, _is_none
+from ._base import Int32, Int64, WireModel, _is_none, build_models
 
 
 class ProcessExitedEvent(WireModel):
@@ -47,3 +47,6 @@ class ProcessExitedNotification(WireModel):
 
     In streaming mode, stdout is empty and cap state is also reported on the final stdout `process/outputDelta` notification.
     """
+
+
+build_models(ProcessExitedNotification, ProcessExitedEvent)

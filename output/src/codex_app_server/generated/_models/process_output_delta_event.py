@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class ProcessOutputStream(OpenEnum):
@@ -42,3 +42,6 @@ class ProcessOutputDeltaNotification(WireModel):
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     stream: ProcessOutputStream
     """Output stream this chunk belongs to."""
+
+
+build_models(ProcessOutputDeltaNotification, ProcessOutputDeltaEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -26,3 +26,6 @@ class Project(WireModel):
 
 class ProjectRoot(WireModel):
     path: AbsolutePathBuf
+
+
+build_models(ProjectRoot, Project)

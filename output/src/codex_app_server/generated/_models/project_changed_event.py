@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class ProjectChangeType(OpenEnum):
@@ -27,3 +27,6 @@ class ProjectChangedEvent(WireModel):
 class ProjectChangedNotification(WireModel):
     change_type: Annotated[ProjectChangeType, Field(alias="changeType")]
     project_id: Annotated[str, Field(alias="projectId")]
+
+
+build_models(ProjectChangedNotification, ProjectChangedEvent)

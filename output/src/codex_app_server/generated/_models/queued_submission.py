@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .user_input import UserInput
 
 
@@ -16,3 +16,6 @@ class QueuedSubmission(WireModel):
     client_user_message_id: Annotated[str, Field(alias="clientUserMessageId")]
     id: str
     input: list[UserInput]
+
+
+build_models(QueuedSubmission)

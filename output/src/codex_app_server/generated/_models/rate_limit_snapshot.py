@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int32, Int64, OpenEnum, WireModel
+from ._base import Int32, Int64, OpenEnum, WireModel, build_models
 from .plan_type import PlanType
 
 
@@ -52,3 +52,6 @@ class SpendControlLimitSnapshot(WireModel):
     remaining_percent: Annotated[Int32, Field(alias="remainingPercent")]
     resets_at: Annotated[Int64, Field(alias="resetsAt")]
     used: str
+
+
+build_models(CreditsSnapshot, RateLimitWindow, SpendControlLimitSnapshot, RateLimitSnapshot)

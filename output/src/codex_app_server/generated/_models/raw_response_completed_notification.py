@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .token_usage_breakdown import TokenUsageBreakdown
 
 
@@ -27,3 +27,6 @@ class ResponseUsageMetadata(WireModel):
 
     amount: str | None = None
     metadata: JsonValue | None = None
+
+
+build_models(ResponseUsageMetadata, RawResponseCompletedNotification)

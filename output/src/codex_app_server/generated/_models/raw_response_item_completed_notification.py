@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue, model_validator
 
-from ._base import OpenEnum, UInt64, WireModel, _is_none, require_alternatives
+from ._base import OpenEnum, UInt64, WireModel, _is_none, build_models, require_alternatives
 from .function_call_output_body import FunctionCallOutputBody
 from .image_detail import ImageDetail
 from .message_phase import MessagePhase
@@ -336,3 +336,41 @@ ResponsesApiWebSearchAction = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    AdditionalToolsResponseItem,
+    EncryptedContentAgentMessageInputContent,
+    InputTextAgentMessageInputContent,
+    InternalChatMessageMetadataPassthrough,
+    AgentMessageResponseItem,
+    CompactionResponseItem,
+    CompactionTriggerResponseItem,
+    ConfigurationReasoning,
+    ConfigurationUpdateResponseItem,
+    ContextCompactionResponseItem,
+    CustomToolCallOutputResponseItem,
+    CustomToolCallResponseItem,
+    ExecLocalShellAction,
+    FindInPageResponsesApiWebSearchAction,
+    FunctionCallOutputResponseItem,
+    FunctionCallResponseItem,
+    ImageGenerationCallResponseItem,
+    InputAudioContentItem,
+    InputImageContentItem,
+    InputTextContentItem,
+    LocalShellCallResponseItem,
+    OutputTextContentItem,
+    MessageResponseItem,
+    OpenPageResponsesApiWebSearchAction,
+    OtherResponseItem,
+    OtherResponsesApiWebSearchAction,
+    ReasoningTextReasoningItemContent,
+    SummaryTextReasoningItemReasoningSummary,
+    TextReasoningItemContent,
+    ReasoningResponseItem,
+    ToolSearchCallResponseItem,
+    ToolSearchOutputResponseItem,
+    SearchResponsesApiWebSearchAction,
+    WebSearchCallResponseItem,
+    RawResponseItemCompletedNotification,
+)

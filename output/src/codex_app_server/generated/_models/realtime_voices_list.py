@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class RealtimeVoice(OpenEnum):
@@ -55,3 +55,6 @@ class RealtimeVoicesList(WireModel):
     v1: list[RealtimeVoice]
     v2: list[RealtimeVoice]
     v3: list[RealtimeVoice] = Field(default_factory=list)
+
+
+build_models(RealtimeVoicesList)

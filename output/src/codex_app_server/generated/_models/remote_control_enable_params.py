@@ -8,8 +8,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 
 
 class RemoteControlEnableParams(WireModel):
     ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
+
+
+build_models(RemoteControlEnableParams)

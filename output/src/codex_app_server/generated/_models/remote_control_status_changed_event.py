@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class RemoteControlConnectionStatus(OpenEnum):
@@ -32,3 +32,6 @@ class RemoteControlStatusChangedNotification(WireModel):
     installation_id: Annotated[str, Field(alias="installationId")]
     server_name: Annotated[str, Field(alias="serverName")]
     status: RemoteControlConnectionStatus
+
+
+build_models(RemoteControlStatusChangedNotification, RemoteControlStatusChangedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .additional_file_system_permissions import AdditionalFileSystemPermissions
 from .additional_network_permissions import AdditionalNetworkPermissions
 
@@ -16,3 +16,6 @@ from .additional_network_permissions import AdditionalNetworkPermissions
 class RequestPermissionProfile(WireModel):
     file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
     network: AdditionalNetworkPermissions | None = None
+
+
+build_models(RequestPermissionProfile)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .network_policy_amendment import NetworkPolicyAmendment
 
 
@@ -47,3 +47,12 @@ ReviewDecision = Union[
     DeniedReviewDecision,
 ]
 """User's decision in response to an ExecApprovalRequest."""
+
+build_models(
+    ApprovedExecpolicyAmendmentReviewDecisionApprovedExecpolicyAmendment,
+    ApprovedExecpolicyAmendmentReviewDecision,
+    DeniedReviewDecisionDenied,
+    DeniedReviewDecision,
+    NetworkPolicyAmendmentReviewDecisionNetworkPolicyAmendment,
+    NetworkPolicyAmendmentReviewDecision,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .turn import Turn
 
 
@@ -66,3 +66,12 @@ ReviewTarget = Annotated[
     Union[UncommittedChangesReviewTarget, BaseBranchReviewTarget, CommitReviewTarget, CustomReviewTarget],
     Field(discriminator="type"),
 ]
+
+build_models(
+    BaseBranchReviewTarget,
+    CommitReviewTarget,
+    CustomReviewTarget,
+    UncommittedChangesReviewTarget,
+    ReviewStartParams,
+    ReviewStartResponse,
+)

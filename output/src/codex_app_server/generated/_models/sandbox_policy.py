@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -45,3 +45,7 @@ SandboxPolicy = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    DangerFullAccessSandboxPolicy, ExternalSandboxSandboxPolicy, ReadOnlySandboxPolicy, WorkspaceWriteSandboxPolicy
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class EnvironmentCapabilityRootLocation(WireModel):
@@ -31,3 +31,5 @@ class SelectedCapabilityRoot(WireModel):
 
 CapabilityRootLocation = EnvironmentCapabilityRootLocation
 """Location used to resolve a selected capability root."""
+
+build_models(EnvironmentCapabilityRootLocation, SelectedCapabilityRoot)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class AddCreditsNudgeCreditType(OpenEnum):
@@ -27,3 +27,6 @@ class SendAddCreditsNudgeEmailParams(WireModel):
 
 class SendAddCreditsNudgeEmailResponse(WireModel):
     status: AddCreditsNudgeEmailStatus
+
+
+build_models(SendAddCreditsNudgeEmailParams, SendAddCreditsNudgeEmailResponse)

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
-from ._base import UInt64, WireModel
+from ._base import UInt64, WireModel, build_models
 
 
 class ServerDiagnosticsGauge(WireModel):
     name: str
     value: UInt64
+
+
+build_models(ServerDiagnosticsGauge)

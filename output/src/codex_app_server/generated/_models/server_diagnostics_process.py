@@ -8,10 +8,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, UInt64, WireModel
+from ._base import UInt32, UInt64, WireModel, build_models
 
 
 class ServerDiagnosticsProcess(WireModel):
     id: UInt32
     physical_footprint_bytes: Annotated[UInt64 | None, Field(alias="physicalFootprintBytes")] = None
     resident_memory_bytes: Annotated[UInt64 | None, Field(alias="residentMemoryBytes")] = None
+
+
+build_models(ServerDiagnosticsProcess)

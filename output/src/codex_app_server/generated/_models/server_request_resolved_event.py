@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .request_id import RequestId
 
 
@@ -22,3 +22,6 @@ class ServerRequestResolvedEvent(WireModel):
 class ServerRequestResolvedNotification(WireModel):
     request_id: Annotated[RequestId, Field(alias="requestId")]
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ServerRequestResolvedNotification, ServerRequestResolvedEvent)

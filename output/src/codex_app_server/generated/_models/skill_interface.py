@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -23,3 +23,6 @@ class SkillInterface(WireModel):
     icon_small_url: Annotated[str | None, Field(alias="iconSmallUrl")] = None
     """Remote small icon URL from the plugin catalog."""
     short_description: Annotated[str | None, Field(alias="shortDescription")] = None
+
+
+build_models(SkillInterface)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class SkillsChangedEvent(WireModel):
@@ -23,3 +23,6 @@ class SkillsChangedNotification(WireModel):
 
     Treat this as an invalidation signal and re-run `skills/list` with the client's current parameters when refreshed skill metadata is needed.
     """
+
+
+build_models(SkillsChangedNotification, SkillsChangedEvent)

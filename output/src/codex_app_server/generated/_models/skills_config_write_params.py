@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -22,3 +22,6 @@ class SkillsConfigWriteParams(WireModel):
 
 class SkillsConfigWriteResponse(WireModel):
     effective_enabled: Annotated[bool, Field(alias="effectiveEnabled")]
+
+
+build_models(SkillsConfigWriteParams, SkillsConfigWriteResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -18,3 +18,6 @@ class SkillsExtraRootsSetParams(WireModel):
 
 class SkillsExtraRootsSetResponse(WireModel):
     pass
+
+
+build_models(SkillsExtraRootsSetParams, SkillsExtraRootsSetResponse)

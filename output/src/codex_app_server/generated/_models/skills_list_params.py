@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel, _is_none
+from ._base import OpenEnum, WireModel, _is_none, build_models
 from .legacy_app_path_string import LegacyAppPathString
 from .skill_interface import SkillInterface
 
@@ -67,3 +67,14 @@ class SkillsListParams(WireModel):
 
 class SkillsListResponse(WireModel):
     data: list[SkillsListEntry]
+
+
+build_models(
+    SkillToolDependency,
+    SkillDependencies,
+    SkillErrorInfo,
+    SkillMetadata,
+    SkillsListEntry,
+    SkillsListParams,
+    SkillsListResponse,
+)

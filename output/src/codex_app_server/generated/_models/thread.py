@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int32, Int64, OpenEnum, WireModel
+from ._base import Int32, Int64, OpenEnum, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .reasoning_effort import ReasoningEffort
 from .thread_id import ThreadId
@@ -121,3 +121,13 @@ SessionSource = Union[
 SubAgentSource = Union[
     Literal["review", "compact", "memory_consolidation"], ThreadSpawnSubAgentSource, OtherSubAgentSource
 ]
+
+build_models(
+    CustomSessionSource,
+    GitInfo,
+    OtherSubAgentSource,
+    ThreadSpawnSubAgentSourceThreadSpawn,
+    ThreadSpawnSubAgentSource,
+    SubAgentSessionSource,
+    Thread,
+)

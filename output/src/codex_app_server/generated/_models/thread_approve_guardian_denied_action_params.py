@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ThreadApproveGuardianDeniedActionParams(WireModel):
@@ -19,3 +19,6 @@ class ThreadApproveGuardianDeniedActionParams(WireModel):
 
 class ThreadApproveGuardianDeniedActionResponse(WireModel):
     pass
+
+
+build_models(ThreadApproveGuardianDeniedActionParams, ThreadApproveGuardianDeniedActionResponse)

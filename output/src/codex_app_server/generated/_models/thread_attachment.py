@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 
 
 class ThreadAttachment(WireModel):
@@ -19,3 +19,6 @@ class ThreadAttachment(WireModel):
     id: str
     identity_key: Annotated[str, Field(alias="identityKey")]
     payload: JsonValue
+
+
+build_models(ThreadAttachment)

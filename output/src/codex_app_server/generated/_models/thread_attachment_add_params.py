@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .thread_attachment import ThreadAttachment
 
 
@@ -33,3 +33,6 @@ class ThreadAttachmentAddResponse(WireModel):
 
     attachment: ThreadAttachment
     outcome: ThreadAttachmentAddOutcome
+
+
+build_models(ThreadAttachmentAddParams, ThreadAttachmentAddResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 from .thread_attachment import ThreadAttachment
 
 
@@ -25,3 +25,6 @@ class ThreadAttachmentListResponse(WireModel):
 
     data: list[ThreadAttachment]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
+
+
+build_models(ThreadAttachmentListParams, ThreadAttachmentListResponse)

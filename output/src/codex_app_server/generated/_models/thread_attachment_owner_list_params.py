@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 
 
 class ThreadAttachmentOwner(WireModel):
@@ -35,3 +35,6 @@ class ThreadAttachmentOwnerListResponse(WireModel):
 
     data: list[ThreadAttachmentOwner]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
+
+
+build_models(ThreadAttachmentOwner, ThreadAttachmentOwnerListParams, ThreadAttachmentOwnerListResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ThreadAttachmentRemoveParams(WireModel):
@@ -21,3 +21,6 @@ class ThreadAttachmentRemoveParams(WireModel):
 
 class ThreadAttachmentRemoveResponse(WireModel):
     """Successful deletion does not return additional attachment data."""
+
+
+build_models(ThreadAttachmentRemoveParams, ThreadAttachmentRemoveResponse)

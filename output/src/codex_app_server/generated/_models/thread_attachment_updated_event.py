@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class ThreadAttachmentOperation(OpenEnum):
@@ -33,3 +33,6 @@ class ThreadAttachmentUpdatedNotification(WireModel):
     identity_key: Annotated[str, Field(alias="identityKey")]
     operation: ThreadAttachmentOperation
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadAttachmentUpdatedNotification, ThreadAttachmentUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .legacy_app_path_string import LegacyAppPathString
 
 
@@ -18,3 +18,6 @@ class ThreadEnvironment(WireModel):
     cwd: LegacyAppPathString
     environment_id: Annotated[str, Field(alias="environmentId")]
     runtime_workspace_roots: Annotated[list[LegacyAppPathString], Field(alias="runtimeWorkspaceRoots")]
+
+
+build_models(ThreadEnvironment)

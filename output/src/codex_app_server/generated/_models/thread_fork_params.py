@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
@@ -71,3 +71,6 @@ class ThreadForkResponse(WireModel):
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
+
+
+build_models(ThreadForkParams, ThreadForkResponse)

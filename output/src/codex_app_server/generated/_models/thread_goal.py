@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 from .thread_goal_status import ThreadGoalStatus
 
 
@@ -21,3 +21,6 @@ class ThreadGoal(WireModel):
     token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
     tokens_used: Annotated[Int64, Field(alias="tokensUsed")]
     updated_at: Annotated[Int64, Field(alias="updatedAt")]
+
+
+build_models(ThreadGoal)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread_goal_mutation_origin import ThreadGoalMutationOrigin
 
 
@@ -20,3 +20,6 @@ class ThreadGoalClearParams(WireModel):
 
 class ThreadGoalClearResponse(WireModel):
     cleared: bool
+
+
+build_models(ThreadGoalClearParams, ThreadGoalClearResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread_goal import ThreadGoal
 
 
@@ -18,3 +18,6 @@ class ThreadGoalGetParams(WireModel):
 
 class ThreadGoalGetResponse(WireModel):
     goal: ThreadGoal | None = None
+
+
+build_models(ThreadGoalGetParams, ThreadGoalGetResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 from .thread_goal import ThreadGoal
 from .thread_goal_mutation_origin import ThreadGoalMutationOrigin
 from .thread_goal_status import ThreadGoalStatus
@@ -25,3 +25,6 @@ class ThreadGoalSetParams(WireModel):
 
 class ThreadGoalSetResponse(WireModel):
     goal: ThreadGoal
+
+
+build_models(ThreadGoalSetParams, ThreadGoalSetResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .thread_goal import ThreadGoal
 
 
@@ -23,3 +23,6 @@ class ThreadGoalUpdatedNotification(WireModel):
     goal: ThreadGoal
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str | None, Field(alias="turnId")] = None
+
+
+build_models(ThreadGoalUpdatedNotification, ThreadGoalUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ThreadInjectItemsParams(WireModel):
@@ -19,3 +19,6 @@ class ThreadInjectItemsParams(WireModel):
 
 class ThreadInjectItemsResponse(WireModel):
     pass
+
+
+build_models(ThreadInjectItemsParams, ThreadInjectItemsResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import Int32, Int64, OpenEnum, UInt32, UInt64, WireModel
+from ._base import Int32, Int64, OpenEnum, UInt32, UInt64, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .command_action import CommandAction
 from .dynamic_tool_call_output_content_item import DynamicToolCallOutputContentItem
@@ -407,3 +407,39 @@ WebSearchAction = Annotated[
     Union[SearchWebSearchAction, OpenPageWebSearchAction, FindInPageWebSearchAction, OtherWebSearchAction],
     Field(discriminator="type"),
 ]
+
+build_models(
+    AsyncUserInputQuestion,
+    MemoryCitationEntry,
+    MemoryCitation,
+    AgentMessageThreadItem,
+    CollabAgentState,
+    CollabAgentToolCallThreadItem,
+    CommandExecutionThreadItem,
+    ContextCompactionThreadItem,
+    DynamicToolCallThreadItem,
+    EnteredReviewModeThreadItem,
+    ExitedReviewModeThreadItem,
+    FileChangeThreadItem,
+    FindInPageWebSearchAction,
+    FunctionCallOutputThreadItem,
+    HookPromptFragment,
+    HookPromptThreadItem,
+    UsageLimitExceededImageGenerationFailure,
+    ImageGenerationThreadItem,
+    ImageViewThreadItem,
+    McpAppUi,
+    McpToolCallAppContext,
+    McpToolCallError,
+    McpToolCallResult,
+    McpToolCallThreadItem,
+    OpenPageWebSearchAction,
+    OtherWebSearchAction,
+    PlanThreadItem,
+    ReasoningThreadItem,
+    SearchWebSearchAction,
+    SleepThreadItem,
+    SubAgentActivityThreadItem,
+    UserMessageThreadItem,
+    WebSearchThreadItem,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, UInt32, WireModel
+from ._base import Int64, UInt32, WireModel, build_models
 from .sort_direction import SortDirection
 from .thread_item import ThreadItem
 
@@ -53,3 +53,5 @@ ThreadItemsListAnchor = ItemThreadItemsListAnchor
 
 ThreadItemsListCursor = Union[str, ThreadItemsListAnchor]
 """Starting position for an item-history page."""
+
+build_models(ItemThreadItemsListAnchor, ThreadItemEntry, ThreadItemsListParams, ThreadItemsListResponse)

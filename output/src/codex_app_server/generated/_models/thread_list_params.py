@@ -8,7 +8,7 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt32, WireModel, _is_none
+from ._base import OpenEnum, UInt32, WireModel, _is_none, build_models
 from .sort_direction import SortDirection
 from .thread import Thread
 
@@ -71,3 +71,5 @@ class ThreadListResponse(WireModel):
 
 
 ThreadListCwdFilter = Union[str, list[str]]
+
+build_models(ThreadListParams, ThreadListResponse)

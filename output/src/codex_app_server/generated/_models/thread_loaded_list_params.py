@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 
 
 class ThreadLoadedListParams(WireModel):
@@ -23,3 +23,6 @@ class ThreadLoadedListResponse(WireModel):
     """Thread ids for sessions currently loaded in memory."""
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
+
+
+build_models(ThreadLoadedListParams, ThreadLoadedListResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread import Thread
 
 
@@ -29,3 +29,6 @@ class ThreadMetadataUpdateParams(WireModel):
 
 class ThreadMetadataUpdateResponse(WireModel):
     thread: Thread
+
+
+build_models(ThreadMetadataGitInfoUpdateParams, ThreadMetadataUpdateParams, ThreadMetadataUpdateResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadNameUpdatedEvent(WireModel):
@@ -21,3 +21,6 @@ class ThreadNameUpdatedEvent(WireModel):
 class ThreadNameUpdatedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     thread_name: Annotated[str | None, Field(alias="threadName")] = None
+
+
+build_models(ThreadNameUpdatedNotification, ThreadNameUpdatedEvent)

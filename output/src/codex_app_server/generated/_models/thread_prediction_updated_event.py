@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class CompletedThreadPredictionResult(WireModel):
@@ -36,3 +36,10 @@ class ThreadPredictionUpdatedNotification(WireModel):
 ThreadPredictionResult = Annotated[
     Union[CompletedThreadPredictionResult, FailedThreadPredictionResult], Field(discriminator="type")
 ]
+
+build_models(
+    CompletedThreadPredictionResult,
+    FailedThreadPredictionResult,
+    ThreadPredictionUpdatedNotification,
+    ThreadPredictionUpdatedEvent,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadProjectUpdatedEvent(WireModel):
@@ -21,3 +21,6 @@ class ThreadProjectUpdatedEvent(WireModel):
 class ThreadProjectUpdatedNotification(WireModel):
     project_id: Annotated[str | None, Field(alias="projectId")]
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadProjectUpdatedNotification, ThreadProjectUpdatedEvent)

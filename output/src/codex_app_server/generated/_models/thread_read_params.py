@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .thread import Thread
 
 
@@ -20,3 +20,6 @@ class ThreadReadParams(WireModel):
 
 class ThreadReadResponse(WireModel):
     thread: Thread
+
+
+build_models(ThreadReadParams, ThreadReadResponse)

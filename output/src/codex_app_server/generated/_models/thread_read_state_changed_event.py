@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadReadState(WireModel):
@@ -46,3 +46,11 @@ class TurnThreadUnreadPosition(WireModel):
 ThreadUnreadPosition = Annotated[
     Union[ThreadStartThreadUnreadPosition, TurnThreadUnreadPosition], Field(discriminator="type")
 ]
+
+build_models(
+    ThreadStartThreadUnreadPosition,
+    TurnThreadUnreadPosition,
+    ThreadReadState,
+    ThreadReadStateChangedNotification,
+    ThreadReadStateChangedEvent,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ReadThreadReadStateOperation(WireModel):
@@ -22,3 +22,5 @@ class UnreadThreadReadStateOperation(WireModel):
 ThreadReadStateOperation = Annotated[
     Union[ReadThreadReadStateOperation, UnreadThreadReadStateOperation], Field(discriminator="type")
 ]
+
+build_models(ReadThreadReadStateOperation, UnreadThreadReadStateOperation)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class ConversationTextRole(OpenEnum):
@@ -18,3 +18,6 @@ class ThreadRealtimeInitialItem(WireModel):
 
     role: ConversationTextRole
     text: str
+
+
+build_models(ThreadRealtimeInitialItem)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, UInt32, WireModel
+from ._base import OpenEnum, UInt32, WireModel, build_models
 
 
 class ThreadRealtimeSessionOutcome(OpenEnum):
@@ -84,3 +84,13 @@ ThreadRealtimeItem = Annotated[
     Field(discriminator="type"),
 ]
 """EXPERIMENTAL - a thread-scoped realtime item in the canonical timeline."""
+
+build_models(
+    InlineMarkdownThreadRealtimeBemItemPresentation,
+    InlineVisualizationThreadRealtimeBemItemPresentation,
+    WholeItemThreadRealtimeBemItemPresentation,
+    BemItemPromotedThreadRealtimeItem,
+    RealtimeSessionClosedThreadRealtimeItem,
+    RealtimeSessionStartedThreadRealtimeItem,
+    TranscriptSegmentThreadRealtimeItem,
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadRealtimeItemAddedEvent(WireModel):
@@ -23,3 +23,6 @@ class ThreadRealtimeItemAddedNotification(WireModel):
 
     item: JsonValue
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeItemAddedNotification, ThreadRealtimeItemAddedEvent)

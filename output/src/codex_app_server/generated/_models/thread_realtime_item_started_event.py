@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .thread_realtime_item import ThreadRealtimeItem
 
 
@@ -24,3 +24,6 @@ class ThreadRealtimeItemStartedNotification(WireModel):
 
     item: ThreadRealtimeItem
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeItemStartedNotification, ThreadRealtimeItemStartedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadRealtimeItemTranscriptDeltaEvent(WireModel):
@@ -24,3 +24,6 @@ class ThreadRealtimeItemTranscriptDeltaNotification(WireModel):
     delta: str
     item_id: Annotated[str, Field(alias="itemId")]
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeItemTranscriptDeltaNotification, ThreadRealtimeItemTranscriptDeltaEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, UInt16, UInt32, WireModel, _is_none
+from ._base import Int64, UInt16, UInt32, WireModel, _is_none, build_models
 
 
 class ThreadRealtimeAudioChunk(WireModel):
@@ -33,3 +33,6 @@ class ThreadRealtimeOutputAudioDeltaNotification(WireModel):
 
     audio: ThreadRealtimeAudioChunk
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeAudioChunk, ThreadRealtimeOutputAudioDeltaNotification, ThreadRealtimeOutputAudioDeltaEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadRealtimeSdpEvent(WireModel):
@@ -23,3 +23,6 @@ class ThreadRealtimeSdpNotification(WireModel):
 
     sdp: str
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeSdpNotification, ThreadRealtimeSdpEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ExistingCallThreadRealtimeStartTransport(WireModel):
@@ -36,3 +36,7 @@ ThreadRealtimeStartTransport = Annotated[
     Field(discriminator="type"),
 ]
 """EXPERIMENTAL - transport used by thread realtime."""
+
+build_models(
+    ExistingCallThreadRealtimeStartTransport, WebrtcThreadRealtimeStartTransport, WebsocketThreadRealtimeStartTransport
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class RealtimeConversationVersion(OpenEnum):
@@ -30,3 +30,6 @@ class ThreadRealtimeStartedNotification(WireModel):
     realtime_session_id: Annotated[str | None, Field(alias="realtimeSessionId")] = None
     thread_id: Annotated[str, Field(alias="threadId")]
     version: RealtimeConversationVersion
+
+
+build_models(ThreadRealtimeStartedNotification, ThreadRealtimeStartedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadRealtimeTranscriptDeltaEvent(WireModel):
@@ -25,3 +25,6 @@ class ThreadRealtimeTranscriptDeltaNotification(WireModel):
     """Live transcript delta from the realtime event."""
     role: str
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeTranscriptDeltaNotification, ThreadRealtimeTranscriptDeltaEvent)

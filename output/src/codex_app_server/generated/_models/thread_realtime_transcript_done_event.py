@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadRealtimeTranscriptDoneEvent(WireModel):
@@ -25,3 +25,6 @@ class ThreadRealtimeTranscriptDoneNotification(WireModel):
     text: str
     """Final complete text for the transcript part."""
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRealtimeTranscriptDoneNotification, ThreadRealtimeTranscriptDoneEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 from .sort_direction import SortDirection
 from .turn_items_view import TurnItemsView
 
@@ -20,3 +20,6 @@ class ThreadResumeInitialTurnsPageParams(WireModel):
     """Optional turn page size."""
     sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional turn pagination direction; defaults to descending."""
+
+
+build_models(ThreadResumeInitialTurnsPageParams)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
@@ -80,3 +80,6 @@ class ThreadResumeResponse(WireModel):
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
     """
+
+
+build_models(ThreadResumeParams, ThreadResumeResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread import Thread
 
 
@@ -36,3 +36,6 @@ class ThreadRevertResponse(WireModel):
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
     """
+
+
+build_models(ThreadRevertParams, ThreadRevertResponse)

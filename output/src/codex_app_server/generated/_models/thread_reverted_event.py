@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class ThreadRevertedEvent(WireModel):
@@ -20,3 +20,6 @@ class ThreadRevertedEvent(WireModel):
 
 class ThreadRevertedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadRevertedNotification, ThreadRevertedEvent)

@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread import Thread
 
 
 class ThreadSearchResult(WireModel):
     snippet: str
     thread: Thread
+
+
+build_models(ThreadSearchResult)

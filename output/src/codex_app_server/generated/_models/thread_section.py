@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread_section_appearance import ThreadSectionAppearance
 
 
@@ -17,3 +17,6 @@ class ThreadSection(WireModel):
     """Opaque UUIDv7 identity that remains stable when the section is renamed."""
     name: str
     """The current user-visible section name."""
+
+
+build_models(ThreadSection)

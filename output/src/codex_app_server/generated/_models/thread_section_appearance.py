@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ThreadSectionAppearance(WireModel):
@@ -12,3 +12,6 @@ class ThreadSectionAppearance(WireModel):
 
     color: str | None = None
     icon: str | None = None
+
+
+build_models(ThreadSectionAppearance)

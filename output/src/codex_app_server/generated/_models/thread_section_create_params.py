@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread_section import ThreadSection
 from .thread_section_appearance import ThreadSectionAppearance
 
@@ -21,3 +21,6 @@ class ThreadSectionCreateResponse(WireModel):
     """The independently persisted section created by the server."""
 
     section: ThreadSection
+
+
+build_models(ThreadSectionCreateParams, ThreadSectionCreateResponse)

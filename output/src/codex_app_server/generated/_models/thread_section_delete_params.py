@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ThreadSectionDeleteParams(WireModel):
@@ -20,3 +20,6 @@ class ThreadSectionDeleteParams(WireModel):
 
 class ThreadSectionDeleteResponse(WireModel):
     """Successful deletion does not return additional section data."""
+
+
+build_models(ThreadSectionDeleteParams, ThreadSectionDeleteResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 from .thread_section import ThreadSection
 
 
@@ -27,3 +27,6 @@ class ThreadSectionListResponse(WireModel):
     data: list[ThreadSection]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor for the next page, or `null` when no sections remain."""
+
+
+build_models(ThreadSectionListParams, ThreadSectionListResponse)

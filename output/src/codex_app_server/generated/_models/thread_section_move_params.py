@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class ThreadSectionMoveParams(WireModel):
@@ -24,3 +24,6 @@ class ThreadSectionMoveParams(WireModel):
 
 class ThreadSectionMoveResponse(WireModel):
     pass
+
+
+build_models(ThreadSectionMoveParams, ThreadSectionMoveResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread_section import ThreadSection
 from .thread_section_appearance import ThreadSectionAppearance
 
@@ -28,3 +28,6 @@ class ThreadSectionUpdateResponse(WireModel):
     """The independently persisted section after its name is updated."""
 
     section: ThreadSection
+
+
+build_models(ThreadSectionUpdateParams, ThreadSectionUpdateResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
@@ -54,3 +54,6 @@ class ThreadSettingsUpdatedEvent(WireModel):
 class ThreadSettingsUpdatedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     thread_settings: Annotated[ThreadSettings, Field(alias="threadSettings")]
+
+
+build_models(ActivePermissionProfile, ThreadSettings, ThreadSettingsUpdatedNotification, ThreadSettingsUpdatedEvent)

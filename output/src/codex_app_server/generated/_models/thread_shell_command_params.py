@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 
 
 class ThreadShellCommandParams(WireModel):
@@ -21,3 +21,6 @@ class ThreadShellCommandParams(WireModel):
 
 class ThreadShellCommandResponse(WireModel):
     pass
+
+
+build_models(ThreadShellCommandParams, ThreadShellCommandResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
@@ -65,3 +65,6 @@ class ThreadStartResponse(WireModel):
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
+
+
+build_models(ThreadStartParams, ThreadStartResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .thread import Thread
 
 
@@ -21,3 +21,6 @@ class ThreadStartedEvent(WireModel):
 
 class ThreadStartedNotification(WireModel):
     thread: Thread
+
+
+build_models(ThreadStartedNotification, ThreadStartedEvent)

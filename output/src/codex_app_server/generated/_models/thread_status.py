@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class ThreadActiveFlag(OpenEnum):
@@ -37,3 +37,5 @@ ThreadStatus = Annotated[
     Union[NotLoadedThreadStatus, IdleThreadStatus, SystemErrorThreadStatus, ActiveThreadStatus],
     Field(discriminator="type"),
 ]
+
+build_models(ActiveThreadStatus, IdleThreadStatus, NotLoadedThreadStatus, SystemErrorThreadStatus)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .thread_status import ThreadStatus
 
 
@@ -22,3 +22,6 @@ class ThreadStatusChangedEvent(WireModel):
 class ThreadStatusChangedNotification(WireModel):
     status: ThreadStatus
     thread_id: Annotated[str, Field(alias="threadId")]
+
+
+build_models(ThreadStatusChangedNotification, ThreadStatusChangedEvent)

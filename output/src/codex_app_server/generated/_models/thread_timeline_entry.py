@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, UInt64, WireModel
+from ._base import Int64, UInt64, WireModel, build_models
 from .thread_item import ThreadItem
 from .thread_realtime_item import ThreadRealtimeItem
 from .turn_error import TurnError
@@ -56,3 +56,10 @@ ThreadTimelineEntry = Annotated[
     Field(discriminator="type"),
 ]
 """EXPERIMENTAL - one item or turn boundary in canonical rollout order."""
+
+build_models(
+    ItemThreadTimelineEntry,
+    RealtimeThreadTimelineEntry,
+    TurnCompletedThreadTimelineEntry,
+    TurnStartedThreadTimelineEntry,
+)

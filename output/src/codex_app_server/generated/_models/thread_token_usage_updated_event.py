@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .token_usage_breakdown import TokenUsageBreakdown
 
 
@@ -29,3 +29,6 @@ class ThreadTokenUsageUpdatedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     token_usage: Annotated[ThreadTokenUsage, Field(alias="tokenUsage")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(ThreadTokenUsage, ThreadTokenUsageUpdatedNotification, ThreadTokenUsageUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import UInt32, WireModel
+from ._base import UInt32, WireModel, build_models
 from .sort_direction import SortDirection
 from .turn import Turn
 from .turn_items_view import TurnItemsView
@@ -32,3 +32,6 @@ class ThreadTurnsListResponse(WireModel):
     data: list[Turn]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last turn. if None, there are no more turns to return."""
+
+
+build_models(ThreadTurnsListParams, ThreadTurnsListResponse)

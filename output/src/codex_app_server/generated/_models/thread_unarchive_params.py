@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .thread import Thread
 
 
@@ -18,3 +18,6 @@ class ThreadUnarchiveParams(WireModel):
 
 class ThreadUnarchiveResponse(WireModel):
     thread: Thread
+
+
+build_models(ThreadUnarchiveParams, ThreadUnarchiveResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class ThreadUnsubscribeStatus(OpenEnum):
@@ -23,3 +23,6 @@ class ThreadUnsubscribeParams(WireModel):
 
 class ThreadUnsubscribeResponse(WireModel):
     status: ThreadUnsubscribeStatus
+
+
+build_models(ThreadUnsubscribeParams, ThreadUnsubscribeResponse)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 
 
 class TokenUsageBreakdown(WireModel):
@@ -18,3 +18,6 @@ class TokenUsageBreakdown(WireModel):
     output_tokens: Annotated[Int64, Field(alias="outputTokens")]
     reasoning_output_tokens: Annotated[Int64, Field(alias="reasoningOutputTokens")]
     total_tokens: Annotated[Int64, Field(alias="totalTokens")]
+
+
+build_models(TokenUsageBreakdown)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Int64, WireModel
+from ._base import Int64, WireModel, build_models
 from .thread_item import ThreadItem
 from .turn_error import TurnError
 from .turn_items_view import TurnItemsView
@@ -33,3 +33,6 @@ class Turn(WireModel):
     started_at: Annotated[Int64 | None, Field(alias="startedAt")] = None
     """Unix timestamp (in seconds) when the turn started."""
     status: TurnStatus
+
+
+build_models(Turn)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .legacy_app_path_string import LegacyAppPathString
 
 
@@ -17,3 +17,6 @@ class TurnEnvironmentParams(WireModel):
     environment_id: Annotated[str, Field(alias="environmentId")]
     runtime_workspace_roots: Annotated[list[LegacyAppPathString] | None, Field(alias="runtimeWorkspaceRoots")] = None
     """Environment-native runtime workspace roots. Omitted defaults to `cwd`."""
+
+
+build_models(TurnEnvironmentParams)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, UInt16, WireModel
+from ._base import OpenEnum, UInt16, WireModel, build_models
 
 
 class NonSteerableTurnKind(OpenEnum):
@@ -131,3 +131,19 @@ CodexErrorInfo = Annotated[
 
 When an upstream HTTP status is available (for example, from the Responses API or a provider), it is forwarded in `httpStatusCode` on the relevant `codexErrorInfo` variant.
 """
+
+build_models(
+    ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable,
+    ActiveTurnNotSteerableCodexErrorInfo,
+    HttpConnectionFailedCodexErrorInfoHttpConnectionFailed,
+    HttpConnectionFailedCodexErrorInfo,
+    MisalignmentSteer,
+    MisalignmentErrorDetails,
+    ResponseStreamConnectionFailedCodexErrorInfoResponseStreamConnectionFailed,
+    ResponseStreamConnectionFailedCodexErrorInfo,
+    ResponseStreamDisconnectedCodexErrorInfoResponseStreamDisconnected,
+    ResponseStreamDisconnectedCodexErrorInfo,
+    ResponseTooManyFailedAttemptsCodexErrorInfoResponseTooManyFailedAttempts,
+    ResponseTooManyFailedAttemptsCodexErrorInfo,
+    TurnError,
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 
 
 class TurnInterruptParams(WireModel):
@@ -18,3 +18,6 @@ class TurnInterruptParams(WireModel):
 
 class TurnInterruptResponse(WireModel):
     pass
+
+
+build_models(TurnInterruptParams, TurnInterruptResponse)

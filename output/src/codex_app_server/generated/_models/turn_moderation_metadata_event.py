@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class TurnModerationMetadataEvent(WireModel):
@@ -22,3 +22,6 @@ class TurnModerationMetadataNotification(WireModel):
     metadata: JsonValue
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(TurnModerationMetadataNotification, TurnModerationMetadataEvent)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none
+from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 
 
 class TurnPlanStepStatus(OpenEnum):
@@ -34,3 +34,6 @@ class TurnPlanUpdatedNotification(WireModel):
     plan: list[TurnPlanStep]
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(TurnPlanStep, TurnPlanUpdatedNotification, TurnPlanUpdatedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel, _is_none
+from ._base import WireModel, _is_none, build_models
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .function_call_output_body import FunctionCallOutputBody
@@ -73,3 +73,6 @@ class TurnToolOutput(WireModel):
     output: FunctionCallOutputBody
     retain: Annotated[bool | None, Field(exclude_if=_is_none)] = None
     """Requests retention of this output in the thread's model history."""
+
+
+build_models(TurnToolOutput, TurnStartParams, TurnStartResponse)

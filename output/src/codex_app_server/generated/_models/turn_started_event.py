@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .turn import Turn
 
 
@@ -22,3 +22,6 @@ class TurnStartedEvent(WireModel):
 class TurnStartedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     turn: Turn
+
+
+build_models(TurnStartedNotification, TurnStartedEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .user_input import UserInput
 
 
@@ -22,3 +22,6 @@ class TurnSteerParams(WireModel):
 
 class TurnSteerResponse(WireModel):
     turn_id: Annotated[str, Field(alias="turnId")]
+
+
+build_models(TurnSteerParams, TurnSteerResponse)

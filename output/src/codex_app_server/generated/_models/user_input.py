@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from ._base import UInt64, WireModel, _is_none, require_alternatives
+from ._base import UInt64, WireModel, _is_none, build_models, require_alternatives
 from .image_detail import ImageDetail
 
 
@@ -82,3 +82,15 @@ UserInput = Annotated[
     ],
     Field(discriminator="type"),
 ]
+
+build_models(
+    AudioUserInput,
+    ByteRange,
+    ImageUserInput,
+    LocalAudioUserInput,
+    LocalImageUserInput,
+    MentionUserInput,
+    SkillUserInput,
+    TextElement,
+    TextUserInput,
+)

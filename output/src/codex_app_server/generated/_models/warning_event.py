@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 
 
 class WarningEvent(WireModel):
@@ -23,3 +23,6 @@ class WarningNotification(WireModel):
     """Concise warning message for the user."""
     thread_id: Annotated[str | None, Field(alias="threadId")] = None
     """Optional thread target when the warning applies to a specific thread."""
+
+
+build_models(WarningNotification, WarningEvent)

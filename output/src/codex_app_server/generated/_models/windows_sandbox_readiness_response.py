@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class WindowsSandboxReadiness(OpenEnum):
@@ -15,3 +15,6 @@ class WindowsSandboxReadiness(OpenEnum):
 
 class WindowsSandboxReadinessResponse(WireModel):
     status: WindowsSandboxReadiness
+
+
+build_models(WindowsSandboxReadinessResponse)

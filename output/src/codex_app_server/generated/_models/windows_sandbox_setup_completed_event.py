@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, WireModel, _is_none
+from ._base import Int64, WireModel, _is_none, build_models
 from .windows_sandbox_setup_mode import WindowsSandboxSetupMode
 
 
@@ -23,3 +23,6 @@ class WindowsSandboxSetupCompletedNotification(WireModel):
     error: str | None = None
     mode: WindowsSandboxSetupMode
     success: bool
+
+
+build_models(WindowsSandboxSetupCompletedNotification, WindowsSandboxSetupCompletedEvent)

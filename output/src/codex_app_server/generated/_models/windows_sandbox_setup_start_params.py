@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .windows_sandbox_setup_mode import WindowsSandboxSetupMode
 
@@ -16,3 +16,6 @@ class WindowsSandboxSetupStartParams(WireModel):
 
 class WindowsSandboxSetupStartResponse(WireModel):
     started: bool
+
+
+build_models(WindowsSandboxSetupStartParams, WindowsSandboxSetupStartResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, UInt64, WireModel, _is_none
+from ._base import Int64, UInt64, WireModel, _is_none, build_models
 
 
 class WindowsWorldWritableWarningEvent(WireModel):
@@ -24,3 +24,6 @@ class WindowsWorldWritableWarningNotification(WireModel):
     extra_count: Annotated[UInt64, Field(alias="extraCount")]
     failed_scan: Annotated[bool, Field(alias="failedScan")]
     sample_paths: Annotated[list[str], Field(alias="samplePaths")]
+
+
+build_models(WindowsWorldWritableWarningNotification, WindowsWorldWritableWarningEvent)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import OpenEnum, WireModel
+from ._base import OpenEnum, WireModel, build_models
 
 
 class AccountRoutingOverride(OpenEnum):
@@ -23,3 +23,6 @@ class WorkspaceRouting(WireModel):
     account_routing_override: Annotated[AccountRoutingOverride, Field(alias="accountRoutingOverride")]
     backend_origin: Annotated[str, Field(alias="backendOrigin")]
     chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
+
+
+build_models(WorkspaceRouting)
