@@ -272,7 +272,7 @@ def wrapper_view(w: ir.WrapperMethod, is_async: bool, method: ir.Method) -> Wrap
         returns = f"{prefix}TurnHandle" if w.kind == "turn" else "RunResult"
         handle = f"{prefix}TurnHandle(self, response.turn, watch)"
         body = [
-            "watch = self._watch_turns()" if w.kind == "turn" else "watch = self._watch_turns(consumer=True)",
+            f"watch = {await_}self._watch_turns({'' if w.kind == 'turn' else 'consumer=True'})",
             "try:",
             f"    response = {await_}{call}",
             "except BaseException:",

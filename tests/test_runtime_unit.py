@@ -1,4 +1,5 @@
-"""Unit tests of the hand-written runtime: _errors, _config, _transport, _rpc, _retry.
+"""Unit tests of the hand-written runtime: _errors, _config, _transport, _rpc, _retry,
+_requester's awaiting and _session's routing.
 
 Everything runs against ``tests/support/fake_stdio_server.py`` except one
 test marked ``real``, which needs the real codex binary (``$CODEX_BIN`` or
@@ -14,6 +15,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import stat
 import sys
 import threading
@@ -50,8 +52,10 @@ from codex_app_server._errors import (
     error_from_response,
     is_retryable_error,
 )
+from codex_app_server._requester import AsyncRequester
 from codex_app_server._retry import async_retry_on_overload, backoff_delay, retry_on_overload
-from codex_app_server._rpc import RpcConnection, ServerRequestContext
+from codex_app_server._rpc import AbandonHandler, RpcConnection, ServerRequestContext
+from codex_app_server._session import Router
 from codex_app_server._transport import StdioTransport
 
 FAKE_SERVER = Path(__file__).parent / "support" / "fake_stdio_server.py"
@@ -108,6 +112,7 @@ def connect() -> Iterator[Callable[..., tuple[RpcConnection, StdioTransport]]]:
         *,
         on_notification: Callable[[str, dict[str, object]], None] | None = None,
         on_server_request: Callable[[ServerRequestContext], None] | None = None,
+        on_abandoned: AbandonHandler | None = None,
         request_timeout: float | None = 10.0,
         stderr_buffer_lines: int = 50,
     ) -> tuple[RpcConnection, StdioTransport]:
@@ -116,6 +121,7 @@ def connect() -> Iterator[Callable[..., tuple[RpcConnection, StdioTransport]]]:
             transport,
             on_notification=on_notification,
             on_server_request=on_server_request,
+            on_abandoned=on_abandoned,
             request_timeout=request_timeout,
         )
         conn.start()
@@ -925,6 +931,175 @@ def test_request_future_type(connect: Callable[..., tuple[RpcConnection, StdioTr
     conn, _ = connect()
     future = conn.request("x")
     assert isinstance(future, Future) and future.result(5)["method"] == "x"  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------
+# abandoned requests: the caller stopped waiting (Ctrl-C, cancelled task, timeout)
+
+# "slow" is answered only when the client sends the notification fake/answer;
+# fake/received tells the test the request reached the server.
+ANSWER_ON_CUE = {
+    "methods": {"slow": [{"notify": "fake/received"}]},
+    "on_notification": {"fake/answer": [{"send": {"id": 1, "result": {"turn": {"id": "turn-1"}}}}]},
+}
+
+
+class Abandoned:
+    """An ``on_abandoned`` handler that records what it is handed."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object, Future[object]]] = []
+
+    def __call__(self, method: str, params: object, future: Future[object]) -> None:
+        self.calls.append((method, params, future))
+
+
+def connect_on_cue(
+    connect: Callable[..., tuple[RpcConnection, StdioTransport]], abandoned: Abandoned
+) -> tuple[RpcConnection, threading.Event]:
+    received = threading.Event()
+
+    def on_notification(method: str, params: dict[str, object]) -> None:
+        if method == "fake/received":
+            received.set()
+
+    conn, _ = connect(ANSWER_ON_CUE, on_notification=on_notification, on_abandoned=abandoned)
+    return conn, received
+
+
+@pytest.mark.skipif(not POSIX, reason="delivers SIGINT with pthread_kill")
+def test_ctrl_c_while_waiting_hands_the_request_over_and_its_late_answer_still_comes(
+    connect: Callable[..., tuple[RpcConnection, StdioTransport]],
+) -> None:
+    abandoned = Abandoned()
+    conn, received = connect_on_cue(connect, abandoned)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def ctrl_c_once_received() -> None:
+        if received.wait(5):
+            signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_received, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        conn.call("slow", {"threadId": "thread-1"})
+
+    ((method, params, future),) = abandoned.calls
+    assert (method, params) == ("slow", {"threadId": "thread-1"})
+    assert not future.done()
+    conn.notify("fake/answer")
+    assert future.result(5) == {"turn": {"id": "turn-1"}}
+
+
+@pytest.mark.parametrize("abort", ["cancel", "timeout"])
+def test_an_abandoned_awaited_request_is_handed_over_uncancelled(
+    connect: Callable[..., tuple[RpcConnection, StdioTransport]], abort: str
+) -> None:
+    abandoned = Abandoned()
+    conn, received = connect_on_cue(connect, abandoned)
+
+    async def rpc() -> RpcConnection:
+        return conn
+
+    async def main() -> None:
+        requester = AsyncRequester(rpc, request_timeout=0.05 if abort == "timeout" else None)
+        task = asyncio.create_task(requester._request("slow", None, dict, {}))
+        await asyncio.get_running_loop().run_in_executor(None, received.wait, 5)
+        if abort == "timeout":
+            with pytest.raises(TimeoutError, match="slow"):
+                await task
+        else:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    ((method, _, future),) = abandoned.calls
+    assert method == "slow" and not future.cancelled()  # asyncio.wrap_future would have cancelled it
+    conn.notify("fake/answer")
+    assert future.result(5) == {"turn": {"id": "turn-1"}}
+
+
+def test_a_timed_out_call_hands_the_request_over(connect: Callable[..., tuple[RpcConnection, StdioTransport]]) -> None:
+    abandoned = Abandoned()
+    conn, _ = connect({"methods": {"slow": [{"sleep": 0.3}, {"result": "late"}]}}, on_abandoned=abandoned)
+    with pytest.raises(TimeoutError):
+        conn.call("slow", timeout=0.05)
+    ((_, _, future),) = abandoned.calls
+    assert future.result(5) == "late"
+
+
+def test_abandoning_an_answered_request_hands_it_over_a_failed_one_not(
+    connect: Callable[..., tuple[RpcConnection, StdioTransport]],
+) -> None:
+    abandoned = Abandoned()
+    conn, _ = connect({"methods": {"bad": [{"error": {"code": -32600, "message": "no"}}]}}, on_abandoned=abandoned)
+    answered = conn.request("x")
+    answered.result(5)
+    conn.abandon("x", None, answered)  # e.g. Ctrl-C right after the answer came
+    assert [future for _, _, future in abandoned.calls] == [answered]
+    with pytest.raises(InvalidRequestError):
+        conn.call("bad")  # the error answer reaches its caller: nothing was missed
+    failed = conn.request("bad")
+    with pytest.raises(InvalidRequestError):
+        failed.result(5)
+    conn.abandon("bad", None, failed)
+    assert len(abandoned.calls) == 1
+
+
+# --------------------------------------------------------------------------
+# _session.Router: turns interrupted for callers that left
+
+
+def test_an_interrupted_turn_is_interrupted_again_when_it_starts_and_only_then() -> None:
+    router = Router(concurrent_turns=False)
+    watch = router.watch("thread-1")
+    watch.bind("turn-1")
+    resent: list[str] = []
+    watch.mark_interrupting(lambda: resent.append("turn-1"))
+
+    router.dispatch("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-0"}})
+    assert resent == []  # another turn's start
+    router.dispatch("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-1"}})
+    router.dispatch("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-1"}})
+    assert resent == ["turn-1"] and router.held("thread-1")
+    router.dispatch("turn/completed", {"threadId": "thread-1", "turn": {"id": "turn-1"}})
+    assert not router.held("thread-1")
+
+    late = router.watch("thread-1")
+    late.bind("turn-2")
+    router.dispatch("turn/completed", {"threadId": "thread-1", "turn": {"id": "turn-2"}})
+    late.mark_interrupting(lambda: resent.append("turn-2"))
+    router.dispatch("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-2"}})
+    assert resent == ["turn-1"] and not router.held("thread-1")  # completed: nothing to interrupt or wait for
+
+
+def test_settle_waits_for_interrupted_turns_and_abandoned_starts_of_the_thread() -> None:
+    router = Router(concurrent_turns=False)
+    router.settle("thread-1", 0)  # nothing held: returns at once
+    watch = router.watch("thread-1")
+    watch.bind("turn-1")
+    watch.mark_interrupting(lambda: None)
+    request = object()
+    router.hold("thread-1", request)
+    assert router.held("thread-1") and not router.held("thread-2")
+
+    completed = {"threadId": "thread-1", "turn": {"id": "turn-1"}}
+    threading.Timer(0.05, router.dispatch, ("turn/completed", completed)).start()
+    threading.Timer(0.1, router.release_hold, ("thread-1", request)).start()
+    started = time.monotonic()
+    router.settle("thread-1", 5)
+    assert time.monotonic() - started < 4 and not router.held("thread-1")
+
+
+def test_settle_gives_up_on_a_turn_that_does_not_end_once() -> None:
+    router = Router(concurrent_turns=False)
+    watch = router.watch("thread-1")
+    watch.bind("turn-1")
+    watch.mark_interrupting(lambda: None)
+    router.hold("thread-1", object())
+    router.settle("thread-1", 0.05)
+    assert not router.held("thread-1")  # the next turn does not wait for them again
 
 
 # --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+import json
 import signal
 import threading
 import time
@@ -22,6 +23,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from codex_app_server import (
     AppServerConfig,
     AsyncAppServerClient,
@@ -29,7 +31,9 @@ from codex_app_server import (
     AsyncThread,
     AsyncTurnHandle,
     Notification,
+    _session,
 )
+from codex_app_server._transport import CloseHandler, LineHandler, StdioTransport
 from codex_app_server.generated.v2_all import AgentMessageThreadItem, ItemAgentMessageDeltaEvent, ItemCompletedEvent
 
 from tests.support.codex_env import isolated_env, mock_config_overrides
@@ -279,13 +283,18 @@ def consumer_is_waiting(codex: Any, thread_id: str) -> bool:
 
 def abort_when_waiting(codex: Any, provider: FakeProvider, thread_id: str) -> type[BaseException]:
     """Abort the consumer of ``thread_id`` once the model is busy with the turn and the consumer
-    waits: SIGINT to the main thread (sync), or cancellation of the awaiting task (async).
-    Returns the exception the caller will see."""
-    deadline = time.monotonic() + STEP_TIMEOUT_S
+    waits. Returns the exception the caller will see (see :func:`abort_when`)."""
     seen = len(provider.requests)
+    return abort_when(codex, lambda: len(provider.requests) > seen and consumer_is_waiting(codex, thread_id))
+
+
+def abort_when(codex: Any, ready: Callable[[], bool]) -> type[BaseException]:
+    """Once ``ready()``, abort the call the main thread waits in: SIGINT to the main thread (sync),
+    or cancellation of the awaiting task (async). Returns the exception the caller will see."""
+    deadline = time.monotonic() + STEP_TIMEOUT_S
 
     def fire() -> None:
-        while len(provider.requests) <= seen or not consumer_is_waiting(codex, thread_id):
+        while not ready():
             if time.monotonic() > deadline:
                 return
             time.sleep(0.01)
@@ -298,3 +307,56 @@ def abort_when_waiting(codex: Any, provider: FakeProvider, thread_id: str) -> ty
 
     threading.Thread(target=fire, name="sdk-test-abort", daemon=True).start()
     return concurrent.futures.CancelledError if isinstance(codex, Blocking) else KeyboardInterrupt
+
+
+def wait_until_no_watch(codex: Any, thread_id: str) -> None:
+    """Wait until nothing of the client follows ``thread_id`` any more: an aborted ``turn()``/``run()``
+    has left (for ``AsyncCodex`` the cancelled task finishes after its blocking caller got the error)."""
+    router = unwrap(codex)._session.router
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while router._watches.get(thread_id):
+        assert time.monotonic() < deadline, "the aborted call still follows the thread"
+        time.sleep(0.01)
+
+
+class TurnStartAnswerGate:
+    """Holds the client's reader at the answer to the next ``turn/start`` until :meth:`release`.
+
+    For the client the request is in flight (sent, not answered) for as long as the test needs,
+    so an abort lands exactly there. Nothing after the answer is read meanwhile either: the
+    turn's notifications reach the client in their order once released. :meth:`install` it
+    before starting the client (it wraps the transport the session creates).
+    """
+
+    def __init__(self) -> None:
+        self.holding = threading.Event()
+        self._released = threading.Event()
+        self._armed = True
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        gate = self
+
+        class GatedTransport(StdioTransport):
+            def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
+                super().start(gate._gated(on_line), on_close)
+
+        monkeypatch.setattr(_session, "StdioTransport", GatedTransport)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _gated(self, on_line: LineHandler) -> LineHandler:
+        def on_gated_line(line: bytes) -> None:
+            if self._armed and _answers_turn_start(line):
+                self._armed = False
+                self.holding.set()
+                self._released.wait(STEP_TIMEOUT_S)
+            on_line(line)
+
+        return on_gated_line
+
+
+def _answers_turn_start(line: bytes) -> bool:
+    message = json.loads(line)
+    result = message.get("result") if isinstance(message, dict) and "method" not in message else None
+    return isinstance(result, dict) and isinstance(result.get("turn"), dict)

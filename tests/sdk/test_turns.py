@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,12 +32,15 @@ from .conftest import requires_codex
 from .support import (
     STEP_TIMEOUT_S,
     RoutedProvider,
+    TurnStartAnswerGate,
+    abort_when,
     abort_when_waiting,
     agent_deltas,
     agent_messages,
     consume_until,
     one_response,
     user_texts,
+    wait_until_no_watch,
 )
 
 pytestmark = [pytest.mark.real, requires_codex, pytest.mark.timeout(60)]
@@ -243,3 +247,67 @@ def test_leaving_the_loop_early_interrupts_the_turn(codex: Any, provider: Routed
     aborted, after = settled_turns(thread)
     assert aborted.id == handle.id and aborted.status == TurnStatus.interrupted
     assert after.status == TurnStatus.completed
+
+
+@pytest.mark.parametrize("leave", ["ctrl-c", "break"])
+def test_leaving_the_loop_at_the_first_event_interrupts_the_turn(
+    codex: Any, provider: RoutedProvider, leave: str
+) -> None:
+    """Left at once, typically before ``turn/started``: codex refuses an interrupt until then
+    ("no active turn"), so the SDK interrupts the turn again when it starts."""
+    provider.route("first", Hang(timeout_s=STEP_TIMEOUT_S))  # unused if interrupted before asking the model
+    thread = codex.thread_start()
+    handle = thread.turn("Leave at the first event.")
+
+    try:
+        for _event in handle.stream():
+            if leave == "break":
+                break
+            raise KeyboardInterrupt  # e.g. Ctrl-C while the user's code prints the first event
+    except KeyboardInterrupt:
+        assert leave == "ctrl-c"
+
+    provider.route("next", final_text("Next answer."))
+    result = thread.run("The next question.")
+    assert result.final_response == "Next answer."
+    aborted, after = settled_turns(thread)
+    assert aborted.id == handle.id and aborted.status == TurnStatus.interrupted
+    assert after.status == TurnStatus.completed
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[TurnStartAnswerGate]:
+    """A :class:`TurnStartAnswerGate` for the clients the test starts; released at the end in any case."""
+    gate = TurnStartAnswerGate()
+    gate.install(monkeypatch)
+    yield gate
+    gate.release()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="delivers SIGINT with pthread_kill")
+@pytest.mark.parametrize("call", ["turn", "run"])
+def test_ctrl_c_or_cancellation_during_turn_start_interrupts_the_turn_it_starts(
+    open_codex: Any,
+    config_factory: Any,
+    provider: RoutedProvider,
+    call: str,
+    gate: TurnStartAnswerGate,
+) -> None:
+    """The abort lands while ``turn/start`` is in flight: it propagates without waiting for the
+    answer, and the turn the server starts anyway is interrupted once the answer comes."""
+    codex = open_codex(config_factory())
+    provider.route("abandoned", Hang(timeout_s=STEP_TIMEOUT_S))  # unused if interrupted before asking the model
+    thread = codex.thread_start()
+
+    expected = abort_when(codex, gate.holding.is_set)
+    with pytest.raises(expected):  # while the client has not read the answer: nothing waited for it
+        getattr(thread, call)("Start, then get abandoned.")
+    wait_until_no_watch(codex, thread.id)
+    gate.release()  # only now does the client read the answer
+
+    provider.route("there", final_text("Still here."))  # the history holds "abandoned" too
+    result = thread.run("Are you there?")  # right away: the client and the thread are usable
+    assert result.final_response == "Still here."
+    aborted, after = settled_turns(thread)
+    assert aborted.status == TurnStatus.interrupted
+    assert result.turn is not None and after.id == result.turn.id and after.status == TurnStatus.completed

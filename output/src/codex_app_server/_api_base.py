@@ -7,6 +7,7 @@ typed method per manifest wrapper.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
@@ -125,7 +126,7 @@ class _ThreadCommon:
         self.thread: v2_all.Thread = thread
         """The thread as the server described it when this object was made."""
 
-    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
+    def _register_watch(self, consumer: bool) -> TurnWatch:
         """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
         if consumer:
             self._router.check_free(self.id)
@@ -150,12 +151,13 @@ class _TurnCommon:
         """Send turn/interrupt without waiting for its answer; False when there is nothing to interrupt.
 
         The answer is never awaited: an interrupt racing the turn's natural
-        end is only answered when the thread's next turn ends.
+        end is only answered when the thread's next turn ends. A turn left
+        before its ``turn/started`` is interrupted once it starts (see
+        :meth:`Session.interrupt`).
         """
-        rpc = self._session.rpc
-        if self._watch.completed or rpc is None:
+        if self._watch.completed or self._session.rpc is None:
             return False
-        rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+        self._session.interrupt(self._watch)
         return True
 
     def __repr__(self) -> str:
@@ -214,6 +216,11 @@ class ThreadBase(_ThreadCommon):
         super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
+
+    def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
+        """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
+        self._router.settle(self.id, _INTERRUPT_GRACE_S)
+        return self._register_watch(consumer)
 
 
 class TurnHandleBase(_TurnCommon):
@@ -360,6 +367,15 @@ class AsyncThreadBase(_ThreadCommon):
         super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
+
+    async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
+        """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
+        if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
+            import asyncio
+
+            settle = functools.partial(self._router.settle, self.id, _INTERRUPT_GRACE_S)
+            await asyncio.get_running_loop().run_in_executor(None, settle)
+        return self._register_watch(consumer)
 
 
 class AsyncTurnHandleBase(_TurnCommon):

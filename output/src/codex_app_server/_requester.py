@@ -11,6 +11,7 @@ unions go through a cached pydantic ``TypeAdapter``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
 from functools import cache
 from typing import TYPE_CHECKING, Final
 
@@ -22,7 +23,7 @@ from ._rpc import RpcConnection
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
-    pass
+    import asyncio
 
 
 class Omit:
@@ -139,9 +140,43 @@ class AsyncRequester:
 
         params = _wire_params(method, params_type, fields, whole)
         rpc = await self._connect()
-        future = asyncio.wrap_future(rpc.request(method, params))  # type: ignore[arg-type]
+        request = rpc.request(method, params)  # type: ignore[arg-type]
         try:
-            raw = await asyncio.wait_for(future, self._request_timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"no response to {method!r} within {self._request_timeout} s") from None
+            raw = await _answer(request, self._request_timeout)
+        except BaseException as exc:  # cancelled, timed out, or the error answer itself (then a no-op)
+            rpc.abandon(method, params, request)  # type: ignore[arg-type]
+            if isinstance(exc, asyncio.TimeoutError):
+                raise TimeoutError(f"no response to {method!r} within {self._request_timeout} s") from None
+            raise
         return parse_response(method, response_type, raw)
+
+
+async def _answer(request: Future[object], timeout: float | None) -> object:
+    """The answer of ``request``, awaited without ever cancelling it.
+
+    ``asyncio.wrap_future`` would cancel the request with the awaiting task,
+    and a cancelled request loses its late answer, which
+    :meth:`~._rpc.RpcConnection.abandon` hands on (the turn an abandoned
+    ``turn/start`` started must still be interrupted).
+    """
+    if not request.done():
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        request.add_done_callback(lambda _: wake_threadsafe(loop, ready))
+        await asyncio.wait_for(ready, timeout)
+    return request.result()
+
+
+def wake_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` from another thread (the reader), unless it is done or its loop closed."""
+
+    def set_done() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(set_done)
+    except RuntimeError:  # loop closed: nobody is waiting any more
+        pass

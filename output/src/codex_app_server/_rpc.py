@@ -34,6 +34,7 @@ from ._errors import (
 from ._transport import Transport
 
 __all__ = [
+    "AbandonHandler",
     "JsonObject",
     "NotificationHandler",
     "RequestId",
@@ -49,6 +50,7 @@ RequestId = int | str
 NotificationHandler = Callable[[str, JsonObject], None]
 ServerRequestHandler = Callable[["ServerRequestContext"], None]
 CloseCallback = Callable[[TransportClosedError], None]
+AbandonHandler = Callable[[str, Mapping[str, object] | None, Future[object]], None]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _PREVIEW_CHARS = 200
@@ -120,6 +122,9 @@ class RpcConnection:
             if the handler raises before answering, -32603.
         on_close: Called once with the :class:`TransportClosedError` when the
             connection ends (process exit or :meth:`close`).
+        on_abandoned: Called with ``(method, params, future)`` when a caller
+            stops waiting for a request (see :meth:`abandon`); ``future``
+            still gets the answer, or already has it.
         request_timeout: Default seconds :meth:`call` waits; ``None`` waits
             forever. Pending requests fail at once when the process dies.
     """
@@ -131,12 +136,14 @@ class RpcConnection:
         on_notification: NotificationHandler | None = None,
         on_server_request: ServerRequestHandler | None = None,
         on_close: CloseCallback | None = None,
+        on_abandoned: AbandonHandler | None = None,
         request_timeout: float | None = None,
     ) -> None:
         self._transport = transport
         self._on_notification = on_notification
         self._on_server_request = on_server_request
         self._on_close = on_close
+        self._on_abandoned = on_abandoned
         self._request_timeout = request_timeout
         self._lock = threading.Lock()
         self._next_id = 0
@@ -243,17 +250,39 @@ class RpcConnection:
         ``timeout=None`` uses the connection's ``request_timeout``. Raises
         the :class:`~._errors.JsonRpcError` subclass of an error response,
         :class:`TransportClosedError` if the connection ends first, and
-        :class:`TimeoutError` when no answer comes in time (a late answer
-        is then dropped).
+        :class:`TimeoutError` when no answer comes in time. A wait left
+        early (timeout, Ctrl-C) :meth:`abandons <abandon>` the request.
         """
         future = self.request(method, params)
         wait = self._request_timeout if timeout is None else timeout
         try:
             return future.result(wait)
         except FutureTimeoutError:
-            if not future.cancel():  # answered in the meantime
+            if future.done():  # answered in the meantime
                 return future.result()
+            self.abandon(method, params, future)
             raise TimeoutError(f"no response to {method!r} within {wait} s") from None
+        except BaseException:  # KeyboardInterrupt, or the error answer itself (then a no-op)
+            self.abandon(method, params, future)
+            raise
+
+    def abandon(self, method: str, params: Mapping[str, object] | None, future: Future[object]) -> None:
+        """The caller stopped waiting for ``future``, its request ``method`` with ``params``.
+
+        Ctrl-C, a cancelled task or a timeout took the caller away, but the
+        answer still comes and resolves ``future``, unread. The
+        ``on_abandoned`` handler is handed the request now, on this thread,
+        to act on that answer (the turn an abandoned ``turn/start`` starts
+        must be interrupted); not for a request that failed: its error was
+        the answer. Never raises: the caller is on its way out already.
+        """
+        handler = self._on_abandoned
+        if handler is None or future.cancelled() or (future.done() and future.exception() is not None):
+            return
+        try:
+            handler(method, params, future)
+        except Exception:
+            logger.exception("abandoned-request handler failed for %s", method)
 
     def notify(self, method: str, params: Mapping[str, object] | None = None) -> None:
         """Send a notification. Raises :class:`TransportClosedError` if closed."""

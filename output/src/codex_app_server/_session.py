@@ -5,23 +5,29 @@ Routing: every notification carrying a ``threadId`` is appended to the
 *before* ``turn/start`` is sent, so nothing is missed) and filtered by turn
 id. The reader thread only appends raw dicts; typed decoding happens in the
 consumer, off the reader's hot path.
+
+A turn whose caller left (Ctrl-C, a cancelled task or a timeout, while
+``turn/start`` was in flight or while streaming) is interrupted by the
+session (:meth:`Session.interrupt`), and the thread's next turn waits for it
+to end (:meth:`Router.settle`).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
 from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
-from ._requester import to_wire, validate
+from ._requester import to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transport import StdioTransport
 from .generated import v2_all
@@ -47,6 +53,7 @@ logger = logging.getLogger("codex_app_server")
 AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 
 _TURN_COMPLETED = "turn/completed"
+_TURN_STARTED = "turn/started"
 RawParams = dict[str, JsonValue]
 
 
@@ -94,6 +101,7 @@ class TurnWatch:
         self.thread_id = thread_id
         self.turn_id: str | None = None
         self.completed = False  # turn/completed was received (set by the reader)
+        self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
         # Throughput (tests/bench flood): push() and get() take the lock
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
@@ -105,12 +113,14 @@ class TurnWatch:
         self._taken: deque[tuple[str, JsonObject]] = deque()  # the consumer's; no lock needed
         self._error: BaseException | None = None
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+        self._on_started: Callable[[], None] | None = None
 
     # -- reader side
 
     def push(self, method: str, params: JsonObject) -> bool:
         """Buffer one notification; returns True when it completed the turn."""
         other = turn_id_of(params)
+        on_started = None
         with self._lock:  # under the lock: bind() may be setting turn_id right now
             if self.turn_id is not None and other is not None and other != self.turn_id:
                 return False
@@ -118,12 +128,29 @@ class TurnWatch:
             self._queue.append((method, params))
             if done:
                 self.completed = True
+                self._on_started = None
+            elif self._on_started is not None and method == _TURN_STARTED and other == self.turn_id:
+                on_started, self._on_started = self._on_started, None
             if self._sleepers:
                 self._cond.notify()
             waiter, self._waiter = self._waiter, None
         if waiter is not None:
-            _wake(waiter)
+            wake_threadsafe(*waiter)
+        if on_started is not None:
+            on_started()
         return done
+
+    def mark_interrupting(self, resend: Callable[[], None]) -> None:
+        """An interrupt of this bound turn went out: hold the thread's next turn until this one completes.
+
+        ``resend`` is called (on the reader thread) if this turn's
+        ``turn/started`` is still to come (one already received does not
+        count); never after ``turn/completed``.
+        """
+        with self._lock:
+            if not self.completed:
+                self.interrupting = True
+                self._on_started = resend
 
     def fail(self, error: BaseException) -> None:
         with self._cond:
@@ -131,7 +158,7 @@ class TurnWatch:
             self._cond.notify_all()
             waiter, self._waiter = self._waiter, None
         if waiter is not None:
-            _wake(waiter)
+            wake_threadsafe(*waiter)
 
     # -- consumer side
 
@@ -186,27 +213,16 @@ class TurnWatch:
         self.router.forget(self)
 
 
-def _wake(waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
-    loop, future = waiter
-
-    def set_done() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    try:
-        loop.call_soon_threadsafe(set_done)
-    except RuntimeError:  # loop closed: nobody is waiting any more
-        pass
-
-
 class Router:
     """Routes thread notifications to turn watches and guards turn consumers."""
 
     def __init__(self, concurrent_turns: bool) -> None:
         self.concurrent_turns = concurrent_turns
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a watch went or a hold was released
         self._watches: dict[str, list[TurnWatch]] = {}
         self._consumers: dict[str, TurnWatch] = {}  # thread id -> active consumer
+        self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/start requests
         self._error: BaseException | None = None
 
     def dispatch(self, method: str, params: JsonObject) -> None:
@@ -233,11 +249,58 @@ class Router:
 
     def forget(self, watch: TurnWatch) -> None:
         with self._lock:
-            watches = self._watches.get(watch.thread_id)
-            if watches and watch in watches:
-                watches.remove(watch)
-                if not watches:
-                    del self._watches[watch.thread_id]
+            self._forget(watch)
+
+    def _forget(self, watch: TurnWatch) -> None:
+        watches = self._watches.get(watch.thread_id)
+        if watches and watch in watches:
+            watches.remove(watch)
+            if not watches:
+                del self._watches[watch.thread_id]
+            if watch.interrupting:
+                self._changed.notify_all()
+
+    # -- turns interrupted for callers that left
+
+    def hold(self, thread_id: str, request: object) -> None:
+        """Hold the thread's next turn until ``request`` (an abandoned turn/start) is released."""
+        with self._lock:
+            self._holds.setdefault(thread_id, set()).add(request)
+
+    def release_hold(self, thread_id: str, request: object) -> None:
+        with self._lock:
+            held = self._holds.get(thread_id)
+            if held is not None:
+                held.discard(request)
+                if not held:
+                    del self._holds[thread_id]
+            self._changed.notify_all()
+
+    def held(self, thread_id: str) -> bool:
+        with self._lock:
+            return self._held(thread_id)
+
+    def settle(self, thread_id: str, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until the thread's turns interrupted for callers that left have ended.
+
+        Until then a new ``turn/start`` would not start a turn: codex would
+        steer the input into the dying turn, and it would end interrupted.
+        After ``timeout`` the stragglers are given up on (and no longer
+        watched), so no later turn waits for them again.
+        """
+        with self._lock:
+            if self._changed.wait_for(lambda: not self._held(thread_id), timeout):
+                return
+            logger.debug("thread %s: interrupted turns still running after %s s; starting anyway", thread_id, timeout)
+            self._holds.pop(thread_id, None)
+            for watch in [w for w in self._watches.get(thread_id, ()) if w.interrupting]:
+                self._forget(watch)
+
+    def _held(self, thread_id: str) -> bool:
+        if self._error is not None:
+            return False  # the connection ended: so did every turn
+        watches = self._watches.get(thread_id, ())
+        return thread_id in self._holds or any(w.interrupting and not w.completed for w in watches)
 
     def acquire(self, watch: TurnWatch) -> None:
         """Register an active consumer; a second one raises RuntimeError.
@@ -282,6 +345,7 @@ class Router:
             self._error = error
             watches = [w for ws in self._watches.values() for w in ws]
             self._watches.clear()
+            self._changed.notify_all()
         for watch in watches:
             watch.fail(error)
 
@@ -312,6 +376,7 @@ class Session:
             on_notification=self.router.dispatch,
             on_server_request=self._on_server_request,
             on_close=self.router.close,
+            on_abandoned=self._on_abandoned,
             request_timeout=self.config.request_timeout,
         )
         self.rpc = rpc
@@ -335,6 +400,62 @@ class Session:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- interrupting turns nobody follows
+
+    def interrupt(self, watch: TurnWatch) -> None:
+        """Interrupt the bound ``watch``'s turn without waiting for anything; never raises.
+
+        codex refuses ``turn/interrupt`` ("no active turn") from its
+        ``turn/start`` answer until the turn has started, so the request goes
+        now and, if ``turn/started`` is still to come, once more then (a
+        second interrupt of a running turn is harmless). ``watch`` must have
+        been registered before the turn/start answer was read, so that no
+        ``turn/started`` slips past it.
+        """
+        turn_id = watch.turn_id
+        if turn_id is None:
+            return
+        send = functools.partial(self._send_interrupt, watch.thread_id, turn_id)
+        watch.mark_interrupting(send)
+        send()
+
+    def _send_interrupt(self, thread_id: str, turn_id: str) -> None:
+        rpc = self.rpc
+        if rpc is None:
+            return
+        try:
+            answer = rpc.request("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+        except Exception as exc:  # may run on the reader thread: nothing may escape
+            logger.debug("could not interrupt turn %s: %s", turn_id, exc)
+            return
+        answer.add_done_callback(functools.partial(_log_refused_interrupt, turn_id))
+
+    def _on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> None:
+        """The caller stopped waiting for a request (Ctrl-C, cancelled task, timeout).
+
+        A ``turn/start`` it gave up on still starts a turn, and nobody would
+        consume or interrupt it: it would run on, streaming, and absorb the
+        thread's next input. Interrupt it once its id is known.
+        """
+        thread_id = params.get("threadId") if params is not None else None
+        if method == "turn/start" and isinstance(thread_id, str):
+            self.router.hold(thread_id, request)
+            request.add_done_callback(functools.partial(self._interrupt_started_turn, thread_id))
+
+    def _interrupt_started_turn(self, thread_id: str, request: Future[object]) -> None:
+        """Runs on the reader thread as it reads the turn/start answer, so before that turn's turn/started
+        (codex sends the answer first); on the abandoning caller's thread if the answer had come already."""
+        try:
+            turn_id = _started_turn_id(request)
+            if turn_id is not None:
+                watch = self.router.watch(thread_id)
+                watch.bind(turn_id)
+                self.interrupt(watch)
+        except Exception as exc:  # the connection ended (router.watch): the turn ended with it
+            logger.debug("not interrupting the turn of an abandoned turn/start: %s", exc)
+        finally:  # after the watch above took over holding the thread
+            self.router.release_hold(thread_id, request)
 
     # -- server requests
 
@@ -366,6 +487,20 @@ class Session:
             asyncio.run_coroutine_threadsafe(_answer_async(ctx, spec, handler_fn, params), loop)
         else:
             self._workers().submit(_answer_sync, ctx, spec, handler_fn, params)
+
+
+def _started_turn_id(request: Future[object]) -> str | None:
+    """The turn id a turn/start answer names; None for a failed request or an odd answer."""
+    if request.cancelled() or request.exception() is not None:
+        return None
+    result = request.result()
+    return turn_id_of(result) if isinstance(result, dict) else None
+
+
+def _log_refused_interrupt(turn_id: str, answer: Future[object]) -> None:
+    error = None if answer.cancelled() else answer.exception()
+    if error is not None:  # expected for the early try of Session.interrupt
+        logger.debug("turn/interrupt of turn %s: %s", turn_id, error)
 
 
 def _reply(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:

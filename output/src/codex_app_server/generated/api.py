@@ -704,7 +704,7 @@ class AsyncThread(AsyncThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        watch = self._watch_turns(consumer=True)
+        watch = await self._watch_turns(consumer=True)
         try:
             response = await self._client.turn_start(
                 thread_id=self.id,
@@ -782,7 +782,7 @@ class AsyncThread(AsyncThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        watch = self._watch_turns()
+        watch = await self._watch_turns()
         try:
             response = await self._client.turn_start(
                 thread_id=self.id,
