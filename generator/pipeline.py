@@ -63,7 +63,7 @@ def render_models(package: views.ModelsPackage) -> dict[str, str]:
     sources = {
         f"{GENERATED_PACKAGE}/v2_all.py": render("v2_all.py.jinja", m=package),
         f"{models_dir}/__init__.py": render("models_init.py.jinja", header=package.header),
-        f"{models_dir}/_base.py": render("models_base.py.jinja", m=package),
+        f"{models_dir}/{views.BASE_MODULE}.py": render("models_base.py.jinja", m=package),
     }
     for shard in package.shards:
         sources[f"{models_dir}/{shard.module}.py"] = render(

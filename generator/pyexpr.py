@@ -121,8 +121,10 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False, qualifier: str = "") ->
 
     ``runtime`` selects spellings that evaluate on every supported Python at
     import time (type aliases); field annotations are lazy strings.
-    ``qualifier`` (``"v2_all."``) prefixes generated names, for modules that
-    reach the models through ``v2_all`` instead of importing them.
+    ``qualifier`` (``"v2_all."``) prefixes generated names, ``JsonValue`` and
+    ``Field``, for modules that reach them through ``v2_all`` instead of
+    importing them (pydantic's ``Field`` and ``JsonValue`` cost 1-4 MB to
+    import: the SDK's own import does not pay it).
     """
     if isinstance(t, ir.Builtin):
         return t.name if t.name in _PLAIN_BUILTINS else qualifier + t.name
@@ -138,7 +140,7 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False, qualifier: str = "") ->
         return "Literal[" + ", ".join(pyrepr(v) for v in t.values) + "]"
     if isinstance(t, ir.Constrained):
         args = ", ".join(f"{k}={v!r}" for k, v in t.constraints)
-        return f"Annotated[{annotation(t.base, runtime=runtime, qualifier=qualifier)}, Field({args})]"
+        return f"Annotated[{annotation(t.base, runtime=runtime, qualifier=qualifier)}, {qualifier}Field({args})]"
     if isinstance(t, ir.Nullable):
         inner = annotation(t.inner, runtime=runtime, qualifier=qualifier)
         return (
@@ -149,20 +151,21 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False, qualifier: str = "") ->
     if isinstance(t, ir.UnionOf):
         if t.discriminator:
             members = ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in t.members)
-            return f"Annotated[Union[{members}], Field(discriminator={pyrepr(t.discriminator)})]"
+            return f"Annotated[Union[{members}], {qualifier}Field(discriminator={pyrepr(t.discriminator)})]"
         if _has_catch_all(t):
             # pydantic's smart mode prefers an exact match, and a dict is an
             # exact dict[str, JsonValue]: the catch-all would win over every
             # model variant. Try the variants in order, catch-alls last.
             ordered = sorted(t.members, key=_is_catch_all)
             members = ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in ordered)
-            return f'Annotated[Union[{members}], Field(union_mode="left_to_right")]'
+            return f'Annotated[Union[{members}], {qualifier}Field(union_mode="left_to_right")]'
         return "Union[" + ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in t.members) + "]"
     raise TypeError(t)
 
 
-# Builtins spelt the same everywhere; the others (Int32 ...) are generated aliases.
-_PLAIN_BUILTINS = frozenset({"str", "int", "float", "bool", "None", "JsonValue"})
+# Python's own names; the others (Int32 ..., pydantic's JsonValue) are reached
+# through the qualifier where there is one (v2_all re-exports them).
+_PLAIN_BUILTINS = frozenset({"str", "int", "float", "bool", "None"})
 
 
 def _is_catch_all(t: ir.TypeExpr) -> bool:

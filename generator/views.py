@@ -73,12 +73,14 @@ class ShardView:
 class ModelsPackage:
     header: str
     shards: tuple[ShardView, ...]
-    homes: tuple[tuple[str, str], ...]  # (definition name, shard module), sorted by name
+    homes: tuple[tuple[str, str], ...]  # (name, module under _models), sorted by name
     exports: tuple[str, ...]
     int_aliases: tuple[tuple[str, str], ...]
-    base_exports: tuple[str, ...]  # what v2_all re-exports from _models._base
+    base_exports: tuple[str, ...]  # what v2_all re-exports from _models._base (BASE_MODULE)
     has_tag_enums: bool = False
 
+
+BASE_MODULE = "_base"  # generated/_models/_base.py: what every model module shares
 
 INT_ALIASES: tuple[tuple[str, int, int | None], ...] = (
     ("Int8", -(2**7), 2**7 - 1),
@@ -254,10 +256,12 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
     )
     has_tag_enums = any(e.closed for e in enums.values())
     base_exports = ("OpenEnum", *(("TagEnum",) if has_tag_enums else ()), "WireModel", *(n for n, _ in int_aliases))
+    # pydantic's two names too, for annotations spelt v2_all.JsonValue; not in __all__.
+    base_homes = [(name, BASE_MODULE) for name in (*base_exports, "Field", "JsonValue")]
     return ModelsPackage(
         header=header(api),
         shards=tuple(shard_views),
-        homes=tuple(sorted((name, s.module) for s in shard_views for name in s.names)),
+        homes=tuple(sorted([*((name, s.module) for s in shard_views for name in s.names), *base_homes])),
         # The shared base names too: the generated modules name them through v2_all.
         exports=tuple(sorted({*by_name, *base_exports})),
         int_aliases=int_aliases,

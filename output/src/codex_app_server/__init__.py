@@ -39,18 +39,22 @@ from ._retry import async_retry_on_overload, retry_on_overload
 from ._version import __version__
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
 from .generated.client import AppServerClient, AsyncAppServerClient
-from .generated.notifications import UnknownNotification
 from .generated.server_requests import AsyncServerRequestHandler, NoHandlerError, ServerRequestHandler
 
 if TYPE_CHECKING:
-    from .generated.notifications import Notification
+    from .generated.notifications import Notification, UnknownNotification
     from .generated.v2_all import InitializeResponse, TurnStatus
 else:
     # Models are imported on first use (importing the SDK creates none);
     # the union of every notification imports every event model.
     __getattr__, __dir__ = _lazy_exports(
         __name__,
-        {"InitializeResponse": "v2_all", "Notification": "notifications", "TurnStatus": "v2_all"},
+        {
+            "InitializeResponse": "v2_all",
+            "Notification": "notifications",
+            "TurnStatus": "v2_all",
+            "UnknownNotification": "notifications",
+        },
         ".generated.",
     )
 

@@ -6,8 +6,8 @@ Here is the machinery the generated modules call, so that generated code
 itself only holds data (names), never dynamic imports:
 
 * :func:`lazy_exports`: a module's ``__getattr__`` / ``__dir__`` (PEP 562)
-  that import a name's home module the first time the name is read;
-* :func:`lazy_attribute`: the same for one value built on first read;
+  that import a name's home module (or build its value) the first time the
+  name is read;
 * :class:`LazyModels`: a ``key -> model`` table resolved on first lookup.
 """
 
@@ -23,26 +23,36 @@ ModuleGetattr = Callable[[str], object]
 ModuleDir = Callable[[], list[str]]
 
 
-def lazy_exports(module_name: str, homes: Mapping[str, str], prefix: str = "") -> tuple[ModuleGetattr, ModuleDir]:
+def lazy_exports(
+    module_name: str,
+    homes: Mapping[str, str],
+    prefix: str = "",
+    built: Mapping[str, Callable[[], object]] | None = None,
+) -> tuple[ModuleGetattr, ModuleDir]:
     """``__getattr__`` and ``__dir__`` for module ``module_name``.
 
     ``homes`` maps each name to the module defining it, relative to the
-    package of ``module_name`` after ``prefix`` (``"._models."`` + ``"turn"``).
-    The first read of a name imports its home and stores the value in the
+    package of ``module_name`` after ``prefix`` (``"._models."`` + ``"turn"``);
+    ``built`` maps names to functions making their values. The first read of
+    a name imports its home (or builds it) and stores the value in the
     module, so later reads are plain attribute reads.
     """
+    builders = dict(built or {})
 
     def __getattr__(name: str) -> object:
-        home = homes.get(name)
-        if home is None:
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         module = sys.modules[module_name]
-        value = getattr(importlib.import_module(prefix + home, module.__package__), name)
+        build = builders.get(name)
+        if build is not None:
+            value = build()
+        elif name in homes:
+            value = getattr(importlib.import_module(prefix + homes[name], module.__package__), name)
+        else:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         setattr(module, name, value)
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(vars(sys.modules[module_name])) | set(homes))
+        return sorted(set(vars(sys.modules[module_name])) | set(homes) | set(builders))
 
     return __getattr__, __dir__
 
@@ -50,19 +60,6 @@ def lazy_exports(module_name: str, homes: Mapping[str, str], prefix: str = "") -
 def model_named(models: ModuleType, name: str) -> object:
     """The generated model (or union alias) ``name`` of ``models`` (``v2_all``), imported on first use."""
     return getattr(models, name)
-
-
-def lazy_attribute(module_name: str, name: str, build: Callable[[], object]) -> ModuleGetattr:
-    """``__getattr__`` for module ``module_name`` that builds ``name`` on its first read."""
-
-    def __getattr__(attribute: str) -> object:
-        if attribute != name:
-            raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}")
-        value = build()
-        setattr(sys.modules[module_name], name, value)
-        return value
-
-    return __getattr__
 
 
 V = TypeVar("V")

@@ -23,15 +23,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, cast
 
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
 from ._requester import to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transport import StdioTransport
-from .generated import v2_all
-from .generated.notifications import NOTIFICATION_EVENTS, UnknownNotification
+from .generated import notifications, v2_all
+from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
     SERVER_REQUESTS,
     AsyncServerRequestHandler,
@@ -45,8 +45,14 @@ if TYPE_CHECKING:
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
 
+    # pydantic's JsonValue costs 1-4 MB to import (pydantic.types): here it
+    # is an annotation only, so importing the SDK does not pay for it.
+    from pydantic import JsonValue
+
     from .generated.notifications import Notification
     from .generated.v2_all import InitializeResponse
+
+    RawParams = dict[str, JsonValue]
 
 logger = logging.getLogger("codex_app_server")
 
@@ -54,7 +60,6 @@ AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 
 _TURN_COMPLETED = "turn/completed"
 _TURN_STARTED = "turn/started"
-RawParams = dict[str, JsonValue]
 
 
 def decode_notification(method: str, params: JsonObject) -> Notification:
@@ -62,7 +67,9 @@ def decode_notification(method: str, params: JsonObject) -> Notification:
     event_cls = NOTIFICATION_EVENTS.get(method)
     if event_cls is None:
         logger.debug("unknown notification method %s", method)
-        return UnknownNotification(method=method, params=cast(RawParams, params), reason="unknown method")
+        return notifications.UnknownNotification(
+            method=method, params=cast("RawParams", params), reason="unknown method"
+        )
     try:
         # The validator itself rather than model_validate(): the same result
         # without its Python-level argument checks, ~0.5 µs of a delta's ~3.
@@ -71,7 +78,7 @@ def decode_notification(method: str, params: JsonObject) -> Notification:
         return event
     except ValidationError as exc:
         logger.debug("notification %s did not validate: %s", method, _where_invalid(exc))
-        return UnknownNotification(method=method, params=cast(RawParams, params), reason=str(exc))
+        return notifications.UnknownNotification(method=method, params=cast("RawParams", params), reason=str(exc))
 
 
 def _where_invalid(exc: ValidationError) -> str:

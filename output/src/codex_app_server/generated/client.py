@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union, cast  # noqa: F401
 
-from pydantic import Field, JsonValue  # noqa: F401
-
 from .._requester import OMIT, AsyncRequester, Omit, SyncRequester
 
 # Models are named through v2_all, which imports each on first use.
@@ -453,7 +451,7 @@ class AppServerClient(SyncRequester):
         *,
         key_path: str,
         merge_strategy: v2_all.MergeStrategy,
-        value: JsonValue,
+        value: v2_all.JsonValue,
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
     ) -> v2_all.ConfigWriteResponse:
@@ -1002,8 +1000,8 @@ class AppServerClient(SyncRequester):
         server: str,
         thread_id: str,
         tool: str,
-        arguments: JsonValue | None | Omit = OMIT,
-        meta: JsonValue | None | Omit = OMIT,
+        arguments: v2_all.JsonValue | None | Omit = OMIT,
+        meta: v2_all.JsonValue | None | Omit = OMIT,
     ) -> v2_all.McpServerToolCallResponse:
         """Call ``mcpServer/tool/call``.
 
@@ -1449,7 +1447,7 @@ class AppServerClient(SyncRequester):
         )
 
     def thread_approve_guardian_denied_action(
-        self, *, event: JsonValue, thread_id: str
+        self, *, event: v2_all.JsonValue, thread_id: str
     ) -> v2_all.ThreadApproveGuardianDeniedActionResponse:
         """Call ``thread/approveGuardianDeniedAction``.
 
@@ -1481,7 +1479,7 @@ class AppServerClient(SyncRequester):
         )
 
     def thread_attachment_add(
-        self, *, attachment_type: str, identity_key: str, payload: JsonValue, thread_id: str
+        self, *, attachment_type: str, identity_key: str, payload: v2_all.JsonValue, thread_id: str
     ) -> v2_all.ThreadAttachmentAddResponse:
         """Parameters for creating or locating an attachment on its owning thread.
 
@@ -1602,7 +1600,7 @@ class AppServerClient(SyncRequester):
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
-        config: dict[str, JsonValue] | None | Omit = OMIT,
+        config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
@@ -1719,7 +1717,7 @@ class AppServerClient(SyncRequester):
             ),
         )
 
-    def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> v2_all.ThreadInjectItemsResponse:
+    def thread_inject_items(self, *, items: list[v2_all.JsonValue], thread_id: str) -> v2_all.ThreadInjectItemsResponse:
         """Append raw Responses API items to the thread history without starting a user turn.
 
         JSON-RPC method: ``thread/inject_items``.
@@ -1913,7 +1911,7 @@ class AppServerClient(SyncRequester):
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
-        config: dict[str, JsonValue] | None | Omit = OMIT,
+        config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         exclude_turns: bool | None | Omit = OMIT,
@@ -2032,7 +2030,7 @@ class AppServerClient(SyncRequester):
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
-        config: dict[str, JsonValue] | None | Omit = OMIT,
+        config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
@@ -2253,7 +2251,7 @@ class AppServerClient(SyncRequester):
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
         effort: v2_all.ReasoningEffort | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
-        output_schema: JsonValue | None | Omit = OMIT,
+        output_schema: v2_all.JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
         personality: v2_all.Personality | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
@@ -2809,7 +2807,7 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         key_path: str,
         merge_strategy: v2_all.MergeStrategy,
-        value: JsonValue,
+        value: v2_all.JsonValue,
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
     ) -> v2_all.ConfigWriteResponse:
@@ -3364,8 +3362,8 @@ class AsyncAppServerClient(AsyncRequester):
         server: str,
         thread_id: str,
         tool: str,
-        arguments: JsonValue | None | Omit = OMIT,
-        meta: JsonValue | None | Omit = OMIT,
+        arguments: v2_all.JsonValue | None | Omit = OMIT,
+        meta: v2_all.JsonValue | None | Omit = OMIT,
     ) -> v2_all.McpServerToolCallResponse:
         """Call ``mcpServer/tool/call``.
 
@@ -3811,7 +3809,7 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def thread_approve_guardian_denied_action(
-        self, *, event: JsonValue, thread_id: str
+        self, *, event: v2_all.JsonValue, thread_id: str
     ) -> v2_all.ThreadApproveGuardianDeniedActionResponse:
         """Call ``thread/approveGuardianDeniedAction``.
 
@@ -3843,7 +3841,7 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def thread_attachment_add(
-        self, *, attachment_type: str, identity_key: str, payload: JsonValue, thread_id: str
+        self, *, attachment_type: str, identity_key: str, payload: v2_all.JsonValue, thread_id: str
     ) -> v2_all.ThreadAttachmentAddResponse:
         """Parameters for creating or locating an attachment on its owning thread.
 
@@ -3964,7 +3962,7 @@ class AsyncAppServerClient(AsyncRequester):
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
-        config: dict[str, JsonValue] | None | Omit = OMIT,
+        config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
@@ -4081,7 +4079,9 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
-    async def thread_inject_items(self, *, items: list[JsonValue], thread_id: str) -> v2_all.ThreadInjectItemsResponse:
+    async def thread_inject_items(
+        self, *, items: list[v2_all.JsonValue], thread_id: str
+    ) -> v2_all.ThreadInjectItemsResponse:
         """Append raw Responses API items to the thread history without starting a user turn.
 
         JSON-RPC method: ``thread/inject_items``.
@@ -4277,7 +4277,7 @@ class AsyncAppServerClient(AsyncRequester):
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
-        config: dict[str, JsonValue] | None | Omit = OMIT,
+        config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         exclude_turns: bool | None | Omit = OMIT,
@@ -4396,7 +4396,7 @@ class AsyncAppServerClient(AsyncRequester):
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
-        config: dict[str, JsonValue] | None | Omit = OMIT,
+        config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
@@ -4617,7 +4617,7 @@ class AsyncAppServerClient(AsyncRequester):
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
         effort: v2_all.ReasoningEffort | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
-        output_schema: JsonValue | None | Omit = OMIT,
+        output_schema: v2_all.JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
         personality: v2_all.Personality | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,

@@ -12,23 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Union
 
-from pydantic import JsonValue
-
-from .._lazy import LazyModels, lazy_attribute
+from .._lazy import LazyModels, lazy_exports
 from . import v2_all
-from ._models._base import WireModel
-
-
-class UnknownNotification(WireModel):
-    """A notification of an unknown method, or one whose params did not validate."""
-
-    method: str
-    params: dict[str, JsonValue] | None = None
-    reason: str = ""
-    """Why it was not decoded: "unknown method" or the validation error."""
-
 
 if TYPE_CHECKING:
+    from ._models._base import UnknownNotification, WireModel
+
     Notification = Union[
         v2_all.AccountGatewayOAuthChangedEvent,
         v2_all.AccountLoginCompletedEvent,
@@ -118,6 +107,7 @@ if TYPE_CHECKING:
         UnknownNotification,
     ]
     """Anything ``TurnHandle.stream()`` and the notification stream yield."""
+
 
 NOTIFICATION_EVENTS: LazyModels[type[WireModel]] = LazyModels(
     v2_all,
@@ -303,10 +293,17 @@ NOTIFICATION_PARAMS: LazyModels[type[WireModel] | None] = LazyModels(
 )
 """JSON-RPC method -> params model, imported on first lookup."""
 
-if not TYPE_CHECKING:
+
+def _notification_union() -> object:
     # The union of every event imports every event module: built on first use only.
-    __getattr__ = lazy_attribute(
-        __name__, "Notification", lambda: Union[tuple(NOTIFICATION_EVENTS.values()) + (UnknownNotification,)]
+    from ._models._base import UnknownNotification
+
+    return Union[tuple(NOTIFICATION_EVENTS.values()) + (UnknownNotification,)]
+
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(
+        __name__, {"UnknownNotification": "_base"}, "._models.", built={"Notification": _notification_union}
     )
 
 

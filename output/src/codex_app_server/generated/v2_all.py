@@ -25,9 +25,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from ._models._base import Int8, Int16, Int32, Int64, OpenEnum, TagEnum, UInt, UInt8, UInt16, UInt32, UInt64, WireModel
 
 if TYPE_CHECKING:
+    # For type checkers and for annotations elsewhere that say v2_all.JsonValue.
+    from pydantic import Field as Field
+    from pydantic import JsonValue as JsonValue
+
+    from ._models._base import (
+        Int8,
+        Int16,
+        Int32,
+        Int64,
+        OpenEnum,
+        TagEnum,
+        UInt,
+        UInt8,
+        UInt16,
+        UInt32,
+        UInt64,
+        WireModel,
+    )
     from ._models.absolute_path_buf import AbsolutePathBuf
     from ._models.account_chatgpt_auth_tokens_refresh_request import (
         AccountChatgptAuthTokensRefreshRequest,
@@ -1565,6 +1582,7 @@ _HOMES: dict[str, str] = {
     "FeedbackUploadParams": "feedback_upload_params",
     "FeedbackUploadRequest": "client_request",
     "FeedbackUploadResponse": "feedback_upload_params",
+    "Field": "_base",
     "FileChange": "apply_patch_approval_params",
     "FileChangeApprovalDecision": "file_change_request_approval_params",
     "FileChangeOutputDeltaNotification": "file_change_output_delta_notification",
@@ -1707,6 +1725,10 @@ _HOMES: dict[str, str] = {
     "InputTextDynamicToolCallOutputContentItem": "dynamic_tool_call_output_content_item",
     "InputTextFunctionCallOutputContentItem": "function_call_output_body",
     "InstalledApp": "apps_installed_params",
+    "Int16": "_base",
+    "Int32": "_base",
+    "Int64": "_base",
+    "Int8": "_base",
     "InternalChatMessageMetadataPassthrough": "raw_response_item_completed_notification",
     "ItemAgentMessageDeltaEvent": "agent_message_delta_notification",
     "ItemAutoApprovalReviewCompletedEvent": "item_auto_approval_review_completed_event",
@@ -1739,6 +1761,7 @@ _HOMES: dict[str, str] = {
     "JSONRPCNotification": "jsonrpc_message",
     "JSONRPCRequest": "jsonrpc_message",
     "JSONRPCResponse": "jsonrpc_message",
+    "JsonValue": "_base",
     "KindFileSystemSpecialPath": "additional_file_system_permissions",
     "LegacyAppPathString": "legacy_app_path_string",
     "LegacyManagedConfigTomlFromFileConfigLayerSource": "config_layer_source",
@@ -1889,6 +1912,7 @@ _HOMES: dict[str, str] = {
     "NpmPluginSource": "plugin_summary",
     "NullableGetAccountRateLimitsParams": "nullable_get_account_rate_limits_params",
     "NullableGetAccountTokenUsageParams": "nullable_get_account_token_usage_params",
+    "OpenEnum": "_base",
     "OpenPageResponsesApiWebSearchAction": "raw_response_item_completed_notification",
     "OpenPageWebSearchAction": "thread_item",
     "OpenaiFormCamelMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
@@ -2112,6 +2136,7 @@ _HOMES: dict[str, str] = {
     "SummaryTextReasoningItemReasoningSummary": "raw_response_item_completed_notification",
     "SystemConfigLayerSource": "config_layer_source",
     "SystemErrorThreadStatus": "thread_status",
+    "TagEnum": "_base",
     "TerminalInteractionNotification": "item_command_execution_terminal_interaction_event",
     "TextElement": "user_input",
     "TextPosition": "config_warning_event",
@@ -2365,6 +2390,11 @@ _HOMES: dict[str, str] = {
     "TurnThreadUnreadPosition": "thread_read_state_changed_event",
     "TurnToolOutput": "turn_start_params",
     "TurnsPage": "turns_page",
+    "UInt": "_base",
+    "UInt16": "_base",
+    "UInt32": "_base",
+    "UInt64": "_base",
+    "UInt8": "_base",
     "UncommittedChangesReviewTarget": "review_start_params",
     "UnknownCommandAction": "command_action",
     "UnknownFileSystemSpecialPath": "additional_file_system_permissions",
@@ -2405,6 +2435,7 @@ _HOMES: dict[str, str] = {
     "WindowsSandboxSetupStartResponse": "windows_sandbox_setup_start_params",
     "WindowsWorldWritableWarningEvent": "windows_world_writable_warning_event",
     "WindowsWorldWritableWarningNotification": "windows_world_writable_warning_event",
+    "WireModel": "_base",
     "WorkspaceMessage": "get_workspace_messages_response",
     "WorkspaceMessageType": "get_workspace_messages_response",
     "WorkspaceRouting": "workspace_routing",
@@ -2412,7 +2443,7 @@ _HOMES: dict[str, str] = {
     "WriteStatus": "config_value_write_params",
     "WriteStdinGuardianApprovalReviewAction": "guardian_approval_review_action",
 }
-"""Definition name -> the module under ``_models`` that defines it."""
+"""Name -> the module under ``_models`` that defines it (or, from pydantic, imports it)."""
 
 if not TYPE_CHECKING:
     # Hidden from type checkers: they see the imports above, so a misspelt
