@@ -240,15 +240,18 @@ def find_python(version: str) -> str | None:
     for candidate in candidates:
         try:
             out = subprocess.run(
-                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"],
                 capture_output=True,
                 text=True,
                 timeout=30,
             )
         except (OSError, subprocess.TimeoutExpired):
             continue
-        if out.returncode == 0 and out.stdout.strip() == version:
-            return candidate
+        found, _, executable = out.stdout.strip().partition("\n")
+        if out.returncode == 0 and found == version:
+            # The interpreter itself, not a pyenv shim: the smoke runs in a
+            # clean environment, where a shim no longer knows which version.
+            return executable or candidate
     return None
 
 
