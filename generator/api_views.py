@@ -259,6 +259,9 @@ def wrapper_view(w: ir.WrapperMethod, is_async: bool, method: ir.Method) -> Wrap
     if w.kind == "plain":
         returns = model_ref(w.response_model)
         body = [f"return {await_}{call}"]
+    elif w.kind == "live_turn":
+        returns = model_ref(w.response_model)
+        body = [f"{await_}self._until_started()", f"return {await_}{call}"]
     elif w.kind == "thread":
         returns = f"{prefix}Thread"
         body = [f"response = {await_}{call}", f"return {prefix}Thread(self, response.thread)"]

@@ -223,7 +223,7 @@ class WrapperMethod:
     owner: str  # "Codex" | "Thread" | "TurnHandle"
     py_name: str
     rpc_method: str
-    kind: str  # "plain" | "thread" | "resume_thread" | "turn" | "run"
+    kind: str  # "plain" | "thread" | "resume_thread" | "turn" | "run" | "live_turn"
     bound: tuple[tuple[str, str], ...]  # (field name, attribute of self)
     positional: tuple[Parameter, ...]
     keywords: tuple[Parameter, ...]

@@ -85,7 +85,11 @@ def build_wrapper(entry: Mapping[str, object], methods: Mapping[str, ir.Method],
 
 
 def _check_kind(w: ir.WrapperMethod, defs: Mapping[str, ir.Definition], loc: Location) -> None:
-    """Kinds that read the response need the fields they read."""
+    """Kinds that read the response need the fields they read; live_turn needs a turn to wait for."""
+    if w.kind == "live_turn" and w.owner != "TurnHandle":
+        raise GeneratorError(
+            loc.child("kind"), f"wrapper {w.owner}.{w.py_name}: kind 'live_turn' is for TurnHandle only"
+        )
     needs = {"thread": "thread", "resume_thread": "thread", "turn": "turn", "run": "turn"}.get(w.kind)
     if needs is None:
         return

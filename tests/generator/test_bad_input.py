@@ -108,6 +108,13 @@ CASES = [
         manifest='[[wrappers]]\nowner = "Codex"\nname = "gone"\nmethod = "nope/gone"\n',
     ),
     Bad(
+        "manifest-live-turn-not-on-a-turn",
+        "methods.toml",
+        "/wrappers/0/kind",
+        "kind 'live_turn' is for TurnHandle only",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nkind = "live_turn"\n',
+    ),
+    Bad(
         "manifest-nan",
         "methods.toml",
         "/server_requests/ping/default/x",

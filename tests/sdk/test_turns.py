@@ -172,6 +172,28 @@ def test_interrupt_ends_the_turn_as_interrupted(codex: Any, provider: RoutedProv
     assert thread.run("Next.").final_response == "Fresh turn."
 
 
+@pytest.mark.parametrize("attempt", range(4))
+def test_interrupt_at_once_after_turn_is_not_refused(codex: Any, provider: RoutedProvider, attempt: int) -> None:
+    """codex answers turn/start before the turn runs and refuses turn/interrupt until it does.
+
+    interrupt() waits for turn/started, so "start, then cancel" works every
+    time (without the wait, about half of these attempts raised "no active
+    turn to interrupt" and the turn ran on).
+    """
+    provider.enqueue(Hang(timeout_s=STEP_TIMEOUT_S))
+    thread = codex.thread_start()
+    handle = thread.turn("Take your time.")
+
+    handle.interrupt()
+
+    rest = list(handle.stream())
+    assert isinstance(rest[-1], TurnCompletedEvent)
+    assert rest[-1].params.turn.status == TurnStatus.interrupted
+    provider.reset()  # the interrupt may have come before the model was asked: drop the unused Hang
+    provider.enqueue(final_text("Fresh turn."))
+    assert thread.run("Next.").final_response == "Fresh turn."
+
+
 def test_failed_turn_raises_from_run_and_is_returned_by_turn_handle_run(codex: Any, provider: RoutedProvider) -> None:
     provider.enqueue(HttpError(500))
     thread = codex.thread_start()

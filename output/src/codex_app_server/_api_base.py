@@ -39,6 +39,9 @@ T = TypeVar("T")
 
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
+# How long interrupt() / steer() wait for turn/started (codex answers turn/start
+# before the turn runs, and refuses both until then); after it they go anyway.
+_START_WAIT_S = 10.0
 
 
 def given(value: T | None) -> T | Omit:
@@ -231,6 +234,10 @@ class TurnHandleBase(_TurnCommon):
         self._thread = thread
         self._client = thread._client
 
+    def _until_started(self) -> None:
+        """Wait for the server to report this turn started (or ended): interrupt() right after turn() works."""
+        self._watch.live.wait(_START_WAIT_S)
+
     def stream(self) -> Iterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
 
@@ -385,6 +392,13 @@ class AsyncTurnHandleBase(_TurnCommon):
         super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
+
+    async def _until_started(self) -> None:
+        """Wait for the server to report this turn started (or ended), off the event loop."""
+        if not self._watch.live.is_set():  # usual case: it has, and nothing blocks
+            import asyncio
+
+            await asyncio.get_running_loop().run_in_executor(None, self._watch.live.wait, _START_WAIT_S)
 
     async def stream(self) -> AsyncIterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.

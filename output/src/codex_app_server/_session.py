@@ -121,6 +121,9 @@ class TurnWatch:
         self._error: BaseException | None = None
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._on_started: Callable[[], None] | None = None
+        # Set once the server reports the turn started, or ended, or the
+        # connection failed: codex refuses turn/interrupt and turn/steer before.
+        self.live = threading.Event()
 
     # -- reader side
 
@@ -136,7 +139,9 @@ class TurnWatch:
             if done:
                 self.completed = True
                 self._on_started = None
-            elif self._on_started is not None and method == _TURN_STARTED and other == self.turn_id:
+                self.live.set()
+            elif method == _TURN_STARTED and self.turn_id is not None and other == self.turn_id:
+                self.live.set()
                 on_started, self._on_started = self._on_started, None
             if self._sleepers:
                 self._cond.notify()
@@ -164,6 +169,7 @@ class TurnWatch:
             self._error = error
             self._cond.notify_all()
             waiter, self._waiter = self._waiter, None
+        self.live.set()  # nobody waits for a turn on a dead connection
         if waiter is not None:
             wake_threadsafe(*waiter)
 
@@ -177,6 +183,8 @@ class TurnWatch:
             self._queue = deque(kept)
             if any(m == _TURN_COMPLETED and turn_id_of(p) == turn_id for m, p in kept):
                 self.completed = True
+            if any(m in (_TURN_STARTED, _TURN_COMPLETED) and turn_id_of(p) == turn_id for m, p in kept):
+                self.live.set()  # read before the turn id was known
         if self.completed:
             self.router.forget(self)
 
