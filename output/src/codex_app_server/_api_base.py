@@ -37,6 +37,8 @@ logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
 
+_TURN_COMPLETED = "turn/completed"  # checked before the isinstance: once per streamed event
+
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
 # How long interrupt() / steer() wait for turn/started (codex answers turn/start
@@ -254,7 +256,7 @@ class TurnHandleBase(_TurnCommon):
                 method, params = watch.get()
                 event = decode_notification(method, params)
                 yield event
-                if _completed_turn(event, self.id) is not None:
+                if method == _TURN_COMPLETED and _completed_turn(event, self.id) is not None:
                     return
         except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
             self._interrupt_and_drain()
@@ -416,7 +418,7 @@ class AsyncTurnHandleBase(_TurnCommon):
                 method, params = await watch.aget()
                 event = decode_notification(method, params)
                 yield event
-                if _completed_turn(event, self.id) is not None:
+                if method == _TURN_COMPLETED and _completed_turn(event, self.id) is not None:
                     return
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
             self._send_interrupt()
