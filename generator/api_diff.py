@@ -288,17 +288,6 @@ def _text(t: ir.TypeExpr) -> str:
 # ---------------------------------------------------------------- roles
 
 
-def _edges(defn: ir.Definition) -> frozenset[str]:
-    if isinstance(defn, ir.Model):
-        out: frozenset[str] = frozenset()
-        for f in defn.fields:
-            out |= ir.referenced_names(f.type)
-        return out
-    if isinstance(defn, ir.Alias):
-        return ir.referenced_names(defn.type)
-    return frozenset()
-
-
 def _reachable(api: ir.Api, roots: Iterable[str | None]) -> set[str]:
     by_name = {d.name: d for d in api.definitions}
     seen: set[str] = set()
@@ -308,7 +297,7 @@ def _reachable(api: ir.Api, roots: Iterable[str | None]) -> set[str]:
         if name in seen or name not in by_name:
             continue
         seen.add(name)
-        todo.extend(_edges(by_name[name]))
+        todo.extend(ir.definition_references(by_name[name]))
     return seen
 
 

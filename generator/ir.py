@@ -165,6 +165,18 @@ class Alias:
 Definition = Model | Enum | Alias
 
 
+def definition_references(definition: Definition) -> frozenset[str]:
+    """Generated names a definition mentions: what its class body or alias needs defined."""
+    if isinstance(definition, Model):
+        out: frozenset[str] = frozenset()
+        for f in definition.fields:
+            out |= referenced_names(f.type)
+        return out
+    if isinstance(definition, Alias):
+        return referenced_names(definition.type)
+    return frozenset()
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One keyword argument of a generated method, taken from a params model field."""

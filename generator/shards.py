@@ -40,18 +40,6 @@ class Shard:
     imports: tuple[tuple[str, tuple[str, ...]], ...]  # (module, names) of other shards it uses, sorted
 
 
-def dependencies(definition: ir.Definition) -> frozenset[str]:
-    """Names of the definitions a definition mentions (its class body needs them)."""
-    if isinstance(definition, ir.Model):
-        out: frozenset[str] = frozenset()
-        for f in definition.fields:
-            out |= ir.referenced_names(f.type)
-        return out
-    if isinstance(definition, ir.Alias):
-        return ir.referenced_names(definition.type)
-    return frozenset()
-
-
 K = TypeVar("K", str, tuple[str, ...])
 
 
@@ -108,7 +96,7 @@ def plan(definitions: Iterable[ir.Definition], entry_points: Iterable[Iterable[s
 
     ``entry_points``: sets of names the runtime looks up, each used together.
     """
-    graph = {d.name: dependencies(d) for d in definitions}
+    graph = {d.name: ir.definition_references(d) for d in definitions}
     parts = components(graph)
     part_of = {name: part for part in parts for name in part}
     referrers: dict[tuple[str, ...], set[tuple[str, ...]]] = {part: set() for part in parts}

@@ -160,7 +160,7 @@ def build_order(members: Sequence[ir.Definition]) -> tuple[str, ...]:
 
     def contained(d: ir.Definition, seen: frozenset[str] = frozenset()) -> set[str]:
         out: set[str] = set()
-        for name in shards.dependencies(d) & names:
+        for name in ir.definition_references(d) & names:
             if name in aliases and name not in seen:
                 out |= contained(aliases[name], seen | {name})
             elif name not in aliases:
@@ -275,7 +275,7 @@ _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("typing", frozenset({"Annotated", "ClassVar", "Literal", "Optional", "Union"})),
     ("pydantic", frozenset({"Field", "JsonValue", "model_validator"})),
     (
-        "._base",
+        f".{BASE_MODULE}",
         frozenset(
             {"OpenEnum", "TagEnum", "WireModel", "_is_none", "build_models", "require_alternatives"}
             | {n for n, _, _ in INT_ALIASES}

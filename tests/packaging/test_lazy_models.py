@@ -9,15 +9,11 @@ runs in a fresh interpreter: this process has long imported everything.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+from tests.support.fresh_python import run_python
 
 
 def run_fresh(code: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120, check=False
-    )
+    proc = run_python(code, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -18,21 +18,7 @@ import pytest
 
 from tests.support.codex_env import find_codex_binary, isolated_env, mock_config_overrides
 from tests.support.fake_provider import FakeProvider, FunctionCall, final_text
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_python(
-    code: str, *, env: dict[str, str] | None = None, timeout: float = 60.0
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-    )
+from tests.support.fresh_python import run_python
 
 
 def test_only_a_null_handler_is_installed() -> None:

@@ -7,11 +7,10 @@ typed method per manifest wrapper.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,7 +18,7 @@ from ._config import AppServerConfig
 from ._errors import TurnFailedError
 from ._requester import OMIT, Omit
 from ._rpc import RpcConnection
-from ._session import Session, TurnWatch, decode_notification
+from ._session import TURN_COMPLETED, Session, TurnWatch, decode_notification
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still
@@ -36,8 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
-
-_TURN_COMPLETED = "turn/completed"  # checked before the isinstance: once per streamed event
+R = TypeVar("R")
 
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
@@ -256,7 +254,7 @@ class TurnHandleBase(_TurnCommon):
                 method, params = watch.get()
                 event = decode_notification(method, params)
                 yield event
-                if method == _TURN_COMPLETED and _completed_turn(event, self.id) is not None:
+                if method == TURN_COMPLETED and _completed_turn(event, self.id) is not None:
                     return
         except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
             self._interrupt_and_drain()
@@ -298,6 +296,13 @@ class TurnHandleBase(_TurnCommon):
 # ---------------------------------------------------------------- async
 
 
+async def _in_worker_thread(blocking: Callable[..., R], *args: object) -> R:
+    """Run a blocking call on the loop's default executor, so the event loop keeps running."""
+    import asyncio
+
+    return await asyncio.get_running_loop().run_in_executor(None, blocking, *args)
+
+
 class AsyncCodexBase:
     """asyncio client; starts lazily (first call) or on ``async with``."""
 
@@ -330,7 +335,7 @@ class AsyncCodexBase:
         async with self._start_lock:
             if self._metadata is None:
                 self._session.loop = asyncio.get_running_loop()
-                self._metadata = await asyncio.get_running_loop().run_in_executor(None, self._session.start)
+                self._metadata = await _in_worker_thread(self._session.start)
         return self._metadata
 
     @property
@@ -356,10 +361,8 @@ class AsyncCodexBase:
 
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
-        import asyncio
-
         self._finalizer.detach()
-        await asyncio.get_running_loop().run_in_executor(None, self._session.close)
+        await _in_worker_thread(self._session.close)
 
     async def __aenter__(self: T) -> T:
         await self.start()  # type: ignore[attr-defined]
@@ -380,10 +383,7 @@ class AsyncThreadBase(_ThreadCommon):
     async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
         if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
-            import asyncio
-
-            settle = functools.partial(self._router.settle, self.id, _INTERRUPT_GRACE_S)
-            await asyncio.get_running_loop().run_in_executor(None, settle)
+            await _in_worker_thread(self._router.settle, self.id, _INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
 
 
@@ -398,9 +398,7 @@ class AsyncTurnHandleBase(_TurnCommon):
     async def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended), off the event loop."""
         if not self._watch.live.is_set():  # usual case: it has, and nothing blocks
-            import asyncio
-
-            await asyncio.get_running_loop().run_in_executor(None, self._watch.live.wait, _START_WAIT_S)
+            await _in_worker_thread(self._watch.live.wait, _START_WAIT_S)
 
     async def stream(self) -> AsyncIterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
@@ -418,7 +416,7 @@ class AsyncTurnHandleBase(_TurnCommon):
                 method, params = await watch.aget()
                 event = decode_notification(method, params)
                 yield event
-                if method == _TURN_COMPLETED and _completed_turn(event, self.id) is not None:
+                if method == TURN_COMPLETED and _completed_turn(event, self.id) is not None:
                     return
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
             self._send_interrupt()

@@ -17,7 +17,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
-from typing import TypeVar, cast, overload
+from typing import TypeVar, cast
 
 ModuleGetattr = Callable[[str], object]
 ModuleDir = Callable[[], list[str]]
@@ -63,7 +63,6 @@ def model_named(models: ModuleType, name: str) -> object:
 
 
 V = TypeVar("V")
-D = TypeVar("D")
 
 
 class LazyModels(Mapping[str, V]):
@@ -85,24 +84,9 @@ class LazyModels(Mapping[str, V]):
         except KeyError:
             pass
         name = self._names[key]
-        value = cast(V, None if name is None else getattr(self._models, name))
+        value = cast(V, None if name is None else model_named(self._models, name))
         self._resolved[key] = value
         return value
-
-    @overload
-    def get(self, key: str, /) -> V | None: ...
-    @overload
-    def get(self, key: str, default: V | D, /) -> V | D: ...
-    def get(self, key: str, default: object = None, /) -> object:
-        # The reader calls this once per notification: skip Mapping.get's try/except.
-        value = self._resolved.get(key, _MISSING)
-        if value is not _MISSING:
-            return value
-        return self[key] if key in self._names else default
-
-    def name_of(self, key: str) -> str | None:
-        """The model's name in ``v2_all``, without importing it."""
-        return self._names[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -115,6 +99,3 @@ class LazyModels(Mapping[str, V]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._names!r})"
-
-
-_MISSING: object = object()

@@ -58,7 +58,7 @@ logger = logging.getLogger("codex_app_server")
 
 AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 
-_TURN_COMPLETED = "turn/completed"
+TURN_COMPLETED = "turn/completed"
 _TURN_STARTED = "turn/started"
 
 
@@ -141,7 +141,7 @@ class TurnWatch:
         with self._lock:  # under the lock: bind() may be setting turn_id right now
             if self.turn_id is not None and other is not None and other != self.turn_id:
                 return False
-            done = method == _TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
+            done = method == TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
             self._queue.append((method, params))
             if done:
                 self.completed = True
@@ -188,9 +188,9 @@ class TurnWatch:
             self.turn_id = turn_id
             kept = [(m, p) for m, p in self._queue if turn_id_of(p) in (None, turn_id)]
             self._queue = deque(kept)
-            if any(m == _TURN_COMPLETED and turn_id_of(p) == turn_id for m, p in kept):
+            if any(m == TURN_COMPLETED and turn_id_of(p) == turn_id for m, p in kept):
                 self.completed = True
-            if any(m in (_TURN_STARTED, _TURN_COMPLETED) and turn_id_of(p) == turn_id for m, p in kept):
+            if any(m in (_TURN_STARTED, TURN_COMPLETED) and turn_id_of(p) == turn_id for m, p in kept):
                 self.live.set()  # read before the turn id was known
         if self.completed:
             self.router.forget(self)
