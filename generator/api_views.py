@@ -103,7 +103,7 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
     if m.params_model and not isinstance(api.definition(m.params_model), ir.Model):
         # Params that are a union (e.g. login by API key OR by ChatGPT) are
         # passed whole: keywords cannot spell "one of these shapes".
-        sig = f"params: {model_ref(m.params_model)}"
+        sig = f"params: {params_model}"
         call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {{}}, params"
         doc = method_doc(summary, m.rpc_method, [])
         return ClientMethodView(m.py_name, m.rpc_method, sig, model_ref(m.response_model), doc, call)
