@@ -75,7 +75,7 @@ from . import ir
 from .errors import GeneratorError, Location
 from .load import LOCK_NAME, MANIFEST_NAME, load_inputs
 from .pyexpr import annotation
-from .views import INT_ALIASES
+from .wrappers import returns as wrapper_returns
 
 INPUT, OUTPUT = 1, 2
 BOTH = INPUT | OUTPUT
@@ -180,9 +180,9 @@ def _int_range(t: ir.TypeExpr) -> tuple[float, float] | None:
     if t == ir.Builtin("int"):
         return (float("-inf"), float("inf"))
     if isinstance(t, ir.Builtin):
-        for name, lo, hi in INT_ALIASES:
-            if t.name == name:
-                return (lo, float("inf") if hi is None else hi)
+        for alias in ir.INT_ALIASES:
+            if t.name == alias.name:
+                return (alias.minimum, float("inf") if alias.maximum is None else alias.maximum)
     return None
 
 
@@ -471,8 +471,8 @@ class Differ:
         for key in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[key], new_by[key]
             owner = ".".join(key)
-            if _wrapper_return(o) != _wrapper_return(n):
-                detail = f"returns `{_wrapper_return(n)}`, was `{_wrapper_return(o)}`"
+            if wrapper_returns(o) != wrapper_returns(n):
+                detail = f"returns `{wrapper_returns(n)}`, was `{wrapper_returns(o)}`"
                 out.append(_change(area, "return changed", owner, detail))
             if _positional(o) != _positional(n):
                 detail = f"positional `({', '.join(_positional(n))})`, was `({', '.join(_positional(o))})`"
@@ -572,12 +572,6 @@ def _kind_name(d: ir.Definition) -> str:
     if isinstance(d, ir.Model):
         return "model"
     return "enum" if isinstance(d, ir.Enum) else f"type alias `{_short(d.type, 80)}`"
-
-
-def _wrapper_return(w: ir.WrapperMethod) -> str:
-    return {"thread": "Thread", "resume_thread": "Thread", "turn": "TurnHandle", "run": "RunResult"}.get(
-        w.kind, w.response_model
-    )
 
 
 def _wrapper_keywords(w: ir.WrapperMethod) -> tuple[ir.Parameter, ...]:

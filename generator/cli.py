@@ -14,7 +14,6 @@ import types
 from pathlib import Path
 
 from . import write
-from .bump import BumpError
 from .errors import GeneratorError
 from .load import load_inputs
 from .pipeline import generate
@@ -230,6 +229,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"output is up to date: {result.summary()}")
         return 0
-    except (GeneratorError, BumpError) as exc:
+    except GeneratorError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return 2
