@@ -107,14 +107,14 @@ def commit_generator(repo: Path, patch: str) -> None:
     git(repo, "commit", "-q", "-m", "generator")
 
 
-OLD_NAMING = '''
+OLD_NAMING = """
 
 _method_name = method_name
 
 
 def method_name(rpc_method: str) -> str:  # the naming rule before the lone-letter fix
     return _method_name(rpc_method).replace("gateway_oauth", "gateway_o_auth")
-'''
+"""
 
 
 def test_a_git_ref_is_built_with_its_own_generator_so_a_naming_change_shows(tmp_path: Path) -> None:

@@ -164,7 +164,6 @@ def test_enum_member_removed_is_always_breaking() -> None:
     assert kinds(old, new, "Status.new") == [("value added", False)]
 
 
-
 def test_enum_member_renamed_is_breaking() -> None:
     """Same wire value, another attribute name (a naming rule changed): ``Status.o_auth`` is gone."""
     old = make_api(
