@@ -128,10 +128,8 @@ class _ThreadCommon:
         """The thread as the server described it when this object was made."""
 
     def _register_watch(self, consumer: bool) -> TurnWatch:
-        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
-        if consumer:
-            self._router.check_free(self.id)
-        return self._router.watch(self.id)
+        """Buffer this thread's turn events from now on; ``consumer``: reserve the consumer slot (or refuse) first."""
+        return self._router.watch(self.id, consumer=consumer)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"

@@ -116,6 +116,7 @@ class TurnWatch:
         self.turn_id: str | None = None
         self.completed = False  # turn/completed was received (set by the reader)
         self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
+        self.reserved = False  # holds the consumer slot for a run() whose turn/start is in flight
         # Throughput (tests/bench flood): push() and get() take the lock
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
@@ -231,8 +232,9 @@ class TurnWatch:
             await future
 
     def cancel(self) -> None:
-        """The turn never started (turn/start failed): stop buffering."""
+        """The turn never started (turn/start failed): stop buffering, give back a reserved consumer slot."""
         self.router.forget(self)
+        self.router.release(self)
 
 
 class Router:
@@ -261,11 +263,24 @@ class Router:
             if watch.push(method, params):
                 self.forget(watch)
 
-    def watch(self, thread_id: str) -> TurnWatch:
+    def watch(self, thread_id: str, *, consumer: bool = False) -> TurnWatch:
+        """Buffer ``thread_id``'s turn events from now on.
+
+        ``consumer=True`` also reserves the consumer slot, atomically with
+        the check, before the caller sends ``turn/start``: of concurrent
+        ``run()`` calls that cannot all consume, the refused ones raise
+        RuntimeError here, before any turn starts on the server. The first
+        :meth:`acquire` of the watch takes the reservation over;
+        :meth:`TurnWatch.cancel` gives it back.
+        """
         watch = TurnWatch(self, thread_id)
         with self._lock:
             if self._error is not None:
                 raise self._error
+            if consumer:
+                self._check_free(thread_id)
+                self._consumers[thread_id] = watch
+                watch.reserved = True
             self._watches.setdefault(thread_id, []).append(watch)
         return watch
 
@@ -331,17 +346,11 @@ class Router:
         would each see only part of the turn's events.
         """
         with self._lock:
+            if watch.reserved and self._consumers.get(watch.thread_id) is watch:
+                watch.reserved = False  # the run() that reserved the slot starts consuming
+                return
             self._check_free(watch.thread_id)
             self._consumers[watch.thread_id] = watch
-
-    def check_free(self, thread_id: str) -> None:
-        """Raise RuntimeError now if a consumer of ``thread_id`` could not start.
-
-        ``Thread.run()`` asks before sending ``turn/start``, so a refused
-        consumer never leaves a turn running on the server.
-        """
-        with self._lock:
-            self._check_free(thread_id)
 
     def _check_free(self, thread_id: str) -> None:
         if self.concurrent_turns:
@@ -358,6 +367,7 @@ class Router:
 
     def release(self, watch: TurnWatch) -> None:
         with self._lock:
+            watch.reserved = False
             if self._consumers.get(watch.thread_id) is watch:
                 del self._consumers[watch.thread_id]
 
