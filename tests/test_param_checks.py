@@ -34,7 +34,7 @@ def test_a_union_with_an_enum_lists_the_allowed_strings_in_one_line() -> None:
 
 def test_other_bad_values_and_missing_fields_name_the_parameter() -> None:
     assert rejected(ephemeral="x").endswith("ephemeral='x': Input should be a valid boolean, unable to interpret input")
-    with pytest.raises(ParamsValidationError, match="turn/start: .*input: required"):
+    with pytest.raises(ParamsValidationError, match="turn/start: input: required"):
         build_params("turn/start", v2_all.TurnStartParams, {"thread_id": "t"})
 
 

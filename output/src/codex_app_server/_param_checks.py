@@ -28,14 +28,21 @@ __all__ = ["local_path_problems", "summarize", "unknown_enum_values"]
 _LOCAL_PATH_PARAMS = ("cwd",)
 
 
-def summarize(exc: ValidationError) -> str:
-    """One line per bad parameter: ``name='value': expected ...``."""
+def summarize(exc: ValidationError, params_type: object = None) -> str:
+    """One line per bad parameter: ``name='value': expected ...`` (python names, not wire names)."""
+    python_names = _python_names(params_type)
     by_param: dict[str, list[Mapping[str, object]]] = {}
     for error in exc.errors(include_url=False):
         loc = error["loc"]
-        param = str(loc[0]) if loc else "params"
-        by_param.setdefault(param, []).append(error)
+        param = python_names.get(str(loc[0]), str(loc[0])) if loc else "params"
+        by_param.setdefault(param, []).append({**error, "loc": (param, *loc[1:])})
     return "; ".join(_one_param(param, errors) for param, errors in by_param.items())
+
+
+def _python_names(params_type: object) -> dict[str, str]:
+    if not (isinstance(params_type, type) and issubclass(params_type, BaseModel)):
+        return {}
+    return {info.alias: name for name, info in params_type.model_fields.items() if info.alias}
 
 
 def _one_param(param: str, errors: list[Mapping[str, object]]) -> str:

@@ -84,7 +84,7 @@ def _checked_wire(method: str, params_type: object, raw: object) -> object:
     try:
         value = validate(params_type, raw)
     except ValidationError as exc:
-        raise ParamsValidationError(method, exc, summarize(exc)) from None
+        raise ParamsValidationError(method, exc, summarize(exc, params_type)) from None
     unknown = list(unknown_enum_values(value))
     if unknown:
         raise ParamsValidationError(method, "; ".join(unknown))
