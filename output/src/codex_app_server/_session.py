@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
+from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
 from ._requester import to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
@@ -396,6 +396,7 @@ class Session:
         self.metadata: InitializeResponse | None = None
 
     def start(self) -> InitializeResponse:
+        check_cwd(self.config)  # it may have gone since the config was made
         binary = resolve_codex_binary(self.config)
         transport = StdioTransport(
             build_argv(self.config, binary),
