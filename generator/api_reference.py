@@ -8,16 +8,20 @@ signature and one-line doc, then the notifications and every definition of
 functions that render the code (so a signature here is the signature
 there), sorted, no timestamps: its git diff is a readable review of a bump.
 
-The few members the hand-written runtime (``_api_base.py``) adds to the
-generated classes are not in the IR; they are listed in ``RUNTIME`` below,
-and a test checks that list against the runtime classes.
+The members the hand-written runtime (``_api_base.py``) adds to the
+generated classes are not in the IR: :func:`runtime_members` reads them off
+that file's source (signatures and docstrings), so the reference follows
+the code.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from . import ir, naming
 from .api_views import (
@@ -28,13 +32,21 @@ from .api_views import (
     server_requests_module,
     wrapper_view,
 )
+from .errors import GeneratorError, Location
 from .pyexpr import annotation
 from .render import render
 
 
 def _unqualified(signature: str) -> str:
-    """The code names models ``v2_all.X``; here they are listed under Models, so ``X`` says it."""
-    return signature.replace(MODELS, "")
+    """The code names models ``v2_all.X`` (and the event union ``notifications.Notification``); here ``X`` says it.
+
+    Except where ``X`` is also a wrapper class (the ``v2_all.Thread`` model is not the ``Thread`` wrapper).
+    """
+    return _QUALIFIED.sub(lambda m: m[0] if m[1] in _WRAPPER_CLASS_NAMES else m[1], signature)
+
+
+_QUALIFIED = re.compile(r"(?<![\w.])(?:" + re.escape(MODELS) + r"|notifications\.)(\w+)")
+_WRAPPER_CLASS_NAMES = frozenset(flavour.name(owner) for owner in WRAPPER_OWNERS for flavour in naming.FLAVOURS)
 
 
 @dataclass(frozen=True)
@@ -65,91 +77,125 @@ class RuntimeMember:
         return Entry(f"{prefix}{self.name}{self.signature}", self.doc)
 
 
-_SYNC_HANDLER = "ServerRequestHandler | None = None"
-_ANY_HANDLER = "AsyncServerRequestHandler | ServerRequestHandler | None = None"
-_TURN_DOC = "The turn as the server last described it (updated by run())."
+# The runtime base of each generated wrapper class, and its source (read, never imported).
+RUNTIME_SOURCE = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server" / "_api_base.py"
+# The wrapper classes users construct themselves; the SDK makes the others (Thread, TurnHandle).
+USER_CONSTRUCTED = frozenset({"Codex"})
 
-# Members of the runtime bases (_api_base.py), by generated class. Checked
-# against the real classes by tests/history/test_api_reference.py.
-RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
-    "Codex": (
-        RuntimeMember(
-            "__init__",
-            "constructor",
-            f"(config: AppServerConfig | None = None, *, handler: {_SYNC_HANDLER})",
-            "Start one `codex app-server` process and initialise it; a context manager (`with Codex() as codex:`).",
-        ),
-        RuntimeMember("client", "property", "AppServerClient", "The typed low-level client: every app-server method."),
-        RuntimeMember(
-            "close", "method", "() -> None", "Stop the app-server (stdin closed, then terminate, then kill)."
-        ),
-        RuntimeMember("config", "property", "AppServerConfig"),
-        RuntimeMember("metadata", "property", "InitializeResponse", "The server's answer to `initialize`."),
-        RuntimeMember(
-            "set_handler",
-            "method",
-            "(handler: ServerRequestHandler) -> None",
-            "Install the handler that answers server requests (approvals ...).",
-        ),
-    ),
-    "AsyncCodex": (
-        RuntimeMember(
-            "__init__",
-            "constructor",
-            f"(config: AppServerConfig | None = None, *, handler: {_ANY_HANDLER})",
-            "asyncio client; starts on first use or `async with AsyncCodex() as codex:`.",
-        ),
-        RuntimeMember("client", "property", "AsyncAppServerClient", "The typed low-level asyncio client."),
-        RuntimeMember("close", "async method", "() -> None", "Stop the app-server."),
-        RuntimeMember("config", "property", "AppServerConfig"),
-        RuntimeMember(
-            "metadata", "property", "InitializeResponse", "The server's answer to `initialize` (once started)."
-        ),
-        RuntimeMember(
-            "set_handler",
-            "method",
-            "(handler: AsyncServerRequestHandler | ServerRequestHandler) -> None",
-            "Install the handler that answers server requests.",
-        ),
-        RuntimeMember(
-            "start", "async method", "() -> InitializeResponse", "Launch and initialise the app-server (idempotent)."
-        ),
-    ),
-    "Thread": (
-        RuntimeMember("id", "attribute", "str"),
-        RuntimeMember("thread", "attribute", "v2_all.Thread", "The thread as the server described it."),
-    ),
-    "AsyncThread": (
-        RuntimeMember("id", "attribute", "str"),
-        RuntimeMember("thread", "attribute", "v2_all.Thread", "The thread as the server described it."),
-    ),
-    "TurnHandle": (
-        RuntimeMember("id", "attribute", "str"),
-        RuntimeMember("run", "method", "() -> Turn", "Consume the turn to the end and return the completed `Turn`."),
-        RuntimeMember(
-            "stream",
-            "method",
-            "() -> Iterator[Notification]",
-            "Yield this turn's typed notifications, ending with `turn/completed`.",
-        ),
-        RuntimeMember("thread_id", "attribute", "str"),
-        RuntimeMember("turn", "attribute", "Turn", _TURN_DOC),
-    ),
-    "AsyncTurnHandle": (
-        RuntimeMember("id", "attribute", "str"),
-        RuntimeMember(
-            "run", "async method", "() -> Turn", "Consume the turn to the end and return the completed `Turn`."
-        ),
-        RuntimeMember(
-            "stream",
-            "async iterator",
-            "() -> AsyncIterator[Notification]",
-            "Yield this turn's typed notifications (`async for`), ending with `turn/completed`.",
-        ),
-        RuntimeMember("thread_id", "attribute", "str"),
-        RuntimeMember("turn", "attribute", "Turn", _TURN_DOC),
-    ),
-}
+
+@cache
+def runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
+    """Members of the runtime bases (``_api_base.py``), by generated class, read off their source.
+
+    Public methods, properties and the ``self.name: T = ...`` attributes
+    set in ``__init__`` (also of the SDK's own bases), with the signatures
+    and first docstring sentences of the code. The constructor is listed
+    for the classes users construct.
+    """
+    try:
+        tree = ast.parse(RUNTIME_SOURCE.read_text(encoding="utf-8"), filename=str(RUNTIME_SOURCE))
+    except (OSError, SyntaxError) as exc:
+        raise GeneratorError(Location(RUNTIME_SOURCE.name), f"cannot read the runtime bases: {exc}") from None
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    out: dict[str, tuple[RuntimeMember, ...]] = {}
+    for owner in WRAPPER_OWNERS:
+        for flavour in naming.FLAVOURS:
+            name = flavour.name(owner)
+            base = classes.get(naming.wrapper_base_class(name))
+            if base is None:
+                raise GeneratorError(
+                    Location(RUNTIME_SOURCE.name), f"no class {naming.wrapper_base_class(name)} for {name}"
+                )
+            members = _methods(base, with_constructor=owner in USER_CONSTRUCTED)
+            members += _attributes(base, classes)
+            out[name] = tuple(sorted(members, key=lambda m: m.name))
+    return out
+
+
+def _doc(text: str | None) -> str | None:
+    """A docstring's first sentence, in Markdown (``x`` -> `x`)."""
+    line = one_line(text)
+    return line.replace("``", "`") if line else None
+
+
+def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef, *, returns: bool = True) -> str:
+    """``(a: T, *, b: U = 1) -> R`` without ``self``, as ``inspect.signature`` prints it."""
+    args = fn.args
+    positional = [*args.posonlyargs, *args.args][1:]  # self
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    parts = [_parameter(a, d) for a, d in zip(positional, defaults, strict=True)]
+    if args.vararg is not None:
+        parts.append("*" + _parameter(args.vararg, None))
+    elif args.kwonlyargs:
+        parts.append("*")
+    parts += [_parameter(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    if args.kwarg is not None:
+        parts.append("**" + _parameter(args.kwarg, None))
+    text = "(" + ", ".join(parts) + ")"
+    if returns and fn.returns is not None:
+        text += " -> " + ast.unparse(fn.returns)
+    return text
+
+
+def _parameter(arg: ast.arg, default: ast.expr | None) -> str:
+    text = arg.arg + (f": {ast.unparse(arg.annotation)}" if arg.annotation is not None else "")
+    return text + (f" = {ast.unparse(default)}" if default is not None else "")
+
+
+def _is_async_generator(fn: ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(fn))
+
+
+def _methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMember]:
+    out = []
+    for node in cls.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if node.name == "__init__" and with_constructor:
+            out.append(
+                RuntimeMember(node.name, "constructor", _signature(node, returns=False), _doc(ast.get_docstring(cls)))
+            )
+            continue
+        if node.name.startswith("_"):
+            continue
+        doc = _doc(ast.get_docstring(node))
+        if any(isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list):
+            out.append(RuntimeMember(node.name, "property", ast.unparse(node.returns) if node.returns else "", doc))
+        elif isinstance(node, ast.AsyncFunctionDef):
+            kind = "async iterator" if _is_async_generator(node) else "async method"
+            out.append(RuntimeMember(node.name, kind, _signature(node), doc))
+        else:
+            out.append(RuntimeMember(node.name, "method", _signature(node), doc))
+    return out
+
+
+def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[RuntimeMember]:
+    """``self.name: T = ...`` in ``__init__`` of ``cls`` and of its bases defined in the same module."""
+    out: dict[str, RuntimeMember] = {}
+    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
+        out.update((m.name, m) for m in _attributes(classes[base], classes))
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    body = init.body if init is not None else []
+    for index, stmt in enumerate(body):
+        target = stmt.target if isinstance(stmt, ast.AnnAssign) else None
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            and not target.attr.startswith("_")
+        ):
+            after = body[index + 1] if index + 1 < len(body) else None
+            text = (
+                after.value.value
+                if isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+                else None
+            )
+            out[target.attr] = RuntimeMember(target.attr, "attribute", ast.unparse(stmt.annotation), _doc(text))
+    return list(out.values())
+
 
 # The intro of each wrapper class section; sections follow WRAPPER_OWNERS, blocking first.
 WRAPPER_INTROS: Mapping[str, str] = {
@@ -199,7 +245,8 @@ def code(text: str) -> str:
 def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSection:
     name = flavour.name(owner)
     methods = {m.rpc_method: m for m in api.methods}
-    entries = [m.entry(name) for m in RUNTIME.get(name, ())]
+    entries = [m.entry(name) for m in runtime_members().get(name, ())]
+    entries = [Entry(_unqualified(e.signature), e.doc and _unqualified(e.doc)) for e in entries]
     for w in api.wrappers:
         if w.owner != owner:
             continue

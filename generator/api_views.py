@@ -268,16 +268,8 @@ def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method
             f"return {returns}(self, ({await_}self._client.thread_resume(thread_id=response.thread.id)).thread)",
         ]
     elif w.kind in ("turn", "run"):
-        handle = f"{flavour.name('TurnHandle')}(self, response.turn, watch)"
-        body = [
-            f"watch = {await_}self._watch_turns({'' if w.kind == 'turn' else 'consumer=True'})",
-            "try:",
-            f"    response = {await_}{call}",
-            "except BaseException:",
-            "    watch.cancel()",
-            "    raise",
-            f"return {handle}" if w.kind == "turn" else f"return {await_}{handle}._collect()",
-        ]
+        helper = "_turn" if w.kind == "turn" else "_run"
+        body = [f"return {await_}self.{helper}({flavour.name('TurnHandle')}, lambda: {call})"]
     else:
         raise ValueError(f"unknown wrapper kind {w.kind!r}")
     parts = [w.description or f"Call ``{w.rpc_method}``.", f"JSON-RPC method: ``{w.rpc_method}``."]

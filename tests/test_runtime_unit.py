@@ -52,10 +52,10 @@ from codex_app_server._errors import (
     error_from_response,
     is_retryable_error,
 )
-from codex_app_server._requester import AsyncRequester
+from codex_app_server._requester import AsyncRequester, model_to_wire
 from codex_app_server._retry import async_retry_on_overload, backoff_delay, retry_on_overload
 from codex_app_server._rpc import AbandonHandler, RpcConnection, ServerRequestContext
-from codex_app_server._session import Router
+from codex_app_server._session import Router, handshake
 from codex_app_server._transport import StdioTransport
 
 FAKE_SERVER = Path(__file__).parent / "support" / "fake_stdio_server.py"
@@ -311,7 +311,7 @@ def test_initialize_params_default_version() -> None:
     from codex_app_server._version import __version__
 
     params = initialize_params(AppServerConfig(client_title="T", experimental_api=True))
-    assert params == {
+    assert model_to_wire(params) == {
         "clientInfo": {"name": "codex_app_server", "title": "T", "version": __version__},
         "capabilities": {"experimentalApi": True},
     }
@@ -570,8 +570,8 @@ def test_request_response_and_params_omission(connect: Callable[..., tuple[RpcCo
 def test_initialize_handshake(connect: Callable[..., tuple[RpcConnection, StdioTransport]]) -> None:
     inbox = Inbox()
     conn, _ = connect(on_notification=inbox)
-    result = conn.initialize({"name": "t", "title": None, "version": "1"}, {"experimentalApi": False})
-    assert result["userAgent"] == "fake_stdio_server/0.0.0"
+    result = handshake(conn, AppServerConfig(client_name="t", client_version="1", startup_timeout=10))
+    assert result.user_agent == "fake_stdio_server/0.0.0"
     assert inbox.wait_for("fake/clientNotification") == {"method": "initialized"}
 
 
@@ -1128,9 +1128,8 @@ def test_real_app_server_handshake_and_close(tmp_path: Path) -> None:
     try:
         with pytest.raises(InvalidRequestError, match="Not initialized"):
             conn.call("configRequirements/read")
-        params = initialize_params(config)
-        result = conn.initialize(params["clientInfo"], params["capabilities"])  # type: ignore[arg-type]
-        assert "codexHome" in result
+        result = handshake(conn, config)
+        assert result.codex_home
         assert isinstance(conn.call("configRequirements/read"), dict)  # no params member at all
         with pytest.raises(JsonRpcError):
             conn.call("no/such/method", {})

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ._config import AppServerConfig
 from ._errors import TurnFailedError
@@ -36,6 +37,7 @@ logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
 R = TypeVar("R")
+H = TypeVar("H")
 
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
@@ -118,6 +120,23 @@ def _stop_in_background(session: Session) -> None:
     threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
 
 
+class _StartedTurn(Protocol):
+    """The answer to ``turn/start``: the turn it started."""
+
+    @property
+    def turn(self) -> v2_all.Turn: ...
+
+
+@contextmanager
+def _released_on_failure(watch: TurnWatch) -> Iterator[None]:
+    """A ``turn/start`` that fails or is abandoned (Ctrl-C, cancellation) gives up its watch and consumer slot."""
+    try:
+        yield
+    except BaseException:
+        watch.cancel()
+        raise
+
+
 class _ThreadCommon:
     """What Thread and AsyncThread share: identity and turn watching."""
 
@@ -144,6 +163,7 @@ class _TurnCommon:
         self.thread_id: str = thread_id
         self.id: str = turn.id
         self.turn: v2_all.Turn = turn
+        """The turn as the server last described it (updated by ``run()``)."""
         watch.bind(turn.id)
 
     def _request_interrupt(self) -> bool:
@@ -220,6 +240,25 @@ class ThreadBase(_ThreadCommon):
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
         self._router.settle(self.id, _INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
+
+    def _turn(
+        self,
+        handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], H],
+        start: Callable[[], _StartedTurn],
+        *,
+        consumer: bool = False,
+    ) -> H:
+        """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
+        watch = self._watch_turns(consumer=consumer)
+        with _released_on_failure(watch):
+            response = start()
+        return handle(self, response.turn, watch)
+
+    def _run(
+        self, handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase], start: Callable[[], _StartedTurn]
+    ) -> RunResult:
+        """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
+        return self._turn(handle, start, consumer=True)._collect()
 
 
 class TurnHandleBase(_TurnCommon):
@@ -381,6 +420,27 @@ class AsyncThreadBase(_ThreadCommon):
         if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
             await _in_worker_thread(self._router.settle, self.id, _INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
+
+    async def _turn(
+        self,
+        handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], H],
+        start: Callable[[], Awaitable[_StartedTurn]],
+        *,
+        consumer: bool = False,
+    ) -> H:
+        """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
+        watch = await self._watch_turns(consumer=consumer)
+        with _released_on_failure(watch):
+            response = await start()
+        return handle(self, response.turn, watch)
+
+    async def _run(
+        self,
+        handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], AsyncTurnHandleBase],
+        start: Callable[[], Awaitable[_StartedTurn]],
+    ) -> RunResult:
+        """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
+        return await (await self._turn(handle, start, consumer=True))._collect()
 
 
 class AsyncTurnHandleBase(_TurnCommon):

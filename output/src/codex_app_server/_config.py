@@ -3,7 +3,7 @@
 :class:`AppServerConfig` is an immutable description of one app-server
 process; :func:`resolve_codex_binary`, :func:`build_argv` and
 :func:`build_env` turn it into what :class:`subprocess.Popen` needs, and
-:func:`initialize_params` into the ``initialize`` handshake params.
+:func:`initialize_params` into the ``initialize`` handshake params (generated models).
 
 ``-c`` overrides are rendered as TOML literals by :func:`toml_value`, and
 their keys must be dotted bare keys. The argv is passed to the OS without a
@@ -20,8 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ._errors import BinaryNotFoundError
+
+if TYPE_CHECKING:
+    from .generated.v2_all import InitializeCapabilities, InitializeParams
 
 __all__ = [
     "MINIMAL_ENV_VARS",
@@ -30,6 +34,7 @@ __all__ = [
     "build_env",
     "check_cwd",
     "directory_problem",
+    "initialize_capabilities",
     "initialize_params",
     "resolve_codex_binary",
     "toml_key",
@@ -297,21 +302,28 @@ def build_env(config: AppServerConfig, binary: str | None = None) -> dict[str, s
     return env
 
 
-def initialize_params(config: AppServerConfig) -> dict[str, object]:
-    """The ``initialize`` params for ``config``."""
+def initialize_params(config: AppServerConfig) -> InitializeParams:
+    """The ``initialize`` params for ``config``: who the client is and what it can do.
+
+    Built with the generated models, so a schema change to the handshake
+    shows up here in ``mypy``. Only what is set here is sent.
+    """
+    from .generated import v2_all
+
     version = config.client_version
     if version is None:
         from ._version import __version__
 
         version = __version__
-    return {
-        "clientInfo": {
-            "name": config.client_name,
-            "title": config.client_title,
-            "version": version,
-        },
-        "capabilities": {"experimentalApi": config.experimental_api},
-    }
+    client_info = v2_all.ClientInfo(name=config.client_name, title=config.client_title, version=version)
+    return v2_all.InitializeParams(client_info=client_info, capabilities=initialize_capabilities(config))
+
+
+def initialize_capabilities(config: AppServerConfig) -> InitializeCapabilities:
+    """The capabilities ``config`` asks for in ``initialize`` (one keyword per AppServerConfig field)."""
+    from .generated import v2_all
+
+    return v2_all.InitializeCapabilities(experimental_api=config.experimental_api)
 
 
 def resolve_codex_binary(config: AppServerConfig | None = None) -> str:

@@ -62,8 +62,13 @@ def validate(type_form: object, raw: object) -> object:
 def to_wire(type_form: object, value: object) -> object:
     """JSON-ready dump of a validated value: wire names, unset fields left out."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return model_to_wire(value)
     return _adapter(type_form).dump_python(value, mode="json", by_alias=True, exclude_unset=True)
+
+
+def model_to_wire(value: BaseModel) -> dict[str, object]:
+    """JSON-ready dump of a model: wire names, unset fields left out."""
+    return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 def build_params(method: str, params_type: object, fields: Mapping[str, object]) -> object:

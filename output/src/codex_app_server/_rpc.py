@@ -161,23 +161,6 @@ class RpcConnection:
             self._started = True
         self._transport.start(self._make_line_handler(), self._on_transport_closed)
 
-    def initialize(
-        self,
-        client_info: Mapping[str, object],
-        capabilities: Mapping[str, object] | None = None,
-        *,
-        timeout: float | None = None,
-    ) -> JsonObject:
-        """The handshake: ``initialize`` request, then ``initialized``."""
-        params: JsonObject = {"clientInfo": dict(client_info)}
-        if capabilities is not None:
-            params["capabilities"] = dict(capabilities)
-        result = self.call("initialize", params, timeout=timeout)
-        if not isinstance(result, dict):
-            raise ResponseValidationError("initialize", result, "expected an object")
-        self.notify("initialized")
-        return result
-
     def close(self, timeout: float = 2.0) -> None:
         """Fail pending requests ("closed by client") and stop the transport.
 

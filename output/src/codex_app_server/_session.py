@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
-from ._requester import to_wire, validate, wake_threadsafe
+from ._requester import model_to_wire, to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transport import StdioTransport
 from .generated import notifications, v2_all
@@ -382,6 +382,17 @@ class Router:
             watch.fail(error)
 
 
+def handshake(rpc: RpcConnection, config: AppServerConfig) -> InitializeResponse:
+    """``initialize`` through the typed client (within ``startup_timeout``), then ``initialized``."""
+    from .generated.client import AppServerClient
+
+    params = initialize_params(config)
+    client = AppServerClient(rpc, config.startup_timeout)
+    response = client.initialize(client_info=params.client_info, capabilities=params.capabilities)
+    rpc.notify("initialized")
+    return response
+
+
 class Session:
     """Owns the process, the RPC connection, the router and the request handler."""
 
@@ -414,11 +425,8 @@ class Session:
         )
         self.rpc = rpc
         rpc.start()
-        params = initialize_params(self.config)
         try:
-            raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
-            rpc.notify("initialized")
-            self.metadata = v2_all.InitializeResponse.model_validate(raw)
+            self.metadata = handshake(rpc, self.config)
         except BaseException:
             self.close()
             raise
@@ -458,7 +466,8 @@ class Session:
         if rpc is None:
             return
         try:
-            answer = rpc.request("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+            params = v2_all.TurnInterruptParams(thread_id=thread_id, turn_id=turn_id)
+            answer = rpc.request("turn/interrupt", model_to_wire(params))
         except Exception as exc:  # may run on the reader thread: nothing may escape
             logger.debug("could not interrupt turn %s: %s", turn_id, exc)
             return

@@ -534,9 +534,9 @@ class Thread(ThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        watch = self._watch_turns(consumer=True)
-        try:
-            response = self._client.turn_start(
+        return self._run(
+            TurnHandle,
+            lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
                 approval_policy=given(approval_policy),
@@ -556,11 +556,8 @@ class Thread(ThreadBase):
                 summary=given(summary),
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
-            )
-        except BaseException:
-            watch.cancel()
-            raise
-        return TurnHandle(self, response.turn, watch)._collect()
+            ),
+        )
 
     def set_name(self, name: str) -> v2_all.ThreadSetNameResponse:
         """Set this thread's name.
@@ -612,9 +609,9 @@ class Thread(ThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        watch = self._watch_turns()
-        try:
-            response = self._client.turn_start(
+        return self._turn(
+            TurnHandle,
+            lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
                 approval_policy=given(approval_policy),
@@ -634,11 +631,8 @@ class Thread(ThreadBase):
                 summary=given(summary),
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
-            )
-        except BaseException:
-            watch.cancel()
-            raise
-        return TurnHandle(self, response.turn, watch)
+            ),
+        )
 
 
 class AsyncThread(AsyncThreadBase):
@@ -702,9 +696,9 @@ class AsyncThread(AsyncThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        watch = await self._watch_turns(consumer=True)
-        try:
-            response = await self._client.turn_start(
+        return await self._run(
+            AsyncTurnHandle,
+            lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
                 approval_policy=given(approval_policy),
@@ -724,11 +718,8 @@ class AsyncThread(AsyncThreadBase):
                 summary=given(summary),
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
-            )
-        except BaseException:
-            watch.cancel()
-            raise
-        return await AsyncTurnHandle(self, response.turn, watch)._collect()
+            ),
+        )
 
     async def set_name(self, name: str) -> v2_all.ThreadSetNameResponse:
         """Set this thread's name.
@@ -780,9 +771,9 @@ class AsyncThread(AsyncThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
         """
-        watch = await self._watch_turns()
-        try:
-            response = await self._client.turn_start(
+        return await self._turn(
+            AsyncTurnHandle,
+            lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
                 approval_policy=given(approval_policy),
@@ -802,11 +793,8 @@ class AsyncThread(AsyncThreadBase):
                 summary=given(summary),
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
-            )
-        except BaseException:
-            watch.cancel()
-            raise
-        return AsyncTurnHandle(self, response.turn, watch)
+            ),
+        )
 
 
 class TurnHandle(TurnHandleBase):
