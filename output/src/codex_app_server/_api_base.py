@@ -84,9 +84,7 @@ class _TurnAccumulator:
     def result(self) -> RunResult:
         turn = self.turn
         if turn is not None and turn.status == v2_all.TurnStatus.failed:
-            error = turn.error
-            detail = error.message if error is not None else "no error details"
-            raise TurnFailedError(turn, error, f"turn {turn.id} failed: {detail}")
+            raise TurnFailedError(turn, turn.error)
         return RunResult(final_response(self.items), self.items, self.usage, turn)
 
 
@@ -178,7 +176,7 @@ class CodexBase:
         self._metadata = self._session.start()
         self._finalizer = _stop_when_collected(self, self._session)
         assert self._session.rpc is not None
-        self._client = AppServerClient(self._session.rpc, self._config.request_timeout)
+        self._client = AppServerClient(self._session.rpc, self._config.request_timeout, local_filesystem=True)
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
@@ -316,7 +314,7 @@ class AsyncCodexBase:
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: v2_all.InitializeResponse | None = None
-        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
+        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout, local_filesystem=True)
 
     async def _connect(self) -> RpcConnection:
         if self._session.rpc is not None and self._metadata is not None:

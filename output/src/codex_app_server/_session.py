@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
+from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
 from ._requester import to_wire, validate
 from ._routing import Router, TurnWatch
@@ -99,6 +99,7 @@ class Session:
         self.metadata: InitializeResponse | None = None
 
     def start(self) -> InitializeResponse:
+        check_cwd(self.config)  # it may have gone since the config was made
         binary = resolve_codex_binary(self.config)
         transport = StdioTransport(
             build_argv(self.config, binary),
