@@ -360,3 +360,46 @@ def wrappers_module(api: ir.Api) -> WrappersModule:
             views = tuple(wrapper_view(w, flavour, methods[w.rpc_method]) for w in owned)
             classes.append(WrapperClassView(name, naming.wrapper_base_class(name), flavour.is_async, views))
     return WrappersModule(header(api), tuple(classes))
+
+
+# ---------------------------------------------------------------- input items
+
+
+@dataclass(frozen=True)
+class InputClassView:
+    name: str
+    doc: str | None
+    fields: tuple[str, ...]  # "url: str"
+    returns: str  # the variant model, as code names it
+    build: str  # the expression that makes the variant model from self
+
+
+@dataclass(frozen=True)
+class InputsModule:
+    header: str
+    union: str
+    classes: tuple[InputClassView, ...]
+    models: tuple[str, ...]  # every variant model of the union, as code names them
+    accepted: str  # "str, TextInput, ... or MentionInput", for the error message
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+
+def input_class_view(c: ir.InputClass) -> InputClassView:
+    fields = tuple(f"{p.py_name}: {annotation(p.type, qualifier=MODELS)}" for p in c.fields)
+    arguments = [f"{c.tag_field}={pyrepr(c.tag)}", *(f"{p.field_name}=self.{p.py_name}" for p in c.fields)]
+    summary = first_paragraph(c.description)
+    doc = docstring("\n\n".join(p for p in (f"The ``{c.tag}`` input item, sent as ``{c.model}``.", summary) if p))
+    return InputClassView(c.name, doc, fields, model_ref(c.model), f"{model_ref(c.model)}({', '.join(arguments)})")
+
+
+def inputs_module(api: ir.Api) -> InputsModule | None:
+    if api.inputs is None:
+        return None
+    classes = tuple(input_class_view(c) for c in api.inputs.classes)
+    names = ["str", *(c.name for c in classes)]
+    accepted = ", ".join(names[:-1]) + " or " + names[-1]
+    models = tuple(model_ref(m) for m in api.inputs.models)
+    return InputsModule(header(api), model_ref(api.inputs.union), classes, models, accepted)

@@ -281,6 +281,27 @@ class WrapperMethod:
 
 
 @dataclass(frozen=True)
+class InputClass:
+    """A dataclass users build a turn's input with, for one variant of the UserInput union."""
+
+    name: str  # TextInput
+    model: str  # the variant's model: TextUserInput
+    tag_field: str  # the discriminator's field name: type
+    tag: str  # text
+    fields: tuple[Parameter, ...]  # what the dataclass takes, in order
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The input dataclasses, and every model of the union (accepted as they are)."""
+
+    union: str  # UserInput
+    classes: tuple[InputClass, ...]
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Api:
     """Everything the templates render; the API diff compares two of these."""
 
@@ -291,6 +312,7 @@ class Api:
     notifications: tuple[Notification, ...]
     server_requests: tuple[ServerRequest, ...]
     wrappers: tuple[WrapperMethod, ...] = field(default=())
+    inputs: Inputs | None = None
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:

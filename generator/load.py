@@ -92,6 +92,7 @@ class Manifest:
     method_names: Mapping[str, str] = field(default_factory=dict)  # method -> python name
     server_requests: Mapping[str, ServerRequestSetting] = field(default_factory=dict)
     wrappers: tuple[WrapperEntry, ...] = ()
+    inputs: tuple[str, ...] = ()  # tags of the UserInput variants offered as input dataclasses
 
     def location(self, *tokens: str | int) -> Location:
         return Location(self.file).child(*tokens)
@@ -285,6 +286,7 @@ def parse_manifest(data: JsonObject, file: str) -> Manifest:
     names = _object(data.get("names"))
     settings = _object(data.get("server_requests"))
     wrappers = data.get("wrappers")
+    variants = _object(data.get("inputs")).get("variants")
     return Manifest(
         file=file,
         names=NameOverrides(
@@ -299,6 +301,7 @@ def parse_manifest(data: JsonObject, file: str) -> Manifest:
             _wrapper_entry(_object(entry), Location(file, f"/wrappers/{index}"))
             for index, entry in enumerate(wrappers if isinstance(wrappers, list) else [])
         ),
+        inputs=tuple(str(tag) for tag in variants) if isinstance(variants, list) else (),
     )
 
 

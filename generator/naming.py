@@ -206,6 +206,11 @@ def method_name(rpc_method: str) -> str:
     return name
 
 
+def input_class_name(tag: str) -> str:
+    """The input dataclass of one UserInput variant (``localImage`` -> ``LocalImageInput``)."""
+    return class_name(pascal_case(tag) + "Input")
+
+
 def event_class_name(rpc_method: str) -> str:
     """The class wrapping one server notification (``turn/completed`` -> ``TurnCompletedEvent``)."""
     return class_name(pascal_case(rpc_method) + "Event")

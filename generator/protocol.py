@@ -19,6 +19,7 @@ from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
 CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
 SERVER_REQUEST = "ServerRequest"
+USER_INPUT = "UserInput"  # the union of a turn's input items
 
 
 def _variants(sdef: SchemaDef) -> list[tuple[JsonObject, Location]]:
@@ -223,6 +224,54 @@ def _check_default(default: object, response_def: str | None, inputs: Inputs, lo
         )
 
 
+def build_inputs(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]) -> ir.Inputs | None:
+    """The input dataclasses the manifest offers ([inputs]), one per listed UserInput variant.
+
+    Each takes its variant's required fields and, where the variant wants
+    one of several alternatives (an image by url OR by fileId), the first.
+    """
+    tags = inputs.manifest.inputs
+    if not tags:
+        return None
+    loc = inputs.manifest.location("inputs", "variants")
+    union = defs.get(def_class.get(USER_INPUT, ""))
+    if not isinstance(union, ir.Alias) or not isinstance(union.type, ir.UnionOf) or not union.type.discriminator:
+        raise GeneratorError(loc, f"the schema has no tagged {USER_INPUT} union to build input classes from")
+    tag_field = union.type.discriminator
+    variants: dict[str, ir.Model] = {}
+    for member in union.type.members:
+        model = defs.get(member.name) if isinstance(member, ir.Named) else None
+        if isinstance(model, ir.Model):
+            tag = next((f.type for f in model.fields if f.py_name == tag_field), None)
+            if isinstance(tag, ir.LiteralOf) and len(tag.values) == 1:
+                variants[str(tag.values[0])] = model
+    names = naming.NameTable("input class", "rename or drop the variant under [inputs] in schemas/methods.toml")
+    classes = []
+    for index, tag in enumerate(tags):
+        model = variants.get(tag)
+        if model is None:
+            raise GeneratorError(
+                loc.child(index),
+                f"{USER_INPUT} has no variant {tag!r} (it has {sorted(variants)})",
+                "the schema dropped or renamed it: update [inputs] in schemas/methods.toml",
+            )
+        wanted = {f.py_name for f in model.fields if f.required and f.py_name != tag_field}
+        wanted.update(model.alternatives[0] if model.alternatives else ())
+        fields = tuple(
+            ir.Parameter(
+                naming.parameter_name(f.py_name), f.py_name, f.wire_name, ir.strip_nullable(f.type), True, f.description
+            )
+            for f in sorted(model.fields, key=lambda f: f.py_name)
+            if f.py_name in wanted
+        )
+        name = names.claim(naming.input_class_name(tag), tag, loc.child(index))
+        classes.append(ir.InputClass(name, model.name, tag_field, tag, fields, model.description))
+    models = tuple(
+        m.name for m in union.type.members if isinstance(m, ir.Named) and isinstance(defs.get(m.name), ir.Model)
+    )
+    return ir.Inputs(union.name, tuple(classes), models)
+
+
 def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: Mapping[str, str]) -> ir.Api:
     defs = {d.name: d for d in definitions}
     methods = build_methods(inputs, defs, def_class)
@@ -234,6 +283,7 @@ def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: M
         notifications=build_notifications(inputs, defs, def_class),
         server_requests=build_server_requests(inputs, defs, def_class),
         wrappers=wrappers.build_wrappers(inputs, defs, methods),
+        inputs=build_inputs(inputs, defs, def_class),
     )
 
 
@@ -241,7 +291,10 @@ def render_protocol_files(api: ir.Api, package: str) -> dict[str, str]:
     from . import api_views
     from .render import render
 
+    inputs = api_views.inputs_module(api)
+    optional = {f"{package}/inputs.py": render("inputs.py.jinja", m=inputs)} if inputs is not None else {}
     return {
+        **optional,
         f"{package}/__init__.py": render("generated_init.py.jinja", header=api_views.header(api)),
         f"{package}/client.py": render("client.py.jinja", m=api_views.client_module(api)),
         f"{package}/notifications.py": render("notifications.py.jinja", m=api_views.notifications_module(api)),

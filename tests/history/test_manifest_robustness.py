@@ -170,3 +170,25 @@ def test_every_default_answer_validates_with_the_generated_response_model() -> N
         validate(spec.response, result.model_dump(mode="json", by_alias=True, exclude_unset=True))
         answered += 1
     assert answered >= 6
+
+
+def test_an_input_variant_the_schema_lacks_is_an_error_naming_the_entry(tmp_path: Path) -> None:
+    text = MANIFEST.read_text(encoding="utf-8").replace('"mention"]', '"mention", "hologram"]')
+    with pytest.raises(GeneratorError) as caught:
+        build(PINNED, manifest_at(tmp_path, text))
+    assert "UserInput has no variant 'hologram'" in caught.value.message
+    assert caught.value.location.endswith("#/inputs/variants/5")
+
+
+def test_input_classes_take_the_required_fields_and_the_first_alternative() -> None:
+    inputs = api(PINNED).inputs
+    assert inputs is not None
+    fields = {c.name: [p.py_name for p in c.fields] for c in inputs.classes}
+    assert fields == {
+        "TextInput": ["text"],
+        "ImageInput": ["url"],  # url OR fileId: the first
+        "LocalImageInput": ["path"],
+        "SkillInput": ["name", "path"],
+        "MentionInput": ["name", "path"],
+    }
+    assert {"AudioUserInput", "TextUserInput"} <= set(inputs.models)  # every variant is accepted as a model
