@@ -235,13 +235,6 @@ def one_line(text: str | None, limit: int = 200) -> str | None:
     return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
-def code(text: str) -> str:
-    """A Markdown code span that survives backticks inside ``text``."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
 def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSection:
     name = flavour.name(owner)
     methods = {m.rpc_method: m for m in api.methods}
@@ -348,4 +341,4 @@ def reference(api: ir.Api) -> Reference:
 
 
 def render_api_reference(api: ir.Api) -> str:
-    return render("API.md.jinja", r=reference(api), code=code)
+    return render("API.md.jinja", m=reference(api))

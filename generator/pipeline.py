@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import api_reference, ir, normalize, protocol, views
+from . import api_reference, api_views, ir, normalize, protocol, views
 from .errors import GeneratorError, Location
 from .fmt import format_python_files
 from .load import V2_BUNDLE, Inputs
@@ -43,32 +43,58 @@ def build_api(inputs: Inputs) -> ir.Api:
     return protocol.build_api(inputs, definitions, def_class)
 
 
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One generated file: its template and the view it renders."""
+
+    path: str  # relative to the output dir
+    template: str
+    view: Callable[[ir.Api, views.ModelsPackage], object | None]  # None: not generated for this schema
+
+
+MODELS_DIR = f"{GENERATED_PACKAGE}/{MODELS_PACKAGE}"
+
+# Every generated file but the model shards (one per shard of the package view, below).
+FILES: tuple[GeneratedFile, ...] = (
+    GeneratedFile(f"{GENERATED_PACKAGE}/__init__.py", "generated_init.py.jinja", lambda api, package: package),
+    GeneratedFile(f"{GENERATED_PACKAGE}/v2_all.py", "v2_all.py.jinja", lambda api, package: package),
+    GeneratedFile(f"{MODELS_DIR}/__init__.py", "models_init.py.jinja", lambda api, package: package),
+    GeneratedFile(f"{MODELS_DIR}/{views.BASE_MODULE}.py", "models_base.py.jinja", lambda api, package: package),
+    GeneratedFile(f"{GENERATED_PACKAGE}/client.py", "client.py.jinja", lambda api, _: api_views.client_module(api)),
+    GeneratedFile(
+        f"{GENERATED_PACKAGE}/notifications.py",
+        "notifications.py.jinja",
+        lambda api, _: api_views.notifications_module(api),
+    ),
+    GeneratedFile(
+        f"{GENERATED_PACKAGE}/server_requests.py",
+        "server_requests.py.jinja",
+        lambda api, _: api_views.server_requests_module(api),
+    ),
+    GeneratedFile(f"{GENERATED_PACKAGE}/api.py", "api.py.jinja", lambda api, _: api_views.wrappers_module(api)),
+    GeneratedFile(f"{GENERATED_PACKAGE}/inputs.py", "inputs.py.jinja", lambda api, _: api_views.inputs_module(api)),
+    GeneratedFile(API_REFERENCE, "API.md.jinja", lambda api, _: api_reference.reference(api)),
+)
+
+
 def render_files(api: ir.Api) -> dict[str, str]:
     """Every generated file, formatted; keys are paths relative to the output dir."""
-    sources = render_models(views.models_package(api, V2_BUNDLE))
-    sources.update(protocol.render_protocol_files(api, GENERATED_PACKAGE))
+    package = views.models_package(api, V2_BUNDLE)
+    sources: dict[str, str] = {}
+    for file in FILES:
+        view = file.view(api, package)
+        if view is not None:
+            sources[file.path] = render(file.template, m=view)
+    for shard in package.shards:
+        sources[f"{MODELS_DIR}/{shard.module}.py"] = render(
+            "models_shard.py.jinja", header=package.header, imports=views.shard_imports(shard), shard=shard
+        )
     python = {path: source for path, source in sources.items() if path.endswith(".py")}
     for path, source in sorted(python.items()):
         _check_syntax(source, path)
     files = dict(sources)
     files.update(format_python_files(python))
-    files[API_REFERENCE] = api_reference.render_api_reference(api)
     return dict(sorted(files.items()))
-
-
-def render_models(package: views.ModelsPackage) -> dict[str, str]:
-    """``v2_all.py`` (every name, imported lazily) and one ``_models`` module per shard."""
-    models_dir = f"{GENERATED_PACKAGE}/{MODELS_PACKAGE}"
-    sources = {
-        f"{GENERATED_PACKAGE}/v2_all.py": render("v2_all.py.jinja", m=package),
-        f"{models_dir}/__init__.py": render("models_init.py.jinja", header=package.header),
-        f"{models_dir}/{views.BASE_MODULE}.py": render("models_base.py.jinja", m=package),
-    }
-    for shard in package.shards:
-        sources[f"{models_dir}/{shard.module}.py"] = render(
-            "models_shard.py.jinja", header=package.header, imports=views.shard_imports(shard), shard=shard
-        )
-    return sources
 
 
 def _check_syntax(source: str, path: str) -> None:

@@ -285,19 +285,3 @@ def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: M
         wrappers=wrappers.build_wrappers(inputs, defs, methods),
         inputs=build_inputs(inputs, defs, def_class),
     )
-
-
-def render_protocol_files(api: ir.Api, package: str) -> dict[str, str]:
-    from . import api_views
-    from .render import render
-
-    inputs = api_views.inputs_module(api)
-    optional = {f"{package}/inputs.py": render("inputs.py.jinja", m=inputs)} if inputs is not None else {}
-    return {
-        **optional,
-        f"{package}/__init__.py": render("generated_init.py.jinja", header=api_views.header(api)),
-        f"{package}/client.py": render("client.py.jinja", m=api_views.client_module(api)),
-        f"{package}/notifications.py": render("notifications.py.jinja", m=api_views.notifications_module(api)),
-        f"{package}/server_requests.py": render("server_requests.py.jinja", m=api_views.server_requests_module(api)),
-        f"{package}/api.py": render("api.py.jinja", m=api_views.wrappers_module(api)),
-    }

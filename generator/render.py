@@ -30,7 +30,15 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
     # Schema strings placed in templates (e.g. JSON-RPC method names) must go
     # through this filter: it makes a safe Python literal of any text.
     env.filters["pyrepr"] = pyrepr
+    env.filters["code"] = markdown_code
     return env
+
+
+def markdown_code(text: str) -> str:
+    """A Markdown code span that survives backticks inside ``text``."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def render(template: str, **context: object) -> str:

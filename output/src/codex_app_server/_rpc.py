@@ -40,7 +40,7 @@ __all__ = [
     "RequestId",
     "RpcConnection",
     "ServerRequestContext",
-    "ServerRequestHandler",
+    "ServerRequestCallback",
 ]
 
 logger = logging.getLogger("codex_app_server")
@@ -48,7 +48,8 @@ logger = logging.getLogger("codex_app_server")
 JsonObject = dict[str, object]
 RequestId = int | str
 NotificationHandler = Callable[[str, JsonObject], None]
-ServerRequestHandler = Callable[["ServerRequestContext"], None]
+# The callback the session gives the connection (not the public ServerRequestHandler class).
+ServerRequestCallback = Callable[["ServerRequestContext"], None]
 CloseCallback = Callable[[TransportClosedError], None]
 AbandonHandler = Callable[[str, Mapping[str, object] | None, Future[object]], None]
 
@@ -134,7 +135,7 @@ class RpcConnection:
         transport: Transport,
         *,
         on_notification: NotificationHandler | None = None,
-        on_server_request: ServerRequestHandler | None = None,
+        on_server_request: ServerRequestCallback | None = None,
         on_close: CloseCallback | None = None,
         on_abandoned: AbandonHandler | None = None,
         request_timeout: float | None = None,

@@ -11,9 +11,7 @@ JSON-RPC error too, and the turn goes on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .._lazy import model_named
+from .._dispatch import ServerRequestSpec
 
 # Models are named through v2_all, which imports each on first use.
 from . import v2_all
@@ -233,27 +231,6 @@ class AsyncServerRequestHandler:
         Default when not overridden: ``{"action": "decline"}``.
         """
         return v2_all.McpServerElicitationRequestResponse.model_validate({"action": "decline"})
-
-
-@dataclass(frozen=True)
-class ServerRequestSpec:
-    """How to dispatch one server request method."""
-
-    handler: str
-    params_name: str
-    """Name in ``v2_all`` of the params model class, or of a union alias of models."""
-    response_name: str
-    """Name in ``v2_all`` of the response model class, or of a union alias of models."""
-
-    @property
-    def params(self) -> object:
-        """The params model (imported on first use)."""
-        return model_named(v2_all, self.params_name)
-
-    @property
-    def response(self) -> object:
-        """The response model (imported on first use)."""
-        return model_named(v2_all, self.response_name)
 
 
 SERVER_REQUESTS: dict[str, ServerRequestSpec] = {

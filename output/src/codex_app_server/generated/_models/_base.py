@@ -2,17 +2,29 @@
 # Do not edit: change the schema, manifest or templates and regenerate.
 """What every generated model module shares: the model base, the open enum and int types.
 
-Also the model of a notification the SDK could not decode, and pydantic's
-``JsonValue``, which ``v2_all`` re-exports from here on first use.
+The static part is hand-written (``codex_app_server._model_base``) and
+re-exported here; the bounded int types come from the generator's table.
+Also pydantic's ``JsonValue`` and ``Field``, which ``v2_all`` re-exports from
+here on first use.
 """
 
 from __future__ import annotations
 
-import enum
-from typing import Annotated, ClassVar, TypeVar
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field as Field
 from pydantic import JsonValue as JsonValue
+
+from ..._model_base import OpenEnum as OpenEnum
+from ..._model_base import TagEnum as TagEnum
+from ..._model_base import UnknownNotification as UnknownNotification
+from ..._model_base import WireModel as WireModel
+from ..._model_base import build_models as build_models
+from ..._model_base import is_none
+from ..._model_base import require_alternatives as require_alternatives
+
+# The name generated fields use in ``exclude_if`` (no field can be called so).
+_is_none = is_none
 
 Int8 = Annotated[int, Field(ge=-128, le=127)]
 Int16 = Annotated[int, Field(ge=-32768, le=32767)]
@@ -23,85 +35,3 @@ UInt16 = Annotated[int, Field(ge=0, le=65535)]
 UInt32 = Annotated[int, Field(ge=0, le=4294967295)]
 UInt64 = Annotated[int, Field(ge=0, le=18446744073709551615)]
 UInt = Annotated[int, Field(ge=0)]
-
-
-def _is_none(value: object) -> bool:
-    return value is None
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def build_models(*models: type[BaseModel]) -> None:
-    """Build the validators of a module's models now, each after the models it contains.
-
-    Called once at the end of each generated module, i.e. when a model is
-    first used. Built this way pydantic reuses a contained model's schema;
-    left to build on first validation, each container generates its own
-    copy of everything inside it (a real turn then costs twice as much).
-    """
-    for model in models:
-        model.model_rebuild()
-
-
-def require_alternatives(model: M, alternatives: tuple[tuple[str, ...], ...], *, exclusive: bool) -> M:
-    """The schema's alternatives of required fields (an image by ``url`` or by ``file_id``).
-
-    At least one group must be given in full, without None (exactly one when
-    ``exclusive``, for a oneOf): otherwise the server would reject the object.
-    """
-    values = model.__dict__
-    given = [group for group in alternatives if all(values.get(name) is not None for name in group)]
-    if given and not (exclusive and len(given) > 1):
-        return model
-    options = " or ".join(" + ".join(group) for group in alternatives)
-    raise ValueError(f"{type(model).__name__} needs {'exactly one of' if exclusive else 'one of'}: {options}")
-
-
-class WireModel(BaseModel):
-    """Base of every generated model."""
-
-    model_config: ClassVar[ConfigDict] = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        defer_build=True,
-        protected_namespaces=(),
-    )
-
-
-class OpenEnum(str, enum.Enum):
-    """A string enum that accepts values added by newer servers."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> OpenEnum | None:
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = value
-        member._value_ = value
-        return member
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class TagEnum(str, enum.Enum):
-    """A string enum that tells the variants of an untagged union apart.
-
-    Closed, unlike ``OpenEnum``: an unknown value must not let an object
-    match a variant it does not belong to.
-    """
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class UnknownNotification(WireModel):
-    """A notification of an unknown method, or one whose params did not validate."""
-
-    method: str
-    params: dict[str, JsonValue] | None = None
-    reason: str = ""
-    """Why it was not decoded: "unknown method" or the validation error."""
