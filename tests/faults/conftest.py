@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from codex_app_server import AppServerConfig, AsyncCodex, Codex
+from codex_app_server import AppServerConfig
 
-from tests.sdk.support import Blocking, LoopThread
+from tests.sdk.support import LoopThread
+from tests.support.clients import client_opener
 from tests.support.fake_provider import FakeProvider
 
 from .support import CODEX_BIN, NO_CODEX
@@ -36,25 +37,8 @@ def loop() -> Iterator[LoopThread]:
 @pytest.fixture
 def open_client(flavor: str, loop: LoopThread) -> Iterator[Callable[[AppServerConfig], Any]]:
     """``open_client(config)`` -> a started client of the test's flavour, closed after the test."""
-    opened: list[Any] = []
-
-    def open_one(config: AppServerConfig) -> Any:
-        if flavor == "sync":
-            client: Any = Codex(config)
-        else:
-
-            async def start() -> AsyncCodex:
-                codex = AsyncCodex(config)
-                await codex.start()
-                return codex
-
-            client = Blocking(loop.run(start()), loop)
-        opened.append(client)
-        return client
-
-    yield open_one
-    for client in opened:
-        client.close()
+    with client_opener(flavor, loop) as open_one:
+        yield open_one
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from codex_app_server import AppServerConfig, AsyncCodex, Codex, ServerRequestHandler
 
+from tests.support.clients import client_opener
 from tests.support.codex_env import find_codex_binary
 
 from .support import Blocking, LoopThread, RoutedProvider, make_config
@@ -109,22 +110,5 @@ def config_factory(tmp_path: Path, provider: RoutedProvider) -> Callable[..., Ap
 @pytest.fixture
 def open_codex(flavor: str, loop: LoopThread) -> Iterator[Callable[[AppServerConfig], Any]]:
     """``open_codex(config)`` -> a client of the test's flavour with its own app-server (closed after the test)."""
-    opened: list[Any] = []
-
-    def open_one(config: AppServerConfig) -> Any:
-        if flavor == "sync":
-            client: Any = Codex(config)
-        else:
-
-            async def start() -> AsyncCodex:
-                codex = AsyncCodex(config)
-                await codex.start()
-                return codex
-
-            client = Blocking(loop.run(start()), loop)
-        opened.append(client)
-        return client
-
-    yield open_one
-    for client in opened:
-        client.close()
+    with client_opener(flavor, loop) as open_one:
+        yield open_one
