@@ -1,0 +1,107 @@
+"""The error hierarchy (_errors): JSON-RPC error answers become the right subclass, retryable ones are told apart."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from codex_app_server._errors import (
+    BinaryNotFoundError,
+    InternalRpcError,
+    InvalidParamsError,
+    InvalidRequestError,
+    JsonRpcError,
+    MethodNotFoundError,
+    ParamsValidationError,
+    ParseError,
+    ResponseValidationError,
+    RetryLimitExceededError,
+    ServerBusyError,
+    TransportClosedError,
+    TurnFailedError,
+    error_from_response,
+    is_retryable_error,
+)
+
+from .support import BUSY
+
+# --------------------------------------------------------------------------
+# _errors
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (-32700, ParseError),
+        (-32600, InvalidRequestError),
+        (-32601, MethodNotFoundError),
+        (-32602, InvalidParamsError),
+        (-32603, InternalRpcError),
+        (-32001, ServerBusyError),
+        (-32000, JsonRpcError),
+        (42, JsonRpcError),
+    ],
+)
+def test_error_subclass_by_code(code: int, cls: type[JsonRpcError]) -> None:
+    err = error_from_response("thread/start", {"code": code, "message": "m", "data": {"x": 1}})
+    assert type(err) is cls
+    assert (err.code, err.message, err.data, err.method) == (code, "m", {"x": 1}, "thread/start")
+    assert "thread/start" in str(err) and str(code) in str(err)
+
+
+def test_plain_overload_error_without_data_is_server_busy() -> None:
+    err = error_from_response("turn/start", dict(BUSY))
+    assert type(err) is ServerBusyError and err.data is None
+    assert err.message == "Server overloaded; retry later."
+    assert is_retryable_error(err)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"codexErrorInfo": "serverOverloaded"},
+        {"codex_error_info": "server_overloaded"},
+        {"codexErrorInfo": {"serverOverloaded": {}}},
+        "serverOverloaded",
+    ],
+)
+def test_overload_in_data_means_server_busy_whatever_the_code(data: object) -> None:
+    err = error_from_response("m", {"code": -32603, "message": "boom", "data": data})
+    assert isinstance(err, ServerBusyError) and err.code == -32603
+    assert is_retryable_error(err)
+
+
+def test_retry_limit_and_malformed_errors() -> None:
+    err = error_from_response("m", {"code": -32001, "message": "retry limit reached; too many failed attempts"})
+    assert type(err) is RetryLimitExceededError and isinstance(err, ServerBusyError)
+    assert type(error_from_response("m", "not an object")) is InternalRpcError
+    assert type(error_from_response("m", {"message": "no code"})) is InternalRpcError
+    assert type(error_from_response("m", {"code": True, "message": "bool code"})) is InternalRpcError
+
+
+def test_is_retryable_error() -> None:
+    assert not is_retryable_error(InvalidParamsError(-32602, "bad"))
+    assert is_retryable_error(JsonRpcError(-32000, "The server is OVERLOADED"))
+    assert not is_retryable_error(ValueError("overloaded"))
+    assert not is_retryable_error(TransportClosedError("gone"))
+
+
+def test_error_messages_and_pickling() -> None:
+    closed = TransportClosedError("codex app-server exited", returncode=-9, stderr_tail="line1\nfatal: oops")
+    assert "fatal: oops" in str(closed) and "-9" in str(closed) and closed.returncode == -9
+    long_tail = TransportClosedError("gone", stderr_tail="\n".join(f"l{i}" for i in range(100)))
+    assert "l99" in str(long_tail) and "l79" not in str(long_tail) and "80 earlier lines" in str(long_tail)
+    assert long_tail.stderr_tail.startswith("l0\n")
+    for original in (closed, BinaryNotFoundError(["a: no", "b: no"]), TurnFailedError({"id": "t"}, {"message": "x"})):
+        copy = pickle.loads(pickle.dumps(original))
+        assert type(copy) is type(original) and str(copy) == str(original)
+    assert pickle.loads(pickle.dumps(closed)).stderr_tail == closed.stderr_tail
+    err = error_from_response("thread/start", dict(BUSY))
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is ServerBusyError and again.method == "thread/start" and str(again) == str(err)
+    validation = ResponseValidationError("model/list", {"bad": 1}, "missing data")
+    assert "model/list" in str(validation) and validation.raw == {"bad": 1}
+    params_error = ParamsValidationError("thread/start", "cwd: not a string")
+    assert isinstance(params_error, ValueError) and "thread/start" in str(params_error)
+    failed = TurnFailedError({"id": "t"}, {"message": "provider said no"})
+    assert "provider said no" in str(failed) and failed.turn == {"id": "t"}
