@@ -72,7 +72,7 @@ import pickle
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -409,17 +409,29 @@ class Differ:
         self, area: str, owner: str, old: Sequence[ir.Parameter], new: Sequence[ir.Parameter]
     ) -> list[Change]:
         """Keyword arguments: always the input role."""
-        old_by, new_by = {p.py_name: p for p in old}, {p.py_name: p for p in new}
+        return self._named(area, lambda name: f"{owner}({name}=)", "keyword", old, new, INPUT)
+
+    def _named(
+        self,
+        area: str,
+        subject: Callable[[str], str],
+        what: str,
+        old: Sequence[ir.Field | ir.Parameter],
+        new: Sequence[ir.Field | ir.Parameter],
+        role: int,
+    ) -> list[Change]:
+        """Fields of a model or keywords of a method, matched by name: removed, added, changed."""
+        old_by, new_by = {x.py_name: x for x in old}, {x.py_name: x for x in new}
         out: list[Change] = []
         for name in sorted(old_by.keys() - new_by.keys()):
-            out.append(_change(area, "removed", f"{owner}({name}=)", "keyword removed", INPUT))
+            out.append(_change(area, "removed", subject(name), f"{what} removed", role))
         for name in sorted(new_by.keys() - old_by.keys()):
-            p = new_by[name]
-            kind = "required added" if p.required else "optional added"
-            out.append(_change(area, kind, f"{owner}({name}=)", f"keyword added: `{_short(p.type)}`", INPUT))
+            added = new_by[name]
+            kind = "required added" if added.required else "optional added"
+            out.append(_change(area, kind, subject(name), f"{what} added: `{_short(added.type)}`", role))
         for name in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[name], new_by[name]
-            out.extend(self._slot(area, f"{owner}({name}=)", "keyword", o.required, n.required, o.type, n.type, INPUT))
+            out.extend(self._slot(area, subject(name), what, o.required, n.required, o.type, n.type, role))
         return out
 
     def _slot(
@@ -528,19 +540,7 @@ class Differ:
         return out
 
     def fields(self, old: ir.Model, new: ir.Model, role: int) -> list[Change]:
-        area = "definitions"
-        old_by, new_by = {f.py_name: f for f in old.fields}, {f.py_name: f for f in new.fields}
-        out: list[Change] = []
-        for name in sorted(old_by.keys() - new_by.keys()):
-            out.append(_change(area, "removed", f"{new.name}.{name}", "field removed", role))
-        for name in sorted(new_by.keys() - old_by.keys()):
-            f = new_by[name]
-            kind = "required added" if f.required else "optional added"
-            out.append(_change(area, kind, f"{new.name}.{name}", f"field added: `{_short(f.type)}`", role))
-        for name in sorted(old_by.keys() & new_by.keys()):
-            o, n = old_by[name], new_by[name]
-            out.extend(self._slot(area, f"{new.name}.{name}", "field", o.required, n.required, o.type, n.type, role))
-        return out
+        return self._named("definitions", lambda name: f"{new.name}.{name}", "field", old.fields, new.fields, role)
 
     def definitions(self) -> list[Change]:
         area = "definitions"
