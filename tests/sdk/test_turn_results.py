@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
-from codex_app_server import TurnStatus
+import pytest
+from codex_app_server import TransportClosedError, TurnStatus
 from codex_app_server.generated.v2_all import (
     AgentMessageThreadItem,
     CommandExecutionThreadItem,
@@ -80,3 +83,27 @@ def test_turn_usage_is_this_turns_tokens_and_usage_the_threads_total(codex: Any,
     assert second.turn_usage.total_tokens == 77
     # usage stays the thread's running total, as the seed defines it.
     assert (second.usage.total.input_tokens, second.usage.total.output_tokens) == (170, 17)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kills the child with SIGKILL")
+def test_after_the_child_dies_a_fresh_client_from_the_same_config_resumes_the_thread(
+    open_codex: Any, config_factory: Any, provider: RoutedProvider
+) -> None:
+    config = config_factory()
+    codex = open_codex(config)
+    pid = codex.pid
+    assert isinstance(pid, int) and pid > 0
+    provider.enqueue(final_text("Before."))
+    thread = codex.thread_start()
+    thread.run("remember me")
+
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(TransportClosedError):
+        codex.thread_start()
+
+    fresh = open_codex(codex.config)
+    assert fresh.pid != pid
+    provider.enqueue(final_text("After."))
+    resumed = fresh.thread_resume(thread.id)
+    assert resumed.run("still there?").final_response == "After."
+    assert len(resumed.read(include_turns=True).thread.turns) == 2

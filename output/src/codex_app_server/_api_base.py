@@ -248,8 +248,18 @@ class CodexBase:
 
     @property
     def config(self) -> AppServerConfig:
-        """The configuration this client was started with."""
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        ``Codex(codex.config)`` starts a fresh one; threads that had a turn
+        continue there with ``thread_resume(thread_id)``.
+        """
         return self._config
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child."""
+        return self._session.pid
 
     def set_handler(self, handler: ServerRequestHandler) -> None:
         """Install the handler that answers server requests (approvals ...)."""
@@ -405,8 +415,18 @@ class AsyncCodexBase:
 
     @property
     def config(self) -> AppServerConfig:
-        """The configuration this client was started with."""
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        ``AsyncCodex(codex.config)`` starts a fresh one; threads that had a
+        turn continue there with ``thread_resume(thread_id)``.
+        """
         return self._config
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child; None before it started."""
+        return self._session.pid
 
     def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
         """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""

@@ -111,12 +111,12 @@ class TurnWatch:
     """The notifications of one turn, buffered until consumed (sync or async)."""
 
     def __init__(self, router: Router, thread_id: str) -> None:
-        self.router = router
-        self.thread_id = thread_id
+        self.router: Router = router
+        self.thread_id: str = thread_id
         self.turn_id: str | None = None
-        self.completed = False  # turn/completed was received (set by the reader)
-        self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
-        self.reserved = False  # holds the consumer slot for a run() whose turn/start is in flight
+        self.completed: bool = False  # turn/completed was received (set by the reader)
+        self.interrupting: bool = False  # interrupted for a caller that left: Router.settle waits for it
+        self.reserved: bool = False  # holds the consumer slot for a run() whose turn/start is in flight
         # Throughput (tests/bench flood): push() and get() take the lock
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
@@ -131,7 +131,7 @@ class TurnWatch:
         self._on_started: Callable[[], None] | None = None
         # Set once the server reports the turn started, or ended, or the
         # connection failed: codex refuses turn/interrupt and turn/steer before.
-        self.live = threading.Event()
+        self.live: threading.Event = threading.Event()
 
     # -- reader side
 
@@ -386,14 +386,20 @@ class Session:
     """Owns the process, the RPC connection, the router and the request handler."""
 
     def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
-        self.config = config
-        self.router = Router(config.concurrent_turns)
+        self.config: AppServerConfig = config
+        self.router: Router = Router(config.concurrent_turns)
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.transport: StdioTransport | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The app-server child's process id once launched, else None."""
+        return self.transport.pid if self.transport is not None else None
 
     def start(self) -> InitializeResponse:
         check_cwd(self.config)  # it may have gone since the config was made
@@ -404,6 +410,7 @@ class Session:
             self.config.cwd,
             self.config.stderr_buffer_lines,
         )
+        self.transport = transport
         rpc = RpcConnection(
             transport,
             on_notification=self.router.dispatch,
