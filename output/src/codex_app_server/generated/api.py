@@ -54,9 +54,8 @@ class Codex(CodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -113,29 +112,26 @@ class Codex(CodexBase):
         search_term: str | None = None,
         section_id: str | None = None,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
-        sort_key: (
-            Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]] | None
-        ) = None,
-        source_kinds: (
-            list[
-                Union[
-                    v2_all.ThreadSourceKind,
-                    Literal[
-                        "cli",
-                        "vscode",
-                        "exec",
-                        "appServer",
-                        "subAgent",
-                        "subAgentReview",
-                        "subAgentCompact",
-                        "subAgentThreadSpawn",
-                        "subAgentOther",
-                        "unknown",
-                    ],
-                ]
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None = None,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
             ]
-            | None
-        ) = None,
+        ]
+        | None = None,
         use_state_db_only: bool | None = None,
     ) -> v2_all.ThreadListResponse:
         """List stored threads (one page).
@@ -178,9 +174,8 @@ class Codex(CodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -223,9 +218,8 @@ class Codex(CodexBase):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -304,9 +298,8 @@ class AsyncCodex(AsyncCodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -363,29 +356,26 @@ class AsyncCodex(AsyncCodexBase):
         search_term: str | None = None,
         section_id: str | None = None,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
-        sort_key: (
-            Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]] | None
-        ) = None,
-        source_kinds: (
-            list[
-                Union[
-                    v2_all.ThreadSourceKind,
-                    Literal[
-                        "cli",
-                        "vscode",
-                        "exec",
-                        "appServer",
-                        "subAgent",
-                        "subAgentReview",
-                        "subAgentCompact",
-                        "subAgentThreadSpawn",
-                        "subAgentOther",
-                        "unknown",
-                    ],
-                ]
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None = None,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
             ]
-            | None
-        ) = None,
+        ]
+        | None = None,
         use_state_db_only: bool | None = None,
     ) -> v2_all.ThreadListResponse:
         """List stored threads (one page).
@@ -428,9 +418,8 @@ class AsyncCodex(AsyncCodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -473,9 +462,8 @@ class AsyncCodex(AsyncCodexBase):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -550,9 +538,8 @@ class Thread(ThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -630,9 +617,8 @@ class Thread(ThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -722,9 +708,8 @@ class AsyncThread(AsyncThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -802,9 +787,8 @@ class AsyncThread(AsyncThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None
-        ) = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,

@@ -931,9 +931,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         name: str,
-        client_registration: (
-            Union[v2_all.McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]] | None | Omit
-        ) = OMIT,
+        client_registration: Union[v2_all.McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]]
+        | None
+        | Omit = OMIT,
         scopes: list[str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
         timeout_secs: v2_all.Int64 | None | Omit = OMIT,
@@ -1180,16 +1180,14 @@ class AppServerClient(SyncRequester):
         *,
         cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        marketplace_kinds: (
-            list[
-                Union[
-                    v2_all.PluginListMarketplaceKind,
-                    Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
-                ]
+        marketplace_kinds: list[
+            Union[
+                v2_all.PluginListMarketplaceKind,
+                Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
             ]
-            | None
-            | Omit
-        ) = OMIT,
+        ]
+        | None
+        | Omit = OMIT,
     ) -> v2_all.PluginListResponse:
         """Call ``plugin/list``.
 
@@ -1294,9 +1292,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         plugin_path: v2_all.AbsolutePathBuf,
-        discoverability: (
-            Union[v2_all.PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]] | None | Omit
-        ) = OMIT,
+        discoverability: Union[v2_all.PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]]
+        | None
+        | Omit = OMIT,
         remote_plugin_id: str | None | Omit = OMIT,
         share_targets: list[v2_all.PluginShareTarget] | None | Omit = OMIT,
     ) -> v2_all.PluginShareSaveResponse:
@@ -1615,9 +1613,9 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -1627,9 +1625,9 @@ class AppServerClient(SyncRequester):
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        sandbox: (
-            Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None | Omit
-        ) = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         thread_source: v2_all.ThreadSource | None | Omit = OMIT,
     ) -> v2_all.ThreadForkResponse:
@@ -1715,14 +1713,11 @@ class AppServerClient(SyncRequester):
         thread_id: str,
         objective: str | None | Omit = OMIT,
         origin: Union[v2_all.ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None | Omit = OMIT,
-        status: (
-            Union[
-                v2_all.ThreadGoalStatus,
-                Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"],
-            ]
-            | None
-            | Omit
-        ) = OMIT,
+        status: Union[
+            v2_all.ThreadGoalStatus, Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
+        ]
+        | None
+        | Omit = OMIT,
         token_budget: v2_all.Int64 | None | Omit = OMIT,
     ) -> v2_all.ThreadGoalSetResponse:
         """Call ``thread/goal/set``.
@@ -1814,32 +1809,28 @@ class AppServerClient(SyncRequester):
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
-        sort_key: (
-            Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
-            | None
-            | Omit
-        ) = OMIT,
-        source_kinds: (
-            list[
-                Union[
-                    v2_all.ThreadSourceKind,
-                    Literal[
-                        "cli",
-                        "vscode",
-                        "exec",
-                        "appServer",
-                        "subAgent",
-                        "subAgentReview",
-                        "subAgentCompact",
-                        "subAgentThreadSpawn",
-                        "subAgentOther",
-                        "unknown",
-                    ],
-                ]
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
             ]
-            | None
-            | Omit
-        ) = OMIT,
+        ]
+        | None
+        | Omit = OMIT,
         use_state_db_only: bool | None | Omit = OMIT,
     ) -> v2_all.ThreadListResponse:
         """Call ``thread/list``.
@@ -1964,9 +1955,9 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -1975,9 +1966,9 @@ class AppServerClient(SyncRequester):
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
-        sandbox: (
-            Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None | Omit
-        ) = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
     ) -> v2_all.ThreadResumeResponse:
         """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
@@ -2087,9 +2078,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -2098,9 +2089,9 @@ class AppServerClient(SyncRequester):
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
-        sandbox: (
-            Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None | Omit
-        ) = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None | Omit = OMIT,
@@ -2308,9 +2299,9 @@ class AppServerClient(SyncRequester):
         input: list[v2_all.UserInput],
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
@@ -3361,9 +3352,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         name: str,
-        client_registration: (
-            Union[v2_all.McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]] | None | Omit
-        ) = OMIT,
+        client_registration: Union[v2_all.McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]]
+        | None
+        | Omit = OMIT,
         scopes: list[str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
         timeout_secs: v2_all.Int64 | None | Omit = OMIT,
@@ -3610,16 +3601,14 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        marketplace_kinds: (
-            list[
-                Union[
-                    v2_all.PluginListMarketplaceKind,
-                    Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
-                ]
+        marketplace_kinds: list[
+            Union[
+                v2_all.PluginListMarketplaceKind,
+                Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
             ]
-            | None
-            | Omit
-        ) = OMIT,
+        ]
+        | None
+        | Omit = OMIT,
     ) -> v2_all.PluginListResponse:
         """Call ``plugin/list``.
 
@@ -3724,9 +3713,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         plugin_path: v2_all.AbsolutePathBuf,
-        discoverability: (
-            Union[v2_all.PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]] | None | Omit
-        ) = OMIT,
+        discoverability: Union[v2_all.PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]]
+        | None
+        | Omit = OMIT,
         remote_plugin_id: str | None | Omit = OMIT,
         share_targets: list[v2_all.PluginShareTarget] | None | Omit = OMIT,
     ) -> v2_all.PluginShareSaveResponse:
@@ -4045,9 +4034,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4057,9 +4046,9 @@ class AsyncAppServerClient(AsyncRequester):
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        sandbox: (
-            Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None | Omit
-        ) = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         thread_source: v2_all.ThreadSource | None | Omit = OMIT,
     ) -> v2_all.ThreadForkResponse:
@@ -4145,14 +4134,11 @@ class AsyncAppServerClient(AsyncRequester):
         thread_id: str,
         objective: str | None | Omit = OMIT,
         origin: Union[v2_all.ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None | Omit = OMIT,
-        status: (
-            Union[
-                v2_all.ThreadGoalStatus,
-                Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"],
-            ]
-            | None
-            | Omit
-        ) = OMIT,
+        status: Union[
+            v2_all.ThreadGoalStatus, Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
+        ]
+        | None
+        | Omit = OMIT,
         token_budget: v2_all.Int64 | None | Omit = OMIT,
     ) -> v2_all.ThreadGoalSetResponse:
         """Call ``thread/goal/set``.
@@ -4246,32 +4232,28 @@ class AsyncAppServerClient(AsyncRequester):
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
-        sort_key: (
-            Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
-            | None
-            | Omit
-        ) = OMIT,
-        source_kinds: (
-            list[
-                Union[
-                    v2_all.ThreadSourceKind,
-                    Literal[
-                        "cli",
-                        "vscode",
-                        "exec",
-                        "appServer",
-                        "subAgent",
-                        "subAgentReview",
-                        "subAgentCompact",
-                        "subAgentThreadSpawn",
-                        "subAgentOther",
-                        "unknown",
-                    ],
-                ]
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
             ]
-            | None
-            | Omit
-        ) = OMIT,
+        ]
+        | None
+        | Omit = OMIT,
         use_state_db_only: bool | None | Omit = OMIT,
     ) -> v2_all.ThreadListResponse:
         """Call ``thread/list``.
@@ -4398,9 +4380,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4409,9 +4391,9 @@ class AsyncAppServerClient(AsyncRequester):
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
-        sandbox: (
-            Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None | Omit
-        ) = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
     ) -> v2_all.ThreadResumeResponse:
         """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
@@ -4521,9 +4503,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4532,9 +4514,9 @@ class AsyncAppServerClient(AsyncRequester):
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
-        sandbox: (
-            Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None | Omit
-        ) = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None | Omit = OMIT,
@@ -4742,9 +4724,9 @@ class AsyncAppServerClient(AsyncRequester):
         input: list[v2_all.UserInput],
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: (
-            Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]] | None | Omit
-        ) = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
