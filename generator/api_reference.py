@@ -106,7 +106,7 @@ def runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
                 raise GeneratorError(
                     Location(RUNTIME_SOURCE.name), f"no class {naming.wrapper_base_class(name)} for {name}"
                 )
-            members = _methods(base, with_constructor=owner in USER_CONSTRUCTED)
+            members = _methods(base, classes, with_constructor=owner in USER_CONSTRUCTED)
             members += _attributes(base, classes)
             out[name] = tuple(sorted(members, key=lambda m: m.name))
     return out
@@ -146,7 +146,16 @@ def _is_async_generator(fn: ast.AsyncFunctionDef) -> bool:
     return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(fn))
 
 
-def _methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMember]:
+def _methods(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef], *, with_constructor: bool) -> list[RuntimeMember]:
+    """Public methods and properties of ``cls`` and of its bases defined in the same module."""
+    inherited: dict[str, RuntimeMember] = {}
+    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
+        inherited.update((m.name, m) for m in _methods(classes[base], classes, with_constructor=False))
+    own = _own_methods(cls, with_constructor=with_constructor)
+    return [*(m for name, m in inherited.items() if name not in {o.name for o in own}), *own]
+
+
+def _own_methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMember]:
     out = []
     for node in cls.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
