@@ -46,6 +46,8 @@ class Omit:
 
 OMIT: Final = Omit()
 
+Fields = Mapping[str, object]  # a method's keyword arguments, by params-model field name
+
 
 @cache
 def _adapter(type_form: object) -> TypeAdapter[object]:
@@ -127,17 +129,11 @@ class SyncRequester:
         # The app-server shares this machine's filesystem (a stdio child): directory params are checked here.
         self._local_filesystem = local_filesystem
 
-    def _request(
-        self,
-        method: str,
-        params_type: object,
-        response_type: object,
-        fields: Mapping[str, object],
-        whole: object = OMIT,
-    ) -> object:
-        params = _wire_params(method, params_type, fields, whole, self._local_filesystem)
-        raw = self._rpc.call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
-        return parse_response(method, response_type, raw)
+    def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
+        """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
+        wire = _wire_params(name, params, fields, whole, self._local_filesystem)
+        raw = self._rpc.call(name, wire, timeout=self._request_timeout)  # type: ignore[arg-type]
+        return parse_response(name, result, raw)
 
 
 class AsyncRequester:
@@ -158,27 +154,21 @@ class AsyncRequester:
         self._request_timeout = request_timeout
         self._local_filesystem = local_filesystem
 
-    async def _request(
-        self,
-        method: str,
-        params_type: object,
-        response_type: object,
-        fields: Mapping[str, object],
-        whole: object = OMIT,
-    ) -> object:
+    async def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
+        """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
         import asyncio
 
-        params = _wire_params(method, params_type, fields, whole, self._local_filesystem)
+        wire = _wire_params(name, params, fields, whole, self._local_filesystem)
         rpc = await self._connect()
-        request = rpc.request(method, params)  # type: ignore[arg-type]
+        request = rpc.request(name, wire)  # type: ignore[arg-type]
         try:
             raw = await _answer(request, self._request_timeout)
         except BaseException as exc:  # cancelled, timed out, or the error answer itself (then a no-op)
-            rpc.abandon(method, params, request)  # type: ignore[arg-type]
+            rpc.abandon(name, wire, request)  # type: ignore[arg-type]
             if isinstance(exc, asyncio.TimeoutError):
-                raise TimeoutError(f"no response to {method!r} within {self._request_timeout} s") from None
+                raise TimeoutError(f"no response to {name!r} within {self._request_timeout} s") from None
             raise
-        return parse_response(method, response_type, raw)
+        return parse_response(name, result, raw)
 
 
 async def _answer(request: Future[object], timeout: float | None) -> object:
