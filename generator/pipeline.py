@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import api_reference, ir, normalize, protocol, views
+from . import api_reference, ir, normalize, protocol, tolerant, views
 from .errors import GeneratorError, Location
 from .fmt import format_python_files
 from .load import V2_BUNDLE, Inputs
@@ -41,7 +41,8 @@ class Result:
 def build_api(inputs: Inputs) -> ir.Api:
     overrides = normalize.overrides_from_manifest(inputs.manifest)
     definitions, def_class = normalize.build_definitions(inputs.bundle, overrides)
-    return protocol.build_api(inputs, definitions, def_class)
+    api = protocol.build_api(inputs, definitions, def_class)
+    return tolerant.make_tolerant(api, overrides.types, V2_BUNDLE)
 
 
 def render_files(api: ir.Api) -> dict[str, str]:

@@ -51,11 +51,18 @@ def _adapter(type_form: object) -> TypeAdapter[object]:
     return TypeAdapter(type_form)
 
 
-def validate(type_form: object, raw: object) -> object:
+def validate(type_form: object, raw: object, context: dict[str, object] | None = None) -> object:
     """Validate ``raw`` into a generated model class or union alias."""
     if isinstance(type_form, type) and issubclass(type_form, BaseModel):
-        return type_form.model_validate(raw)
-    return _adapter(type_form).validate_python(raw)
+        return type_form.model_validate(raw, context=context)
+    return _adapter(type_form).validate_python(raw, context=context)
+
+
+def validate_sent(type_form: object, raw: object) -> object:
+    """Validate what we send: strictly (a union's fallback variant, for reading only, is refused)."""
+    from .generated._models._base import SENDING  # noqa: PLC0415  (generated: loaded with the first params)
+
+    return validate(type_form, raw, SENDING)
 
 
 def to_wire(type_form: object, value: object) -> object:
@@ -71,7 +78,7 @@ def build_params(method: str, params_type: object, fields: Mapping[str, object])
         return None
     given = {name: value for name, value in fields.items() if value is not OMIT}
     try:
-        return to_wire(params_type, validate(params_type, given))
+        return to_wire(params_type, validate_sent(params_type, given))
     except ValidationError as exc:
         raise ParamsValidationError(method, exc) from None
 
@@ -79,7 +86,7 @@ def build_params(method: str, params_type: object, fields: Mapping[str, object])
 def build_whole_params(method: str, params_type: object, params: object) -> object:
     """Validate a params object given whole (methods whose params are a union)."""
     try:
-        return to_wire(params_type, validate(params_type, params))
+        return to_wire(params_type, validate_sent(params_type, params))
     except ValidationError as exc:
         raise ParamsValidationError(method, exc) from None
 
