@@ -39,10 +39,9 @@ class Result:
 
 
 def build_api(inputs: Inputs) -> ir.Api:
-    overrides = normalize.overrides_from_manifest(inputs.manifest)
-    definitions, def_class = normalize.build_definitions(inputs.bundle, overrides)
+    definitions, def_class = normalize.build_definitions(inputs.bundle, inputs.manifest.names)
     api = protocol.build_api(inputs, definitions, def_class)
-    return tolerant.make_tolerant(api, overrides.types, V2_BUNDLE)
+    return tolerant.make_tolerant(api, inputs.manifest.names.types, V2_BUNDLE)
 
 
 def render_files(api: ir.Api) -> dict[str, str]:

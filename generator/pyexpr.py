@@ -13,8 +13,6 @@ from collections.abc import Mapping
 
 from . import ir
 
-_INT_ALIAS_NAMES = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "UInt"})
-
 
 def pyrepr(value: object) -> str:
     """A Python literal for a JSON value (str, number, bool, null, list, dict)."""
@@ -176,7 +174,7 @@ def _open_union(t: ir.UnionOf, *, runtime: bool, qualifier: str) -> str:
     *known, fallback = t.members
     parts = [
         f"Annotated[{annotation(m, runtime=runtime, qualifier=qualifier)}, {qualifier}Tag({pyrepr(tag)})]"
-        for m, tag in zip(known, t.tags)
+        for m, tag in zip(known, t.tags, strict=True)
     ]
     parts.append(
         f"Annotated[{annotation(fallback, runtime=runtime, qualifier=qualifier)}, {qualifier}Tag({qualifier}UNKNOWN_TAG)]"

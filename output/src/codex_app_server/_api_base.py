@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 from ._config import AppServerConfig
 from ._errors import TurnFailedError
 from ._requester import OMIT, Omit
+from ._routing import TURN_COMPLETED, TurnWatch
 from ._rpc import RpcConnection
-from ._session import TURN_COMPLETED, Session, TurnWatch, decode_notification
+from ._session import Session, decode_notification
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still
@@ -83,9 +84,7 @@ class _TurnAccumulator:
     def result(self) -> RunResult:
         turn = self.turn
         if turn is not None and turn.status == v2_all.TurnStatus.failed:
-            error = turn.error
-            detail = error.message if error is not None else "no error details"
-            raise TurnFailedError(turn, error, f"turn {turn.id} failed: {detail}")
+            raise TurnFailedError(turn, turn.error)
         return RunResult(final_response(self.items), self.items, self.usage, turn)
 
 
@@ -130,10 +129,8 @@ class _ThreadCommon:
         """The thread as the server described it when this object was made."""
 
     def _register_watch(self, consumer: bool) -> TurnWatch:
-        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
-        if consumer:
-            self._router.check_free(self.id)
-        return self._router.watch(self.id)
+        """Buffer this thread's turn events from now on; ``consumer``: reserve the consumer slot (or refuse) first."""
+        return self._router.watch(self.id, consumer=consumer)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"
@@ -179,7 +176,7 @@ class CodexBase:
         self._metadata = self._session.start()
         self._finalizer = _stop_when_collected(self, self._session)
         assert self._session.rpc is not None
-        self._client = AppServerClient(self._session.rpc, self._config.request_timeout)
+        self._client = AppServerClient(self._session.rpc, self._config.request_timeout, local_filesystem=True)
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
@@ -317,7 +314,7 @@ class AsyncCodexBase:
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: v2_all.InitializeResponse | None = None
-        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
+        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout, local_filesystem=True)
 
     async def _connect(self) -> RpcConnection:
         if self._session.rpc is not None and self._metadata is not None:
