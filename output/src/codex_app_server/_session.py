@@ -89,14 +89,20 @@ class Session:
     """Owns the process, the RPC connection, the router and the request handler."""
 
     def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
-        self.config = config
-        self.router = Router(config.concurrent_turns)
+        self.config: AppServerConfig = config
+        self.router: Router = Router(config.concurrent_turns)
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.transport: StdioTransport | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The app-server child's process id once launched, else None."""
+        return self.transport.pid if self.transport is not None else None
 
     def start(self) -> InitializeResponse:
         check_cwd(self.config)  # it may have gone since the config was made
@@ -107,6 +113,7 @@ class Session:
             self.config.cwd,
             self.config.stderr_buffer_lines,
         )
+        self.transport = transport
         rpc = RpcConnection(
             transport,
             on_notification=self.router.dispatch,
