@@ -8,18 +8,23 @@ the generated model modules import everything they share from one place.
 from __future__ import annotations
 
 import enum
-from typing import ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationInfo, model_validator
 
 __all__ = [
+    "SENDING",
+    "UNKNOWN_TAG",
     "M",
     "OpenEnum",
     "TagEnum",
     "UnknownNotification",
+    "UnknownVariant",
     "WireModel",
     "build_models",
     "is_none",
+    "open_tag",
     "require_alternatives",
 ]
 
@@ -105,3 +110,46 @@ class UnknownNotification(WireModel):
     params: dict[str, JsonValue] | None = None
     reason: str = ""
     """Why it was not decoded: "unknown method" or the validation error."""
+
+
+UNKNOWN_TAG = "<unknown>"
+"""The pydantic ``Tag`` of the fallback variant of an open union (no server tag can reach it)."""
+
+_DIRECTION = "codex_app_server.direction"
+SENDING: dict[str, object] = {_DIRECTION: "sent"}
+"""Validation context of what the client sends: a fallback variant is refused there."""
+
+
+def open_tag(wire_name: str, attribute: str, known: tuple[str, ...]) -> Callable[[Any], str]:
+    """The discriminator of an open union: the object's tag if known, else ``UNKNOWN_TAG``."""
+    tags = frozenset(known)
+
+    def tag_of(value: Any) -> str:
+        if type(value) is dict:
+            tag = value.get(wire_name)
+        else:  # a model instance (the user built one), or anything else (then no tag)
+            tag = value.__dict__.get(attribute) if isinstance(value, BaseModel) else None
+        return tag if type(tag) is str and tag in tags else UNKNOWN_TAG
+
+    return tag_of
+
+
+class UnknownVariant(WireModel):
+    """Base of the fallback variant of each union the server sends (``UnknownThreadItem`` ...).
+
+    A newer codex may send a variant this SDK does not know. Instead of
+    failing the whole message it becomes this: the tag as a field, every
+    other key kept as received (``raw`` or ``model_dump()`` give back the
+    object exactly). Only for reading: params holding one are refused.
+    """
+
+    @property
+    def raw(self) -> dict[str, JsonValue]:
+        """The object as the server sent it."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    @model_validator(mode="after")
+    def _not_sent(self, info: ValidationInfo) -> UnknownVariant:
+        if info.context is not None and info.context.get(_DIRECTION) == "sent":
+            raise ValueError(f"{type(self).__name__}: this SDK does not know this variant, so it cannot send it")
+        return self

@@ -15,12 +15,16 @@ from typing import Annotated
 from pydantic import Field as Field
 from pydantic import JsonValue as JsonValue
 
+from ..._model_base import SENDING as SENDING
+from ..._model_base import UNKNOWN_TAG as UNKNOWN_TAG
 from ..._model_base import OpenEnum as OpenEnum
 from ..._model_base import TagEnum as TagEnum
 from ..._model_base import UnknownNotification as UnknownNotification
+from ..._model_base import UnknownVariant as UnknownVariant
 from ..._model_base import WireModel as WireModel
 from ..._model_base import build_models as build_models
 from ..._model_base import is_none
+from ..._model_base import open_tag as open_tag
 from ..._model_base import require_alternatives as require_alternatives
 
 # The name generated fields use in ``exclude_if`` (no field can be called so).
