@@ -52,17 +52,28 @@ def given(value: T | None) -> T | Omit:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What ``Thread.run()`` returns.
+    """What ``Thread.run()`` returns, and what ``TurnHandle.result`` shows.
 
     ``final_response`` is the text of the last assistant message whose phase
     is ``final_answer`` or unknown (phase-less); None when there is none.
+    ``items`` are every item the turn completed, in order (commands, file
+    changes, messages ...), not just the summary the server keeps on the turn.
     """
 
     final_response: str | None
     items: list[v2_all.ThreadItem] = field(default_factory=list)
     usage: v2_all.ThreadTokenUsage | None = None
+    """The thread's token usage as last reported: ``total`` is the running
+    total of the whole thread (every turn so far), ``last`` the last model
+    request alone. None when codex reported none. For this turn's tokens see
+    ``turn_usage``."""
     turn: v2_all.Turn | None = None
-    """The completed turn (status, error, timing)."""
+    """The turn as last reported: the completed turn (status, error, timing)
+    once it ended; while it runs, the started turn."""
+    turn_usage: v2_all.TokenUsageBreakdown | None = None
+    """The tokens of this turn alone: the thread's total after the turn minus
+    its total before it (every model request of the turn, tool calls
+    included). None when codex reported no usage."""
 
 
 class _TurnAccumulator:
@@ -72,32 +83,47 @@ class _TurnAccumulator:
         self.items: list[v2_all.ThreadItem] = []
         self.usage: v2_all.ThreadTokenUsage | None = None
         self.turn: v2_all.Turn | None = None
+        self.total_before: v2_all.TokenUsageBreakdown | None = None
 
-    def add(self, event: notifications.Notification) -> None:
+    def add(self, event: notifications.Notification) -> bool:
+        """Fold ``event`` in; True when it changed the turn's status or items."""
         if isinstance(event, v2_all.ItemCompletedEvent):
             self.items.append(event.params.item)
-        elif isinstance(event, v2_all.ThreadTokenUsageUpdatedEvent):
-            self.usage = event.params.token_usage
-        elif isinstance(event, v2_all.TurnCompletedEvent):
+            return True
+        if isinstance(event, v2_all.ThreadTokenUsageUpdatedEvent):
+            usage = event.params.token_usage
+            if self.total_before is None:  # the first report of the turn: its total includes one request
+                self.total_before = _difference(usage.total, usage.last)
+            self.usage = usage
+        elif isinstance(event, (v2_all.TurnStartedEvent, v2_all.TurnCompletedEvent)):
             self.turn = event.params.turn
+            return True
+        return False
+
+    def snapshot(self) -> RunResult:
+        """The result so far (never raises)."""
+        turn_usage = None
+        if self.usage is not None and self.total_before is not None:
+            turn_usage = _difference(self.usage.total, self.total_before)
+        return RunResult(final_response(self.items), list(self.items), self.usage, self.turn, turn_usage)
 
     def result(self) -> RunResult:
         turn = self.turn
         if turn is not None and turn.status == v2_all.TurnStatus.failed:
             raise TurnFailedError(turn, turn.error)
-        return RunResult(final_response(self.items), self.items, self.usage, turn)
+        return self.snapshot()
+
+
+def _difference(after: v2_all.TokenUsageBreakdown, before: v2_all.TokenUsageBreakdown) -> v2_all.TokenUsageBreakdown:
+    """Field-wise ``after - before`` of two usage breakdowns."""
+    counts = {name: getattr(after, name) - getattr(before, name) for name in type(after).model_fields}
+    return type(after).model_validate(counts)
 
 
 def final_response(items: list[v2_all.ThreadItem]) -> str | None:
     for item in reversed(items):
         if isinstance(item, v2_all.AgentMessageThreadItem) and item.phase in (None, v2_all.MessagePhase.final_answer):
             return item.text
-    return None
-
-
-def _completed_turn(event: notifications.Notification, turn_id: str) -> v2_all.Turn | None:
-    if isinstance(event, v2_all.TurnCompletedEvent) and event.params.turn.id == turn_id:
-        return event.params.turn
     return None
 
 
@@ -161,8 +187,35 @@ class _TurnCommon:
         self._watch = watch
         self.thread_id: str = thread_id
         self.id: str = turn.id
-        self.turn: v2_all.Turn = turn
+        self._acc = _TurnAccumulator()
+        self._started: v2_all.Turn = turn
         watch.bind(turn.id)
+
+    @property
+    def turn(self) -> v2_all.Turn:
+        """The turn as last reported, kept current while and after it is consumed.
+
+        Status from ``turn/started`` / ``turn/completed``; while the turn runs,
+        ``items`` are the items completed so far. Once completed it is the
+        server's final ``Turn``.
+        """
+        reported = self._acc.turn or self._started
+        if reported.status == v2_all.TurnStatus.in_progress and self._acc.items:
+            return reported.model_copy(update={"items": list(self._acc.items)})
+        return reported
+
+    @property
+    def result(self) -> RunResult:
+        """What the turn produced so far: final response, every completed item, usage.
+
+        Available while streaming (partial) and after the turn ended; unlike
+        ``Thread.run()`` a failed turn does not raise here: check
+        ``result.turn.status``.
+        """
+        return self._acc.snapshot()
+
+    def _observe(self, event: notifications.Notification) -> None:
+        self._acc.add(event)
 
     def _request_interrupt(self) -> bool:
         """Send turn/interrupt without waiting for its answer; False when there is nothing to interrupt.
@@ -207,8 +260,18 @@ class CodexBase:
 
     @property
     def config(self) -> AppServerConfig:
-        """The configuration this client was started with."""
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        ``Codex(codex.config)`` starts a fresh one; threads that had a turn
+        continue there with ``thread_resume(thread_id)``.
+        """
         return self._config
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child."""
+        return self._session.pid
 
     def set_handler(self, handler: ServerRequestHandler) -> None:
         """Install the handler that answers server requests (approvals ...)."""
@@ -279,6 +342,7 @@ class TurnHandleBase(_TurnCommon):
                     self._request_interrupt()
                     raise _idle_error(self, idle) from None
                 event = decode_notification(method, params)
+                self._observe(event)
                 if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
                     yield event
                     return
@@ -294,19 +358,14 @@ class TurnHandleBase(_TurnCommon):
 
         A failed turn is returned with ``status == failed`` and ``error`` set.
         """
-        for event in self.stream():
-            turn = _completed_turn(event, self.id)
-            if turn is not None:
-                self.turn = turn
+        for _ in self.stream():
+            pass
         return self.turn
 
     def _collect(self) -> RunResult:
-        acc = _TurnAccumulator()
-        for event in self.stream():
-            acc.add(event)
-        if acc.turn is not None:
-            self.turn = acc.turn
-        return acc.result()
+        for _ in self.stream():
+            pass
+        return self._acc.result()
 
     def _interrupt_and_drain(self) -> None:
         try:
@@ -314,6 +373,7 @@ class TurnHandleBase(_TurnCommon):
                 return
             while True:  # wait for turn/completed, not for the interrupt's answer
                 method, params = self._watch.get(_INTERRUPT_GRACE_S)
+                self._observe(decode_notification(method, params))
                 if method == TURN_COMPLETED and turn_id_of(method, params) == self.id:
                     return
         except Exception as exc:  # best effort: the user asked to stop
@@ -379,8 +439,18 @@ class AsyncCodexBase:
 
     @property
     def config(self) -> AppServerConfig:
-        """The configuration this client was started with."""
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        ``AsyncCodex(codex.config)`` starts a fresh one; threads that had a
+        turn continue there with ``thread_resume(thread_id)``.
+        """
         return self._config
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child; None before it started."""
+        return self._session.pid
 
     def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
         """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
@@ -449,6 +519,7 @@ class AsyncTurnHandleBase(_TurnCommon):
                     self._send_interrupt()
                     raise _idle_error(self, idle) from None
                 event = decode_notification(method, params)
+                self._observe(event)
                 if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
                     yield event
                     return
@@ -461,19 +532,14 @@ class AsyncTurnHandleBase(_TurnCommon):
 
     async def run(self) -> v2_all.Turn:
         """Consume the turn to the end and return the completed ``v2_all.Turn``."""
-        async for event in self.stream():
-            turn = _completed_turn(event, self.id)
-            if turn is not None:
-                self.turn = turn
+        async for _ in self.stream():
+            pass
         return self.turn
 
     async def _collect(self) -> RunResult:
-        acc = _TurnAccumulator()
-        async for event in self.stream():
-            acc.add(event)
-        if acc.turn is not None:
-            self.turn = acc.turn
-        return acc.result()
+        async for _ in self.stream():
+            pass
+        return self._acc.result()
 
     def _send_interrupt(self) -> None:
         try:  # fire and forget: a cancelled task must not wait

@@ -89,8 +89,8 @@ class Session:
     """Owns the process, the RPC connection, the router and the request handler."""
 
     def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
-        self.config = config
-        self.router = Router(
+        self.config: AppServerConfig = config
+        self.router: Router = Router(
             config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
         )
         self._answering_count = 0  # server requests our handlers are answering
@@ -101,6 +101,12 @@ class Session:
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.transport: StdioTransport | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The app-server child's process id once launched, else None."""
+        return self.transport.pid if self.transport is not None else None
 
     def _must_read(self) -> bool:
         """The reader may not pause: a request awaits its answer, or the connection is closing."""
@@ -123,6 +129,7 @@ class Session:
             self.config.cwd,
             self.config.stderr_buffer_lines,
         )
+        self.transport = transport
         rpc = RpcConnection(
             transport,
             on_notification=self.router.dispatch,
