@@ -33,7 +33,7 @@ from codex_app_server import (
     Notification,
     _session,
 )
-from codex_app_server._transport import CloseHandler, LineHandler, StdioTransport
+from codex_app_server._transports import CloseHandler, LineHandler, StdioTransport
 from codex_app_server.generated.v2_all import AgentMessageThreadItem, ItemAgentMessageDeltaEvent, ItemCompletedEvent
 
 from tests.support.codex_env import isolated_env, mock_config_overrides

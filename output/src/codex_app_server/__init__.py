@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ._api_base import RunResult
 from ._config import AppServerConfig
 from ._errors import (
+    AuthenticationError,
     BinaryNotFoundError,
     CodexError,
     InternalRpcError,
@@ -23,6 +24,7 @@ from ._errors import (
     InvalidRequestError,
     JsonRpcError,
     MethodNotFoundError,
+    MissingExtraError,
     ParamsValidationError,
     ParseError,
     ResponseValidationError,
@@ -67,6 +69,7 @@ __all__ = [
     "AsyncServerRequestHandler",
     "AsyncThread",
     "AsyncTurnHandle",
+    "AuthenticationError",
     "BinaryNotFoundError",
     "Codex",
     "CodexError",
@@ -81,6 +84,7 @@ __all__ = [
     "LocalImageInput",
     "MentionInput",
     "MethodNotFoundError",
+    "MissingExtraError",
     "NoHandlerError",
     "Notification",
     "Omit",

@@ -31,11 +31,20 @@ if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
+    import os
+    import ssl
+    from collections.abc import Sequence
+
+    from ._transports.endpoints import Endpoint
+
+    PathLike = str | os.PathLike[str]
 
 logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
 R = TypeVar("R")
+C = TypeVar("C", bound="CodexBase")
+AC = TypeVar("AC", bound="AsyncCodexBase")
 
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
@@ -174,8 +183,11 @@ class CodexBase:
     """Blocking client for one ``codex app-server`` process; starts eagerly."""
 
     def __init__(self, config: AppServerConfig | None = None, *, handler: ServerRequestHandler | None = None) -> None:
-        self._config = config or AppServerConfig()
-        self._session = Session(self._config, handler)
+        self._open(config or AppServerConfig(), handler, None)
+
+    def _open(self, config: AppServerConfig, handler: ServerRequestHandler | None, endpoint: Endpoint | None) -> None:
+        self._config = config
+        self._session = Session(self._config, handler, endpoint)
         self._metadata = self._session.start()
         self._finalizer = _stop_when_collected(self, self._session)
         assert self._session.rpc is not None
@@ -185,6 +197,91 @@ class CodexBase:
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize``."""
         return self._metadata
+
+    # -- connecting to a running app-server (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls: type[C],
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        tls: ssl.SSLContext | None = None,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> C:
+        """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
+
+        ``unix://`` is the control socket of ``codex_home`` (default
+        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
+        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
+        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
+        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
+        (timeouts, client info, concurrent turns), not those of a spawned child.
+        Credentials never appear in logs, errors or ``repr``.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home, tls), handler)
+
+    @classmethod
+    def connect_daemon(
+        cls: type[C],
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> C:
+        """Connect to the local app-server daemon, starting it first if it is not running.
+
+        The daemon runs with the configuration and environment of whoever
+        started it, and keeps running after this client closes: stop it with
+        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
+        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
+        """
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler)
+
+    @classmethod
+    def connect_command(
+        cls: type[C],
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> C:
+        """Connect through a command whose stdin/stdout carry the server socket's bytes.
+
+        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
+        runs without a shell and is stopped when the client closes.
+        """
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler)
+
+    @classmethod
+    def _connected(
+        cls: type[C], config: AppServerConfig, endpoint: Endpoint, handler: ServerRequestHandler | None
+    ) -> C:
+        client = cls.__new__(cls)
+        client._open(config, handler, endpoint)
+        return client
 
     @property
     def client(self) -> AppServerClient:
@@ -312,8 +409,16 @@ class AsyncCodexBase:
         *,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
     ) -> None:
-        self._config = config or AppServerConfig()
-        self._session = Session(self._config, handler)
+        self._open(config or AppServerConfig(), handler, None)
+
+    def _open(
+        self,
+        config: AppServerConfig,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
+        endpoint: Endpoint | None,
+    ) -> None:
+        self._config = config
+        self._session = Session(self._config, handler, endpoint)
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: v2_all.InitializeResponse | None = None
@@ -337,6 +442,94 @@ class AsyncCodexBase:
                 self._session.loop = asyncio.get_running_loop()
                 self._metadata = await _in_worker_thread(self._session.start)
         return self._metadata
+
+    # -- connecting to a running app-server (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls: type[AC],
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        tls: ssl.SSLContext | None = None,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> AC:
+        """A client of a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
+
+        ``unix://`` is the control socket of ``codex_home`` (default
+        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
+        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
+        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
+        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
+        (timeouts, client info, concurrent turns), not those of a spawned child.
+        Credentials never appear in logs, errors or ``repr``.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home, tls), handler)
+
+    @classmethod
+    def connect_daemon(
+        cls: type[AC],
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> AC:
+        """A client of the local app-server daemon, started first (on connect) if it is not running.
+
+        The daemon runs with the configuration and environment of whoever
+        started it, and keeps running after this client closes: stop it with
+        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
+        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
+        """
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler)
+
+    @classmethod
+    def connect_command(
+        cls: type[AC],
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> AC:
+        """A client that connects through a command whose stdin/stdout carry the server socket's bytes.
+
+        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
+        runs without a shell and is stopped when the client closes.
+        """
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler)
+
+    @classmethod
+    def _connected(
+        cls: type[AC],
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
+    ) -> AC:
+        client = cls.__new__(cls)
+        client._open(config, handler, endpoint)  # started on first use or by ``async with``
+        return client
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:

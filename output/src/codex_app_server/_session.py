@@ -29,7 +29,7 @@ from ._config import AppServerConfig, build_argv, build_env, initialize_params, 
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
 from ._requester import to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
-from ._transport import StdioTransport
+from ._transports import StdioTransport, Transport
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     # is an annotation only, so importing the SDK does not pay for it.
     from pydantic import JsonValue
 
+    from ._transports.endpoints import Endpoint
     from .generated.notifications import Notification
     from .generated.v2_all import InitializeResponse
 
@@ -373,10 +374,17 @@ class Router:
 
 
 class Session:
-    """Owns the process, the RPC connection, the router and the request handler."""
+    """Owns the process, the RPC connection, the router and the request handler.
 
-    def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
+    Without an ``endpoint`` it spawns ``codex app-server`` as its child;
+    with one it connects to that running server.
+    """
+
+    def __init__(
+        self, config: AppServerConfig, handler: AnyHandler | None = None, endpoint: Endpoint | None = None
+    ) -> None:
         self.config = config
+        self.endpoint = endpoint
         self.router = Router(config.concurrent_turns)
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
@@ -385,14 +393,19 @@ class Session:
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
 
-    def start(self) -> InitializeResponse:
+    def _transport(self) -> Transport:
+        if self.endpoint is not None:
+            return self.endpoint.transport(self.config.startup_timeout)
         binary = resolve_codex_binary(self.config)
-        transport = StdioTransport(
+        return StdioTransport(
             build_argv(self.config, binary),
             build_env(self.config, binary),
             self.config.cwd,
             self.config.stderr_buffer_lines,
         )
+
+    def start(self) -> InitializeResponse:
+        transport = self._transport()
         rpc = RpcConnection(
             transport,
             on_notification=self.router.dispatch,
