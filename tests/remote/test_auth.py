@@ -143,7 +143,7 @@ def test_a_jwt_for_another_audience_or_issuer_is_refused(
 def test_credentials_never_show_in_a_repr(jwt_server: Server, secrets: Path) -> None:
     from codex_app_server._connect import AuthOptions, url_target
 
-    _, endpoint = url_target(str(jwt_server.url), AuthOptions(token=TOKEN), None, None, None)
+    _, endpoint = url_target(str(jwt_server.url), AuthOptions(token=TOKEN), None, None)
     assert TOKEN not in repr(endpoint) and TOKEN not in repr(endpoint.auth)
-    _, endpoint = url_target(str(jwt_server.url), AuthOptions(jwt_secret_file=secrets / "secret"), None, None, None)
+    _, endpoint = url_target(str(jwt_server.url), AuthOptions(jwt_secret_file=secrets / "secret"), None, None)
     assert SECRET.decode() not in repr(endpoint) and "secret" not in repr(endpoint.auth).lower().replace("jwtauth", "")

@@ -8,14 +8,18 @@ typed method per manifest wrapper.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
+
 from ._config import AppServerConfig
 from ._errors import TurnFailedError
+from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
 from ._rpc import RpcConnection
 from ._session import TURN_COMPLETED, Session, TurnWatch, decode_notification
@@ -31,20 +35,14 @@ if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
-    import os
-    import ssl
-    from collections.abc import Sequence
 
     from ._transports.endpoints import Endpoint
-
-    PathLike = str | os.PathLike[str]
 
 logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
 R = TypeVar("R")
-C = TypeVar("C", bound="CodexBase")
-AC = TypeVar("AC", bound="AsyncCodexBase")
+PathLike = str | os.PathLike[str]
 
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
@@ -134,6 +132,7 @@ class _ThreadCommon:
 
     def __init__(self, session: Session, thread: v2_all.Thread) -> None:
         self._router = session.router
+        session.follow(thread.id)
         self.id: str = thread.id
         self.thread: v2_all.Thread = thread
         """The thread as the server described it when this object was made."""
@@ -185,13 +184,18 @@ class CodexBase:
     def __init__(self, config: AppServerConfig | None = None, *, handler: ServerRequestHandler | None = None) -> None:
         self._open(config or AppServerConfig(), handler, None)
 
-    def _open(self, config: AppServerConfig, handler: ServerRequestHandler | None, endpoint: Endpoint | None) -> None:
+    def _open(
+        self,
+        config: AppServerConfig,
+        handler: ServerRequestHandler | None,
+        endpoint: Endpoint | None,
+        reconnect: Reconnect | None = None,
+    ) -> None:
         self._config = config
-        self._session = Session(self._config, handler, endpoint)
+        self._session = Session(self._config, handler, endpoint, reconnect)
         self._metadata = self._session.start()
         self._finalizer = _stop_when_collected(self, self._session)
-        assert self._session.rpc is not None
-        self._client = AppServerClient(self._session.rpc, self._config.request_timeout)
+        self._client = AppServerClient(self._session.current_rpc, self._config.request_timeout)
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
@@ -202,7 +206,7 @@ class CodexBase:
 
     @classmethod
     def connect(
-        cls: type[C],
+        cls,
         url: str,
         *,
         token: str | None = None,
@@ -212,10 +216,10 @@ class CodexBase:
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
         codex_home: PathLike | None = None,
-        tls: ssl.SSLContext | None = None,
+        reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: ServerRequestHandler | None = None,
-    ) -> C:
+    ) -> Self:
         """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
 
         ``unix://`` is the control socket of ``codex_home`` (default
@@ -224,22 +228,25 @@ class CodexBase:
         JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
         ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
         (timeouts, client info, concurrent turns), not those of a spawned child.
+        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
+        connection and resumes this client's threads; off by default.
         Credentials never appear in logs, errors or ``repr``.
         """
         from ._connect import AuthOptions, url_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home, tls), handler)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
 
     @classmethod
     def connect_daemon(
-        cls: type[C],
+        cls,
         *,
         codex_bin: PathLike | None = None,
         codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: ServerRequestHandler | None = None,
-    ) -> C:
+    ) -> Self:
         """Connect to the local app-server daemon, starting it first if it is not running.
 
         The daemon runs with the configuration and environment of whoever
@@ -249,11 +256,11 @@ class CodexBase:
         """
         from ._connect import daemon_target
 
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler)
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
 
     @classmethod
     def connect_command(
-        cls: type[C],
+        cls,
         argv: Sequence[str],
         *,
         token: str | None = None,
@@ -262,9 +269,10 @@ class CodexBase:
         jwt_issuer: str | None = None,
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: ServerRequestHandler | None = None,
-    ) -> C:
+    ) -> Self:
         """Connect through a command whose stdin/stdout carry the server socket's bytes.
 
         E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
@@ -273,14 +281,20 @@ class CodexBase:
         from ._connect import AuthOptions, command_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
 
     @classmethod
     def _connected(
-        cls: type[C], config: AppServerConfig, endpoint: Endpoint, handler: ServerRequestHandler | None
-    ) -> C:
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: ServerRequestHandler | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._reconnect import reconnect_policy
+
         client = cls.__new__(cls)
-        client._open(config, handler, endpoint)
+        client._open(config, handler, endpoint, reconnect_policy(reconnect))
         return client
 
     @property
@@ -416,20 +430,23 @@ class AsyncCodexBase:
         config: AppServerConfig,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None,
         endpoint: Endpoint | None,
+        reconnect: Reconnect | None = None,
     ) -> None:
         self._config = config
-        self._session = Session(self._config, handler, endpoint)
+        self._session = Session(self._config, handler, endpoint, reconnect)
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: v2_all.InitializeResponse | None = None
         self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
 
     async def _connect(self) -> RpcConnection:
-        if self._session.rpc is not None and self._metadata is not None:
-            return self._session.rpc
+        rpc = self._session.rpc
+        if rpc is not None and self._metadata is not None:
+            if rpc.closed_error is not None and self._session.reconnect is not None:  # rare: wait off the loop
+                return await _in_worker_thread(self._session.current_rpc)
+            return rpc
         await self.start()
-        assert self._session.rpc is not None
-        return self._session.rpc
+        return self._session.current_rpc()
 
     async def start(self) -> v2_all.InitializeResponse:
         """Launch and initialise the app-server (idempotent)."""
@@ -447,7 +464,7 @@ class AsyncCodexBase:
 
     @classmethod
     def connect(
-        cls: type[AC],
+        cls,
         url: str,
         *,
         token: str | None = None,
@@ -457,10 +474,10 @@ class AsyncCodexBase:
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
         codex_home: PathLike | None = None,
-        tls: ssl.SSLContext | None = None,
+        reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> AC:
+    ) -> Self:
         """A client of a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
 
         ``unix://`` is the control socket of ``codex_home`` (default
@@ -469,22 +486,25 @@ class AsyncCodexBase:
         JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
         ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
         (timeouts, client info, concurrent turns), not those of a spawned child.
+        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
+        connection and resumes this client's threads; off by default.
         Credentials never appear in logs, errors or ``repr``.
         """
         from ._connect import AuthOptions, url_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home, tls), handler)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
 
     @classmethod
     def connect_daemon(
-        cls: type[AC],
+        cls,
         *,
         codex_bin: PathLike | None = None,
         codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> AC:
+    ) -> Self:
         """A client of the local app-server daemon, started first (on connect) if it is not running.
 
         The daemon runs with the configuration and environment of whoever
@@ -494,11 +514,11 @@ class AsyncCodexBase:
         """
         from ._connect import daemon_target
 
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler)
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
 
     @classmethod
     def connect_command(
-        cls: type[AC],
+        cls,
         argv: Sequence[str],
         *,
         token: str | None = None,
@@ -507,9 +527,10 @@ class AsyncCodexBase:
         jwt_issuer: str | None = None,
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> AC:
+    ) -> Self:
         """A client that connects through a command whose stdin/stdout carry the server socket's bytes.
 
         E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
@@ -518,17 +539,22 @@ class AsyncCodexBase:
         from ._connect import AuthOptions, command_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
 
     @classmethod
     def _connected(
-        cls: type[AC],
+        cls,
         config: AppServerConfig,
         endpoint: Endpoint,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None,
-    ) -> AC:
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._reconnect import reconnect_policy
+
         client = cls.__new__(cls)
-        client._open(config, handler, endpoint)  # started on first use or by ``async with``
+        client._open(
+            config, handler, endpoint, reconnect_policy(reconnect)
+        )  # started on first use or by ``async with``
         return client
 
     @property

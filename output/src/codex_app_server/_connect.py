@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ._config import AppServerConfig, resolve_codex_binary
 from ._transports.endpoints import (
@@ -22,9 +21,6 @@ from ._transports.endpoints import (
     load_auth,
     url_endpoint,
 )
-
-if TYPE_CHECKING:
-    import ssl
 
 __all__ = ["AuthOptions", "command_target", "daemon_target", "url_target"]
 
@@ -47,11 +43,11 @@ class AuthOptions:
 
 
 def url_target(
-    url: str, auth: AuthOptions, config: AppServerConfig | None, codex_home: PathLike | None, tls: ssl.SSLContext | None
+    url: str, auth: AuthOptions, config: AppServerConfig | None, codex_home: PathLike | None
 ) -> tuple[AppServerConfig, Endpoint]:
     config = config or AppServerConfig()
     check_connection_config(config, f"connect({url!r})")
-    return config, url_endpoint(url, _auth(auth), codex_home=codex_home, tls=tls)
+    return config, url_endpoint(url, _auth(auth), codex_home=codex_home)
 
 
 def command_target(

@@ -100,8 +100,9 @@ def _wire_params(method: str, params_type: object, fields: Mapping[str, object],
 class SyncRequester:
     """Base of the generated blocking client."""
 
-    def __init__(self, rpc: RpcConnection, request_timeout: float | None = None) -> None:
-        self._rpc = rpc
+    def __init__(self, rpc: RpcConnection | Callable[[], RpcConnection], request_timeout: float | None = None) -> None:
+        # A callable gives the connection of the moment (a reconnecting client swaps it).
+        self._rpc_now: Callable[[], RpcConnection] = rpc if callable(rpc) else lambda: rpc
         self._request_timeout = request_timeout
 
     def _request(
@@ -113,7 +114,7 @@ class SyncRequester:
         whole: object = OMIT,
     ) -> object:
         params = _wire_params(method, params_type, fields, whole)
-        raw = self._rpc.call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
+        raw = self._rpc_now().call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
         return parse_response(method, response_type, raw)
 
 

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, ValidationError
 
+from ._answers import PendingRequest, PendingRequests, current_request
 from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
-from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
+from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._requester import to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     # is an annotation only, so importing the SDK does not pay for it.
     from pydantic import JsonValue
 
+    from ._reconnect import Reconnect
     from ._transports.endpoints import Endpoint
     from .generated.notifications import Notification
     from .generated.v2_all import InitializeResponse
@@ -61,6 +63,7 @@ AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 
 TURN_COMPLETED = "turn/completed"
 _TURN_STARTED = "turn/started"
+_REQUEST_RESOLVED = "serverRequest/resolved"
 
 
 def decode_notification(method: str, params: JsonObject) -> Notification:
@@ -381,10 +384,20 @@ class Session:
     """
 
     def __init__(
-        self, config: AppServerConfig, handler: AnyHandler | None = None, endpoint: Endpoint | None = None
+        self,
+        config: AppServerConfig,
+        handler: AnyHandler | None = None,
+        endpoint: Endpoint | None = None,
+        reconnect: Reconnect | None = None,
     ) -> None:
         self.config = config
         self.endpoint = endpoint
+        self.reconnect = reconnect if endpoint is not None else None  # a spawned child is not reconnected to
+        self.followed: dict[str, None] = {}  # thread ids to resume after a reconnect (ordered set)
+        self._closing = False
+        self._reconnecting = False
+        self._generation = 0  # which connection is the current one
+        self._connected = threading.Event()  # set while a connection is up (or for good after giving up)
         self.router = Router(config.concurrent_turns)
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
@@ -392,6 +405,7 @@ class Session:
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.pending = PendingRequests()  # server requests not answered yet
 
     def _transport(self) -> Transport:
         if self.endpoint is not None:
@@ -405,28 +419,110 @@ class Session:
         )
 
     def start(self) -> InitializeResponse:
+        try:
+            self.rpc, self.metadata = self._open()
+        except BaseException:
+            self.close()
+            raise
+        self._connected.set()
+        return self.metadata
+
+    def _open(self) -> tuple[RpcConnection, InitializeResponse]:
+        """A new connection (a new child, or a new connection to the endpoint), initialized."""
         transport = self._transport()
+        self._generation += 1
         rpc = RpcConnection(
             transport,
-            on_notification=self.router.dispatch,
+            on_notification=self._on_notification,
             on_server_request=self._on_server_request,
-            on_close=self.router.close,
+            on_close=functools.partial(self._on_close, self._generation),
             on_abandoned=self._on_abandoned,
             request_timeout=self.config.request_timeout,
         )
-        self.rpc = rpc
+        self.rpc = rpc  # close() must reach it while initialize waits
         rpc.start()
         params = initialize_params(self.config)
         try:
             raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
             rpc.notify("initialized")
-            self.metadata = v2_all.InitializeResponse.model_validate(raw)
+            return rpc, v2_all.InitializeResponse.model_validate(raw)
         except BaseException:
-            self.close()
+            rpc.close(self.config.shutdown_timeout)
             raise
-        return self.metadata
+
+    def current_rpc(self) -> RpcConnection:
+        """The live connection; while reconnecting, waits (bounded) for the new one."""
+        rpc = self.rpc
+        if rpc is not None and (rpc.closed_error is None or self.reconnect is None):
+            return rpc
+        if self.reconnect is not None:
+            self._connected.wait(self.reconnect.budget + 2 * self.config.startup_timeout)
+        rpc = self.rpc
+        assert rpc is not None
+        return rpc
+
+    def follow(self, thread_id: str) -> None:
+        """This client follows ``thread_id``: a reconnect resumes it."""
+        self.followed[thread_id] = None
+
+    # -- connection loss
+
+    def _on_close(self, generation: int, error: TransportClosedError) -> None:
+        if generation != self._generation or self._reconnecting:  # an old or a failed new connection
+            return
+        if self.reconnect is None or self._closing or self.metadata is None:
+            self.router.close(error)
+            return
+        self._reconnecting = True
+        self._connected.clear()
+        self.pending.close()  # the requests of the lost connection cannot be answered any more
+        logger.warning("%s; reconnecting", error.reason)
+        threading.Thread(target=self._reconnect, args=(error,), name="codex-reconnect", daemon=True).start()
+
+    def _reconnect(self, error: TransportClosedError) -> None:
+        assert self.reconnect is not None
+        import time
+
+        last: BaseException = error
+        for attempt, delay in enumerate(self.reconnect.delays(), 1):
+            time.sleep(delay)
+            if self._closing:
+                break
+            try:
+                rpc, metadata = self._open()
+            except AuthenticationError as exc:  # retrying cannot fix credentials
+                last = exc
+                break
+            except (TransportClosedError, OSError, TimeoutError) as exc:
+                logger.info("reconnect attempt %d failed: %s", attempt, exc)
+                last = exc
+                continue
+            self.metadata = metadata
+            self._resume_followed(rpc)
+            logger.warning("reconnected after %d attempt(s)", attempt)
+            self._reconnecting = False
+            self._connected.set()
+            return
+        lost = last if isinstance(last, TransportClosedError) else TransportClosedError(f"reconnect failed: {last}")
+        self.router.close(lost)
+        self._reconnecting = False
+        self._connected.set()
+
+    def _resume_followed(self, rpc: RpcConnection) -> None:
+        for thread_id in list(self.followed):
+            try:
+                rpc.call("thread/resume", {"threadId": thread_id}, timeout=self.config.startup_timeout)
+            except Exception as exc:  # e.g. a thread without a turn yet has nothing to resume
+                logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
+
+    def _on_notification(self, method: str, params: JsonObject) -> None:
+        if method == _REQUEST_RESOLVED:  # rare: first answer of several clients won
+            self.pending.resolved(params)
+        self.router.dispatch(method, params)
 
     def close(self) -> None:
+        self._closing = True
+        self.pending.close()
         rpc = self.rpc
         if rpc is not None:
             rpc.close(self.config.shutdown_timeout)
@@ -519,9 +615,11 @@ class Session:
                 return
             import asyncio
 
-            asyncio.run_coroutine_threadsafe(_answer_async(ctx, spec, handler_fn, params), loop)
+            pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
+            pending.task = asyncio.run_coroutine_threadsafe(_answer_async(pending, handler_fn, params), loop)
         else:
-            self._workers().submit(_answer_sync, ctx, spec, handler_fn, params)
+            pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
+            self._workers().submit(_answer_sync, pending, handler_fn, params)
 
 
 def _started_turn_id(request: Future[object]) -> str | None:
@@ -556,22 +654,38 @@ def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
         logger.debug("could not answer %s: %s", ctx.method, err)
 
 
-def _answer_sync(
-    ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object
-) -> None:
+def _send_answer(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:
+    """Send a handler's result, or an error answer for an exception (or a result that does not validate)."""
+    if isinstance(result, Exception):
+        _reply_error(ctx, result)
+        return
     try:
-        _reply(ctx, spec, fn(params))
+        _reply(ctx, spec, result)
     except Exception as exc:
         _reply_error(ctx, exc)
 
 
-async def _answer_async(
-    ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object
-) -> None:
+def _answer_sync(pending: PendingRequest, fn: Callable[[object], object], params: object) -> None:
+    token = current_request().set(pending)
+    try:
+        result = fn(params)
+    except Exception as exc:
+        result = exc
+    finally:
+        current_request().reset(token)
+    if pending.deferred is None or isinstance(result, Exception):  # else: the deferred answer answers
+        pending.answer(result)
+
+
+async def _answer_async(pending: PendingRequest, fn: Callable[[object], object], params: object) -> None:
+    token = current_request().set(pending)
     try:
         result = fn(params)
         if inspect.isawaitable(result):
             result = await result
-        _reply(ctx, spec, result)
     except Exception as exc:
-        _reply_error(ctx, exc)
+        result = exc
+    finally:
+        current_request().reset(token)
+    if pending.deferred is None or isinstance(result, Exception):
+        pending.answer(result)

@@ -37,6 +37,10 @@ from .streams import ByteStream
 __all__ = ["DEFAULT_FRAME_LIMIT", "WebSocketTransport"]
 
 logger = logging.getLogger("codex_app_server")
+# The protocol's own DEBUG log shows handshake headers and frame previews:
+# the Authorization header and message contents must never reach a log.
+_SILENT = logging.getLogger("codex_app_server.websocket-frames")
+_SILENT.disabled = True
 
 #: codex closes the connection on an unfragmented frame above this (16 MiB).
 DEFAULT_FRAME_LIMIT = 16 * 1024 * 1024
@@ -101,7 +105,7 @@ class WebSocketTransport:
             stream = self._open_stream()
         except OSError as exc:
             raise self._error(f"cannot connect: {exc}") from exc
-        proto = ClientProtocol(self._uri, origin=None, max_size=None)
+        proto = ClientProtocol(self._uri, origin=None, max_size=None, logger=_SILENT)
         self._stream, self._proto = stream, proto
         # The handshake runs here, so a refused connection raises from start();
         # a timer closes the stream if the server never answers.
