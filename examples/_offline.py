@@ -9,25 +9,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from codex_app_server import AppServerConfig  # noqa: E402
-
-from tests.support.codex_env import isolated_env, mock_config_overrides  # noqa: E402
-from tests.support.fake_provider import FakeProvider, Script  # noqa: E402
+from codex_app_server import AppServerConfig
+from codex_app_server.testing import FakeProvider, Script, offline_config
 
 
 @contextmanager
 def offline(*replies: Script, approval_policy: str = "never") -> Iterator[AppServerConfig]:
     """A config that points codex at a scripted fake provider for the duration."""
     with tempfile.TemporaryDirectory(prefix="codex-example-") as tmp, FakeProvider(replies) as provider:
-        yield AppServerConfig(
-            config_overrides=mock_config_overrides(provider.base_url, approval_policy=approval_policy),
-            env=isolated_env(Path(tmp)),
-            inherit_env=False,
-        )
+        yield offline_config(provider, home=tmp, approval_policy=approval_policy)
 
 
 def wants_offline() -> bool:

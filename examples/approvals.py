@@ -20,8 +20,7 @@ from codex_app_server.generated.v2_all import (
     CommandExecutionRequestApprovalResponse,
     CommandExecutionThreadItem,
 )
-
-from tests.support.fake_provider import FunctionCall, final_text
+from codex_app_server.testing import FunctionCall, final_text
 
 ALLOWED_PROGRAMS = {"echo", "pwd"}
 

@@ -11,8 +11,7 @@ from contextlib import nullcontext
 
 from _offline import offline, wants_offline
 from codex_app_server import AppServerConfig, AsyncCodex
-
-from tests.support.fake_provider import final_text
+from codex_app_server.testing import final_text
 
 
 async def main(config: AppServerConfig) -> None:

@@ -15,8 +15,7 @@ from codex_app_server.generated.v2_all import (
     ThreadTokenUsageUpdatedEvent,
     TurnCompletedEvent,
 )
-
-from tests.support.fake_provider import final_text
+from codex_app_server.testing import final_text
 
 OFFLINE_REPLY = final_text(
     "Streaming shows the answer while it is being written.",

@@ -42,6 +42,7 @@ value removed          break  ok      literal value no longer accepted
 variant added          ok     ok      tagged-union variant; like a value added
 variant removed        break  ok      like a value removed (its class: "removed")
 member removed         break  break   ``Enum.member`` attribute disappears
+member renamed         break  break   same value, another ``Enum.member`` name
 =====================  =====  ======  ============================================
 
 Type aliases are expanded before types are compared, so renaming an alias
@@ -52,9 +53,11 @@ members added; an int range that contains the old one (``UInt32`` ->
 a literal -> its scalar type; ``list``/``dict`` of a widened item. Anything
 else is "type changed".
 
-Both sides are built with the *current* generator code from each side's
-schema dump and manifest, so the diff shows protocol and manifest changes;
-generator or template changes show in the ``output/API.md`` git diff.
+A schema dir is built with the *current* generator code; a git ref with
+that ref's own ``generator/`` (run in a subprocess; the current code if the
+ref has none or it fails), so the diff also shows what a generator change
+does to the names users see (a naming rule). Template changes show in the
+``output/API.md`` git diff.
 
 ``--against-git [REF]`` compares the working tree's ``schemas/`` with the
 ``schemas/`` of REF (read with ``git archive``), default: the merge base with
@@ -64,7 +67,10 @@ generator or template changes show in the ``output/API.md`` git diff.
 from __future__ import annotations
 
 import io
+import os
+import pickle
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,7 +81,7 @@ from . import ir
 from .errors import GeneratorError, Location
 from .load import LOCK_NAME, MANIFEST_NAME, load_inputs
 from .pyexpr import annotation
-from .views import INT_ALIASES
+from .wrappers import returns as wrapper_returns
 
 INPUT, OUTPUT = 1, 2
 BOTH = INPUT | OUTPUT
@@ -99,6 +105,7 @@ RULES: Mapping[str, tuple[bool, bool]] = {
     "variant added": (False, False),
     "variant removed": (True, False),
     "member removed": (True, True),
+    "member renamed": (True, True),
 }
 
 # Report sections, in order.
@@ -180,9 +187,9 @@ def _int_range(t: ir.TypeExpr) -> tuple[float, float] | None:
     if t == ir.Builtin("int"):
         return (float("-inf"), float("inf"))
     if isinstance(t, ir.Builtin):
-        for name, lo, hi in INT_ALIASES:
-            if t.name == name:
-                return (lo, float("inf") if hi is None else hi)
+        for alias in ir.INT_ALIASES:
+            if t.name == alias.name:
+                return (alias.minimum, float("inf") if alias.maximum is None else alias.maximum)
     return None
 
 
@@ -471,8 +478,8 @@ class Differ:
         for key in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[key], new_by[key]
             owner = ".".join(key)
-            if _wrapper_return(o) != _wrapper_return(n):
-                detail = f"returns `{_wrapper_return(n)}`, was `{_wrapper_return(o)}`"
+            if wrapper_returns(o) != wrapper_returns(n):
+                detail = f"returns `{wrapper_returns(n)}`, was `{wrapper_returns(o)}`"
                 out.append(_change(area, "return changed", owner, detail))
             if _positional(o) != _positional(n):
                 detail = f"positional `({', '.join(_positional(n))})`, was `({', '.join(_positional(o))})`"
@@ -559,6 +566,11 @@ class Differ:
                 for value in sorted(new_values.keys() - old_values.keys()):
                     subject = f"{name}.{new_values[value]}"
                     out.append(_change(area, "value added", subject, f"enum value {value!r} added", role))
+                for value in sorted(old_values.keys() & new_values.keys()):
+                    if old_values[value] != new_values[value]:
+                        subject = f"{name}.{new_values[value]}"
+                        detail = f"enum value {value!r} is `{name}.{new_values[value]}`, was `{old_values[value]}`"
+                        out.append(_change(area, "member renamed", subject, detail, role))
             elif isinstance(o, ir.Alias) and isinstance(n, ir.Alias):
                 out.extend(self.types(area, name, o.type, n.type, role))
         return out
@@ -572,12 +584,6 @@ def _kind_name(d: ir.Definition) -> str:
     if isinstance(d, ir.Model):
         return "model"
     return "enum" if isinstance(d, ir.Enum) else f"type alias `{_short(d.type, 80)}`"
-
-
-def _wrapper_return(w: ir.WrapperMethod) -> str:
-    return {"thread": "Thread", "resume_thread": "Thread", "turn": "TurnHandle", "run": "RunResult"}.get(
-        w.kind, w.response_model
-    )
 
 
 def _wrapper_keywords(w: ir.WrapperMethod) -> tuple[ir.Parameter, ...]:
@@ -611,18 +617,59 @@ class Side:
     schema_dir: Path
     lock: Path
     manifest: Path
+    # A checkout of a git ref whose own generator/ builds this side: then a
+    # change of the generator itself (a naming rule) shows in the diff too.
+    generator_root: Path | None = None
 
 
-def side_of_dir(schema_dir: Path, fallback_manifest: Path) -> Side:
+def side_of_dir(schema_dir: Path, fallback_manifest: Path, generator_root: Path | None = None) -> Side:
     """A schema dir with schema.lock beside it; its own methods.toml if it has one, else the fallback."""
     own = schema_dir.parent / MANIFEST_NAME
-    return Side(schema_dir, schema_dir.parent / LOCK_NAME, own if own.is_file() else fallback_manifest)
+    manifest = own if own.is_file() else fallback_manifest
+    return Side(schema_dir, schema_dir.parent / LOCK_NAME, manifest, generator_root)
+
+
+# Run by the git ref's own generator (in a subprocess, with that checkout
+# first on the path): the same two calls on every version of the generator.
+_BUILD_WITH_OWN_GENERATOR = """
+import pickle, sys
+from pathlib import Path
+from generator.load import load_inputs
+from generator.pipeline import build_api
+api = build_api(load_inputs(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])))
+sys.stdout.buffer.write(pickle.dumps(api))
+"""
 
 
 def load_api(side: Side) -> ir.Api:
+    """The API of a side: built by the side's own generator when it has one, else by this one."""
+    if side.generator_root is not None:
+        api = _load_api_with_own_generator(side, side.generator_root)
+        if api is not None:
+            return api
     from .pipeline import build_api
 
     return build_api(load_inputs(side.schema_dir, side.lock, side.manifest))
+
+
+def _load_api_with_own_generator(side: Side, root: Path) -> ir.Api | None:
+    """None (with a note on stderr) when that generator cannot build it: this one then does."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    args = [sys.executable, "-c", _BUILD_WITH_OWN_GENERATOR, str(side.schema_dir), str(side.lock), str(side.manifest)]
+    try:
+        proc = subprocess.run(args, cwd=root, env=env, capture_output=True, timeout=300, check=False)
+        if proc.returncode == 0:
+            api = pickle.loads(proc.stdout)  # noqa: S301 - our own generator's output, from our own git history
+            if isinstance(api, ir.Api):
+                return api
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no API"]
+    except (OSError, subprocess.TimeoutExpired, pickle.UnpicklingError, AttributeError, ImportError) as exc:
+        reason = [str(exc)]
+    print(
+        f"api-diff: the ref's own generator could not build its API ({reason[0]}); using the working tree's",
+        file=sys.stderr,
+    )
+    return None
 
 
 def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -650,30 +697,41 @@ def default_ref(repo: Path) -> str:
 
 
 def checkout_schemas(ref: str, repo: Path, dest: Path, schemas: str = "schemas") -> bool:
-    """Write ``schemas/`` of ``ref`` into ``dest``; False if ``ref`` has no schema dump.
+    """Write ``schemas/`` of ``ref`` into ``dest``; False if ``ref`` has no schema dump."""
+    return any(path.parts[1:2] == ("app-server",) for path in _checkout(ref, repo, dest, schemas))
+
+
+def checkout_generator(ref: str, repo: Path, dest: Path) -> Path | None:
+    """Write ``generator/`` of ``ref`` into ``dest``; ``dest`` if it is a generator package, else None."""
+    files = _checkout(ref, repo, dest, "generator")
+    return dest if PurePosixPath("generator", "pipeline.py") in files else None
+
+
+def _checkout(ref: str, repo: Path, dest: Path, top: str) -> set[PurePosixPath]:
+    """Write the regular files under ``top/`` of ``ref`` into ``dest``; the paths written.
 
     One ``git archive`` instead of a ``git show`` per file (40 of them): the
-    same bytes, 25x faster. Only regular files under ``schemas/`` are taken.
+    same bytes, 25x faster.
     """
-    proc = _git(["archive", "--format=tar", ref, "--", schemas], repo)
+    proc = _git(["archive", "--format=tar", ref, "--", top], repo)
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip()
         if "did not match any files" in message:
-            return False
+            return set()
         raise GeneratorError(Location(ref), f"git archive failed: {message}")
-    found = False
+    written: set[PurePosixPath] = set()
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
         for member in archive.getmembers():
             name = PurePosixPath(member.name)
-            if not member.isfile() or name.parts[0] != schemas or ".." in name.parts:
+            if not member.isfile() or name.parts[0] != top or ".." in name.parts:
                 continue
             extracted = archive.extractfile(member)
             assert extracted is not None
             path = dest.joinpath(*name.parts)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(extracted.read())
-            found = found or name.parts[1:2] == ("app-server",)
-    return found
+            written.add(name)
+    return written
 
 
 def side_of(spec: str, repo: Path, fallback_manifest: Path, tmp: Path) -> Side:
@@ -686,4 +744,4 @@ def side_of(spec: str, repo: Path, fallback_manifest: Path, tmp: Path) -> Side:
     dest = tmp / commit
     if not checkout_schemas(commit, repo, dest):
         raise GeneratorError(Location(spec), "this git ref has no schemas/app-server")
-    return side_of_dir(dest / "schemas" / "app-server", fallback_manifest)
+    return side_of_dir(dest / "schemas" / "app-server", fallback_manifest, checkout_generator(commit, repo, dest))

@@ -19,8 +19,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import ir
-from .api_views import MODELS, client_method_view, first_paragraph, server_requests_module, wrapper_view
+from . import ir, naming
+from .api_views import (
+    MODELS,
+    WRAPPER_OWNERS,
+    client_method_view,
+    first_paragraph,
+    server_requests_module,
+    wrapper_view,
+)
 from .pyexpr import annotation
 from .render import render
 
@@ -186,15 +193,15 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
     ),
 }
 
-# Class sections in reading order: (name, wrapper owner in the IR, is_async, intro).
-WRAPPER_CLASSES: tuple[tuple[str, str, bool, str], ...] = (
-    ("Codex", "Codex", False, "Blocking client for one `codex app-server` process."),
-    ("AsyncCodex", "Codex", True, "asyncio twin of `Codex`."),
-    ("Thread", "Thread", False, "A thread of a `Codex` client."),
-    ("AsyncThread", "Thread", True, "A thread of an `AsyncCodex` client."),
-    ("TurnHandle", "TurnHandle", False, "A started turn: consume it with `stream()` or `run()`."),
-    ("AsyncTurnHandle", "TurnHandle", True, "A started turn of an `AsyncCodex` client."),
-)
+# The intro of each wrapper class section; sections follow WRAPPER_OWNERS, blocking first.
+WRAPPER_INTROS: Mapping[str, str] = {
+    "Codex": "Blocking client for one `codex app-server` process.",
+    "AsyncCodex": "asyncio twin of `Codex`.",
+    "Thread": "A thread of a `Codex` client.",
+    "AsyncThread": "A thread of an `AsyncCodex` client.",
+    "TurnHandle": "A started turn: consume it with `stream()` or `run()`.",
+    "AsyncTurnHandle": "A started turn of an `AsyncCodex` client.",
+}
 
 
 @dataclass(frozen=True)
@@ -231,18 +238,19 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def wrapper_section(api: ir.Api, name: str, owner: str, is_async: bool, intro: str) -> ClassSection:
+def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSection:
+    name = flavour.name(owner)
     methods = {m.rpc_method: m for m in api.methods}
     entries = [m.entry(name) for m in RUNTIME.get(name, ())]
     for w in api.wrappers:
         if w.owner != owner:
             continue
-        view = wrapper_view(w, is_async, methods[w.rpc_method])
-        prefix = "async " if is_async else ""
+        view = wrapper_view(w, flavour, methods[w.rpc_method])
+        prefix = flavour.async_
         doc = one_line(w.description) or f"Call `{w.rpc_method}`."
         signature = _unqualified(f"{prefix}{w.py_name}({view.signature}) -> {view.returns}")
         entries.append(Entry(signature, f"{doc} (`{w.rpc_method}`)"))
-    return ClassSection(name, intro, tuple(sorted(entries, key=_entry_key)))
+    return ClassSection(name, WRAPPER_INTROS[name], tuple(sorted(entries, key=_entry_key)))
 
 
 def _entry_key(entry: Entry) -> tuple[int, str]:
@@ -264,7 +272,7 @@ def client_section(api: ir.Api) -> ClassSection:
         "Every client request of the protocol as a typed method, from `Codex.client`. Optional keywords "
         "default to `OMIT` and are not sent; `None` sends null where the schema allows it."
     )
-    return ClassSection("AppServerClient", intro, tuple(sorted(entries, key=_entry_key)))
+    return ClassSection(naming.CLIENT_CLASS, intro, tuple(sorted(entries, key=_entry_key)))
 
 
 def _model_description(api: ir.Api, name: str | None) -> str | None:
@@ -290,12 +298,12 @@ def handler_section(api: ir.Api) -> ClassSection:
         "Subclass and override the methods for the server requests you answer (approvals, user input ...); "
         "pass it as `Codex(handler=...)`. Without an override a request gets its default answer or an error."
     )
-    return ClassSection("ServerRequestHandler", intro, tuple(sorted(entries, key=_entry_key)))
+    return ClassSection(naming.SERVER_REQUEST_HANDLER_CLASS, intro, tuple(sorted(entries, key=_entry_key)))
 
 
-def _twin(name: str, of: str) -> ClassSection:
+def _async_twin(of: str) -> ClassSection:
     intro = f"The asyncio twin of `{of}`: the same methods with the same signatures, each an `async def`."
-    return ClassSection(name, intro, ())
+    return ClassSection(naming.Flavour(is_async=True).name(of), intro, ())
 
 
 def notification_entries(api: ir.Api) -> tuple[Entry, ...]:
@@ -319,12 +327,12 @@ def definition_entry(d: ir.Definition) -> Entry:
 
 
 def reference(api: ir.Api) -> Reference:
-    classes = [wrapper_section(api, *spec) for spec in WRAPPER_CLASSES]
+    classes = [wrapper_section(api, owner, flavour) for owner in WRAPPER_OWNERS for flavour in naming.FLAVOURS]
     classes += [
         client_section(api),
-        _twin("AsyncAppServerClient", "AppServerClient"),
+        _async_twin(naming.CLIENT_CLASS),
         handler_section(api),
-        _twin("AsyncServerRequestHandler", "ServerRequestHandler"),
+        _async_twin(naming.SERVER_REQUEST_HANDLER_CLASS),
     ]
     definitions = tuple(definition_entry(d) for d in sorted(api.definitions, key=lambda d: d.name))
     counts = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import ir
+from . import ir, naming, wrappers
 from .pyexpr import annotation, docstring, pyrepr
 from .views import header
 
@@ -130,9 +130,8 @@ class ClientModule:
 
 def client_module(api: ir.Api) -> ClientModule:
     methods = tuple(client_method_view(m, api) for m in api.methods)
-    flavors = (
-        ("AppServerClient", "SyncRequester", "", ""),
-        ("AsyncAppServerClient", "AsyncRequester", "async ", "await "),
+    flavors = tuple(
+        (f.name(naming.CLIENT_CLASS), naming.requester_class(f), f.async_, f.await_) for f in naming.FLAVOURS
     )
     return ClientModule(header(api), methods, flavors)
 
@@ -175,7 +174,7 @@ def server_requests_module(api: ir.Api) -> ServerRequestsModule:
             )
         )
         views.append(ServerRequestView(r.rpc_method, r.handler_name, r.params_model, r.response_model, doc, default))
-    flavors = (("ServerRequestHandler", ""), ("AsyncServerRequestHandler", "async "))
+    flavors = tuple((f.name(naming.SERVER_REQUEST_HANDLER_CLASS), f.async_) for f in naming.FLAVOURS)
     return ServerRequestsModule(header(api), tuple(views), flavors)
 
 
@@ -187,11 +186,7 @@ def _json_text(value: object) -> str:
 
 # ---------------------------------------------------------------- wrappers
 
-FLAVORS = {
-    "Codex": ("Codex", "AsyncCodex"),
-    "Thread": ("Thread", "AsyncThread"),
-    "TurnHandle": ("TurnHandle", "AsyncTurnHandle"),
-}
+WRAPPER_OWNERS = ("Codex", "Thread", "TurnHandle")  # the classes wrappers are generated on, in module order
 
 
 @dataclass(frozen=True)
@@ -241,39 +236,39 @@ def _wrapper_value(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> st
     return value
 
 
-def wrapper_view(w: ir.WrapperMethod, is_async: bool, method: ir.Method) -> WrapperView:
-    await_ = "await " if is_async else ""
-    prefix = "Async" if is_async else ""
+def _wrapper_returns(w: ir.WrapperMethod, flavour: naming.Flavour) -> str:
+    kind = wrappers.kind_of(w)
+    if kind.returns is None:
+        return model_ref(w.response_model)
+    return flavour.name(kind.returns) if kind.has_async_twin else kind.returns
+
+
+def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method) -> WrapperView:
+    await_ = flavour.await_
+    returns = _wrapper_returns(w, flavour)
     sig: list[str] = [_wrapper_param(w, p, keyword=False) for p in w.positional]
     if w.keywords:
         sig.append("*")
         sig.extend(_wrapper_param(w, p, keyword=True) for p in w.keywords)
     args = [f"{name}=self.{attr}" for name, attr in w.bound]
-    args += [f"{name}={value}" for name, value in w.fixed]
-    by_field = {p.field_name: p for p in method.parameters}
+    args += [f"{name}={pyrepr(value)}" for name, value in w.fixed]
     args += [f"{p.py_name}={_wrapper_value(w, p, keyword=False)}" for p in w.positional]
     args += [f"{p.py_name}={_wrapper_value(w, p, keyword=True)}" for p in w.keywords]
-    del by_field
     call = f"self._client.{method.py_name}({', '.join(args)})"
     body: list[str]
     if w.kind == "plain":
-        returns = model_ref(w.response_model)
         body = [f"return {await_}{call}"]
     elif w.kind == "live_turn":
-        returns = model_ref(w.response_model)
         body = [f"{await_}self._until_started()", f"return {await_}{call}"]
     elif w.kind == "thread":
-        returns = f"{prefix}Thread"
-        body = [f"response = {await_}{call}", f"return {prefix}Thread(self, response.thread)"]
+        body = [f"response = {await_}{call}", f"return {returns}(self, response.thread)"]
     elif w.kind == "resume_thread":
-        returns = f"{prefix}Thread"
         body = [
             f"response = {await_}{call}",
-            f"return {prefix}Thread(self, ({await_}self._client.thread_resume(thread_id=response.thread.id)).thread)",
+            f"return {returns}(self, ({await_}self._client.thread_resume(thread_id=response.thread.id)).thread)",
         ]
     elif w.kind in ("turn", "run"):
-        returns = f"{prefix}TurnHandle" if w.kind == "turn" else "RunResult"
-        handle = f"{prefix}TurnHandle(self, response.turn, watch)"
+        handle = f"{flavour.name('TurnHandle')}(self, response.turn, watch)"
         body = [
             f"watch = {await_}self._watch_turns({'' if w.kind == 'turn' else 'consumer=True'})",
             "try:",
@@ -299,9 +294,10 @@ def wrapper_view(w: ir.WrapperMethod, is_async: bool, method: ir.Method) -> Wrap
 def wrappers_module(api: ir.Api) -> WrappersModule:
     methods = {m.rpc_method: m for m in api.methods}
     classes = []
-    for owner, (sync_name, async_name) in FLAVORS.items():
+    for owner in WRAPPER_OWNERS:
         owned = [w for w in api.wrappers if w.owner == owner]
-        for name, is_async in ((sync_name, False), (async_name, True)):
-            views = tuple(wrapper_view(w, is_async, methods[w.rpc_method]) for w in owned)
-            classes.append(WrapperClassView(name, f"{name}Base", is_async, views))
+        for flavour in naming.FLAVOURS:
+            name = flavour.name(owner)
+            views = tuple(wrapper_view(w, flavour, methods[w.rpc_method]) for w in owned)
+            classes.append(WrapperClassView(name, naming.wrapper_base_class(name), flavour.is_async, views))
     return WrappersModule(header(api), tuple(classes))

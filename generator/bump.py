@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import api_diff, write
+from .errors import GeneratorError
 from .load import LOCK_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_NAME, load_inputs, render_lock, schema_files
 from .pipeline import GENERATED_PACKAGE, build_api, generate
 
@@ -84,18 +85,6 @@ COMMAND_TIMEOUT = 600.0
 _STAGING_IGNORE = shutil.ignore_patterns(
     "__pycache__", "*.pyc", "*.egg-info", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".generate-*", "build", "dist"
 )
-
-
-class BumpError(Exception):
-    """A bump or dump that cannot go on; reported as one message (plus a hint), no traceback."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        self.message = message
-        self.hint = hint
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
 # ---------------------------------------------------------------- progress
@@ -127,7 +116,7 @@ class Progress:
 
 
 def _run(args: Sequence[str], *, what: str, timeout: float = COMMAND_TIMEOUT, **kwargs: object) -> str:
-    """Run a command; its failure becomes a BumpError quoting the tail of its output."""
+    """Run a command; its failure becomes a GeneratorError quoting the tail of its output."""
     try:
         proc = subprocess.run(
             list(args),
@@ -138,11 +127,11 @@ def _run(args: Sequence[str], *, what: str, timeout: float = COMMAND_TIMEOUT, **
             **kwargs,  # type: ignore[call-overload]
         )
     except FileNotFoundError:
-        raise BumpError(f"{what}: {args[0]} not found") from None
+        raise GeneratorError(None, f"{what}: {args[0]} not found") from None
     except subprocess.TimeoutExpired:
-        raise BumpError(f"{what}: no result after {timeout:.0f} s (killed)") from None
+        raise GeneratorError(None, f"{what}: no result after {timeout:.0f} s (killed)") from None
     if proc.returncode != 0:
-        raise BumpError(f"{what} failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+        raise GeneratorError(None, f"{what} failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
     return str(proc.stdout)
 
 
@@ -160,19 +149,22 @@ def find_codex_binary() -> Path:
     if env:
         path = Path(env)
         if not path.is_file():
-            raise BumpError(f"CODEX_BIN={env} does not exist", "point CODEX_BIN at a codex binary or unset it")
+            raise GeneratorError(
+                None, f"CODEX_BIN={env} does not exist", "point CODEX_BIN at a codex binary or unset it"
+            )
         return path
     try:
         import codex_cli_bin  # type: ignore[import-not-found]
 
         return Path(codex_cli_bin.bundled_codex_path())
     except ImportError:
-        raise BumpError(
+        raise GeneratorError(
+            None,
             "no codex binary: set CODEX_BIN or install openai-codex-cli-bin",
             "`nox -s schema` installs the pinned openai-codex-cli-bin and runs this command",
         ) from None
     except (FileNotFoundError, OSError) as exc:
-        raise BumpError(f"openai-codex-cli-bin is installed but broken: {exc}") from None
+        raise GeneratorError(None, f"openai-codex-cli-bin is installed but broken: {exc}") from None
 
 
 def codex_version(binary: Path) -> str:
@@ -180,14 +172,15 @@ def codex_version(binary: Path) -> str:
     out = _run([str(binary), "--version"], what=f"{binary} --version", timeout=60)
     words = out.split()
     if not words:
-        raise BumpError(f"{binary} --version printed nothing")
+        raise GeneratorError(None, f"{binary} --version printed nothing")
     return words[-1]
 
 
 def check_codex_version(binary: Path, expected: str) -> None:
     found = codex_version(binary)
     if found != expected:
-        raise BumpError(
+        raise GeneratorError(
+            None,
             f"codex at {binary} is version {found}, expected {expected}",
             f"install openai-codex-cli-bin=={expected} or point CODEX_BIN at that version",
         )
@@ -207,7 +200,7 @@ def dump_schema_to(binary: Path, out_dir: Path) -> None:
             env=env,
         )
     if not any(out_dir.rglob("*.json")):
-        raise BumpError(f"codex app-server generate-json-schema wrote no schema files into {out_dir}")
+        raise GeneratorError(None, f"codex app-server generate-json-schema wrote no schema files into {out_dir}")
 
 
 def install_codex(version: str, venv_dir: Path, pip_options: Sequence[str] = ()) -> Path:
@@ -238,14 +231,15 @@ _NETWORK_ERRORS = (
 )
 
 
-def _install_error(version: str, output: str) -> BumpError:
+def _install_error(version: str, output: str) -> GeneratorError:
     """A missing version and a failed download are different problems with different fixes.
 
     pip reports an unreachable index as "no matching distribution" too, so
     network errors are looked for first.
     """
     if any(marker in output for marker in _NETWORK_ERRORS):
-        return BumpError(
+        return GeneratorError(
+            None,
             f"downloading {PACKAGE}=={version} failed (the package index is unreachable):\n{_tail(output, 8)}",
             "check the network/proxy and retry; pip's cache keeps what was already downloaded",
         )
@@ -253,15 +247,18 @@ def _install_error(version: str, output: str) -> BumpError:
         found = re.search(r"\(from versions: ([^)]*)\)", output)
         available = found.group(1).strip() if found else "none"
         if available == "none":  # the package exists: seeing no release at all means no index was reached
-            return BumpError(
+            return GeneratorError(
+                None,
                 f"no {PACKAGE} release is visible on the package index, so {version} cannot be installed",
                 "the index is unreachable or misconfigured (network, proxy, --index-url); check and retry",
             )
-        return BumpError(
+        return GeneratorError(
+            None,
             f"{PACKAGE}=={version} does not exist on the package index (available: {available})",
             "pick a released codex version, e.g. the latest one listed",
         )
-    return BumpError(
+    return GeneratorError(
+        None,
         f"installing {PACKAGE}=={version} failed (download or install error):\n{_tail(output)}",
         "check the network/proxy and retry; pip's cache keeps what was already downloaded",
     )
@@ -508,7 +505,8 @@ def fit_manifest(
     stale = stale_entries(text, client_methods, server_methods)
     if stale and not prune:
         listing = "\n".join(f"    {where}:{e.line}: [{e.table}] {e.method!r}" for e in stale)
-        raise BumpError(
+        raise GeneratorError(
+            None,
             f"{len(stale)} manifest entr{'y' if len(stale) == 1 else 'ies'} for methods codex {version} "
             f"does not have:\n{listing}",
             "rerun with --prune-manifest to park them (commented out in place, restored by a later bump "
@@ -523,8 +521,8 @@ def fit_manifest(
 def _replace_once(text: str, pattern: str, replacement: str, where: str) -> str:
     new, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
     if count != 1:
-        raise BumpError(
-            f"{where}: expected exactly one match of {pattern!r}, found {count}", "restore the line by hand"
+        raise GeneratorError(
+            None, f"{where}: expected exactly one match of {pattern!r}, found {count}", "restore the line by hand"
         )
     return new
 
@@ -532,7 +530,7 @@ def _replace_once(text: str, pattern: str, replacement: str, where: str) -> str:
 def read_sdk_version(text: str, where: str) -> str:
     found = re.search(r'^__version__ = "([^"]*)"$', text, flags=re.MULTILINE)
     if not found:
-        raise BumpError(f'{where}: no `__version__ = "..."` line')
+        raise GeneratorError(None, f'{where}: no `__version__ = "..."` line')
     return found.group(1)
 
 
@@ -562,7 +560,7 @@ def _tool(module: str) -> list[str]:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise BumpError(f"{module} is not installed here", "run the bump through `nox -s bump -- VERSION`")
+        raise GeneratorError(None, f"{module} is not installed here", "run the bump through `nox -s bump -- VERSION`")
     return [sys.executable, "-m", module]
 
 
@@ -606,7 +604,7 @@ def bump(
 ) -> BumpResult:
     """Move the tree at ``root`` to codex ``version`` (see the module docstring)."""
     if not VERSION_RE.match(version):
-        raise BumpError(f"{version!r} is not a codex release version", "expected X.Y.Z, e.g. 0.163.0")
+        raise GeneratorError(None, f"{version!r} is not a codex release version", "expected X.Y.Z, e.g. 0.163.0")
     progress = progress or Progress()
     schema_dir, schemas = root / SCHEMA_DIR, root / "schemas"
     manifest = schemas / MANIFEST_NAME
@@ -665,7 +663,7 @@ def bump(
         with progress.step("check (drift of the staged output)"):
             problems = write.drift(stage / "output", result.files)
             if problems:
-                raise BumpError("the staged output differs from its generation:\n" + "\n".join(problems[:5]))
+                raise GeneratorError(None, "the staged output differs from its generation:\n" + "\n".join(problems[:5]))
         lint_and_typecheck(stage, progress)
         with progress.step(f"API diff {old_version} -> {version}"):
             report = api_diff.diff_apis(old_api, result.api)

@@ -14,7 +14,6 @@ import types
 from pathlib import Path
 
 from . import write
-from .bump import BumpError
 from .errors import GeneratorError
 from .load import load_inputs
 from .pipeline import generate
@@ -190,7 +189,8 @@ def _api_diff(args: argparse.Namespace, api_diff: types.ModuleType, parser: argp
             if not api_diff.checkout_schemas(commit, repo, dest):
                 print(f"api-diff: {ref} has no schemas/app-server: nothing to diff")
                 return 0
-            old = api_diff.side_of_dir(dest / "schemas" / "app-server", fallback)
+            generator_root = api_diff.checkout_generator(commit, repo, dest)
+            old = api_diff.side_of_dir(dest / "schemas" / "app-server", fallback, generator_root)
             new = api_diff.side_of_dir(args.schema_dir, fallback)
             print(f"api-diff: {ref} ({commit[:12]}) -> working tree", file=sys.stderr)
         else:
@@ -230,6 +230,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"output is up to date: {result.summary()}")
         return 0
-    except (GeneratorError, BumpError) as exc:
+    except GeneratorError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The generator's single error type.
+"""The generator's single error type (input problems and failed bump steps alike).
 
 Every problem in the input (schema bundle, lock file, manifest) is reported as
 one line ``FILE#/json/pointer: what is wrong`` plus an optional hint, so a
@@ -35,16 +35,25 @@ class Location:
 
 
 class GeneratorError(Exception):
-    """A problem with the generator's input, reported without a traceback."""
+    """A problem the generator cannot go on with, reported as one message (plus a hint), no traceback.
 
-    def __init__(self, location: Location | str, message: str, hint: str | None = None):
-        self.location = str(location)
+    With a location it is a problem of the input (schema bundle, lock file,
+    manifest), rendered on one line. Without one it is a step of ``bump`` or
+    ``dump-schema`` that failed (an install, a command); its message may
+    quote the tail of that command's output, several lines.
+    """
+
+    def __init__(self, location: Location | str | None, message: str, hint: str | None = None):
+        self.location = None if location is None else str(location)
         self.message = message
         self.hint = hint
         super().__init__(self.render())
 
     def render(self) -> str:
-        text = f"{_one_line(self.location)}: {_one_line(self.message)}"
+        if self.location is None:
+            text = self.message
+        else:
+            text = f"{_one_line(self.location)}: {_one_line(self.message)}"
         if self.hint:
             text += f"\n  hint: {_one_line(self.hint)}"
         return text

@@ -72,6 +72,33 @@ NONE = Builtin("None")
 JSON_VALUE = Builtin("JsonValue")
 
 
+@dataclass(frozen=True)
+class IntAlias:
+    """A bounded integer type of the generated models (``Int32`` = ``Annotated[int, Field(ge=.., le=..)]``)."""
+
+    name: str
+    minimum: int
+    maximum: int | None  # None: unbounded above
+    formats: tuple[str, ...]  # the JSON Schema ``format`` values typed with it
+
+
+# The one table of integer aliases: the schema formats they stand for
+# (normalize), their definitions (views, models_base), their ranges (api_diff)
+# and the class names they take (naming).
+INT_ALIASES: tuple[IntAlias, ...] = (
+    IntAlias("Int8", -(2**7), 2**7 - 1, ("int8",)),
+    IntAlias("Int16", -(2**15), 2**15 - 1, ("int16",)),
+    IntAlias("Int32", -(2**31), 2**31 - 1, ("int32",)),
+    IntAlias("Int64", -(2**63), 2**63 - 1, ("int64", "int")),
+    IntAlias("UInt8", 0, 2**8 - 1, ("uint8",)),
+    IntAlias("UInt16", 0, 2**16 - 1, ("uint16",)),
+    IntAlias("UInt32", 0, 2**32 - 1, ("uint32",)),
+    IntAlias("UInt64", 0, 2**64 - 1, ("uint64", "uint")),
+    IntAlias("UInt", 0, None, ("uint128",)),
+)
+INT_ALIAS_BY_FORMAT = {fmt: alias for alias in INT_ALIASES for fmt in alias.formats}
+
+
 def nullable(t: TypeExpr) -> TypeExpr:
     if isinstance(t, Nullable) or t == NONE:
         return t
@@ -241,7 +268,7 @@ class WrapperMethod:
     keywords: tuple[Parameter, ...]
     response_model: str
     description: str | None
-    fixed: tuple[tuple[str, str], ...] = ()  # (field name, python literal)
+    fixed: tuple[tuple[str, object], ...] = ()  # (field name, JSON value)
     excluded: tuple[tuple[str, str], ...] = ()  # (field name, reason)
     # (field name, ((key, value), ...)) per-param overrides: default, type, convert
     overrides: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()

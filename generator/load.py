@@ -11,7 +11,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
@@ -49,10 +49,62 @@ class Bundle:
 
 
 @dataclass(frozen=True)
+class NameOverrides:
+    """Explicit renames from the manifest: the only way to resolve a collision."""
+
+    types: Mapping[str, str] = field(default_factory=dict)  # def name, title or JSON pointer -> class name
+    fields: Mapping[str, str] = field(default_factory=dict)  # "Class.wireName" -> field name
+    variants: Mapping[str, str] = field(default_factory=dict)  # union def -> "{Tag}Suffix" pattern
+
+
+@dataclass(frozen=True)
+class ServerRequestSetting:
+    """``[server_requests."METHOD"]``: the handler's name and the answer sent without a handler."""
+
+    handler: str | None = None
+    default: JsonObject | None = None  # a JSON object; None: answer with a JSON-RPC error
+
+
+@dataclass(frozen=True)
+class WrapperEntry:
+    """One ``[[wrappers]]`` entry; params are named by their wire names."""
+
+    owner: str
+    name: str
+    method: str
+    location: Location
+    kind: str = "plain"
+    bind: Mapping[str, str] = field(default_factory=dict)  # wire param -> attribute of self
+    positional: tuple[str, ...] = ()
+    fixed: Mapping[str, object] = field(default_factory=dict)  # wire param -> JSON value
+    exclude: Mapping[str, str] = field(default_factory=dict)  # wire param -> reason
+    params: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # wire param -> override
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """schemas/methods.toml, validated against methods.schema.json and parsed once."""
+
+    file: str  # the file name, for error locations
+    names: NameOverrides = field(default_factory=NameOverrides)
+    responses: Mapping[str, str] = field(default_factory=dict)  # method -> response type
+    method_names: Mapping[str, str] = field(default_factory=dict)  # method -> python name
+    server_requests: Mapping[str, ServerRequestSetting] = field(default_factory=dict)
+    wrappers: tuple[WrapperEntry, ...] = ()
+
+    def location(self, *tokens: str | int) -> Location:
+        return Location(self.file).child(*tokens)
+
+
+@dataclass(frozen=True)
 class Inputs:
     bundle: Bundle
-    manifest: JsonObject
-    manifest_file: str
+    manifest: Manifest
+
+    @property
+    def manifest_file(self) -> str:
+        return self.manifest.file
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -204,7 +256,8 @@ def _schema_def(name: str, schema: object, location: Location) -> SchemaDef:
     return SchemaDef(name, schema, location)
 
 
-def load_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject:
+def read_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject:
+    """The manifest as TOML data, checked against its JSON Schema (and free of nan/inf)."""
     loc = Location(manifest_path.as_posix())
     if not manifest_path.is_file():
         raise GeneratorError(loc, "method manifest is missing")
@@ -227,6 +280,65 @@ def load_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject
     return manifest
 
 
+def parse_manifest(data: JsonObject, file: str) -> Manifest:
+    """Typed manifest from data that passed methods.schema.json (so every shape below holds)."""
+    names = _object(data.get("names"))
+    settings = _object(data.get("server_requests"))
+    wrappers = data.get("wrappers")
+    return Manifest(
+        file=file,
+        names=NameOverrides(
+            types=_strings(names.get("types")),
+            fields=_strings(names.get("fields")),
+            variants=_strings(names.get("variants")),
+        ),
+        responses=_strings(data.get("responses")),
+        method_names=_strings(data.get("method_names")),
+        server_requests={method: _server_request_setting(_object(entry)) for method, entry in sorted(settings.items())},
+        wrappers=tuple(
+            _wrapper_entry(_object(entry), Location(file, f"/wrappers/{index}"))
+            for index, entry in enumerate(wrappers if isinstance(wrappers, list) else [])
+        ),
+    )
+
+
+def _object(value: object) -> dict[str, object]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _strings(value: object) -> dict[str, str]:
+    return {k: str(v) for k, v in _object(value).items()}
+
+
+def _optional_string(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _server_request_setting(entry: Mapping[str, object]) -> ServerRequestSetting:
+    default = entry.get("default")
+    return ServerRequestSetting(
+        handler=_optional_string(entry.get("handler")),
+        default=_object(default) if isinstance(default, dict) else None,
+    )
+
+
+def _wrapper_entry(entry: Mapping[str, object], location: Location) -> WrapperEntry:
+    positional = entry.get("positional")
+    return WrapperEntry(
+        owner=str(entry["owner"]),
+        name=str(entry["name"]),
+        method=str(entry["method"]),
+        location=location,
+        kind=str(entry.get("kind", "plain")),
+        bind=_strings(entry.get("bind")),
+        positional=tuple(str(p) for p in positional) if isinstance(positional, list) else (),
+        fixed=_object(entry.get("fixed")),
+        exclude=_strings(entry.get("exclude")),
+        params={wire: _object(override) for wire, override in _object(entry.get("params")).items()},
+        doc=_optional_string(entry.get("doc")),
+    )
+
+
 def load_inputs(schema_dir: Path, lock_path: Path | None = None, manifest_path: Path | None = None) -> Inputs:
     """Read and verify everything the generator needs; the only reading stage."""
     if not schema_dir.is_dir():
@@ -235,7 +347,7 @@ def load_inputs(schema_dir: Path, lock_path: Path | None = None, manifest_path: 
     lock_path = lock_path or schema_dir.parent / LOCK_NAME
     version = verify_lock(lock_path, files)
     manifest_path = manifest_path or schema_dir.parent / MANIFEST_NAME
-    manifest = load_manifest(manifest_path, manifest_path.parent / MANIFEST_SCHEMA_NAME)
+    manifest = read_manifest(manifest_path, manifest_path.parent / MANIFEST_SCHEMA_NAME)
     # The input hash covers the schema files and the manifest, so the header
     # of the generated code changes exactly when an input changes.
     digest = hashlib.sha256()
@@ -243,4 +355,4 @@ def load_inputs(schema_dir: Path, lock_path: Path | None = None, manifest_path: 
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
     digest.update(json.dumps(manifest, sort_keys=True).encode())
     bundle = Bundle(version, digest.hexdigest()[:16], collect_definitions(files))
-    return Inputs(bundle, manifest, manifest_path.name)
+    return Inputs(bundle, parse_manifest(manifest, manifest_path.name))

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import ir
 from .errors import GeneratorError, Location
 
 # Attributes of pydantic.BaseModel that a field must never shadow. Listed
@@ -63,7 +64,7 @@ _RESERVED_CLASS_NAMES = frozenset(
         "TagEnum",
         "TypeAdapter",
     }
-    | {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "UInt"}
+    | {alias.name for alias in ir.INT_ALIASES}
     | {"str", "int", "float", "bool", "list", "dict", "tuple", "type", "object", "bytes"}
 )
 # Lowercase names field annotations use. pydantic evaluates annotations with
@@ -74,6 +75,10 @@ _ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "list", "dict", "t
 _SOFT_KEYWORDS = frozenset({"_"})
 
 _WORD_SPLIT = re.compile(r"[^0-9A-Za-z]+")
+# Camel-case boundaries: an acronym (a run of capitals) ends where a
+# capitalised word starts (URLPath -> URL Path, JSONRPCError -> JSONRPC
+# Error); a lower case letter or digit ends where a capital starts
+# (threadId -> thread Id).
 _CAMEL_BOUNDARY_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -86,11 +91,24 @@ def ascii_escape(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Split a schema name (camelCase, PascalCase, snake, kebab, path) into words."""
-    text = ascii_escape(text)
-    text = _CAMEL_BOUNDARY_1.sub(r"\1_\2", text)
-    text = _CAMEL_BOUNDARY_2.sub(r"\1_\2", text)
-    return [w for w in _WORD_SPLIT.split(text) if w]
+    """Split a schema name (camelCase, PascalCase, snake, kebab, path) into words.
+
+    A lone letter is never a word of its own inside a camel-case run: it is
+    the start of the word after it, so acronyms written with one capital
+    stay whole (``gatewayOAuth`` -> gateway OAuth, ``oAuth`` -> oAuth,
+    ``iPhone`` -> iPhone), never ``o auth``.
+    """
+    out: list[str] = []
+    for token in _WORD_SPLIT.split(ascii_escape(text)):
+        token = _CAMEL_BOUNDARY_1.sub(r"\1 \2", token)
+        parts = _CAMEL_BOUNDARY_2.sub(r"\1 \2", token).split()
+        while parts:
+            part = parts.pop(0)
+            if len(part) == 1 and part.isalpha() and parts:
+                parts[0] = part + parts[0]  # a lone letter starts the next word
+                continue
+            out.append(part)
+    return out
 
 
 def snake_case(text: str) -> str:
@@ -196,6 +214,107 @@ def event_class_name(rpc_method: str) -> str:
 def server_request_class_name(rpc_method: str) -> str:
     """The class wrapping one server request (``item/tool/call`` -> ``ItemToolCallRequest``)."""
     return class_name(pascal_case(rpc_method) + "ServerRequest")
+
+
+# ---------------------------------------------------------------- names of unnamed schema parts
+#
+# An inline schema without a title is named after where it sits: the
+# "hint" is the name of its context (a class, a field's class + field),
+# extended here for each kind of position. class_name() then makes the
+# result a valid class name.
+
+
+def field_type_hint(class_name_: str, wire_name: str) -> str:
+    """The hint for the inline type of a field (``Thread`` + ``gitInfo`` -> ``ThreadGitInfo``)."""
+    return class_name_ + pascal_case(wire_name)
+
+
+def item_hint(hint: str) -> str:
+    """The hint for the items of an array."""
+    return hint + "Item"
+
+
+def tuple_item_hint(hint: str, index: int) -> str:
+    """The hint for one position of a tuple-typed array."""
+    return f"{hint}Item{index}"
+
+
+def value_hint(hint: str) -> str:
+    """The hint for the values of a map, or the object body of an alias that holds ``hint`` itself."""
+    return hint + "Value"
+
+
+def variant_hint(hint: str, index: int) -> str:
+    """The hint for an unnamed, non-object variant of a union."""
+    return f"{hint}Variant{index}"
+
+
+def ref_variant_source(target: str, hint: str) -> str:
+    """A variant that extends a definition with the union's common fields: ``Target`` + ``Union``."""
+    return f"{target}{hint}"
+
+
+def tagged_variant_source(tag_or_property: object, hint: str) -> str:
+    """A variant named by its tag value, or by the one property only it requires."""
+    return pascal_case(str(tag_or_property)) + hint
+
+
+def variant_pattern_source(pattern: str, tag_value: object) -> str:
+    """A manifest pattern for a union's variants: ``{Tag}Event`` -> ``TurnCompletedEvent``."""
+    return pattern.replace("{Tag}", pascal_case(str(tag_value)))
+
+
+# ---------------------------------------------------------------- conventions between schema names
+
+PARAMS_SUFFIX = "Params"
+RESPONSE_SUFFIX = "Response"
+
+
+def response_definition(params_definition: str | None) -> str | None:
+    """The response definition a params definition pairs with by convention (``XParams`` -> ``XResponse``)."""
+    if not params_definition or not params_definition.endswith(PARAMS_SUFFIX):
+        return None
+    return params_definition[: -len(PARAMS_SUFFIX)] + RESPONSE_SUFFIX
+
+
+# ---------------------------------------------------------------- blocking and asyncio flavours
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """Blocking or asyncio: the two renderings of every runtime-facing class."""
+
+    is_async: bool
+
+    def name(self, base: str) -> str:
+        """``Thread`` -> ``Thread`` / ``AsyncThread``."""
+        return ("Async" if self.is_async else "") + base
+
+    @property
+    def async_(self) -> str:
+        """``async `` before ``def``, or nothing."""
+        return "async " if self.is_async else ""
+
+    @property
+    def await_(self) -> str:
+        """``await `` before a call, or nothing."""
+        return "await " if self.is_async else ""
+
+
+FLAVOURS = (Flavour(is_async=False), Flavour(is_async=True))
+
+CLIENT_CLASS = "AppServerClient"
+SERVER_REQUEST_HANDLER_CLASS = "ServerRequestHandler"
+
+
+def requester_class(flavour: Flavour) -> str:
+    """The runtime base class a generated low-level client sends through."""
+    return "AsyncRequester" if flavour.is_async else "SyncRequester"
+
+
+def wrapper_base_class(class_name_: str) -> str:
+    """The hand-written base of a generated wrapper class (``AsyncThread`` -> ``AsyncThreadBase``)."""
+    return class_name_ + "Base"
 
 
 _MODULE_NAME_MAX = 80

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from . import ir, naming
 from .errors import GeneratorError, Location
-from .load import Bundle, JsonObject, SchemaDef
+from .load import Bundle, JsonObject, NameOverrides, SchemaDef
 
 # Keywords that only annotate; they never change the Python type.
 _ANNOTATIONS = frozenset(
@@ -56,31 +56,6 @@ _UNSUPPORTED = (
 )
 _PREFERRED_TAGS = ("type", "method", "kind", "mode", "status")
 
-_INT_FORMATS = {
-    "int8": "Int8",
-    "int16": "Int16",
-    "int32": "Int32",
-    "int64": "Int64",
-    "uint8": "UInt8",
-    "uint16": "UInt16",
-    "uint32": "UInt32",
-    "uint64": "UInt64",
-    "uint": "UInt64",
-    "uint128": "UInt",
-    "int": "Int64",
-}
-_INT_BOUNDS = {
-    "Int8": (-(2**7), 2**7 - 1),
-    "Int16": (-(2**15), 2**15 - 1),
-    "Int32": (-(2**31), 2**31 - 1),
-    "Int64": (-(2**63), 2**63 - 1),
-    "UInt8": (0, 2**8 - 1),
-    "UInt16": (0, 2**16 - 1),
-    "UInt32": (0, 2**32 - 1),
-    "UInt64": (0, 2**64 - 1),
-    "UInt": (0, None),
-}
-INT_ALIASES = {name: bounds for name, bounds in _INT_BOUNDS.items()}
 _PRIMITIVES = {
     "string": ir.Builtin("str"),
     "boolean": ir.Builtin("bool"),
@@ -91,25 +66,6 @@ MAX_DEPTH = 64
 # Nesting limit in JSON pointer tokens (an inline object level is two:
 # properties/NAME); keeps recursion far below Python's limit.
 MAX_POINTER_DEPTH = 128
-
-
-@dataclass(frozen=True)
-class NameOverrides:
-    """Explicit renames from the manifest: the only way to resolve a collision."""
-
-    types: Mapping[str, str] = field(default_factory=dict)  # def name or title -> class name
-    fields: Mapping[str, str] = field(default_factory=dict)  # "Class.wireName" -> field name
-    variants: Mapping[str, str] = field(default_factory=dict)  # union def -> "{Tag}Suffix" pattern
-
-
-def overrides_from_manifest(manifest: JsonObject) -> NameOverrides:
-    names = manifest.get("names", {})
-    assert isinstance(names, dict)
-    return NameOverrides(
-        types=dict(names.get("types", {})),
-        fields=dict(names.get("fields", {})),
-        variants=dict(names.get("variants", {})),
-    )
 
 
 @dataclass
@@ -248,7 +204,7 @@ class _Builder:
             prop, ploc = merged[wire]
             py = self.overrides.fields.get(f"{cls}.{wire}") or naming.field_name(wire)
             table.claim(py, wire, ploc)
-            hint = cls + naming.pascal_case(wire)
+            hint = naming.field_type_hint(cls, wire)
             ftype = self.type_of(prop, ploc, hint, depth=1)
             has_default = "default" in prop
             fields.append(
@@ -321,7 +277,7 @@ class _Builder:
                 value = (
                     ir.JSON_VALUE
                     if ap in (True, None)
-                    else self.type_of(ap, loc.child("additionalProperties"), hint + "Value", depth + 1)
+                    else self.type_of(ap, loc.child("additionalProperties"), naming.value_hint(hint), depth + 1)
                 )
                 return ir.DictOf(value)
             if schema.get("type") != "object":
@@ -337,10 +293,11 @@ class _Builder:
             if isinstance(items, list):
                 return ir.TupleOf(
                     tuple(
-                        self.type_of(s, loc.child("items", i), f"{hint}Item{i}", depth + 1) for i, s in enumerate(items)
+                        self.type_of(s, loc.child("items", i), naming.tuple_item_hint(hint, i), depth + 1)
+                        for i, s in enumerate(items)
                     )
                 )
-            return ir.ListOf(self.type_of(items, loc.child("items"), hint + "Item", depth + 1))
+            return ir.ListOf(self.type_of(items, loc.child("items"), naming.item_hint(hint), depth + 1))
         if type_name == "integer":
             return _integer(schema, loc)
         if type_name == "string" and isinstance(schema.get("minLength"), int) and schema["minLength"] > 0:
@@ -364,7 +321,7 @@ class _Builder:
         if source is hint and naming.class_name(hint) in self._in_progress:
             # The untitled body of an alias being defined (e.g. a nullable
             # object definition) cannot take the alias's own name.
-            source = hint + "Value"
+            source = naming.value_hint(hint)
         return self._class_for(source, loc, identity)
 
     def _inline_enum(self, schema: JsonObject, loc: Location) -> ir.TypeExpr:
@@ -455,7 +412,7 @@ class _Builder:
             raise GeneratorError(vloc, "a union variant must be a schema object")
         needs_class = bool(common) or _nested_alternatives(variant)
         if not needs_class and ("$ref" in variant or not _is_object_schema(variant) or _is_map(variant)):
-            return self.type_of(variant, vloc, hint + f"Variant{index}", depth + 1)
+            return self.type_of(variant, vloc, naming.variant_hint(hint, index), depth + 1)
         identity = ("variant", _canonical([variant, {k: v[0] for k, v in common.items()}, sorted(common_required)]))
         cls = self._variant_class(variant, vloc, hint, tag, distinct, identity)
         if cls not in self.out and cls not in self._in_progress:
@@ -519,17 +476,17 @@ class _Builder:
         tag_value = _tag_value(self.deref(variant, vloc), tag) if tag else None
         pattern = self.overrides.variants.get(hint)
         if pattern and tag_value is not None:
-            return self._class_for(pattern.replace("{Tag}", naming.pascal_case(str(tag_value))), vloc, identity)
+            return self._class_for(naming.variant_pattern_source(pattern, tag_value), vloc, identity)
         title = variant.get("title")
         if "$ref" in variant:
             target = self.resolve_ref(variant["$ref"], vloc)
-            return self._class_for(f"{target.name}{hint}", vloc, identity)
+            return self._class_for(naming.ref_variant_source(target.name, hint), vloc, identity)
         if isinstance(title, str) and title.strip():
             return self._class_for(title, vloc, identity)
         if tag_value is not None:
-            return self._class_for(naming.pascal_case(str(tag_value)) + hint, vloc, identity)
+            return self._class_for(naming.tagged_variant_source(tag_value, hint), vloc, identity)
         if distinct is not None:
-            return self._class_for(naming.pascal_case(distinct) + hint, vloc, identity)
+            return self._class_for(naming.tagged_variant_source(distinct, hint), vloc, identity)
         raise GeneratorError(vloc, f"cannot name this untitled variant of {hint}", _pointer_hint(vloc))
 
     def _discriminator(self, variants: Sequence[tuple[object, Location]], common: Mapping[str, object]) -> str | None:
@@ -757,9 +714,10 @@ def _integer(schema: JsonObject, loc: Location) -> ir.TypeExpr:
     base: ir.TypeExpr = ir.Builtin("int")
     lo: int | float | None = None
     hi: int | float | None = None
-    if isinstance(fmt, str) and fmt in _INT_FORMATS:
-        base = ir.Builtin(_INT_FORMATS[fmt])
-        lo, hi = _INT_BOUNDS[_INT_FORMATS[fmt]]
+    alias = ir.INT_ALIAS_BY_FORMAT.get(fmt) if isinstance(fmt, str) else None
+    if alias is not None:
+        base = ir.Builtin(alias.name)
+        lo, hi = alias.minimum, alias.maximum
     constraints = []
     minimum = schema.get("minimum")
     maximum = schema.get("maximum")

@@ -39,8 +39,7 @@ class Result:
 
 
 def build_api(inputs: Inputs) -> ir.Api:
-    overrides = normalize.overrides_from_manifest(inputs.manifest)
-    definitions, def_class = normalize.build_definitions(inputs.bundle, overrides)
+    definitions, def_class = normalize.build_definitions(inputs.bundle, inputs.manifest.names)
     return protocol.build_api(inputs, definitions, def_class)
 
 

@@ -14,7 +14,7 @@ import jsonschema
 
 from . import ir, naming, wrappers
 from .errors import GeneratorError, Location
-from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef
+from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
 
 CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
@@ -76,10 +76,9 @@ def _response_for(
 ) -> str:
     if rpc_method in responses:
         return responses[rpc_method]
-    if params_def and params_def.endswith("Params"):
-        candidate = params_def[: -len("Params")] + "Response"
-        if candidate in def_class:
-            return def_class[candidate]
+    candidate = naming.response_definition(params_def)
+    if candidate is not None and candidate in def_class:
+        return def_class[candidate]
     raise GeneratorError(
         loc,
         f"method {rpc_method!r}: cannot find its response type by convention (XParams -> XResponse)",
@@ -93,9 +92,8 @@ def build_methods(
     bundle = inputs.bundle.definitions
     if CLIENT_REQUEST not in bundle:
         raise GeneratorError(Location(V2_BUNDLE, "/definitions"), f"definition {CLIENT_REQUEST!r} is missing")
-    manifest_loc = Location(inputs.manifest_file)
-    responses = _table(inputs.manifest, "responses")
-    renames = _table(inputs.manifest, "method_names")
+    responses = inputs.manifest.responses
+    renames = inputs.manifest.method_names
     class_of_def = {v: k for k, v in def_class.items()}
     methods: list[ir.Method] = []
     seen: set[str] = set()
@@ -106,21 +104,18 @@ def build_methods(
         params_def = class_of_def.get(params_cls) if params_cls else None
         response = _response_for(rpc, params_def, responses, def_class, loc)
         if response not in defs:
-            raise GeneratorError(manifest_loc.child("responses", rpc), f"response type {response!r} does not exist")
+            raise GeneratorError(
+                inputs.manifest.location("responses", rpc), f"response type {response!r} does not exist"
+            )
         py = table.claim(renames.get(rpc) or naming.method_name(rpc), rpc, loc)
         description = variant.get("description") if isinstance(variant.get("description"), str) else None
         methods.append(
             ir.Method(rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or "")), description)
         )
         seen.add(rpc)
-    _check_manifest_methods(manifest_loc, "responses", responses, seen)
-    _check_manifest_methods(manifest_loc, "method_names", renames, seen)
+    _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)
+    _check_manifest_methods(inputs.manifest.location(), "method_names", renames, seen)
     return tuple(sorted(methods, key=lambda m: m.rpc_method))
-
-
-def _table(manifest: JsonObject, key: str) -> dict[str, str]:
-    value = manifest.get(key, {})
-    return dict(value) if isinstance(value, dict) else {}
 
 
 def _check_manifest_methods(loc: Location, table: str, entries: Mapping[str, object], known: set[str]) -> None:
@@ -177,9 +172,7 @@ def build_server_requests(
     bundle = inputs.bundle.definitions
     if SERVER_REQUEST not in bundle:
         return ()
-    manifest_loc = Location(inputs.manifest_file)
-    settings = inputs.manifest.get("server_requests", {})
-    assert isinstance(settings, dict)
+    settings = inputs.manifest.server_requests
     classes = _variant_classes(SERVER_REQUEST, defs, def_class)
     class_of_def = {v: k for k, v in def_class.items()}
     handler_names = naming.NameTable("handler", 'set `handler = "new_name"` under [server_requests."{source}"]')
@@ -188,18 +181,16 @@ def build_server_requests(
         rpc = _method_of(variant, loc)
         params_cls, _ = _params_of(variant, loc, def_class)
         params_def = class_of_def.get(params_cls) if params_cls else None
-        response = None
-        if params_def and params_def.endswith("Params"):
-            response = def_class.get(params_def[: -len("Params")] + "Response")
-        entry = settings.get(rpc, {})
-        handler = handler_names.claim(entry.get("handler") or naming.method_name(rpc), rpc, loc)
-        default = entry.get("default")
+        response = def_class.get(naming.response_definition(params_def) or "")
+        entry = settings.get(rpc, ServerRequestSetting())
+        handler = handler_names.claim(entry.handler or naming.method_name(rpc), rpc, loc)
+        default = entry.default
         if default is not None:
             _check_default(
                 default,
                 class_of_def.get(response) if response else None,
                 inputs,
-                manifest_loc.child("server_requests", rpc, "default"),
+                inputs.manifest.location("server_requests", rpc, "default"),
             )
         out.append(
             ir.ServerRequest(
@@ -213,7 +204,7 @@ def build_server_requests(
             )
         )
     known = {r.rpc_method for r in out}
-    _check_manifest_methods(manifest_loc, "server_requests", settings, known)
+    _check_manifest_methods(inputs.manifest.location(), "server_requests", settings, known)
     return tuple(sorted(out, key=lambda r: r.rpc_method))
 
 

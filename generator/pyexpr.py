@@ -13,8 +13,6 @@ from collections.abc import Mapping
 
 from . import ir
 
-_INT_ALIAS_NAMES = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "UInt"})
-
 
 def pyrepr(value: object) -> str:
     """A Python literal for a JSON value (str, number, bool, null, list, dict)."""

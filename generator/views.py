@@ -82,18 +82,6 @@ class ModelsPackage:
 
 BASE_MODULE = "_base"  # generated/_models/_base.py: what every model module shares
 
-INT_ALIASES: tuple[tuple[str, int, int | None], ...] = (
-    ("Int8", -(2**7), 2**7 - 1),
-    ("Int16", -(2**15), 2**15 - 1),
-    ("Int32", -(2**31), 2**31 - 1),
-    ("Int64", -(2**63), 2**63 - 1),
-    ("UInt8", 0, 2**8 - 1),
-    ("UInt16", 0, 2**16 - 1),
-    ("UInt32", 0, 2**32 - 1),
-    ("UInt64", 0, 2**64 - 1),
-    ("UInt", 0, None),
-)
-
 
 def header(api: ir.Api) -> str:
     return (
@@ -231,6 +219,11 @@ def entry_points(api: ir.Api) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(name for name in names if name is not None) for names in sets)
 
 
+def _int_alias_expression(alias: ir.IntAlias) -> str:
+    bounds = f"ge={alias.minimum}" + ("" if alias.maximum is None else f", le={alias.maximum}")
+    return f"Annotated[int, Field({bounds})]"
+
+
 def models_package(api: ir.Api, file: str) -> ModelsPackage:
     by_name = {d.name: d for d in api.definitions}
     enums = {d.name: d for d in api.definitions if isinstance(d, ir.Enum)}
@@ -251,9 +244,7 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
                 build_order=build_order(members),
             )
         )
-    int_aliases = tuple(
-        (name, f"Annotated[int, Field(ge={lo}{'' if hi is None else f', le={hi}'})]") for name, lo, hi in INT_ALIASES
-    )
+    int_aliases = tuple((a.name, _int_alias_expression(a)) for a in ir.INT_ALIASES)
     has_tag_enums = any(e.closed for e in enums.values())
     base_exports = ("OpenEnum", *(("TagEnum",) if has_tag_enums else ()), "WireModel", *(n for n, _ in int_aliases))
     # pydantic's two names too, for annotations spelt v2_all.JsonValue; not in __all__.
@@ -278,7 +269,7 @@ _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
         f".{BASE_MODULE}",
         frozenset(
             {"OpenEnum", "TagEnum", "WireModel", "_is_none", "build_models", "require_alternatives"}
-            | {n for n, _, _ in INT_ALIASES}
+            | {a.name for a in ir.INT_ALIASES}
         ),
     ),
 )

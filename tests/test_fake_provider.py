@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from codex_app_server.testing import FakeProvider, HttpError, Text, final_text
 
 from tests.support.codex_env import (
     RawAppServer,
@@ -19,7 +20,6 @@ from tests.support.codex_env import (
     raw_argv,
     toml_value,
 )
-from tests.support.fake_provider import FakeProvider, HttpError, Text, final_text
 
 CODEX_BIN = find_codex_binary()
 needs_codex = pytest.mark.skipif(

@@ -25,7 +25,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from generator import ir
 from generator.load import V2_BUNDLE, load_inputs
-from generator.normalize import build_definitions, overrides_from_manifest
+from generator.normalize import build_definitions
 from generator.pipeline import build_api
 from tests.generator.roundtrip_check import check_no_dangerous_calls
 from tests.generator.support import GENERATED, REAL_SCHEMA_DIR, REPO_ROOT
@@ -59,7 +59,7 @@ def api() -> ir.Api:
 @pytest.fixture(scope="module")
 def def_class() -> dict[str, str]:
     inputs = load_inputs(REAL_SCHEMA_DIR)
-    return build_definitions(inputs.bundle, overrides_from_manifest(inputs.manifest))[1]
+    return build_definitions(inputs.bundle, inputs.manifest.names)[1]
 
 
 def v2_definition_names() -> list[str]:

@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from generator.bump import BumpError, Progress, dump_schema, install_codex
+from generator.bump import Progress, dump_schema, install_codex
+from generator.errors import GeneratorError
 
 VERSIONS = ("0.133.0", "0.144.4")
 HISTORY = Path(__file__).resolve().parents[1] / "data" / "history"
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
     try:
         for version in argv or VERSIONS:
             progress.note(f"wrote {dump(version, progress)}")
-    except BumpError as exc:
+    except GeneratorError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return 2
     return 0

@@ -95,3 +95,48 @@ def test_first_commit_has_nothing_to_compare_with(tmp_path: Path) -> None:
     proc = run_generator("api-diff", "--against-git", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "no HEAD~1 to compare with (first commit?)" in proc.stdout
+
+
+def commit_generator(repo: Path, patch: str) -> None:
+    """generator/ of the scratch repo := this checkout's, with ``patch`` appended to naming.py."""
+    shutil.rmtree(repo / "generator", ignore_errors=True)
+    shutil.copytree(REPO_ROOT / "generator", repo / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    naming = repo / "generator" / "naming.py"
+    naming.write_text(naming.read_text() + patch)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "generator")
+
+
+OLD_NAMING = """
+
+_method_name = method_name
+
+
+def method_name(rpc_method: str) -> str:  # the naming rule before the lone-letter fix
+    return _method_name(rpc_method).replace("gateway_oauth", "gateway_o_auth")
+"""
+
+
+def test_a_git_ref_is_built_with_its_own_generator_so_a_naming_change_shows(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    put_schemas(tmp_path, REPO_ROOT / "schemas")
+    commit_generator(tmp_path, OLD_NAMING)
+    git(tmp_path, "checkout", "-q", "-b", "feature")
+    commit_generator(tmp_path, "")
+    proc = run_generator("api-diff", "--against-git", "main", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "- removed: `AppServerClient.account_gateway_o_auth_login`" in proc.stdout
+    assert "- added: `AppServerClient.account_gateway_oauth_login`" in proc.stdout
+    assert "3 breaking, 3 compatible" in proc.stdout  # login, read, cancel; nothing else
+
+
+def test_a_ref_whose_generator_fails_is_built_with_the_current_one_and_says_so(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    put_schemas(tmp_path, REPO_ROOT / "schemas")
+    commit_generator(tmp_path, "\nraise RuntimeError('broken generator')\n")
+    git(tmp_path, "checkout", "-q", "-b", "feature")
+    commit_generator(tmp_path, "")
+    proc = run_generator("api-diff", "--against-git", "main", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "own generator could not build its API (RuntimeError: broken generator)" in proc.stderr
+    assert "0 breaking, 0 compatible" in proc.stdout

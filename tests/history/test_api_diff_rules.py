@@ -164,6 +164,19 @@ def test_enum_member_removed_is_always_breaking() -> None:
     assert kinds(old, new, "Status.new") == [("value added", False)]
 
 
+def test_enum_member_renamed_is_breaking() -> None:
+    """Same wire value, another attribute name (a naming rule changed): ``Status.o_auth`` is gone."""
+    old = make_api(
+        ir.Enum("Status", (ir.EnumMember("o_auth", "oAuth"),), None, "/s"),
+        model("PingResponse", field("status", ir.Named("Status"))),
+    )
+    new = make_api(
+        ir.Enum("Status", (ir.EnumMember("oauth", "oAuth"),), None, "/s"),
+        model("PingResponse", field("status", ir.Named("Status"))),
+    )
+    assert kinds(old, new, "Status.oauth") == [("member renamed", True)]
+
+
 def test_tagged_union_variants() -> None:
     def items(*names: str) -> ir.Alias:
         return ir.Alias("Item", ir.UnionOf(tuple(ir.Named(n) for n in names), "type"), None, "/i")

@@ -17,7 +17,6 @@ import pytest
 
 from generator import write
 from generator.bump import (
-    BumpError,
     Swap,
     bump,
     fit_manifest,
@@ -30,6 +29,7 @@ from generator.bump import (
     stale_entries,
     unpark,
 )
+from generator.errors import GeneratorError
 from generator.load import load_inputs, render_lock, schema_files
 from generator.pipeline import generate
 from tests.support.codex_env import find_codex_binary
@@ -74,7 +74,7 @@ def test_version_rewrites() -> None:
         set_nox_version('CODEX_VERSION = "0.163.0"  # pinned\n', "0.144.4", "n")
         == 'CODEX_VERSION = "0.144.4"  # pinned\n'
     )
-    with pytest.raises(BumpError, match="expected exactly one match"):
+    with pytest.raises(GeneratorError, match="expected exactly one match"):
         set_nox_version("CODEX = 1\n", "0.144.4", "noxfile.py")
 
 
@@ -86,7 +86,7 @@ def test_sdk_version_follows_codex_and_keeps_a_fix_release_on_rebump() -> None:
 
 
 def test_rejects_a_malformed_version_before_touching_anything(tmp_path: Path) -> None:
-    with pytest.raises(BumpError, match="not a codex release version"):
+    with pytest.raises(GeneratorError, match="not a codex release version"):
         bump(tmp_path, "latest")
 
 
@@ -128,7 +128,7 @@ def test_server_request_tables_are_parked_whole() -> None:
 
 def test_without_prune_the_bump_stops_naming_every_stale_entry() -> None:
     client, server = methods_of(HISTORY / "0.133.0")
-    with pytest.raises(BumpError) as caught:
+    with pytest.raises(GeneratorError) as caught:
         fit_manifest(MANIFEST, client, server, prune=False, version="0.133.0", where="schemas/methods.toml")
     message = caught.value.render()
     lines = MANIFEST.splitlines()

@@ -39,10 +39,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codex_app_server.testing import FakeProvider, final_text
+
 from tests.packaging.release_preview import dependency_summary, describe, wheel_metadata
 from tests.packaging.seed import seed_imports
 from tests.support.codex_env import isolated_env, mock_config_overrides
-from tests.support.fake_provider import FakeProvider, final_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "output"

@@ -66,7 +66,7 @@ JsonObject = dict[str, Any]
 @functools.cache
 def _loaded() -> tuple[dict[str, JsonObject], dict[str, str]]:
     inputs = load_inputs(SCHEMA_DIR)
-    _, def_class = normalize.build_definitions(inputs.bundle, normalize.overrides_from_manifest(inputs.manifest))
+    _, def_class = normalize.build_definitions(inputs.bundle, inputs.manifest.names)
     schemas = {name: _walk(dict(d.schema), _canonical_ref) for name, d in inputs.bundle.definitions.items()}
     return schemas, def_class
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import inspect
 import json
@@ -35,9 +36,8 @@ from codex_app_server import (
 )
 from codex_app_server._transports import CloseHandler, LineHandler, StdioTransport
 from codex_app_server.generated.v2_all import AgentMessageThreadItem, ItemAgentMessageDeltaEvent, ItemCompletedEvent
-
-from tests.support.codex_env import isolated_env, mock_config_overrides
-from tests.support.fake_provider import FakeProvider, Raw, Script, Text, sse_events
+from codex_app_server.testing import FakeProvider, Raw, Script, Text, offline_config
+from codex_app_server.testing._provider import sse_events
 
 T = TypeVar("T")
 
@@ -107,20 +107,11 @@ def tool_outputs(body: Any) -> list[str]:
 
 
 def make_config(provider: FakeProvider, root: Path, **kwargs: Any) -> AppServerConfig:
-    """An isolated offline config: fake provider, private CODEX_HOME/HOME, bounded waits."""
+    """The testing kit's offline config with bounded waits; ``kwargs`` replace its fields."""
     approval_policy = kwargs.pop("approval_policy", "never")
-    work = root / "work"
-    work.mkdir(parents=True, exist_ok=True)
     kwargs.setdefault("request_timeout", STEP_TIMEOUT_S)
     kwargs.setdefault("startup_timeout", STEP_TIMEOUT_S)
-    return AppServerConfig(
-        config_overrides=mock_config_overrides(provider.base_url, approval_policy=approval_policy),
-        env=isolated_env(root),
-        inherit_env=False,
-        cwd=work,
-        extra_args=("--strict-config",),
-        **kwargs,
-    )
+    return dataclasses.replace(offline_config(provider, home=root, approval_policy=approval_policy), **kwargs)
 
 
 # ---------------------------------------------------------------- async adapter

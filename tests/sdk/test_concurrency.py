@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +16,16 @@ from codex_app_server.generated.v2_all import AgentMessageThreadItem, TurnComple
 from tests.support.fake_provider import DEFAULT_TEXT, Hang, Text
 
 from .conftest import requires_codex
-from .support import STEP_TIMEOUT_S, RoutedProvider, agent_deltas, agent_messages, consume_until, user_texts
+from .support import (
+    STEP_TIMEOUT_S,
+    LoopThread,
+    RoutedProvider,
+    agent_deltas,
+    agent_messages,
+    consume_until,
+    unwrap,
+    user_texts,
+)
 
 pytestmark = [pytest.mark.real, requires_codex, pytest.mark.timeout(60)]
 
@@ -109,3 +121,43 @@ def test_concurrent_mode_still_allows_one_consumer_per_thread(
 
     finish(handle, stream)
     assert [t.status for t in busy.read(include_turns=True).thread.turns] == [TurnStatus.interrupted]
+
+
+def test_refused_concurrent_runs_start_no_turn(
+    codex: Any, flavor: str, loop: LoopThread, provider: RoutedProvider
+) -> None:
+    """Three run()s at once on a single-consumer client: one runs, two are refused, and only one turn reaches the model."""
+    raced = Text("Raced.", delay_s=0.2, phase="final_answer")
+    provider.route("race", raced, raced)
+    threads = [codex.thread_start() for _ in range(3)]
+
+    if flavor == "async":
+
+        async def race() -> list[Any]:
+            runs = [unwrap(t).run(f"race {n}") for n, t in enumerate(threads)]
+            return list(await asyncio.gather(*runs, return_exceptions=True))
+
+        outcomes = loop.run(race())
+    else:
+        start = threading.Barrier(len(threads))
+
+        def run(thread: Any, n: int) -> Any:
+            start.wait()
+            try:
+                return thread.run(f"race {n}")
+            except RuntimeError as exc:
+                return exc
+
+        with ThreadPoolExecutor(len(threads)) as pool:
+            outcomes = list(pool.map(run, threads, range(len(threads))))
+
+    results = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert [r.final_response for r in results] == ["Raced."]
+    assert len(refused) == 2 and all(isinstance(e, RuntimeError) and "turn consumer" in str(e) for e in refused)
+    time.sleep(0.5)  # a turn/start that went out anyway would reach the provider by now
+    assert len(provider.requests) == 1  # the refused runs never started a turn
+    # The slot is free again: the next run() on a refused thread works.
+    idle = threads[[isinstance(o, BaseException) for o in outcomes].index(True)]
+    assert idle.run("race again").final_response == "Raced."
+    assert len(provider.requests) == 2

@@ -14,13 +14,17 @@ import select
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import IO, Any
 
 # One TOML renderer for the whole project: the SDK's (quoting is security relevant).
-from codex_app_server._config import toml_value  # noqa: E402
+from codex_app_server._config import toml_value
+
+# The offline setup is the SDK's public testing kit; these names stay for test helpers.
+from codex_app_server.testing import MOCK_API_KEY_ENV, isolated_env
+from codex_app_server.testing import provider_overrides as mock_config_overrides
 
 __all__ = [
+    "MOCK_API_KEY_ENV",
     "RawAppServer",
     "RawRpcError",
     "find_codex_binary",
@@ -29,8 +33,6 @@ __all__ = [
     "raw_argv",
     "toml_value",
 ]
-
-MOCK_API_KEY_ENV = "CODEX_MOCK_API_KEY"
 
 
 def find_codex_binary() -> str | None:
@@ -45,55 +47,6 @@ def find_codex_binary() -> str | None:
         return str(codex_cli_bin.bundled_codex_path())
     except (ImportError, FileNotFoundError, OSError):
         return None
-
-
-def mock_config_overrides(
-    base_url: str,
-    *,
-    model: str = "mock-model",
-    approval_policy: str = "never",
-    sandbox_mode: str = "read-only",
-    extra: Mapping[str, object] | None = None,
-) -> dict[str, object]:
-    """The ``-c`` overrides pointing codex at a fake provider (python values)."""
-    overrides: dict[str, object] = {
-        "model": model,
-        "model_provider": "mock",
-        "model_providers.mock.name": "mock",
-        "model_providers.mock.base_url": base_url,
-        "model_providers.mock.wire_api": "responses",
-        "model_providers.mock.env_key": MOCK_API_KEY_ENV,
-        "model_providers.mock.request_max_retries": 0,
-        "model_providers.mock.stream_max_retries": 0,
-        "approval_policy": approval_policy,
-        "sandbox_mode": sandbox_mode,
-        "features.plugins": False,
-    }
-    if extra:
-        overrides.update(extra)
-    return overrides
-
-
-def isolated_env(tmp_path: str | os.PathLike[str]) -> dict[str, str]:
-    """A minimal environment with CODEX_HOME and HOME under ``tmp_path``.
-
-    Keeps PATH (and locale / TMPDIR); drops everything else, notably
-    OPENAI_API_KEY and proxy variables; sets ``CODEX_MOCK_API_KEY``.
-    """
-    root = Path(tmp_path)
-    codex_home = root / "codex-home"
-    home = root / "home"
-    codex_home.mkdir(parents=True, exist_ok=True)
-    home.mkdir(parents=True, exist_ok=True)
-    env: dict[str, str] = {}
-    for key in ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    env["CODEX_HOME"] = str(codex_home)
-    env["HOME"] = str(home)
-    env[MOCK_API_KEY_ENV] = "sk-mock"
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    return env
 
 
 def raw_argv(binary: str, overrides: Mapping[str, object]) -> list[str]:

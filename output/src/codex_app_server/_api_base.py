@@ -90,9 +90,7 @@ class _TurnAccumulator:
     def result(self) -> RunResult:
         turn = self.turn
         if turn is not None and turn.status == v2_all.TurnStatus.failed:
-            error = turn.error
-            detail = error.message if error is not None else "no error details"
-            raise TurnFailedError(turn, error, f"turn {turn.id} failed: {detail}")
+            raise TurnFailedError(turn, turn.error)
         return RunResult(final_response(self.items), self.items, self.usage, turn)
 
 
@@ -138,10 +136,8 @@ class _ThreadCommon:
         """The thread as the server described it when this object was made."""
 
     def _register_watch(self, consumer: bool) -> TurnWatch:
-        """Buffer this thread's turn events from now on; ``consumer``: refuse first if run() could not consume."""
-        if consumer:
-            self._router.check_free(self.id)
-        return self._router.watch(self.id)
+        """Buffer this thread's turn events from now on; ``consumer``: reserve the consumer slot (or refuse) first."""
+        return self._router.watch(self.id, consumer=consumer)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"
@@ -195,7 +191,9 @@ class CodexBase:
         self._session = Session(self._config, handler, endpoint, reconnect)
         self._metadata = self._session.start()
         self._finalizer = _stop_when_collected(self, self._session)
-        self._client = AppServerClient(self._session.current_rpc, self._config.request_timeout)
+        self._client = AppServerClient(
+            self._session.current_rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+        )
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
@@ -437,7 +435,9 @@ class AsyncCodexBase:
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: v2_all.InitializeResponse | None = None
-        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout)
+        self._client = AsyncAppServerClient(
+            self._connect, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+        )
 
     async def _connect(self) -> RpcConnection:
         rpc = self._session.rpc

@@ -28,6 +28,8 @@ __all__ = [
     "AppServerConfig",
     "build_argv",
     "build_env",
+    "check_cwd",
+    "directory_problem",
     "initialize_params",
     "resolve_codex_binary",
     "toml_key",
@@ -104,7 +106,9 @@ class AppServerConfig:
             ``None`` removes that variable.
         inherit_env: ``True`` (default): the child inherits all of
             ``os.environ``. ``False``: only :data:`MINIMAL_ENV_VARS`.
-        cwd: Working directory of the app-server process.
+        cwd: Working directory of the app-server process (must exist;
+            checked when the config is made and again at launch). Threads
+            started without ``cwd`` work here.
         client_name / client_title / client_version: ``clientInfo`` sent in
             ``initialize`` (version defaults to this package's version).
         experimental_api: Opt into experimental methods and fields.
@@ -149,6 +153,29 @@ class AppServerConfig:
         _override_args(self.config_overrides)
         if self.env is not None:
             _check_env(self.env)
+        check_cwd(self)
+
+
+def check_cwd(config: AppServerConfig) -> None:
+    """Raise :class:`ValueError` naming ``AppServerConfig.cwd`` unless it is an existing directory.
+
+    Checked at construction and again at launch: the OS reports a missing
+    working directory exactly like a missing executable, which misleads.
+    """
+    if config.cwd is None:
+        return
+    problem = directory_problem(os.fspath(config.cwd))
+    if problem:
+        raise ValueError(f"AppServerConfig.cwd={os.fspath(config.cwd)!r}: {problem}")
+
+
+def directory_problem(path: str) -> str | None:
+    """Why ``path`` is not a usable working directory on this machine, or None."""
+    if not os.path.exists(path):
+        return "no such directory"
+    if not os.path.isdir(path):
+        return "not a directory"
+    return None
 
 
 def toml_key(key: str) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "ServerBusyError",
     "TransportClosedError",
     "TurnFailedError",
+    "error_cause",
     "error_from_response",
     "is_retryable_error",
 ]
@@ -127,7 +128,7 @@ class BinaryNotFoundError(CodexError):
     """
 
     def __init__(self, tried: Iterable[str]) -> None:
-        self.tried = tuple(tried)
+        self.tried: tuple[str, ...] = tuple(tried)
         lines = "\n".join(f"  - {entry}" for entry in self.tried)
         super().__init__(
             "Could not find the codex executable. Tried, in order:\n"
@@ -151,14 +152,17 @@ class JsonRpcError(CodexError):
         data: object | None = None,
         method: str | None = None,
     ) -> None:
-        self.code = code
-        self.message = message
-        self.data = data
-        self.method = method
+        self.code: int = code
+        self.message: str = message
+        self.data: object | None = data
+        self.method: str | None = method
         text = f"{method}: " if method else ""
         text += f"{message} (JSON-RPC error {code})"
         if data is not None:
             text += f" data={_preview(data)}"
+        hint = _explanation(method, code, message)
+        if hint:
+            text += f"; {hint}"
         super().__init__(text)
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -198,18 +202,21 @@ class RetryLimitExceededError(ServerBusyError):
 
 
 class ParamsValidationError(CodexError, ValueError):
-    """Arguments for ``method`` do not fit its params model; nothing was sent.
+    """Arguments for ``method`` do not fit its params; nothing was sent.
 
-    ``error`` is the underlying validation error (e.g. pydantic's).
+    The message names each bad parameter and, for an enum, its allowed
+    values. ``error`` is the underlying validation error (e.g. pydantic's)
+    or the text of a client-side check.
     """
 
-    def __init__(self, method: str, error: object) -> None:
-        self.method = method
-        self.error = error
-        super().__init__(f"invalid params for {method}: {error}")
+    def __init__(self, method: str, error: object, summary: str | None = None) -> None:
+        self.method: str = method
+        self.error: object = error
+        self.summary: str = summary if summary is not None else str(error)
+        super().__init__(f"invalid params for {method}: {self.summary}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.method, self.error))
+        return (type(self), (self.method, self.error, self.summary))
 
 
 class ResponseValidationError(CodexError):
@@ -230,20 +237,87 @@ class ResponseValidationError(CodexError):
 
 
 class TurnFailedError(CodexError):
-    """A turn ended with status ``failed``; ``turn`` and ``error`` are kept."""
+    """A turn ended with status ``failed``; ``turn`` and ``error`` are kept.
+
+    The message names the structured cause when codex gives one:
+    ``codex_error_info`` (e.g. ``internalServerError``,
+    ``responseTooManyFailedAttempts``) and ``http_status`` (the provider's
+    HTTP status, when codex forwards it).
+    """
 
     def __init__(self, turn: v2_all.Turn, error: v2_all.TurnError | None, message: str | None = None) -> None:
         self.turn: v2_all.Turn = turn
         self.error: v2_all.TurnError | None = error
+        self.codex_error_info: str | None
+        self.http_status: int | None
+        self.codex_error_info, self.http_status = error_cause(error)
         if message is None:
-            detail = getattr(error, "message", None)
-            if detail is None and isinstance(error, Mapping):
-                detail = error.get("message")
-            message = f"turn failed: {detail}" if detail else "turn failed"
+            detail = _field(error, "message", "message")
+            cause = ", ".join(
+                part
+                for part in (self.codex_error_info, f"HTTP {self.http_status}" if self.http_status else None)
+                if part
+            )
+            turn_id = _field(turn, "id", "id")
+            message = "turn failed" if turn_id is None else f"turn {turn_id} failed"
+            message += f" ({cause})" if cause else ""
+            message += f": {detail}" if detail else ""
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.turn, self.error, str(self)))
+
+
+def _field(value: object, attribute: str, wire_name: str) -> object:
+    """A field of a model, or of its raw JSON object (errors are built from either)."""
+    if isinstance(value, Mapping):
+        return value.get(wire_name)
+    return getattr(value, attribute, None)
+
+
+def error_cause(error: object) -> tuple[str | None, int | None]:
+    """``(codex error info name, HTTP status)`` of a turn error, each None when unknown.
+
+    ``codexErrorInfo`` is a name (``"internalServerError"``) or an object with
+    one key naming it, whose value may carry ``httpStatusCode``.
+    """
+    info = _field(error, "codex_error_info", "codexErrorInfo")
+    dump = getattr(info, "model_dump", None)
+    if dump is not None:
+        info = dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(info, str):
+        return info, None
+    if isinstance(info, Mapping) and len(info) == 1:
+        ((name, detail),) = info.items()
+        status = detail.get("httpStatusCode") if isinstance(detail, Mapping) else None
+        return str(name), status if isinstance(status, int) and not isinstance(status, bool) else None
+    return None, None
+
+
+#: codex answers whose text misleads, and what they mean (checked against codex 0.163.0):
+#: (method, code, start of the message, explanation).
+_EXPLANATIONS: tuple[tuple[str, int, str, str], ...] = (
+    (
+        "thread/read",
+        METHOD_NOT_FOUND,
+        "list_turns is not supported yet",
+        "codex answers this for a thread whose history does not exist yet (no turn has started on it): "
+        "its turns are empty; read without include_turns, or after the first turn",
+    ),
+    (
+        "thread/resume",
+        INVALID_REQUEST,
+        "no rollout found for thread id",
+        "a thread can be resumed only after its first turn started (codex writes its history then)",
+    ),
+)
+
+
+def _explanation(method: str | None, code: int, message: str) -> str | None:
+    for known_method, known_code, start, explanation in _EXPLANATIONS:
+        if method == known_method and code == known_code and message.startswith(start):
+            return explanation
+    return None
 
 
 _BY_CODE: dict[int, type[JsonRpcError]] = {

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ParamsValidationError, ResponseValidationError
+from ._param_checks import local_path_problems, summarize, unknown_enum_values
 from ._rpc import RpcConnection
 
 if TYPE_CHECKING:
@@ -70,18 +71,24 @@ def build_params(method: str, params_type: object, fields: Mapping[str, object])
     if params_type is None:
         return None
     given = {name: value for name, value in fields.items() if value is not OMIT}
-    try:
-        return to_wire(params_type, validate(params_type, given))
-    except ValidationError as exc:
-        raise ParamsValidationError(method, exc) from None
+    return _checked_wire(method, params_type, given)
 
 
 def build_whole_params(method: str, params_type: object, params: object) -> object:
     """Validate a params object given whole (methods whose params are a union)."""
+    return _checked_wire(method, params_type, params)
+
+
+def _checked_wire(method: str, params_type: object, raw: object) -> object:
+    """The one validation path of every request's params (see :mod:`._param_checks`)."""
     try:
-        return to_wire(params_type, validate(params_type, params))
+        value = validate(params_type, raw)
     except ValidationError as exc:
-        raise ParamsValidationError(method, exc) from None
+        raise ParamsValidationError(method, exc, summarize(exc, params_type)) from None
+    unknown = list(unknown_enum_values(value))
+    if unknown:
+        raise ParamsValidationError(method, "; ".join(unknown))
+    return to_wire(params_type, value)
 
 
 def parse_response(method: str, response_type: object, raw: object) -> object:
@@ -91,19 +98,34 @@ def parse_response(method: str, response_type: object, raw: object) -> object:
         raise ResponseValidationError(method, raw, str(exc)) from None
 
 
-def _wire_params(method: str, params_type: object, fields: Mapping[str, object], whole: object) -> object:
-    if whole is not OMIT:
-        return build_whole_params(method, params_type, whole)
-    return build_params(method, params_type, fields)
+def _wire_params(
+    method: str, params_type: object, fields: Mapping[str, object], whole: object, local_filesystem: bool
+) -> object:
+    params = (
+        build_params(method, params_type, fields) if whole is OMIT else build_whole_params(method, params_type, whole)
+    )
+    if local_filesystem:
+        problems = list(local_path_problems(params))
+        if problems:
+            raise ParamsValidationError(method, "; ".join(problems))
+    return params
 
 
 class SyncRequester:
     """Base of the generated blocking client."""
 
-    def __init__(self, rpc: RpcConnection | Callable[[], RpcConnection], request_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        rpc: RpcConnection | Callable[[], RpcConnection],
+        request_timeout: float | None = None,
+        *,
+        local_filesystem: bool = False,
+    ) -> None:
         # A callable gives the connection of the moment (a reconnecting client swaps it).
         self._rpc_now: Callable[[], RpcConnection] = rpc if callable(rpc) else lambda: rpc
         self._request_timeout = request_timeout
+        # The app-server shares this machine's filesystem (a stdio child): directory params are checked here.
+        self._local_filesystem = local_filesystem
 
     def _request(
         self,
@@ -113,7 +135,7 @@ class SyncRequester:
         fields: Mapping[str, object],
         whole: object = OMIT,
     ) -> object:
-        params = _wire_params(method, params_type, fields, whole)
+        params = _wire_params(method, params_type, fields, whole, self._local_filesystem)
         raw = self._rpc_now().call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
         return parse_response(method, response_type, raw)
 
@@ -125,9 +147,16 @@ class AsyncRequester:
     (AsyncCodex initialises lazily).
     """
 
-    def __init__(self, connect: Callable[[], Awaitable[RpcConnection]], request_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[RpcConnection]],
+        request_timeout: float | None = None,
+        *,
+        local_filesystem: bool = False,
+    ) -> None:
         self._connect = connect
         self._request_timeout = request_timeout
+        self._local_filesystem = local_filesystem
 
     async def _request(
         self,
@@ -139,7 +168,7 @@ class AsyncRequester:
     ) -> object:
         import asyncio
 
-        params = _wire_params(method, params_type, fields, whole)
+        params = _wire_params(method, params_type, fields, whole, self._local_filesystem)
         rpc = await self._connect()
         request = rpc.request(method, params)  # type: ignore[arg-type]
         try:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, cast
 from pydantic import BaseModel, ValidationError
 
 from ._answers import PendingRequest, PendingRequests, current_request
-from ._config import AppServerConfig, build_argv, build_env, initialize_params, resolve_codex_binary
+from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._requester import to_wire, validate, wake_threadsafe
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
@@ -120,6 +120,7 @@ class TurnWatch:
         self.turn_id: str | None = None
         self.completed = False  # turn/completed was received (set by the reader)
         self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
+        self.reserved = False  # holds the consumer slot for a run() whose turn/start is in flight
         # Throughput (tests/bench flood): push() and get() take the lock
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
@@ -235,8 +236,9 @@ class TurnWatch:
             await future
 
     def cancel(self) -> None:
-        """The turn never started (turn/start failed): stop buffering."""
+        """The turn never started (turn/start failed): stop buffering, give back a reserved consumer slot."""
         self.router.forget(self)
+        self.router.release(self)
 
 
 class Router:
@@ -265,11 +267,24 @@ class Router:
             if watch.push(method, params):
                 self.forget(watch)
 
-    def watch(self, thread_id: str) -> TurnWatch:
+    def watch(self, thread_id: str, *, consumer: bool = False) -> TurnWatch:
+        """Buffer ``thread_id``'s turn events from now on.
+
+        ``consumer=True`` also reserves the consumer slot, atomically with
+        the check, before the caller sends ``turn/start``: of concurrent
+        ``run()`` calls that cannot all consume, the refused ones raise
+        RuntimeError here, before any turn starts on the server. The first
+        :meth:`acquire` of the watch takes the reservation over;
+        :meth:`TurnWatch.cancel` gives it back.
+        """
         watch = TurnWatch(self, thread_id)
         with self._lock:
             if self._error is not None:
                 raise self._error
+            if consumer:
+                self._check_free(thread_id)
+                self._consumers[thread_id] = watch
+                watch.reserved = True
             self._watches.setdefault(thread_id, []).append(watch)
         return watch
 
@@ -335,17 +350,11 @@ class Router:
         would each see only part of the turn's events.
         """
         with self._lock:
+            if watch.reserved and self._consumers.get(watch.thread_id) is watch:
+                watch.reserved = False  # the run() that reserved the slot starts consuming
+                return
             self._check_free(watch.thread_id)
             self._consumers[watch.thread_id] = watch
-
-    def check_free(self, thread_id: str) -> None:
-        """Raise RuntimeError now if a consumer of ``thread_id`` could not start.
-
-        ``Thread.run()`` asks before sending ``turn/start``, so a refused
-        consumer never leaves a turn running on the server.
-        """
-        with self._lock:
-            self._check_free(thread_id)
 
     def _check_free(self, thread_id: str) -> None:
         if self.concurrent_turns:
@@ -362,6 +371,7 @@ class Router:
 
     def release(self, watch: TurnWatch) -> None:
         with self._lock:
+            watch.reserved = False
             if self._consumers.get(watch.thread_id) is watch:
                 del self._consumers[watch.thread_id]
 
@@ -393,6 +403,8 @@ class Session:
         self.config = config
         self.endpoint = endpoint
         self.reconnect = reconnect if endpoint is not None else None  # a spawned child is not reconnected to
+        # Whether the server sees this machine's filesystem, so that directory params can be checked here.
+        self.local_filesystem = endpoint is None or endpoint.local
         self.followed: dict[str, None] = {}  # thread ids to resume after a reconnect (ordered set)
         self._closing = False
         self._reconnecting = False
@@ -410,6 +422,7 @@ class Session:
     def _transport(self) -> Transport:
         if self.endpoint is not None:
             return self.endpoint.transport(self.config.startup_timeout)
+        check_cwd(self.config)  # it may have gone since the config was made
         binary = resolve_codex_binary(self.config)
         return StdioTransport(
             build_argv(self.config, binary),

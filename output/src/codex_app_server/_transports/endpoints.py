@@ -146,6 +146,8 @@ class Endpoint:
     open_stream: Callable[[float], ByteStream] = field(repr=False)
     handshake_uri: str = field(repr=False)
     auth: Auth | None = field(default=None, repr=False)
+    local: bool = False
+    """The server runs on this machine (a unix socket): it sees the same files."""
 
     @property
     def auth_mode(self) -> str:
@@ -183,7 +185,7 @@ def url_endpoint(
         path = parts.netloc + parts.path
         socket_path = path if path else os.fspath(default_control_socket(codex_home))
         name = f"unix://{socket_path}"
-        return Endpoint(name, lambda timeout: open_unix(socket_path, timeout), _UNIX_HANDSHAKE_URI, auth)
+        return Endpoint(name, lambda timeout: open_unix(socket_path, timeout), _UNIX_HANDSHAKE_URI, auth, local=True)
     if scheme not in ("ws", "wss"):
         raise ValueError(f"unsupported URL {url!r}: use ws://HOST:PORT, wss://HOST:PORT, unix://PATH or unix://")
     if parts.username is not None or parts.password is not None:
@@ -302,7 +304,7 @@ def daemon_endpoint(
         return _open_unix_when_ready(info.socket_path, timeout)
 
     home = codex_home if codex_home is not None else (env or {}).get("CODEX_HOME")
-    return Endpoint(f"daemon unix://{default_control_socket(home)}", open_daemon, _UNIX_HANDSHAKE_URI)
+    return Endpoint(f"daemon unix://{default_control_socket(home)}", open_daemon, _UNIX_HANDSHAKE_URI, local=True)
 
 
 def _open_unix_when_ready(path: str, timeout: float) -> ByteStream:

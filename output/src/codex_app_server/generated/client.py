@@ -21,7 +21,7 @@ from . import v2_all
 class AppServerClient(SyncRequester):
     """Every client request of the protocol as a typed method."""
 
-    def account_gateway_o_auth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
+    def account_gateway_oauth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
         """Call ``account/gatewayOAuth/cancel``.
 
         JSON-RPC method: ``account/gatewayOAuth/cancel``.
@@ -31,7 +31,7 @@ class AppServerClient(SyncRequester):
             self._request("account/gatewayOAuth/cancel", None, v2_all.GatewayOAuthCancelResponse, {}),
         )
 
-    def account_gateway_o_auth_login(self) -> v2_all.GatewayOAuthLoginResponse:
+    def account_gateway_oauth_login(self) -> v2_all.GatewayOAuthLoginResponse:
         """Call ``account/gatewayOAuth/login``.
 
         JSON-RPC method: ``account/gatewayOAuth/login``.
@@ -41,7 +41,7 @@ class AppServerClient(SyncRequester):
             self._request("account/gatewayOAuth/login", None, v2_all.GatewayOAuthLoginResponse, {}),
         )
 
-    def account_gateway_o_auth_read(self) -> v2_all.GatewayOAuthReadResponse:
+    def account_gateway_oauth_read(self) -> v2_all.GatewayOAuthReadResponse:
         """Call ``account/gatewayOAuth/read``.
 
         JSON-RPC method: ``account/gatewayOAuth/read``.
@@ -2374,7 +2374,7 @@ class AppServerClient(SyncRequester):
 class AsyncAppServerClient(AsyncRequester):
     """Every client request of the protocol as a typed coroutine method."""
 
-    async def account_gateway_o_auth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
+    async def account_gateway_oauth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
         """Call ``account/gatewayOAuth/cancel``.
 
         JSON-RPC method: ``account/gatewayOAuth/cancel``.
@@ -2384,7 +2384,7 @@ class AsyncAppServerClient(AsyncRequester):
             await self._request("account/gatewayOAuth/cancel", None, v2_all.GatewayOAuthCancelResponse, {}),
         )
 
-    async def account_gateway_o_auth_login(self) -> v2_all.GatewayOAuthLoginResponse:
+    async def account_gateway_oauth_login(self) -> v2_all.GatewayOAuthLoginResponse:
         """Call ``account/gatewayOAuth/login``.
 
         JSON-RPC method: ``account/gatewayOAuth/login``.
@@ -2394,7 +2394,7 @@ class AsyncAppServerClient(AsyncRequester):
             await self._request("account/gatewayOAuth/login", None, v2_all.GatewayOAuthLoginResponse, {}),
         )
 
-    async def account_gateway_o_auth_read(self) -> v2_all.GatewayOAuthReadResponse:
+    async def account_gateway_oauth_read(self) -> v2_all.GatewayOAuthReadResponse:
         """Call ``account/gatewayOAuth/read``.
 
         JSON-RPC method: ``account/gatewayOAuth/read``.
@@ -4738,9 +4738,9 @@ class AsyncAppServerClient(AsyncRequester):
 
 
 METHODS: dict[str, str] = {
-    "account/gatewayOAuth/cancel": "account_gateway_o_auth_cancel",
-    "account/gatewayOAuth/login": "account_gateway_o_auth_login",
-    "account/gatewayOAuth/read": "account_gateway_o_auth_read",
+    "account/gatewayOAuth/cancel": "account_gateway_oauth_cancel",
+    "account/gatewayOAuth/login": "account_gateway_oauth_login",
+    "account/gatewayOAuth/read": "account_gateway_oauth_read",
     "account/login/cancel": "account_login_cancel",
     "account/login/start": "account_login_start",
     "account/logout": "account_logout",

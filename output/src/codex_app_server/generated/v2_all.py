@@ -52,7 +52,7 @@ if TYPE_CHECKING:
         ChatgptAuthTokensRefreshReason,
         ChatgptAuthTokensRefreshResponse,
     )
-    from ._models.account_gateway_o_auth_changed_event import (
+    from ._models.account_gateway_oauth_changed_event import (
         AccountGatewayOAuthChangedEvent,
         GatewayOAuthChangedNotification,
     )
@@ -483,10 +483,10 @@ if TYPE_CHECKING:
         FuzzyFileSearchSessionUpdatedEvent,
         FuzzyFileSearchSessionUpdatedNotification,
     )
-    from ._models.gateway_o_auth_cancel_response import GatewayOAuthCancelResponse
-    from ._models.gateway_o_auth_login_response import GatewayOAuthLoginResponse
-    from ._models.gateway_o_auth_read_response import GatewayOAuthReadResponse
-    from ._models.gateway_o_auth_status import GatewayOAuthStatus
+    from ._models.gateway_oauth_cancel_response import GatewayOAuthCancelResponse
+    from ._models.gateway_oauth_login_response import GatewayOAuthLoginResponse
+    from ._models.gateway_oauth_read_response import GatewayOAuthReadResponse
+    from ._models.gateway_oauth_status import GatewayOAuthStatus
     from ._models.get_account_params import (
         Account,
         AmazonBedrockAccount,
@@ -1289,7 +1289,7 @@ _HOMES: dict[str, str] = {
     "Account": "get_account_params",
     "AccountChatgptAuthTokensRefreshRequest": "account_chatgpt_auth_tokens_refresh_request",
     "AccountGatewayOAuthCancelRequest": "client_request",
-    "AccountGatewayOAuthChangedEvent": "account_gateway_o_auth_changed_event",
+    "AccountGatewayOAuthChangedEvent": "account_gateway_oauth_changed_event",
     "AccountGatewayOAuthLoginRequest": "client_request",
     "AccountGatewayOAuthReadRequest": "client_request",
     "AccountLoginCancelRequest": "client_request",
@@ -1646,11 +1646,11 @@ _HOMES: dict[str, str] = {
     "FuzzyFileSearchSessionCompletedNotification": "fuzzy_file_search_session_completed_event",
     "FuzzyFileSearchSessionUpdatedEvent": "fuzzy_file_search_session_updated_event",
     "FuzzyFileSearchSessionUpdatedNotification": "fuzzy_file_search_session_updated_event",
-    "GatewayOAuthCancelResponse": "gateway_o_auth_cancel_response",
-    "GatewayOAuthChangedNotification": "account_gateway_o_auth_changed_event",
-    "GatewayOAuthLoginResponse": "gateway_o_auth_login_response",
-    "GatewayOAuthReadResponse": "gateway_o_auth_read_response",
-    "GatewayOAuthStatus": "gateway_o_auth_status",
+    "GatewayOAuthCancelResponse": "gateway_oauth_cancel_response",
+    "GatewayOAuthChangedNotification": "account_gateway_oauth_changed_event",
+    "GatewayOAuthLoginResponse": "gateway_oauth_login_response",
+    "GatewayOAuthReadResponse": "gateway_oauth_read_response",
+    "GatewayOAuthStatus": "gateway_oauth_status",
     "GetAccountParams": "get_account_params",
     "GetAccountRateLimitsParams": "get_account_rate_limits_params",
     "GetAccountRateLimitsResponse": "get_account_rate_limits_params",

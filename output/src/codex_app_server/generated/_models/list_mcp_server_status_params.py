@@ -16,7 +16,7 @@ class McpAuthStatus(OpenEnum):
     unsupported = "unsupported"
     not_logged_in = "notLoggedIn"
     bearer_token = "bearerToken"
-    o_auth = "oAuth"
+    oauth = "oAuth"
 
 
 class McpServerConnectionStatus(OpenEnum):

@@ -8,7 +8,7 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from .account_gateway_o_auth_changed_event import AccountGatewayOAuthChangedEvent
+from .account_gateway_oauth_changed_event import AccountGatewayOAuthChangedEvent
 from .account_login_completed_event import AccountLoginCompletedEvent
 from .account_rate_limits_updated_event import AccountRateLimitsUpdatedEvent
 from .account_updated_event import AccountUpdatedEvent

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ._base import Int64, WireModel, _is_none, build_models
-from .gateway_o_auth_status import GatewayOAuthStatus
+from .gateway_oauth_status import GatewayOAuthStatus
 
 
 class AccountGatewayOAuthChangedEvent(WireModel):

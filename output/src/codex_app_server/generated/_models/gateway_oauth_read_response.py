@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ._base import WireModel, build_models
-from .gateway_o_auth_status import GatewayOAuthStatus
+from .gateway_oauth_status import GatewayOAuthStatus
 
 
 class GatewayOAuthReadResponse(WireModel):

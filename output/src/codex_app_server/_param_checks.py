@@ -1,0 +1,98 @@
+"""Client-side checks of request params, and the one short message for each failure.
+
+Every argument of every method goes through :func:`summarize` (what the
+params model rejected) and :func:`unknown_enum_values` (a value the model
+accepted only because received enums stay open to newer servers: what we
+send must be a value this server knows). Both name the parameter and, for an
+enum, its allowed values, instead of pydantic's multi-line dump.
+:func:`local_path_problems` checks ``cwd`` params when the app-server runs
+on this machine.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from ._config import directory_problem
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+__all__ = ["local_path_problems", "summarize", "unknown_enum_values"]
+
+_LOCAL_PATH_PARAMS = ("cwd",)
+
+
+def summarize(exc: ValidationError, params_type: object = None) -> str:
+    """One line per bad parameter: ``name='value': expected ...`` (python names, not wire names)."""
+    python_names = _python_names(params_type)
+    by_param: dict[str, list[Mapping[str, object]]] = {}
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        param = python_names.get(str(loc[0]), str(loc[0])) if loc else "params"
+        by_param.setdefault(param, []).append({**error, "loc": (param, *loc[1:])})
+    return "; ".join(_one_param(param, errors) for param, errors in by_param.items())
+
+
+def _python_names(params_type: object) -> dict[str, str]:
+    if not (isinstance(params_type, type) and issubclass(params_type, BaseModel)):
+        return {}
+    return {info.alias: name for name, info in params_type.model_fields.items() if info.alias}
+
+
+def _one_param(param: str, errors: list[Mapping[str, object]]) -> str:
+    # A union reports one error per member; the enum/literal member's list of
+    # allowed values is what the user needs.
+    choices = [e for e in errors if isinstance(e.get("ctx"), Mapping) and "expected" in e["ctx"]]  # type: ignore[operator]
+    first = choices[0] if choices else errors[0]
+    # Inside a union the location ends in member names ("literal[...]"): the parameter says enough.
+    where = param if choices else ".".join(str(part) for part in first["loc"]) or param  # type: ignore[attr-defined]
+    if first.get("type") == "missing":
+        return f"{where}: required"
+    got = f"{where}={first.get('input')!r}"
+    if choices:
+        ctx = first["ctx"]
+        assert isinstance(ctx, Mapping)
+        others = " (or an object)" if len(errors) > len(choices) else ""
+        return f"{got}: expected one of {ctx['expected']}{others}"
+    return f"{got}: {first.get('msg')}"
+
+
+def unknown_enum_values(value: object, path: str = "") -> Iterator[str]:
+    """Problems for enum members that are not declared (created for an unknown wire value)."""
+    if isinstance(value, enum.Enum):
+        declared = type(value).__members__
+        if declared.get(value.name) is not value:
+            allowed = ", ".join(repr(member.value) for member in declared.values())
+            yield f"{path}={value.value!r}: expected one of {allowed}"
+    elif isinstance(value, BaseModel):
+        for name in value.model_fields_set:
+            yield from unknown_enum_values(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from unknown_enum_values(item, f"{path}[{index}]")
+
+
+def local_path_problems(wire: object) -> Iterator[str]:
+    """Problems with directory params for an app-server that shares this machine's filesystem.
+
+    codex resolves a relative ``cwd`` against its own working directory and
+    accepts a missing one, then fails only when a command runs there.
+    """
+    if not isinstance(wire, Mapping):
+        return
+    for name in _LOCAL_PATH_PARAMS:
+        path = wire.get(name)
+        if not isinstance(path, str):
+            continue
+        if not os.path.isabs(path):
+            yield f"{name}={path!r}: not an absolute path (codex would resolve it against its own working directory)"
+            continue
+        problem = directory_problem(path)
+        if problem:
+            yield f"{name}={path!r}: {problem} on this machine"
