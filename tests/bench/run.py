@@ -25,7 +25,7 @@ Bench = Callable[[Sizes], "Result | list[Result]"]
 
 def benchmarks() -> dict[str, Bench]:
     # Imported here so `--help` stays instant and a broken module names itself.
-    from . import cold, decode, flood, imports, regen, turns
+    from . import cold, decode, flood, imports, regen, remote, turns
 
     return {
         "regen": regen.bench_regen,
@@ -33,6 +33,9 @@ def benchmarks() -> dict[str, Bench]:
         "decode": decode.bench_decode,
         "flood": flood.bench_flood,
         "turn": turns.bench_turn,
+        "turn_ws": remote.bench_turn_ws,
+        "flood_ws": remote.bench_flood_ws,
+        "concurrency": remote.bench_concurrency,
         "memory_turns": turns.bench_memory_turns,
         "cold_turn": cold.bench_cold_turn,
         "regen_growth": regen.bench_regen_history,

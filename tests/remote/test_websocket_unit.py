@@ -121,3 +121,34 @@ def test_without_the_remote_extra_the_error_says_what_to_install(monkeypatch: py
     monkeypatch.setitem(sys.modules, "websockets", None)  # what an environment without it looks like
     with pytest.raises(MissingExtraError, match=r"pip install 'codex-app-server\[remote\]'"):
         Codex.connect("ws://127.0.0.1:9")
+
+
+def test_a_unix_socket_path_too_long_for_sun_path_still_connects(tmp_path: Any) -> None:
+    """A deep CODEX_HOME gives the control socket a path over the 108 bytes connect() takes."""
+    import socket
+
+    from codex_app_server._transports.streams import open_unix
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    path = str(deep / "app-server-control.sock")
+    assert len(path) > 108
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(deep)  # bind() has the same limit: bind by a relative name
+    try:
+        listener.bind("app-server-control.sock")
+    finally:
+        os.chdir(cwd)
+    listener.listen(1)
+    try:
+        stream = open_unix(path, 5.0)
+        peer, _ = listener.accept()
+        stream.write(b"ping")
+        assert peer.recv(4) == b"ping"
+        peer.close()
+        stream.close(0.0)
+    finally:
+        listener.close()

@@ -98,17 +98,46 @@ def open_tcp(host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -
     return SocketStream(sock)
 
 
+# sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
+_MAX_UNIX_PATH = 103
+
+
 def open_unix(path: str, timeout: float) -> SocketStream:
-    """Connect to the unix socket at ``path``; raises OSError."""
+    """Connect to the unix socket at ``path`` (of any length); raises OSError."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    directory_fd = None
     try:
+        address, directory_fd = _short_unix_address(path)
         sock.settimeout(timeout)
-        sock.connect(path)
+        sock.connect(address)
         sock.settimeout(None)
     except BaseException:
         sock.close()
         raise
+    finally:
+        if directory_fd is not None:
+            os.close(directory_fd)
     return SocketStream(sock)
+
+
+def _short_unix_address(path: str) -> tuple[str, int | None]:
+    """An address for ``path`` that fits in sun_path.
+
+    A deep CODEX_HOME makes the control socket's path too long for
+    ``connect`` ("AF_UNIX path too long"). The daemon's socket is a symlink
+    to a short path, so the real path usually fits; else, on Linux, the
+    socket is reached through ``/proc/self/fd`` of its directory.
+    """
+    if len(os.fsencode(path)) <= _MAX_UNIX_PATH:
+        return path, None
+    real = os.path.realpath(path)
+    if len(os.fsencode(real)) <= _MAX_UNIX_PATH:
+        return real, None
+    directory, name = os.path.split(real)
+    if not hasattr(os, "O_PATH") or not os.path.isdir("/proc/self/fd"):
+        return real, None  # connect() will say the path is too long
+    directory_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
+    return f"/proc/self/fd/{directory_fd}/{name}", directory_fd
 
 
 class CommandStream:
