@@ -6,7 +6,8 @@ computed here; templates only place them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import ir, naming, wrappers
@@ -29,6 +30,11 @@ class NotificationView:
     method: str
     event: str
     params: str | None
+    route: tuple[str, str | None, str | None] | None  # see notification_route
+
+    @property
+    def route_literal(self) -> str:
+        return _literal(self.route)
 
     @property
     def event_type(self) -> str:
@@ -140,11 +146,72 @@ def client_module(api: ir.Api) -> ClientModule:
 class NotificationsModule:
     header: str
     notifications: tuple[NotificationView, ...]
+    default_route: str  # python literal: the route assumed for a method this schema lacks
 
 
 def notifications_module(api: ir.Api) -> NotificationsModule:
-    views = tuple(NotificationView(n.rpc_method, n.class_name, n.params_model) for n in api.notifications)
-    return NotificationsModule(header(api), views)
+    views = tuple(
+        NotificationView(n.rpc_method, n.class_name, n.params_model, notification_route(api, n.params_model))
+        for n in api.notifications
+    )
+    return NotificationsModule(header(api), views, _literal(default_route(v.route for v in views)))
+
+
+def default_route(
+    routes: Iterable[tuple[str, str | None, str | None] | None],
+) -> tuple[str, str | None, str | None] | None:
+    """The most common route of turn events: assumed for a notification a newer server adds."""
+    counts = Counter(r for r in routes if r is not None and r[1] is not None)
+    if not counts:
+        return None
+    return min(counts, key=lambda r: (-counts[r], tuple(part or "" for part in r)))
+
+
+def _literal(route: tuple[str, str | None, str | None] | None) -> str:
+    if route is None:
+        return "None"
+    return "(" + ", ".join(pyrepr(part) for part in route) + ")"
+
+
+# Where a notification names its thread and its turn: the runtime routes
+# turn events by these (generated, so a schema change is seen here).
+THREAD_ID_FIELD = "threadId"
+TURN_ID_FIELD = "turnId"
+TURN_FIELD = "turn"  # a Turn object: its id is the turn id
+ID_FIELD = "id"
+
+
+def notification_route(api: ir.Api, params_model: str | None) -> tuple[str, str | None, str | None] | None:
+    """``(thread key, turn key, key inside the turn key's object)`` of a notification's params.
+
+    None when the params carry no top-level thread id (such notifications
+    belong to no turn). The turn is a top-level ``turnId`` string, else the
+    ``id`` of a top-level ``turn`` object, else unknown (None, None).
+    """
+    model = _model(api, params_model)
+    if model is None:
+        return None
+    fields = {f.wire_name: f for f in model.fields}
+    if THREAD_ID_FIELD not in fields:
+        return None
+    if TURN_ID_FIELD in fields:
+        return (THREAD_ID_FIELD, TURN_ID_FIELD, None)
+    turn = fields.get(TURN_FIELD)
+    turn_type = ir.strip_nullable(turn.type) if turn is not None else None
+    turn_model = _model(api, turn_type.name) if isinstance(turn_type, ir.Named) else None
+    if turn_model is not None and any(f.wire_name == ID_FIELD for f in turn_model.fields):
+        return (THREAD_ID_FIELD, TURN_FIELD, ID_FIELD)
+    return (THREAD_ID_FIELD, None, None)
+
+
+def _model(api: ir.Api, name: str | None) -> ir.Model | None:
+    if name is None:
+        return None
+    try:
+        definition = api.definition(name)
+    except KeyError:
+        return None
+    return definition if isinstance(definition, ir.Model) else None
 
 
 @dataclass(frozen=True)

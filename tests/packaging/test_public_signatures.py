@@ -34,7 +34,7 @@ from typing import Any, ForwardRef, TypeVar, get_args, get_origin, get_type_hint
 
 import codex_app_server
 import pytest
-from codex_app_server._session import TurnWatch
+from codex_app_server._routing import TurnWatch
 from codex_app_server.generated import v2_all
 
 PUBLIC_MODULES = (
@@ -254,7 +254,7 @@ def test_the_walk_catches_what_it_claims() -> None:
     assert "Any" in problems
     assert "bare generic dict (implicit Any)" in problems
     assert "Callable[..., T] (implicit Any parameters)" in problems
-    assert "private type codex_app_server._session.TurnWatch" in problems
+    assert "private type codex_app_server._routing.TurnWatch" in problems
 
     def clean(a: codex_app_server.AppServerConfig, b: dict[str, int], c: Callable[[int], str]) -> None: ...
 

@@ -21,8 +21,9 @@ from ._config import AppServerConfig
 from ._errors import TurnFailedError
 from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
+from ._routing import TURN_COMPLETED, TurnWatch
 from ._rpc import RpcConnection
-from ._session import TURN_COMPLETED, Session, TurnWatch, decode_notification
+from ._session import Session, decode_notification
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still

@@ -1,10 +1,4 @@
-"""One running app-server: process, JSON-RPC, turn routing, server-request dispatch.
-
-Routing: every notification carrying a ``threadId`` is appended to the
-:class:`TurnWatch` objects registered for that thread (a watch is registered
-*before* ``turn/start`` is sent, so nothing is missed) and filtered by turn
-id. The reader thread only appends raw dicts; typed decoding happens in the
-consumer, off the reader's hot path.
+"""One running app-server: process, JSON-RPC, server-request dispatch; turn routing is :mod:`._routing`.
 
 A turn whose caller left (Ctrl-C, a cancelled task or a timeout, while
 ``turn/start`` was in flight or while streaming) is interrupted by the
@@ -18,7 +12,6 @@ import functools
 import inspect
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, cast
@@ -28,7 +21,8 @@ from pydantic import BaseModel, ValidationError
 from ._answers import PendingRequest, PendingRequests, current_request
 from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
-from ._requester import to_wire, validate, wake_threadsafe
+from ._requester import to_wire, validate
+from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
 from .generated import notifications, v2_all
@@ -61,8 +55,6 @@ logger = logging.getLogger("codex_app_server")
 
 AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 
-TURN_COMPLETED = "turn/completed"
-_TURN_STARTED = "turn/started"
 _REQUEST_RESOLVED = "serverRequest/resolved"
 
 
@@ -96,294 +88,6 @@ def _where_invalid(exc: ValidationError) -> str:
     """Where and how validation failed, without the input values: params may carry secrets."""
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in errors[:5])
-
-
-def turn_id_of(params: JsonObject) -> str | None:
-    """The turn a notification belongs to, if it says (``turnId`` or ``turn.id``)."""
-    turn_id = params.get("turnId")
-    if isinstance(turn_id, str):
-        return turn_id
-    turn = params.get("turn")
-    if isinstance(turn, dict):
-        nested = turn.get("id")
-        if isinstance(nested, str):
-            return nested
-    return None
-
-
-class TurnWatch:
-    """The notifications of one turn, buffered until consumed (sync or async)."""
-
-    def __init__(self, router: Router, thread_id: str) -> None:
-        self.router = router
-        self.thread_id = thread_id
-        self.turn_id: str | None = None
-        self.completed = False  # turn/completed was received (set by the reader)
-        self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
-        self.reserved = False  # holds the consumer slot for a run() whose turn/start is in flight
-        # Throughput (tests/bench flood): push() and get() take the lock
-        # directly (a C context manager, not Condition's Python one), push()
-        # notifies only when get() sleeps, and the consumer takes the whole
-        # queue at once into _taken, so it locks once per batch, not per event.
-        self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
-        self._sleepers = 0  # consumers blocked in get()
-        self._queue: deque[tuple[str, JsonObject]] = deque()
-        self._taken: deque[tuple[str, JsonObject]] = deque()  # the consumer's; no lock needed
-        self._error: BaseException | None = None
-        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
-        self._on_started: Callable[[], None] | None = None
-        # Set once the server reports the turn started, or ended, or the
-        # connection failed: codex refuses turn/interrupt and turn/steer before.
-        self.live = threading.Event()
-
-    # -- reader side
-
-    def push(self, method: str, params: JsonObject) -> bool:
-        """Buffer one notification; returns True when it completed the turn."""
-        other = turn_id_of(params)
-        on_started = None
-        with self._lock:  # under the lock: bind() may be setting turn_id right now
-            if self.turn_id is not None and other is not None and other != self.turn_id:
-                return False
-            done = method == TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
-            self._queue.append((method, params))
-            if done:
-                self.completed = True
-                self._on_started = None
-                self.live.set()
-            elif method == _TURN_STARTED and self.turn_id is not None and other == self.turn_id:
-                self.live.set()
-                on_started, self._on_started = self._on_started, None
-            if self._sleepers:
-                self._cond.notify()
-            waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            wake_threadsafe(*waiter)
-        if on_started is not None:
-            on_started()
-        return done
-
-    def mark_interrupting(self, resend: Callable[[], None]) -> None:
-        """An interrupt of this bound turn went out: hold the thread's next turn until this one completes.
-
-        ``resend`` is called (on the reader thread) if this turn's
-        ``turn/started`` is still to come (one already received does not
-        count); never after ``turn/completed``.
-        """
-        with self._lock:
-            if not self.completed:
-                self.interrupting = True
-                self._on_started = resend
-
-    def fail(self, error: BaseException) -> None:
-        with self._cond:
-            self._error = error
-            self._cond.notify_all()
-            waiter, self._waiter = self._waiter, None
-        self.live.set()  # nobody waits for a turn on a dead connection
-        if waiter is not None:
-            wake_threadsafe(*waiter)
-
-    # -- consumer side
-
-    def bind(self, turn_id: str) -> None:
-        """Learn the turn id (from the turn/start response); drop other turns' events."""
-        with self._cond:
-            self.turn_id = turn_id
-            kept = [(m, p) for m, p in self._queue if turn_id_of(p) in (None, turn_id)]
-            self._queue = deque(kept)
-            if any(m == TURN_COMPLETED and turn_id_of(p) == turn_id for m, p in kept):
-                self.completed = True
-            if any(m in (_TURN_STARTED, TURN_COMPLETED) and turn_id_of(p) == turn_id for m, p in kept):
-                self.live.set()  # read before the turn id was known
-        if self.completed:
-            self.router.forget(self)
-
-    def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
-        """The next notification (for the turn's one consumer)."""
-        if self._taken:
-            return self._taken.popleft()
-        with self._lock:
-            while not self._queue:
-                if self._error is not None:
-                    raise self._error
-                self._sleepers += 1
-                try:
-                    woke = self._cond.wait(timeout)
-                finally:
-                    self._sleepers -= 1
-                if not woke:
-                    raise TimeoutError(f"no notification for turn {self.turn_id} within {timeout} s")
-            self._taken, self._queue = self._queue, self._taken
-        return self._taken.popleft()
-
-    async def aget(self) -> tuple[str, JsonObject]:
-        if self._taken:
-            return self._taken.popleft()
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        while True:
-            with self._lock:
-                if self._queue:
-                    self._taken, self._queue = self._queue, self._taken
-                    return self._taken.popleft()
-                if self._error is not None:
-                    raise self._error
-                future: asyncio.Future[None] = loop.create_future()
-                self._waiter = (loop, future)
-            await future
-
-    def cancel(self) -> None:
-        """The turn never started (turn/start failed): stop buffering, give back a reserved consumer slot."""
-        self.router.forget(self)
-        self.router.release(self)
-
-
-class Router:
-    """Routes thread notifications to turn watches and guards turn consumers."""
-
-    def __init__(self, concurrent_turns: bool) -> None:
-        self.concurrent_turns = concurrent_turns
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)  # a watch went or a hold was released
-        self._watches: dict[str, list[TurnWatch]] = {}
-        self._consumers: dict[str, TurnWatch] = {}  # thread id -> active consumer
-        self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/start requests
-        self._error: BaseException | None = None
-
-    def dispatch(self, method: str, params: JsonObject) -> None:
-        """Reader-thread callback for every notification."""
-        if not self._watches:
-            return
-        thread_id = params.get("threadId")
-        if not isinstance(thread_id, str):
-            return
-        watches = self._watches.get(thread_id)
-        if not watches:
-            return
-        for watch in tuple(watches):
-            if watch.push(method, params):
-                self.forget(watch)
-
-    def watch(self, thread_id: str, *, consumer: bool = False) -> TurnWatch:
-        """Buffer ``thread_id``'s turn events from now on.
-
-        ``consumer=True`` also reserves the consumer slot, atomically with
-        the check, before the caller sends ``turn/start``: of concurrent
-        ``run()`` calls that cannot all consume, the refused ones raise
-        RuntimeError here, before any turn starts on the server. The first
-        :meth:`acquire` of the watch takes the reservation over;
-        :meth:`TurnWatch.cancel` gives it back.
-        """
-        watch = TurnWatch(self, thread_id)
-        with self._lock:
-            if self._error is not None:
-                raise self._error
-            if consumer:
-                self._check_free(thread_id)
-                self._consumers[thread_id] = watch
-                watch.reserved = True
-            self._watches.setdefault(thread_id, []).append(watch)
-        return watch
-
-    def forget(self, watch: TurnWatch) -> None:
-        with self._lock:
-            self._forget(watch)
-
-    def _forget(self, watch: TurnWatch) -> None:
-        watches = self._watches.get(watch.thread_id)
-        if watches and watch in watches:
-            watches.remove(watch)
-            if not watches:
-                del self._watches[watch.thread_id]
-            if watch.interrupting:
-                self._changed.notify_all()
-
-    # -- turns interrupted for callers that left
-
-    def hold(self, thread_id: str, request: object) -> None:
-        """Hold the thread's next turn until ``request`` (an abandoned turn/start) is released."""
-        with self._lock:
-            self._holds.setdefault(thread_id, set()).add(request)
-
-    def release_hold(self, thread_id: str, request: object) -> None:
-        with self._lock:
-            held = self._holds.get(thread_id)
-            if held is not None:
-                held.discard(request)
-                if not held:
-                    del self._holds[thread_id]
-            self._changed.notify_all()
-
-    def held(self, thread_id: str) -> bool:
-        with self._lock:
-            return self._held(thread_id)
-
-    def settle(self, thread_id: str, timeout: float) -> None:
-        """Wait (at most ``timeout`` s) until the thread's turns interrupted for callers that left have ended.
-
-        Until then a new ``turn/start`` would not start a turn: codex would
-        steer the input into the dying turn, and it would end interrupted.
-        After ``timeout`` the stragglers are given up on (and no longer
-        watched), so no later turn waits for them again.
-        """
-        with self._lock:
-            if self._changed.wait_for(lambda: not self._held(thread_id), timeout):
-                return
-            logger.debug("thread %s: interrupted turns still running after %s s; starting anyway", thread_id, timeout)
-            self._holds.pop(thread_id, None)
-            for watch in [w for w in self._watches.get(thread_id, ()) if w.interrupting]:
-                self._forget(watch)
-
-    def _held(self, thread_id: str) -> bool:
-        if self._error is not None:
-            return False  # the connection ended: so did every turn
-        watches = self._watches.get(thread_id, ())
-        return thread_id in self._holds or any(w.interrupting and not w.completed for w in watches)
-
-    def acquire(self, watch: TurnWatch) -> None:
-        """Register an active consumer; a second one raises RuntimeError.
-
-        "Second" includes a second ``stream()`` of the same turn: two consumers
-        would each see only part of the turn's events.
-        """
-        with self._lock:
-            if watch.reserved and self._consumers.get(watch.thread_id) is watch:
-                watch.reserved = False  # the run() that reserved the slot starts consuming
-                return
-            self._check_free(watch.thread_id)
-            self._consumers[watch.thread_id] = watch
-
-    def _check_free(self, thread_id: str) -> None:
-        if self.concurrent_turns:
-            if thread_id in self._consumers:
-                raise RuntimeError(
-                    f"thread {thread_id} already has an active turn consumer; "
-                    "finish it before consuming another turn of the same thread"
-                )
-        elif self._consumers:
-            raise RuntimeError(
-                "another turn consumer (run()/stream()) is active on this client; "
-                "finish it first, or use AppServerConfig(concurrent_turns=True) for turns on different threads"
-            )
-
-    def release(self, watch: TurnWatch) -> None:
-        with self._lock:
-            watch.reserved = False
-            if self._consumers.get(watch.thread_id) is watch:
-                del self._consumers[watch.thread_id]
-
-    def close(self, error: BaseException) -> None:
-        """The connection ended: every waiting consumer gets ``error``."""
-        with self._lock:
-            self._error = error
-            watches = [w for ws in self._watches.values() for w in ws]
-            self._watches.clear()
-            self._changed.notify_all()
-        for watch in watches:
-            watch.fail(error)
 
 
 class Session:
@@ -582,10 +286,14 @@ class Session:
         consume or interrupt it: it would run on, streaming, and absorb the
         thread's next input. Interrupt it once its id is known.
         """
-        thread_id = params.get("threadId") if params is not None else None
-        if method == "turn/start" and isinstance(thread_id, str):
-            self.router.hold(thread_id, request)
-            request.add_done_callback(functools.partial(self._interrupt_started_turn, thread_id))
+        if method != "turn/start" or params is None:
+            return
+        try:
+            thread_id = v2_all.TurnStartParams.model_validate(params).thread_id
+        except ValidationError:  # not sent by us, then: nothing to interrupt
+            return
+        self.router.hold(thread_id, request)
+        request.add_done_callback(functools.partial(self._interrupt_started_turn, thread_id))
 
     def _interrupt_started_turn(self, thread_id: str, request: Future[object]) -> None:
         """Runs on the reader thread as it reads the turn/start answer, so before that turn's turn/started
@@ -639,8 +347,10 @@ def _started_turn_id(request: Future[object]) -> str | None:
     """The turn id a turn/start answer names; None for a failed request or an odd answer."""
     if request.cancelled() or request.exception() is not None:
         return None
-    result = request.result()
-    return turn_id_of(result) if isinstance(result, dict) else None
+    try:
+        return v2_all.TurnStartResponse.model_validate(request.result()).turn.id
+    except ValidationError:
+        return None
 
 
 def _log_refused_interrupt(turn_id: str, answer: Future[object]) -> None:

@@ -293,6 +293,82 @@ NOTIFICATION_PARAMS: LazyModels[type[WireModel] | None] = LazyModels(
 )
 """JSON-RPC method -> params model, imported on first lookup."""
 
+NOTIFICATION_ROUTES: dict[str, tuple[str, str | None, str | None]] = {
+    "autoApprovalReview/strictReviewRequired": ("threadId", "turnId", None),
+    "error": ("threadId", "turnId", None),
+    "guardianWarning": ("threadId", None, None),
+    "hook/completed": ("threadId", "turnId", None),
+    "hook/started": ("threadId", "turnId", None),
+    "item/agentMessage/delta": ("threadId", "turnId", None),
+    "item/autoApprovalReview/completed": ("threadId", "turnId", None),
+    "item/autoApprovalReview/started": ("threadId", "turnId", None),
+    "item/commandExecution/outputDelta": ("threadId", "turnId", None),
+    "item/commandExecution/terminalInteraction": ("threadId", "turnId", None),
+    "item/completed": ("threadId", "turnId", None),
+    "item/fileChange/outputDelta": ("threadId", "turnId", None),
+    "item/fileChange/patchUpdated": ("threadId", "turnId", None),
+    "item/mcpToolCall/progress": ("threadId", "turnId", None),
+    "item/plan/delta": ("threadId", "turnId", None),
+    "item/reasoning/summaryPartAdded": ("threadId", "turnId", None),
+    "item/reasoning/summaryTextDelta": ("threadId", "turnId", None),
+    "item/reasoning/textDelta": ("threadId", "turnId", None),
+    "item/started": ("threadId", "turnId", None),
+    "mcpServer/oauthLogin/completed": ("threadId", None, None),
+    "mcpServer/startupStatus/updated": ("threadId", None, None),
+    "model/rerouted": ("threadId", "turnId", None),
+    "model/safetyBuffering/updated": ("threadId", "turnId", None),
+    "model/verification": ("threadId", "turnId", None),
+    "modelProvider/authRecoveryCompleted": ("threadId", "turnId", None),
+    "modelProvider/authRecoveryStarted": ("threadId", "turnId", None),
+    "serverRequest/resolved": ("threadId", None, None),
+    "thread/archived": ("threadId", None, None),
+    "thread/attachment/updated": ("threadId", None, None),
+    "thread/closed": ("threadId", None, None),
+    "thread/compacted": ("threadId", "turnId", None),
+    "thread/deleted": ("threadId", None, None),
+    "thread/environment/connected": ("threadId", None, None),
+    "thread/environment/disconnected": ("threadId", None, None),
+    "thread/goal/cleared": ("threadId", None, None),
+    "thread/goal/updated": ("threadId", "turnId", None),
+    "thread/name/updated": ("threadId", None, None),
+    "thread/prediction/updated": ("threadId", None, None),
+    "thread/project/updated": ("threadId", None, None),
+    "thread/queue/changed": ("threadId", None, None),
+    "thread/readState/changed": ("threadId", None, None),
+    "thread/realtime/closed": ("threadId", None, None),
+    "thread/realtime/error": ("threadId", None, None),
+    "thread/realtime/item/completed": ("threadId", None, None),
+    "thread/realtime/item/started": ("threadId", None, None),
+    "thread/realtime/item/transcript/delta": ("threadId", None, None),
+    "thread/realtime/itemAdded": ("threadId", None, None),
+    "thread/realtime/outputAudio/delta": ("threadId", None, None),
+    "thread/realtime/sdp": ("threadId", None, None),
+    "thread/realtime/started": ("threadId", None, None),
+    "thread/realtime/transcript/delta": ("threadId", None, None),
+    "thread/realtime/transcript/done": ("threadId", None, None),
+    "thread/reverted": ("threadId", None, None),
+    "thread/settings/updated": ("threadId", None, None),
+    "thread/status/changed": ("threadId", None, None),
+    "thread/tokenUsage/updated": ("threadId", "turnId", None),
+    "thread/unarchived": ("threadId", None, None),
+    "turn/completed": ("threadId", "turn", "id"),
+    "turn/diff/updated": ("threadId", "turnId", None),
+    "turn/moderationMetadata": ("threadId", "turnId", None),
+    "turn/plan/updated": ("threadId", "turnId", None),
+    "turn/started": ("threadId", "turn", "id"),
+    "warning": ("threadId", None, None),
+}
+"""JSON-RPC method -> where its params name the thread and the turn, for routing.
+
+``(thread key, turn key, key inside the turn key's object or None)``: e.g.
+``("threadId", "turnId", None)`` or ``("threadId", "turn", "id")``; the turn
+keys are None when the notification names no turn. Notifications that name
+no thread are absent.
+"""
+
+NOTIFICATION_ROUTE_DEFAULT: tuple[str, str | None, str | None] | None = ("threadId", "turnId", None)
+"""The route assumed for a method this schema lacks (a newer server's): its turn events still reach stream()."""
+
 
 def _notification_union() -> object:
     # The union of every event imports every event module: built on first use only.
@@ -307,4 +383,11 @@ if not TYPE_CHECKING:
     )
 
 
-__all__ = ["NOTIFICATION_EVENTS", "NOTIFICATION_PARAMS", "Notification", "UnknownNotification"]
+__all__ = [
+    "NOTIFICATION_EVENTS",
+    "NOTIFICATION_PARAMS",
+    "NOTIFICATION_ROUTES",
+    "NOTIFICATION_ROUTE_DEFAULT",
+    "Notification",
+    "UnknownNotification",
+]

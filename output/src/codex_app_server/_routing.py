@@ -1,0 +1,341 @@
+"""Turn routing: which turn each thread notification belongs to, buffered for its consumer.
+
+Every notification the generated :data:`~.generated.notifications.NOTIFICATION_ROUTES`
+table places on a thread is appended to the :class:`TurnWatch` objects
+registered for that thread (a watch is registered *before* ``turn/start``
+is sent, so nothing is missed) and filtered by turn id. Where a
+notification carries its thread and turn id comes from that generated
+table, not from hand-written key names. The reader thread only appends raw
+dicts; typed decoding happens in the consumer, off the reader's hot path.
+
+A turn whose caller left (Ctrl-C, a cancelled task or a timeout) is
+interrupted by the session, and the thread's next turn waits for it to end
+(:meth:`Router.settle`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ._requester import wake_threadsafe
+from ._rpc import JsonObject
+from .generated.notifications import NOTIFICATION_EVENTS, NOTIFICATION_ROUTE_DEFAULT, NOTIFICATION_ROUTES
+
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = ["TURN_COMPLETED", "Route", "Router", "TurnWatch", "route_of", "turn_id_of"]
+
+logger = logging.getLogger("codex_app_server")
+
+TURN_COMPLETED = "turn/completed"
+_TURN_STARTED = "turn/started"
+
+Route = tuple[str, str | None, str | None]  # (thread key, turn key, key inside the turn object)
+
+# Every method: its route, or None for a known notification that names no
+# thread. A method missing here (a newer server's) takes the default route.
+_ROUTES: dict[str, Route | None] = {**dict.fromkeys(NOTIFICATION_EVENTS), **NOTIFICATION_ROUTES}
+
+
+def route_of(method: str) -> Route | None:
+    """Where ``method``'s params name the thread and turn; None if it names no thread."""
+    return _ROUTES.get(method, NOTIFICATION_ROUTE_DEFAULT)
+
+
+def _turn_id(route: Route, params: JsonObject) -> str | None:
+    turn_key, inner = route[1], route[2]
+    if turn_key is None:
+        return None
+    value = params.get(turn_key)
+    if inner is not None and type(value) is dict:
+        value = value.get(inner)
+    return value if type(value) is str else None
+
+
+def turn_id_of(method: str, params: JsonObject) -> str | None:
+    """The turn a notification belongs to, if it says."""
+    route = route_of(method)
+    return None if route is None else _turn_id(route, params)
+
+
+class TurnWatch:
+    """The notifications of one turn, buffered until consumed (sync or async)."""
+
+    def __init__(self, router: Router, thread_id: str) -> None:
+        self.router = router
+        self.thread_id = thread_id
+        self.turn_id: str | None = None
+        self.completed = False  # turn/completed was received (set by the reader)
+        self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
+        self.reserved = False  # holds the consumer slot for a run() whose turn/start is in flight
+        # Throughput (tests/bench flood): push() and get() take the lock
+        # directly (a C context manager, not Condition's Python one), push()
+        # notifies only when get() sleeps, and the consumer takes the whole
+        # queue at once into _taken, so it locks once per batch, not per event.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._sleepers = 0  # consumers blocked in get()
+        self._queue: deque[tuple[str, JsonObject]] = deque()
+        self._taken: deque[tuple[str, JsonObject]] = deque()  # the consumer's; no lock needed
+        self._error: BaseException | None = None
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+        self._on_started: Callable[[], None] | None = None
+        # Set once the server reports the turn started, or ended, or the
+        # connection failed: codex refuses turn/interrupt and turn/steer before.
+        self.live = threading.Event()
+
+    # -- reader side
+
+    def push(self, method: str, params: JsonObject, other: str | None) -> bool:
+        """Buffer one notification of turn ``other`` (None: unknown); returns True when it completed the turn."""
+        on_started = None
+        with self._lock:  # under the lock: bind() may be setting turn_id right now
+            if self.turn_id is not None and other is not None and other != self.turn_id:
+                return False
+            done = method == TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
+            self._queue.append((method, params))
+            if done:
+                self.completed = True
+                self._on_started = None
+                self.live.set()
+            elif method == _TURN_STARTED and self.turn_id is not None and other == self.turn_id:
+                self.live.set()
+                on_started, self._on_started = self._on_started, None
+            if self._sleepers:
+                self._cond.notify()
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            wake_threadsafe(*waiter)
+        if on_started is not None:
+            on_started()
+        return done
+
+    def mark_interrupting(self, resend: Callable[[], None]) -> None:
+        """An interrupt of this bound turn went out: hold the thread's next turn until this one completes.
+
+        ``resend`` is called (on the reader thread) if this turn's
+        ``turn/started`` is still to come (one already received does not
+        count); never after ``turn/completed``.
+        """
+        with self._lock:
+            if not self.completed:
+                self.interrupting = True
+                self._on_started = resend
+
+    def fail(self, error: BaseException) -> None:
+        with self._cond:
+            self._error = error
+            self._cond.notify_all()
+            waiter, self._waiter = self._waiter, None
+        self.live.set()  # nobody waits for a turn on a dead connection
+        if waiter is not None:
+            wake_threadsafe(*waiter)
+
+    # -- consumer side
+
+    def bind(self, turn_id: str) -> None:
+        """Learn the turn id (from the turn/start response); drop other turns' events."""
+        with self._cond:
+            self.turn_id = turn_id
+            kept = [(m, p) for m, p in self._queue if turn_id_of(m, p) in (None, turn_id)]
+            self._queue = deque(kept)
+            if any(m == TURN_COMPLETED and turn_id_of(m, p) == turn_id for m, p in kept):
+                self.completed = True
+            if any(m in (_TURN_STARTED, TURN_COMPLETED) and turn_id_of(m, p) == turn_id for m, p in kept):
+                self.live.set()  # read before the turn id was known
+        if self.completed:
+            self.router.forget(self)
+
+    def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
+        """The next notification (for the turn's one consumer)."""
+        if self._taken:
+            return self._taken.popleft()
+        with self._lock:
+            while not self._queue:
+                if self._error is not None:
+                    raise self._error
+                self._sleepers += 1
+                try:
+                    woke = self._cond.wait(timeout)
+                finally:
+                    self._sleepers -= 1
+                if not woke:
+                    raise TimeoutError(f"no notification for turn {self.turn_id} within {timeout} s")
+            self._taken, self._queue = self._queue, self._taken
+        return self._taken.popleft()
+
+    async def aget(self) -> tuple[str, JsonObject]:
+        if self._taken:
+            return self._taken.popleft()
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._queue:
+                    self._taken, self._queue = self._queue, self._taken
+                    return self._taken.popleft()
+                if self._error is not None:
+                    raise self._error
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiter = (loop, future)
+            await future
+
+    def cancel(self) -> None:
+        """The turn never started (turn/start failed): stop buffering, give back a reserved consumer slot."""
+        self.router.forget(self)
+        self.router.release(self)
+
+
+class Router:
+    """Routes thread notifications to turn watches and guards turn consumers."""
+
+    def __init__(self, concurrent_turns: bool) -> None:
+        self.concurrent_turns = concurrent_turns
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a watch went or a hold was released
+        self._watches: dict[str, list[TurnWatch]] = {}
+        self._consumers: dict[str, TurnWatch] = {}  # thread id -> active consumer
+        self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/start requests
+        self._error: BaseException | None = None
+
+    def dispatch(self, method: str, params: JsonObject) -> None:
+        """Reader-thread callback for every notification."""
+        if not self._watches:
+            return
+        route = _ROUTES.get(method, NOTIFICATION_ROUTE_DEFAULT)
+        if route is None:
+            return
+        thread_id = params.get(route[0])
+        if type(thread_id) is not str:
+            return
+        watches = self._watches.get(thread_id)
+        if not watches:
+            return
+        turn_id = _turn_id(route, params)
+        for watch in tuple(watches):
+            if watch.push(method, params, turn_id):
+                self.forget(watch)
+
+    def watch(self, thread_id: str, *, consumer: bool = False) -> TurnWatch:
+        """Buffer ``thread_id``'s turn events from now on.
+
+        ``consumer=True`` also reserves the consumer slot, atomically with
+        the check, before the caller sends ``turn/start``: of concurrent
+        ``run()`` calls that cannot all consume, the refused ones raise
+        RuntimeError here, before any turn starts on the server. The first
+        :meth:`acquire` of the watch takes the reservation over;
+        :meth:`TurnWatch.cancel` gives it back.
+        """
+        watch = TurnWatch(self, thread_id)
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if consumer:
+                self._check_free(thread_id)
+                self._consumers[thread_id] = watch
+                watch.reserved = True
+            self._watches.setdefault(thread_id, []).append(watch)
+        return watch
+
+    def forget(self, watch: TurnWatch) -> None:
+        with self._lock:
+            self._forget(watch)
+
+    def _forget(self, watch: TurnWatch) -> None:
+        watches = self._watches.get(watch.thread_id)
+        if watches and watch in watches:
+            watches.remove(watch)
+            if not watches:
+                del self._watches[watch.thread_id]
+            if watch.interrupting:
+                self._changed.notify_all()
+
+    # -- turns interrupted for callers that left
+
+    def hold(self, thread_id: str, request: object) -> None:
+        """Hold the thread's next turn until ``request`` (an abandoned turn/start) is released."""
+        with self._lock:
+            self._holds.setdefault(thread_id, set()).add(request)
+
+    def release_hold(self, thread_id: str, request: object) -> None:
+        with self._lock:
+            held = self._holds.get(thread_id)
+            if held is not None:
+                held.discard(request)
+                if not held:
+                    del self._holds[thread_id]
+            self._changed.notify_all()
+
+    def held(self, thread_id: str) -> bool:
+        with self._lock:
+            return self._held(thread_id)
+
+    def settle(self, thread_id: str, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until the thread's turns interrupted for callers that left have ended.
+
+        Until then a new ``turn/start`` would not start a turn: codex would
+        steer the input into the dying turn, and it would end interrupted.
+        After ``timeout`` the stragglers are given up on (and no longer
+        watched), so no later turn waits for them again.
+        """
+        with self._lock:
+            if self._changed.wait_for(lambda: not self._held(thread_id), timeout):
+                return
+            logger.debug("thread %s: interrupted turns still running after %s s; starting anyway", thread_id, timeout)
+            self._holds.pop(thread_id, None)
+            for watch in [w for w in self._watches.get(thread_id, ()) if w.interrupting]:
+                self._forget(watch)
+
+    def _held(self, thread_id: str) -> bool:
+        if self._error is not None:
+            return False  # the connection ended: so did every turn
+        watches = self._watches.get(thread_id, ())
+        return thread_id in self._holds or any(w.interrupting and not w.completed for w in watches)
+
+    def acquire(self, watch: TurnWatch) -> None:
+        """Register an active consumer; a second one raises RuntimeError.
+
+        "Second" includes a second ``stream()`` of the same turn: two consumers
+        would each see only part of the turn's events.
+        """
+        with self._lock:
+            if watch.reserved and self._consumers.get(watch.thread_id) is watch:
+                watch.reserved = False  # the run() that reserved the slot starts consuming
+                return
+            self._check_free(watch.thread_id)
+            self._consumers[watch.thread_id] = watch
+
+    def _check_free(self, thread_id: str) -> None:
+        if self.concurrent_turns:
+            if thread_id in self._consumers:
+                raise RuntimeError(
+                    f"thread {thread_id} already has an active turn consumer; "
+                    "finish it before consuming another turn of the same thread"
+                )
+        elif self._consumers:
+            raise RuntimeError(
+                "another turn consumer (run()/stream()) is active on this client; "
+                "finish it first, or use AppServerConfig(concurrent_turns=True) for turns on different threads"
+            )
+
+    def release(self, watch: TurnWatch) -> None:
+        with self._lock:
+            watch.reserved = False
+            if self._consumers.get(watch.thread_id) is watch:
+                del self._consumers[watch.thread_id]
+
+    def close(self, error: BaseException) -> None:
+        """The connection ended: every waiting consumer gets ``error``."""
+        with self._lock:
+            self._error = error
+            watches = [w for ws in self._watches.values() for w in ws]
+            self._watches.clear()
+            self._changed.notify_all()
+        for watch in watches:
+            watch.fail(error)
