@@ -100,6 +100,9 @@ class PendingRequests:
             self._by_id[ctx.id] = pending
         return pending
 
+    def __len__(self) -> int:
+        return len(self._by_id)
+
     def _forget(self, pending: PendingRequest) -> None:
         with self._lock:
             if self._by_id.get(pending.ctx.id) is pending:

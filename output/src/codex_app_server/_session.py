@@ -114,7 +114,9 @@ class Session:
         self._reconnecting = False
         self._generation = 0  # which connection is the current one
         self._connected = threading.Event()  # set while a connection is up (or for good after giving up)
-        self.router: Router = Router(config.concurrent_turns)
+        self.router: Router = Router(
+            config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
+        )
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
@@ -128,6 +130,15 @@ class Session:
     def pid(self) -> int | None:
         """The app-server child's process id once launched; None for a connection to a running server."""
         return self.transport.pid if isinstance(self.transport, StdioTransport) else None
+
+    def _must_read(self) -> bool:
+        """The reader may not pause: a request awaits its answer, or the connection is closing."""
+        rpc = self.rpc
+        return rpc is None or rpc.closed or rpc.has_pending()
+
+    def _answering(self) -> bool:
+        """A server request awaits our answer (a handler, or a deferred answer): idle time does not count."""
+        return bool(self.pending)
 
     def _transport(self) -> Transport:
         if self.endpoint is not None:
@@ -286,7 +297,7 @@ class Session:
             return
         answer.add_done_callback(functools.partial(_log_refused_interrupt, turn_id))
 
-    def _on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> None:
+    def _on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> bool:
         """The caller stopped waiting for a request (Ctrl-C, cancelled task, timeout).
 
         A ``turn/start`` it gave up on still starts a turn, and nobody would
@@ -294,13 +305,14 @@ class Session:
         thread's next input. Interrupt it once its id is known.
         """
         if method != "turn/start" or params is None:
-            return
+            return False
         try:
             thread_id = v2_all.TurnStartParams.model_validate(params).thread_id
         except ValidationError:  # not sent by us, then: nothing to interrupt
-            return
+            return False
         self.router.hold(thread_id, request)
         request.add_done_callback(functools.partial(self._interrupt_started_turn, thread_id))
+        return True  # keep the request pending: its answer names the turn to interrupt
 
     def _interrupt_started_turn(self, thread_id: str, request: Future[object]) -> None:
         """Runs on the reader thread as it reads the turn/start answer, so before that turn's turn/started
