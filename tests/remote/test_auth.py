@@ -125,19 +125,24 @@ def test_an_expired_jwt_is_refused(
 def test_a_jwt_for_another_audience_or_issuer_is_refused(
     jwt_server: Server, secrets: Path, flavor: str, loop: LoopThread
 ) -> None:
-    for claims in (
-        {"jwt_issuer": "sdk-tests", "jwt_audience": "someone-else"},
-        {"jwt_issuer": "mallory", "jwt_audience": "codex"},
-    ):
+    cases = [
+        ({"jwt_issuer": "sdk-tests", "jwt_audience": "someone-else"}, "websocket jwt audience mismatch"),
+        ({"jwt_issuer": "mallory", "jwt_audience": "codex"}, "websocket jwt issuer mismatch"),
+    ]
+    for claims, reason in cases:
         error = refused(flavor, loop, str(jwt_server.url), jwt_secret_file=secrets / "secret", **claims)
-        # codex 0.163.0 reports an audience mismatch as "invalid websocket jwt" (its facts file says
-        # "websocket jwt audience mismatch"); either way the connection is refused with a reason.
-        assert error.server_reason in (
-            "invalid websocket jwt",
-            "websocket jwt audience mismatch",
-            "websocket jwt issuer mismatch",
-        )
-        assert error.auth_mode == "signed-bearer-token"
+        assert error.server_reason == reason and error.auth_mode == "signed-bearer-token"
+
+
+def test_a_jwt_signed_with_another_secret_is_refused(
+    jwt_server: Server, tmp_path: Path, flavor: str, loop: LoopThread
+) -> None:
+    other = tmp_path / "other-secret"
+    other.write_bytes(b"not-the-shared-secret-but-32-bytes-long")
+    error = refused(
+        flavor, loop, str(jwt_server.url), jwt_secret_file=other, jwt_issuer="sdk-tests", jwt_audience="codex"
+    )
+    assert error.server_reason == "invalid websocket jwt"
 
 
 def test_credentials_never_show_in_a_repr(jwt_server: Server, secrets: Path) -> None:
