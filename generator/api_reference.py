@@ -62,7 +62,7 @@ class RuntimeMember:
     """A member of a generated class that the hand-written runtime base provides."""
 
     name: str
-    kind: str  # "method" | "async method" | "async iterator" | "property" | "attribute" | "constructor"
+    kind: str  # "method" | "classmethod" | "async method" | "async iterator" | "property" | "attribute" | "constructor"
     signature: str  # "(params) -> Return" for callables, "Type" for properties and attributes
     doc: str | None = None
 
@@ -73,7 +73,7 @@ class RuntimeMember:
             return Entry(
                 f"{self.name}: {self.signature}", f"({self.kind}) {self.doc}" if self.doc else f"({self.kind})"
             )
-        prefix = "async " if self.kind == "async method" else ""
+        prefix = {"async method": "async ", "classmethod": "classmethod "}.get(self.kind, "")
         return Entry(f"{prefix}{self.name}{self.signature}", self.doc)
 
 
@@ -168,8 +168,11 @@ def _own_methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMe
         if node.name.startswith("_"):
             continue
         doc = _doc(ast.get_docstring(node))
-        if any(isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list):
+        decorators = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+        if "property" in decorators:
             out.append(RuntimeMember(node.name, "property", ast.unparse(node.returns) if node.returns else "", doc))
+        elif "classmethod" in decorators:
+            out.append(RuntimeMember(node.name, "classmethod", _signature(node), doc))
         elif isinstance(node, ast.AsyncFunctionDef):
             kind = "async iterator" if _is_async_generator(node) else "async method"
             out.append(RuntimeMember(node.name, kind, _signature(node), doc))

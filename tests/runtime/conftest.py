@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from codex_app_server._rpc import AbandonHandler, RpcConnection, ServerRequestContext
-from codex_app_server._transport import StdioTransport
+from codex_app_server._transports import StdioTransport
 
 from .support import fake_argv
 

@@ -28,7 +28,7 @@ from codex_app_server._requester import AsyncRequester
 from codex_app_server._retry import retry_on_overload
 from codex_app_server._rpc import RpcConnection, ServerRequestContext
 from codex_app_server._session import handshake
-from codex_app_server._transport import StdioTransport
+from codex_app_server._transports import StdioTransport
 
 from .support import BUSY, POSIX, Inbox, fake_argv
 

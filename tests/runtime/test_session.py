@@ -22,7 +22,7 @@ from codex_app_server._errors import (
 from codex_app_server._routing import Router
 from codex_app_server._rpc import RpcConnection
 from codex_app_server._session import handshake
-from codex_app_server._transport import StdioTransport
+from codex_app_server._transports import StdioTransport
 
 # --------------------------------------------------------------------------
 # _session.Router: turns interrupted for callers that left
