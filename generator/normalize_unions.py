@@ -7,7 +7,7 @@ manifest, its title, its tag or the one property only it requires.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from . import ir, naming
 from . import schema_nodes as nodes
@@ -24,26 +24,10 @@ class UnionBuilder(RefResolver):
     classes: naming.NameTable
     _in_progress: set[str]
 
-    # Provided by the builder (generator.normalize._Builder).
-    def type_of(self, schema: object, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
-        raise NotImplementedError
-
-    def _class_for(self, source: str, location: Location, identity: tuple[str, str]) -> str:
-        raise NotImplementedError
-
-    def _model(
-        self,
-        cls: str,
-        schema: JsonObject,
-        loc: Location,
-        description: str | None,
-        extra_properties: Mapping[str, tuple[JsonObject, Location]] | None = None,
-        extra_required: Sequence[str] = (),
-        optional_properties: Mapping[str, tuple[JsonObject, Location]] | None = None,
-        alternatives: tuple[tuple[str, ...], ...] = (),
-        exclusive: bool = False,
-    ) -> ir.Model:
-        raise NotImplementedError
+    # Provided by the builder (generator.normalize._Builder): the rest of the type mapping.
+    type_of: Callable[[object, Location, str, int], ir.TypeExpr]
+    _class_for: Callable[[str, Location, tuple[str, str]], str]
+    _model: Callable[..., ir.Model]
 
     def _union(self, schema: JsonObject, loc: Location, hint: str, depth: int) -> ir.TypeExpr:
         key = nodes.union_keyword(schema)
