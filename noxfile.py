@@ -14,7 +14,7 @@ nox -s bench         benchmarks against the official SDK and the physical floor
 nox -s bump -- V     move to codex V: dump, lock, regenerate, check, lint, API diff
 nox -s api-diff -- [REF]  public API diff of the tree against REF (default: merge base / HEAD~1)
 nox -s build         wheel + sdist, installed and smoke-tested on Python 3.10-3.13
-nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]
+nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]; --verifytypes 100%
 nox -s docs          run every python snippet of output/README.md; the generator's --help
 nox -s release-check everything a release needs, then what would be published (no upload)
 nox -s bump-check    what the bump bot would do now (asks the package index; opens nothing)
@@ -319,10 +319,12 @@ PYRIGHT_ENV = {"PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
 
 @nox.session
 def pyright(session: nox.Session) -> None:
-    """pyright in strict mode on the user-style script, and its reveal_type of run().items[0]."""
+    """pyright in strict mode on the user-style script, its reveal_type of run().items[0], and the
+    package's type completeness (--verifytypes fails below 100%)."""
     session.install(*PYRIGHT_DEPS, *RUNTIME_DEPS)
     _install_sdk(session)
     session.run("pyright", "--version", env=PYRIGHT_ENV)
+    session.run("pyright", "--verifytypes", "codex_app_server", "--ignoreexternal", env=PYRIGHT_ENV)
     session.run("pyright", "-p", "tests/packaging/pyrightconfig.json", "tests/typing/user_script.py", env=PYRIGHT_ENV)
     session.run("python", "-m", "tests.packaging.reveal_check", "pyright", env=PYRIGHT_ENV)
 

@@ -67,7 +67,15 @@ class RuntimeMember:
 
 _SYNC_HANDLER = "ServerRequestHandler | None = None"
 _ANY_HANDLER = "AsyncServerRequestHandler | ServerRequestHandler | None = None"
-_TURN_DOC = "The turn as the server last described it (updated by run())."
+_TURN_DOC = (
+    "The turn as last reported, kept current while and after it is consumed "
+    "(status; while it runs, the items completed so far)."
+)
+_RESULT_DOC = (
+    "What the turn produced so far (`RunResult`: final response, every completed item, usage, "
+    "`turn_usage`); available while streaming and after; a failed turn does not raise here."
+)
+_PID_DOC = "The process id of the `codex app-server` child (None before it started)."
 
 # Members of the runtime bases (_api_base.py), by generated class. Checked
 # against the real classes by tests/history/test_api_reference.py.
@@ -83,8 +91,15 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
         RuntimeMember(
             "close", "method", "() -> None", "Stop the app-server (stdin closed, then terminate, then kill)."
         ),
-        RuntimeMember("config", "property", "AppServerConfig"),
+        RuntimeMember(
+            "config",
+            "property",
+            "AppServerConfig",
+            "The config it was started with; after the app-server died, `Codex(codex.config)` starts a fresh "
+            "one and `thread_resume(thread_id)` continues a thread there.",
+        ),
         RuntimeMember("metadata", "property", "InitializeResponse", "The server's answer to `initialize`."),
+        RuntimeMember("pid", "property", "int | None", _PID_DOC),
         RuntimeMember(
             "set_handler",
             "method",
@@ -101,10 +116,16 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
         ),
         RuntimeMember("client", "property", "AsyncAppServerClient", "The typed low-level asyncio client."),
         RuntimeMember("close", "async method", "() -> None", "Stop the app-server."),
-        RuntimeMember("config", "property", "AppServerConfig"),
+        RuntimeMember(
+            "config",
+            "property",
+            "AppServerConfig",
+            "The config it was started with; after the app-server died, `AsyncCodex(codex.config)` starts a fresh one.",
+        ),
         RuntimeMember(
             "metadata", "property", "InitializeResponse", "The server's answer to `initialize` (once started)."
         ),
+        RuntimeMember("pid", "property", "int | None", _PID_DOC),
         RuntimeMember(
             "set_handler",
             "method",
@@ -132,8 +153,9 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
             "() -> Iterator[Notification]",
             "Yield this turn's typed notifications, ending with `turn/completed`.",
         ),
+        RuntimeMember("result", "property", "RunResult", _RESULT_DOC),
         RuntimeMember("thread_id", "attribute", "str"),
-        RuntimeMember("turn", "attribute", "Turn", _TURN_DOC),
+        RuntimeMember("turn", "property", "Turn", _TURN_DOC),
     ),
     "AsyncTurnHandle": (
         RuntimeMember("id", "attribute", "str"),
@@ -146,8 +168,9 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
             "() -> AsyncIterator[Notification]",
             "Yield this turn's typed notifications (`async for`), ending with `turn/completed`.",
         ),
+        RuntimeMember("result", "property", "RunResult", _RESULT_DOC),
         RuntimeMember("thread_id", "attribute", "str"),
-        RuntimeMember("turn", "attribute", "Turn", _TURN_DOC),
+        RuntimeMember("turn", "property", "Turn", _TURN_DOC),
     ),
 }
 

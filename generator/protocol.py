@@ -61,14 +61,40 @@ def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str])
     return def_class[name], optional
 
 
-def _parameters(model: ir.Definition | None) -> tuple[ir.Parameter, ...]:
+def _parameters(model: ir.Definition | None, defs: Mapping[str, ir.Definition]) -> tuple[ir.Parameter, ...]:
     if not isinstance(model, ir.Model):
         return ()
     ordered = sorted(model.fields, key=lambda f: (not f.required, f.py_name))
     return tuple(
-        ir.Parameter(naming.parameter_name(f.py_name), f.py_name, f.wire_name, f.type, f.required, f.description)
+        ir.Parameter(
+            naming.parameter_name(f.py_name),
+            f.py_name,
+            f.wire_name,
+            accepting_wire_strings(f.type, defs),
+            f.required,
+            f.description,
+        )
         for f in ordered
     )
+
+
+def accepting_wire_strings(t: ir.TypeExpr, defs: Mapping[str, ir.Definition]) -> ir.TypeExpr:
+    """A parameter type where every enum also accepts its wire strings: ``SandboxMode | Literal["read-only", ...]``.
+
+    The params model validates either spelling into the member, so a user may
+    write ``sandbox="read-only"`` or ``sandbox=SandboxMode.read_only`` and
+    both type-check.
+    """
+    if isinstance(t, ir.Named):
+        enum = defs.get(t.name)
+        if isinstance(enum, ir.Enum) and enum.members:
+            return ir.UnionOf((t, ir.LiteralOf(tuple(m.value for m in enum.members))))
+        return t
+    if isinstance(t, ir.Nullable):
+        return ir.Nullable(accepting_wire_strings(t.inner, defs))
+    if isinstance(t, ir.ListOf):
+        return ir.ListOf(accepting_wire_strings(t.item, defs))
+    return t
 
 
 def _response_for(
@@ -110,7 +136,9 @@ def build_methods(
         py = table.claim(renames.get(rpc) or naming.method_name(rpc), rpc, loc)
         description = variant.get("description") if isinstance(variant.get("description"), str) else None
         methods.append(
-            ir.Method(rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or "")), description)
+            ir.Method(
+                rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or ""), defs), description
+            )
         )
         seen.add(rpc)
     _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)

@@ -114,7 +114,8 @@ def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
     base = BASES[owner]
     listed = {m.name: m for m in RUNTIME[owner]}
     attributes = {name for name, m in listed.items() if m.kind == "attribute"}
-    public = {n for n in vars(base) if not n.startswith("_")}
+    own_bases = [cls for cls in base.__mro__ if cls.__module__.startswith("codex_app_server.")]
+    public = {n for cls in own_bases for n in vars(cls) if not n.startswith("_")}
     if "__init__" in listed:  # the constructors users call (Thread and TurnHandle are made by the SDK)
         public.add("__init__")
     assert set(listed) - attributes == public, "update RUNTIME in generator/api_reference.py"
@@ -126,7 +127,7 @@ def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
             )
             assert re.search(rf"self\.{name}: {re.escape(plain(member.signature))} = ", plain(sources)), name
             continue
-        value = vars(base)[name]
+        value = inspect.getattr_static(base, name)
         if member.kind == "property":
             assert isinstance(value, property)
             assert plain(value.fget.__annotations__["return"]) == plain(member.signature)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from codex_app_server import (
     AppServerClient,
@@ -52,6 +53,7 @@ from codex_app_server.generated.v2_all import (
     ConfigReadResponse,
     ItemAgentMessageDeltaEvent,
     ModelListResponse,
+    Personality,
     ReasoningEffort,
     SandboxMode,
     ThreadArchiveResponse,
@@ -61,6 +63,7 @@ from codex_app_server.generated.v2_all import (
     ThreadReadResponse,
     ThreadSetNameResponse,
     ThreadTokenUsage,
+    TokenUsageBreakdown,
     Turn,
     TurnCompletedEvent,
     TurnError,
@@ -68,6 +71,7 @@ from codex_app_server.generated.v2_all import (
     TurnStartParams,
     TurnSteerResponse,
 )
+from codex_app_server.testing import FakeProvider, HttpError, Text, offline_config
 
 version: str = __version__
 
@@ -110,8 +114,14 @@ def sync_api(config: AppServerConfig) -> str | None:
             approval_policy=policy,
             sandbox=SandboxMode.read_only,
         )
+        # Enum parameters take the member or its wire string.
+        by_string: Thread = codex.thread_start(sandbox="read-only", personality="pragmatic", approval_policy="never")
+        by_member: Thread = codex.thread_start(sandbox=SandboxMode.workspace_write, personality=Personality.friendly)
+        listed_by_string: ThreadListResponse = client.thread_list(sort_key="updated_at", sort_direction="desc")
         effort: ReasoningEffort = "high"
         result: RunResult = thread.run("Say hello.", effort=effort)
+        turn_usage: TokenUsageBreakdown | None = result.turn_usage
+        pid: int | None = codex.pid
         final: str | None = result.final_response
         items: list[ThreadItem] = result.items
         usage: ThreadTokenUsage | None = result.usage
@@ -130,6 +140,8 @@ def sync_api(config: AppServerConfig) -> str | None:
         stopped: TurnInterruptResponse = handle.interrupt()
         turn: Turn = handle.run()
         error: TurnError | None = turn.error
+        current: Turn = handle.turn
+        so_far: RunResult = handle.result
 
         read: ThreadReadResponse = thread.read(include_turns=True)
         named: ThreadSetNameResponse = thread.set_name("greetings")
@@ -145,10 +157,12 @@ def sync_api(config: AppServerConfig) -> str | None:
 
         params = TurnStartParams(thread_id=thread.id, input=[])
         print(user_agent, settings, models, threads, final, usage, texts, steered, stopped, error, read, named)
-        print(compacted, resumed, archived, restored, params)
+        print(compacted, resumed, archived, restored, params, by_string, by_member, listed_by_string)
+        print(turn_usage, pid, current, so_far)
 
         # Calls that must stay type errors (mypy fails on an unused ignore):
         thread.run("x", approval_policy="sometimes")  # type: ignore[arg-type]
+        codex.thread_start(sandbox="readonly")  # type: ignore[arg-type]
         thread.run("x", effort=3)  # type: ignore[arg-type]
         thread.run(42)  # type: ignore[arg-type]
         codex.thread_start(no_such_keyword=True)  # type: ignore[call-arg]
@@ -164,7 +178,7 @@ async def async_api(config: AppServerConfig) -> list[str]:
         metadata: InitializeResponse = codex.metadata
         client: AsyncAppServerClient = codex.client
         settings: ConfigReadResponse = await client.config_read()
-        thread: AsyncThread = await codex.thread_start(model="gpt-5.4")
+        thread: AsyncThread = await codex.thread_start(model="gpt-5.4", sandbox="workspace-write")
         result: RunResult = await thread.run("Say hello.")
         handle: AsyncTurnHandle = await thread.turn(TextInput("Stream this."))
         stream: AsyncIterator[Notification] = handle.stream()
@@ -188,3 +202,14 @@ def errors(exc: Exception) -> bool:
 
 def retried(codex: Codex) -> ModelListResponse:
     return retry_on_overload(lambda: codex.models())
+
+
+def testing_kit(home: str) -> str | None:
+    """A user's offline test, as the testing kit documents it."""
+    with FakeProvider([Text("Hi!"), HttpError(429)]) as provider:
+        config: AppServerConfig = offline_config(provider, home=home)
+        with Codex(config) as codex:
+            answer: str | None = codex.thread_start().run("Say hi").final_response
+        requests: list[Any] = provider.requests
+        print(requests)
+        return answer

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from ._config import AppServerConfig
-from ._errors import TurnFailedError
+from ._errors import ResponseValidationError, TurnFailedError
 from ._requester import OMIT, Omit
-from ._routing import TURN_COMPLETED, TurnWatch
-from ._rpc import RpcConnection
+from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
+from ._rpc import JsonObject, RpcConnection
 from ._session import Session, decode_notification
 
 # Models are named through v2_all (and the notification union through its
@@ -52,17 +52,28 @@ def given(value: T | None) -> T | Omit:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What ``Thread.run()`` returns.
+    """What ``Thread.run()`` returns, and what ``TurnHandle.result`` shows.
 
     ``final_response`` is the text of the last assistant message whose phase
     is ``final_answer`` or unknown (phase-less); None when there is none.
+    ``items`` are every item the turn completed, in order (commands, file
+    changes, messages ...), not just the summary the server keeps on the turn.
     """
 
     final_response: str | None
     items: list[v2_all.ThreadItem] = field(default_factory=list)
     usage: v2_all.ThreadTokenUsage | None = None
+    """The thread's token usage as last reported: ``total`` is the running
+    total of the whole thread (every turn so far), ``last`` the last model
+    request alone. None when codex reported none. For this turn's tokens see
+    ``turn_usage``."""
     turn: v2_all.Turn | None = None
-    """The completed turn (status, error, timing)."""
+    """The turn as last reported: the completed turn (status, error, timing)
+    once it ended; while it runs, the started turn."""
+    turn_usage: v2_all.TokenUsageBreakdown | None = None
+    """The tokens of this turn alone: the thread's total after the turn minus
+    its total before it (every model request of the turn, tool calls
+    included). None when codex reported no usage."""
 
 
 class _TurnAccumulator:
@@ -72,20 +83,41 @@ class _TurnAccumulator:
         self.items: list[v2_all.ThreadItem] = []
         self.usage: v2_all.ThreadTokenUsage | None = None
         self.turn: v2_all.Turn | None = None
+        self.total_before: v2_all.TokenUsageBreakdown | None = None
 
-    def add(self, event: notifications.Notification) -> None:
+    def add(self, event: notifications.Notification) -> bool:
+        """Fold ``event`` in; True when it changed the turn's status or items."""
         if isinstance(event, v2_all.ItemCompletedEvent):
             self.items.append(event.params.item)
-        elif isinstance(event, v2_all.ThreadTokenUsageUpdatedEvent):
-            self.usage = event.params.token_usage
-        elif isinstance(event, v2_all.TurnCompletedEvent):
+            return True
+        if isinstance(event, v2_all.ThreadTokenUsageUpdatedEvent):
+            usage = event.params.token_usage
+            if self.total_before is None:  # the first report of the turn: its total includes one request
+                self.total_before = _difference(usage.total, usage.last)
+            self.usage = usage
+        elif isinstance(event, (v2_all.TurnStartedEvent, v2_all.TurnCompletedEvent)):
             self.turn = event.params.turn
+            return True
+        return False
+
+    def snapshot(self) -> RunResult:
+        """The result so far (never raises)."""
+        turn_usage = None
+        if self.usage is not None and self.total_before is not None:
+            turn_usage = _difference(self.usage.total, self.total_before)
+        return RunResult(final_response(self.items), list(self.items), self.usage, self.turn, turn_usage)
 
     def result(self) -> RunResult:
         turn = self.turn
         if turn is not None and turn.status == v2_all.TurnStatus.failed:
             raise TurnFailedError(turn, turn.error)
-        return RunResult(final_response(self.items), self.items, self.usage, turn)
+        return self.snapshot()
+
+
+def _difference(after: v2_all.TokenUsageBreakdown, before: v2_all.TokenUsageBreakdown) -> v2_all.TokenUsageBreakdown:
+    """Field-wise ``after - before`` of two usage breakdowns."""
+    counts = {name: getattr(after, name) - getattr(before, name) for name in type(after).model_fields}
+    return type(after).model_validate(counts)
 
 
 def final_response(items: list[v2_all.ThreadItem]) -> str | None:
@@ -95,10 +127,21 @@ def final_response(items: list[v2_all.ThreadItem]) -> str | None:
     return None
 
 
-def _completed_turn(event: notifications.Notification, turn_id: str) -> v2_all.Turn | None:
-    if isinstance(event, v2_all.TurnCompletedEvent) and event.params.turn.id == turn_id:
-        return event.params.turn
-    return None
+def _ends_turn(method: str, params: JsonObject, event: notifications.Notification, turn_id: str) -> bool:
+    """True for ``turn_id``'s turn/completed; raises when that one does not decode (nothing else will end the turn)."""
+    if method != TURN_COMPLETED or turn_id_of(method, params) != turn_id:
+        return False
+    if isinstance(event, v2_all.TurnCompletedEvent):
+        return True
+    reason = getattr(event, "reason", None) or "it did not decode"
+    raise ResponseValidationError(None, params, f"{method} of turn {turn_id} does not fit the model: {reason}")
+
+
+def _idle_error(handle: _TurnCommon, idle: float | None) -> TimeoutError:
+    return TimeoutError(
+        f"turn {handle.id} of thread {handle.thread_id}: no event for {idle} s "
+        "(AppServerConfig.turn_idle_timeout); the turn was interrupted"
+    )
 
 
 def _stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
@@ -144,8 +187,35 @@ class _TurnCommon:
         self._watch = watch
         self.thread_id: str = thread_id
         self.id: str = turn.id
-        self.turn: v2_all.Turn = turn
+        self._acc = _TurnAccumulator()
+        self._started: v2_all.Turn = turn
         watch.bind(turn.id)
+
+    @property
+    def turn(self) -> v2_all.Turn:
+        """The turn as last reported, kept current while and after it is consumed.
+
+        Status from ``turn/started`` / ``turn/completed``; while the turn runs,
+        ``items`` are the items completed so far. Once completed it is the
+        server's final ``Turn``.
+        """
+        reported = self._acc.turn or self._started
+        if reported.status == v2_all.TurnStatus.in_progress and self._acc.items:
+            return reported.model_copy(update={"items": list(self._acc.items)})
+        return reported
+
+    @property
+    def result(self) -> RunResult:
+        """What the turn produced so far: final response, every completed item, usage.
+
+        Available while streaming (partial) and after the turn ended; unlike
+        ``Thread.run()`` a failed turn does not raise here: check
+        ``result.turn.status``.
+        """
+        return self._acc.snapshot()
+
+    def _observe(self, event: notifications.Notification) -> None:
+        self._acc.add(event)
 
     def _request_interrupt(self) -> bool:
         """Send turn/interrupt without waiting for its answer; False when there is nothing to interrupt.
@@ -190,8 +260,18 @@ class CodexBase:
 
     @property
     def config(self) -> AppServerConfig:
-        """The configuration this client was started with."""
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        ``Codex(codex.config)`` starts a fresh one; threads that had a turn
+        continue there with ``thread_resume(thread_id)``.
+        """
         return self._config
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child."""
+        return self._session.pid
 
     def set_handler(self, handler: ServerRequestHandler) -> None:
         """Install the handler that answers server requests (approvals ...)."""
@@ -243,16 +323,30 @@ class TurnHandleBase(_TurnCommon):
         waits briefly for it to end, so the client and the thread stay usable:
         a turn nobody consumes would keep running and absorb the next turn's
         input. Call ``steer()`` from inside the loop, not after leaving it.
+
+        Never hangs: the stream raises :class:`TransportClosedError` when the
+        connection dies, :class:`ResponseValidationError` when this turn's
+        ``turn/completed`` does not decode, and :class:`TimeoutError` (after
+        interrupting the turn) when no event comes within
+        ``AppServerConfig.turn_idle_timeout``. A slow loop body makes the SDK
+        stop reading from codex (backpressure, ``turn_buffer_limit``).
         """
         watch = self._watch
+        idle = self._session.config.turn_idle_timeout
         watch.router.acquire(watch)
         try:
             while True:
-                method, params = watch.get()
+                try:
+                    method, params = watch.get(idle)
+                except TimeoutError:
+                    self._request_interrupt()
+                    raise _idle_error(self, idle) from None
                 event = decode_notification(method, params)
-                yield event
-                if method == TURN_COMPLETED and _completed_turn(event, self.id) is not None:
+                self._observe(event)
+                if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
+                    yield event
                     return
+                yield event
         except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
             self._interrupt_and_drain()
             raise
@@ -264,19 +358,14 @@ class TurnHandleBase(_TurnCommon):
 
         A failed turn is returned with ``status == failed`` and ``error`` set.
         """
-        for event in self.stream():
-            turn = _completed_turn(event, self.id)
-            if turn is not None:
-                self.turn = turn
+        for _ in self.stream():
+            pass
         return self.turn
 
     def _collect(self) -> RunResult:
-        acc = _TurnAccumulator()
-        for event in self.stream():
-            acc.add(event)
-        if acc.turn is not None:
-            self.turn = acc.turn
-        return acc.result()
+        for _ in self.stream():
+            pass
+        return self._acc.result()
 
     def _interrupt_and_drain(self) -> None:
         try:
@@ -284,7 +373,8 @@ class TurnHandleBase(_TurnCommon):
                 return
             while True:  # wait for turn/completed, not for the interrupt's answer
                 method, params = self._watch.get(_INTERRUPT_GRACE_S)
-                if _completed_turn(decode_notification(method, params), self.id) is not None:
+                self._observe(decode_notification(method, params))
+                if method == TURN_COMPLETED and turn_id_of(method, params) == self.id:
                     return
         except Exception as exc:  # best effort: the user asked to stop
             logger.debug("interrupting turn %s after Ctrl-C: %s", self.id, exc)
@@ -349,8 +439,18 @@ class AsyncCodexBase:
 
     @property
     def config(self) -> AppServerConfig:
-        """The configuration this client was started with."""
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        ``AsyncCodex(codex.config)`` starts a fresh one; threads that had a
+        turn continue there with ``thread_resume(thread_id)``.
+        """
         return self._config
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child; None before it started."""
+        return self._session.pid
 
     def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
         """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
@@ -402,19 +502,28 @@ class AsyncTurnHandleBase(_TurnCommon):
 
         Cancelling the consuming task, or closing the stream before the turn
         completed (an exception in the loop body, ``aclose()``), interrupts the
-        turn; the client stays usable.
+        turn; the client stays usable. Ends with an error rather than hanging,
+        as the blocking ``stream()`` does (connection lost, undecodable
+        ``turn/completed``, ``turn_idle_timeout``).
         """
         import asyncio
 
         watch = self._watch
+        idle = self._session.config.turn_idle_timeout
         watch.router.acquire(watch)
         try:
             while True:
-                method, params = await watch.aget()
+                try:
+                    method, params = await watch.aget(idle)
+                except TimeoutError:
+                    self._send_interrupt()
+                    raise _idle_error(self, idle) from None
                 event = decode_notification(method, params)
-                yield event
-                if method == TURN_COMPLETED and _completed_turn(event, self.id) is not None:
+                self._observe(event)
+                if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
+                    yield event
                     return
+                yield event
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
             self._send_interrupt()
             raise
@@ -423,19 +532,14 @@ class AsyncTurnHandleBase(_TurnCommon):
 
     async def run(self) -> v2_all.Turn:
         """Consume the turn to the end and return the completed ``v2_all.Turn``."""
-        async for event in self.stream():
-            turn = _completed_turn(event, self.id)
-            if turn is not None:
-                self.turn = turn
+        async for _ in self.stream():
+            pass
         return self.turn
 
     async def _collect(self) -> RunResult:
-        acc = _TurnAccumulator()
-        async for event in self.stream():
-            acc.add(event)
-        if acc.turn is not None:
-            self.turn = acc.turn
-        return acc.result()
+        async for _ in self.stream():
+            pass
+        return self._acc.result()
 
     def _send_interrupt(self) -> None:
         try:  # fire and forget: a cancelled task must not wait

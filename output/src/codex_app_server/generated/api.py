@@ -54,7 +54,8 @@ class Codex(CodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -64,7 +65,7 @@ class Codex(CodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: v2_all.SandboxMode | None = None,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
         thread_source: v2_all.ThreadSource | None = None,
     ) -> Thread:
@@ -110,9 +111,27 @@ class Codex(CodexBase):
         originators: list[str] | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
-        sort_direction: v2_all.SortDirection | None = None,
-        sort_key: v2_all.ThreadSortKey | None = None,
-        source_kinds: list[v2_all.ThreadSourceKind] | None = None,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None = None,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None = None,
         use_state_db_only: bool | None = None,
     ) -> v2_all.ThreadListResponse:
         """List stored threads (one page).
@@ -155,7 +174,8 @@ class Codex(CodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -163,8 +183,8 @@ class Codex(CodexBase):
         exclude_turns: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: v2_all.Personality | None = None,
-        sandbox: v2_all.SandboxMode | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
     ) -> Thread:
         """Resume (load) an existing thread and return it.
@@ -198,7 +218,8 @@ class Codex(CodexBase):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -206,11 +227,11 @@ class Codex(CodexBase):
         ephemeral: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: v2_all.Personality | None = None,
-        sandbox: v2_all.SandboxMode | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
-        session_start_source: v2_all.ThreadStartSource | None = None,
+        session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None = None,
         thread_source: v2_all.ThreadSource | None = None,
     ) -> Thread:
         """Start a new thread and return it.
@@ -277,7 +298,8 @@ class AsyncCodex(AsyncCodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -287,7 +309,7 @@ class AsyncCodex(AsyncCodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: v2_all.SandboxMode | None = None,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
         thread_source: v2_all.ThreadSource | None = None,
     ) -> AsyncThread:
@@ -333,9 +355,27 @@ class AsyncCodex(AsyncCodexBase):
         originators: list[str] | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
-        sort_direction: v2_all.SortDirection | None = None,
-        sort_key: v2_all.ThreadSortKey | None = None,
-        source_kinds: list[v2_all.ThreadSourceKind] | None = None,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None = None,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None = None,
         use_state_db_only: bool | None = None,
     ) -> v2_all.ThreadListResponse:
         """List stored threads (one page).
@@ -378,7 +418,8 @@ class AsyncCodex(AsyncCodexBase):
         thread_id: str,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -386,8 +427,8 @@ class AsyncCodex(AsyncCodexBase):
         exclude_turns: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: v2_all.Personality | None = None,
-        sandbox: v2_all.SandboxMode | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
     ) -> AsyncThread:
         """Resume (load) an existing thread and return it.
@@ -421,7 +462,8 @@ class AsyncCodex(AsyncCodexBase):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
@@ -429,11 +471,11 @@ class AsyncCodex(AsyncCodexBase):
         ephemeral: bool | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        personality: v2_all.Personality | None = None,
-        sandbox: v2_all.SandboxMode | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
-        session_start_source: v2_all.ThreadStartSource | None = None,
+        session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None = None,
         thread_source: v2_all.ThreadSource | None = None,
     ) -> AsyncThread:
         """Start a new thread and return it.
@@ -496,7 +538,8 @@ class Thread(ThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -504,12 +547,12 @@ class Thread(ThreadBase):
         model: str | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: v2_all.Personality | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
         root_turn_id: str | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: v2_all.ReasoningSummary | None = None,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> RunResult:
@@ -574,7 +617,8 @@ class Thread(ThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -582,12 +626,12 @@ class Thread(ThreadBase):
         model: str | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: v2_all.Personality | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
         root_turn_id: str | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: v2_all.ReasoningSummary | None = None,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> TurnHandle:
@@ -664,7 +708,8 @@ class AsyncThread(AsyncThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -672,12 +717,12 @@ class AsyncThread(AsyncThreadBase):
         model: str | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: v2_all.Personality | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
         root_turn_id: str | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: v2_all.ReasoningSummary | None = None,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> RunResult:
@@ -742,7 +787,8 @@ class AsyncThread(AsyncThreadBase):
         input: str | Input,
         *,
         approval_policy: v2_all.AskForApproval | None = None,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None = None,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
         disabled_plugin_ids: list[str] | None = None,
@@ -750,12 +796,12 @@ class AsyncThread(AsyncThreadBase):
         model: str | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
-        personality: v2_all.Personality | None = None,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
         root_turn_id: str | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
-        summary: v2_all.ReasoningSummary | None = None,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
     ) -> AsyncTurnHandle:

@@ -149,7 +149,7 @@ class AppServerClient(SyncRequester):
         )
 
     def account_send_add_credits_nudge_email(
-        self, *, credit_type: v2_all.AddCreditsNudgeCreditType
+        self, *, credit_type: Union[v2_all.AddCreditsNudgeCreditType, Literal["credits", "usage_limit"]]
     ) -> v2_all.SendAddCreditsNudgeEmailResponse:
         """Call ``account/sendAddCreditsNudgeEmail``.
 
@@ -450,7 +450,7 @@ class AppServerClient(SyncRequester):
         self,
         *,
         key_path: str,
-        merge_strategy: v2_all.MergeStrategy,
+        merge_strategy: Union[v2_all.MergeStrategy, Literal["replace", "upsert"]],
         value: v2_all.JsonValue,
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
@@ -931,7 +931,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         name: str,
-        client_registration: v2_all.McpServerOauthClientRegistration | None | Omit = OMIT,
+        client_registration: Union[v2_all.McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]]
+        | None
+        | Omit = OMIT,
         scopes: list[str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
         timeout_secs: v2_all.Int64 | None | Omit = OMIT,
@@ -1021,7 +1023,7 @@ class AppServerClient(SyncRequester):
         self,
         *,
         cursor: str | None | Omit = OMIT,
-        detail: v2_all.McpServerStatusDetail | None | Omit = OMIT,
+        detail: Union[v2_all.McpServerStatusDetail, Literal["full", "toolsAndAuthOnly"]] | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
         server_name: str | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
@@ -1178,7 +1180,14 @@ class AppServerClient(SyncRequester):
         *,
         cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        marketplace_kinds: list[v2_all.PluginListMarketplaceKind] | None | Omit = OMIT,
+        marketplace_kinds: list[
+            Union[
+                v2_all.PluginListMarketplaceKind,
+                Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
     ) -> v2_all.PluginListResponse:
         """Call ``plugin/list``.
 
@@ -1283,7 +1292,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         plugin_path: v2_all.AbsolutePathBuf,
-        discoverability: v2_all.PluginShareDiscoverability | None | Omit = OMIT,
+        discoverability: Union[v2_all.PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]]
+        | None
+        | Omit = OMIT,
         remote_plugin_id: str | None | Omit = OMIT,
         share_targets: list[v2_all.PluginShareTarget] | None | Omit = OMIT,
     ) -> v2_all.PluginShareSaveResponse:
@@ -1309,7 +1320,7 @@ class AppServerClient(SyncRequester):
     def plugin_share_update_targets(
         self,
         *,
-        discoverability: v2_all.PluginShareUpdateDiscoverability,
+        discoverability: Union[v2_all.PluginShareUpdateDiscoverability, Literal["UNLISTED", "PRIVATE", "LISTED"]],
         remote_plugin_id: str,
         share_targets: list[v2_all.PluginShareTarget],
     ) -> v2_all.PluginShareUpdateTargetsResponse:
@@ -1368,7 +1379,11 @@ class AppServerClient(SyncRequester):
         )
 
     def review_start(
-        self, *, target: v2_all.ReviewTarget, thread_id: str, delivery: v2_all.ReviewDelivery | None | Omit = OMIT
+        self,
+        *,
+        target: v2_all.ReviewTarget,
+        thread_id: str,
+        delivery: Union[v2_all.ReviewDelivery, Literal["inline", "detached"]] | None | Omit = OMIT,
     ) -> v2_all.ReviewStartResponse:
         """Call ``review/start``.
 
@@ -1598,7 +1613,9 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -1608,7 +1625,9 @@ class AppServerClient(SyncRequester):
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         thread_source: v2_all.ThreadSource | None | Omit = OMIT,
     ) -> v2_all.ThreadForkResponse:
@@ -1654,7 +1673,10 @@ class AppServerClient(SyncRequester):
         )
 
     def thread_goal_clear(
-        self, *, thread_id: str, origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT
+        self,
+        *,
+        thread_id: str,
+        origin: Union[v2_all.ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None | Omit = OMIT,
     ) -> v2_all.ThreadGoalClearResponse:
         """Call ``thread/goal/clear``.
 
@@ -1690,8 +1712,12 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         objective: str | None | Omit = OMIT,
-        origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT,
-        status: v2_all.ThreadGoalStatus | None | Omit = OMIT,
+        origin: Union[v2_all.ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None | Omit = OMIT,
+        status: Union[
+            v2_all.ThreadGoalStatus, Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
+        ]
+        | None
+        | Omit = OMIT,
         token_budget: v2_all.Int64 | None | Omit = OMIT,
     ) -> v2_all.ThreadGoalSetResponse:
         """Call ``thread/goal/set``.
@@ -1741,7 +1767,7 @@ class AppServerClient(SyncRequester):
         thread_id: str,
         cursor: v2_all.ThreadItemsListCursor | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
-        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
         turn_id: str | None | Omit = OMIT,
     ) -> v2_all.ThreadItemsListResponse:
         """Call ``thread/items/list``.
@@ -1782,9 +1808,29 @@ class AppServerClient(SyncRequester):
         originators: list[str] | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
-        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
-        sort_key: v2_all.ThreadSortKey | None | Omit = OMIT,
-        source_kinds: list[v2_all.ThreadSourceKind] | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
         use_state_db_only: bool | None | Omit = OMIT,
     ) -> v2_all.ThreadListResponse:
         """Call ``thread/list``.
@@ -1909,7 +1955,9 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -1917,8 +1965,10 @@ class AppServerClient(SyncRequester):
         exclude_turns: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: v2_all.Personality | None | Omit = OMIT,
-        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
     ) -> v2_all.ThreadResumeResponse:
         """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
@@ -2028,7 +2078,9 @@ class AppServerClient(SyncRequester):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -2036,11 +2088,13 @@ class AppServerClient(SyncRequester):
         ephemeral: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: v2_all.Personality | None | Omit = OMIT,
-        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-        session_start_source: v2_all.ThreadStartSource | None | Omit = OMIT,
+        session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None | Omit = OMIT,
         thread_source: v2_all.ThreadSource | None | Omit = OMIT,
     ) -> v2_all.ThreadStartResponse:
         """NEW APIs
@@ -2083,9 +2137,9 @@ class AppServerClient(SyncRequester):
         *,
         thread_id: str,
         cursor: str | None | Omit = OMIT,
-        items_view: v2_all.TurnItemsView | None | Omit = OMIT,
+        items_view: Union[v2_all.TurnItemsView, Literal["notLoaded", "summary", "full"]] | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
-        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
     ) -> v2_all.ThreadTurnsListResponse:
         """Call ``thread/turns/list``.
 
@@ -2245,7 +2299,9 @@ class AppServerClient(SyncRequester):
         input: list[v2_all.UserInput],
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
@@ -2253,12 +2309,12 @@ class AppServerClient(SyncRequester):
         model: str | None | Omit = OMIT,
         output_schema: v2_all.JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
-        personality: v2_all.Personality | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
         sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         service_tier_for_turn: str | None | Omit = OMIT,
-        summary: v2_all.ReasoningSummary | None | Omit = OMIT,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None | Omit = OMIT,
         tool_output: v2_all.TurnToolOutput | None | Omit = OMIT,
         turn_trigger: str | None | Omit = OMIT,
     ) -> v2_all.TurnStartResponse:
@@ -2354,7 +2410,10 @@ class AppServerClient(SyncRequester):
         )
 
     def windows_sandbox_setup_start(
-        self, *, mode: v2_all.WindowsSandboxSetupMode, cwd: v2_all.AbsolutePathBuf | None | Omit = OMIT
+        self,
+        *,
+        mode: Union[v2_all.WindowsSandboxSetupMode, Literal["elevated", "unelevated"]],
+        cwd: v2_all.AbsolutePathBuf | None | Omit = OMIT,
     ) -> v2_all.WindowsSandboxSetupStartResponse:
         """Call ``windowsSandbox/setupStart``.
 
@@ -2505,7 +2564,7 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def account_send_add_credits_nudge_email(
-        self, *, credit_type: v2_all.AddCreditsNudgeCreditType
+        self, *, credit_type: Union[v2_all.AddCreditsNudgeCreditType, Literal["credits", "usage_limit"]]
     ) -> v2_all.SendAddCreditsNudgeEmailResponse:
         """Call ``account/sendAddCreditsNudgeEmail``.
 
@@ -2806,7 +2865,7 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         key_path: str,
-        merge_strategy: v2_all.MergeStrategy,
+        merge_strategy: Union[v2_all.MergeStrategy, Literal["replace", "upsert"]],
         value: v2_all.JsonValue,
         expected_version: str | None | Omit = OMIT,
         file_path: str | None | Omit = OMIT,
@@ -3293,7 +3352,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         name: str,
-        client_registration: v2_all.McpServerOauthClientRegistration | None | Omit = OMIT,
+        client_registration: Union[v2_all.McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]]
+        | None
+        | Omit = OMIT,
         scopes: list[str] | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
         timeout_secs: v2_all.Int64 | None | Omit = OMIT,
@@ -3383,7 +3444,7 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         cursor: str | None | Omit = OMIT,
-        detail: v2_all.McpServerStatusDetail | None | Omit = OMIT,
+        detail: Union[v2_all.McpServerStatusDetail, Literal["full", "toolsAndAuthOnly"]] | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
         server_name: str | None | Omit = OMIT,
         thread_id: str | None | Omit = OMIT,
@@ -3540,7 +3601,14 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         force_refetch: bool | None | Omit = OMIT,
-        marketplace_kinds: list[v2_all.PluginListMarketplaceKind] | None | Omit = OMIT,
+        marketplace_kinds: list[
+            Union[
+                v2_all.PluginListMarketplaceKind,
+                Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
     ) -> v2_all.PluginListResponse:
         """Call ``plugin/list``.
 
@@ -3645,7 +3713,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         plugin_path: v2_all.AbsolutePathBuf,
-        discoverability: v2_all.PluginShareDiscoverability | None | Omit = OMIT,
+        discoverability: Union[v2_all.PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]]
+        | None
+        | Omit = OMIT,
         remote_plugin_id: str | None | Omit = OMIT,
         share_targets: list[v2_all.PluginShareTarget] | None | Omit = OMIT,
     ) -> v2_all.PluginShareSaveResponse:
@@ -3671,7 +3741,7 @@ class AsyncAppServerClient(AsyncRequester):
     async def plugin_share_update_targets(
         self,
         *,
-        discoverability: v2_all.PluginShareUpdateDiscoverability,
+        discoverability: Union[v2_all.PluginShareUpdateDiscoverability, Literal["UNLISTED", "PRIVATE", "LISTED"]],
         remote_plugin_id: str,
         share_targets: list[v2_all.PluginShareTarget],
     ) -> v2_all.PluginShareUpdateTargetsResponse:
@@ -3730,7 +3800,11 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def review_start(
-        self, *, target: v2_all.ReviewTarget, thread_id: str, delivery: v2_all.ReviewDelivery | None | Omit = OMIT
+        self,
+        *,
+        target: v2_all.ReviewTarget,
+        thread_id: str,
+        delivery: Union[v2_all.ReviewDelivery, Literal["inline", "detached"]] | None | Omit = OMIT,
     ) -> v2_all.ReviewStartResponse:
         """Call ``review/start``.
 
@@ -3960,7 +4034,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -3970,7 +4046,9 @@ class AsyncAppServerClient(AsyncRequester):
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         thread_source: v2_all.ThreadSource | None | Omit = OMIT,
     ) -> v2_all.ThreadForkResponse:
@@ -4016,7 +4094,10 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def thread_goal_clear(
-        self, *, thread_id: str, origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT
+        self,
+        *,
+        thread_id: str,
+        origin: Union[v2_all.ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None | Omit = OMIT,
     ) -> v2_all.ThreadGoalClearResponse:
         """Call ``thread/goal/clear``.
 
@@ -4052,8 +4133,12 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         objective: str | None | Omit = OMIT,
-        origin: v2_all.ThreadGoalMutationOrigin | None | Omit = OMIT,
-        status: v2_all.ThreadGoalStatus | None | Omit = OMIT,
+        origin: Union[v2_all.ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None | Omit = OMIT,
+        status: Union[
+            v2_all.ThreadGoalStatus, Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
+        ]
+        | None
+        | Omit = OMIT,
         token_budget: v2_all.Int64 | None | Omit = OMIT,
     ) -> v2_all.ThreadGoalSetResponse:
         """Call ``thread/goal/set``.
@@ -4105,7 +4190,7 @@ class AsyncAppServerClient(AsyncRequester):
         thread_id: str,
         cursor: v2_all.ThreadItemsListCursor | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
-        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
         turn_id: str | None | Omit = OMIT,
     ) -> v2_all.ThreadItemsListResponse:
         """Call ``thread/items/list``.
@@ -4146,9 +4231,29 @@ class AsyncAppServerClient(AsyncRequester):
         originators: list[str] | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
-        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
-        sort_key: v2_all.ThreadSortKey | None | Omit = OMIT,
-        source_kinds: list[v2_all.ThreadSourceKind] | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
         use_state_db_only: bool | None | Omit = OMIT,
     ) -> v2_all.ThreadListResponse:
         """Call ``thread/list``.
@@ -4275,7 +4380,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4283,8 +4390,10 @@ class AsyncAppServerClient(AsyncRequester):
         exclude_turns: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: v2_all.Personality | None | Omit = OMIT,
-        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
     ) -> v2_all.ThreadResumeResponse:
         """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
@@ -4394,7 +4503,9 @@ class AsyncAppServerClient(AsyncRequester):
         self,
         *,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
@@ -4402,11 +4513,13 @@ class AsyncAppServerClient(AsyncRequester):
         ephemeral: bool | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
-        personality: v2_all.Personality | None | Omit = OMIT,
-        sandbox: v2_all.SandboxMode | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+        | None
+        | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
-        session_start_source: v2_all.ThreadStartSource | None | Omit = OMIT,
+        session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None | Omit = OMIT,
         thread_source: v2_all.ThreadSource | None | Omit = OMIT,
     ) -> v2_all.ThreadStartResponse:
         """NEW APIs
@@ -4449,9 +4562,9 @@ class AsyncAppServerClient(AsyncRequester):
         *,
         thread_id: str,
         cursor: str | None | Omit = OMIT,
-        items_view: v2_all.TurnItemsView | None | Omit = OMIT,
+        items_view: Union[v2_all.TurnItemsView, Literal["notLoaded", "summary", "full"]] | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
-        sort_direction: v2_all.SortDirection | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
     ) -> v2_all.ThreadTurnsListResponse:
         """Call ``thread/turns/list``.
 
@@ -4611,7 +4724,9 @@ class AsyncAppServerClient(AsyncRequester):
         input: list[v2_all.UserInput],
         thread_id: str,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
-        approvals_reviewer: v2_all.ApprovalsReviewer | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
@@ -4619,12 +4734,12 @@ class AsyncAppServerClient(AsyncRequester):
         model: str | None | Omit = OMIT,
         output_schema: v2_all.JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
-        personality: v2_all.Personality | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
         sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         service_tier_for_turn: str | None | Omit = OMIT,
-        summary: v2_all.ReasoningSummary | None | Omit = OMIT,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None | Omit = OMIT,
         tool_output: v2_all.TurnToolOutput | None | Omit = OMIT,
         turn_trigger: str | None | Omit = OMIT,
     ) -> v2_all.TurnStartResponse:
@@ -4720,7 +4835,10 @@ class AsyncAppServerClient(AsyncRequester):
         )
 
     async def windows_sandbox_setup_start(
-        self, *, mode: v2_all.WindowsSandboxSetupMode, cwd: v2_all.AbsolutePathBuf | None | Omit = OMIT
+        self,
+        *,
+        mode: Union[v2_all.WindowsSandboxSetupMode, Literal["elevated", "unelevated"]],
+        cwd: v2_all.AbsolutePathBuf | None | Omit = OMIT,
     ) -> v2_all.WindowsSandboxSetupStartResponse:
         """Call ``windowsSandbox/setupStart``.
 
