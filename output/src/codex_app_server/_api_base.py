@@ -236,11 +236,21 @@ class CodexBase:
         self._finalizer = _stop_when_collected(self, self._session)
         assert self._session.rpc is not None
         self._client = AppServerClient(self._session.rpc, self._config.request_timeout, local_filesystem=True)
+        self._client.server_version = self._session.server_version
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize``."""
         return self._metadata
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``); None if it names none.
+
+        When it differs from the version this SDK was generated from
+        (``codex_app_server.__version__``), one warning is logged.
+        """
+        return self._session.server_version
 
     @property
     def client(self) -> AppServerClient:
@@ -400,7 +410,13 @@ class AsyncCodexBase:
             if self._metadata is None:
                 self._session.loop = asyncio.get_running_loop()
                 self._metadata = await _in_worker_thread(self._session.start)
+                self._client.server_version = self._session.server_version
         return self._metadata
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``), once started; None before or if unnamed."""
+        return self._session.server_version
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:

@@ -24,6 +24,7 @@ from ._requester import to_wire, validate
 from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transport import StdioTransport
+from ._versions import note_server_version, server_version_from_user_agent
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -97,6 +98,7 @@ class Session:
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.server_version: str | None = None  # the server's codex version, from initialize
         self.transport: StdioTransport | None = None
 
     @property
@@ -129,6 +131,8 @@ class Session:
             raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
             rpc.notify("initialized")
             self.metadata = v2_all.InitializeResponse.model_validate(raw)
+            self.server_version = server_version_from_user_agent(self.metadata.user_agent)
+            note_server_version(self.server_version)
         except BaseException:
             self.close()
             raise
