@@ -16,12 +16,12 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from ._version import __version__
+from .generated import SCHEMA_VERSION as _GENERATED_FROM
 
 logger = logging.getLogger("codex_app_server")
 
-#: The codex release whose schema generated this SDK (``X.Y.Z`` of ``X.Y.Z[.N]``).
-SCHEMA_VERSION: Final = ".".join(__version__.split(".")[:3])
+#: The codex release whose schema generated this SDK.
+SCHEMA_VERSION: Final[str] = _GENERATED_FROM
 
 _VERSION_IN_USER_AGENT = re.compile(r"^[^/\s]*/(\d+\.\d+\.\d+(?:[-+.][0-9A-Za-z.+-]*)?)")
 _warned: set[str] = set()
