@@ -124,15 +124,16 @@ def test_method_the_server_lacks_names_both_versions(tmp_path: Path, open_client
 
 
 def test_one_warning_for_a_different_server_version(
-    tmp_path: Path, open_client: Any, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, open_client: Any, flavor: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    version = "0.120.7" if flavor == "sync" else "0.120.8"  # the warning is once per version per process
     script = _old_server(TURN.script())
-    script["methods"]["initialize"][0]["result"]["userAgent"] = "x/0.120.7 (Linux; x86_64) t"
+    script["methods"]["initialize"][0]["result"]["userAgent"] = f"x/{version} (Linux; x86_64) t"
     with caplog.at_level(logging.WARNING, logger="codex_app_server"):
         first = open_client(fake_config(tmp_path / "a", copy.deepcopy(script)))
         second = open_client(fake_config(tmp_path / "b", copy.deepcopy(script)))
-    assert first.server_version == second.server_version == "0.120.7"
-    warnings = [r.getMessage() for r in caplog.records if "0.120.7" in r.getMessage()]
+    assert first.server_version == second.server_version == version
+    warnings = [r.getMessage() for r in caplog.records if version in r.getMessage()]
     assert len(warnings) == 1 and SCHEMA_VERSION in warnings[0]
 
 
