@@ -94,6 +94,7 @@ class TurnWatch:
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
         # queue at once into _taken, so it locks once per batch, not per event.
+        self._limit = router.buffer_limit  # backpressure mark, read per event
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._sleepers = 0  # consumers blocked in get()
@@ -117,7 +118,7 @@ class TurnWatch:
             done = method == TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
             queue = self._queue
             queue.append((method, params))
-            full = self.consuming and len(queue) >= self.router.buffer_limit
+            full = self.consuming and len(queue) >= self._limit
             if done:
                 self.completed = True
                 self._on_started = None
@@ -323,7 +324,15 @@ class Router:
         watches = self._watches.get(thread_id)
         if not watches:
             return
-        turn_id = _turn_id(route, params)
+        turn_id: str | None = None  # _turn_id, inlined: this runs for every event of a watched thread
+        turn_key = route[1]
+        if turn_key is not None:
+            value = params.get(turn_key)
+            inner = route[2]
+            if inner is not None and type(value) is dict:
+                value = value.get(inner)
+            if type(value) is str:
+                turn_id = value
         for watch in tuple(watches):
             if watch.push(method, params, turn_id):
                 self.forget(watch)
