@@ -403,3 +403,13 @@ def inputs_module(api: ir.Api) -> InputsModule | None:
     accepted = ", ".join(names[:-1]) + " or " + names[-1]
     models = tuple(model_ref(m) for m in api.inputs.models)
     return InputsModule(header(api), model_ref(api.inputs.union), classes, models, accepted)
+
+
+@dataclass(frozen=True)
+class GeneratedInitModule:
+    header: str
+    schema_version: str  # a Python literal
+
+
+def generated_init_module(api: ir.Api) -> GeneratedInitModule:
+    return GeneratedInitModule(header(api), pyrepr(api.schema_version))

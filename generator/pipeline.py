@@ -57,7 +57,11 @@ MODELS_DIR = f"{GENERATED_PACKAGE}/{MODELS_PACKAGE}"
 
 # Every generated file but the model shards (one per shard of the package view, below).
 FILES: tuple[GeneratedFile, ...] = (
-    GeneratedFile(f"{GENERATED_PACKAGE}/__init__.py", "generated_init.py.jinja", lambda api, package: package),
+    GeneratedFile(
+        f"{GENERATED_PACKAGE}/__init__.py",
+        "generated_init.py.jinja",
+        lambda api, _: api_views.generated_init_module(api),
+    ),
     GeneratedFile(f"{GENERATED_PACKAGE}/v2_all.py", "v2_all.py.jinja", lambda api, package: package),
     GeneratedFile(f"{MODELS_DIR}/__init__.py", "models_init.py.jinja", lambda api, package: package),
     GeneratedFile(f"{MODELS_DIR}/{views.BASE_MODULE}.py", "models_base.py.jinja", lambda api, package: package),

@@ -17,9 +17,16 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._errors import ParamsValidationError, ResponseValidationError
+from ._errors import (
+    METHOD_NOT_FOUND,
+    JsonRpcError,
+    MethodNotFoundError,
+    ParamsValidationError,
+    ResponseValidationError,
+)
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
 from ._rpc import RpcConnection
+from ._versions import describe, missing_fields, upgrade_hint
 
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
@@ -105,11 +112,27 @@ def _checked_wire(method: str, params_type: object, raw: object) -> object:
     return to_wire(params_type, value)
 
 
-def parse_response(method: str, response_type: object, raw: object) -> object:
+def parse_response(method: str, response_type: object, raw: object, server_version: str | None = None) -> object:
     try:
         return validate(response_type, raw)
     except ValidationError as exc:
-        raise ResponseValidationError(method, raw, str(exc)) from None
+        missing = missing_fields(raw, exc)
+        if not missing:
+            raise ResponseValidationError(method, raw, str(exc)) from None
+        detail = (
+            f"required field {', '.join(missing)} is missing ({describe(server_version)}); "
+            f"{upgrade_hint(server_version)}"
+        )
+        raise ResponseValidationError(method, raw, detail) from None
+
+
+def method_not_found(exc: JsonRpcError, method: str, server_version: str | None) -> JsonRpcError:
+    """codex answers a method it does not have with -32600 "unknown variant `m`": name both versions."""
+    if exc.code != METHOD_NOT_FOUND and f"unknown variant `{method}`" not in exc.message:
+        return exc
+    message = exc.message.split(", expected one of", 1)[0]  # not the whole list of methods
+    message += f"; the server does not have {method} ({describe(server_version)}); {upgrade_hint(server_version)}"
+    return MethodNotFoundError(exc.code, message, exc.data, method)
 
 
 def _wire_params(
@@ -140,12 +163,17 @@ class SyncRequester:
         self._request_timeout = request_timeout
         # The app-server shares this machine's filesystem (a stdio child): directory params are checked here.
         self._local_filesystem = local_filesystem
+        self.server_version: str | None = None
+        """The server's codex version (from its ``initialize`` answer), once known."""
 
     def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
         """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
         wire = _wire_params(name, params, fields, whole, self._local_filesystem)
-        raw = self._rpc_now().call(name, wire, timeout=self._request_timeout)  # type: ignore[arg-type]
-        return parse_response(name, result, raw)
+        try:
+            raw = self._rpc_now().call(name, wire, timeout=self._request_timeout)  # type: ignore[arg-type]
+        except JsonRpcError as exc:
+            raise method_not_found(exc, name, self.server_version) from None
+        return parse_response(name, result, raw, self.server_version)
 
 
 class AsyncRequester:
@@ -165,6 +193,8 @@ class AsyncRequester:
         self._connect = connect
         self._request_timeout = request_timeout
         self._local_filesystem = local_filesystem
+        self.server_version: str | None = None
+        """The server's codex version (from its ``initialize`` answer), once known."""
 
     async def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
         """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
@@ -179,8 +209,10 @@ class AsyncRequester:
             rpc.abandon(name, wire, request)  # type: ignore[arg-type]
             if isinstance(exc, asyncio.TimeoutError):
                 raise TimeoutError(f"no response to {name!r} within {self._request_timeout} s") from None
+            if isinstance(exc, JsonRpcError):
+                raise method_not_found(exc, name, self.server_version) from None
             raise
-        return parse_response(name, result, raw)
+        return parse_response(name, result, raw, self.server_version)
 
 
 async def _answer(request: Future[object], timeout: float | None) -> object:

@@ -25,6 +25,7 @@ from ._requester import model_to_wire, to_wire, validate
 from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
+from ._versions import note_server_version, server_version_from_user_agent
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -134,6 +135,7 @@ class Session:
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.server_version: str | None = None  # the server's codex version, from initialize
         self.pending = PendingRequests()  # server requests not answered yet
         self.transport: Transport | None = None  # the current connection's
 
@@ -188,7 +190,10 @@ class Session:
         self.rpc = rpc  # close() must reach it while initialize waits
         rpc.start()
         try:
-            return rpc, handshake(rpc, self.config)
+            metadata = handshake(rpc, self.config)
+            self.server_version = server_version_from_user_agent(metadata.user_agent)
+            note_server_version(self.server_version)
+            return rpc, metadata
         except BaseException:
             rpc.close(self.config.shutdown_timeout)
             raise
