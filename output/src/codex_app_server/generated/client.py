@@ -10,6 +10,7 @@ keyword-only; optional ones default to ``OMIT`` and are then not sent at all
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator  # noqa: F401
 from typing import Annotated, Literal, Optional, Union, cast  # noqa: F401
 
 from .._requester import OMIT, AsyncRequester, Omit, SyncRequester
@@ -2428,6 +2429,250 @@ class AppServerClient(SyncRequester):
                 {"mode": mode, "cwd": cwd},
             ),
         )
+
+    def iter_app_list(
+        self,
+        *,
+        force_refetch: bool | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        thread_id: str | None | Omit = OMIT,
+    ) -> Iterator[v2_all.AppInfo]:
+        """Every item of ``app/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``app/list``.
+
+        Args:
+            force_refetch: When true, bypass app caches and fetch the latest data from sources.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
+        """
+        return self._pages(self.app_list, {"force_refetch": force_refetch, "limit": limit, "thread_id": thread_id})
+
+    def iter_experimental_feature_list(
+        self, *, limit: v2_all.UInt32 | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
+    ) -> Iterator[v2_all.ExperimentalFeature]:
+        """Every item of ``experimentalFeature/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``experimentalFeature/list``.
+
+        Args:
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
+        """
+        return self._pages(self.experimental_feature_list, {"limit": limit, "thread_id": thread_id})
+
+    def iter_mcp_server_status_list(
+        self,
+        *,
+        detail: Union[v2_all.McpServerStatusDetail, Literal["full", "toolsAndAuthOnly"]] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        server_name: str | None | Omit = OMIT,
+        thread_id: str | None | Omit = OMIT,
+    ) -> Iterator[v2_all.McpServerStatus]:
+        """Every item of ``mcpServerStatus/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``mcpServerStatus/list``.
+
+        Args:
+            detail: Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when omitted.
+            limit: Optional page size; defaults to a server-defined value.
+            server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
+        """
+        return self._pages(
+            self.mcp_server_status_list,
+            {"detail": detail, "limit": limit, "server_name": server_name, "thread_id": thread_id},
+        )
+
+    def iter_model_list(
+        self, *, include_hidden: bool | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.Model]:
+        """Every item of ``model/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``model/list``.
+
+        Args:
+            include_hidden: When true, include models that are hidden from the default picker list.
+            limit: Optional page size; defaults to a reasonable server-side value.
+        """
+        return self._pages(self.model_list, {"include_hidden": include_hidden, "limit": limit})
+
+    def iter_permission_profile_list(
+        self, *, cwd: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.PermissionProfileSummary]:
+        """Every item of ``permissionProfile/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``permissionProfile/list``.
+
+        Args:
+            cwd: Optional working directory to resolve project config layers.
+            limit: Optional page size; defaults to the full result set.
+        """
+        return self._pages(self.permission_profile_list, {"cwd": cwd, "limit": limit})
+
+    def iter_thread_attachment_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.ThreadAttachment]:
+        """Every item of ``thread/attachment/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/attachment/list``.
+        """
+        return self._pages(self.thread_attachment_list, {"thread_id": thread_id, "limit": limit})
+
+    def iter_thread_attachment_owner_list(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        archived: bool | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> Iterator[v2_all.ThreadAttachmentOwner]:
+        """Every item of ``thread/attachmentOwner/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/attachmentOwner/list``.
+
+        Args:
+            archived: Omitted or null returns all matches; false returns non-archived threads only.
+        """
+        return self._pages(
+            self.thread_attachment_owner_list,
+            {"attachment_type": attachment_type, "identity_key": identity_key, "archived": archived, "limit": limit},
+        )
+
+    def iter_thread_items_list(
+        self,
+        *,
+        thread_id: str,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        turn_id: str | None | Omit = OMIT,
+    ) -> Iterator[v2_all.ThreadItemEntry]:
+        """Every item of ``thread/items/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/items/list``.
+
+        Args:
+            limit: Optional item page size.
+            sort_direction: Optional item pagination direction; defaults to ascending.
+            turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
+        """
+        return self._pages(
+            self.thread_items_list,
+            {"thread_id": thread_id, "limit": limit, "sort_direction": sort_direction, "turn_id": turn_id},
+        )
+
+    def iter_thread_list(
+        self,
+        *,
+        archived: bool | None | Omit = OMIT,
+        cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
+        excluded_thread_ids: list[str] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        model_providers: list[str] | None | Omit = OMIT,
+        originators: list[str] | None | Omit = OMIT,
+        search_term: str | None | Omit = OMIT,
+        section_id: str | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
+        use_state_db_only: bool | None | Omit = OMIT,
+    ) -> Iterator[v2_all.Thread]:
+        """Every item of ``thread/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/list``.
+
+        Args:
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+            cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
+            excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
+            originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            search_term: Optional substring filter for the extracted thread title.
+            section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+            use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
+        """
+        return self._pages(
+            self.thread_list,
+            {
+                "archived": archived,
+                "cwd": cwd,
+                "excluded_thread_ids": excluded_thread_ids,
+                "limit": limit,
+                "model_providers": model_providers,
+                "originators": originators,
+                "search_term": search_term,
+                "section_id": section_id,
+                "sort_direction": sort_direction,
+                "sort_key": sort_key,
+                "source_kinds": source_kinds,
+                "use_state_db_only": use_state_db_only,
+            },
+        )
+
+    def iter_thread_loaded_list(self, *, limit: v2_all.UInt32 | None | Omit = OMIT) -> Iterator[str]:
+        """Every item of ``thread/loaded/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/loaded/list``.
+
+        Args:
+            limit: Optional page size; defaults to no limit.
+        """
+        return self._pages(self.thread_loaded_list, {"limit": limit})
+
+    def iter_thread_turns_list(
+        self,
+        *,
+        thread_id: str,
+        items_view: Union[v2_all.TurnItemsView, Literal["notLoaded", "summary", "full"]] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+    ) -> Iterator[v2_all.Turn]:
+        """Every item of ``thread/turns/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/turns/list``.
+
+        Args:
+            items_view: How much item detail to include for each returned turn; defaults to summary.
+            limit: Optional turn page size.
+            sort_direction: Optional turn pagination direction; defaults to descending.
+        """
+        return self._pages(
+            self.thread_turns_list,
+            {"thread_id": thread_id, "items_view": items_view, "limit": limit, "sort_direction": sort_direction},
+        )
+
+    def iter_thread_section_list(self, *, limit: v2_all.UInt32 | None | Omit = OMIT) -> Iterator[v2_all.ThreadSection]:
+        """Every item of ``threadSection/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``threadSection/list``.
+
+        Args:
+            limit: Maximum number of sections to return.
+        """
+        return self._pages(self.thread_section_list, {"limit": limit})
 
 
 class AsyncAppServerClient(AsyncRequester):
@@ -4853,6 +5098,252 @@ class AsyncAppServerClient(AsyncRequester):
                 {"mode": mode, "cwd": cwd},
             ),
         )
+
+    def iter_app_list(
+        self,
+        *,
+        force_refetch: bool | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        thread_id: str | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.AppInfo]:
+        """Every item of ``app/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``app/list``.
+
+        Args:
+            force_refetch: When true, bypass app caches and fetch the latest data from sources.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
+        """
+        return self._pages(self.app_list, {"force_refetch": force_refetch, "limit": limit, "thread_id": thread_id})
+
+    def iter_experimental_feature_list(
+        self, *, limit: v2_all.UInt32 | None | Omit = OMIT, thread_id: str | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.ExperimentalFeature]:
+        """Every item of ``experimentalFeature/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``experimentalFeature/list``.
+
+        Args:
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
+        """
+        return self._pages(self.experimental_feature_list, {"limit": limit, "thread_id": thread_id})
+
+    def iter_mcp_server_status_list(
+        self,
+        *,
+        detail: Union[v2_all.McpServerStatusDetail, Literal["full", "toolsAndAuthOnly"]] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        server_name: str | None | Omit = OMIT,
+        thread_id: str | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.McpServerStatus]:
+        """Every item of ``mcpServerStatus/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``mcpServerStatus/list``.
+
+        Args:
+            detail: Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when omitted.
+            limit: Optional page size; defaults to a server-defined value.
+            server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
+        """
+        return self._pages(
+            self.mcp_server_status_list,
+            {"detail": detail, "limit": limit, "server_name": server_name, "thread_id": thread_id},
+        )
+
+    def iter_model_list(
+        self, *, include_hidden: bool | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.Model]:
+        """Every item of ``model/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``model/list``.
+
+        Args:
+            include_hidden: When true, include models that are hidden from the default picker list.
+            limit: Optional page size; defaults to a reasonable server-side value.
+        """
+        return self._pages(self.model_list, {"include_hidden": include_hidden, "limit": limit})
+
+    def iter_permission_profile_list(
+        self, *, cwd: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.PermissionProfileSummary]:
+        """Every item of ``permissionProfile/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``permissionProfile/list``.
+
+        Args:
+            cwd: Optional working directory to resolve project config layers.
+            limit: Optional page size; defaults to the full result set.
+        """
+        return self._pages(self.permission_profile_list, {"cwd": cwd, "limit": limit})
+
+    def iter_thread_attachment_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.ThreadAttachment]:
+        """Every item of ``thread/attachment/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/attachment/list``.
+        """
+        return self._pages(self.thread_attachment_list, {"thread_id": thread_id, "limit": limit})
+
+    def iter_thread_attachment_owner_list(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        archived: bool | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.ThreadAttachmentOwner]:
+        """Every item of ``thread/attachmentOwner/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/attachmentOwner/list``.
+
+        Args:
+            archived: Omitted or null returns all matches; false returns non-archived threads only.
+        """
+        return self._pages(
+            self.thread_attachment_owner_list,
+            {"attachment_type": attachment_type, "identity_key": identity_key, "archived": archived, "limit": limit},
+        )
+
+    def iter_thread_items_list(
+        self,
+        *,
+        thread_id: str,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        turn_id: str | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.ThreadItemEntry]:
+        """Every item of ``thread/items/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/items/list``.
+
+        Args:
+            limit: Optional item page size.
+            sort_direction: Optional item pagination direction; defaults to ascending.
+            turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
+        """
+        return self._pages(
+            self.thread_items_list,
+            {"thread_id": thread_id, "limit": limit, "sort_direction": sort_direction, "turn_id": turn_id},
+        )
+
+    def iter_thread_list(
+        self,
+        *,
+        archived: bool | None | Omit = OMIT,
+        cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
+        excluded_thread_ids: list[str] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        model_providers: list[str] | None | Omit = OMIT,
+        originators: list[str] | None | Omit = OMIT,
+        search_term: str | None | Omit = OMIT,
+        section_id: str | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
+        use_state_db_only: bool | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.Thread]:
+        """Every item of ``thread/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/list``.
+
+        Args:
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+            cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
+            excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
+            originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            search_term: Optional substring filter for the extracted thread title.
+            section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+            use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
+        """
+        return self._pages(
+            self.thread_list,
+            {
+                "archived": archived,
+                "cwd": cwd,
+                "excluded_thread_ids": excluded_thread_ids,
+                "limit": limit,
+                "model_providers": model_providers,
+                "originators": originators,
+                "search_term": search_term,
+                "section_id": section_id,
+                "sort_direction": sort_direction,
+                "sort_key": sort_key,
+                "source_kinds": source_kinds,
+                "use_state_db_only": use_state_db_only,
+            },
+        )
+
+    def iter_thread_loaded_list(self, *, limit: v2_all.UInt32 | None | Omit = OMIT) -> AsyncIterator[str]:
+        """Every item of ``thread/loaded/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/loaded/list``.
+
+        Args:
+            limit: Optional page size; defaults to no limit.
+        """
+        return self._pages(self.thread_loaded_list, {"limit": limit})
+
+    def iter_thread_turns_list(
+        self,
+        *,
+        thread_id: str,
+        items_view: Union[v2_all.TurnItemsView, Literal["notLoaded", "summary", "full"]] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.Turn]:
+        """Every item of ``thread/turns/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``thread/turns/list``.
+
+        Args:
+            items_view: How much item detail to include for each returned turn; defaults to summary.
+            limit: Optional turn page size.
+            sort_direction: Optional turn pagination direction; defaults to descending.
+        """
+        return self._pages(
+            self.thread_turns_list,
+            {"thread_id": thread_id, "items_view": items_view, "limit": limit, "sort_direction": sort_direction},
+        )
+
+    def iter_thread_section_list(
+        self, *, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.ThreadSection]:
+        """Every item of ``threadSection/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        JSON-RPC method: ``threadSection/list``.
+
+        Args:
+            limit: Maximum number of sections to return.
+        """
+        return self._pages(self.thread_section_list, {"limit": limit})
 
 
 METHODS: dict[str, str] = {
