@@ -51,6 +51,11 @@ class UnionOf:
 
     members: tuple[TypeExpr, ...]
     discriminator: str | None = None
+    # An open tagged union (one the server sends): the tag value of each
+    # member but the last, which is the fallback for every other tag; and
+    # the tag's wire name (the discriminator above is the attribute name).
+    tags: tuple[str, ...] = ()
+    tag_wire_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,9 @@ class Model:
     # given (anyOf), or exactly one (oneOf, exclusive): e.g. url OR fileId.
     alternatives: tuple[tuple[str, ...], ...] = ()
     exclusive: bool = False
+    # The open union this model stands in for when the server sends a tag
+    # this SDK does not know (see generator.tolerant).
+    fallback_for: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 
 from . import ir
@@ -325,6 +325,28 @@ def requester_class(flavour: Flavour) -> str:
 def wrapper_base_class(class_name_: str) -> str:
     """The hand-written base of a generated wrapper class (``AsyncThread`` -> ``AsyncThreadBase``)."""
     return class_name_ + "Base"
+
+
+_FALLBACK_PREFIXES = ("Unknown", "Unrecognized")
+
+
+def fallback_class_name(union_name: str, taken: Container[str]) -> str | None:
+    """The variant of an open union for tags this SDK does not know (``ThreadItem`` -> ``UnknownThreadItem``).
+
+    ``Unrecognized<Union>`` when the union already has a variant tagged
+    "unknown" (codex's ``CommandAction``); None when both are taken (the
+    caller reports it, the manifest can name it).
+    """
+    for prefix in _FALLBACK_PREFIXES:
+        name = class_name(prefix + union_name)
+        if name not in taken:
+            return name
+    return None
+
+
+def fallback_override_key(union_pointer: str) -> str:
+    """The ``[names.types]`` key that renames a union's fallback variant (a pointer under the union's)."""
+    return union_pointer + "/x-fallback"
 
 
 _MODULE_NAME_MAX = 80

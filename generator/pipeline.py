@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import api_reference, ir, normalize, protocol, views
+from . import api_reference, ir, normalize, protocol, tolerant, views
 from .errors import GeneratorError, Location
 from .fmt import format_python_files
 from .load import V2_BUNDLE, Inputs
@@ -40,7 +40,8 @@ class Result:
 
 def build_api(inputs: Inputs) -> ir.Api:
     definitions, def_class = normalize.build_definitions(inputs.bundle, inputs.manifest.names)
-    return protocol.build_api(inputs, definitions, def_class)
+    api = protocol.build_api(inputs, definitions, def_class)
+    return tolerant.make_tolerant(api, inputs.manifest.names.types, V2_BUNDLE)
 
 
 def render_files(api: ir.Api) -> dict[str, str]:

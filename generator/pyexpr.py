@@ -147,6 +147,8 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False, qualifier: str = "") ->
             else f"{inner} | None"
         )
     if isinstance(t, ir.UnionOf):
+        if t.tags:
+            return _open_union(t, runtime=runtime, qualifier=qualifier)
         if t.discriminator:
             members = ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in t.members)
             return f"Annotated[Union[{members}], {qualifier}Field(discriminator={pyrepr(t.discriminator)})]"
@@ -159,6 +161,28 @@ def annotation(t: ir.TypeExpr, *, runtime: bool = False, qualifier: str = "") ->
             return f'Annotated[Union[{members}], {qualifier}Field(union_mode="left_to_right")]'
         return "Union[" + ", ".join(annotation(m, runtime=runtime, qualifier=qualifier) for m in t.members) + "]"
     raise TypeError(t)
+
+
+def _open_union(t: ir.UnionOf, *, runtime: bool, qualifier: str) -> str:
+    """A tagged union with a fallback: every tag it does not list selects the last member.
+
+    pydantic's callable discriminator (``open_tag``) maps the tag of the
+    object to the member's ``Tag``; a known tag is still validated only
+    against its own variant, so a broken known variant is an error, never
+    a silent fallback.
+    """
+    *known, fallback = t.members
+    parts = [
+        f"Annotated[{annotation(m, runtime=runtime, qualifier=qualifier)}, {qualifier}Tag({pyrepr(tag)})]"
+        for m, tag in zip(known, t.tags, strict=True)
+    ]
+    parts.append(
+        f"Annotated[{annotation(fallback, runtime=runtime, qualifier=qualifier)}, {qualifier}Tag({qualifier}UNKNOWN_TAG)]"
+    )
+    assert t.tag_wire_name is not None and t.discriminator is not None
+    tags = "(" + ", ".join(pyrepr(tag) for tag in t.tags) + ("," if len(t.tags) == 1 else "") + ")"
+    finder = f"{qualifier}open_tag({pyrepr(t.tag_wire_name)}, {pyrepr(t.discriminator)}, {tags})"
+    return f"Annotated[Union[{', '.join(parts)}], {qualifier}Discriminator({finder})]"
 
 
 # Python's own names; the others (Int32 ..., pydantic's JsonValue) are reached

@@ -29,6 +29,7 @@ class ModelView:
     doc: str | None
     fields: tuple[FieldView, ...]
     validator: tuple[str, ...] = ()  # lines of a method, when the schema asks for alternatives
+    base: str = "WireModel"  # UnknownVariant for the fallback of an open union
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def _factory(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:
 
 def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
     fields = tuple(field_view(f, enums) for f in m.fields)
-    return ModelView(m.name, docstring(m.description), fields, alternatives_validator(m))
+    base = "UnknownVariant" if m.fallback_for else "WireModel"
+    return ModelView(m.name, docstring(m.description), fields, alternatives_validator(m), base)
 
 
 def build_order(members: Sequence[ir.Definition]) -> tuple[str, ...]:
@@ -246,7 +248,13 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
         )
     int_aliases = tuple((a.name, _int_alias_expression(a)) for a in ir.INT_ALIASES)
     has_tag_enums = any(e.closed for e in enums.values())
-    base_exports = ("OpenEnum", *(("TagEnum",) if has_tag_enums else ()), "WireModel", *(n for n, _ in int_aliases))
+    base_exports = (
+        "OpenEnum",
+        *(("TagEnum",) if has_tag_enums else ()),
+        "UnknownVariant",
+        "WireModel",
+        *(n for n, _ in int_aliases),
+    )
     # pydantic's two names too, for annotations spelt v2_all.JsonValue; not in __all__.
     base_homes = [(name, BASE_MODULE) for name in (*base_exports, "Field", "JsonValue")]
     return ModelsPackage(
@@ -264,11 +272,12 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
 # Where a shard's free names come from; anything else it uses is a generator bug.
 _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("typing", frozenset({"Annotated", "ClassVar", "Literal", "Optional", "Union"})),
-    ("pydantic", frozenset({"Field", "JsonValue", "model_validator"})),
+    ("pydantic", frozenset({"Discriminator", "Field", "JsonValue", "Tag", "model_validator"})),
     (
         f".{BASE_MODULE}",
         frozenset(
             {"OpenEnum", "TagEnum", "WireModel", "_is_none", "build_models", "require_alternatives"}
+            | {"UNKNOWN_TAG", "UnknownVariant", "open_tag"}
             | {a.name for a in ir.INT_ALIASES}
         ),
     ),
@@ -285,7 +294,7 @@ def shard_imports(shard: ShardView) -> tuple[str, ...]:
     expressions contain; ruff sorts and wraps the lines afterwards.
     """
     code = [e.base for e in shard.enums]
-    code += ["WireModel"] * bool(shard.models)
+    code += [m.base for m in shard.models]
     code += [f.declaration.split(":", 1)[1] for m in shard.models for f in m.fields]  # not the field name
     code += [line for m in shard.models for line in m.validator]
     code += ["build_models"] * bool(shard.build_order)

@@ -26,8 +26,12 @@ from codex_app_server.generated.v2_all import (
     AgentMessageThreadItem,
     ItemAgentMessageDeltaEvent,
     ItemCompletedEvent,
+    ItemStartedEvent,
+    ThreadStatusChangedEvent,
     TurnCompletedEvent,
     TurnStatus,
+    UnknownThreadItem,
+    UnknownThreadStatus,
 )
 
 from .support import child_pids, fake_config, linux_only, reaped, recorded_turn, wait_until
@@ -136,6 +140,7 @@ def test_unknown_methods_and_values_never_break_the_stream(tmp_path: Path, open_
     injected = [
         _note("item/somethingNew", payload={"x": 1}),
         _note("item/started", item={"type": "holographicMessage", "id": "h1"}),
+        _note("item/started", startedAtMs=1, item={"type": "holographicMessage", "id": "h2", "hue": [1, None]}),
         _note("thread/status/changed", status={"type": "hibernating"}),
         {"send": {"method": "account/somethingNew", "params": {}}},  # no thread: not this turn's
     ]
@@ -146,15 +151,22 @@ def test_unknown_methods_and_values_never_break_the_stream(tmp_path: Path, open_
     client = open_client(fake_config(tmp_path, TURN.script(sends)))
     events = _stream(client)
     unknown = [e for e in events if isinstance(e, UnknownNotification)]
-    assert [e.method for e in unknown] == ["item/somethingNew", "item/started", "thread/status/changed"]
+    # An unknown item type or status is a typed event holding the fallback variant, not an unknown
+    # notification (the item/started here also lacks the required startedAtMs: that one stays unknown).
+    assert [e.method for e in unknown] == ["item/somethingNew", "item/started"]
     assert unknown[0].reason == "unknown method" and unknown[0].params is not None
     assert unknown[0].params["payload"] == {"x": 1}
-    assert "holographicMessage" in unknown[1].reason or "type" in unknown[1].reason
+    assert "startedAtMs" in unknown[1].reason
+    started = next(e for e in events if isinstance(e, ItemStartedEvent) and e.params.item.id == "h2")
+    assert isinstance(started.params.item, UnknownThreadItem)
+    assert started.params.item.raw == {"type": "holographicMessage", "id": "h2", "hue": [1, None]}
+    status = next(e for e in events if isinstance(e, ThreadStatusChangedEvent)).params.status
+    assert isinstance(status, UnknownThreadStatus) and status.raw == {"type": "hibernating"}
     assert _deltas(events) == _agent_text(events) == TURN.agent_text()
     last = events[-1]
     assert isinstance(last, TurnCompletedEvent)
-    status = last.params.turn.status
-    assert isinstance(status, TurnStatus) and status.value == "pausedForReview"
+    turn_status = last.params.turn.status
+    assert isinstance(turn_status, TurnStatus) and turn_status.value == "pausedForReview"
 
 
 def test_a_response_with_an_unknown_id_is_dropped(

@@ -18,7 +18,11 @@ choices, each checked precisely rather than assumed:
   parsed value is an ``OpenEnum`` pseudo-member carrying the raw string;
 * ``flattened-alternatives``: a variant whose nested ``anyOf`` alternatives
   (e.g. an image by ``url`` or by ``fileId``) became optional fields accepts
-  an instance with none of them.
+  an instance with none of them;
+* ``open-union``: a union the server sends accepts an unknown tag as its
+  fallback variant (``UnknownThreadItem``), which keeps the object as sent;
+* ``absent-nullable``: in what the server sends, a required field that allows
+  null may be absent (older servers leave it out) and reads as None.
 
 Anything else is an unexplained disagreement and fails the test.
 """
@@ -37,6 +41,7 @@ from typing import Any
 import jsonschema
 import pytest
 from codex_app_server.generated import v2_all
+from codex_app_server.generated._models._base import SENDING
 from pydantic import TypeAdapter, ValidationError
 
 from generator.load import V2_BUNDLE
@@ -268,7 +273,36 @@ def explain(name: str, mutation: Mutation, parsed: Json) -> str | None:
         return "open-enum"
     if mutation.kind == "missing-field" and name in FLATTENED and mutation.path[0] in FLATTENED[name]:
         return "flattened-alternatives"
+    if mutation.kind == "unknown-string" and is_fallback_variant(parsed, mutation.path):
+        return "open-union"
+    if mutation.kind == "missing-field" and is_absent_nullable(name, parsed, mutation.path):
+        return "absent-nullable"
     return None
+
+
+def object_at(parsed: Any, path: Path_) -> Any:
+    """The parsed object at a wire path (fields by wire name, list items by index)."""
+    for key in path:
+        if isinstance(parsed, list):
+            parsed = parsed[key]
+            continue
+        wire = {info.alias or field: field for field, info in type(parsed).model_fields.items()}
+        parsed = getattr(parsed, wire[key]) if key in wire else (parsed.model_extra or {})[key]
+    return parsed
+
+
+def is_fallback_variant(parsed: Json, path: Path_) -> bool:
+    """The unknown tag made its object the union's fallback variant, which kept the tag."""
+    holder = object_at(parsed, path[:-1])
+    return isinstance(holder, v2_all.UnknownVariant) and holder.raw.get(str(path[-1])) == UNKNOWN
+
+
+def is_absent_nullable(name: str, parsed: Json, path: Path_) -> bool:
+    """The absent field read as None, and the schema allows null there."""
+    if object_at(parsed, path) is not None:
+        return False
+    dumped = adapter(name).dump_python(parsed, mode="json", by_alias=True)
+    return schema_accepts(name, dumped)
 
 
 # Definitions with variants whose nested anyOf alternatives became optional fields
@@ -344,12 +378,17 @@ def test_no_unexplained_disagreement(report: Report) -> None:
     assert report.unexplained == [], "\n".join(report.unexplained)
 
 
-def test_bad_discriminator_tag_is_rejected_by_both() -> None:
-    """A tagged union with an unknown tag is an error for both (tags are Literals, not open enums)."""
+def test_bad_discriminator_tag_is_read_as_the_fallback_but_never_sent() -> None:
+    """An unknown tag of a union the server sends reads as its fallback variant; params refuse it."""
     for name, instance in (
         ("ThreadItem", {"type": UNKNOWN, "id": "x"}),
         ("UserInput", {"type": UNKNOWN, "text": "hi"}),
-        ("AskForApproval", {"granular": {"rules": "yes"}}),
     ):
         assert not schema_accepts(name, instance)
-        assert not model_parse(name, instance)[0], name
+        ok, parsed = model_parse(name, instance)
+        assert ok and isinstance(parsed, v2_all.UnknownVariant) and parsed.raw == instance, name
+        with pytest.raises(ValidationError, match="cannot send it"):
+            adapter(name).validate_python(instance, context=SENDING)
+    # An untagged union has no fallback: an unknown shape is an error for both.
+    assert not schema_accepts("AskForApproval", {"granular": {"rules": "yes"}})
+    assert not model_parse("AskForApproval", {"granular": {"rules": "yes"}})[0]

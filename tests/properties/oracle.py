@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
-from codex_app_server.generated.v2_all import OpenEnum
+from codex_app_server.generated.v2_all import OpenEnum, UnknownVariant
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 Path = tuple[str | int, ...]
@@ -50,6 +50,10 @@ EXPLANATIONS = {
     "nested-alternative": "alternatives nested in a union variant (an image given by url OR by fileId) are "
     "optional fields of the variant's model: the model does not insist on one complete alternative, so a "
     "newer server may add another way to say the same thing",
+    "open-union": "a tagged union the server sends reads an unknown tag as its fallback variant "
+    "(UnknownThreadItem ...), which keeps the tag and every other member as received",
+    "absent-nullable": "in what the server sends, a required field that allows null may be absent "
+    "(older servers leave it out) and reads as None",
     "lax-scalar": "pydantic lax mode reads a JSON scalar of another type when it converts losslessly "
     '(bool <-> 0/1, numeric strings such as "7" to numbers, "yes"/"true" to bools)',
 }
@@ -311,6 +315,26 @@ def _explain_optional_null(mutation: Mutation, parsed: object) -> bool:
     return False
 
 
+def _explain_open_union(mutation: Mutation, parsed: object) -> bool:
+    if mutation.kind != "unknown-string" or not mutation.path:
+        return False
+    parent = locate(parsed, mutation.path[:-1])
+    return isinstance(parent, UnknownVariant) and parent.raw.get(str(mutation.path[-1])) == UNKNOWN_STRING
+
+
+def _explain_absent_nullable(mutation: Mutation, parsed: object) -> bool:
+    if mutation.kind != "drop-key" or not mutation.path or not isinstance(mutation.path[-1], str):
+        return False
+    parent = locate(parsed, mutation.path[:-1])
+    if not isinstance(parent, BaseModel):
+        return False
+    for name, info in model_fields(type(parent)).items():
+        if (info.alias or name) == mutation.path[-1]:
+            # exclude_if marks an optional field that may not be null; this one may be.
+            return getattr(parent, name) is None and not info.is_required() and info.exclude_if is None
+    return False
+
+
 def _explain_lax_scalar(mutation: Mutation, parsed: object) -> bool:
     if mutation.kind != "wrong-type" or json_type(mutation.value) not in ("string", "number", "boolean"):
         return False
@@ -367,6 +391,8 @@ _EXPLAINERS: tuple[tuple[str, Explainer], ...] = (
     ("extra-field", lambda m, p, e, b: _explain_extra(m, p, b)),
     ("open-enum", lambda m, p, e, b: _explain_open_enum(m, p, b)),
     ("nested-alternative", lambda m, p, e, b: _explain_nested_alternative(m, p, e)),
+    ("open-union", lambda m, p, e, b: _explain_open_union(m, p)),
+    ("absent-nullable", lambda m, p, e, b: _explain_absent_nullable(m, p)),
 )
 
 

@@ -52,11 +52,18 @@ def _adapter(type_form: object) -> TypeAdapter[object]:
     return TypeAdapter(type_form)
 
 
-def validate(type_form: object, raw: object) -> object:
+def validate(type_form: object, raw: object, context: dict[str, object] | None = None) -> object:
     """Validate ``raw`` into a generated model class or union alias."""
     if isinstance(type_form, type) and issubclass(type_form, BaseModel):
-        return type_form.model_validate(raw)
-    return _adapter(type_form).validate_python(raw)
+        return type_form.model_validate(raw, context=context)
+    return _adapter(type_form).validate_python(raw, context=context)
+
+
+def validate_sent(type_form: object, raw: object) -> object:
+    """Validate what we send: strictly (a union's fallback variant, for reading only, is refused)."""
+    from .generated._models._base import SENDING  # noqa: PLC0415  (generated: loaded with the first params)
+
+    return validate(type_form, raw, SENDING)
 
 
 def to_wire(type_form: object, value: object) -> object:
@@ -82,7 +89,7 @@ def build_whole_params(method: str, params_type: object, params: object) -> obje
 def _checked_wire(method: str, params_type: object, raw: object) -> object:
     """The one validation path of every request's params (see :mod:`._param_checks`)."""
     try:
-        value = validate(params_type, raw)
+        value = validate_sent(params_type, raw)
     except ValidationError as exc:
         raise ParamsValidationError(method, exc, summarize(exc, params_type)) from None
     unknown = list(unknown_enum_values(value))

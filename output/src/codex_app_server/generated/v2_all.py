@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         UInt16,
         UInt32,
         UInt64,
+        UnknownVariant,
         WireModel,
     )
     from ._models.absolute_path_buf import AbsolutePathBuf
@@ -81,7 +82,9 @@ if TYPE_CHECKING:
         SlashTmpFileSystemSpecialPath,
         SpecialFileSystemPath,
         TmpdirFileSystemSpecialPath,
+        UnknownFileSystemPath,
         UnknownFileSystemSpecialPath,
+        UnrecognizedFileSystemSpecialPath,
     )
     from ._models.additional_network_permissions import AdditionalNetworkPermissions
     from ._models.additional_permission_profile import AdditionalPermissionProfile
@@ -102,6 +105,7 @@ if TYPE_CHECKING:
         ApplyPatchApprovalResponse,
         DeleteFileChange,
         FileChange,
+        UnknownFileChange,
         UpdateFileChange,
     )
     from ._models.approvals_reviewer import ApprovalsReviewer
@@ -247,6 +251,7 @@ if TYPE_CHECKING:
         ReadCommandAction,
         SearchCommandAction,
         UnknownCommandAction,
+        UnrecognizedCommandAction,
     )
     from ._models.command_exec_output_delta_event import (
         CommandExecOutputDeltaEvent,
@@ -285,6 +290,7 @@ if TYPE_CHECKING:
         ProjectConfigLayerSource,
         SessionFlagsConfigLayerSource,
         SystemConfigLayerSource,
+        UnknownConfigLayerSource,
         UserConfigLayerSource,
     )
     from ._models.config_read_params import (
@@ -351,6 +357,7 @@ if TYPE_CHECKING:
         InputAudioDynamicToolCallOutputContentItem,
         InputImageDynamicToolCallOutputContentItem,
         InputTextDynamicToolCallOutputContentItem,
+        UnknownDynamicToolCallOutputContentItem,
     )
     from ._models.dynamic_tool_call_params import DynamicToolCallParams, DynamicToolCallResponse, ItemToolCallRequest
     from ._models.dynamic_tool_spec import (
@@ -376,6 +383,7 @@ if TYPE_CHECKING:
         ReadParsedCommand,
         SearchParsedCommand,
         UnknownParsedCommand,
+        UnrecognizedParsedCommand,
     )
     from ._models.experimental_feature_enablement_set_params import (
         ExperimentalFeatureEnablementSetParams,
@@ -452,6 +460,7 @@ if TYPE_CHECKING:
         DeletePatchChangeKind,
         FileUpdateChange,
         PatchChangeKind,
+        UnknownPatchChangeKind,
         UpdatePatchChangeKind,
     )
     from ._models.forced_login_method import ForcedLoginMethod
@@ -472,6 +481,7 @@ if TYPE_CHECKING:
         InputAudioFunctionCallOutputContentItem,
         InputImageFunctionCallOutputContentItem,
         InputTextFunctionCallOutputContentItem,
+        UnknownFunctionCallOutputContentItem,
     )
     from ._models.fuzzy_file_search_params import FuzzyFileSearchParams, FuzzyFileSearchResponse
     from ._models.fuzzy_file_search_result import FuzzyFileSearchMatchType, FuzzyFileSearchResult
@@ -494,6 +504,7 @@ if TYPE_CHECKING:
         ChatgptAccount,
         GetAccountParams,
         GetAccountResponse,
+        UnknownAccount,
     )
     from ._models.get_account_rate_limits_params import (
         GetAccountRateLimitsParams,
@@ -531,6 +542,7 @@ if TYPE_CHECKING:
         McpToolCallGuardianApprovalReviewAction,
         NetworkAccessGuardianApprovalReviewAction,
         RequestPermissionsGuardianApprovalReviewAction,
+        UnknownGuardianApprovalReviewAction,
         WriteStdinGuardianApprovalReviewAction,
     )
     from ._models.guardian_warning_event import GuardianWarningEvent, GuardianWarningNotification
@@ -558,6 +570,7 @@ if TYPE_CHECKING:
         HookTrustStatus,
         McpToolHookMetadata,
         PromptHookMetadata,
+        UnknownHookMetadata,
     )
     from ._models.image_detail import ImageDetail
     from ._models.initialize_params import ClientInfo, InitializeCapabilities, InitializeParams, InitializeResponse
@@ -639,6 +652,7 @@ if TYPE_CHECKING:
         LoginAccountParams,
         LoginAccountResponse,
         LoginAppBrand,
+        UnknownLoginAccountResponse,
     )
     from ._models.logout_account_response import LogoutAccountResponse
     from ._models.managed_hooks_requirements import (
@@ -696,6 +710,7 @@ if TYPE_CHECKING:
         McpServerElicitationRequestResponse,
         OpenaiFormCamelMcpServerElicitationRequestParams,
         OpenaiFormMcpServerElicitationRequestParams,
+        UnknownMcpServerElicitationRequestParams,
         UrlMcpServerElicitationRequestParams,
     )
     from ._models.mcp_server_event_stream_notification import (
@@ -782,6 +797,7 @@ if TYPE_CHECKING:
         ScheduledTaskSummary,
         ScheduledTaskWeekday,
         SkillSummary,
+        UnknownScheduledTaskSchedule,
         WeekdaysScheduledTaskSchedule,
         WeeklyScheduledTaskSchedule,
     )
@@ -819,6 +835,7 @@ if TYPE_CHECKING:
         PluginSource,
         PluginSummary,
         RemotePluginSource,
+        UnknownPluginSource,
     )
     from ._models.plugin_uninstall_params import PluginUninstallParams, PluginUninstallResponse
     from ._models.process_exited_event import ProcessExitedEvent, ProcessExitedNotification
@@ -924,6 +941,7 @@ if TYPE_CHECKING:
         NetworkAccess,
         ReadOnlySandboxPolicy,
         SandboxPolicy,
+        UnknownSandboxPolicy,
         WorkspaceWriteSandboxPolicy,
     )
     from ._models.selected_capability_root import (
@@ -1055,6 +1073,8 @@ if TYPE_CHECKING:
         SubAgentActivityKind,
         SubAgentActivityThreadItem,
         ThreadItem,
+        UnknownThreadItem,
+        UnknownWebSearchAction,
         UsageLimitExceededImageGenerationFailure,
         UserMessageThreadItem,
         WebSearchAction,
@@ -1089,6 +1109,7 @@ if TYPE_CHECKING:
         ThreadPredictionResult,
         ThreadPredictionUpdatedEvent,
         ThreadPredictionUpdatedNotification,
+        UnknownThreadPredictionResult,
     )
     from ._models.thread_project_updated_event import ThreadProjectUpdatedEvent, ThreadProjectUpdatedNotification
     from ._models.thread_queue_changed_event import ThreadQueueChangedEvent, ThreadQueueChangedNotification
@@ -1100,6 +1121,7 @@ if TYPE_CHECKING:
         ThreadStartThreadUnreadPosition,
         ThreadUnreadPosition,
         TurnThreadUnreadPosition,
+        UnknownThreadUnreadPosition,
     )
     from ._models.thread_read_state_operation import (
         ReadThreadReadStateOperation,
@@ -1120,6 +1142,8 @@ if TYPE_CHECKING:
         ThreadRealtimeSessionOutcome,
         ThreadRealtimeTranscriptRole,
         TranscriptSegmentThreadRealtimeItem,
+        UnknownThreadRealtimeBemItemPresentation,
+        UnknownThreadRealtimeItem,
         WholeItemThreadRealtimeBemItemPresentation,
     )
     from ._models.thread_realtime_item_added_event import (
@@ -1194,6 +1218,7 @@ if TYPE_CHECKING:
         SystemErrorThreadStatus,
         ThreadActiveFlag,
         ThreadStatus,
+        UnknownThreadStatus,
     )
     from ._models.thread_status_changed_event import ThreadStatusChangedEvent, ThreadStatusChangedNotification
     from ._models.thread_timeline_entry import (
@@ -1262,6 +1287,7 @@ if TYPE_CHECKING:
         SkillUserInput,
         TextElement,
         TextUserInput,
+        UnknownUserInput,
         UserInput,
     )
     from ._models.warning_event import WarningEvent, WarningNotification
@@ -2396,10 +2422,36 @@ _HOMES: dict[str, str] = {
     "UInt64": "_base",
     "UInt8": "_base",
     "UncommittedChangesReviewTarget": "review_start_params",
+    "UnknownAccount": "get_account_params",
     "UnknownCommandAction": "command_action",
+    "UnknownConfigLayerSource": "config_layer_source",
+    "UnknownDynamicToolCallOutputContentItem": "dynamic_tool_call_output_content_item",
+    "UnknownFileChange": "apply_patch_approval_params",
+    "UnknownFileSystemPath": "additional_file_system_permissions",
     "UnknownFileSystemSpecialPath": "additional_file_system_permissions",
+    "UnknownFunctionCallOutputContentItem": "function_call_output_body",
+    "UnknownGuardianApprovalReviewAction": "guardian_approval_review_action",
+    "UnknownHookMetadata": "hooks_list_params",
+    "UnknownLoginAccountResponse": "login_account_params",
+    "UnknownMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
     "UnknownParsedCommand": "exec_command_approval_params",
+    "UnknownPatchChangeKind": "file_update_change",
+    "UnknownPluginSource": "plugin_summary",
+    "UnknownSandboxPolicy": "sandbox_policy",
+    "UnknownScheduledTaskSchedule": "plugin_read_params",
+    "UnknownThreadItem": "thread_item",
+    "UnknownThreadPredictionResult": "thread_prediction_updated_event",
+    "UnknownThreadRealtimeBemItemPresentation": "thread_realtime_item",
+    "UnknownThreadRealtimeItem": "thread_realtime_item",
+    "UnknownThreadStatus": "thread_status",
+    "UnknownThreadUnreadPosition": "thread_read_state_changed_event",
+    "UnknownUserInput": "user_input",
+    "UnknownVariant": "_base",
+    "UnknownWebSearchAction": "thread_item",
     "UnreadThreadReadStateOperation": "thread_read_state_operation",
+    "UnrecognizedCommandAction": "command_action",
+    "UnrecognizedFileSystemSpecialPath": "additional_file_system_permissions",
+    "UnrecognizedParsedCommand": "exec_command_approval_params",
     "UpdateFileChange": "apply_patch_approval_params",
     "UpdatePatchChangeKind": "file_update_change",
     "UrlMcpServerElicitationRequestParams": "mcp_server_elicitation_request_params",
@@ -3563,10 +3615,36 @@ __all__ = [
     "UInt64",
     "UInt8",
     "UncommittedChangesReviewTarget",
+    "UnknownAccount",
     "UnknownCommandAction",
+    "UnknownConfigLayerSource",
+    "UnknownDynamicToolCallOutputContentItem",
+    "UnknownFileChange",
+    "UnknownFileSystemPath",
     "UnknownFileSystemSpecialPath",
+    "UnknownFunctionCallOutputContentItem",
+    "UnknownGuardianApprovalReviewAction",
+    "UnknownHookMetadata",
+    "UnknownLoginAccountResponse",
+    "UnknownMcpServerElicitationRequestParams",
     "UnknownParsedCommand",
+    "UnknownPatchChangeKind",
+    "UnknownPluginSource",
+    "UnknownSandboxPolicy",
+    "UnknownScheduledTaskSchedule",
+    "UnknownThreadItem",
+    "UnknownThreadPredictionResult",
+    "UnknownThreadRealtimeBemItemPresentation",
+    "UnknownThreadRealtimeItem",
+    "UnknownThreadStatus",
+    "UnknownThreadUnreadPosition",
+    "UnknownUserInput",
+    "UnknownVariant",
+    "UnknownWebSearchAction",
     "UnreadThreadReadStateOperation",
+    "UnrecognizedCommandAction",
+    "UnrecognizedFileSystemSpecialPath",
+    "UnrecognizedParsedCommand",
     "UpdateFileChange",
     "UpdatePatchChangeKind",
     "UrlMcpServerElicitationRequestParams",

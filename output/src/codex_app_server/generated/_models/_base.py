@@ -9,9 +9,10 @@ Also the model of a notification the SDK could not decode, and pydantic's
 from __future__ import annotations
 
 import enum
-from typing import Annotated, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic import JsonValue as JsonValue
 
 Int8 = Annotated[int, Field(ge=-128, le=127)]
@@ -69,6 +70,49 @@ class WireModel(BaseModel):
         defer_build=True,
         protected_namespaces=(),
     )
+
+
+UNKNOWN_TAG = "<unknown>"
+"""The pydantic ``Tag`` of the fallback variant of an open union (no server tag can reach it)."""
+
+_DIRECTION = "codex_app_server.direction"
+SENDING: dict[str, object] = {_DIRECTION: "sent"}
+"""Validation context of what the client sends: a fallback variant is refused there."""
+
+
+def open_tag(wire_name: str, attribute: str, known: tuple[str, ...]) -> Callable[[Any], str]:
+    """The discriminator of an open union: the object's tag if known, else ``UNKNOWN_TAG``."""
+    tags = frozenset(known)
+
+    def tag_of(value: Any) -> str:
+        if type(value) is dict:
+            tag = value.get(wire_name)
+        else:  # a model instance (the user built one), or anything else (then no tag)
+            tag = value.__dict__.get(attribute) if isinstance(value, BaseModel) else None
+        return tag if type(tag) is str and tag in tags else UNKNOWN_TAG
+
+    return tag_of
+
+
+class UnknownVariant(WireModel):
+    """Base of the fallback variant of each union the server sends (``UnknownThreadItem`` ...).
+
+    A newer codex may send a variant this SDK does not know. Instead of
+    failing the whole message it becomes this: the tag as a field, every
+    other key kept as received (``raw`` or ``model_dump()`` give back the
+    object exactly). Only for reading: params holding one are refused.
+    """
+
+    @property
+    def raw(self) -> dict[str, JsonValue]:
+        """The object as the server sent it."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    @model_validator(mode="after")
+    def _not_sent(self, info: ValidationInfo) -> UnknownVariant:
+        if info.context is not None and info.context.get(_DIRECTION) == "sent":
+            raise ValueError(f"{type(self).__name__}: this SDK does not know this variant, so it cannot send it")
+        return self
 
 
 class OpenEnum(str, enum.Enum):

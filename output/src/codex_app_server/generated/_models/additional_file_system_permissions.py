@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, UInt64, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UInt64, UnknownVariant, WireModel, build_models, open_tag
 from .legacy_app_path_string import LegacyAppPathString
 
 
@@ -68,26 +68,51 @@ class TmpdirFileSystemSpecialPath(WireModel):
     kind: Literal["tmpdir"]
 
 
+class UnknownFileSystemPath(UnknownVariant):
+    """A FileSystemPath whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class UnknownFileSystemSpecialPath(WireModel):
     kind: Literal["unknown"]
     path: str
     subpath: LegacyAppPathString | None = None
 
 
+class UnrecognizedFileSystemSpecialPath(UnknownVariant):
+    """A FileSystemSpecialPath whose `kind` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    kind: str
+
+
 FileSystemPath = Annotated[
-    Union[PathFileSystemPath, GlobPatternFileSystemPath, SpecialFileSystemPath], Field(discriminator="type")
+    Union[
+        Annotated[PathFileSystemPath, Tag("path")],
+        Annotated[GlobPatternFileSystemPath, Tag("glob_pattern")],
+        Annotated[SpecialFileSystemPath, Tag("special")],
+        Annotated[UnknownFileSystemPath, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("path", "glob_pattern", "special"))),
 ]
 
 FileSystemSpecialPath = Annotated[
     Union[
-        RootFileSystemSpecialPath,
-        MinimalFileSystemSpecialPath,
-        KindFileSystemSpecialPath,
-        TmpdirFileSystemSpecialPath,
-        SlashTmpFileSystemSpecialPath,
-        UnknownFileSystemSpecialPath,
+        Annotated[RootFileSystemSpecialPath, Tag("root")],
+        Annotated[MinimalFileSystemSpecialPath, Tag("minimal")],
+        Annotated[KindFileSystemSpecialPath, Tag("project_roots")],
+        Annotated[TmpdirFileSystemSpecialPath, Tag("tmpdir")],
+        Annotated[SlashTmpFileSystemSpecialPath, Tag("slash_tmp")],
+        Annotated[UnknownFileSystemSpecialPath, Tag("unknown")],
+        Annotated[UnrecognizedFileSystemSpecialPath, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="kind"),
+    Discriminator(open_tag("kind", "kind", ("root", "minimal", "project_roots", "tmpdir", "slash_tmp", "unknown"))),
 ]
 
 build_models(
@@ -99,7 +124,9 @@ build_models(
     SlashTmpFileSystemSpecialPath,
     TmpdirFileSystemSpecialPath,
     UnknownFileSystemSpecialPath,
+    UnrecognizedFileSystemSpecialPath,
     SpecialFileSystemPath,
+    UnknownFileSystemPath,
     FileSystemSandboxEntry,
     AdditionalFileSystemPermissions,
 )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import WireModel, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, build_models, open_tag
 from .request_id import RequestId
 from .review_decision import ReviewDecision
 from .thread_id import ThreadId
@@ -47,17 +47,35 @@ class DeleteFileChange(WireModel):
     type: Literal["delete"]
 
 
+class UnknownFileChange(UnknownVariant):
+    """A FileChange whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class UpdateFileChange(WireModel):
     move_path: str | None = None
     type: Literal["update"]
     unified_diff: str
 
 
-FileChange = Annotated[Union[AddFileChange, DeleteFileChange, UpdateFileChange], Field(discriminator="type")]
+FileChange = Annotated[
+    Union[
+        Annotated[AddFileChange, Tag("add")],
+        Annotated[DeleteFileChange, Tag("delete")],
+        Annotated[UpdateFileChange, Tag("update")],
+        Annotated[UnknownFileChange, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("add", "delete", "update"))),
+]
 
 build_models(
     AddFileChange,
     DeleteFileChange,
+    UnknownFileChange,
     UpdateFileChange,
     ApplyPatchApprovalParams,
     ApplyPatchApprovalRequest,

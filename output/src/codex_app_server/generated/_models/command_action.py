@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Tag
 
-from ._base import WireModel, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, build_models, open_tag
 from .legacy_app_path_string import LegacyAppPathString
 
 
@@ -37,9 +37,26 @@ class UnknownCommandAction(WireModel):
     type: Literal["unknown"]
 
 
+class UnrecognizedCommandAction(UnknownVariant):
+    """A CommandAction whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 CommandAction = Annotated[
-    Union[ReadCommandAction, ListFilesCommandAction, SearchCommandAction, UnknownCommandAction],
-    Field(discriminator="type"),
+    Union[
+        Annotated[ReadCommandAction, Tag("read")],
+        Annotated[ListFilesCommandAction, Tag("listFiles")],
+        Annotated[SearchCommandAction, Tag("search")],
+        Annotated[UnknownCommandAction, Tag("unknown")],
+        Annotated[UnrecognizedCommandAction, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("read", "listFiles", "search", "unknown"))),
 ]
 
-build_models(ListFilesCommandAction, ReadCommandAction, SearchCommandAction, UnknownCommandAction)
+build_models(
+    ListFilesCommandAction, ReadCommandAction, SearchCommandAction, UnknownCommandAction, UnrecognizedCommandAction
+)

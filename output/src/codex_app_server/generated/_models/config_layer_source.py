@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import WireModel, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, build_models, open_tag
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -70,6 +70,15 @@ class SystemConfigLayerSource(WireModel):
     type: Literal["system"]
 
 
+class UnknownConfigLayerSource(UnknownVariant):
+    """A ConfigLayerSource whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class UserConfigLayerSource(WireModel):
     """User config layer from $CODEX_HOME/config.toml. This layer is special in that it is expected to be: - writable by the user - generally outside the workspace directory"""
 
@@ -82,17 +91,34 @@ class UserConfigLayerSource(WireModel):
 
 ConfigLayerSource = Annotated[
     Union[
-        PackagedDefaultsConfigLayerSource,
-        MdmConfigLayerSource,
-        SystemConfigLayerSource,
-        EnterpriseManagedConfigLayerSource,
-        UserConfigLayerSource,
-        ProjectConfigLayerSource,
-        SessionFlagsConfigLayerSource,
-        LegacyManagedConfigTomlFromFileConfigLayerSource,
-        LegacyManagedConfigTomlFromMdmConfigLayerSource,
+        Annotated[PackagedDefaultsConfigLayerSource, Tag("packagedDefaults")],
+        Annotated[MdmConfigLayerSource, Tag("mdm")],
+        Annotated[SystemConfigLayerSource, Tag("system")],
+        Annotated[EnterpriseManagedConfigLayerSource, Tag("enterpriseManaged")],
+        Annotated[UserConfigLayerSource, Tag("user")],
+        Annotated[ProjectConfigLayerSource, Tag("project")],
+        Annotated[SessionFlagsConfigLayerSource, Tag("sessionFlags")],
+        Annotated[LegacyManagedConfigTomlFromFileConfigLayerSource, Tag("legacyManagedConfigTomlFromFile")],
+        Annotated[LegacyManagedConfigTomlFromMdmConfigLayerSource, Tag("legacyManagedConfigTomlFromMdm")],
+        Annotated[UnknownConfigLayerSource, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(
+        open_tag(
+            "type",
+            "type",
+            (
+                "packagedDefaults",
+                "mdm",
+                "system",
+                "enterpriseManaged",
+                "user",
+                "project",
+                "sessionFlags",
+                "legacyManagedConfigTomlFromFile",
+                "legacyManagedConfigTomlFromMdm",
+            ),
+        )
+    ),
 ]
 
 build_models(
@@ -104,5 +130,6 @@ build_models(
     ProjectConfigLayerSource,
     SessionFlagsConfigLayerSource,
     SystemConfigLayerSource,
+    UnknownConfigLayerSource,
     UserConfigLayerSource,
 )

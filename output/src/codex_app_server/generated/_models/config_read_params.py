@@ -115,7 +115,7 @@ class Config(WireModel):
 
 
 class ConfigLayer(WireModel):
-    config: JsonValue
+    config: JsonValue | None = None
     disabled_reason: Annotated[str | None, Field(alias="disabledReason")] = None
     name: ConfigLayerSource
     version: str

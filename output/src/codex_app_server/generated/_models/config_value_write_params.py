@@ -56,7 +56,7 @@ class ConfigWriteResponse(WireModel):
 
 
 class OverriddenMetadata(WireModel):
-    effective_value: Annotated[JsonValue, Field(alias="effectiveValue")]
+    effective_value: Annotated[JsonValue | None, Field(alias="effectiveValue")] = None
     message: str
     overriding_layer: Annotated[ConfigLayerMetadata, Field(alias="overridingLayer")]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import WireModel, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, build_models, open_tag
 
 
 class InputAudioDynamicToolCallOutputContentItem(WireModel):
@@ -26,17 +26,28 @@ class InputTextDynamicToolCallOutputContentItem(WireModel):
     type: Literal["inputText"]
 
 
+class UnknownDynamicToolCallOutputContentItem(UnknownVariant):
+    """A DynamicToolCallOutputContentItem whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 DynamicToolCallOutputContentItem = Annotated[
     Union[
-        InputTextDynamicToolCallOutputContentItem,
-        InputImageDynamicToolCallOutputContentItem,
-        InputAudioDynamicToolCallOutputContentItem,
+        Annotated[InputTextDynamicToolCallOutputContentItem, Tag("inputText")],
+        Annotated[InputImageDynamicToolCallOutputContentItem, Tag("inputImage")],
+        Annotated[InputAudioDynamicToolCallOutputContentItem, Tag("inputAudio")],
+        Annotated[UnknownDynamicToolCallOutputContentItem, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(open_tag("type", "type", ("inputText", "inputImage", "inputAudio"))),
 ]
 
 build_models(
     InputAudioDynamicToolCallOutputContentItem,
     InputImageDynamicToolCallOutputContentItem,
     InputTextDynamicToolCallOutputContentItem,
+    UnknownDynamicToolCallOutputContentItem,
 )

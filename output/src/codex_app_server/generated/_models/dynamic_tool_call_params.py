@@ -14,7 +14,7 @@ from .request_id import RequestId
 
 
 class DynamicToolCallParams(WireModel):
-    arguments: JsonValue
+    arguments: JsonValue | None = None
     call_id: Annotated[str, Field(alias="callId")]
     namespace: str | None = None
     thread_id: Annotated[str, Field(alias="threadId")]

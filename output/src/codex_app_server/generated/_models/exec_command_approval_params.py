@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import WireModel, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, build_models, open_tag
 from .request_id import RequestId
 from .review_decision import ReviewDecision
 from .thread_id import ThreadId
@@ -64,9 +64,24 @@ class UnknownParsedCommand(WireModel):
     type: Literal["unknown"]
 
 
+class UnrecognizedParsedCommand(UnknownVariant):
+    """A ParsedCommand whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 ParsedCommand = Annotated[
-    Union[ReadParsedCommand, ListFilesParsedCommand, SearchParsedCommand, UnknownParsedCommand],
-    Field(discriminator="type"),
+    Union[
+        Annotated[ReadParsedCommand, Tag("read")],
+        Annotated[ListFilesParsedCommand, Tag("list_files")],
+        Annotated[SearchParsedCommand, Tag("search")],
+        Annotated[UnknownParsedCommand, Tag("unknown")],
+        Annotated[UnrecognizedParsedCommand, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("read", "list_files", "search", "unknown"))),
 ]
 
 build_models(
@@ -74,6 +89,7 @@ build_models(
     ReadParsedCommand,
     SearchParsedCommand,
     UnknownParsedCommand,
+    UnrecognizedParsedCommand,
     ExecCommandApprovalParams,
     ExecCommandApprovalRequest,
     ExecCommandApprovalResponse,

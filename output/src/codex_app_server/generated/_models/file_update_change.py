@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Tag
 
-from ._base import WireModel, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, build_models, open_tag
 
 
 class AddPatchChangeKind(WireModel):
@@ -25,13 +25,28 @@ class FileUpdateChange(WireModel):
     path: str
 
 
+class UnknownPatchChangeKind(UnknownVariant):
+    """A PatchChangeKind whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class UpdatePatchChangeKind(WireModel):
     move_path: str | None = None
     type: Literal["update"]
 
 
 PatchChangeKind = Annotated[
-    Union[AddPatchChangeKind, DeletePatchChangeKind, UpdatePatchChangeKind], Field(discriminator="type")
+    Union[
+        Annotated[AddPatchChangeKind, Tag("add")],
+        Annotated[DeletePatchChangeKind, Tag("delete")],
+        Annotated[UpdatePatchChangeKind, Tag("update")],
+        Annotated[UnknownPatchChangeKind, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("add", "delete", "update"))),
 ]
 
-build_models(AddPatchChangeKind, DeletePatchChangeKind, UpdatePatchChangeKind, FileUpdateChange)
+build_models(AddPatchChangeKind, DeletePatchChangeKind, UnknownPatchChangeKind, UpdatePatchChangeKind, FileUpdateChange)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from ._base import WireModel, _is_none, build_models, require_alternatives
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, _is_none, build_models, open_tag, require_alternatives
 from .image_detail import ImageDetail
 
 
@@ -38,14 +38,24 @@ class InputTextFunctionCallOutputContentItem(WireModel):
     type: Literal["input_text"]
 
 
+class UnknownFunctionCallOutputContentItem(UnknownVariant):
+    """A FunctionCallOutputContentItem whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 FunctionCallOutputContentItem = Annotated[
     Union[
-        InputTextFunctionCallOutputContentItem,
-        InputImageFunctionCallOutputContentItem,
-        InputAudioFunctionCallOutputContentItem,
-        EncryptedContentFunctionCallOutputContentItem,
+        Annotated[InputTextFunctionCallOutputContentItem, Tag("input_text")],
+        Annotated[InputImageFunctionCallOutputContentItem, Tag("input_image")],
+        Annotated[InputAudioFunctionCallOutputContentItem, Tag("input_audio")],
+        Annotated[EncryptedContentFunctionCallOutputContentItem, Tag("encrypted_content")],
+        Annotated[UnknownFunctionCallOutputContentItem, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(open_tag("type", "type", ("input_text", "input_image", "input_audio", "encrypted_content"))),
 ]
 """Responses API compatible content items that can be returned by a tool call. This is a subset of ContentItem with the types we support as function call outputs."""
 
@@ -56,4 +66,5 @@ build_models(
     InputAudioFunctionCallOutputContentItem,
     InputImageFunctionCallOutputContentItem,
     InputTextFunctionCallOutputContentItem,
+    UnknownFunctionCallOutputContentItem,
 )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import WireModel, _is_none, build_models
+from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, _is_none, build_models, open_tag
 from .plan_type import PlanType
 
 
@@ -22,7 +22,7 @@ class ApiKeyAccount(WireModel):
 
 
 class ChatgptAccount(WireModel):
-    email: str | None
+    email: str | None = None
     plan_type: Annotated[PlanType, Field(alias="planType")]
     type: Literal["chatgpt"]
 
@@ -40,6 +40,23 @@ class GetAccountResponse(WireModel):
     requires_openai_auth: Annotated[bool, Field(alias="requiresOpenaiAuth")]
 
 
-Account = Annotated[Union[ApiKeyAccount, ChatgptAccount, AmazonBedrockAccount], Field(discriminator="type")]
+class UnknownAccount(UnknownVariant):
+    """A Account whose `type` this SDK does not know (sent by a newer codex).
 
-build_models(AmazonBedrockAccount, ApiKeyAccount, ChatgptAccount, GetAccountParams, GetAccountResponse)
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
+Account = Annotated[
+    Union[
+        Annotated[ApiKeyAccount, Tag("apiKey")],
+        Annotated[ChatgptAccount, Tag("chatgpt")],
+        Annotated[AmazonBedrockAccount, Tag("amazonBedrock")],
+        Annotated[UnknownAccount, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("apiKey", "chatgpt", "amazonBedrock"))),
+]
+
+build_models(AmazonBedrockAccount, ApiKeyAccount, ChatgptAccount, GetAccountParams, UnknownAccount, GetAccountResponse)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, UInt16, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UInt16, UnknownVariant, WireModel, build_models, open_tag
 from .absolute_path_buf import AbsolutePathBuf
 from .legacy_app_path_string import LegacyAppPathString
 from .network_approval_protocol import NetworkApprovalProtocol
@@ -64,6 +64,15 @@ class RequestPermissionsGuardianApprovalReviewAction(WireModel):
     type: Literal["requestPermissions"]
 
 
+class UnknownGuardianApprovalReviewAction(UnknownVariant):
+    """A GuardianApprovalReviewAction whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class WriteStdinGuardianApprovalReviewAction(WireModel):
     """A child approval for input to an existing command execution item."""
 
@@ -76,15 +85,22 @@ class WriteStdinGuardianApprovalReviewAction(WireModel):
 
 GuardianApprovalReviewAction = Annotated[
     Union[
-        CommandGuardianApprovalReviewAction,
-        ExecveGuardianApprovalReviewAction,
-        WriteStdinGuardianApprovalReviewAction,
-        ApplyPatchGuardianApprovalReviewAction,
-        NetworkAccessGuardianApprovalReviewAction,
-        McpToolCallGuardianApprovalReviewAction,
-        RequestPermissionsGuardianApprovalReviewAction,
+        Annotated[CommandGuardianApprovalReviewAction, Tag("command")],
+        Annotated[ExecveGuardianApprovalReviewAction, Tag("execve")],
+        Annotated[WriteStdinGuardianApprovalReviewAction, Tag("writeStdin")],
+        Annotated[ApplyPatchGuardianApprovalReviewAction, Tag("applyPatch")],
+        Annotated[NetworkAccessGuardianApprovalReviewAction, Tag("networkAccess")],
+        Annotated[McpToolCallGuardianApprovalReviewAction, Tag("mcpToolCall")],
+        Annotated[RequestPermissionsGuardianApprovalReviewAction, Tag("requestPermissions")],
+        Annotated[UnknownGuardianApprovalReviewAction, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(
+        open_tag(
+            "type",
+            "type",
+            ("command", "execve", "writeStdin", "applyPatch", "networkAccess", "mcpToolCall", "requestPermissions"),
+        )
+    ),
 ]
 
 build_models(
@@ -94,5 +110,6 @@ build_models(
     McpToolCallGuardianApprovalReviewAction,
     NetworkAccessGuardianApprovalReviewAction,
     RequestPermissionsGuardianApprovalReviewAction,
+    UnknownGuardianApprovalReviewAction,
     WriteStdinGuardianApprovalReviewAction,
 )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import Int64, OpenEnum, UInt64, WireModel, _is_none, build_models
+from ._base import UNKNOWN_TAG, Int64, OpenEnum, UInt64, UnknownVariant, WireModel, _is_none, build_models, open_tag
 from .absolute_path_buf import AbsolutePathBuf
 from .hook_event_name import HookEventName
 from .hook_source import HookSource
@@ -122,9 +122,24 @@ class PromptHookMetadata(WireModel):
     trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
 
+class UnknownHookMetadata(UnknownVariant):
+    """A HookMetadata whose `handlerType` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    handler_type: Annotated[str, Field(alias="handlerType")]
+
+
 HookMetadata = Annotated[
-    Union[CommandHookMetadata, McpToolHookMetadata, PromptHookMetadata, AgentHookMetadata],
-    Field(discriminator="handler_type"),
+    Union[
+        Annotated[CommandHookMetadata, Tag("command")],
+        Annotated[McpToolHookMetadata, Tag("mcpTool")],
+        Annotated[PromptHookMetadata, Tag("prompt")],
+        Annotated[AgentHookMetadata, Tag("agent")],
+        Annotated[UnknownHookMetadata, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("handlerType", "handler_type", ("command", "mcpTool", "prompt", "agent"))),
 ]
 
 build_models(
@@ -133,6 +148,7 @@ build_models(
     HookErrorInfo,
     McpToolHookMetadata,
     PromptHookMetadata,
+    UnknownHookMetadata,
     HooksListEntry,
     HooksListParams,
     HooksListResponse,

@@ -113,7 +113,7 @@ class Tool(WireModel):
     annotations: JsonValue | None = None
     description: str | None = None
     icons: list[JsonValue] | None = None
-    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
+    input_schema: Annotated[JsonValue | None, Field(alias="inputSchema")] = None
     name: str
     output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
     title: str | None = None

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, WireModel, _is_none, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UnknownVariant, WireModel, _is_none, build_models, open_tag
 
 
 class LoginAppBrand(OpenEnum):
@@ -95,6 +95,15 @@ class Chatgptv2LoginAccountResponse(WireModel):
     type: Literal["chatgpt"]
 
 
+class UnknownLoginAccountResponse(UnknownVariant):
+    """A LoginAccountResponse whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 LoginAccountParams = Annotated[
     Union[
         ApiKeyv2LoginAccountParams,
@@ -109,13 +118,16 @@ LoginAccountParams = Annotated[
 
 LoginAccountResponse = Annotated[
     Union[
-        ApiKeyv2LoginAccountResponse,
-        Chatgptv2LoginAccountResponse,
-        ChatgptDeviceCodev2LoginAccountResponse,
-        ChatgptAuthTokensv2LoginAccountResponse,
-        AmazonBedrockv2LoginAccountResponse,
+        Annotated[ApiKeyv2LoginAccountResponse, Tag("apiKey")],
+        Annotated[Chatgptv2LoginAccountResponse, Tag("chatgpt")],
+        Annotated[ChatgptDeviceCodev2LoginAccountResponse, Tag("chatgptDeviceCode")],
+        Annotated[ChatgptAuthTokensv2LoginAccountResponse, Tag("chatgptAuthTokens")],
+        Annotated[AmazonBedrockv2LoginAccountResponse, Tag("amazonBedrock")],
+        Annotated[UnknownLoginAccountResponse, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(
+        open_tag("type", "type", ("apiKey", "chatgpt", "chatgptDeviceCode", "chatgptAuthTokens", "amazonBedrock"))
+    ),
 ]
 
 build_models(
@@ -130,4 +142,5 @@ build_models(
     ChatgptDeviceCodev2LoginAccountResponse,
     Chatgptv2LoginAccountParams,
     Chatgptv2LoginAccountResponse,
+    UnknownLoginAccountResponse,
 )

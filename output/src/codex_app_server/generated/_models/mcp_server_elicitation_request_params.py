@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, JsonValue
+from pydantic import Discriminator, Field, JsonValue, Tag
 
-from ._base import OpenEnum, TagEnum, UInt32, UInt64, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, TagEnum, UInt32, UInt64, UnknownVariant, WireModel, build_models, open_tag
 from .request_id import RequestId
 
 
@@ -180,7 +180,7 @@ class OpenaiFormCamelMcpServerElicitationRequestParams(WireModel):
     meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     message: str
     mode: Literal["openaiForm"]
-    requested_schema: Annotated[JsonValue, Field(alias="requestedSchema")]
+    requested_schema: Annotated[JsonValue | None, Field(alias="requestedSchema")] = None
     server_name: Annotated[str, Field(alias="serverName")]
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str | None, Field(alias="turnId")] = None
@@ -194,7 +194,7 @@ class OpenaiFormMcpServerElicitationRequestParams(WireModel):
     meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
     message: str
     mode: Literal["openai/form"]
-    requested_schema: Annotated[JsonValue, Field(alias="requestedSchema")]
+    requested_schema: Annotated[JsonValue | None, Field(alias="requestedSchema")] = None
     server_name: Annotated[str, Field(alias="serverName")]
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str | None, Field(alias="turnId")] = None
@@ -202,6 +202,15 @@ class OpenaiFormMcpServerElicitationRequestParams(WireModel):
 
     This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
     """
+
+
+class UnknownMcpServerElicitationRequestParams(UnknownVariant):
+    """A McpServerElicitationRequestParams whose `mode` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    mode: str
 
 
 class UrlMcpServerElicitationRequestParams(WireModel):
@@ -237,12 +246,13 @@ McpElicitationPrimitiveSchema = Union[
 
 McpServerElicitationRequestParams = Annotated[
     Union[
-        FormMcpServerElicitationRequestParams,
-        OpenaiFormMcpServerElicitationRequestParams,
-        OpenaiFormCamelMcpServerElicitationRequestParams,
-        UrlMcpServerElicitationRequestParams,
+        Annotated[FormMcpServerElicitationRequestParams, Tag("form")],
+        Annotated[OpenaiFormMcpServerElicitationRequestParams, Tag("openai/form")],
+        Annotated[OpenaiFormCamelMcpServerElicitationRequestParams, Tag("openaiForm")],
+        Annotated[UrlMcpServerElicitationRequestParams, Tag("url")],
+        Annotated[UnknownMcpServerElicitationRequestParams, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="mode"),
+    Discriminator(open_tag("mode", "mode", ("form", "openai/form", "openaiForm", "url"))),
 ]
 
 build_models(
@@ -261,6 +271,7 @@ build_models(
     FormMcpServerElicitationRequestParams,
     OpenaiFormCamelMcpServerElicitationRequestParams,
     OpenaiFormMcpServerElicitationRequestParams,
+    UnknownMcpServerElicitationRequestParams,
     UrlMcpServerElicitationRequestParams,
     McpServerElicitationRequestRequest,
     McpServerElicitationRequestResponse,

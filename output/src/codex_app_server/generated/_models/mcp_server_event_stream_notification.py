@@ -13,7 +13,7 @@ from ._base import Int64, WireModel, _is_none, build_models
 
 class McpServerEventNotification(WireModel):
     method: str
-    params: JsonValue
+    params: JsonValue | None = None
 
 
 class McpServerEventStreamNotification(WireModel):

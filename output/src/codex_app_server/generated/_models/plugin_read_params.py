@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, UInt32, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UInt32, UnknownVariant, WireModel, build_models, open_tag
 from .absolute_path_buf import AbsolutePathBuf
 from .app_summary import AppSummary
 from .hook_event_name import HookEventName
@@ -102,6 +102,15 @@ class SkillSummary(WireModel):
     short_description: Annotated[str | None, Field(alias="shortDescription")] = None
 
 
+class UnknownScheduledTaskSchedule(UnknownVariant):
+    """A ScheduledTaskSchedule whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class WeekdaysScheduledTaskSchedule(WireModel):
     time: str
     type: Literal["weekdays"]
@@ -115,12 +124,13 @@ class WeeklyScheduledTaskSchedule(WireModel):
 
 ScheduledTaskSchedule = Annotated[
     Union[
-        HourlyScheduledTaskSchedule,
-        DailyScheduledTaskSchedule,
-        WeekdaysScheduledTaskSchedule,
-        WeeklyScheduledTaskSchedule,
+        Annotated[HourlyScheduledTaskSchedule, Tag("hourly")],
+        Annotated[DailyScheduledTaskSchedule, Tag("daily")],
+        Annotated[WeekdaysScheduledTaskSchedule, Tag("weekdays")],
+        Annotated[WeeklyScheduledTaskSchedule, Tag("weekly")],
+        Annotated[UnknownScheduledTaskSchedule, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(open_tag("type", "type", ("hourly", "daily", "weekdays", "weekly"))),
 ]
 
 build_models(
@@ -128,6 +138,7 @@ build_models(
     DailyScheduledTaskSchedule,
     HourlyScheduledTaskSchedule,
     PluginHookSummary,
+    UnknownScheduledTaskSchedule,
     WeekdaysScheduledTaskSchedule,
     WeeklyScheduledTaskSchedule,
     ScheduledTaskSummary,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import Int64, OpenEnum, WireModel, build_models
+from ._base import UNKNOWN_TAG, Int64, OpenEnum, UnknownVariant, WireModel, build_models, open_tag
 from .absolute_path_buf import AbsolutePathBuf
 from .plugin_auth_policy import PluginAuthPolicy
 from .plugin_share_discoverability import PluginShareDiscoverability
@@ -141,8 +141,24 @@ class RemotePluginSource(WireModel):
     type: Literal["remote"]
 
 
+class UnknownPluginSource(UnknownVariant):
+    """A PluginSource whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 PluginSource = Annotated[
-    Union[LocalPluginSource, GitPluginSource, NpmPluginSource, RemotePluginSource], Field(discriminator="type")
+    Union[
+        Annotated[LocalPluginSource, Tag("local")],
+        Annotated[GitPluginSource, Tag("git")],
+        Annotated[NpmPluginSource, Tag("npm")],
+        Annotated[RemotePluginSource, Tag("remote")],
+        Annotated[UnknownPluginSource, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("local", "git", "npm", "remote"))),
 ]
 
 build_models(
@@ -152,5 +168,6 @@ build_models(
     PluginInterface,
     PluginShareContext,
     RemotePluginSource,
+    UnknownPluginSource,
     PluginSummary,
 )

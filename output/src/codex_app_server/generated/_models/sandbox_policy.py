@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UnknownVariant, WireModel, build_models, open_tag
 from .absolute_path_buf import AbsolutePathBuf
 
 
@@ -31,6 +31,15 @@ class ReadOnlySandboxPolicy(WireModel):
     type: Literal["readOnly"]
 
 
+class UnknownSandboxPolicy(UnknownVariant):
+    """A SandboxPolicy whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class WorkspaceWriteSandboxPolicy(WireModel):
     exclude_slash_tmp: Annotated[bool, Field(alias="excludeSlashTmp")] = False
     exclude_tmpdir_env_var: Annotated[bool, Field(alias="excludeTmpdirEnvVar")] = False
@@ -41,11 +50,19 @@ class WorkspaceWriteSandboxPolicy(WireModel):
 
 SandboxPolicy = Annotated[
     Union[
-        DangerFullAccessSandboxPolicy, ReadOnlySandboxPolicy, ExternalSandboxSandboxPolicy, WorkspaceWriteSandboxPolicy
+        Annotated[DangerFullAccessSandboxPolicy, Tag("dangerFullAccess")],
+        Annotated[ReadOnlySandboxPolicy, Tag("readOnly")],
+        Annotated[ExternalSandboxSandboxPolicy, Tag("externalSandbox")],
+        Annotated[WorkspaceWriteSandboxPolicy, Tag("workspaceWrite")],
+        Annotated[UnknownSandboxPolicy, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(open_tag("type", "type", ("dangerFullAccess", "readOnly", "externalSandbox", "workspaceWrite"))),
 ]
 
 build_models(
-    DangerFullAccessSandboxPolicy, ExternalSandboxSandboxPolicy, ReadOnlySandboxPolicy, WorkspaceWriteSandboxPolicy
+    DangerFullAccessSandboxPolicy,
+    ExternalSandboxSandboxPolicy,
+    ReadOnlySandboxPolicy,
+    UnknownSandboxPolicy,
+    WorkspaceWriteSandboxPolicy,
 )

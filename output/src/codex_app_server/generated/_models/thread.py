@@ -76,7 +76,7 @@ class Thread(WireModel):
     """[UNSTABLE] Path to the thread on disk."""
     preview: str
     """Usually the first user message in the thread, if available."""
-    project_id: Annotated[str | None, Field(alias="projectId")]
+    project_id: Annotated[str | None, Field(alias="projectId")] = None
     """Canonical project assignment owned by app-server, if any."""
     reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     """Current configured reasoning effort when loaded, otherwise the latest persisted effort. Null when unset or unavailable. This is not per-turn execution telemetry."""

@@ -18,7 +18,7 @@ class ThreadAttachment(WireModel):
     created_at: Annotated[Int64, Field(alias="createdAt")]
     id: str
     identity_key: Annotated[str, Field(alias="identityKey")]
-    payload: JsonValue
+    payload: JsonValue | None = None
 
 
 build_models(ThreadAttachment)

@@ -6,9 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, JsonValue
+from pydantic import Discriminator, Field, JsonValue, Tag
 
-from ._base import Int32, Int64, OpenEnum, UInt32, UInt64, WireModel, build_models
+from ._base import (
+    UNKNOWN_TAG,
+    Int32,
+    Int64,
+    OpenEnum,
+    UInt32,
+    UInt64,
+    UnknownVariant,
+    WireModel,
+    build_models,
+    open_tag,
+)
 from .absolute_path_buf import AbsolutePathBuf
 from .command_action import CommandAction
 from .dynamic_tool_call_output_content_item import DynamicToolCallOutputContentItem
@@ -171,7 +182,7 @@ class ContextCompactionThreadItem(WireModel):
 
 
 class DynamicToolCallThreadItem(WireModel):
-    arguments: JsonValue
+    arguments: JsonValue | None = None
     content_items: Annotated[list[DynamicToolCallOutputContentItem] | None, Field(alias="contentItems")] = None
     duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     """The duration of the dynamic tool call in milliseconds."""
@@ -271,7 +282,7 @@ class McpToolCallResult(WireModel):
 
 class McpToolCallThreadItem(WireModel):
     app_context: Annotated[McpToolCallAppContext | None, Field(alias="appContext")] = None
-    arguments: JsonValue
+    arguments: JsonValue | None = None
     duration_ms: Annotated[Int64 | None, Field(alias="durationMs")] = None
     """The duration of the MCP tool call in milliseconds."""
     error: McpToolCallError | None = None
@@ -351,6 +362,24 @@ class SubAgentActivityThreadItem(WireModel):
     type: Literal["subAgentActivity"]
 
 
+class UnknownThreadItem(UnknownVariant):
+    """A ThreadItem whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
+class UnknownWebSearchAction(UnknownVariant):
+    """A WebSearchAction whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class UsageLimitExceededImageGenerationFailure(WireModel):
     limit_id: Annotated[str, Field(alias="limitId")]
     resets_at: Annotated[Int64 | None, Field(alias="resetsAt")] = None
@@ -380,32 +409,65 @@ ImageGenerationFailure = UsageLimitExceededImageGenerationFailure
 
 ThreadItem = Annotated[
     Union[
-        UserMessageThreadItem,
-        HookPromptThreadItem,
-        AgentMessageThreadItem,
-        FunctionCallOutputThreadItem,
-        PlanThreadItem,
-        ReasoningThreadItem,
-        CommandExecutionThreadItem,
-        FileChangeThreadItem,
-        McpToolCallThreadItem,
-        DynamicToolCallThreadItem,
-        CollabAgentToolCallThreadItem,
-        SubAgentActivityThreadItem,
-        WebSearchThreadItem,
-        ImageViewThreadItem,
-        SleepThreadItem,
-        ImageGenerationThreadItem,
-        EnteredReviewModeThreadItem,
-        ExitedReviewModeThreadItem,
-        ContextCompactionThreadItem,
+        Annotated[UserMessageThreadItem, Tag("userMessage")],
+        Annotated[HookPromptThreadItem, Tag("hookPrompt")],
+        Annotated[AgentMessageThreadItem, Tag("agentMessage")],
+        Annotated[FunctionCallOutputThreadItem, Tag("functionCallOutput")],
+        Annotated[PlanThreadItem, Tag("plan")],
+        Annotated[ReasoningThreadItem, Tag("reasoning")],
+        Annotated[CommandExecutionThreadItem, Tag("commandExecution")],
+        Annotated[FileChangeThreadItem, Tag("fileChange")],
+        Annotated[McpToolCallThreadItem, Tag("mcpToolCall")],
+        Annotated[DynamicToolCallThreadItem, Tag("dynamicToolCall")],
+        Annotated[CollabAgentToolCallThreadItem, Tag("collabAgentToolCall")],
+        Annotated[SubAgentActivityThreadItem, Tag("subAgentActivity")],
+        Annotated[WebSearchThreadItem, Tag("webSearch")],
+        Annotated[ImageViewThreadItem, Tag("imageView")],
+        Annotated[SleepThreadItem, Tag("sleep")],
+        Annotated[ImageGenerationThreadItem, Tag("imageGeneration")],
+        Annotated[EnteredReviewModeThreadItem, Tag("enteredReviewMode")],
+        Annotated[ExitedReviewModeThreadItem, Tag("exitedReviewMode")],
+        Annotated[ContextCompactionThreadItem, Tag("contextCompaction")],
+        Annotated[UnknownThreadItem, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(
+        open_tag(
+            "type",
+            "type",
+            (
+                "userMessage",
+                "hookPrompt",
+                "agentMessage",
+                "functionCallOutput",
+                "plan",
+                "reasoning",
+                "commandExecution",
+                "fileChange",
+                "mcpToolCall",
+                "dynamicToolCall",
+                "collabAgentToolCall",
+                "subAgentActivity",
+                "webSearch",
+                "imageView",
+                "sleep",
+                "imageGeneration",
+                "enteredReviewMode",
+                "exitedReviewMode",
+                "contextCompaction",
+            ),
+        )
+    ),
 ]
 
 WebSearchAction = Annotated[
-    Union[SearchWebSearchAction, OpenPageWebSearchAction, FindInPageWebSearchAction, OtherWebSearchAction],
-    Field(discriminator="type"),
+    Union[
+        Annotated[SearchWebSearchAction, Tag("search")],
+        Annotated[OpenPageWebSearchAction, Tag("openPage")],
+        Annotated[FindInPageWebSearchAction, Tag("findInPage")],
+        Annotated[OtherWebSearchAction, Tag("other")],
+        Annotated[UnknownWebSearchAction, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("search", "openPage", "findInPage", "other"))),
 ]
 
 build_models(
@@ -440,6 +502,8 @@ build_models(
     SearchWebSearchAction,
     SleepThreadItem,
     SubAgentActivityThreadItem,
+    UnknownThreadItem,
+    UnknownWebSearchAction,
     UserMessageThreadItem,
     WebSearchThreadItem,
 )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import Int64, WireModel, _is_none, build_models
+from ._base import UNKNOWN_TAG, Int64, UnknownVariant, WireModel, _is_none, build_models, open_tag
 
 
 class CompletedThreadPredictionResult(WireModel):
@@ -33,13 +33,28 @@ class ThreadPredictionUpdatedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
 
 
+class UnknownThreadPredictionResult(UnknownVariant):
+    """A ThreadPredictionResult whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 ThreadPredictionResult = Annotated[
-    Union[CompletedThreadPredictionResult, FailedThreadPredictionResult], Field(discriminator="type")
+    Union[
+        Annotated[CompletedThreadPredictionResult, Tag("completed")],
+        Annotated[FailedThreadPredictionResult, Tag("failed")],
+        Annotated[UnknownThreadPredictionResult, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("completed", "failed"))),
 ]
 
 build_models(
     CompletedThreadPredictionResult,
     FailedThreadPredictionResult,
+    UnknownThreadPredictionResult,
     ThreadPredictionUpdatedNotification,
     ThreadPredictionUpdatedEvent,
 )

@@ -19,7 +19,7 @@ class ThreadProjectUpdatedEvent(WireModel):
 
 
 class ThreadProjectUpdatedNotification(WireModel):
-    project_id: Annotated[str | None, Field(alias="projectId")]
+    project_id: Annotated[str | None, Field(alias="projectId")] = None
     thread_id: Annotated[str, Field(alias="threadId")]
 
 

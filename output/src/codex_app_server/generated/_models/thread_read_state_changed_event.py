@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import Int64, WireModel, _is_none, build_models
+from ._base import UNKNOWN_TAG, Int64, UnknownVariant, WireModel, _is_none, build_models, open_tag
 
 
 class ThreadReadState(WireModel):
@@ -43,13 +43,28 @@ class TurnThreadUnreadPosition(WireModel):
     type: Literal["turn"]
 
 
+class UnknownThreadUnreadPosition(UnknownVariant):
+    """A ThreadUnreadPosition whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 ThreadUnreadPosition = Annotated[
-    Union[ThreadStartThreadUnreadPosition, TurnThreadUnreadPosition], Field(discriminator="type")
+    Union[
+        Annotated[ThreadStartThreadUnreadPosition, Tag("threadStart")],
+        Annotated[TurnThreadUnreadPosition, Tag("turn")],
+        Annotated[UnknownThreadUnreadPosition, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("threadStart", "turn"))),
 ]
 
 build_models(
     ThreadStartThreadUnreadPosition,
     TurnThreadUnreadPosition,
+    UnknownThreadUnreadPosition,
     ThreadReadState,
     ThreadReadStateChangedNotification,
     ThreadReadStateChangedEvent,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, UInt32, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UInt32, UnknownVariant, WireModel, build_models, open_tag
 
 
 class ThreadRealtimeSessionOutcome(OpenEnum):
@@ -60,37 +60,63 @@ class TranscriptSegmentThreadRealtimeItem(WireModel):
     type: Literal["transcriptSegment"]
 
 
+class UnknownThreadRealtimeBemItemPresentation(UnknownVariant):
+    """A ThreadRealtimeBemItemPresentation whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
+class UnknownThreadRealtimeItem(UnknownVariant):
+    """A ThreadRealtimeItem whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 class WholeItemThreadRealtimeBemItemPresentation(WireModel):
     type: Literal["wholeItem"]
 
 
 ThreadRealtimeBemItemPresentation = Annotated[
     Union[
-        WholeItemThreadRealtimeBemItemPresentation,
-        InlineMarkdownThreadRealtimeBemItemPresentation,
-        InlineVisualizationThreadRealtimeBemItemPresentation,
+        Annotated[WholeItemThreadRealtimeBemItemPresentation, Tag("wholeItem")],
+        Annotated[InlineMarkdownThreadRealtimeBemItemPresentation, Tag("inlineMarkdown")],
+        Annotated[InlineVisualizationThreadRealtimeBemItemPresentation, Tag("inlineVisualization")],
+        Annotated[UnknownThreadRealtimeBemItemPresentation, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(open_tag("type", "type", ("wholeItem", "inlineMarkdown", "inlineVisualization"))),
 ]
 """EXPERIMENTAL - how an existing agent item appears in a realtime conversation."""
 
 ThreadRealtimeItem = Annotated[
     Union[
-        RealtimeSessionStartedThreadRealtimeItem,
-        TranscriptSegmentThreadRealtimeItem,
-        BemItemPromotedThreadRealtimeItem,
-        RealtimeSessionClosedThreadRealtimeItem,
+        Annotated[RealtimeSessionStartedThreadRealtimeItem, Tag("realtimeSessionStarted")],
+        Annotated[TranscriptSegmentThreadRealtimeItem, Tag("transcriptSegment")],
+        Annotated[BemItemPromotedThreadRealtimeItem, Tag("bemItemPromoted")],
+        Annotated[RealtimeSessionClosedThreadRealtimeItem, Tag("realtimeSessionClosed")],
+        Annotated[UnknownThreadRealtimeItem, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(
+        open_tag(
+            "type", "type", ("realtimeSessionStarted", "transcriptSegment", "bemItemPromoted", "realtimeSessionClosed")
+        )
+    ),
 ]
 """EXPERIMENTAL - a thread-scoped realtime item in the canonical timeline."""
 
 build_models(
     InlineMarkdownThreadRealtimeBemItemPresentation,
     InlineVisualizationThreadRealtimeBemItemPresentation,
+    UnknownThreadRealtimeBemItemPresentation,
     WholeItemThreadRealtimeBemItemPresentation,
     BemItemPromotedThreadRealtimeItem,
     RealtimeSessionClosedThreadRealtimeItem,
     RealtimeSessionStartedThreadRealtimeItem,
     TranscriptSegmentThreadRealtimeItem,
+    UnknownThreadRealtimeItem,
 )

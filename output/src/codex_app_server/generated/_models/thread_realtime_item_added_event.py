@@ -21,7 +21,7 @@ class ThreadRealtimeItemAddedEvent(WireModel):
 class ThreadRealtimeItemAddedNotification(WireModel):
     """EXPERIMENTAL - raw non-audio thread realtime item emitted by the backend."""
 
-    item: JsonValue
+    item: JsonValue | None = None
     thread_id: Annotated[str, Field(alias="threadId")]
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from ._base import OpenEnum, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UnknownVariant, WireModel, build_models, open_tag
 
 
 class ThreadActiveFlag(OpenEnum):
@@ -33,9 +33,24 @@ class SystemErrorThreadStatus(WireModel):
     type: Literal["systemError"]
 
 
+class UnknownThreadStatus(UnknownVariant):
+    """A ThreadStatus whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 ThreadStatus = Annotated[
-    Union[NotLoadedThreadStatus, IdleThreadStatus, SystemErrorThreadStatus, ActiveThreadStatus],
-    Field(discriminator="type"),
+    Union[
+        Annotated[NotLoadedThreadStatus, Tag("notLoaded")],
+        Annotated[IdleThreadStatus, Tag("idle")],
+        Annotated[SystemErrorThreadStatus, Tag("systemError")],
+        Annotated[ActiveThreadStatus, Tag("active")],
+        Annotated[UnknownThreadStatus, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("notLoaded", "idle", "systemError", "active"))),
 ]
 
-build_models(ActiveThreadStatus, IdleThreadStatus, NotLoadedThreadStatus, SystemErrorThreadStatus)
+build_models(ActiveThreadStatus, IdleThreadStatus, NotLoadedThreadStatus, SystemErrorThreadStatus, UnknownThreadStatus)

@@ -19,7 +19,7 @@ class TurnModerationMetadataEvent(WireModel):
 
 
 class TurnModerationMetadataNotification(WireModel):
-    metadata: JsonValue
+    metadata: JsonValue | None = None
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
 

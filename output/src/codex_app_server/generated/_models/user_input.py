@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from ._base import UInt64, WireModel, _is_none, build_models, require_alternatives
+from ._base import (
+    UNKNOWN_TAG,
+    UInt64,
+    UnknownVariant,
+    WireModel,
+    _is_none,
+    build_models,
+    open_tag,
+    require_alternatives,
+)
 from .image_detail import ImageDetail
 
 
@@ -70,17 +79,27 @@ class TextUserInput(WireModel):
     type: Literal["text"]
 
 
+class UnknownUserInput(UnknownVariant):
+    """A UserInput whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
 UserInput = Annotated[
     Union[
-        TextUserInput,
-        ImageUserInput,
-        LocalImageUserInput,
-        AudioUserInput,
-        LocalAudioUserInput,
-        SkillUserInput,
-        MentionUserInput,
+        Annotated[TextUserInput, Tag("text")],
+        Annotated[ImageUserInput, Tag("image")],
+        Annotated[LocalImageUserInput, Tag("localImage")],
+        Annotated[AudioUserInput, Tag("audio")],
+        Annotated[LocalAudioUserInput, Tag("localAudio")],
+        Annotated[SkillUserInput, Tag("skill")],
+        Annotated[MentionUserInput, Tag("mention")],
+        Annotated[UnknownUserInput, Tag(UNKNOWN_TAG)],
     ],
-    Field(discriminator="type"),
+    Discriminator(open_tag("type", "type", ("text", "image", "localImage", "audio", "localAudio", "skill", "mention"))),
 ]
 
 build_models(
@@ -93,4 +112,5 @@ build_models(
     SkillUserInput,
     TextElement,
     TextUserInput,
+    UnknownUserInput,
 )
