@@ -167,7 +167,10 @@ def pager_view(m: ir.Method, api: ir.Api) -> PagerView | None:
     )
     fields = "{" + ", ".join(f"{pyrepr(p.py_name)}: {p.py_name}" for p in params) + "}"
     summary = f"Every item of ``{m.rpc_method}``, fetching page after page (following ``nextCursor``) as you iterate."
-    doc = method_doc(summary, m.rpc_method, params)
+    args = args_doc(params)
+    doc = docstring(
+        "\n\n".join([summary, f"Pages of ``{naming.CLIENT_CLASS}.{m.py_name}``."] + ([args] if args else []))
+    )
     return PagerView(
         naming.pager_name(m.py_name), m.py_name, signature, annotation(item, qualifier=MODELS), doc, fields
     )
