@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from codex_app_server.generated.v2_all import CommandExecutionThreadItem, ItemCompletedEvent
 
-from tests.bench import cold, decode, flood, imports, regen, run, turns
+from tests.bench import cold, decode, flood, flood_memory, imports, regen, run, turns
 from tests.bench._core import TINY, Result
 from tests.support.codex_env import find_codex_binary
 
@@ -84,6 +84,15 @@ def test_flood_delivers_every_delta_through_the_public_stream(tmp_path: Path) ->
         flood.consume_ours(fake, 51)
     for result in flood.bench_flood(TINY):
         _measured(result, baseline=HAS_OFFICIAL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_flood_memory_counts_every_delta_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    fake = flood.write_fake_codex(tmp_path, 50)
+    assert flood_memory._measure("ours", fake, 50) < 50  # raises unless all 50 deltas arrive
+    with pytest.raises(RuntimeError, match="received 50 deltas, expected 51"):
+        flood_memory._measure("ours", fake, 51)
+    _measured(flood_memory.bench_flood_memory(TINY), baseline=HAS_OFFICIAL)
 
 
 @pytest.mark.real

@@ -624,7 +624,7 @@ def test_malformed_lines_are_skipped_and_traffic_continues(
     inbox = Inbox()
     junk = [
         {"raw": "{not json"},
-        {"raw": '{"id": 1, "resu'},
+        {"raw": '{"id": 99, "resu'},  # an id nobody waits for (a pending one fails its call: tests/hostile)
         {"raw": "[1, 2, 3]"},
         {"raw": "\udcff\udcfe"},
         {"raw": '"just a string"'},
@@ -945,13 +945,14 @@ ANSWER_ON_CUE = {
 
 
 class Abandoned:
-    """An ``on_abandoned`` handler that records what it is handed."""
+    """An ``on_abandoned`` handler that records what it is handed, and wants the answers (returns True)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, object, Future[object]]] = []
 
-    def __call__(self, method: str, params: object, future: Future[object]) -> None:
+    def __call__(self, method: str, params: object, future: Future[object]) -> bool:
         self.calls.append((method, params, future))
+        return True
 
 
 def connect_on_cue(

@@ -33,6 +33,7 @@ class Sizes:
     decode_seconds: float  # target duration of one decode round
     flood_messages: int
     flood_rounds: int
+    flood_memory_messages: int  # deltas to a slow consumer (flood_memory)
     turn_rounds: int
     memory_turns: int
     memory_every: int
@@ -46,6 +47,7 @@ FULL = Sizes(
     decode_seconds=0.1,
     flood_messages=100_000,
     flood_rounds=11,
+    flood_memory_messages=1_000_000,
     turn_rounds=60,
     memory_turns=300,
     memory_every=10,
@@ -59,6 +61,7 @@ QUICK = replace(
     decode_seconds=0.05,
     flood_messages=20_000,
     flood_rounds=3,
+    flood_memory_messages=100_000,
     turn_rounds=10,
     memory_turns=60,
     cold_rounds=3,
@@ -70,6 +73,7 @@ TINY = Sizes(
     decode_seconds=0.005,
     flood_messages=200,
     flood_rounds=1,
+    flood_memory_messages=400,
     turn_rounds=1,
     memory_turns=3,
     memory_every=1,

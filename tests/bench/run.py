@@ -25,13 +25,14 @@ Bench = Callable[[Sizes], "Result | list[Result]"]
 
 def benchmarks() -> dict[str, Bench]:
     # Imported here so `--help` stays instant and a broken module names itself.
-    from . import cold, decode, flood, imports, regen, turns
+    from . import cold, decode, flood, flood_memory, imports, regen, turns
 
     return {
         "regen": regen.bench_regen,
         "import": imports.bench_imports,
         "decode": decode.bench_decode,
         "flood": flood.bench_flood,
+        "flood_memory": flood_memory.bench_flood_memory,
         "turn": turns.bench_turn,
         "memory_turns": turns.bench_memory_turns,
         "cold_turn": cold.bench_cold_turn,

@@ -29,6 +29,8 @@ ACTION is an object; its key says what to do:
     {"send": OBJ}                  any JSON object, as one line
     {"raw": TEXT, "newline": true} raw text (malformed lines, partial lines;
                                    "\\udcXX" stands for the raw byte 0xXX)
+    {"raw_answer": TEXT}           raw text as for "raw", "{id}" replaced by the
+                                   current request's id (an unreadable answer)
     {"stderr": TEXT}               a line on stderr
     {"sleep": SECONDS}
     {"exit": CODE}                 exit at once (os._exit), stdout flushed
@@ -109,6 +111,9 @@ def _run(actions: list[dict[str, Any]], request: dict[str, Any] | None) -> None:
             _send({"id": action.get("id", 0), "method": action["request"], "params": action.get("params", {})})
         elif "send" in action:
             _send(action["send"])
+        elif "raw_answer" in action:
+            text = str(action["raw_answer"]).replace("{id}", json.dumps(rid)) + "\n"
+            _write(text.encode("utf-8", "surrogateescape"))
         elif "raw" in action:
             text = str(action["raw"]) + ("\n" if action.get("newline", True) else "")
             _write(text.encode("utf-8", "surrogateescape"))  # "\udcff" -> byte 0xff

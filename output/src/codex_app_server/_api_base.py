@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from ._config import AppServerConfig
-from ._errors import TurnFailedError
+from ._errors import ResponseValidationError, TurnFailedError
 from ._requester import OMIT, Omit
-from ._routing import TURN_COMPLETED, TurnWatch
-from ._rpc import RpcConnection
+from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
+from ._rpc import JsonObject, RpcConnection
 from ._session import Session, decode_notification
 
 # Models are named through v2_all (and the notification union through its
@@ -127,10 +127,21 @@ def final_response(items: list[v2_all.ThreadItem]) -> str | None:
     return None
 
 
-def _completed_turn(event: notifications.Notification, turn_id: str) -> v2_all.Turn | None:
-    if isinstance(event, v2_all.TurnCompletedEvent) and event.params.turn.id == turn_id:
-        return event.params.turn
-    return None
+def _ends_turn(method: str, params: JsonObject, event: notifications.Notification, turn_id: str) -> bool:
+    """True for ``turn_id``'s turn/completed; raises when that one does not decode (nothing else will end the turn)."""
+    if method != TURN_COMPLETED or turn_id_of(method, params) != turn_id:
+        return False
+    if isinstance(event, v2_all.TurnCompletedEvent):
+        return True
+    reason = getattr(event, "reason", None) or "it did not decode"
+    raise ResponseValidationError(None, params, f"{method} of turn {turn_id} does not fit the model: {reason}")
+
+
+def _idle_error(handle: _TurnCommon, idle: float | None) -> TimeoutError:
+    return TimeoutError(
+        f"turn {handle.id} of thread {handle.thread_id}: no event for {idle} s "
+        "(AppServerConfig.turn_idle_timeout); the turn was interrupted"
+    )
 
 
 def _stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
@@ -312,17 +323,30 @@ class TurnHandleBase(_TurnCommon):
         waits briefly for it to end, so the client and the thread stay usable:
         a turn nobody consumes would keep running and absorb the next turn's
         input. Call ``steer()`` from inside the loop, not after leaving it.
+
+        Never hangs: the stream raises :class:`TransportClosedError` when the
+        connection dies, :class:`ResponseValidationError` when this turn's
+        ``turn/completed`` does not decode, and :class:`TimeoutError` (after
+        interrupting the turn) when no event comes within
+        ``AppServerConfig.turn_idle_timeout``. A slow loop body makes the SDK
+        stop reading from codex (backpressure, ``turn_buffer_limit``).
         """
         watch = self._watch
+        idle = self._session.config.turn_idle_timeout
         watch.router.acquire(watch)
         try:
             while True:
-                method, params = watch.get()
+                try:
+                    method, params = watch.get(idle)
+                except TimeoutError:
+                    self._request_interrupt()
+                    raise _idle_error(self, idle) from None
                 event = decode_notification(method, params)
                 self._observe(event)
-                yield event
-                if method == TURN_COMPLETED and _completed_turn(event, self.id) is not None:
+                if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
+                    yield event
                     return
+                yield event
         except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
             self._interrupt_and_drain()
             raise
@@ -349,9 +373,8 @@ class TurnHandleBase(_TurnCommon):
                 return
             while True:  # wait for turn/completed, not for the interrupt's answer
                 method, params = self._watch.get(_INTERRUPT_GRACE_S)
-                event = decode_notification(method, params)
-                self._observe(event)
-                if _completed_turn(event, self.id) is not None:
+                self._observe(decode_notification(method, params))
+                if method == TURN_COMPLETED and turn_id_of(method, params) == self.id:
                     return
         except Exception as exc:  # best effort: the user asked to stop
             logger.debug("interrupting turn %s after Ctrl-C: %s", self.id, exc)
@@ -479,20 +502,28 @@ class AsyncTurnHandleBase(_TurnCommon):
 
         Cancelling the consuming task, or closing the stream before the turn
         completed (an exception in the loop body, ``aclose()``), interrupts the
-        turn; the client stays usable.
+        turn; the client stays usable. Ends with an error rather than hanging,
+        as the blocking ``stream()`` does (connection lost, undecodable
+        ``turn/completed``, ``turn_idle_timeout``).
         """
         import asyncio
 
         watch = self._watch
+        idle = self._session.config.turn_idle_timeout
         watch.router.acquire(watch)
         try:
             while True:
-                method, params = await watch.aget()
+                try:
+                    method, params = await watch.aget(idle)
+                except TimeoutError:
+                    self._send_interrupt()
+                    raise _idle_error(self, idle) from None
                 event = decode_notification(method, params)
                 self._observe(event)
-                yield event
-                if method == TURN_COMPLETED and _completed_turn(event, self.id) is not None:
+                if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
+                    yield event
                     return
+                yield event
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
             self._send_interrupt()
             raise

@@ -120,6 +120,19 @@ class AppServerConfig:
         concurrent_turns: Allow more than one turn consumer per client.
         stderr_buffer_lines: How many trailing stderr lines are kept for
             error messages.
+        turn_idle_timeout: Seconds a turn's ``stream()``/``run()`` waits for
+            the turn's next event before it gives up: the stream ends with
+            :class:`TimeoutError` (naming the turn) and the turn is
+            interrupted. Time spent answering a server request (an approval
+            waiting for your handler) does not count. The default, one hour,
+            is far beyond any healthy pause (codex reports progress while a
+            model thinks or a command runs); ``None`` waits forever.
+        turn_buffer_limit: Events a turn being consumed may buffer ahead of a
+            slow consumer; at that mark the SDK stops reading from the server
+            (backpressure: the pipe fills and codex waits) until the consumer
+            catches up, so memory stays bounded. Reading goes on while a
+            request awaits its answer (e.g. ``steer()`` from inside the loop)
+            or another turn's consumer waits for events.
     """
 
     codex_bin: str | os.PathLike[str] | None = None
@@ -137,6 +150,8 @@ class AppServerConfig:
     shutdown_timeout: float = 2.0
     concurrent_turns: bool = False
     stderr_buffer_lines: int = 200
+    turn_idle_timeout: float | None = 3600.0
+    turn_buffer_limit: int = 4096
 
     def __post_init__(self) -> None:
         if isinstance(self.extra_args, str) or not all(isinstance(arg, str) for arg in self.extra_args):
@@ -147,6 +162,10 @@ class AppServerConfig:
                 raise ValueError(f"{name} must be >= 0")
         if self.request_timeout is not None and self.request_timeout <= 0:
             raise ValueError("request_timeout must be > 0 or None")
+        if self.turn_idle_timeout is not None and self.turn_idle_timeout <= 0:
+            raise ValueError("turn_idle_timeout must be > 0 or None")
+        if self.turn_buffer_limit < 1:
+            raise ValueError("turn_buffer_limit must be >= 1")
         if self.stderr_buffer_lines < 0:
             raise ValueError("stderr_buffer_lines must be >= 0")
         # Fail at construction, not at launch, on a bad key, value or variable.

@@ -11,12 +11,24 @@ dicts; typed decoding happens in the consumer, off the reader's hot path.
 A turn whose caller left (Ctrl-C, a cancelled task or a timeout) is
 interrupted by the session, and the thread's next turn waits for it to end
 (:meth:`Router.settle`).
+
+Backpressure (bounded memory): a turn being consumed (``stream()``/``run()``)
+buffers at most ``AppServerConfig.turn_buffer_limit`` events ahead of its
+consumer (plus the batch the consumer holds). At that mark the reader thread
+pauses inside the transport's callback, so the pipe fills and codex waits,
+until the consumer takes the buffer. The reader keeps reading regardless
+while a request of ours awaits its answer (``steer()`` from inside the loop,
+any other call), while another consumer waits on an empty queue (another
+thread's turn), or once the connection is closing: a slow consumer never
+starves answers or other turns, and nothing deadlocks. A turn nobody
+consumes yet (``turn()`` before ``stream()``) is buffered whole.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -34,6 +46,10 @@ logger = logging.getLogger("codex_app_server")
 
 TURN_COMPLETED = "turn/completed"
 _TURN_STARTED = "turn/started"
+
+# How often a paused reader re-checks the conditions that nobody signals
+# (a request went out, the connection is closing): its worst-case delay.
+_PAUSE_POLL_S = 0.05
 
 Route = tuple[str, str | None, str | None]  # (thread key, turn key, key inside the turn object)
 
@@ -73,10 +89,12 @@ class TurnWatch:
         self.completed: bool = False  # turn/completed was received (set by the reader)
         self.interrupting: bool = False  # interrupted for a caller that left: Router.settle waits for it
         self.reserved: bool = False  # holds the consumer slot for a run() whose turn/start is in flight
+        self.consuming: bool = False  # a stream() reads this watch: its buffer is bounded (backpressure)
         # Throughput (tests/bench flood): push() and get() take the lock
         # directly (a C context manager, not Condition's Python one), push()
         # notifies only when get() sleeps, and the consumer takes the whole
         # queue at once into _taken, so it locks once per batch, not per event.
+        self._limit = router.buffer_limit  # backpressure mark, read per event
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._sleepers = 0  # consumers blocked in get()
@@ -98,7 +116,9 @@ class TurnWatch:
             if self.turn_id is not None and other is not None and other != self.turn_id:
                 return False
             done = method == TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
-            self._queue.append((method, params))
+            queue = self._queue
+            queue.append((method, params))
+            full = self.consuming and len(queue) >= self._limit
             if done:
                 self.completed = True
                 self._on_started = None
@@ -113,7 +133,13 @@ class TurnWatch:
             wake_threadsafe(*waiter)
         if on_started is not None:
             on_started()
+        if full:
+            self.router.pause_reader(self)
         return done
+
+    def buffered(self) -> int:
+        """Events waiting for the consumer (not counting the batch it holds)."""
+        return len(self._queue)
 
     def mark_interrupting(self, resend: Callable[[], None]) -> None:
         """An interrupt of this bound turn went out: hold the thread's next turn until this one completes.
@@ -152,39 +178,90 @@ class TurnWatch:
             self.router.forget(self)
 
     def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
-        """The next notification (for the turn's one consumer)."""
+        """The next notification (for the turn's one consumer).
+
+        Raises the connection's error once the buffer is empty, and
+        TimeoutError after ``timeout`` seconds without an event (not
+        counting time while a server request of ours is being answered:
+        the turn waits for us then, not the other way round).
+        """
         if self._taken:
             return self._taken.popleft()
         with self._lock:
+            if not self._queue:
+                self._sleep(timeout)
+            self._taken, self._queue = self._queue, self._taken
+        if self.router.paused:
+            self.router.wake_reader()
+        return self._taken.popleft()
+
+    def _sleep(self, timeout: float | None) -> None:
+        """Wait (lock held) until the queue has an event; see :meth:`get`."""
+        router = self.router
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._sleepers += 1
+        router.waiting(1)
+        try:
             while not self._queue:
                 if self._error is not None:
                     raise self._error
-                self._sleepers += 1
-                try:
-                    woke = self._cond.wait(timeout)
-                finally:
-                    self._sleepers -= 1
-                if not woke:
-                    raise TimeoutError(f"no notification for turn {self.turn_id} within {timeout} s")
-            self._taken, self._queue = self._queue, self._taken
-        return self._taken.popleft()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    if not router.answering():
+                        raise self._timed_out(timeout)
+                    deadline = time.monotonic() + (timeout or 0.0)
+                    continue
+                self._cond.wait(left)
+        finally:
+            self._sleepers -= 1
+            router.waiting(-1)
 
-    async def aget(self) -> tuple[str, JsonObject]:
+    def _timed_out(self, timeout: float | None) -> TimeoutError:
+        return TimeoutError(f"no event for turn {self.turn_id} of thread {self.thread_id} within {timeout} s")
+
+    async def aget(self, timeout: float | None = None) -> tuple[str, JsonObject]:
+        """:meth:`get` for a coroutine: waits without blocking the event loop."""
         if self._taken:
             return self._taken.popleft()
         import asyncio
 
         loop = asyncio.get_running_loop()
+        router = self.router
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
                 if self._queue:
                     self._taken, self._queue = self._queue, self._taken
-                    return self._taken.popleft()
+                    break
                 if self._error is not None:
                     raise self._error
                 future: asyncio.Future[None] = loop.create_future()
                 self._waiter = (loop, future)
-            await future
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if not router.answering():
+                        self._drop_waiter(future)
+                        raise self._timed_out(timeout)
+                    deadline = time.monotonic() + (timeout or 0.0)
+                    left = timeout or 0.0
+                timer = loop.call_later(left, _resolve, future)
+            router.waiting(1)
+            try:
+                await future
+            finally:
+                router.waiting(-1)
+                if deadline is not None:
+                    timer.cancel()
+                self._drop_waiter(future)
+        if router.paused:
+            router.wake_reader()
+        return self._taken.popleft()
+
+    def _drop_waiter(self, future: object) -> None:
+        with self._lock:
+            if self._waiter is not None and self._waiter[1] is future:
+                self._waiter = None
 
     def cancel(self) -> None:
         """The turn never started (turn/start failed): stop buffering, give back a reserved consumer slot."""
@@ -192,11 +269,41 @@ class TurnWatch:
         self.router.release(self)
 
 
-class Router:
-    """Routes thread notifications to turn watches and guards turn consumers."""
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
-    def __init__(self, concurrent_turns: bool) -> None:
+
+def _never() -> bool:
+    return False
+
+
+class Router:
+    """Routes thread notifications to turn watches, guards turn consumers, applies backpressure.
+
+    Args:
+        concurrent_turns: One consumer per thread (True) or per client.
+        buffer_limit: Events a consumed turn buffers before the reader pauses.
+        keep_reading: True while the reader must not pause (a request awaits
+            its answer, the connection is closing); polled while paused.
+        answering: True while a server request is being answered by us
+            (idle timeouts do not count that time).
+    """
+
+    def __init__(
+        self,
+        concurrent_turns: bool,
+        buffer_limit: int = 4096,
+        keep_reading: Callable[[], bool] = _never,
+        answering: Callable[[], bool] = _never,
+    ) -> None:
         self.concurrent_turns = concurrent_turns
+        self.buffer_limit = buffer_limit
+        self.keep_reading = keep_reading
+        self.answering = answering
+        self.paused = False  # the reader is paused in pause_reader (read without the lock: a hint)
+        self._pressure = threading.Condition(threading.Lock())
+        self._waiting = 0  # consumers waiting on an empty queue
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a watch went or a hold was released
         self._watches: dict[str, list[TurnWatch]] = {}
@@ -217,10 +324,50 @@ class Router:
         watches = self._watches.get(thread_id)
         if not watches:
             return
-        turn_id = _turn_id(route, params)
+        turn_id: str | None = None  # _turn_id, inlined: this runs for every event of a watched thread
+        turn_key = route[1]
+        if turn_key is not None:
+            value = params.get(turn_key)
+            inner = route[2]
+            if inner is not None and type(value) is dict:
+                value = value.get(inner)
+            if type(value) is str:
+                turn_id = value
         for watch in tuple(watches):
             if watch.push(method, params, turn_id):
                 self.forget(watch)
+
+    # -- backpressure
+
+    def pause_reader(self, watch: TurnWatch) -> None:
+        """Reader thread: ``watch``'s consumer is behind; stop reading until it catches up (see the module doc)."""
+        pressure = self._pressure
+        limit = self.buffer_limit
+        with pressure:
+            self.paused = True
+            try:
+                while (
+                    watch.consuming
+                    and watch.buffered() >= limit
+                    and not self._waiting
+                    and self._error is None
+                    and not self.keep_reading()
+                ):
+                    pressure.wait(_PAUSE_POLL_S)
+            finally:
+                self.paused = False
+
+    def wake_reader(self) -> None:
+        """A consumer took its buffer (or left): a paused reader re-checks at once."""
+        with self._pressure:
+            self._pressure.notify_all()
+
+    def waiting(self, delta: int) -> None:
+        """A consumer starts (+1) or stops (-1) waiting on an empty queue; a paused reader must then read."""
+        with self._pressure:
+            self._waiting += delta
+            if delta > 0 and self.paused:
+                self._pressure.notify_all()
 
     def watch(self, thread_id: str, *, consumer: bool = False) -> TurnWatch:
         """Buffer ``thread_id``'s turn events from now on.
@@ -307,9 +454,10 @@ class Router:
         with self._lock:
             if watch.reserved and self._consumers.get(watch.thread_id) is watch:
                 watch.reserved = False  # the run() that reserved the slot starts consuming
-                return
-            self._check_free(watch.thread_id)
-            self._consumers[watch.thread_id] = watch
+            else:
+                self._check_free(watch.thread_id)
+                self._consumers[watch.thread_id] = watch
+            watch.consuming = True
 
     def _check_free(self, thread_id: str) -> None:
         if self.concurrent_turns:
@@ -327,8 +475,11 @@ class Router:
     def release(self, watch: TurnWatch) -> None:
         with self._lock:
             watch.reserved = False
+            watch.consuming = False
             if self._consumers.get(watch.thread_id) is watch:
                 del self._consumers[watch.thread_id]
+        if self.paused:
+            self.wake_reader()
 
     def close(self, error: BaseException) -> None:
         """The connection ended: every waiting consumer gets ``error``."""
@@ -337,5 +488,6 @@ class Router:
             watches = [w for ws in self._watches.values() for w in ws]
             self._watches.clear()
             self._changed.notify_all()
+        self.wake_reader()
         for watch in watches:
             watch.fail(error)

@@ -7,8 +7,10 @@ line. Messages are told apart by which members they carry:
 * ``{"method", "params"?}``: a notification;
 * ``{"id", "method", "params"?}``: a request from the server (approvals...).
 
-Callbacks run on the transport's reader thread, in arrival order; they must
-not block (answer server requests later through the context if needed).
+Callbacks run on the transport's reader thread, in arrival order. The
+notification callback may block on purpose (backpressure: see
+:mod:`._routing`); the others must not (answer server requests later
+through the context if needed).
 Neither params nor results are ever logged: they can hold credentials.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
@@ -50,8 +53,12 @@ RequestId = int | str
 NotificationHandler = Callable[[str, JsonObject], None]
 ServerRequestHandler = Callable[["ServerRequestContext"], None]
 CloseCallback = Callable[[TransportClosedError], None]
-AbandonHandler = Callable[[str, Mapping[str, object] | None, Future[object]], None]
+# Returns True when it wants the answer (the request then stays pending).
+AbandonHandler = Callable[[str, Mapping[str, object] | None, Future[object]], "bool | None"]
 
+# The id of a response line too broken to parse: a pending call still learns why it failed.
+_RESPONSE_ID = re.compile(rb'"id"\s*:\s*(\d{1,18})\s*[,}]')
+_METHOD_KEY = re.compile(rb'"method"\s*:')
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _PREVIEW_CHARS = 200
 
@@ -198,6 +205,14 @@ class RpcConnection:
     def stderr_tail(self) -> str:
         return self._transport.stderr_tail()
 
+    def has_pending(self) -> bool:
+        """True while a request of ours awaits its answer."""
+        return bool(self._pending)
+
+    def pending_count(self) -> int:
+        """Requests awaiting their answer (a call that timed out without an interested handler is not one)."""
+        return len(self._pending)
+
     # -- outgoing ------------------------------------------------------------
 
     def request(self, method: str, params: Mapping[str, object] | None = None) -> Future[object]:
@@ -266,6 +281,15 @@ class RpcConnection:
             self.abandon(method, params, future)
             raise
 
+    def _drop(self, future: Future[object]) -> None:
+        """Forget a request whose answer nobody will read (a late answer is dropped): nothing stays behind."""
+        with self._lock:
+            for request_id, (pending, _) in self._pending.items():
+                if pending is future:
+                    del self._pending[request_id]
+                    break
+        future.cancel()
+
     def abandon(self, method: str, params: Mapping[str, object] | None, future: Future[object]) -> None:
         """The caller stopped waiting for ``future``, its request ``method`` with ``params``.
 
@@ -275,14 +299,20 @@ class RpcConnection:
         to act on that answer (the turn an abandoned ``turn/start`` starts
         must be interrupted); not for a request that failed: its error was
         the answer. Never raises: the caller is on its way out already.
+        Unless the handler returns True (it wants the answer), the request
+        leaves the pending table now: timed-out calls leave nothing behind.
         """
         handler = self._on_abandoned
-        if handler is None or future.cancelled() or (future.done() and future.exception() is not None):
+        if future.cancelled() or (future.done() and future.exception() is not None):
             return
-        try:
-            handler(method, params, future)
-        except Exception:
-            logger.exception("abandoned-request handler failed for %s", method)
+        wanted = False
+        if handler is not None:
+            try:
+                wanted = handler(method, params, future) is True
+            except Exception:
+                logger.exception("abandoned-request handler failed for %s", method)
+        if not wanted and not future.done():
+            self._drop(future)
 
     def notify(self, method: str, params: Mapping[str, object] | None = None) -> None:
         """Send a notification. Raises :class:`TransportClosedError` if closed."""
@@ -318,11 +348,13 @@ class RpcConnection:
         def on_line(line: bytes) -> None:
             try:
                 message = fast_loads(line)
-            except ValueError:
+            except ValueError as fast_error:
+                if not line.strip():  # an empty line: nothing to say, nothing to parse again
+                    return
                 try:
                     message = loads(line)
-                except ValueError:  # JSONDecodeError, UnicodeDecodeError
-                    bad_line(line, "not valid JSON")
+                except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+                    bad_line(line, f"not valid JSON: {error or fast_error}")
                     return
             if type(message) is dict and "id" not in message:
                 method = message.get("method")
@@ -369,7 +401,10 @@ class RpcConnection:
             with self._lock:
                 entry = self._pending.pop(request_id, None)
         if entry is None:
-            logger.warning("codex_app_server: dropped a response with unknown id %r", request_id)
+            if type(request_id) is int and 0 < request_id <= self._next_id:  # one we gave up on (timeout)
+                logger.debug("dropped the late response to request id %r", request_id)
+            else:
+                logger.warning("codex_app_server: dropped a response with unknown id %r", request_id)
             return
         future, req_method = entry
         if logger.isEnabledFor(logging.DEBUG):
@@ -413,13 +448,27 @@ class RpcConnection:
             logger.debug("could not answer %s: %s", ctx.method, exc)
 
     def _bad_line(self, line: bytes, why: str) -> None:
-        if line.strip():
-            logger.warning(
-                "codex_app_server: skipped a malformed line from the server (%s, %d bytes): %s",
-                why,
-                len(line),
-                _preview(line),
+        """Log a line that cannot be read; if it names a pending call's id, fail that call with the reason."""
+        if not line.strip():
+            return
+        entry = None
+        match = None if _METHOD_KEY.search(line) else _RESPONSE_ID.search(line)
+        if match is not None:
+            with self._lock:
+                entry = self._pending.pop(int(match.group(1)), None)
+        if entry is not None:
+            future, method = entry
+            _fail(
+                future,
+                ResponseValidationError(method, line[:_PREVIEW_CHARS], f"the response line is unreadable ({why})"),
             )
+            return
+        logger.warning(
+            "codex_app_server: skipped a malformed line from the server (%s, %d bytes): %s",
+            why,
+            len(line),
+            _preview(line),
+        )
 
     def _on_transport_closed(self, reason: BaseException | None) -> None:
         if isinstance(reason, TransportClosedError):

@@ -90,7 +90,11 @@ class Session:
 
     def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
         self.config: AppServerConfig = config
-        self.router: Router = Router(config.concurrent_turns)
+        self.router: Router = Router(
+            config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
+        )
+        self._answering_count = 0  # server requests our handlers are answering
+        self._answering_lock = threading.Lock()
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
@@ -103,6 +107,18 @@ class Session:
     def pid(self) -> int | None:
         """The app-server child's process id once launched, else None."""
         return self.transport.pid if self.transport is not None else None
+
+    def _must_read(self) -> bool:
+        """The reader may not pause: a request awaits its answer, or the connection is closing."""
+        rpc = self.rpc
+        return rpc is None or rpc.closed or rpc.has_pending()
+
+    def _answering(self) -> bool:
+        return self._answering_count > 0
+
+    def _answer_started(self, delta: int) -> None:
+        with self._answering_lock:
+            self._answering_count += delta
 
     def start(self) -> InitializeResponse:
         check_cwd(self.config)  # it may have gone since the config was made
@@ -174,7 +190,7 @@ class Session:
             return
         answer.add_done_callback(functools.partial(_log_refused_interrupt, turn_id))
 
-    def _on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> None:
+    def _on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> bool:
         """The caller stopped waiting for a request (Ctrl-C, cancelled task, timeout).
 
         A ``turn/start`` it gave up on still starts a turn, and nobody would
@@ -182,13 +198,14 @@ class Session:
         thread's next input. Interrupt it once its id is known.
         """
         if method != "turn/start" or params is None:
-            return
+            return False
         try:
             thread_id = v2_all.TurnStartParams.model_validate(params).thread_id
         except ValidationError:  # not sent by us, then: nothing to interrupt
-            return
+            return False
         self.router.hold(thread_id, request)
         request.add_done_callback(functools.partial(self._interrupt_started_turn, thread_id))
+        return True  # keep the request pending: its answer names the turn to interrupt
 
     def _interrupt_started_turn(self, thread_id: str, request: Future[object]) -> None:
         """Runs on the reader thread as it reads the turn/start answer, so before that turn's turn/started
@@ -231,9 +248,21 @@ class Session:
                 return
             import asyncio
 
-            asyncio.run_coroutine_threadsafe(_answer_async(ctx, spec, handler_fn, params), loop)
+            answer: Callable[[], object] = functools.partial(
+                asyncio.run_coroutine_threadsafe,
+                _answer_async(ctx, spec, handler_fn, params, self._answer_started),
+                loop,
+            )
         else:
-            self._workers().submit(_answer_sync, ctx, spec, handler_fn, params)
+            answer = functools.partial(
+                self._workers().submit, _answer_sync, ctx, spec, handler_fn, params, self._answer_started
+            )
+        self._answer_started(1)  # until the handler's answer went out: turns wait for us meanwhile
+        try:
+            answer()
+        except BaseException:
+            self._answer_started(-1)
+            raise
 
 
 def _started_turn_id(request: Future[object]) -> str | None:
@@ -271,16 +300,26 @@ def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
 
 
 def _answer_sync(
-    ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object
+    ctx: ServerRequestContext,
+    spec: ServerRequestSpec,
+    fn: Callable[[object], object],
+    params: object,
+    answered: Callable[[int], None],
 ) -> None:
     try:
         _reply(ctx, spec, fn(params))
     except Exception as exc:
         _reply_error(ctx, exc)
+    finally:
+        answered(-1)
 
 
 async def _answer_async(
-    ctx: ServerRequestContext, spec: ServerRequestSpec, fn: Callable[[object], object], params: object
+    ctx: ServerRequestContext,
+    spec: ServerRequestSpec,
+    fn: Callable[[object], object],
+    params: object,
+    answered: Callable[[int], None],
 ) -> None:
     try:
         result = fn(params)
@@ -289,3 +328,5 @@ async def _answer_async(
         _reply(ctx, spec, result)
     except Exception as exc:
         _reply_error(ctx, exc)
+    finally:
+        answered(-1)
