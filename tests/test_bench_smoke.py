@@ -134,3 +134,25 @@ def test_run_writes_json_and_a_markdown_table(tmp_path: Path, capsys: pytest.Cap
         assert {"min", "median", "max"} <= set(row)
     table = capsys.readouterr().out
     assert "| decode |" in table and "| decode_floor |" in table
+
+
+@pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="the [remote] extra is not installed")
+def test_flood_ws_delivers_every_delta_over_a_websocket() -> None:
+    from tests.bench import remote
+    from tests.bench.fake_ws_flood import FloodWsServer
+
+    with FloodWsServer(50) as server:
+        assert remote.consume_ws(server.url, 50).wall > 0  # raises unless all 50 deltas arrive typed, in order
+        with pytest.raises(RuntimeError, match="received 50 deltas, expected 51"):
+            remote.consume_ws(server.url, 51)
+    for result in remote.bench_flood_ws(TINY):
+        _measured(result, baseline=HAS_OFFICIAL)
+
+
+@pytest.mark.real
+@requires_codex
+@pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="the [remote] extra is not installed")
+def test_turn_ws_runs_real_turns_over_a_websocket_and_stdio() -> None:
+    from tests.bench import remote
+
+    _measured(remote.bench_turn_ws(TINY), baseline=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from codex_app_server._rpc import RpcConnection
-from codex_app_server._transport import StdioTransport
+from codex_app_server._transports import StdioTransport
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -56,7 +56,7 @@ from codex_app_server._requester import AsyncRequester
 from codex_app_server._retry import async_retry_on_overload, backoff_delay, retry_on_overload
 from codex_app_server._routing import Router
 from codex_app_server._rpc import AbandonHandler, RpcConnection, ServerRequestContext
-from codex_app_server._transport import StdioTransport
+from codex_app_server._transports import StdioTransport
 
 FAKE_SERVER = Path(__file__).parent / "support" / "fake_stdio_server.py"
 BUSY = {"code": -32001, "message": "Server overloaded; retry later."}

@@ -25,7 +25,7 @@ Bench = Callable[[Sizes], "Result | list[Result]"]
 
 def benchmarks() -> dict[str, Bench]:
     # Imported here so `--help` stays instant and a broken module names itself.
-    from . import cold, decode, flood, flood_memory, imports, regen, turns
+    from . import cold, decode, flood, flood_memory, imports, regen, remote, turns
 
     return {
         "regen": regen.bench_regen,
@@ -34,6 +34,9 @@ def benchmarks() -> dict[str, Bench]:
         "flood": flood.bench_flood,
         "flood_memory": flood_memory.bench_flood_memory,
         "turn": turns.bench_turn,
+        "turn_ws": remote.bench_turn_ws,
+        "flood_ws": remote.bench_flood_ws,
+        "concurrency": remote.bench_concurrency,
         "memory_turns": turns.bench_memory_turns,
         "cold_turn": cold.bench_cold_turn,
         "regen_growth": regen.bench_regen_history,

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.remote.servers import stop_daemon
 from tests.support.codex_env import find_codex_binary, mock_config_overrides, toml_value
 from tests.support.fake_provider import FakeProvider, FunctionCall, HttpError, Script, Text, final_text
 
@@ -55,6 +56,7 @@ class Scenario:
     stdout: Sequence[str] = ()
     stderr: Sequence[str] = ()
     exact_stdout: str | None = None
+    starts_daemon: bool = False  # the snippet leaves a daemon running in ~/.codex: stopped after it by pid
 
     @property
     def expected_requests(self) -> int:
@@ -115,6 +117,12 @@ SCENARIOS: dict[str, Scenario] = {
         stderr=["DEBUG:codex_app_server:-> request initialize", "-> request turn/start", "<- response turn/start"],
     ),
     "the-low-level-client-1": Scenario([final_text("Listed hello.")], exact_stdout="True\n"),
+    "connecting-to-a-running-app-server-1": Scenario(
+        [final_text("Hello from the daemon.")], exact_stdout="Hello from the daemon.\n", starts_daemon=True
+    ),
+    "connecting-to-a-running-app-server-2": Scenario(
+        [final_text("Hello over a websocket.")], exact_stdout="Hello over a websocket.\n"
+    ),
 }
 
 SNIPPETS = python_snippets(README.read_text(encoding="utf-8"))
@@ -178,14 +186,18 @@ def test_readme_snippet_runs(snippet: Snippet, tmp_path: Path) -> None:
     script.write_text(snippet.code, encoding="utf-8")
     with FakeProvider(scenario.replies) as provider:
         (home / ".codex" / "config.toml").write_text(codex_config_toml(provider.base_url), encoding="utf-8")
-        proc = subprocess.run(
-            [sys.executable, str(script)],
-            cwd=work,
-            env=snippet_env(home, binary),
-            capture_output=True,
-            text=True,
-            timeout=SNIPPET_TIMEOUT,
-        )
+        try:
+            proc = subprocess.run(
+                [sys.executable, str(script)],
+                cwd=work,
+                env=snippet_env(home, binary),
+                capture_output=True,
+                text=True,
+                timeout=SNIPPET_TIMEOUT,
+            )
+        finally:
+            if scenario.starts_daemon:
+                stop_daemon(binary, snippet_env(home, binary), home / ".codex")
         requests = len(provider.requests)
     where = f"README.md:{snippet.line} ({snippet.id})"
     assert proc.returncode == 0, f"{where} exited {proc.returncode}:\n{proc.stderr[-3000:]}"

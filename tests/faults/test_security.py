@@ -64,7 +64,7 @@ def _environ_of(pid: int) -> dict[str, str]:
 
 
 def test_the_app_server_is_spawned_without_a_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import codex_app_server._transport as transport
+    import codex_app_server._transports.stdio as transport
 
     calls: list[tuple[Any, dict[str, Any]]] = []
     real_popen = subprocess.Popen

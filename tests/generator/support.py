@@ -196,6 +196,8 @@ def import_generated(generated: Path, root: Path, package: str) -> ModuleType:
     for runtime in sorted(RUNTIME.glob("_*.py")):
         if runtime.name != "__init__.py":
             shutil.copyfile(runtime, home / runtime.name)
+    for package_dir in sorted(RUNTIME.glob("_*/")):  # hand-written subpackages (_transports)
+        shutil.copytree(package_dir, home / package_dir.name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(generated, home / "generated")
     sys.path.insert(0, str(root))
     try:

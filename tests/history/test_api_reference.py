@@ -132,7 +132,16 @@ def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
             assert isinstance(value, property)
             assert plain(value.fget.__annotations__["return"]) == plain(member.signature)
             continue
-        signature = plain(str(inspect.signature(value)).replace("'", "").replace("self, ", "").replace("(self)", "()"))
+        if member.kind == "classmethod":
+            assert isinstance(value, classmethod), name
+            value = value.__func__
+        signature = plain(
+            str(inspect.signature(value))
+            .replace("'", "")
+            .replace("self, ", "")
+            .replace("(self)", "()")
+            .replace("cls, ", "")
+        )
         expected = plain(member.signature if member.kind != "constructor" else member.signature + " -> None")
         assert signature == expected, name
         assert inspect.iscoroutinefunction(value) == (member.kind == "async method"), name

@@ -11,7 +11,7 @@
    ``[bin]`` pinned to the schema's codex version, pydantic the only runtime
    dependency, README as long description, license, ``py.typed``).
 5. For each Python 3.10-3.13 found (``python3.X`` on PATH, else pyenv): a
-   fresh venv, ``pip install 'WHEEL[bin]'`` and ``smoke_installed.py`` run in
+   fresh venv, ``pip install 'WHEEL[bin,remote]'`` and ``smoke_installed.py`` run in
    isolated mode from a temporary directory, against a fake model provider
    served from this process. The oldest Python gets pydantic at the declared
    floor, the others the newest release pip picks, so both ends of the range
@@ -158,8 +158,13 @@ def metadata_problems(wheel: Path, expected: Expected) -> list[str]:
         ),
         (_pydantic_floor(runtime) is not None, f"pydantic has no lower bound in {runtime}"),
         (
-            extras == [f"openai-codex-cli-bin=={expected.codex_version}; extra == 'bin'"],
+            f"openai-codex-cli-bin=={expected.codex_version}; extra == 'bin'" in extras,
             f"[bin] must pin openai-codex-cli-bin=={expected.codex_version}, got {extras}",
+        ),
+        (
+            {r.split(";")[0].split("==")[0] for r in extras if "extra == 'remote'" in r} == {"websockets", "PyJWT"}
+            and all("==" in r for r in extras),
+            f"[remote] must pin websockets and PyJWT exactly, got {extras}",
         ),
         (meta["License-Expression"] == "MIT", f"License-Expression is {meta['License-Expression']!r}"),
         (any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "LICENSE is not in the wheel"),
@@ -279,7 +284,7 @@ def smoke(
     constraints = cwd / "constraints.txt"
     constraints.write_text(f"pydantic=={pydantic_pin}\n" if pydantic_pin else "", encoding="utf-8")
     run(
-        [venv_python, "-m", "pip", "install", "--quiet", f"{wheel}[bin]", "-c", str(constraints)],
+        [venv_python, "-m", "pip", "install", "--quiet", f"{wheel}[bin,remote]", "-c", str(constraints)],
         timeout=INSTALL_TIMEOUT,
         cwd=cwd,
         env=env,

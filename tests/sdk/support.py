@@ -34,7 +34,7 @@ from codex_app_server import (
     Notification,
     _session,
 )
-from codex_app_server._transport import CloseHandler, LineHandler, StdioTransport
+from codex_app_server._transports import CloseHandler, LineHandler, StdioTransport
 from codex_app_server.generated.v2_all import AgentMessageThreadItem, ItemAgentMessageDeltaEvent, ItemCompletedEvent
 from codex_app_server.testing import FakeProvider, Raw, Script, Text, offline_config
 from codex_app_server.testing._provider import sse_events

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from codex_app_server import AsyncServerRequestHandler, ServerRequestHandler, TurnStatus
+from codex_app_server import AsyncServerRequestHandler, DeferredAnswer, ServerRequestHandler, TurnStatus, defer_answer
 from codex_app_server.generated.v2_all import (
     ActiveThreadStatus,
     CommandExecutionRequestApprovalParams,
@@ -215,3 +216,67 @@ def test_deferred_answer_does_not_block_other_traffic(codex: Any, provider: Rout
         if isinstance(e, ItemCompletedEvent) and isinstance(e.params.item, CommandExecutionThreadItem)
     ]
     assert (item.aggregated_output or "").strip() == "hi"
+
+
+def test_a_deferred_answer_is_sent_later_from_another_thread(codex: Any, provider: RoutedProvider) -> None:
+    """The handler returns at once; the approval is answered later through the handle (stdio)."""
+    provider.enqueue(ECHO_HI, final_text("Ran it after a while."))
+    handles: list[DeferredAnswer[CommandExecutionRequestApprovalResponse]] = []
+    codex.set_handler(deferring_handler(codex, handles, timeout=STEP_TIMEOUT_S))
+    thread = untrusted_thread(codex)
+    answered = threading.Event()
+
+    def answer_later() -> None:
+        while not handles:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the handler has long returned
+        answered.set()
+        assert handles[0].resolve(CommandExecutionRequestApprovalResponse(decision="accept"))
+
+    threading.Thread(target=answer_later, daemon=True).start()
+    result = thread.run("Run echo hi.")
+
+    assert answered.is_set() and handles[0].done and not handles[0].resolved_elsewhere
+    (item,) = command_items(result.items)
+    assert item.status == CommandExecutionStatus.completed
+    assert not handles[0].resolve(CommandExecutionRequestApprovalResponse(decision="decline"))  # once only
+
+
+def test_a_deferred_answer_nobody_gives_sends_the_safe_default_after_its_timeout(
+    codex: Any, provider: RoutedProvider
+) -> None:
+    provider.enqueue(ECHO_HI, final_text("Not running it, then."))
+    handles: list[DeferredAnswer[CommandExecutionRequestApprovalResponse]] = []
+    codex.set_handler(deferring_handler(codex, handles, timeout=0.3))
+    thread = untrusted_thread(codex)
+
+    result = thread.run("Run echo hi.")
+
+    (item,) = command_items(result.items)
+    assert item.status == CommandExecutionStatus.declined  # the default
+    assert handles[0].done and result.final_response == "Not running it, then."
+
+
+def deferring_handler(
+    codex: Any, handles: list[DeferredAnswer[CommandExecutionRequestApprovalResponse]], timeout: float
+) -> Any:
+    """A handler of the client's flavour that defers every command approval (default: decline)."""
+
+    def defer() -> CommandExecutionRequestApprovalResponse:
+        answer = defer_answer(CommandExecutionRequestApprovalResponse(decision="decline"), timeout=timeout)
+        handles.append(answer)
+        return answer.default  # ignored: the handle answers
+
+    class Sync(ServerRequestHandler):
+        def item_command_execution_request_approval(
+            self, params: CommandExecutionRequestApprovalParams
+        ) -> CommandExecutionRequestApprovalResponse:
+            return defer()
+
+    class Async(AsyncServerRequestHandler):
+        async def item_command_execution_request_approval(
+            self, params: CommandExecutionRequestApprovalParams
+        ) -> CommandExecutionRequestApprovalResponse:
+            return defer()
+
+    return Async() if isinstance(codex, Blocking) else Sync()

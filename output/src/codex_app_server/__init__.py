@@ -13,9 +13,11 @@ Start with :class:`Codex` (blocking) or :class:`AsyncCodex` (asyncio)::
 import logging as _logging
 from typing import TYPE_CHECKING
 
+from ._answers import DeferredAnswer, defer_answer
 from ._api_base import RunResult
 from ._config import AppServerConfig
 from ._errors import (
+    AuthenticationError,
     BinaryNotFoundError,
     CodexError,
     InternalRpcError,
@@ -23,6 +25,7 @@ from ._errors import (
     InvalidRequestError,
     JsonRpcError,
     MethodNotFoundError,
+    MissingExtraError,
     ParamsValidationError,
     ParseError,
     ResponseValidationError,
@@ -34,6 +37,7 @@ from ._errors import (
 )
 from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
 from ._lazy import lazy_exports as _lazy_exports
+from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
 from ._retry import async_retry_on_overload, retry_on_overload
 from ._version import __version__
@@ -67,9 +71,11 @@ __all__ = [
     "AsyncServerRequestHandler",
     "AsyncThread",
     "AsyncTurnHandle",
+    "AuthenticationError",
     "BinaryNotFoundError",
     "Codex",
     "CodexError",
+    "DeferredAnswer",
     "ImageInput",
     "InitializeResponse",
     "Input",
@@ -81,11 +87,13 @@ __all__ = [
     "LocalImageInput",
     "MentionInput",
     "MethodNotFoundError",
+    "MissingExtraError",
     "NoHandlerError",
     "Notification",
     "Omit",
     "ParamsValidationError",
     "ParseError",
+    "Reconnect",
     "ResponseValidationError",
     "RetryLimitExceededError",
     "RunResult",
@@ -101,6 +109,7 @@ __all__ = [
     "UnknownNotification",
     "__version__",
     "async_retry_on_overload",
+    "defer_answer",
     "is_retryable_error",
     "retry_on_overload",
 ]

@@ -8,14 +8,18 @@ typed method per manifest wrapper.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
+
 from ._config import AppServerConfig
 from ._errors import ResponseValidationError, TurnFailedError
+from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
 from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
 from ._rpc import JsonObject, RpcConnection
@@ -33,10 +37,13 @@ if TYPE_CHECKING:
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
 
+    from ._transports.endpoints import Endpoint
+
 logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
 R = TypeVar("R")
+PathLike = str | os.PathLike[str]
 
 # How long an interrupted consumer waits for the turn to wind down.
 _INTERRUPT_GRACE_S = 5.0
@@ -167,6 +174,7 @@ class _ThreadCommon:
 
     def __init__(self, session: Session, thread: v2_all.Thread) -> None:
         self._router = session.router
+        session.follow(thread.id)
         self.id: str = thread.id
         self.thread: v2_all.Thread = thread
         """The thread as the server described it when this object was made."""
@@ -241,17 +249,122 @@ class CodexBase:
     """Blocking client for one ``codex app-server`` process; starts eagerly."""
 
     def __init__(self, config: AppServerConfig | None = None, *, handler: ServerRequestHandler | None = None) -> None:
-        self._config = config or AppServerConfig()
-        self._session = Session(self._config, handler)
+        self._open(config or AppServerConfig(), handler, None)
+
+    def _open(
+        self,
+        config: AppServerConfig,
+        handler: ServerRequestHandler | None,
+        endpoint: Endpoint | None,
+        reconnect: Reconnect | None = None,
+    ) -> None:
+        self._config = config
+        self._session = Session(self._config, handler, endpoint, reconnect)
         self._metadata = self._session.start()
         self._finalizer = _stop_when_collected(self, self._session)
-        assert self._session.rpc is not None
-        self._client = AppServerClient(self._session.rpc, self._config.request_timeout, local_filesystem=True)
+        self._client = AppServerClient(
+            self._session.current_rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+        )
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize``."""
         return self._metadata
+
+    # -- connecting to a running app-server (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> Self:
+        """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
+
+        ``unix://`` is the control socket of ``codex_home`` (default
+        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
+        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
+        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
+        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
+        (timeouts, client info, concurrent turns), not those of a spawned child.
+        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
+        connection and resumes this client's threads; off by default.
+        Credentials never appear in logs, errors or ``repr``.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+
+    @classmethod
+    def connect_daemon(
+        cls,
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> Self:
+        """Connect to the local app-server daemon, starting it first if it is not running.
+
+        The daemon runs with the configuration and environment of whoever
+        started it, and keeps running after this client closes: stop it with
+        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
+        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
+        """
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
+
+    @classmethod
+    def connect_command(
+        cls,
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> Self:
+        """Connect through a command whose stdin/stdout carry the server socket's bytes.
+
+        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
+        runs without a shell and is stopped when the client closes.
+        """
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: ServerRequestHandler | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._reconnect import reconnect_policy
+
+        client = cls.__new__(cls)
+        client._open(config, handler, endpoint, reconnect_policy(reconnect))
+        return client
 
     @property
     def client(self) -> AppServerClient:
@@ -399,19 +512,32 @@ class AsyncCodexBase:
         *,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
     ) -> None:
-        self._config = config or AppServerConfig()
-        self._session = Session(self._config, handler)
+        self._open(config or AppServerConfig(), handler, None)
+
+    def _open(
+        self,
+        config: AppServerConfig,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
+        endpoint: Endpoint | None,
+        reconnect: Reconnect | None = None,
+    ) -> None:
+        self._config = config
+        self._session = Session(self._config, handler, endpoint, reconnect)
         self._finalizer = _stop_when_collected(self, self._session)
         self._start_lock: asyncio.Lock | None = None
         self._metadata: v2_all.InitializeResponse | None = None
-        self._client = AsyncAppServerClient(self._connect, self._config.request_timeout, local_filesystem=True)
+        self._client = AsyncAppServerClient(
+            self._connect, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+        )
 
     async def _connect(self) -> RpcConnection:
-        if self._session.rpc is not None and self._metadata is not None:
-            return self._session.rpc
+        rpc = self._session.rpc
+        if rpc is not None and self._metadata is not None:
+            if rpc.closed_error is not None and self._session.reconnect is not None:  # rare: wait off the loop
+                return await _in_worker_thread(self._session.current_rpc)
+            return rpc
         await self.start()
-        assert self._session.rpc is not None
-        return self._session.rpc
+        return self._session.current_rpc()
 
     async def start(self) -> v2_all.InitializeResponse:
         """Launch and initialise the app-server (idempotent)."""
@@ -424,6 +550,103 @@ class AsyncCodexBase:
                 self._session.loop = asyncio.get_running_loop()
                 self._metadata = await _in_worker_thread(self._session.start)
         return self._metadata
+
+    # -- connecting to a running app-server (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client of a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
+
+        ``unix://`` is the control socket of ``codex_home`` (default
+        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
+        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
+        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
+        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
+        (timeouts, client info, concurrent turns), not those of a spawned child.
+        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
+        connection and resumes this client's threads; off by default.
+        Credentials never appear in logs, errors or ``repr``.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+
+    @classmethod
+    def connect_daemon(
+        cls,
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client of the local app-server daemon, started first (on connect) if it is not running.
+
+        The daemon runs with the configuration and environment of whoever
+        started it, and keeps running after this client closes: stop it with
+        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
+        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
+        """
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
+
+    @classmethod
+    def connect_command(
+        cls,
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client that connects through a command whose stdin/stdout carry the server socket's bytes.
+
+        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
+        runs without a shell and is stopped when the client closes.
+        """
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._reconnect import reconnect_policy
+
+        client = cls.__new__(cls)
+        client._open(
+            config, handler, endpoint, reconnect_policy(reconnect)
+        )  # started on first use or by ``async with``
+        return client
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from .generated import v2_all
 
 __all__ = [
+    "AuthenticationError",
     "BinaryNotFoundError",
     "CodexError",
     "InternalRpcError",
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidRequestError",
     "JsonRpcError",
     "MethodNotFoundError",
+    "MissingExtraError",
     "ParamsValidationError",
     "ParseError",
     "ResponseValidationError",
@@ -82,6 +84,40 @@ class TransportClosedError(CodexError):
 
 def _rebuild_transport_closed(reason: str, returncode: int | None, stderr_tail: str) -> TransportClosedError:
     return TransportClosedError(reason, returncode=returncode, stderr_tail=stderr_tail)
+
+
+class AuthenticationError(TransportClosedError):
+    """A running app-server refused this client's credentials (HTTP 401).
+
+    ``endpoint`` names the server (never a credential), ``auth_mode`` how
+    this client authenticated (``"none"``, ``"capability-token"`` or
+    ``"signed-bearer-token"``) and ``server_reason`` what the server said,
+    e.g. ``"expired websocket jwt"``.
+    """
+
+    def __init__(self, endpoint: str, auth_mode: str, server_reason: str) -> None:
+        self.endpoint = endpoint
+        self.auth_mode = auth_mode
+        self.server_reason = server_reason
+        super().__init__(f"{endpoint}: authentication failed (auth mode {auth_mode}): {server_reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.endpoint, self.auth_mode, self.server_reason))
+
+
+class MissingExtraError(CodexError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message has the pip command."""
+
+    def __init__(self, feature: str, extra: str, missing: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
+        super().__init__(
+            f"{feature} needs the optional dependency {missing!r}: pip install 'codex-app-server[{extra}]'"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.feature, self.extra, self.missing))
 
 
 class BinaryNotFoundError(CodexError):

@@ -136,9 +136,14 @@ class SyncRequester:
     """Base of the generated blocking client."""
 
     def __init__(
-        self, rpc: RpcConnection, request_timeout: float | None = None, *, local_filesystem: bool = False
+        self,
+        rpc: RpcConnection | Callable[[], RpcConnection],
+        request_timeout: float | None = None,
+        *,
+        local_filesystem: bool = False,
     ) -> None:
-        self._rpc = rpc
+        # A callable gives the connection of the moment (a reconnecting client swaps it).
+        self._rpc_now: Callable[[], RpcConnection] = rpc if callable(rpc) else lambda: rpc
         self._request_timeout = request_timeout
         # The app-server shares this machine's filesystem (a stdio child): directory params are checked here.
         self._local_filesystem = local_filesystem
@@ -152,7 +157,7 @@ class SyncRequester:
         whole: object = OMIT,
     ) -> object:
         params = _wire_params(method, params_type, fields, whole, self._local_filesystem)
-        raw = self._rpc.call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
+        raw = self._rpc_now().call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
         return parse_response(method, response_type, raw)
 
     def _pages(self, fetch: Callable[..., Page[T]], fields: Mapping[str, object]) -> Iterator[T]:

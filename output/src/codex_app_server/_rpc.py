@@ -1,4 +1,4 @@
-"""A thread-safe JSON-RPC 2.0 client over a :class:`~._transport.Transport`.
+"""A thread-safe JSON-RPC 2.0 client over a :class:`~._transports.Transport`.
 
 codex speaks JSON-RPC without the ``"jsonrpc"`` member, one message per
 line. Messages are told apart by which members they carry:
@@ -34,7 +34,7 @@ from ._errors import (
     TransportClosedError,
     error_from_response,
 )
-from ._transport import Transport
+from ._transports import Transport
 
 __all__ = [
     "AbandonHandler",

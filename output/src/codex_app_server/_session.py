@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, ValidationError
 
+from ._answers import PendingRequest, PendingRequests, current_request
 from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
-from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, TransportClosedError
+from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._requester import to_wire, validate
 from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
-from ._transport import StdioTransport
+from ._transports import StdioTransport, Transport
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     # is an annotation only, so importing the SDK does not pay for it.
     from pydantic import JsonValue
 
+    from ._reconnect import Reconnect
+    from ._transports.endpoints import Endpoint
     from .generated.notifications import Notification
     from .generated.v2_all import InitializeResponse
 
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("codex_app_server")
 
 AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
+
+_REQUEST_RESOLVED = "serverRequest/resolved"
 
 
 def decode_notification(method: str, params: JsonObject) -> Notification:
@@ -86,27 +91,45 @@ def _where_invalid(exc: ValidationError) -> str:
 
 
 class Session:
-    """Owns the process, the RPC connection, the router and the request handler."""
+    """Owns the process, the RPC connection, the router and the request handler.
 
-    def __init__(self, config: AppServerConfig, handler: AnyHandler | None = None) -> None:
-        self.config: AppServerConfig = config
+    Without an ``endpoint`` it spawns ``codex app-server`` as its child;
+    with one it connects to that running server.
+    """
+
+    def __init__(
+        self,
+        config: AppServerConfig,
+        handler: AnyHandler | None = None,
+        endpoint: Endpoint | None = None,
+        reconnect: Reconnect | None = None,
+    ) -> None:
+        self.config = config
+        self.endpoint = endpoint
+        self.reconnect = reconnect if endpoint is not None else None  # a spawned child is not reconnected to
+        # Whether the server sees this machine's filesystem, so that directory params can be checked here.
+        self.local_filesystem = endpoint is None or endpoint.local
+        self.followed: dict[str, None] = {}  # thread ids to resume after a reconnect (ordered set)
+        self._closing = False
+        self._reconnecting = False
+        self._generation = 0  # which connection is the current one
+        self._connected = threading.Event()  # set while a connection is up (or for good after giving up)
         self.router: Router = Router(
             config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
         )
-        self._answering_count = 0  # server requests our handlers are answering
-        self._answering_lock = threading.Lock()
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
-        self.transport: StdioTransport | None = None
+        self.pending = PendingRequests()  # server requests not answered yet
+        self.transport: Transport | None = None  # the current connection's
 
     @property
     def pid(self) -> int | None:
-        """The app-server child's process id once launched, else None."""
-        return self.transport.pid if self.transport is not None else None
+        """The app-server child's process id once launched; None for a connection to a running server."""
+        return self.transport.pid if isinstance(self.transport, StdioTransport) else None
 
     def _must_read(self) -> bool:
         """The reader may not pause: a request awaits its answer, or the connection is closing."""
@@ -114,43 +137,127 @@ class Session:
         return rpc is None or rpc.closed or rpc.has_pending()
 
     def _answering(self) -> bool:
-        return self._answering_count > 0
+        """A server request awaits our answer (a handler, or a deferred answer): idle time does not count."""
+        return bool(self.pending)
 
-    def _answer_started(self, delta: int) -> None:
-        with self._answering_lock:
-            self._answering_count += delta
-
-    def start(self) -> InitializeResponse:
+    def _transport(self) -> Transport:
+        if self.endpoint is not None:
+            return self.endpoint.transport(self.config.startup_timeout)
         check_cwd(self.config)  # it may have gone since the config was made
         binary = resolve_codex_binary(self.config)
-        transport = StdioTransport(
+        return StdioTransport(
             build_argv(self.config, binary),
             build_env(self.config, binary),
             self.config.cwd,
             self.config.stderr_buffer_lines,
         )
+
+    def start(self) -> InitializeResponse:
+        try:
+            self.rpc, self.metadata = self._open()
+        except BaseException:
+            self.close()
+            raise
+        self._connected.set()
+        return self.metadata
+
+    def _open(self) -> tuple[RpcConnection, InitializeResponse]:
+        """A new connection (a new child, or a new connection to the endpoint), initialized."""
+        transport = self._transport()
         self.transport = transport
+        self._generation += 1
         rpc = RpcConnection(
             transport,
-            on_notification=self.router.dispatch,
+            on_notification=self._on_notification,
             on_server_request=self._on_server_request,
-            on_close=self.router.close,
+            on_close=functools.partial(self._on_close, self._generation),
             on_abandoned=self._on_abandoned,
             request_timeout=self.config.request_timeout,
         )
-        self.rpc = rpc
+        self.rpc = rpc  # close() must reach it while initialize waits
         rpc.start()
         params = initialize_params(self.config)
         try:
             raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
             rpc.notify("initialized")
-            self.metadata = v2_all.InitializeResponse.model_validate(raw)
+            return rpc, v2_all.InitializeResponse.model_validate(raw)
         except BaseException:
-            self.close()
+            rpc.close(self.config.shutdown_timeout)
             raise
-        return self.metadata
+
+    def current_rpc(self) -> RpcConnection:
+        """The live connection; while reconnecting, waits (bounded) for the new one."""
+        rpc = self.rpc
+        if rpc is not None and (rpc.closed_error is None or self.reconnect is None):
+            return rpc
+        if self.reconnect is not None:
+            self._connected.wait(self.reconnect.budget + 2 * self.config.startup_timeout)
+        rpc = self.rpc
+        assert rpc is not None
+        return rpc
+
+    def follow(self, thread_id: str) -> None:
+        """This client follows ``thread_id``: a reconnect resumes it."""
+        self.followed[thread_id] = None
+
+    # -- connection loss
+
+    def _on_close(self, generation: int, error: TransportClosedError) -> None:
+        if generation != self._generation or self._reconnecting:  # an old or a failed new connection
+            return
+        if self.reconnect is None or self._closing or self.metadata is None:
+            self.router.close(error)
+            return
+        self._reconnecting = True
+        self._connected.clear()
+        self.pending.close()  # the requests of the lost connection cannot be answered any more
+        logger.warning("%s; reconnecting", error.reason)
+        threading.Thread(target=self._reconnect, args=(error,), name="codex-reconnect", daemon=True).start()
+
+    def _reconnect(self, error: TransportClosedError) -> None:
+        assert self.reconnect is not None
+        import time
+
+        last: BaseException = error
+        for attempt, delay in enumerate(self.reconnect.delays(), 1):
+            time.sleep(delay)
+            if self._closing:
+                break
+            try:
+                rpc, metadata = self._open()
+            except AuthenticationError as exc:  # retrying cannot fix credentials
+                last = exc
+                break
+            except (TransportClosedError, OSError, TimeoutError) as exc:
+                logger.info("reconnect attempt %d failed: %s", attempt, exc)
+                last = exc
+                continue
+            self.metadata = metadata
+            self._resume_followed(rpc)
+            logger.warning("reconnected after %d attempt(s)", attempt)
+            self._reconnecting = False
+            self._connected.set()
+            return
+        lost = last if isinstance(last, TransportClosedError) else TransportClosedError(f"reconnect failed: {last}")
+        self.router.close(lost)
+        self._reconnecting = False
+        self._connected.set()
+
+    def _resume_followed(self, rpc: RpcConnection) -> None:
+        for thread_id in list(self.followed):
+            try:
+                rpc.call("thread/resume", {"threadId": thread_id}, timeout=self.config.startup_timeout)
+            except Exception as exc:  # e.g. a thread without a turn yet has nothing to resume
+                logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
+
+    def _on_notification(self, method: str, params: JsonObject) -> None:
+        if method == _REQUEST_RESOLVED:  # rare: first answer of several clients won
+            self.pending.resolved(params)
+        self.router.dispatch(method, params)
 
     def close(self) -> None:
+        self._closing = True
+        self.pending.close()
         rpc = self.rpc
         if rpc is not None:
             rpc.close(self.config.shutdown_timeout)
@@ -248,21 +355,11 @@ class Session:
                 return
             import asyncio
 
-            answer: Callable[[], object] = functools.partial(
-                asyncio.run_coroutine_threadsafe,
-                _answer_async(ctx, spec, handler_fn, params, self._answer_started),
-                loop,
-            )
+            pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
+            pending.task = asyncio.run_coroutine_threadsafe(_answer_async(pending, handler_fn, params), loop)
         else:
-            answer = functools.partial(
-                self._workers().submit, _answer_sync, ctx, spec, handler_fn, params, self._answer_started
-            )
-        self._answer_started(1)  # until the handler's answer went out: turns wait for us meanwhile
-        try:
-            answer()
-        except BaseException:
-            self._answer_started(-1)
-            raise
+            pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
+            self._workers().submit(_answer_sync, pending, handler_fn, params)
 
 
 def _started_turn_id(request: Future[object]) -> str | None:
@@ -299,34 +396,38 @@ def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
         logger.debug("could not answer %s: %s", ctx.method, err)
 
 
-def _answer_sync(
-    ctx: ServerRequestContext,
-    spec: ServerRequestSpec,
-    fn: Callable[[object], object],
-    params: object,
-    answered: Callable[[int], None],
-) -> None:
+def _send_answer(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:
+    """Send a handler's result, or an error answer for an exception (or a result that does not validate)."""
+    if isinstance(result, Exception):
+        _reply_error(ctx, result)
+        return
     try:
-        _reply(ctx, spec, fn(params))
+        _reply(ctx, spec, result)
     except Exception as exc:
         _reply_error(ctx, exc)
+
+
+def _answer_sync(pending: PendingRequest, fn: Callable[[object], object], params: object) -> None:
+    token = current_request().set(pending)
+    try:
+        result = fn(params)
+    except Exception as exc:
+        result = exc
     finally:
-        answered(-1)
+        current_request().reset(token)
+    if pending.deferred is None or isinstance(result, Exception):  # else: the deferred answer answers
+        pending.answer(result)
 
 
-async def _answer_async(
-    ctx: ServerRequestContext,
-    spec: ServerRequestSpec,
-    fn: Callable[[object], object],
-    params: object,
-    answered: Callable[[int], None],
-) -> None:
+async def _answer_async(pending: PendingRequest, fn: Callable[[object], object], params: object) -> None:
+    token = current_request().set(pending)
     try:
         result = fn(params)
         if inspect.isawaitable(result):
             result = await result
-        _reply(ctx, spec, result)
     except Exception as exc:
-        _reply_error(ctx, exc)
+        result = exc
     finally:
-        answered(-1)
+        current_request().reset(token)
+    if pending.deferred is None or isinstance(result, Exception):
+        pending.answer(result)

@@ -1,7 +1,5 @@
-"""Byte-level transports: one JSON message per line, in and out.
+"""The child-process transport: one JSON message per line on stdin/stdout.
 
-:class:`Transport` is the small interface :class:`~._rpc.RpcConnection`
-needs, so another transport (e.g. websocket) can be added later.
 :class:`StdioTransport` runs ``codex app-server --listen stdio://`` as a child
 process (never through a shell) and pumps its stdout and stderr on two daemon
 threads.
@@ -19,16 +17,14 @@ import subprocess
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Protocol
+from typing import IO
 
-from ._errors import TransportClosedError
+from .._errors import TransportClosedError
+from .base import CloseHandler, LineHandler
 
-__all__ = ["CloseHandler", "LineHandler", "StdioTransport", "Transport"]
+__all__ = ["StdioTransport"]
 
 logger = logging.getLogger("codex_app_server")
-
-LineHandler = Callable[[bytes], None]
-CloseHandler = Callable[[BaseException | None], None]
 
 # Size of each pipe buffer. Linux pipes hold 64 KiB, so a bigger user-space
 # buffer buys nothing; readline() still handles lines of any length.
@@ -41,40 +37,6 @@ _ATEXIT_GRACE_S = 0.5
 _MAX_STDERR_LINE = 4000
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _POSIX = os.name == "posix"
-
-
-class Transport(Protocol):
-    """A bidirectional stream of newline-terminated JSON messages."""
-
-    def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
-        """Open the transport.
-
-        ``on_line`` is called (on a reader thread) for every received line,
-        in order, trailing newline included. ``on_close`` is called once when
-        no more lines will come, with the reason (preferably a
-        :class:`TransportClosedError`).
-        """
-        ...
-
-    def send(self, line: bytes) -> None:
-        """Send one message (a JSON line ending in ``\\n``). Thread-safe.
-
-        Raises :class:`TransportClosedError` when the peer is gone.
-        """
-        ...
-
-    def close(self, timeout: float) -> None:
-        """Shut down, waiting up to ``timeout`` seconds per stage. Idempotent."""
-        ...
-
-    def stderr_tail(self) -> str:
-        """Recent diagnostic output of the peer, for error messages."""
-        ...
-
-    @property
-    def is_alive(self) -> bool:
-        """Whether the peer is still running / connected."""
-        ...
 
 
 class StdioTransport:

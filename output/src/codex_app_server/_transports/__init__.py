@@ -1,0 +1,11 @@
+"""Transports: how JSON-RPC messages reach a codex app-server.
+
+``base`` holds the interface, ``stdio`` the spawned child; ``websocket``,
+``streams`` and ``endpoints`` (imported on demand: they need the
+``[remote]`` extra) reach a server that is already running.
+"""
+
+from .base import CloseHandler, LineHandler, Transport
+from .stdio import StdioTransport
+
+__all__ = ["CloseHandler", "LineHandler", "StdioTransport", "Transport"]
