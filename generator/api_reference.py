@@ -76,6 +76,10 @@ _RESULT_DOC = (
     "What the turn produced so far (`RunResult`: final response, every completed item, usage, "
     "`turn_usage`); available while streaming and after; a failed turn does not raise here."
 )
+_SERVER_VERSION_DOC = (
+    "The server's codex version, read from its `initialize` answer (None until started, or if it names none); "
+    "one warning is logged when it differs from the codex this SDK was generated from."
+)
 _PID_DOC = "The process id of the `codex app-server` child (None before it started)."
 
 # Members of the runtime bases (_api_base.py), by generated class. Checked
@@ -122,6 +126,7 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
         ),
         RuntimeMember("metadata", "property", "InitializeResponse", "The server's answer to `initialize`."),
         RuntimeMember("pid", "property", "int | None", _PID_DOC),
+        RuntimeMember("server_version", "property", "str | None", _SERVER_VERSION_DOC),
         RuntimeMember(
             "set_handler",
             "method",
@@ -169,6 +174,7 @@ RUNTIME: Mapping[str, tuple[RuntimeMember, ...]] = {
             "metadata", "property", "InitializeResponse", "The server's answer to `initialize` (once started)."
         ),
         RuntimeMember("pid", "property", "int | None", _PID_DOC),
+        RuntimeMember("server_version", "property", "str | None", _SERVER_VERSION_DOC),
         RuntimeMember(
             "set_handler",
             "method",

@@ -15,6 +15,7 @@ import jsonschema
 from . import ir, naming, wrappers
 from .errors import GeneratorError, Location
 from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
+from .pyexpr import pyrepr
 
 CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
@@ -270,7 +271,9 @@ def render_protocol_files(api: ir.Api, package: str) -> dict[str, str]:
     from .render import render
 
     return {
-        f"{package}/__init__.py": render("generated_init.py.jinja", header=api_views.header(api)),
+        f"{package}/__init__.py": render(
+            "generated_init.py.jinja", header=api_views.header(api), schema_version=pyrepr(api.schema_version)
+        ),
         f"{package}/client.py": render("client.py.jinja", m=api_views.client_module(api)),
         f"{package}/notifications.py": render("notifications.py.jinja", m=api_views.notifications_module(api)),
         f"{package}/server_requests.py": render("server_requests.py.jinja", m=api_views.server_requests_module(api)),

@@ -265,6 +265,7 @@ class CodexBase:
         self._client = AppServerClient(
             self._session.current_rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
         )
+        self._client.server_version = self._session.server_version
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:
@@ -365,6 +366,15 @@ class CodexBase:
         client = cls.__new__(cls)
         client._open(config, handler, endpoint, reconnect_policy(reconnect))
         return client
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``); None if it names none.
+
+        When it differs from the version this SDK was generated from
+        (``codex_app_server.__version__``), one warning is logged.
+        """
+        return self._session.server_version
 
     @property
     def client(self) -> AppServerClient:
@@ -549,6 +559,7 @@ class AsyncCodexBase:
             if self._metadata is None:
                 self._session.loop = asyncio.get_running_loop()
                 self._metadata = await _in_worker_thread(self._session.start)
+                self._client.server_version = self._session.server_version
         return self._metadata
 
     # -- connecting to a running app-server (see README "Connecting to a running app-server")
@@ -647,6 +658,11 @@ class AsyncCodexBase:
             config, handler, endpoint, reconnect_policy(reconnect)
         )  # started on first use or by ``async with``
         return client
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``), once started; None before or if unnamed."""
+        return self._session.server_version
 
     @property
     def metadata(self) -> v2_all.InitializeResponse:

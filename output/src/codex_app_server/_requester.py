@@ -17,9 +17,16 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._errors import ParamsValidationError, ResponseValidationError
+from ._errors import (
+    METHOD_NOT_FOUND,
+    JsonRpcError,
+    MethodNotFoundError,
+    ParamsValidationError,
+    ResponseValidationError,
+)
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
 from ._rpc import RpcConnection
+from ._versions import describe, missing_fields, upgrade_hint
 
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
@@ -98,11 +105,27 @@ def _checked_wire(method: str, params_type: object, raw: object) -> object:
     return to_wire(params_type, value)
 
 
-def parse_response(method: str, response_type: object, raw: object) -> object:
+def parse_response(method: str, response_type: object, raw: object, server_version: str | None = None) -> object:
     try:
         return validate(response_type, raw)
     except ValidationError as exc:
-        raise ResponseValidationError(method, raw, str(exc)) from None
+        missing = missing_fields(raw, exc)
+        if not missing:
+            raise ResponseValidationError(method, raw, str(exc)) from None
+        detail = (
+            f"required field {', '.join(missing)} is missing ({describe(server_version)}); "
+            f"{upgrade_hint(server_version)}"
+        )
+        raise ResponseValidationError(method, raw, detail) from None
+
+
+def method_not_found(exc: JsonRpcError, method: str, server_version: str | None) -> JsonRpcError:
+    """codex answers a method it does not have with -32600 "unknown variant `m`": name both versions."""
+    if exc.code != METHOD_NOT_FOUND and f"unknown variant `{method}`" not in exc.message:
+        return exc
+    message = exc.message.split(", expected one of", 1)[0]  # not the whole list of methods
+    message += f"; the server does not have {method} ({describe(server_version)}); {upgrade_hint(server_version)}"
+    return MethodNotFoundError(exc.code, message, exc.data, method)
 
 
 def _wire_params(
@@ -147,6 +170,8 @@ class SyncRequester:
         self._request_timeout = request_timeout
         # The app-server shares this machine's filesystem (a stdio child): directory params are checked here.
         self._local_filesystem = local_filesystem
+        self.server_version: str | None = None
+        """The server's codex version (from its ``initialize`` answer), once known."""
 
     def _request(
         self,
@@ -157,8 +182,11 @@ class SyncRequester:
         whole: object = OMIT,
     ) -> object:
         params = _wire_params(method, params_type, fields, whole, self._local_filesystem)
-        raw = self._rpc_now().call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
-        return parse_response(method, response_type, raw)
+        try:
+            raw = self._rpc_now().call(method, params, timeout=self._request_timeout)  # type: ignore[arg-type]
+        except JsonRpcError as exc:
+            raise method_not_found(exc, method, self.server_version) from None
+        return parse_response(method, response_type, raw, self.server_version)
 
     def _pages(self, fetch: Callable[..., Page[T]], fields: Mapping[str, object]) -> Iterator[T]:
         """Every item of a paged list: ``fetch`` page after page, following ``next_cursor`` until it is empty."""
@@ -188,6 +216,8 @@ class AsyncRequester:
         self._connect = connect
         self._request_timeout = request_timeout
         self._local_filesystem = local_filesystem
+        self.server_version: str | None = None
+        """The server's codex version (from its ``initialize`` answer), once known."""
 
     async def _request(
         self,
@@ -208,8 +238,10 @@ class AsyncRequester:
             rpc.abandon(method, params, request)  # type: ignore[arg-type]
             if isinstance(exc, asyncio.TimeoutError):
                 raise TimeoutError(f"no response to {method!r} within {self._request_timeout} s") from None
+            if isinstance(exc, JsonRpcError):
+                raise method_not_found(exc, method, self.server_version) from None
             raise
-        return parse_response(method, response_type, raw)
+        return parse_response(method, response_type, raw, self.server_version)
 
     async def _pages(self, fetch: Callable[..., Awaitable[Page[T]]], fields: Mapping[str, object]) -> AsyncIterator[T]:
         """Every item of a paged list: ``fetch`` page after page, following ``next_cursor`` until it is empty."""

@@ -25,6 +25,7 @@ from ._requester import to_wire, validate
 from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
+from ._versions import note_server_version, server_version_from_user_agent
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -123,6 +124,7 @@ class Session:
         self._executor_lock = threading.Lock()
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
+        self.server_version: str | None = None  # the server's codex version, from initialize
         self.pending = PendingRequests()  # server requests not answered yet
         self.transport: Transport | None = None  # the current connection's
 
@@ -180,7 +182,10 @@ class Session:
         try:
             raw = rpc.call("initialize", params, timeout=self.config.startup_timeout)
             rpc.notify("initialized")
-            return rpc, v2_all.InitializeResponse.model_validate(raw)
+            metadata = v2_all.InitializeResponse.model_validate(raw)
+            self.server_version = server_version_from_user_agent(metadata.user_agent)
+            note_server_version(self.server_version)
+            return rpc, metadata
         except BaseException:
             rpc.close(self.config.shutdown_timeout)
             raise
