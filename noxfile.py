@@ -85,11 +85,12 @@ RUNTIME_ONLY_IGNORES = [
 ]
 # Most tests wait on a subprocess or a socket (the real codex binary, the fake
 # provider), not on the CPU: twice as many workers as cores keeps both busy.
-# loadscope keeps a module's tests on one worker, so module-scoped fixtures (one
-# app-server per SDK test module, the adversarial corpus run) start once.
+# loadgroup hands each test out on its own, except that a module whose tests
+# share a module-scoped fixture (one app-server per SDK test module, the
+# adversarial corpus run) stays on one worker: tests/conftest.py groups those.
 PYTEST_WORKERS = os.environ.get("PYTEST_WORKERS") or str(min(8, 2 * (os.cpu_count() or 1)))
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "--durations=10"]
-XDIST_ARGS = ["-n", PYTEST_WORKERS, "--dist", "loadscope"]
+XDIST_ARGS = ["-n", PYTEST_WORKERS, "--dist", "loadgroup"]
 
 
 def _expose_pyenv_pythons() -> None:

@@ -1,5 +1,9 @@
 """A websocket flood server on 127.0.0.1 for ``flood_ws`` (standard library only).
 
+``python -m tests.bench.fake_ws_flood --deltas N`` serves in its own process
+(as codex does; a server thread in the client's process would compete for
+its GIL) and prints its URL; :func:`flood_server` runs it so.
+
 The websocket twin of ``fake_stdio_server.py``: it answers ``initialize``,
 ``thread/start`` and ``turn/start`` with the recorded real responses, then
 floods the turn with the same recorded notifications, one text frame each.
@@ -14,7 +18,11 @@ import base64
 import hashlib
 import json
 import socket
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .fake_stdio_server import CHUNK, _recorded_results, render_flood
@@ -124,3 +132,35 @@ def _write_all(conn: socket.socket, frames: list[bytes]) -> None:
             conn.sendall(b"".join(chunk))
             chunk, size = [], 0
     conn.sendall(b"".join(chunk))
+
+
+@contextmanager
+def flood_server(deltas: int) -> Iterator[str]:
+    """The URL of a flood server in a child process, stopped (by pid) afterwards."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.fake_ws_flood", "--deltas", str(deltas)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().strip()
+        if not url.startswith("ws://"):
+            raise RuntimeError(f"the flood server did not start: {url!r}")
+        yield url
+    finally:
+        child.kill()
+        child.wait(5)
+
+
+def main(argv: list[str]) -> int:
+    deltas = int(argv[argv.index("--deltas") + 1])
+    with FloodWsServer(deltas) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin (or kills us)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

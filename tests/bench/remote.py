@@ -4,7 +4,7 @@
   ``Codex.connect("ws://...")`` vs the same turn through ``Codex()`` over
   stdio, same binary, rounds alternating. Target: ws <= 1.10x stdio.
 * flood_ws: 100,000 deltas of one turn from a websocket flood server
-  (``fake_ws_flood.py``) through ``TurnHandle.stream()``, vs the official
+  (``fake_ws_flood.py``, in its own process, as codex is) through ``TurnHandle.stream()``, vs the official
   SDK's stdio flood (``flood.consume_official``). Target >= 2.0x.
 * concurrency_N (N = 1, 8, 32): N turns at once on ONE client
   (``concurrent_turns=True``), one thread each, each driven by its own
@@ -32,7 +32,7 @@ from tests.support.codex_env import find_codex_binary, isolated_env, mock_config
 from tests.support.fake_provider import FakeProvider
 
 from ._core import Result, Sizes, Target
-from .fake_ws_flood import FloodWsServer
+from .fake_ws_flood import flood_server
 from .flood import DELTA, Timing, _check, _clock, _since, consume_official, write_fake_codex
 from .turns import PROMPT, _environ, _expect, ours_config
 
@@ -99,14 +99,14 @@ def bench_flood_ws(sizes: Sizes) -> list[Result]:
     n = sizes.flood_messages
     ours: list[Timing] = []
     theirs: list[Timing] = []
-    with tempfile.TemporaryDirectory(prefix="bench-flood-ws-") as tmp, FloodWsServer(n) as server:
-        with FloodWsServer(100) as warm:
-            consume_ws(warm.url, 100)
+    with tempfile.TemporaryDirectory(prefix="bench-flood-ws-") as tmp, flood_server(n) as url:
+        with flood_server(100) as warm:
+            consume_ws(warm, 100)
         if official:
             consume_official(write_fake_codex(Path(tmp), 100), 100)
         official_bin = write_fake_codex(Path(tmp), n)
         for round_no in range(sizes.flood_rounds):
-            runs: list[Callable[[], None]] = [lambda: ours.append(consume_ws(server.url, n))]
+            runs: list[Callable[[], None]] = [lambda: ours.append(consume_ws(url, n))]
             if official:
                 runs.append(lambda: theirs.append(consume_official(official_bin, n)))
             for run in runs[round_no % 2 :] + runs[: round_no % 2]:

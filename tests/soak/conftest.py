@@ -26,6 +26,18 @@ def codex_bin() -> str:
     return CODEX_BIN
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: hand its figures to the controller's summary
+        workeroutput["soak_figures"] = json.dumps(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker finished; merge its figures into this (the controller's) summary."""
+    FIGURES.update(json.loads(getattr(node, "workeroutput", {}).get("soak_figures", "{}")))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not FIGURES:
         return
