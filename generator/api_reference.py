@@ -29,6 +29,7 @@ from .api_views import (
     WRAPPER_OWNERS,
     client_method_view,
     first_paragraph,
+    pager_view,
     server_requests_module,
     wrapper_view,
 )
@@ -278,9 +279,16 @@ def client_section(api: ir.Api) -> ClassSection:
         entries.append(
             Entry(_unqualified(f"{m.py_name}({view.signature}) -> {view.returns}"), f"{doc} (`{m.rpc_method}`)")
         )
+    for m in api.methods:
+        pager = pager_view(m, api)
+        if pager is not None:
+            signature = f"{pager.name}({pager.signature}) -> Iterator[{pager.item}]"
+            doc = f"Every item of `{m.rpc_method}`, page after page (follows `nextCursor`); async: `AsyncIterator`."
+            entries.append(Entry(_unqualified(signature), doc))
     intro = (
         "Every client request of the protocol as a typed method, from `Codex.client`. Optional keywords "
-        "default to `OMIT` and are not sent; `None` sends null where the schema allows it."
+        "default to `OMIT` and are not sent; `None` sends null where the schema allows it. Each cursor-paged "
+        "list method also has an `iter_` twin that yields every item across pages."
     )
     return ClassSection(naming.CLIENT_CLASS, intro, tuple(sorted(entries, key=_entry_key)))
 

@@ -128,10 +128,60 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
 
 
 @dataclass(frozen=True)
+class PagerView:
+    """An iterator over every item of a cursor-paged list method, following ``nextCursor``."""
+
+    name: str
+    method: str  # the client method fetching one page
+    signature: str  # the page method's keywords, without the cursor
+    item: str  # the annotation of one item
+    doc: str | None
+    fields: str  # python dict literal of the keywords passed on
+
+
+def paged_item(m: ir.Method, api: ir.Api) -> ir.TypeExpr | None:
+    """The item type when ``m`` pages by cursor (params ``cursor``, response ``data`` + ``nextCursor``), else None."""
+    if not any(p.wire_name == naming.PAGE_CURSOR_PARAM for p in m.parameters) or not m.response_model:
+        return None
+    response = api.definition(m.response_model)
+    if not isinstance(response, ir.Model):
+        return None
+    by_wire = {f.wire_name: f for f in response.fields}
+    items = by_wire.get(naming.PAGE_ITEMS)
+    if naming.PAGE_NEXT_CURSOR not in by_wire or items is None:
+        return None
+    item_list = ir.strip_nullable(items.type)
+    return item_list.item if isinstance(item_list, ir.ListOf) else None
+
+
+def pager_view(m: ir.Method, api: ir.Api) -> PagerView | None:
+    item = paged_item(m, api)
+    if item is None:
+        return None
+    params = [p for p in m.parameters if p.wire_name != naming.PAGE_CURSOR_PARAM]
+    signature = ", ".join(
+        ["*"]
+        + [f"{p.py_name}: {parameter_annotation(p, omit='Omit')}" + ("" if p.required else " = OMIT") for p in params]
+        if params
+        else []
+    )
+    fields = "{" + ", ".join(f"{pyrepr(p.py_name)}: {p.py_name}" for p in params) + "}"
+    summary = f"Every item of ``{m.rpc_method}``, fetching page after page (following ``nextCursor``) as you iterate."
+    args = args_doc(params)
+    doc = docstring(
+        "\n\n".join([summary, f"Pages of ``{naming.CLIENT_CLASS}.{m.py_name}``."] + ([args] if args else []))
+    )
+    return PagerView(
+        naming.pager_name(m.py_name), m.py_name, signature, annotation(item, qualifier=MODELS), doc, fields
+    )
+
+
+@dataclass(frozen=True)
 class ClientModule:
     header: str
     methods: tuple[ClientMethodView, ...]
     flavors: tuple[tuple[str, str, str, str], ...]  # (class name, base, "async " or "", "await " or "")
+    pagers: tuple[PagerView, ...] = ()
 
 
 def client_module(api: ir.Api) -> ClientModule:
@@ -139,7 +189,8 @@ def client_module(api: ir.Api) -> ClientModule:
     flavors = tuple(
         (f.name(naming.CLIENT_CLASS), naming.requester_class(f), f.async_, f.await_) for f in naming.FLAVOURS
     )
-    return ClientModule(header(api), methods, flavors)
+    pagers = tuple(view for view in (pager_view(m, api) for m in api.methods) if view is not None)
+    return ClientModule(header(api), methods, flavors, pagers)
 
 
 @dataclass(frozen=True)

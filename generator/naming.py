@@ -211,6 +211,16 @@ def input_class_name(tag: str) -> str:
     return class_name(pascal_case(tag) + "Input")
 
 
+PAGE_CURSOR_PARAM = "cursor"
+PAGE_NEXT_CURSOR = "nextCursor"
+PAGE_ITEMS = "data"
+
+
+def pager_name(client_method: str) -> str:
+    """The iterator over every page of a cursor-paged list method (``thread_list`` -> ``iter_thread_list``)."""
+    return "iter_" + client_method
+
+
 def event_class_name(rpc_method: str) -> str:
     """The class wrapping one server notification (``turn/completed`` -> ``TurnCompletedEvent``)."""
     return class_name(pascal_case(rpc_method) + "Event")

@@ -91,6 +91,11 @@ SCENARIOS: dict[str, Scenario] = {
         [Text("Types align, / the checker hums softly, / no Any tonight.", phase="final_answer")],
         stdout=["Types align, / the checker hums softly, / no Any tonight.", "[turn completed]"],
     ),
+    "streaming-2": Scenario(
+        [FunctionCall(arguments={"cmd": "echo hi", "yield_time_ms": 1000}), final_text("It printed hi.")],
+        stdout=["completed", "CommandExecutionThreadItem", "It printed hi. True"],
+    ),
+    "testing-your-application-1": Scenario([], exact_stdout="Hi there!\n429\n2 mock-model\n"),
     "approvals-1": Scenario(
         [FunctionCall(arguments={"cmd": "echo hi", "yield_time_ms": 1000}), final_text("The shell said hi.")],
         stdout=["approval requested for", "'echo hi'", ": accept", "echo hi' -> completed: hi", "The shell said hi."],

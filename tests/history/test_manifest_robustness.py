@@ -45,18 +45,18 @@ def without_line(text: str, needle: str) -> str:
 
 
 def test_new_method_without_manifest_entry_is_generated_by_convention() -> None:
-    """thread/attachment/add is new since 0.144.4 and the manifest never mentions it."""
-    assert "thread/attachment/add" not in MANIFEST.read_text(encoding="utf-8")
-    assert "thread/attachment/add" not in {m.rpc_method for m in api("0.144.4").methods}
-    [method] = [m for m in api(PINNED).methods if m.rpc_method == "thread/attachment/add"]
+    """thread/revert is new since 0.144.4 and the manifest never mentions it."""
+    assert "thread/revert" not in MANIFEST.read_text(encoding="utf-8")
+    assert "thread/revert" not in {m.rpc_method for m in api("0.144.4").methods}
+    [method] = [m for m in api(PINNED).methods if m.rpc_method == "thread/revert"]
     assert (method.py_name, method.params_model, method.response_model) == (
-        "thread_attachment_add",
-        "ThreadAttachmentAddParams",
-        "ThreadAttachmentAddResponse",
+        "thread_revert",
+        "ThreadRevertParams",
+        "ThreadRevertResponse",
     )
     client = render("client.py.jinja", m=client_module(api(PINNED)))
-    assert re.search(r"def thread_attachment_add\(\s*self,", client)
-    assert "-> v2_all.ThreadAttachmentAddResponse:" in client
+    assert re.search(r"def thread_revert\(\s*self,", client)
+    assert "-> v2_all.ThreadRevertResponse:" in client
 
 
 def test_method_without_resolvable_response_names_method_and_line_to_add(tmp_path: Path) -> None:

@@ -71,6 +71,9 @@ from codex_app_server.generated.v2_all import (
     TurnStartParams,
     TurnSteerResponse,
 )
+from codex_app_server.generated.v2_all import (
+    Thread as ThreadModel,
+)
 from codex_app_server.testing import FakeProvider, HttpError, Text, offline_config
 
 version: str = __version__
@@ -122,6 +125,7 @@ def sync_api(config: AppServerConfig) -> str | None:
         result: RunResult = thread.run("Say hello.", effort=effort)
         turn_usage: TokenUsageBreakdown | None = result.turn_usage
         pid: int | None = codex.pid
+        every_thread: Iterator[ThreadModel] = client.iter_thread_list(limit=5, archived=False)
         final: str | None = result.final_response
         items: list[ThreadItem] = result.items
         usage: ThreadTokenUsage | None = result.usage
@@ -158,7 +162,7 @@ def sync_api(config: AppServerConfig) -> str | None:
         params = TurnStartParams(thread_id=thread.id, input=[])
         print(user_agent, settings, models, threads, final, usage, texts, steered, stopped, error, read, named)
         print(compacted, resumed, archived, restored, params, by_string, by_member, listed_by_string)
-        print(turn_usage, pid, current, so_far)
+        print(turn_usage, pid, current, so_far, [t.id for t in every_thread])
 
         # Calls that must stay type errors (mypy fails on an unused ignore):
         thread.run("x", approval_policy="sometimes")  # type: ignore[arg-type]
@@ -185,9 +189,10 @@ async def async_api(config: AppServerConfig) -> list[str]:
         deltas: list[str] = [e.params.delta async for e in stream if isinstance(e, ItemAgentMessageDeltaEvent)]
         turn: Turn = await handle.run()
         listed: ThreadListResponse = await codex.thread_list()
+        all_ids: list[str] = [t.id async for t in client.iter_thread_list(limit=5)]
         restored: AsyncThread = await codex.thread_unarchive(thread.id)
         await codex.close()
-        print(metadata, settings, result, turn, listed, restored)
+        print(metadata, settings, result, turn, listed, restored, all_ids)
         await thread.run("x", approval_policy="sometimes")  # type: ignore[arg-type]
         codex.models(include_hidden="yes")  # type: ignore[arg-type, unused-coroutine]
         return deltas

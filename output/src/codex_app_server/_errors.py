@@ -305,6 +305,12 @@ _EXPLANATIONS: tuple[tuple[str, int, str, str], ...] = (
         "its turns are empty; read without include_turns, or after the first turn",
     ),
     (
+        "thread/attachment/add",
+        INVALID_PARAMS,
+        "thread not found",
+        "codex stores a thread, and takes attachments for it, once its first turn started",
+    ),
+    (
         "thread/resume",
         INVALID_REQUEST,
         "no rollout found for thread id",

@@ -10,10 +10,10 @@ unions go through a cached pydantic ``TypeAdapter``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from functools import cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -148,6 +148,20 @@ def _wire_params(
     return params
 
 
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Page(Protocol[T_co]):
+    """One page of a cursor-paged list response (``data`` and ``next_cursor``)."""
+
+    @property
+    def data(self) -> Sequence[T_co]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
 class SyncRequester:
     """Base of the generated blocking client."""
 
@@ -174,6 +188,16 @@ class SyncRequester:
         except JsonRpcError as exc:
             raise method_not_found(exc, name, self.server_version) from None
         return parse_response(name, result, raw, self.server_version)
+
+    def _pages(self, fetch: Callable[..., Page[T]], fields: Mapping[str, object]) -> Iterator[T]:
+        """Every item of a paged list: ``fetch`` page after page, following ``next_cursor`` until it is empty."""
+        cursor: str | Omit = OMIT
+        while True:
+            page = fetch(**fields, cursor=cursor)
+            yield from page.data
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
 
 
 class AsyncRequester:
@@ -213,6 +237,17 @@ class AsyncRequester:
                 raise method_not_found(exc, name, self.server_version) from None
             raise
         return parse_response(name, result, raw, self.server_version)
+
+    async def _pages(self, fetch: Callable[..., Awaitable[Page[T]]], fields: Mapping[str, object]) -> AsyncIterator[T]:
+        """Every item of a paged list: ``fetch`` page after page, following ``next_cursor`` until it is empty."""
+        cursor: str | Omit = OMIT
+        while True:
+            page = await fetch(**fields, cursor=cursor)
+            for item in page.data:
+                yield item
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
 
 
 async def _answer(request: Future[object], timeout: float | None) -> object:

@@ -1,0 +1,38 @@
+"""output/API.md documents every public name: the generated classes and the hand-written runtime alike."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import codex_app_server
+import codex_app_server.testing
+import pytest
+
+API_MD = (Path(__file__).resolve().parents[2] / "output" / "API.md").read_text(encoding="utf-8")
+
+
+def documented(name: str) -> bool:
+    """``name`` starts a code span (a signature, a field) or heads a section."""
+    return bool(re.search(rf"(`|^## ){re.escape(name)}\b", API_MD, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("name", sorted(codex_app_server.__all__))
+def test_every_public_name_of_the_package(name: str) -> None:
+    assert documented(name), f"{name} is exported by codex_app_server but not in API.md"
+
+
+@pytest.mark.parametrize("name", sorted(codex_app_server.testing.__all__))
+def test_every_name_of_the_testing_kit(name: str) -> None:
+    assert documented(name), f"codex_app_server.testing.{name} is not in API.md"
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(codex_app_server.AppServerConfig)])
+def test_every_config_field(field: str) -> None:
+    assert documented(field), f"AppServerConfig.{field} is not in API.md"
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(codex_app_server.RunResult)])
+def test_every_run_result_field(field: str) -> None:
+    assert documented(field), f"RunResult.{field} is not in API.md"
