@@ -259,112 +259,41 @@ class WebSocketTransport:
         on_line: LineHandler,
         on_close: CloseHandler,
     ) -> None:
+        parts: list[bytes | bytearray | memoryview] = []
         error: BaseException | None = None
+        proto_lock = self._proto_lock
         try:
-            if events or proto.reader.buffer:  # rare: the server spoke before our first message
-                self._read_with_protocol(stream, proto, events, on_line)
-            else:
-                self._read_fast(stream, proto, on_line)
+            while True:
+                for event in events:
+                    opcode = event.opcode
+                    if opcode is _TEXT or opcode is _BINARY:
+                        if event.fin:
+                            self._deliver(on_line, event.data)
+                        else:
+                            parts = [event.data]
+                    elif opcode is _CONT:
+                        parts.append(event.data)
+                        if event.fin:
+                            message, parts = b"".join(parts), []
+                            self._deliver(on_line, message)
+                data = stream.read()
+                with proto_lock:
+                    if data:
+                        proto.receive_data(data)
+                        events = cast("list[Frame]", proto.events_received())
+                    else:
+                        proto.receive_eof()
+                        events = []
+                    outgoing = proto.data_to_send()
+                    if outgoing:
+                        self._outbox.extend(outgoing)
+                if outgoing:
+                    self._flush_from_reader()
+                if not data or proto.state is State.CLOSED:
+                    break
         except (OSError, ValueError) as exc:
             error = exc
         on_close(self._closed_reason(proto, error))
-
-    def _read_with_protocol(
-        self, stream: ByteStream, proto: ClientProtocol, events: list[Frame], on_line: LineHandler
-    ) -> None:
-        """Every frame through the websockets parser (about 7 µs a frame)."""
-        parts: list[bytes | bytearray | memoryview] = []
-        while True:
-            for event in events:
-                opcode = event.opcode
-                if opcode is _TEXT or opcode is _BINARY:
-                    if event.fin:
-                        self._deliver(on_line, event.data)
-                    else:
-                        parts = [event.data]
-                elif opcode is _CONT:
-                    parts.append(event.data)
-                    if event.fin:
-                        message, parts = b"".join(parts), []
-                        self._deliver(on_line, message)
-            data = stream.read()
-            events = self._to_protocol(proto, data)
-            if not data or proto.state is State.CLOSED:
-                return
-
-    def _read_fast(self, stream: ByteStream, proto: ClientProtocol, on_line: LineHandler) -> None:
-        """Data frames parsed here (a server's frames are unmasked and, without extensions, simple);
-        control frames (ping, close) go to the websockets protocol, which answers them.
-
-        The websockets parser costs ~7 µs a frame, as much as the rest of a
-        message's way to the consumer: a delta flood is twice as fast so.
-        """
-        buffer = bytearray()
-        parts: list[bytes] = []
-        deliver = self._deliver
-        while True:
-            data = stream.read()
-            if not data:
-                self._to_protocol(proto, data)
-                return
-            buffer += data
-            size = len(buffer)
-            pos = 0
-            while size - pos >= 2:
-                first, second = buffer[pos], buffer[pos + 1]
-                length = second & 0x7F
-                head = 2
-                if length == 126:
-                    head = 4
-                    if size - pos < head:
-                        break
-                    length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-                elif length == 127:
-                    head = 10
-                    if size - pos < head:
-                        break
-                    length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-                end = pos + head + length
-                if end > size:
-                    break
-                if second & 0x80 or first & 0x70:  # masked or RSV bits: a protocol error, the library says which
-                    self._to_protocol(proto, bytes(buffer[pos:]))
-                    raise ValueError("the server sent an invalid websocket frame")
-                opcode = first & 0x0F
-                if opcode >= 0x8:  # ping, pong, close
-                    self._to_protocol(proto, bytes(buffer[pos:end]))
-                    if proto.state is State.CLOSED:
-                        return
-                else:
-                    payload = bytes(buffer[pos + head : end])
-                    if opcode and first & 0x80:  # a whole message
-                        deliver(on_line, payload)
-                    elif opcode:  # the first fragment
-                        parts = [payload]
-                    else:  # a continuation
-                        parts.append(payload)
-                        if first & 0x80:
-                            message, parts = b"".join(parts), []
-                            deliver(on_line, message)
-                pos = end
-            if pos:
-                del buffer[:pos]
-
-    def _to_protocol(self, proto: ClientProtocol, data: bytes) -> list[Frame]:
-        """Feed ``data`` (``b""``: end of stream) to the protocol; write what it answers."""
-        with self._proto_lock:
-            if data:
-                proto.receive_data(data)
-                events = cast("list[Frame]", proto.events_received())
-            else:
-                proto.receive_eof()
-                events = []
-            outgoing = proto.data_to_send()
-            if outgoing:
-                self._outbox.extend(outgoing)
-        if outgoing:
-            self._flush_from_reader()
-        return events
 
     @staticmethod
     def _deliver(on_line: LineHandler, data: bytes | bytearray | memoryview) -> None:
