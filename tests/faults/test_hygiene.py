@@ -109,17 +109,21 @@ def test_an_exception_inside_the_client_block_leaves_nothing(tmp_path: Path, fla
 
 
 @pytest.mark.parametrize(
-    ("answer", "error"),
+    ("answer", "error", "startup_timeout"),
     [
-        ([{"stderr": "error: unknown config key `modle`"}, {"exit": 2}], TransportClosedError),
-        ([], TimeoutError),  # initialize never answered
+        # The server exits on its own: the timeout only has to outlast a
+        # loaded machine's interpreter start, it is never reached.
+        ([{"stderr": "error: unknown config key `modle`"}, {"exit": 2}], TransportClosedError, 30.0),
+        ([], TimeoutError, 0.5),  # initialize never answered
     ],
     ids=["exits-at-startup", "never-answers"],
 )
 @pytest.mark.parametrize("flavor", ["sync", "async"])
-def test_a_failed_start_leaves_nothing(tmp_path: Path, flavor: str, answer: list[Any], error: type) -> None:
+def test_a_failed_start_leaves_nothing(
+    tmp_path: Path, flavor: str, answer: list[Any], error: type, startup_timeout: float
+) -> None:
     script = {"methods": {"initialize": answer}}
-    config = fake_config(tmp_path, script, startup_timeout=0.5)
+    config = fake_config(tmp_path, script, startup_timeout=startup_timeout)
     _open_close(fake_config(tmp_path / "warm", TURN.script()), flavor, turn=False)
     before = Resources.now()
     with pytest.raises(error) as info:

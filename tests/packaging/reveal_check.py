@@ -42,7 +42,8 @@ def expected_members() -> set[str]:
     union = ThreadItem
     if typing.get_origin(union) is typing.Annotated:
         union = typing.get_args(union)[0]
-    return {member.__name__ for member in typing.get_args(union)}
+    members = (typing.get_args(m)[0] if typing.get_origin(m) is typing.Annotated else m for m in typing.get_args(union))
+    return {member.__name__ for member in members}  # a tagged member is Annotated[Model, Tag(...)]
 
 
 def _names(revealed: str) -> set[str]:

@@ -10,6 +10,7 @@ connect options.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import time
 from typing import Any
@@ -65,7 +66,11 @@ def test_pings_are_answered_while_the_client_is_idle() -> None:
 
 def test_a_dropped_connection_fails_the_waiting_call_and_names_the_endpoint() -> None:
     def drop(connection: Any, message: dict[str, Any]) -> None:
-        connection.socket.close()  # no close frame: the network went away
+        # No close frame: the network went away. shutdown() first, because a
+        # bare close() does not end the connection while the server's own
+        # reader thread is still blocked in recv() on that socket.
+        connection.socket.shutdown(socket.SHUT_RDWR)
+        connection.socket.close()
 
     with FakeWsServer(drop) as server, Codex.connect(server.url) as codex:
         with pytest.raises(TransportClosedError) as caught:
