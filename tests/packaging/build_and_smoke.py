@@ -162,7 +162,9 @@ def metadata_problems(wheel: Path, expected: Expected) -> list[str]:
             f"[bin] must pin openai-codex-cli-bin=={expected.codex_version}, got {extras}",
         ),
         (
-            {r.split(";")[0].split("==")[0] for r in extras if "extra == 'remote'" in r} == {"websockets", "PyJWT"}
+            # names compared lower-cased: the metadata may normalise PyJWT to pyjwt
+            {r.split(";")[0].split("==")[0].lower() for r in extras if "extra == 'remote'" in r}
+            == {"websockets", "pyjwt"}
             and all("==" in r for r in extras),
             f"[remote] must pin websockets and PyJWT exactly, got {extras}",
         ),
