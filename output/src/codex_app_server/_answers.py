@@ -44,8 +44,8 @@ class PendingRequest:
         self._send = send  # validates and sends one answer (a result or an exception)
         self._on_done = on_done
         self._lock = threading.Lock()
-        self.done = False
-        self.resolved_elsewhere = False
+        self.done: bool = False
+        self.resolved_elsewhere: bool = False
         self.task: Future[object] | None = None  # an async handler's task
         self.deferred: DeferredAnswer[object] | None = None
 

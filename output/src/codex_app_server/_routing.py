@@ -301,7 +301,7 @@ class Router:
         self.buffer_limit = buffer_limit
         self.keep_reading = keep_reading
         self.answering = answering
-        self.paused = False  # the reader is paused in pause_reader (read without the lock: a hint)
+        self.paused: bool = False  # the reader is paused in pause_reader (read without the lock: a hint)
         self._pressure = threading.Condition(threading.Lock())
         self._waiting = 0  # consumers waiting on an empty queue
         self._lock = threading.Lock()

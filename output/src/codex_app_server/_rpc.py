@@ -84,9 +84,9 @@ class ServerRequestContext:
         method: str,
         params: JsonObject,
     ) -> None:
-        self.id = request_id
-        self.method = method
-        self.params = params
+        self.id: RequestId = request_id
+        self.method: str = method
+        self.params: JsonObject = params
         self._connection = connection
         self._lock = threading.Lock()
         self._answered = False

@@ -118,9 +118,10 @@ class Session:
     ) -> None:
         self.config = config
         self.endpoint = endpoint
-        self.reconnect = reconnect if endpoint is not None else None  # a spawned child is not reconnected to
+        # A spawned child is not reconnected to.
+        self.reconnect: Reconnect | None = reconnect if endpoint is not None else None
         # Whether the server sees this machine's filesystem, so that directory params can be checked here.
-        self.local_filesystem = endpoint is None or endpoint.local
+        self.local_filesystem: bool = endpoint is None or endpoint.local
         self.followed: dict[str, None] = {}  # thread ids to resume after a reconnect (ordered set)
         self._closing = False
         self._reconnecting = False
@@ -136,7 +137,7 @@ class Session:
         self.rpc: RpcConnection | None = None
         self.metadata: InitializeResponse | None = None
         self.server_version: str | None = None  # the server's codex version, from initialize
-        self.pending = PendingRequests()  # server requests not answered yet
+        self.pending: PendingRequests = PendingRequests()  # server requests not answered yet
         self.transport: Transport | None = None  # the current connection's
 
     @property
