@@ -72,16 +72,21 @@ def _check(deltas: list[str], expected: int) -> None:
 
 def consume_ours(codex_bin: str, expected: int) -> Timing:
     with Codex(AppServerConfig(codex_bin=codex_bin)) as codex:
-        thread = codex.thread_start()
-        start = _clock()
-        handle = thread.turn("flood me")
-        deltas = []
-        for event in handle.stream():
-            if event.method == DELTA:
-                if not isinstance(event, ItemAgentMessageDeltaEvent):
-                    raise RuntimeError(f"untyped delta: {event!r}")
-                deltas.append(event.params.delta)
-        elapsed = _since(start)
+        return time_flood(codex, expected)
+
+
+def time_flood(codex: Codex, expected: int) -> Timing:
+    """Stream one flood turn through ``codex`` (any transport), timed from turn start to the last event."""
+    thread = codex.thread_start()
+    start = _clock()
+    handle = thread.turn("flood me")
+    deltas = []
+    for event in handle.stream():
+        if event.method == DELTA:
+            if not isinstance(event, ItemAgentMessageDeltaEvent):
+                raise RuntimeError(f"untyped delta: {event!r}")
+            deltas.append(event.params.delta)
+    elapsed = _since(start)
     _check(deltas, expected)
     return elapsed
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from codex_app_server import AppServerConfig, Codex
-from codex_app_server.generated.v2_all import ItemAgentMessageDeltaEvent
 
 from tests.remote.servers import ws_server
 from tests.support.codex_env import find_codex_binary, isolated_env, mock_config_overrides, toml_value
@@ -33,7 +32,7 @@ from tests.support.fake_provider import FakeProvider
 
 from ._core import Result, Sizes, Target
 from .fake_ws_flood import flood_server
-from .flood import DELTA, Timing, _check, _clock, _since, consume_official, write_fake_codex
+from .flood import Timing, consume_official, time_flood, write_fake_codex
 from .turns import PROMPT, _environ, _expect, ours_config
 
 LEVELS = (1, 8, 32)
@@ -80,18 +79,7 @@ def bench_turn_ws(sizes: Sizes) -> Result:
 
 def consume_ws(url: str, expected: int) -> Timing:
     with Codex.connect(url) as codex:
-        thread = codex.thread_start()
-        start = _clock()
-        handle = thread.turn("flood me")
-        deltas = []
-        for event in handle.stream():
-            if event.method == DELTA:
-                if not isinstance(event, ItemAgentMessageDeltaEvent):
-                    raise RuntimeError(f"untyped delta: {event!r}")
-                deltas.append(event.params.delta)
-        elapsed = _since(start)
-    _check(deltas, expected)
-    return elapsed
+        return time_flood(codex, expected)
 
 
 def bench_flood_ws(sizes: Sizes) -> list[Result]:
