@@ -190,7 +190,9 @@ def test_interrupt_at_once_after_turn_is_not_refused(codex: Any, provider: Route
     assert isinstance(rest[-1], TurnCompletedEvent)
     assert rest[-1].params.turn.status == TurnStatus.interrupted
     provider.reset()  # the interrupt may have come before the model was asked: drop the unused Hang
-    provider.enqueue(final_text("Fresh turn."))
+    # Routed by the prompt, not queued: the interrupted turn's model request can
+    # still reach the provider after reset() and would take a queued reply.
+    provider.route("Next.", final_text("Fresh turn."))
     assert thread.run("Next.").final_response == "Fresh turn."
 
 
