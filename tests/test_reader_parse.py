@@ -15,6 +15,8 @@ import pytest
 from codex_app_server._rpc import RpcConnection
 from codex_app_server._transports import StdioTransport
 
+from tests.runtime.support import one_by_one
+
 pytestmark = pytest.mark.timeout(30)
 
 FAKE_SERVER = Path(__file__).resolve().parent / "support" / "fake_stdio_server.py"
@@ -43,7 +45,7 @@ def _received(lines: list[str]) -> list[tuple[str, dict[str, object]]]:
     actions = [{"raw": line} for line in lines] + [{"send": {"method": "t/end", "params": {}}}]
     script = json.dumps({"on_start": actions, "report_client_messages": False})
     argv = [sys.executable, str(FAKE_SERVER), "--script-json", script]
-    conn = RpcConnection(StdioTransport(argv), on_notification=on_notification)
+    conn = RpcConnection(StdioTransport(argv), on_notifications=one_by_one(on_notification))
     conn.start()
     try:
         assert done.wait(10), "the reader never reached the last line"

@@ -80,14 +80,14 @@ class _NoTransport:
 
 
 def ours_decoder() -> Decoder:
-    """The reader's real line handler (parse, checks, callback), then decode_notification."""
+    """The reader's real message handler (parse, checks, callback), then decode_notification."""
     received: list[tuple[str, JsonObject]] = []
-    rpc = RpcConnection(_NoTransport(), on_notification=lambda method, params: received.append((method, params)))  # type: ignore[arg-type]
-    on_line = rpc._make_line_handler()
+    rpc = RpcConnection(_NoTransport(), on_notifications=received.extend)  # type: ignore[arg-type]
+    on_messages = rpc._make_messages_handler()
     pop = received.pop
 
     def decode(line: bytes) -> object:
-        on_line(line)
+        on_messages([line])
         method, params = pop()
         return decode_notification(method, params)
 

@@ -8,7 +8,7 @@ import pytest
 from codex_app_server._rpc import AbandonHandler, RpcConnection, ServerRequestContext
 from codex_app_server._transports import StdioTransport
 
-from .support import fake_argv
+from .support import fake_argv, one_by_one
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def connect() -> Iterator[Callable[..., tuple[RpcConnection, StdioTransport]]]:
         transport = StdioTransport(fake_argv(script or {}), stderr_buffer_lines=stderr_buffer_lines)
         conn = RpcConnection(
             transport,
-            on_notification=on_notification,
+            on_notifications=one_by_one(on_notification),
             on_server_request=on_server_request,
             on_abandoned=on_abandoned,
             request_timeout=request_timeout,

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,20 @@ POSIX = os.name == "posix"
 
 # --------------------------------------------------------------------------
 # helpers
+
+
+def one_by_one(
+    on_notification: Callable[[str, dict[str, object]], None] | None,
+) -> Callable[[list[tuple[str, dict[str, object]]]], None] | None:
+    """RpcConnection's ``on_notifications`` (runs of notifications) from a per-notification callback."""
+    if on_notification is None:
+        return None
+
+    def on_notifications(run: list[tuple[str, dict[str, object]]]) -> None:
+        for method, params in run:
+            on_notification(method, params)
+
+    return on_notifications
 
 
 class Inbox:

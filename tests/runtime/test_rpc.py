@@ -195,8 +195,10 @@ def test_callback_exceptions_do_not_kill_the_reader(
         seen.append(method)
         raise RuntimeError("handler bug")
 
-    conn, _ = connect({"on_start": [{"notify": "a"}, {"notify": "b"}]}, on_notification=on_notification)
+    script = {"on_start": [{"notify": "a"}], "methods": {"more": [{"notify": "b"}, {"result": {}}]}}
+    conn, _ = connect(script, on_notification=on_notification)
     assert conn.call("x")["method"] == "x"  # type: ignore[index]
+    assert conn.call("more") == {}  # the notification before it went through the failing handler too
     assert seen == ["a", "b"]
 
 

@@ -34,7 +34,7 @@ from codex_app_server import (
     Notification,
     _session,
 )
-from codex_app_server._transports import CloseHandler, LineHandler, StdioTransport
+from codex_app_server._transports import CloseHandler, MessagesHandler, StdioTransport
 from codex_app_server.generated.v2_all import AgentMessageThreadItem, ItemAgentMessageDeltaEvent, ItemCompletedEvent
 from codex_app_server.testing import FakeProvider, Raw, Script, Text, offline_config
 from codex_app_server.testing._provider import sse_events
@@ -328,26 +328,33 @@ class TurnStartAnswerGate:
         gate = self
 
         class GatedTransport(StdioTransport):
-            def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
-                super().start(gate._gated(on_line), on_close)
+            def start(self, on_messages: MessagesHandler, on_close: CloseHandler) -> None:
+                super().start(gate._gated(on_messages), on_close)
 
         monkeypatch.setattr(_session, "StdioTransport", GatedTransport)
 
     def release(self) -> None:
         self._released.set()
 
-    def _gated(self, on_line: LineHandler) -> LineHandler:
-        def on_gated_line(line: bytes) -> None:
-            if self._armed and _answers_turn_start(line):
-                self._armed = False
-                self.holding.set()
-                self._released.wait(STEP_TIMEOUT_S)
-            on_line(line)
+    def _gated(self, on_messages: MessagesHandler) -> MessagesHandler:
+        def on_gated_messages(lines: list[bytes]) -> None:
+            for index, line in enumerate(lines):
+                if self._armed and _answers_turn_start(line):
+                    self._armed = False
+                    if index:
+                        on_messages(lines[:index])  # what came before the answer is read as usual
+                    self.holding.set()
+                    self._released.wait(STEP_TIMEOUT_S)
+                    on_messages(lines[index:])
+                    return
+            on_messages(lines)
 
-        return on_gated_line
+        return on_gated_messages
 
 
 def _answers_turn_start(line: bytes) -> bool:
+    if not line.strip():
+        return False
     message = json.loads(line)
     result = message.get("result") if isinstance(message, dict) and "method" not in message else None
     return isinstance(result, dict) and isinstance(result.get("turn"), dict)

@@ -27,6 +27,7 @@ consumes yet (``turn()`` before ``stream()``) is buffered whole.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -40,7 +41,7 @@ from .generated.notifications import NOTIFICATION_EVENTS, NOTIFICATION_ROUTE_DEF
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["TURN_COMPLETED", "Route", "Router", "TurnWatch", "route_of", "turn_id_of"]
+__all__ = ["TURN_COMPLETED", "Event", "Route", "Router", "TurnWatch", "route_of", "turn_id_of"]
 
 logger = logging.getLogger("codex_app_server")
 
@@ -52,6 +53,7 @@ _TURN_STARTED = "turn/started"
 _PAUSE_POLL_S = 0.05
 
 Route = tuple[str, str | None, str | None]  # (thread key, turn key, key inside the turn object)
+Event = tuple[str, JsonObject, str | None]  # (method, params, the turn it names or None), as buffered
 
 # Every method: its route, or None for a known notification that names no
 # thread. A method missing here (a newer server's) takes the default route.
@@ -90,16 +92,17 @@ class TurnWatch:
         self.interrupting: bool = False  # interrupted for a caller that left: Router.settle waits for it
         self.reserved: bool = False  # holds the consumer slot for a run() whose turn/start is in flight
         self.consuming: bool = False  # a stream() reads this watch: its buffer is bounded (backpressure)
-        # Throughput (tests/bench flood): push() and get() take the lock
-        # directly (a C context manager, not Condition's Python one), push()
-        # notifies only when get() sleeps, and the consumer takes the whole
-        # queue at once into _taken, so it locks once per batch, not per event.
+        # Throughput (tests/bench flood): push() gets a run of events and
+        # take() hands over the whole queue, so each side locks once per
+        # batch, not per event; the lock is taken directly (a C context
+        # manager, not Condition's Python one), and push() notifies a
+        # sleeping consumer once, when the queue stops being empty.
         self._limit = router.buffer_limit  # backpressure mark, read per event
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._sleepers = 0  # consumers blocked in get()
-        self._queue: deque[tuple[str, JsonObject]] = deque()
-        self._taken: deque[tuple[str, JsonObject]] = deque()  # the consumer's; no lock needed
+        self._queue: deque[Event] = deque()
+        self._taken: deque[Event] = deque()  # the consumer's; no lock needed
         self._error: BaseException | None = None
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._on_started: Callable[[], None] | None = None
@@ -109,33 +112,57 @@ class TurnWatch:
 
     # -- reader side
 
-    def push(self, method: str, params: JsonObject, other: str | None) -> bool:
-        """Buffer one notification of turn ``other`` (None: unknown); returns True when it completed the turn."""
-        on_started = None
+    def push(self, events: list[Event]) -> bool:
+        """Buffer notifications ``(method, params, turn id or None)`` in order; True when one completed the turn.
+
+        Events of other turns are dropped, and so is whatever follows this
+        turn's ``turn/completed``. Takes the lock once per run of events; at
+        the backpressure mark it pauses the reader, then buffers the rest.
+        """
+        start, count = 0, len(events)
+        while True:
+            start, done, full = self._append(events, start)
+            if full:
+                self.router.pause_reader(self)
+            if done or start >= count:
+                return done
+
+    def _append(self, events: list[Event], start: int) -> tuple[int, bool, bool]:
+        """Buffer ``events[start:]`` up to the end, this turn's end or the mark; (where it stopped, done, full)."""
+        on_started = waiter = None
+        done = full = False
+        index, count = start, len(events)
         with self._lock:  # under the lock: bind() may be setting turn_id right now
-            if self.turn_id is not None and other is not None and other != self.turn_id:
-                return False
-            done = method == TURN_COMPLETED and self.turn_id is not None and other == self.turn_id
+            mine = self.turn_id
             queue = self._queue
-            queue.append((method, params))
-            full = self.consuming and len(queue) >= self._limit
-            if done:
-                self.completed = True
-                self._on_started = None
-                self.live.set()
-            elif method == _TURN_STARTED and self.turn_id is not None and other == self.turn_id:
-                self.live.set()
-                on_started, self._on_started = self._on_started, None
-            if self._sleepers:
-                self._cond.notify()
-            waiter, self._waiter = self._waiter, None
+            was_empty = not queue
+            limit = self._limit if self.consuming else sys.maxsize
+            while index < count:
+                event = events[index]
+                index += 1
+                method, _, other = event
+                if other is not None and mine is not None and other != mine:
+                    continue
+                queue.append(event)
+                if other is not None and other == mine and (method == TURN_COMPLETED or method == _TURN_STARTED):
+                    self.live.set()
+                    if method == TURN_COMPLETED:
+                        done = self.completed = True
+                        self._on_started = None
+                        break
+                    on_started, self._on_started = self._on_started, None
+                if len(queue) >= limit:
+                    full = True
+                    break
+            if queue:
+                if was_empty and self._sleepers:  # a sleeping consumer waits for the first event only
+                    self._cond.notify()
+                waiter, self._waiter = self._waiter, None
         if waiter is not None:
             wake_threadsafe(*waiter)
         if on_started is not None:
             on_started()
-        if full:
-            self.router.pause_reader(self)
-        return done
+        return index, done, full
 
     def buffered(self) -> int:
         """Events waiting for the consumer (not counting the batch it holds)."""
@@ -168,32 +195,38 @@ class TurnWatch:
         """Learn the turn id (from the turn/start response); drop other turns' events."""
         with self._cond:
             self.turn_id = turn_id
-            kept = [(m, p) for m, p in self._queue if turn_id_of(m, p) in (None, turn_id)]
+            kept = [event for event in self._queue if event[2] in (None, turn_id)]
             self._queue = deque(kept)
-            if any(m == TURN_COMPLETED and turn_id_of(m, p) == turn_id for m, p in kept):
+            if any(method == TURN_COMPLETED and other == turn_id for method, _, other in kept):
                 self.completed = True
-            if any(m in (_TURN_STARTED, TURN_COMPLETED) and turn_id_of(m, p) == turn_id for m, p in kept):
+            if any(method in (_TURN_STARTED, TURN_COMPLETED) and other == turn_id for method, _, other in kept):
                 self.live.set()  # read before the turn id was known
         if self.completed:
             self.router.forget(self)
 
     def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
-        """The next notification (for the turn's one consumer).
+        """The next notification ``(method, params)`` (for the turn's one consumer); see :meth:`take`."""
+        method, params, _ = self.take(timeout).popleft()
+        return method, params
 
+    def take(self, timeout: float | None = None) -> deque[Event]:
+        """The buffered events, at least one: the consumer pops them in order from this deque.
+
+        What it leaves there is what the next ``take``/``get`` returns first.
         Raises the connection's error once the buffer is empty, and
         TimeoutError after ``timeout`` seconds without an event (not
         counting time while a server request of ours is being answered:
         the turn waits for us then, not the other way round).
         """
         if self._taken:
-            return self._taken.popleft()
+            return self._taken
         with self._lock:
             if not self._queue:
                 self._sleep(timeout)
             self._taken, self._queue = self._queue, self._taken
         if self.router.paused:
             self.router.wake_reader()
-        return self._taken.popleft()
+        return self._taken
 
     def _sleep(self, timeout: float | None) -> None:
         """Wait (lock held) until the queue has an event; see :meth:`get`."""
@@ -219,10 +252,10 @@ class TurnWatch:
     def _timed_out(self, timeout: float | None) -> TimeoutError:
         return TimeoutError(f"no event for turn {self.turn_id} of thread {self.thread_id} within {timeout} s")
 
-    async def aget(self, timeout: float | None = None) -> tuple[str, JsonObject]:
-        """:meth:`get` for a coroutine: waits without blocking the event loop."""
+    async def atake(self, timeout: float | None = None) -> deque[Event]:
+        """:meth:`take` for a coroutine: waits without blocking the event loop."""
         if self._taken:
-            return self._taken.popleft()
+            return self._taken
         import asyncio
 
         loop = asyncio.get_running_loop()
@@ -256,7 +289,7 @@ class TurnWatch:
                 self._drop_waiter(future)
         if router.paused:
             router.wake_reader()
-        return self._taken.popleft()
+        return self._taken
 
     def _drop_waiter(self, future: object) -> None:
         with self._lock:
@@ -311,30 +344,44 @@ class Router:
         self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/start requests
         self._error: BaseException | None = None
 
-    def dispatch(self, method: str, params: JsonObject) -> None:
-        """Reader-thread callback for every notification."""
-        if not self._watches:
+    def dispatch(self, run: list[tuple[str, JsonObject]]) -> None:
+        """Reader-thread callback for a run of notifications ``(method, params)``, in order."""
+        watched = self._watches
+        if not watched:
             return
-        route = _ROUTES.get(method, NOTIFICATION_ROUTE_DEFAULT)
-        if route is None:
-            return
-        thread_id = params.get(route[0])
-        if type(thread_id) is not str:
-            return
-        watches = self._watches.get(thread_id)
-        if not watches:
-            return
-        turn_id: str | None = None  # _turn_id, inlined: this runs for every event of a watched thread
-        turn_key = route[1]
-        if turn_key is not None:
-            value = params.get(turn_key)
-            inner = route[2]
-            if inner is not None and type(value) is dict:
-                value = value.get(inner)
-            if type(value) is str:
-                turn_id = value
-        for watch in tuple(watches):
-            if watch.push(method, params, turn_id):
+        # Each watch gets its events in one push; a thread's watch list is
+        # looked at once per run (a watch added meanwhile sees later runs).
+        batches: dict[TurnWatch, list[Event]] = {}
+        last: list[TurnWatch] | None = None
+        targets: list[list[Event]] = []
+        routes = _ROUTES
+        default = NOTIFICATION_ROUTE_DEFAULT
+        for method, params in run:
+            route = routes.get(method, default)
+            if route is None:
+                continue
+            thread_key, turn_key, inner = route
+            thread_id = params.get(thread_key)
+            if type(thread_id) is not str:
+                continue
+            watches = watched.get(thread_id)
+            if not watches:
+                continue
+            turn_id: str | None = None  # _turn_id, inlined: this runs for every event of a watched thread
+            if turn_key is not None:
+                value = params.get(turn_key)
+                if inner is not None and type(value) is dict:
+                    value = value.get(inner)
+                if type(value) is str:
+                    turn_id = value
+            if watches is not last:
+                last = watches
+                targets = [batches.setdefault(watch, []) for watch in tuple(watches)]
+            event = (method, params, turn_id)
+            for target in targets:
+                target.append(event)
+        for watch, events in batches.items():
+            if events and watch.push(events):
                 self.forget(watch)
 
     # -- backpressure

@@ -8,8 +8,9 @@ line. Messages are told apart by which members they carry:
 * ``{"id", "method", "params"?}``: a request from the server (approvals...).
 
 Callbacks run on the transport's reader thread, in arrival order. The
-notification callback may block on purpose (backpressure: see
-:mod:`._routing`); the others must not (answer server requests later
+notifications callback gets them in runs (those between two other
+messages of one read of the wire) and may block on purpose (backpressure:
+see :mod:`._routing`); the others must not (answer server requests later
 through the context if needed).
 Neither params nor results are ever logged: they can hold credentials.
 """
@@ -39,7 +40,8 @@ from ._transports import Transport
 __all__ = [
     "AbandonHandler",
     "JsonObject",
-    "NotificationHandler",
+    "RawNotification",
+    "NotificationsHandler",
     "RequestId",
     "RpcConnection",
     "ServerRequestContext",
@@ -50,7 +52,8 @@ logger = logging.getLogger("codex_app_server")
 
 JsonObject = dict[str, object]
 RequestId = int | str
-NotificationHandler = Callable[[str, JsonObject], None]
+RawNotification = tuple[str, JsonObject]  # (method, params)
+NotificationsHandler = Callable[[list[RawNotification]], None]
 # The callback the session gives the connection (not the public ServerRequestHandler class).
 ServerRequestCallback = Callable[["ServerRequestContext"], None]
 CloseCallback = Callable[[TransportClosedError], None]
@@ -123,8 +126,8 @@ class RpcConnection:
 
     Args:
         transport: An unstarted transport; :meth:`start` starts it.
-        on_notification: ``(method, params)`` for every notification;
-            ``params`` is ``{}`` when absent.
+        on_notifications: Called with a list of ``(method, params)``, one per
+            notification, in order; ``params`` is ``{}`` when absent.
         on_server_request: Called with a :class:`ServerRequestContext` for
             every server request. Without a handler the server gets -32601;
             if the handler raises before answering, -32603.
@@ -141,14 +144,14 @@ class RpcConnection:
         self,
         transport: Transport,
         *,
-        on_notification: NotificationHandler | None = None,
+        on_notifications: NotificationsHandler | None = None,
         on_server_request: ServerRequestCallback | None = None,
         on_close: CloseCallback | None = None,
         on_abandoned: AbandonHandler | None = None,
         request_timeout: float | None = None,
     ) -> None:
         self._transport = transport
-        self._on_notification = on_notification
+        self._on_notifications = on_notifications
         self._on_server_request = on_server_request
         self._on_close = on_close
         self._on_abandoned = on_abandoned
@@ -167,7 +170,7 @@ class RpcConnection:
             if self._started:
                 raise RuntimeError("RpcConnection.start() may be called only once")
             self._started = True
-        self._transport.start(self._make_line_handler(), self._on_transport_closed)
+        self._transport.start(self._make_messages_handler(), self._on_transport_closed)
 
     def close(self, timeout: float = 2.0) -> None:
         """Fail pending requests ("closed by client") and stop the transport.
@@ -313,9 +316,10 @@ class RpcConnection:
 
     # -- incoming (reader thread) ---------------------------------------------
 
-    def _make_line_handler(self) -> Callable[[bytes], None]:
-        # The hot path (notifications) is one parse, two lookups and the
-        # callback; everything else goes through _dispatch_other.
+    def _make_messages_handler(self) -> Callable[[list[bytes]], None]:
+        # The hot path (a run of notifications) is one parse, two lookups and
+        # an append per message, then one callback for the run; everything
+        # else goes through _dispatch_other, after the notifications before it.
         #
         # Parsing: pydantic-core's parser takes a third of json.loads's time on
         # codex's lines (the reader's main cost in a delta flood, tests/bench).
@@ -324,35 +328,45 @@ class RpcConnection:
         # only a line both reject is malformed. Inlined: a call per line shows.
         fast_loads = from_json
         loads = json.loads
-        on_notification = self._on_notification
+        on_notifications = self._on_notifications
         dispatch_other = self._dispatch_other
         bad_line = self._bad_line
         log_exception = logger.exception
 
-        def on_line(line: bytes) -> None:
-            try:
-                message = fast_loads(line)
-            except ValueError as fast_error:
-                if not line.strip():  # an empty line: nothing to say, nothing to parse again
-                    return
+        def deliver(run: list[RawNotification]) -> None:
+            if on_notifications is not None:
                 try:
-                    message = loads(line)
-                except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
-                    bad_line(line, f"not valid JSON: {error or fast_error}")
-                    return
-            if type(message) is dict and "id" not in message:
-                method = message.get("method")
-                if type(method) is str:
-                    if on_notification is not None:
-                        params = message.get("params")
-                        try:
-                            on_notification(method, params if type(params) is dict else {})
-                        except Exception:
-                            log_exception("notification handler failed for %s", method)
-                    return
-            dispatch_other(message, line)
+                    on_notifications(run)
+                except Exception:
+                    log_exception("notification handler failed for %s", ", ".join(sorted({m for m, _ in run})))
 
-        return on_line
+        def on_messages(lines: list[bytes]) -> None:
+            run: list[RawNotification] = []
+            for line in lines:
+                try:
+                    message = fast_loads(line)
+                except ValueError as fast_error:
+                    if not line.strip():  # an empty line: nothing to say, nothing to parse again
+                        continue
+                    try:
+                        message = loads(line)
+                    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+                        bad_line(line, f"not valid JSON: {error or fast_error}")
+                        continue
+                if type(message) is dict and "id" not in message:
+                    method = message.get("method")
+                    if type(method) is str:
+                        params = message.get("params")
+                        run.append((method, params if type(params) is dict else {}))
+                        continue
+                if run:  # what came before this message is handled before it
+                    deliver(run)
+                    run = []
+                dispatch_other(message, line)
+            if run:
+                deliver(run)
+
+        return on_messages
 
     def _dispatch_other(self, message: object, line: bytes) -> None:
         if not isinstance(message, dict):

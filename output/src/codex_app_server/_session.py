@@ -23,7 +23,7 @@ from ._config import AppServerConfig, build_argv, build_env, check_cwd, initiali
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._requester import model_to_wire, to_wire, validate
 from ._routing import Router, TurnWatch
-from ._rpc import JsonObject, RpcConnection, ServerRequestContext
+from ._rpc import JsonObject, RawNotification, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
 from ._versions import note_server_version, server_version_from_user_agent
 from .generated import notifications, v2_all
@@ -182,7 +182,7 @@ class Session:
         self._generation += 1
         rpc = RpcConnection(
             transport,
-            on_notification=self._on_notification,
+            on_notifications=self._on_notifications,
             on_server_request=self._on_server_request,
             on_close=functools.partial(self._on_close, self._generation),
             on_abandoned=self._on_abandoned,
@@ -265,10 +265,11 @@ class Session:
             except Exception as exc:  # e.g. a thread without a turn yet has nothing to resume
                 logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
 
-    def _on_notification(self, method: str, params: JsonObject) -> None:
-        if method == _REQUEST_RESOLVED:  # rare: first answer of several clients won
-            self.pending.resolved(params)
-        self.router.dispatch(method, params)
+    def _on_notifications(self, run: list[RawNotification]) -> None:
+        for method, params in run:
+            if method == _REQUEST_RESOLVED:  # rare: first answer of several clients won
+                self.pending.resolved(params)
+        self.router.dispatch(run)
 
     def close(self) -> None:
         self._closing = True

@@ -5,7 +5,7 @@
 ``[remote]`` extra) reach a server that is already running.
 """
 
-from .base import CloseHandler, LineHandler, Transport
+from .base import CloseHandler, MessagesHandler, Transport
 from .stdio import StdioTransport
 
-__all__ = ["CloseHandler", "LineHandler", "StdioTransport", "Transport"]
+__all__ = ["CloseHandler", "MessagesHandler", "StdioTransport", "Transport"]

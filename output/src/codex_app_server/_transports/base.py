@@ -2,9 +2,12 @@
 
 A transport carries whole JSON-RPC messages. Whatever the wire (JSON lines on
 a child's stdio, websocket frames over TCP, a unix socket or a command's
-pipes), it delivers ONE complete message per ``on_line`` call, in order, on
-its own reader thread. ``on_line`` may block: that is how backpressure
-reaches the server (the pipe or the TCP window fills while the reader waits).
+pipes), it delivers complete messages, in order, on its own reader thread:
+each ``on_messages`` call gets every message that one read of the wire
+completed (a flood of small deltas arrives hundreds at a time, so the
+per-message cost of the layers above is a loop step, not a chain of calls).
+``on_messages`` may block: that is how backpressure reaches the server (the
+pipe or the TCP window fills while the reader waits).
 """
 
 from __future__ import annotations
@@ -12,21 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["CloseHandler", "LineHandler", "Transport"]
+__all__ = ["CloseHandler", "MessagesHandler", "Transport"]
 
-LineHandler = Callable[[bytes], None]
+MessagesHandler = Callable[[list[bytes]], None]
 CloseHandler = Callable[[BaseException | None], None]
 
 
 class Transport(Protocol):
     """A bidirectional stream of JSON-RPC messages."""
 
-    def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
+    def start(self, on_messages: MessagesHandler, on_close: CloseHandler) -> None:
         """Open the transport; raises (a :class:`TransportClosedError`) when it cannot.
 
-        ``on_line`` is called (on a reader thread) with every received
-        message, in order, as bytes; a trailing newline may or may not be
-        there. ``on_close`` is called once when no more messages will come,
+        ``on_messages`` is called (on a reader thread) with the received
+        messages, in order, as a non-empty list of bytes (one message each; a
+        trailing newline may or may not be there, an empty one is skipped). ``on_close`` is called once when no more messages will come,
         with the reason (preferably a :class:`TransportClosedError`).
         """
         ...

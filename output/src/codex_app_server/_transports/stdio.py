@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import io
 import logging
 import os
 import re
@@ -16,18 +17,18 @@ import signal
 import subprocess
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from typing import IO
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, cast
 
 from .._errors import TransportClosedError
-from .base import CloseHandler, LineHandler
+from .base import CloseHandler, MessagesHandler
 
 __all__ = ["StdioTransport"]
 
 logger = logging.getLogger("codex_app_server")
 
-# Size of each pipe buffer. Linux pipes hold 64 KiB, so a bigger user-space
-# buffer buys nothing; readline() still handles lines of any length.
+# Size of each pipe buffer and of each read of stdout. Linux pipes hold 64 KiB,
+# so a bigger one buys nothing; a line longer than a read spans several.
 _PIPE_BUFFER = 1 << 16
 # After stdout ends, how long the reader waits for the exit status and the
 # last stderr lines before reporting the close.
@@ -78,7 +79,7 @@ class StdioTransport:
 
     # -- Transport interface -------------------------------------------------
 
-    def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
+    def start(self, on_messages: MessagesHandler, on_close: CloseHandler) -> None:
         with self._state_lock:
             if self._proc is not None or self._closed:
                 raise RuntimeError("StdioTransport.start() may be called only once")
@@ -117,7 +118,7 @@ class StdioTransport:
                     proc,
                     self._stderr_thread,
                     functools.partial(_join_tail, self._tail, self._tail_lock),
-                    on_line,
+                    on_messages,
                     on_close,
                 ),
                 name=f"codex-app-server-stdout-{proc.pid}",
@@ -223,22 +224,17 @@ def _pump_stdout(
     proc: subprocess.Popen[bytes],
     stderr_thread: threading.Thread,
     stderr_tail: Callable[[], str],
-    on_line: LineHandler,
+    on_messages: MessagesHandler,
     on_close: CloseHandler,
 ) -> None:
-    stdout = proc.stdout
-    assert stdout is not None
-    readline = stdout.readline
+    stdout = cast("io.BufferedReader", proc.stdout)  # buffered: Popen got bufsize > 0
     error: BaseException | None = None
     try:
-        while True:
-            line = readline()
-            if not line:
-                break
+        for lines in _complete_lines(stdout.read1):
             try:
-                on_line(line)
+                on_messages(lines)
             except Exception:
-                logger.exception("codex_app_server: line handler failed; line dropped")
+                logger.exception("codex_app_server: message handler failed; messages dropped")
     except (OSError, ValueError) as exc:  # ValueError: stream closed under us
         error = exc
     # Give the child a moment to exit and stderr to drain, so the error can
@@ -256,6 +252,32 @@ def _pump_stdout(
         on_close(closed)
     except Exception:
         logger.exception("codex_app_server: close handler failed")
+
+
+def _complete_lines(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
+    """The complete lines of each read (without their newline), until end of stream.
+
+    One read of a busy pipe holds hundreds of lines: they are split in one
+    step and handed on together. A line longer than a read is gathered in
+    parts and joined once, so its cost stays linear in its length.
+    """
+    parts: list[bytes] = []  # the unfinished line
+    while True:
+        chunk = read(_PIPE_BUFFER)
+        if not chunk:
+            break
+        lines = chunk.split(b"\n")
+        tail = lines.pop()  # after the last newline: the start of the next line
+        if lines:
+            if parts:
+                parts.append(lines[0])
+                lines[0] = b"".join(parts)
+                parts = []
+            yield lines
+        if tail:
+            parts.append(tail)
+    if parts:  # a last line without its newline
+        yield [b"".join(parts)]
 
 
 def _pump_stderr(stderr: IO[bytes], tail: collections.deque[str], tail_lock: threading.Lock) -> None:

@@ -10,8 +10,10 @@ the framing, this module the I/O.
 * Outgoing messages above the server's unfragmented limit (16 MiB, or what
   its ``x-codex-websocket-max-unfragmented-message-bytes`` says) are sent
   as fragments; incoming messages have no size limit, as on stdio.
-* Reads happen on one reader thread, which hands each complete message to
-  ``on_line`` and may block there (backpressure: the TCP window fills).
+* Reads happen on one reader thread: each read (up to 256 KiB) is fed to
+  the protocol whole, every frame it completed is taken at once, and the
+  complete messages go to ``on_messages`` together, which may block
+  (backpressure: the TCP window fills).
   Control frames the protocol answers (pong, close) are written by whichever
   thread holds the write lock, so a reader never waits for a blocked writer.
 """
@@ -31,7 +33,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from .._errors import AuthenticationError, TransportClosedError
-from .base import CloseHandler, LineHandler
+from .base import CloseHandler, MessagesHandler
 from .streams import ByteStream
 
 __all__ = ["DEFAULT_FRAME_LIMIT", "WebSocketTransport"]
@@ -97,7 +99,7 @@ class WebSocketTransport:
 
     # -- Transport interface -------------------------------------------------
 
-    def start(self, on_line: LineHandler, on_close: CloseHandler) -> None:
+    def start(self, on_messages: MessagesHandler, on_close: CloseHandler) -> None:
         if self._started:
             raise RuntimeError("WebSocketTransport.start() may be called only once")
         self._started = True
@@ -121,7 +123,7 @@ class WebSocketTransport:
             timer.cancel()
         self._reader = threading.Thread(
             target=self._read_loop,
-            args=(stream, proto, leftover, on_line, on_close),
+            args=(stream, proto, leftover, on_messages, on_close),
             name=f"codex-websocket-reader {self.endpoint}",
             daemon=True,
         )
@@ -256,26 +258,38 @@ class WebSocketTransport:
         stream: ByteStream,
         proto: ClientProtocol,
         events: list[Frame],
-        on_line: LineHandler,
+        on_messages: MessagesHandler,
         on_close: CloseHandler,
     ) -> None:
-        parts: list[bytes | bytearray | memoryview] = []
+        parts: list[bytes | bytearray | memoryview] = []  # the fragments of an unfinished message
         error: BaseException | None = None
         proto_lock = self._proto_lock
+        finished = False
         try:
             while True:
-                for event in events:
-                    opcode = event.opcode
-                    if opcode is _TEXT or opcode is _BINARY:
-                        if event.fin:
-                            self._deliver(on_line, event.data)
-                        else:
-                            parts = [event.data]
-                    elif opcode is _CONT:
-                        parts.append(event.data)
-                        if event.fin:
-                            message, parts = b"".join(parts), []
-                            self._deliver(on_line, message)
+                # Usually every frame is a whole text message: one pass takes them.
+                messages = [bytes(event.data) for event in events if event.opcode is _TEXT and event.fin]
+                if len(messages) != len(events) or parts:  # fragments, binary or control frames
+                    messages = []
+                    for event in events:
+                        opcode = event.opcode
+                        if opcode is _TEXT or opcode is _BINARY:
+                            if event.fin:
+                                messages.append(bytes(event.data))
+                            else:
+                                parts = [event.data]
+                        elif opcode is _CONT:
+                            parts.append(event.data)
+                            if event.fin:
+                                messages.append(b"".join(parts))
+                                parts = []
+                if messages:
+                    try:
+                        on_messages(messages)
+                    except Exception:
+                        logger.exception("codex_app_server: message handler failed; messages dropped")
+                if finished:
+                    break
                 data = stream.read()
                 with proto_lock:
                     if data:
@@ -289,18 +303,11 @@ class WebSocketTransport:
                         self._outbox.extend(outgoing)
                 if outgoing:
                     self._flush_from_reader()
-                if not data or proto.state is State.CLOSED:
-                    break
+                # Delivered on the next pass: the frames read with the end of the stream.
+                finished = not data or proto.state is State.CLOSED
         except (OSError, ValueError) as exc:
             error = exc
         on_close(self._closed_reason(proto, error))
-
-    @staticmethod
-    def _deliver(on_line: LineHandler, data: bytes | bytearray | memoryview) -> None:
-        try:
-            on_line(data if type(data) is bytes else bytes(data))
-        except Exception:
-            logger.exception("codex_app_server: message handler failed; message dropped")
 
     def _closed_reason(self, proto: ClientProtocol, error: BaseException | None) -> TransportClosedError:
         if self._closing:
