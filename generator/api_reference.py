@@ -8,10 +8,11 @@ signature and one-line doc, then the notifications and every definition of
 functions that render the code (so a signature here is the signature
 there), sorted, no timestamps: its git diff is a readable review of a bump.
 
-The members the hand-written runtime (``_api_base.py``) adds to the
-generated classes are not in the IR: :func:`runtime_members` reads them off
-that file's source (signatures and docstrings), so the reference follows
-the code.
+The members the hand-written runtime adds to the generated classes (the
+wrappers' bases in ``_api_base.py``, the low-level clients' in
+``_requester.py``) are not in the IR: :func:`runtime_members` and
+:func:`client_runtime_members` read them off those files' source
+(signatures and docstrings), so the reference follows the code.
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ class RuntimeMember:
         return Entry(f"{prefix}{self.name}{self.signature}", self.doc)
 
 
-# The runtime base of each generated wrapper class, and its source (read, never imported).
-RUNTIME_SOURCE = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server" / "_api_base.py"
+# The runtime bases of the generated classes, by source file (read, never imported).
+_RUNTIME_DIR = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server"
+RUNTIME_SOURCE = _RUNTIME_DIR / "_api_base.py"  # the wrappers' bases
+CLIENT_RUNTIME_SOURCE = _RUNTIME_DIR / "_requester.py"  # the low-level clients' bases
 # The wrapper classes users construct themselves; the SDK makes the others (Thread, TurnHandle).
 USER_CONSTRUCTED = frozenset({"Codex"})
 
@@ -93,24 +96,50 @@ def runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
     and first docstring sentences of the code. The constructor is listed
     for the classes users construct.
     """
-    try:
-        tree = ast.parse(RUNTIME_SOURCE.read_text(encoding="utf-8"), filename=str(RUNTIME_SOURCE))
-    except (OSError, SyntaxError) as exc:
-        raise GeneratorError(Location(RUNTIME_SOURCE.name), f"cannot read the runtime bases: {exc}") from None
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    classes = _runtime_classes(RUNTIME_SOURCE)
     out: dict[str, tuple[RuntimeMember, ...]] = {}
     for owner in WRAPPER_OWNERS:
         for flavour in naming.FLAVOURS:
             name = flavour.name(owner)
-            base = classes.get(naming.wrapper_base_class(name))
-            if base is None:
-                raise GeneratorError(
-                    Location(RUNTIME_SOURCE.name), f"no class {naming.wrapper_base_class(name)} for {name}"
-                )
-            members = _methods(base, classes, with_constructor=owner in USER_CONSTRUCTED)
-            members += _attributes(base, classes)
-            out[name] = tuple(sorted(members, key=lambda m: m.name))
+            out[name] = _members_of(
+                classes, naming.wrapper_base_class(name), RUNTIME_SOURCE, constructor=owner in USER_CONSTRUCTED
+            )
     return out
+
+
+@cache
+def client_runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
+    """Members of the low-level clients' runtime bases (``_requester.py``), by generated class, read off their source.
+
+    What they add to the generated methods: the ``connect*`` classmethods,
+    ``close`` and friends, ``server_version``. Their constructors take
+    session internals (the SDK makes them): not listed.
+    """
+    classes = _runtime_classes(CLIENT_RUNTIME_SOURCE)
+    return {
+        flavour.name(naming.CLIENT_CLASS): _members_of(
+            classes, naming.requester_class(flavour), CLIENT_RUNTIME_SOURCE, constructor=False
+        )
+        for flavour in naming.FLAVOURS
+    }
+
+
+def _runtime_classes(source: Path) -> dict[str, ast.ClassDef]:
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    except (OSError, SyntaxError) as exc:
+        raise GeneratorError(Location(source.name), f"cannot read the runtime bases: {exc}") from None
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _members_of(
+    classes: Mapping[str, ast.ClassDef], base_name: str, source: Path, *, constructor: bool
+) -> tuple[RuntimeMember, ...]:
+    base = classes.get(base_name)
+    if base is None:
+        raise GeneratorError(Location(source.name), f"no runtime base class {base_name}")
+    members = _methods(base, classes, with_constructor=constructor) + _attributes(base, classes)
+    return tuple(sorted(members, key=lambda m: m.name))
 
 
 def _doc(text: str | None) -> str | None:
@@ -271,7 +300,7 @@ def _entry_key(entry: Entry) -> tuple[int, str]:
 
 
 def client_section(api: ir.Api) -> ClassSection:
-    entries = []
+    entries = _runtime_entries(naming.CLIENT_CLASS)
     for m in api.methods:
         view = client_method_view(m, api)
         summary = m.description or (_model_description(api, m.params_model))
@@ -286,11 +315,29 @@ def client_section(api: ir.Api) -> ClassSection:
             doc = f"Every item of `{m.rpc_method}`, page after page (follows `nextCursor`); async: `AsyncIterator`."
             entries.append(Entry(_unqualified(signature), doc))
     intro = (
-        "Every client request of the protocol as a typed method, from `Codex.client`. Optional keywords "
+        "Every client request of the protocol as a typed method, from `Codex.client` (its Codex's connection) "
+        "or `AppServerClient.connect(...)` (a connection of its own). Optional keywords "
         "default to `OMIT` and are not sent; `None` sends null where the schema allows it. Each cursor-paged "
         "list method also has an `iter_` twin that yields every item across pages."
     )
     return ClassSection(naming.CLIENT_CLASS, intro, tuple(sorted(entries, key=_entry_key)))
+
+
+def _runtime_entries(name: str) -> list[Entry]:
+    """The runtime members of a low-level client class as entries."""
+    return [
+        Entry(_unqualified(e.signature), e.doc and _unqualified(e.doc))
+        for e in (m.entry(name) for m in client_runtime_members()[name])
+    ]
+
+
+def async_client_section() -> ClassSection:
+    name = naming.Flavour(is_async=True).name(naming.CLIENT_CLASS)
+    intro = (
+        f"The asyncio twin of `{naming.CLIENT_CLASS}`: the same methods with the same signatures, each an "
+        "`async def`; its own members:"
+    )
+    return ClassSection(name, intro, tuple(sorted(_runtime_entries(name), key=_entry_key)))
 
 
 def _model_description(api: ir.Api, name: str | None) -> str | None:
@@ -348,7 +395,7 @@ def reference(api: ir.Api) -> Reference:
     classes = [wrapper_section(api, owner, flavour) for owner in WRAPPER_OWNERS for flavour in naming.FLAVOURS]
     classes += [
         client_section(api),
-        _async_twin(naming.CLIENT_CLASS),
+        async_client_section(),
         handler_section(api),
         _async_twin(naming.SERVER_REQUEST_HANDLER_CLASS),
     ]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import codex_app_server
 import pytest
-from codex_app_server import _api_base
+from codex_app_server import _api_base, _requester
 
 from generator import write
-from generator.api_reference import render_api_reference, runtime_members
+from generator.api_reference import RuntimeMember, client_runtime_members, render_api_reference, runtime_members
 from generator.load import load_inputs
 from generator.pipeline import API_REFERENCE, generate
 
@@ -38,6 +38,8 @@ BASES = {
     "TurnHandle": _api_base.TurnHandleBase,
     "AsyncTurnHandle": _api_base.AsyncTurnHandleBase,
 }
+# The low-level clients' runtime bases (the generated methods come from the IR).
+CLIENT_BASES = {"AppServerClient": _requester.SyncRequester, "AsyncAppServerClient": _requester.AsyncRequester}
 # The runtime imports the v2_all model as ThreadModel: its own Thread classes are the wrappers.
 
 
@@ -108,11 +110,15 @@ def test_reference_follows_the_protocol_version() -> None:
     assert "- `ReasoningEffort = Annotated[str" in new
 
 
-@pytest.mark.parametrize("owner", sorted(BASES))
+def listed_members(owner: str) -> tuple[RuntimeMember, ...]:
+    return runtime_members()[owner] if owner in BASES else client_runtime_members()[owner]
+
+
+@pytest.mark.parametrize("owner", sorted({**BASES, **CLIENT_BASES}))
 def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
-    """The members read off _api_base.py's source are exactly what the runtime classes provide, with their signatures."""
-    base = BASES[owner]
-    listed = {m.name: m for m in runtime_members()[owner]}
+    """The members read off the runtime's source are exactly what the runtime classes provide, with their signatures."""
+    base = {**BASES, **CLIENT_BASES}[owner]
+    listed = {m.name: m for m in listed_members(owner)}
     attributes = {name for name, m in listed.items() if m.kind == "attribute"}
     own_bases = [cls for cls in base.__mro__ if cls.__module__.startswith("codex_app_server.")]
     public = {n for cls in own_bases for n in vars(cls) if not n.startswith("_")}

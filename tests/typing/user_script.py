@@ -198,6 +198,30 @@ async def async_api(config: AppServerConfig) -> list[str]:
         return deltas
 
 
+def lowlevel_clients(token_file: str) -> int:
+    """The low-level clients with a connection of their own."""
+    with AppServerClient.connect("ws://127.0.0.1:4500", token_file=token_file, handler=Approver()) as client:
+        own: AppServerClient = client
+        version: str | None = own.server_version
+        listed: ThreadListResponse = own.thread_list(limit=1)
+    piped: AppServerClient = AppServerClient.connect_command(["ssh", "host", "codex", "app-server", "proxy"])
+    piped.close()
+    daemon: AsyncAppServerClient = AsyncAppServerClient.connect_daemon(handler=AsyncApprover())
+    AppServerClient.connect("ws://127.0.0.1:4500", codex_bin="codex")  # type: ignore[call-arg]
+    AsyncAppServerClient.connect(42)  # type: ignore[arg-type]
+    print(version, daemon)
+    return len(listed.data)
+
+
+async def async_lowlevel_client() -> InitializeResponse:
+    async with AsyncAppServerClient.connect("unix://", reconnect=True) as client:
+        own: AsyncAppServerClient = client
+        await own.thread_loaded_list()
+        metadata: InitializeResponse = await own.start()
+    await client.close()
+    return metadata
+
+
 def errors(exc: Exception) -> bool:
     if isinstance(exc, (MethodNotFoundError, InvalidParamsError, ServerBusyError)):
         code: int = exc.code

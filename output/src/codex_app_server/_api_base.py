@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +21,8 @@ from ._errors import ResponseValidationError, TurnFailedError
 from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
 from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
-from ._rpc import JsonObject, RpcConnection
-from ._session import Session, decode_notification
+from ._rpc import JsonObject
+from ._session import AsyncStarter, Session, decode_notification, in_worker_thread, stop_when_collected
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still
@@ -36,7 +34,6 @@ from .generated.server_requests import AsyncServerRequestHandler, ServerRequestH
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
-    import asyncio
 
     from ._transports.endpoints import Endpoint
 
@@ -155,24 +152,6 @@ def _idle_error(handle: _TurnCommon, idle: float | None) -> TimeoutError:
     )
 
 
-def _stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
-    """Stop the app-server of a client that is garbage-collected without close().
-
-    The reader threads keep the session alive, so the client object is the
-    one to watch. The stop runs on its own thread: a finalizer may fire on
-    any thread (an event loop's included) and must not block it. At
-    interpreter exit the transport's own finalizer stops the child instead,
-    synchronously.
-    """
-    finalizer = weakref.finalize(client, _stop_in_background, session)
-    finalizer.atexit = False
-    return finalizer
-
-
-def _stop_in_background(session: Session) -> None:
-    threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
-
-
 class _StartedTurn(Protocol):
     """The answer to ``turn/start``: the turn it started."""
 
@@ -282,7 +261,7 @@ class CodexBase:
         self._config = config
         self._session = Session(self._config, handler, endpoint, reconnect)
         self._metadata = self._session.start()
-        self._finalizer = _stop_when_collected(self, self._session)
+        self._finalizer = stop_when_collected(self, self._session)
         self._client = AppServerClient(
             self._session.current_rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
         )
@@ -549,13 +528,6 @@ class TurnHandleBase(_TurnCommon):
 # ---------------------------------------------------------------- async
 
 
-async def _in_worker_thread(blocking: Callable[..., R], *args: object) -> R:
-    """Run a blocking call on the loop's default executor, so the event loop keeps running."""
-    import asyncio
-
-    return await asyncio.get_running_loop().run_in_executor(None, blocking, *args)
-
-
 class AsyncCodexBase:
     """asyncio client; starts lazily (first call) or on ``async with``."""
 
@@ -576,34 +548,18 @@ class AsyncCodexBase:
     ) -> None:
         self._config = config
         self._session = Session(self._config, handler, endpoint, reconnect)
-        self._finalizer = _stop_when_collected(self, self._session)
-        self._start_lock: asyncio.Lock | None = None
-        self._metadata: v2_all.InitializeResponse | None = None
+        self._finalizer = stop_when_collected(self, self._session)
+        self._starter = AsyncStarter(self._session, self._started)
         self._client = AsyncAppServerClient(
-            self._connect, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+            self._starter.rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
         )
 
-    async def _connect(self) -> RpcConnection:
-        rpc = self._session.rpc
-        if rpc is not None and self._metadata is not None:
-            if rpc.closed_error is not None and self._session.reconnect is not None:  # rare: wait off the loop
-                return await _in_worker_thread(self._session.current_rpc)
-            return rpc
-        await self.start()
-        return self._session.current_rpc()
+    def _started(self) -> None:
+        self._client.server_version = self._session.server_version
 
     async def start(self) -> v2_all.InitializeResponse:
         """Launch and initialise the app-server (idempotent)."""
-        import asyncio
-
-        if self._start_lock is None:
-            self._start_lock = asyncio.Lock()
-        async with self._start_lock:
-            if self._metadata is None:
-                self._session.loop = asyncio.get_running_loop()
-                self._metadata = await _in_worker_thread(self._session.start)
-                self._client.server_version = self._session.server_version
-        return self._metadata
+        return await self._starter.start()
 
     # -- connecting to a running app-server (see README "Connecting to a running app-server")
 
@@ -710,9 +666,10 @@ class AsyncCodexBase:
     @property
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize`` (after start / ``async with``)."""
-        if self._metadata is None:
+        metadata = self._starter.metadata
+        if metadata is None:
             raise RuntimeError("AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`")
-        return self._metadata
+        return metadata
 
     @property
     def client(self) -> AsyncAppServerClient:
@@ -741,7 +698,7 @@ class AsyncCodexBase:
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
         self._finalizer.detach()
-        await _in_worker_thread(self._session.close)
+        await in_worker_thread(self._session.close)
 
     async def __aenter__(self: T) -> T:
         await self.start()  # type: ignore[attr-defined]
@@ -762,7 +719,7 @@ class AsyncThreadBase(_ThreadCommon):
     async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
         if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
-            await _in_worker_thread(self._router.settle, self.id, _INTERRUPT_GRACE_S)
+            await in_worker_thread(self._router.settle, self.id, _INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
 
     async def _turn(
@@ -798,7 +755,7 @@ class AsyncTurnHandleBase(_TurnCommon):
     async def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended), off the event loop."""
         if not self._watch.live.is_set():  # usual case: it has, and nothing blocks
-            await _in_worker_thread(self._watch.live.wait, _START_WAIT_S)
+            await in_worker_thread(self._watch.live.wait, _START_WAIT_S)
 
     async def stream(self) -> AsyncIterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.

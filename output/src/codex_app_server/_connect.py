@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._config import AppServerConfig, resolve_codex_binary
 from ._transports.endpoints import (
@@ -22,7 +23,11 @@ from ._transports.endpoints import (
     url_endpoint,
 )
 
-__all__ = ["AuthOptions", "command_target", "daemon_target", "url_target"]
+if TYPE_CHECKING:
+    from ._reconnect import Reconnect
+    from ._session import AnyHandler, Session
+
+__all__ = ["AuthOptions", "command_target", "daemon_target", "open_session", "url_target"]
 
 PathLike = str | os.PathLike[str]
 
@@ -77,3 +82,13 @@ def _auth(options: AuthOptions) -> Auth | None:
         jwt_audience=options.jwt_audience,
         jwt_ttl=options.jwt_ttl,
     )
+
+
+def open_session(
+    config: AppServerConfig, endpoint: Endpoint, handler: AnyHandler | None, reconnect: Reconnect | bool
+) -> Session:
+    """The (unstarted) session of a client connecting to ``endpoint``, with its reconnect policy."""
+    from ._reconnect import reconnect_policy
+    from ._session import Session
+
+    return Session(config, handler, endpoint, reconnect_policy(reconnect))

@@ -10,13 +10,17 @@ unions go through a cached pydantic ``TypeAdapter``.
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from functools import cache
 from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
+from ._config import AppServerConfig
 from ._errors import (
     METHOD_NOT_FOUND,
     JsonRpcError,
@@ -25,13 +29,21 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
+from ._reconnect import Reconnect
 from ._rpc import RpcConnection
 from ._versions import describe, missing_fields, upgrade_hint
+from .generated import v2_all
+from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
 
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
+
+    from ._session import AsyncStarter, Session
+    from ._transports.endpoints import Endpoint
+
+PathLike = str | os.PathLike[str]
 
 
 class Omit:
@@ -162,8 +174,21 @@ class Page(Protocol[T_co]):
     def next_cursor(self) -> str | None: ...
 
 
+def _borrowed(client: object, owner: str) -> RuntimeError:
+    name = type(client).__name__
+    return RuntimeError(
+        f"this {name} belongs to its {owner} ({owner}.client): close the {owner}; "
+        f"a client with a connection of its own comes from {name}.connect(), connect_daemon() or connect_command()"
+    )
+
+
 class SyncRequester:
-    """Base of the generated blocking client."""
+    """Base of the generated blocking client.
+
+    ``Codex.client`` hands one out that uses the Codex's connection; the
+    ``connect*`` classmethods open a connection of the client's own, which
+    ``close()`` (or leaving ``with``) ends.
+    """
 
     def __init__(
         self,
@@ -179,6 +204,109 @@ class SyncRequester:
         self._local_filesystem = local_filesystem
         self.server_version: str | None = None
         """The server's codex version (from its ``initialize`` answer), once known."""
+        self._session: Session | None = None  # the connection this client opened itself (connect*)
+        self._finalizer: weakref.finalize[[Session], object] | None = None
+
+    # -- a connection of its own (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client with its own connection to a running app-server: the options of ``Codex.connect``.
+
+        Connects and initialises now (raising if it cannot); ``close()`` or
+        leaving ``with`` ends the connection.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+
+    @classmethod
+    def connect_daemon(
+        cls,
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client with its own connection to the local daemon, started first if need be: see ``Codex.connect_daemon``."""
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
+
+    @classmethod
+    def connect_command(
+        cls,
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client with its own connection through a command (``ssh host codex app-server proxy``): see ``Codex.connect_command``."""
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: ServerRequestHandler | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._connect import open_session
+        from ._session import stop_when_collected
+
+        session = open_session(config, endpoint, handler, reconnect)
+        session.start()  # on failure it has closed what it opened
+        client = cls(session.current_rpc, config.request_timeout, local_filesystem=session.local_filesystem)
+        client.server_version = session.server_version
+        client._session = session
+        client._finalizer = stop_when_collected(client, session)
+        return client
+
+    def close(self) -> None:
+        """End the connection this client opened (``connect*``); idempotent.
+
+        A client from ``Codex.client`` is closed with its Codex: calling this on one raises RuntimeError.
+        """
+        session = self._session
+        if session is None:
+            raise _borrowed(self, "Codex")
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
         """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
@@ -204,7 +332,10 @@ class AsyncRequester:
     """Base of the generated asyncio client; the reader thread resolves futures.
 
     ``connect`` returns the connection, starting the server on first use
-    (AsyncCodex initialises lazily).
+    (AsyncCodex initialises lazily). ``AsyncCodex.client`` hands one out that
+    uses the AsyncCodex's connection; the ``connect*`` classmethods make one
+    with a connection of its own, opened on first use or by ``start()`` /
+    ``async with``, ended by ``close()``.
     """
 
     def __init__(
@@ -219,6 +350,118 @@ class AsyncRequester:
         self._local_filesystem = local_filesystem
         self.server_version: str | None = None
         """The server's codex version (from its ``initialize`` answer), once known."""
+        self._session: Session | None = None  # the connection this client opens itself (connect*)
+        self._starter: AsyncStarter | None = None
+        self._finalizer: weakref.finalize[[Session], object] | None = None
+
+    # -- a connection of its own (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client with its own connection to a running app-server: the options of ``AsyncCodex.connect``.
+
+        Connects on first use, or on ``await client.start()`` / ``async with``;
+        ``await client.close()`` ends the connection.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+
+    @classmethod
+    def connect_daemon(
+        cls,
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client with its own connection to the local daemon, started first if need be: see ``AsyncCodex.connect_daemon``."""
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
+
+    @classmethod
+    def connect_command(
+        cls,
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
+    ) -> Self:
+        """A client with its own connection through a command (``ssh host codex app-server proxy``): see ``AsyncCodex.connect_command``."""
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._connect import open_session
+        from ._session import AsyncStarter, stop_when_collected
+
+        session = open_session(config, endpoint, handler, reconnect)
+        starter = AsyncStarter(session, lambda: setattr(client, "server_version", session.server_version))
+        client = cls(starter.rpc, config.request_timeout, local_filesystem=session.local_filesystem)
+        client._session, client._starter = session, starter
+        client._finalizer = stop_when_collected(client, session)
+        return client
+
+    async def start(self) -> v2_all.InitializeResponse:
+        """Connect and initialise now (else the first call does); idempotent. Only for a client of its own (``connect*``)."""
+        if self._starter is None:
+            raise _borrowed(self, "AsyncCodex")
+        return await self._starter.start()
+
+    async def close(self) -> None:
+        """End the connection this client opened (``connect*``); idempotent.
+
+        A client from ``AsyncCodex.client`` is closed with its AsyncCodex: calling this on one raises RuntimeError.
+        """
+        session = self._session
+        if session is None:
+            raise _borrowed(self, "AsyncCodex")
+        from ._session import in_worker_thread
+
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        await in_worker_thread(session.close)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     async def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
         """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""

@@ -12,9 +12,10 @@ import functools
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -448,3 +449,70 @@ async def _answer_async(pending: PendingRequest, fn: Callable[[object], object],
         current_request().reset(token)
     if pending.deferred is None or isinstance(result, Exception):
         pending.answer(result)
+
+
+# -- the lifecycle a client of a session shares (Codex, AsyncCodex, and the low-level clients)
+
+R = TypeVar("R")
+
+
+def stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
+    """Stop the app-server (or drop the connection) of a client garbage-collected without close().
+
+    The reader threads keep the session alive, so the client object is the
+    one to watch. The stop runs on its own thread: a finalizer may fire on
+    any thread (an event loop's included) and must not block it. At
+    interpreter exit the transport's own finalizer stops the child instead,
+    synchronously.
+    """
+    finalizer = weakref.finalize(client, _stop_in_background, session)
+    finalizer.atexit = False
+    return finalizer
+
+
+def _stop_in_background(session: Session) -> None:
+    threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
+
+
+async def in_worker_thread(blocking: Callable[..., R], *args: object) -> R:
+    """Run a blocking call on the loop's default executor, so the event loop keeps running."""
+    import asyncio
+
+    return await asyncio.get_running_loop().run_in_executor(None, blocking, *args)
+
+
+class AsyncStarter:
+    """Starts a session once from an event loop (on first use, or on ``async with``) and hands out its connection.
+
+    ``on_started`` runs once the server answered ``initialize``.
+    """
+
+    def __init__(self, session: Session, on_started: Callable[[], None]) -> None:
+        self._session = session
+        self._on_started = on_started
+        self._lock: asyncio.Lock | None = None
+        self.metadata: InitializeResponse | None = None
+
+    async def rpc(self) -> RpcConnection:
+        """The live connection, starting the session first if need be."""
+        session = self._session
+        rpc = session.rpc
+        if rpc is not None and self.metadata is not None:
+            if rpc.closed_error is not None and session.reconnect is not None:  # rare: wait off the loop
+                return await in_worker_thread(session.current_rpc)
+            return rpc
+        await self.start()
+        return session.current_rpc()
+
+    async def start(self) -> InitializeResponse:
+        """Launch (or connect) and initialise, once; later calls return the first answer."""
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.metadata is None:
+                self._session.loop = asyncio.get_running_loop()
+                self.metadata = await in_worker_thread(self._session.start)
+                self._on_started()
+        return self.metadata
