@@ -58,7 +58,11 @@ def lowlevel(kind: str, flavor: str, server: Server, loop: LoopThread) -> Iterat
 
 
 def finished_turn(client: Any, thread_id: str, turn_id: str) -> Turn:
-    """The turn once it ended, read back with ``thread/read`` (the low-level client has no event stream)."""
+    """The turn once it ended, read back with ``thread/read`` (the low-level client has no event stream).
+
+    Read from the thread's history, a turn still running shows as ``interrupted``
+    (no end recorded yet): it has ended once completed or failed.
+    """
     deadline = time.monotonic() + TURN_TIMEOUT_S
     while True:
         try:
@@ -66,7 +70,7 @@ def finished_turn(client: Any, thread_id: str, turn_id: str) -> Turn:
         except JsonRpcError:  # codex refuses to list turns until the first turn has written its history
             turns = []
         turn = next((t for t in turns if t.id == turn_id), None)
-        if turn is not None and turn.status != TurnStatus.in_progress:
+        if turn is not None and turn.status in (TurnStatus.completed, TurnStatus.failed):
             return turn
         assert time.monotonic() < deadline, f"turn {turn_id} did not end"
         time.sleep(0.05)

@@ -10,6 +10,7 @@ of them stops being an error, e.g. because a keyword became ``Any``.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -196,6 +197,12 @@ async def async_api(config: AppServerConfig) -> list[str]:
         await thread.run("x", approval_policy="sometimes")  # type: ignore[arg-type]
         codex.models(include_hidden="yes")  # type: ignore[arg-type, unused-coroutine]
         return deltas
+
+
+def over_tls(token_file: str) -> Codex:
+    context: ssl.SSLContext = ssl.create_default_context(cafile="ca.pem")
+    Codex.connect("wss://host:443", ssl_context="ca.pem")  # type: ignore[arg-type]
+    return Codex.connect("wss://host:443", token_file=token_file, ssl_context=context)
 
 
 def lowlevel_clients(token_file: str) -> int:

@@ -18,6 +18,7 @@ from typing_extensions import Self  # pydantic's own dependency; typing.Self nee
 
 from ._config import AppServerConfig
 from ._errors import ResponseValidationError, TurnFailedError
+from ._lazy import LazyModule
 from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
 from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
@@ -33,9 +34,13 @@ from .generated.server_requests import AsyncServerRequestHandler, ServerRequestH
 
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
-    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
+    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS);
+    # nor ssl, which only annotations name here.
+    import ssl
 
     from ._transports.endpoints import Endpoint
+else:
+    ssl = LazyModule("ssl")  # the annotations still resolve (typing.get_type_hints)
 
 logger = logging.getLogger("codex_app_server")
 
@@ -286,6 +291,7 @@ class CodexBase:
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
         codex_home: PathLike | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: ServerRequestHandler | None = None,
@@ -298,14 +304,17 @@ class CodexBase:
         JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
         ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
         (timeouts, client info, concurrent turns), not those of a spawned child.
-        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
-        connection and resumes this client's threads; off by default.
-        Credentials never appear in logs, errors or ``repr``.
+        ``ssl_context`` is the :class:`ssl.SSLContext` of a ``wss://`` connection
+        (default: the system's trusted certificates), e.g.
+        ``ssl.create_default_context(cafile=...)`` for a private CA or a
+        self-signed certificate. ``reconnect=True`` (or a :class:`Reconnect`)
+        reconnects after a lost connection and resumes this client's threads;
+        off by default. Credentials never appear in logs, errors or ``repr``.
         """
         from ._connect import AuthOptions, url_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
 
     @classmethod
     def connect_daemon(
@@ -575,6 +584,7 @@ class AsyncCodexBase:
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
         codex_home: PathLike | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
@@ -587,14 +597,17 @@ class AsyncCodexBase:
         JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
         ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
         (timeouts, client info, concurrent turns), not those of a spawned child.
-        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
-        connection and resumes this client's threads; off by default.
-        Credentials never appear in logs, errors or ``repr``.
+        ``ssl_context`` is the :class:`ssl.SSLContext` of a ``wss://`` connection
+        (default: the system's trusted certificates), e.g.
+        ``ssl.create_default_context(cafile=...)`` for a private CA or a
+        self-signed certificate. ``reconnect=True`` (or a :class:`Reconnect`)
+        reconnects after a lost connection and resumes this client's threads;
+        off by default. Credentials never appear in logs, errors or ``repr``.
         """
         from ._connect import AuthOptions, url_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
 
     @classmethod
     def connect_daemon(

@@ -24,6 +24,8 @@ from ._transports.endpoints import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     from ._reconnect import Reconnect
     from ._session import AnyHandler, Session
 
@@ -48,11 +50,15 @@ class AuthOptions:
 
 
 def url_target(
-    url: str, auth: AuthOptions, config: AppServerConfig | None, codex_home: PathLike | None
+    url: str,
+    auth: AuthOptions,
+    config: AppServerConfig | None,
+    codex_home: PathLike | None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[AppServerConfig, Endpoint]:
     config = config or AppServerConfig()
     check_connection_config(config, f"connect({url!r})")
-    return config, url_endpoint(url, _auth(auth), codex_home=codex_home)
+    return config, url_endpoint(url, _auth(auth), codex_home=codex_home, tls=ssl_context)
 
 
 def command_target(

@@ -8,7 +8,10 @@ itself only holds data (names), never dynamic imports:
 * :func:`lazy_exports`: a module's ``__getattr__`` / ``__dir__`` (PEP 562)
   that import a name's home module (or build its value) the first time the
   name is read;
-* :class:`LazyModels`: a ``key -> model`` table resolved on first lookup.
+* :class:`LazyModels`: a ``key -> model`` table resolved on first lookup;
+* :class:`LazyModule`: a stand-in for a costly standard module that only
+  annotations name (``ssl``: OpenSSL costs ~7 MB of RSS), imported when
+  someone reads an attribute, e.g. ``typing.get_type_hints``.
 """
 
 from __future__ import annotations
@@ -99,3 +102,21 @@ class LazyModels(Mapping[str, V]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._names!r})"
+
+
+class LazyModule:
+    """Stands for the module ``name`` in a namespace; the first attribute read imports it.
+
+    Never put in ``sys.modules``: other code importing the module gets the real one.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __repr__(self) -> str:
+        return f"LazyModule({self._name!r})"

@@ -28,6 +28,7 @@ from ._errors import (
     ParamsValidationError,
     ResponseValidationError,
 )
+from ._lazy import LazyModule
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
 from ._reconnect import Reconnect
 from ._rpc import RpcConnection
@@ -37,11 +38,15 @@ from .generated.server_requests import AsyncServerRequestHandler, ServerRequestH
 
 if TYPE_CHECKING:
     # asyncio is imported inside the coroutines that use it: a blocking
-    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
+    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS);
+    # nor ssl, which only annotations name here.
     import asyncio
+    import ssl
 
     from ._session import AsyncStarter, Session
     from ._transports.endpoints import Endpoint
+else:
+    ssl = LazyModule("ssl")  # the annotations still resolve (typing.get_type_hints)
 
 PathLike = str | os.PathLike[str]
 
@@ -221,6 +226,7 @@ class SyncRequester:
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
         codex_home: PathLike | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: ServerRequestHandler | None = None,
@@ -233,7 +239,7 @@ class SyncRequester:
         from ._connect import AuthOptions, url_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
 
     @classmethod
     def connect_daemon(
@@ -368,6 +374,7 @@ class AsyncRequester:
         jwt_audience: str | None = None,
         jwt_ttl: float = 300.0,
         codex_home: PathLike | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         reconnect: Reconnect | bool = False,
         config: AppServerConfig | None = None,
         handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
@@ -380,7 +387,7 @@ class AsyncRequester:
         from ._connect import AuthOptions, url_target
 
         auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
 
     @classmethod
     def connect_daemon(

@@ -181,6 +181,8 @@ def url_endpoint(
         raise TypeError(f"url must be a str, got {type(url).__name__}")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    if tls is not None and scheme != "wss":
+        raise ValueError(f"ssl_context is for wss:// URLs; {url.split('://', 1)[0]}:// does not use TLS")
     if scheme == "unix":
         path = parts.netloc + parts.path
         socket_path = path if path else os.fspath(default_control_socket(codex_home))

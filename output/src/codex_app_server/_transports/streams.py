@@ -21,7 +21,7 @@ from .stdio import _join_tail, _pump_stderr, _stop_process
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["ByteStream", "CommandStream", "SocketStream", "open_tcp", "open_unix"]
+__all__ = ["ByteStream", "CommandStream", "SocketStream", "TlsStream", "open_tcp", "open_unix"]
 
 _READ_CHUNK = 1 << 18
 
@@ -84,18 +84,134 @@ class SocketStream:
         return ""
 
 
-def open_tcp(host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -> SocketStream:
-    """Connect to ``host:port`` (TLS with ``tls``); raises OSError."""
+def open_tcp(host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -> SocketStream | TlsStream:
+    """Connect to ``host:port`` (TLS with ``tls``, handshake included); raises OSError."""
     sock = socket.create_connection((host, port), timeout=timeout)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls is not None:
-            sock = tls.wrap_socket(sock, server_hostname=host)
+        stream = SocketStream(sock) if tls is None else TlsStream(sock, tls, host)
         sock.settimeout(None)
     except BaseException:
         sock.close()
         raise
-    return SocketStream(sock)
+    return stream
+
+
+class TlsStream:
+    """TLS over a connected socket: the ``ssl`` module's TLS machine (``SSLObject``) over memory buffers.
+
+    Not an ``SSLSocket``: the reader thread reads while other threads write,
+    and OpenSSL forbids reading and writing one TLS connection at the same
+    time (an ``SSLSocket`` would run both at once, outside the GIL). Here the
+    socket I/O runs concurrently while the TLS object is used under a lock,
+    never during I/O; every TLS record leaves through one sender at a time,
+    in the order it was made. A record the reader's side makes (a key update,
+    an alert) is sent without waiting for a blocked writer: that writer sends
+    it when it is done.
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, server_hostname: str) -> None:
+        """Run the handshake on ``sock`` (within its timeout); raises OSError, e.g. for an untrusted certificate."""
+        import ssl
+
+        self._ssl = ssl
+        self._sock = sock
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+        self._tls_lock = threading.Lock()  # the TLS object and its buffers
+        self._send_lock = threading.Lock()  # one sender on the socket: records go out in order
+        self._closed = False
+        try:
+            self._handshake()
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectionError(
+                f"the server's TLS certificate is not trusted ({exc.verify_message}): pass ssl_context, "
+                "an ssl.SSLContext that trusts it (e.g. ssl.create_default_context(cafile=...))"
+            ) from exc
+
+    def _handshake(self) -> None:
+        while True:
+            try:
+                self._tls.do_handshake()
+                break
+            except self._ssl.SSLWantReadError:
+                self._sock.sendall(self._outgoing.read())
+                data = self._sock.recv(_READ_CHUNK)
+                if not data:
+                    raise ConnectionError("the server closed the connection during the TLS handshake") from None
+                self._incoming.write(data)
+        self._sock.sendall(self._outgoing.read())
+
+    def read(self) -> bytes:
+        ssl = self._ssl
+        while True:
+            chunks = []
+            end = False
+            with self._tls_lock:
+                while True:  # every record already here: one TLS read returns one record at most
+                    try:
+                        chunk = self._tls.read(_READ_CHUNK)
+                    except ssl.SSLWantReadError:
+                        break
+                    except ssl.SSLZeroReturnError:  # the server's close_notify
+                        end = True
+                        break
+                    if not chunk:
+                        end = True
+                        break
+                    chunks.append(chunk)
+            if self._outgoing.pending:  # reading made records to send (a key update)
+                self._send_pending(blocking=False)
+            if chunks:
+                return b"".join(chunks)
+            if end:
+                return b""
+            data = self._sock.recv(_READ_CHUNK)
+            if not data:
+                return b""
+            with self._tls_lock:
+                self._incoming.write(data)
+
+    def write(self, data: bytes) -> None:
+        with self._send_lock:
+            with self._tls_lock:
+                self._tls.write(data)
+                records = self._outgoing.read()
+            self._sock.sendall(records)
+        self._send_pending(blocking=False)  # what the reader made while this was sending
+
+    def _send_pending(self, *, blocking: bool) -> None:
+        """Send the records waiting in the buffer, unless (not ``blocking``) a sender is busy: it sends them after."""
+        while self._outgoing.pending:
+            if not self._send_lock.acquire(blocking=blocking):
+                return
+            try:
+                with self._tls_lock:
+                    records = self._outgoing.read()
+                if records:
+                    self._sock.sendall(records)
+            finally:
+                self._send_lock.release()
+
+    def shutdown_write(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self, timeout: float) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:  # wakes a reader blocked in recv(); close() alone would not
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+
+    def stderr_tail(self) -> str:
+        return ""
 
 
 # sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
