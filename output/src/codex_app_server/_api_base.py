@@ -7,12 +7,13 @@ typed method per manifest wrapper.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
@@ -96,22 +97,40 @@ class _TurnAccumulator:
         self.turn: v2_all.Turn | None = None
         self.total_before: v2_all.TokenUsageBreakdown | None = None
 
+    @staticmethod
+    @functools.cache
+    def folds() -> Mapping[type, Callable[[_TurnAccumulator, Any], bool]]:
+        """What each event class that counts does to the result; a stream looks its events up here.
+
+        Exact classes (decode_notification makes no others): one lookup per
+        event, and none of the rest (every delta) costs a call.
+        """
+        return {
+            v2_all.ItemCompletedEvent: _TurnAccumulator._item_completed,
+            v2_all.ThreadTokenUsageUpdatedEvent: _TurnAccumulator._usage_updated,
+            v2_all.TurnStartedEvent: _TurnAccumulator._turn_reported,
+            v2_all.TurnCompletedEvent: _TurnAccumulator._turn_reported,
+        }
+
     def add(self, event: notifications.Notification) -> bool:
         """Fold ``event`` in; True when it changed the turn's status or items."""
-        # Exact classes (decode_notification makes no others): an identity
-        # test is a third of isinstance's cost, and this runs for every delta.
-        if type(event) is v2_all.ItemCompletedEvent:
-            self.items.append(event.params.item)
-            return True
-        if type(event) is v2_all.ThreadTokenUsageUpdatedEvent:
-            usage = event.params.token_usage
-            if self.total_before is None:  # the first report of the turn: its total includes one request
-                self.total_before = _difference(usage.total, usage.last)
-            self.usage = usage
-        elif type(event) is v2_all.TurnStartedEvent or type(event) is v2_all.TurnCompletedEvent:
-            self.turn = event.params.turn
-            return True
+        fold = self.folds().get(type(event))
+        return fold is not None and fold(self, event)
+
+    def _item_completed(self, event: v2_all.ItemCompletedEvent) -> bool:
+        self.items.append(event.params.item)
+        return True
+
+    def _usage_updated(self, event: v2_all.ThreadTokenUsageUpdatedEvent) -> bool:
+        usage = event.params.token_usage
+        if self.total_before is None:  # the first report of the turn: its total includes one request
+            self.total_before = _difference(usage.total, usage.last)
+        self.usage = usage
         return False
+
+    def _turn_reported(self, event: v2_all.TurnStartedEvent | v2_all.TurnCompletedEvent) -> bool:
+        self.turn = event.params.turn
+        return True
 
     def snapshot(self) -> RunResult:
         """The result so far (never raises)."""
@@ -484,7 +503,7 @@ class TurnHandleBase(_TurnCommon):
         """
         watch = self._watch
         idle = self._session.config.turn_idle_timeout
-        fold = self._acc.add
+        acc, folds = self._acc, self._acc.folds()
         watch.router.acquire(watch)
         try:
             while True:
@@ -496,7 +515,9 @@ class TurnHandleBase(_TurnCommon):
                 while batch:  # popped one at a time: what is left stays the watch's
                     method, params, _ = batch.popleft()
                     event = decode_notification(method, params)
-                    fold(event)
+                    fold = folds.get(type(event))
+                    if fold is not None:
+                        fold(acc, event)
                     if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
                         yield event
                         return
@@ -783,7 +804,7 @@ class AsyncTurnHandleBase(_TurnCommon):
 
         watch = self._watch
         idle = self._session.config.turn_idle_timeout
-        fold = self._acc.add
+        acc, folds = self._acc, self._acc.folds()
         watch.router.acquire(watch)
         try:
             while True:
@@ -795,7 +816,9 @@ class AsyncTurnHandleBase(_TurnCommon):
                 while batch:  # popped one at a time: what is left stays the watch's
                     method, params, _ = batch.popleft()
                     event = decode_notification(method, params)
-                    fold(event)
+                    fold = folds.get(type(event))
+                    if fold is not None:
+                        fold(acc, event)
                     if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
                         yield event
                         return

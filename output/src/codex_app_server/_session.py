@@ -267,9 +267,10 @@ class Session:
                 logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
 
     def _on_notifications(self, run: list[RawNotification]) -> None:
-        for method, params in run:
-            if method == _REQUEST_RESOLVED:  # rare: first answer of several clients won
-                self.pending.resolved(params)
+        if self.pending:  # a server request of ours waits: another client may have answered it first
+            for method, params in run:
+                if method == _REQUEST_RESOLVED:
+                    self.pending.resolved(params)
         self.router.dispatch(run)
 
     def close(self) -> None:
