@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from codex_app_server._rpc import RpcConnection
 from codex_app_server._transports import StdioTransport
+from codex_app_server._transports.stdio import _complete_lines
 
 from tests.runtime.support import one_by_one
 
@@ -65,3 +66,20 @@ def test_a_line_both_parsers_reject_is_skipped_and_reading_goes_on(caplog: pytes
         got = _received(['{"method":"t/bad",', ACCEPTED["plain"]])
     assert [method for method, _ in got] == ["t/plain"]
     assert "malformed line" in caplog.text
+
+
+def _reads(data: bytes, size: int) -> list[list[bytes]]:
+    """What ``_complete_lines`` hands on when the pipe gives ``data`` ``size`` bytes per read."""
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    pending = iter(chunks)
+    return list(_complete_lines(lambda _n: next(pending, b"")))
+
+
+def test_lines_are_cut_at_newlines_whatever_the_reads() -> None:
+    data = b'{"a":1}\n{"b":2}\r\n\n' + b'{"long":"' + b"x" * 200_000 + b'"}\n{"last":true}'
+    expected = [b'{"a":1}', b'{"b":2}\r', b"", b'{"long":"' + b"x" * 200_000 + b'"}', b'{"last":true}']
+    for size in (1, 3, 7, 64, 65536, len(data)):
+        batches = _reads(data, size)
+        assert [line for batch in batches for line in batch] == expected, size
+        assert all(batches), size  # never an empty batch
+    assert len(_reads(data, len(data))) == 2  # one read: one batch, and the unterminated last line at the end

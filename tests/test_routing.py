@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from codex_app_server._routing import Router, route_of, turn_id_of
 from codex_app_server.generated.notifications import NOTIFICATION_PARAMS, NOTIFICATION_ROUTES
 
@@ -38,3 +41,41 @@ def test_an_unknown_method_of_a_newer_server_still_reaches_the_turn() -> None:
     router.dispatch([("item/newKind/delta", {"threadId": "t", "turnId": "other", "delta": "y"})])
     router.dispatch([("item/newKind/delta", {"threadId": "elsewhere", "turnId": "u", "delta": "z"})])
     assert watch.get(timeout=1) == ("item/newKind/delta", {"threadId": "t", "turnId": "u", "delta": "x"})
+
+
+def _deltas(turn: str, count: int) -> list[tuple[str, dict[str, object]]]:
+    return [("item/agentMessage/delta", {"threadId": "t", "turnId": turn, "delta": f"d{n}"}) for n in range(count)]
+
+
+def test_a_run_of_events_stops_at_the_backpressure_mark_and_goes_on_when_the_consumer_takes() -> None:
+    """One read delivers many events at once: the reader still pauses exactly at turn_buffer_limit."""
+    router = Router(concurrent_turns=False, buffer_limit=4)
+    watch = router.watch("t", consumer=True)
+    watch.bind("u")
+    router.acquire(watch)
+    reader = threading.Thread(target=router.dispatch, args=(_deltas("u", 10),), daemon=True)
+    reader.start()
+    seen: list[str] = []
+    while len(seen) < 10:
+        deadline = time.monotonic() + 5
+        while not router.paused and reader.is_alive():
+            assert time.monotonic() < deadline, "the reader neither paused nor finished"
+            time.sleep(0.005)
+        assert watch.buffered() <= 4
+        batch = watch.take(timeout=5)
+        seen += [str(params["delta"]) for _, params, _ in batch]
+        batch.clear()
+    reader.join(5)
+    assert seen == [f"d{n}" for n in range(10)]  # every event, in order
+
+
+def test_a_run_drops_other_turns_and_what_follows_this_turns_end() -> None:
+    router = Router(concurrent_turns=False)
+    watch = router.watch("t")
+    watch.bind("u")
+    completed = ("turn/completed", {"threadId": "t", "turn": {"id": "u"}})
+    after = ("item/agentMessage/delta", {"threadId": "t", "turnId": None, "delta": "late"})
+    router.dispatch([*_deltas("other", 2), _deltas("u", 1)[0], completed, after])
+    assert watch.completed and not router._watches  # done: the watch is forgotten
+    taken = [(method, params) for method, params, _ in watch.take(timeout=1)]
+    assert taken == [_deltas("u", 1)[0], completed]
