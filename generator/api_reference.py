@@ -17,6 +17,7 @@ the code.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,7 +80,10 @@ class RuntimeMember:
 
 
 # The runtime base of each generated wrapper class, and its source (read, never imported).
-RUNTIME_SOURCE = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server" / "_api_base.py"
+RUNTIME_DIR = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server"
+RUNTIME_SOURCE = RUNTIME_DIR / "_api_base.py"
+# Hand-written classes the generated wrappers return, each with its own section: (module file, class names).
+RUNTIME_RESULT_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (("_login.py", ("LoginHandle", "AsyncLoginHandle")),)
 # The wrapper classes users construct themselves; the SDK makes the others (Thread, TurnHandle).
 USER_CONSTRUCTED = frozenset({"Codex"})
 
@@ -111,6 +115,42 @@ def runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
             members += _attributes(base, classes)
             out[name] = tuple(sorted(members, key=lambda m: m.name))
     return out
+
+
+def _module_classes(file: str) -> dict[str, ast.ClassDef]:
+    path = RUNTIME_DIR / file
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError) as exc:
+        raise GeneratorError(Location(file), f"cannot read the runtime module: {exc}") from None
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+@cache
+def runtime_result_sections() -> tuple[ClassSection, ...]:
+    """A section per hand-written class the wrappers return (``LoginHandle`` ...), read off its source."""
+    sections = []
+    for file, names in RUNTIME_RESULT_CLASSES:
+        classes = _module_classes(file)
+        for name in names:
+            node = classes.get(name)
+            if node is None:
+                raise GeneratorError(Location(file), f"no class {name}")
+            members = sorted(
+                _methods(node, classes, with_constructor=False) + _attributes(node, classes), key=lambda m: m.name
+            )
+            intro = first_paragraph(ast.get_docstring(node)) or ""
+            entries = tuple(
+                sorted(
+                    (
+                        Entry(_unqualified(e.signature), e.doc and _unqualified(e.doc))
+                        for e in map(lambda m: m.entry(name), members)
+                    ),
+                    key=_entry_key,
+                )
+            )
+            sections.append(ClassSection(name, intro.replace("``", "`"), entries))
+    return tuple(sections)
 
 
 def _doc(text: str | None) -> str | None:
@@ -150,10 +190,16 @@ def _is_async_generator(fn: ast.AsyncFunctionDef) -> bool:
 def _methods(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef], *, with_constructor: bool) -> list[RuntimeMember]:
     """Public methods and properties of ``cls`` and of its bases defined in the same module."""
     inherited: dict[str, RuntimeMember] = {}
-    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
+    for base in [name for name in _base_names(cls) if name in classes]:
         inherited.update((m.name, m) for m in _methods(classes[base], classes, with_constructor=False))
     own = _own_methods(cls, with_constructor=with_constructor)
     return [*(m for name, m in inherited.items() if name not in {o.name for o in own}), *own]
+
+
+def _base_names(cls: ast.ClassDef) -> list[str]:
+    """The names of the bases of ``cls``, generic ones (``Base[R]``) by their class."""
+    bases = [b.value if isinstance(b, ast.Subscript) else b for b in cls.bases]
+    return [b.id for b in bases if isinstance(b, ast.Name)]
 
 
 def _own_methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMember]:
@@ -185,7 +231,7 @@ def _own_methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMe
 def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[RuntimeMember]:
     """``self.name: T = ...`` in ``__init__`` of ``cls`` and of its bases defined in the same module."""
     out: dict[str, RuntimeMember] = {}
-    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
+    for base in [name for name in _base_names(cls) if name in classes]:
         out.update((m.name, m) for m in _attributes(classes[base], classes))
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     body = init.body if init is not None else []
@@ -206,7 +252,8 @@ def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[
                 and isinstance(after.value.value, str)
                 else None
             )
-            out[target.attr] = RuntimeMember(target.attr, "attribute", ast.unparse(stmt.annotation), _doc(text))
+            doc = _doc(inspect.cleandoc(text)) if text is not None else None
+            out[target.attr] = RuntimeMember(target.attr, "attribute", ast.unparse(stmt.annotation), doc)
     return list(out.values())
 
 
@@ -256,10 +303,9 @@ def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSe
     for w in api.wrappers:
         if w.owner != owner:
             continue
-        view = wrapper_view(w, flavour, methods[w.rpc_method])
-        prefix = flavour.async_
-        doc = one_line(w.description) or f"Call `{w.rpc_method}`."
-        signature = _unqualified(f"{prefix}{w.py_name}({view.signature}) -> {view.returns}")
+        view = wrapper_view(w, flavour, methods[w.rpc_method], api)
+        doc = _doc(w.description) or f"Call `{w.rpc_method}`."
+        signature = _unqualified(f"{view.prefix}{w.py_name}({view.signature}) -> {view.returns}")
         entries.append(Entry(signature, f"{doc} (`{w.rpc_method}`)"))
     return ClassSection(name, WRAPPER_INTROS[name], tuple(sorted(entries, key=_entry_key)))
 
@@ -346,6 +392,7 @@ def definition_entry(d: ir.Definition) -> Entry:
 
 def reference(api: ir.Api) -> Reference:
     classes = [wrapper_section(api, owner, flavour) for owner in WRAPPER_OWNERS for flavour in naming.FLAVOURS]
+    classes += runtime_result_sections()
     classes += [
         client_section(api),
         _async_twin(naming.CLIENT_CLASS),

@@ -15,6 +15,7 @@ import jsonschema
 from . import ir, naming, wrappers
 from .errors import GeneratorError, Location
 from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
+from .params import ParamDocs, parameters, params_variants
 
 CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
@@ -62,42 +63,6 @@ def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str])
     return def_class[name], optional
 
 
-def _parameters(model: ir.Definition | None, defs: Mapping[str, ir.Definition]) -> tuple[ir.Parameter, ...]:
-    if not isinstance(model, ir.Model):
-        return ()
-    ordered = sorted(model.fields, key=lambda f: (not f.required, f.py_name))
-    return tuple(
-        ir.Parameter(
-            naming.parameter_name(f.py_name),
-            f.py_name,
-            f.wire_name,
-            accepting_wire_strings(f.type, defs),
-            f.required,
-            f.description,
-        )
-        for f in ordered
-    )
-
-
-def accepting_wire_strings(t: ir.TypeExpr, defs: Mapping[str, ir.Definition]) -> ir.TypeExpr:
-    """A parameter type where every enum also accepts its wire strings: ``SandboxMode | Literal["read-only", ...]``.
-
-    The params model validates either spelling into the member, so a user may
-    write ``sandbox="read-only"`` or ``sandbox=SandboxMode.read_only`` and
-    both type-check.
-    """
-    if isinstance(t, ir.Named):
-        enum = defs.get(t.name)
-        if isinstance(enum, ir.Enum) and enum.members:
-            return ir.UnionOf((t, ir.LiteralOf(tuple(m.value for m in enum.members))))
-        return t
-    if isinstance(t, ir.Nullable):
-        return ir.Nullable(accepting_wire_strings(t.inner, defs))
-    if isinstance(t, ir.ListOf):
-        return ir.ListOf(accepting_wire_strings(t.item, defs))
-    return t
-
-
 def _response_for(
     rpc_method: str, params_def: str | None, responses: Mapping[str, str], def_class: Mapping[str, str], loc: Location
 ) -> str:
@@ -121,6 +86,7 @@ def build_methods(
         raise GeneratorError(Location(V2_BUNDLE, "/definitions"), f"definition {CLIENT_REQUEST!r} is missing")
     responses = inputs.manifest.responses
     renames = inputs.manifest.method_names
+    docs = ParamDocs(inputs.manifest.param_docs)
     class_of_def = {v: k for k, v in def_class.items()}
     methods: list[ir.Method] = []
     seen: set[str] = set()
@@ -136,15 +102,22 @@ def build_methods(
             )
         py = table.claim(renames.get(rpc) or naming.method_name(rpc), rpc, loc)
         description = variant.get("description") if isinstance(variant.get("description"), str) else None
-        methods.append(
-            ir.Method(
-                rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or ""), defs), description
-            )
-        )
+        params = parameters(defs.get(params_cls or ""), defs, rpc, docs)
+        methods.append(ir.Method(rpc, py, params_cls, optional, response, params, description))
         seen.add(rpc)
     _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)
     _check_manifest_methods(inputs.manifest.location(), "method_names", renames, seen)
+    docs.check(_param_names(methods, defs), seen, inputs.manifest.location("param_docs"))
     return tuple(sorted(methods, key=lambda m: m.rpc_method))
+
+
+def _param_names(methods: Sequence[ir.Method], defs: Mapping[str, ir.Definition]) -> set[tuple[str, str]]:
+    """``(method, wire name)`` of every param a method or wrapper can take (each variant of union params too)."""
+    out = {(m.rpc_method, p.wire_name) for m in methods for p in m.parameters}
+    for m in methods:
+        for variant in params_variants(m.params_model, defs).values():
+            out.update((m.rpc_method, f.wire_name) for f in variant.fields)
+    return out
 
 
 def _check_manifest_methods(loc: Location, table: str, entries: Mapping[str, object], known: set[str]) -> None:
@@ -303,13 +276,14 @@ def build_inputs(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: M
 def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: Mapping[str, str]) -> ir.Api:
     defs = {d.name: d for d in definitions}
     methods = build_methods(inputs, defs, def_class)
+    notifications = build_notifications(inputs, defs, def_class)
     return ir.Api(
         schema_version=inputs.bundle.codex_version,
         input_hash=inputs.bundle.input_hash,
         definitions=tuple(definitions),
         methods=methods,
-        notifications=build_notifications(inputs, defs, def_class),
+        notifications=notifications,
         server_requests=build_server_requests(inputs, defs, def_class),
-        wrappers=wrappers.build_wrappers(inputs, defs, methods),
+        wrappers=wrappers.build_wrappers(inputs, defs, methods, notifications),
         inputs=build_inputs(inputs, defs, def_class),
     )

@@ -37,6 +37,44 @@ class Bad:
     tweak: Callable[[Path], None] | None = None  # edits the schema dir after locking
 
 
+# A method whose params are a tagged union (log in by key OR on the web).
+UNION_PARAMS = {
+    **GOOD,
+    "ClientRequest": {
+        "oneOf": [
+            {
+                "title": "LoginRequest",
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "method": {"type": "string", "enum": ["login"]},
+                    "params": {"$ref": "#/definitions/LoginParams"},
+                },
+                "required": ["id", "method", "params"],
+            }
+        ]
+    },
+    "LoginParams": {
+        "oneOf": [
+            {
+                "type": "object",
+                "title": "KeyLoginParams",
+                "properties": {"type": {"type": "string", "enum": ["key"]}, "key": {"type": "string"}},
+                "required": ["type", "key"],
+            },
+            {
+                "type": "object",
+                "title": "WebLoginParams",
+                "properties": {"type": {"type": "string", "enum": ["web"]}},
+                "required": ["type"],
+            },
+        ]
+    },
+    "LoginResponse": {"type": "object", "properties": {}},
+}
+LOGIN_WRAPPER = '[[wrappers]]\nowner = "Codex"\nname = "login"\nmethod = "login"\n'
+
+
 def _drop(name: str) -> Callable[[Path], None]:
     def tweak(schema_dir: Path) -> None:
         (schema_dir.parent / name).unlink()
@@ -113,6 +151,57 @@ CASES = [
         "/wrappers/0/kind",
         "kind 'live_turn' is for TurnHandle only",
         manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nkind = "live_turn"\n',
+    ),
+    Bad(
+        "manifest-param-doc-of-a-missing-param",
+        "methods.toml",
+        "/param_docs/ping.nope",
+        "[param_docs] entry 'ping.nope': method 'ping' has no param 'nope'",
+        manifest='[param_docs]\n"ping.nope" = "Gone."\n',
+    ),
+    Bad(
+        "manifest-param-doc-nobody-takes",
+        "methods.toml",
+        "/param_docs/nope",
+        "[param_docs] entry 'nope': no method has a param 'nope'",
+        manifest='[param_docs]\nnope = "Gone."\n',
+    ),
+    Bad(
+        "manifest-pages-of-a-method-without-pages",
+        "methods.toml",
+        "/wrappers/0/kind",
+        "'ping' does not page by cursor",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "pings"\nmethod = "ping"\nkind = "pages"\n',
+    ),
+    Bad(
+        "manifest-login-without-its-completion",
+        "methods.toml",
+        "/wrappers/0/kind",
+        "waits for 'account/login/completed' carrying 'loginId', which the schema does not have",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nkind = "login"\n',
+    ),
+    Bad(
+        "manifest-variant-of-plain-params",
+        "methods.toml",
+        "/wrappers/0/variant",
+        "'ping' has no params variant 'key' (its params are not a tagged union)",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nvariant = "key"\n',
+    ),
+    Bad(
+        "manifest-union-params-without-variant",
+        "methods.toml",
+        "/wrappers/0/method",
+        "the params of 'login' are a union (LoginParams)",
+        definitions=UNION_PARAMS,
+        manifest=LOGIN_WRAPPER,
+    ),
+    Bad(
+        "manifest-unknown-variant",
+        "methods.toml",
+        "/wrappers/0/variant",
+        "'login' has no params variant 'sso' (its tags are ['key', 'web'])",
+        definitions=UNION_PARAMS,
+        manifest=LOGIN_WRAPPER + 'variant = "sso"\n',
     ),
     Bad(
         "manifest-nan",

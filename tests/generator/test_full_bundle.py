@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,3 +176,26 @@ def test_an_image_input_needs_a_url_or_a_file_id() -> None:
         v2_all.ImageUserInput(type="image")
     with pytest.raises(ValidationError, match="needs one of"):
         v2_all.ImageUserInput.model_validate({"type": "image", "url": None})
+
+
+def test_every_wrapper_parameter_is_documented_by_the_schema_or_the_manifest(api: ir.Api) -> None:
+    """Each keyword of Codex / Thread / TurnHandle carries its own text, never the generic fallback.
+
+    When a bump adds a keyword the schema does not describe, this names it:
+    add a line under [param_docs] in schemas/methods.toml.
+    """
+    undocumented = [
+        f"{w.owner}.{w.py_name}: {p.wire_name}"
+        for w in api.wrappers
+        for p in (*w.positional, *w.keywords)
+        if not (p.description or w.override(p.field_name).get("doc"))
+    ]
+    assert undocumented == [], "add these under [param_docs] in schemas/methods.toml"
+    from codex_app_server.generated import api as wrappers
+
+    for w in api.wrappers:
+        for owner in (w.owner, "Async" + w.owner):
+            doc = inspect.getdoc(getattr(getattr(wrappers, owner), w.py_name)) or ""
+            args = doc.split("Args:\n", 1)[-1].splitlines()
+            documented = {line.split(":", 1)[0].strip() for line in args if line.startswith("    ")}
+            assert documented >= {p.py_name for p in (*w.positional, *w.keywords)}, f"{owner}.{w.py_name}"

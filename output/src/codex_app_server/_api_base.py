@@ -11,17 +11,19 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from pydantic import BaseModel
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
 from ._config import AppServerConfig
 from ._errors import ResponseValidationError, TurnFailedError
+from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect
-from ._requester import OMIT, Omit
+from ._requester import OMIT, Omit, checked_model, model_to_wire
 from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
 from ._rpc import JsonObject, RpcConnection
 from ._session import Session, decode_notification
@@ -45,6 +47,7 @@ logger = logging.getLogger("codex_app_server")
 T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
+M = TypeVar("M", bound=BaseModel)
 PathLike = str | os.PathLike[str]
 
 # How long an interrupted consumer waits for the turn to wind down.
@@ -57,6 +60,23 @@ _START_WAIT_S = 10.0
 def given(value: T | None) -> T | Omit:
     """Wrapper keywords default to None, which means "not given": not sent."""
     return OMIT if value is None else value
+
+
+def variant_params(method: str, model: type[M], fields: Mapping[str, object]) -> M:
+    """The params of a wrapper that sends one variant of a union of params (its tag among ``fields``).
+
+    Validated as every request's params are: a bad argument raises
+    :class:`ParamsValidationError` naming it, before anything is sent.
+    """
+    return checked_model(method, model, fields)
+
+
+def response_variant(method: str, expected: type[M], response: object) -> M:
+    """The answer of a params variant is the response variant of the same tag; anything else is an error."""
+    if isinstance(response, expected):
+        return response
+    raw = model_to_wire(response) if isinstance(response, BaseModel) else response
+    raise ResponseValidationError(method, raw, f"expected the {expected.__name__} answer to what was sent")
 
 
 @dataclass(frozen=True)
@@ -419,6 +439,23 @@ class CodexBase:
         """Install the handler that answers server requests (approvals ...)."""
         self._session.handler = handler
 
+    def _login(
+        self,
+        method: str,
+        completion: str,
+        expected: type[M],
+        start: Callable[[], object],
+        login_id: Callable[[M], str | None],
+    ) -> LoginHandle[M]:
+        """Watch for ``completion``, send the login (``start``), and hand its answer to a :class:`LoginHandle`."""
+        expectation = self._session.waiters.expect(completion)
+        try:
+            response = response_variant(method, expected, start())
+        except BaseException:
+            expectation.close()
+            raise
+        return LoginHandle(self._client, response, login_id(response), expectation)
+
     def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
         self._finalizer.detach()
@@ -733,6 +770,23 @@ class AsyncCodexBase:
         """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
         self._session.handler = handler
 
+    async def _login(
+        self,
+        method: str,
+        completion: str,
+        expected: type[M],
+        start: Callable[[], Awaitable[object]],
+        login_id: Callable[[M], str | None],
+    ) -> AsyncLoginHandle[M]:
+        """Watch for ``completion``, send the login (``start``), and hand its answer to an :class:`AsyncLoginHandle`."""
+        expectation = self._session.waiters.expect(completion)
+        try:
+            response = response_variant(method, expected, await start())
+        except BaseException:
+            expectation.close()
+            raise
+        return AsyncLoginHandle(self._client, response, login_id(response), expectation)
+
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
         self._finalizer.detach()
@@ -848,11 +902,15 @@ class AsyncTurnHandleBase(_TurnCommon):
 
 __all__ = [
     "AsyncCodexBase",
+    "AsyncLoginHandle",
     "AsyncThreadBase",
     "AsyncTurnHandleBase",
     "CodexBase",
+    "LoginHandle",
     "RunResult",
     "ThreadBase",
     "TurnHandleBase",
     "given",
+    "response_variant",
+    "variant_params",
 ]

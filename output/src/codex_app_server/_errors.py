@@ -21,6 +21,7 @@ __all__ = [
     "InvalidParamsError",
     "InvalidRequestError",
     "JsonRpcError",
+    "LoginError",
     "MethodNotFoundError",
     "MissingExtraError",
     "ParamsValidationError",
@@ -266,6 +267,31 @@ class TurnFailedError(CodexError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.turn, self.error, str(self)))
+
+
+class LoginError(CodexError):
+    """A login (``Codex.login_*()``) ended without success: ``wait()`` raises it.
+
+    ``login_id`` names the login (None for an API key login), ``error`` is
+    codex's reason, and ``cancelled`` is True when this client cancelled it.
+    """
+
+    def __init__(self, login_id: str | None, error: str | None, *, cancelled: bool = False) -> None:
+        self.login_id: str | None = login_id
+        self.error: str | None = error
+        self.cancelled: bool = cancelled
+        what = "login" if login_id is None else f"login {login_id}"
+        message = f"{what} was cancelled" if cancelled else f"{what} failed"
+        if error:
+            message += f" (codex: {error})" if cancelled else f": {error}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_login_error, (self.login_id, self.error, self.cancelled))
+
+
+def _login_error(login_id: str | None, error: str | None, cancelled: bool) -> LoginError:
+    return LoginError(login_id, error, cancelled=cancelled)
 
 
 def _field(value: object, attribute: str, wire_name: str) -> object:

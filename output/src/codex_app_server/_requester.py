@@ -102,6 +102,10 @@ def build_whole_params(method: str, params_type: object, params: object) -> obje
 
 def _checked_wire(method: str, params_type: object, raw: object) -> object:
     """The one validation path of every request's params (see :mod:`._param_checks`)."""
+    return to_wire(params_type, _checked(method, params_type, raw))
+
+
+def _checked(method: str, params_type: object, raw: object) -> object:
     try:
         value = validate_sent(params_type, raw)
     except ValidationError as exc:
@@ -109,7 +113,19 @@ def _checked_wire(method: str, params_type: object, raw: object) -> object:
     unknown = list(unknown_enum_values(value))
     if unknown:
         raise ParamsValidationError(method, "; ".join(unknown))
-    return to_wire(params_type, value)
+    return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def checked_model(method: str, model: type[M], fields: Mapping[str, object]) -> M:
+    """The params ``model`` of ``method`` from keyword ``fields`` (``OMIT`` ones left out), validated as
+    every request's params are (one :class:`ParamsValidationError` naming each bad argument)."""
+    given = {name: value for name, value in fields.items() if value is not OMIT}
+    value = _checked(method, model, given)
+    assert isinstance(value, model)
+    return value
 
 
 def parse_response(method: str, response_type: object, raw: object, server_version: str | None = None) -> object:

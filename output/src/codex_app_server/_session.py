@@ -26,6 +26,7 @@ from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
 from ._versions import note_server_version, server_version_from_user_agent
+from ._waiters import Waiters
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -130,6 +131,8 @@ class Session:
         self.router: Router = Router(
             config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
         )
+        # Notifications that finish what a request started outside any turn (a login's completion).
+        self.waiters: Waiters = Waiters()
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
@@ -221,6 +224,7 @@ class Session:
             return
         if self.reconnect is None or self._closing or self.metadata is None:
             self.router.close(error)
+            self.waiters.close(error)
             return
         self._reconnecting = True
         self._connected.clear()
@@ -254,6 +258,7 @@ class Session:
             return
         lost = last if isinstance(last, TransportClosedError) else TransportClosedError(f"reconnect failed: {last}")
         self.router.close(lost)
+        self.waiters.close(lost)
         self._reconnecting = False
         self._connected.set()
 
@@ -268,15 +273,21 @@ class Session:
     def _on_notification(self, method: str, params: JsonObject) -> None:
         if method == _REQUEST_RESOLVED:  # rare: first answer of several clients won
             self.pending.resolved(params)
+        expected = self.waiters.by_method  # empty but while a login (say) is awaited
+        if expected and method in expected:
+            self.waiters.dispatch(method, params)
         self.router.dispatch(method, params)
 
     def close(self) -> None:
         self._closing = True
         self.pending.close()
         rpc = self.rpc
+        closed = TransportClosedError("closed by client")
         if rpc is not None:
             rpc.close(self.config.shutdown_timeout)
-            self.router.close(rpc.closed_error or TransportClosedError("closed by client"))
+            closed = rpc.closed_error or closed
+            self.router.close(closed)
+        self.waiters.close(closed)
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:
