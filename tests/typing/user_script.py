@@ -105,6 +105,8 @@ def remote_clients(url: str, home: str) -> None:
     async_remote: AsyncCodex = AsyncCodex.connect(url, handler=AsyncApprover())
     async_daemon: AsyncCodex = AsyncCodex.connect_daemon(handler=Approver())
     async_piped: AsyncCodex = AsyncCodex.connect_command(["proxy"], jwt_secret_file=home, jwt_ttl=60.0)
+    async_remote.set_handler(Approver())
+    async_daemon.set_handler(AsyncApprover())
     print(remote, daemon, piped, async_remote, async_daemon, async_piped)
     # Calls that must stay type errors (mypy fails on an unused ignore):
     Codex.connect(url, handler=AsyncApprover())  # type: ignore[arg-type]
@@ -112,6 +114,7 @@ def remote_clients(url: str, home: str) -> None:
     AsyncCodex.connect_command(["proxy"], handler=object())  # type: ignore[arg-type]
     wrong_flavour: AsyncCodex = Codex.connect(url)  # type: ignore[assignment]
     Codex.connect_daemon(home)  # type: ignore[call-arg]
+    remote.set_handler(AsyncApprover())  # type: ignore[arg-type]
     print(wrong_flavour)
 
 

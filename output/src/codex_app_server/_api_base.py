@@ -45,7 +45,8 @@ logger = logging.getLogger("codex_app_server")
 T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
-HandlerT = TypeVar("HandlerT")
+# The server-request handler a client takes: blocking for Codex, either kind for AsyncCodex.
+HandlerT = TypeVar("HandlerT", bound=AsyncServerRequestHandler | ServerRequestHandler)
 PathLike = str | os.PathLike[str]
 
 # How long an interrupted consumer waits for the turn to wind down.
@@ -263,13 +264,48 @@ class _TurnCommon:
 
 
 class _CodexCommon(Generic[HandlerT]):
-    """What Codex and AsyncCodex share: the classmethods that connect to a running app-server.
+    """What Codex and AsyncCodex share: connecting to a running app-server, the session's facts, the handler.
 
     ``HandlerT`` is the server-request handler the client takes. Each
-    classmethod turns its keywords into an endpoint (``_connect``) and hands
-    it to the client's ``_open``: a :class:`Codex` connects there, an
-    :class:`AsyncCodex` on first use or ``async with``.
+    connect classmethod turns its keywords into an endpoint (``_connect``)
+    and hands it to the client's ``_open``: a :class:`Codex` connects there,
+    an :class:`AsyncCodex` on first use or ``async with``.
     """
+
+    _config: AppServerConfig
+    _session: Session
+
+    @property
+    def config(self) -> AppServerConfig:
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        a client made from it (``Codex(codex.config)``, ``AsyncCodex(codex.config)``)
+        starts a fresh one; threads that had a turn continue there with
+        ``thread_resume(thread_id)``.
+        """
+        return self._config
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``) once started; None before or if it names none.
+
+        When it differs from the version this SDK was generated from
+        (``codex_app_server.__version__``), one warning is logged.
+        """
+        return self._session.server_version
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child; None before it started or for a connection."""
+        return self._session.pid
+
+    def set_handler(self, handler: HandlerT) -> None:
+        """Install the handler that answers server requests (approvals ...).
+
+        An :class:`AsyncCodex` runs a handler's coroutine methods on its loop.
+        """
+        self._session.handler = handler
 
     def _open(
         self,
@@ -411,37 +447,9 @@ class CodexBase(_CodexCommon[ServerRequestHandler]):
         return self._metadata
 
     @property
-    def server_version(self) -> str | None:
-        """The codex version of the app-server (from its ``userAgent``); None if it names none.
-
-        When it differs from the version this SDK was generated from
-        (``codex_app_server.__version__``), one warning is logged.
-        """
-        return self._session.server_version
-
-    @property
     def client(self) -> AppServerClient:
         """The typed low-level client: every app-server method."""
         return self._client
-
-    @property
-    def config(self) -> AppServerConfig:
-        """The configuration this client was started with.
-
-        After the app-server died (calls raise :class:`TransportClosedError`),
-        ``Codex(codex.config)`` starts a fresh one; threads that had a turn
-        continue there with ``thread_resume(thread_id)``.
-        """
-        return self._config
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of this client's ``codex app-server`` child."""
-        return self._session.pid
-
-    def set_handler(self, handler: ServerRequestHandler) -> None:
-        """Install the handler that answers server requests (approvals ...)."""
-        self._session.handler = handler
 
     def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
@@ -625,11 +633,6 @@ class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandl
         return self._metadata
 
     @property
-    def server_version(self) -> str | None:
-        """The codex version of the app-server (from its ``userAgent``), once started; None before or if unnamed."""
-        return self._session.server_version
-
-    @property
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize`` (after start / ``async with``)."""
         if self._metadata is None:
@@ -640,25 +643,6 @@ class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandl
     def client(self) -> AsyncAppServerClient:
         """The typed low-level asyncio client: every app-server method."""
         return self._client
-
-    @property
-    def config(self) -> AppServerConfig:
-        """The configuration this client was started with.
-
-        After the app-server died (calls raise :class:`TransportClosedError`),
-        ``AsyncCodex(codex.config)`` starts a fresh one; threads that had a
-        turn continue there with ``thread_resume(thread_id)``.
-        """
-        return self._config
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of this client's ``codex app-server`` child; None before it started."""
-        return self._session.pid
-
-    def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
-        """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
-        self._session.handler = handler
 
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
