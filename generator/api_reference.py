@@ -154,10 +154,9 @@ def _bases(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[tuple
     ``class _CodexCommon(Generic[HandlerT])``: ``{"HandlerT": "ServerRequestHandler"}``.
     """
     out = []
-    for base in cls.bases:
-        arguments: list[ast.expr] = []
-        if isinstance(base, ast.Subscript):
-            base, arguments = base.value, _subscript_items(base)
+    for written in cls.bases:
+        base = written.value if isinstance(written, ast.Subscript) else written
+        arguments = _subscript_items(written) if isinstance(written, ast.Subscript) else []
         if isinstance(base, ast.Name) and base.id in classes:
             parent = classes[base.id]
             parameters = _type_parameters(parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import typing
@@ -201,3 +202,16 @@ def test_inherited_generic_members_name_each_clients_own_types() -> None:
         assert ours[1].endswith("handler: ServerRequestHandler | None = None"), name
         assert theirs[1].endswith("handler: AsyncServerRequestHandler | ServerRequestHandler | None = None"), name
         assert "HandlerT" not in ours[1] + theirs[1]
+
+
+def test_a_generic_base_is_bound_by_name_and_a_wrong_arity_is_an_error() -> None:
+    from generator.api_reference import _bases
+    from generator.errors import GeneratorError
+
+    tree = ast.parse("class G(Generic[A, B]): ...\nclass C(G[int, Tb]): ...\nclass D(G[int]): ...\nclass E(C): ...")
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    ((parent, arguments),) = _bases(classes["C"], classes)
+    assert parent.name == "G" and arguments == {"A": "int", "B": "Tb"}
+    assert [(p.name, a) for p, a in _bases(classes["E"], classes)] == [("C", {})]
+    with pytest.raises(GeneratorError, match="D: G takes 2 type arguments"):
+        _bases(classes["D"], classes)
