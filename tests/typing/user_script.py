@@ -29,6 +29,7 @@ from codex_app_server import (
     InvalidParamsError,
     JsonRpcError,
     LocalImageInput,
+    LoginHandle,
     MentionInput,
     MethodNotFoundError,
     Notification,
@@ -48,11 +49,16 @@ from codex_app_server import (
     retry_on_overload,
 )
 from codex_app_server.generated.v2_all import (
+    AccountLoginCompletedNotification,
     AgentMessageThreadItem,
+    ApiKeyv2LoginAccountResponse,
     AskForApproval,
+    CancelLoginAccountStatus,
     CommandExecutionRequestApprovalParams,
     CommandExecutionRequestApprovalResponse,
     ConfigReadResponse,
+    GetAccountResponse,
+    InitializeCapabilities,
     ItemAgentMessageDeltaEvent,
     ModelListResponse,
     Personality,
@@ -255,3 +261,35 @@ def testing_kit(home: str) -> str | None:
         requests: list[Any] = provider.requests
         print(requests)
         return answer
+
+
+def accounts_and_listing(codex: Codex) -> list[str]:
+    """Logging in, listing every thread, opting out of notifications."""
+    with codex.login_chatgpt() as login:
+        url: str = login.response.auth_url
+        login_id: str | None = login.login_id
+        completed: AccountLoginCompletedNotification = login.wait(timeout=300.0)
+        print(url, login_id, completed.success)
+    key_login: LoginHandle[ApiKeyv2LoginAccountResponse] = codex.login_api_key("sk-...")
+    status: CancelLoginAccountStatus = key_login.cancel()
+    device: str = codex.login_device_code().response.user_code
+    signed_in: GetAccountResponse = codex.account()
+    print(status, device, signed_in)
+    summaries: Iterator[ThreadModel] = codex.threads(limit=20, sort_direction="desc")
+    quiet = AppServerConfig(capabilities={"opt_out_notification_methods": ["item/agentMessage/delta"]})
+    typed = AppServerConfig(capabilities=InitializeCapabilities(opt_out_notification_methods=["thread/started"]))
+    print(quiet, typed)
+    # Calls that must stay type errors (mypy fails on an unused ignore):
+    codex.login_api_key(123)  # type: ignore[arg-type]
+    print(codex.login_chatgpt().response.user_code)  # type: ignore[attr-defined]
+    codex.threads(cursor="x")  # type: ignore[call-arg]
+    return [summary.id for summary in summaries]
+
+
+async def accounts_async(codex: AsyncCodex) -> str | None:
+    async with await codex.login_chatgpt() as login:
+        print(login.response.auth_url)
+        completed: AccountLoginCompletedNotification = await login.wait()
+    ids: list[str] = [summary.id async for summary in codex.threads()]
+    print(completed, ids)
+    return login.login_id
