@@ -108,11 +108,10 @@ def build_methods(
         seen.add(rpc)
     _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)
     _check_manifest_methods(inputs.manifest.location(), "method_names", renames, seen)
-    docs.check(_param_names(methods, defs), seen, inputs.manifest.location("param_docs"))
     return tuple(sorted(methods, key=lambda m: m.rpc_method))
 
 
-def _param_names(methods: Sequence[ir.Method], defs: Mapping[str, ir.Definition]) -> set[tuple[str, str]]:
+def param_names(methods: Sequence[ir.Method], defs: Mapping[str, ir.Definition]) -> set[tuple[str, str]]:
     """``(method, wire name)`` of every param a method or wrapper can take (each variant of union params too)."""
     out = {(m.rpc_method, p.wire_name) for m in methods for p in m.parameters}
     for m in methods:

@@ -153,20 +153,6 @@ CASES = [
         manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nkind = "live_turn"\n',
     ),
     Bad(
-        "manifest-param-doc-of-a-missing-param",
-        "methods.toml",
-        "/param_docs/ping.nope",
-        "[param_docs] entry 'ping.nope': method 'ping' has no param 'nope'",
-        manifest='[param_docs]\n"ping.nope" = "Gone."\n',
-    ),
-    Bad(
-        "manifest-param-doc-nobody-takes",
-        "methods.toml",
-        "/param_docs/nope",
-        "[param_docs] entry 'nope': no method has a param 'nope'",
-        manifest='[param_docs]\nnope = "Gone."\n',
-    ),
-    Bad(
         "manifest-pages-of-a-method-without-pages",
         "methods.toml",
         "/wrappers/0/kind",

@@ -27,7 +27,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from generator import ir
 from generator.load import V2_BUNDLE, load_inputs
 from generator.normalize import build_definitions
+from generator.params import ParamDocs
 from generator.pipeline import build_api
+from generator.protocol import param_names
 from tests.generator.roundtrip_check import check_no_dangerous_calls
 from tests.generator.support import GENERATED, REAL_SCHEMA_DIR, REPO_ROOT
 
@@ -178,6 +180,13 @@ def test_an_image_input_needs_a_url_or_a_file_id() -> None:
         v2_all.ImageUserInput.model_validate({"type": "image", "url": None})
 
 
+def test_every_param_doc_of_the_manifest_is_used(api: ir.Api) -> None:
+    """A [param_docs] key naming no param is ignored when generating (a release may lack it): catch typos here."""
+    inputs = load_inputs(REAL_SCHEMA_DIR)
+    defs = {d.name: d for d in api.definitions}
+    assert ParamDocs(inputs.manifest.param_docs).unused(param_names(api.methods, defs)) == []
+
+
 def test_every_wrapper_parameter_is_documented_by_the_schema_or_the_manifest(api: ir.Api) -> None:
     """Each keyword of Codex / Thread / TurnHandle carries its own text, never the generic fallback.
 
@@ -199,3 +208,11 @@ def test_every_wrapper_parameter_is_documented_by_the_schema_or_the_manifest(api
             args = doc.split("Args:\n", 1)[-1].splitlines()
             documented = {line.split(":", 1)[0].strip() for line in args if line.startswith("    ")}
             assert documented >= {p.py_name for p in (*w.positional, *w.keywords)}, f"{owner}.{w.py_name}"
+
+
+def test_param_docs_name_a_param_of_every_method_or_of_one() -> None:
+    docs = ParamDocs({"cwd": "a", "thread/start.model": "b", "thread/start.nope": "c", "nope": "d"})
+    known = {("thread/start", "cwd"), ("thread/start", "model"), ("turn/start", "cwd")}
+    assert docs.unused(known) == ["nope", "thread/start.nope"]
+    assert docs.text("turn/start", "cwd", None) == "a" and docs.text("thread/start", "model", None) == "b"
+    assert docs.text("thread/start", "model", "from the schema") == "from the schema"  # the schema wins
