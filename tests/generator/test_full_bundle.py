@@ -216,3 +216,26 @@ def test_param_docs_name_a_param_of_every_method_or_of_one() -> None:
     assert docs.unused(known) == ["nope", "thread/start.nope"]
     assert docs.text("turn/start", "cwd", None) == "a" and docs.text("thread/start", "model", None) == "b"
     assert docs.text("thread/start", "model", "from the schema") == "from the schema"  # the schema wins
+
+
+def _descriptions(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        text = node.get("description")
+        if isinstance(text, str) and text.strip():
+            yield text
+        for value in node.values():
+            yield from _descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _descriptions(value)
+
+
+def test_every_schema_description_is_a_docstring_of_the_generated_code() -> None:
+    """Models, fields, enums, aliases and methods carry their schema text (attribute docstrings: free at run time)."""
+    bundle = json.loads((REAL_SCHEMA_DIR / V2_BUNDLE).read_text(encoding="utf-8"))
+    package = REPO_ROOT / "output" / GENERATED
+    code = "\n".join(path.read_text(encoding="utf-8") for path in sorted(package.rglob("*.py")))
+    flat = " ".join(code.replace('\\"', '"').replace("\\\\", "\\").split())
+    texts = list(_descriptions(bundle["definitions"]))
+    missing = [text for text in texts if " ".join(text.strip().splitlines()[0].split()) not in flat]
+    assert len(texts) > 600 and missing == []
