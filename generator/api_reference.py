@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -147,11 +147,52 @@ def _is_async_generator(fn: ast.AsyncFunctionDef) -> bool:
     return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(fn))
 
 
+def _bases(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[tuple[ast.ClassDef, dict[str, str]]]:
+    """The bases of ``cls`` defined in the same module, each with what its type parameters stand for in ``cls``.
+
+    ``class CodexBase(_CodexCommon[ServerRequestHandler])`` with
+    ``class _CodexCommon(Generic[HandlerT])``: ``{"HandlerT": "ServerRequestHandler"}``.
+    """
+    out = []
+    for written in cls.bases:
+        base = written.value if isinstance(written, ast.Subscript) else written
+        arguments = _subscript_items(written) if isinstance(written, ast.Subscript) else []
+        if isinstance(base, ast.Name) and base.id in classes:
+            parent = classes[base.id]
+            parameters = _type_parameters(parent)
+            if len(arguments) != len(parameters):
+                raise GeneratorError(
+                    Location(RUNTIME_SOURCE.name), f"{cls.name}: {base.id} takes {len(parameters)} type arguments"
+                )
+            out.append((parent, {p: ast.unparse(a) for p, a in zip(parameters, arguments, strict=True)}))
+    return out
+
+
+def _subscript_items(node: ast.Subscript) -> list[ast.expr]:
+    return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+
+
+def _type_parameters(cls: ast.ClassDef) -> list[str]:
+    """``["T"]`` for ``class C(Generic[T])``; empty for a class that is not generic."""
+    for base in cls.bases:
+        if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "Generic":
+            return [ast.unparse(item) for item in _subscript_items(base)]
+    return []
+
+
+def _bound(member: RuntimeMember, arguments: Mapping[str, str]) -> RuntimeMember:
+    """``member`` as the subclass sees it: each type parameter replaced by its argument."""
+    signature = member.signature
+    for parameter, argument in arguments.items():
+        signature = re.sub(rf"\b{re.escape(parameter)}\b", argument, signature)
+    return replace(member, signature=signature)
+
+
 def _methods(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef], *, with_constructor: bool) -> list[RuntimeMember]:
     """Public methods and properties of ``cls`` and of its bases defined in the same module."""
     inherited: dict[str, RuntimeMember] = {}
-    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
-        inherited.update((m.name, m) for m in _methods(classes[base], classes, with_constructor=False))
+    for base, arguments in _bases(cls, classes):
+        inherited.update((m.name, _bound(m, arguments)) for m in _methods(base, classes, with_constructor=False))
     own = _own_methods(cls, with_constructor=with_constructor)
     return [*(m for name, m in inherited.items() if name not in {o.name for o in own}), *own]
 
@@ -185,8 +226,8 @@ def _own_methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMe
 def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[RuntimeMember]:
     """``self.name: T = ...`` in ``__init__`` of ``cls`` and of its bases defined in the same module."""
     out: dict[str, RuntimeMember] = {}
-    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
-        out.update((m.name, m) for m in _attributes(classes[base], classes))
+    for base, arguments in _bases(cls, classes):
+        out.update((m.name, _bound(m, arguments)) for m in _attributes(base, classes))
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     body = init.body if init is not None else []
     for index, stmt in enumerate(body):

@@ -263,14 +263,14 @@ def read_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject
     if not manifest_path.is_file():
         raise GeneratorError(loc, "method manifest is missing")
     try:
-        manifest = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest: JsonObject = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GeneratorError(loc, f"not valid TOML: {exc}") from None
     schema_loc = Location(manifest_schema_path.as_posix())
     if not manifest_schema_path.is_file():
         raise GeneratorError(schema_loc, "manifest schema is missing")
     schema = _parse_json(manifest_schema_path.read_bytes(), schema_loc)
-    validator = jsonschema.Draft7Validator(schema)  # type: ignore[arg-type]
+    validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = errors[0]

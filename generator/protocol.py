@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import jsonschema
 
 from . import ir, naming, wrappers
+from . import schema_nodes as nodes
 from .errors import GeneratorError, Location
 from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
 
@@ -31,7 +32,7 @@ def _variants(sdef: SchemaDef) -> list[tuple[JsonObject, Location]]:
 
 
 def _method_of(variant: JsonObject, loc: Location) -> str:
-    prop = variant.get("properties", {}).get("method") if isinstance(variant.get("properties"), dict) else None
+    prop = nodes.object_at(variant, "properties").get("method")
     enum = prop.get("enum") if isinstance(prop, dict) else None
     if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
         return enum[0]
@@ -40,16 +41,15 @@ def _method_of(variant: JsonObject, loc: Location) -> str:
 
 def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str]) -> tuple[str | None, bool]:
     """(params class, params may be omitted) for one envelope variant."""
-    props = variant.get("properties", {})
-    params = props.get("params") if isinstance(props, dict) else None
+    params = nodes.object_at(variant, "properties").get("params")
     if params is None or (isinstance(params, dict) and params.get("type") == "null"):
         return None, True
     if not isinstance(params, dict):
         raise GeneratorError(loc.child("properties", "params"), "params must be a schema object")
-    optional = "params" not in variant.get("required", [])
+    optional = "params" not in nodes.array_at(variant, "required")
     ref = params.get("$ref")
     if ref is None:
-        alternatives = params.get("anyOf", params.get("oneOf", []))
+        alternatives = nodes.array_at(params, "anyOf" if "anyOf" in params else "oneOf")
         refs = [a["$ref"] for a in alternatives if isinstance(a, dict) and "$ref" in a]
         nulls = [a for a in alternatives if isinstance(a, dict) and a.get("type") == "null"]
         if len(refs) == 1 and len(refs) + len(nulls) == len(alternatives):
@@ -135,7 +135,8 @@ def build_methods(
                 inputs.manifest.location("responses", rpc), f"response type {response!r} does not exist"
             )
         py = table.claim(renames.get(rpc) or naming.method_name(rpc), rpc, loc)
-        description = variant.get("description") if isinstance(variant.get("description"), str) else None
+        text = variant.get("description")
+        description = text if isinstance(text, str) else None
         methods.append(
             ir.Method(
                 rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or ""), defs), description
@@ -270,9 +271,9 @@ def build_inputs(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: M
     for member in union.type.members:
         model = defs.get(member.name) if isinstance(member, ir.Named) else None
         if isinstance(model, ir.Model):
-            tag = next((f.type for f in model.fields if f.py_name == tag_field), None)
-            if isinstance(tag, ir.LiteralOf) and len(tag.values) == 1:
-                variants[str(tag.values[0])] = model
+            tag_type = next((f.type for f in model.fields if f.py_name == tag_field), None)
+            if isinstance(tag_type, ir.LiteralOf) and len(tag_type.values) == 1:
+                variants[str(tag_type.values[0])] = model
     names = naming.NameTable("input class", "rename or drop the variant under [inputs] in schemas/methods.toml")
     classes = []
     for index, tag in enumerate(tags):

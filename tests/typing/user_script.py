@@ -32,6 +32,7 @@ from codex_app_server import (
     MentionInput,
     MethodNotFoundError,
     Notification,
+    RetryOptions,
     RunResult,
     ServerBusyError,
     ServerRequestHandler,
@@ -42,6 +43,7 @@ from codex_app_server import (
     TurnHandle,
     TurnStatus,
     __version__,
+    async_retry_on_overload,
     is_retryable_error,
     retry_on_overload,
 )
@@ -93,6 +95,27 @@ class AsyncApprover(AsyncServerRequestHandler):
     ) -> CommandExecutionRequestApprovalResponse:
         await asyncio.sleep(0)
         return CommandExecutionRequestApprovalResponse(decision="decline")
+
+
+def remote_clients(url: str, home: str) -> None:
+    """Each connect classmethod returns the client class it is called on and takes that client's handler."""
+    remote: Codex = Codex.connect(url, token="t", handler=Approver())
+    daemon: Codex = Codex.connect_daemon(codex_home=home, reconnect=True)
+    piped: Codex = Codex.connect_command(["ssh", "host", "codex", "app-server", "proxy"], token_file=home)
+    async_remote: AsyncCodex = AsyncCodex.connect(url, handler=AsyncApprover())
+    async_daemon: AsyncCodex = AsyncCodex.connect_daemon(handler=Approver())
+    async_piped: AsyncCodex = AsyncCodex.connect_command(["proxy"], jwt_secret_file=home, jwt_ttl=60.0)
+    async_remote.set_handler(Approver())
+    async_daemon.set_handler(AsyncApprover())
+    print(remote, daemon, piped, async_remote, async_daemon, async_piped)
+    # Calls that must stay type errors (mypy fails on an unused ignore):
+    Codex.connect(url, handler=AsyncApprover())  # type: ignore[arg-type]
+    Codex.connect_daemon(handler=AsyncApprover())  # type: ignore[arg-type]
+    AsyncCodex.connect_command(["proxy"], handler=object())  # type: ignore[arg-type]
+    wrong_flavour: AsyncCodex = Codex.connect(url)  # type: ignore[assignment]
+    Codex.connect_daemon(home)  # type: ignore[call-arg]
+    remote.set_handler(AsyncApprover())  # type: ignore[arg-type]
+    print(wrong_flavour)
 
 
 def inputs() -> list[Input]:
@@ -206,7 +229,21 @@ def errors(exc: Exception) -> bool:
 
 
 def retried(codex: Codex) -> ModelListResponse:
+    options: RetryOptions = {"max_attempts": 5, "initial_delay_s": 0.5, "sleep": None}
+    tuned: ModelListResponse = retry_on_overload(lambda: codex.models(), **options)
+    spelt_out: ModelListResponse = retry_on_overload(lambda: codex.models(), max_delay_s=4.0, jitter_ratio=0.1)
+    print(tuned, spelt_out)
+    # Calls that must stay type errors (mypy fails on an unused ignore):
+    retry_on_overload(lambda: codex.models(), max_attempt=5)  # type: ignore[call-overload]
+    retry_on_overload(lambda: codex.models(), jitter_ratio="low")  # type: ignore[call-overload]
     return retry_on_overload(lambda: codex.models())
+
+
+async def retried_async(codex: AsyncCodex) -> ModelListResponse:
+    first: ModelListResponse = await retry_on_overload(lambda: codex.models(), rand=lambda: 0.5)
+    print(first)
+    await async_retry_on_overload(lambda: codex.models(), max_attempts="3")  # type: ignore[arg-type]
+    return await async_retry_on_overload(lambda: codex.models(), max_attempts=2)
 
 
 def testing_kit(home: str) -> str | None:

@@ -39,7 +39,7 @@ from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput
 from ._lazy import lazy_exports as _lazy_exports
 from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
-from ._retry import async_retry_on_overload, retry_on_overload
+from ._retry import RetryOptions, async_retry_on_overload, retry_on_overload
 from ._version import __version__
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
 from .generated.client import AppServerClient, AsyncAppServerClient
@@ -96,6 +96,7 @@ __all__ = [
     "Reconnect",
     "ResponseValidationError",
     "RetryLimitExceededError",
+    "RetryOptions",
     "RunResult",
     "ServerBusyError",
     "ServerRequestHandler",

@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
@@ -44,6 +44,8 @@ logger = logging.getLogger("codex_app_server")
 T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
+# The server-request handler a client takes: blocking for Codex, either kind for AsyncCodex.
+HandlerT = TypeVar("HandlerT", bound=AsyncServerRequestHandler | ServerRequestHandler)
 PathLike = str | os.PathLike[str]
 
 # How long an interrupted consumer waits for the turn to wind down.
@@ -281,10 +283,163 @@ class _TurnCommon:
         return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
 
 
+class _CodexCommon(Generic[HandlerT]):
+    """What Codex and AsyncCodex share: connecting to a running app-server, the session's facts, the handler.
+
+    ``HandlerT`` is the server-request handler the client takes. Each
+    connect classmethod turns its keywords into an endpoint (``_connect``)
+    and hands it to the client's ``_open``: a :class:`Codex` connects there,
+    an :class:`AsyncCodex` on first use or ``async with``.
+    """
+
+    _config: AppServerConfig
+    _session: Session
+
+    @property
+    def config(self) -> AppServerConfig:
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        a client made from it (``Codex(codex.config)``, ``AsyncCodex(codex.config)``)
+        starts a fresh one; threads that had a turn continue there with
+        ``thread_resume(thread_id)``.
+        """
+        return self._config
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``) once started; None before or if it names none.
+
+        When it differs from the version this SDK was generated from
+        (``codex_app_server.__version__``), one warning is logged.
+        """
+        return self._session.server_version
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child; None before it started or for a connection."""
+        return self._session.pid
+
+    def set_handler(self, handler: HandlerT) -> None:
+        """Install the handler that answers server requests (approvals ...).
+
+        An :class:`AsyncCodex` runs a handler's coroutine methods on its loop.
+        """
+        self._session.handler = handler
+
+    def _open(
+        self,
+        config: AppServerConfig,
+        handler: HandlerT | None,
+        endpoint: Endpoint | None,
+        reconnect: Reconnect | None = None,
+    ) -> None:
+        raise NotImplementedError  # each client starts its own way
+
+    # -- connecting to a running app-server (see README "Connecting to a running app-server")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: HandlerT | None = None,
+    ) -> Self:
+        """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
+
+        ``unix://`` is the control socket of ``codex_home`` (default
+        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
+        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
+        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
+        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
+        (timeouts, client info, concurrent turns), not those of a spawned child.
+        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
+        connection and resumes this client's threads; off by default.
+        Credentials never appear in logs, errors or ``repr``. An
+        :class:`AsyncCodex` connects on first use or ``async with``.
+        """
+        from ._connect import AuthOptions, url_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
+
+    @classmethod
+    def connect_daemon(
+        cls,
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: HandlerT | None = None,
+    ) -> Self:
+        """Connect to the local app-server daemon, starting it first if it is not running.
+
+        The daemon runs with the configuration and environment of whoever
+        started it, and keeps running after this client closes: stop it with
+        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
+        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``. An
+        :class:`AsyncCodex` connects (and starts the daemon) on first use or
+        ``async with``.
+        """
+        from ._connect import daemon_target
+
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
+
+    @classmethod
+    def connect_command(
+        cls,
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: HandlerT | None = None,
+    ) -> Self:
+        """Connect through a command whose stdin/stdout carry the server socket's bytes.
+
+        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
+        runs without a shell and is stopped when the client closes. An
+        :class:`AsyncCodex` runs it on first use or ``async with``.
+        """
+        from ._connect import AuthOptions, command_target
+
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: HandlerT | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._reconnect import reconnect_policy
+
+        client = cls.__new__(cls)
+        client._open(config, handler, endpoint, reconnect_policy(reconnect))
+        return client
+
+
 # ---------------------------------------------------------------- sync
 
 
-class CodexBase:
+class CodexBase(_CodexCommon[ServerRequestHandler]):
     """Blocking client for one ``codex app-server`` process; starts eagerly."""
 
     def __init__(self, config: AppServerConfig | None = None, *, handler: ServerRequestHandler | None = None) -> None:
@@ -311,133 +466,10 @@ class CodexBase:
         """The server's answer to ``initialize``."""
         return self._metadata
 
-    # -- connecting to a running app-server (see README "Connecting to a running app-server")
-
-    @classmethod
-    def connect(
-        cls,
-        url: str,
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
-
-        ``unix://`` is the control socket of ``codex_home`` (default
-        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
-        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
-        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
-        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
-        (timeouts, client info, concurrent turns), not those of a spawned child.
-        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
-        connection and resumes this client's threads; off by default.
-        Credentials never appear in logs, errors or ``repr``.
-        """
-        from ._connect import AuthOptions, url_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
-
-    @classmethod
-    def connect_daemon(
-        cls,
-        *,
-        codex_bin: PathLike | None = None,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """Connect to the local app-server daemon, starting it first if it is not running.
-
-        The daemon runs with the configuration and environment of whoever
-        started it, and keeps running after this client closes: stop it with
-        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
-        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
-        """
-        from ._connect import daemon_target
-
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
-
-    @classmethod
-    def connect_command(
-        cls,
-        argv: Sequence[str],
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """Connect through a command whose stdin/stdout carry the server socket's bytes.
-
-        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
-        runs without a shell and is stopped when the client closes.
-        """
-        from ._connect import AuthOptions, command_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
-
-    @classmethod
-    def _connected(
-        cls,
-        config: AppServerConfig,
-        endpoint: Endpoint,
-        handler: ServerRequestHandler | None,
-        reconnect: Reconnect | bool,
-    ) -> Self:
-        from ._reconnect import reconnect_policy
-
-        client = cls.__new__(cls)
-        client._open(config, handler, endpoint, reconnect_policy(reconnect))
-        return client
-
-    @property
-    def server_version(self) -> str | None:
-        """The codex version of the app-server (from its ``userAgent``); None if it names none.
-
-        When it differs from the version this SDK was generated from
-        (``codex_app_server.__version__``), one warning is logged.
-        """
-        return self._session.server_version
-
     @property
     def client(self) -> AppServerClient:
         """The typed low-level client: every app-server method."""
         return self._client
-
-    @property
-    def config(self) -> AppServerConfig:
-        """The configuration this client was started with.
-
-        After the app-server died (calls raise :class:`TransportClosedError`),
-        ``Codex(codex.config)`` starts a fresh one; threads that had a turn
-        continue there with ``thread_resume(thread_id)``.
-        """
-        return self._config
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of this client's ``codex app-server`` child."""
-        return self._session.pid
-
-    def set_handler(self, handler: ServerRequestHandler) -> None:
-        """Install the handler that answers server requests (approvals ...)."""
-        self._session.handler = handler
 
     def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
@@ -572,7 +604,7 @@ async def _in_worker_thread(blocking: Callable[..., R], *args: object) -> R:
     return await asyncio.get_running_loop().run_in_executor(None, blocking, *args)
 
 
-class AsyncCodexBase:
+class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandler]):
     """asyncio client; starts lazily (first call) or on ``async with``."""
 
     def __init__(
@@ -621,108 +653,6 @@ class AsyncCodexBase:
                 self._client.server_version = self._session.server_version
         return self._metadata
 
-    # -- connecting to a running app-server (see README "Connecting to a running app-server")
-
-    @classmethod
-    def connect(
-        cls,
-        url: str,
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client of a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
-
-        ``unix://`` is the control socket of ``codex_home`` (default
-        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
-        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
-        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
-        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
-        (timeouts, client info, concurrent turns), not those of a spawned child.
-        ``reconnect=True`` (or a :class:`Reconnect`) reconnects after a lost
-        connection and resumes this client's threads; off by default.
-        Credentials never appear in logs, errors or ``repr``.
-        """
-        from ._connect import AuthOptions, url_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home), handler, reconnect)
-
-    @classmethod
-    def connect_daemon(
-        cls,
-        *,
-        codex_bin: PathLike | None = None,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client of the local app-server daemon, started first (on connect) if it is not running.
-
-        The daemon runs with the configuration and environment of whoever
-        started it, and keeps running after this client closes: stop it with
-        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
-        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
-        """
-        from ._connect import daemon_target
-
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
-
-    @classmethod
-    def connect_command(
-        cls,
-        argv: Sequence[str],
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client that connects through a command whose stdin/stdout carry the server socket's bytes.
-
-        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
-        runs without a shell and is stopped when the client closes.
-        """
-        from ._connect import AuthOptions, command_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
-
-    @classmethod
-    def _connected(
-        cls,
-        config: AppServerConfig,
-        endpoint: Endpoint,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
-        reconnect: Reconnect | bool,
-    ) -> Self:
-        from ._reconnect import reconnect_policy
-
-        client = cls.__new__(cls)
-        client._open(
-            config, handler, endpoint, reconnect_policy(reconnect)
-        )  # started on first use or by ``async with``
-        return client
-
-    @property
-    def server_version(self) -> str | None:
-        """The codex version of the app-server (from its ``userAgent``), once started; None before or if unnamed."""
-        return self._session.server_version
-
     @property
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize`` (after start / ``async with``)."""
@@ -734,25 +664,6 @@ class AsyncCodexBase:
     def client(self) -> AsyncAppServerClient:
         """The typed low-level asyncio client: every app-server method."""
         return self._client
-
-    @property
-    def config(self) -> AppServerConfig:
-        """The configuration this client was started with.
-
-        After the app-server died (calls raise :class:`TransportClosedError`),
-        ``AsyncCodex(codex.config)`` starts a fresh one; threads that had a
-        turn continue there with ``thread_resume(thread_id)``.
-        """
-        return self._config
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of this client's ``codex app-server`` child; None before it started."""
-        return self._session.pid
-
-    def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
-        """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
-        self._session.handler = handler
 
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
