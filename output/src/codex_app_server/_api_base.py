@@ -12,7 +12,6 @@ import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
@@ -200,20 +199,41 @@ class _StartedTurn(Protocol):
     def turn(self) -> v2_all.Turn: ...
 
 
-@contextmanager
-def _released_on_failure(watch: TurnWatch) -> Iterator[None]:
-    """A ``turn/start`` that fails or is abandoned (Ctrl-C, cancellation) gives up its watch and consumer slot."""
-    try:
-        yield
-    except BaseException:
-        watch.cancel()
-        raise
+class _StartingTurn:
+    """Gives up a turn that its caller leaves before consuming it (Ctrl-C, cancellation, an error).
+
+    Before ``turn/start`` is answered, the watch and consumer slot are given
+    back (an abandoned ``turn/start`` is interrupted by the session once
+    answered); after, the started turn is interrupted, as nobody would
+    consume it: it would run on and absorb the thread's next input.
+    """
+
+    def __init__(self, session: Session, watch: TurnWatch) -> None:
+        self._session = session
+        self._watch = watch
+        self._turn_id: str | None = None
+
+    def started(self, turn: v2_all.Turn) -> v2_all.Turn:
+        self._turn_id = turn.id
+        return turn
+
+    def __enter__(self) -> _StartingTurn:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            return
+        if self._turn_id is None:
+            self._watch.cancel()
+        else:
+            self._session.leave_turn(self._watch, self._turn_id)
 
 
 class _ThreadCommon:
     """What Thread and AsyncThread share: identity and turn watching."""
 
     def __init__(self, session: Session, thread: v2_all.Thread) -> None:
+        self._session = session
         self._router = session.router
         session.follow(thread.id)
         self.id: str = thread.id
@@ -522,15 +542,16 @@ class ThreadBase(_ThreadCommon):
     ) -> H:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = self._watch_turns(consumer=consumer)
-        with _released_on_failure(watch):
-            response = start()
-        return handle(self, response.turn, watch)
+        with _StartingTurn(self._session, watch) as starting:
+            return handle(self, starting.started(start().turn), watch)
 
     def _run(
         self, handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase], start: Callable[[], _StartedTurn]
     ) -> RunResult:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
-        return self._turn(handle, start, consumer=True)._collect()
+        watch = self._watch_turns(consumer=True)
+        with _StartingTurn(self._session, watch) as starting:  # until the consumer takes over, too
+            return handle(self, starting.started(start().turn), watch)._collect()
 
 
 class TurnHandleBase(_TurnCommon):
@@ -734,9 +755,8 @@ class AsyncThreadBase(_ThreadCommon):
     ) -> H:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = await self._watch_turns(consumer=consumer)
-        with _released_on_failure(watch):
-            response = await start()
-        return handle(self, response.turn, watch)
+        with _StartingTurn(self._session, watch) as starting:
+            return handle(self, starting.started((await start()).turn), watch)
 
     async def _run(
         self,
@@ -744,7 +764,9 @@ class AsyncThreadBase(_ThreadCommon):
         start: Callable[[], Awaitable[_StartedTurn]],
     ) -> RunResult:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
-        return await (await self._turn(handle, start, consumer=True))._collect()
+        watch = await self._watch_turns(consumer=True)
+        with _StartingTurn(self._session, watch) as starting:  # until the consumer takes over, too
+            return await handle(self, starting.started((await start()).turn), watch)._collect()
 
 
 class AsyncTurnHandleBase(_TurnCommon):

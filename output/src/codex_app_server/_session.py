@@ -312,6 +312,19 @@ class Session:
         watch.mark_interrupting(send)
         send()
 
+    def leave_turn(self, watch: TurnWatch, turn_id: str) -> None:
+        """The caller left turn ``turn_id`` (of ``watch``) before or while consuming it: interrupt it unless it ended.
+
+        Never raises. A consumer that interrupted the turn itself (Ctrl-C
+        while streaming, an idle timeout) or saw it end leaves nothing to do
+        but give back its consumer slot.
+        """
+        if watch.turn_id is None:
+            watch.bind(turn_id)
+        self.router.release(watch)
+        if not (watch.completed or watch.interrupting):
+            self.interrupt(watch)
+
     def _send_interrupt(self, thread_id: str, turn_id: str) -> None:
         rpc = self.rpc
         if rpc is None:
