@@ -72,7 +72,7 @@ def callback_port(auth_url: str) -> int:
     """The port of the sign-in callback the auth URL redirects to; it must be on loopback."""
     (redirect,) = parse_qs(urlparse(auth_url).query)["redirect_uri"]
     callback = urlparse(redirect)
-    assert callback.hostname == "127.0.0.1" and callback.port is not None, redirect
+    assert callback.hostname in ("127.0.0.1", "localhost") and callback.port is not None, redirect
     return callback.port
 
 
