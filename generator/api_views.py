@@ -562,4 +562,4 @@ class GeneratedInitModule:
 
 
 def generated_init_module(api: ir.Api) -> GeneratedInitModule:
-    return GeneratedInitModule(header(api), pyrepr(api.schema_version))
+    return GeneratedInitModule(header(api, with_inputs=True), pyrepr(api.schema_version))

@@ -105,7 +105,10 @@ SCENARIOS: dict[str, Scenario] = {
         stdout=["Hello from asyncio.", "turn/started", "item/agentMessage/delta", "turn/completed"],
     ),
     "threads-and-login-1": Scenario([final_text("Hello.")], exact_stdout="Say hello in one sentence.\n"),
-    "threads-and-login-2": Scenario([], exact_stdout="no login needed for this model provider\n"),
+    "threads-and-login-2": Scenario(
+        [final_text("Hello.")], exact_stdout="ticket JIRA-42 {'title': 'Greeting is too long'}\n"
+    ),
+    "threads-and-login-3": Scenario([], exact_stdout="no login needed for this model provider\n"),
     "errors-and-retry-1": Scenario(
         [HttpError(500), final_text("Still here.")],
         stdout=["turn failed: turn ", "Still here.", "JSON-RPC error -32600: no rollout found"],
