@@ -81,6 +81,7 @@ class WrapperEntry:
     params: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # wire param -> override
     doc: str | None = None
     variant: str | None = None  # the tag of the params variant sent, for methods whose params are a union
+    optional: bool = False  # generated only where the schema has the method (older releases lack it)
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,7 @@ def _wrapper_entry(entry: Mapping[str, object], location: Location) -> WrapperEn
         params={wire: _object(override) for wire, override in _object(entry.get("params")).items()},
         doc=_optional_string(entry.get("doc")),
         variant=_optional_string(entry.get("variant")),
+        optional=entry.get("optional") is True,
     )
 
 

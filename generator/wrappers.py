@@ -271,6 +271,8 @@ def build_wrappers(
         if key in seen:
             raise GeneratorError(entry.location.child("name"), f"wrapper {key[0]}.{key[1]} is defined twice")
         seen.add(key)
+        if entry.optional and entry.method not in by_rpc:
+            continue  # a method this release does not have yet: no wrapper, rather than an error
         wrapper = build_wrapper(entry, by_rpc, defs, docs)
         _check_kind(wrapper, defs, by_notification, entry)
         out.append(wrapper)

@@ -229,3 +229,17 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(bad: Bad, previous_outpu
         assert bad.message in error.message, result.stderr
         assert result.stdout == ""
     assert tree_digest(output) == before
+
+
+def test_an_optional_wrapper_is_left_out_where_the_schema_lacks_its_method(tmp_path: Path) -> None:
+    """``optional = true`` (a method older releases lack): generating from such a release leaves the wrapper
+    out instead of stopping, and a schema that has the method gets it."""
+    manifest = (
+        '[[wrappers]]\nowner = "Codex"\nname = "gone"\nmethod = "nope/gone"\noptional = true\n\n'
+        '[[wrappers]]\nowner = "Codex"\nname = "ping_now"\nmethod = "ping"\noptional = true\n'
+    )
+    schema_dir = write_schema_dir(tmp_path, GOOD, manifest=manifest)
+    result = run_generator("generate", "--schema-dir", schema_dir, "--output-dir", tmp_path / "output")
+    assert result.returncode == 0, result.stderr
+    api = (tmp_path / "output" / "src" / "codex_app_server" / "generated" / "api.py").read_text()
+    assert "def ping_now(" in api and "def gone(" not in api
