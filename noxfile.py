@@ -6,7 +6,7 @@ nox -s schema        dump the pinned codex schema and rewrite schemas/schema.loc
 nox -s generate      regenerate output/ from schemas/
 nox -s check         fail on drift between output/ and a fresh generation
 nox -s lint          ruff check, ruff format --check, black --check, actionlint on .github/workflows
-nox -s typecheck     mypy --strict on the output package and the user-style script
+nox -s typecheck     mypy --strict on the output package, the user-style script and the generator
 nox -s tests         the whole fast suite on Python 3.11; the SDK's runtime and real-binary
                      tests plus a regeneration check on every other Python 3.10-3.13 present
 nox -s compat        the real-binary subset against codex 0.133.0 ... pinned, and an old SDK against the pinned
@@ -236,11 +236,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the published package and on a user-style script."""
-    session.install(*TYPE_DEPS)
+    """mypy --strict on the published package, on a user-style script and on the generator."""
+    session.install(*TYPE_DEPS, *GENERATOR_DEPS)
     _install_sdk(session)
     session.run("mypy", "--strict", "output/src/codex_app_server")
     session.run("mypy", "--strict", "tests/typing/user_script.py")
+    session.run("mypy", "--strict", "generator")
 
 
 @nox.session(python=PYTHONS)
@@ -289,8 +290,8 @@ COMPAT_TESTS = [
 ]
 # Behaviours that differ on a release by the server's own doing, not the SDK's (measured; README table).
 # Deselected there, so the matrix checks everything else and stays green.
-_APPROVALS_AUTO = "codex < 0.154 runs `echo hi` under approval_policy=untrusted without asking"
-_STEER_FAILS = "codex < 0.163 fails the turn when steered mid-stream (stream closed before response.completed)"
+_APPROVALS_AUTO = "codex < 0.149 runs `echo hi` under approval_policy=untrusted without asking"
+_STEER_FAILS = "codex < 0.162 fails the turn when steered mid-stream (stream closed before response.completed)"
 COMPAT_DIFFERENCES: dict[str, dict[str, str]] = {
     "0.133.0": {
         "tests/sdk/test_approvals.py::test_accept_runs_the_command": _APPROVALS_AUTO,

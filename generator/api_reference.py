@@ -10,17 +10,19 @@ there), sorted, no timestamps: its git diff is a readable review of a bump.
 
 The members the hand-written runtime adds to the generated classes (the
 wrappers' bases in ``_api_base.py``, the low-level clients' in
-``_requester.py``) are not in the IR: :func:`runtime_members` and
-:func:`client_runtime_members` read them off those files' source
-(signatures and docstrings), so the reference follows the code.
+``_requester.py``, the connect methods both share in ``_connect.py``) are
+not in the IR: :func:`runtime_members` and :func:`client_runtime_members`
+read them off those files' source (signatures and docstrings), so the
+reference follows the code.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -79,10 +81,15 @@ class RuntimeMember:
         return Entry(f"{prefix}{self.name}{self.signature}", self.doc)
 
 
-# The runtime bases of the generated classes, by source file (read, never imported).
-_RUNTIME_DIR = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server"
-RUNTIME_SOURCE = _RUNTIME_DIR / "_api_base.py"  # the wrappers' bases
-CLIENT_RUNTIME_SOURCE = _RUNTIME_DIR / "_requester.py"  # the low-level clients' bases
+# The runtime base of each generated wrapper class, and its source (read, never imported).
+RUNTIME_DIR = Path(__file__).resolve().parents[1] / "output" / "src" / "codex_app_server"
+RUNTIME_SOURCE = RUNTIME_DIR / "_api_base.py"
+# The low-level clients' runtime bases.
+CLIENT_RUNTIME_SOURCE = RUNTIME_DIR / "_requester.py"
+# Bases both share, defined elsewhere (the connect classmethods).
+SHARED_RUNTIME_SOURCES = ("_connect.py",)
+# Hand-written classes the generated wrappers return, each with its own section: (module file, class names).
+RUNTIME_RESULT_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (("_login.py", ("LoginHandle", "AsyncLoginHandle")),)
 # The wrapper classes users construct themselves; the SDK makes the others (Thread, TurnHandle).
 USER_CONSTRUCTED = frozenset({"Codex"})
 
@@ -96,14 +103,19 @@ def runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
     and first docstring sentences of the code. The constructor is listed
     for the classes users construct.
     """
-    classes = _runtime_classes(RUNTIME_SOURCE)
+    classes = _runtime_classes(RUNTIME_SOURCE.name)
     out: dict[str, tuple[RuntimeMember, ...]] = {}
     for owner in WRAPPER_OWNERS:
         for flavour in naming.FLAVOURS:
             name = flavour.name(owner)
-            out[name] = _members_of(
-                classes, naming.wrapper_base_class(name), RUNTIME_SOURCE, constructor=owner in USER_CONSTRUCTED
-            )
+            base = classes.get(naming.wrapper_base_class(name))
+            if base is None:
+                raise GeneratorError(
+                    Location(RUNTIME_SOURCE.name), f"no class {naming.wrapper_base_class(name)} for {name}"
+                )
+            members = _methods(base, classes, with_constructor=owner in USER_CONSTRUCTED)
+            members += _attributes(base, classes)
+            out[name] = tuple(sorted(members, key=lambda m: m.name))
     return out
 
 
@@ -115,31 +127,60 @@ def client_runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
     ``close`` and friends, ``server_version``. Their constructors take
     session internals (the SDK makes them): not listed.
     """
-    classes = _runtime_classes(CLIENT_RUNTIME_SOURCE)
-    return {
-        flavour.name(naming.CLIENT_CLASS): _members_of(
-            classes, naming.requester_class(flavour), CLIENT_RUNTIME_SOURCE, constructor=False
-        )
-        for flavour in naming.FLAVOURS
-    }
+    classes = _runtime_classes(CLIENT_RUNTIME_SOURCE.name)
+    out: dict[str, tuple[RuntimeMember, ...]] = {}
+    for flavour in naming.FLAVOURS:
+        base = classes.get(naming.requester_class(flavour))
+        if base is None:
+            raise GeneratorError(Location(CLIENT_RUNTIME_SOURCE.name), f"no class {naming.requester_class(flavour)}")
+        members = _methods(base, classes, with_constructor=False) + _attributes(base, classes)
+        out[flavour.name(naming.CLIENT_CLASS)] = tuple(sorted(members, key=lambda m: m.name))
+    return out
 
 
-def _runtime_classes(source: Path) -> dict[str, ast.ClassDef]:
+def _runtime_classes(file: str) -> dict[str, ast.ClassDef]:
+    """The classes of runtime module ``file``, with the shared bases they may name."""
+    classes: dict[str, ast.ClassDef] = {}
+    for shared in SHARED_RUNTIME_SOURCES:
+        classes.update(_module_classes(shared))
+    classes.update(_module_classes(file))
+    return classes
+
+
+def _module_classes(file: str) -> dict[str, ast.ClassDef]:
+    path = RUNTIME_DIR / file
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (OSError, SyntaxError) as exc:
-        raise GeneratorError(Location(source.name), f"cannot read the runtime bases: {exc}") from None
+        raise GeneratorError(Location(file), f"cannot read the runtime module: {exc}") from None
     return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
-def _members_of(
-    classes: Mapping[str, ast.ClassDef], base_name: str, source: Path, *, constructor: bool
-) -> tuple[RuntimeMember, ...]:
-    base = classes.get(base_name)
-    if base is None:
-        raise GeneratorError(Location(source.name), f"no runtime base class {base_name}")
-    members = _methods(base, classes, with_constructor=constructor) + _attributes(base, classes)
-    return tuple(sorted(members, key=lambda m: m.name))
+@cache
+def runtime_result_sections() -> tuple[ClassSection, ...]:
+    """A section per hand-written class the wrappers return (``LoginHandle`` ...), read off its source."""
+    sections = []
+    for file, names in RUNTIME_RESULT_CLASSES:
+        classes = _module_classes(file)
+        for name in names:
+            node = classes.get(name)
+            if node is None:
+                raise GeneratorError(Location(file), f"no class {name}")
+            members = sorted(
+                _methods(node, classes, with_constructor=False) + _attributes(node, classes), key=lambda m: m.name
+            )
+            intro = first_paragraph(ast.get_docstring(node)) or ""
+            entries = tuple(
+                sorted(
+                    (
+                        Entry(_unqualified(e.signature), e.doc and _unqualified(e.doc))
+                        for e in map(lambda m: m.entry(name), members)
+                    ),
+                    key=_entry_key,
+                )
+            )
+            sections.append(ClassSection(name, intro.replace("``", "`"), entries))
+    return tuple(sections)
 
 
 def _doc(text: str | None) -> str | None:
@@ -176,11 +217,52 @@ def _is_async_generator(fn: ast.AsyncFunctionDef) -> bool:
     return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(fn))
 
 
+def _bases(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[tuple[ast.ClassDef, dict[str, str]]]:
+    """The bases of ``cls`` defined in the same module, each with what its type parameters stand for in ``cls``.
+
+    ``class CodexBase(_CodexCommon[ServerRequestHandler])`` with
+    ``class _CodexCommon(Generic[HandlerT])``: ``{"HandlerT": "ServerRequestHandler"}``.
+    """
+    out = []
+    for written in cls.bases:
+        base = written.value if isinstance(written, ast.Subscript) else written
+        arguments = _subscript_items(written) if isinstance(written, ast.Subscript) else []
+        if isinstance(base, ast.Name) and base.id in classes:
+            parent = classes[base.id]
+            parameters = _type_parameters(parent)
+            if len(arguments) != len(parameters):
+                raise GeneratorError(
+                    Location(RUNTIME_SOURCE.name), f"{cls.name}: {base.id} takes {len(parameters)} type arguments"
+                )
+            out.append((parent, {p: ast.unparse(a) for p, a in zip(parameters, arguments, strict=True)}))
+    return out
+
+
+def _subscript_items(node: ast.Subscript) -> list[ast.expr]:
+    return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+
+
+def _type_parameters(cls: ast.ClassDef) -> list[str]:
+    """``["T"]`` for ``class C(Generic[T])``; empty for a class that is not generic."""
+    for base in cls.bases:
+        if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "Generic":
+            return [ast.unparse(item) for item in _subscript_items(base)]
+    return []
+
+
+def _bound(member: RuntimeMember, arguments: Mapping[str, str]) -> RuntimeMember:
+    """``member`` as the subclass sees it: each type parameter replaced by its argument."""
+    signature = member.signature
+    for parameter, argument in arguments.items():
+        signature = re.sub(rf"\b{re.escape(parameter)}\b", argument, signature)
+    return replace(member, signature=signature)
+
+
 def _methods(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef], *, with_constructor: bool) -> list[RuntimeMember]:
     """Public methods and properties of ``cls`` and of its bases defined in the same module."""
     inherited: dict[str, RuntimeMember] = {}
-    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
-        inherited.update((m.name, m) for m in _methods(classes[base], classes, with_constructor=False))
+    for base, arguments in _bases(cls, classes):
+        inherited.update((m.name, _bound(m, arguments)) for m in _methods(base, classes, with_constructor=False))
     own = _own_methods(cls, with_constructor=with_constructor)
     return [*(m for name, m in inherited.items() if name not in {o.name for o in own}), *own]
 
@@ -214,8 +296,8 @@ def _own_methods(cls: ast.ClassDef, *, with_constructor: bool) -> list[RuntimeMe
 def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[RuntimeMember]:
     """``self.name: T = ...`` in ``__init__`` of ``cls`` and of its bases defined in the same module."""
     out: dict[str, RuntimeMember] = {}
-    for base in [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]:
-        out.update((m.name, m) for m in _attributes(classes[base], classes))
+    for base, arguments in _bases(cls, classes):
+        out.update((m.name, _bound(m, arguments)) for m in _attributes(base, classes))
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     body = init.body if init is not None else []
     for index, stmt in enumerate(body):
@@ -235,7 +317,8 @@ def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[
                 and isinstance(after.value.value, str)
                 else None
             )
-            out[target.attr] = RuntimeMember(target.attr, "attribute", ast.unparse(stmt.annotation), _doc(text))
+            doc = _doc(inspect.cleandoc(text)) if text is not None else None
+            out[target.attr] = RuntimeMember(target.attr, "attribute", ast.unparse(stmt.annotation), doc)
     return list(out.values())
 
 
@@ -285,10 +368,9 @@ def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSe
     for w in api.wrappers:
         if w.owner != owner:
             continue
-        view = wrapper_view(w, flavour, methods[w.rpc_method])
-        prefix = flavour.async_
-        doc = one_line(w.description) or f"Call `{w.rpc_method}`."
-        signature = _unqualified(f"{prefix}{w.py_name}({view.signature}) -> {view.returns}")
+        view = wrapper_view(w, flavour, methods[w.rpc_method], api)
+        doc = _doc(w.description) or f"Call `{w.rpc_method}`."
+        signature = _unqualified(f"{view.prefix}{w.py_name}({view.signature}) -> {view.returns}")
         entries.append(Entry(signature, f"{doc} (`{w.rpc_method}`)"))
     return ClassSection(name, WRAPPER_INTROS[name], tuple(sorted(entries, key=_entry_key)))
 
@@ -393,6 +475,7 @@ def definition_entry(d: ir.Definition) -> Entry:
 
 def reference(api: ir.Api) -> Reference:
     classes = [wrapper_section(api, owner, flavour) for owner in WRAPPER_OWNERS for flavour in naming.FLAVOURS]
+    classes += runtime_result_sections()
     classes += [
         client_section(api),
         async_client_section(),

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import ir, naming, wrappers
+from .params import paged_item as paged_item_of
+from .params import params_variants
 from .pyexpr import annotation, docstring, pyrepr
 from .views import header
 
@@ -85,18 +87,42 @@ def parameter_annotation(p: ir.Parameter, *, omit: str | None) -> str:
     return f"{text} | {omit}" if omit else text
 
 
-def args_doc(parameters: Sequence[ir.Parameter]) -> str:
-    lines = []
-    for p in parameters:
-        summary = first_paragraph(p.description)
-        if summary:
-            lines.append(f"    {p.py_name}: {summary}")
-    return "Args:\n" + "\n".join(lines) if lines else ""
+def parameter_doc(p: ir.Parameter, api: ir.Api, override: str | None = None) -> str:
+    """The one line a docstring gives a parameter: the manifest's wrapper override, else the
+    schema's description (or the manifest's ``[param_docs]`` text, see :mod:`generator.params`),
+    else the description of the parameter's type, else where it goes on the wire."""
+    return (
+        first_paragraph(override)
+        or first_paragraph(p.description)
+        or _type_doc(p.type, api)
+        or f"Sent as ``{p.wire_name}``."
+    )
 
 
-def method_doc(summary: str | None, rpc: str, parameters: Sequence[ir.Parameter]) -> str | None:
+def _type_doc(t: ir.TypeExpr, api: ir.Api) -> str | None:
+    t = ir.strip_nullable(t)
+    if isinstance(t, ir.UnionOf) and t.members and isinstance(t.members[0], ir.Named):
+        t = t.members[0]  # an enum that also accepts its wire strings (params.accepting_wire_strings)
+    if not isinstance(t, ir.Named):
+        return None
+    try:
+        return first_paragraph(api.definition(t.name).description)
+    except KeyError:
+        return None
+
+
+def args_doc(lines: Sequence[tuple[str, str]]) -> str:
+    """``Args:`` with one ``name: text`` line per parameter; empty without parameters."""
+    return "Args:\n" + "\n".join(f"    {name}: {text}" for name, text in lines) if lines else ""
+
+
+def parameter_lines(parameters: Sequence[ir.Parameter], api: ir.Api) -> list[tuple[str, str]]:
+    return [(p.py_name, parameter_doc(p, api)) for p in parameters]
+
+
+def method_doc(summary: str | None, rpc: str, lines: Sequence[tuple[str, str]]) -> str | None:
     parts = [summary or f"Call ``{rpc}``.", f"JSON-RPC method: ``{rpc}``."]
-    args = args_doc(parameters)
+    args = args_doc(lines)
     if args:
         parts.append(args)
     return docstring("\n\n".join(parts))
@@ -111,7 +137,7 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
         # passed whole: keywords cannot spell "one of these shapes".
         sig = f"params: {params_model}"
         call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {{}}, params"
-        doc = method_doc(summary, m.rpc_method, [])
+        doc = method_doc(summary, m.rpc_method, [("params", _union_params_doc(m, api))])
         return ClientMethodView(m.py_name, m.rpc_method, sig, model_ref(m.response_model), doc, call)
     sig_parts = []
     if params:
@@ -123,8 +149,17 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
     call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {fields}"
     if summary is None and m.params_model:
         summary = api.definition(m.params_model).description
-    doc = method_doc(summary, m.rpc_method, params)
+    doc = method_doc(summary, m.rpc_method, parameter_lines(params, api))
     return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig_parts), model_ref(m.response_model), doc, call)
+
+
+def _union_params_doc(m: ir.Method, api: ir.Api) -> str:
+    """What the whole params of a union-params method may be: one of its variant models."""
+    variants = params_variants(m.params_model, {d.name: d for d in api.definitions})
+    if not variants:
+        return f"A ``{m.params_model}``."
+    names = ", ".join(f"``{MODELS}{model.name}``" for model in variants.values())
+    return f"A ``{m.params_model}``, one of: {names}."
 
 
 @dataclass(frozen=True)
@@ -140,18 +175,8 @@ class PagerView:
 
 
 def paged_item(m: ir.Method, api: ir.Api) -> ir.TypeExpr | None:
-    """The item type when ``m`` pages by cursor (params ``cursor``, response ``data`` + ``nextCursor``), else None."""
-    if not any(p.wire_name == naming.PAGE_CURSOR_PARAM for p in m.parameters) or not m.response_model:
-        return None
-    response = api.definition(m.response_model)
-    if not isinstance(response, ir.Model):
-        return None
-    by_wire = {f.wire_name: f for f in response.fields}
-    items = by_wire.get(naming.PAGE_ITEMS)
-    if naming.PAGE_NEXT_CURSOR not in by_wire or items is None:
-        return None
-    item_list = ir.strip_nullable(items.type)
-    return item_list.item if isinstance(item_list, ir.ListOf) else None
+    """The item type when ``m`` pages by cursor, else None (see :func:`generator.params.paged_item`)."""
+    return paged_item_of(m, {d.name: d for d in api.definitions})
 
 
 def pager_view(m: ir.Method, api: ir.Api) -> PagerView | None:
@@ -167,7 +192,7 @@ def pager_view(m: ir.Method, api: ir.Api) -> PagerView | None:
     )
     fields = "{" + ", ".join(f"{pyrepr(p.py_name)}: {p.py_name}" for p in params) + "}"
     summary = f"Every item of ``{m.rpc_method}``, fetching page after page (following ``nextCursor``) as you iterate."
-    args = args_doc(params)
+    args = args_doc(parameter_lines(params, api))
     doc = docstring(
         "\n\n".join([summary, f"Pages of ``{naming.CLIENT_CLASS}.{m.py_name}``."] + ([args] if args else []))
     )
@@ -314,6 +339,8 @@ class WrapperView:
     returns: str
     doc: str | None
     body: tuple[str, ...]
+    prefix: str = ""  # "async " for a coroutine method
+    needs: tuple[str, ...] = ()  # names of the runtime (``_api_base``) the method uses
 
 
 @dataclass(frozen=True)
@@ -328,6 +355,7 @@ class WrapperClassView:
 class WrappersModule:
     header: str
     classes: tuple[WrapperClassView, ...]
+    runtime_imports: tuple[str, ...] = ()  # what the module imports from ``_api_base``
 
 
 def _wrapper_param(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> str:
@@ -358,47 +386,107 @@ def _wrapper_returns(w: ir.WrapperMethod, flavour: naming.Flavour) -> str:
     kind = wrappers.kind_of(w)
     if kind.returns is None:
         return model_ref(w.response_model)
-    return flavour.name(kind.returns) if kind.has_async_twin else kind.returns
+    head, bracket, rest = kind.returns.partition("[")
+    item = annotation(w.item, qualifier=MODELS) if w.item is not None else ""
+    rest = rest.format(response=model_ref(w.response_model), item=item)
+    return (flavour.name(head) if kind.has_async_twin else head) + bracket + rest
 
 
-def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method) -> WrapperView:
+# The classes of the runtime (``_api_base``) that wrapper kinds return; the others are
+# generated here (Thread, TurnHandle), imported always (RunResult) or typing's (Iterator).
+RUNTIME_RESULTS = frozenset({"LoginHandle"})
+
+# The runtime helpers of a wrapper whose params are one variant of a union (``_api_base``).
+VARIANT_PARAMS = "variant_params"  # validates the variant's keywords into its model
+RESPONSE_VARIANT = "response_variant"  # checks the answer is the response variant of the same tag
+
+
+def _call(w: ir.WrapperMethod, method: ir.Method) -> tuple[str, set[str]]:
+    """The client call a wrapper makes, and the runtime names it uses."""
+    values = [(name, f"self.{attr}") for name, attr in w.bound]
+    values += [(name, pyrepr(value)) for name, value in w.fixed]
+    values += [(p.field_name, _wrapper_value(w, p, keyword=False)) for p in w.positional]
+    values += [(p.field_name, _wrapper_value(w, p, keyword=True)) for p in w.keywords]
+    needs = {"given" for _, value in values if value.startswith("given(")}
+    if w.variant is not None:
+        # The variant's model takes field names; its tag is sent as it is.
+        model, tag_field, tag = w.variant
+        fields = ", ".join(f"{pyrepr(name)}: {value}" for name, value in [(tag_field, pyrepr(tag)), *values])
+        params = f"{VARIANT_PARAMS}({pyrepr(w.rpc_method)}, {model_ref(model)}, {{{fields}}})"
+        return f"self._client.{method.py_name}({params})", needs | {VARIANT_PARAMS}
+    keyword_of = {p.field_name: p.py_name for p in method.parameters}  # client keywords are parameter names
+    args = ", ".join(f"{keyword_of.get(name, name)}={value}" for name, value in values)
+    name = naming.pager_name(method.py_name) if wrappers.kind_of(w).paged else method.py_name
+    return f"self._client.{name}({args})", needs
+
+
+def _body(
+    w: ir.WrapperMethod, method: ir.Method, flavour: naming.Flavour, api: ir.Api, returns: str
+) -> tuple[list[str], set[str]]:
+    """The lines of a wrapper's body, by kind, and the runtime names they use."""
     await_ = flavour.await_
+    call, needs = _call(w, method)
+    narrowed = w.response_model != method.response_model  # a params variant: the answer is checked to match it
+    kind = wrappers.kind_of(w)
+    if w.kind == "plain" and narrowed:
+        needs.add(RESPONSE_VARIANT)
+        expected = model_ref(w.response_model)
+        return [f"return {RESPONSE_VARIANT}({pyrepr(w.rpc_method)}, {expected}, {await_}{call})"], needs
+    if w.kind == "plain":
+        return [f"return {await_}{call}"], needs
+    if w.kind == "pages":
+        return [f"return {call}"], needs
+    if w.kind == "live_turn":
+        return [f"{await_}self._until_started()", f"return {await_}{call}"], needs
+    if w.kind == "thread":
+        return [f"response = {await_}{call}", f"return {returns}(self, response.thread)"], needs
+    if w.kind == "resume_thread":
+        return [
+            f"response = {await_}{call}",
+            f"return {returns}(self, ({await_}self._client.thread_resume(thread_id=response.thread.id)).thread)",
+        ], needs
+    if w.kind in ("turn", "run"):
+        helper = "_turn" if w.kind == "turn" else "_run"
+        return [f"return {await_}self.{helper}({flavour.name('TurnHandle')}, lambda: {call})"], needs
+    if w.kind == "login":
+        handle_id = wrappers.handle_id_field(w, {d.name: d for d in api.definitions})
+        started = f"lambda response: response.{handle_id}" if handle_id else "lambda response: None"
+        arguments = [pyrepr(w.rpc_method), pyrepr(kind.completion), model_ref(w.response_model), f"lambda: {call}"]
+        return [f"return {await_}self._login({', '.join(arguments)}, {started})"], needs
+    raise ValueError(f"unknown wrapper kind {w.kind!r}")
+
+
+def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method, api: ir.Api) -> WrapperView:
     returns = _wrapper_returns(w, flavour)
     sig: list[str] = [_wrapper_param(w, p, keyword=False) for p in w.positional]
     if w.keywords:
         sig.append("*")
         sig.extend(_wrapper_param(w, p, keyword=True) for p in w.keywords)
-    args = [f"{name}=self.{attr}" for name, attr in w.bound]
-    args += [f"{name}={pyrepr(value)}" for name, value in w.fixed]
-    args += [f"{p.py_name}={_wrapper_value(w, p, keyword=False)}" for p in w.positional]
-    args += [f"{p.py_name}={_wrapper_value(w, p, keyword=True)}" for p in w.keywords]
-    call = f"self._client.{method.py_name}({', '.join(args)})"
-    body: list[str]
-    if w.kind == "plain":
-        body = [f"return {await_}{call}"]
-    elif w.kind == "live_turn":
-        body = [f"{await_}self._until_started()", f"return {await_}{call}"]
-    elif w.kind == "thread":
-        body = [f"response = {await_}{call}", f"return {returns}(self, response.thread)"]
-    elif w.kind == "resume_thread":
-        body = [
-            f"response = {await_}{call}",
-            f"return {returns}(self, ({await_}self._client.thread_resume(thread_id=response.thread.id)).thread)",
-        ]
-    elif w.kind in ("turn", "run"):
-        helper = "_turn" if w.kind == "turn" else "_run"
-        body = [f"return {await_}self.{helper}({flavour.name('TurnHandle')}, lambda: {call})"]
-    else:
-        raise ValueError(f"unknown wrapper kind {w.kind!r}")
+    body, needs = _body(w, method, flavour, api, returns)
     parts = [w.description or f"Call ``{w.rpc_method}``.", f"JSON-RPC method: ``{w.rpc_method}``."]
-    documented = [p for p in (*w.positional, *w.keywords)]
-    args_text = args_doc(documented)
+    args_text = args_doc(wrapper_parameter_lines(w, api))
     if args_text:
         parts.append(args_text)
     if w.excluded:
         parts.append("Not offered here: " + "; ".join(f"``{n}`` ({reason})" for n, reason in w.excluded))
     signature = ", ".join(sig)
-    return WrapperView(w.py_name, signature, returns, docstring("\n\n".join(parts)), tuple(body))
+    kind = wrappers.kind_of(w)
+    prefix = "" if kind.paged else flavour.async_  # a pager returns an (async) iterator: nothing to await
+    head = (kind.returns or "").partition("[")[0]
+    if head in RUNTIME_RESULTS:
+        needs.add(flavour.name(head) if kind.has_async_twin else head)
+    return WrapperView(
+        w.py_name, signature, returns, docstring("\n\n".join(parts)), tuple(body), prefix, tuple(sorted(needs))
+    )
+
+
+def wrapper_parameter_lines(w: ir.WrapperMethod, api: ir.Api) -> list[tuple[str, str]]:
+    """The ``Args:`` lines of a wrapper: its positional params, then its keywords."""
+    lines = []
+    for p in (*w.positional, *w.keywords):
+        override = w.override(p.field_name).get("doc")
+        lines.append((p.py_name, parameter_doc(p, api, override if isinstance(override, str) else None)))
+    return lines
 
 
 def wrappers_module(api: ir.Api) -> WrappersModule:
@@ -408,9 +496,20 @@ def wrappers_module(api: ir.Api) -> WrappersModule:
         owned = [w for w in api.wrappers if w.owner == owner]
         for flavour in naming.FLAVOURS:
             name = flavour.name(owner)
-            views = tuple(wrapper_view(w, flavour, methods[w.rpc_method]) for w in owned)
+            views = tuple(wrapper_view(w, flavour, methods[w.rpc_method], api) for w in owned)
             classes.append(WrapperClassView(name, naming.wrapper_base_class(name), flavour.is_async, views))
-    return WrappersModule(header(api), tuple(classes))
+    return WrappersModule(header(api), tuple(classes), runtime_imports(classes))
+
+
+# What api.py always imports from ``_api_base``: the bases and RunResult (which it re-exports).
+_ALWAYS_IMPORTED = ("RunResult",)
+
+
+def runtime_imports(classes: Sequence[WrapperClassView]) -> tuple[str, ...]:
+    """The names api.py imports from ``_api_base``: the bases, RunResult, and what the bodies use."""
+    names = {c.base for c in classes} | set(_ALWAYS_IMPORTED)
+    names.update(name for c in classes for m in c.methods for name in m.needs)
+    return tuple(sorted(names))
 
 
 # ---------------------------------------------------------------- input items
@@ -463,4 +562,4 @@ class GeneratedInitModule:
 
 
 def generated_init_module(api: ir.Api) -> GeneratedInitModule:
-    return GeneratedInitModule(header(api), pyrepr(api.schema_version))
+    return GeneratedInitModule(header(api, with_inputs=True), pyrepr(api.schema_version))

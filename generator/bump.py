@@ -154,7 +154,7 @@ def find_codex_binary() -> Path:
             )
         return path
     try:
-        import codex_cli_bin  # type: ignore[import-not-found]
+        import codex_cli_bin
 
         return Path(codex_cli_bin.bundled_codex_path())
     except ImportError:

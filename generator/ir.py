@@ -270,16 +270,21 @@ class WrapperMethod:
     owner: str  # "Codex" | "Thread" | "TurnHandle"
     py_name: str
     rpc_method: str
-    kind: str  # "plain" | "thread" | "resume_thread" | "turn" | "run" | "live_turn"
+    kind: str  # a name of generator.wrappers.KINDS
     bound: tuple[tuple[str, str], ...]  # (field name, attribute of self)
     positional: tuple[Parameter, ...]
     keywords: tuple[Parameter, ...]
+    # What the call answers, as the wrapper hands it on: the method's response
+    # model, or for a params variant the response variant of the same tag.
     response_model: str
     description: str | None
     fixed: tuple[tuple[str, object], ...] = ()  # (field name, JSON value)
     excluded: tuple[tuple[str, str], ...] = ()  # (field name, reason)
-    # (field name, ((key, value), ...)) per-param overrides: default, type, convert
+    # (field name, ((key, value), ...)) per-param overrides: default, type, convert, doc
     overrides: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+    # The one variant of a union of params the wrapper sends: (model, tag field name, tag value).
+    variant: tuple[str, str, str] | None = None
+    item: TypeExpr | None = None  # what a "pages" wrapper yields: one item of the paged list
 
     def override(self, field_name: str) -> dict[str, object]:
         for name, items in self.overrides:

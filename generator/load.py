@@ -80,6 +80,8 @@ class WrapperEntry:
     exclude: Mapping[str, str] = field(default_factory=dict)  # wire param -> reason
     params: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # wire param -> override
     doc: str | None = None
+    variant: str | None = None  # the tag of the params variant sent, for methods whose params are a union
+    optional: bool = False  # generated only where the schema has the method (older releases lack it)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Manifest:
     names: NameOverrides = field(default_factory=NameOverrides)
     responses: Mapping[str, str] = field(default_factory=dict)  # method -> response type
     method_names: Mapping[str, str] = field(default_factory=dict)  # method -> python name
+    # Doc text of params the schema leaves undescribed: "wireName" or "method.wireName" -> text.
+    param_docs: Mapping[str, str] = field(default_factory=dict)
     server_requests: Mapping[str, ServerRequestSetting] = field(default_factory=dict)
     wrappers: tuple[WrapperEntry, ...] = ()
     inputs: tuple[str, ...] = ()  # tags of the UserInput variants offered as input dataclasses
@@ -263,14 +267,14 @@ def read_manifest(manifest_path: Path, manifest_schema_path: Path) -> JsonObject
     if not manifest_path.is_file():
         raise GeneratorError(loc, "method manifest is missing")
     try:
-        manifest = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest: JsonObject = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GeneratorError(loc, f"not valid TOML: {exc}") from None
     schema_loc = Location(manifest_schema_path.as_posix())
     if not manifest_schema_path.is_file():
         raise GeneratorError(schema_loc, "manifest schema is missing")
     schema = _parse_json(manifest_schema_path.read_bytes(), schema_loc)
-    validator = jsonschema.Draft7Validator(schema)  # type: ignore[arg-type]
+    validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = errors[0]
@@ -296,6 +300,7 @@ def parse_manifest(data: JsonObject, file: str) -> Manifest:
         ),
         responses=_strings(data.get("responses")),
         method_names=_strings(data.get("method_names")),
+        param_docs=_strings(data.get("param_docs")),
         server_requests={method: _server_request_setting(_object(entry)) for method, entry in sorted(settings.items())},
         wrappers=tuple(
             _wrapper_entry(_object(entry), Location(file, f"/wrappers/{index}"))
@@ -339,6 +344,8 @@ def _wrapper_entry(entry: Mapping[str, object], location: Location) -> WrapperEn
         exclude=_strings(entry.get("exclude")),
         params={wire: _object(override) for wire, override in _object(entry.get("params")).items()},
         doc=_optional_string(entry.get("doc")),
+        variant=_optional_string(entry.get("variant")),
+        optional=entry.get("optional") is True,
     )
 
 

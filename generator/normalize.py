@@ -231,8 +231,9 @@ class _Builder(UnionBuilder):
             return ir.ListOf(self.type_of(items, loc.child("items"), naming.item_hint(hint), depth + 1))
         if type_name == "integer":
             return nodes.integer(schema, loc)
-        if type_name == "string" and isinstance(schema.get("minLength"), int) and schema["minLength"] > 0:
-            return ir.Constrained(ir.Builtin("str"), (("min_length", schema["minLength"]),))
+        min_length = schema.get("minLength")
+        if type_name == "string" and isinstance(min_length, int) and min_length > 0:
+            return ir.Constrained(ir.Builtin("str"), (("min_length", min_length),))
         if type_name in nodes.PRIMITIVES:
             return nodes.PRIMITIVES[type_name]
         raise GeneratorError(loc.child("type"), f"unsupported type {type_name!r}")
@@ -279,7 +280,7 @@ class _Builder(UnionBuilder):
                 assert isinstance(p, dict)
                 merged_props.update(p.get("properties", {}))
                 merged_required.extend(p.get("required", []))
-            merged = {"type": "object", "properties": merged_props, "required": merged_required}
+            merged: dict[str, object] = {"type": "object", "properties": merged_props, "required": merged_required}
             if "title" in schema:
                 merged["title"] = schema["title"]
             return self._typed(merged, "object", loc, hint, depth)

@@ -115,7 +115,7 @@ class UnionBuilder(RefResolver):
         groups: list[tuple[str, ...]] = []
         key = nodes.union_keyword(variant)
         if key:
-            for i, alt in enumerate(variant[key]):
+            for i, alt in enumerate(nodes.array_at(variant, key)):
                 if isinstance(alt, dict):
                     alt_schema = self.deref(alt, vloc.child(key, i))
                     for name, value in nodes.properties(alt_schema, vloc.child(key, i)).items():
@@ -185,7 +185,7 @@ class UnionBuilder(RefResolver):
         ordered = [c for c in nodes.PREFERRED_TAGS if c in candidates] + sorted(candidates - set(nodes.PREFERRED_TAGS))
         for name in ordered:
             values = [nodes.tag_value(shape, name) for shape in shapes]
-            required = all(name in shape.get("required", []) for shape in shapes)
+            required = all(name in nodes.array_at(shape, "required") for shape in shapes)
             if required and all(v is not None for v in values) and len(set(values)) == len(values):
                 return name
         return None

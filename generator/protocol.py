@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 import jsonschema
 
 from . import ir, naming, wrappers
+from . import schema_nodes as nodes
 from .errors import GeneratorError, Location
 from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
+from .params import ParamDocs, parameters, params_variants
 
 CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
@@ -31,7 +33,7 @@ def _variants(sdef: SchemaDef) -> list[tuple[JsonObject, Location]]:
 
 
 def _method_of(variant: JsonObject, loc: Location) -> str:
-    prop = variant.get("properties", {}).get("method") if isinstance(variant.get("properties"), dict) else None
+    prop = nodes.object_at(variant, "properties").get("method")
     enum = prop.get("enum") if isinstance(prop, dict) else None
     if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
         return enum[0]
@@ -40,16 +42,15 @@ def _method_of(variant: JsonObject, loc: Location) -> str:
 
 def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str]) -> tuple[str | None, bool]:
     """(params class, params may be omitted) for one envelope variant."""
-    props = variant.get("properties", {})
-    params = props.get("params") if isinstance(props, dict) else None
+    params = nodes.object_at(variant, "properties").get("params")
     if params is None or (isinstance(params, dict) and params.get("type") == "null"):
         return None, True
     if not isinstance(params, dict):
         raise GeneratorError(loc.child("properties", "params"), "params must be a schema object")
-    optional = "params" not in variant.get("required", [])
+    optional = "params" not in nodes.array_at(variant, "required")
     ref = params.get("$ref")
     if ref is None:
-        alternatives = params.get("anyOf", params.get("oneOf", []))
+        alternatives = nodes.array_at(params, "anyOf" if "anyOf" in params else "oneOf")
         refs = [a["$ref"] for a in alternatives if isinstance(a, dict) and "$ref" in a]
         nulls = [a for a in alternatives if isinstance(a, dict) and a.get("type") == "null"]
         if len(refs) == 1 and len(refs) + len(nulls) == len(alternatives):
@@ -60,42 +61,6 @@ def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str])
     if name not in def_class:
         raise GeneratorError(loc.child("properties", "params"), f"unresolvable $ref {ref!r}")
     return def_class[name], optional
-
-
-def _parameters(model: ir.Definition | None, defs: Mapping[str, ir.Definition]) -> tuple[ir.Parameter, ...]:
-    if not isinstance(model, ir.Model):
-        return ()
-    ordered = sorted(model.fields, key=lambda f: (not f.required, f.py_name))
-    return tuple(
-        ir.Parameter(
-            naming.parameter_name(f.py_name),
-            f.py_name,
-            f.wire_name,
-            accepting_wire_strings(f.type, defs),
-            f.required,
-            f.description,
-        )
-        for f in ordered
-    )
-
-
-def accepting_wire_strings(t: ir.TypeExpr, defs: Mapping[str, ir.Definition]) -> ir.TypeExpr:
-    """A parameter type where every enum also accepts its wire strings: ``SandboxMode | Literal["read-only", ...]``.
-
-    The params model validates either spelling into the member, so a user may
-    write ``sandbox="read-only"`` or ``sandbox=SandboxMode.read_only`` and
-    both type-check.
-    """
-    if isinstance(t, ir.Named):
-        enum = defs.get(t.name)
-        if isinstance(enum, ir.Enum) and enum.members:
-            return ir.UnionOf((t, ir.LiteralOf(tuple(m.value for m in enum.members))))
-        return t
-    if isinstance(t, ir.Nullable):
-        return ir.Nullable(accepting_wire_strings(t.inner, defs))
-    if isinstance(t, ir.ListOf):
-        return ir.ListOf(accepting_wire_strings(t.item, defs))
-    return t
 
 
 def _response_for(
@@ -121,6 +86,7 @@ def build_methods(
         raise GeneratorError(Location(V2_BUNDLE, "/definitions"), f"definition {CLIENT_REQUEST!r} is missing")
     responses = inputs.manifest.responses
     renames = inputs.manifest.method_names
+    docs = ParamDocs(inputs.manifest.param_docs)
     class_of_def = {v: k for k, v in def_class.items()}
     methods: list[ir.Method] = []
     seen: set[str] = set()
@@ -135,16 +101,23 @@ def build_methods(
                 inputs.manifest.location("responses", rpc), f"response type {response!r} does not exist"
             )
         py = table.claim(renames.get(rpc) or naming.method_name(rpc), rpc, loc)
-        description = variant.get("description") if isinstance(variant.get("description"), str) else None
-        methods.append(
-            ir.Method(
-                rpc, py, params_cls, optional, response, _parameters(defs.get(params_cls or ""), defs), description
-            )
-        )
+        text = variant.get("description")
+        description = text if isinstance(text, str) else None
+        params = parameters(defs.get(params_cls or ""), defs, rpc, docs)
+        methods.append(ir.Method(rpc, py, params_cls, optional, response, params, description))
         seen.add(rpc)
     _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)
     _check_manifest_methods(inputs.manifest.location(), "method_names", renames, seen)
     return tuple(sorted(methods, key=lambda m: m.rpc_method))
+
+
+def param_names(methods: Sequence[ir.Method], defs: Mapping[str, ir.Definition]) -> set[tuple[str, str]]:
+    """``(method, wire name)`` of every param a method or wrapper can take (each variant of union params too)."""
+    out = {(m.rpc_method, p.wire_name) for m in methods for p in m.parameters}
+    for m in methods:
+        for variant in params_variants(m.params_model, defs).values():
+            out.update((m.rpc_method, f.wire_name) for f in variant.fields)
+    return out
 
 
 def _check_manifest_methods(loc: Location, table: str, entries: Mapping[str, object], known: set[str]) -> None:
@@ -270,9 +243,9 @@ def build_inputs(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: M
     for member in union.type.members:
         model = defs.get(member.name) if isinstance(member, ir.Named) else None
         if isinstance(model, ir.Model):
-            tag = next((f.type for f in model.fields if f.py_name == tag_field), None)
-            if isinstance(tag, ir.LiteralOf) and len(tag.values) == 1:
-                variants[str(tag.values[0])] = model
+            tag_type = next((f.type for f in model.fields if f.py_name == tag_field), None)
+            if isinstance(tag_type, ir.LiteralOf) and len(tag_type.values) == 1:
+                variants[str(tag_type.values[0])] = model
     names = naming.NameTable("input class", "rename or drop the variant under [inputs] in schemas/methods.toml")
     classes = []
     for index, tag in enumerate(tags):
@@ -303,13 +276,14 @@ def build_inputs(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: M
 def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: Mapping[str, str]) -> ir.Api:
     defs = {d.name: d for d in definitions}
     methods = build_methods(inputs, defs, def_class)
+    notifications = build_notifications(inputs, defs, def_class)
     return ir.Api(
         schema_version=inputs.bundle.codex_version,
         input_hash=inputs.bundle.input_hash,
         definitions=tuple(definitions),
         methods=methods,
-        notifications=build_notifications(inputs, defs, def_class),
+        notifications=notifications,
         server_requests=build_server_requests(inputs, defs, def_class),
-        wrappers=wrappers.build_wrappers(inputs, defs, methods),
+        wrappers=wrappers.build_wrappers(inputs, defs, methods, notifications),
         inputs=build_inputs(inputs, defs, def_class),
     )

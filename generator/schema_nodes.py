@@ -109,6 +109,18 @@ def union_keyword(schema: JsonObject) -> str | None:
     return None
 
 
+def array_at(schema: JsonObject, key: str | None) -> list[object]:
+    """``schema[key]`` when it is an array, else empty: for readers that skip a malformed or absent member."""
+    value = schema.get(key) if key else None
+    return value if isinstance(value, list) else []
+
+
+def object_at(schema: JsonObject, key: str) -> JsonObject:
+    """``schema[key]`` when it is an object, else empty: for readers that skip a malformed or absent member."""
+    value = schema.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def nested_alternatives(variant: JsonObject) -> bool:
     return bool(union_keyword(variant)) and "properties" in variant
 
@@ -154,8 +166,7 @@ def enum_value_locations(schema: JsonObject, loc: Location) -> dict[str, Locatio
             out.setdefault(str(value), loc.child("enum", index))
         return out
     key = union_keyword(schema)
-    variants = schema.get(key) if key else None
-    for index, variant in enumerate(variants if isinstance(variants, list) else []):
+    for index, variant in enumerate(array_at(schema, key)):
         if isinstance(variant, dict) and key:
             for value, vloc in enum_value_locations(variant, loc.child(key, index)).items():
                 out.setdefault(value, vloc)
@@ -168,10 +179,11 @@ def string_enum_values(schema: JsonObject) -> list[str] | None:
     if isinstance(enum, list):
         return list(dict.fromkeys(enum)) if enum and all(isinstance(v, str) for v in enum) else None
     key = union_keyword(schema)
-    if key is None or "properties" in schema or not isinstance(schema[key], list) or not schema[key]:
+    variants = array_at(schema, key)
+    if "properties" in schema or not variants:
         return None
     values: list[str] = []
-    for variant in schema[key]:
+    for variant in variants:
         if not isinstance(variant, dict) or "$ref" in variant or union_keyword(variant):
             return None
         sub = string_enum_values(variant)
@@ -185,8 +197,8 @@ def enum_description(schema: JsonObject, description: str | None) -> str | None:
     """The enum's description plus one line per documented value."""
     key = union_keyword(schema)
     lines = [description] if description else []
-    documented = []
-    for variant in schema.get(key, []) if key else []:
+    documented: list[str] = []
+    for variant in array_at(schema, key):
         text = variant.get("description") if isinstance(variant, dict) else None
         values = variant.get("enum") if isinstance(variant, dict) else None
         if isinstance(text, str) and text.strip() and isinstance(values, list):
@@ -231,7 +243,7 @@ def distinct_required(variants: Sequence[tuple[object, Location]]) -> list[str |
 def tag_value(schema: JsonObject, name: str | None) -> str | None:
     if name is None:
         return None
-    prop = schema.get("properties", {}).get(name)
+    prop = object_at(schema, "properties").get(name)
     if not isinstance(prop, dict):
         return None
     if "const" in prop and isinstance(prop["const"], str):

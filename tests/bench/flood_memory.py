@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from ._core import ROOT, Result, Sizes, Target
 from .flood import DELTA, write_fake_codex
@@ -38,23 +39,19 @@ def _status_kb(key: str) -> int:
 def _ours(codex_bin: str) -> int:
     from codex_app_server import AppServerConfig, Codex
 
-    with Codex(AppServerConfig(codex_bin=codex_bin)) as codex:
-        thread = codex.thread_start()
-        before = _status_kb("VmRSS")
-        handle = thread.turn("flood me")
-        count = 0
-        for n, event in enumerate(handle.stream(), 1):
-            count += event.method == DELTA
-            if n % SLEEP_EVERY == 0:
-                time.sleep(SLEEP_S)
-        return _report(before, count)
+    return _consume_slowly(Codex(AppServerConfig(codex_bin=codex_bin)))
 
 
 def _official(codex_bin: str) -> int:
     from openai_codex import Codex as OfficialCodex
     from openai_codex import CodexConfig
 
-    with OfficialCodex(CodexConfig(codex_bin=codex_bin)) as codex:
+    return _consume_slowly(OfficialCodex(CodexConfig(codex_bin=codex_bin)))
+
+
+def _consume_slowly(client: Any) -> int:
+    """One flood turn through ``client`` (either SDK: the calls used here are spelt alike), read slowly."""
+    with client as codex:
         thread = codex.thread_start()
         before = _status_kb("VmRSS")
         handle = thread.turn("flood me")

@@ -104,6 +104,11 @@ SCENARIOS: dict[str, Scenario] = {
         [final_text("Hello from asyncio."), final_text("Bonjour.")],
         stdout=["Hello from asyncio.", "turn/started", "item/agentMessage/delta", "turn/completed"],
     ),
+    "threads-and-login-1": Scenario([final_text("Hello.")], exact_stdout="Say hello in one sentence.\n"),
+    "threads-and-login-2": Scenario(
+        [final_text("Hello.")], exact_stdout="ticket JIRA-42 {'title': 'Greeting is too long'}\n"
+    ),
+    "threads-and-login-3": Scenario([], exact_stdout="no login needed for this model provider\n"),
     "errors-and-retry-1": Scenario(
         [HttpError(500), final_text("Still here.")],
         stdout=["turn failed: turn ", "Still here.", "JSON-RPC error -32600: no rollout found"],
@@ -112,6 +117,9 @@ SCENARIOS: dict[str, Scenario] = {
     "configuration-1": Scenario([final_text("Configured hello.")], stdout=["codex_app_server/", "Configured hello."]),
     "configuration-2": Scenario([final_text("Minimal-env hello.")], exact_stdout="Minimal-env hello.\n"),
     "configuration-3": Scenario(
+        [Text("Opted-out hello.", phase="final_answer")], exact_stdout="False Opted-out hello.\n"
+    ),
+    "configuration-4": Scenario(
         [final_text("Logged hello.")],
         exact_stdout="",
         stderr=["DEBUG:codex_app_server:-> request initialize", "-> request turn/start", "<- response turn/start"],

@@ -37,6 +37,44 @@ class Bad:
     tweak: Callable[[Path], None] | None = None  # edits the schema dir after locking
 
 
+# A method whose params are a tagged union (log in by key OR on the web).
+UNION_PARAMS = {
+    **GOOD,
+    "ClientRequest": {
+        "oneOf": [
+            {
+                "title": "LoginRequest",
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "method": {"type": "string", "enum": ["login"]},
+                    "params": {"$ref": "#/definitions/LoginParams"},
+                },
+                "required": ["id", "method", "params"],
+            }
+        ]
+    },
+    "LoginParams": {
+        "oneOf": [
+            {
+                "type": "object",
+                "title": "KeyLoginParams",
+                "properties": {"type": {"type": "string", "enum": ["key"]}, "key": {"type": "string"}},
+                "required": ["type", "key"],
+            },
+            {
+                "type": "object",
+                "title": "WebLoginParams",
+                "properties": {"type": {"type": "string", "enum": ["web"]}},
+                "required": ["type"],
+            },
+        ]
+    },
+    "LoginResponse": {"type": "object", "properties": {}},
+}
+LOGIN_WRAPPER = '[[wrappers]]\nowner = "Codex"\nname = "login"\nmethod = "login"\n'
+
+
 def _drop(name: str) -> Callable[[Path], None]:
     def tweak(schema_dir: Path) -> None:
         (schema_dir.parent / name).unlink()
@@ -115,6 +153,43 @@ CASES = [
         manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nkind = "live_turn"\n',
     ),
     Bad(
+        "manifest-pages-of-a-method-without-pages",
+        "methods.toml",
+        "/wrappers/0/kind",
+        "'ping' does not page by cursor",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "pings"\nmethod = "ping"\nkind = "pages"\n',
+    ),
+    Bad(
+        "manifest-login-without-its-completion",
+        "methods.toml",
+        "/wrappers/0/kind",
+        "waits for 'account/login/completed' carrying 'loginId', which the schema does not have",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nkind = "login"\n',
+    ),
+    Bad(
+        "manifest-variant-of-plain-params",
+        "methods.toml",
+        "/wrappers/0/variant",
+        "'ping' has no params variant 'key' (its params are not a tagged union)",
+        manifest='[[wrappers]]\nowner = "Codex"\nname = "ping"\nmethod = "ping"\nvariant = "key"\n',
+    ),
+    Bad(
+        "manifest-union-params-without-variant",
+        "methods.toml",
+        "/wrappers/0/method",
+        "the params of 'login' are a union (LoginParams)",
+        definitions=UNION_PARAMS,
+        manifest=LOGIN_WRAPPER,
+    ),
+    Bad(
+        "manifest-unknown-variant",
+        "methods.toml",
+        "/wrappers/0/variant",
+        "'login' has no params variant 'sso' (its tags are ['key', 'web'])",
+        definitions=UNION_PARAMS,
+        manifest=LOGIN_WRAPPER + 'variant = "sso"\n',
+    ),
+    Bad(
         "manifest-nan",
         "methods.toml",
         "/server_requests/ping/default/x",
@@ -154,3 +229,17 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(bad: Bad, previous_outpu
         assert bad.message in error.message, result.stderr
         assert result.stdout == ""
     assert tree_digest(output) == before
+
+
+def test_an_optional_wrapper_is_left_out_where_the_schema_lacks_its_method(tmp_path: Path) -> None:
+    """``optional = true`` (a method older releases lack): generating from such a release leaves the wrapper
+    out instead of stopping, and a schema that has the method gets it."""
+    manifest = (
+        '[[wrappers]]\nowner = "Codex"\nname = "gone"\nmethod = "nope/gone"\noptional = true\n\n'
+        '[[wrappers]]\nowner = "Codex"\nname = "ping_now"\nmethod = "ping"\noptional = true\n'
+    )
+    schema_dir = write_schema_dir(tmp_path, GOOD, manifest=manifest)
+    result = run_generator("generate", "--schema-dir", schema_dir, "--output-dir", tmp_path / "output")
+    assert result.returncode == 0, result.stderr
+    api = (tmp_path / "output" / "src" / "codex_app_server" / "generated" / "api.py").read_text()
+    assert "def ping_now(" in api and "def gone(" not in api

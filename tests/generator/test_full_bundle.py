@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from generator import ir
 from generator.load import V2_BUNDLE, load_inputs
 from generator.normalize import build_definitions
+from generator.params import ParamDocs
 from generator.pipeline import build_api
+from generator.protocol import param_names
 from tests.generator.roundtrip_check import check_no_dangerous_calls
 from tests.generator.support import GENERATED, REAL_SCHEMA_DIR, REPO_ROOT
 
@@ -175,3 +178,64 @@ def test_an_image_input_needs_a_url_or_a_file_id() -> None:
         v2_all.ImageUserInput(type="image")
     with pytest.raises(ValidationError, match="needs one of"):
         v2_all.ImageUserInput.model_validate({"type": "image", "url": None})
+
+
+def test_every_param_doc_of_the_manifest_is_used(api: ir.Api) -> None:
+    """A [param_docs] key naming no param is ignored when generating (a release may lack it): catch typos here."""
+    inputs = load_inputs(REAL_SCHEMA_DIR)
+    defs = {d.name: d for d in api.definitions}
+    assert ParamDocs(inputs.manifest.param_docs).unused(param_names(api.methods, defs)) == []
+
+
+def test_every_wrapper_parameter_is_documented_by_the_schema_or_the_manifest(api: ir.Api) -> None:
+    """Each keyword of Codex / Thread / TurnHandle carries its own text, never the generic fallback.
+
+    When a bump adds a keyword the schema does not describe, this names it:
+    add a line under [param_docs] in schemas/methods.toml.
+    """
+    undocumented = [
+        f"{w.owner}.{w.py_name}: {p.wire_name}"
+        for w in api.wrappers
+        for p in (*w.positional, *w.keywords)
+        if not (p.description or w.override(p.field_name).get("doc"))
+    ]
+    assert undocumented == [], "add these under [param_docs] in schemas/methods.toml"
+    from codex_app_server.generated import api as wrappers
+
+    for w in api.wrappers:
+        for owner in (w.owner, "Async" + w.owner):
+            doc = inspect.getdoc(getattr(getattr(wrappers, owner), w.py_name)) or ""
+            args = doc.split("Args:\n", 1)[-1].splitlines()
+            documented = {line.split(":", 1)[0].strip() for line in args if line.startswith("    ")}
+            assert documented >= {p.py_name for p in (*w.positional, *w.keywords)}, f"{owner}.{w.py_name}"
+
+
+def test_param_docs_name_a_param_of_every_method_or_of_one() -> None:
+    docs = ParamDocs({"cwd": "a", "thread/start.model": "b", "thread/start.nope": "c", "nope": "d"})
+    known = {("thread/start", "cwd"), ("thread/start", "model"), ("turn/start", "cwd")}
+    assert docs.unused(known) == ["nope", "thread/start.nope"]
+    assert docs.text("turn/start", "cwd", None) == "a" and docs.text("thread/start", "model", None) == "b"
+    assert docs.text("thread/start", "model", "from the schema") == "from the schema"  # the schema wins
+
+
+def _descriptions(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        text = node.get("description")
+        if isinstance(text, str) and text.strip():
+            yield text
+        for value in node.values():
+            yield from _descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _descriptions(value)
+
+
+def test_every_schema_description_is_a_docstring_of_the_generated_code() -> None:
+    """Models, fields, enums, aliases and methods carry their schema text (attribute docstrings: free at run time)."""
+    bundle = json.loads((REAL_SCHEMA_DIR / V2_BUNDLE).read_text(encoding="utf-8"))
+    package = REPO_ROOT / "output" / GENERATED
+    code = "\n".join(path.read_text(encoding="utf-8") for path in sorted(package.rglob("*.py")))
+    flat = " ".join(code.replace('\\"', '"').replace("\\\\", "\\").split())
+    texts = list(_descriptions(bundle["definitions"]))
+    missing = [text for text in texts if " ".join(text.strip().splitlines()[0].split()) not in flat]
+    assert len(texts) > 600 and missing == []

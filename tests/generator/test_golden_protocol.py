@@ -56,3 +56,9 @@ def test_the_case_covers_what_the_snapshots_are_for(files: dict[str, str]) -> No
     assert "returnself._turn(TurnHandle,lambda:self._client.turn_start(" in code
     assert "returnawaitself._run(AsyncTurnHandle,lambda:self._client.turn_start(" in code
     assert 'model_validate({"decision": "decline"})' in requests and "NoHandlerError(" in requests
+    # a pager follows the client's iterator; logins send one params variant and hand back a handle
+    assert "def threads(self, *, limit: v2_all.UInt32 | None = None) -> AsyncIterator[v2_all.Thread]:" in api
+    assert "returnself._client.iter_thread_list(limit=given(limit))" in code
+    assert '{"type":"apiKey","api_key":api_key}' in code and "LoginHandle[v2_all.ChatgptLoginResponse]" in api
+    assert "lambdaresponse:response.login_id" in code and "lambdaresponse:None" in code  # only ChatGPT has an id
+    assert "api_key: The API key." in api and "limit: Sent as ``limit``." in api  # manifest text, then the fallback

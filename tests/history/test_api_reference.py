@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
+import typing
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from generator import write
 from generator.api_reference import RuntimeMember, client_runtime_members, render_api_reference, runtime_members
 from generator.load import load_inputs
 from generator.pipeline import API_REFERENCE, generate
+from generator.wrappers import kind_of
 
 from .support import PINNED, REPO_ROOT, api
 
@@ -25,6 +28,8 @@ PUBLIC_CLASSES = (
     "AsyncThread",
     "TurnHandle",
     "AsyncTurnHandle",
+    "LoginHandle",
+    "AsyncLoginHandle",
     "AppServerClient",
     "AsyncAppServerClient",
     "ServerRequestHandler",
@@ -46,6 +51,31 @@ CLIENT_BASES = {"AppServerClient": _requester.SyncRequester, "AsyncAppServerClie
 def plain(annotation: str) -> str:
     """The runtime names models through their modules (``v2_all.Turn``); the reference may not."""
     return annotation.replace("v2_all.", "").replace("notifications.", "")
+
+
+def type_arguments(cls: type) -> dict[str, str]:
+    """What the type parameters of the SDK's generic bases stand for in ``cls``, by name.
+
+    ``CodexBase(_CodexCommon[ServerRequestHandler])``: ``{"HandlerT": "ServerRequestHandler"}``,
+    read off the classes at run time (``__orig_bases__``), not off their source.
+    """
+    found: dict[str, str] = {}
+    for klass in cls.__mro__:
+        for base in getattr(klass, "__orig_bases__", ()):
+            origin = typing.get_origin(base)
+            if origin is None or origin is typing.Generic:
+                continue
+            for parameter, argument in zip(origin.__parameters__, typing.get_args(base), strict=True):
+                members = typing.get_args(argument) or (argument,)
+                # the most derived class binds it: a base further up may only pass the parameter on
+                found.setdefault(parameter.__name__, " | ".join(member.__name__ for member in members))
+    return found
+
+
+def bound(signature: str, arguments: dict[str, str]) -> str:
+    for parameter, argument in arguments.items():
+        signature = re.sub(rf"\b{parameter}\b", argument, signature)
+    return signature
 
 
 @cache
@@ -73,7 +103,8 @@ def test_every_public_class_and_method_is_listed() -> None:
         assert f"- `{m.py_name}(" in client and f"(`{m.rpc_method}`)" in client, m.rpc_method
     for w in api(PINNED).wrappers:
         for cls in (w.owner, "Async" + w.owner):
-            prefix = "async " if cls.startswith("Async") else ""
+            # an async pager returns an async iterator: nothing to await
+            prefix = "async " if cls.startswith("Async") and not kind_of(w).paged else ""
             assert f"- `{prefix}{w.py_name}(" in section(text, cls), (cls, w.py_name)
     handlers = section(text, "ServerRequestHandler")
     for r in api(PINNED).server_requests:
@@ -142,11 +173,14 @@ def test_runtime_members_match_the_runtime_classes(owner: str) -> None:
             assert isinstance(value, classmethod), name
             value = value.__func__
         signature = plain(
-            str(inspect.signature(value))
-            .replace("'", "")
-            .replace("self, ", "")
-            .replace("(self)", "()")
-            .replace("cls, ", "")
+            bound(
+                str(inspect.signature(value))
+                .replace("'", "")
+                .replace("self, ", "")
+                .replace("(self)", "()")
+                .replace("cls, ", ""),
+                type_arguments(base),
+            )
         )
         expected = plain(member.signature if member.kind != "constructor" else member.signature + " -> None")
         assert signature == expected, name
@@ -167,3 +201,28 @@ def test_write_and_drift_cover_api_md(tmp_path: Path) -> None:
     assert len(problems) == 1 and problems[0].startswith("API.md: differs")
     (tmp_path / "API.md").unlink()
     assert write.drift(tmp_path, files) == ["API.md: missing"]
+
+
+def test_inherited_generic_members_name_each_clients_own_types() -> None:
+    """connect & co. are written once on a generic base; each client's section names its own handler type."""
+    blocking, asyncio_ = section(reference(), "Codex"), section(reference(), "AsyncCodex")
+    for name in ("connect", "connect_daemon", "connect_command"):
+        ours = re.search(rf"^- `classmethod {name}\((.*)\) -> Self`", blocking, flags=re.MULTILINE)
+        theirs = re.search(rf"^- `classmethod {name}\((.*)\) -> Self`", asyncio_, flags=re.MULTILINE)
+        assert ours and theirs, name
+        assert ours[1].endswith("handler: ServerRequestHandler | None = None"), name
+        assert theirs[1].endswith("handler: AsyncServerRequestHandler | ServerRequestHandler | None = None"), name
+        assert "HandlerT" not in ours[1] + theirs[1]
+
+
+def test_a_generic_base_is_bound_by_name_and_a_wrong_arity_is_an_error() -> None:
+    from generator.api_reference import _bases
+    from generator.errors import GeneratorError
+
+    tree = ast.parse("class G(Generic[A, B]): ...\nclass C(G[int, Tb]): ...\nclass D(G[int]): ...\nclass E(C): ...")
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    ((parent, arguments),) = _bases(classes["C"], classes)
+    assert parent.name == "G" and arguments == {"A": "int", "B": "Tb"}
+    assert [(p.name, a) for p, a in _bases(classes["E"], classes)] == [("C", {})]
+    with pytest.raises(GeneratorError, match="D: G takes 2 type arguments"):
+        _bases(classes["D"], classes)

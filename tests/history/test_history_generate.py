@@ -76,7 +76,7 @@ def test_each_release_generates_imports_and_typechecks(tmp_path: Path, version: 
     import json
 
     src = _sdk_for(version, tmp_path / "output")
-    assert f"from codex {version} " in (src / "codex_app_server" / "generated" / "client.py").read_text()
+    assert f"from codex {version}." in (src / "codex_app_server" / "generated" / "client.py").read_text()
     probe = _run([sys.executable, "-c", PROBE], tmp_path, src)
     assert probe.returncode == 0, probe.stderr
     seen = json.loads(probe.stdout)

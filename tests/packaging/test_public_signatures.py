@@ -50,7 +50,16 @@ PUBLIC_DUNDERS = ("__init__", "__enter__", "__exit__", "__aenter__", "__aexit__"
 BARE_GENERICS = (list, dict, set, frozenset, tuple, type)
 # Users get these from the SDK and never call their constructors.
 SDK_CONSTRUCTED = frozenset(
-    {"Thread", "AsyncThread", "TurnHandle", "AsyncTurnHandle", "AppServerClient", "AsyncAppServerClient"}
+    {
+        "Thread",
+        "AsyncThread",
+        "TurnHandle",
+        "AsyncTurnHandle",
+        "AppServerClient",
+        "AsyncAppServerClient",
+        "LoginHandle",
+        "AsyncLoginHandle",
+    }
 )
 
 
@@ -185,7 +194,7 @@ def handed_out_classes() -> set[type]:
     for cls in public_classes().values():
         for _, method in methods(cls):
             hint = get_type_hints(method).get("return")
-            for tp in (hint, *get_args(hint)):
+            for tp in (hint, get_origin(hint), *get_args(hint)):  # LoginHandle[X]: its origin
                 if isinstance(tp, type) and tp.__module__.startswith("codex_app_server"):
                     returned.add(tp)
     return returned

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.worker_reports import worker_report_hooks
+
 REPORT: dict[str, dict[str, Any]] = {}
 
 
@@ -22,16 +24,7 @@ def report_path() -> Path:
     return Path(os.environ.get("CODEX_PROPERTY_REPORT") or Path(tempfile.gettempdir()) / "codex-property-report.json")
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # a pytest-xdist worker: hand its results to the controller's summary
-        workeroutput["property_report"] = json.dumps(REPORT)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """pytest-xdist: a worker finished; merge its results into this (the controller's) summary."""
-    REPORT.update(json.loads(getattr(node, "workeroutput", {}).get("property_report", "{}")))
+pytest_sessionfinish, pytest_testnodedown = worker_report_hooks("property_report", REPORT)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

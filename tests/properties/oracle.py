@@ -29,6 +29,7 @@ from typing import Any
 import jsonschema
 from codex_app_server.generated.v2_all import OpenEnum, UnknownVariant
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 Path = tuple[str | int, ...]
 SchemaError = jsonschema.exceptions.ValidationError
@@ -303,16 +304,22 @@ def _explain_open_enum(mutation: Mutation, parsed: object, baseline: Tolerated) 
     return any(_is_prefix(at[:-1], mutation.path) for at in new)
 
 
-def _explain_optional_null(mutation: Mutation, parsed: object) -> bool:
-    if mutation.kind != "set-null" or not mutation.path or not isinstance(mutation.path[-1], str):
-        return False
+def _unset_optional_field(mutation: Mutation, parsed: object, kind: str) -> FieldInfo | None:
+    """The optional field a ``kind`` mutation hit, when ``parsed`` holds None there; else None."""
+    if mutation.kind != kind or not mutation.path or not isinstance(mutation.path[-1], str):
+        return None
     parent = locate(parsed, mutation.path[:-1])
     if not isinstance(parent, BaseModel):
-        return False
+        return None
     for name, info in model_fields(type(parent)).items():
         if (info.alias or name) == mutation.path[-1]:
-            return getattr(parent, name) is None and not info.is_required() and info.exclude_if is not None
-    return False
+            return info if getattr(parent, name) is None and not info.is_required() else None
+    return None
+
+
+def _explain_optional_null(mutation: Mutation, parsed: object) -> bool:
+    info = _unset_optional_field(mutation, parsed, "set-null")
+    return info is not None and info.exclude_if is not None
 
 
 def _explain_open_union(mutation: Mutation, parsed: object) -> bool:
@@ -323,16 +330,9 @@ def _explain_open_union(mutation: Mutation, parsed: object) -> bool:
 
 
 def _explain_absent_nullable(mutation: Mutation, parsed: object) -> bool:
-    if mutation.kind != "drop-key" or not mutation.path or not isinstance(mutation.path[-1], str):
-        return False
-    parent = locate(parsed, mutation.path[:-1])
-    if not isinstance(parent, BaseModel):
-        return False
-    for name, info in model_fields(type(parent)).items():
-        if (info.alias or name) == mutation.path[-1]:
-            # exclude_if marks an optional field that may not be null; this one may be.
-            return getattr(parent, name) is None and not info.is_required() and info.exclude_if is None
-    return False
+    info = _unset_optional_field(mutation, parsed, "drop-key")
+    # exclude_if marks an optional field that may not be null; this one may be.
+    return info is not None and info.exclude_if is None
 
 
 def _explain_lax_scalar(mutation: Mutation, parsed: object) -> bool:

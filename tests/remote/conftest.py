@@ -17,11 +17,16 @@ import pytest
 from codex_app_server import AsyncCodex, Codex
 
 from tests.sdk.support import Blocking, LoopThread, RoutedProvider
+from tests.support import fixtures
 from tests.support.codex_env import find_codex_binary
 
 from .servers import Server, proxy_argv, short_tmp, unix_server, ws_server
 
 CODEX_BIN = find_codex_binary()
+
+# The fixtures shared with the other real-binary suite (pytest takes a fixture where its name is bound).
+flavor, loop, module_provider, provider = fixtures.flavor, fixtures.loop, fixtures.module_provider, fixtures.provider
+
 KINDS = ["ws", "unix", "proxy"]
 
 requires_remote = [
@@ -31,34 +36,8 @@ requires_remote = [
 pytest.importorskip("websockets", reason="the [remote] extra is not installed")
 
 
-@pytest.fixture(scope="module")
-def module_provider() -> Iterator[RoutedProvider]:
-    with RoutedProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def provider(module_provider: RoutedProvider) -> Iterator[RoutedProvider]:
-    module_provider.reset()
-    module_provider.reset_release()
-    yield module_provider
-    module_provider.reset()
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
 @pytest.fixture(scope="module", params=KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="module", params=["sync", "async"])
-def flavor(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 

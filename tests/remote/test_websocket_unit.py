@@ -9,6 +9,7 @@ connect options.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import sys
@@ -16,7 +17,7 @@ import time
 from typing import Any
 
 import pytest
-from codex_app_server import AppServerConfig, Codex, MissingExtraError, TransportClosedError
+from codex_app_server import AppServerConfig, AsyncCodex, Codex, MissingExtraError, TransportClosedError
 
 pytest.importorskip("websockets", reason="the [remote] extra is not installed")
 
@@ -113,6 +114,49 @@ def test_nothing_listening_is_a_connection_error_naming_the_endpoint() -> None:
 def test_bad_connect_options_are_one_clear_error(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Codex.connect("ws://127.0.0.1:9", **kwargs)
+
+
+CONNECT_ENTRIES = [
+    ("connect", ("ws://127.0.0.1:9",), "connect('ws://127.0.0.1:9')"),
+    ("connect_daemon", (), "connect_daemon()"),
+    ("connect_command", (["codex", "app-server", "proxy"],), "connect_command()"),
+]
+
+
+@pytest.mark.parametrize("cls", [Codex, AsyncCodex], ids=["sync", "async"])
+@pytest.mark.parametrize(("entry", "args", "named"), CONNECT_ENTRIES, ids=[e[0] for e in CONNECT_ENTRIES])
+def test_every_connect_classmethod_refuses_spawn_only_options(
+    cls: type[Codex | AsyncCodex], entry: str, args: tuple[object, ...], named: str
+) -> None:
+    """Blocking and asyncio alike, at the call (before anything is started or connected)."""
+    config = AppServerConfig(env={"A": "b"}, extra_args=("--x",))
+    with pytest.raises(ValueError, match=r"AppServerConfig\.extra_args, env only apply") as caught:
+        getattr(cls, entry)(*args, config=config)
+    assert f"{named} connects to a running one" in str(caught.value)
+
+
+def test_connect_returns_the_class_it_is_called_on_blocking_at_once_asyncio_on_start() -> None:
+    class MyCodex(Codex):
+        pass
+
+    class MyAsyncCodex(AsyncCodex):
+        pass
+
+    with FakeWsServer() as server:
+        with MyCodex.connect(server.url) as codex:
+            assert type(codex) is MyCodex
+            assert len(server.headers) == 1  # connected (and initialized) by connect() itself
+            assert codex.metadata.user_agent == "fake-ws/0.0.0"
+
+        async def lazily() -> None:
+            codex = MyAsyncCodex.connect(server.url, token="tok-async")
+            assert type(codex) is MyAsyncCodex
+            assert len(server.headers) == 1  # nothing more until first use
+            async with codex:
+                assert codex.metadata.user_agent == "fake-ws/0.0.0"
+            assert server.headers[1]["authorization"] == "Bearer tok-async"
+
+        asyncio.run(lazily())
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:1", "ws://", "ws://user:pw@127.0.0.1:1", "tcp://x"])

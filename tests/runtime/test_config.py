@@ -201,6 +201,55 @@ def test_initialize_params_default_version() -> None:
     }
 
 
+def test_capabilities_are_sent_with_experimental_api_in_initialize() -> None:
+    from codex_app_server.generated.v2_all import InitializeCapabilities
+
+    by_mapping = AppServerConfig(capabilities={"opt_out_notification_methods": ["thread/started"]})
+    by_model = AppServerConfig(
+        experimental_api=True,
+        capabilities=InitializeCapabilities(opt_out_notification_methods=["item/agentMessage/delta"]),
+    )
+    by_wire_name = AppServerConfig(capabilities={"optOutNotificationMethods": [], "experimentalApi": True})
+    assert model_to_wire(initialize_params(by_mapping))["capabilities"] == {
+        "experimentalApi": False,
+        "optOutNotificationMethods": ["thread/started"],
+    }
+    assert model_to_wire(initialize_params(by_model))["capabilities"] == {
+        "experimentalApi": True,
+        "optOutNotificationMethods": ["item/agentMessage/delta"],
+    }
+    assert model_to_wire(initialize_params(by_wire_name))["capabilities"] == {
+        "experimentalApi": True,  # either place opts in
+        "optOutNotificationMethods": [],
+    }
+    assert isinstance(by_mapping.capabilities, InitializeCapabilities)  # checked and kept as the model
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "error", "message"),
+    [
+        ({"opt_out": ["thread/started"]}, ValueError, "unknown field(s) opt_out; known: experimental_api"),
+        ({"opt_out_notification_methods": "thread/started"}, ValueError, "opt_out_notification_methods='thread/"),
+        ({"request_attestation": "maybe"}, ValueError, "request_attestation='maybe'"),
+        (
+            {"opt_out_notification_methods": ["item/agentMessage/deltas"]},
+            ValueError,
+            "unknown notification 'item/agentMessage/deltas'; did you mean 'item/agentMessage/delta'",
+        ),
+        ({"opt_out_notification_methods": ["turn/completed"]}, ValueError, "the SDK needs it"),
+        ({"opt_out_notification_methods": ["account/login/completed"]}, ValueError, "a login's wait()"),
+        (["thread/started"], TypeError, "must be an InitializeCapabilities or a mapping, got list"),
+    ],
+)
+def test_bad_capabilities_are_refused_when_the_config_is_made(
+    capabilities: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as caught:
+        AppServerConfig(capabilities=capabilities)  # type: ignore[arg-type]
+    assert str(caught.value).startswith("AppServerConfig.capabilities")
+    assert message in str(caught.value)
+
+
 # --------------------------------------------------------------------------
 # _config: binary resolution
 

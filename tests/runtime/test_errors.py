@@ -19,9 +19,11 @@ from codex_app_server._errors import (
     ServerBusyError,
     TransportClosedError,
     TurnFailedError,
+    error_cause,
     error_from_response,
     is_retryable_error,
 )
+from codex_app_server.generated import v2_all
 
 from .support import BUSY
 
@@ -105,3 +107,51 @@ def test_error_messages_and_pickling() -> None:
     assert isinstance(params_error, ValueError) and "thread/start" in str(params_error)
     failed = TurnFailedError({"id": "t"}, {"message": "provider said no"})
     assert "provider said no" in str(failed) and failed.turn == {"id": "t"}
+
+
+@pytest.mark.parametrize(
+    ("info", "cause"),
+    [
+        ("internalServerError", ("internalServerError", None)),
+        ({"responseTooManyFailedAttempts": {"httpStatusCode": 429}}, ("responseTooManyFailedAttempts", 429)),
+        ({"httpConnectionFailed": {"httpStatusCode": 502}}, ("httpConnectionFailed", 502)),
+        ({"responseStreamDisconnected": {}}, ("responseStreamDisconnected", None)),
+        ({"activeTurnNotSteerable": {"turnKind": "review"}}, ("activeTurnNotSteerable", None)),
+        ({"aVariantOfANewerServer": {"httpStatusCode": 503}}, ("aVariantOfANewerServer", 503)),
+        ({"aVariantOfANewerServer": {"httpStatusCode": "soon"}}, ("aVariantOfANewerServer", None)),
+        (None, (None, None)),
+    ],
+)
+def test_the_cause_of_a_turn_error_is_read_through_the_generated_model(
+    info: object, cause: tuple[str | None, int | None]
+) -> None:
+    """What TurnFailedError names: the codex error info and the provider's HTTP status, from the model or raw JSON."""
+    wire = {"message": "failed", "codexErrorInfo": info}
+    model = v2_all.TurnError.model_validate(wire)
+    assert error_cause(model) == cause
+    assert error_cause(wire) == cause
+    failed = TurnFailedError({"id": "t"}, model)
+    assert (failed.codex_error_info, failed.http_status) == cause
+    if cause[0] is not None:
+        assert f"turn t failed ({cause[0]}" in str(failed)
+
+
+def test_a_turn_error_built_by_hand_needs_no_message_and_a_malformed_info_is_no_cause() -> None:
+    assert error_cause({"codexErrorInfo": "internalServerError"}) == ("internalServerError", None)
+    assert error_cause({"codexErrorInfo": 42}) == (None, None)
+    assert error_cause(None) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"codexErrorInfo": "internalServerError"},
+        {"codexErrorInfo": {"responseTooManyFailedAttempts": {"httpStatusCode": 429}}},
+        {"codexErrorInfo": 42},
+        {"other": "serverOverloaded"},
+        ["serverOverloaded"],
+    ],
+)
+def test_data_that_does_not_name_an_overload_keeps_the_code_s_class(data: object) -> None:
+    err = error_from_response("m", {"code": -32603, "message": "boom", "data": data})
+    assert type(err) is InternalRpcError and not is_retryable_error(err)

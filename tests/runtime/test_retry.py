@@ -100,3 +100,41 @@ def test_async_retry() -> None:
 
     with pytest.raises(ServerBusyError):
         asyncio.run(async_retry_on_overload(always_busy, max_attempts=2, sleep=fake_sleep))
+
+
+def test_both_take_the_same_options_with_the_documented_defaults() -> None:
+    """3 attempts, waits from 0.25 s doubling, +-20 % jitter: sync and async alike."""
+    op, raised = _flaky(100)
+    sleeps: list[float] = []
+    with pytest.raises(ServerBusyError):
+        retry_on_overload(op, sleep=sleeps.append, rand=lambda: 1.0)
+    assert len(raised) == 3 and sleeps == [pytest.approx(0.3), pytest.approx(0.6)]
+
+    calls: list[int] = []
+    slept: list[float] = []
+
+    async def busy() -> str:
+        calls.append(1)
+        raise ServerBusyError(-32001, "busy")
+
+    async def fake_sleep(delay: float) -> None:
+        slept.append(delay)
+
+    with pytest.raises(ServerBusyError):
+        asyncio.run(async_retry_on_overload(busy, sleep=fake_sleep, rand=lambda: 1.0))
+    assert len(calls) == 3 and slept == [pytest.approx(0.3), pytest.approx(0.6)]
+
+
+def test_a_misspelt_option_is_a_type_error_naming_the_function() -> None:
+    """As a signature would refuse it: at the call, or for the coroutine function when awaited; nothing runs."""
+    calls: list[int] = []
+
+    async def op() -> str:
+        calls.append(1)
+        return "ok"
+
+    with pytest.raises(TypeError, match=r"^retry_on_overload\(\) got an unexpected keyword argument 'max_attempt'$"):
+        retry_on_overload(op, max_attempt=5)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=r"^async_retry_on_overload\(\) got an unexpected keyword argument 'delay'$"):
+        asyncio.run(async_retry_on_overload(op, delay=1.0))  # type: ignore[call-arg]
+    assert calls == []

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from codex_app_server import AppServerConfig, AsyncCodex, Codex, ServerRequestHandler
 
+from tests.support import fixtures
 from tests.support.clients import client_opener
 from tests.support.codex_env import find_codex_binary
 
@@ -25,37 +26,12 @@ from .support import Blocking, LoopThread, RoutedProvider, make_config
 
 CODEX_BIN = find_codex_binary()
 
+# The fixtures shared with the other real-binary suite (pytest takes a fixture where its name is bound).
+flavor, loop, module_provider, provider = fixtures.flavor, fixtures.loop, fixtures.module_provider, fixtures.provider
+
 requires_codex = pytest.mark.skipif(
     CODEX_BIN is None, reason="no codex binary: set CODEX_BIN or `pip install openai-codex-cli-bin==0.163.0`"
 )
-
-FLAVORS = ["sync", "async"]
-
-
-@pytest.fixture(scope="module")
-def module_provider() -> Iterator[RoutedProvider]:
-    with RoutedProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def provider(module_provider: RoutedProvider) -> Iterator[RoutedProvider]:
-    module_provider.reset()
-    module_provider.reset_release()
-    yield module_provider
-    module_provider.reset()  # a hung stream of this test must not outlive it
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
-@pytest.fixture(scope="module", params=FLAVORS)
-def flavor(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

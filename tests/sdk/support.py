@@ -29,6 +29,7 @@ from codex_app_server import (
     AppServerConfig,
     AsyncAppServerClient,
     AsyncCodex,
+    AsyncLoginHandle,
     AsyncThread,
     AsyncTurnHandle,
     Notification,
@@ -44,7 +45,7 @@ T = TypeVar("T")
 # Upper bound for any single blocking step of a test; a hang fails, never blocks the suite.
 STEP_TIMEOUT_S = 15.0
 
-_WRAPPED = (AsyncCodex, AsyncThread, AsyncTurnHandle, AsyncAppServerClient)
+_WRAPPED = (AsyncCodex, AsyncThread, AsyncTurnHandle, AsyncAppServerClient, AsyncLoginHandle)
 
 
 class RoutedProvider(FakeProvider):
@@ -193,6 +194,14 @@ class Blocking:
             aclose = getattr(agen, "aclose", None)
             if aclose is not None and not self.loop.loop.is_closed():
                 self.loop.run(aclose())
+
+    def __enter__(self) -> Blocking:
+        """``with`` on the adapter is ``async with`` on the target (e.g. an AsyncLoginHandle)."""
+        self.loop.run(_awaited(self.target.__aenter__()))  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.loop.run(_awaited(self.target.__aexit__(*exc_info)))  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"Blocking({self.target!r})"

@@ -1,10 +1,10 @@
-"""Thread goals (Thread methods generated from the manifest) and attachments (client methods), on the real codex."""
+"""Thread goals and attachments (Thread methods generated from the manifest, and the client methods), on the real codex."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from codex_app_server.generated.v2_all import ThreadGoalStatus
+from codex_app_server.generated.v2_all import ThreadAttachmentAddOutcome, ThreadGoalStatus
 from codex_app_server.testing import final_text
 
 from .conftest import requires_codex
@@ -36,3 +36,18 @@ def test_add_list_and_remove_attachments(codex: Any, provider: RoutedProvider) -
     assert [a.identity_key for a in codex.client.iter_thread_attachment_list(thread_id=thread.id)] == ["k1"]
     codex.client.thread_attachment_remove(thread_id=thread.id, attachment_type="note", identity_key="k1")
     assert codex.client.thread_attachment_list(thread_id=thread.id).data == []
+
+
+def test_thread_adds_iterates_and_removes_its_attachments(codex: Any, provider: RoutedProvider) -> None:
+    thread = codex.thread_start()
+    provider.enqueue(final_text("Stored."))
+    thread.run("hi")
+    added = thread.add_attachment("note", "k1", {"text": "one"})
+    assert added.outcome == ThreadAttachmentAddOutcome.created and added.attachment.payload == {"text": "one"}
+    again = thread.add_attachment("note", "k1", {"text": "other"})
+    assert again.outcome == ThreadAttachmentAddOutcome.existing and again.attachment.id == added.attachment.id
+    thread.add_attachment("note", "k2", [1, 2])
+    keys = [a.identity_key for a in list(thread.attachments(limit=1))]  # one per page: the cursor is followed
+    assert sorted(keys) == ["k1", "k2"]
+    thread.remove_attachment("note", "k1")
+    assert [a.identity_key for a in list(thread.attachments())] == ["k2"]

@@ -40,3 +40,26 @@ def test_iterating_follows_the_cursor_across_pages(
 
     listed = [thread.id for thread in codex.client.iter_thread_list(limit=1)]
     assert sorted(listed) == sorted(started)
+
+
+def test_codex_threads_yields_every_stored_thread_across_pages(
+    open_codex: Any, config_factory: Any, provider: RoutedProvider
+) -> None:
+    codex = open_codex(config_factory())
+    started = []
+    for n in range(2):
+        if n:
+            time.sleep(1.1)  # thread/list's cursor has whole seconds (see above)
+        provider.enqueue(final_text(f"Answer {n}."))
+        thread = codex.thread_start()
+        thread.run(f"Question {n}.")
+        started.append(thread.id)
+    codex.thread_start(ephemeral=True).run("Not stored.")  # in memory only: never listed
+
+    summaries = list(codex.threads(limit=1))  # one per page: following the cursor is what shows both
+    assert sorted(summary.id for summary in summaries) == sorted(started)
+    assert {summary.preview for summary in summaries} == {"Question 0.", "Question 1."}
+
+    provider.enqueue(final_text("Resumed."))
+    resumed = codex.thread_resume(summaries[0].id)  # a summary is data; resuming gives a usable Thread
+    assert resumed.run("Again.").final_response == "Resumed."

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from codex_app_server import RunResult, TurnFailedError, TurnStatus
+from codex_app_server import Codex, RunResult, TurnFailedError, TurnHandle, TurnStatus, _session
+from codex_app_server._transports import StdioTransport
 from codex_app_server.generated.v2_all import (
     AgentMessageThreadItem,
     ItemAgentMessageDeltaEvent,
@@ -335,3 +336,58 @@ def test_ctrl_c_or_cancellation_during_turn_start_interrupts_the_turn_it_starts(
     aborted, after = settled_turns(thread)
     assert aborted.status == TurnStatus.interrupted
     assert result.turn is not None and after.id == result.turn.id and after.status == TurnStatus.completed
+
+
+def _ctrl_c_after_sending_turn_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands just after the ``turn/start`` line went out, before the caller waits for the answer."""
+    armed = [True]
+
+    class CtrlCAfterTurnStart(StdioTransport):
+        def send(self, line: bytes) -> None:
+            super().send(line)
+            if armed[0] and b'"method":"turn/start"' in line.replace(b" ", b""):
+                armed[0] = False
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(_session, "StdioTransport", CtrlCAfterTurnStart)
+
+
+def _ctrl_c_before_consuming(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands once ``turn/start`` is answered, before ``run()`` starts consuming the turn."""
+    armed = [True]
+    collect = TurnHandle._collect
+
+    def interrupted_collect(self: TurnHandle) -> RunResult:
+        if armed[0]:
+            armed[0] = False
+            raise KeyboardInterrupt
+        return collect(self)
+
+    monkeypatch.setattr(TurnHandle, "_collect", interrupted_collect)
+
+
+@pytest.mark.parametrize(
+    "moment", [_ctrl_c_after_sending_turn_start, _ctrl_c_before_consuming], ids=["after-sending", "before-consuming"]
+)
+def test_ctrl_c_at_any_moment_of_run_leaves_no_turn_running(
+    monkeypatch: pytest.MonkeyPatch,
+    config_factory: Any,
+    provider: RoutedProvider,
+    moment: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """Wherever Ctrl-C lands in ``run()`` (a regression: just after ``turn/start`` was sent, it used to
+    skip the abandonment, and the orphaned turn absorbed the next input), the started turn is
+    interrupted and the thread's next turn is a turn of its own."""
+    moment(monkeypatch)
+    provider.route("abandoned", Hang(timeout_s=STEP_TIMEOUT_S))  # unused if interrupted before asking the model
+    with Codex(config_factory()) as codex:
+        thread = codex.thread_start()
+        with pytest.raises(KeyboardInterrupt):
+            thread.run("Start, then get abandoned.")
+
+        provider.route("there", final_text("Still here."))
+        result = thread.run("Are you there?")
+        assert result.final_response == "Still here."
+        aborted, after = settled_turns(thread)
+        assert aborted.status == TurnStatus.interrupted
+        assert result.turn is not None and after.id == result.turn.id and after.status == TurnStatus.completed

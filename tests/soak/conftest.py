@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.faults.support import CODEX_BIN, NO_CODEX
+from tests.support.worker_reports import worker_report_hooks
 
 FIGURES: dict[str, dict[str, Any]] = {}
 
@@ -26,16 +27,7 @@ def codex_bin() -> str:
     return CODEX_BIN
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # a pytest-xdist worker: hand its figures to the controller's summary
-        workeroutput["soak_figures"] = json.dumps(FIGURES)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """pytest-xdist: a worker finished; merge its figures into this (the controller's) summary."""
-    FIGURES.update(json.loads(getattr(node, "workeroutput", {}).get("soak_figures", "{}")))
+pytest_sessionfinish, pytest_testnodedown = worker_report_hooks("soak_figures", FIGURES)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -30,9 +30,11 @@ from codex_app_server import (
     InvalidParamsError,
     JsonRpcError,
     LocalImageInput,
+    LoginHandle,
     MentionInput,
     MethodNotFoundError,
     Notification,
+    RetryOptions,
     RunResult,
     ServerBusyError,
     ServerRequestHandler,
@@ -43,15 +45,21 @@ from codex_app_server import (
     TurnHandle,
     TurnStatus,
     __version__,
+    async_retry_on_overload,
     is_retryable_error,
     retry_on_overload,
 )
 from codex_app_server.generated.v2_all import (
+    AccountLoginCompletedNotification,
     AgentMessageThreadItem,
+    ApiKeyv2LoginAccountResponse,
     AskForApproval,
+    CancelLoginAccountStatus,
     CommandExecutionRequestApprovalParams,
     CommandExecutionRequestApprovalResponse,
     ConfigReadResponse,
+    GetAccountResponse,
+    InitializeCapabilities,
     ItemAgentMessageDeltaEvent,
     ModelListResponse,
     Personality,
@@ -94,6 +102,27 @@ class AsyncApprover(AsyncServerRequestHandler):
     ) -> CommandExecutionRequestApprovalResponse:
         await asyncio.sleep(0)
         return CommandExecutionRequestApprovalResponse(decision="decline")
+
+
+def remote_clients(url: str, home: str) -> None:
+    """Each connect classmethod returns the client class it is called on and takes that client's handler."""
+    remote: Codex = Codex.connect(url, token="t", handler=Approver())
+    daemon: Codex = Codex.connect_daemon(codex_home=home, reconnect=True)
+    piped: Codex = Codex.connect_command(["ssh", "host", "codex", "app-server", "proxy"], token_file=home)
+    async_remote: AsyncCodex = AsyncCodex.connect(url, handler=AsyncApprover())
+    async_daemon: AsyncCodex = AsyncCodex.connect_daemon(handler=Approver())
+    async_piped: AsyncCodex = AsyncCodex.connect_command(["proxy"], jwt_secret_file=home, jwt_ttl=60.0)
+    async_remote.set_handler(Approver())
+    async_daemon.set_handler(AsyncApprover())
+    print(remote, daemon, piped, async_remote, async_daemon, async_piped)
+    # Calls that must stay type errors (mypy fails on an unused ignore):
+    Codex.connect(url, handler=AsyncApprover())  # type: ignore[arg-type]
+    Codex.connect_daemon(handler=AsyncApprover())  # type: ignore[arg-type]
+    AsyncCodex.connect_command(["proxy"], handler=object())  # type: ignore[arg-type]
+    wrong_flavour: AsyncCodex = Codex.connect(url)  # type: ignore[assignment]
+    Codex.connect_daemon(home)  # type: ignore[call-arg]
+    remote.set_handler(AsyncApprover())  # type: ignore[arg-type]
+    print(wrong_flavour)
 
 
 def inputs() -> list[Input]:
@@ -237,7 +266,21 @@ def errors(exc: Exception) -> bool:
 
 
 def retried(codex: Codex) -> ModelListResponse:
+    options: RetryOptions = {"max_attempts": 5, "initial_delay_s": 0.5, "sleep": None}
+    tuned: ModelListResponse = retry_on_overload(lambda: codex.models(), **options)
+    spelt_out: ModelListResponse = retry_on_overload(lambda: codex.models(), max_delay_s=4.0, jitter_ratio=0.1)
+    print(tuned, spelt_out)
+    # Calls that must stay type errors (mypy fails on an unused ignore):
+    retry_on_overload(lambda: codex.models(), max_attempt=5)  # type: ignore[call-overload]
+    retry_on_overload(lambda: codex.models(), jitter_ratio="low")  # type: ignore[call-overload]
     return retry_on_overload(lambda: codex.models())
+
+
+async def retried_async(codex: AsyncCodex) -> ModelListResponse:
+    first: ModelListResponse = await retry_on_overload(lambda: codex.models(), rand=lambda: 0.5)
+    print(first)
+    await async_retry_on_overload(lambda: codex.models(), max_attempts="3")  # type: ignore[arg-type]
+    return await async_retry_on_overload(lambda: codex.models(), max_attempts=2)
 
 
 def testing_kit(home: str) -> str | None:
@@ -249,3 +292,35 @@ def testing_kit(home: str) -> str | None:
         requests: list[Any] = provider.requests
         print(requests)
         return answer
+
+
+def accounts_and_listing(codex: Codex) -> list[str]:
+    """Logging in, listing every thread, opting out of notifications."""
+    with codex.login_chatgpt() as login:
+        url: str = login.response.auth_url
+        login_id: str | None = login.login_id
+        completed: AccountLoginCompletedNotification = login.wait(timeout=300.0)
+        print(url, login_id, completed.success)
+    key_login: LoginHandle[ApiKeyv2LoginAccountResponse] = codex.login_api_key("sk-...")
+    status: CancelLoginAccountStatus = key_login.cancel()
+    device: str = codex.login_device_code().response.user_code
+    signed_in: GetAccountResponse = codex.account()
+    print(status, device, signed_in)
+    summaries: Iterator[ThreadModel] = codex.threads(limit=20, sort_direction="desc")
+    quiet = AppServerConfig(capabilities={"opt_out_notification_methods": ["item/agentMessage/delta"]})
+    typed = AppServerConfig(capabilities=InitializeCapabilities(opt_out_notification_methods=["thread/started"]))
+    print(quiet, typed)
+    # Calls that must stay type errors (mypy fails on an unused ignore):
+    codex.login_api_key(123)  # type: ignore[arg-type]
+    print(codex.login_chatgpt().response.user_code)  # type: ignore[attr-defined]
+    codex.threads(cursor="x")  # type: ignore[call-arg]
+    return [summary.id for summary in summaries]
+
+
+async def accounts_async(codex: AsyncCodex) -> str | None:
+    async with await codex.login_chatgpt() as login:
+        print(login.response.auth_url)
+        completed: AccountLoginCompletedNotification = await login.wait()
+    ids: list[str] = [summary.id async for summary in codex.threads()]
+    print(completed, ids)
+    return login.login_id

@@ -24,6 +24,7 @@ from ._errors import (
     InvalidParamsError,
     InvalidRequestError,
     JsonRpcError,
+    LoginError,
     MethodNotFoundError,
     MissingExtraError,
     ParamsValidationError,
@@ -37,9 +38,10 @@ from ._errors import (
 )
 from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
 from ._lazy import lazy_exports as _lazy_exports
+from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
-from ._retry import async_retry_on_overload, retry_on_overload
+from ._retry import RetryOptions, async_retry_on_overload, retry_on_overload
 from ._version import __version__
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
 from .generated.client import AppServerClient, AsyncAppServerClient
@@ -68,6 +70,7 @@ __all__ = [
     "AppServerConfig",
     "AsyncAppServerClient",
     "AsyncCodex",
+    "AsyncLoginHandle",
     "AsyncServerRequestHandler",
     "AsyncThread",
     "AsyncTurnHandle",
@@ -85,6 +88,8 @@ __all__ = [
     "InvalidRequestError",
     "JsonRpcError",
     "LocalImageInput",
+    "LoginError",
+    "LoginHandle",
     "MentionInput",
     "MethodNotFoundError",
     "MissingExtraError",
@@ -96,6 +101,7 @@ __all__ = [
     "Reconnect",
     "ResponseValidationError",
     "RetryLimitExceededError",
+    "RetryOptions",
     "RunResult",
     "ServerBusyError",
     "ServerRequestHandler",

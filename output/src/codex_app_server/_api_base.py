@@ -10,18 +10,20 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from pydantic import BaseModel
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
 from ._config import AppServerConfig
+from ._connect import ConnectMethods, HandlerT
 from ._errors import ResponseValidationError, TurnFailedError
 from ._lazy import LazyModule
+from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect
-from ._requester import OMIT, Omit
+from ._requester import OMIT, Omit, checked_model, model_to_wire
 from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
 from ._rpc import JsonObject
 from ._session import AsyncStarter, Session, decode_notification, in_worker_thread, stop_when_collected
@@ -48,6 +50,8 @@ logger = logging.getLogger("codex_app_server")
 T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
+M = TypeVar("M", bound=BaseModel)
+# The server-request handler a client takes: blocking for Codex, either kind for AsyncCodex.
 PathLike = str | os.PathLike[str]
 
 # How long an interrupted consumer waits for the turn to wind down.
@@ -60,6 +64,23 @@ _START_WAIT_S = 10.0
 def given(value: T | None) -> T | Omit:
     """Wrapper keywords default to None, which means "not given": not sent."""
     return OMIT if value is None else value
+
+
+def variant_params(method: str, model: type[M], fields: Mapping[str, object]) -> M:
+    """The params of a wrapper that sends one variant of a union of params (its tag among ``fields``).
+
+    Validated as every request's params are: a bad argument raises
+    :class:`ParamsValidationError` naming it, before anything is sent.
+    """
+    return checked_model(method, model, fields)
+
+
+def response_variant(method: str, expected: type[M], response: object) -> M:
+    """The answer of a params variant is the response variant of the same tag; anything else is an error."""
+    if isinstance(response, expected):
+        return response
+    raw = model_to_wire(response) if isinstance(response, BaseModel) else response
+    raise ResponseValidationError(method, raw, f"expected the {expected.__name__} answer to what was sent")
 
 
 @dataclass(frozen=True)
@@ -183,20 +204,41 @@ class _StartedTurn(Protocol):
     def turn(self) -> v2_all.Turn: ...
 
 
-@contextmanager
-def _released_on_failure(watch: TurnWatch) -> Iterator[None]:
-    """A ``turn/start`` that fails or is abandoned (Ctrl-C, cancellation) gives up its watch and consumer slot."""
-    try:
-        yield
-    except BaseException:
-        watch.cancel()
-        raise
+class _StartingTurn:
+    """Gives up a turn that its caller leaves before consuming it (Ctrl-C, cancellation, an error).
+
+    Before ``turn/start`` is answered, the watch and consumer slot are given
+    back (an abandoned ``turn/start`` is interrupted by the session once
+    answered); after, the started turn is interrupted, as nobody would
+    consume it: it would run on and absorb the thread's next input.
+    """
+
+    def __init__(self, session: Session, watch: TurnWatch) -> None:
+        self._session = session
+        self._watch = watch
+        self._turn_id: str | None = None
+
+    def started(self, turn: v2_all.Turn) -> v2_all.Turn:
+        self._turn_id = turn.id
+        return turn
+
+    def __enter__(self) -> _StartingTurn:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            return
+        if self._turn_id is None:
+            self._watch.cancel()
+        else:
+            self._session.leave_turn(self._watch, self._turn_id)
 
 
 class _ThreadCommon:
     """What Thread and AsyncThread share: identity and turn watching."""
 
     def __init__(self, session: Session, thread: v2_all.Thread) -> None:
+        self._session = session
         self._router = session.router
         session.follow(thread.id)
         self.id: str = thread.id
@@ -266,10 +308,79 @@ class _TurnCommon:
         return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
 
 
+class _CodexCommon(ConnectMethods[HandlerT], Generic[HandlerT]):
+    """What Codex and AsyncCodex share: connecting to a running app-server, the session's facts, the handler.
+
+    ``HandlerT`` is the server-request handler the client takes. Each
+    connect classmethod (:class:`~._connect.ConnectMethods`) turns its keywords
+    into an endpoint and hands it to :meth:`_connected`, then the client's
+    ``_open``: a :class:`Codex` connects there, an :class:`AsyncCodex` on
+    first use or ``async with``.
+    """
+
+    _config: AppServerConfig
+    _session: Session
+
+    @property
+    def config(self) -> AppServerConfig:
+        """The configuration this client was started with.
+
+        After the app-server died (calls raise :class:`TransportClosedError`),
+        a client made from it (``Codex(codex.config)``, ``AsyncCodex(codex.config)``)
+        starts a fresh one; threads that had a turn continue there with
+        ``thread_resume(thread_id)``.
+        """
+        return self._config
+
+    @property
+    def server_version(self) -> str | None:
+        """The codex version of the app-server (from its ``userAgent``) once started; None before or if it names none.
+
+        When it differs from the version this SDK was generated from
+        (``codex_app_server.__version__``), one warning is logged.
+        """
+        return self._session.server_version
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this client's ``codex app-server`` child; None before it started or for a connection."""
+        return self._session.pid
+
+    def set_handler(self, handler: HandlerT) -> None:
+        """Install the handler that answers server requests (approvals ...).
+
+        An :class:`AsyncCodex` runs a handler's coroutine methods on its loop.
+        """
+        self._session.handler = handler
+
+    def _open(
+        self,
+        config: AppServerConfig,
+        handler: HandlerT | None,
+        endpoint: Endpoint | None,
+        reconnect: Reconnect | None = None,
+    ) -> None:
+        raise NotImplementedError  # each client starts its own way
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: HandlerT | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        from ._reconnect import reconnect_policy
+
+        client = cls.__new__(cls)
+        client._open(config, handler, endpoint, reconnect_policy(reconnect))
+        return client
+
+
 # ---------------------------------------------------------------- sync
 
 
-class CodexBase:
+class CodexBase(_CodexCommon[ServerRequestHandler]):
     """Blocking client for one ``codex app-server`` process; starts eagerly."""
 
     def __init__(self, config: AppServerConfig | None = None, *, handler: ServerRequestHandler | None = None) -> None:
@@ -296,137 +407,27 @@ class CodexBase:
         """The server's answer to ``initialize``."""
         return self._metadata
 
-    # -- connecting to a running app-server (see README "Connecting to a running app-server")
-
-    @classmethod
-    def connect(
-        cls,
-        url: str,
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        codex_home: PathLike | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
-
-        ``unix://`` is the control socket of ``codex_home`` (default
-        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
-        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
-        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
-        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
-        (timeouts, client info, concurrent turns), not those of a spawned child.
-        ``ssl_context`` is the :class:`ssl.SSLContext` of a ``wss://`` connection
-        (default: the system's trusted certificates), e.g.
-        ``ssl.create_default_context(cafile=...)`` for a private CA or a
-        self-signed certificate. ``reconnect=True`` (or a :class:`Reconnect`)
-        reconnects after a lost connection and resumes this client's threads;
-        off by default. Credentials never appear in logs, errors or ``repr``.
-        """
-        from ._connect import AuthOptions, url_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
-
-    @classmethod
-    def connect_daemon(
-        cls,
-        *,
-        codex_bin: PathLike | None = None,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """Connect to the local app-server daemon, starting it first if it is not running.
-
-        The daemon runs with the configuration and environment of whoever
-        started it, and keeps running after this client closes: stop it with
-        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
-        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
-        """
-        from ._connect import daemon_target
-
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
-
-    @classmethod
-    def connect_command(
-        cls,
-        argv: Sequence[str],
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """Connect through a command whose stdin/stdout carry the server socket's bytes.
-
-        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
-        runs without a shell and is stopped when the client closes.
-        """
-        from ._connect import AuthOptions, command_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
-
-    @classmethod
-    def _connected(
-        cls,
-        config: AppServerConfig,
-        endpoint: Endpoint,
-        handler: ServerRequestHandler | None,
-        reconnect: Reconnect | bool,
-    ) -> Self:
-        from ._reconnect import reconnect_policy
-
-        client = cls.__new__(cls)
-        client._open(config, handler, endpoint, reconnect_policy(reconnect))
-        return client
-
-    @property
-    def server_version(self) -> str | None:
-        """The codex version of the app-server (from its ``userAgent``); None if it names none.
-
-        When it differs from the version this SDK was generated from
-        (``codex_app_server.__version__``), one warning is logged.
-        """
-        return self._session.server_version
-
     @property
     def client(self) -> AppServerClient:
         """The typed low-level client: every app-server method."""
         return self._client
 
-    @property
-    def config(self) -> AppServerConfig:
-        """The configuration this client was started with.
-
-        After the app-server died (calls raise :class:`TransportClosedError`),
-        ``Codex(codex.config)`` starts a fresh one; threads that had a turn
-        continue there with ``thread_resume(thread_id)``.
-        """
-        return self._config
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of this client's ``codex app-server`` child."""
-        return self._session.pid
-
-    def set_handler(self, handler: ServerRequestHandler) -> None:
-        """Install the handler that answers server requests (approvals ...)."""
-        self._session.handler = handler
+    def _login(
+        self,
+        method: str,
+        completion: str,
+        expected: type[M],
+        start: Callable[[], object],
+        login_id: Callable[[M], str | None],
+    ) -> LoginHandle[M]:
+        """Watch for ``completion``, send the login (``start``), and hand its answer to a :class:`LoginHandle`."""
+        expectation = self._session.waiters.expect(completion)
+        try:
+            response = response_variant(method, expected, start())
+        except BaseException:
+            expectation.close()
+            raise
+        return LoginHandle(self._client, response, login_id(response), expectation)
 
     def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
@@ -462,15 +463,16 @@ class ThreadBase(_ThreadCommon):
     ) -> H:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = self._watch_turns(consumer=consumer)
-        with _released_on_failure(watch):
-            response = start()
-        return handle(self, response.turn, watch)
+        with _StartingTurn(self._session, watch) as starting:
+            return handle(self, starting.started(start().turn), watch)
 
     def _run(
         self, handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase], start: Callable[[], _StartedTurn]
     ) -> RunResult:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
-        return self._turn(handle, start, consumer=True)._collect()
+        watch = self._watch_turns(consumer=True)
+        with _StartingTurn(self._session, watch) as starting:  # until the consumer takes over, too
+            return handle(self, starting.started(start().turn), watch)._collect()
 
 
 class TurnHandleBase(_TurnCommon):
@@ -558,7 +560,7 @@ class TurnHandleBase(_TurnCommon):
 # ---------------------------------------------------------------- async
 
 
-class AsyncCodexBase:
+class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandler]):
     """asyncio client; starts lazily (first call) or on ``async with``."""
 
     def __init__(
@@ -591,112 +593,6 @@ class AsyncCodexBase:
         """Launch and initialise the app-server (idempotent)."""
         return await self._starter.start()
 
-    # -- connecting to a running app-server (see README "Connecting to a running app-server")
-
-    @classmethod
-    def connect(
-        cls,
-        url: str,
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        codex_home: PathLike | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client of a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
-
-        ``unix://`` is the control socket of ``codex_home`` (default
-        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
-        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
-        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
-        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
-        (timeouts, client info, concurrent turns), not those of a spawned child.
-        ``ssl_context`` is the :class:`ssl.SSLContext` of a ``wss://`` connection
-        (default: the system's trusted certificates), e.g.
-        ``ssl.create_default_context(cafile=...)`` for a private CA or a
-        self-signed certificate. ``reconnect=True`` (or a :class:`Reconnect`)
-        reconnects after a lost connection and resumes this client's threads;
-        off by default. Credentials never appear in logs, errors or ``repr``.
-        """
-        from ._connect import AuthOptions, url_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
-
-    @classmethod
-    def connect_daemon(
-        cls,
-        *,
-        codex_bin: PathLike | None = None,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client of the local app-server daemon, started first (on connect) if it is not running.
-
-        The daemon runs with the configuration and environment of whoever
-        started it, and keeps running after this client closes: stop it with
-        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
-        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``.
-        """
-        from ._connect import daemon_target
-
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
-
-    @classmethod
-    def connect_command(
-        cls,
-        argv: Sequence[str],
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client that connects through a command whose stdin/stdout carry the server socket's bytes.
-
-        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
-        runs without a shell and is stopped when the client closes.
-        """
-        from ._connect import AuthOptions, command_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
-
-    @classmethod
-    def _connected(
-        cls,
-        config: AppServerConfig,
-        endpoint: Endpoint,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None,
-        reconnect: Reconnect | bool,
-    ) -> Self:
-        from ._reconnect import reconnect_policy
-
-        client = cls.__new__(cls)
-        client._open(
-            config, handler, endpoint, reconnect_policy(reconnect)
-        )  # started on first use or by ``async with``
-        return client
-
-    @property
-    def server_version(self) -> str | None:
-        """The codex version of the app-server (from its ``userAgent``), once started; None before or if unnamed."""
-        return self._session.server_version
-
     @property
     def metadata(self) -> v2_all.InitializeResponse:
         """The server's answer to ``initialize`` (after start / ``async with``)."""
@@ -710,24 +606,22 @@ class AsyncCodexBase:
         """The typed low-level asyncio client: every app-server method."""
         return self._client
 
-    @property
-    def config(self) -> AppServerConfig:
-        """The configuration this client was started with.
-
-        After the app-server died (calls raise :class:`TransportClosedError`),
-        ``AsyncCodex(codex.config)`` starts a fresh one; threads that had a
-        turn continue there with ``thread_resume(thread_id)``.
-        """
-        return self._config
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of this client's ``codex app-server`` child; None before it started."""
-        return self._session.pid
-
-    def set_handler(self, handler: AsyncServerRequestHandler | ServerRequestHandler) -> None:
-        """Install the handler that answers server requests (approvals ...); coroutine methods run on the loop."""
-        self._session.handler = handler
+    async def _login(
+        self,
+        method: str,
+        completion: str,
+        expected: type[M],
+        start: Callable[[], Awaitable[object]],
+        login_id: Callable[[M], str | None],
+    ) -> AsyncLoginHandle[M]:
+        """Watch for ``completion``, send the login (``start``), and hand its answer to an :class:`AsyncLoginHandle`."""
+        expectation = self._session.waiters.expect(completion)
+        try:
+            response = response_variant(method, expected, await start())
+        except BaseException:
+            expectation.close()
+            raise
+        return AsyncLoginHandle(self._client, response, login_id(response), expectation)
 
     async def close(self) -> None:
         """Stop the app-server (stdin closed, then terminate, then kill)."""
@@ -765,9 +659,8 @@ class AsyncThreadBase(_ThreadCommon):
     ) -> H:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = await self._watch_turns(consumer=consumer)
-        with _released_on_failure(watch):
-            response = await start()
-        return handle(self, response.turn, watch)
+        with _StartingTurn(self._session, watch) as starting:
+            return handle(self, starting.started((await start()).turn), watch)
 
     async def _run(
         self,
@@ -775,7 +668,9 @@ class AsyncThreadBase(_ThreadCommon):
         start: Callable[[], Awaitable[_StartedTurn]],
     ) -> RunResult:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
-        return await (await self._turn(handle, start, consumer=True))._collect()
+        watch = await self._watch_turns(consumer=True)
+        with _StartingTurn(self._session, watch) as starting:  # until the consumer takes over, too
+            return await handle(self, starting.started((await start()).turn), watch)._collect()
 
 
 class AsyncTurnHandleBase(_TurnCommon):
@@ -849,11 +744,15 @@ class AsyncTurnHandleBase(_TurnCommon):
 
 __all__ = [
     "AsyncCodexBase",
+    "AsyncLoginHandle",
     "AsyncThreadBase",
     "AsyncTurnHandleBase",
     "CodexBase",
+    "LoginHandle",
     "RunResult",
     "ThreadBase",
     "TurnHandleBase",
     "given",
+    "response_variant",
+    "variant_params",
 ]

@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING
 
 from ._errors import BinaryNotFoundError
 
+# Named through v2_all, which imports a model on first use: the annotations
+# below resolve at run time (get_type_hints) without importing it here.
+from .generated import v2_all
+
 if TYPE_CHECKING:
     from .generated.v2_all import InitializeCapabilities, InitializeParams
 
@@ -33,6 +37,7 @@ __all__ = [
     "build_argv",
     "build_env",
     "check_cwd",
+    "checked_capabilities",
     "directory_problem",
     "initialize_capabilities",
     "initialize_params",
@@ -116,7 +121,16 @@ class AppServerConfig:
             started without ``cwd`` work here.
         client_name / client_title / client_version: ``clientInfo`` sent in
             ``initialize`` (version defaults to this package's version).
-        experimental_api: Opt into experimental methods and fields.
+        experimental_api: Opt into experimental methods and fields
+            (``InitializeCapabilities.experimental_api``; either place opts in).
+        capabilities: What else ``initialize`` declares: a generated
+            ``v2_all.InitializeCapabilities`` or a mapping of its field names,
+            e.g. ``{"opt_out_notification_methods": ["item/agentMessage/delta"]}``
+            (this connection then never receives those notifications).
+            Checked when the config is made: unknown fields, values of the
+            wrong type and unknown notification methods raise ``ValueError``,
+            as does opting out of a notification the SDK itself waits for
+            (``turn/started``, ``turn/completed``, ``account/login/completed``).
         request_timeout: Default seconds to wait for a response; ``None``
             waits forever (requests still fail at once when the process dies).
         startup_timeout: Seconds allowed for launch and ``initialize``.
@@ -150,6 +164,7 @@ class AppServerConfig:
     client_title: str | None = None
     client_version: str | None = None
     experimental_api: bool = False
+    capabilities: v2_all.InitializeCapabilities | Mapping[str, object] | None = None
     request_timeout: float | None = None
     startup_timeout: float = 30.0
     shutdown_timeout: float = 2.0
@@ -178,6 +193,8 @@ class AppServerConfig:
         if self.env is not None:
             _check_env(self.env)
         check_cwd(self)
+        if self.capabilities is not None:
+            object.__setattr__(self, "capabilities", checked_capabilities(self.capabilities))
 
 
 def check_cwd(config: AppServerConfig) -> None:
@@ -339,10 +356,71 @@ def initialize_params(config: AppServerConfig) -> InitializeParams:
 
 
 def initialize_capabilities(config: AppServerConfig) -> InitializeCapabilities:
-    """The capabilities ``config`` asks for in ``initialize`` (one keyword per AppServerConfig field)."""
-    from .generated import v2_all
+    """The capabilities ``config`` declares in ``initialize``: ``capabilities`` plus ``experimental_api``."""
+    given = config.capabilities
+    fields: dict[str, object] = {}
+    if isinstance(given, v2_all.InitializeCapabilities):  # always so once the config is made (__post_init__)
+        fields = {name: getattr(given, name) for name in given.model_fields_set}
+    fields["experimental_api"] = config.experimental_api or bool(fields.get("experimental_api"))
+    return v2_all.InitializeCapabilities.model_validate(fields)
 
-    return v2_all.InitializeCapabilities(experimental_api=config.experimental_api)
+
+# Notifications the SDK itself waits for: opting out of one would leave it waiting.
+_NEEDED_NOTIFICATIONS: Mapping[str, str] = {
+    "turn/started": "interrupt() and steer() wait for it",
+    "turn/completed": "every turn's stream ends with it",
+    "account/login/completed": "a login's wait() waits for it",
+}
+
+
+def checked_capabilities(value: object) -> InitializeCapabilities:
+    """``AppServerConfig.capabilities`` as the generated model; ``ValueError`` naming what is wrong.
+
+    A mapping takes the model's field names (or wire names); unlike what the
+    SDK reads from a server, unknown keys are refused: a typo would
+    otherwise be sent and ignored.
+    """
+    from pydantic import ValidationError
+
+    from ._param_checks import summarize
+
+    model = v2_all.InitializeCapabilities
+    where = "AppServerConfig.capabilities"
+    if isinstance(value, model):
+        fields = {name: getattr(value, name) for name in value.model_fields_set}
+        extra = sorted(value.model_extra or {})
+    elif isinstance(value, Mapping):
+        known = {name for name in model.model_fields} | {f.alias for f in model.model_fields.values() if f.alias}
+        fields = dict(value)
+        extra = sorted(str(key) for key in fields if key not in known)
+    else:
+        raise TypeError(f"{where} must be an InitializeCapabilities or a mapping, got {type(value).__name__}")
+    if extra:
+        raise ValueError(
+            f"{where}: unknown field(s) {', '.join(extra)}; known: {', '.join(sorted(model.model_fields))}"
+        )
+    try:
+        capabilities = model.model_validate(fields)
+    except ValidationError as exc:
+        raise ValueError(f"{where}: {summarize(exc, model)}") from None
+    _check_opt_outs(capabilities.opt_out_notification_methods or [], where)
+    return capabilities
+
+
+def _check_opt_outs(methods: list[str], where: str) -> None:
+    import difflib
+
+    from .generated.notifications import NOTIFICATION_EVENTS
+
+    for method in methods:
+        if method in _NEEDED_NOTIFICATIONS:
+            raise ValueError(
+                f"{where}: cannot opt out of {method!r}: the SDK needs it ({_NEEDED_NOTIFICATIONS[method]})"
+            )
+        if method not in NOTIFICATION_EVENTS:
+            close = difflib.get_close_matches(method, list(NOTIFICATION_EVENTS), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"{where}: opt_out_notification_methods: unknown notification {method!r}{hint}")
 
 
 def resolve_codex_binary(config: AppServerConfig | None = None) -> str:

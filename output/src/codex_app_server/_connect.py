@@ -1,6 +1,8 @@
-"""The endpoints behind ``Codex.connect`` / ``connect_daemon`` / ``connect_command`` (sync and async alike).
+"""``connect`` / ``connect_daemon`` / ``connect_command``: written once, for every client that has them.
 
-One function per entry point turns its keywords into an
+:class:`ConnectMethods` is the base of Codex, AsyncCodex, AppServerClient and
+AsyncAppServerClient; each client only says, in ``_connected``, what it does
+with the endpoint. One function per entry point turns the keywords into an
 :class:`~._transports.endpoints.Endpoint` and a config, after refusing the
 options that only shape a spawned child.
 """
@@ -10,9 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
 from ._config import AppServerConfig, resolve_codex_binary
+from ._lazy import LazyModule
+from ._reconnect import Reconnect
 from ._transports.endpoints import (
     Auth,
     Endpoint,
@@ -22,16 +28,118 @@ from ._transports.endpoints import (
     load_auth,
     url_endpoint,
 )
+from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
 
 if TYPE_CHECKING:
-    import ssl
+    import ssl  # only annotations name it: OpenSSL costs ~7 MB of RSS
 
-    from ._reconnect import Reconnect
     from ._session import AnyHandler, Session
+else:
+    ssl = LazyModule("ssl")  # the annotations still resolve (typing.get_type_hints)
 
-__all__ = ["AuthOptions", "command_target", "daemon_target", "open_session", "url_target"]
+__all__ = ["AuthOptions", "ConnectMethods", "HandlerT", "command_target", "daemon_target", "open_session", "url_target"]
 
 PathLike = str | os.PathLike[str]
+HandlerT = TypeVar("HandlerT", bound=AsyncServerRequestHandler | ServerRequestHandler)
+
+
+class ConnectMethods(Generic[HandlerT]):
+    """The connect classmethods of a client whose server-request handler is a ``HandlerT``.
+
+    Each turns its keywords into an endpoint and a config (the functions
+    below) and hands them to the client's :meth:`_connected`.
+    """
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        codex_home: PathLike | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: HandlerT | None = None,
+    ) -> Self:
+        """Connect to a running app-server at ``ws://HOST:PORT``, ``wss://...``, ``unix://PATH`` or ``unix://``.
+
+        ``unix://`` is the control socket of ``codex_home`` (default
+        ``$CODEX_HOME``, else ``~/.codex``). Authenticate with ``token`` or
+        ``token_file`` (capability token), or with ``jwt_secret_file`` (an HS256
+        JWT minted per connection, valid ``jwt_ttl`` seconds, with optional
+        ``jwt_issuer`` / ``jwt_audience``). ``config`` may set client options
+        (timeouts, client info, concurrent turns), not those of a spawned child.
+        ``ssl_context`` is the :class:`ssl.SSLContext` of a ``wss://`` connection
+        (default: the system's trusted certificates), e.g.
+        ``ssl.create_default_context(cafile=...)`` for a private CA or a
+        self-signed certificate. ``reconnect=True`` (or a :class:`Reconnect`)
+        reconnects after a lost connection and resumes this client's threads;
+        off by default. Credentials never appear in logs, errors or ``repr``.
+        An :class:`AsyncCodex` connects on first use or ``async with``.
+        """
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
+
+    @classmethod
+    def connect_daemon(
+        cls,
+        *,
+        codex_bin: PathLike | None = None,
+        codex_home: PathLike | None = None,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: HandlerT | None = None,
+    ) -> Self:
+        """Connect to the local app-server daemon, starting it first if it is not running.
+
+        The daemon runs with the configuration and environment of whoever
+        started it, and keeps running after this client closes: stop it with
+        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
+        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``. An
+        asyncio client connects (and starts the daemon) on first use or
+        ``async with``.
+        """
+        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
+
+    @classmethod
+    def connect_command(
+        cls,
+        argv: Sequence[str],
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        jwt_secret_file: PathLike | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_ttl: float = 300.0,
+        reconnect: Reconnect | bool = False,
+        config: AppServerConfig | None = None,
+        handler: HandlerT | None = None,
+    ) -> Self:
+        """Connect through a command whose stdin/stdout carry the server socket's bytes.
+
+        E.g. ``["ssh", "host", "codex", "app-server", "proxy"]``; the command
+        runs without a shell and is stopped when the client closes. An
+        asyncio client runs it on first use or ``async with``.
+        """
+        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
+        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+
+    @classmethod
+    def _connected(
+        cls,
+        config: AppServerConfig,
+        endpoint: Endpoint,
+        handler: HandlerT | None,
+        reconnect: Reconnect | bool,
+    ) -> Self:
+        raise NotImplementedError  # each client connects its own way
 
 
 @dataclass(frozen=True)

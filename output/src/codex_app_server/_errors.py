@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from pydantic import BaseModel, ValidationError
+
 # Named through v2_all, which imports a model on first use: these annotations
 # resolve at run time (get_type_hints) without importing the models here.
 from .generated import v2_all
@@ -21,6 +23,7 @@ __all__ = [
     "InvalidParamsError",
     "InvalidRequestError",
     "JsonRpcError",
+    "LoginError",
     "MethodNotFoundError",
     "MissingExtraError",
     "ParamsValidationError",
@@ -252,13 +255,14 @@ class TurnFailedError(CodexError):
         self.http_status: int | None
         self.codex_error_info, self.http_status = error_cause(error)
         if message is None:
-            detail = _field(error, "message", "message")
+            turn_error = _turn_error(error)
+            detail = turn_error.message if turn_error is not None else None
             cause = ", ".join(
                 part
                 for part in (self.codex_error_info, f"HTTP {self.http_status}" if self.http_status else None)
                 if part
             )
-            turn_id = _field(turn, "id", "id")
+            turn_id = turn.get("id") if isinstance(turn, Mapping) else turn.id  # a Mapping: built by hand
             message = "turn failed" if turn_id is None else f"turn {turn_id} failed"
             message += f" ({cause})" if cause else ""
             message += f": {detail}" if detail else ""
@@ -268,30 +272,78 @@ class TurnFailedError(CodexError):
         return (type(self), (self.turn, self.error, str(self)))
 
 
-def _field(value: object, attribute: str, wire_name: str) -> object:
-    """A field of a model, or of its raw JSON object (errors are built from either)."""
-    if isinstance(value, Mapping):
-        return value.get(wire_name)
-    return getattr(value, attribute, None)
+class LoginError(CodexError):
+    """A login (``Codex.login_*()``) ended without success: ``wait()`` raises it.
+
+    ``login_id`` names the login (None for an API key login), ``error`` is
+    codex's reason, and ``cancelled`` is True when this client cancelled it.
+    """
+
+    def __init__(self, login_id: str | None, error: str | None, *, cancelled: bool = False) -> None:
+        self.login_id: str | None = login_id
+        self.error: str | None = error
+        self.cancelled: bool = cancelled
+        what = "login" if login_id is None else f"login {login_id}"
+        message = f"{what} was cancelled" if cancelled else f"{what} failed"
+        if error:
+            message += f" (codex: {error})" if cancelled else f": {error}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_login_error, (self.login_id, self.error, self.cancelled))
 
 
-def error_cause(error: object) -> tuple[str | None, int | None]:
+def _login_error(login_id: str | None, error: str | None, cancelled: bool) -> LoginError:
+    return LoginError(login_id, error, cancelled=cancelled)
+
+
+def _turn_error(value: object) -> v2_all.TurnError | None:
+    """``value`` as the generated TurnError: the model itself, or JSON read through it.
+
+    The JSON is an error built by hand or a JSON-RPC error's ``data``; neither
+    needs a message of its own (None when it is not shaped like a turn error).
+    """
+    if value is None or isinstance(value, v2_all.TurnError):
+        return value
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        return v2_all.TurnError.model_validate({"message": "", **value})
+    except ValidationError:
+        return None
+
+
+def error_cause(error: v2_all.TurnError | Mapping[str, object] | None) -> tuple[str | None, int | None]:
     """``(codex error info name, HTTP status)`` of a turn error, each None when unknown.
 
-    ``codexErrorInfo`` is a name (``"internalServerError"``) or an object with
-    one key naming it, whose value may carry ``httpStatusCode``.
+    The codex error info is a name (``"internalServerError"``) or a variant
+    named by its one key, whose detail may carry the provider's HTTP status.
     """
-    info = _field(error, "codex_error_info", "codexErrorInfo")
-    dump = getattr(info, "model_dump", None)
-    if dump is not None:
-        info = dump(mode="json", by_alias=True, exclude_none=True)
+    turn_error = _turn_error(error)
+    info = _info_json(turn_error.codex_error_info) if turn_error is not None else None
     if isinstance(info, str):
         return info, None
     if isinstance(info, Mapping) and len(info) == 1:
         ((name, detail),) = info.items()
-        status = detail.get("httpStatusCode") if isinstance(detail, Mapping) else None
-        return str(name), status if isinstance(status, int) and not isinstance(status, bool) else None
+        return str(name), _http_status(detail)
     return None, None
+
+
+def _info_json(info: v2_all.CodexErrorInfo | None) -> object:
+    """A codex error info as its JSON: a name, or ``{name: detail}`` (a newer server's variant is kept so)."""
+    return info.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(info, BaseModel) else info
+
+
+def _http_status(detail: object) -> int | None:
+    """The HTTP status in a codex error info variant's detail, read as the generated variants read it.
+
+    Every variant that forwards a status has the same detail (one optional
+    status field); a variant this schema lacks is read the same way.
+    """
+    try:
+        return v2_all.HttpConnectionFailedCodexErrorInfoHttpConnectionFailed.model_validate(detail).http_status_code
+    except ValidationError:
+        return None
 
 
 #: codex answers whose text misleads, and what they mean (checked against codex 0.163.0):
@@ -336,7 +388,6 @@ _BY_CODE: dict[int, type[JsonRpcError]] = {
 }
 
 _OVERLOAD_TOKENS = frozenset({"serveroverloaded", "server_overloaded"})
-_ERROR_INFO_KEYS = ("codexErrorInfo", "codex_error_info", "errorInfo")
 
 
 def _is_overload_token(value: object) -> bool:
@@ -344,19 +395,20 @@ def _is_overload_token(value: object) -> bool:
 
 
 def _data_says_overloaded(data: object) -> bool:
-    """True for ``"serverOverloaded"``, ``{"codexErrorInfo": "serverOverloaded"}``
-    and ``{"codexErrorInfo": {"serverOverloaded": ...}}`` (either spelling)."""
+    """True when a JSON-RPC error's ``data`` names the ``serverOverloaded`` codex error info.
+
+    ``data`` is free-form in the schema: the info itself (``"serverOverloaded"``),
+    or an object that holds it where a turn error does
+    (``{"codexErrorInfo": "serverOverloaded"}``, ``{"codexErrorInfo":
+    {"serverOverloaded": ...}}``); either spelling of the name.
+    """
     if _is_overload_token(data):
         return True
-    if not isinstance(data, Mapping):
-        return False
-    for key in _ERROR_INFO_KEYS:
-        info = data.get(key)
-        if _is_overload_token(info):
-            return True
-        if isinstance(info, Mapping) and any(_is_overload_token(k) for k in info):
-            return True
-    return False
+    turn_error = _turn_error(data)
+    info = _info_json(turn_error.codex_error_info) if turn_error is not None else None
+    if isinstance(info, Mapping):
+        return any(_is_overload_token(name) for name in info)
+    return _is_overload_token(info)
 
 
 def _says_retry_limit(message: str) -> bool:

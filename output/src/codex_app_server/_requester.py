@@ -21,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
 from ._config import AppServerConfig
+from ._connect import ConnectMethods
 from ._errors import (
     METHOD_NOT_FOUND,
     JsonRpcError,
@@ -119,6 +120,10 @@ def build_whole_params(method: str, params_type: object, params: object) -> obje
 
 def _checked_wire(method: str, params_type: object, raw: object) -> object:
     """The one validation path of every request's params (see :mod:`._param_checks`)."""
+    return to_wire(params_type, _checked(method, params_type, raw))
+
+
+def _checked(method: str, params_type: object, raw: object) -> object:
     try:
         value = validate_sent(params_type, raw)
     except ValidationError as exc:
@@ -126,7 +131,19 @@ def _checked_wire(method: str, params_type: object, raw: object) -> object:
     unknown = list(unknown_enum_values(value))
     if unknown:
         raise ParamsValidationError(method, "; ".join(unknown))
-    return to_wire(params_type, value)
+    return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def checked_model(method: str, model: type[M], fields: Mapping[str, object]) -> M:
+    """The params ``model`` of ``method`` from keyword ``fields`` (``OMIT`` ones left out), validated as
+    every request's params are (one :class:`ParamsValidationError` naming each bad argument)."""
+    given = {name: value for name, value in fields.items() if value is not OMIT}
+    value = _checked(method, model, given)
+    assert isinstance(value, model)
+    return value
 
 
 def parse_response(method: str, response_type: object, raw: object, server_version: str | None = None) -> object:
@@ -187,7 +204,7 @@ def _borrowed(client: object, owner: str) -> RuntimeError:
     )
 
 
-class SyncRequester:
+class SyncRequester(ConnectMethods[ServerRequestHandler]):
     """Base of the generated blocking client.
 
     ``Codex.client`` hands one out that uses the Codex's connection; the
@@ -212,70 +229,8 @@ class SyncRequester:
         self._session: Session | None = None  # the connection this client opened itself (connect*)
         self._finalizer: weakref.finalize[[Session], object] | None = None
 
-    # -- a connection of its own (see README "Connecting to a running app-server")
-
-    @classmethod
-    def connect(
-        cls,
-        url: str,
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        codex_home: PathLike | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client with its own connection to a running app-server: the options of ``Codex.connect``.
-
-        Connects and initialises now (raising if it cannot); ``close()`` or
-        leaving ``with`` ends the connection.
-        """
-        from ._connect import AuthOptions, url_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
-
-    @classmethod
-    def connect_daemon(
-        cls,
-        *,
-        codex_bin: PathLike | None = None,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client with its own connection to the local daemon, started first if need be: see ``Codex.connect_daemon``."""
-        from ._connect import daemon_target
-
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
-
-    @classmethod
-    def connect_command(
-        cls,
-        argv: Sequence[str],
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client with its own connection through a command (``ssh host codex app-server proxy``): see ``Codex.connect_command``."""
-        from ._connect import AuthOptions, command_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+    # -- a connection of its own (see README "Connecting to a running app-server"): the connect*
+    # classmethods are ConnectMethods'
 
     @classmethod
     def _connected(
@@ -334,7 +289,7 @@ class SyncRequester:
             cursor = page.next_cursor
 
 
-class AsyncRequester:
+class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHandler]):
     """Base of the generated asyncio client; the reader thread resolves futures.
 
     ``connect`` returns the connection, starting the server on first use
@@ -360,70 +315,8 @@ class AsyncRequester:
         self._starter: AsyncStarter | None = None
         self._finalizer: weakref.finalize[[Session], object] | None = None
 
-    # -- a connection of its own (see README "Connecting to a running app-server")
-
-    @classmethod
-    def connect(
-        cls,
-        url: str,
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        codex_home: PathLike | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client with its own connection to a running app-server: the options of ``AsyncCodex.connect``.
-
-        Connects on first use, or on ``await client.start()`` / ``async with``;
-        ``await client.close()`` ends the connection.
-        """
-        from ._connect import AuthOptions, url_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*url_target(url, auth, config, codex_home, ssl_context), handler, reconnect)
-
-    @classmethod
-    def connect_daemon(
-        cls,
-        *,
-        codex_bin: PathLike | None = None,
-        codex_home: PathLike | None = None,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client with its own connection to the local daemon, started first if need be: see ``AsyncCodex.connect_daemon``."""
-        from ._connect import daemon_target
-
-        return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
-
-    @classmethod
-    def connect_command(
-        cls,
-        argv: Sequence[str],
-        *,
-        token: str | None = None,
-        token_file: PathLike | None = None,
-        jwt_secret_file: PathLike | None = None,
-        jwt_issuer: str | None = None,
-        jwt_audience: str | None = None,
-        jwt_ttl: float = 300.0,
-        reconnect: Reconnect | bool = False,
-        config: AppServerConfig | None = None,
-        handler: AsyncServerRequestHandler | ServerRequestHandler | None = None,
-    ) -> Self:
-        """A client with its own connection through a command (``ssh host codex app-server proxy``): see ``AsyncCodex.connect_command``."""
-        from ._connect import AuthOptions, command_target
-
-        auth = AuthOptions(token, token_file, jwt_secret_file, jwt_issuer, jwt_audience, jwt_ttl)
-        return cls._connected(*command_target(argv, auth, config), handler, reconnect)
+    # -- a connection of its own (see README "Connecting to a running app-server"): the connect*
+    # classmethods are ConnectMethods'
 
     @classmethod
     def _connected(

@@ -14,16 +14,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar, cast, overload
+from typing import TypeVar, cast, overload
+
+from typing_extensions import TypedDict, Unpack  # pydantic's own dependency; Unpack needs 3.11
 
 from ._errors import is_retryable_error
 
-if TYPE_CHECKING:
-    # asyncio is imported inside the coroutines that use it: a blocking
-    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
-    pass
-
-__all__ = ["async_retry_on_overload", "backoff_delay", "retry_on_overload"]
+__all__ = ["RetryOptions", "async_retry_on_overload", "backoff_delay", "retry_on_overload"]
 
 logger = logging.getLogger("codex_app_server")
 
@@ -47,13 +44,42 @@ def backoff_delay(
     return max(0.0, base * (1.0 + jitter_ratio * (2.0 * rand() - 1.0)))
 
 
-@dataclass(frozen=True)
-class _Policy:
+class RetryOptions(TypedDict, total=False):
+    """The keywords of :func:`retry_on_overload` and :func:`async_retry_on_overload`; each may be left out.
+
+    ``max_attempts`` (default 3): at most that many calls, the error of the
+    last one is re-raised. ``initial_delay_s`` (0.25), ``max_delay_s`` (2.0)
+    and ``jitter_ratio`` (0.2) shape the waits (:func:`backoff_delay`).
+    ``sleep`` replaces ``time.sleep`` or ``asyncio.sleep`` (it may return an
+    awaitable) and ``rand`` (``random.random``) the jitter source, for tests.
+    """
+
     max_attempts: int
     initial_delay_s: float
     max_delay_s: float
     jitter_ratio: float
+    sleep: Callable[[float], object] | None
     rand: Callable[[], float]
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """The options of one retrying call (the keys of :class:`RetryOptions`), with their defaults."""
+
+    max_attempts: int = 3
+    initial_delay_s: float = 0.25
+    max_delay_s: float = 2.0
+    jitter_ratio: float = 0.2
+    sleep: Callable[[float], object] | None = None
+    rand: Callable[[], float] = random.random
+
+    @classmethod
+    def of(cls, function: str, options: RetryOptions) -> _Policy:
+        # ``**options`` takes any keyword at run time: refuse a misspelt one as a signature would.
+        unknown = next((name for name in options if name not in RetryOptions.__optional_keys__), None)
+        if unknown is not None:
+            raise TypeError(f"{function}() got an unexpected keyword argument {unknown!r}")
+        return cls(**options)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
@@ -89,50 +115,26 @@ class _Policy:
 
 @overload
 def retry_on_overload(
-    op: Callable[[], Awaitable[T]],
-    *,
-    max_attempts: int = ...,
-    initial_delay_s: float = ...,
-    max_delay_s: float = ...,
-    jitter_ratio: float = ...,
-    sleep: Callable[[float], object] | None = ...,
-    rand: Callable[[], float] = ...,
+    op: Callable[[], Awaitable[T]], **options: Unpack[RetryOptions]
 ) -> Coroutine[object, object, T]: ...
 
 
 @overload
-def retry_on_overload(
-    op: Callable[[], T],
-    *,
-    max_attempts: int = ...,
-    initial_delay_s: float = ...,
-    max_delay_s: float = ...,
-    jitter_ratio: float = ...,
-    sleep: Callable[[float], object] | None = ...,
-    rand: Callable[[], float] = ...,
-) -> T: ...
+def retry_on_overload(op: Callable[[], T], **options: Unpack[RetryOptions]) -> T: ...
 
 
-def retry_on_overload(
-    op: Callable[[], object],
-    *,
-    max_attempts: int = 3,
-    initial_delay_s: float = 0.25,
-    max_delay_s: float = 2.0,
-    jitter_ratio: float = 0.2,
-    sleep: Callable[[float], object] | None = None,
-    rand: Callable[[], float] = random.random,
-) -> object:
+def retry_on_overload(op: Callable[[], object], **options: Unpack[RetryOptions]) -> object:
     """Call ``op()``; on a retryable error wait and try again.
 
-    At most ``max_attempts`` calls; the error of the last one is re-raised.
-    If ``op()`` returns an awaitable (``op`` is an async function or a lambda
-    returning a coroutine), a coroutine is returned instead that awaits it
-    and retries with ``asyncio.sleep`` — ``await retry_on_overload(...)``.
-    ``sleep`` replaces ``time.sleep`` (or ``asyncio.sleep``; it may return
-    an awaitable) and ``rand`` the jitter source, for tests.
+    At most ``max_attempts`` calls (default 3); the error of the last one is
+    re-raised. The waits double from ``initial_delay_s`` (0.25) up to
+    ``max_delay_s`` (2.0), with ``jitter_ratio`` (0.2) of jitter; see
+    :class:`RetryOptions`. If ``op()`` returns an awaitable (``op`` is an
+    async function or a lambda returning a coroutine), a coroutine is
+    returned instead that awaits it and retries with ``asyncio.sleep`` —
+    ``await retry_on_overload(...)``.
     """
-    policy = _Policy(max_attempts, initial_delay_s, max_delay_s, jitter_ratio, rand)
+    policy = _Policy.of("retry_on_overload", options)
     attempt = 0
     while True:
         attempt += 1
@@ -142,38 +144,24 @@ def retry_on_overload(
             delay = policy.delay_after(exc, attempt)
             if delay is None:
                 raise
-            (sleep or time.sleep)(delay)
+            (policy.sleep or time.sleep)(delay)
             continue
         if inspect.isawaitable(result):
-            return _retry_async(op, result, attempt, policy, sleep)
+            return _retry_async(op, result, attempt, policy)
         return result
 
 
-async def async_retry_on_overload(
-    op: Callable[[], Awaitable[T]],
-    *,
-    max_attempts: int = 3,
-    initial_delay_s: float = 0.25,
-    max_delay_s: float = 2.0,
-    jitter_ratio: float = 0.2,
-    sleep: Callable[[float], object] | None = None,
-    rand: Callable[[], float] = random.random,
-) -> T:
-    """The async twin of :func:`retry_on_overload` (sleeps with asyncio)."""
-    policy = _Policy(max_attempts, initial_delay_s, max_delay_s, jitter_ratio, rand)
-    return cast(T, await _retry_async(op, None, 0, policy, sleep))
+async def async_retry_on_overload(op: Callable[[], Awaitable[T]], **options: Unpack[RetryOptions]) -> T:
+    """The async twin of :func:`retry_on_overload` (sleeps with asyncio); the same :class:`RetryOptions`."""
+    policy = _Policy.of("async_retry_on_overload", options)
+    return cast(T, await _retry_async(op, None, 0, policy))
 
 
-async def _retry_async(
-    op: Callable[[], object],
-    first: object,
-    attempts_made: int,
-    policy: _Policy,
-    sleep: Callable[[float], object] | None,
-) -> object:
+async def _retry_async(op: Callable[[], object], first: object, attempts_made: int, policy: _Policy) -> object:
     """Await ``first`` (the result of attempt ``attempts_made``) if given,
     then keep calling ``op`` until success, a non-retryable error or the
     attempt limit."""
+    # Imported here: a blocking client then never loads asyncio (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
 
     attempt = attempts_made
@@ -190,7 +178,7 @@ async def _retry_async(
             delay = policy.delay_after(exc, attempt)
             if delay is None:
                 raise
-            slept = (sleep or asyncio.sleep)(delay)
+            slept = (policy.sleep or asyncio.sleep)(delay)
             if inspect.isawaitable(slept):
                 await slept
             awaitable = None

@@ -212,6 +212,16 @@ class RpcConnection:
         Unserializable params raise here (TypeError / ValueError).
         """
         future: Future[object] = Future()
+        self._send_request(future, method, params)
+        return future
+
+    def _send_request(self, future: Future[object], method: str, params: Mapping[str, object] | None) -> None:
+        """Register ``future`` under a new request id, then send the request (see :meth:`request`).
+
+        Once registered the request counts as sent: an abort from then on
+        (see :meth:`call`) must expect its answer. One that ends it before
+        leaves ``future`` cancelled: there will be no answer.
+        """
         with self._lock:
             closed = self._closed_error
             if closed is None:
@@ -220,7 +230,7 @@ class RpcConnection:
                 self._pending[request_id] = (future, method)
         if closed is not None:
             future.set_exception(_closed_for(closed, method))
-            return future
+            return
         message: JsonObject = {"id": request_id, "method": method}
         if params is not None:
             message["params"] = params if isinstance(params, dict) else dict(params)
@@ -229,6 +239,7 @@ class RpcConnection:
         except BaseException:
             with self._lock:
                 self._pending.pop(request_id, None)
+            future.cancel()  # never sent
             raise
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("-> request %s id=%d", method, request_id)
@@ -239,7 +250,6 @@ class RpcConnection:
                 entry = self._pending.pop(request_id, None)
             if entry is not None:
                 _fail(future, _closed_for(exc, method))  # name the call, as for every other waiter
-        return future
 
     def call(
         self,
@@ -255,9 +265,13 @@ class RpcConnection:
         :class:`TimeoutError` when no answer comes in time. A wait left
         early (timeout, Ctrl-C) :meth:`abandons <abandon>` the request.
         """
-        future = self.request(method, params)
+        future: Future[object] = Future()
         wait = self._request_timeout if timeout is None else timeout
         try:
+            # Sending is inside the try: a Ctrl-C that lands just after the
+            # request went out (before the wait began) abandons it all the same,
+            # so a turn/start it sent is still interrupted once answered.
+            self._send_request(future, method, params)
             return future.result(wait)
         except FutureTimeoutError:
             if future.done():  # answered in the meantime

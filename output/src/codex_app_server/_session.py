@@ -27,6 +27,7 @@ from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RawNotification, RpcConnection, ServerRequestContext
 from ._transports import StdioTransport, Transport
 from ._versions import note_server_version, server_version_from_user_agent
+from ._waiters import Waiters
 from .generated import notifications, v2_all
 from .generated.notifications import NOTIFICATION_EVENTS
 from .generated.server_requests import (
@@ -131,6 +132,8 @@ class Session:
         self.router: Router = Router(
             config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
         )
+        # Notifications that finish what a request started outside any turn (a login's completion).
+        self.waiters: Waiters = Waiters()
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
@@ -222,6 +225,7 @@ class Session:
             return
         if self.reconnect is None or self._closing or self.metadata is None:
             self.router.close(error)
+            self.waiters.close(error)
             return
         self._reconnecting = True
         self._connected.clear()
@@ -255,6 +259,7 @@ class Session:
             return
         lost = last if isinstance(last, TransportClosedError) else TransportClosedError(f"reconnect failed: {last}")
         self.router.close(lost)
+        self.waiters.close(lost)
         self._reconnecting = False
         self._connected.set()
 
@@ -267,19 +272,26 @@ class Session:
                 logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
 
     def _on_notifications(self, run: list[RawNotification]) -> None:
-        if self.pending:  # a server request of ours waits: another client may have answered it first
+        pending = self.pending  # a server request of ours waits: another client may have answered it first
+        expected = self.waiters.by_method  # empty but while a login (say) is awaited
+        if pending or expected:
             for method, params in run:
-                if method == _REQUEST_RESOLVED:
-                    self.pending.resolved(params)
+                if method == _REQUEST_RESOLVED and pending:
+                    pending.resolved(params)
+                if method in expected:
+                    self.waiters.dispatch(method, params)
         self.router.dispatch(run)
 
     def close(self) -> None:
         self._closing = True
         self.pending.close()
         rpc = self.rpc
+        closed = TransportClosedError("closed by client")
         if rpc is not None:
             rpc.close(self.config.shutdown_timeout)
-            self.router.close(rpc.closed_error or TransportClosedError("closed by client"))
+            closed = rpc.closed_error or closed
+            self.router.close(closed)
+        self.waiters.close(closed)
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:
@@ -303,6 +315,19 @@ class Session:
         send = functools.partial(self._send_interrupt, watch.thread_id, turn_id)
         watch.mark_interrupting(send)
         send()
+
+    def leave_turn(self, watch: TurnWatch, turn_id: str) -> None:
+        """The caller left turn ``turn_id`` (of ``watch``) before or while consuming it: interrupt it unless it ended.
+
+        Never raises. A consumer that interrupted the turn itself (Ctrl-C
+        while streaming, an idle timeout) or saw it end leaves nothing to do
+        but give back its consumer slot.
+        """
+        if watch.turn_id is None:
+            watch.bind(turn_id)
+        self.router.release(watch)
+        if not (watch.completed or watch.interrupting):
+            self.interrupt(watch)
 
     def _send_interrupt(self, thread_id: str, turn_id: str) -> None:
         rpc = self.rpc
