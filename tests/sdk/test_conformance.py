@@ -391,6 +391,8 @@ def rpc_methods(client: type) -> dict[str, Any]:
     for name, fn in inspect.getmembers(client, inspect.isfunction):
         if name.startswith("_") or name.startswith("iter_"):
             continue  # iter_*: the pagers of list methods call those methods (tests/sdk/test_paging.py)
+        if fn.__qualname__.split(".")[0] != client.__name__:
+            continue  # the runtime base's own (close, start): no protocol method
         match = re.search(r"JSON-RPC method: ``([^`]+)``", fn.__doc__ or "")
         assert match, f"{client.__name__}.{name} does not say which method it calls"
         assert match[1] not in found, f"two methods call {match[1]}"
