@@ -401,6 +401,10 @@ class RequestRecord:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: dozens of turns starting at
+    # once (tests/bench concurrency_32) overflowed it, and codex, which does
+    # not retry against the fake provider, failed a turn ("error sending request").
+    request_queue_size = 128
     provider: FakeProvider
 
 
