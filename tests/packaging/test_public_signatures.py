@@ -36,6 +36,7 @@ import codex_app_server
 import pytest
 from codex_app_server._routing import TurnWatch
 from codex_app_server.generated import v2_all
+from typing_extensions import Unpack
 
 PUBLIC_MODULES = (
     "codex_app_server",
@@ -106,6 +107,8 @@ def walk(tp: object, found: Walk) -> None:
         name = tp.__forward_arg__ if isinstance(tp, ForwardRef) else tp
         if name not in found.aliases:  # a recursive alias refers to itself by name
             found.problems.add(f"unresolved annotation {name!r}")
+    elif get_origin(tp) is Unpack:  # **options: Unpack[TypedDict]; before 3.11 it poses as a TypeVar
+        walk(get_args(tp)[0], found)
     elif isinstance(tp, TypeVar):
         for bound in (tp.__bound__, *tp.__constraints__):
             if bound is not None:

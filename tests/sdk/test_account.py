@@ -8,15 +8,20 @@ asks OpenAI for the code, and tests contact nothing but loopback.
 codex 0.163 serves the ChatGPT callback on port 1455 and first sends
 ``GET /cancel`` to whatever listens there (an earlier login of its own). So
 these tests skip when something already listens on 1455: they must not
-cancel a login in progress on this machine.
+cancel a login in progress on this machine. Several test runs of ours on one
+machine (CI runs each Python's suite at once) would cancel each other's
+logins the same way, so the ChatGPT login tests take a machine-wide file
+lock first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import socket
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -63,9 +68,26 @@ def wait_until_closed(port: int) -> bool:
 
 
 @pytest.fixture
-def login_port_free() -> None:
-    if listening(CODEX_LOGIN_PORT):
-        pytest.skip(f"127.0.0.1:{CODEX_LOGIN_PORT} is in use (a codex login in progress?): not interfering")
+def login_port_free() -> Iterator[None]:
+    """Port 1455 is ours for the test: no other test run of ours logs in meanwhile, and no one else listens."""
+    fcntl = pytest.importorskip("fcntl")  # a POSIX lock: where there is none, these tests skip
+    lock_path = Path(tempfile.gettempdir()) / f"codex-app-server-sdk-tests-login-{CODEX_LOGIN_PORT}.lock"
+    with lock_path.open("a") as lock:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.skip("another test run kept the ChatGPT login port for 60 s")
+                time.sleep(0.05)
+        try:
+            if listening(CODEX_LOGIN_PORT):
+                pytest.skip(f"127.0.0.1:{CODEX_LOGIN_PORT} is in use (a codex login in progress?): not interfering")
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def callback_port(auth_url: str) -> int:
@@ -95,7 +117,7 @@ def test_an_api_key_login_completes_at_once_and_logout_forgets_it(
 
 
 def test_a_chatgpt_login_serves_its_callback_on_loopback_until_cancelled(
-    open_codex: Any, config_factory: Callable[..., AppServerConfig], login_port_free: None
+    login_port_free: None, open_codex: Any, config_factory: Callable[..., AppServerConfig]
 ) -> None:
     codex = open_codex(openai_config(config_factory))
     login = codex.login_chatgpt()
@@ -118,7 +140,7 @@ def test_a_chatgpt_login_serves_its_callback_on_loopback_until_cancelled(
 
 
 def test_leaving_the_with_block_cancels_the_login(
-    open_codex: Any, config_factory: Callable[..., AppServerConfig], login_port_free: None
+    login_port_free: None, open_codex: Any, config_factory: Callable[..., AppServerConfig]
 ) -> None:
     codex = open_codex(openai_config(config_factory))
     with codex.login_chatgpt() as login:
@@ -130,7 +152,7 @@ def test_leaving_the_with_block_cancels_the_login(
 
 
 def test_waiting_for_a_login_of_a_closed_client_raises(
-    open_codex: Any, config_factory: Callable[..., AppServerConfig], login_port_free: None
+    login_port_free: None, open_codex: Any, config_factory: Callable[..., AppServerConfig]
 ) -> None:
     codex = open_codex(openai_config(config_factory))
     login = codex.login_chatgpt()
