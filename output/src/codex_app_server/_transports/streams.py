@@ -100,7 +100,7 @@ def open_tcp(host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -
     return stream
 
 
-class TlsStream:
+class TlsStream(SocketStream):
     """TLS over a connected socket: the ``ssl`` module's TLS machine (``SSLObject``) over memory buffers.
 
     Not an ``SSLSocket``: the reader thread reads while other threads write,
@@ -117,14 +117,13 @@ class TlsStream:
         """Run the handshake on ``sock`` (within its timeout); raises OSError, e.g. for an untrusted certificate."""
         import ssl
 
+        super().__init__(sock)
         self._ssl = ssl
-        self._sock = sock
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
         self._tls_lock = threading.Lock()  # the TLS object and its buffers
         self._send_lock = threading.Lock()  # one sender on the socket: records go out in order
-        self._closed = False
         try:
             self._handshake()
         except ssl.SSLCertVerificationError as exc:
@@ -196,25 +195,6 @@ class TlsStream:
                     self._sock.sendall(records)
             finally:
                 self._send_lock.release()
-
-    def shutdown_write(self) -> None:
-        try:
-            self._sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self, timeout: float) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:  # wakes a reader blocked in recv(); close() alone would not
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._sock.close()
-
-    def stderr_tail(self) -> str:
-        return ""
 
 
 # sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
