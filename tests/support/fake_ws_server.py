@@ -42,6 +42,8 @@ class FakeWsServer:
         self.url = ""
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+        self._handling = 0  # connections whose handler runs (each on a thread of its own)
+        self._handled = threading.Condition()
 
     def __enter__(self) -> FakeWsServer:
         self._server = serve(self._handle, "127.0.0.1", 0, **self._serve_kwargs)
@@ -55,15 +57,23 @@ class FakeWsServer:
         assert self._server is not None and self._thread is not None
         self._server.shutdown()
         self._thread.join(5)
+        with self._handled:  # what the clients sent is all in ``received`` once their handlers ended
+            self._handled.wait_for(lambda: self._handling == 0, 5)
 
     def _handle(self, connection: ServerConnection) -> None:
-        self.connections.append(connection)
-        assert connection.request is not None
-        self.headers.append({k.lower(): v for k, v in connection.request.headers.raw_items()})
+        with self._handled:
+            self._handling += 1
         try:
+            self.connections.append(connection)
+            assert connection.request is not None
+            self.headers.append({k.lower(): v for k, v in connection.request.headers.raw_items()})
             self._serve_one(connection)
         except (ConnectionClosed, OSError):  # the client (or a script) dropped the connection
             pass
+        finally:
+            with self._handled:
+                self._handling -= 1
+                self._handled.notify_all()
 
     def _serve_one(self, connection: ServerConnection) -> None:
         for raw in connection:
