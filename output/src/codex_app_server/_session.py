@@ -364,9 +364,7 @@ class Session:
         try:
             turn_id = _started_turn_id(request)
             if turn_id is not None:
-                watch = self.router.watch(thread_id)
-                watch.bind(turn_id)
-                self.interrupt(watch)
+                self.leave_turn(self.router.watch(thread_id), turn_id)
         except Exception as exc:  # the connection ended (router.watch): the turn ended with it
             logger.debug("not interrupting the turn of an abandoned turn/start: %s", exc)
         finally:  # after the watch above took over holding the thread
