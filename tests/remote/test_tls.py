@@ -141,7 +141,7 @@ def test_a_context_trusting_another_certificate_is_refused(terminator: TlsTermin
 
 
 def test_a_context_for_a_url_without_tls_is_refused(certificate: Certificate) -> None:
-    for url in ("ws://127.0.0.1:9", "unix:///tmp/x.sock"):
+    for url in ("ws://127.0.0.1:9", "unix://"):
         with pytest.raises(ValueError, match=r"ssl_context is for wss:// URLs; (ws|unix):// does not use TLS"):
             Codex.connect(url, ssl_context=trusting(certificate))
 

@@ -69,7 +69,7 @@ def test_toml_values_of_every_kind_round_trip() -> None:
         "empty_list": [],
         "empty_table": {},
         "nested": {"a": {"b": {"c": 1}}},
-        "/home/u/repo.x": {"trust_level": "trusted"},
+        "projects/repo.x": {"trust_level": "trusted"},  # a key that needs quoting
         'weird "key"\n': 1,
         "unicodé": "ok",
     }
