@@ -21,7 +21,11 @@ Replies: :class:`Text` (streamed in deltas), :class:`FunctionCall` (a shell
 command tool call; on a thread started with
 ``approval_policy="untrusted"`` it asks for approval), :class:`HttpError` (e.g. 500 or 429), :class:`Failed`
 (``response.failed``), :class:`Delay`, :class:`Hang` and :class:`Raw`. When
-the queue is empty the provider answers ``default`` (a short text). This
+the queue is empty the provider answers ``default`` (a short text).
+Concurrent turns ask in no fixed order: ``FakeProvider(respond=f)`` answers
+each request with ``f(request)`` (a :class:`ModelRequest`: its ``prompt``,
+``tool_outputs``, ``body``), e.g. ``respond=reply_by_prompt({"weather":
+Text("Sunny")})``; ``None`` from ``f`` falls back to the queue. This
 module is imported only when you import it: ``import codex_app_server`` never
 loads it.
 """
@@ -48,6 +52,7 @@ from ._provider import (
     Usage,
     final_text,
 )
+from ._requests import ModelRequest, Responder, reply_by_prompt
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -58,8 +63,10 @@ __all__ = [
     "FunctionCall",
     "Hang",
     "HttpError",
+    "ModelRequest",
     "Raw",
     "RequestRecord",
+    "Responder",
     "Script",
     "Text",
     "Usage",
@@ -67,6 +74,7 @@ __all__ = [
     "isolated_env",
     "offline_config",
     "provider_overrides",
+    "reply_by_prompt",
 ]
 
 #: The variable holding the (fake) API key codex sends to the provider; codex

@@ -7,8 +7,9 @@ subset ``codex`` parses: ``response.created``, ``response.output_item.added``,
 ``response.completed`` with usage, ``response.failed``). Every other path
 gets a 404.
 
-Each POST consumes one scripted reply from a FIFO queue; when the queue is
-empty, ``default`` answers (a short text reply)::
+Each POST is answered by ``respond(request)`` when given and it returns a
+reply (see ``_requests``), else by the next scripted reply of a FIFO queue;
+when the queue is empty, ``default`` answers (a short text reply)::
 
     with FakeProvider([FunctionCall(), Text("done")]) as provider:
         provider.base_url    # "http://127.0.0.1:PORT/v1"
@@ -29,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
+
+from ._requests import ModelRequest, Responder
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -522,8 +525,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeProvider:
-    """A Responses-API server on 127.0.0.1 driven by a script queue.
+    """A Responses-API server on 127.0.0.1 driven by a script queue, or by ``respond``.
 
+    ``respond``: a function of each model request (a ``ModelRequest``) that
+    returns its reply, or ``None`` to take the queue's; what it raises is
+    kept in ``errors`` and answered with HTTP 500 (the turn fails).
     ``requests``: parsed JSON bodies of every ``POST /v1/responses`` in
     arrival order. ``log``: every HTTP request (``RequestRecord``), any path.
     """
@@ -533,9 +539,12 @@ class FakeProvider:
         script: Iterable[Script] = (),
         *,
         default: Script | None = None,
+        respond: Responder | None = None,
     ) -> None:
         self.default: Script = default if default is not None else Text()
+        self.respond = respond
         self.requests: list[Any] = []
+        self.errors: list[Exception] = []
         self.log: list[RequestRecord] = []
         self._queue: deque[Script] = deque(script)
         self._lock = threading.Lock()
@@ -641,8 +650,22 @@ class FakeProvider:
 
     def _next_script(self, body: Any) -> tuple[Script, int]:
         with self._lock:
-            script = self._queue.popleft() if self._queue else self.default
-            return script, next(self._counter)
+            number = next(self._counter)
+        chosen = self._responded(ModelRequest(body, number))  # outside the lock: it may call enqueue()
+        with self._lock:
+            if chosen is None:
+                chosen = self._queue.popleft() if self._queue else self.default
+            return chosen, number
+
+    def _responded(self, request: ModelRequest) -> Script | None:
+        if self.respond is None:
+            return None
+        try:
+            return self.respond(request)
+        except Exception as exc:  # a bug of the test's responder: fail the turn, keep it for the test
+            with self._lock:
+                self.errors.append(exc)
+            return HttpError(500, f"FakeProvider respond() raised {exc!r}")
 
     def _wait_release(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
