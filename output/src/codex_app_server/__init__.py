@@ -42,6 +42,7 @@ from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect
 from ._requester import OMIT, Omit
 from ._retry import RetryOptions, async_retry_on_overload, retry_on_overload
+from ._tools import Tool, ToolResult, tool
 from ._version import __version__
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
 from .generated.client import AppServerClient, AsyncAppServerClient
@@ -108,6 +109,8 @@ __all__ = [
     "SkillInput",
     "TextInput",
     "Thread",
+    "Tool",
+    "ToolResult",
     "TransportClosedError",
     "TurnFailedError",
     "TurnHandle",
@@ -118,6 +121,7 @@ __all__ = [
     "defer_answer",
     "is_retryable_error",
     "retry_on_overload",
+    "tool",
 ]
 
 # A library never configures logging: records under "codex_app_server" reach

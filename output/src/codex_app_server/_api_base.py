@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -27,6 +27,7 @@ from ._requester import OMIT, Omit, checked_model, model_to_wire
 from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
 from ._rpc import JsonObject
 from ._session import AsyncStarter, Session, decode_notification, in_worker_thread, stop_when_collected
+from ._tools import Tool, tool_specs
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still
@@ -244,6 +245,19 @@ class _ThreadCommon:
         self.id: str = thread.id
         self.thread: v2_all.Thread = thread
         """The thread as the server described it when this object was made."""
+        if thread.forked_from_id is not None:  # codex gives a fork its source's tools: they answer there too
+            session.tools.copy(thread.forked_from_id, thread.id)
+
+    def use_tools(self, tools: Iterable[Callable[..., Any] | Tool]) -> None:
+        """Answer this thread's calls of ``tools`` from this client.
+
+        ``thread_start(tools=...)`` does this for the thread it starts, and
+        a fork answers with its source's tools. codex keeps a thread's tools
+        (they are declared once, at ``thread/start``), but after
+        ``thread_resume`` in another client or process their calls come to
+        that client, which answers them once given the functions here.
+        """
+        self._session.tools.register(self.id, tool_specs(tools)[0])
 
     def _register_watch(self, consumer: bool) -> TurnWatch:
         """Buffer this thread's turn events from now on; ``consumer``: reserve the consumer slot (or refuse) first."""

@@ -25,6 +25,7 @@ from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, Authentic
 from ._requester import model_to_wire, to_wire, validate
 from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RawNotification, RpcConnection, ServerRequestContext
+from ._tools import Tool, ToolRegistry, call_async, call_sync, is_async
 from ._transports import StdioTransport, Transport
 from ._versions import note_server_version, server_version_from_user_agent
 from ._waiters import Waiters
@@ -142,6 +143,7 @@ class Session:
         self.metadata: InitializeResponse | None = None
         self.server_version: str | None = None  # the server's codex version, from initialize
         self.pending: PendingRequests = PendingRequests()  # server requests not answered yet
+        self.tools: ToolRegistry = ToolRegistry()  # the Python functions each thread offers the model
         self.transport: Transport | None = None  # the current connection's
 
     @property
@@ -389,6 +391,9 @@ class Session:
         except ValidationError as exc:
             ctx.respond_error(INVALID_PARAMS, f"params of {ctx.method!r} did not validate: {exc}")
             return
+        if isinstance(params, v2_all.DynamicToolCallParams) and self._answers_tool_call(params, spec):
+            self._call_tool(ctx, spec, params)
+            return
         handler_fn = getattr(self.handler, spec.handler)
         if inspect.iscoroutinefunction(handler_fn):
             loop = self.loop
@@ -402,6 +407,41 @@ class Session:
         else:
             pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
             self._workers().submit(_answer_sync, pending, handler_fn, params)
+
+    def _answers_tool_call(self, params: v2_all.DynamicToolCallParams, spec: ServerRequestSpec) -> bool:
+        """The tools answer a call of theirs, and any call the handler does not answer itself (its default)."""
+        if self.tools.lookup(params) is not None:
+            return True
+        overridden = getattr(type(self.handler), spec.handler, None)
+        return overridden in (
+            getattr(ServerRequestHandler, spec.handler),
+            getattr(AsyncServerRequestHandler, spec.handler),
+        )
+
+    def _call_tool(
+        self, ctx: ServerRequestContext, spec: ServerRequestSpec, params: v2_all.DynamicToolCallParams
+    ) -> None:
+        """Run the tool off the reader thread (an ``async def`` one on the client's loop, if it has one)."""
+        pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
+        tool = self.tools.lookup(params)
+        if tool is None:
+            pending.answer(self.tools.unknown(params))
+            return
+        loop = self.loop
+        if is_async(tool) and loop is not None and not loop.is_closed():
+            import asyncio
+
+            pending.task = asyncio.run_coroutine_threadsafe(_answer_tool_async(pending, tool, params), loop)
+        else:
+            self._workers().submit(_answer_tool_sync, pending, tool, params)
+
+
+def _answer_tool_sync(pending: PendingRequest, tool: Tool, params: v2_all.DynamicToolCallParams) -> None:
+    pending.answer(call_sync(tool, params.arguments))
+
+
+async def _answer_tool_async(pending: PendingRequest, tool: Tool, params: v2_all.DynamicToolCallParams) -> None:
+    pending.answer(await call_async(tool, params.arguments))
 
 
 def _started_turn_id(request: Future[object]) -> str | None:

@@ -115,13 +115,18 @@ def final_text(text: str = DEFAULT_TEXT, **kwargs: Any) -> Text:
 class FunctionCall:
     """The model calls a tool; codex runs it and POSTs again with its output.
 
-    ``arguments`` may be a dict (JSON-encoded for you) or a raw string.
-    ``call_id`` defaults to a unique ``call_N``.
+    ``name`` is any tool the model was offered: codex's own (the default,
+    its shell tool) or a client's (``thread_start(tools=[...])``);
+    ``namespace`` names the namespace of a tool declared in one
+    (``@tool(namespace=...)``). ``arguments`` may be a mapping
+    (JSON-encoded for you) or a raw string, sent as is (malformed JSON
+    included). ``call_id`` defaults to a unique ``call_N``.
     """
 
     name: str = "exec_command"
     arguments: Mapping[str, Any] | str = field(default_factory=lambda: {"cmd": "echo hi", "yield_time_ms": 1000})
     call_id: str | None = None
+    namespace: str | None = None
     delay_s: float = 0.0
     usage: Usage = field(default_factory=Usage)
 
@@ -334,6 +339,8 @@ def sse_events(
         args = script.arguments_json()
         call_id = script.call_id or f"call_{item_id}"
         base = {"id": item_id, "type": "function_call", "call_id": call_id, "name": script.name}
+        if script.namespace is not None:
+            base["namespace"] = script.namespace
         out.append(
             (
                 seq(
