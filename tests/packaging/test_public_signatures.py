@@ -62,6 +62,25 @@ SDK_CONSTRUCTED = frozenset(
         "AsyncLoginHandle",
     }
 )
+# A tool is any function: its parameters are whatever the model sends, checked
+# at run time against its signature (codex_app_server.tool), so these take
+# ``Callable[..., object]`` on purpose.
+ANY_FUNCTION = "Callable[..., T] (implicit Any parameters)"
+TAKES_ANY_FUNCTION = frozenset(
+    {
+        "codex_app_server.tool",
+        "codex_app_server._tools.Tool",
+        "codex_app_server._tools.Tool.__init__",
+        "codex_app_server.generated.api.Thread.use_tools",
+        "codex_app_server.generated.api.AsyncThread.use_tools",
+        "codex_app_server.generated.api.Codex.thread_start",
+        "codex_app_server.generated.api.AsyncCodex.thread_start",
+    }
+)
+
+
+def allowed_problems(qualname: str) -> set[str]:
+    return {ANY_FUNCTION} if qualname in TAKES_ANY_FUNCTION else set()
 
 
 def _alias_types() -> tuple[type, ...]:
@@ -238,7 +257,7 @@ def test_the_surface_is_what_users_see() -> None:
 
 @pytest.mark.parametrize("qualname", sorted(SIGNATURES))
 def test_public_signature_has_no_any_and_no_private_types(qualname: str) -> None:
-    problems = annotation_problems(SIGNATURES[qualname])
+    problems = annotation_problems(SIGNATURES[qualname]) - allowed_problems(qualname)
     assert not problems, f"{qualname}{inspect.signature(SIGNATURES[qualname])}: {sorted(problems)}"
 
 
@@ -250,6 +269,7 @@ def test_public_class_attributes_have_no_any_and_no_private_types() -> None:
         for name, annotation in get_type_hints(cls, include_extras=True).items():
             if not name.startswith("_") and name != "model_config":
                 walk(annotation, found)
+        found.problems -= allowed_problems(qualname)
         if found.problems:
             bad[qualname] = found.problems
     assert not bad, f"{len(bad)} public classes expose Any or private types: {dict(list(bad.items())[:10])}"

@@ -248,7 +248,7 @@ class _ThreadCommon:
         if thread.forked_from_id is not None:  # codex gives a fork its source's tools: they answer there too
             session.tools.copy(thread.forked_from_id, thread.id)
 
-    def use_tools(self, tools: Iterable[Callable[..., Any] | Tool]) -> None:
+    def use_tools(self, tools: Iterable[Callable[..., object] | Tool]) -> None:
         """Answer this thread's calls of ``tools`` from this client.
 
         ``thread_start(tools=...)`` does this for the thread it starts, and

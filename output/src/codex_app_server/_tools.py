@@ -37,7 +37,7 @@ __all__ = ["Tool", "ToolRegistry", "ToolResult", "as_tool", "tool"]
 
 logger = logging.getLogger("codex_app_server")
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 # Where @tool leaves its Tool on the function it returns unchanged.
 _TOOL_ATTRIBUTE = "__codex_tool__"
@@ -67,7 +67,7 @@ class Tool:
     JSON Schema is the tool's input schema.
     """
 
-    function: Callable[..., Any]
+    function: Callable[..., object]
     name: str
     description: str
     namespace: str | None
@@ -79,7 +79,7 @@ class Tool:
         return self.name if self.namespace is None else f"{self.namespace}.{self.name}"
 
     @property
-    def input_schema(self) -> dict[str, Any]:
+    def input_schema(self) -> dict[str, v2_all.JsonValue]:
         """The JSON Schema of the tool's arguments (an object with one property per parameter)."""
         return self.arguments.model_json_schema()
 
@@ -89,10 +89,10 @@ class Tool:
             {"type": _tag(v2_all.FunctionDynamicToolNamespaceTool), **self._fields()}
         )
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> dict[str, object]:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
 
-    def validated(self, arguments: object) -> dict[str, Any]:
+    def validated(self, arguments: object) -> dict[str, object]:
         """The keyword arguments of a call, validated against the signature; raises :class:`ToolArgumentsError`."""
         if arguments is None:
             arguments = {}
@@ -168,7 +168,7 @@ def tool(
     return mark if function is None else mark(function)
 
 
-def as_tool(value: Callable[..., Any] | Tool) -> Tool:
+def as_tool(value: Callable[..., object] | Tool) -> Tool:
     """The :class:`Tool` of a decorated function, a plain function, or a Tool."""
     if isinstance(value, Tool):
         return value
@@ -181,7 +181,7 @@ def as_tool(value: Callable[..., Any] | Tool) -> Tool:
 
 
 def make_tool(
-    function: Callable[..., Any],
+    function: Callable[..., object],
     *,
     name: str | None = None,
     description: str | None = None,
@@ -195,7 +195,7 @@ def make_tool(
     return Tool(function, tool_name, description or summary or tool_name, namespace, arguments)
 
 
-def arguments_model(function: Callable[..., Any], name: str, docs: Mapping[str, str]) -> type[BaseModel]:
+def arguments_model(function: Callable[..., object], name: str, docs: Mapping[str, str]) -> type[BaseModel]:
     """The pydantic model of ``function``'s parameters: what the model must send, checked before the call."""
     signature = inspect.signature(function)
     hints = typing.get_type_hints(function, include_extras=True)
@@ -255,7 +255,7 @@ def parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
 # ---------------------------------------------------------------- specs
 
 
-def tool_specs(tools: Iterable[Callable[..., Any] | Tool]) -> tuple[list[Tool], list[v2_all.DynamicToolSpec]]:
+def tool_specs(tools: Iterable[Callable[..., object] | Tool]) -> tuple[list[Tool], list[v2_all.DynamicToolSpec]]:
     """The tools of ``thread_start(tools=...)`` and their ``dynamicTools`` declarations.
 
     Top-level tools first, then one namespace per distinct namespace (in
@@ -361,13 +361,14 @@ async def call_async(tool: Tool, arguments: object) -> v2_all.DynamicToolCallRes
     except ToolArgumentsError as exc:
         return failure(str(exc))
     try:
-        return response(*content_items(await tool.function(**kwargs)))
+        return response(*content_items(await _awaited(tool.function(**kwargs))))
     except Exception as exc:
         logger.info("tool %s raised %s", tool.qualified_name, exception_text(exc))
         return failure(exception_text(exc))
 
 
-async def _awaited(value: typing.Awaitable[Any]) -> Any:
+async def _awaited(value: object) -> object:
+    assert inspect.isawaitable(value)
     return await value
 
 
