@@ -148,9 +148,15 @@ def codex_config_toml(base_url: str) -> str:
     return "".join(f"{key} = {toml_value(value)}\n" for key, value in settings.items())
 
 
-def snippet_env(home: Path, binary: str) -> dict[str, str]:
-    env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "TMPDIR") if key in os.environ}
-    env.update(HOME=str(home), CODEX_BIN=binary, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+def snippet_env(home: Path) -> dict[str, str]:
+    """A user's environment: ``CODEX_BIN`` only when the tests were given one.
+
+    Otherwise the snippet finds codex as a user of the ``[bin]`` extra does
+    (the ``codex_cli_bin`` package; no ``codex`` on ``PATH`` is assumed).
+    """
+    keep = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "TMPDIR", "CODEX_BIN")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.update(HOME=str(home), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     return env
 
 
@@ -199,14 +205,14 @@ def test_readme_snippet_runs(snippet: Snippet, tmp_path: Path) -> None:
             proc = subprocess.run(
                 [sys.executable, str(script)],
                 cwd=work,
-                env=snippet_env(home, binary),
+                env=snippet_env(home),
                 capture_output=True,
                 text=True,
                 timeout=SNIPPET_TIMEOUT,
             )
         finally:
             if scenario.starts_daemon:
-                stop_daemon(binary, snippet_env(home, binary), home / ".codex")
+                stop_daemon(binary, snippet_env(home), home / ".codex")
         requests = len(provider.requests)
     where = f"README.md:{snippet.line} ({snippet.id})"
     assert proc.returncode == 0, f"{where} exited {proc.returncode}:\n{proc.stderr[-3000:]}"

@@ -310,3 +310,41 @@ def test_not_found_lists_every_source_and_the_install_hint(no_codex: Path) -> No
     for needle in ("codex_bin", "CODEX_BIN", "codex_cli_bin", "PATH", "pip install 'codex-app-server[bin]'"):
         assert needle in message
     assert isinstance(err, CodexError)
+
+
+def test_codex_binary_is_public_and_is_what_the_sdk_launches(
+    no_codex: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codex_app_server
+
+    bundled = make_executable(tmp_path / "bundle" / "codex")
+    _fake_bundle(monkeypatch, bundled)
+    assert codex_app_server.codex_binary() == bundled
+    explicit = make_executable(tmp_path / "explicit" / "codex")
+    assert codex_app_server.codex_binary(AppServerConfig(codex_bin=explicit)) == explicit
+    with pytest.raises(BinaryNotFoundError):
+        codex_app_server.codex_binary(AppServerConfig(codex_bin=tmp_path / "nope"))
+
+
+def test_server_command_is_the_launch_argv_with_another_listen_url(
+    no_codex: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = make_executable(tmp_path / "bin" / "codex")
+    config = AppServerConfig(
+        codex_bin=binary, config_overrides={"model": "m", "features.plugins": False}, extra_args=("--strict-config",)
+    )
+    assert config.server_command() == build_argv(config, binary)
+    assert config.server_command(listen="ws://127.0.0.1:0") == [
+        binary,
+        "-c",
+        'model="m"',
+        "-c",
+        "features.plugins=false",
+        "--strict-config",
+        "app-server",
+        "--listen",
+        "ws://127.0.0.1:0",
+    ]
+    for bad in ("", "--ws-auth"):
+        with pytest.raises(ValueError, match="listen"):
+            config.server_command(listen=bad)

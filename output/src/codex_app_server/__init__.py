@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._answers import DeferredAnswer, defer_answer
 from ._api_base import RunResult
-from ._config import AppServerConfig
+from ._config import AppServerConfig, codex_binary
 from ._errors import (
     AuthenticationError,
     BinaryNotFoundError,
@@ -118,6 +118,7 @@ __all__ = [
     "UnknownNotification",
     "__version__",
     "async_retry_on_overload",
+    "codex_binary",
     "defer_answer",
     "is_retryable_error",
     "retry_on_overload",

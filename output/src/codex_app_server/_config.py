@@ -1,7 +1,7 @@
 """How the ``codex app-server`` process is found, launched and introduced.
 
 :class:`AppServerConfig` is an immutable description of one app-server
-process; :func:`resolve_codex_binary`, :func:`build_argv` and
+process; :func:`codex_binary`, :meth:`AppServerConfig.server_command` and
 :func:`build_env` turn it into what :class:`subprocess.Popen` needs, and
 :func:`initialize_params` into the ``initialize`` handshake params (generated models).
 
@@ -38,6 +38,7 @@ __all__ = [
     "build_env",
     "check_cwd",
     "checked_capabilities",
+    "codex_binary",
     "directory_problem",
     "initialize_capabilities",
     "initialize_params",
@@ -102,7 +103,7 @@ class AppServerConfig:
 
     Attributes:
         codex_bin: The codex executable (path, or a name looked up on PATH).
-            ``None`` resolves it; see :func:`resolve_codex_binary`.
+            ``None`` resolves it; see :func:`codex_binary`.
         extra_args: Top-level codex arguments placed after the ``-c``
             overrides and before ``app-server``, e.g. ``("--strict-config",)``
             (turns an unknown ``-c`` key into a startup error) or
@@ -195,6 +196,18 @@ class AppServerConfig:
         check_cwd(self)
         if self.capabilities is not None:
             object.__setattr__(self, "capabilities", checked_capabilities(self.capabilities))
+
+    def server_command(self, listen: str = "stdio://") -> list[str]:
+        """The exact command line of an app-server with this config, listening on ``listen``.
+
+        ``[codex, -c key=value ..., *extra_args, "app-server", "--listen", listen]``,
+        with the codex of :func:`codex_binary`: what the SDK runs itself
+        (``listen="stdio://"``), or, to start a server by hand that clients
+        reach with ``Codex.connect``, ``"ws://127.0.0.1:0"`` (append
+        ``--ws-auth ...`` flags) or ``"unix://PATH"``. Raises
+        :class:`BinaryNotFoundError` when no codex is found.
+        """
+        return build_argv(self, codex_binary(self), listen=listen)
 
 
 def check_cwd(config: AppServerConfig) -> None:
@@ -300,15 +313,17 @@ def _check_env(env: Mapping[str, str | None]) -> None:
             raise ValueError(f"environment variable {key} must be a str without NUL")
 
 
-def build_argv(config: AppServerConfig, binary: str) -> list[str]:
-    """``[binary, -c k=v ..., *extra_args, "app-server", "--listen", "stdio://"]``."""
+def build_argv(config: AppServerConfig, binary: str, *, listen: str = "stdio://") -> list[str]:
+    """``[binary, -c k=v ..., *extra_args, "app-server", "--listen", listen]``."""
+    if not isinstance(listen, str) or not listen or listen.startswith("-"):
+        raise ValueError(f"listen must be a URL such as 'stdio://' or 'ws://127.0.0.1:0', got {listen!r}")
     return [
         binary,
         *_override_args(config.config_overrides),
         *config.extra_args,
         "app-server",
         "--listen",
-        "stdio://",
+        listen,
     ]
 
 
@@ -421,6 +436,17 @@ def _check_opt_outs(methods: list[str], where: str) -> None:
             close = difflib.get_close_matches(method, list(NOTIFICATION_EVENTS), n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(f"{where}: opt_out_notification_methods: unknown notification {method!r}{hint}")
+
+
+def codex_binary(config: AppServerConfig | None = None) -> str:
+    """The absolute path of the codex executable the SDK would launch for ``config``.
+
+    The same search as every ``Codex()`` (see :func:`resolve_codex_binary`):
+    use it to run codex yourself, e.g. ``codex app-server daemon stop`` or a
+    server started by hand (:meth:`AppServerConfig.server_command`). Raises
+    :class:`BinaryNotFoundError` naming every place it looked.
+    """
+    return resolve_codex_binary(config)
 
 
 def resolve_codex_binary(config: AppServerConfig | None = None) -> str:
