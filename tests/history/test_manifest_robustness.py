@@ -155,7 +155,7 @@ def test_a_default_answer_the_schema_no_longer_accepts_is_a_clear_error(tmp_path
 
 
 def test_every_default_answer_validates_with_the_generated_response_model() -> None:
-    from codex_app_server._requester import validate
+    from codex_app_server._wire import validate
     from codex_app_server.generated.server_requests import SERVER_REQUESTS, ServerRequestHandler
 
     handler = ServerRequestHandler()

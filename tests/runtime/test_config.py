@@ -20,7 +20,7 @@ from codex_app_server._errors import (
     BinaryNotFoundError,
     CodexError,
 )
-from codex_app_server._requester import model_to_wire
+from codex_app_server._wire import model_to_wire
 
 from .support import _tomllib, make_executable
 

@@ -24,7 +24,7 @@ from codex_app_server._errors import (
     ServerBusyError,
     TransportClosedError,
 )
-from codex_app_server._requester import AsyncRequester
+from codex_app_server._requester import AsyncRequester, initialize_call
 from codex_app_server._retry import retry_on_overload
 from codex_app_server._rpc import RpcConnection, ServerRequestContext
 from codex_app_server._session import handshake
@@ -51,7 +51,7 @@ def test_request_response_and_params_omission(connect: Callable[..., tuple[RpcCo
 def test_initialize_handshake(connect: Callable[..., tuple[RpcConnection, StdioTransport]]) -> None:
     inbox = Inbox()
     conn, _ = connect(on_notification=inbox)
-    result = handshake(conn, AppServerConfig(client_name="t", client_version="1", startup_timeout=10))
+    result = handshake(conn, AppServerConfig(client_name="t", client_version="1", startup_timeout=10), initialize_call)
     assert result.user_agent == "fake_stdio_server/0.0.0"
     assert inbox.wait_for("fake/clientNotification") == {"method": "initialized"}
 

@@ -19,6 +19,7 @@ from codex_app_server._errors import (
     InvalidRequestError,
     JsonRpcError,
 )
+from codex_app_server._requester import initialize_call
 from codex_app_server._routing import Router
 from codex_app_server._rpc import RpcConnection
 from codex_app_server._session import handshake
@@ -105,7 +106,7 @@ def test_real_app_server_handshake_and_close(tmp_path: Path) -> None:
     try:
         with pytest.raises(InvalidRequestError, match="Not initialized"):
             conn.call("configRequirements/read")
-        result = handshake(conn, config)
+        result = handshake(conn, config, initialize_call)
         assert result.codex_home
         assert isinstance(conn.call("configRequirements/read"), dict)  # no params member at all
         with pytest.raises(JsonRpcError):

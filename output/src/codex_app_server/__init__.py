@@ -40,10 +40,10 @@ from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput
 from ._lazy import lazy_exports as _lazy_exports
 from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect
-from ._requester import OMIT, Omit
 from ._retry import RetryOptions, async_retry_on_overload, retry_on_overload
 from ._tools import Tool, ToolResult, tool
 from ._version import __version__
+from ._wire import OMIT, Omit
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
 from .generated.client import AppServerClient, AsyncAppServerClient
 from .generated.server_requests import AsyncServerRequestHandler, NoHandlerError, ServerRequestHandler

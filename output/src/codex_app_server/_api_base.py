@@ -18,15 +18,17 @@ from pydantic import BaseModel
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
 from ._config import AppServerConfig
-from ._connect import ConnectMethods, HandlerT
+from ._connect import AsyncStarter, ConnectMethods, HandlerT, stop_when_collected
 from ._errors import ResponseValidationError, TurnFailedError
 from ._lazy import LazyModule
 from ._login import AsyncLoginHandle, LoginHandle
-from ._reconnect import Reconnect
-from ._requester import OMIT, Omit, checked_model, model_to_wire
-from ._routing import TURN_COMPLETED, TurnWatch, turn_id_of
+from ._reconnect import Reconnect, reconnect_policy
+from ._requester import checked_model, initialize_call
+from ._routing import TURN_COMPLETED, TurnWatch, decode_notification, turn_id_of
 from ._rpc import JsonObject
-from ._session import AsyncStarter, Session, decode_notification, in_worker_thread, stop_when_collected
+from ._session import Session
+from ._threads import in_worker_thread
+from ._wire import OMIT, Omit, model_to_wire
 from ._tools import Tool, tool_specs
 
 # Models are named through v2_all (and the notification union through its
@@ -384,8 +386,6 @@ class _CodexCommon(ConnectMethods[HandlerT], Generic[HandlerT]):
         handler: HandlerT | None,
         reconnect: Reconnect | bool,
     ) -> Self:
-        from ._reconnect import reconnect_policy
-
         client = cls.__new__(cls)
         client._open(config, handler, endpoint, reconnect_policy(reconnect))
         return client
@@ -408,7 +408,7 @@ class CodexBase(_CodexCommon[ServerRequestHandler]):
         reconnect: Reconnect | None = None,
     ) -> None:
         self._config = config
-        self._session = Session(self._config, handler, endpoint, reconnect)
+        self._session = Session(self._config, handler, endpoint, reconnect, initialize=initialize_call)
         self._metadata = self._session.start()
         self._finalizer = stop_when_collected(self, self._session)
         self._client = AppServerClient(
@@ -593,7 +593,7 @@ class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandl
         reconnect: Reconnect | None = None,
     ) -> None:
         self._config = config
-        self._session = Session(self._config, handler, endpoint, reconnect)
+        self._session = Session(self._config, handler, endpoint, reconnect, initialize=initialize_call)
         self._finalizer = stop_when_collected(self, self._session)
         self._starter = AsyncStarter(self._session, self._started)
         self._client = AsyncAppServerClient(

@@ -23,6 +23,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ._errors import BinaryNotFoundError
+from ._param_checks import directory_problem, summarize
+from ._version import __version__
 
 # Named through v2_all, which imports a model on first use: the annotations
 # below resolve at run time (get_type_hints) without importing it here.
@@ -39,7 +41,6 @@ __all__ = [
     "check_cwd",
     "checked_capabilities",
     "codex_binary",
-    "directory_problem",
     "initialize_capabilities",
     "initialize_params",
     "resolve_codex_binary",
@@ -223,15 +224,6 @@ def check_cwd(config: AppServerConfig) -> None:
         raise ValueError(f"AppServerConfig.cwd={os.fspath(config.cwd)!r}: {problem}")
 
 
-def directory_problem(path: str) -> str | None:
-    """Why ``path`` is not a usable working directory on this machine, or None."""
-    if not os.path.exists(path):
-        return "no such directory"
-    if not os.path.isdir(path):
-        return "not a directory"
-    return None
-
-
 def toml_key(key: str) -> str:
     """A TOML key: bare when possible, else a quoted basic string."""
     if not isinstance(key, str):
@@ -359,12 +351,8 @@ def initialize_params(config: AppServerConfig) -> InitializeParams:
     Built with the generated models, so a schema change to the handshake
     shows up here in ``mypy``. Only what is set here is sent.
     """
-    from .generated import v2_all
-
     version = config.client_version
     if version is None:
-        from ._version import __version__
-
         version = __version__
     client_info = v2_all.ClientInfo(name=config.client_name, title=config.client_title, version=version)
     return v2_all.InitializeParams(client_info=client_info, capabilities=initialize_capabilities(config))
@@ -396,8 +384,6 @@ def checked_capabilities(value: object) -> InitializeCapabilities:
     otherwise be sent and ignored.
     """
     from pydantic import ValidationError
-
-    from ._param_checks import summarize
 
     model = v2_all.InitializeCapabilities
     where = "AppServerConfig.capabilities"

@@ -10,7 +10,9 @@ options that only shape a spawned child.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -18,7 +20,10 @@ from typing_extensions import Self  # pydantic's own dependency; typing.Self nee
 
 from ._config import AppServerConfig, resolve_codex_binary
 from ._lazy import LazyModule
-from ._reconnect import Reconnect
+from ._reconnect import Reconnect, reconnect_policy
+from ._rpc import RpcConnection
+from ._session import AnyHandler, Initialize, Session
+from ._threads import in_worker_thread
 from ._transports.endpoints import (
     Auth,
     Endpoint,
@@ -31,13 +36,24 @@ from ._transports.endpoints import (
 from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl  # only annotations name it: OpenSSL costs ~7 MB of RSS
 
-    from ._session import AnyHandler, Session
+    from .generated.v2_all import InitializeResponse
 else:
     ssl = LazyModule("ssl")  # the annotations still resolve (typing.get_type_hints)
 
-__all__ = ["AuthOptions", "ConnectMethods", "HandlerT", "command_target", "daemon_target", "open_session", "url_target"]
+__all__ = [
+    "AsyncStarter",
+    "AuthOptions",
+    "ConnectMethods",
+    "HandlerT",
+    "command_target",
+    "daemon_target",
+    "open_session",
+    "stop_when_collected",
+    "url_target",
+]
 
 PathLike = str | os.PathLike[str]
 HandlerT = TypeVar("HandlerT", bound=AsyncServerRequestHandler | ServerRequestHandler)
@@ -199,10 +215,69 @@ def _auth(options: AuthOptions) -> Auth | None:
 
 
 def open_session(
-    config: AppServerConfig, endpoint: Endpoint, handler: AnyHandler | None, reconnect: Reconnect | bool
+    config: AppServerConfig,
+    endpoint: Endpoint,
+    handler: AnyHandler | None,
+    reconnect: Reconnect | bool,
+    initialize: Initialize,
 ) -> Session:
     """The (unstarted) session of a client connecting to ``endpoint``, with its reconnect policy."""
-    from ._reconnect import reconnect_policy
-    from ._session import Session
+    return Session(config, handler, endpoint, reconnect_policy(reconnect), initialize=initialize)
 
-    return Session(config, handler, endpoint, reconnect_policy(reconnect))
+
+# -- the lifecycle a client of a session shares (Codex, AsyncCodex, and the low-level clients)
+
+
+def stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
+    """Stop the app-server (or drop the connection) of a client garbage-collected without close().
+
+    The reader threads keep the session alive, so the client object is the
+    one to watch. The stop runs on its own thread: a finalizer may fire on
+    any thread (an event loop's included) and must not block it. At
+    interpreter exit the transport's own finalizer stops the child instead,
+    synchronously.
+    """
+    finalizer = weakref.finalize(client, _stop_in_background, session)
+    finalizer.atexit = False
+    return finalizer
+
+
+def _stop_in_background(session: Session) -> None:
+    threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
+
+
+class AsyncStarter:
+    """Starts a session once from an event loop (on first use, or on ``async with``) and hands out its connection.
+
+    ``on_started`` runs once the server answered ``initialize``.
+    """
+
+    def __init__(self, session: Session, on_started: Callable[[], None]) -> None:
+        self._session = session
+        self._on_started = on_started
+        self._lock: asyncio.Lock | None = None
+        self.metadata: InitializeResponse | None = None
+
+    async def rpc(self) -> RpcConnection:
+        """The live connection, starting the session first if need be."""
+        session = self._session
+        rpc = session.rpc
+        if rpc is not None and self.metadata is not None:
+            if rpc.closed_error is not None and session.reconnect is not None:  # rare: wait off the loop
+                return await in_worker_thread(session.current_rpc)
+            return rpc
+        await self.start()
+        return session.current_rpc()
+
+    async def start(self) -> InitializeResponse:
+        """Launch (or connect) and initialise, once; later calls return the first answer."""
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.metadata is None:
+                self._session.loop = asyncio.get_running_loop()
+                self.metadata = await in_worker_thread(self._session.start)
+                self._on_started()
+        return self.metadata

@@ -6,7 +6,8 @@ accepted only because received enums stay open to newer servers: what we
 send must be a value this server knows). Both name the parameter and, for an
 enum, its allowed values, instead of pydantic's multi-line dump.
 :func:`local_path_problems` checks ``cwd`` params when the app-server runs
-on this machine.
+on this machine, with :func:`directory_problem` (which checks the config's
+``cwd`` too).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ._config import directory_problem
-
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-__all__ = ["local_path_problems", "summarize", "unknown_enum_values"]
+__all__ = ["directory_problem", "local_path_problems", "summarize", "unknown_enum_values"]
 
 _LOCAL_PATH_PARAMS = ("cwd",)
 
@@ -96,3 +95,12 @@ def local_path_problems(wire: object) -> Iterator[str]:
         problem = directory_problem(path)
         if problem:
             yield f"{name}={path!r}: {problem} on this machine"
+
+
+def directory_problem(path: str) -> str | None:
+    """Why ``path`` is not a usable working directory on this machine, or None."""
+    if not os.path.exists(path):
+        return "no such directory"
+    if not os.path.isdir(path):
+        return "not a directory"
+    return None

@@ -14,14 +14,13 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from functools import cache
-from typing import TYPE_CHECKING, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
 
 from ._config import AppServerConfig
-from ._connect import ConnectMethods
+from ._connect import AsyncStarter, ConnectMethods, open_session, stop_when_collected
 from ._errors import (
     METHOD_NOT_FOUND,
     JsonRpcError,
@@ -33,7 +32,10 @@ from ._lazy import LazyModule
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
 from ._reconnect import Reconnect
 from ._rpc import RpcConnection
+from ._session import Session
+from ._threads import in_worker_thread, wake_threadsafe
 from ._versions import describe, missing_fields, upgrade_hint
+from ._wire import OMIT, Omit, to_wire, validate, validate_sent
 from .generated import v2_all
 from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
 
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
     import asyncio
     import ssl
 
-    from ._session import AsyncStarter, Session
     from ._transports.endpoints import Endpoint
 else:
     ssl = LazyModule("ssl")  # the annotations still resolve (typing.get_type_hints)
@@ -52,57 +53,7 @@ else:
 PathLike = str | os.PathLike[str]
 
 
-class Omit:
-    """Type of :data:`OMIT`: "argument not given, do not send the field"."""
-
-    _instance: Omit | None = None
-
-    def __new__(cls) -> Omit:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "OMIT"
-
-
-OMIT: Final = Omit()
-
 Fields = Mapping[str, object]  # a method's keyword arguments, by params-model field name
-
-
-@cache
-def _adapter(type_form: object) -> TypeAdapter[object]:
-    return TypeAdapter(type_form)
-
-
-def validate(type_form: object, raw: object, context: dict[str, object] | None = None) -> object:
-    """Validate ``raw`` into a generated model class or union alias."""
-    if isinstance(type_form, type) and issubclass(type_form, BaseModel):
-        return type_form.model_validate(raw, context=context)
-    return _adapter(type_form).validate_python(raw, context=context)
-
-
-def validate_sent(type_form: object, raw: object) -> object:
-    """Validate what we send: strictly (a union's fallback variant, for reading only, is refused)."""
-    from .generated._models._base import SENDING  # noqa: PLC0415  (generated: loaded with the first params)
-
-    return validate(type_form, raw, SENDING)
-
-
-def to_wire(type_form: object, value: object) -> object:
-    """JSON-ready dump of a validated value: wire names, unset fields left out."""
-    if isinstance(value, BaseModel):
-        return model_to_wire(value)
-    return _adapter(type_form).dump_python(value, mode="json", by_alias=True, exclude_unset=True)
-
-
-def model_to_wire(value: BaseModel) -> dict[str, object]:
-    """JSON-ready dump of a model: wire names, unset fields left out."""
-    return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 def build_params(method: str, params_type: object, fields: Mapping[str, object]) -> object:
@@ -182,6 +133,19 @@ def _wire_params(
     return params
 
 
+# The handshake's method (the session sends it through :func:`initialize_call`).
+_INITIALIZE = "initialize"
+
+
+def initialize_call(rpc: RpcConnection, params: v2_all.InitializeParams, timeout: float) -> v2_all.InitializeResponse:
+    """``initialize`` sent as every request is (params validated, answer parsed): the session's handshake call."""
+    response = SyncRequester(rpc, timeout)._request(
+        _INITIALIZE, v2_all.InitializeParams, v2_all.InitializeResponse, {}, whole=params
+    )
+    assert isinstance(response, v2_all.InitializeResponse)
+    return response
+
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
@@ -240,10 +204,7 @@ class SyncRequester(ConnectMethods[ServerRequestHandler]):
         handler: ServerRequestHandler | None,
         reconnect: Reconnect | bool,
     ) -> Self:
-        from ._connect import open_session
-        from ._session import stop_when_collected
-
-        session = open_session(config, endpoint, handler, reconnect)
+        session = open_session(config, endpoint, handler, reconnect, initialize_call)
         session.start()  # on failure it has closed what it opened
         client = cls(session.current_rpc, config.request_timeout, local_filesystem=session.local_filesystem)
         client.server_version = session.server_version
@@ -326,10 +287,7 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
         handler: AsyncServerRequestHandler | ServerRequestHandler | None,
         reconnect: Reconnect | bool,
     ) -> Self:
-        from ._connect import open_session
-        from ._session import AsyncStarter, stop_when_collected
-
-        session = open_session(config, endpoint, handler, reconnect)
+        session = open_session(config, endpoint, handler, reconnect, initialize_call)
         starter = AsyncStarter(session, lambda: setattr(client, "server_version", session.server_version))
         client = cls(starter.rpc, config.request_timeout, local_filesystem=session.local_filesystem)
         client._session, client._starter = session, starter
@@ -350,8 +308,6 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
         session = self._session
         if session is None:
             raise _borrowed(self, "AsyncCodex")
-        from ._session import in_worker_thread
-
         if self._finalizer is not None:
             self._finalizer.detach()
         await in_worker_thread(session.close)
@@ -409,16 +365,3 @@ async def _answer(request: Future[object], timeout: float | None) -> object:
         request.add_done_callback(lambda _: wake_threadsafe(loop, ready))
         await asyncio.wait_for(ready, timeout)
     return request.result()
-
-
-def wake_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
-    """Resolve ``future`` from another thread (the reader), unless it is done or its loop closed."""
-
-    def set_done() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    try:
-        loop.call_soon_threadsafe(set_done)
-    except RuntimeError:  # loop closed: nobody is waiting any more
-        pass

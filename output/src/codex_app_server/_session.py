@@ -12,25 +12,23 @@ import functools
 import inspect
 import logging
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
 from ._answers import PendingRequest, PendingRequests, current_request
 from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
-from ._requester import model_to_wire, to_wire, validate
 from ._routing import Router, TurnWatch
 from ._rpc import JsonObject, RawNotification, RpcConnection, ServerRequestContext
 from ._tools import Tool, ToolRegistry, call_async, call_sync, is_async
 from ._transports import StdioTransport, Transport
 from ._versions import note_server_version, server_version_from_user_agent
 from ._waiters import Waiters
-from .generated import notifications, v2_all
-from .generated.notifications import NOTIFICATION_EVENTS
+from ._wire import model_to_wire, to_wire, validate
+from .generated import v2_all
 from .generated.server_requests import (
     SERVER_REQUESTS,
     AsyncServerRequestHandler,
@@ -44,63 +42,22 @@ if TYPE_CHECKING:
     # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS).
     import asyncio
 
-    # pydantic's JsonValue costs 1-4 MB to import (pydantic.types): here it
-    # is an annotation only, so importing the SDK does not pay for it.
-    from pydantic import JsonValue
-
     from ._reconnect import Reconnect
     from ._transports.endpoints import Endpoint
-    from .generated.notifications import Notification
-    from .generated.v2_all import InitializeResponse
-
-    RawParams = dict[str, JsonValue]
+    from .generated.v2_all import InitializeParams, InitializeResponse
 
 logger = logging.getLogger("codex_app_server")
 
 AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
+# The typed ``initialize`` request (connection, params, timeout): the client layer above hands it down.
+Initialize = Callable[[RpcConnection, "InitializeParams", float], "InitializeResponse"]
 
 _REQUEST_RESOLVED = "serverRequest/resolved"
 
 
-def decode_notification(method: str, params: JsonObject) -> Notification:
-    """The typed event for a raw notification; never raises."""
-    validate = _validators.get(method)
-    if validate is None:
-        event_cls = NOTIFICATION_EVENTS.get(method)
-        if event_cls is None:
-            logger.debug("unknown notification method %s", method)
-            return notifications.UnknownNotification(
-                method=method, params=cast("RawParams", params), reason="unknown method"
-            )
-        # The validator itself rather than model_validate(): the same result
-        # without its Python-level argument checks, ~0.5 µs of a delta's ~3.
-        validate = _validators[method] = event_cls.__pydantic_validator__.validate_python
-    try:
-        event: Notification = validate({"method": method, "params": params})
-        return event
-    except ValidationError as exc:
-        logger.debug("notification %s did not validate: %s", method, _where_invalid(exc))
-        return notifications.UnknownNotification(method=method, params=cast("RawParams", params), reason=str(exc))
-
-
-# method -> its event's bound validate_python: one dict lookup per notification
-# on the consumer's hot path (instead of the lazy table and the class).
-_validators: dict[str, Callable[[object], Notification]] = {}
-
-
-def _where_invalid(exc: ValidationError) -> str:
-    """Where and how validation failed, without the input values: params may carry secrets."""
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in errors[:5])
-
-
-def handshake(rpc: RpcConnection, config: AppServerConfig) -> InitializeResponse:
-    """``initialize`` through the typed client (within ``startup_timeout``), then ``initialized``."""
-    from .generated.client import AppServerClient
-
-    params = initialize_params(config)
-    client = AppServerClient(rpc, config.startup_timeout)
-    response = client.initialize(client_info=params.client_info, capabilities=params.capabilities)
+def handshake(rpc: RpcConnection, config: AppServerConfig, initialize: Initialize) -> InitializeResponse:
+    """``initialize`` (the typed call given, within ``startup_timeout``), then ``initialized``."""
+    response = initialize(rpc, initialize_params(config), config.startup_timeout)
     rpc.notify("initialized")
     return response
 
@@ -118,8 +75,11 @@ class Session:
         handler: AnyHandler | None = None,
         endpoint: Endpoint | None = None,
         reconnect: Reconnect | None = None,
+        *,
+        initialize: Initialize,
     ) -> None:
         self.config = config
+        self._initialize = initialize
         self.endpoint = endpoint
         # A spawned child is not reconnected to.
         self.reconnect: Reconnect | None = reconnect if endpoint is not None else None
@@ -197,7 +157,7 @@ class Session:
         self.rpc = rpc  # close() must reach it while initialize waits
         rpc.start()
         try:
-            metadata = handshake(rpc, self.config)
+            metadata = handshake(rpc, self.config, self._initialize)
             self.server_version = server_version_from_user_agent(metadata.user_agent)
             note_server_version(self.server_version)
             return rpc, metadata
@@ -513,70 +473,3 @@ async def _answer_async(pending: PendingRequest, fn: Callable[[object], object],
         current_request().reset(token)
     if pending.deferred is None or isinstance(result, Exception):
         pending.answer(result)
-
-
-# -- the lifecycle a client of a session shares (Codex, AsyncCodex, and the low-level clients)
-
-R = TypeVar("R")
-
-
-def stop_when_collected(client: object, session: Session) -> weakref.finalize[[Session], object]:
-    """Stop the app-server (or drop the connection) of a client garbage-collected without close().
-
-    The reader threads keep the session alive, so the client object is the
-    one to watch. The stop runs on its own thread: a finalizer may fire on
-    any thread (an event loop's included) and must not block it. At
-    interpreter exit the transport's own finalizer stops the child instead,
-    synchronously.
-    """
-    finalizer = weakref.finalize(client, _stop_in_background, session)
-    finalizer.atexit = False
-    return finalizer
-
-
-def _stop_in_background(session: Session) -> None:
-    threading.Thread(target=session.close, name="codex-app-server-finalizer", daemon=True).start()
-
-
-async def in_worker_thread(blocking: Callable[..., R], *args: object) -> R:
-    """Run a blocking call on the loop's default executor, so the event loop keeps running."""
-    import asyncio
-
-    return await asyncio.get_running_loop().run_in_executor(None, blocking, *args)
-
-
-class AsyncStarter:
-    """Starts a session once from an event loop (on first use, or on ``async with``) and hands out its connection.
-
-    ``on_started`` runs once the server answered ``initialize``.
-    """
-
-    def __init__(self, session: Session, on_started: Callable[[], None]) -> None:
-        self._session = session
-        self._on_started = on_started
-        self._lock: asyncio.Lock | None = None
-        self.metadata: InitializeResponse | None = None
-
-    async def rpc(self) -> RpcConnection:
-        """The live connection, starting the session first if need be."""
-        session = self._session
-        rpc = session.rpc
-        if rpc is not None and self.metadata is not None:
-            if rpc.closed_error is not None and session.reconnect is not None:  # rare: wait off the loop
-                return await in_worker_thread(session.current_rpc)
-            return rpc
-        await self.start()
-        return session.current_rpc()
-
-    async def start(self) -> InitializeResponse:
-        """Launch (or connect) and initialise, once; later calls return the first answer."""
-        import asyncio
-
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self.metadata is None:
-                self._session.loop = asyncio.get_running_loop()
-                self.metadata = await in_worker_thread(self._session.start)
-                self._on_started()
-        return self.metadata

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._requester import wake_threadsafe
 from ._rpc import JsonObject
+from ._threads import wake_threadsafe
 
 if TYPE_CHECKING:
     import asyncio

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator  # noqa: F401
 from typing import Annotated, Literal, Optional, Union, cast  # noqa: F401
 
-from .._requester import OMIT, AsyncRequester, Omit, SyncRequester
+from .._requester import AsyncRequester, SyncRequester
+from .._wire import OMIT, Omit
 
 # Models are named through v2_all, which imports each on first use.
 from . import v2_all
