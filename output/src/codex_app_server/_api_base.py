@@ -28,8 +28,8 @@ from ._routing import TURN_COMPLETED, TurnWatch, decode_notification, turn_id_of
 from ._rpc import JsonObject
 from ._session import Session
 from ._threads import in_worker_thread
-from ._wire import OMIT, Omit, model_to_wire
 from ._tools import Tool, tool_specs
+from ._wire import OMIT, Omit, model_to_wire
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still

@@ -22,7 +22,7 @@ from ._answers import PendingRequest, PendingRequests, current_request
 from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._routing import Router, TurnWatch
-from ._rpc import JsonObject, RawNotification, RpcConnection, ServerRequestContext
+from ._rpc import RawNotification, RpcConnection, ServerRequestContext
 from ._tools import Tool, ToolRegistry, call_async, call_sync, is_async
 from ._transports import StdioTransport, Transport
 from ._versions import note_server_version, server_version_from_user_agent
