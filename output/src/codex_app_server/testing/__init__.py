@@ -25,7 +25,12 @@ the queue is empty the provider answers ``default`` (a short text).
 Concurrent turns ask in no fixed order: ``FakeProvider(respond=f)`` answers
 each request with ``f(request)`` (a :class:`ModelRequest`: its ``prompt``,
 ``tool_outputs``, ``body``), e.g. ``respond=reply_by_prompt({"weather":
-Text("Sunny")})``; ``None`` from ``f`` falls back to the queue. This
+Text("Sunny")})``; ``None`` from ``f`` falls back to the queue.
+:func:`websocket_server` runs an offline ``--listen ws://`` server with a
+capability token for code that connects to a running server, and the pytest
+plugin (``pytest_plugin``, loaded by pytest through the package's entry point)
+gives the fixtures ``fake_provider``, ``offline_codex_config``,
+``offline_codex``, ``offline_async_codex`` and ``offline_websocket_server``. This
 module is imported only when you import it: ``import codex_app_server`` never
 loads it.
 """
@@ -53,6 +58,7 @@ from ._provider import (
     final_text,
 )
 from ._requests import ModelRequest, Responder, reply_by_prompt
+from ._server import WebSocketServer, websocket_server
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -70,11 +76,13 @@ __all__ = [
     "Script",
     "Text",
     "Usage",
+    "WebSocketServer",
     "final_text",
     "isolated_env",
     "offline_config",
     "provider_overrides",
     "reply_by_prompt",
+    "websocket_server",
 ]
 
 #: The variable holding the (fake) API key codex sends to the provider; codex
