@@ -111,6 +111,10 @@ SCENARIOS: dict[str, Scenario] = {
         [final_text("Hello.")], exact_stdout="ticket JIRA-42 {'title': 'Greeting is too long'}\n"
     ),
     "threads-and-login-3": Scenario([], exact_stdout="no login needed for this model provider\n"),
+    "threads-and-login-4": Scenario(
+        [final_text("4."), final_text("8.")],
+        exact_stdout="user: What is 2 + 2?\nassistant: 4.\nuser: And doubled?\nassistant: 8.\n",
+    ),
     "errors-and-retry-1": Scenario(
         [HttpError(500), final_text("Still here.")],
         stdout=["turn failed: turn ", "Still here.", "JSON-RPC error -32600: no rollout found"],

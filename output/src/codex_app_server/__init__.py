@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ._answers import DeferredAnswer, defer_answer
 from ._api_base import RunResult
 from ._config import AppServerConfig, codex_binary
+from ._conversation import Message, conversation
 from ._errors import (
     AuthenticationError,
     BinaryNotFoundError,
@@ -92,6 +93,7 @@ __all__ = [
     "LoginError",
     "LoginHandle",
     "MentionInput",
+    "Message",
     "MethodNotFoundError",
     "MissingExtraError",
     "NoHandlerError",
@@ -119,6 +121,7 @@ __all__ = [
     "__version__",
     "async_retry_on_overload",
     "codex_binary",
+    "conversation",
     "defer_answer",
     "is_retryable_error",
     "retry_on_overload",

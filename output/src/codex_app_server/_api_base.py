@@ -19,6 +19,7 @@ from typing_extensions import Self  # pydantic's own dependency; typing.Self nee
 
 from ._config import AppServerConfig
 from ._connect import AsyncStarter, ConnectMethods, HandlerT, stop_when_collected
+from ._conversation import Message, conversation
 from ._errors import ResponseValidationError, TurnFailedError
 from ._lazy import LazyModule
 from ._login import AsyncLoginHandle, LoginHandle
@@ -463,6 +464,13 @@ class ThreadBase(_ThreadCommon):
         self._codex = codex
         self._client = codex._client
 
+    def conversation(self) -> list[Message]:
+        """What was said on this thread so far: ``(role, text)`` messages, oldest first.
+
+        One ``thread/read`` with its turns; see :func:`codex_app_server.conversation`.
+        """
+        return conversation(self._client.thread_read(thread_id=self.id, include_turns=True))
+
     def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
         self._router.settle(self.id, _INTERRUPT_GRACE_S)
@@ -657,6 +665,13 @@ class AsyncThreadBase(_ThreadCommon):
         super().__init__(codex._session, thread)
         self._codex = codex
         self._client = codex._client
+
+    async def conversation(self) -> list[Message]:
+        """What was said on this thread so far: ``(role, text)`` messages, oldest first.
+
+        One ``thread/read`` with its turns; see :func:`codex_app_server.conversation`.
+        """
+        return conversation(await self._client.thread_read(thread_id=self.id, include_turns=True))
 
     async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
