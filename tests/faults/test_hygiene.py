@@ -15,12 +15,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from codex_app_server import AsyncCodex, Codex, TransportClosedError
+from codex_app_server._transports import StdioTransport
 
+from tests.runtime.support import fake_argv
 from tests.support.fake_provider import FakeProvider
 
 from .support import (
@@ -240,3 +243,22 @@ def test_a_killed_parent_leaves_no_orphan(codex_bin: str) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
     wait_until(lambda: process_gone(child), 10, f"orphaned child {child} to exit")
+
+
+def test_a_close_that_cannot_join_the_reader_still_frees_its_pipes() -> None:
+    """The stdout pump may still be in the close handler when close() stops waiting for it
+    (a loaded machine, a slow handler): the pipes go when the pump ends, not at the next GC."""
+    before = Resources.now()
+    in_handler = threading.Event()
+    release = threading.Event()
+
+    def on_close(_error: BaseException) -> None:
+        in_handler.set()
+        release.wait(10)
+
+    transport = StdioTransport(fake_argv({}))
+    transport.start(lambda _lines: None, on_close)
+    transport.close(timeout=0.05)  # the child exits; the pump is held in on_close past the join
+    assert in_handler.wait(10)
+    release.set()
+    assert settled_leaks(before) == NOTHING

@@ -237,6 +237,11 @@ def _pump_stdout(
                 logger.exception("codex_app_server: message handler failed; messages dropped")
     except (OSError, ValueError) as exc:  # ValueError: stream closed under us
         error = exc
+    finally:
+        # The pump is the stream's only reader: it closes the pipe itself, so
+        # the descriptor goes when the stream ends even when close() gave up
+        # joining this thread (a loaded machine, a slow close handler).
+        _close_quietly(stdout)
     # Give the child a moment to exit and stderr to drain, so the error can
     # carry the exit status and the last words of the process.
     try:
@@ -292,6 +297,8 @@ def _pump_stderr(stderr: IO[bytes], tail: collections.deque[str], tail_lock: thr
                 logger.debug("codex stderr: %s", text)
     except (OSError, ValueError):
         pass
+    finally:
+        _close_quietly(stderr)
 
 
 def _close_quietly(stream: IO[bytes]) -> None:
