@@ -14,7 +14,6 @@ import logging as _logging
 from typing import TYPE_CHECKING
 
 from ._answers import DeferredAnswer, defer_answer
-from ._api_base import RunResult
 from ._config import AppServerConfig, codex_binary
 from ._conversation import Message, conversation
 from ._errors import (
@@ -43,6 +42,7 @@ from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect
 from ._retry import RetryOptions, async_retry_on_overload, retry_on_overload
 from ._tools import Tool, ToolResult, tool
+from ._turns import RunResult
 from ._version import __version__
 from ._wire import OMIT, Omit
 from .generated.api import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle

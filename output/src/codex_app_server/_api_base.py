@@ -7,12 +7,9 @@ typed method per manifest wrapper.
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import BaseModel
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
@@ -20,16 +17,16 @@ from typing_extensions import Self  # pydantic's own dependency; typing.Self nee
 from ._config import AppServerConfig
 from ._connect import AsyncStarter, ConnectMethods, HandlerT, stop_when_collected
 from ._conversation import Message, conversation
-from ._errors import ResponseValidationError, TurnFailedError
+from ._errors import ResponseValidationError
 from ._lazy import LazyModule
 from ._login import AsyncLoginHandle, LoginHandle
 from ._reconnect import Reconnect, reconnect_policy
 from ._requester import checked_model, initialize_call
-from ._routing import TURN_COMPLETED, TurnWatch, decode_notification, turn_id_of
-from ._rpc import JsonObject
+from ._routing import TurnWatch
 from ._session import Session
 from ._threads import in_worker_thread
 from ._tools import Tool, tool_specs
+from ._turns import INTERRUPT_GRACE_S, START_WAIT_S, RunResult, StartingTurn, TurnStartAnswer, TurnState
 from ._wire import OMIT, Omit, model_to_wire
 
 # Models are named through v2_all (and the notification union through its
@@ -49,20 +46,12 @@ if TYPE_CHECKING:
 else:
     ssl = LazyModule("ssl")  # the annotations still resolve (typing.get_type_hints)
 
-logger = logging.getLogger("codex_app_server")
 
 T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
 M = TypeVar("M", bound=BaseModel)
-# The server-request handler a client takes: blocking for Codex, either kind for AsyncCodex.
 PathLike = str | os.PathLike[str]
-
-# How long an interrupted consumer waits for the turn to wind down.
-_INTERRUPT_GRACE_S = 5.0
-# How long interrupt() / steer() wait for turn/started (codex answers turn/start
-# before the turn runs, and refuses both until then); after it they go anyway.
-_START_WAIT_S = 10.0
 
 
 def given(value: T | None) -> T | Omit:
@@ -85,157 +74,6 @@ def response_variant(method: str, expected: type[M], response: object) -> M:
         return response
     raw = model_to_wire(response) if isinstance(response, BaseModel) else response
     raise ResponseValidationError(method, raw, f"expected the {expected.__name__} answer to what was sent")
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What ``Thread.run()`` returns, and what ``TurnHandle.result`` shows.
-
-    ``final_response`` is the text of the last assistant message whose phase
-    is ``final_answer`` or unknown (phase-less); None when there is none.
-    ``items`` are every item the turn completed, in order (commands, file
-    changes, messages ...), not just the summary the server keeps on the turn.
-    """
-
-    final_response: str | None
-    items: list[v2_all.ThreadItem] = field(default_factory=list)
-    usage: v2_all.ThreadTokenUsage | None = None
-    """The thread's token usage as last reported: ``total`` is the running
-    total of the whole thread (every turn so far), ``last`` the last model
-    request alone. None when codex reported none. For this turn's tokens see
-    ``turn_usage``."""
-    turn: v2_all.Turn | None = None
-    """The turn as last reported: the completed turn (status, error, timing)
-    once it ended; while it runs, the started turn."""
-    turn_usage: v2_all.TokenUsageBreakdown | None = None
-    """The tokens of this turn alone: the thread's total after the turn minus
-    its total before it (every model request of the turn, tool calls
-    included). None when codex reported no usage."""
-
-
-class _TurnAccumulator:
-    """Folds a turn's notifications into a RunResult."""
-
-    def __init__(self) -> None:
-        self.items: list[v2_all.ThreadItem] = []
-        self.usage: v2_all.ThreadTokenUsage | None = None
-        self.turn: v2_all.Turn | None = None
-        self.total_before: v2_all.TokenUsageBreakdown | None = None
-
-    @staticmethod
-    @functools.cache
-    def folds() -> Mapping[type, Callable[[_TurnAccumulator, Any], bool]]:
-        """What each event class that counts does to the result; a stream looks its events up here.
-
-        Exact classes (decode_notification makes no others): one lookup per
-        event, and none of the rest (every delta) costs a call.
-        """
-        return {
-            v2_all.ItemCompletedEvent: _TurnAccumulator._item_completed,
-            v2_all.ThreadTokenUsageUpdatedEvent: _TurnAccumulator._usage_updated,
-            v2_all.TurnStartedEvent: _TurnAccumulator._turn_reported,
-            v2_all.TurnCompletedEvent: _TurnAccumulator._turn_reported,
-        }
-
-    def add(self, event: notifications.Notification) -> bool:
-        """Fold ``event`` in; True when it changed the turn's status or items."""
-        fold = self.folds().get(type(event))
-        return fold is not None and fold(self, event)
-
-    def _item_completed(self, event: v2_all.ItemCompletedEvent) -> bool:
-        self.items.append(event.params.item)
-        return True
-
-    def _usage_updated(self, event: v2_all.ThreadTokenUsageUpdatedEvent) -> bool:
-        usage = event.params.token_usage
-        if self.total_before is None:  # the first report of the turn: its total includes one request
-            self.total_before = _difference(usage.total, usage.last)
-        self.usage = usage
-        return False
-
-    def _turn_reported(self, event: v2_all.TurnStartedEvent | v2_all.TurnCompletedEvent) -> bool:
-        self.turn = event.params.turn
-        return True
-
-    def snapshot(self) -> RunResult:
-        """The result so far (never raises)."""
-        turn_usage = None
-        if self.usage is not None and self.total_before is not None:
-            turn_usage = _difference(self.usage.total, self.total_before)
-        return RunResult(final_response(self.items), list(self.items), self.usage, self.turn, turn_usage)
-
-    def result(self) -> RunResult:
-        turn = self.turn
-        if turn is not None and turn.status == v2_all.TurnStatus.failed:
-            raise TurnFailedError(turn, turn.error)
-        return self.snapshot()
-
-
-def _difference(after: v2_all.TokenUsageBreakdown, before: v2_all.TokenUsageBreakdown) -> v2_all.TokenUsageBreakdown:
-    """Field-wise ``after - before`` of two usage breakdowns."""
-    counts = {name: getattr(after, name) - getattr(before, name) for name in type(after).model_fields}
-    return type(after).model_validate(counts)
-
-
-def final_response(items: list[v2_all.ThreadItem]) -> str | None:
-    for item in reversed(items):
-        if isinstance(item, v2_all.AgentMessageThreadItem) and item.phase in (None, v2_all.MessagePhase.final_answer):
-            return item.text
-    return None
-
-
-def _ends_turn(method: str, params: JsonObject, event: notifications.Notification, turn_id: str) -> bool:
-    """True for ``turn_id``'s turn/completed; raises when that one does not decode (nothing else will end the turn)."""
-    if method != TURN_COMPLETED or turn_id_of(method, params) != turn_id:
-        return False
-    if isinstance(event, v2_all.TurnCompletedEvent):
-        return True
-    reason = getattr(event, "reason", None) or "it did not decode"
-    raise ResponseValidationError(None, params, f"{method} of turn {turn_id} does not fit the model: {reason}")
-
-
-def _idle_error(handle: _TurnCommon, idle: float | None) -> TimeoutError:
-    return TimeoutError(
-        f"turn {handle.id} of thread {handle.thread_id}: no event for {idle} s "
-        "(AppServerConfig.turn_idle_timeout); the turn was interrupted"
-    )
-
-
-class _StartedTurn(Protocol):
-    """The answer to ``turn/start``: the turn it started."""
-
-    @property
-    def turn(self) -> v2_all.Turn: ...
-
-
-class _StartingTurn:
-    """Gives up a turn that its caller leaves before consuming it (Ctrl-C, cancellation, an error).
-
-    Before ``turn/start`` is answered, the watch and consumer slot are given
-    back (an abandoned ``turn/start`` is interrupted by the session once
-    answered); after, the started turn is interrupted, as nobody would
-    consume it: it would run on and absorb the thread's next input.
-    """
-
-    def __init__(self, session: Session, watch: TurnWatch) -> None:
-        self._session = session
-        self._watch = watch
-        self._turn_id: str | None = None
-
-    def started(self, turn: v2_all.Turn) -> v2_all.Turn:
-        self._turn_id = turn.id
-        return turn
-
-    def __enter__(self) -> _StartingTurn:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is None:
-            return
-        if self._turn_id is None:
-            self._watch.cancel()
-        else:
-            self._session.leave_turn(self._watch, self._turn_id)
 
 
 class _ThreadCommon:
@@ -271,16 +109,13 @@ class _ThreadCommon:
 
 
 class _TurnCommon:
-    """What TurnHandle and AsyncTurnHandle share: identity, the watch, the interrupt request."""
+    """What TurnHandle and AsyncTurnHandle share: identity, and the turn's state (:class:`~._turns.TurnState`)."""
 
     def __init__(self, session: Session, thread_id: str, turn: v2_all.Turn, watch: TurnWatch) -> None:
         self._session = session
-        self._watch = watch
+        self._state = TurnState(session.interrupts, thread_id, turn, watch)
         self.thread_id: str = thread_id
         self.id: str = turn.id
-        self._acc = _TurnAccumulator()
-        self._started: v2_all.Turn = turn
-        watch.bind(turn.id)
 
     @property
     def turn(self) -> v2_all.Turn:
@@ -290,10 +125,7 @@ class _TurnCommon:
         ``items`` are the items completed so far. Once completed it is the
         server's final ``Turn``.
         """
-        reported = self._acc.turn or self._started
-        if reported.status == v2_all.TurnStatus.in_progress and self._acc.items:
-            return reported.model_copy(update={"items": list(self._acc.items)})
-        return reported
+        return self._state.turn
 
     @property
     def result(self) -> RunResult:
@@ -303,23 +135,7 @@ class _TurnCommon:
         ``Thread.run()`` a failed turn does not raise here: check
         ``result.turn.status``.
         """
-        return self._acc.snapshot()
-
-    def _observe(self, event: notifications.Notification) -> None:
-        self._acc.add(event)
-
-    def _request_interrupt(self) -> bool:
-        """Send turn/interrupt without waiting for its answer; False when there is nothing to interrupt.
-
-        The answer is never awaited: an interrupt racing the turn's natural
-        end is only answered when the thread's next turn ends. A turn left
-        before its ``turn/started`` is interrupted once it starts (see
-        :meth:`Session.interrupt`).
-        """
-        if self._watch.completed or self._session.rpc is None:
-            return False
-        self._session.interrupt(self._watch)
-        return True
+        return self._state.acc.snapshot()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
@@ -473,27 +289,29 @@ class ThreadBase(_ThreadCommon):
 
     def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
-        self._router.settle(self.id, _INTERRUPT_GRACE_S)
+        self._router.settle(self.id, INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
 
     def _turn(
         self,
         handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], H],
-        start: Callable[[], _StartedTurn],
+        start: Callable[[], TurnStartAnswer],
         *,
         consumer: bool = False,
     ) -> H:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = self._watch_turns(consumer=consumer)
-        with _StartingTurn(self._session, watch) as starting:
+        with StartingTurn(self._session.interrupts, watch) as starting:
             return handle(self, starting.started(start().turn), watch)
 
     def _run(
-        self, handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase], start: Callable[[], _StartedTurn]
+        self,
+        handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase],
+        start: Callable[[], TurnStartAnswer],
     ) -> RunResult:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
         watch = self._watch_turns(consumer=True)
-        with _StartingTurn(self._session, watch) as starting:  # until the consumer takes over, too
+        with StartingTurn(self._session.interrupts, watch) as starting:  # until the consumer takes over, too
             return handle(self, starting.started(start().turn), watch)._collect()
 
 
@@ -507,7 +325,7 @@ class TurnHandleBase(_TurnCommon):
 
     def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended): interrupt() right after turn() works."""
-        self._watch.live.wait(_START_WAIT_S)
+        self._state.watch.live.wait(START_WAIT_S)
 
     def stream(self) -> Iterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
@@ -525,29 +343,18 @@ class TurnHandleBase(_TurnCommon):
         ``AppServerConfig.turn_idle_timeout``. A slow loop body makes the SDK
         stop reading from codex (backpressure, ``turn_buffer_limit``).
         """
-        watch = self._watch
+        state, watch = self._state, self._state.watch
         idle = self._session.config.turn_idle_timeout
-        acc, folds = self._acc, self._acc.folds()
         watch.router.acquire(watch)
         try:
-            while True:
+            while not state.ended:
                 try:
                     batch = watch.take(idle)
                 except TimeoutError:
-                    self._request_interrupt()
-                    raise _idle_error(self, idle) from None
-                while batch:  # popped one at a time: what is left stays the watch's
-                    method, params, _ = batch.popleft()
-                    event = decode_notification(method, params)
-                    fold = folds.get(type(event))
-                    if fold is not None:
-                        fold(acc, event)
-                    if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
-                        yield event
-                        return
-                    yield event
+                    raise state.idle_error(idle) from None
+                yield from state.events(batch)
         except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
-            self._interrupt_and_drain()
+            state.interrupt_and_drain()
             raise
         finally:
             watch.router.release(watch)
@@ -564,19 +371,7 @@ class TurnHandleBase(_TurnCommon):
     def _collect(self) -> RunResult:
         for _ in self.stream():
             pass
-        return self._acc.result()
-
-    def _interrupt_and_drain(self) -> None:
-        try:
-            if not self._request_interrupt():
-                return
-            while True:  # wait for turn/completed, not for the interrupt's answer
-                method, params = self._watch.get(_INTERRUPT_GRACE_S)
-                self._observe(decode_notification(method, params))
-                if method == TURN_COMPLETED and turn_id_of(method, params) == self.id:
-                    return
-        except Exception as exc:  # best effort: the user asked to stop
-            logger.debug("interrupting turn %s after Ctrl-C: %s", self.id, exc)
+        return self._state.acc.result()
 
 
 # ---------------------------------------------------------------- async
@@ -676,29 +471,29 @@ class AsyncThreadBase(_ThreadCommon):
     async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
         if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
-            await in_worker_thread(self._router.settle, self.id, _INTERRUPT_GRACE_S)
+            await in_worker_thread(self._router.settle, self.id, INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
 
     async def _turn(
         self,
         handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], H],
-        start: Callable[[], Awaitable[_StartedTurn]],
+        start: Callable[[], Awaitable[TurnStartAnswer]],
         *,
         consumer: bool = False,
     ) -> H:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = await self._watch_turns(consumer=consumer)
-        with _StartingTurn(self._session, watch) as starting:
+        with StartingTurn(self._session.interrupts, watch) as starting:
             return handle(self, starting.started((await start()).turn), watch)
 
     async def _run(
         self,
         handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], AsyncTurnHandleBase],
-        start: Callable[[], Awaitable[_StartedTurn]],
+        start: Callable[[], Awaitable[TurnStartAnswer]],
     ) -> RunResult:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
         watch = await self._watch_turns(consumer=True)
-        with _StartingTurn(self._session, watch) as starting:  # until the consumer takes over, too
+        with StartingTurn(self._session.interrupts, watch) as starting:  # until the consumer takes over, too
             return await handle(self, starting.started((await start()).turn), watch)._collect()
 
 
@@ -712,8 +507,9 @@ class AsyncTurnHandleBase(_TurnCommon):
 
     async def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended), off the event loop."""
-        if not self._watch.live.is_set():  # usual case: it has, and nothing blocks
-            await in_worker_thread(self._watch.live.wait, _START_WAIT_S)
+        live = self._state.watch.live
+        if not live.is_set():  # usual case: it has, and nothing blocks
+            await in_worker_thread(live.wait, START_WAIT_S)
 
     async def stream(self) -> AsyncIterator[notifications.Notification]:
         """Yield this turn's typed notifications, ending with ``turn/completed``.
@@ -726,29 +522,19 @@ class AsyncTurnHandleBase(_TurnCommon):
         """
         import asyncio
 
-        watch = self._watch
+        state, watch = self._state, self._state.watch
         idle = self._session.config.turn_idle_timeout
-        acc, folds = self._acc, self._acc.folds()
         watch.router.acquire(watch)
         try:
-            while True:
+            while not state.ended:
                 try:
                     batch = await watch.atake(idle)
                 except TimeoutError:
-                    self._send_interrupt()
-                    raise _idle_error(self, idle) from None
-                while batch:  # popped one at a time: what is left stays the watch's
-                    method, params, _ = batch.popleft()
-                    event = decode_notification(method, params)
-                    fold = folds.get(type(event))
-                    if fold is not None:
-                        fold(acc, event)
-                    if method == TURN_COMPLETED and _ends_turn(method, params, event, self.id):
-                        yield event
-                        return
+                    raise state.idle_error(idle) from None
+                for event in state.events(batch):
                     yield event
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
-            self._send_interrupt()
+            state.send_interrupt()  # fire and forget: a cancelled task must not wait
             raise
         finally:
             watch.router.release(watch)
@@ -762,13 +548,7 @@ class AsyncTurnHandleBase(_TurnCommon):
     async def _collect(self) -> RunResult:
         async for _ in self.stream():
             pass
-        return self._acc.result()
-
-    def _send_interrupt(self) -> None:
-        try:  # fire and forget: a cancelled task must not wait
-            self._request_interrupt()
-        except Exception as exc:
-            logger.debug("interrupting turn %s after cancellation: %s", self.id, exc)
+        return self._state.acc.result()
 
 
 __all__ = [

@@ -9,7 +9,7 @@ table, not from hand-written key names. The reader thread only appends raw
 dicts; typed decoding happens in the consumer, off the reader's hot path.
 
 A turn whose caller left (Ctrl-C, a cancelled task or a timeout) is
-interrupted by the session, and the thread's next turn waits for it to end
+interrupted (:class:`~._turns.Interrupts`), and the thread's next turn waits for it to end
 (:meth:`Router.settle`).
 
 Backpressure (bounded memory): a turn being consumed (``stream()``/``run()``)

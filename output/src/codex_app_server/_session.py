@@ -1,9 +1,7 @@
-"""One running app-server: process, JSON-RPC, server-request dispatch; turn routing is :mod:`._routing`.
+"""One running app-server: process, connection (and reconnection), handshake, server-request dispatch.
 
-A turn whose caller left (Ctrl-C, a cancelled task or a timeout, while
-``turn/start`` was in flight or while streaming) is interrupted by the
-session (:meth:`Session.interrupt`), and the thread's next turn waits for it
-to end (:meth:`Router.settle`).
+Turn routing is :mod:`._routing`; the turn itself, and the policy of
+interrupting the turns of callers that left, is :mod:`._turns`.
 """
 
 from __future__ import annotations
@@ -12,8 +10,8 @@ import functools
 import inspect
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
@@ -21,10 +19,11 @@ from pydantic import BaseModel, ValidationError
 from ._answers import PendingRequest, PendingRequests, current_request
 from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
-from ._routing import Router, TurnWatch
+from ._routing import Router
 from ._rpc import RawNotification, RpcConnection, ServerRequestContext
 from ._tools import Tool, ToolRegistry, call_async, call_sync, is_async
 from ._transports import StdioTransport, Transport
+from ._turns import Interrupts
 from ._versions import note_server_version, server_version_from_user_agent
 from ._waiters import Waiters
 from ._wire import model_to_wire, to_wire, validate
@@ -93,6 +92,8 @@ class Session:
         self.router: Router = Router(
             config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
         )
+        # Turns of this client interrupted for callers that left (Ctrl-C, cancellation, timeouts).
+        self.interrupts: Interrupts = Interrupts(self.router, lambda: self.rpc)
         # Notifications that finish what a request started outside any turn (a login's completion).
         self.waiters: Waiters = Waiters()
         self.handler: AnyHandler = handler if handler is not None else ServerRequestHandler()
@@ -151,7 +152,7 @@ class Session:
             on_notifications=self._on_notifications,
             on_server_request=self._on_server_request,
             on_close=functools.partial(self._on_close, self._generation),
-            on_abandoned=self._on_abandoned,
+            on_abandoned=self.interrupts.on_abandoned,
             request_timeout=self.config.request_timeout,
         )
         self.rpc = rpc  # close() must reach it while initialize waits
@@ -259,79 +260,6 @@ class Session:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    # -- interrupting turns nobody follows
-
-    def interrupt(self, watch: TurnWatch) -> None:
-        """Interrupt the bound ``watch``'s turn without waiting for anything; never raises.
-
-        codex refuses ``turn/interrupt`` ("no active turn") from its
-        ``turn/start`` answer until the turn has started, so the request goes
-        now and, if ``turn/started`` is still to come, once more then (a
-        second interrupt of a running turn is harmless). ``watch`` must have
-        been registered before the turn/start answer was read, so that no
-        ``turn/started`` slips past it.
-        """
-        turn_id = watch.turn_id
-        if turn_id is None:
-            return
-        send = functools.partial(self._send_interrupt, watch.thread_id, turn_id)
-        watch.mark_interrupting(send)
-        send()
-
-    def leave_turn(self, watch: TurnWatch, turn_id: str) -> None:
-        """The caller left turn ``turn_id`` (of ``watch``) before or while consuming it: interrupt it unless it ended.
-
-        Never raises. A consumer that interrupted the turn itself (Ctrl-C
-        while streaming, an idle timeout) or saw it end leaves nothing to do
-        but give back its consumer slot.
-        """
-        if watch.turn_id is None:
-            watch.bind(turn_id)
-        self.router.release(watch)
-        if not (watch.completed or watch.interrupting):
-            self.interrupt(watch)
-
-    def _send_interrupt(self, thread_id: str, turn_id: str) -> None:
-        rpc = self.rpc
-        if rpc is None:
-            return
-        try:
-            params = v2_all.TurnInterruptParams(thread_id=thread_id, turn_id=turn_id)
-            answer = rpc.request("turn/interrupt", model_to_wire(params))
-        except Exception as exc:  # may run on the reader thread: nothing may escape
-            logger.debug("could not interrupt turn %s: %s", turn_id, exc)
-            return
-        answer.add_done_callback(functools.partial(_log_refused_interrupt, turn_id))
-
-    def _on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> bool:
-        """The caller stopped waiting for a request (Ctrl-C, cancelled task, timeout).
-
-        A ``turn/start`` it gave up on still starts a turn, and nobody would
-        consume or interrupt it: it would run on, streaming, and absorb the
-        thread's next input. Interrupt it once its id is known.
-        """
-        if method != "turn/start" or params is None:
-            return False
-        try:
-            thread_id = v2_all.TurnStartParams.model_validate(params).thread_id
-        except ValidationError:  # not sent by us, then: nothing to interrupt
-            return False
-        self.router.hold(thread_id, request)
-        request.add_done_callback(functools.partial(self._interrupt_started_turn, thread_id))
-        return True  # keep the request pending: its answer names the turn to interrupt
-
-    def _interrupt_started_turn(self, thread_id: str, request: Future[object]) -> None:
-        """Runs on the reader thread as it reads the turn/start answer, so before that turn's turn/started
-        (codex sends the answer first); on the abandoning caller's thread if the answer had come already."""
-        try:
-            turn_id = _started_turn_id(request)
-            if turn_id is not None:
-                self.leave_turn(self.router.watch(thread_id), turn_id)
-        except Exception as exc:  # the connection ended (router.watch): the turn ended with it
-            logger.debug("not interrupting the turn of an abandoned turn/start: %s", exc)
-        finally:  # after the watch above took over holding the thread
-            self.router.release_hold(thread_id, request)
-
     # -- server requests
 
     def _workers(self) -> ThreadPoolExecutor:
@@ -402,22 +330,6 @@ def _answer_tool_sync(pending: PendingRequest, tool: Tool, params: v2_all.Dynami
 
 async def _answer_tool_async(pending: PendingRequest, tool: Tool, params: v2_all.DynamicToolCallParams) -> None:
     pending.answer(await call_async(tool, params.arguments))
-
-
-def _started_turn_id(request: Future[object]) -> str | None:
-    """The turn id a turn/start answer names; None for a failed request or an odd answer."""
-    if request.cancelled() or request.exception() is not None:
-        return None
-    try:
-        return v2_all.TurnStartResponse.model_validate(request.result()).turn.id
-    except ValidationError:
-        return None
-
-
-def _log_refused_interrupt(turn_id: str, answer: Future[object]) -> None:
-    error = None if answer.cancelled() else answer.exception()
-    if error is not None:  # expected for the early try of Session.interrupt
-        logger.debug("turn/interrupt of turn %s: %s", turn_id, error)
 
 
 def _reply(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:
