@@ -195,7 +195,8 @@ def test_a_unix_socket_path_too_long_for_sun_path_still_connects(tmp_path: Any) 
     try:
         stream = open_unix(path, 5.0)
         peer, _ = listener.accept()
-        stream.write(b"ping")
+        stream.queue(b"ping")
+        stream.flush(None, 5.0)
         assert peer.recv(4) == b"ping"
         peer.close()
         stream.close(0.0)

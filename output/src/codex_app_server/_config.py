@@ -137,7 +137,10 @@ class AppServerConfig:
             waits forever (requests still fail at once when the process dies).
         startup_timeout: Seconds allowed for launch and ``initialize``.
         shutdown_timeout: Seconds ``close()`` waits at each stage (stdin
-            closed, then SIGTERM, then SIGKILL).
+            closed, then SIGTERM, then SIGKILL; on a connection: for the
+            server's close frame, then for the TCP close). After a close
+            frame from the server, the server has this long to end the
+            connection before the client does.
         concurrent_turns: Allow more than one turn consumer per client.
         stderr_buffer_lines: How many trailing stderr lines are kept for
             error messages.
@@ -154,6 +157,11 @@ class AppServerConfig:
             catches up, so memory stays bounded. Reading goes on while a
             request awaits its answer (e.g. ``steer()`` from inside the loop)
             or another turn's consumer waits for events.
+        write_timeout: Seconds a write to a running app-server (a
+            connection: websocket, unix socket, command pipe) may go without
+            the server taking a byte; then the server counts as gone (it
+            stopped reading) and the connection is dropped with a
+            :class:`TransportClosedError` saying so.
     """
 
     codex_bin: str | os.PathLike[str] | None = None
@@ -174,6 +182,7 @@ class AppServerConfig:
     stderr_buffer_lines: int = 200
     turn_idle_timeout: float | None = 3600.0
     turn_buffer_limit: int = 4096
+    write_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if isinstance(self.extra_args, str) or not all(isinstance(arg, str) for arg in self.extra_args):
@@ -182,6 +191,8 @@ class AppServerConfig:
         for name in ("startup_timeout", "shutdown_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if self.write_timeout <= 0:
+            raise ValueError("write_timeout must be > 0")
         if self.request_timeout is not None and self.request_timeout <= 0:
             raise ValueError("request_timeout must be > 0 or None")
         if self.turn_idle_timeout is not None and self.turn_idle_timeout <= 0:

@@ -123,7 +123,10 @@ class Session:
 
     def _transport(self) -> Transport:
         if self.endpoint is not None:
-            return self.endpoint.transport(self.config.startup_timeout)
+            config = self.config
+            return self.endpoint.transport(
+                config.startup_timeout, write_timeout=config.write_timeout, close_timeout=config.shutdown_timeout
+            )
         check_cwd(self.config)  # it may have gone since the config was made
         binary = resolve_codex_binary(self.config)
         return StdioTransport(

@@ -34,10 +34,13 @@ class Transport(Protocol):
         """
         ...
 
-    def send(self, line: bytes) -> None:
+    def send(self, line: bytes, timeout: float | None = None) -> None:
         """Send one message (JSON, optionally ending in ``\\n``). Thread-safe.
 
-        Raises :class:`TransportClosedError` when the peer is gone.
+        Raises :class:`TransportClosedError` when the peer is gone, and
+        TimeoutError when the peer did not take the message within
+        ``timeout`` seconds (then the connection may have been dropped: part
+        of the message may be on the wire).
         """
         ...
 

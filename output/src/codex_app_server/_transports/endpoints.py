@@ -153,8 +153,10 @@ class Endpoint:
     def auth_mode(self) -> str:
         return self.auth.mode if self.auth is not None else "none"
 
-    def transport(self, connect_timeout: float) -> Transport:
-        """A new, unstarted :class:`~.websocket.WebSocketTransport` to this endpoint."""
+    def transport(
+        self, connect_timeout: float, *, write_timeout: float = 30.0, close_timeout: float = 2.0
+    ) -> Transport:
+        """A new, unstarted :class:`~.websocket.WebSocketTransport` to this endpoint (see it for the timeouts)."""
         _import("websockets", "websockets")
         from .websocket import WebSocketTransport
 
@@ -166,6 +168,8 @@ class Endpoint:
             headers=auth.headers if auth is not None else tuple,
             auth_mode=self.auth_mode,
             connect_timeout=connect_timeout,
+            write_timeout=write_timeout,
+            close_timeout=close_timeout,
         )
 
 

@@ -127,7 +127,7 @@ class StdioTransport:
             self._stderr_thread.start()
             self._stdout_thread.start()
 
-    def send(self, line: bytes) -> None:
+    def send(self, line: bytes, timeout: float | None = None) -> None:
         with self._send_lock:
             stdin = self._stdin
             if stdin is None:

@@ -1,18 +1,27 @@
 """Byte streams a websocket runs over: a TCP (or TLS) socket, a unix socket, a command's pipes.
 
-Each is a blocking, two-way byte pipe with one reader and serialized
-writers; :class:`~.websocket.WebSocketTransport` speaks the websocket
-protocol over any of them. ``describe`` names the far end in errors and
-never includes a credential.
+Each is a two-way byte pipe with one reader and serialized writers;
+:class:`~.websocket.WebSocketTransport` speaks the websocket protocol over
+any of them. ``describe`` names the far end in errors and never includes a
+credential.
+
+Writing never blocks without a bound: bytes are first queued (in order, no
+I/O), then sent by :meth:`ByteStream.flush`, which waits for the peer to take
+them until a deadline, or by :meth:`ByteStream.try_flush`, which sends what
+goes at once and never waits (the reader thread's way: it must never stop
+reading because the peer stopped reading). Sockets and the command's stdin
+are non-blocking; waiting is a ``poll`` with a timeout.
 """
 
 from __future__ import annotations
 
 import collections
 import os
+import select
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,12 +30,21 @@ from .stdio import _join_tail, _pump_stderr, _stop_process
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["ByteStream", "CommandStream", "SocketStream", "TlsStream", "open_tcp", "open_unix"]
+__all__ = ["ByteStream", "CommandStream", "SocketStream", "TlsStream", "WriteTimeout", "open_tcp", "open_unix"]
 
 # Bytes per read. A flood of small messages goes up the stack one read at a
 # time; 128 KiB (~600 deltas) keeps what the reader parsed in the CPU's cache
 # until the consumer takes it (tests/bench flood_ws: 256 KiB costs ~3% more).
 _READ_CHUNK = 1 << 17
+
+
+class WriteTimeout(TimeoutError):
+    """:meth:`ByteStream.flush` ran out of time; ``unsent`` bytes stay queued (in order)."""
+
+    def __init__(self, message: str, *, stalled: bool, unsent: int) -> None:
+        super().__init__(message)
+        self.stalled = stalled  # no byte went out for ``stall`` seconds (else: the deadline passed)
+        self.unsent = unsent
 
 
 class ByteStream(Protocol):
@@ -36,8 +54,28 @@ class ByteStream(Protocol):
         """The next bytes; ``b""`` at end of stream. Only the reader thread calls it."""
         ...
 
-    def write(self, data: bytes) -> None:
-        """Write all of ``data``; raises OSError when the peer is gone."""
+    def queue(self, data: bytes) -> None:
+        """Append ``data`` to what is to be sent, after everything queued before. No I/O; thread-safe."""
+        ...
+
+    def flush(self, deadline: float | None, stall: float | None) -> None:
+        """Send everything queued.
+
+        Raises :class:`WriteTimeout` when ``deadline`` (``time.monotonic()``)
+        passes or when no byte goes out for ``stall`` seconds (what is not
+        sent stays queued), OSError when the peer is gone.
+        """
+        ...
+
+    def try_flush(self) -> bool:
+        """Send what the peer takes at once, never waiting; True when nothing is left queued.
+
+        Raises OSError when the peer is gone.
+        """
+        ...
+
+    def unsent(self) -> int:
+        """Bytes queued and not sent yet."""
         ...
 
     def shutdown_write(self) -> None:
@@ -45,7 +83,7 @@ class ByteStream(Protocol):
         ...
 
     def close(self, timeout: float) -> None:
-        """Release everything; a blocked ``read`` returns. Idempotent."""
+        """Release everything; a blocked ``read`` or ``flush`` returns. Idempotent."""
         ...
 
     def stderr_tail(self) -> str:
@@ -53,19 +91,140 @@ class ByteStream(Protocol):
         ...
 
 
-class SocketStream:
-    """A connected stream socket (TCP, TLS over TCP, or unix)."""
+_POLL = getattr(select, "poll", None)  # not on Windows: select() there (no fd-number limit)
+
+
+def _wait_ready(fd: int, *, write: bool, timeout: float | None) -> None:
+    """Wait until ``fd`` is readable (or writable), closed or failed, or ``timeout`` seconds passed."""
+    if _POLL is not None:
+        poller = _POLL()
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+        poller.poll(None if timeout is None else max(timeout, 0.0) * 1000)
+    elif write:
+        select.select([], [fd], [fd], timeout)
+    else:
+        select.select([fd], [], [fd], timeout)
+
+
+class _Outgoing:
+    """The queue of bytes to send and its flushing, over a non-blocking ``_send_some``.
+
+    One flusher at a time (``_flush_lock``); what the others queue meanwhile
+    is sent by it: after releasing the lock a flusher looks again, so bytes
+    queued by a thread that found the lock taken are never left behind.
+    """
+
+    def __init__(self) -> None:
+        self._queued: collections.deque[bytes | memoryview] = collections.deque()
+        self._queued_bytes = 0
+        self._queue_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+
+    # what a concrete stream provides
+
+    def _send_some(self, data: bytes | memoryview) -> int:
+        """Send a prefix of ``data`` without waiting; the bytes sent (0: the peer takes nothing now)."""
+        raise NotImplementedError
+
+    def _fileno(self) -> int:
+        raise NotImplementedError
+
+    # the queue
+
+    def queue(self, data: bytes) -> None:
+        if data:
+            with self._queue_lock:
+                self._queued.append(data)
+                self._queued_bytes += len(data)
+
+    def unsent(self) -> int:
+        return self._queued_bytes
+
+    def _send_queued(self) -> bool:
+        """Send until the queue is empty (True) or the peer takes nothing more now (False). Holds the flush lock."""
+        queued = self._queued
+        while queued:
+            head = queued[0]
+            sent = self._send_some(head)
+            if not sent:
+                return False
+            with self._queue_lock:
+                self._queued_bytes -= sent
+                if sent == len(head):
+                    queued.popleft()
+                else:
+                    queued[0] = memoryview(head)[sent:]
+        return True
+
+    def try_flush(self) -> bool:
+        while self._queued:
+            if not self._flush_lock.acquire(blocking=False):
+                return False  # the flusher holding it sends what is queued
+            try:
+                if not self._send_queued():
+                    return False
+            finally:
+                self._flush_lock.release()
+        return True
+
+    def flush(self, deadline: float | None, stall: float | None) -> None:
+        monotonic = time.monotonic
+        while self._queued:
+            wait = None if deadline is None else deadline - monotonic()
+            if not self._flush_lock.acquire(timeout=-1 if wait is None else max(wait, 0.0)):
+                raise WriteTimeout("the deadline passed", stalled=False, unsent=self._queued_bytes)
+            try:
+                progress_by = None if stall is None else monotonic() + stall
+                while True:
+                    before = self._queued_bytes
+                    if self._send_queued():
+                        break
+                    now = monotonic()
+                    if self._queued_bytes != before and stall is not None:
+                        progress_by = now + stall
+                    limits = [t for t in (deadline, progress_by) if t is not None]
+                    until = min(limits) if limits else None
+                    if until is not None and now >= until:
+                        stalled = progress_by is not None and until == progress_by
+                        what = f"nothing was taken for {stall} s" if stalled else "the deadline passed"
+                        raise WriteTimeout(what, stalled=stalled, unsent=self._queued_bytes)
+                    _wait_ready(self._fileno(), write=True, timeout=None if until is None else until - now)
+            finally:
+                self._flush_lock.release()
+
+
+class SocketStream(_Outgoing):
+    """A connected stream socket (TCP, TLS over TCP, or unix), made non-blocking."""
 
     def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
         self._sock = sock
         self._recv = sock.recv
+        self._fd = sock.fileno()
         self._closed = False
+        sock.setblocking(False)
+
+    def _fileno(self) -> int:
+        return self._fd
+
+    def _recv_some(self) -> bytes:
+        """The next bytes the socket has, waiting for them."""
+        while True:
+            try:
+                return self._recv(_READ_CHUNK)
+            except BlockingIOError:
+                if self._closed:
+                    return b""
+                _wait_ready(self._fd, write=False, timeout=None)
 
     def read(self) -> bytes:
-        return self._recv(_READ_CHUNK)
+        return self._recv_some()
 
-    def write(self, data: bytes) -> None:
-        self._sock.sendall(data)
+    def _send_some(self, data: bytes | memoryview) -> int:
+        try:
+            return self._sock.send(data)
+        except BlockingIOError:
+            return 0
 
     def shutdown_write(self) -> None:
         try:
@@ -77,7 +236,7 @@ class SocketStream:
         if self._closed:
             return
         self._closed = True
-        try:  # wakes a reader blocked in recv(); close() alone would not
+        try:  # wakes a reader waiting for data and a writer waiting for room; close() alone would not
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
@@ -93,7 +252,6 @@ def open_tcp(host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         stream = SocketStream(sock) if tls is None else TlsStream(sock, tls, host)
-        sock.settimeout(None)
     except BaseException:
         sock.close()
         raise
@@ -107,43 +265,52 @@ class TlsStream(SocketStream):
     and OpenSSL forbids reading and writing one TLS connection at the same
     time (an ``SSLSocket`` would run both at once, outside the GIL). Here the
     socket I/O runs concurrently while the TLS object is used under a lock,
-    never during I/O; every TLS record leaves through one sender at a time,
-    in the order it was made. A record the reader's side makes (a key update,
-    an alert) is sent without waiting for a blocked writer: that writer sends
-    it when it is done.
+    never during I/O. Every record is queued as it is made, under that lock,
+    so records leave in the order they were made; a record the reader's side
+    makes (a key update, an alert) is sent without waiting for the peer.
     """
 
     def __init__(self, sock: socket.socket, context: ssl.SSLContext, server_hostname: str) -> None:
         """Run the handshake on ``sock`` (within its timeout); raises OSError, e.g. for an untrusted certificate."""
         import ssl
 
-        super().__init__(sock)
         self._ssl = ssl
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
         self._tls_lock = threading.Lock()  # the TLS object and its buffers
-        self._send_lock = threading.Lock()  # one sender on the socket: records go out in order
         try:
-            self._handshake()
+            self._handshake(sock)
         except ssl.SSLCertVerificationError as exc:
             raise ConnectionError(
                 f"the server's TLS certificate is not trusted ({exc.verify_message}): pass ssl_context, "
                 "an ssl.SSLContext that trusts it (e.g. ssl.create_default_context(cafile=...))"
             ) from exc
+        super().__init__(sock)
 
-    def _handshake(self) -> None:
+    def _handshake(self, sock: socket.socket) -> None:
+        """The TLS handshake on the still blocking socket (its timeout is the connect timeout)."""
         while True:
             try:
                 self._tls.do_handshake()
                 break
             except self._ssl.SSLWantReadError:
-                self._sock.sendall(self._outgoing.read())
-                data = self._sock.recv(_READ_CHUNK)
+                sock.sendall(self._outgoing.read())
+                data = sock.recv(_READ_CHUNK)
                 if not data:
                     raise ConnectionError("the server closed the connection during the TLS handshake") from None
                 self._incoming.write(data)
-        self._sock.sendall(self._outgoing.read())
+        sock.sendall(self._outgoing.read())
+
+    def _queue_records(self) -> None:
+        """Queue the records the TLS object made; the caller holds the TLS lock (records keep their order)."""
+        if self._outgoing.pending:
+            super().queue(self._outgoing.read())
+
+    def queue(self, data: bytes) -> None:
+        with self._tls_lock:
+            self._tls.write(data)
+            self._queue_records()
 
     def read(self) -> bytes:
         ssl = self._ssl
@@ -163,38 +330,20 @@ class TlsStream(SocketStream):
                         end = True
                         break
                     chunks.append(chunk)
-            if self._outgoing.pending:  # reading made records to send (a key update)
-                self._send_pending(blocking=False)
+                made_records = bool(self._outgoing.pending)  # reading made records to send (a key update)
+                if made_records:
+                    self._queue_records()
+            if made_records:
+                self.try_flush()
             if chunks:
                 return b"".join(chunks)
             if end:
                 return b""
-            data = self._sock.recv(_READ_CHUNK)
+            data = self._recv_some()
             if not data:
                 return b""
             with self._tls_lock:
                 self._incoming.write(data)
-
-    def write(self, data: bytes) -> None:
-        with self._send_lock:
-            with self._tls_lock:
-                self._tls.write(data)
-                records = self._outgoing.read()
-            self._sock.sendall(records)
-        self._send_pending(blocking=False)  # what the reader made while this was sending
-
-    def _send_pending(self, *, blocking: bool) -> None:
-        """Send the records waiting in the buffer, unless (not ``blocking``) a sender is busy: it sends them after."""
-        while self._outgoing.pending:
-            if not self._send_lock.acquire(blocking=blocking):
-                return
-            try:
-                with self._tls_lock:
-                    records = self._outgoing.read()
-                if records:
-                    self._sock.sendall(records)
-            finally:
-                self._send_lock.release()
 
 
 # sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
@@ -209,7 +358,6 @@ def open_unix(path: str, timeout: float) -> SocketStream:
         address, directory_fd = _short_unix_address(path)
         sock.settimeout(timeout)
         sock.connect(address)
-        sock.settimeout(None)
     except BaseException:
         sock.close()
         raise
@@ -239,7 +387,7 @@ def _short_unix_address(path: str) -> tuple[str, int | None]:
     return f"/proc/self/fd/{directory_fd}/{name}", directory_fd
 
 
-class CommandStream:
+class CommandStream(_Outgoing):
     """A command whose stdin/stdout carry the bytes (``ssh host codex app-server proxy``).
 
     The command runs without a shell, in its own session; its stderr is kept
@@ -248,6 +396,7 @@ class CommandStream:
     """
 
     def __init__(self, argv: Sequence[str], stderr_lines: int = 200) -> None:
+        super().__init__()
         self._tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self._tail_lock = threading.Lock()
         self._proc = subprocess.Popen(
@@ -271,6 +420,9 @@ class CommandStream:
         )
         self._stderr_thread.start()
         self._closed = False
+        self._stdin_fd = self._stdin.fileno()
+        if _POLL is not None:  # POSIX: a pipe can be non-blocking (on Windows a write waits for the reader)
+            os.set_blocking(self._stdin_fd, False)
 
     @property
     def pid(self) -> int:
@@ -279,13 +431,14 @@ class CommandStream:
     def read(self) -> bytes:
         return os.read(self._stdout_fd, _READ_CHUNK)
 
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = self._stdin.write(view)
-            if written is None:  # pragma: no cover - only for non-blocking pipes
-                continue
-            view = view[written:]
+    def _fileno(self) -> int:
+        return self._stdin_fd
+
+    def _send_some(self, data: bytes | memoryview) -> int:
+        try:
+            return os.write(self._stdin_fd, data)
+        except BlockingIOError:
+            return 0
 
     def shutdown_write(self) -> None:
         try:

@@ -3,30 +3,46 @@
 The same code serves ``ws://``/``wss://`` (TCP, TLS), ``unix://`` (websocket
 over the control socket) and a command pipe (``ssh host codex app-server
 proxy``): the ``websockets`` library's sans-I/O :class:`ClientProtocol` does
-the framing, this module the I/O.
+the framing, this module the I/O. (Why not the library's own threaded or
+asyncio client: README, "Connecting to a running app-server".)
 
 * One JSON-RPC message per text frame (codex drops two joined by ``\\n``).
 * No ``Origin`` header ever (codex answers 403 to one).
 * Outgoing messages above the server's unfragmented limit (16 MiB, or what
-  its ``x-codex-websocket-max-unfragmented-message-bytes`` says) are sent
-  as fragments; incoming messages have no size limit, as on stdio.
-* Reads happen on one reader thread: each read (up to 256 KiB) is fed to
+  its ``x-codex-websocket-max-unfragmented-message-bytes`` says, never less
+  than 64 KiB) are sent as fragments, made and written a few at a time;
+  incoming messages have no size limit, as on stdio.
+* Reads happen on one reader thread: each read (up to 128 KiB) is fed to
   the protocol whole, every frame it completed is taken at once, and the
   complete messages go to ``on_messages`` together, which may block
   (backpressure: the TCP window fills).
-  Control frames the protocol answers (pong, close) are written by whichever
-  thread holds the write lock, so a reader never waits for a blocked writer.
+* Every write has a bound. A sender waits for the server to take its
+  message until its own deadline (``send(timeout=)``: a request's
+  ``request_timeout``) and at most ``write_timeout`` seconds without
+  progress; either way the server did not read what we sent and the
+  connection is dropped (part of a message may be on the wire: nothing
+  else can follow it). The reader never waits to write: the control frames
+  the protocol answers with (pong, close) are sent as far as the server
+  takes them at once, the rest by the next sender; pongs a server that
+  does not read would not take are dropped past a small backlog (RFC 6455
+  lets a pong answer only the latest ping).
+* Closing: after a close frame (ours or the server's) the server has
+  ``close_timeout`` seconds to end the TCP connection, then the client
+  does. The reader closes the stream whenever it ends, so a lost
+  connection never keeps its socket.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import cast
 
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidState, InvalidStatus
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
@@ -34,7 +50,7 @@ from websockets.uri import parse_uri
 
 from .._errors import AuthenticationError, TransportClosedError
 from .base import CloseHandler, MessagesHandler
-from .streams import ByteStream
+from .streams import ByteStream, WriteTimeout
 
 __all__ = ["DEFAULT_FRAME_LIMIT", "WebSocketTransport"]
 
@@ -46,10 +62,20 @@ _SILENT.disabled = True
 
 #: codex closes the connection on an unfragmented frame above this (16 MiB).
 DEFAULT_FRAME_LIMIT = 16 * 1024 * 1024
+#: A server advertising less than this gets fragments of this size: a limit of
+#: a few bytes would make a message cost ~40 bytes of frame per byte.
+MIN_FRAME_LIMIT = 64 * 1024
+# Fragments made (and masked) at once before they are written: memory stays
+# one batch whatever the message size.
+_FRAGMENT_BATCH = 1 << 20
+# Control frames queued for a server that does not read beyond this many
+# bytes: further pongs are dropped.
+_REPLY_BACKLOG = 64 * 1024
 _FRAME_LIMIT_HEADER = "x-codex-websocket-max-unfragmented-message-bytes"
 _MAX_REASON_CHARS = 300
 
 _TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+_SEND_EOF = b""  # what ClientProtocol.data_to_send() says for "half-close now"
 
 
 class WebSocketTransport:
@@ -65,6 +91,10 @@ class WebSocketTransport:
         connect_timeout: Seconds for connecting plus the handshake.
         frame_limit: Outgoing messages above this many bytes are fragmented
             (the server's own header, when sent, takes precedence).
+        write_timeout: Seconds a write may go without the server taking a
+            byte before the connection counts as lost.
+        close_timeout: Seconds the server has to close the TCP connection
+            after a close frame (sent or received) before the client does.
     """
 
     def __init__(
@@ -77,6 +107,8 @@ class WebSocketTransport:
         auth_mode: str = "none",
         connect_timeout: float = 30.0,
         frame_limit: int = DEFAULT_FRAME_LIMIT,
+        write_timeout: float = 30.0,
+        close_timeout: float = 2.0,
     ) -> None:
         self._open_stream = open_stream
         self._uri = parse_uri(uri)
@@ -84,15 +116,19 @@ class WebSocketTransport:
         self._headers = headers
         self._auth_mode = auth_mode
         self._connect_timeout = connect_timeout
-        self._frame_limit = frame_limit
-        self._proto_lock = threading.Lock()  # the protocol object and the outbox
-        self._write_lock = threading.Lock()  # one writer on the stream at a time
-        self._outbox: list[bytes] = []
+        self._frame_limit = max(frame_limit, MIN_FRAME_LIMIT)
+        self._write_timeout = write_timeout
+        self._close_timeout = close_timeout
+        self._proto_lock = threading.Lock()  # the protocol object, and queueing its bytes in order
+        self._send_lock = threading.Lock()  # one message at a time: a fragmented one is not interleaved
         self._stream: ByteStream | None = None
         self._proto: ClientProtocol | None = None
         self._reader: threading.Thread | None = None
         self._closing = False
         self._started = False
+        self._eof_queued = False  # the protocol asked for a half-close once what is queued is sent
+        self._failure: TransportClosedError | None = None  # why the client dropped the connection itself
+        self._close_timer: threading.Timer | None = None
 
     def __repr__(self) -> str:
         return f"WebSocketTransport({self.endpoint!r})"
@@ -111,16 +147,29 @@ class WebSocketTransport:
         self._stream, self._proto = stream, proto
         # The handshake runs here, so a refused connection raises from start();
         # a timer closes the stream if the server never answers.
-        timer = threading.Timer(self._connect_timeout, stream.close, args=(0.0,))
+        timed_out = threading.Event()
+
+        def give_up() -> None:
+            timed_out.set()
+            stream.close(0.0)
+
+        timer = threading.Timer(self._connect_timeout, give_up)
+        timer.name = f"codex-websocket-handshake-timer {self.endpoint}"
         timer.daemon = True
         timer.start()
         try:
-            leftover = self._handshake(stream, proto)
-        except BaseException:
+            leftover = self._handshake(stream, proto, time.monotonic() + self._connect_timeout)
+        except BaseException as exc:
             stream.close(0.0)
+            if timed_out.is_set() and isinstance(exc, TransportClosedError):
+                raise self._error(
+                    f"the websocket handshake did not complete within {self._connect_timeout} s "
+                    "(AppServerConfig.startup_timeout)"
+                ) from exc
             raise
         finally:
             timer.cancel()
+            timer.join()
         self._reader = threading.Thread(
             target=self._read_loop,
             args=(stream, proto, leftover, on_messages, on_close),
@@ -129,26 +178,26 @@ class WebSocketTransport:
         )
         self._reader.start()
 
-    def send(self, line: bytes) -> None:
-        payload = line[:-1] if line.endswith(b"\n") else line
-        limit = self._frame_limit
-        with self._write_lock:
-            with self._proto_lock:
-                proto = self._proto
-                if proto is None or self._closing or proto.state is not State.OPEN:
-                    raise self._error("connection is closed")
-                if len(payload) <= limit:
-                    proto.send_text(payload)
-                else:
-                    view = memoryview(payload)
-                    proto.send_text(view[:limit], fin=False)
-                    for start in range(limit, len(view), limit):
-                        proto.send_continuation(view[start : start + limit], fin=start + limit >= len(view))
-                self._outbox.extend(proto.data_to_send())
-            try:
-                self._drain_outbox()
-            except OSError as exc:
-                raise self._error(f"connection lost while sending: {exc}") from exc
+    def send(self, line: bytes, timeout: float | None = None) -> None:
+        """Send one message within ``timeout`` seconds (raises TimeoutError), else see ``write_timeout``."""
+        payload = memoryview(line)[:-1] if line.endswith(b"\n") else memoryview(line)  # no copy of a big message
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._send_lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            raise TimeoutError(f"{self.endpoint}: the previous message was still being sent after {timeout} s")
+        try:
+            limit = self._frame_limit
+            if len(payload) <= limit:
+                self._queue_frames(lambda proto: proto.send_text(payload))
+                self._flush(deadline, timeout)
+                return
+            step = max(limit, _FRAGMENT_BATCH)
+            for start in range(0, len(payload), step):
+                batch = payload[start : start + step]
+                make = functools.partial(_fragments, batch=batch, offset=start, message=payload, limit=limit)
+                self._queue_frames(make)
+                self._flush(deadline, timeout)
+        finally:
+            self._send_lock.release()
 
     def close(self, timeout: float = 2.0) -> None:
         """Send a close frame, wait up to ``timeout`` s for the server's, then drop the stream."""
@@ -156,24 +205,20 @@ class WebSocketTransport:
             if self._closing:
                 return
             self._closing = True
-            proto = self._proto
-            if proto is not None and proto.state is State.OPEN:
+            proto, stream = self._proto, self._stream
+            if proto is not None and stream is not None and proto.state is State.OPEN:
                 proto.send_close(1000)
-                self._outbox.extend(proto.data_to_send())
-        if proto is None:
+                self._queue(stream, proto.data_to_send())
+        if proto is None or stream is None:
             return
-        if self._write_lock.acquire(timeout=max(timeout, 0.05)):
-            try:
-                self._drain_outbox()
-            except OSError:
-                pass
-            finally:
-                self._write_lock.release()
+        try:
+            stream.flush(time.monotonic() + timeout, None)
+        except (OSError, TimeoutError):
+            pass  # the server does not read: it will not see our close frame either
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():
             reader.join(timeout)
-        if self._stream is not None:
-            self._stream.close(timeout)
+        stream.close(timeout)
         if reader is not None and reader is not threading.current_thread():
             reader.join(max(timeout, 0.25))
 
@@ -190,14 +235,14 @@ class WebSocketTransport:
     def _error(self, what: str) -> TransportClosedError:
         return TransportClosedError(f"{self.endpoint}: {what}", stderr_tail=self.stderr_tail())
 
-    def _handshake(self, stream: ByteStream, proto: ClientProtocol) -> list[Frame]:
+    def _handshake(self, stream: ByteStream, proto: ClientProtocol, deadline: float) -> list[Frame]:
         request = proto.connect()
         for name, value in self._headers():
             request.headers[name] = value
         proto.send_request(request)
         try:
-            for chunk in proto.data_to_send():
-                stream.write(chunk)
+            self._queue(stream, proto.data_to_send())
+            stream.flush(deadline, None)
             while True:
                 data = stream.read()
                 if not data:
@@ -207,7 +252,7 @@ class WebSocketTransport:
                 events = proto.events_received()
                 if events:
                     break
-        except OSError as exc:
+        except (OSError, WriteTimeout) as exc:
             raise self._error(f"websocket handshake failed: {exc}") from exc
         response, leftover = events[0], cast("list[Frame]", events[1:])  # after the response: frames only
         if proto.handshake_exc is not None:
@@ -215,7 +260,14 @@ class WebSocketTransport:
         if isinstance(response, Response):
             advertised = response.headers.get(_FRAME_LIMIT_HEADER)
             if advertised is not None and advertised.isdigit() and int(advertised) > 0:
-                self._frame_limit = int(advertised)
+                if int(advertised) < MIN_FRAME_LIMIT:
+                    logger.warning(
+                        "codex_app_server: %s advertises a frame limit of %s bytes; fragments of %d bytes are sent",
+                        self.endpoint,
+                        advertised,
+                        MIN_FRAME_LIMIT,
+                    )
+                self._frame_limit = max(int(advertised), MIN_FRAME_LIMIT)
         return leftover
 
     def _refused(self, exc: Exception) -> TransportClosedError:
@@ -228,30 +280,80 @@ class WebSocketTransport:
             return self._error(f"the server refused the websocket handshake: HTTP {status} {reason}")
         return self._error(f"websocket handshake failed: {exc}")
 
-    def _drain_outbox(self) -> None:
-        """Write what the protocol queued; the caller holds the write lock."""
+    def _queue(self, stream: ByteStream, chunks: list[bytes]) -> None:
+        """Queue what the protocol made, in order; the caller holds the protocol lock."""
+        for chunk in chunks:
+            if chunk is _SEND_EOF or not chunk:
+                self._eof_queued = True
+            else:
+                stream.queue(chunk)
+
+    def _queue_frames(self, make: Callable[[ClientProtocol], None]) -> None:
+        """Make frames with the protocol (``make``) and queue them."""
+        with self._proto_lock:
+            proto, stream = self._proto, self._stream
+            if proto is None or stream is None or self._closing or proto.state is not State.OPEN:
+                raise self._closed_error("connection is closed")
+            try:
+                make(proto)
+            except InvalidState as exc:  # the server's close frame came in the middle of a fragmented message
+                raise self._error("connection is closed") from exc
+            self._queue(stream, proto.data_to_send())
+
+    def _flush(self, deadline: float | None, timeout: float | None) -> None:
+        """Send what is queued by ``deadline`` (and within ``write_timeout`` of no progress), or drop the connection."""
         stream = self._stream
         assert stream is not None
-        while True:
-            with self._proto_lock:
-                chunks, self._outbox = self._outbox, []
-            if not chunks:
-                return
-            for chunk in chunks:
-                if chunk:
-                    stream.write(chunk)
-                else:  # the protocol's "end of stream"
-                    stream.shutdown_write()
+        try:
+            stream.flush(deadline, self._write_timeout)
+        except WriteTimeout as exc:
+            if exc.stalled:
+                why = f"the server stopped reading: nothing was taken for {self._write_timeout} s"
+            else:
+                why = f"the server did not take a message within {timeout} s"
+            self._fail(f"{why} ({exc.unsent} bytes unsent); the connection is dropped")
+            if exc.stalled:
+                raise self._closed_error(why) from None
+            raise TimeoutError(f"{self.endpoint}: {why}") from None
+        except OSError as exc:
+            raise self._closed_error(f"connection lost while sending: {exc}") from exc
+        if self._eof_queued:
+            stream.shutdown_write()
 
-    def _flush_from_reader(self) -> None:
-        """Write queued control frames unless a sender holds the lock (it writes them after its own)."""
-        while self._outbox and self._write_lock.acquire(blocking=False):
-            try:
-                self._drain_outbox()
-            except OSError:
-                return
-            finally:
-                self._write_lock.release()
+    def _closed_error(self, otherwise: str) -> TransportClosedError:
+        """Why sending is impossible: the client's own reason for dropping the connection, if it did."""
+        failure = self._failure
+        if failure is not None:
+            return TransportClosedError(failure.reason, stderr_tail=failure.stderr_tail)
+        return self._error(otherwise)
+
+    def _fail(self, why: str) -> TransportClosedError:
+        """Drop the connection for ``why``: the reader ends and reports it."""
+        failure = self._error(why)
+        with self._proto_lock:
+            if self._failure is None:
+                self._failure = failure
+            failure = self._failure
+        if self._stream is not None:
+            self._stream.close(0.0)
+        return failure
+
+    def _send_replies(self, stream: ByteStream, outgoing: list[bytes], closing: bool) -> None:
+        """The reader's writes: control frames the protocol answered with, sent without ever waiting."""
+        if not closing and stream.unsent() > _REPLY_BACKLOG and not self._send_lock.locked():
+            return  # pongs to a server that does not read what it is sent: dropped
+        with self._proto_lock:
+            self._queue(stream, outgoing)
+        if stream.try_flush() and self._eof_queued and not self._send_lock.locked():
+            stream.shutdown_write()
+
+    def _expect_close(self, stream: ByteStream) -> None:
+        """A close frame went out or came in: the server has ``close_timeout`` s to end the TCP connection."""
+        if self._close_timer is None:
+            self._close_timer = threading.Timer(self._close_timeout, stream.close, args=(0.0,))
+            self._close_timer.name = f"codex-websocket-close-timer {self.endpoint}"
+            self._close_timer.daemon = True
+            self._close_timer.start()
 
     def _read_loop(
         self,
@@ -299,18 +401,28 @@ class WebSocketTransport:
                         proto.receive_eof()
                         events = []
                     outgoing = proto.data_to_send()
-                    if outgoing:
-                        self._outbox.extend(outgoing)
+                    closing = proto.close_expected()
                 if outgoing:
-                    self._flush_from_reader()
+                    self._send_replies(stream, outgoing, closing)
+                if closing:
+                    self._expect_close(stream)
                 # Delivered on the next pass: the frames read with the end of the stream.
                 finished = not data or proto.state is State.CLOSED
         except (OSError, ValueError) as exc:
             error = exc
+        finally:
+            timer = self._close_timer
+            if timer is not None:
+                timer.cancel()
+            stream.close(self._close_timeout)  # a lost connection keeps no socket
+        if timer is not None and timer is not threading.current_thread():
+            timer.join()
         on_close(self._closed_reason(proto, error))
 
     def _closed_reason(self, proto: ClientProtocol, error: BaseException | None) -> TransportClosedError:
-        if self._closing:
+        if self._failure is not None:
+            closed = self._failure
+        elif self._closing:
             closed = self._error("closed by client")
         else:
             code = proto.close_rcvd.code if proto.close_rcvd is not None else None
@@ -321,3 +433,15 @@ class WebSocketTransport:
             closed = self._error(f"connection lost{detail}")
         closed.__cause__ = error
         return closed
+
+
+def _fragments(proto: ClientProtocol, *, batch: memoryview, offset: int, message: memoryview, limit: int) -> None:
+    """Frame ``batch``, the part at ``offset`` of ``message``, as fragments of ``limit`` bytes."""
+    total = len(message)
+    for start in range(0, len(batch), limit):
+        piece = batch[start : start + limit]
+        at = offset + start
+        if at == 0:
+            proto.send_text(piece, fin=False)
+        else:
+            proto.send_continuation(piece, fin=at + len(piece) >= total)
