@@ -330,6 +330,8 @@ def _json_text(value: object) -> str:
 # ---------------------------------------------------------------- wrappers
 
 WRAPPER_OWNERS = ("Codex", "Thread", "TurnHandle")  # the classes wrappers are generated on, in module order
+# Generic in what their turn's final answer is parsed as (``output_type``).
+GENERIC_OWNERS = frozenset({"TurnHandle"})
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,8 @@ def _wrapper_value(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> st
     value = p.py_name
     if override.get("convert") == "user_inputs":
         value = f"to_user_inputs({value})"
+    if override.get("convert") == "output_schema":
+        value = f"{OUTPUT_SCHEMA_FOR}({OUTPUT_TYPE}, {value})"
     if keyword and not p.required and "default" not in override:
         value = f"given({value})"
     return value
@@ -396,6 +400,18 @@ def _wrapper_returns(w: ir.WrapperMethod, flavour: naming.Flavour) -> str:
 # generated here (Thread, TurnHandle), imported always (RunResult) or typing's (Iterator).
 RUNTIME_RESULTS = frozenset({"LoginHandle"})
 
+# The keyword of the turn kinds that parses the final answer, its type variable
+# and doc, and the runtime helper that turns it into the turn's outputSchema.
+OUTPUT_TYPE = "output_type"
+PARSED_T = "ParsedT"
+OUTPUT_TYPE_PARAM = f"{OUTPUT_TYPE}: type[{PARSED_T}] | None = None"
+OUTPUT_TYPE_DOC = (
+    "A pydantic model (or any type pydantic validates to a JSON object): codex is asked for an answer "
+    "of its strict JSON Schema, and ``result.parsed`` is the final answer parsed as it "
+    "(:class:`StructuredOutputError` when it does not validate)."
+)
+OUTPUT_SCHEMA_FOR = "output_schema_for"
+
 # The runtime helpers of a wrapper whose params are one variant of a union (``_api_base``).
 VARIANT_PARAMS = "variant_params"  # validates the variant's keywords into its model
 RESPONSE_VARIANT = "response_variant"  # checks the answer is the response variant of the same tag
@@ -408,6 +424,7 @@ def _call(w: ir.WrapperMethod, method: ir.Method) -> tuple[str, set[str]]:
     values += [(p.field_name, _wrapper_value(w, p, keyword=False)) for p in w.positional]
     values += [(p.field_name, _wrapper_value(w, p, keyword=True)) for p in w.keywords]
     needs = {"given" for _, value in values if value.startswith("given(")}
+    needs |= {OUTPUT_SCHEMA_FOR for _, value in values if f"{OUTPUT_SCHEMA_FOR}(" in value}
     if w.variant is not None:
         # The variant's model takes field names; its tag is sent as it is.
         model, tag_field, tag = w.variant
@@ -447,7 +464,8 @@ def _body(
         ], needs
     if w.kind in ("turn", "run"):
         helper = "_turn" if w.kind == "turn" else "_run"
-        return [f"return {await_}self.{helper}({flavour.name('TurnHandle')}, lambda: {call})"], needs
+        handle = flavour.name("TurnHandle") + f"[{PARSED_T}]"
+        return [f"return {await_}self.{helper}({handle}, lambda: {call}, {OUTPUT_TYPE})"], needs | {PARSED_T}
     if w.kind == "login":
         handle_id = wrappers.handle_id_field(w, {d.name: d for d in api.definitions})
         started = f"lambda response: response.{handle_id}" if handle_id else "lambda response: None"
@@ -459,9 +477,12 @@ def _body(
 def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method, api: ir.Api) -> WrapperView:
     returns = _wrapper_returns(w, flavour)
     sig: list[str] = [_wrapper_param(w, p, keyword=False) for p in w.positional]
-    if w.keywords:
+    kind = wrappers.kind_of(w)
+    if w.keywords or kind.parses_output:
         sig.append("*")
         sig.extend(_wrapper_param(w, p, keyword=True) for p in w.keywords)
+    if kind.parses_output:
+        sig.append(OUTPUT_TYPE_PARAM)
     body, needs = _body(w, method, flavour, api, returns)
     parts = [w.description or f"Call ``{w.rpc_method}``.", f"JSON-RPC method: ``{w.rpc_method}``."]
     args_text = args_doc(wrapper_parameter_lines(w, api))
@@ -470,7 +491,6 @@ def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method
     if w.excluded:
         parts.append("Not offered here: " + "; ".join(f"``{n}`` ({reason})" for n, reason in w.excluded))
     signature = ", ".join(sig)
-    kind = wrappers.kind_of(w)
     prefix = "" if kind.paged else flavour.async_  # a pager returns an (async) iterator: nothing to await
     head = (kind.returns or "").partition("[")[0]
     if head in RUNTIME_RESULTS:
@@ -486,6 +506,8 @@ def wrapper_parameter_lines(w: ir.WrapperMethod, api: ir.Api) -> list[tuple[str,
     for p in (*w.positional, *w.keywords):
         override = w.override(p.field_name).get("doc")
         lines.append((p.py_name, parameter_doc(p, api, override if isinstance(override, str) else None)))
+    if wrappers.kind_of(w).parses_output:
+        lines.append((OUTPUT_TYPE, OUTPUT_TYPE_DOC))
     return lines
 
 
@@ -497,7 +519,8 @@ def wrappers_module(api: ir.Api) -> WrappersModule:
         for flavour in naming.FLAVOURS:
             name = flavour.name(owner)
             views = tuple(wrapper_view(w, flavour, methods[w.rpc_method], api) for w in owned)
-            classes.append(WrapperClassView(name, naming.wrapper_base_class(name), flavour.is_async, views))
+            base = naming.wrapper_base_class(name) + (f"[{PARSED_T}]" if owner in GENERIC_OWNERS else "")
+            classes.append(WrapperClassView(name, base, flavour.is_async, views))
     return WrappersModule(header(api), tuple(classes), runtime_imports(classes))
 
 
@@ -507,7 +530,8 @@ _ALWAYS_IMPORTED = ("RunResult",)
 
 def runtime_imports(classes: Sequence[WrapperClassView]) -> tuple[str, ...]:
     """The names api.py imports from ``_api_base``: the bases, RunResult, and what the bodies use."""
-    names = {c.base for c in classes} | set(_ALWAYS_IMPORTED)
+    names = {c.base.partition("[")[0] for c in classes} | set(_ALWAYS_IMPORTED)
+    names.update(PARSED_T for c in classes if "[" in c.base)
     names.update(name for c in classes for m in c.methods for name in m.needs)
     return tuple(sorted(names))
 

@@ -37,6 +37,8 @@ class WrapperKind:
     paged: bool = False  # the method must page by cursor; the wrapper iterates over every page
     completion: str | None = None  # the notification that completes what the call started
     handle_id: str | None = None  # the field of the response (and completion) naming what it started
+    # Takes ``output_type`` (a type its final answer is parsed as, ``ParsedT``): the turn kinds.
+    parses_output: bool = False
 
 
 # The one table of wrapper kinds (methods.schema.json lists the same names).
@@ -49,8 +51,8 @@ KINDS: Mapping[str, WrapperKind] = {
         WrapperKind("thread", reads="thread", returns="Thread"),
         # The server does not load the thread it returns: the SDK resumes it.
         WrapperKind("resume_thread", reads="thread", returns="Thread"),
-        WrapperKind("turn", reads="turn", returns="TurnHandle"),
-        WrapperKind("run", reads="turn", returns="RunResult", has_async_twin=False),
+        WrapperKind("turn", reads="turn", returns="TurnHandle[ParsedT]", parses_output=True),
+        WrapperKind("run", reads="turn", returns="RunResult[ParsedT]", has_async_twin=False, parses_output=True),
         WrapperKind("pages", returns="Iterator[{item}]", paged=True),
         # A login answers at once (an API key) or later, once the user signed in (ChatGPT): a handle waits for it.
         WrapperKind(

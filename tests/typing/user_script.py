@@ -48,6 +48,7 @@ from codex_app_server import (
     async_retry_on_overload,
     is_retryable_error,
     retry_on_overload,
+    tool,
 )
 from codex_app_server.generated.v2_all import (
     AccountLoginCompletedNotification,
@@ -84,6 +85,8 @@ from codex_app_server.generated.v2_all import (
     Thread as ThreadModel,
 )
 from codex_app_server.testing import FakeProvider, HttpError, Text, offline_config
+from pydantic import BaseModel
+from typing_extensions import assert_type
 
 version: str = __version__
 
@@ -324,3 +327,48 @@ async def accounts_async(codex: AsyncCodex) -> str | None:
     ids: list[str] = [summary.id async for summary in codex.threads()]
     print(completed, ids)
     return login.login_id
+
+
+class Answer(BaseModel):
+    city: str
+    celsius: float
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Today's weather.
+
+    Args:
+        city: The city's name.
+    """
+    return f"{city}: sunny"
+
+
+@tool(namespace="files", description="Read a file.")
+async def read_file(path: str) -> str:
+    return path
+
+
+def structured_output(codex: Codex) -> float:
+    """``output_type`` types ``result.parsed``; without it, parsed is None."""
+    thread = codex.thread_start()
+    result = thread.run("Weather in Oslo as JSON", output_type=Answer)
+    assert_type(result, RunResult[Answer])
+    answer: Answer = result.parsed
+    plain = thread.run("Hi")
+    assert_type(plain.parsed, None)
+    handle: TurnHandle[Answer] = thread.turn("Again", output_type=Answer)
+    handle.run()
+    assert_type(handle.result.parsed, Answer | None)
+    later: Answer | None = handle.result.parsed
+    print(later, get_weather("Oslo"))
+    print(thread.run("x", output_type=Answer).parsed.missing)  # type: ignore[attr-defined]
+    return answer.celsius
+
+
+async def structured_output_async(codex: AsyncCodex) -> str:
+    thread = await codex.thread_start()
+    result = await thread.run("Weather?", output_type=Answer)
+    assert_type(result.parsed, Answer)
+    print(await read_file("x"))
+    return result.parsed.city

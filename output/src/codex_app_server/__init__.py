@@ -39,6 +39,7 @@ from ._errors import (
 from ._inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
 from ._lazy import lazy_exports as _lazy_exports
 from ._login import AsyncLoginHandle, LoginHandle
+from ._output import OutputSchemaError, StructuredOutputError
 from ._reconnect import Reconnect
 from ._retry import RetryOptions, async_retry_on_overload, retry_on_overload
 from ._tools import Tool, ToolResult, tool
@@ -99,6 +100,7 @@ __all__ = [
     "NoHandlerError",
     "Notification",
     "Omit",
+    "OutputSchemaError",
     "ParamsValidationError",
     "ParseError",
     "Reconnect",
@@ -109,6 +111,7 @@ __all__ = [
     "ServerBusyError",
     "ServerRequestHandler",
     "SkillInput",
+    "StructuredOutputError",
     "TextInput",
     "Thread",
     "Tool",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
@@ -20,13 +20,14 @@ from ._conversation import Message, conversation
 from ._errors import ResponseValidationError
 from ._lazy import LazyModule
 from ._login import AsyncLoginHandle, LoginHandle
+from ._output import output_schema as output_schema_from
 from ._reconnect import Reconnect, reconnect_policy
 from ._requester import checked_model, initialize_call
 from ._routing import TurnWatch
 from ._session import Session
 from ._threads import in_worker_thread
 from ._tools import Tool, tool_specs
-from ._turns import INTERRUPT_GRACE_S, START_WAIT_S, RunResult, StartingTurn, TurnStartAnswer, TurnState
+from ._turns import INTERRUPT_GRACE_S, START_WAIT_S, ParsedT, RunResult, StartingTurn, TurnStartAnswer, TurnState
 from ._wire import OMIT, Omit, model_to_wire
 
 # Models are named through v2_all (and the notification union through its
@@ -51,7 +52,14 @@ T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
 M = TypeVar("M", bound=BaseModel)
+TH = TypeVar("TH", bound="_TurnCommon")
 PathLike = str | os.PathLike[str]
+
+
+def output_schema_for(output_type: object | None, output_schema: object | None) -> dict[str, v2_all.JsonValue] | None:
+    """The ``outputSchema`` a turn sends: ``output_type``'s strict schema, or the checked raw one (or None)."""
+    schema = output_schema_from(output_type, output_schema)
+    return None if schema is None else cast("dict[str, v2_all.JsonValue]", schema)
 
 
 def given(value: T | None) -> T | Omit:
@@ -126,16 +134,6 @@ class _TurnCommon:
         server's final ``Turn``.
         """
         return self._state.turn
-
-    @property
-    def result(self) -> RunResult:
-        """What the turn produced so far: final response, every completed item, usage.
-
-        Available while streaming (partial) and after the turn ended; unlike
-        ``Thread.run()`` a failed turn does not raise here: check
-        ``result.turn.status``.
-        """
-        return self._state.acc.snapshot()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
@@ -294,34 +292,53 @@ class ThreadBase(_ThreadCommon):
 
     def _turn(
         self,
-        handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], H],
+        handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TH],
         start: Callable[[], TurnStartAnswer],
+        output_type: object | None = None,
         *,
         consumer: bool = False,
-    ) -> H:
+    ) -> TH:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = self._watch_turns(consumer=consumer)
         with StartingTurn(self._session.interrupts, watch) as starting:
-            return handle(self, starting.started(start().turn), watch)
+            turn_handle = handle(self, starting.started(start().turn), watch)
+            turn_handle._state.output_type = output_type
+            return turn_handle
 
     def _run(
         self,
-        handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase],
+        handle: Callable[[ThreadBase, v2_all.Turn, TurnWatch], TurnHandleBase[ParsedT]],
         start: Callable[[], TurnStartAnswer],
-    ) -> RunResult:
+        output_type: type[ParsedT] | None = None,
+    ) -> RunResult[ParsedT]:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
         watch = self._watch_turns(consumer=True)
         with StartingTurn(self._session.interrupts, watch) as starting:  # until the consumer takes over, too
-            return handle(self, starting.started(start().turn), watch)._collect()
+            turn_handle = handle(self, starting.started(start().turn), watch)
+            turn_handle._state.output_type = output_type
+            return turn_handle._collect()
 
 
-class TurnHandleBase(_TurnCommon):
+class TurnHandleBase(_TurnCommon, Generic[ParsedT]):
     """A started turn: consume it with stream() or run(); steer() or interrupt() it."""
 
     def __init__(self, thread: ThreadBase, turn: v2_all.Turn, watch: TurnWatch) -> None:
         super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
+
+    @property
+    def result(self) -> RunResult[ParsedT | None]:
+        """What the turn produced so far: final response, every completed item, usage.
+
+        Available while streaming (partial) and after the turn ended; unlike
+        ``Thread.run()`` a failed turn does not raise here: check
+        ``result.turn.status``. With an ``output_type``, ``parsed`` is the
+        parsed final answer once the turn completed with one that validates,
+        else None (``Thread.run()`` raises instead).
+        """
+        snapshot: RunResult[ParsedT | None] = self._state.snapshot()
+        return snapshot
 
     def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended): interrupt() right after turn() works."""
@@ -368,10 +385,11 @@ class TurnHandleBase(_TurnCommon):
             pass
         return self.turn
 
-    def _collect(self) -> RunResult:
+    def _collect(self) -> RunResult[ParsedT]:
         for _ in self.stream():
             pass
-        return self._state.acc.result()
+        result: RunResult[ParsedT] = self._state.result()
+        return result
 
 
 # ---------------------------------------------------------------- async
@@ -476,34 +494,53 @@ class AsyncThreadBase(_ThreadCommon):
 
     async def _turn(
         self,
-        handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], H],
+        handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], TH],
         start: Callable[[], Awaitable[TurnStartAnswer]],
+        output_type: object | None = None,
         *,
         consumer: bool = False,
-    ) -> H:
+    ) -> TH:
         """Watch this thread, send ``turn/start`` (``start``), and hand the started turn to ``handle``."""
         watch = await self._watch_turns(consumer=consumer)
         with StartingTurn(self._session.interrupts, watch) as starting:
-            return handle(self, starting.started((await start()).turn), watch)
+            turn_handle = handle(self, starting.started((await start()).turn), watch)
+            turn_handle._state.output_type = output_type
+            return turn_handle
 
     async def _run(
         self,
-        handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], AsyncTurnHandleBase],
+        handle: Callable[[AsyncThreadBase, v2_all.Turn, TurnWatch], AsyncTurnHandleBase[ParsedT]],
         start: Callable[[], Awaitable[TurnStartAnswer]],
-    ) -> RunResult:
+        output_type: type[ParsedT] | None = None,
+    ) -> RunResult[ParsedT]:
         """A turn, consumed to the end (the consumer slot is taken before ``turn/start``)."""
         watch = await self._watch_turns(consumer=True)
         with StartingTurn(self._session.interrupts, watch) as starting:  # until the consumer takes over, too
-            return await handle(self, starting.started((await start()).turn), watch)._collect()
+            turn_handle = handle(self, starting.started((await start()).turn), watch)
+            turn_handle._state.output_type = output_type
+            return await turn_handle._collect()
 
 
-class AsyncTurnHandleBase(_TurnCommon):
+class AsyncTurnHandleBase(_TurnCommon, Generic[ParsedT]):
     """A started turn of an :class:`AsyncCodex` client."""
 
     def __init__(self, thread: AsyncThreadBase, turn: v2_all.Turn, watch: TurnWatch) -> None:
         super().__init__(thread._codex._session, thread.id, turn, watch)
         self._thread = thread
         self._client = thread._client
+
+    @property
+    def result(self) -> RunResult[ParsedT | None]:
+        """What the turn produced so far: final response, every completed item, usage.
+
+        Available while streaming (partial) and after the turn ended; unlike
+        ``Thread.run()`` a failed turn does not raise here: check
+        ``result.turn.status``. With an ``output_type``, ``parsed`` is the
+        parsed final answer once the turn completed with one that validates,
+        else None (``Thread.run()`` raises instead).
+        """
+        snapshot: RunResult[ParsedT | None] = self._state.snapshot()
+        return snapshot
 
     async def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended), off the event loop."""
@@ -545,10 +582,11 @@ class AsyncTurnHandleBase(_TurnCommon):
             pass
         return self.turn
 
-    async def _collect(self) -> RunResult:
+    async def _collect(self) -> RunResult[ParsedT]:
         async for _ in self.stream():
             pass
-        return self._state.acc.result()
+        result: RunResult[ParsedT] = self._state.result()
+        return result
 
 
 __all__ = [
@@ -558,10 +596,12 @@ __all__ = [
     "AsyncTurnHandleBase",
     "CodexBase",
     "LoginHandle",
+    "ParsedT",
     "RunResult",
     "ThreadBase",
     "TurnHandleBase",
     "given",
+    "output_schema_for",
     "response_variant",
     "variant_params",
 ]

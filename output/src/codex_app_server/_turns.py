@@ -17,17 +17,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from pydantic import ValidationError
+from typing_extensions import TypeVar  # PEP 696 defaults: typing's needs 3.13
 
 from ._errors import ResponseValidationError, TurnFailedError
+from ._output import StructuredOutputError
+from ._output import parse as parse_output
 from ._routing import TURN_COMPLETED, Event, Router, TurnWatch, decode_notification, turn_id_of
 from ._rpc import JsonObject, RpcConnection
 from ._wire import model_to_wire
@@ -40,7 +44,7 @@ from .generated import notifications, v2_all
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["Interrupts", "RunResult", "StartingTurn", "TurnAccumulator", "TurnState", "TurnStartAnswer"]
+__all__ = ["Interrupts", "ParsedT", "RunResult", "StartingTurn", "TurnAccumulator", "TurnState", "TurnStartAnswer"]
 
 logger = logging.getLogger("codex_app_server")
 
@@ -51,8 +55,12 @@ INTERRUPT_GRACE_S = 5.0
 START_WAIT_S = 10.0
 
 
+# What a turn's final answer is parsed as (``output_type``); None when it is not parsed.
+ParsedT = TypeVar("ParsedT", default=None)
+
+
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(Generic[ParsedT]):
     """What ``Thread.run()`` returns, and what ``TurnHandle.result`` shows.
 
     ``final_response`` is the text of the last assistant message whose phase
@@ -75,6 +83,10 @@ class RunResult:
     """The tokens of this turn alone: the thread's total after the turn minus
     its total before it (every model request of the turn, tool calls
     included). None when codex reported no usage."""
+    parsed: ParsedT = None  # type: ignore[assignment]  # None is the default's own value
+    """The final answer parsed as the turn's ``output_type`` (``run(..., output_type=Model)``):
+    a ``Model``. None without an ``output_type`` (and on a turn handle's result
+    until the turn completed)."""
 
 
 class TurnAccumulator:
@@ -121,18 +133,23 @@ class TurnAccumulator:
         self.turn = event.params.turn
         return True
 
-    def snapshot(self) -> RunResult:
+    def snapshot(self) -> RunResult[Any]:
         """The result so far (never raises)."""
         turn_usage = None
         if self.usage is not None and self.total_before is not None:
             turn_usage = _difference(self.usage.total, self.total_before)
         return RunResult(final_response(self.items), list(self.items), self.usage, self.turn, turn_usage)
 
-    def result(self) -> RunResult:
+    def result(self) -> RunResult[Any]:
         turn = self.turn
         if turn is not None and turn.status == v2_all.TurnStatus.failed:
             raise TurnFailedError(turn, turn.error)
         return self.snapshot()
+
+
+def with_parsed(result: RunResult[Any], output_type: object) -> RunResult[Any]:
+    """``result`` with its final answer parsed as ``output_type``; raises :class:`StructuredOutputError`."""
+    return dataclasses.replace(result, parsed=parse_output(output_type, result.final_response))
 
 
 def _difference(after: v2_all.TokenUsageBreakdown, before: v2_all.TokenUsageBreakdown) -> v2_all.TokenUsageBreakdown:
@@ -173,7 +190,24 @@ class TurnState:
         self.acc = TurnAccumulator()
         self.started = turn
         self.ended = False  # this turn's turn/completed was handed out by events()
+        self.output_type: object | None = None  # what the final answer is parsed as (output_type=)
         watch.bind(turn.id)
+
+    def snapshot(self) -> RunResult[Any]:
+        """The result so far (a handle's ``result``): parsed once completed with an answer that validates."""
+        snapshot = self.acc.snapshot()
+        turn = self.acc.turn
+        if self.output_type is None or turn is None or turn.status != v2_all.TurnStatus.completed:
+            return snapshot
+        try:
+            return with_parsed(snapshot, self.output_type)
+        except StructuredOutputError:
+            return snapshot
+
+    def result(self) -> RunResult[Any]:
+        """The ended turn's result (raises for a failed turn), its final answer parsed when there is an ``output_type``."""
+        result = self.acc.result()
+        return result if self.output_type is None else with_parsed(result, self.output_type)
 
     @property
     def turn(self) -> v2_all.Turn:

@@ -19,10 +19,12 @@ from .._api_base import (
     AsyncTurnHandleBase,
     CodexBase,
     LoginHandle,
+    ParsedT,
     RunResult,
     ThreadBase,
     TurnHandleBase,
     given,
+    output_schema_for,
     variant_params,
 )
 from .._inputs import Input, to_user_inputs
@@ -1003,7 +1005,8 @@ class Thread(ThreadBase):
         summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
-    ) -> RunResult:
+        output_type: type[ParsedT] | None = None,
+    ) -> RunResult[ParsedT]:
         """Run one turn to completion and return its RunResult.
 
         JSON-RPC method: ``turn/start``.
@@ -1017,7 +1020,7 @@ class Thread(ThreadBase):
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
-            output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
+            output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
@@ -1027,9 +1030,10 @@ class Thread(ThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             tool_output: The output of a client-side tool call to hand to the model with this turn.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
+            output_type: A pydantic model (or any type pydantic validates to a JSON object): codex is asked for an answer of its strict JSON Schema, and ``result.parsed`` is the final answer parsed as it (:class:`StructuredOutputError` when it does not validate).
         """
         return self._run(
-            TurnHandle,
+            TurnHandle[ParsedT],
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
@@ -1040,7 +1044,7 @@ class Thread(ThreadBase):
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
                 model=given(model),
-                output_schema=given(output_schema),
+                output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
                 personality=given(personality),
                 root_turn_id=given(root_turn_id),
@@ -1051,6 +1055,7 @@ class Thread(ThreadBase):
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
             ),
+            output_type,
         )
 
     def set_goal(
@@ -1114,7 +1119,8 @@ class Thread(ThreadBase):
         summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
-    ) -> TurnHandle:
+        output_type: type[ParsedT] | None = None,
+    ) -> TurnHandle[ParsedT]:
         """Start a turn and return its handle (stream(), steer(), interrupt(), run()).
 
         JSON-RPC method: ``turn/start``.
@@ -1128,7 +1134,7 @@ class Thread(ThreadBase):
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
-            output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
+            output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
@@ -1138,9 +1144,10 @@ class Thread(ThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             tool_output: The output of a client-side tool call to hand to the model with this turn.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
+            output_type: A pydantic model (or any type pydantic validates to a JSON object): codex is asked for an answer of its strict JSON Schema, and ``result.parsed`` is the final answer parsed as it (:class:`StructuredOutputError` when it does not validate).
         """
         return self._turn(
-            TurnHandle,
+            TurnHandle[ParsedT],
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
@@ -1151,7 +1158,7 @@ class Thread(ThreadBase):
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
                 model=given(model),
-                output_schema=given(output_schema),
+                output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
                 personality=given(personality),
                 root_turn_id=given(root_turn_id),
@@ -1162,6 +1169,7 @@ class Thread(ThreadBase):
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
             ),
+            output_type,
         )
 
 
@@ -1263,7 +1271,8 @@ class AsyncThread(AsyncThreadBase):
         summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
-    ) -> RunResult:
+        output_type: type[ParsedT] | None = None,
+    ) -> RunResult[ParsedT]:
         """Run one turn to completion and return its RunResult.
 
         JSON-RPC method: ``turn/start``.
@@ -1277,7 +1286,7 @@ class AsyncThread(AsyncThreadBase):
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
-            output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
+            output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
@@ -1287,9 +1296,10 @@ class AsyncThread(AsyncThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             tool_output: The output of a client-side tool call to hand to the model with this turn.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
+            output_type: A pydantic model (or any type pydantic validates to a JSON object): codex is asked for an answer of its strict JSON Schema, and ``result.parsed`` is the final answer parsed as it (:class:`StructuredOutputError` when it does not validate).
         """
         return await self._run(
-            AsyncTurnHandle,
+            AsyncTurnHandle[ParsedT],
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
@@ -1300,7 +1310,7 @@ class AsyncThread(AsyncThreadBase):
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
                 model=given(model),
-                output_schema=given(output_schema),
+                output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
                 personality=given(personality),
                 root_turn_id=given(root_turn_id),
@@ -1311,6 +1321,7 @@ class AsyncThread(AsyncThreadBase):
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
             ),
+            output_type,
         )
 
     async def set_goal(
@@ -1374,7 +1385,8 @@ class AsyncThread(AsyncThreadBase):
         summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
         tool_output: v2_all.TurnToolOutput | None = None,
         turn_trigger: str | None = None,
-    ) -> AsyncTurnHandle:
+        output_type: type[ParsedT] | None = None,
+    ) -> AsyncTurnHandle[ParsedT]:
         """Start a turn and return its handle (stream(), steer(), interrupt(), run()).
 
         JSON-RPC method: ``turn/start``.
@@ -1388,7 +1400,7 @@ class AsyncThread(AsyncThreadBase):
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
-            output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
+            output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
@@ -1398,9 +1410,10 @@ class AsyncThread(AsyncThreadBase):
             summary: Override the reasoning summary for this turn and subsequent turns.
             tool_output: The output of a client-side tool call to hand to the model with this turn.
             turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
+            output_type: A pydantic model (or any type pydantic validates to a JSON object): codex is asked for an answer of its strict JSON Schema, and ``result.parsed`` is the final answer parsed as it (:class:`StructuredOutputError` when it does not validate).
         """
         return await self._turn(
-            AsyncTurnHandle,
+            AsyncTurnHandle[ParsedT],
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
@@ -1411,7 +1424,7 @@ class AsyncThread(AsyncThreadBase):
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
                 model=given(model),
-                output_schema=given(output_schema),
+                output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
                 personality=given(personality),
                 root_turn_id=given(root_turn_id),
@@ -1422,10 +1435,11 @@ class AsyncThread(AsyncThreadBase):
                 tool_output=given(tool_output),
                 turn_trigger=given(turn_trigger),
             ),
+            output_type,
         )
 
 
-class TurnHandle(TurnHandleBase):
+class TurnHandle(TurnHandleBase[ParsedT]):
     def interrupt(self) -> v2_all.TurnInterruptResponse:
         """Interrupt this turn.
 
@@ -1452,7 +1466,7 @@ class TurnHandle(TurnHandleBase):
         )
 
 
-class AsyncTurnHandle(AsyncTurnHandleBase):
+class AsyncTurnHandle(AsyncTurnHandleBase[ParsedT]):
     async def interrupt(self) -> v2_all.TurnInterruptResponse:
         """Interrupt this turn.
 
