@@ -53,8 +53,8 @@ def test_the_case_covers_what_the_snapshots_are_for(files: dict[str, str]) -> No
     assert "def account_gateway_oauth_read(" in client  # an acronym stays one word
     assert "def account_login(self, params: v2_all.LoginParams)" in client  # union params are passed whole
     code = "".join(api.split())  # whitespace aside: each turn body is one call of the base helper
-    assert "returnself._turn(TurnHandle,lambda:self._client.turn_start(" in code
-    assert "returnawaitself._run(AsyncTurnHandle,lambda:self._client.turn_start(" in code
+    assert "returnself._turn(TurnHandle[ParsedT],lambda:self._client.turn_start(" in code
+    assert "returnawaitself._run(AsyncTurnHandle[ParsedT],lambda:self._client.turn_start(" in code
     assert 'model_validate({"decision": "decline"})' in requests and "NoHandlerError(" in requests
     # a pager follows the client's iterator; logins send one params variant and hand back a handle
     assert "def threads(self, *, limit: v2_all.UInt32 | None = None) -> AsyncIterator[v2_all.Thread]:" in api

@@ -57,7 +57,7 @@ def test_every_name_is_listed_typed_and_picklable() -> None:
         from codex_app_server.generated import v2_all
         names = set(dir(v2_all))
         print(set(v2_all.__all__) <= names and "ThreadItem" in names and "Turn" in names)
-        print(typing.get_type_hints(Thread.run)["return"] is RunResult)
+        print(typing.get_origin(typing.get_type_hints(Thread.run)["return"]) is RunResult)
         print(typing.get_type_hints(TurnFailedError.__init__)["turn"] is v2_all.Turn)
         hints = typing.get_type_hints(codex_app_server.Codex.thread_start)
         print(typing.get_args(hints["sandbox"])[0] is v2_all.SandboxMode)
