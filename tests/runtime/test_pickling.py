@@ -29,12 +29,14 @@ from codex_app_server import (
     MethodNotFoundError,
     MissingExtraError,
     NoHandlerError,
+    OutputSchemaError,
     ParamsValidationError,
     ParseError,
     ResponseValidationError,
     RetryLimitExceededError,
     RunResult,
     ServerBusyError,
+    StructuredOutputError,
     TransportClosedError,
     TurnFailedError,
 )
@@ -71,6 +73,8 @@ SAMPLES: dict[type[BaseException], BaseException] = {
     TurnFailedError: TurnFailedError(FAILED_TURN, TURN_ERROR),
     LoginError: LoginError("login-1", "denied", cancelled=True),
     NoHandlerError: NoHandlerError("no handler installed for item/tool/call"),
+    OutputSchemaError: OutputSchemaError("output_type Loose: not strict", "/properties/counts"),
+    StructuredOutputError: StructuredOutputError("the final answer does not validate as dict", "not json", dict),
 }
 
 RUN_RESULT = RunResult(

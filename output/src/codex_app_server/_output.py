@@ -61,9 +61,13 @@ class OutputSchemaError(CodexError, ValueError):
     """An ``output_type`` or ``output_schema`` the turn cannot use; ``pointer`` is where in the schema (JSON pointer)."""
 
     def __init__(self, message: str, pointer: str = "") -> None:
+        self.message = message
         self.pointer = pointer
         where = f" at {pointer}" if pointer else ""
         super().__init__(f"{message}{where}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message, self.pointer))
 
 
 class StructuredOutputError(CodexError):
@@ -77,6 +81,9 @@ class StructuredOutputError(CodexError):
         super().__init__(message)
         self.raw_text = raw_text
         self.output_type = output_type
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.raw_text, self.output_type))
 
 
 @functools.lru_cache(maxsize=128)
