@@ -16,7 +16,7 @@ nox -s bump -- V     move to codex V: dump, lock, regenerate, check, lint, API d
 nox -s api-diff -- [REF]  public API diff of the tree against REF (default: merge base / HEAD~1)
 nox -s build         wheel + sdist, installed and smoke-tested on Python 3.10-3.13
 nox -s pyright       pyright (strict) on the user-style script; reveal_type of run().items[0]; --verifytypes 100%
-nox -s docs          run every python snippet of output/README.md; the generator's --help
+nox -s docs          run every python snippet of output/README.md; the generator's --help; the docs site (--strict)
 nox -s release-check everything a release needs, then what would be published (no upload)
 nox -s bump-check    what the bump bot would do now (asks the package index; opens nothing)
 nox -s pr-report -- --base REF [--labels-json JSON]   a pull request's API-diff comment and verdict
@@ -54,6 +54,14 @@ TEST_DEPS = [
     *REMOTE_DEPS,
 ]
 PROPERTY_DEPS = ["hypothesis==6.155.2", "hypothesis-jsonschema==0.23.1"]
+# The documentation site (output/mkdocs.yml): built by `nox -s docs`, published by the release workflow.
+DOCS_SITE_DEPS = [
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.1",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "griffelib==2.4.1",
+]
 # examples/ray_batch.py against a local Ray (tests/scale, in the slow suite).
 SCALE_DEPS = ["ray==2.60.0"]
 # import-linter checks the layers contract of pyproject.toml (README "Layers of the SDK").
@@ -137,7 +145,7 @@ def _install_sdk(session: nox.Session, *extra: str) -> None:
 # about four per core, which is as far as the timing margins of the real-binary
 # tests stay comfortable on a loaded 2-core machine.
 CI_GROUPS: dict[str, tuple[list[str], int]] = {
-    "static": (["check", "lint", "typecheck", "api-diff"], 1),
+    "static": (["check", "lint", "typecheck", "api-diff", "docs"], 1),
     "primary": ([f"tests-{PRIMARY_PYTHON}"], 4),
     "other-pythons": ([f"tests-{v}" for v in PYTHONS if v != PRIMARY_PYTHON], 2),
     "slow": (["slow"], 2),
@@ -429,10 +437,13 @@ def pyright(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Every python snippet of output/README.md, run as written against the real binary; generator --help."""
-    session.install(*TEST_DEPS)
+    """Every python snippet of output/README.md, run as written against the real binary; generator --help;
+    then the documentation site (build/site), built with --strict: a broken link or anchor fails."""
+    session.install(*TEST_DEPS, *DOCS_SITE_DEPS)
     _install_sdk(session, CODEX_BIN)
     session.run("pytest", "tests/docs", *PYTEST_ARGS, *XDIST_ARGS, *session.posargs)
+    # NO_MKDOCS_2_WARNING: Material's banner about its successor, printed on every build.
+    session.run("mkdocs", "build", "--strict", "-f", "output/mkdocs.yml", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(name="release-check", python=False)
