@@ -10,7 +10,7 @@ test item classes and then input classes themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Literal, NamedTuple, Union
+from typing import Literal, NamedTuple, Union
 
 # Named through v2_all, which imports a model on first use: importing the SDK creates none.
 from .generated import v2_all
@@ -31,13 +31,7 @@ class Message(NamedTuple):
     text: str
 
 
-if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    ConversationSource: TypeAlias = Union[v2_all.ThreadReadResponse, v2_all.Thread, Iterable[v2_all.Turn]]
-
-
-def conversation(source: ConversationSource) -> list[Message]:
+def conversation(source: Union[v2_all.ThreadReadResponse, v2_all.Thread, Iterable[v2_all.Turn]]) -> list[Message]:
     """The messages of ``source``'s turns, oldest first.
 
     ``source`` is what ``Thread.read(include_turns=True)`` returns, its
