@@ -39,7 +39,8 @@ CODEX_VERSION = "0.163.0"  # the pinned protocol; `nox -s bump` rewrites this li
 
 GENERATOR_DEPS = ["jinja2==3.1.6", "jsonschema==4.26.0", "ruff==0.17.6", "tomli==2.5.0; python_version < '3.11'"]
 RUNTIME_DEPS = ["pydantic==2.13.4"]
-# The [remote] extra of output/pyproject.toml (websocket, unix socket, daemon, command pipe).
+# The [remote] extra of output/pyproject.toml (websocket, unix socket, daemon, command pipe): the
+# development pins, inside the extra's ranges (`nox -s build` tests the ranges' ends).
 REMOTE_DEPS = [
     "websockets==17.4; python_version >= '3.11'",
     "websockets==15.0.1; python_version < '3.11'",

@@ -13,9 +13,10 @@
 5. For each Python 3.10-3.13 found (``python3.X`` on PATH, else pyenv): a
    fresh venv, ``pip install 'WHEEL[bin,remote]'`` and ``smoke_installed.py`` run in
    isolated mode from a temporary directory, against a fake model provider
-   served from this process. The oldest Python gets pydantic at the declared
-   floor, the others the newest release pip picks, so both ends of the range
-   are exercised.
+   served from this process: a sync and an async turn over stdio, and one
+   over a websocket (``[remote]``). The oldest Python gets every dependency
+   at its declared floor (pydantic, websockets, PyJWT), the others the newest
+   releases pip picks, so both ends of each range are exercised.
 
 Prints a summary per Python (wheel size, installed dependencies, result)
 and exits 1 if any step or smoke test failed. Pythons that are not installed
@@ -137,6 +138,37 @@ def _pydantic_floor(requires: Sequence[str]) -> str | None:
     return None
 
 
+_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*\(?([^;)]*)\)?\s*(?:;\s*(.*))?\Z")
+_FLOOR_EXTRAS = frozenset({"remote"})  # [bin] is pinned to one codex release: it has no range
+
+
+def dependency_floors(requires: Sequence[str]) -> dict[str, str]:
+    """``{name: lowest allowed version}`` of the runtime dependencies and the ranged extras.
+
+    Read from ``Requires-Dist``: the ``>=`` bound of each requirement that is
+    a runtime one or belongs to an extra in ``_FLOOR_EXTRAS``.
+    """
+    floors: dict[str, str] = {}
+    for requirement in requires:
+        match = _REQUIREMENT.match(requirement)
+        if match is None:
+            continue
+        name, spec, marker = match.groups()
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker or "")
+        if marker and (extra is None or extra.group(1) not in _FLOOR_EXTRAS):
+            continue
+        floor = re.search(r">=\s*([\w.]+)", spec)
+        if floor:
+            floors[name] = floor.group(1)
+    return floors
+
+
+def _is_range(requirement: str) -> bool:
+    """A compatible range: a lower bound (``>=``) and an upper one (``<``), no exact pin."""
+    spec = requirement.split(";")[0]
+    return ">=" in spec and re.search(r"<(?!=)", spec) is not None and "==" not in spec
+
+
 def metadata_problems(wheel: Path, expected: Expected) -> list[str]:
     """Everything wrong with the wheel's metadata and layout (empty: fine)."""
     meta = wheel_metadata(wheel)
@@ -144,6 +176,7 @@ def metadata_problems(wheel: Path, expected: Expected) -> list[str]:
     requires = meta.get_all("Requires-Dist") or []
     runtime = [r for r in requires if "extra ==" not in r]
     extras = [r for r in requires if "extra ==" in r]
+    remote = [r for r in extras if re.search(r"extra == ['\"]remote['\"]", r)]
     checks = [
         (meta["Name"] == expected.name, f"Name is {meta['Name']!r}, expected {expected.name!r}"),
         (meta["Version"] == expected.version, f"Version {meta['Version']} != _version.py {expected.version}"),
@@ -163,10 +196,9 @@ def metadata_problems(wheel: Path, expected: Expected) -> list[str]:
         ),
         (
             # names compared lower-cased: the metadata may normalise PyJWT to pyjwt
-            {r.split(";")[0].split("==")[0].lower() for r in extras if "extra == 'remote'" in r}
-            == {"websockets", "pyjwt"}
-            and all("==" in r for r in extras),
-            f"[remote] must pin websockets and PyJWT exactly, got {extras}",
+            {re.split(r"[<>=!~ (;]", r)[0].lower() for r in remote} == {"websockets", "pyjwt"}
+            and all(_is_range(r) for r in remote),
+            f"[remote] must declare compatible ranges (>=floor,<next major) of websockets and PyJWT, got {remote}",
         ),
         (meta["License-Expression"] == "MIT", f"License-Expression is {meta['License-Expression']!r}"),
         (any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "LICENSE is not in the wheel"),
@@ -272,8 +304,9 @@ def _child_env(home: Path) -> dict[str, str]:
 
 
 def smoke(
-    version: str, python: str, wheel: Path, pydantic_pin: str | None, provider: FakeProvider, scratch: Path
+    version: str, python: str, wheel: Path, floors: Mapping[str, str], provider: FakeProvider, scratch: Path
 ) -> SmokeResult:
+    """Install the wheel into a fresh venv of ``python`` (``floors`` pinned: the oldest end) and smoke-test it."""
     started = time.monotonic()
     work = scratch / f"py{version}"
     venv, cwd = work / "venv", work / "cwd"
@@ -284,7 +317,7 @@ def smoke(
     run([python, "-m", "venv", str(venv)], timeout=BUILD_TIMEOUT, env=env)
     venv_python = str(venv / "bin" / "python")
     constraints = cwd / "constraints.txt"
-    constraints.write_text(f"pydantic=={pydantic_pin}\n" if pydantic_pin else "", encoding="utf-8")
+    constraints.write_text("".join(f"{name}=={floor}\n" for name, floor in floors.items()), encoding="utf-8")
     run(
         [venv_python, "-m", "pip", "install", "--quiet", f"{wheel}[bin,remote]", "-c", str(constraints)],
         timeout=INSTALL_TIMEOUT,
@@ -293,7 +326,11 @@ def smoke(
     )
     run([venv_python, "-m", "pip", "check"], timeout=BUILD_TIMEOUT, cwd=cwd, env=env)
 
-    replies = [f"Hello from the wheel on Python {version}.", f"Hello again from Python {version} (async)."]
+    replies = [
+        f"Hello from the wheel on Python {version}.",
+        f"Hello again from Python {version} (async).",
+        f"Hello over a websocket from Python {version}.",
+    ]
     provider.enqueue(*(final_text(reply) for reply in replies))
     plan = {
         "version": expected_from_tree().version,
@@ -308,12 +345,16 @@ def smoke(
     shutil.copyfile(SMOKE_SCRIPT, script)
     out = run([venv_python, "-I", str(script), str(plan_path)], timeout=SMOKE_TIMEOUT, cwd=cwd, env=env)
     seen = json.loads(out.strip().splitlines()[-1])
-    pydantic = next(d for d in seen["distributions"] if d.lower().startswith("pydantic=="))
-    floor = " (the declared floor)" if pydantic_pin else ""
+    installed = {d.split("==")[0].lower(): d for d in seen["distributions"]}
+    versions = ", ".join(installed.get(name.lower(), f"{name} missing") for name in ("pydantic", "websockets", "PyJWT"))
+    end = " (the declared floors)" if floors else " (the newest allowed)"
+    for name, floor in floors.items():
+        got = installed.get(name.lower())
+        assert got is not None and got.split("==")[1] == floor, f"{name}: installed {got}, expected the floor {floor}"
     return SmokeResult(
         python=seen["python"],
         status="ok",
-        detail=f"{seen['seed_imports']} seed imports, sync + async turn, {pydantic}{floor}",
+        detail=f"{seen['seed_imports']} seed imports, sync + async + websocket turn, {versions}{end}",
         seconds=time.monotonic() - started,
         distributions=tuple(seen["distributions"]),
     )
@@ -322,7 +363,7 @@ def smoke(
 def smoke_all(versions: Sequence[str], wheel: Path, scratch: Path) -> list[SmokeResult]:
     found = {version: find_python(version) for version in versions}
     present = [v for v in versions if found[v]]
-    floor = _pydantic_floor(wheel_metadata(wheel).get_all("Requires-Dist") or [])
+    floors = dependency_floors(wheel_metadata(wheel).get_all("Requires-Dist") or [])
     results: list[SmokeResult] = []
     with FakeProvider() as provider:
         for version in versions:
@@ -331,11 +372,11 @@ def smoke_all(versions: Sequence[str], wheel: Path, scratch: Path) -> list[Smoke
                 results.append(SmokeResult(version, "skipped", "interpreter not found", 0.0))
                 print(f"smoke {version}: skipped (no python{version} on PATH or in pyenv)", flush=True)
                 continue
-            pin = floor if version == present[0] else None
+            pins = floors if version == present[0] else {}
             print(f"smoke {version}: {python}", flush=True)
             started = time.monotonic()
             try:
-                results.append(smoke(version, python, wheel, pin, provider, scratch))
+                results.append(smoke(version, python, wheel, pins, provider, scratch))
             except (StepFailed, AssertionError, KeyError, ValueError) as exc:
                 results.append(SmokeResult(version, "FAILED", str(exc), time.monotonic() - started))
                 provider.clear()

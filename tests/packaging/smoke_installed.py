@@ -11,7 +11,9 @@ Checks: the package comes from this venv; version and metadata agree;
 ``py.typed`` is shipped; every seed import statement works; the codex binary
 resolves to the ``[bin]`` extra's ``codex_cli_bin`` (no ``CODEX_BIN``, no
 ``codex`` on PATH); the ``codex_app_server`` logger is quiet; one real turn
-with ``Codex`` and one with ``AsyncCodex`` return the scripted replies.
+with ``Codex`` and one with ``AsyncCodex`` return the scripted replies, and
+so does one over a websocket (``[remote]``: a ``--listen ws://`` server
+started from ``AppServerConfig.server_command``, then ``Codex.connect``).
 Prints one JSON line with what it saw; any failure exits non-zero with the
 reason.
 """
@@ -26,7 +28,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from codex_app_server import AppServerConfig
@@ -103,6 +105,39 @@ async def async_turn(plan: dict[str, object]) -> str | None:
         return result.final_response
 
 
+def websocket_turn(plan: dict[str, object]) -> str | None:
+    """A turn over ``[remote]``: a ``--listen ws://`` server started with ``server_command``, then ``connect``."""
+    import re
+    import subprocess
+    import tempfile
+    import time
+
+    from codex_app_server import Codex
+
+    config = _config(plan)
+    env = plan["env"]
+    assert isinstance(env, dict)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = subprocess.Popen(config.server_command(listen="ws://127.0.0.1:0"), stderr=log, env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while not (found := re.search(r"ws://127\.0\.0\.1:\d+", _read(log))):
+                assert server.poll() is None, f"the websocket server exited {server.returncode}: {_read(log)}"
+                assert time.monotonic() < deadline, f"the websocket server printed no address: {_read(log)}"
+                time.sleep(0.05)
+            with Codex.connect(found.group()) as codex:
+                thread = codex.thread_start(model="mock-model")
+                return thread.run("Say hello over a websocket.").final_response
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _read(log: IO[str]) -> str:
+    log.seek(0)
+    return log.read()
+
+
 def main(plan_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     seen: dict[str, object] = {"python": sys.version.split()[0]}
@@ -114,6 +149,8 @@ def main(plan_path: str) -> int:
     assert seen["sync_reply"] == replies[0], f"sync turn answered {seen['sync_reply']!r}, expected {replies[0]!r}"
     seen["async_reply"] = asyncio.run(async_turn(plan))
     assert seen["async_reply"] == replies[1], f"async turn answered {seen['async_reply']!r}, expected {replies[1]!r}"
+    seen["websocket_reply"] = websocket_turn(plan)
+    assert seen["websocket_reply"] == replies[2], f"websocket turn answered {seen['websocket_reply']!r}"
     seen["distributions"] = sorted(
         f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions()
     )

@@ -122,3 +122,42 @@ def test_dependency_summary_groups_runtime_and_extras() -> None:
 
     requires = ("pydantic<3,>=2.12", "openai-codex-cli-bin==0.163.0; extra == 'bin'")
     assert dependency_summary(requires) == "runtime: pydantic<3,>=2.12  [bin]: openai-codex-cli-bin==0.163.0"
+
+
+def test_the_remote_extra_declares_ranges_and_the_dev_pins_lie_inside_them() -> None:
+    import ast
+
+    from packaging.requirements import Requirement
+
+    noxfile = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    (dev_pins,) = (
+        ast.literal_eval(node.value)
+        for node in noxfile.body
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["REMOTE_DEPS"]
+    )
+    remote = PYPROJECT["project"]["optional-dependencies"]["remote"]
+    assert all(build_and_smoke._is_range(requirement) for requirement in remote), remote
+    ranges = {Requirement(r).name.lower(): Requirement(r).specifier for r in remote}
+    assert set(ranges) == {"websockets", "pyjwt"}
+    for pin in dev_pins:
+        requirement = Requirement(pin)
+        (version,) = (spec.version for spec in requirement.specifier)
+        assert ranges[requirement.name.lower()].contains(version), f"dev pin {pin} is outside {remote}"
+
+
+def test_dependency_floors_are_read_for_the_runtime_and_the_ranged_extras() -> None:
+    requires = [
+        "pydantic<3,>=2.12",
+        "openai-codex-cli-bin==0.163.0; extra == 'bin'",
+        "websockets<18,>=13.0; extra == 'remote'",
+        'pyjwt (>=2.8,<3) ; extra == "remote"',
+        "colorama>=0.4; sys_platform == 'win32'",
+    ]
+    assert build_and_smoke.dependency_floors(requires) == {"pydantic": "2.12", "websockets": "13.0", "pyjwt": "2.8"}
+
+
+def test_the_metadata_check_refuses_exact_pins_in_the_remote_extra() -> None:
+    assert build_and_smoke._is_range("websockets<18,>=13.0; extra == 'remote'")
+    assert not build_and_smoke._is_range("websockets==17.4; extra == 'remote'")
+    assert not build_and_smoke._is_range("PyJWT>=2.8; extra == 'remote'")
+    assert not build_and_smoke._is_range("PyJWT<=3,>=2.8; extra == 'remote'")
