@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+from ._errors import CodexRuntimeError, CodexValueError
 from ._rpc import RequestId, ServerRequestContext
 
 __all__ = ["DeferredAnswer", "PendingRequest", "PendingRequests", "defer_answer"]
@@ -162,7 +163,7 @@ class DeferredAnswer(Generic[R]):
     def _request(self) -> PendingRequest:
         pending = self._pending
         if pending is None:
-            raise RuntimeError("a DeferredAnswer is made by defer_answer() inside a server-request handler")
+            raise CodexRuntimeError("a DeferredAnswer is made by defer_answer() inside a server-request handler")
         return pending
 
     @property
@@ -222,11 +223,11 @@ def defer_answer(default: R, *, timeout: float | None = 300.0) -> DeferredAnswer
     """
     pending = _current.get()
     if pending is None:
-        raise RuntimeError("defer_answer() can only be called inside a server-request handler")
+        raise CodexRuntimeError("defer_answer() can only be called inside a server-request handler")
     if pending.deferred is not None:
-        raise RuntimeError("defer_answer() was already called for this request")
+        raise CodexRuntimeError("defer_answer() was already called for this request")
     if timeout is not None and timeout <= 0:
-        raise ValueError("timeout must be > 0 seconds or None")
+        raise CodexValueError("timeout must be > 0 seconds or None")
     answer: DeferredAnswer[R] = DeferredAnswer(default, timeout)
     pending.deferred = answer  # type: ignore[assignment]
     answer._attach(pending)

@@ -17,7 +17,7 @@ from typing_extensions import Self  # pydantic's own dependency; typing.Self nee
 from ._config import AppServerConfig
 from ._connect import AsyncStarter, ConnectMethods, HandlerT, stop_when_collected
 from ._conversation import Message, conversation
-from ._errors import ResponseValidationError
+from ._errors import CodexRuntimeError, ResponseValidationError
 from ._lazy import LazyModule
 from ._login import AsyncLoginHandle, LoginHandle
 from ._output import output_schema as output_schema_from
@@ -433,7 +433,7 @@ class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandl
         """The server's answer to ``initialize`` (after start / ``async with``)."""
         metadata = self._starter.metadata
         if metadata is None:
-            raise RuntimeError("AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`")
+            raise CodexRuntimeError("AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`")
         return metadata
 
     @property

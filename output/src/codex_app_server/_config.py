@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ._errors import BinaryNotFoundError
+from ._errors import BinaryNotFoundError, CodexTypeError, CodexValueError
 from ._param_checks import directory_problem, summarize
 from ._version import __version__
 
@@ -186,21 +186,21 @@ class AppServerConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.extra_args, str) or not all(isinstance(arg, str) for arg in self.extra_args):
-            raise TypeError("extra_args must be a sequence of str")
+            raise CodexTypeError("extra_args must be a sequence of str")
         object.__setattr__(self, "extra_args", tuple(self.extra_args))
         for name in ("startup_timeout", "shutdown_timeout"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+                raise CodexValueError(f"{name} must be >= 0")
         if self.write_timeout <= 0:
-            raise ValueError("write_timeout must be > 0")
+            raise CodexValueError("write_timeout must be > 0")
         if self.request_timeout is not None and self.request_timeout <= 0:
-            raise ValueError("request_timeout must be > 0 or None")
+            raise CodexValueError("request_timeout must be > 0 or None")
         if self.turn_idle_timeout is not None and self.turn_idle_timeout <= 0:
-            raise ValueError("turn_idle_timeout must be > 0 or None")
+            raise CodexValueError("turn_idle_timeout must be > 0 or None")
         if self.turn_buffer_limit < 1:
-            raise ValueError("turn_buffer_limit must be >= 1")
+            raise CodexValueError("turn_buffer_limit must be >= 1")
         if self.stderr_buffer_lines < 0:
-            raise ValueError("stderr_buffer_lines must be >= 0")
+            raise CodexValueError("stderr_buffer_lines must be >= 0")
         # Fail at construction, not at launch, on a bad key, value or variable.
         _override_args(self.config_overrides)
         if self.env is not None:
@@ -232,13 +232,13 @@ def check_cwd(config: AppServerConfig) -> None:
         return
     problem = directory_problem(os.fspath(config.cwd))
     if problem:
-        raise ValueError(f"AppServerConfig.cwd={os.fspath(config.cwd)!r}: {problem}")
+        raise CodexValueError(f"AppServerConfig.cwd={os.fspath(config.cwd)!r}: {problem}")
 
 
 def toml_key(key: str) -> str:
     """A TOML key: bare when possible, else a quoted basic string."""
     if not isinstance(key, str):
-        raise TypeError(f"TOML keys must be str, got {type(key).__name__}")
+        raise CodexTypeError(f"TOML keys must be str, got {type(key).__name__}")
     return key if _BARE_KEY.match(key) else _toml_string(key)
 
 
@@ -256,7 +256,7 @@ def toml_value(obj: object) -> str:
         return "true" if obj else "false"
     if isinstance(obj, int):
         if not _TOML_INT_MIN <= obj <= _TOML_INT_MAX:
-            raise ValueError(f"integer {obj} does not fit in TOML's 64-bit range")
+            raise CodexValueError(f"integer {obj} does not fit in TOML's 64-bit range")
         return str(obj)
     if isinstance(obj, float):
         if math.isnan(obj):
@@ -270,15 +270,15 @@ def toml_value(obj: object) -> str:
         items = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in obj.items())
         return "{" + items + "}" if items else "{}"
     if obj is None:
-        raise TypeError("TOML has no null; leave the key out instead of passing None")
-    raise TypeError(f"cannot render {type(obj).__name__} as a TOML value")
+        raise CodexTypeError("TOML has no null; leave the key out instead of passing None")
+    raise CodexTypeError(f"cannot render {type(obj).__name__} as a TOML value")
 
 
 def _toml_string(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError(f"string is not valid Unicode (lone surrogate): {text!r}") from exc
+        raise CodexValueError(f"string is not valid Unicode (lone surrogate): {text!r}") from exc
     return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
 
 
@@ -289,9 +289,9 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def _check_override_key(key: object) -> str:
     if not isinstance(key, str):
-        raise TypeError(f"config override keys must be str, got {key!r}")
+        raise CodexTypeError(f"config override keys must be str, got {key!r}")
     if not all(_OVERRIDE_KEY_SEGMENT.match(seg) for seg in key.split(".")):
-        raise ValueError(
+        raise CodexValueError(
             f"invalid config override key {key!r}: use dotted bare keys "
             "(letters, digits, '_' and '-', not starting with '-'), e.g. "
             "'model_providers.mock.base_url'. codex splits keys on '.' and "
@@ -311,15 +311,15 @@ def _override_args(overrides: Mapping[str, object]) -> list[str]:
 def _check_env(env: Mapping[str, str | None]) -> None:
     for key, value in env.items():
         if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-            raise ValueError(f"invalid environment variable name {key!r}")
+            raise CodexValueError(f"invalid environment variable name {key!r}")
         if value is not None and (not isinstance(value, str) or "\0" in value):
-            raise ValueError(f"environment variable {key} must be a str without NUL")
+            raise CodexValueError(f"environment variable {key} must be a str without NUL")
 
 
 def build_argv(config: AppServerConfig, binary: str, *, listen: str = "stdio://") -> list[str]:
     """``[binary, -c k=v ..., *extra_args, "app-server", "--listen", listen]``."""
     if not isinstance(listen, str) or not listen or listen.startswith("-"):
-        raise ValueError(f"listen must be a URL such as 'stdio://' or 'ws://127.0.0.1:0', got {listen!r}")
+        raise CodexValueError(f"listen must be a URL such as 'stdio://' or 'ws://127.0.0.1:0', got {listen!r}")
     return [
         binary,
         *_override_args(config.config_overrides),
@@ -406,15 +406,15 @@ def checked_capabilities(value: object) -> InitializeCapabilities:
         fields = dict(value)
         extra = sorted(str(key) for key in fields if key not in known)
     else:
-        raise TypeError(f"{where} must be an InitializeCapabilities or a mapping, got {type(value).__name__}")
+        raise CodexTypeError(f"{where} must be an InitializeCapabilities or a mapping, got {type(value).__name__}")
     if extra:
-        raise ValueError(
+        raise CodexValueError(
             f"{where}: unknown field(s) {', '.join(extra)}; known: {', '.join(sorted(model.model_fields))}"
         )
     try:
         capabilities = model.model_validate(fields)
     except ValidationError as exc:
-        raise ValueError(f"{where}: {summarize(exc, model)}") from None
+        raise CodexValueError(f"{where}: {summarize(exc, model)}") from None
     _check_opt_outs(capabilities.opt_out_notification_methods or [], where)
     return capabilities
 
@@ -426,13 +426,13 @@ def _check_opt_outs(methods: list[str], where: str) -> None:
 
     for method in methods:
         if method in _NEEDED_NOTIFICATIONS:
-            raise ValueError(
+            raise CodexValueError(
                 f"{where}: cannot opt out of {method!r}: the SDK needs it ({_NEEDED_NOTIFICATIONS[method]})"
             )
         if method not in NOTIFICATION_EVENTS:
             close = difflib.get_close_matches(method, list(NOTIFICATION_EVENTS), n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ValueError(f"{where}: opt_out_notification_methods: unknown notification {method!r}{hint}")
+            raise CodexValueError(f"{where}: opt_out_notification_methods: unknown notification {method!r}{hint}")
 
 
 def codex_binary(config: AppServerConfig | None = None) -> str:

@@ -1,6 +1,10 @@
 """The single error hierarchy of ``codex_app_server``.
 
-Every exception the SDK raises on purpose derives from :class:`CodexError`.
+Every exception the SDK raises derives from :class:`CodexError`. Where
+Python has a builtin for the kind of failure, the SDK's class has it as a
+second base (:class:`CodexTimeoutError` is a ``TimeoutError``,
+:class:`CodexValueError` a ``ValueError`` ...), so ``except TimeoutError``
+and ``except CodexError`` both catch it.
 JSON-RPC error responses become a :class:`JsonRpcError` subclass chosen by
 the error code (see :func:`error_from_response`).
 """
@@ -19,6 +23,10 @@ __all__ = [
     "AuthenticationError",
     "BinaryNotFoundError",
     "CodexError",
+    "CodexRuntimeError",
+    "CodexTimeoutError",
+    "CodexTypeError",
+    "CodexValueError",
     "InternalRpcError",
     "InvalidParamsError",
     "InvalidRequestError",
@@ -51,6 +59,23 @@ _INSTALL_HINT = "pip install 'codex-app-server[bin]'"
 
 class CodexError(Exception):
     """Base class of every error raised by ``codex_app_server``."""
+
+
+class CodexValueError(CodexError, ValueError):
+    """A value the SDK cannot use: a bad config field, URL, option or input (also a ``ValueError``)."""
+
+
+class CodexTypeError(CodexError, TypeError):
+    """An argument of the wrong type, e.g. ``run(123)`` (also a ``TypeError``)."""
+
+
+class CodexTimeoutError(CodexError, TimeoutError):
+    """Something did not happen in time: a response, a turn's next event, a login (also a ``TimeoutError``)."""
+
+
+class CodexRuntimeError(CodexError, RuntimeError):
+    """The SDK was used in a way it does not allow at this point, e.g. a second consumer of
+    one turn or a client that is not started (also a ``RuntimeError``)."""
 
 
 class TransportClosedError(CodexError):
@@ -204,7 +229,7 @@ class RetryLimitExceededError(ServerBusyError):
     """An overload error saying the server's own retry budget is exhausted."""
 
 
-class ParamsValidationError(CodexError, ValueError):
+class ParamsValidationError(CodexValueError):
     """Arguments for ``method`` do not fit its params; nothing was sent.
 
     The message names each bad parameter and, for an enum, its allowed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Union
 
+from ._errors import CodexValueError
 from .generated.inputs import (
     ImageInput,
     InputItem,
@@ -30,7 +31,7 @@ def to_user_inputs(value: str | Input) -> list[UserInput]:
     """Convert a str, one input item or a list of them to the wire's UserInput list."""
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items:
-        raise ValueError("input must not be empty")
+        raise CodexValueError("input must not be empty")
     return [to_user_input(TextInput(item) if isinstance(item, str) else item) for item in items]
 
 

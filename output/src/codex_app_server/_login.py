@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ._errors import LoginError
+from ._errors import CodexTimeoutError, LoginError
 from ._rpc import JsonObject
 from ._waiters import Expectation
 
@@ -66,9 +66,9 @@ class _LoginCommon(Generic[R]):
             raise LoginError(self.login_id, completion.error, cancelled=self._cancelled)
         return completion
 
-    def _timed_out(self, timeout: float | None) -> TimeoutError:
+    def _timed_out(self, timeout: float | None) -> CodexTimeoutError:
         what = "login" if self.login_id is None else f"login {self.login_id}"
-        return TimeoutError(
+        return CodexTimeoutError(
             f"{what} did not complete within {timeout} s; it is still in progress: wait() again or cancel() it"
         )
 

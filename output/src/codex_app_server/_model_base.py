@@ -13,6 +13,8 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationInfo, model_validator
 
+from ._errors import CodexValueError
+
 __all__ = [
     "SENDING",
     "UNKNOWN_TAG",
@@ -60,7 +62,7 @@ def require_alternatives(model: M, alternatives: tuple[tuple[str, ...], ...], *,
     if given and not (exclusive and len(given) > 1):
         return model
     options = " or ".join(" + ".join(group) for group in alternatives)
-    raise ValueError(f"{type(model).__name__} needs {'exactly one of' if exclusive else 'one of'}: {options}")
+    raise CodexValueError(f"{type(model).__name__} needs {'exactly one of' if exclusive else 'one of'}: {options}")
 
 
 class WireModel(BaseModel):
@@ -151,5 +153,5 @@ class UnknownVariant(WireModel):
     @model_validator(mode="after")
     def _not_sent(self, info: ValidationInfo) -> UnknownVariant:
         if info.context is not None and info.context.get(_DIRECTION) == "sent":
-            raise ValueError(f"{type(self).__name__}: this SDK does not know this variant, so it cannot send it")
+            raise CodexValueError(f"{type(self).__name__}: this SDK does not know this variant, so it cannot send it")
         return self

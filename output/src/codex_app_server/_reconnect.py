@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ._errors import CodexTypeError, CodexValueError
+
 __all__ = ["Reconnect", "reconnect_policy"]
 
 
@@ -29,9 +31,9 @@ class Reconnect:
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
-            raise ValueError("Reconnect.attempts must be >= 1")
+            raise CodexValueError("Reconnect.attempts must be >= 1")
         if self.initial_delay < 0 or self.max_delay < self.initial_delay:
-            raise ValueError("Reconnect delays must satisfy 0 <= initial_delay <= max_delay")
+            raise CodexValueError("Reconnect delays must satisfy 0 <= initial_delay <= max_delay")
 
     def delays(self) -> Iterator[float]:
         """The wait before each attempt: bounded exponential backoff."""
@@ -54,4 +56,4 @@ def reconnect_policy(value: Reconnect | bool | None) -> Reconnect | None:
         return Reconnect()
     if value is False or value is None:
         return None
-    raise TypeError(f"reconnect must be a bool or a Reconnect, got {type(value).__name__}")
+    raise CodexTypeError(f"reconnect must be a bool or a Reconnect, got {type(value).__name__}")

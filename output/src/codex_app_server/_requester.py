@@ -23,6 +23,8 @@ from ._config import AppServerConfig
 from ._connect import AsyncStarter, ConnectMethods, open_session, stop_when_collected
 from ._errors import (
     METHOD_NOT_FOUND,
+    CodexRuntimeError,
+    CodexTimeoutError,
     JsonRpcError,
     MethodNotFoundError,
     ParamsValidationError,
@@ -160,9 +162,9 @@ class Page(Protocol[T_co]):
     def next_cursor(self) -> str | None: ...
 
 
-def _borrowed(client: object, owner: str) -> RuntimeError:
+def _borrowed(client: object, owner: str) -> CodexRuntimeError:
     name = type(client).__name__
-    return RuntimeError(
+    return CodexRuntimeError(
         f"this {name} belongs to its {owner} ({owner}.client): close the {owner}; "
         f"a client with a connection of its own comes from {name}.connect(), connect_daemon() or connect_command()"
     )
@@ -331,7 +333,7 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
         except BaseException as exc:  # cancelled, timed out, or the error answer itself (then a no-op)
             rpc.abandon(name, wire, request)  # type: ignore[arg-type]
             if isinstance(exc, asyncio.TimeoutError):
-                raise TimeoutError(f"no response to {name!r} within {self._request_timeout} s") from None
+                raise CodexTimeoutError(f"no response to {name!r} within {self._request_timeout} s") from None
             if isinstance(exc, JsonRpcError):
                 raise method_not_found(exc, name, self.server_version) from None
             raise

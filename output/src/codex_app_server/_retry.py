@@ -18,7 +18,7 @@ from typing import TypeVar, cast, overload
 
 from typing_extensions import TypedDict, Unpack  # pydantic's own dependency; Unpack needs 3.11
 
-from ._errors import is_retryable_error
+from ._errors import CodexTypeError, CodexValueError, is_retryable_error
 
 __all__ = ["RetryOptions", "async_retry_on_overload", "backoff_delay", "retry_on_overload"]
 
@@ -78,18 +78,18 @@ class _Policy:
         # ``**options`` takes any keyword at run time: refuse a misspelt one as a signature would.
         unknown = next((name for name in options if name not in RetryOptions.__optional_keys__), None)
         if unknown is not None:
-            raise TypeError(f"{function}() got an unexpected keyword argument {unknown!r}")
+            raise CodexTypeError(f"{function}() got an unexpected keyword argument {unknown!r}")
         return cls(**options)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise TypeError("max_attempts must be an int")
+            raise CodexTypeError("max_attempts must be an int")
         if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
+            raise CodexValueError("max_attempts must be >= 1")
         if self.initial_delay_s < 0 or self.max_delay_s < 0:
-            raise ValueError("delays must be >= 0")
+            raise CodexValueError("delays must be >= 0")
         if not 0.0 <= self.jitter_ratio <= 1.0:
-            raise ValueError("jitter_ratio must be between 0 and 1")
+            raise CodexValueError("jitter_ratio must be between 0 and 1")
 
     def delay_after(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait after failed attempt ``attempt`` (1-based), or
@@ -172,7 +172,7 @@ async def _retry_async(op: Callable[[], object], first: object, attempts_made: i
                 attempt += 1
                 awaitable = op()
             if not inspect.isawaitable(awaitable):
-                raise TypeError(f"op() must return an awaitable, got {awaitable!r}")
+                raise CodexTypeError(f"op() must return an awaitable, got {awaitable!r}")
             return await awaitable
         except Exception as exc:
             delay = policy.delay_after(exc, attempt)

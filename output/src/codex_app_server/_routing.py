@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, cast
 
 from pydantic import ValidationError
 
+from ._errors import CodexRuntimeError, CodexTimeoutError
 from ._rpc import JsonObject
 from ._threads import wake_threadsafe
 from .generated import notifications
@@ -301,8 +302,8 @@ class TurnWatch:
             self._sleepers -= 1
             router.waiting(-1)
 
-    def _timed_out(self, timeout: float | None) -> TimeoutError:
-        return TimeoutError(f"no event for turn {self.turn_id} of thread {self.thread_id} within {timeout} s")
+    def _timed_out(self, timeout: float | None) -> CodexTimeoutError:
+        return CodexTimeoutError(f"no event for turn {self.turn_id} of thread {self.thread_id} within {timeout} s")
 
     async def atake(self, timeout: float | None = None) -> deque[Event]:
         """:meth:`take` for a coroutine: waits without blocking the event loop."""
@@ -561,12 +562,12 @@ class Router:
     def _check_free(self, thread_id: str) -> None:
         if self.concurrent_turns:
             if thread_id in self._consumers:
-                raise RuntimeError(
+                raise CodexRuntimeError(
                     f"thread {thread_id} already has an active turn consumer; "
                     "finish it before consuming another turn of the same thread"
                 )
         elif self._consumers:
-            raise RuntimeError(
+            raise CodexRuntimeError(
                 "another turn consumer (run()/stream()) is active on this client; "
                 "finish it first, or use AppServerConfig(concurrent_turns=True) for turns on different threads"
             )

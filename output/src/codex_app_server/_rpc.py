@@ -31,6 +31,8 @@ from pydantic_core import from_json
 from ._errors import (
     INTERNAL_ERROR,
     METHOD_NOT_FOUND,
+    CodexRuntimeError,
+    CodexTimeoutError,
     ResponseValidationError,
     TransportClosedError,
     error_from_response,
@@ -113,7 +115,7 @@ class ServerRequestContext:
         line = _encode_line(message)  # a bad result raises here, still unanswered
         with self._lock:
             if self._answered:
-                raise RuntimeError(f"server request {self.method!r} (id {self.id!r}) was already answered")
+                raise CodexRuntimeError(f"server request {self.method!r} (id {self.id!r}) was already answered")
             self._answered = True
         self._connection._send_line(line)
 
@@ -168,7 +170,7 @@ class RpcConnection:
         """Start the transport and the reader."""
         with self._lock:
             if self._started:
-                raise RuntimeError("RpcConnection.start() may be called only once")
+                raise CodexRuntimeError("RpcConnection.start() may be called only once")
             self._started = True
         self._transport.start(self._make_messages_handler(), self._on_transport_closed)
 
@@ -277,7 +279,7 @@ class RpcConnection:
             if future.done():  # answered in the meantime
                 return future.result()
             self.abandon(method, params, future)
-            raise TimeoutError(f"no response to {method!r} within {wait} s") from None
+            raise CodexTimeoutError(f"no response to {method!r} within {wait} s") from None
         except BaseException:  # KeyboardInterrupt, or the error answer itself (then a no-op)
             self.abandon(method, params, future)
             raise

@@ -30,6 +30,7 @@ from typing import Any, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
+from ._errors import CodexTypeError, CodexValueError
 from .generated import v2_all
 from .generated.inputs import ImageInput
 
@@ -176,7 +177,7 @@ def as_tool(value: Callable[..., object] | Tool) -> Tool:
     if isinstance(marked, Tool):
         return marked
     if not callable(value):
-        raise TypeError(f"a tool is a function (or a Tool), not {type(value).__name__}")
+        raise CodexTypeError(f"a tool is a function (or a Tool), not {type(value).__name__}")
     return make_tool(value)
 
 
@@ -189,7 +190,7 @@ def make_tool(
 ) -> Tool:
     tool_name = name or getattr(function, "__name__", None)
     if not tool_name or tool_name == "<lambda>":
-        raise ValueError(f"tool {function!r} needs a name: use @tool(name=...)")
+        raise CodexValueError(f"tool {function!r} needs a name: use @tool(name=...)")
     summary, parameter_docs = parse_docstring(inspect.getdoc(function))
     arguments = arguments_model(function, tool_name, parameter_docs)
     return Tool(function, tool_name, description or summary or tool_name, namespace, arguments)
@@ -202,7 +203,7 @@ def arguments_model(function: Callable[..., object], name: str, docs: Mapping[st
     fields: dict[str, Any] = {}
     for parameter in signature.parameters.values():
         if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
-            raise TypeError(
+            raise CodexTypeError(
                 f"tool {name}: parameter {parameter.name!r} is {parameter.kind.description}; "
                 "a tool's parameters must be passable by keyword"
             )
@@ -265,7 +266,7 @@ def tool_specs(tools: Iterable[Callable[..., object] | Tool]) -> tuple[list[Tool
     seen: dict[str, Tool] = {}
     for t in resolved:
         if t.qualified_name in seen:
-            raise ValueError(f"two tools are named {t.qualified_name!r}: {seen[t.qualified_name]!r} and {t!r}")
+            raise CodexValueError(f"two tools are named {t.qualified_name!r}: {seen[t.qualified_name]!r} and {t!r}")
         seen[t.qualified_name] = t
     specs: list[v2_all.DynamicToolSpec] = []
     namespaces: dict[str, list[Tool]] = {}
@@ -314,7 +315,7 @@ def _content_item(part: str | ImageInput) -> v2_all.DynamicToolCallOutputContent
         image = v2_all.InputImageDynamicToolCallOutputContentItem
         return image.model_validate({"type": _tag(image), "image_url": part.url})
     if not isinstance(part, str):
-        raise TypeError(f"a ToolResult's content is str or ImageInput items, not {type(part).__name__}")
+        raise CodexTypeError(f"a ToolResult's content is str or ImageInput items, not {type(part).__name__}")
     text = v2_all.InputTextDynamicToolCallOutputContentItem
     return text.model_validate({"type": _tag(text), "text": part})
 

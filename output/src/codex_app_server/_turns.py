@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol
 from pydantic import ValidationError
 from typing_extensions import TypeVar  # PEP 696 defaults: typing's needs 3.13
 
-from ._errors import ResponseValidationError, TurnFailedError
+from ._errors import CodexTimeoutError, ResponseValidationError, TurnFailedError
 from ._output import StructuredOutputError
 from ._output import parse as parse_output
 from ._routing import TURN_COMPLETED, Event, Router, TurnWatch, decode_notification, turn_id_of
@@ -235,10 +235,10 @@ class TurnState:
                 return
             yield event
 
-    def idle_error(self, idle: float | None) -> TimeoutError:
+    def idle_error(self, idle: float | None) -> CodexTimeoutError:
         """After ``idle`` seconds without an event: interrupt the turn, and the error to raise."""
         self.send_interrupt()
-        return TimeoutError(
+        return CodexTimeoutError(
             f"turn {self.turn_id} of thread {self.thread_id}: no event for {idle} s "
             "(AppServerConfig.turn_idle_timeout); the turn was interrupted"
         )

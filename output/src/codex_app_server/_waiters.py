@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ._errors import CodexRuntimeError, CodexTimeoutError
 from ._rpc import JsonObject
 from ._threads import wake_threadsafe
 
@@ -77,7 +78,7 @@ class Expectation:
                     return found
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    raise TimeoutError(f"no matching {self.method} within {timeout} s")
+                    raise CodexTimeoutError(f"no matching {self.method} within {timeout} s")
                 self._cond.wait(left)
 
     async def wait_async(self, match: Match, timeout: float | None) -> JsonObject:
@@ -99,7 +100,7 @@ class Expectation:
                     raise asyncio.TimeoutError
                 await asyncio.wait_for(future, left)
             except asyncio.TimeoutError:
-                raise TimeoutError(f"no matching {self.method} within {timeout} s") from None
+                raise CodexTimeoutError(f"no matching {self.method} within {timeout} s") from None
             finally:
                 with self._cond:
                     if (loop, future) in self._wakers:
@@ -110,7 +111,7 @@ class Expectation:
         self._waiters.remove(self)
         with self._cond:
             if self._error is None:
-                self._error = RuntimeError(f"no longer waiting for {self.method}: closed")
+                self._error = CodexRuntimeError(f"no longer waiting for {self.method}: closed")
 
 
 class Waiters:

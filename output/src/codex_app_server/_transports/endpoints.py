@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._errors import MissingExtraError, TransportClosedError
+from .._errors import CodexTypeError, CodexValueError, MissingExtraError, TransportClosedError
 from .base import Transport
 from .streams import ByteStream, CommandStream, open_tcp, open_unix
 
@@ -104,25 +104,25 @@ def load_auth(
     if jwt_secret_file is not None:
         given.append("jwt_secret_file")
     if len(given) > 1:
-        raise ValueError(f"choose one way to authenticate, not {' and '.join(given)}")
+        raise CodexValueError(f"choose one way to authenticate, not {' and '.join(given)}")
     if (jwt_issuer is not None or jwt_audience is not None) and jwt_secret_file is None:
-        raise ValueError("jwt_issuer and jwt_audience need jwt_secret_file")
+        raise CodexValueError("jwt_issuer and jwt_audience need jwt_secret_file")
     if token is not None:
         if not token.strip():
-            raise ValueError("token is empty")
+            raise CodexValueError("token is empty")
         return TokenAuth(token.strip())
     if token_file is not None:
         text = _read_secret(token_file, "token_file").decode("utf-8", "replace").strip()
         if not text:
-            raise ValueError(f"token_file {os.fspath(token_file)!r} is empty")
+            raise CodexValueError(f"token_file {os.fspath(token_file)!r} is empty")
         return TokenAuth(text)
     if jwt_secret_file is not None:
         if jwt_ttl <= 0:
-            raise ValueError("jwt_ttl must be > 0 seconds")
+            raise CodexValueError("jwt_ttl must be > 0 seconds")
         _import("jwt", "PyJWT")  # fail now, not at the first connection
         secret = _read_secret(jwt_secret_file, "jwt_secret_file").strip()  # codex trims the file too
         if not secret:
-            raise ValueError(f"jwt_secret_file {os.fspath(jwt_secret_file)!r} is empty")
+            raise CodexValueError(f"jwt_secret_file {os.fspath(jwt_secret_file)!r} is empty")
         return JwtAuth(secret, jwt_issuer, jwt_audience, jwt_ttl)
     return None
 
@@ -131,7 +131,7 @@ def _read_secret(path: str | os.PathLike[str], what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise ValueError(f"cannot read {what} {os.fspath(path)!r}: {exc.strerror or exc}") from None
+        raise CodexValueError(f"cannot read {what} {os.fspath(path)!r}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -182,27 +182,27 @@ def url_endpoint(
 ) -> Endpoint:
     """The endpoint of a ``ws://``, ``wss://`` or ``unix://`` URL."""
     if not isinstance(url, str):
-        raise TypeError(f"url must be a str, got {type(url).__name__}")
+        raise CodexTypeError(f"url must be a str, got {type(url).__name__}")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if tls is not None and scheme != "wss":
-        raise ValueError(f"ssl_context is for wss:// URLs; {url.split('://', 1)[0]}:// does not use TLS")
+        raise CodexValueError(f"ssl_context is for wss:// URLs; {url.split('://', 1)[0]}:// does not use TLS")
     if scheme == "unix":
         path = parts.netloc + parts.path
         socket_path = path if path else os.fspath(default_control_socket(codex_home))
         name = f"unix://{socket_path}"
         return Endpoint(name, lambda timeout: open_unix(socket_path, timeout), _UNIX_HANDSHAKE_URI, auth, local=True)
     if scheme not in ("ws", "wss"):
-        raise ValueError(f"unsupported URL {url!r}: use ws://HOST:PORT, wss://HOST:PORT, unix://PATH or unix://")
+        raise CodexValueError(f"unsupported URL {url!r}: use ws://HOST:PORT, wss://HOST:PORT, unix://PATH or unix://")
     if parts.username is not None or parts.password is not None:
-        raise ValueError("put credentials in token=/token_file=/jwt_secret_file=, not in the URL")
+        raise CodexValueError("put credentials in token=/token_file=/jwt_secret_file=, not in the URL")
     host = parts.hostname
     if not host:
-        raise ValueError(f"URL {url!r} names no host")
+        raise CodexValueError(f"URL {url!r} names no host")
     try:
         port = parts.port or (443 if scheme == "wss" else 80)
     except ValueError:
-        raise ValueError(f"URL {url!r} has an invalid port") from None
+        raise CodexValueError(f"URL {url!r} has an invalid port") from None
     context = None
     if scheme == "wss":
         import ssl
@@ -221,7 +221,7 @@ def url_endpoint(
 def command_endpoint(argv: Sequence[str], auth: Auth | None = None, stderr_lines: int = 200) -> Endpoint:
     """The endpoint behind a command whose stdin/stdout carry the socket's bytes."""
     if isinstance(argv, str) or not argv or not all(isinstance(arg, (str, os.PathLike)) for arg in argv):
-        raise ValueError(
+        raise CodexValueError(
             "argv must be a non-empty sequence of arguments, e.g. ['ssh', 'host', 'codex', 'app-server', 'proxy']"
         )
     args = [os.fspath(arg) for arg in argv]
@@ -340,7 +340,7 @@ def check_connection_config(config: object, how: str) -> None:
         if getattr(config, name) != default:
             given.append(name)
     if given:
-        raise ValueError(
+        raise CodexValueError(
             f"AppServerConfig.{', '.join(given)} only apply to an app-server this SDK spawns; "
             f"{how} connects to a running one, which uses its own binary, configuration and environment"
         )

@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, cast
 
-from .._errors import TransportClosedError
+from .._errors import CodexRuntimeError, CodexValueError, TransportClosedError
 from .base import CloseHandler, MessagesHandler
 
 __all__ = ["StdioTransport"]
@@ -62,7 +62,7 @@ class StdioTransport:
         stderr_buffer_lines: int = 200,
     ) -> None:
         if isinstance(argv, str) or not argv:
-            raise ValueError("argv must be a non-empty sequence of arguments")
+            raise CodexValueError("argv must be a non-empty sequence of arguments")
         self._argv = [os.fspath(arg) for arg in argv]
         self._env = dict(env) if env is not None else None
         self._cwd = cwd
@@ -82,7 +82,7 @@ class StdioTransport:
     def start(self, on_messages: MessagesHandler, on_close: CloseHandler) -> None:
         with self._state_lock:
             if self._proc is not None or self._closed:
-                raise RuntimeError("StdioTransport.start() may be called only once")
+                raise CodexRuntimeError("StdioTransport.start() may be called only once")
             try:
                 proc = subprocess.Popen(
                     self._argv,

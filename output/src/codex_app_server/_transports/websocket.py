@@ -48,7 +48,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from .._errors import AuthenticationError, TransportClosedError
+from .._errors import AuthenticationError, CodexRuntimeError, CodexTimeoutError, TransportClosedError
 from .base import CloseHandler, MessagesHandler
 from .streams import ByteStream, WriteTimeout
 
@@ -137,7 +137,7 @@ class WebSocketTransport:
 
     def start(self, on_messages: MessagesHandler, on_close: CloseHandler) -> None:
         if self._started:
-            raise RuntimeError("WebSocketTransport.start() may be called only once")
+            raise CodexRuntimeError("WebSocketTransport.start() may be called only once")
         self._started = True
         try:
             stream = self._open_stream()
@@ -183,7 +183,7 @@ class WebSocketTransport:
         payload = memoryview(line)[:-1] if line.endswith(b"\n") else memoryview(line)  # no copy of a big message
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._send_lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
-            raise TimeoutError(f"{self.endpoint}: the previous message was still being sent after {timeout} s")
+            raise CodexTimeoutError(f"{self.endpoint}: the previous message was still being sent after {timeout} s")
         try:
             limit = self._frame_limit
             if len(payload) <= limit:
@@ -314,7 +314,7 @@ class WebSocketTransport:
             self._fail(f"{why} ({exc.unsent} bytes unsent); the connection is dropped")
             if exc.stalled:
                 raise self._closed_error(why) from None
-            raise TimeoutError(f"{self.endpoint}: {why}") from None
+            raise CodexTimeoutError(f"{self.endpoint}: {why}") from None
         except OSError as exc:
             raise self._closed_error(f"connection lost while sending: {exc}") from exc
         if self._eof_queued:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from .._errors import CodexTypeError
+
 # Models are named through v2_all, which imports each on first use.
 from . import v2_all
 
@@ -95,7 +97,7 @@ def to_user_input(item: object) -> v2_all.UserInput:
         ),
     ):
         return item
-    raise TypeError(
+    raise CodexTypeError(
         f"unsupported input item {type(item).__name__}: use str, TextInput, ImageInput, LocalImageInput, SkillInput or MentionInput"
     )
 

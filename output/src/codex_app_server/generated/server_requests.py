@@ -12,12 +12,13 @@ JSON-RPC error too, and the turn goes on.
 from __future__ import annotations
 
 from .._dispatch import ServerRequestSpec
+from .._errors import CodexError
 
 # Models are named through v2_all, which imports each on first use.
 from . import v2_all
 
 
-class NoHandlerError(Exception):
+class NoHandlerError(CodexError):
     """Raised by a default handler for a request it cannot answer safely."""
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
 
+from .._errors import CodexRuntimeError, CodexTimeoutError
 from ._requests import ModelRequest, Responder
 
 __all__ = [
@@ -601,7 +602,7 @@ class FakeProvider:
     @property
     def port(self) -> int:
         if self._server is None:
-            raise RuntimeError("FakeProvider is not running")
+            raise CodexRuntimeError("FakeProvider is not running")
         return int(self._server.server_address[1])
 
     @property
@@ -642,7 +643,7 @@ class FakeProvider:
             while len(self.requests) < n:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"got {len(self.requests)} of {n} requests")
+                    raise CodexTimeoutError(f"got {len(self.requests)} of {n} requests")
                 self._cond.wait(left)
             return list(self.requests)
 
