@@ -155,3 +155,18 @@ def test_a_turn_error_built_by_hand_needs_no_message_and_a_malformed_info_is_no_
 def test_data_that_does_not_name_an_overload_keeps_the_code_s_class(data: object) -> None:
     err = error_from_response("m", {"code": -32603, "message": "boom", "data": data})
     assert type(err) is InternalRpcError and not is_retryable_error(err)
+
+
+def test_method_not_found_claims_a_version_mismatch_only_when_the_versions_differ() -> None:
+    from codex_app_server._errors import METHOD_NOT_FOUND, JsonRpcError
+    from codex_app_server._requester import method_not_found
+    from codex_app_server._versions import SCHEMA_VERSION
+
+    answer = JsonRpcError(METHOD_NOT_FOUND, "list_turns is not supported yet", None, "thread/read")
+    same = method_not_found(answer, "thread/read", SCHEMA_VERSION)
+    assert "does not have" not in str(same) and "use codex" not in str(same)
+    assert "list_turns is not supported yet" in str(same)
+    older = method_not_found(answer, "thread/read", "0.133.0")
+    assert f"server codex 0.133.0, SDK generated from codex {SCHEMA_VERSION}" in str(older)
+    unknown = JsonRpcError(-32600, "unknown variant `thread/new`, expected one of ...", None, "thread/new")
+    assert "the server does not have thread/new" in str(method_not_found(unknown, "thread/new", SCHEMA_VERSION))

@@ -49,19 +49,35 @@ def test_thread_start_with_a_relative_or_missing_cwd_says_so(codex: Any, provide
     assert provider.requests == []  # nothing reached the model
 
 
-# -- defect 3: read(include_turns=True) before the first turn ------------------------------------
+# -- defect 3 (and issue 22 defect 5): read(include_turns=True) before the first turn ------------
 
 
-def test_reading_turns_before_the_first_turn_explains_why_codex_refuses(codex: Any, provider: RoutedProvider) -> None:
+def test_reading_turns_before_the_first_turn_gives_no_turns(codex: Any, provider: RoutedProvider) -> None:
+    """codex answers -32601 "list_turns is not supported yet" there: the thread has no turns yet."""
     thread = codex.thread_start()
-    with pytest.raises(MethodNotFoundError) as refused:
-        thread.read(include_turns=True)
-    assert "list_turns is not supported yet" in str(refused.value)
-    assert "no turn has started on it" in str(refused.value)
+    read = thread.read(include_turns=True)
+    assert read.thread.id == thread.id and read.thread.turns == []
+    assert codex.client.thread_read(thread_id=thread.id, include_turns=True).thread.turns == []
 
     provider.enqueue(final_text("Done."))
     thread.run("hi")
     assert len(thread.read(include_turns=True).thread.turns) == 1
+
+
+# -- issue 22 defect 6: tool_output alone is a turn's whole input ---------------------------------
+
+
+def test_a_turn_whose_whole_input_is_its_tool_output(codex: Any, provider: RoutedProvider) -> None:
+    from codex_app_server.generated.v2_all import TurnToolOutput
+
+    from .support import tool_outputs
+
+    provider.enqueue(final_text("Thanks for the weather."))
+    thread = codex.thread_start()
+    output = TurnToolOutput(name="get_weather", output="sunny, 21 C")
+    result = thread.run([], tool_output=output)
+    assert result.final_response == "Thanks for the weather."
+    assert any("sunny, 21 C" in text for text in tool_outputs(provider.requests[-1]))
 
 
 # -- defect 4: the structured cause of a failed turn ---------------------------------------------

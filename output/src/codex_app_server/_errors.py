@@ -43,6 +43,7 @@ __all__ = [
     "TurnFailedError",
     "error_cause",
     "error_from_response",
+    "says_no_history_yet",
     "is_retryable_error",
 ]
 
@@ -371,13 +372,22 @@ def _http_status(detail: object) -> int | None:
         return None
 
 
+# codex's answer to reading the turns of a thread that has no history yet (no turn started).
+_NO_HISTORY_YET = "list_turns is not supported yet"
+
+
+def says_no_history_yet(exc: BaseException) -> bool:
+    """True for codex's answer to reading the turns of a thread whose first turn has not started."""
+    return isinstance(exc, JsonRpcError) and exc.code == METHOD_NOT_FOUND and exc.message.startswith(_NO_HISTORY_YET)
+
+
 #: codex answers whose text misleads, and what they mean (checked against codex 0.163.0):
 #: (method, code, start of the message, explanation).
 _EXPLANATIONS: tuple[tuple[str, int, str, str], ...] = (
     (
         "thread/read",
         METHOD_NOT_FOUND,
-        "list_turns is not supported yet",
+        _NO_HISTORY_YET,
         "codex answers this for a thread whose history does not exist yet (no turn has started on it): "
         "its turns are empty; read without include_turns, or after the first turn",
     ),

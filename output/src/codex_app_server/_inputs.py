@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Union
 
-from ._errors import CodexValueError
 from .generated.inputs import (
     ImageInput,
     InputItem,
@@ -28,10 +27,12 @@ Input = Union[list[InputItem], InputItem]
 
 
 def to_user_inputs(value: str | Input) -> list[UserInput]:
-    """Convert a str, one input item or a list of them to the wire's UserInput list."""
+    """Convert a str, one input item or a list of them to the wire's UserInput list.
+
+    An empty list is valid: a turn whose whole input is its ``tool_output``
+    (another agent's or tool's result) has no user input.
+    """
     items = value if isinstance(value, (list, tuple)) else [value]
-    if not items:
-        raise CodexValueError("input must not be empty")
     return [to_user_input(TextInput(item) if isinstance(item, str) else item) for item in items]
 
 

@@ -29,6 +29,7 @@ from ._errors import (
     MethodNotFoundError,
     ParamsValidationError,
     ResponseValidationError,
+    says_no_history_yet,
 )
 from ._lazy import LazyModule
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
@@ -36,7 +37,7 @@ from ._reconnect import Reconnect
 from ._rpc import RpcConnection
 from ._session import Session
 from ._threads import in_worker_thread, wake_threadsafe
-from ._versions import describe, missing_fields, upgrade_hint
+from ._versions import describe, missing_fields, upgrade_hint, versions_differ
 from ._wire import OMIT, Omit, to_wire, validate, validate_sent
 from .generated import v2_all
 from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
@@ -114,12 +115,34 @@ def parse_response(method: str, response_type: object, raw: object, server_versi
 
 
 def method_not_found(exc: JsonRpcError, method: str, server_version: str | None) -> JsonRpcError:
-    """codex answers a method it does not have with -32600 "unknown variant `m`": name both versions."""
-    if exc.code != METHOD_NOT_FOUND and f"unknown variant `{method}`" not in exc.message:
+    """codex answers a method it does not have with -32600 "unknown variant `m`": name both versions.
+
+    A -32601 about something else than the method itself (codex answers
+    ``thread/read`` of a thread without history so) blames the versions only
+    when they differ: with the SDK's own codex the message is codex's, with
+    its explanation.
+    """
+    unknown_method = f"unknown variant `{method}`" in exc.message
+    if exc.code != METHOD_NOT_FOUND and not unknown_method:
+        return exc
+    if not unknown_method and not versions_differ(server_version):
         return exc
     message = exc.message.split(", expected one of", 1)[0]  # not the whole list of methods
     message += f"; the server does not have {method} ({describe(server_version)}); {upgrade_hint(server_version)}"
     return MethodNotFoundError(exc.code, message, exc.data, method)
+
+
+def _without_unwritten_turns(params_type: object, fields: Fields, exc: JsonRpcError) -> Fields | None:
+    """The fields to read a thread again without its turns, when codex refused them for want of history.
+
+    codex answers a read with turns of a thread whose first turn has not
+    started with -32601 "list_turns is not supported yet": that thread has
+    no turns, so it is read without them (its turns are empty). None: not
+    that answer.
+    """
+    if params_type is not v2_all.ThreadReadParams or fields.get("include_turns") is not True:
+        return None
+    return {**fields, "include_turns": False} if says_no_history_yet(exc) else None
 
 
 def _wire_params(
@@ -238,6 +261,9 @@ class SyncRequester(ConnectMethods[ServerRequestHandler]):
         try:
             raw = self._rpc_now().call(name, wire, timeout=self._request_timeout)  # type: ignore[arg-type]
         except JsonRpcError as exc:
+            again = _without_unwritten_turns(params, fields, exc)
+            if again is not None:
+                return self._request(name, params, result, again)
             raise method_not_found(exc, name, self.server_version) from None
         return parse_response(name, result, raw, self.server_version)
 
@@ -335,6 +361,9 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
             if isinstance(exc, asyncio.TimeoutError):
                 raise CodexTimeoutError(f"no response to {name!r} within {self._request_timeout} s") from None
             if isinstance(exc, JsonRpcError):
+                again = _without_unwritten_turns(params, fields, exc)
+                if again is not None:
+                    return await self._request(name, params, result, again)
                 raise method_not_found(exc, name, self.server_version) from None
             raise
         return parse_response(name, result, raw, self.server_version)

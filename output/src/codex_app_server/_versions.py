@@ -53,6 +53,11 @@ def note_server_version(server_version: str | None) -> None:
     )
 
 
+def versions_differ(server_version: str | None) -> bool:
+    """True when the server's codex is known and is not the one this SDK was generated from."""
+    return server_version is not None and server_version != SCHEMA_VERSION
+
+
 def describe(server_version: str | None) -> str:
     """``server codex 0.133.0, SDK generated from codex 0.163.0``."""
     return f"server codex {server_version or 'unknown'}, SDK generated from codex {SCHEMA_VERSION}"
