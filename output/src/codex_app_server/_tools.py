@@ -110,7 +110,7 @@ class Tool:
         return {name: getattr(model, name) for name in type(model).model_fields}
 
 
-class ToolArgumentsError(ValueError):
+class ToolArgumentsError(CodexValueError):
     """The model called a tool with arguments that do not fit its signature."""
 
 
