@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from codex_app_server import AppServerConfig, Codex, MethodNotFoundError, ParamsValidationError, TurnFailedError
+from codex_app_server import AppServerConfig, Codex, ParamsValidationError, TurnFailedError
 from codex_app_server.testing import HttpError, final_text
 
 from .conftest import CODEX_BIN, requires_codex

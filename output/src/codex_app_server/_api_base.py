@@ -433,7 +433,9 @@ class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandl
         """The server's answer to ``initialize`` (after start / ``async with``)."""
         metadata = self._starter.metadata
         if metadata is None:
-            raise CodexRuntimeError("AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`")
+            raise CodexRuntimeError(
+                "AsyncCodex is not started yet: use `async with AsyncCodex()` or `await codex.start()`"
+            )
         return metadata
 
     @property
