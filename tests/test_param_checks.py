@@ -32,6 +32,16 @@ def test_a_union_with_an_enum_lists_the_allowed_strings_in_one_line() -> None:
     assert "\n" not in message and "http" not in message
 
 
+def test_an_object_for_a_union_names_what_is_wrong_inside_it() -> None:
+    """Not "expected one of ... (or an object)" when an object was given: its missing fields."""
+    assert rejected(approval_policy={"granular": {}}) == (
+        "invalid params for thread/start: "
+        "approval_policy.granular: missing required field(s) mcp_elicitations, rules, sandbox_approval"
+    )
+    message = rejected(approval_policy={"granular": {"mcp_elicitations": True, "rules": True, "sandbox_approval": 3}})
+    assert "approval_policy.granular.sandbox_approval=3: Input should be a valid boolean" in message
+
+
 def test_other_bad_values_and_missing_fields_name_the_parameter() -> None:
     assert rejected(ephemeral="x").endswith("ephemeral='x': Input should be a valid boolean, unable to interpret input")
     with pytest.raises(ParamsValidationError, match="turn/start: input: required"):

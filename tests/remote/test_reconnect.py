@@ -88,3 +88,26 @@ def test_without_reconnect_a_lost_connection_ends_the_stream_naming_the_endpoint
     assert seen.is_set()
     endpoint = unwrap(codex)._session.endpoint.name
     assert endpoint in str(caught.value)
+
+
+def test_a_failed_reconnect_says_the_connection_was_lost_mid_turn_and_how_often_it_tried(
+    connect: Any, server: Server, provider: RoutedProvider
+) -> None:
+    codex = connect(reconnect=Reconnect(attempts=3, initial_delay=0.01, max_delay=0.02))
+
+    def refused() -> Any:  # the server is gone: every attempt is refused
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    unwrap(codex)._session._open = refused
+    provider.enqueue(slow_reply())
+    thread = codex.thread_start(cwd=str(server.cwd))
+    seen = threading.Event()
+    with pytest.raises(TransportClosedError) as caught:
+        for event in thread.turn("Stream slowly.").stream():
+            if isinstance(event, ItemAgentMessageDeltaEvent) and not seen.is_set():
+                seen.set()
+                cut(codex)
+    message = str(caught.value)
+    assert unwrap(codex)._session.endpoint.name in message
+    assert "the connection was lost mid-turn and 3 reconnect attempt(s) failed" in message
+    assert "ConnectionRefusedError" in message and "Connection refused" in message

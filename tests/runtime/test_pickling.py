@@ -21,6 +21,10 @@ from codex_app_server import (
     AuthenticationError,
     BinaryNotFoundError,
     CodexError,
+    CodexRuntimeError,
+    CodexTimeoutError,
+    CodexTypeError,
+    CodexValueError,
     InternalRpcError,
     InvalidParamsError,
     InvalidRequestError,
@@ -56,6 +60,10 @@ TURN_ERROR = TurnError.model_validate(
 # One instance of every exported exception class, its attributes set as the SDK sets them.
 SAMPLES: dict[type[BaseException], BaseException] = {
     CodexError: CodexError("something went wrong"),
+    CodexTimeoutError: CodexTimeoutError("turn t of thread h: no event for 0.5 s"),
+    CodexValueError: CodexValueError("AppServerConfig.cwd='/nope': no such directory"),
+    CodexTypeError: CodexTypeError("unsupported input item int"),
+    CodexRuntimeError: CodexRuntimeError("another turn consumer (run()/stream()) is active on this client"),
     TransportClosedError: TransportClosedError("codex app-server exited", returncode=-9, stderr_tail="a\nfatal: b"),
     AuthenticationError: AuthenticationError("ws://127.0.0.1:1", "capability-token", "invalid websocket bearer token"),
     MissingExtraError: MissingExtraError("Codex.connect", "remote", "websockets"),

@@ -150,6 +150,9 @@ def test_handler_that_raises_gets_an_error_reply_and_the_turn_goes_on(
     assert result.turn is not None and result.turn.status == TurnStatus.completed
     assert result.final_response == "The approval failed, moving on."
     assert "approval UI crashed" in caplog.text
+    (record,) = [r for r in caplog.records if "approval UI crashed" in r.getMessage()]
+    assert record.exc_info is not None and record.exc_info[1] is not None  # the traceback is logged
+    assert "in broken" in caplog.text  # the handler's own frame
 
 
 def test_deferred_answer_does_not_block_other_traffic(codex: Any, provider: RoutedProvider) -> None:

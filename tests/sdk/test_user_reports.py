@@ -103,3 +103,17 @@ def test_config_cwd_is_where_threads_work(tmp_path: Path, config_factory: Any) -
     assert CODEX_BIN is not None and config.cwd is not None
     with Codex(config) as codex:
         assert codex.thread_start().thread.cwd == str(config.cwd)
+
+
+# -- issue 22 defect 7: resuming an ephemeral thread ----------------------------------------------
+
+
+def test_resuming_an_ephemeral_thread_says_it_is_never_stored(codex: Any, provider: RoutedProvider) -> None:
+    from codex_app_server import InvalidRequestError
+
+    provider.enqueue(final_text("Gone with the process."))
+    thread = codex.thread_start(ephemeral=True)
+    assert thread.run("hi").final_response == "Gone with the process."  # it had a turn
+    with pytest.raises(InvalidRequestError) as refused:
+        codex.thread_resume(thread.id)
+    assert "an ephemeral thread (thread_start(ephemeral=True)) is never stored" in str(refused.value)

@@ -401,7 +401,8 @@ _EXPLANATIONS: tuple[tuple[str, int, str, str], ...] = (
         "thread/resume",
         INVALID_REQUEST,
         "no rollout found for thread id",
-        "a thread can be resumed only after its first turn started (codex writes its history then)",
+        "codex has no stored history of this thread: an ephemeral thread (thread_start(ephemeral=True)) is "
+        "never stored, so it cannot be resumed; any other thread can be resumed once its first turn started",
     ),
 )
 

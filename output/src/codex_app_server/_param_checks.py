@@ -54,12 +54,36 @@ def _one_param(param: str, errors: list[Mapping[str, object]]) -> str:
     if first.get("type") == "missing":
         return f"{where}: required"
     got = f"{where}={first.get('input')!r}"
+    if choices and isinstance(first.get("input"), Mapping):
+        # An object was given: what is wrong inside it, not the names it is not.
+        inside = [e for e in errors if e not in choices]
+        if inside:
+            return _object_problems(inside)
     if choices:
         ctx = first["ctx"]
         assert isinstance(ctx, Mapping)
         others = " (or an object)" if len(errors) > len(choices) else ""
         return f"{got}: expected one of {ctx['expected']}{others}"
     return f"{got}: {first.get('msg')}"
+
+
+def _object_problems(errors: list[Mapping[str, object]]) -> str:
+    """The problems inside an object given for a union parameter: missing fields grouped by object."""
+    missing: dict[str, list[str]] = {}
+    others: list[str] = []
+    for error in errors:
+        path = [str(part) for part in error["loc"] if not _is_union_tag(part)]  # type: ignore[attr-defined]
+        if error.get("type") == "missing":
+            missing.setdefault(".".join(path[:-1]), []).append(path[-1])
+        else:
+            others.append(f"{'.'.join(path)}={error.get('input')!r}: {error.get('msg')}")
+    found = [f"{where}: missing required field(s) {', '.join(names)}" for where, names in missing.items()]
+    return "; ".join(found + others)
+
+
+def _is_union_tag(part: object) -> bool:
+    """A location part that names a union member (``GranularAskForApproval``, ``literal[...]``), not a field."""
+    return isinstance(part, str) and ("[" in part or part[:1].isupper())
 
 
 def unknown_enum_values(value: object, path: str = "") -> Iterator[str]:

@@ -581,6 +581,11 @@ class Router:
         if self.paused:
             self.wake_reader()
 
+    def watching(self) -> bool:
+        """True while some turn is being watched (started and not yet ended or left)."""
+        with self._lock:
+            return bool(self._watches)
+
     def close(self, error: BaseException) -> None:
         """The connection ended: every waiting consumer gets ``error``."""
         with self._lock:

@@ -204,6 +204,7 @@ class Session:
         import time
 
         last: BaseException = error
+        attempt = 0
         for attempt, delay in enumerate(self.reconnect.delays(), 1):
             time.sleep(delay)
             if self._closing:
@@ -223,7 +224,7 @@ class Session:
             self._reconnecting = False
             self._connected.set()
             return
-        lost = last if isinstance(last, TransportClosedError) else TransportClosedError(f"reconnect failed: {last}")
+        lost = last if isinstance(last, AuthenticationError) else _reconnect_failed(error, attempt, last, self.router)
         self.router.close(lost)
         self.waiters.close(lost)
         self._reconnecting = False
@@ -341,11 +342,22 @@ def _reply(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -
     ctx.respond(to_wire(spec.response, value))
 
 
+def _reconnect_failed(
+    error: TransportClosedError, attempts: int, last: BaseException, router: Router
+) -> TransportClosedError:
+    """What the callers of a lost connection get once reconnecting gave up: when, how often, and why."""
+    when = " mid-turn" if router.watching() else ""
+    reason = f"{error.reason}: the connection was lost{when} and {attempts} reconnect attempt(s) failed"
+    if last is not error:
+        reason += f", the last with {type(last).__name__}: {last}"
+    return TransportClosedError(reason, returncode=error.returncode, stderr_tail=error.stderr_tail)
+
+
 def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
     if isinstance(exc, NoHandlerError):
         code, message = METHOD_NOT_FOUND, str(exc)
     else:
-        logger.warning("handler for %s raised %s: %s", ctx.method, type(exc).__name__, exc)
+        logger.warning("handler for %s raised %s: %s", ctx.method, type(exc).__name__, exc, exc_info=exc)
         code, message = INTERNAL_ERROR, f"client handler failed: {type(exc).__name__}: {exc}"
     try:
         ctx.respond_error(code, message)
