@@ -19,6 +19,7 @@ goes untested.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -165,7 +166,17 @@ def snippet_env(home: Path) -> dict[str, str]:
     keep = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "TMPDIR", "CODEX_BIN")
     env = {key: os.environ[key] for key in keep if key in os.environ}
     env.update(HOME=str(home), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    if not _pytest_plugin_installed():  # a source checkout on PYTHONPATH: load it as an install would
+        env["PYTEST_PLUGINS"] = _PYTEST_PLUGIN
     return env
+
+
+_PYTEST_PLUGIN = "codex_app_server.testing.pytest_plugin"
+
+
+def _pytest_plugin_installed() -> bool:
+    """The package's ``pytest11`` entry point is registered (an install, editable or not)."""
+    return any(ep.value == _PYTEST_PLUGIN for ep in importlib.metadata.entry_points(group="pytest11"))
 
 
 def test_every_snippet_has_a_scenario_and_every_scenario_a_snippet() -> None:
