@@ -53,6 +53,7 @@ def test_conversation_of_turns_keeps_messages_only() -> None:
 @pytest.mark.timeout(60)
 def test_thread_conversation_reads_what_was_said(codex: Any, provider: RoutedProvider) -> None:
     thread = codex.thread_start()
+    assert thread.conversation() == []  # no turn yet: codex has no history to read, and nothing was said
     provider.enqueue(
         Text("Hi there."),
         FunctionCall(arguments={"cmd": "echo hi", "yield_time_ms": 1000}),
