@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import ir, naming, wrappers
+from .errors import GeneratorError, Location
 from .params import paged_item as paged_item_of
 from .params import params_variants
 from .pyexpr import annotation, docstring, pyrepr
@@ -587,3 +588,64 @@ class GeneratedInitModule:
 
 def generated_init_module(api: ir.Api) -> GeneratedInitModule:
     return GeneratedInitModule(header(api, with_inputs=True), pyrepr(api.schema_version))
+
+
+# ---------------------------------------------------------------- method names
+
+
+# Where the schema lists the notifications the client sends (the server's
+# requests and notifications, and the client's requests, are the IR's own lists).
+CLIENT_NOTIFICATION_UNION = "ClientNotification"
+
+
+@dataclass(frozen=True)
+class MethodGroup:
+    title: str  # the comment above the group
+    constants: tuple[tuple[str, str], ...]  # (constant name, python literal of the method)
+
+
+@dataclass(frozen=True)
+class MethodsModule:
+    header: str
+    groups: tuple[MethodGroup, ...]
+
+
+def methods_module(api: ir.Api) -> MethodsModule:
+    """Every method name as a constant, by direction: what hand-written runtime code names methods by."""
+    groups = (
+        ("client requests (AppServerClient methods)", [m.rpc_method for m in api.methods]),
+        ("client notifications", client_notification_methods(api)),
+        ("server notifications", [n.rpc_method for n in api.notifications]),
+        ("server requests (ServerRequestHandler methods)", [r.rpc_method for r in api.server_requests]),
+    )
+    taken: dict[str, str] = {}
+    views = []
+    for title, rpc_methods in groups:
+        constants = []
+        for rpc in sorted(set(rpc_methods)):
+            name = naming.method_constant(rpc)
+            if taken.setdefault(name, rpc) != rpc:
+                raise GeneratorError(
+                    Location(rpc), f"methods {taken[name]!r} and {rpc!r} both give the constant {name}"
+                )
+            constants.append((name, pyrepr(rpc)))
+        views.append(MethodGroup(title, tuple(constants)))
+    return MethodsModule(header(api), tuple(views))
+
+
+def client_notification_methods(api: ir.Api) -> list[str]:
+    """The ``method`` values of the notifications the client sends (the variants of ``ClientNotification``)."""
+    by_name = {d.name: d for d in api.definitions}
+    union = by_name.get(CLIENT_NOTIFICATION_UNION)
+    if not isinstance(union, ir.Alias):
+        return []
+    variants = union.type.members if isinstance(union.type, ir.UnionOf) else (union.type,)
+    methods: list[str] = []
+    for variant in variants:
+        model = by_name.get(variant.name) if isinstance(variant, ir.Named) else None
+        if not isinstance(model, ir.Model):
+            continue
+        for f in model.fields:
+            if f.wire_name == "method" and isinstance(f.type, ir.LiteralOf):
+                methods += [value for value in f.type.values if isinstance(value, str)]
+    return methods

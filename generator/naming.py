@@ -206,6 +206,11 @@ def method_name(rpc_method: str) -> str:
     return name
 
 
+def method_constant(rpc_method: str) -> str:
+    """The constant naming a method in ``generated/methods.py`` (``turn/completed`` -> ``TURN_COMPLETED``)."""
+    return method_name(rpc_method).rstrip("_").upper()
+
+
 def input_class_name(tag: str) -> str:
     """The input dataclass of one UserInput variant (``localImage`` -> ``LocalImageInput``)."""
     return class_name(pascal_case(tag) + "Input")

@@ -76,6 +76,7 @@ FILES: tuple[GeneratedFile, ...] = (
         "server_requests.py.jinja",
         lambda api, _: api_views.server_requests_module(api),
     ),
+    GeneratedFile(f"{GENERATED_PACKAGE}/methods.py", "methods.py.jinja", lambda api, _: api_views.methods_module(api)),
     GeneratedFile(f"{GENERATED_PACKAGE}/api.py", "api.py.jinja", lambda api, _: api_views.wrappers_module(api)),
     GeneratedFile(f"{GENERATED_PACKAGE}/inputs.py", "inputs.py.jinja", lambda api, _: api_views.inputs_module(api)),
     GeneratedFile(API_REFERENCE, "API.md.jinja", lambda api, _: api_reference.reference(api)),

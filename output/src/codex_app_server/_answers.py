@@ -25,8 +25,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+from pydantic import ValidationError
+
 from ._errors import CodexRuntimeError, CodexValueError
 from ._rpc import RequestId, ServerRequestContext
+from .generated import v2_all
 
 __all__ = ["DeferredAnswer", "PendingRequest", "PendingRequests", "defer_answer"]
 
@@ -111,8 +114,9 @@ class PendingRequests:
 
     def resolved(self, params: dict[str, object]) -> None:
         """``serverRequest/resolved``: the request was answered (by us, or by another client)."""
-        request_id = params.get("requestId")
-        if not isinstance(request_id, (int, str)) or isinstance(request_id, bool):
+        try:  # strict: an id is exactly a str or an int, as ours are (never true for 1, nor 1.0)
+            request_id = v2_all.ServerRequestResolvedNotification.model_validate(params, strict=True).request_id
+        except ValidationError:  # not the notification this schema describes: nothing to resolve
             return
         with self._lock:
             pending = self._by_id.get(request_id)

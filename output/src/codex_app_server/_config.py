@@ -28,7 +28,7 @@ from ._version import __version__
 
 # Named through v2_all, which imports a model on first use: the annotations
 # below resolve at run time (get_type_hints) without importing it here.
-from .generated import v2_all
+from .generated import methods, v2_all
 
 if TYPE_CHECKING:
     from .generated.v2_all import InitializeCapabilities, InitializeParams
@@ -379,12 +379,16 @@ def initialize_capabilities(config: AppServerConfig) -> InitializeCapabilities:
     return v2_all.InitializeCapabilities.model_validate(fields)
 
 
-# Notifications the SDK itself waits for: opting out of one would leave it waiting.
-_NEEDED_NOTIFICATIONS: Mapping[str, str] = {
-    "turn/started": "interrupt() and steer() wait for it",
-    "turn/completed": "every turn's stream ends with it",
-    "account/login/completed": "a login's wait() waits for it",
-}
+def _needed_notifications() -> Mapping[str, str]:
+    """Notifications the SDK itself waits for: opting out of one would leave it waiting.
+
+    Read when a config is checked, never at import: a schema without them still imports the SDK.
+    """
+    return {
+        methods.TURN_STARTED: "interrupt() and steer() wait for it",
+        methods.TURN_COMPLETED: "every turn's stream ends with it",
+        methods.ACCOUNT_LOGIN_COMPLETED: "a login's wait() waits for it",
+    }
 
 
 def checked_capabilities(value: object) -> InitializeCapabilities:
@@ -419,16 +423,15 @@ def checked_capabilities(value: object) -> InitializeCapabilities:
     return capabilities
 
 
-def _check_opt_outs(methods: list[str], where: str) -> None:
+def _check_opt_outs(opted_out: list[str], where: str) -> None:
     import difflib
 
     from .generated.notifications import NOTIFICATION_EVENTS
 
-    for method in methods:
-        if method in _NEEDED_NOTIFICATIONS:
-            raise CodexValueError(
-                f"{where}: cannot opt out of {method!r}: the SDK needs it ({_NEEDED_NOTIFICATIONS[method]})"
-            )
+    needed = _needed_notifications()
+    for method in opted_out:
+        if method in needed:
+            raise CodexValueError(f"{where}: cannot opt out of {method!r}: the SDK needs it ({needed[method]})")
         if method not in NOTIFICATION_EVENTS:
             close = difflib.get_close_matches(method, list(NOTIFICATION_EVENTS), n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""

@@ -39,7 +39,7 @@ from ._session import Session
 from ._threads import in_worker_thread, wake_threadsafe
 from ._versions import describe, missing_fields, upgrade_hint, versions_differ
 from ._wire import OMIT, Omit, to_wire, validate, validate_sent
-from .generated import v2_all
+from .generated import methods, v2_all
 from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
 
 if TYPE_CHECKING:
@@ -158,14 +158,10 @@ def _wire_params(
     return params
 
 
-# The handshake's method (the session sends it through :func:`initialize_call`).
-_INITIALIZE = "initialize"
-
-
 def initialize_call(rpc: RpcConnection, params: v2_all.InitializeParams, timeout: float) -> v2_all.InitializeResponse:
     """``initialize`` sent as every request is (params validated, answer parsed): the session's handshake call."""
     response = SyncRequester(rpc, timeout)._request(
-        _INITIALIZE, v2_all.InitializeParams, v2_all.InitializeResponse, {}, whole=params
+        methods.INITIALIZE, v2_all.InitializeParams, v2_all.InitializeResponse, {}, whole=params
     )
     assert isinstance(response, v2_all.InitializeResponse)
     return response

@@ -39,7 +39,7 @@ from pydantic import ValidationError
 from ._errors import CodexRuntimeError, CodexTimeoutError
 from ._rpc import JsonObject
 from ._threads import wake_threadsafe
-from .generated import notifications
+from .generated import methods, notifications
 from .generated.notifications import NOTIFICATION_EVENTS, NOTIFICATION_ROUTE_DEFAULT, NOTIFICATION_ROUTES
 
 if TYPE_CHECKING:
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     RawParams = dict[str, JsonValue]
 
 __all__ = [
-    "TURN_COMPLETED",
     "Event",
     "Route",
     "Router",
@@ -66,8 +65,6 @@ __all__ = [
 
 logger = logging.getLogger("codex_app_server")
 
-TURN_COMPLETED = "turn/completed"
-_TURN_STARTED = "turn/started"
 
 # How often a paused reader re-checks the conditions that nobody signals
 # (a request went out, the connection is closing): its worst-case delay.
@@ -185,6 +182,8 @@ class TurnWatch:
         on_started = waiter = None
         done = full = False
         index, count = start, len(events)
+        # Method names are read when used, never at import: a schema without them still imports the SDK.
+        completed, started = methods.TURN_COMPLETED, methods.TURN_STARTED
         with self._lock:  # under the lock: bind() may be setting turn_id right now
             mine = self.turn_id
             queue = self._queue
@@ -197,9 +196,9 @@ class TurnWatch:
                 if other is not None and mine is not None and other != mine:
                     continue
                 queue.append(event)
-                if other is not None and other == mine and (method == TURN_COMPLETED or method == _TURN_STARTED):
+                if other is not None and other == mine and (method == completed or method == started):
                     self.live.set()
-                    if method == TURN_COMPLETED:
+                    if method == completed:
                         done = self.completed = True
                         self._on_started = None
                         break
@@ -246,13 +245,14 @@ class TurnWatch:
 
     def bind(self, turn_id: str) -> None:
         """Learn the turn id (from the turn/start response); drop other turns' events."""
+        completed, started = methods.TURN_COMPLETED, methods.TURN_STARTED
         with self._cond:
             self.turn_id = turn_id
             kept = [event for event in self._queue if event[2] in (None, turn_id)]
             self._queue = deque(kept)
-            if any(method == TURN_COMPLETED and other == turn_id for method, _, other in kept):
+            if any(method == completed and other == turn_id for method, _, other in kept):
                 self.completed = True
-            if any(method in (_TURN_STARTED, TURN_COMPLETED) and other == turn_id for method, _, other in kept):
+            if any(method in (started, completed) and other == turn_id for method, _, other in kept):
                 self.live.set()  # read before the turn id was known
         if self.completed:
             self.router.forget(self)

@@ -27,7 +27,7 @@ from ._turns import Interrupts
 from ._versions import note_server_version, server_version_from_user_agent
 from ._waiters import Waiters
 from ._wire import model_to_wire, to_wire, validate
-from .generated import v2_all
+from .generated import methods, v2_all
 from .generated.server_requests import (
     SERVER_REQUESTS,
     AsyncServerRequestHandler,
@@ -51,13 +51,11 @@ AnyHandler = ServerRequestHandler | AsyncServerRequestHandler
 # The typed ``initialize`` request (connection, params, timeout): the client layer above hands it down.
 Initialize = Callable[[RpcConnection, "InitializeParams", float], "InitializeResponse"]
 
-_REQUEST_RESOLVED = "serverRequest/resolved"
-
 
 def handshake(rpc: RpcConnection, config: AppServerConfig, initialize: Initialize) -> InitializeResponse:
     """``initialize`` (the typed call given, within ``startup_timeout``), then ``initialized``."""
     response = initialize(rpc, initialize_params(config), config.startup_timeout)
-    rpc.notify("initialized")
+    rpc.notify(methods.INITIALIZED)
     return response
 
 
@@ -234,7 +232,7 @@ class Session:
         for thread_id in list(self.followed):
             try:
                 params = model_to_wire(v2_all.ThreadResumeParams(thread_id=thread_id))
-                rpc.call("thread/resume", params, timeout=self.config.startup_timeout)
+                rpc.call(methods.THREAD_RESUME, params, timeout=self.config.startup_timeout)
             except Exception as exc:  # e.g. a thread without a turn yet has nothing to resume
                 logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
 
@@ -243,7 +241,7 @@ class Session:
         expected = self.waiters.by_method  # empty but while a login (say) is awaited
         if pending or expected:
             for method, params in run:
-                if method == _REQUEST_RESOLVED and pending:
+                if method == methods.SERVER_REQUEST_RESOLVED and pending:
                     pending.resolved(params)
                 if method in expected:
                     self.waiters.dispatch(method, params)

@@ -25,14 +25,21 @@ import threading
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
 from ._errors import CodexTypeError, CodexValueError
+from ._lazy import LazyModule
 from .generated import v2_all
-from .generated.inputs import ImageInput
+
+if TYPE_CHECKING:
+    from .generated import inputs
+else:
+    # Generated only for a schema with user inputs: the runtime imports without it
+    # (beside the generator's test schemas); the first use imports it.
+    inputs = LazyModule(f"{__package__}.generated.inputs")
 
 __all__ = ["Tool", "ToolRegistry", "ToolResult", "as_tool", "tool"]
 
@@ -55,7 +62,7 @@ class ToolResult:
     failed (the content says why) without raising.
     """
 
-    content: Sequence[str | ImageInput]
+    content: Sequence[str | inputs.ImageInput]
     success: bool = True
 
 
@@ -305,13 +312,13 @@ def content_items(value: object) -> tuple[bool, list[v2_all.DynamicToolCallOutpu
     """
     if isinstance(value, ToolResult):
         return value.success, [_content_item(part) for part in value.content]
-    if isinstance(value, (str, ImageInput)):
+    if isinstance(value, (str, inputs.ImageInput)):
         return True, [_content_item(value)]
     return True, [_content_item(to_json(value, by_alias=True).decode())]
 
 
-def _content_item(part: str | ImageInput) -> v2_all.DynamicToolCallOutputContentItem:
-    if isinstance(part, ImageInput):
+def _content_item(part: str | inputs.ImageInput) -> v2_all.DynamicToolCallOutputContentItem:
+    if isinstance(part, inputs.ImageInput):
         image = v2_all.InputImageDynamicToolCallOutputContentItem
         return image.model_validate({"type": _tag(image), "image_url": part.url})
     if not isinstance(part, str):

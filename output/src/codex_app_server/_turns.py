@@ -32,14 +32,14 @@ from typing_extensions import TypeVar  # PEP 696 defaults: typing's needs 3.13
 from ._errors import CodexTimeoutError, ResponseValidationError, TurnFailedError
 from ._output import StructuredOutputError
 from ._output import parse as parse_output
-from ._routing import TURN_COMPLETED, Event, Router, TurnWatch, decode_notification, turn_id_of
+from ._routing import Event, Router, TurnWatch, decode_notification, turn_id_of
 from ._rpc import JsonObject, RpcConnection
 from ._wire import model_to_wire
 
 # Models are named through v2_all (and the notification union through its
 # module), which import them on first use; annotations spelt so still
 # resolve at run time (typing.get_type_hints).
-from .generated import notifications, v2_all
+from .generated import methods, notifications, v2_all
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -167,7 +167,7 @@ def final_response(items: list[v2_all.ThreadItem]) -> str | None:
 
 def _ends_turn(method: str, params: JsonObject, event: notifications.Notification, turn_id: str) -> bool:
     """True for ``turn_id``'s turn/completed; raises when that one does not decode (nothing else will end the turn)."""
-    if method != TURN_COMPLETED or turn_id_of(method, params) != turn_id:
+    if method != methods.TURN_COMPLETED or turn_id_of(method, params) != turn_id:
         return False
     if isinstance(event, v2_all.TurnCompletedEvent):
         return True
@@ -222,14 +222,14 @@ class TurnState:
 
         Popped one at a time: what the consumer does not take stays the watch's.
         """
-        acc, folds, turn_id = self.acc, self.acc.folds(), self.turn_id
+        acc, folds, turn_id, completed = self.acc, self.acc.folds(), self.turn_id, methods.TURN_COMPLETED
         while batch:
             method, params, _ = batch.popleft()
             event = decode_notification(method, params)
             fold = folds.get(type(event))
             if fold is not None:
                 fold(acc, event)
-            if method == TURN_COMPLETED and _ends_turn(method, params, event, turn_id):
+            if method == completed and _ends_turn(method, params, event, turn_id):
                 self.ended = True
                 yield event
                 return
@@ -268,7 +268,7 @@ class TurnState:
             while True:  # wait for turn/completed, not for the interrupt's answer
                 method, params = self.watch.get(INTERRUPT_GRACE_S)
                 self.acc.add(decode_notification(method, params))
-                if method == TURN_COMPLETED and turn_id_of(method, params) == self.turn_id:
+                if method == methods.TURN_COMPLETED and turn_id_of(method, params) == self.turn_id:
                     return
         except Exception as exc:  # best effort: the user asked to stop
             logger.debug("interrupting turn %s after Ctrl-C: %s", self.turn_id, exc)
@@ -367,7 +367,7 @@ class Interrupts:
             return
         try:
             params = v2_all.TurnInterruptParams(thread_id=thread_id, turn_id=turn_id)
-            answer = rpc.request("turn/interrupt", model_to_wire(params))
+            answer = rpc.request(methods.TURN_INTERRUPT, model_to_wire(params))
         except Exception as exc:  # may run on the reader thread: nothing may escape
             logger.debug("could not interrupt turn %s: %s", turn_id, exc)
             return
@@ -380,7 +380,7 @@ class Interrupts:
         consume or interrupt it: it would run on, streaming, and absorb the
         thread's next input. Interrupt it once its id is known.
         """
-        if method != "turn/start" or params is None:
+        if method != methods.TURN_START or params is None:
             return False
         try:
             thread_id = v2_all.TurnStartParams.model_validate(params).thread_id

@@ -250,8 +250,6 @@ class DaemonInfo:
     status: str
     pid: int | None
     socket_path: str
-    cli_version: str | None
-    app_server_version: str | None
     raw: Mapping[str, object] = field(repr=False)
 
 
@@ -291,8 +289,6 @@ def start_daemon(
         status=str(report.get("status")),
         pid=pid if isinstance(pid, int) else None,
         socket_path=str(report["socketPath"]),
-        cli_version=_str_or_none(report.get("cliVersion")),
-        app_server_version=_str_or_none(report.get("appServerVersion")),
         raw=report,
     )
 
@@ -344,10 +340,6 @@ def check_connection_config(config: object, how: str) -> None:
             f"AppServerConfig.{', '.join(given)} only apply to an app-server this SDK spawns; "
             f"{how} connects to a running one, which uses its own binary, configuration and environment"
         )
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _last_json_line(text: str) -> dict[str, object] | None:
