@@ -18,7 +18,6 @@ from .errors import GeneratorError
 from .load import load_inputs
 from .pipeline import generate
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEMA_DIR = Path("schemas/app-server")
 DEFAULT_OUTPUT_DIR = Path("output")
 

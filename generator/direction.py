@@ -23,12 +23,6 @@ class Directions:
     def is_received(self, name: str) -> bool:
         return name in self.received
 
-    def is_sent(self, name: str) -> bool:
-        return name in self.sent
-
-    def is_received_only(self, name: str) -> bool:
-        return name in self.received and name not in self.sent
-
 
 def received_roots(api: ir.Api) -> tuple[str, ...]:
     """What the server writes: responses, notification params, server-request params."""

@@ -231,7 +231,6 @@ class Method:
     rpc_method: str
     py_name: str
     params_model: str | None
-    params_optional: bool  # the params object itself may be omitted/null
     response_model: str
     parameters: tuple[Parameter, ...]
     description: str | None

@@ -107,10 +107,6 @@ class Inputs:
     bundle: Bundle
     manifest: Manifest
 
-    @property
-    def manifest_file(self) -> str:
-        return self.manifest.file
-
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -226,11 +226,6 @@ def pager_name(client_method: str) -> str:
     return "iter_" + client_method
 
 
-def event_class_name(rpc_method: str) -> str:
-    """The class wrapping one server notification (``turn/completed`` -> ``TurnCompletedEvent``)."""
-    return class_name(pascal_case(rpc_method) + "Event")
-
-
 def server_request_class_name(rpc_method: str) -> str:
     """The class wrapping one server request (``item/tool/call`` -> ``ItemToolCallRequest``)."""
     return class_name(pascal_case(rpc_method) + "ServerRequest")

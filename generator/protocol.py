@@ -40,27 +40,26 @@ def _method_of(variant: JsonObject, loc: Location) -> str:
     raise GeneratorError(loc.child("properties", "method"), "expected a single-valued 'method' enum")
 
 
-def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str]) -> tuple[str | None, bool]:
-    """(params class, params may be omitted) for one envelope variant."""
+def _params_of(variant: JsonObject, loc: Location, def_class: Mapping[str, str]) -> str | None:
+    """The params class of one envelope variant; None when it takes no params."""
     params = nodes.object_at(variant, "properties").get("params")
     if params is None or (isinstance(params, dict) and params.get("type") == "null"):
-        return None, True
+        return None
     if not isinstance(params, dict):
         raise GeneratorError(loc.child("properties", "params"), "params must be a schema object")
-    optional = "params" not in nodes.array_at(variant, "required")
     ref = params.get("$ref")
     if ref is None:
         alternatives = nodes.array_at(params, "anyOf" if "anyOf" in params else "oneOf")
         refs = [a["$ref"] for a in alternatives if isinstance(a, dict) and "$ref" in a]
         nulls = [a for a in alternatives if isinstance(a, dict) and a.get("type") == "null"]
         if len(refs) == 1 and len(refs) + len(nulls) == len(alternatives):
-            ref, optional = refs[0], optional or bool(nulls)
+            ref = refs[0]
     if not isinstance(ref, str):
         raise GeneratorError(loc.child("properties", "params"), "params must be a $ref (optionally nullable)")
     name = ref.rsplit("/", 1)[-1]
     if name not in def_class:
         raise GeneratorError(loc.child("properties", "params"), f"unresolvable $ref {ref!r}")
-    return def_class[name], optional
+    return def_class[name]
 
 
 def _response_for(
@@ -93,7 +92,7 @@ def build_methods(
     table = naming.NameTable("method", 'add `"{source}" = "new_name"` under [method_names] in schemas/methods.toml')
     for variant, loc in _variants(bundle[CLIENT_REQUEST]):
         rpc = _method_of(variant, loc)
-        params_cls, optional = _params_of(variant, loc, def_class)
+        params_cls = _params_of(variant, loc, def_class)
         params_def = class_of_def.get(params_cls) if params_cls else None
         response = _response_for(rpc, params_def, responses, def_class, loc)
         if response not in defs:
@@ -104,7 +103,7 @@ def build_methods(
         text = variant.get("description")
         description = text if isinstance(text, str) else None
         params = parameters(defs.get(params_cls or ""), defs, rpc, docs)
-        methods.append(ir.Method(rpc, py, params_cls, optional, response, params, description))
+        methods.append(ir.Method(rpc, py, params_cls, response, params, description))
         seen.add(rpc)
     _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)
     _check_manifest_methods(inputs.manifest.location(), "method_names", renames, seen)
@@ -161,7 +160,7 @@ def build_notifications(
     out = []
     for variant, loc in _variants(bundle[SERVER_NOTIFICATION]):
         rpc = _method_of(variant, loc)
-        params_cls, _ = _params_of(variant, loc, def_class)
+        params_cls = _params_of(variant, loc, def_class)
         if rpc not in classes:
             raise GeneratorError(loc, f"notification {rpc!r} has no generated variant class")
         out.append(ir.Notification(rpc, classes[rpc], params_cls, _description_of(variant)))
@@ -181,7 +180,7 @@ def build_server_requests(
     out = []
     for variant, loc in _variants(bundle[SERVER_REQUEST]):
         rpc = _method_of(variant, loc)
-        params_cls, _ = _params_of(variant, loc, def_class)
+        params_cls = _params_of(variant, loc, def_class)
         params_def = class_of_def.get(params_cls) if params_cls else None
         response = def_class.get(naming.response_definition(params_def) or "")
         entry = settings.get(rpc, ServerRequestSetting())

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from codex_app_server import MethodNotFoundError, ResponseValidationError
-from codex_app_server._versions import SCHEMA_VERSION
+from codex_app_server._server_version import SCHEMA_VERSION
 from codex_app_server.generated.v2_all import (
     AgentMessageThreadItem,
     ItemCompletedEvent,

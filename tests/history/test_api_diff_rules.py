@@ -29,7 +29,7 @@ def make_api(*definitions: ir.Definition, methods: tuple[ir.Method, ...] = (), *
     params = defs["PingParams"]
     assert isinstance(params, ir.Model)
     parameters = tuple(ir.Parameter(f.py_name, f.py_name, f.wire_name, f.type, f.required, None) for f in params.fields)
-    ping = ir.Method("ping", "ping", "PingParams", False, "PingResponse", parameters, None)
+    ping = ir.Method("ping", "ping", "PingParams", "PingResponse", parameters, None)
     surface: dict[str, object] = {"notifications": (), "server_requests": (), **extra}
     return ir.Api("1.0.0", "hash", tuple(defs.values()), (ping, *methods), **surface)  # type: ignore[arg-type]
 
@@ -198,7 +198,7 @@ def test_definition_kind_change_is_breaking() -> None:
 
 
 def test_methods_notifications_server_requests() -> None:
-    extra_method = ir.Method("thread/rollback", "thread_rollback", None, True, "PingResponse", (), None)
+    extra_method = ir.Method("thread/rollback", "thread_rollback", None, "PingResponse", (), None)
     note = ir.Notification("turn/done", "TurnDoneEvent", None, None)
     request = ir.ServerRequest("item/approve", "ItemApprove", "item_approve", None, None, None)
     old = make_api(methods=(extra_method,), notifications=(note,), server_requests=(request,))

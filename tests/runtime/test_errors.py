@@ -160,7 +160,7 @@ def test_data_that_does_not_name_an_overload_keeps_the_code_s_class(data: object
 def test_method_not_found_claims_a_version_mismatch_only_when_the_versions_differ() -> None:
     from codex_app_server._errors import METHOD_NOT_FOUND, JsonRpcError
     from codex_app_server._requester import method_not_found
-    from codex_app_server._versions import SCHEMA_VERSION
+    from codex_app_server._server_version import SCHEMA_VERSION
 
     answer = JsonRpcError(METHOD_NOT_FOUND, "list_turns is not supported yet", None, "thread/read")
     same = method_not_found(answer, "thread/read", SCHEMA_VERSION)

@@ -35,18 +35,16 @@ from ._lazy import LazyModule
 from ._param_checks import local_path_problems, summarize, unknown_enum_values
 from ._reconnect import Reconnect
 from ._rpc import RpcConnection
+from ._server_version import describe, missing_fields, upgrade_hint, versions_differ
 from ._session import Session
 from ._threads import in_worker_thread, wake_threadsafe
-from ._versions import describe, missing_fields, upgrade_hint, versions_differ
 from ._wire import OMIT, Omit, to_wire, validate, validate_sent
 from .generated import methods, v2_all
 from .generated.server_requests import AsyncServerRequestHandler, ServerRequestHandler
 
 if TYPE_CHECKING:
-    # asyncio is imported inside the coroutines that use it: a blocking
-    # client then never loads it (nor the OpenSSL it brings, ~7 MB of RSS);
-    # nor ssl, which only annotations name here.
-    import asyncio
+    # ssl: only annotations name it (OpenSSL costs ~7 MB of RSS); asyncio is
+    # imported inside the coroutines that use it, so a blocking client never loads it.
     import ssl
 
     from ._transports.endpoints import Endpoint

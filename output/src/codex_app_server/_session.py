@@ -21,10 +21,10 @@ from ._config import AppServerConfig, build_argv, build_env, check_cwd, initiali
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._routing import Router
 from ._rpc import RawNotification, RpcConnection, ServerRequestContext
+from ._server_version import note_server_version, server_version_from_user_agent
 from ._tools import Tool, ToolRegistry, call_async, call_sync, is_async
 from ._transports import StdioTransport, Transport
 from ._turns import Interrupts
-from ._versions import note_server_version, server_version_from_user_agent
 from ._waiters import Waiters
 from ._wire import model_to_wire, to_wire, validate
 from .generated import methods, v2_all

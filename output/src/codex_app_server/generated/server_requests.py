@@ -11,8 +11,8 @@ JSON-RPC error too, and the turn goes on.
 
 from __future__ import annotations
 
-from .._dispatch import ServerRequestSpec
 from .._errors import CodexError
+from .._server_request_spec import ServerRequestSpec
 
 # Models are named through v2_all, which imports each on first use.
 from . import v2_all
