@@ -19,7 +19,7 @@ from ._connect import AsyncStarter, ConnectMethods, HandlerT, stop_when_collecte
 from ._conversation import Message, conversation
 from ._errors import CodexRuntimeError, ResponseValidationError
 from ._lazy import LazyModule
-from ._login import AsyncLoginHandle, LoginHandle
+from ._login import AsyncLoginHandle, LoginHandle, check_signed_in
 from ._output import output_schema as output_schema_from
 from ._reconnect import Reconnect, reconnect_policy
 from ._requester import checked_model, initialize_call
@@ -121,7 +121,7 @@ class _TurnCommon:
 
     def __init__(self, session: Session, thread_id: str, turn: v2_all.Turn, watch: TurnWatch) -> None:
         self._session = session
-        self._state = TurnState(session.interrupts, thread_id, turn, watch)
+        self._state = TurnState(session.interrupts, thread_id, turn, watch, session.config.turn_retry_timeout)
         self.thread_id: str = thread_id
         self.id: str = turn.id
 
@@ -286,7 +286,10 @@ class ThreadBase(_ThreadCommon):
         return conversation(self._client.thread_read(thread_id=self.id, include_turns=True))
 
     def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
-        """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
+        """Before a turn/start: signed in? let turns interrupted for callers that left end first, then watch."""
+        if not self._session.signed_in:  # once per connection, not a round trip per turn
+            check_signed_in(self._client.account_read())
+            self._session.signed_in = True
         self._router.settle(self.id, INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
 
@@ -366,9 +369,9 @@ class TurnHandleBase(_TurnCommon, Generic[ParsedT]):
         try:
             while not state.ended:
                 try:
-                    batch = watch.take(idle)
+                    batch = watch.take(state.next_wait(idle))
                 except TimeoutError:
-                    raise state.idle_error(idle) from None
+                    raise state.timed_out(idle) from None
                 yield from state.events(batch)
         except (KeyboardInterrupt, GeneratorExit):  # GeneratorExit: the consumer left the loop early
             state.interrupt_and_drain()
@@ -489,7 +492,10 @@ class AsyncThreadBase(_ThreadCommon):
         return conversation(await self._client.thread_read(thread_id=self.id, include_turns=True))
 
     async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
-        """Before a turn/start: let turns interrupted for callers that left end first, then watch."""
+        """Before a turn/start: signed in? let turns interrupted for callers that left end first, then watch."""
+        if not self._session.signed_in:  # once per connection, not a round trip per turn
+            check_signed_in(await self._client.account_read())
+            self._session.signed_in = True
         if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
             await in_worker_thread(self._router.settle, self.id, INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
@@ -567,9 +573,9 @@ class AsyncTurnHandleBase(_TurnCommon, Generic[ParsedT]):
         try:
             while not state.ended:
                 try:
-                    batch = await watch.atake(idle)
+                    batch = await watch.atake(state.next_wait(idle))
                 except TimeoutError:
-                    raise state.idle_error(idle) from None
+                    raise state.timed_out(idle) from None
                 for event in state.events(batch):
                     yield event
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):

@@ -151,6 +151,15 @@ class AppServerConfig:
             waiting for your handler) does not count. The default, one hour,
             is far beyond any healthy pause (codex reports progress while a
             model thinks or a command runs); ``None`` waits forever.
+        turn_retry_timeout: Seconds a turn may keep retrying (codex sends
+            ``error`` notifications with ``will_retry``, e.g. "Reconnecting...
+            2/5" while the model provider cannot be reached, each logged as a
+            warning) before the SDK interrupts it and raises
+            :class:`CodexTimeoutError` with codex's last message. Retrying
+            ends with the turn's next other event. The default, 300 s, is well
+            under ``turn_idle_timeout`` (the events keep coming, so the idle
+            timeout would never fire); ``None`` lets codex retry as long as
+            it wants.
         turn_buffer_limit: Events a turn being consumed may buffer ahead of a
             slow consumer; at that mark the SDK stops reading from the server
             (backpressure: the pipe fills and codex waits) until the consumer
@@ -181,6 +190,7 @@ class AppServerConfig:
     concurrent_turns: bool = False
     stderr_buffer_lines: int = 200
     turn_idle_timeout: float | None = 3600.0
+    turn_retry_timeout: float | None = 300.0
     turn_buffer_limit: int = 4096
     write_timeout: float = 30.0
 
@@ -197,6 +207,8 @@ class AppServerConfig:
             raise CodexValueError("request_timeout must be > 0 or None")
         if self.turn_idle_timeout is not None and self.turn_idle_timeout <= 0:
             raise CodexValueError("turn_idle_timeout must be > 0 or None")
+        if self.turn_retry_timeout is not None and self.turn_retry_timeout <= 0:
+            raise CodexValueError("turn_retry_timeout must be > 0 or None")
         if self.turn_buffer_limit < 1:
             raise CodexValueError("turn_buffer_limit must be >= 1")
         if self.stderr_buffer_lines < 0:

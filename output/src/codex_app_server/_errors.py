@@ -32,6 +32,7 @@ __all__ = [
     "InvalidRequestError",
     "JsonRpcError",
     "LoginError",
+    "LoginRequiredError",
     "MethodNotFoundError",
     "MissingExtraError",
     "ParamsValidationError",
@@ -296,6 +297,25 @@ class TurnFailedError(CodexError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.turn, self.error, str(self)))
+
+
+class LoginRequiredError(CodexError):
+    """codex's model provider needs an OpenAI login and codex has none: raised before the first turn.
+
+    Without a login codex would not fail the turn: it retries for minutes.
+    The message says how to sign in.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "codex is not signed in, and its model provider needs an OpenAI login (account/read: no account, "
+            "requires_openai_auth): call codex.login_api_key(key) (or login_chatgpt()) before the first turn, "
+            "or sign in once with `codex login` (the SDK's codex: codex_app_server.codex_binary()); "
+            "or configure a model provider that needs no OpenAI login"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), ())
 
 
 class LoginError(CodexError):

@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ._errors import CodexTimeoutError, LoginError
+from ._errors import CodexTimeoutError, LoginError, LoginRequiredError
 from ._rpc import JsonObject
 from ._waiters import Expectation
 
@@ -23,11 +23,21 @@ from ._waiters import Expectation
 from .generated import v2_all
 from .generated.client import AppServerClient, AsyncAppServerClient
 
-__all__ = ["AsyncLoginHandle", "LoginHandle"]
+__all__ = ["AsyncLoginHandle", "LoginHandle", "check_signed_in"]
 
 logger = logging.getLogger("codex_app_server")
 
 R = TypeVar("R", bound=BaseModel)
+
+
+def check_signed_in(account: v2_all.GetAccountResponse) -> None:
+    """Raise :class:`LoginRequiredError` when the provider needs an OpenAI login and codex has none.
+
+    Checked before a client's first turn: codex itself would retry for
+    minutes instead of failing the turn.
+    """
+    if account.requires_openai_auth and account.account is None:
+        raise LoginRequiredError()
 
 
 class _LoginCommon(Generic[R]):

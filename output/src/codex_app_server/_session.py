@@ -87,6 +87,9 @@ class Session:
         self._reconnecting = False
         self._generation = 0  # which connection is the current one
         self._connected = threading.Event()  # set while a connection is up (or for good after giving up)
+        # The server said codex may run turns (signed in, or a provider that needs no OpenAI login):
+        # checked once before the first turn (the turn wrappers' check_signed_in).
+        self.signed_in = False
         self.router: Router = Router(
             config.concurrent_turns, config.turn_buffer_limit, keep_reading=self._must_read, answering=self._answering
         )

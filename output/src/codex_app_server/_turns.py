@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
@@ -175,6 +176,44 @@ def _ends_turn(method: str, params: JsonObject, event: notifications.Notificatio
     raise ResponseValidationError(None, params, f"{method} of turn {turn_id} does not fit the model: {reason}")
 
 
+class RetryWatch:
+    """How long codex has been retrying a turn (``error`` notifications with ``willRetry``), and its last word.
+
+    Retrying starts with the first such notification and ends with any other
+    event of the turn (codex got through). Each retry is logged: ``run()``
+    shows nothing else while codex waits for a provider it cannot reach.
+    """
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.since: float | None = None
+        self.last_message = ""
+
+    def note(self, event: notifications.Notification, turn_id: str) -> bool:
+        """Fold ``event`` in; True when codex has now been retrying for longer than the limit."""
+        if not isinstance(event, v2_all.ErrorEvent):
+            self.since = None
+            return False
+        params = event.params
+        if not params.will_retry or params.turn_id != turn_id:
+            return False
+        self.last_message = params.error.message
+        logger.warning("turn %s: codex retries: %s", turn_id, self.last_message)
+        if self.since is None:
+            self.since = time.monotonic()
+        return self.exhausted()
+
+    def left(self) -> float | None:
+        """Seconds of retrying left (None: not retrying, or no limit)."""
+        if self.since is None or self.limit is None:
+            return None
+        return max(0.0, self.since + self.limit - time.monotonic())
+
+    def exhausted(self) -> bool:
+        left = self.left()
+        return left is not None and left <= 0.0
+
+
 class TurnState:
     """One started turn as its handle consumes it: the watch, what it produced, its interrupts.
 
@@ -182,8 +221,16 @@ class TurnState:
     batch its own way; :meth:`events` folds each batch into typed events.
     """
 
-    def __init__(self, interrupts: Interrupts, thread_id: str, turn: v2_all.Turn, watch: TurnWatch) -> None:
+    def __init__(
+        self,
+        interrupts: Interrupts,
+        thread_id: str,
+        turn: v2_all.Turn,
+        watch: TurnWatch,
+        retry_limit: float | None = None,
+    ) -> None:
         self.interrupts = interrupts
+        self.retries = RetryWatch(retry_limit)
         self.watch = watch
         self.thread_id = thread_id
         self.turn_id = turn.id
@@ -233,7 +280,28 @@ class TurnState:
                 self.ended = True
                 yield event
                 return
+            if self.retries.note(event, turn_id):
+                yield event
+                raise self.retry_error()
             yield event
+
+    def next_wait(self, idle: float | None) -> float | None:
+        """How long to wait for the next batch: the idle timeout, or less while codex retries."""
+        left = self.retries.left()
+        return idle if left is None else left if idle is None else min(idle, left)
+
+    def timed_out(self, idle: float | None) -> CodexTimeoutError:
+        """No batch within :meth:`next_wait`: interrupt the turn, and the error to raise."""
+        return self.retry_error() if self.retries.exhausted() else self.idle_error(idle)
+
+    def retry_error(self) -> CodexTimeoutError:
+        """codex kept retrying beyond ``turn_retry_timeout``: interrupt the turn, and the error to raise."""
+        self.send_interrupt()
+        return CodexTimeoutError(
+            f"turn {self.turn_id} of thread {self.thread_id}: codex kept retrying for {self.retries.limit} s "
+            f"(AppServerConfig.turn_retry_timeout) and the turn was interrupted; codex's last message: "
+            f"{self.retries.last_message}"
+        )
 
     def idle_error(self, idle: float | None) -> CodexTimeoutError:
         """After ``idle`` seconds without an event: interrupt the turn, and the error to raise."""
