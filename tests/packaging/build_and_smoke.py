@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codex_app_server.testing import FakeProvider, final_text
+from packaging.version import Version  # build's dependency
 
 from tests.packaging.release_preview import dependency_summary, describe, wheel_metadata
 from tests.packaging.seed import seed_imports
@@ -350,7 +351,9 @@ def smoke(
     end = " (the declared floors)" if floors else " (the newest allowed)"
     for name, floor in floors.items():
         got = installed.get(name.lower())
-        assert got is not None and got.split("==")[1] == floor, f"{name}: installed {got}, expected the floor {floor}"
+        assert got is not None and Version(got.split("==")[1]) == Version(
+            floor
+        ), f"{name}: {got}, not the floor {floor}"
     return SmokeResult(
         python=seen["python"],
         status="ok",
