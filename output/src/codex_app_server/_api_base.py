@@ -19,7 +19,7 @@ from ._connect import AsyncStarter, ConnectMethods, HandlerT, stop_when_collecte
 from ._conversation import Message, conversation
 from ._errors import CodexRuntimeError, ResponseValidationError
 from ._lazy import LazyModule
-from ._login import AsyncLoginHandle, LoginHandle, check_signed_in
+from ._login import AsyncLoginHandle, LoginHandle, account_or_none, async_account_or_none, check_signed_in
 from ._output import output_schema as output_schema_from
 from ._reconnect import Reconnect, reconnect_policy
 from ._requester import checked_model, initialize_call
@@ -288,7 +288,7 @@ class ThreadBase(_ThreadCommon):
     def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: signed in? let turns interrupted for callers that left end first, then watch."""
         if not self._session.signed_in:  # once per connection, not a round trip per turn
-            check_signed_in(self._client.account_read())
+            check_signed_in(account_or_none(self._client.account_read))
             self._session.signed_in = True
         self._router.settle(self.id, INTERRUPT_GRACE_S)
         return self._register_watch(consumer)
@@ -494,7 +494,7 @@ class AsyncThreadBase(_ThreadCommon):
     async def _watch_turns(self, *, consumer: bool = False) -> TurnWatch:
         """Before a turn/start: signed in? let turns interrupted for callers that left end first, then watch."""
         if not self._session.signed_in:  # once per connection, not a round trip per turn
-            check_signed_in(await self._client.account_read())
+            check_signed_in(await async_account_or_none(self._client.account_read))
             self._session.signed_in = True
         if self._router.held(self.id):  # rare: the wait blocks, so it runs off the loop
             await in_worker_thread(self._router.settle, self.id, INTERRUPT_GRACE_S)

@@ -11,11 +11,12 @@ they send ``account/login/start`` (:class:`._waiters.Expectation`), so
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ._errors import CodexTimeoutError, LoginError, LoginRequiredError
+from ._errors import CodexTimeoutError, JsonRpcError, LoginError, LoginRequiredError, ResponseValidationError
 from ._rpc import JsonObject
 from ._waiters import Expectation
 
@@ -23,21 +24,41 @@ from ._waiters import Expectation
 from .generated import v2_all
 from .generated.client import AppServerClient, AsyncAppServerClient
 
-__all__ = ["AsyncLoginHandle", "LoginHandle", "check_signed_in"]
+__all__ = ["AsyncLoginHandle", "LoginHandle", "account_or_none", "async_account_or_none", "check_signed_in"]
 
 logger = logging.getLogger("codex_app_server")
 
 R = TypeVar("R", bound=BaseModel)
 
 
-def check_signed_in(account: v2_all.GetAccountResponse) -> None:
+def check_signed_in(account: v2_all.GetAccountResponse | None) -> None:
     """Raise :class:`LoginRequiredError` when the provider needs an OpenAI login and codex has none.
 
     Checked before a client's first turn: codex itself would retry for
-    minutes instead of failing the turn.
+    minutes instead of failing the turn. None (the server could not say) passes.
     """
-    if account.requires_openai_auth and account.account is None:
+    if account is not None and account.requires_openai_auth and account.account is None:
         raise LoginRequiredError()
+
+
+def account_or_none(read: Callable[[], v2_all.GetAccountResponse]) -> v2_all.GetAccountResponse | None:
+    """The server's ``account/read`` answer, or None when it has no usable one (the turn then goes ahead)."""
+    try:
+        return read()
+    except (JsonRpcError, ResponseValidationError) as exc:
+        logger.debug("reading the account before the first turn failed (not checked): %s", exc)
+        return None
+
+
+async def async_account_or_none(
+    read: Callable[[], Awaitable[v2_all.GetAccountResponse]],
+) -> v2_all.GetAccountResponse | None:
+    """:func:`account_or_none`, awaited."""
+    try:
+        return await read()
+    except (JsonRpcError, ResponseValidationError) as exc:
+        logger.debug("reading the account before the first turn failed (not checked): %s", exc)
+        return None
 
 
 class _LoginCommon(Generic[R]):
