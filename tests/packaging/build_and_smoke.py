@@ -351,9 +351,8 @@ def smoke(
     end = " (the declared floors)" if floors else " (the newest allowed)"
     for name, floor in floors.items():
         got = installed.get(name.lower())
-        assert got is not None and Version(got.split("==")[1]) == Version(
-            floor
-        ), f"{name}: {got}, not the floor {floor}"
+        at_floor = got is not None and Version(got.split("==")[1]) == Version(floor)
+        assert at_floor, f"{name}: {got}, not the floor {floor}"
     return SmokeResult(
         python=seen["python"],
         status="ok",
