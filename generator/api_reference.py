@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import ir, naming
 from .api_views import (
+    CLASS_DOCS,
     MODELS,
     WRAPPER_OWNERS,
     client_method_view,
@@ -322,15 +323,10 @@ def _attributes(cls: ast.ClassDef, classes: Mapping[str, ast.ClassDef]) -> list[
     return list(out.values())
 
 
-# The intro of each wrapper class section; sections follow WRAPPER_OWNERS, blocking first.
-WRAPPER_INTROS: Mapping[str, str] = {
-    "Codex": "Blocking client for one `codex app-server` process.",
-    "AsyncCodex": "asyncio twin of `Codex`.",
-    "Thread": "A thread of a `Codex` client.",
-    "AsyncThread": "A thread of an `AsyncCodex` client.",
-    "TurnHandle": "A started turn: consume it with `stream()` or `run()`.",
-    "AsyncTurnHandle": "A started turn of an `AsyncCodex` client.",
-}
+def wrapper_intro(name: str) -> str:
+    """The intro of a wrapper class's section: the first paragraph of its docstring, in Markdown."""
+    paragraph = CLASS_DOCS[name].split("\n\n", 1)[0]
+    return re.sub(r":class:`([^`]+)`", r"`\1`", " ".join(paragraph.split())).replace("``", "`")
 
 
 @dataclass(frozen=True)
@@ -372,7 +368,7 @@ def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSe
         doc = _doc(w.description) or f"Call `{w.rpc_method}`."
         signature = _unqualified(f"{view.prefix}{w.py_name}({view.signature}) -> {view.returns}")
         entries.append(Entry(signature, f"{doc} (`{w.rpc_method}`)"))
-    return ClassSection(name, WRAPPER_INTROS[name], tuple(sorted(entries, key=_entry_key)))
+    return ClassSection(name, wrapper_intro(name), tuple(sorted(entries, key=_entry_key)))
 
 
 def _entry_key(entry: Entry) -> tuple[int, str]:

@@ -7,7 +7,7 @@ computed here; templates only place them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import ir, naming, wrappers
@@ -352,6 +352,7 @@ class WrapperClassView:
     base: str
     is_async: bool
     methods: tuple[WrapperView, ...]
+    doc: str = ""  # the class docstring (CLASS_DOCS)
 
 
 @dataclass(frozen=True)
@@ -512,6 +513,41 @@ def wrapper_parameter_lines(w: ir.WrapperMethod, api: ir.Api) -> list[tuple[str,
     return lines
 
 
+# The docstring of each public wrapper class (``help(Codex)``); its first paragraph is the class's
+# intro in API.md. Hand-written: what a class is for does not follow from the schema.
+CLASS_DOCS: Mapping[str, str] = {
+    "Codex": (
+        "Blocking client of one ``codex app-server``, started at once: ``with Codex() as codex:``.\n\n"
+        "``Codex(config)`` launches codex as its child (:class:`AppServerConfig`); ``Codex.connect(url)``,\n"
+        "``connect_daemon()`` and ``connect_command(argv)`` reach one that already runs. Start a conversation\n"
+        "with ``thread_start()`` (or ``thread_resume(thread_id)``) and run turns on the :class:`Thread`.\n"
+        "One turn consumer at a time per client unless ``AppServerConfig(concurrent_turns=True)``;\n"
+        "``client`` is the typed low-level client (every protocol method)."
+    ),
+    "AsyncCodex": (
+        "asyncio client of one ``codex app-server``, started on first use or by ``async with AsyncCodex()``.\n\n"
+        "The methods of :class:`Codex`, awaited; a turn's ``stream()`` is an async iterator."
+    ),
+    "Thread": (
+        "A conversation with codex, from ``codex.thread_start()`` or ``thread_resume()``.\n\n"
+        "``run(input)`` runs a turn to its end and returns its :class:`RunResult`; ``turn(input)`` starts\n"
+        "one and returns its :class:`TurnHandle` (stream, steer, interrupt). Both take a ``str`` or an\n"
+        "``Input`` (``TextInput``, ``LocalImageInput`` ... or a list of them)."
+    ),
+    "AsyncThread": ("A conversation of an :class:`AsyncCodex`.\n\nThe methods of :class:`Thread`, awaited."),
+    "TurnHandle": (
+        "A started turn, from ``thread.turn(input)``.\n\n"
+        "``stream()`` yields its events through ``turn/completed``; ``run()`` consumes it and returns the\n"
+        "turn; ``steer(input)`` (a ``str`` or an ``Input``) adds input while it runs; ``interrupt()`` stops\n"
+        "it; ``result`` is what it produced so far."
+    ),
+    "AsyncTurnHandle": (
+        "A started turn of an :class:`AsyncCodex`.\n\n"
+        "The methods of :class:`TurnHandle`, awaited; ``stream()`` is an async iterator."
+    ),
+}
+
+
 def wrappers_module(api: ir.Api) -> WrappersModule:
     methods = {m.rpc_method: m for m in api.methods}
     classes = []
@@ -521,7 +557,7 @@ def wrappers_module(api: ir.Api) -> WrappersModule:
             name = flavour.name(owner)
             views = tuple(wrapper_view(w, flavour, methods[w.rpc_method], api) for w in owned)
             base = naming.wrapper_base_class(name) + (f"[{PARSED_T}]" if owner in GENERIC_OWNERS else "")
-            classes.append(WrapperClassView(name, base, flavour.is_async, views))
+            classes.append(WrapperClassView(name, base, flavour.is_async, views, CLASS_DOCS.get(name, "")))
     return WrappersModule(header(api), tuple(classes), runtime_imports(classes))
 
 

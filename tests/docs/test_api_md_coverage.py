@@ -36,3 +36,23 @@ def test_every_config_field(field: str) -> None:
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(codex_app_server.RunResult)])
 def test_every_run_result_field(field: str) -> None:
     assert documented(field), f"RunResult.{field} is not in API.md"
+
+
+@pytest.mark.parametrize("name", ["Codex", "AsyncCodex", "Thread", "AsyncThread", "TurnHandle", "AsyncTurnHandle"])
+def test_the_wrapper_classes_have_a_docstring_of_their_own(name: str) -> None:
+    """``help(Codex)`` shows what the class is for (the docstring is the class's, not inherited)."""
+    import inspect
+
+    cls = getattr(codex_app_server, name)
+    doc = cls.__dict__.get("__doc__")
+    assert doc and len(doc.split()) > 8, f"{name} has no docstring of its own"
+    intro = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split()).replace("``", "`")
+    assert re.sub(r":class:`([^`]+)`", r"`\1`", intro) in API_MD  # the API.md section's intro
+
+
+def test_inputs_say_turn_and_steer_take_a_str_too() -> None:
+    import inspect
+
+    for method in (codex_app_server.Thread.turn, codex_app_server.TurnHandle.steer):
+        assert "str" in str(inspect.signature(method).parameters["input"].annotation)
+    assert "`Thread.turn()` and `TurnHandle.steer()` take a `str`" in API_MD

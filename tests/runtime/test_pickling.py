@@ -30,6 +30,7 @@ from codex_app_server import (
     InvalidRequestError,
     JsonRpcError,
     LoginError,
+    LoginRequiredError,
     MethodNotFoundError,
     MissingExtraError,
     NoHandlerError,
@@ -60,6 +61,7 @@ TURN_ERROR = TurnError.model_validate(
 # One instance of every exported exception class, its attributes set as the SDK sets them.
 SAMPLES: dict[type[BaseException], BaseException] = {
     CodexError: CodexError("something went wrong"),
+    LoginRequiredError: LoginRequiredError(),
     CodexTimeoutError: CodexTimeoutError("turn t of thread h: no event for 0.5 s"),
     CodexValueError: CodexValueError("AppServerConfig.cwd='/nope': no such directory"),
     CodexTypeError: CodexTypeError("unsupported input item int"),

@@ -116,10 +116,13 @@ class ConnectMethods(Generic[HandlerT]):
 
         The daemon runs with the configuration and environment of whoever
         started it, and keeps running after this client closes: stop it with
-        ``codex app-server daemon stop``. ``codex_bin`` is the codex that
-        starts it (resolved as usual), ``codex_home`` its ``CODEX_HOME``. An
-        asyncio client connects (and starts the daemon) on first use or
-        ``async with``.
+        ``codex app-server daemon stop``, which leaves its updater process
+        (``pid-update-loop``, pid in ``CODEX_HOME/app-server-daemon/daemon-updater.pid``)
+        running. A cold start first copies codex (~360 MB) into
+        ``CODEX_HOME/packages``; the daemon starts with analytics enabled by
+        default. ``codex_bin`` is the codex that starts it (resolved as usual),
+        ``codex_home`` its ``CODEX_HOME``. An asyncio client connects (and
+        starts the daemon) on first use or ``async with``.
         """
         return cls._connected(*daemon_target(codex_bin, codex_home, config), handler, reconnect)
 

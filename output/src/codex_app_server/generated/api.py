@@ -34,6 +34,15 @@ from . import v2_all  # noqa: F401
 
 
 class Codex(CodexBase):
+    """Blocking client of one ``codex app-server``, started at once: ``with Codex() as codex:``.
+
+    ``Codex(config)`` launches codex as its child (:class:`AppServerConfig`); ``Codex.connect(url)``,
+    ``connect_daemon()`` and ``connect_command(argv)`` reach one that already runs. Start a conversation
+    with ``thread_start()`` (or ``thread_resume(thread_id)``) and run turns on the :class:`Thread`.
+    One turn consumer at a time per client unless ``AppServerConfig(concurrent_turns=True)``;
+    ``client`` is the typed low-level client (every protocol method).
+    """
+
     def account(self, *, refresh_token: bool | None = None) -> v2_all.GetAccountResponse:
         """The account codex uses (None when logged out) and whether the configured provider needs an OpenAI login.
 
@@ -471,6 +480,11 @@ class Codex(CodexBase):
 
 
 class AsyncCodex(AsyncCodexBase):
+    """asyncio client of one ``codex app-server``, started on first use or by ``async with AsyncCodex()``.
+
+    The methods of :class:`Codex`, awaited; a turn's ``stream()`` is an async iterator.
+    """
+
     async def account(self, *, refresh_token: bool | None = None) -> v2_all.GetAccountResponse:
         """The account codex uses (None when logged out) and whether the configured provider needs an OpenAI login.
 
@@ -908,6 +922,13 @@ class AsyncCodex(AsyncCodexBase):
 
 
 class Thread(ThreadBase):
+    """A conversation with codex, from ``codex.thread_start()`` or ``thread_resume()``.
+
+    ``run(input)`` runs a turn to its end and returns its :class:`RunResult`; ``turn(input)`` starts
+    one and returns its :class:`TurnHandle` (stream, steer, interrupt). Both take a ``str`` or an
+    ``Input`` (``TextInput``, ``LocalImageInput`` ... or a list of them).
+    """
+
     def add_attachment(
         self, attachment_type: str, identity_key: str, payload: v2_all.JsonValue
     ) -> v2_all.ThreadAttachmentAddResponse:
@@ -1174,6 +1195,11 @@ class Thread(ThreadBase):
 
 
 class AsyncThread(AsyncThreadBase):
+    """A conversation of an :class:`AsyncCodex`.
+
+    The methods of :class:`Thread`, awaited.
+    """
+
     async def add_attachment(
         self, attachment_type: str, identity_key: str, payload: v2_all.JsonValue
     ) -> v2_all.ThreadAttachmentAddResponse:
@@ -1440,6 +1466,13 @@ class AsyncThread(AsyncThreadBase):
 
 
 class TurnHandle(TurnHandleBase[ParsedT]):
+    """A started turn, from ``thread.turn(input)``.
+
+    ``stream()`` yields its events through ``turn/completed``; ``run()`` consumes it and returns the
+    turn; ``steer(input)`` (a ``str`` or an ``Input``) adds input while it runs; ``interrupt()`` stops
+    it; ``result`` is what it produced so far.
+    """
+
     def interrupt(self) -> v2_all.TurnInterruptResponse:
         """Interrupt this turn.
 
@@ -1467,6 +1500,11 @@ class TurnHandle(TurnHandleBase[ParsedT]):
 
 
 class AsyncTurnHandle(AsyncTurnHandleBase[ParsedT]):
+    """A started turn of an :class:`AsyncCodex`.
+
+    The methods of :class:`TurnHandle`, awaited; ``stream()`` is an async iterator.
+    """
+
     async def interrupt(self) -> v2_all.TurnInterruptResponse:
         """Interrupt this turn.
 
