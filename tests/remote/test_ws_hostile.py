@@ -10,7 +10,10 @@ leaving no SDK thread or socket behind once the client is closed.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import socket
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -18,13 +21,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from codex_app_server import AppServerConfig, TransportClosedError
+from codex_app_server import AppServerConfig, Reconnect, TransportClosedError
 
 from tests.faults.support import Resources, linux_only, recorded_turn, wait_until
 from tests.sdk.support import LoopThread, unwrap
 
 from .conftest import open_client
-from .hostile_ws import Connection, HostileWsServer, close_frame
+from .hostile_ws import IO_TIMEOUT_S, Connection, HostileWsServer, close_frame
 
 pytest.importorskip("websockets", reason="the [remote] extra is not installed")
 
@@ -196,3 +199,150 @@ def test_an_absurd_frame_limit_is_floored_and_fragments_are_streamed(flavor: str
     # Encoding the request costs 3 sizes (the JSON str, its bytes, the line); the transport adds one
     # batch of frames (1 MiB), never a copy of the message. 1-byte frames cost ~40 bytes per byte.
     assert peak < 3 * size + (2 << 20), f"sending a {size >> 20} MiB message peaked at {peak >> 20} MiB"
+
+
+# ---------------------------------------------------------------- sending counts against request_timeout
+
+
+def stop_reading_after_thread_start(connection: Connection) -> None:
+    request = connection.serve_until("thread/start")
+    if request is not None:
+        connection.answer(request, TURN.thread_start)
+        connection.hold()  # reads nothing more: the turn/start below never gets through
+
+
+BIG_INPUT = "x" * (16 << 20)  # more than the client's socket buffer and the server's window hold
+
+
+def test_request_timeout_covers_sending_to_a_server_that_stopped_reading(flavor: str, loop: LoopThread) -> None:
+    config = fast_config(request_timeout=BOUND_S, write_timeout=60.0)
+    with nothing_left(), HostileWsServer(stop_reading_after_thread_start, ANSWERS, receive_buffer=4096) as server:
+        client = connect(flavor, loop, server.url, config)
+        try:
+            thread = client.thread_start()
+            started = time.monotonic()
+            with pytest.raises(TimeoutError, match="turn/start"):
+                thread.run(BIG_INPUT)
+            assert time.monotonic() - started < BOUND_S + SLACK_S
+        finally:
+            client.close()
+
+
+def test_the_event_loop_keeps_ticking_beside_a_server_that_stopped_reading() -> None:
+    """AsyncCodex never sends on its event loop: a ticker task runs on while a request cannot be sent."""
+    from codex_app_server import AsyncCodex
+
+    async def main(url: str) -> list[float]:
+        ticks: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            while not stop.is_set():
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+
+        async with AsyncCodex.connect(url, config=fast_config(request_timeout=1.0, write_timeout=60.0)) as codex:
+            thread = await codex.thread_start()
+            task = asyncio.create_task(ticker())
+            with pytest.raises(TimeoutError):
+                await thread.run(BIG_INPUT)
+            stop.set()
+            await task
+        return ticks
+
+    with nothing_left(), HostileWsServer(stop_reading_after_thread_start, ANSWERS, receive_buffer=4096) as server:
+        ticks = asyncio.run(main(server.url))
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert ticks[-1] - ticks[0] >= 0.5 and max(gaps) < 0.5, f"the loop stalled for {max(gaps):.2f} s"
+
+
+# ---------------------------------------------------------------- reconnect
+
+
+def drop_on_loaded_list(connection: Connection) -> None:
+    """The first connection: answers like codex, and drops the TCP connection on thread/loaded/list."""
+    if connection.serve_until("thread/loaded/list") is not None:
+        connection.sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_reconnect_lets_nothing_but_the_handshake_and_the_resumes_reach_the_new_connection(
+    flavor: str, loop: LoopThread
+) -> None:
+    second_initialize = threading.Event()
+    go = threading.Event()
+
+    def script(connection: Connection) -> None:
+        if len(server.connections) == 1:
+            drop_on_loaded_list(connection)
+            return
+        request = connection.read_message()
+        assert request is not None and request["method"] == "initialize"
+        second_initialize.set()
+        go.wait(IO_TIMEOUT_S)  # the client waits for the answer; nothing else may arrive meanwhile
+        connection.answer(request, TURN.initialize)
+        connection.serve_until(None)
+
+    answers = {**ANSWERS, "thread/loaded/list": {"data": []}}
+    config = fast_config()
+    with nothing_left(), HostileWsServer(script, answers) as server:
+        client = open_client(
+            flavor, loop, lambda cls: cls.connect(server.url, config=config, reconnect=Reconnect(initial_delay=0.01))
+        )
+        try:
+            thread = client.thread_start()
+            lost = unwrap(client)._session.rpc._transport
+            with pytest.raises(TransportClosedError):
+                client.client.thread_loaded_list()  # in flight when the connection drops
+            assert second_initialize.wait(IO_TIMEOUT_S)
+            answered: list[Any] = []
+            caller = threading.Thread(target=lambda: answered.append(client.client.thread_loaded_list()))
+            caller.start()
+            second = server.connections[1]
+            # Bounded wait for what must NOT happen: the call reaching the connection before its initialize.
+            reached = wait_for_message(second, lambda m: m.get("method") == "thread/loaded/list", 0.5)
+            go.set()
+            caller.join(IO_TIMEOUT_S)
+            assert not reached, f"a call reached the new connection before it was ready: {second.received}"
+            assert [m["method"] for m in second.received] == [
+                "initialize",
+                "initialized",
+                "thread/resume",
+                "thread/loaded/list",
+            ]
+            assert second.received[2]["params"]["threadId"] == thread.id
+            assert answered and answered[0].data == []
+            # The lost connection's socket was closed at once, and its reader is gone.
+            assert lost._stream._sock.fileno() == -1 and not lost._reader.is_alive()
+        finally:
+            client.close()
+
+
+def test_a_failed_reconnect_says_how_many_attempts_failed_and_why(flavor: str, loop: LoopThread) -> None:
+    def script(connection: Connection) -> None:
+        if len(server.connections) == 1:
+            drop_on_loaded_list(connection)
+        # later connections end at once, after the websocket handshake: initialize never gets an answer
+
+    with nothing_left(), HostileWsServer(script, ANSWERS) as server:
+        policy = Reconnect(attempts=2, initial_delay=0.01, max_delay=0.01)
+        client = open_client(flavor, loop, lambda cls: cls.connect(server.url, config=fast_config(), reconnect=policy))
+        try:
+            client.thread_start()
+            with pytest.raises(TransportClosedError):
+                client.client.thread_loaded_list()
+            with pytest.raises(
+                TransportClosedError, match=r"2 reconnect attempt\(s\) failed, the last with "
+            ) as caught:
+                client.client.thread_loaded_list()
+            assert server.url in str(caught.value)
+        finally:
+            client.close()
+
+
+def wait_for_message(connection: Connection, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(predicate(m) for m in list(connection.received)):
+            return True
+        time.sleep(0.01)
+    return False

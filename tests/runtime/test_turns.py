@@ -18,7 +18,7 @@ class _Requests:
     def __init__(self) -> None:
         self.sent: list[tuple[str, object]] = []
 
-    def request(self, method: str, params: object) -> Future[object]:
+    def request_soon(self, method: str, params: object, timeout: float | None = None) -> Future[object]:
         self.sent.append((method, params))
         return Future()
 

@@ -347,7 +347,9 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
 
         wire = _wire_params(name, params, fields, whole, self._local_filesystem)
         rpc = await self._connect()
-        request = rpc.request(name, wire)  # type: ignore[arg-type]
+        # Sent by the connection's sender thread: the loop never waits for the server to read (the
+        # request_timeout below bounds the sending too).
+        request = rpc.request_soon(name, wire, self._request_timeout)  # type: ignore[arg-type]
         try:
             raw = await _answer(request, self._request_timeout)
         except BaseException as exc:  # cancelled, timed out, or the error answer itself (then a no-op)

@@ -21,8 +21,9 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import TypeGuard
 
@@ -111,13 +112,25 @@ class ServerRequestContext:
             error["data"] = data
         self._answer({"id": self.id, "error": error})
 
-    def _answer(self, message: JsonObject) -> None:
+    def respond_error_soon(self, code: int, message: str) -> None:
+        """Answer with a JSON-RPC error sent by the connection's sender thread: for threads that must never
+        wait for the server (the reader; an event loop). Raises RuntimeError if already answered."""
+        self._answer({"id": self.id, "error": {"code": code, "message": message}}, soon=True)
+
+    def respond_soon(self, result: object) -> None:
+        """:meth:`respond`, sent by the connection's sender thread (see :meth:`respond_error_soon`)."""
+        self._answer({"id": self.id, "result": result}, soon=True)
+
+    def _answer(self, message: JsonObject, *, soon: bool = False) -> None:
         line = _encode_line(message)  # a bad result raises here, still unanswered
         with self._lock:
             if self._answered:
                 raise CodexRuntimeError(f"server request {self.method!r} (id {self.id!r}) was already answered")
             self._answered = True
-        self._connection._send_line(line)
+        if soon:
+            self._connection._send_line_soon(line)
+        else:
+            self._connection._send_line(line)
 
     def __repr__(self) -> str:
         return f"ServerRequestContext(id={self.id!r}, method={self.method!r})"
@@ -163,6 +176,9 @@ class RpcConnection:
         self._pending: dict[int, tuple[Future[object], str]] = {}
         self._closed_error: TransportClosedError | None = None
         self._started = False
+        # Sends made for threads that must not wait for the server (an event loop, the reader): one
+        # thread, in order, started on first use and ended with the connection.
+        self._sender: ThreadPoolExecutor | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -214,11 +230,30 @@ class RpcConnection:
         Unserializable params raise here (TypeError / ValueError).
         """
         future: Future[object] = Future()
-        self._send_request(future, method, params)
+        self._send_request(future, method, params, None)
         return future
 
-    def _send_request(self, future: Future[object], method: str, params: Mapping[str, object] | None) -> None:
-        """Register ``future`` under a new request id, then send the request (see :meth:`request`).
+    def request_soon(
+        self, method: str, params: Mapping[str, object] | None = None, timeout: float | None = None
+    ) -> Future[object]:
+        """:meth:`request` without waiting for the server to take it: the connection's sender thread sends it.
+
+        For threads that must never wait on the wire: an event loop, the
+        reader. The request counts as sent at once (an abort may expect its
+        answer); ``timeout`` bounds the sending, from now: the future fails
+        with TimeoutError when the server did not take the request in time.
+        """
+        future: Future[object] = Future()
+        registered = self._register(future, method, params)
+        if registered is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            self._in_background(self._transmit, future, method, *registered, deadline, timeout)
+        return future
+
+    def _register(
+        self, future: Future[object], method: str, params: Mapping[str, object] | None
+    ) -> tuple[int, bytes] | None:
+        """Register ``future`` under a new request id and encode the request; None (``future`` failed) if closed.
 
         Once registered the request counts as sent: an abort from then on
         (see :meth:`call`) must expect its answer. One that ends it before
@@ -232,7 +267,7 @@ class RpcConnection:
                 self._pending[request_id] = (future, method)
         if closed is not None:
             future.set_exception(_closed_for(closed, method))
-            return
+            return None
         message: JsonObject = {"id": request_id, "method": method}
         if params is not None:
             message["params"] = params if isinstance(params, dict) else dict(params)
@@ -243,15 +278,45 @@ class RpcConnection:
                 self._pending.pop(request_id, None)
             future.cancel()  # never sent
             raise
+        return request_id, line
+
+    def _send_request(
+        self, future: Future[object], method: str, params: Mapping[str, object] | None, timeout: float | None
+    ) -> None:
+        """Register ``future`` and send its request within ``timeout`` seconds (see :meth:`request`)."""
+        registered = self._register(future, method, params)
+        if registered is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            self._transmit(future, method, *registered, deadline, timeout)
+
+    def _transmit(
+        self,
+        future: Future[object],
+        method: str,
+        request_id: int,
+        line: bytes,
+        deadline: float | None,
+        timeout: float | None,
+    ) -> None:
+        """Send a registered request by ``deadline``; a failure to send is the answer ``future`` gets."""
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("-> request %s id=%d", method, request_id)
         try:
-            self._transport.send(line)
-        except TransportClosedError as exc:
+            if deadline is None:
+                self._transport.send(line)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CodexTimeoutError("not sent in time")
+                self._transport.send(line, left)
+        except (TransportClosedError, TimeoutError) as exc:
             with self._lock:
                 entry = self._pending.pop(request_id, None)
             if entry is not None:
-                _fail(future, _closed_for(exc, method))  # name the call, as for every other waiter
+                if isinstance(exc, TransportClosedError):
+                    _fail(future, _closed_for(exc, method))  # name the call, as for every other waiter
+                else:
+                    _fail(future, CodexTimeoutError(f"no response to {method!r} within {timeout} s: {exc}"))
 
     def call(
         self,
@@ -261,7 +326,8 @@ class RpcConnection:
     ) -> object:
         """Send a request and wait for its result.
 
-        ``timeout=None`` uses the connection's ``request_timeout``. Raises
+        ``timeout=None`` uses the connection's ``request_timeout``, which
+        bounds sending the request and waiting for its answer together. Raises
         the :class:`~._errors.JsonRpcError` subclass of an error response,
         :class:`TransportClosedError` if the connection ends first, and
         :class:`TimeoutError` when no answer comes in time. A wait left
@@ -273,10 +339,11 @@ class RpcConnection:
             # Sending is inside the try: a Ctrl-C that lands just after the
             # request went out (before the wait began) abandons it all the same,
             # so a turn/start it sent is still interrupted once answered.
-            self._send_request(future, method, params)
-            return future.result(wait)
+            deadline = None if wait is None else time.monotonic() + wait
+            self._send_request(future, method, params, wait)
+            return future.result(None if deadline is None else max(deadline - time.monotonic(), 0.0))
         except FutureTimeoutError:
-            if future.done():  # answered in the meantime
+            if future.done():  # answered in the meantime (or the sending timed out: that error)
                 return future.result()
             self.abandon(method, params, future)
             raise CodexTimeoutError(f"no response to {method!r} within {wait} s") from None
@@ -329,6 +396,32 @@ class RpcConnection:
         if closed is not None:
             raise _closed_for(closed, None)
         self._transport.send(line)
+
+    def _send_line_soon(self, line: bytes) -> None:
+        """:meth:`_send_line` on the sender thread; a failure is logged (the connection reports its end)."""
+        closed = self._closed_error
+        if closed is not None:
+            raise _closed_for(closed, None)
+        self._in_background(self._send_line_quietly, line)
+
+    def _send_line_quietly(self, line: bytes) -> None:
+        try:
+            self._transport.send(line)
+        except (TransportClosedError, TimeoutError) as exc:
+            logger.debug("could not send an answer: %s", exc)
+
+    def _in_background(self, send: Callable[..., None], *args: object) -> None:
+        """Run ``send(*args)`` on the sender thread (in the order asked)."""
+        with self._lock:
+            sender = self._sender
+            if sender is None and self._closed_error is None:
+                sender = self._sender = ThreadPoolExecutor(1, thread_name_prefix="codex-sender")
+        try:
+            if sender is None:
+                raise RuntimeError("closed")
+            sender.submit(send, *args)
+        except RuntimeError:  # closed meanwhile: the send fails at once, as it would on the sender
+            send(*args)
 
     # -- incoming (reader thread) ---------------------------------------------
 
@@ -456,8 +549,8 @@ class RpcConnection:
 
     @staticmethod
     def _answer_quietly(ctx: ServerRequestContext, code: int, message: str) -> None:
-        try:
-            ctx.respond_error(code, message)
+        try:  # on the reader thread: it must not wait for the server to read the answer
+            ctx.respond_error_soon(code, message)
         except (TransportClosedError, RuntimeError) as exc:
             logger.debug("could not answer %s: %s", ctx.method, exc)
 
@@ -505,6 +598,9 @@ class RpcConnection:
             else:
                 error = first
             pending, self._pending = self._pending, {}
+            sender = self._sender
+        if sender is not None:  # what it still holds fails at once; its thread then ends
+            sender.shutdown(wait=False)
         for future, method in pending.values():
             _fail(future, _closed_for(error, method))
         if report and self._on_close is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -101,7 +102,9 @@ class Session:
         self.loop: asyncio.AbstractEventLoop | None = None  # for async handlers
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
-        self.rpc: RpcConnection | None = None
+        self.rpc: RpcConnection | None = None  # the connection calls use: only ever an initialized one
+        self._opening: RpcConnection | None = None  # a connection being initialized (close() must reach it)
+        self._lost: TransportClosedError | None = None  # why reconnecting gave up
         self.metadata: InitializeResponse | None = None
         self.server_version: str | None = None  # the server's codex version, from initialize
         self.pending: PendingRequests = PendingRequests()  # server requests not answered yet
@@ -143,6 +146,7 @@ class Session:
         except BaseException:
             self.close()
             raise
+        self._opening = None
         self._connected.set()
         return self.metadata
 
@@ -159,24 +163,36 @@ class Session:
             on_abandoned=self.interrupts.on_abandoned,
             request_timeout=self.config.request_timeout,
         )
-        self.rpc = rpc  # close() must reach it while initialize waits
-        rpc.start()
+        # Not self.rpc yet: nothing but the handshake (and, after a reconnect, the resumes) may reach a
+        # connection before it is initialized; the caller publishes it.
+        self._opening = rpc
+        if self._closing:
+            rpc.close(0.0)
+            raise TransportClosedError("closed by client")
         try:
+            rpc.start()
             metadata = handshake(rpc, self.config, self._initialize)
             self.server_version = server_version_from_user_agent(metadata.user_agent)
             note_server_version(self.server_version)
             return rpc, metadata
         except BaseException:
             rpc.close(self.config.shutdown_timeout)
+            self._opening = None
             raise
 
     def current_rpc(self) -> RpcConnection:
-        """The live connection; while reconnecting, waits (bounded) for the new one."""
+        """The live connection; while reconnecting, waits (bounded) for the new one to be initialized and resumed.
+
+        Raises :class:`TransportClosedError` when reconnecting gave up (saying why).
+        """
         rpc = self.rpc
         if rpc is not None and (rpc.closed_error is None or self.reconnect is None):
             return rpc
         if self.reconnect is not None:
             self._connected.wait(self.reconnect.budget + 2 * self.config.startup_timeout)
+        lost = self._lost
+        if lost is not None and not self._closing:
+            raise TransportClosedError(lost.reason, stderr_tail=lost.stderr_tail)
         rpc = self.rpc
         assert rpc is not None
         return rpc
@@ -204,6 +220,9 @@ class Session:
         assert self.reconnect is not None
         import time
 
+        lost_rpc = self.rpc
+        if lost_rpc is not None:  # its reader closed the socket; this joins the reader
+            lost_rpc.close(0.0)
         last: BaseException = error
         attempt = 0
         for attempt, delay in enumerate(self.reconnect.delays(), 1):
@@ -219,23 +238,37 @@ class Session:
                 logger.info("reconnect attempt %d failed: %s", attempt, exc)
                 last = exc
                 continue
+            try:
+                self._resume_followed(rpc)
+            except TransportClosedError as exc:  # lost again while resuming
+                logger.info("reconnect attempt %d failed: %s", attempt, exc)
+                rpc.close(0.0)
+                last = exc
+                continue
+            if self._closing:
+                rpc.close(0.0)
+                break
             self.metadata = metadata
-            self._resume_followed(rpc)
+            self.rpc, self._opening = rpc, None  # initialized and resumed: now calls may use it
             logger.warning("reconnected after %d attempt(s)", attempt)
             self._reconnecting = False
             self._connected.set()
             return
         lost = last if isinstance(last, AuthenticationError) else _reconnect_failed(error, attempt, last, self.router)
+        self._lost = lost
         self.router.close(lost)
         self.waiters.close(lost)
         self._reconnecting = False
         self._connected.set()
 
     def _resume_followed(self, rpc: RpcConnection) -> None:
+        """Resume every followed thread on the new connection; raises TransportClosedError if it is lost."""
         for thread_id in list(self.followed):
             try:
                 params = model_to_wire(v2_all.ThreadResumeParams(thread_id=thread_id))
                 rpc.call(methods.THREAD_RESUME, params, timeout=self.config.startup_timeout)
+            except TransportClosedError:
+                raise
             except Exception as exc:  # e.g. a thread without a turn yet has nothing to resume
                 logger.debug("could not resume thread %s after reconnecting: %s", thread_id, exc)
 
@@ -253,6 +286,9 @@ class Session:
     def close(self) -> None:
         self._closing = True
         self.pending.close()
+        opening = self._opening
+        if opening is not None and opening is not self.rpc:  # a (re)connection being initialized
+            opening.close(self.config.shutdown_timeout)
         rpc = self.rpc
         closed = TransportClosedError("closed by client")
         if rpc is not None:
@@ -277,12 +313,12 @@ class Session:
         """Reader-thread callback: validate, then answer off the reader thread."""
         spec = SERVER_REQUESTS.get(ctx.method)
         if spec is None:
-            ctx.respond_error(METHOD_NOT_FOUND, f"this client does not handle {ctx.method!r}")
+            ctx.respond_error_soon(METHOD_NOT_FOUND, f"this client does not handle {ctx.method!r}")
             return
         try:
             params = validate(spec.params, ctx.params or {})
         except ValidationError as exc:
-            ctx.respond_error(INVALID_PARAMS, f"params of {ctx.method!r} did not validate: {exc}")
+            ctx.respond_error_soon(INVALID_PARAMS, f"params of {ctx.method!r} did not validate: {exc}")
             return
         if isinstance(params, v2_all.DynamicToolCallParams) and self._answers_tool_call(params, spec):
             self._call_tool(ctx, spec, params)
@@ -291,7 +327,7 @@ class Session:
         if inspect.iscoroutinefunction(handler_fn):
             loop = self.loop
             if loop is None or loop.is_closed():
-                ctx.respond_error(INTERNAL_ERROR, "async handler installed but no event loop is running")
+                ctx.respond_error_soon(INTERNAL_ERROR, "async handler installed but no event loop is running")
                 return
             import asyncio
 
@@ -317,8 +353,8 @@ class Session:
         """Run the tool off the reader thread (an ``async def`` one on the client's loop, if it has one)."""
         pending = self.pending.add(ctx, functools.partial(_send_answer, ctx, spec))
         tool = self.tools.lookup(params)
-        if tool is None:
-            pending.answer(self.tools.unknown(params))
+        if tool is None:  # answered off the reader thread, which must never wait for the server
+            self._workers().submit(pending.answer, self.tools.unknown(params))
             return
         loop = self.loop
         if is_async(tool) and loop is not None and not loop.is_closed():
@@ -340,7 +376,22 @@ async def _answer_tool_async(pending: PendingRequest, tool: Tool, params: v2_all
 def _reply(ctx: ServerRequestContext, spec: ServerRequestSpec, result: object) -> None:
     """Answer with the handler's result, validated against the response type."""
     value = result if isinstance(result, BaseModel) else validate(spec.response, result)
-    ctx.respond(to_wire(spec.response, value))
+    if _on_event_loop():  # an async handler's (or a deferred) answer: the loop never waits for the server
+        ctx.respond_soon(to_wire(spec.response, value))
+    else:
+        ctx.respond(to_wire(spec.response, value))
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread runs an event loop (asyncio is not imported by a blocking client)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _reconnect_failed(
@@ -361,7 +412,10 @@ def _reply_error(ctx: ServerRequestContext, exc: BaseException) -> None:
         logger.warning("handler for %s raised %s: %s", ctx.method, type(exc).__name__, exc, exc_info=exc)
         code, message = INTERNAL_ERROR, f"client handler failed: {type(exc).__name__}: {exc}"
     try:
-        ctx.respond_error(code, message)
+        if _on_event_loop():
+            ctx.respond_error_soon(code, message)
+        else:
+            ctx.respond_error(code, message)
     except (TransportClosedError, RuntimeError) as err:
         logger.debug("could not answer %s: %s", ctx.method, err)
 

@@ -435,7 +435,9 @@ class Interrupts:
             return
         try:
             params = v2_all.TurnInterruptParams(thread_id=thread_id, turn_id=turn_id)
-            answer = rpc.request(methods.TURN_INTERRUPT, model_to_wire(params))
+            # The sender thread sends it: this may run on the reader thread or an event loop, which must
+            # never wait for the server to read (it may have stopped: the idle timeout is why we interrupt).
+            answer = rpc.request_soon(methods.TURN_INTERRUPT, model_to_wire(params))
         except Exception as exc:  # may run on the reader thread: nothing may escape
             logger.debug("could not interrupt turn %s: %s", turn_id, exc)
             return

@@ -18,10 +18,11 @@ asyncio client: README, "Connecting to a running app-server".)
   (backpressure: the TCP window fills).
 * Every write has a bound. A sender waits for the server to take its
   message until its own deadline (``send(timeout=)``: a request's
-  ``request_timeout``) and at most ``write_timeout`` seconds without
-  progress; either way the server did not read what we sent and the
-  connection is dropped (part of a message may be on the wire: nothing
-  else can follow it). The reader never waits to write: the control frames
+  ``request_timeout``), then raises TimeoutError, its message left queued
+  whole (it goes out if the server reads again, before anything else);
+  and at most ``write_timeout`` seconds without the server taking a
+  byte: then the server stopped reading and the connection is dropped as
+  lost. The reader never waits to write: the control frames
   the protocol answers with (pong, close) are sent as far as the server
   takes them at once, the rest by the next sender; pongs a server that
   does not read would not take are dropped past a small backlog (RFC 6455
@@ -188,14 +189,26 @@ class WebSocketTransport:
             limit = self._frame_limit
             if len(payload) <= limit:
                 self._queue_frames(lambda proto: proto.send_text(payload))
-                self._flush(deadline, timeout)
-                return
-            step = max(limit, _FRAGMENT_BATCH)
-            for start in range(0, len(payload), step):
-                batch = payload[start : start + step]
-                make = functools.partial(_fragments, batch=batch, offset=start, message=payload, limit=limit)
-                self._queue_frames(make)
-                self._flush(deadline, timeout)
+                sent = self._flush(deadline)
+            else:
+                # A batch of fragments at a time; once out of time, all the rest at once (queued, not
+                # waited for): the message must stay whole on the wire, whatever comes after it.
+                step = max(limit, _FRAGMENT_BATCH)
+                sent, start = True, 0
+                while start < len(payload):
+                    end = min(start + step, len(payload)) if sent else len(payload)
+                    make = functools.partial(
+                        _fragments, batch=payload[start:end], offset=start, message=payload, limit=limit
+                    )
+                    self._queue_frames(make)
+                    start = end
+                    if sent:
+                        sent = self._flush(deadline)
+            if not sent:
+                raise CodexTimeoutError(
+                    f"{self.endpoint}: the server did not take the message within {timeout} s "
+                    f"({self._stream.unsent() if self._stream is not None else 0} bytes wait to be sent)"
+                )
         finally:
             self._send_lock.release()
 
@@ -300,25 +313,24 @@ class WebSocketTransport:
                 raise self._error("connection is closed") from exc
             self._queue(stream, proto.data_to_send())
 
-    def _flush(self, deadline: float | None, timeout: float | None) -> None:
-        """Send what is queued by ``deadline`` (and within ``write_timeout`` of no progress), or drop the connection."""
+    def _flush(self, deadline: float | None) -> bool:
+        """Send what is queued; False when ``deadline`` passed first (what is queued stays queued, whole frames:
+        the server may still read it). No progress for ``write_timeout`` drops the connection."""
         stream = self._stream
         assert stream is not None
         try:
             stream.flush(deadline, self._write_timeout)
         except WriteTimeout as exc:
-            if exc.stalled:
-                why = f"the server stopped reading: nothing was taken for {self._write_timeout} s"
-            else:
-                why = f"the server did not take a message within {timeout} s"
+            if not exc.stalled:
+                return False
+            why = f"the server stopped reading: nothing was taken for {self._write_timeout} s"
             self._fail(f"{why} ({exc.unsent} bytes unsent); the connection is dropped")
-            if exc.stalled:
-                raise self._closed_error(why) from None
-            raise CodexTimeoutError(f"{self.endpoint}: {why}") from None
+            raise self._closed_error(why) from None
         except OSError as exc:
             raise self._closed_error(f"connection lost while sending: {exc}") from exc
         if self._eof_queued:
             stream.shutdown_write()
+        return True
 
     def _closed_error(self, otherwise: str) -> TransportClosedError:
         """Why sending is impossible: the client's own reason for dropping the connection, if it did."""
