@@ -343,8 +343,8 @@ def _ctrl_c_after_sending_turn_start(monkeypatch: pytest.MonkeyPatch) -> None:
     armed = [True]
 
     class CtrlCAfterTurnStart(StdioTransport):
-        def send(self, line: bytes) -> None:
-            super().send(line)
+        def send(self, line: bytes, timeout: float | None = None) -> None:
+            super().send(line, timeout)
             if armed[0] and b'"method":"turn/start"' in line.replace(b" ", b""):
                 armed[0] = False
                 raise KeyboardInterrupt

@@ -213,9 +213,11 @@ class SocketStream(_Outgoing):
             try:
                 return self._recv(_READ_CHUNK)
             except BlockingIOError:
-                if self._closed:
-                    return b""
                 _wait_ready(self._fd, write=False, timeout=None)
+            except OSError:
+                if self._closed:  # closed under the reader (close(), a close timeout): the end of the stream
+                    return b""
+                raise
 
     def read(self) -> bytes:
         return self._recv_some()
