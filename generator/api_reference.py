@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -367,8 +367,19 @@ def wrapper_section(api: ir.Api, owner: str, flavour: naming.Flavour) -> ClassSe
         view = wrapper_view(w, flavour, methods[w.rpc_method], api)
         doc = _doc(w.description) or f"Call `{w.rpc_method}`."
         signature = _unqualified(f"{view.prefix}{w.py_name}({view.signature}) -> {view.returns}")
-        entries.append(Entry(signature, f"{doc} (`{w.rpc_method}`)"))
+        entries.append(Entry(signature, _experimental_doc(f"{doc} (`{w.rpc_method}`)", False, w.keywords)))
     return ClassSection(name, wrapper_intro(name), tuple(sorted(entries, key=_entry_key)))
+
+
+EXPERIMENTAL_MARK = "**Experimental.**"
+
+
+def _experimental_doc(doc: str, whole: bool, parameters: Sequence[ir.Parameter] = ()) -> str:
+    """An entry's doc marked as (partly) experimental: the whole member, or which keywords are."""
+    if whole:
+        return f"{EXPERIMENTAL_MARK} {doc}"
+    marked = [p.py_name for p in parameters if p.experimental]
+    return f"{doc} Experimental keywords: {', '.join(f'`{n}`' for n in marked)}." if marked else doc
 
 
 def _entry_key(entry: Entry) -> tuple[int, str]:
@@ -384,7 +395,10 @@ def client_section(api: ir.Api) -> ClassSection:
         summary = m.description or (_model_description(api, m.params_model))
         doc = one_line(summary) or f"Call `{m.rpc_method}`."
         entries.append(
-            Entry(_unqualified(f"{m.py_name}({view.signature}) -> {view.returns}"), f"{doc} (`{m.rpc_method}`)")
+            Entry(
+                _unqualified(f"{m.py_name}({view.signature}) -> {view.returns}"),
+                _experimental_doc(f"{doc} (`{m.rpc_method}`)", m.experimental, m.parameters),
+            )
         )
     for m in api.methods:
         pager = pager_view(m, api)
@@ -436,7 +450,7 @@ def handler_section(api: ir.Api) -> ClassSection:
         default = "default: an error reply" if view.default is None else "default: a safe answer"
         suffix = f"(`{view.method}`; {default})"
         signature = f"{view.handler}(params: {view.params}) -> {view.response}"
-        entries.append(Entry(signature, f"{doc} {suffix}" if doc else suffix))
+        entries.append(Entry(signature, _experimental_doc(f"{doc} {suffix}" if doc else suffix, request.experimental)))
     intro = (
         "Subclass and override the methods for the server requests you answer (approvals, user input ...); "
         "pass it as `Codex(handler=...)`. Without an override a request gets its default answer or an error."
@@ -460,8 +474,14 @@ def notification_entries(api: ir.Api) -> tuple[Entry, ...]:
 
 def definition_entry(d: ir.Definition) -> Entry:
     doc = one_line(d.description)
+    if d.experimental:
+        doc = f"{EXPERIMENTAL_MARK} {doc}" if doc else EXPERIMENTAL_MARK
     if isinstance(d, ir.Model):
         fields = ", ".join(f"{f.py_name}{'' if f.required else '?'}: {annotation(f.type)}" for f in d.fields)
+        marked = [f.py_name for f in d.fields if f.experimental]
+        if marked and not d.experimental:
+            note = f"Experimental fields: {', '.join(f'`{n}`' for n in marked)}."
+            doc = f"{doc} {note}" if doc else note
         return Entry(f"{d.name}({fields})", doc)
     if isinstance(d, ir.Enum):
         values = ", ".join(repr(m.value) for m in d.members)
@@ -480,10 +500,17 @@ def reference(api: ir.Api) -> Reference:
     ]
     definitions = tuple(definition_entry(d) for d in sorted(api.definitions, key=lambda d: d.name))
     counts = (
-        f"{len(api.methods)} client methods, {len(api.notifications)} notifications, "
-        f"{len(api.server_requests)} server requests, {len(api.definitions)} definitions"
+        f"{len(api.methods)} client methods{_of_them_experimental(api.methods)}, "
+        f"{len(api.notifications)} notifications{_of_them_experimental(api.notifications)}, "
+        f"{len(api.server_requests)} server requests{_of_them_experimental(api.server_requests)}, "
+        f"{len(api.definitions)} definitions{_of_them_experimental(api.definitions)}"
     )
     return Reference(api.schema_version, api.input_hash, tuple(classes), notification_entries(api), definitions, counts)
+
+
+def _of_them_experimental(items: Sequence[ir.Method | ir.Notification | ir.ServerRequest | ir.Definition]) -> str:
+    count = sum(1 for item in items if item.experimental)
+    return f" ({count} experimental)" if count else ""
 
 
 def render_api_reference(api: ir.Api) -> str:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import ir, naming, wrappers
+from . import experimental, ir, naming, wrappers
 from .errors import GeneratorError, Location
 from .params import paged_item as paged_item_of
 from .params import params_variants
@@ -92,12 +92,13 @@ def parameter_doc(p: ir.Parameter, api: ir.Api, override: str | None = None) -> 
     """The one line a docstring gives a parameter: the manifest's wrapper override, else the
     schema's description (or the manifest's ``[param_docs]`` text, see :mod:`generator.params`),
     else the description of the parameter's type, else where it goes on the wire."""
-    return (
+    text = (
         first_paragraph(override)
         or first_paragraph(p.description)
         or _type_doc(p.type, api)
         or f"Sent as ``{p.wire_name}``."
     )
+    return experimental.param_line(text, p.experimental)
 
 
 def _type_doc(t: ir.TypeExpr, api: ir.Api) -> str | None:
@@ -121,8 +122,12 @@ def parameter_lines(parameters: Sequence[ir.Parameter], api: ir.Api) -> list[tup
     return [(p.py_name, parameter_doc(p, api)) for p in parameters]
 
 
-def method_doc(summary: str | None, rpc: str, lines: Sequence[tuple[str, str]]) -> str | None:
+def method_doc(
+    summary: str | None, rpc: str, lines: Sequence[tuple[str, str]], is_experimental: bool = False
+) -> str | None:
     parts = [summary or f"Call ``{rpc}``.", f"JSON-RPC method: ``{rpc}``."]
+    if is_experimental:
+        parts.append(experimental.NOTE)
     args = args_doc(lines)
     if args:
         parts.append(args)
@@ -138,7 +143,7 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
         # passed whole: keywords cannot spell "one of these shapes".
         sig = f"params: {params_model}"
         call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {{}}, params"
-        doc = method_doc(summary, m.rpc_method, [("params", _union_params_doc(m, api))])
+        doc = method_doc(summary, m.rpc_method, [("params", _union_params_doc(m, api))], m.experimental)
         return ClientMethodView(m.py_name, m.rpc_method, sig, model_ref(m.response_model), doc, call)
     sig_parts = []
     if params:
@@ -150,7 +155,7 @@ def client_method_view(m: ir.Method, api: ir.Api) -> ClientMethodView:
     call = f"{pyrepr(m.rpc_method)}, {params_model}, {model_ref(m.response_model)}, {fields}"
     if summary is None and m.params_model:
         summary = api.definition(m.params_model).description
-    doc = method_doc(summary, m.rpc_method, parameter_lines(params, api))
+    doc = method_doc(summary, m.rpc_method, parameter_lines(params, api), m.experimental)
     return ClientMethodView(m.py_name, m.rpc_method, ", ".join(sig_parts), model_ref(m.response_model), doc, call)
 
 
@@ -306,15 +311,22 @@ def server_requests_module(api: ir.Api) -> ServerRequestsModule:
         default = (
             None
             if r.default_response is None
-            else f"{model_ref(r.response_model)}.model_validate({pyrepr(r.default_response)})"
+            else f"{model_ref(r.response_model)}.model_validate({_default_expression(r)})"
         )
         if default is None:
             behaviour = "Without a handler the server gets a JSON-RPC error reply."
         else:
-            behaviour = f"Default when not overridden: ``{_json_text(r.default_response)}``."
+            behaviour = f"Default when not overridden: ``{_default_text(r)}``."
         doc = docstring(
             "\n\n".join(
-                p for p in (first_paragraph(r.description), f"Server request ``{r.rpc_method}``.", behaviour) if p
+                p
+                for p in (
+                    first_paragraph(r.description),
+                    f"Server request ``{r.rpc_method}``.",
+                    experimental.SERVER_REQUEST_NOTE if r.experimental else None,
+                    behaviour,
+                )
+                if p
             )
         )
         views.append(ServerRequestView(r.rpc_method, r.handler_name, r.params_model, r.response_model, doc, default))
@@ -326,6 +338,23 @@ def _json_text(value: object) -> str:
     import json
 
     return json.dumps(value, sort_keys=True)
+
+
+def _default_expression(r: ir.ServerRequest) -> str:
+    """The default answer as a Python expression: its JSON, plus the computed fields (``computed_value(...)``)."""
+    static = r.default_response if isinstance(r.default_response, dict) else {}
+    items = [f"{pyrepr(k)}: {pyrepr(v)}" for k, v in sorted(static.items()) if k not in dict(r.computed)]
+    items += [f"{pyrepr(wire)}: computed_value({pyrepr(provider)})" for wire, provider in r.computed]
+    return pyrepr(r.default_response) if not r.computed else "{" + ", ".join(items) + "}"
+
+
+def _default_text(r: ir.ServerRequest) -> str:
+    """The default answer for a docstring: JSON, a computed field shown as ``<provider>``."""
+    if not r.computed:
+        return _json_text(r.default_response)
+    static = r.default_response if isinstance(r.default_response, dict) else {}
+    shown = {**static, **{wire: f"<{provider}>" for wire, provider in r.computed}}
+    return _json_text(shown).replace('"<', "<").replace('>"', ">")
 
 
 # ---------------------------------------------------------------- wrappers
@@ -487,6 +516,8 @@ def wrapper_view(w: ir.WrapperMethod, flavour: naming.Flavour, method: ir.Method
         sig.append(OUTPUT_TYPE_PARAM)
     body, needs = _body(w, method, flavour, api, returns)
     parts = [w.description or f"Call ``{w.rpc_method}``.", f"JSON-RPC method: ``{w.rpc_method}``."]
+    if method.experimental:
+        parts.append(experimental.NOTE)
     args_text = args_doc(wrapper_parameter_lines(w, api))
     if args_text:
         parts.append(args_text)

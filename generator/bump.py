@@ -63,7 +63,18 @@ from typing import TextIO
 
 from . import api_diff, write
 from .errors import GeneratorError
-from .load import LOCK_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_NAME, load_inputs, render_lock, schema_files
+from .experimental import envelope_methods
+from .load import (
+    EXPERIMENTAL_FILES,
+    LOCK_NAME,
+    MANIFEST_NAME,
+    MANIFEST_SCHEMA_NAME,
+    SchemaDef,
+    experimental_dir,
+    load_inputs,
+    render_lock,
+    schema_files,
+)
 from .pipeline import GENERATED_PACKAGE, build_api, generate
 
 if sys.version_info >= (3, 11):
@@ -186,21 +197,41 @@ def check_codex_version(binary: Path, expected: str) -> None:
         )
 
 
-def dump_schema_to(binary: Path, out_dir: Path) -> None:
-    """Run the binary's schema dump into the new, empty ``out_dir``.
+def dump_schema_to(binary: Path, out_dir: Path, *, experimental: bool = False) -> None:
+    """Run the binary's schema dump (``--experimental``: with the experimental API) into the new, empty ``out_dir``.
 
     CODEX_HOME and HOME point at an empty temp dir so a user's config cannot
     change what is dumped.
     """
+    flags = ["--experimental"] if experimental else []
     with tempfile.TemporaryDirectory(prefix="codex-home-") as home:
         env = {**os.environ, "CODEX_HOME": home, "HOME": home}
         _run(
-            [str(binary), "app-server", "generate-json-schema", "--out", str(out_dir)],
-            what="codex app-server generate-json-schema",
+            [str(binary), "app-server", "generate-json-schema", *flags, "--out", str(out_dir)],
+            what=f"codex app-server generate-json-schema {' '.join(flags)}".strip(),
             env=env,
         )
     if not any(out_dir.rglob("*.json")):
         raise GeneratorError(None, f"codex app-server generate-json-schema wrote no schema files into {out_dir}")
+
+
+def dump_schemas_to(binary: Path, schema_dir: Path, version: str) -> str:
+    """The stable dump into ``schema_dir``, the experimental one's bundles beside it; returns the lock text.
+
+    Of the experimental dump only the bundles the generator reads are kept
+    (:data:`~generator.load.EXPERIMENTAL_FILES`): the per-method files repeat them.
+    """
+    dump_schema_to(binary, schema_dir)
+    with tempfile.TemporaryDirectory(prefix="codex-schema-experimental-") as tmp:
+        whole = Path(tmp) / "dump"
+        dump_schema_to(binary, whole, experimental=True)
+        target = experimental_dir(schema_dir)
+        target.mkdir(parents=True)
+        for name in EXPERIMENTAL_FILES:
+            if not (whole / name).is_file():
+                raise GeneratorError(None, f"the --experimental schema dump has no {name}")
+            shutil.copy2(whole / name, target / name)
+    return render_lock(version, schema_files(schema_dir), schema_files(experimental_dir(schema_dir)))
 
 
 def install_codex(version: str, venv_dir: Path, pip_options: Sequence[str] = ()) -> Path:
@@ -370,13 +401,14 @@ def dump_schema(schema_dir: Path, version: str, binary: Path | None = None, prog
     check_codex_version(binary, version)
     with tempfile.TemporaryDirectory(prefix="codex-schema-") as tmp:
         out = Path(tmp) / "app-server"
-        with progress.step(f"dump schema of codex {version}"):
-            dump_schema_to(binary, out)
+        with progress.step(f"dump schema of codex {version} (stable and --experimental)"):
+            lock_text = dump_schemas_to(binary, out, version)
         swap = Swap()
         try:
             swap.directory(schema_dir, out)
+            swap.directory(experimental_dir(schema_dir), experimental_dir(out))
             lock = schema_dir.parent / LOCK_NAME
-            swap.file(lock, render_lock(version, schema_files(out)).encode())
+            swap.file(lock, lock_text.encode())
             swap.commit()
         finally:
             swap.abort()
@@ -483,18 +515,9 @@ def unpark(text: str, methods: frozenset[str]) -> tuple[str, list[str]]:
     return "".join(lines), sorted(set(restored))
 
 
-def schema_methods(bundle: Mapping[str, object], union: str) -> frozenset[str]:
+def schema_methods(bundle: Mapping[str, SchemaDef], union: str) -> frozenset[str]:
     """The JSON-RPC methods of an envelope union (``ClientRequest``, ``ServerRequest``) of a bundle."""
-    sdef = bundle.get(union)
-    schema = getattr(sdef, "schema", {})
-    variants = schema.get("oneOf", schema.get("anyOf", [])) if isinstance(schema, Mapping) else []
-    out: set[str] = set()
-    for variant in variants if isinstance(variants, list) else []:
-        method = variant.get("properties", {}).get("method", {}) if isinstance(variant, dict) else {}
-        values = method.get("enum") if isinstance(method, dict) else None
-        if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str):
-            out.add(values[0])
-    return frozenset(out)
+    return envelope_methods(bundle, union)
 
 
 def fit_manifest(
@@ -625,9 +648,8 @@ def bump(
         check_codex_version(binary, version)
         stage = tmp / "tree"
         staged_schema = stage / SCHEMA_DIR
-        with progress.step(f"dump the schema of codex {version}"):
-            dump_schema_to(binary, staged_schema)
-            lock_text = render_lock(version, schema_files(staged_schema))
+        with progress.step(f"dump the schema of codex {version} (stable and --experimental)"):
+            lock_text = dump_schemas_to(binary, staged_schema, version)
             (stage / "schemas" / LOCK_NAME).write_text(lock_text, encoding="utf-8")
             shutil.copy2(schemas / MANIFEST_SCHEMA_NAME, stage / "schemas" / MANIFEST_SCHEMA_NAME)
             old_manifest = manifest.read_text(encoding="utf-8")
@@ -671,6 +693,7 @@ def bump(
             swap = Swap()
             try:
                 swap.directory(schema_dir, staged_schema)
+                swap.directory(experimental_dir(schema_dir), experimental_dir(staged_schema))
                 swap.file(schemas / LOCK_NAME, lock_text.encode())
                 swap.file(manifest, new_manifest.encode())
                 swap.directory(root / "output" / GENERATED_PACKAGE, stage / "output" / GENERATED_PACKAGE)

@@ -36,7 +36,7 @@ by task (in parentheses: the nox session that runs it):
       python -m generator bump VERSION                  (nox -s bump -- VERSION)
   the public API diff of the working tree against the merge base with main
       python -m generator api-diff --against-git        (nox -s api-diff)
-  re-dump the pinned codex's schema into schemas/app-server
+  re-dump the pinned codex's schema into schemas/app-server (+ -experimental)
       python -m generator dump-schema --codex-version 0.163.0  (nox -s schema)
 
 exit status: 0 ok; 1 drift (check) or a breaking change (api-diff
@@ -101,9 +101,9 @@ def _protocol_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     dump = sub.add_parser(
         "dump-schema",
         help="dump the codex binary's schema into SCHEMA_DIR and lock it",
-        description="Run `codex app-server generate-json-schema` with the codex binary ($CODEX_BIN, else the "
-        "installed openai-codex-cli-bin package), check its version, and replace SCHEMA_DIR and its "
-        "schema.lock together.",
+        description="Run `codex app-server generate-json-schema` (and again with --experimental) with the codex "
+        "binary ($CODEX_BIN, else the installed openai-codex-cli-bin package), check its version, and replace "
+        "SCHEMA_DIR, SCHEMA_DIR-experimental (the experimental dump's two bundles) and their schema.lock together.",
     )
     dump.add_argument("--codex-version", required=True, help="the version `codex --version` must report")
     dump.add_argument(

@@ -154,6 +154,7 @@ class Field:
     default: object = None
     has_default: bool = False
     deprecated: bool = False
+    experimental: bool = False  # only in the `--experimental` dump (generator.experimental)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class Model:
     # The open union this model stands in for when the server sends a tag
     # this SDK does not know (see generator.tolerant).
     fallback_for: str | None = None
+    experimental: bool = False  # only in the `--experimental` dump (generator.experimental)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class Enum:
     description: str | None
     pointer: str
     closed: bool = False  # a tag of an untagged union: unknown values are rejected
+    experimental: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,7 @@ class Alias:
     type: TypeExpr
     description: str | None
     pointer: str
+    experimental: bool = False
 
 
 Definition = Model | Enum | Alias
@@ -222,6 +226,7 @@ class Parameter:
     type: TypeExpr
     required: bool
     description: str | None
+    experimental: bool = False  # an experimental field of the params model
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,7 @@ class Method:
     parameters: tuple[Parameter, ...]
     description: str | None
     deprecated: bool = False
+    experimental: bool = False  # only in the `--experimental` dump: needs the experimentalApi capability
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,7 @@ class Notification:
     class_name: str
     params_model: str | None
     description: str | None
+    experimental: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,6 +267,9 @@ class ServerRequest:
     # JSON answered when the user installed no handler (from the manifest);
     # None means "reply with a JSON-RPC error".
     default_response: object = None
+    experimental: bool = False  # sent only to a client that declared the experimentalApi capability
+    # Fields of the default answer computed when it is sent: (wire name, provider), see generator.protocol.
+    computed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

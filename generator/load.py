@@ -26,6 +26,11 @@ else:  # pragma: no cover - exercised on 3.10 only
 V2_BUNDLE = "codex_app_server_protocol.v2.schemas.json"
 ROOT_BUNDLE = "codex_app_server_protocol.schemas.json"
 LOCK_NAME = "schema.lock"
+# The `--experimental` dump lives beside the stable one, in SCHEMA_DIR + this suffix
+# (schemas/app-server-experimental); only its two bundles are kept: all the generator reads.
+EXPERIMENTAL_SUFFIX = "-experimental"
+EXPERIMENTAL_FILES = (ROOT_BUNDLE, V2_BUNDLE)
+EXPERIMENTAL_LOCK_KEY = "experimental_files"
 MANIFEST_NAME = "methods.toml"
 MANIFEST_SCHEMA_NAME = "methods.schema.json"
 
@@ -46,6 +51,9 @@ class Bundle:
     codex_version: str
     input_hash: str
     definitions: Mapping[str, SchemaDef]
+    # The stable dump's definitions when ``definitions`` come from the experimental
+    # dump (a superset): what they add is experimental. None: no experimental dump.
+    stable: Mapping[str, SchemaDef] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ class ServerRequestSetting:
 
     handler: str | None = None
     default: JsonObject | None = None  # a JSON object; None: answer with a JSON-RPC error
+    # Fields of the default answer computed when it is sent: wire name -> provider (``_server_request_spec.COMPUTED``).
+    computed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,11 +131,24 @@ def schema_files(schema_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def render_lock(codex_version: str, files: Mapping[str, bytes]) -> str:
-    lock = {
+def experimental_dir(schema_dir: Path) -> Path:
+    """Where the ``--experimental`` dump of ``schema_dir``'s release lives (it may not exist)."""
+    return schema_dir.with_name(schema_dir.name + EXPERIMENTAL_SUFFIX)
+
+
+def experimental_files(schema_dir: Path) -> dict[str, bytes] | None:
+    """The experimental dump beside ``schema_dir`` (its bundles), None when there is none."""
+    directory = experimental_dir(schema_dir)
+    return schema_files(directory) if directory.is_dir() else None
+
+
+def render_lock(codex_version: str, files: Mapping[str, bytes], experimental: Mapping[str, bytes] | None = None) -> str:
+    lock: dict[str, object] = {
         "codex_version": codex_version,
         "files": {name: sha256_bytes(files[name]) for name in sorted(files)},
     }
+    if experimental is not None:
+        lock[EXPERIMENTAL_LOCK_KEY] = {name: sha256_bytes(experimental[name]) for name in sorted(experimental)}
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
@@ -189,8 +212,8 @@ def _non_finite_path(value: object, path: tuple[str | int, ...] = ()) -> tuple[s
     return None
 
 
-def verify_lock(lock_path: Path, files: Mapping[str, bytes]) -> str:
-    """Check every schema file against the lock; return the locked codex version."""
+def verify_lock(lock_path: Path, files: Mapping[str, bytes], experimental: Mapping[str, bytes] | None = None) -> str:
+    """Check every schema file (and the experimental dump's) against the lock; return the locked codex version."""
     loc = Location(lock_path.as_posix())
     if not lock_path.is_file():
         raise GeneratorError(loc, "schema lock file is missing", "run `nox -s schema` to dump and lock the schema")
@@ -200,23 +223,38 @@ def verify_lock(lock_path: Path, files: Mapping[str, bytes]) -> str:
     version = lock.get("codex_version")
     if not isinstance(version, str) or not version:
         raise GeneratorError(loc.child("codex_version"), "missing codex version")
-    locked: dict[str, object] = lock["files"]
+    _verify_files(lock_path, "files", lock["files"], files, "")
+    locked_experimental = lock.get(EXPERIMENTAL_LOCK_KEY)
+    if locked_experimental is None and experimental is not None:
+        raise GeneratorError(
+            loc, "an experimental schema dump is there but not in the lock", "re-dump with `nox -s schema`"
+        )
+    if locked_experimental is not None:
+        if not isinstance(locked_experimental, dict):
+            raise GeneratorError(loc.child(EXPERIMENTAL_LOCK_KEY), "expected an object of file hashes")
+        _verify_files(lock_path, EXPERIMENTAL_LOCK_KEY, locked_experimental, experimental or {}, "experimental ")
+    return version
+
+
+def _verify_files(
+    lock_path: Path, key: str, locked: Mapping[str, object], files: Mapping[str, bytes], kind: str
+) -> None:
+    loc = Location(lock_path.as_posix())
     for name in sorted(set(locked) - set(files)):
-        raise GeneratorError(loc.child("files", name), f"schema file {name!r} is listed in the lock but missing")
+        raise GeneratorError(loc.child(key, name), f"{kind}schema file {name!r} is listed in the lock but missing")
     for name in sorted(set(files) - set(locked)):
         raise GeneratorError(
             Location(name),
-            f"schema file {name!r} is not in the lock",
+            f"{kind}schema file {name!r} is not in the lock",
             "re-dump with `nox -s schema` or remove the file",
         )
     for name in sorted(files):
         if locked[name] != sha256_bytes(files[name]):
             raise GeneratorError(
                 Location(name),
-                f"schema file {name!r} was modified: its sha256 differs from {lock_path.name}",
+                f"{kind}schema file {name!r} was modified: its sha256 differs from {lock_path.name}",
                 "never edit the dump by hand; re-dump it with `nox -s schema`",
             )
-    return version
 
 
 def _definitions_of(doc: object, file: str) -> dict[str, object]:
@@ -229,25 +267,26 @@ def _definitions_of(doc: object, file: str) -> dict[str, object]:
     return defs
 
 
-def collect_definitions(files: Mapping[str, bytes]) -> dict[str, SchemaDef]:
+def collect_definitions(files: Mapping[str, bytes], prefix: str = "") -> dict[str, SchemaDef]:
     """All definitions: the v2 bundle, plus root-bundle ones the v2 bundle lacks.
 
     The root bundle nests the v2 definitions under ``definitions/v2``; its own
     top-level definitions add InitializeResponse, ServerRequest and the
     server-request params/responses that the v2 bundle leaves out.
     """
+    v2_file, root_file = prefix + V2_BUNDLE, prefix + ROOT_BUNDLE
     if V2_BUNDLE not in files:
-        raise GeneratorError(Location(V2_BUNDLE), "the v2 schema bundle is missing from the schema dir")
+        raise GeneratorError(Location(v2_file), "the v2 schema bundle is missing from the schema dir")
     defs: dict[str, SchemaDef] = {}
-    v2 = _definitions_of(_parse_json(files[V2_BUNDLE], Location(V2_BUNDLE)), V2_BUNDLE)
+    v2 = _definitions_of(_parse_json(files[V2_BUNDLE], Location(v2_file)), v2_file)
     for name, schema in v2.items():
-        defs[name] = _schema_def(name, schema, Location(V2_BUNDLE, join_pointer("/definitions", name)))
+        defs[name] = _schema_def(name, schema, Location(v2_file, join_pointer("/definitions", name)))
     if ROOT_BUNDLE in files:
-        root = _definitions_of(_parse_json(files[ROOT_BUNDLE], Location(ROOT_BUNDLE)), ROOT_BUNDLE)
+        root = _definitions_of(_parse_json(files[ROOT_BUNDLE], Location(root_file)), root_file)
         for name, schema in root.items():
             if name == "v2" or name in defs:
                 continue
-            defs[name] = _schema_def(name, schema, Location(ROOT_BUNDLE, join_pointer("/definitions", name)))
+            defs[name] = _schema_def(name, schema, Location(root_file, join_pointer("/definitions", name)))
     return defs
 
 
@@ -323,6 +362,7 @@ def _server_request_setting(entry: Mapping[str, object]) -> ServerRequestSetting
     return ServerRequestSetting(
         handler=_optional_string(entry.get("handler")),
         default=_object(default) if isinstance(default, dict) else None,
+        computed=_strings(entry.get("computed")),
     )
 
 
@@ -350,8 +390,9 @@ def load_inputs(schema_dir: Path, lock_path: Path | None = None, manifest_path: 
     if not schema_dir.is_dir():
         raise GeneratorError(Location(schema_dir.as_posix()), "schema dir does not exist")
     files = schema_files(schema_dir)
+    experimental = experimental_files(schema_dir)
     lock_path = lock_path or schema_dir.parent / LOCK_NAME
-    version = verify_lock(lock_path, files)
+    version = verify_lock(lock_path, files, experimental)
     manifest_path = manifest_path or schema_dir.parent / MANIFEST_NAME
     manifest = read_manifest(manifest_path, manifest_path.parent / MANIFEST_SCHEMA_NAME)
     # The input hash covers the schema files and the manifest, so the header
@@ -359,6 +400,13 @@ def load_inputs(schema_dir: Path, lock_path: Path | None = None, manifest_path: 
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    for name in sorted(experimental or {}):  # (only when there is one: the hash of a tree without it is unchanged)
+        digest.update(b"experimental/" + name.encode() + b"\0" + (experimental or {})[name] + b"\0")
     digest.update(json.dumps(manifest, sort_keys=True).encode())
-    bundle = Bundle(version, digest.hexdigest()[:16], collect_definitions(files))
+    stable = collect_definitions(files)
+    if experimental is None:
+        bundle = Bundle(version, digest.hexdigest()[:16], stable)
+    else:
+        prefix = experimental_dir(schema_dir).name + "/"
+        bundle = Bundle(version, digest.hexdigest()[:16], collect_definitions(experimental, prefix), stable)
     return Inputs(bundle, parse_manifest(manifest, manifest_path.name))

@@ -274,6 +274,15 @@ def tagged_variant_source(tag_or_property: object, hint: str) -> str:
     return pascal_case(str(tag_or_property)) + hint
 
 
+def tagged_variant_key(union: str, tag_value: object) -> str:
+    """The ``[names.types]`` key of one variant of a tagged union, by its tag: ``Union[tag]``.
+
+    Unlike a JSON pointer it holds when variants are added or reordered
+    (the experimental dump has more of them).
+    """
+    return f"{union}[{tag_value}]"
+
+
 def variant_pattern_source(pattern: str, tag_value: object) -> str:
     """A manifest pattern for a union's variants: ``{Tag}Event`` -> ``TurnCompletedEvent``."""
     return pattern.replace("{Tag}", pascal_case(str(tag_value)))

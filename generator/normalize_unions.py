@@ -151,6 +151,9 @@ class UnionBuilder(RefResolver):
         if by_pointer:
             return self.classes.claim(by_pointer, vloc.pointer, vloc, identity=identity)
         tag_value = nodes.tag_value(self.deref(variant, vloc), tag) if tag else None
+        by_tag = self.overrides.types.get(naming.tagged_variant_key(hint, tag_value)) if tag_value is not None else None
+        if by_tag:
+            return self.classes.claim(by_tag, vloc.pointer, vloc, identity=identity)
         pattern = self.overrides.variants.get(hint)
         if pattern and tag_value is not None:
             return self._class_for(naming.variant_pattern_source(pattern, tag_value), vloc, identity)

@@ -64,6 +64,7 @@ def parameters(
             accepting_wire_strings(f.type, defs),
             f.required,
             docs.text(rpc_method, f.wire_name, f.description),
+            f.experimental,
         )
         for f in ordered
     )

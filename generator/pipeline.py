@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from . import api_reference, api_views, ir, normalize, protocol, tolerant, views
+from . import api_reference, api_views, experimental, ir, normalize, protocol, tolerant, views
 from .errors import GeneratorError, Location
 from .fmt import format_python_files
 from .load import V2_BUNDLE, Inputs
@@ -39,9 +39,13 @@ class Result:
 
 
 def build_api(inputs: Inputs) -> ir.Api:
-    definitions, def_class = normalize.build_definitions(inputs.bundle, inputs.manifest.names)
+    names = inputs.manifest.names
+    definitions, def_class = normalize.build_definitions(inputs.bundle, names)
+    if inputs.bundle.stable is not None:
+        stable, _ = normalize.build_definitions(replace(inputs.bundle, definitions=inputs.bundle.stable), names)
+        definitions = experimental.mark_definitions(definitions, stable)
     api = protocol.build_api(inputs, definitions, def_class)
-    return tolerant.make_tolerant(api, inputs.manifest.names.types, V2_BUNDLE)
+    return experimental.mark_fallbacks(tolerant.make_tolerant(api, inputs.manifest.names.types, V2_BUNDLE))
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ FILES: tuple[GeneratedFile, ...] = (
         lambda api, _: api_views.server_requests_module(api),
     ),
     GeneratedFile(f"{GENERATED_PACKAGE}/methods.py", "methods.py.jinja", lambda api, _: api_views.methods_module(api)),
+    GeneratedFile(
+        f"{GENERATED_PACKAGE}/experimental.py",
+        "experimental.py.jinja",
+        lambda api, _: experimental.fence_tables(api, views.header(api)),
+    ),
     GeneratedFile(f"{GENERATED_PACKAGE}/api.py", "api.py.jinja", lambda api, _: api_views.wrappers_module(api)),
     GeneratedFile(f"{GENERATED_PACKAGE}/inputs.py", "inputs.py.jinja", lambda api, _: api_views.inputs_module(api)),
     GeneratedFile(API_REFERENCE, "API.md.jinja", lambda api, _: api_reference.reference(api)),

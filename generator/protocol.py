@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import jsonschema
 
-from . import ir, naming, wrappers
+from . import experimental, ir, naming, wrappers
 from . import schema_nodes as nodes
 from .errors import GeneratorError, Location
 from .load import V2_BUNDLE, Inputs, JsonObject, SchemaDef, ServerRequestSetting
@@ -22,6 +22,11 @@ CLIENT_REQUEST = "ClientRequest"
 SERVER_NOTIFICATION = "ServerNotification"
 SERVER_REQUEST = "ServerRequest"
 USER_INPUT = "UserInput"  # the union of a turn's input items
+
+# The providers of computed default answers ([server_requests."M"] computed = { wireName = "provider" }),
+# with a sample value to check the answer against the schema. The runtime computes them
+# (codex_app_server._server_request_spec.COMPUTED, the same names: a test keeps both in step).
+COMPUTED_SAMPLES: Mapping[str, object] = {"unix_seconds": 0}
 
 
 def _variants(sdef: SchemaDef) -> list[tuple[JsonObject, Location]]:
@@ -90,6 +95,7 @@ def build_methods(
     methods: list[ir.Method] = []
     seen: set[str] = set()
     table = naming.NameTable("method", 'add `"{source}" = "new_name"` under [method_names] in schemas/methods.toml')
+    stable = experimental.stable_methods(inputs.bundle.stable, CLIENT_REQUEST)
     for variant, loc in _variants(bundle[CLIENT_REQUEST]):
         rpc = _method_of(variant, loc)
         params_cls = _params_of(variant, loc, def_class)
@@ -103,7 +109,17 @@ def build_methods(
         text = variant.get("description")
         description = text if isinstance(text, str) else None
         params = parameters(defs.get(params_cls or ""), defs, rpc, docs)
-        methods.append(ir.Method(rpc, py, params_cls, response, params, description))
+        methods.append(
+            ir.Method(
+                rpc,
+                py,
+                params_cls,
+                response,
+                params,
+                description,
+                experimental=experimental.is_experimental(stable, rpc),
+            )
+        )
         seen.add(rpc)
     _check_manifest_methods(inputs.manifest.location(), "responses", responses, seen)
     _check_manifest_methods(inputs.manifest.location(), "method_names", renames, seen)
@@ -157,13 +173,18 @@ def build_notifications(
     if SERVER_NOTIFICATION not in bundle:
         return ()
     classes = _variant_classes(SERVER_NOTIFICATION, defs, def_class)
+    stable = experimental.stable_methods(inputs.bundle.stable, SERVER_NOTIFICATION)
     out = []
     for variant, loc in _variants(bundle[SERVER_NOTIFICATION]):
         rpc = _method_of(variant, loc)
         params_cls = _params_of(variant, loc, def_class)
         if rpc not in classes:
             raise GeneratorError(loc, f"notification {rpc!r} has no generated variant class")
-        out.append(ir.Notification(rpc, classes[rpc], params_cls, _description_of(variant)))
+        out.append(
+            ir.Notification(
+                rpc, classes[rpc], params_cls, _description_of(variant), experimental.is_experimental(stable, rpc)
+            )
+        )
     return tuple(sorted(out, key=lambda n: n.rpc_method))
 
 
@@ -177,6 +198,7 @@ def build_server_requests(
     classes = _variant_classes(SERVER_REQUEST, defs, def_class)
     class_of_def = {v: k for k, v in def_class.items()}
     handler_names = naming.NameTable("handler", 'set `handler = "new_name"` under [server_requests."{source}"]')
+    stable = experimental.stable_methods(inputs.bundle.stable, SERVER_REQUEST)
     out = []
     for variant, loc in _variants(bundle[SERVER_REQUEST]):
         rpc = _method_of(variant, loc)
@@ -186,12 +208,15 @@ def build_server_requests(
         entry = settings.get(rpc, ServerRequestSetting())
         handler = handler_names.claim(entry.handler or naming.method_name(rpc), rpc, loc)
         default = entry.default
+        computed = tuple(sorted(entry.computed.items()))
+        if computed and default is None:
+            default = {}
         if default is not None:
             _check_default(
-                default,
+                {**default, **{wire: COMPUTED_SAMPLES[provider] for wire, provider in computed}},
                 class_of_def.get(response) if response else None,
                 inputs,
-                inputs.manifest.location("server_requests", rpc, "default"),
+                inputs.manifest.location("server_requests", rpc, "computed" if computed else "default"),
             )
         out.append(
             ir.ServerRequest(
@@ -202,6 +227,8 @@ def build_server_requests(
                 response,
                 _description_of(variant),
                 default,
+                experimental.is_experimental(stable, rpc),
+                computed,
             )
         )
     known = {r.rpc_method for r in out}

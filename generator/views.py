@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import ir, shards
+from . import experimental, ir, shards
 from .errors import GeneratorError, Location
 from .pyexpr import annotation, default_expression, docstring, pyrepr, typed_value
 
@@ -128,7 +128,9 @@ def field_view(f: ir.Field, enums: Mapping[str, ir.Enum]) -> FieldView:
     if metadata:
         text = f"Annotated[{text}, Field({', '.join(metadata)})]"
     declaration = f"{f.py_name}: {text}" + (f" = {default}" if default is not None else "")
-    return FieldView(declaration, docstring(f.description))
+    return FieldView(
+        declaration, docstring(experimental.with_note(f.description, f.experimental, experimental.MODEL_NOTE))
+    )
 
 
 def _factory(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:
@@ -142,7 +144,8 @@ def _factory(f: ir.Field, enums: Mapping[str, ir.Enum]) -> str:
 def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
     fields = tuple(field_view(f, enums) for f in m.fields)
     base = "UnknownVariant" if m.fallback_for else "WireModel"
-    return ModelView(m.name, docstring(m.description), fields, alternatives_validator(m), base)
+    description = experimental.with_note(m.description, m.experimental, experimental.MODEL_NOTE)
+    return ModelView(m.name, docstring(description), fields, alternatives_validator(m), base)
 
 
 def build_order(members: Sequence[ir.Definition]) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .load import LOCK_NAME, render_lock, schema_files
+from .load import LOCK_NAME, experimental_files, render_lock, schema_files
 from .pipeline import GENERATED_PACKAGE
 
 
@@ -81,5 +81,7 @@ def drift(output_dir: Path, files: Mapping[str, str]) -> list[str]:
 
 def write_lock(schema_dir: Path, codex_version: str) -> Path:
     path = schema_dir.parent / LOCK_NAME
-    path.write_text(render_lock(codex_version, schema_files(schema_dir)), encoding="utf-8")
+    path.write_text(
+        render_lock(codex_version, schema_files(schema_dir), experimental_files(schema_dir)), encoding="utf-8"
+    )
     return path

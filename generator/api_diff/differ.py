@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Protocol
 
 from .. import ir
 from ..pyexpr import annotation
 from ..wrappers import returns as wrapper_returns
 from .report import Change, Report, change
 from .rules import BOTH, INPUT, expand, members, relation, roles
+
+
+class _Marked(Protocol):
+    @property
+    def experimental(self) -> bool: ...
+
+
+def experimental_on_both(old: _Marked | None, new: _Marked | None) -> bool:
+    """Whether a change of this subject is experimental: experimental (or absent) on both sides."""
+    return (old is None or old.experimental) and (new is None or new.experimental)
+
+
+def _stability(area: str, subject: str, old: _Marked, new: _Marked, what: str) -> list[Change]:
+    """A subject that moved between the stable and the experimental API (the move itself is not experimental)."""
+    if old.experimental == new.experimental:
+        return []
+    kind = "became experimental" if new.experimental else "became stable"
+    return [change(area, kind, subject, f"{what} {kind}")]
 
 
 @dataclass(frozen=True)
@@ -43,8 +62,11 @@ class Differ:
 
     # ------------------------------------------------------------ types
 
-    def types(self, area: str, subject: str, old: ir.TypeExpr, new: ir.TypeExpr, role: int) -> list[Change]:
+    def types(
+        self, area: str, subject: str, old: ir.TypeExpr, new: ir.TypeExpr, role: int, experimental: bool = False
+    ) -> list[Change]:
         """Changes of one type: tagged-union variants and literal values one by one, the rest as one."""
+        x = experimental
         if old == new:
             return []
         shown_old, shown_new = old, new
@@ -55,17 +77,19 @@ class Differ:
         if isinstance(old, ir.UnionOf) and isinstance(new, ir.UnionOf) and old.discriminator and new.discriminator:
             if old.discriminator == new.discriminator:
                 for m in sorted(set(old.members) - set(new.members), key=repr):
-                    out.append(change(area, "variant removed", subject, f"variant `{_short(m)}` removed", role))
+                    gone = x or _is_experimental(m, self.old_defs)
+                    out.append(change(area, "variant removed", subject, f"variant `{_short(m)}` removed", role, gone))
                 for m in sorted(set(new.members) - set(old.members), key=repr):
-                    out.append(change(area, "variant added", subject, f"variant `{_short(m)}` added", role))
+                    came = x or _is_experimental(m, self.new_defs)
+                    out.append(change(area, "variant added", subject, f"variant `{_short(m)}` added", role, came))
                 return out
         old_members, new_members = members(old), members(new)
         old_values, new_values = _literal_values(old_members), _literal_values(new_members)
         if old_values and new_values:
             for value in sorted(old_values - new_values, key=repr):
-                out.append(change(area, "value removed", subject, f"value {value!r} removed", role))
+                out.append(change(area, "value removed", subject, f"value {value!r} removed", role, x))
             for value in sorted(new_values - old_values, key=repr):
-                out.append(change(area, "value added", subject, f"value {value!r} added", role))
+                out.append(change(area, "value added", subject, f"value {value!r} added", role, x))
             old_members = frozenset(m for m in old_members if not isinstance(m, ir.LiteralOf))
             new_members = frozenset(m for m in new_members if not isinstance(m, ir.LiteralOf))
             old, new = (
@@ -76,14 +100,19 @@ class Differ:
         kind = relation(old, new)
         if kind == "same":
             return out
-        out.append(change(area, kind, subject, _type_detail(kind, old, new, shown_old, shown_new), role))
+        out.append(change(area, kind, subject, _type_detail(kind, old, new, shown_old, shown_new), role, x))
         return out
 
     def parameters(
-        self, area: str, owner: str, old: Sequence[ir.Parameter], new: Sequence[ir.Parameter]
+        self,
+        area: str,
+        owner: str,
+        old: Sequence[ir.Parameter],
+        new: Sequence[ir.Parameter],
+        experimental: bool = False,
     ) -> list[Change]:
         """Keyword arguments: always the input role."""
-        return self._named(area, lambda name: f"{owner}({name}=)", "keyword", old, new, INPUT)
+        return self._named(area, lambda name: f"{owner}({name}=)", "keyword", old, new, INPUT, experimental)
 
     def _named(
         self,
@@ -93,19 +122,28 @@ class Differ:
         old: Sequence[ir.Field | ir.Parameter],
         new: Sequence[ir.Field | ir.Parameter],
         role: int,
+        experimental: bool = False,
     ) -> list[Change]:
-        """Fields of a model or keywords of a method, matched by name: removed, added, changed."""
+        """Fields of a model or keywords of a method, matched by name: removed, added, changed.
+
+        ``experimental``: the owner is experimental, and so is every change of its members.
+        """
         old_by, new_by = {x.py_name: x for x in old}, {x.py_name: x for x in new}
         out: list[Change] = []
         for name in sorted(old_by.keys() - new_by.keys()):
-            out.append(change(area, "removed", subject(name), f"{what} removed", role))
+            x = experimental or old_by[name].experimental
+            out.append(change(area, "removed", subject(name), f"{what} removed", role, x))
         for name in sorted(new_by.keys() - old_by.keys()):
             added = new_by[name]
             kind = "required added" if added.required else "optional added"
-            out.append(change(area, kind, subject(name), f"{what} added: `{_short(added.type)}`", role))
+            detail = f"{what} added: `{_short(added.type)}`"
+            out.append(change(area, kind, subject(name), detail, role, experimental or added.experimental))
         for name in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[name], new_by[name]
-            out.extend(self._slot(area, subject(name), what, o.required, n.required, o.type, n.type, role))
+            if not experimental:
+                out.extend(_stability(area, subject(name), o, n, what))
+            x = experimental or experimental_on_both(o, n)
+            out.extend(self._slot(area, subject(name), what, o.required, n.required, o.type, n.type, role, x))
         return out
 
     def _slot(
@@ -118,6 +156,7 @@ class Differ:
         old_type: ir.TypeExpr,
         new_type: ir.TypeExpr,
         role: int,
+        experimental: bool = False,
     ) -> list[Change]:
         """A keyword or field present on both sides: requiredness, then type.
 
@@ -127,9 +166,9 @@ class Differ:
         out: list[Change] = []
         if old_required != new_required:
             kind = "became required" if new_required else "became optional"
-            out.append(change(area, kind, subject, f"{what} {kind}", role))
+            out.append(change(area, kind, subject, f"{what} {kind}", role, experimental))
             old_type, new_type = ir.strip_nullable(old_type), ir.strip_nullable(new_type)
-        return out + self.types(area, subject, old_type, new_type, role)
+        return out + self.types(area, subject, old_type, new_type, role, experimental)
 
     # ------------------------------------------------------------ sections
 
@@ -138,16 +177,26 @@ class Differ:
         old_by, new_by = {m.py_name: m for m in self.old.methods}, {m.py_name: m for m in self.new.methods}
         out: list[Change] = []
         for name in sorted(old_by.keys() - new_by.keys()):
-            out.append(change(area, "removed", f"AppServerClient.{name}", f"`{old_by[name].rpc_method}` removed"))
+            old = old_by[name]
+            out.append(
+                change(
+                    area, "removed", f"AppServerClient.{name}", f"`{old.rpc_method}` removed", BOTH, old.experimental
+                )
+            )
         for name in sorted(new_by.keys() - old_by.keys()):
-            out.append(change(area, "added", f"AppServerClient.{name}", f"`{new_by[name].rpc_method}` added"))
+            new = new_by[name]
+            out.append(
+                change(area, "added", f"AppServerClient.{name}", f"`{new.rpc_method}` added", BOTH, new.experimental)
+            )
         for name in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[name], new_by[name]
             owner = f"AppServerClient.{name}"
+            x = experimental_on_both(o, n)
+            out.extend(_stability(area, owner, o, n, f"`{n.rpc_method}`"))
             if o.response_model != n.response_model:
                 detail = f"returns `{n.response_model}`, was `{o.response_model}`"
-                out.append(change(area, "return changed", owner, detail))
-            out.extend(self.parameters(area, owner, o.parameters, n.parameters))
+                out.append(change(area, "return changed", owner, detail, BOTH, x))
+            out.extend(self.parameters(area, owner, o.parameters, n.parameters, x))
         return out
 
     def wrappers(self) -> list[Change]:
@@ -155,22 +204,27 @@ class Differ:
         old_by = {(w.owner, w.py_name): w for w in self.old.wrappers}
         new_by = {(w.owner, w.py_name): w for w in self.new.wrappers}
         out: list[Change] = []
+        old_methods = {m.rpc_method: m for m in self.old.methods}
+        new_methods = {m.rpc_method: m for m in self.new.methods}
         for key in sorted(old_by.keys() - new_by.keys()):
             detail = f"wrapper of `{old_by[key].rpc_method}` removed (and its async twin)"
-            out.append(change(area, "removed", ".".join(key), detail))
+            x = experimental_on_both(old_methods.get(old_by[key].rpc_method), None)
+            out.append(change(area, "removed", ".".join(key), detail, BOTH, x))
         for key in sorted(new_by.keys() - old_by.keys()):
             detail = f"wrapper of `{new_by[key].rpc_method}` added (and its async twin)"
-            out.append(change(area, "added", ".".join(key), detail))
+            x = experimental_on_both(None, new_methods.get(new_by[key].rpc_method))
+            out.append(change(area, "added", ".".join(key), detail, BOTH, x))
         for key in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[key], new_by[key]
             owner = ".".join(key)
+            x = experimental_on_both(old_methods.get(o.rpc_method), new_methods.get(n.rpc_method))
             if wrapper_returns(o) != wrapper_returns(n):
                 detail = f"returns `{wrapper_returns(n)}`, was `{wrapper_returns(o)}`"
-                out.append(change(area, "return changed", owner, detail))
+                out.append(change(area, "return changed", owner, detail, BOTH, x))
             if _positional(o) != _positional(n):
                 detail = f"positional `({', '.join(_positional(n))})`, was `({', '.join(_positional(o))})`"
-                out.append(change(area, "positional changed", owner, detail))
-            out.extend(self.parameters(area, owner, _wrapper_keywords(o), _wrapper_keywords(n)))
+                out.append(change(area, "positional changed", owner, detail, BOTH, x))
+            out.extend(self.parameters(area, owner, _wrapper_keywords(o), _wrapper_keywords(n), x))
         return out
 
     def notifications(self) -> list[Change]:
@@ -179,16 +233,19 @@ class Differ:
         new_by = {n.rpc_method: n for n in self.new.notifications}
         out: list[Change] = []
         for rpc in sorted(old_by.keys() - new_by.keys()):
-            out.append(change(area, "removed", old_by[rpc].class_name, f"notification `{rpc}` removed"))
+            old = old_by[rpc]
+            out.append(change(area, "removed", old.class_name, f"notification `{rpc}` removed", BOTH, old.experimental))
         for rpc in sorted(new_by.keys() - old_by.keys()):
-            out.append(change(area, "added", new_by[rpc].class_name, f"notification `{rpc}` added"))
+            new = new_by[rpc]
+            out.append(change(area, "added", new.class_name, f"notification `{rpc}` added", BOTH, new.experimental))
         for rpc in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[rpc], new_by[rpc]
+            out.extend(_stability(area, n.class_name, o, n, f"notification `{rpc}`"))
             if (o.class_name, o.params_model) != (n.class_name, n.params_model):
                 detail = (
                     f"`{rpc}`: event `{n.class_name}` of `{n.params_model}`, was `{o.class_name}` of `{o.params_model}`"
                 )
-                out.append(change(area, "kind changed", n.class_name, detail))
+                out.append(change(area, "kind changed", n.class_name, detail, BOTH, experimental_on_both(o, n)))
         return out
 
     def server_requests(self) -> list[Change]:
@@ -197,57 +254,73 @@ class Differ:
         new_by = {r.rpc_method: r for r in self.new.server_requests}
         out: list[Change] = []
         for rpc in sorted(old_by.keys() - new_by.keys()):
-            subject = f"ServerRequestHandler.{old_by[rpc].handler_name}"
-            out.append(change(area, "removed", subject, f"server request `{rpc}` removed"))
+            old = old_by[rpc]
+            subject = f"ServerRequestHandler.{old.handler_name}"
+            out.append(change(area, "removed", subject, f"server request `{rpc}` removed", BOTH, old.experimental))
         for rpc in sorted(new_by.keys() - old_by.keys()):
-            subject = f"ServerRequestHandler.{new_by[rpc].handler_name}"
-            out.append(change(area, "added", subject, f"server request `{rpc}` added"))
+            new = new_by[rpc]
+            subject = f"ServerRequestHandler.{new.handler_name}"
+            out.append(change(area, "added", subject, f"server request `{rpc}` added", BOTH, new.experimental))
         for rpc in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[rpc], new_by[rpc]
             subject = f"ServerRequestHandler.{n.handler_name}"
+            x = experimental_on_both(o, n)
+            out.extend(_stability(area, subject, o, n, f"server request `{rpc}`"))
             if o.handler_name != n.handler_name:
                 detail = f"`{rpc}` handled by `{n.handler_name}`, was `{o.handler_name}`"
-                out.append(change(area, "kind changed", subject, detail))
+                out.append(change(area, "kind changed", subject, detail, BOTH, x))
             if (o.params_model, o.response_model) != (n.params_model, n.response_model):
                 detail = f"`({n.params_model}) -> {n.response_model}`, was `({o.params_model}) -> {o.response_model}`"
-                out.append(change(area, "kind changed", subject, detail))
+                out.append(change(area, "kind changed", subject, detail, BOTH, x))
         return out
 
-    def fields(self, old: ir.Model, new: ir.Model, role: int) -> list[Change]:
-        return self._named("definitions", lambda name: f"{new.name}.{name}", "field", old.fields, new.fields, role)
+    def fields(self, old: ir.Model, new: ir.Model, role: int, experimental: bool = False) -> list[Change]:
+        return self._named(
+            "definitions", lambda name: f"{new.name}.{name}", "field", old.fields, new.fields, role, experimental
+        )
 
     def definitions(self) -> list[Change]:
         area = "definitions"
         old_by, new_by = self.old_defs, self.new_defs
         out: list[Change] = []
         for name in sorted(old_by.keys() - new_by.keys()):
-            out.append(change(area, "removed", name, f"{_kind_name(old_by[name])} removed"))
+            old = old_by[name]
+            out.append(change(area, "removed", name, f"{_kind_name(old)} removed", BOTH, old.experimental))
         for name in sorted(new_by.keys() - old_by.keys()):
-            out.append(change(area, "added", name, f"{_kind_name(new_by[name])} added"))
+            new = new_by[name]
+            out.append(change(area, "added", name, f"{_kind_name(new)} added", BOTH, new.experimental))
         for name in sorted(old_by.keys() & new_by.keys()):
             o, n = old_by[name], new_by[name]
             role = self.roles.get(name) or BOTH
+            x = experimental_on_both(o, n)
+            out.extend(_stability(area, name, o, n, _kind_name(n)))
             if type(o) is not type(n):
-                out.append(change(area, "kind changed", name, f"{_kind_name(o)} became {_kind_name(n)}"))
+                out.append(change(area, "kind changed", name, f"{_kind_name(o)} became {_kind_name(n)}", BOTH, x))
             elif isinstance(o, ir.Model) and isinstance(n, ir.Model):
-                out.extend(self.fields(o, n, role))
+                out.extend(self.fields(o, n, role, x))
             elif isinstance(o, ir.Enum) and isinstance(n, ir.Enum):
                 old_values = {m.value: m.py_name for m in o.members}
                 new_values = {m.value: m.py_name for m in n.members}
                 for value in sorted(old_values.keys() - new_values.keys()):
                     subject = f"{name}.{old_values[value]}"
-                    out.append(change(area, "member removed", subject, f"enum value {value!r} removed", role))
+                    out.append(change(area, "member removed", subject, f"enum value {value!r} removed", role, x))
                 for value in sorted(new_values.keys() - old_values.keys()):
                     subject = f"{name}.{new_values[value]}"
-                    out.append(change(area, "value added", subject, f"enum value {value!r} added", role))
+                    out.append(change(area, "value added", subject, f"enum value {value!r} added", role, x))
                 for value in sorted(old_values.keys() & new_values.keys()):
                     if old_values[value] != new_values[value]:
                         subject = f"{name}.{new_values[value]}"
                         detail = f"enum value {value!r} is `{name}.{new_values[value]}`, was `{old_values[value]}`"
-                        out.append(change(area, "member renamed", subject, detail, role))
+                        out.append(change(area, "member renamed", subject, detail, role, x))
             elif isinstance(o, ir.Alias) and isinstance(n, ir.Alias):
-                out.extend(self.types(area, name, o.type, n.type, role))
+                out.extend(self.types(area, name, o.type, n.type, role, x))
         return out
+
+
+def _is_experimental(t: ir.TypeExpr, defs: Mapping[str, ir.Definition]) -> bool:
+    """A union member that is an experimental definition (a variant only the experimental API has)."""
+    target = defs.get(t.name) if isinstance(t, ir.Named) else None
+    return target is not None and target.experimental
 
 
 def _literal_values(members: Iterable[ir.TypeExpr]) -> set[object]:
@@ -266,9 +339,9 @@ def _wrapper_keywords(w: ir.WrapperMethod) -> tuple[ir.Parameter, ...]:
     for p in w.keywords:
         override = w.override(p.field_name)
         if "type" in override:
-            p = ir.Parameter(p.py_name, p.field_name, p.wire_name, ir.Builtin(str(override["type"])), False, None)
+            p = replace(p, type=ir.Builtin(str(override["type"])), required=False, description=None)
         if "default" in override and p.required:
-            p = ir.Parameter(p.py_name, p.field_name, p.wire_name, p.type, False, p.description)
+            p = replace(p, required=False)
         out.append(p)
     return tuple(out)
 

@@ -29,7 +29,18 @@ variant added          ok     ok      tagged-union variant; like a value added
 variant removed        break  ok      like a value removed (its class: "removed")
 member removed         break  break   ``Enum.member`` attribute disappears
 member renamed         break  break   same value, another ``Enum.member`` name
+became experimental    break  break   only ``experimental_api`` clients may use it
+became stable          ok     ok      every client may use it now
 =====================  =====  ======  ============================================
+
+Experimental changes (of what only the experimental API has, on both sides:
+a method, keyword, definition, field, notification or server request marked
+experimental, see :mod:`generator.experimental`) are reported in their own
+section and never counted as breaking: that API may change in any release,
+and a user opts into it knowing so. What moves between the stable and the
+experimental API is not experimental: ``became experimental`` breaks (a
+client without ``experimental_api`` can no longer use it), ``became stable``
+does not.
 
 Type aliases are expanded before types are compared, so renaming an alias
 of ``str`` to another alias of ``str`` is no change to the values a user
@@ -69,6 +80,8 @@ RULES: Mapping[str, tuple[bool, bool]] = {
     "variant removed": (True, False),
     "member removed": (True, True),
     "member renamed": (True, True),
+    "became experimental": (True, True),
+    "became stable": (False, False),
 }
 
 

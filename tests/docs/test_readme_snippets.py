@@ -136,6 +136,9 @@ SCENARIOS: dict[str, Scenario] = {
         stderr=["DEBUG:codex_app_server:-> request initialize", "-> request turn/start", "<- response turn/start"],
     ),
     "the-low-level-client-1": Scenario([final_text("Listed hello.")], exact_stdout="True\n"),
+    "methods-newer-than-this-sdk-1": Scenario([], exact_stdout="dict True\n"),
+    "methods-newer-than-this-sdk-2": Scenario([final_text("Hello.")], exact_stdout="Hello.\n"),
+    "experimental-api-1": Scenario([], stdout=["refused: collaborationMode/list", "modes: ['Default', 'Plan']"]),
     "connecting-to-a-running-app-server-1": Scenario(
         [final_text("Hello from the daemon.")], exact_stdout="Hello from the daemon.\n", starts_daemon=True
     ),

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from generator.load import LOCK_NAME, ROOT_BUNDLE, V2_BUNDLE, render_lock, schema_files
+from generator.load import LOCK_NAME, ROOT_BUNDLE, V2_BUNDLE, experimental_dir, render_lock, schema_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL_SCHEMAS = REPO_ROOT / "schemas"
 REAL_SCHEMA_DIR = REAL_SCHEMAS / "app-server"
+# The `--experimental` dump beside it: the SDK is generated from its bundles (a superset of the stable ones).
+REAL_EXPERIMENTAL_DIR = experimental_dir(REAL_SCHEMA_DIR)
 GENERATED = Path("src/codex_app_server/generated")
 TEST_VERSION = "0.0.0-test"
 

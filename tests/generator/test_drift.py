@@ -62,33 +62,47 @@ def test_check_fails_after_hand_edits(synced: tuple[Path, Path], tmp_path: Path)
     assert "stray.py: not generated" in text
 
 
-def test_check_fails_after_a_schema_change_without_regeneration(synced: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("dump", ["app-server-experimental", "app-server"])
+def test_check_fails_after_a_schema_change_without_regeneration(
+    synced: tuple[Path, Path], tmp_path: Path, dump: str
+) -> None:
+    """A change to either dump shows: the experimental one is what the SDK is generated from, the stable one
+    says what is not experimental (a method it loses becomes experimental)."""
     schema_dir, output = synced
     changed = tmp_path / "schemas"
     shutil.copytree(schema_dir.parent, changed)
-    bundle = changed / "app-server" / V2_BUNDLE
+    bundle = changed / dump / V2_BUNDLE
     doc = json.loads(bundle.read_text(encoding="utf-8"))
-    doc["definitions"]["TurnStatus"]["description"] = "Status of a turn (changed upstream)."
+    if dump == "app-server":
+        variants = doc["definitions"]["ClientRequest"]["oneOf"]
+        doc["definitions"]["ClientRequest"]["oneOf"] = [
+            v for v in variants if v["properties"]["method"]["enum"] != ["thread/name/set"]
+        ]
+        expected = "thread/name/set"
+    else:
+        doc["definitions"]["TurnStatus"]["description"] = "Status of a turn (changed upstream)."
+        expected = "changed upstream"
     bundle.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     relock = run_generator("lock", "--schema-dir", changed / "app-server", "--codex-version", "0.163.0")
     assert relock.returncode == 0, relock.stderr
     code, text = check(changed / "app-server", output)
     assert code == 1
-    assert ".py: differs" in text and "changed upstream" in text
+    assert ".py: differs" in text and expected in text
 
 
+@pytest.mark.parametrize("dump", ["app-server", "app-server-experimental"])
 @pytest.mark.parametrize("change", ["modified", "missing", "extra"])
-def test_schema_dir_must_match_its_lock(synced: tuple[Path, Path], tmp_path: Path, change: str) -> None:
+def test_schema_dir_must_match_its_lock(synced: tuple[Path, Path], tmp_path: Path, change: str, dump: str) -> None:
     schema_dir, output = synced
     copy = tmp_path / "schemas"
     shutil.copytree(schema_dir.parent, copy)
-    target = copy / "app-server" / "v2" / "TurnStartParams.json"
+    target = copy / dump / ("v2/TurnStartParams.json" if dump == "app-server" else V2_BUNDLE)
     if change == "modified":
         target.write_text(target.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     elif change == "missing":
         target.unlink()
     else:
-        target = copy / "app-server" / "v2" / "Surprise.json"
+        target = copy / dump / "Surprise.json"
         target.write_text("{}", encoding="utf-8")
     before = tree_digest(output)
     for command in ("check", "generate"):

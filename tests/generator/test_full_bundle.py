@@ -31,7 +31,7 @@ from generator.params import ParamDocs
 from generator.pipeline import build_api
 from generator.protocol import param_names
 from tests.generator.roundtrip_check import check_no_dangerous_calls
-from tests.generator.support import GENERATED, REAL_SCHEMA_DIR, REPO_ROOT
+from tests.generator.support import GENERATED, REAL_EXPERIMENTAL_DIR, REAL_SCHEMA_DIR, REPO_ROOT
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "real_samples"
 TURN_FILES = ("simple_turn.jsonl", "approval_turn.jsonl", "failed_turn.jsonl")
@@ -65,8 +65,9 @@ def def_class() -> dict[str, str]:
     return build_definitions(inputs.bundle, inputs.manifest.names)[1]
 
 
-def v2_definition_names() -> list[str]:
-    doc = json.loads((REAL_SCHEMA_DIR / V2_BUNDLE).read_text(encoding="utf-8"))
+def v2_definition_names(schema_dir: Path = REAL_EXPERIMENTAL_DIR) -> list[str]:
+    """The v2 definitions of a dump (default: the experimental one, which the SDK is generated from)."""
+    doc = json.loads((schema_dir / V2_BUNDLE).read_text(encoding="utf-8"))
     return sorted(doc["definitions"])
 
 
@@ -84,7 +85,8 @@ def dump(adapter: TypeAdapter[Any], value: object) -> object:
 def test_every_v2_definition_is_generated_under_its_name(def_class: dict[str, str]) -> None:
     names = v2_definition_names()
     if load_inputs(REAL_SCHEMA_DIR).bundle.codex_version == "0.163.0":
-        assert len(names) == 664
+        assert len(names) == 810 and len(v2_definition_names(REAL_SCHEMA_DIR)) == 664
+    assert set(v2_definition_names(REAL_SCHEMA_DIR)) <= set(names)  # the experimental dump is a superset
     missing = [n for n in names if not hasattr(v2_all, def_class[n])]
     assert missing == []
     # Names that are already Python class names are kept verbatim.
@@ -163,8 +165,11 @@ def test_recorded_approval_request_validates(api: ir.Api) -> None:
     assert spec.params is getattr(v2_all, str(ir_request.params_model))
     adapter: TypeAdapter[Any] = TypeAdapter(spec.params)
     params = adapter.validate_python(requests[0]["params"])
-    # The real server sends availableDecisions, which the schema lacks: kept as an extra field.
-    assert "availableDecisions" in (params.model_extra or {})
+    # The real server sends availableDecisions, which only the experimental schema has: a typed field.
+    assert params.available_decisions and not params.model_extra
+    model = api.definition(spec.params.__name__)
+    assert isinstance(model, ir.Model)
+    assert "available_decisions" in {f.py_name for f in model.fields if f.experimental}
     assert dump(adapter, params) == requests[0]["params"]
     answer: TypeAdapter[Any] = TypeAdapter(spec.response)
     assert dump(answer, answer.validate_python({"decision": "accept"})) == {"decision": "accept"}
@@ -232,7 +237,7 @@ def _descriptions(node: object) -> Iterator[str]:
 
 def test_every_schema_description_is_a_docstring_of_the_generated_code() -> None:
     """Models, fields, enums, aliases and methods carry their schema text (attribute docstrings: free at run time)."""
-    bundle = json.loads((REAL_SCHEMA_DIR / V2_BUNDLE).read_text(encoding="utf-8"))
+    bundle = json.loads((REAL_EXPERIMENTAL_DIR / V2_BUNDLE).read_text(encoding="utf-8"))
     package = REPO_ROOT / "output" / GENERATED
     code = "\n".join(path.read_text(encoding="utf-8") for path in sorted(package.rglob("*.py")))
     flat = " ".join(code.replace('\\"', '"').replace("\\\\", "\\").split())

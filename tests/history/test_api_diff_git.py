@@ -34,7 +34,9 @@ def put_schemas(repo: Path, source: Path) -> None:
     """schemas/ of the scratch repo := a release's dump, lock and manifest (+ the manifest schema)."""
     target = repo / "schemas"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source / "app-server", target / "app-server")
+    for dump in ("app-server", "app-server-experimental"):  # the experimental dump: only where the release has one
+        if (source / dump).is_dir():
+            shutil.copytree(source / dump, target / dump)
     for name in ("schema.lock", "methods.toml", "methods.schema.json"):
         shutil.copy(source / name, target / name)
 

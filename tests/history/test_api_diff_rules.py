@@ -6,6 +6,8 @@ breaking, "a field I may now get as None" is breaking for readers, and so on.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 import generator.api_diff as api_diff
@@ -28,7 +30,9 @@ def make_api(*definitions: ir.Definition, methods: tuple[ir.Method, ...] = (), *
     defs = {d.name: d for d in (model("PingParams"), model("PingResponse"), *definitions)}
     params = defs["PingParams"]
     assert isinstance(params, ir.Model)
-    parameters = tuple(ir.Parameter(f.py_name, f.py_name, f.wire_name, f.type, f.required, None) for f in params.fields)
+    parameters = tuple(
+        ir.Parameter(f.py_name, f.py_name, f.wire_name, f.type, f.required, None, f.experimental) for f in params.fields
+    )
     ping = ir.Method("ping", "ping", "PingParams", "PingResponse", parameters, None)
     surface: dict[str, object] = {"notifications": (), "server_requests": (), **extra}
     return ir.Api("1.0.0", "hash", tuple(defs.values()), (ping, *methods), **surface)  # type: ignore[arg-type]
@@ -238,3 +242,42 @@ def test_summary_line_counts() -> None:
     report = diff_apis(old, new)
     assert report.summary_line() == "2 breaking, 1 compatible"  # field a + keyword a removed; b added
     assert report.to_markdown().splitlines()[2] == "2 breaking, 1 compatible"
+
+
+# ---------------------------------------------------------------- the experimental API
+
+
+def experimental_field(name: str, required: bool = False) -> ir.Field:
+    return ir.Field(name, name, STR, required, experimental=True)
+
+
+def test_experimental_changes_have_their_own_section_and_never_break() -> None:
+    search = ir.Method("thread/search", "thread_search", None, "PingResponse", (), None, experimental=True)
+    old = make_api(model("PingParams", experimental_field("gone")), model("PingResponse"), methods=(search,))
+    new = make_api(
+        model("PingParams", experimental_field("must", required=True)),
+        model("PingResponse", experimental_field("got")),
+        replace(model("Extra"), experimental=True),
+    )
+    report = diff_apis(old, new)
+    assert {(c.subject, c.kind) for c in report.experimental} == {
+        ("AppServerClient.thread_search", "removed"),
+        ("PingParams.gone", "removed"),
+        ("AppServerClient.ping(gone=)", "removed"),
+        ("PingParams.must", "required added"),
+        ("AppServerClient.ping(must=)", "required added"),
+        ("PingResponse.got", "optional added"),
+        ("Extra", "added"),
+    }
+    assert report.breaking == () and report.compatible == ()
+    assert "0 breaking, 0 compatible, 7 experimental" in report.to_markdown()
+    assert "## Experimental (7)" in report.to_markdown() and report.to_json()["experimental"] == 7
+
+
+def test_moving_between_stable_and_experimental_is_not_experimental() -> None:
+    stable = make_api(model("PingParams", field("a", required=False)))
+    moved = make_api(model("PingParams", experimental_field("a")))
+    assert kinds(stable, moved, "PingParams.a") == [("became experimental", True)]
+    assert kinds(stable, moved, "AppServerClient.ping(a=)") == [("became experimental", True)]
+    assert kinds(moved, stable, "PingParams.a") == [("became stable", False)]
+    assert not any(c.experimental for c in diff_apis(stable, moved).changes)

@@ -30,7 +30,7 @@ from generator.bump import (
     unpark,
 )
 from generator.errors import GeneratorError
-from generator.load import load_inputs, render_lock, schema_files
+from generator.load import EXPERIMENTAL_FILES, load_inputs, render_lock, schema_files
 from generator.pipeline import generate
 from tests.support.codex_env import find_codex_binary
 
@@ -96,10 +96,18 @@ def test_rejects_a_malformed_version_before_touching_anything(tmp_path: Path) ->
 def test_park_and_unpark_restore_the_manifest_byte_for_byte() -> None:
     client, server = methods_of(HISTORY / "0.144.4")
     stale = stale_entries(MANIFEST, client, server)
+    # The fixture of 0.144.4 has no experimental dump: the entries of experimental methods are parked too.
     assert sorted(e.method for e in stale) == [
         "account/gatewayOAuth/cancel",
         "account/gatewayOAuth/login",
         "account/gatewayOAuth/read",
+        "currentTime/read",  # its table header and its line
+        "currentTime/read",
+        "memory/reset",
+        "remoteControl/disable",
+        "remoteControl/enable",
+        "remoteControl/status/read",
+        "rollout/compress",
     ]
     parked = park(MANIFEST, stale)
     assert parked.count("\n#parked[account/gatewayOAuth/") == 3
@@ -188,6 +196,9 @@ def test_dump_schema_reproduces_the_committed_dump_and_lock(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stderr
     assert schema_files(tmp_path / "app-server") == schema_files(REPO_ROOT / "schemas" / "app-server")
+    experimental = "app-server-experimental"  # only the two bundles of the --experimental dump
+    assert schema_files(tmp_path / experimental) == schema_files(REPO_ROOT / "schemas" / experimental)
+    assert sorted(schema_files(tmp_path / experimental)) == sorted(EXPERIMENTAL_FILES)
     assert (tmp_path / "schema.lock").read_bytes() == (REPO_ROOT / "schemas" / "schema.lock").read_bytes()
 
 
@@ -212,6 +223,7 @@ def _failing_codex(tmp_path: Path) -> Path:
 def test_dump_schema_errors_are_clear_and_leave_the_dump_alone(tmp_path: Path, case: str) -> None:
     target = tmp_path / "s" / "app-server"
     shutil.copytree(REPO_ROOT / "schemas" / "app-server", target)
+    shutil.copytree(REPO_ROOT / "schemas" / "app-server-experimental", tmp_path / "s" / "app-server-experimental")
     (tmp_path / "s" / "schema.lock").write_bytes((REPO_ROOT / "schemas" / "schema.lock").read_bytes())
     before = tree_digest(tmp_path / "s")
     if case == "missing binary":
@@ -240,6 +252,7 @@ def _tree_at(root: Path, version: str, edit: Callable[[str], str] = lambda text:
     """Put the scratch tree where `bump VERSION --prune-manifest` would (its dump from the fixture)."""
     schemas = root / "schemas"
     shutil.rmtree(schemas / "app-server")
+    shutil.rmtree(schemas / "app-server-experimental")  # the fixtures have no experimental dump
     shutil.copytree(HISTORY / version / "app-server", schemas / "app-server")
     (schemas / "schema.lock").write_text(render_lock(version, schema_files(schemas / "app-server")))
     client, server = methods_of(HISTORY / version)

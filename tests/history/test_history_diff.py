@@ -82,7 +82,9 @@ def test_downgrade_turns_additions_into_breaking_removals() -> None:
     added = {c.subject for c in up.changes if c.kind in ("added", "optional added", "required added")}
     removed = {c.subject for c in down.changes if c.kind == "removed"}
     assert added == removed and len(added) > 100
-    assert all(c.breaking for c in down.changes if c.kind == "removed")
+    assert all(c.breaking for c in down.changes if c.kind == "removed" and not c.experimental)
+    # 0.133.0 has no experimental dump: what the pinned one has of the experimental API goes, never breaking
+    assert any(c.experimental for c in down.changes) and not any(c.breaking for c in down.changes if c.experimental)
     # what was removed going up comes back, compatibly
     assert changes_of(down, "AppServerClient.thread_rollback") == [("added", False)]
     assert ("value added", False) in changes_of(down, "AskForApproval")
@@ -92,10 +94,21 @@ def test_downgrade_turns_additions_into_breaking_removals() -> None:
 def test_report_formats() -> None:
     report = diff("0.133.0", PINNED)
     markdown = report.to_markdown()
-    assert f"\n{len(report.breaking)} breaking, {len(report.compatible)} compatible\n" in markdown
+    counts = (
+        f"{len(report.breaking)} breaking, {len(report.compatible)} compatible, {len(report.experimental)} experimental"
+    )
+    assert f"\n{counts}\n" in markdown and report.experimental
     assert "## Breaking" in markdown and "`AppServerClient.thread_rollback`" in markdown
+    # Experimental changes have their own section, after the other two, and are never breaking
+    experimental = markdown.index("\n## Experimental (")
+    assert (
+        experimental > markdown.index("\n## Compatible (")
+        and "`AppServerClient.thread_search`" in markdown[experimental:]
+    )
+    assert not any(c.breaking for c in report.experimental)
     data = report.to_json()
     assert data["breaking"] == len(report.breaking) and data["old"] == "0.133.0" and data["new"] == PINNED
+    assert data["experimental"] == len(report.experimental)
     assert json.loads(json.dumps(data)) == data
 
 

@@ -4,7 +4,8 @@
   parsed: every class, constructor, property and method it lists is checked
   with ``inspect.signature`` / ``typing.get_type_hints`` (names, positional vs
   keyword-only, defaults, return types); every import block is executed.
-* ``schemas/app-server`` is read directly (not through the generator): every
+* ``schemas/app-server-experimental`` (the ``--experimental`` dump: a superset
+  of the stable one) is read directly (not through the generator): every
   client request is a typed method of both low-level clients, every server
   notification has a typed event, every server request a handler method.
 
@@ -40,7 +41,8 @@ from codex_app_server.generated.notifications import NOTIFICATION_EVENTS, Notifi
 from codex_app_server.generated.server_requests import SERVER_REQUESTS
 
 SEED = Path(__file__).with_name("seed_api_reference.txt")
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "app-server"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "app-server-experimental"
+V2_BUNDLE, ROOT_BUNDLE = "codex_app_server_protocol.v2.schemas.json", "codex_app_server_protocol.schemas.json"
 
 # Seed headings that describe one class; other headings end a class's section.
 SEED_CLASSES = {
@@ -371,15 +373,24 @@ def test_version_and_explicit_all() -> None:
 
 def variants(envelope: str) -> dict[str, dict[str, Any]]:
     """method -> {"params": definition title or None, "schema": params schema} of an envelope union."""
-    bundle = json.loads((SCHEMAS / f"{envelope}.json").read_text(encoding="utf-8"))
     found = {}
-    for variant in bundle["oneOf"]:
+    for variant in DEFINITIONS[envelope]["oneOf"]:
         (method,) = variant["properties"]["method"]["enum"]
         params = variant["properties"].get("params")
-        refs = re.findall(r'"#/definitions/(\w+)"', json.dumps(params)) if params else []
+        refs = re.findall(r'"#/definitions/(?:v2/)?(\w+)"', json.dumps(params)) if params else []
         title = refs[0] if refs else None
-        found[method] = {"params": title, "schema": bundle["definitions"].get(title) if title else None}
+        found[method] = {"params": title, "schema": DEFINITIONS.get(title) if title else None}
     return found
+
+
+def _definitions() -> dict[str, Any]:
+    """Every definition of the dump: the v2 bundle's, plus those only the root bundle has (server requests)."""
+    v2 = json.loads((SCHEMAS / V2_BUNDLE).read_text(encoding="utf-8"))["definitions"]
+    root = json.loads((SCHEMAS / ROOT_BUNDLE).read_text(encoding="utf-8"))["definitions"]
+    return {**{name: schema for name, schema in root.items() if name != "v2"}, **v2}
+
+
+DEFINITIONS = _definitions()
 
 
 CLIENT_REQUESTS = variants("ClientRequest")
@@ -401,7 +412,7 @@ def rpc_methods(client: type) -> dict[str, Any]:
 
 
 def test_every_client_request_is_a_typed_method_of_both_clients() -> None:
-    assert len(CLIENT_REQUESTS) == 105  # codex 0.163.0
+    assert len(CLIENT_REQUESTS) == 172  # codex 0.163.0: 105 stable + 67 experimental
     sync_methods, async_methods = rpc_methods(AppServerClient), rpc_methods(AsyncAppServerClient)
     assert set(sync_methods) == set(CLIENT_REQUESTS) == set(async_methods)
     for method, fn in sync_methods.items():
@@ -419,7 +430,7 @@ def test_client_method_parameters_follow_the_params_schema(method: str) -> None:
     fn = rpc_methods(AppServerClient)[method]
     params = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
     schema = CLIENT_REQUESTS[method]["schema"]
-    if schema is None or schema.get("properties") == {} or schema == {"type": "object"}:
+    if schema is None or (not schema.get("properties") and not {"oneOf", "anyOf"} & set(schema)):
         assert params == [], method  # nothing to send
         return
     if "properties" not in schema:  # a union of param shapes: one typed positional argument
@@ -455,7 +466,7 @@ def test_every_notification_has_a_typed_event() -> None:
 
 def test_every_server_request_has_a_handler_method() -> None:
     requests = variants("ServerRequest")
-    assert len(requests) == 10  # codex 0.163.0
+    assert len(requests) == 11  # codex 0.163.0: 10 stable + currentTime/read (experimental)
     assert set(SERVER_REQUESTS) == set(requests)
     for method, spec in requests.items():
         entry = SERVER_REQUESTS[method]

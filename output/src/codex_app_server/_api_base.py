@@ -227,7 +227,10 @@ class CodexBase(_CodexCommon[ServerRequestHandler]):
         self._metadata = self._session.start()
         self._finalizer = stop_when_collected(self, self._session)
         self._client = AppServerClient(
-            self._session.current_rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+            self._session.current_rpc,
+            self._config.request_timeout,
+            local_filesystem=self._session.local_filesystem,
+            experimental_api=self._session.experimental_api,
         )
         self._client.server_version = self._session.server_version
 
@@ -421,7 +424,10 @@ class AsyncCodexBase(_CodexCommon[AsyncServerRequestHandler | ServerRequestHandl
         self._finalizer = stop_when_collected(self, self._session)
         self._starter = AsyncStarter(self._session, self._started)
         self._client = AsyncAppServerClient(
-            self._starter.rpc, self._config.request_timeout, local_filesystem=self._session.local_filesystem
+            self._starter.rpc,
+            self._config.request_timeout,
+            local_filesystem=self._session.local_filesystem,
+            experimental_api=self._session.experimental_api,
         )
 
     def _started(self) -> None:

@@ -249,6 +249,31 @@ class ParamsValidationError(CodexValueError):
         return (type(self), (self.method, self.error, self.summary))
 
 
+class ExperimentalApiError(CodexError):
+    """``method`` (or the params given for it) is part of the experimental API, which
+    this client did not opt into; nothing was sent.
+
+    ``uses`` names what is experimental: empty when the method itself is,
+    else the params (``keyword (wireName)``, or a JSON pointer for a nested
+    one). Opt in with ``AppServerConfig(experimental_api=True)``.
+    """
+
+    def __init__(self, method: str, uses: tuple[str, ...] = ()) -> None:
+        self.method: str = method
+        self.uses: tuple[str, ...] = tuple(uses)
+        if uses:
+            what = f"{method}: {', '.join(uses)} {'is' if len(uses) == 1 else 'are'} experimental"
+        else:
+            what = f"{method} is an experimental method"
+        super().__init__(
+            f"{what}: it needs the experimental API, which this client did not opt into; "
+            "pass AppServerConfig(experimental_api=True) (nothing was sent)"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.method, self.uses))
+
+
 class ResponseValidationError(CodexError):
     """A response or notification does not fit the expected model."""
 

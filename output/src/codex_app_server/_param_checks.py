@@ -22,7 +22,7 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-__all__ = ["directory_problem", "local_path_problems", "summarize", "unknown_enum_values"]
+__all__ = ["directory_problem", "experimental_uses", "local_path_problems", "summarize", "unknown_enum_values"]
 
 _LOCAL_PATH_PARAMS = ("cwd",)
 
@@ -128,3 +128,42 @@ def directory_problem(path: str) -> str | None:
     if not os.path.isdir(path):
         return "not a directory"
     return None
+
+
+def experimental_uses(value: object) -> Iterator[str]:
+    """What validated params use of the experimental API (generated ``EXPERIMENTAL_FIELDS``/``_MODELS``).
+
+    A top-level field reads ``keyword (wireName)``, a nested one as its JSON
+    pointer; what an experimental field holds is not looked into (the field
+    says it all).
+    """
+    from .generated.experimental import EXPERIMENTAL_FIELDS, EXPERIMENTAL_MODELS  # noqa: PLC0415
+
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        item, pointer = stack.pop()
+        if isinstance(item, BaseModel):
+            name = type(item).__name__
+            if name in EXPERIMENTAL_MODELS:
+                yield f"{pointer or '/'} ({name})"
+                continue
+            marked = EXPERIMENTAL_FIELDS.get(name, {})
+            fields = type(item).model_fields
+            inside: list[tuple[object, str]] = []
+            for attribute in sorted(item.model_fields_set):
+                wire = fields[attribute].alias or attribute if attribute in fields else attribute
+                child = f"{pointer}/{_escaped(wire)}"
+                if attribute in marked:
+                    yield f"{attribute} ({wire})" if not pointer else child
+                else:
+                    inside.append((getattr(item, attribute), child))
+            stack.extend(reversed(inside))  # looked into in order, after this model's own fields
+        elif isinstance(item, (list, tuple)):
+            stack.extend((element, f"{pointer}/{index}") for index, element in reversed(list(enumerate(item))))
+        elif isinstance(item, dict):
+            stack.extend((element, f"{pointer}/{_escaped(str(key))}") for key, element in item.items())
+
+
+def _escaped(token: str) -> str:
+    """A JSON pointer token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")

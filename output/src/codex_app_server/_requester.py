@@ -10,6 +10,7 @@ unions go through a cached pydantic ``TypeAdapter``.
 
 from __future__ import annotations
 
+import json
 import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -25,6 +26,8 @@ from ._errors import (
     METHOD_NOT_FOUND,
     CodexRuntimeError,
     CodexTimeoutError,
+    CodexTypeError,
+    ExperimentalApiError,
     JsonRpcError,
     MethodNotFoundError,
     ParamsValidationError,
@@ -32,7 +35,7 @@ from ._errors import (
     says_no_history_yet,
 )
 from ._lazy import LazyModule
-from ._param_checks import local_path_problems, summarize, unknown_enum_values
+from ._param_checks import experimental_uses, local_path_problems, summarize, unknown_enum_values
 from ._reconnect import Reconnect
 from ._rpc import RpcConnection
 from ._server_version import describe, missing_fields, upgrade_hint, versions_differ
@@ -62,17 +65,7 @@ def build_params(method: str, params_type: object, fields: Mapping[str, object])
     if params_type is None:
         return None
     given = {name: value for name, value in fields.items() if value is not OMIT}
-    return _checked_wire(method, params_type, given)
-
-
-def build_whole_params(method: str, params_type: object, params: object) -> object:
-    """Validate a params object given whole (methods whose params are a union)."""
-    return _checked_wire(method, params_type, params)
-
-
-def _checked_wire(method: str, params_type: object, raw: object) -> object:
-    """The one validation path of every request's params (see :mod:`._param_checks`)."""
-    return to_wire(params_type, _checked(method, params_type, raw))
+    return to_wire(params_type, _checked(method, params_type, given))
 
 
 def _checked(method: str, params_type: object, raw: object) -> object:
@@ -144,11 +137,25 @@ def _without_unwritten_turns(params_type: object, fields: Fields, exc: JsonRpcEr
 
 
 def _wire_params(
-    method: str, params_type: object, fields: Mapping[str, object], whole: object, local_filesystem: bool
+    method: str,
+    params_type: object,
+    fields: Mapping[str, object],
+    whole: object,
+    local_filesystem: bool,
+    experimental_api: bool,
 ) -> object:
-    params = (
-        build_params(method, params_type, fields) if whole is OMIT else build_whole_params(method, params_type, whole)
-    )
+    if not experimental_api:
+        check_experimental_method(method)
+    if params_type is None:
+        params = None
+    else:
+        raw = {name: value for name, value in fields.items() if value is not OMIT} if whole is OMIT else whole
+        value = _checked(method, params_type, raw)
+        if not experimental_api:
+            uses = tuple(experimental_uses(value))
+            if uses:
+                raise ExperimentalApiError(method, uses)
+        params = to_wire(params_type, value)
     if local_filesystem:
         problems = list(local_path_problems(params))
         if problems:
@@ -163,6 +170,46 @@ def initialize_call(rpc: RpcConnection, params: v2_all.InitializeParams, timeout
     )
     assert isinstance(response, v2_all.InitializeResponse)
     return response
+
+
+def check_experimental_method(method: str) -> None:
+    """The fence for a client without ``experimental_api``: an experimental method is refused unsent.
+
+    The one place that decides (with the params check of :func:`_wire_params`),
+    from the generated tables; codex itself would answer -32600 after the round trip.
+    """
+    from .generated.experimental import EXPERIMENTAL_METHODS  # noqa: PLC0415
+
+    if method in EXPERIMENTAL_METHODS:
+        raise ExperimentalApiError(method)
+
+
+def raw_params(method: str, params: object, experimental_api: bool) -> dict[str, object] | None:
+    """The params of an escape-hatch call (``request``/``notify``): None or a mapping of JSON values.
+
+    Checked before anything is sent, as typed calls are: a bad value raises
+    :class:`ParamsValidationError` naming the method; a known experimental
+    method without ``experimental_api`` raises :class:`ExperimentalApiError`.
+    Returned as a copy, so later changes to the caller's mapping cannot leak in.
+    """
+    if not isinstance(method, str) or not method:
+        raise CodexTypeError(f"method must be a non-empty str, got {method!r}")
+    if not experimental_api:
+        check_experimental_method(method)
+    if params is None:
+        return None
+    if not isinstance(params, Mapping):
+        raise ParamsValidationError(
+            method, f"params must be a mapping (a JSON object) or None, got {type(params).__name__}"
+        )
+    bad_keys = [key for key in params if not isinstance(key, str)]
+    if bad_keys:
+        raise ParamsValidationError(method, f"params keys must be str, got {bad_keys[0]!r}")
+    try:
+        copy: dict[str, object] = json.loads(json.dumps(dict(params), allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ParamsValidationError(method, f"params are not JSON: {exc}") from None
+    return copy
 
 
 T = TypeVar("T")
@@ -201,12 +248,15 @@ class SyncRequester(ConnectMethods[ServerRequestHandler]):
         request_timeout: float | None = None,
         *,
         local_filesystem: bool = False,
+        experimental_api: bool = False,
     ) -> None:
         # A callable gives the connection of the moment (a reconnecting client swaps it).
         self._rpc_now: Callable[[], RpcConnection] = rpc if callable(rpc) else lambda: rpc
         self._request_timeout = request_timeout
         # The app-server shares this machine's filesystem (a stdio child): directory params are checked here.
         self._local_filesystem = local_filesystem
+        # Whether initialize declared experimentalApi: else experimental methods and fields are refused unsent.
+        self._experimental_api = experimental_api
         self.server_version: str | None = None
         """The server's codex version (from its ``initialize`` answer), once known."""
         self._session: Session | None = None  # the connection this client opened itself (connect*)
@@ -225,7 +275,12 @@ class SyncRequester(ConnectMethods[ServerRequestHandler]):
     ) -> Self:
         session = open_session(config, endpoint, handler, reconnect, initialize_call)
         session.start()  # on failure it has closed what it opened
-        client = cls(session.current_rpc, config.request_timeout, local_filesystem=session.local_filesystem)
+        client = cls(
+            session.current_rpc,
+            config.request_timeout,
+            local_filesystem=session.local_filesystem,
+            experimental_api=session.experimental_api,
+        )
         client.server_version = session.server_version
         client._session = session
         client._finalizer = stop_when_collected(client, session)
@@ -251,15 +306,42 @@ class SyncRequester(ConnectMethods[ServerRequestHandler]):
 
     def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
         """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
-        wire = _wire_params(name, params, fields, whole, self._local_filesystem)
+        wire = _wire_params(name, params, fields, whole, self._local_filesystem, self._experimental_api)
         try:
-            raw = self._rpc_now().call(name, wire, timeout=self._request_timeout)  # type: ignore[arg-type]
+            raw = self._call(name, wire)
         except JsonRpcError as exc:
             again = _without_unwritten_turns(params, fields, exc)
             if again is not None:
                 return self._request(name, params, result, again)
             raise method_not_found(exc, name, self.server_version) from None
         return parse_response(name, result, raw, self.server_version)
+
+    def _call(self, name: str, wire: object) -> object:
+        """Send checked params; the raw answer (an error answer raises its :class:`JsonRpcError`)."""
+        return self._rpc_now().call(name, wire, timeout=self._request_timeout)  # type: ignore[arg-type]
+
+    def request(self, method: str, params: Mapping[str, object] | None = None) -> object:
+        """Send any client request, e.g. one newer than this SDK's schema; return the decoded answer as is.
+
+        The escape hatch: ``params`` is a mapping of JSON values (or None), sent
+        as given; the answer is not validated (usually a ``dict``). Errors are
+        those of the typed methods: an error answer raises its
+        :class:`JsonRpcError` subclass, an unknown method
+        :class:`MethodNotFoundError`, params that are not JSON
+        :class:`ParamsValidationError`, and an experimental method without
+        ``AppServerConfig(experimental_api=True)`` :class:`ExperimentalApiError`
+        (both before anything is sent). Every method of the pinned schema has a
+        typed method, which validates params and answer: prefer it.
+        """
+        wire = raw_params(method, params, self._experimental_api)
+        try:
+            return self._call(method, wire)
+        except JsonRpcError as exc:
+            raise method_not_found(exc, method, self.server_version) from None
+
+    def notify(self, method: str, params: Mapping[str, object] | None = None) -> None:
+        """Send any client notification (no answer); ``params`` as for :meth:`request`."""
+        self._rpc_now().notify(method, raw_params(method, params, self._experimental_api))
 
     def _pages(self, fetch: Callable[..., Page[T]], fields: Mapping[str, object]) -> Iterator[T]:
         """Every item of a paged list: ``fetch`` page after page, following ``next_cursor`` until it is empty."""
@@ -288,10 +370,12 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
         request_timeout: float | None = None,
         *,
         local_filesystem: bool = False,
+        experimental_api: bool = False,
     ) -> None:
         self._connect = connect
         self._request_timeout = request_timeout
         self._local_filesystem = local_filesystem
+        self._experimental_api = experimental_api
         self.server_version: str | None = None
         """The server's codex version (from its ``initialize`` answer), once known."""
         self._session: Session | None = None  # the connection this client opens itself (connect*)
@@ -311,7 +395,12 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
     ) -> Self:
         session = open_session(config, endpoint, handler, reconnect, initialize_call)
         starter = AsyncStarter(session, lambda: setattr(client, "server_version", session.server_version))
-        client = cls(starter.rpc, config.request_timeout, local_filesystem=session.local_filesystem)
+        client = cls(
+            starter.rpc,
+            config.request_timeout,
+            local_filesystem=session.local_filesystem,
+            experimental_api=session.experimental_api,
+        )
         client._session, client._starter = session, starter
         client._finalizer = stop_when_collected(client, session)
         return client
@@ -343,26 +432,48 @@ class AsyncRequester(ConnectMethods[AsyncServerRequestHandler | ServerRequestHan
 
     async def _request(self, name: str, params: object, result: object, fields: Fields, whole: object = OMIT) -> object:
         """Send ``name`` with the ``fields`` (or ``whole`` params) valid for ``params``; parse the ``result``."""
+        wire = _wire_params(name, params, fields, whole, self._local_filesystem, self._experimental_api)
+        try:
+            raw = await self._call(name, wire)
+        except JsonRpcError as exc:
+            again = _without_unwritten_turns(params, fields, exc)
+            if again is not None:
+                return await self._request(name, params, result, again)
+            raise method_not_found(exc, name, self.server_version) from None
+        return parse_response(name, result, raw, self.server_version)
+
+    async def _call(self, name: str, wire: object) -> object:
+        """Send checked params; the raw answer (an error answer raises its :class:`JsonRpcError`), never cancelled."""
         import asyncio
 
-        wire = _wire_params(name, params, fields, whole, self._local_filesystem)
         rpc = await self._connect()
         # Sent by the connection's sender thread: the loop never waits for the server to read (the
         # request_timeout below bounds the sending too).
         request = rpc.request_soon(name, wire, self._request_timeout)  # type: ignore[arg-type]
         try:
-            raw = await _answer(request, self._request_timeout)
+            return await _answer(request, self._request_timeout)
         except BaseException as exc:  # cancelled, timed out, or the error answer itself (then a no-op)
             rpc.abandon(name, wire, request)  # type: ignore[arg-type]
             if isinstance(exc, asyncio.TimeoutError):
                 raise CodexTimeoutError(f"no response to {name!r} within {self._request_timeout} s") from None
-            if isinstance(exc, JsonRpcError):
-                again = _without_unwritten_turns(params, fields, exc)
-                if again is not None:
-                    return await self._request(name, params, result, again)
-                raise method_not_found(exc, name, self.server_version) from None
             raise
-        return parse_response(name, result, raw, self.server_version)
+
+    async def request(self, method: str, params: Mapping[str, object] | None = None) -> object:
+        """Send any client request, e.g. one newer than this SDK's schema; return the decoded answer as is.
+
+        The escape hatch, as :meth:`AppServerClient.request <SyncRequester.request>`: params a mapping of
+        JSON values (or None), the answer not validated, errors as the typed methods raise them.
+        """
+        wire = raw_params(method, params, self._experimental_api)
+        try:
+            return await self._call(method, wire)
+        except JsonRpcError as exc:
+            raise method_not_found(exc, method, self.server_version) from None
+
+    async def notify(self, method: str, params: Mapping[str, object] | None = None) -> None:
+        """Send any client notification (no answer); ``params`` as for :meth:`request`."""
+        wire = raw_params(method, params, self._experimental_api)
+        (await self._connect()).notify(method, wire)
 
     async def _pages(self, fetch: Callable[..., Awaitable[Page[T]]], fields: Mapping[str, object]) -> AsyncIterator[T]:
         """Every item of a paged list: ``fetch`` page after page, following ``next_cursor`` until it is empty."""

@@ -6,11 +6,24 @@ table (``generated/server_requests.py``) holds one per server request.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ._lazy import model_named
 
-__all__ = ["ServerRequestSpec"]
+__all__ = ["COMPUTED", "ServerRequestSpec", "computed_value"]
+
+# The value providers of computed default answers (the manifest's ``computed``; the
+# generator's ``protocol.COMPUTED_SAMPLES`` names the same ones).
+COMPUTED: Mapping[str, Callable[[], object]] = {
+    "unix_seconds": lambda: int(time.time()),
+}
+
+
+def computed_value(provider: str) -> object:
+    """The value of a computed field of a default answer, now (e.g. the current time for ``currentTime/read``)."""
+    return COMPUTED[provider]()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ValidationError
 
 from ._answers import PendingRequest, PendingRequests, current_request
-from ._config import AppServerConfig, build_argv, build_env, check_cwd, initialize_params, resolve_codex_binary
+from ._config import (
+    AppServerConfig,
+    build_argv,
+    build_env,
+    check_cwd,
+    initialize_capabilities,
+    initialize_params,
+    resolve_codex_binary,
+)
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, AuthenticationError, TransportClosedError
 from ._routing import Router
 from ._rpc import RawNotification, RpcConnection, ServerRequestContext
@@ -83,6 +91,8 @@ class Session:
         self.reconnect: Reconnect | None = reconnect if endpoint is not None else None
         # Whether the server sees this machine's filesystem, so that directory params can be checked here.
         self.local_filesystem: bool = endpoint is None or endpoint.local
+        # What initialize declares: the clients of this session refuse experimental calls without it.
+        self.experimental_api: bool = initialize_capabilities(config).experimental_api is True
         self.followed: dict[str, None] = {}  # thread ids to resume after a reconnect (ordered set)
         self._closing = False
         self._reconnecting = False

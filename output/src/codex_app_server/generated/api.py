@@ -164,14 +164,20 @@ class Codex(CodexBase):
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         base_instructions: str | None = None,
+        before_turn_id: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
+        defer_goal_continuation: bool | None = None,
         developer_instructions: str | None = None,
         ephemeral: bool | None = None,
         exclude_turns: bool | None = None,
+        experimental_prediction_mode: bool | None = None,
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
+        path: str | None = None,
+        permissions: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
         thread_source: v2_all.ThreadSource | None = None,
@@ -185,14 +191,20 @@ class Codex(CodexBase):
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
+            before_turn_id: (experimental: needs ``experimental_api=True``) Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            defer_goal_continuation: (experimental: needs ``experimental_api=True``) When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
             developer_instructions: Developer instructions added to the thread's context.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
             exclude_turns: When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            experimental_prediction_mode: (experimental: needs ``experimental_api=True``) Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
             last_turn_id: Optional last turn id to fork through, inclusive.
             model: Configuration overrides for the forked thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the forked thread. Cannot be combined with `sandbox`.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             thread_source: Optional client-supplied analytics source classification for this forked thread.
@@ -202,14 +214,20 @@ class Codex(CodexBase):
             approval_policy=given(approval_policy),
             approvals_reviewer=given(approvals_reviewer),
             base_instructions=given(base_instructions),
+            before_turn_id=given(before_turn_id),
             config=given(config),
             cwd=given(cwd),
+            defer_goal_continuation=given(defer_goal_continuation),
             developer_instructions=given(developer_instructions),
             ephemeral=given(ephemeral),
             exclude_turns=given(exclude_turns),
+            experimental_prediction_mode=given(experimental_prediction_mode),
             last_turn_id=given(last_turn_id),
             model=given(model),
             model_provider=given(model_provider),
+            path=given(path),
+            permissions=given(permissions),
+            runtime_workspace_roots=given(runtime_workspace_roots),
             sandbox=given(sandbox),
             service_tier=given(service_tier),
             thread_source=given(thread_source),
@@ -219,6 +237,7 @@ class Codex(CodexBase):
     def thread_list(
         self,
         *,
+        ancestor_thread_id: str | None = None,
         archived: bool | None = None,
         cursor: str | None = None,
         cwd: v2_all.ThreadListCwdFilter | None = None,
@@ -226,6 +245,8 @@ class Codex(CodexBase):
         limit: v2_all.UInt32 | None = None,
         model_providers: list[str] | None = None,
         originators: list[str] | None = None,
+        parent_thread_id: str | None = None,
+        project_id: str | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
@@ -256,6 +277,7 @@ class Codex(CodexBase):
         JSON-RPC method: ``thread/list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cursor: Opaque pagination cursor returned by a previous call.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
@@ -263,6 +285,8 @@ class Codex(CodexBase):
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -271,6 +295,7 @@ class Codex(CodexBase):
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
         return self._client.thread_list(
+            ancestor_thread_id=given(ancestor_thread_id),
             archived=given(archived),
             cursor=given(cursor),
             cwd=given(cwd),
@@ -278,6 +303,8 @@ class Codex(CodexBase):
             limit=given(limit),
             model_providers=given(model_providers),
             originators=given(originators),
+            parent_thread_id=given(parent_thread_id),
+            project_id=given(project_id),
             search_term=given(search_term),
             section_id=given(section_id),
             sort_direction=given(sort_direction),
@@ -298,9 +325,14 @@ class Codex(CodexBase):
         cwd: str | None = None,
         developer_instructions: str | None = None,
         exclude_turns: bool | None = None,
+        history: list[v2_all.ResponseItem] | None = None,
+        initial_turns_page: v2_all.ThreadResumeInitialTurnsPageParams | None = None,
         model: str | None = None,
         model_provider: str | None = None,
+        path: str | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
     ) -> Thread:
@@ -317,9 +349,14 @@ class Codex(CodexBase):
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
             developer_instructions: Developer instructions added to the thread's context.
             exclude_turns: When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            history: (experimental: needs ``experimental_api=True``) [UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
+            initial_turns_page: (experimental: needs ``experimental_api=True``) When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
             model: Configuration overrides for the resumed thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the resumed thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
         """
@@ -332,9 +369,14 @@ class Codex(CodexBase):
             cwd=given(cwd),
             developer_instructions=given(developer_instructions),
             exclude_turns=given(exclude_turns),
+            history=given(history),
+            initial_turns_page=given(initial_turns_page),
             model=given(model),
             model_provider=given(model_provider),
+            path=given(path),
+            permissions=given(permissions),
             personality=given(personality),
+            runtime_workspace_roots=given(runtime_workspace_roots),
             sandbox=given(sandbox),
             service_tier=given(service_tier),
         )
@@ -343,18 +385,30 @@ class Codex(CodexBase):
     def thread_start(
         self,
         *,
+        allow_provider_model_fallback: bool | None = None,
         approval_policy: v2_all.AskForApproval | None = None,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
+        daybreak_enabled: bool | None = None,
         developer_instructions: str | None = None,
+        dynamic_tools: list[v2_all.DynamicToolSpec] | None = None,
+        environments: list[v2_all.TurnEnvironmentParams] | None = None,
         ephemeral: bool | None = None,
+        experimental_raw_events: bool | None = None,
+        history_mode: Union[v2_all.ThreadHistoryMode, Literal["legacy", "paginated"]] | None = None,
+        mock_experimental_field: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
+        multi_agent_mode: v2_all.MultiAgentMode | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        project_id: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
+        selected_capability_roots: list[v2_all.SelectedCapabilityRoot] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None = None,
@@ -365,34 +419,58 @@ class Codex(CodexBase):
         JSON-RPC method: ``thread/start``.
 
         Args:
+            allow_provider_model_fallback: (experimental: needs ``experimental_api=True``) Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            daybreak_enabled: (experimental: needs ``experimental_api=True``) Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
             developer_instructions: Developer instructions added to the thread's context.
+            dynamic_tools: (experimental: needs ``experimental_api=True``) Tools the client implements (``DynamicToolSpec``: name, description, JSON Schema of the input); codex sends their calls as ``item/tool/call`` server requests.
+            environments: (experimental: needs ``experimental_api=True``) Optional sticky environments for this thread.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+            experimental_raw_events: (experimental: needs ``experimental_api=True``) If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
+            history_mode: (experimental: needs ``experimental_api=True``) Persisted thread history contract to use for this new thread.
+            mock_experimental_field: (experimental: needs ``experimental_api=True``) Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
             model: The model to use, e.g. ``"gpt-5.4"``; default: codex's configured model.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for this thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style.
+            project_id: (experimental: needs ``experimental_api=True``) Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
+            selected_capability_roots: (experimental: needs ``experimental_api=True``) Capability roots selected for this thread by the hosting platform.
             service_name: A name for the service that starts the thread, passed to codex as metadata.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             session_start_source: What started the session, as an interactive client reports it (``"startup"`` or ``"clear"``); leave unset otherwise.
             thread_source: Optional client-supplied analytics source classification for this thread.
         """
         response = self._client.thread_start(
+            allow_provider_model_fallback=given(allow_provider_model_fallback),
             approval_policy=given(approval_policy),
             approvals_reviewer=given(approvals_reviewer),
             base_instructions=given(base_instructions),
             config=given(config),
             cwd=given(cwd),
+            daybreak_enabled=given(daybreak_enabled),
             developer_instructions=given(developer_instructions),
+            dynamic_tools=given(dynamic_tools),
+            environments=given(environments),
             ephemeral=given(ephemeral),
+            experimental_raw_events=given(experimental_raw_events),
+            history_mode=given(history_mode),
+            mock_experimental_field=given(mock_experimental_field),
             model=given(model),
             model_provider=given(model_provider),
+            multi_agent_mode=given(multi_agent_mode),
+            permissions=given(permissions),
             personality=given(personality),
+            project_id=given(project_id),
+            runtime_workspace_roots=given(runtime_workspace_roots),
             sandbox=given(sandbox),
+            selected_capability_roots=given(selected_capability_roots),
             service_name=given(service_name),
             service_tier=given(service_tier),
             session_start_source=given(session_start_source),
@@ -414,12 +492,15 @@ class Codex(CodexBase):
     def threads(
         self,
         *,
+        ancestor_thread_id: str | None = None,
         archived: bool | None = None,
         cwd: v2_all.ThreadListCwdFilter | None = None,
         excluded_thread_ids: list[str] | None = None,
         limit: v2_all.UInt32 | None = None,
         model_providers: list[str] | None = None,
         originators: list[str] | None = None,
+        parent_thread_id: str | None = None,
+        project_id: str | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
@@ -450,12 +531,15 @@ class Codex(CodexBase):
         JSON-RPC method: ``thread/list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
             excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -464,12 +548,15 @@ class Codex(CodexBase):
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
         return self._client.iter_thread_list(
+            ancestor_thread_id=given(ancestor_thread_id),
             archived=given(archived),
             cwd=given(cwd),
             excluded_thread_ids=given(excluded_thread_ids),
             limit=given(limit),
             model_providers=given(model_providers),
             originators=given(originators),
+            parent_thread_id=given(parent_thread_id),
+            project_id=given(project_id),
             search_term=given(search_term),
             section_id=given(section_id),
             sort_direction=given(sort_direction),
@@ -606,14 +693,20 @@ class AsyncCodex(AsyncCodexBase):
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         base_instructions: str | None = None,
+        before_turn_id: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
+        defer_goal_continuation: bool | None = None,
         developer_instructions: str | None = None,
         ephemeral: bool | None = None,
         exclude_turns: bool | None = None,
+        experimental_prediction_mode: bool | None = None,
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
+        path: str | None = None,
+        permissions: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
         thread_source: v2_all.ThreadSource | None = None,
@@ -627,14 +720,20 @@ class AsyncCodex(AsyncCodexBase):
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
+            before_turn_id: (experimental: needs ``experimental_api=True``) Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            defer_goal_continuation: (experimental: needs ``experimental_api=True``) When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
             developer_instructions: Developer instructions added to the thread's context.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
             exclude_turns: When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            experimental_prediction_mode: (experimental: needs ``experimental_api=True``) Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
             last_turn_id: Optional last turn id to fork through, inclusive.
             model: Configuration overrides for the forked thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the forked thread. Cannot be combined with `sandbox`.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             thread_source: Optional client-supplied analytics source classification for this forked thread.
@@ -644,14 +743,20 @@ class AsyncCodex(AsyncCodexBase):
             approval_policy=given(approval_policy),
             approvals_reviewer=given(approvals_reviewer),
             base_instructions=given(base_instructions),
+            before_turn_id=given(before_turn_id),
             config=given(config),
             cwd=given(cwd),
+            defer_goal_continuation=given(defer_goal_continuation),
             developer_instructions=given(developer_instructions),
             ephemeral=given(ephemeral),
             exclude_turns=given(exclude_turns),
+            experimental_prediction_mode=given(experimental_prediction_mode),
             last_turn_id=given(last_turn_id),
             model=given(model),
             model_provider=given(model_provider),
+            path=given(path),
+            permissions=given(permissions),
+            runtime_workspace_roots=given(runtime_workspace_roots),
             sandbox=given(sandbox),
             service_tier=given(service_tier),
             thread_source=given(thread_source),
@@ -661,6 +766,7 @@ class AsyncCodex(AsyncCodexBase):
     async def thread_list(
         self,
         *,
+        ancestor_thread_id: str | None = None,
         archived: bool | None = None,
         cursor: str | None = None,
         cwd: v2_all.ThreadListCwdFilter | None = None,
@@ -668,6 +774,8 @@ class AsyncCodex(AsyncCodexBase):
         limit: v2_all.UInt32 | None = None,
         model_providers: list[str] | None = None,
         originators: list[str] | None = None,
+        parent_thread_id: str | None = None,
+        project_id: str | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
@@ -698,6 +806,7 @@ class AsyncCodex(AsyncCodexBase):
         JSON-RPC method: ``thread/list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cursor: Opaque pagination cursor returned by a previous call.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
@@ -705,6 +814,8 @@ class AsyncCodex(AsyncCodexBase):
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -713,6 +824,7 @@ class AsyncCodex(AsyncCodexBase):
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
         return await self._client.thread_list(
+            ancestor_thread_id=given(ancestor_thread_id),
             archived=given(archived),
             cursor=given(cursor),
             cwd=given(cwd),
@@ -720,6 +832,8 @@ class AsyncCodex(AsyncCodexBase):
             limit=given(limit),
             model_providers=given(model_providers),
             originators=given(originators),
+            parent_thread_id=given(parent_thread_id),
+            project_id=given(project_id),
             search_term=given(search_term),
             section_id=given(section_id),
             sort_direction=given(sort_direction),
@@ -740,9 +854,14 @@ class AsyncCodex(AsyncCodexBase):
         cwd: str | None = None,
         developer_instructions: str | None = None,
         exclude_turns: bool | None = None,
+        history: list[v2_all.ResponseItem] | None = None,
+        initial_turns_page: v2_all.ThreadResumeInitialTurnsPageParams | None = None,
         model: str | None = None,
         model_provider: str | None = None,
+        path: str | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
         service_tier: str | None = None,
     ) -> AsyncThread:
@@ -759,9 +878,14 @@ class AsyncCodex(AsyncCodexBase):
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
             developer_instructions: Developer instructions added to the thread's context.
             exclude_turns: When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            history: (experimental: needs ``experimental_api=True``) [UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
+            initial_turns_page: (experimental: needs ``experimental_api=True``) When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
             model: Configuration overrides for the resumed thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the resumed thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
         """
@@ -774,9 +898,14 @@ class AsyncCodex(AsyncCodexBase):
             cwd=given(cwd),
             developer_instructions=given(developer_instructions),
             exclude_turns=given(exclude_turns),
+            history=given(history),
+            initial_turns_page=given(initial_turns_page),
             model=given(model),
             model_provider=given(model_provider),
+            path=given(path),
+            permissions=given(permissions),
             personality=given(personality),
+            runtime_workspace_roots=given(runtime_workspace_roots),
             sandbox=given(sandbox),
             service_tier=given(service_tier),
         )
@@ -785,18 +914,30 @@ class AsyncCodex(AsyncCodexBase):
     async def thread_start(
         self,
         *,
+        allow_provider_model_fallback: bool | None = None,
         approval_policy: v2_all.AskForApproval | None = None,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         base_instructions: str | None = None,
         config: dict[str, v2_all.JsonValue] | None = None,
         cwd: str | None = None,
+        daybreak_enabled: bool | None = None,
         developer_instructions: str | None = None,
+        dynamic_tools: list[v2_all.DynamicToolSpec] | None = None,
+        environments: list[v2_all.TurnEnvironmentParams] | None = None,
         ephemeral: bool | None = None,
+        experimental_raw_events: bool | None = None,
+        history_mode: Union[v2_all.ThreadHistoryMode, Literal["legacy", "paginated"]] | None = None,
+        mock_experimental_field: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
+        multi_agent_mode: v2_all.MultiAgentMode | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        project_id: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
+        selected_capability_roots: list[v2_all.SelectedCapabilityRoot] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None = None,
@@ -807,34 +948,58 @@ class AsyncCodex(AsyncCodexBase):
         JSON-RPC method: ``thread/start``.
 
         Args:
+            allow_provider_model_fallback: (experimental: needs ``experimental_api=True``) Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            daybreak_enabled: (experimental: needs ``experimental_api=True``) Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
             developer_instructions: Developer instructions added to the thread's context.
+            dynamic_tools: (experimental: needs ``experimental_api=True``) Tools the client implements (``DynamicToolSpec``: name, description, JSON Schema of the input); codex sends their calls as ``item/tool/call`` server requests.
+            environments: (experimental: needs ``experimental_api=True``) Optional sticky environments for this thread.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+            experimental_raw_events: (experimental: needs ``experimental_api=True``) If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
+            history_mode: (experimental: needs ``experimental_api=True``) Persisted thread history contract to use for this new thread.
+            mock_experimental_field: (experimental: needs ``experimental_api=True``) Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
             model: The model to use, e.g. ``"gpt-5.4"``; default: codex's configured model.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for this thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style.
+            project_id: (experimental: needs ``experimental_api=True``) Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
+            selected_capability_roots: (experimental: needs ``experimental_api=True``) Capability roots selected for this thread by the hosting platform.
             service_name: A name for the service that starts the thread, passed to codex as metadata.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             session_start_source: What started the session, as an interactive client reports it (``"startup"`` or ``"clear"``); leave unset otherwise.
             thread_source: Optional client-supplied analytics source classification for this thread.
         """
         response = await self._client.thread_start(
+            allow_provider_model_fallback=given(allow_provider_model_fallback),
             approval_policy=given(approval_policy),
             approvals_reviewer=given(approvals_reviewer),
             base_instructions=given(base_instructions),
             config=given(config),
             cwd=given(cwd),
+            daybreak_enabled=given(daybreak_enabled),
             developer_instructions=given(developer_instructions),
+            dynamic_tools=given(dynamic_tools),
+            environments=given(environments),
             ephemeral=given(ephemeral),
+            experimental_raw_events=given(experimental_raw_events),
+            history_mode=given(history_mode),
+            mock_experimental_field=given(mock_experimental_field),
             model=given(model),
             model_provider=given(model_provider),
+            multi_agent_mode=given(multi_agent_mode),
+            permissions=given(permissions),
             personality=given(personality),
+            project_id=given(project_id),
+            runtime_workspace_roots=given(runtime_workspace_roots),
             sandbox=given(sandbox),
+            selected_capability_roots=given(selected_capability_roots),
             service_name=given(service_name),
             service_tier=given(service_tier),
             session_start_source=given(session_start_source),
@@ -856,12 +1021,15 @@ class AsyncCodex(AsyncCodexBase):
     def threads(
         self,
         *,
+        ancestor_thread_id: str | None = None,
         archived: bool | None = None,
         cwd: v2_all.ThreadListCwdFilter | None = None,
         excluded_thread_ids: list[str] | None = None,
         limit: v2_all.UInt32 | None = None,
         model_providers: list[str] | None = None,
         originators: list[str] | None = None,
+        parent_thread_id: str | None = None,
+        project_id: str | None = None,
         search_term: str | None = None,
         section_id: str | None = None,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None = None,
@@ -892,12 +1060,15 @@ class AsyncCodex(AsyncCodexBase):
         JSON-RPC method: ``thread/list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
             excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -906,12 +1077,15 @@ class AsyncCodex(AsyncCodexBase):
             use_state_db_only: If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
         """
         return self._client.iter_thread_list(
+            ancestor_thread_id=given(ancestor_thread_id),
             archived=given(archived),
             cwd=given(cwd),
             excluded_thread_ids=given(excluded_thread_ids),
             limit=given(limit),
             model_providers=given(model_providers),
             originators=given(originators),
+            parent_thread_id=given(parent_thread_id),
+            project_id=given(project_id),
             search_term=given(search_term),
             section_id=given(section_id),
             sort_direction=given(sort_direction),
@@ -1008,18 +1182,27 @@ class Thread(ThreadBase):
         self,
         input: str | Input,
         *,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None = None,
         approval_policy: v2_all.AskForApproval | None = None,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         client_user_message_id: str | None = None,
+        collaboration_mode: v2_all.CollaborationMode | None = None,
         cwd: str | None = None,
+        cyber_access_program: Union[v2_all.CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+        | None = None,
         disabled_plugin_ids: list[str] | None = None,
         effort: v2_all.ReasoningEffort | None = None,
+        environments: list[v2_all.TurnEnvironmentParams] | None = None,
         model: str | None = None,
+        multi_agent_mode: v2_all.MultiAgentMode | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        responsesapi_client_metadata: dict[str, str] | None = None,
         root_turn_id: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
@@ -1034,17 +1217,25 @@ class Thread(ThreadBase):
 
         Args:
             input: The prompt: a ``str``, an input item (``TextInput``, ``LocalImageInput`` ...) or a list of them.
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             approval_policy: Override the approval policy for this turn and subsequent turns.
             approvals_reviewer: Override where approval requests are routed for review on this turn and subsequent turns.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            collaboration_mode: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
             cwd: Override the working directory for this turn and subsequent turns.
+            cyber_access_program: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
+            environments: (experimental: needs ``experimental_api=True``) Optional environments for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
             output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
+            permissions: (experimental: needs ``experimental_api=True``) Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
             sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
             service_tier: Override the service tier for this turn and subsequent turns.
             service_tier_for_turn: Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
@@ -1058,17 +1249,25 @@ class Thread(ThreadBase):
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
+                additional_context=given(additional_context),
                 approval_policy=given(approval_policy),
                 approvals_reviewer=given(approvals_reviewer),
                 client_user_message_id=given(client_user_message_id),
+                collaboration_mode=given(collaboration_mode),
                 cwd=given(cwd),
+                cyber_access_program=given(cyber_access_program),
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
+                environments=given(environments),
                 model=given(model),
+                multi_agent_mode=given(multi_agent_mode),
                 output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
+                permissions=given(permissions),
                 personality=given(personality),
+                responsesapi_client_metadata=given(responsesapi_client_metadata),
                 root_turn_id=given(root_turn_id),
+                runtime_workspace_roots=given(runtime_workspace_roots),
                 sandbox_policy=given(sandbox_policy),
                 service_tier=given(service_tier),
                 service_tier_for_turn=given(service_tier_for_turn),
@@ -1122,18 +1321,27 @@ class Thread(ThreadBase):
         self,
         input: str | Input,
         *,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None = None,
         approval_policy: v2_all.AskForApproval | None = None,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         client_user_message_id: str | None = None,
+        collaboration_mode: v2_all.CollaborationMode | None = None,
         cwd: str | None = None,
+        cyber_access_program: Union[v2_all.CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+        | None = None,
         disabled_plugin_ids: list[str] | None = None,
         effort: v2_all.ReasoningEffort | None = None,
+        environments: list[v2_all.TurnEnvironmentParams] | None = None,
         model: str | None = None,
+        multi_agent_mode: v2_all.MultiAgentMode | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        responsesapi_client_metadata: dict[str, str] | None = None,
         root_turn_id: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
@@ -1148,17 +1356,25 @@ class Thread(ThreadBase):
 
         Args:
             input: The prompt: a ``str``, an input item (``TextInput``, ``LocalImageInput`` ...) or a list of them.
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             approval_policy: Override the approval policy for this turn and subsequent turns.
             approvals_reviewer: Override where approval requests are routed for review on this turn and subsequent turns.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            collaboration_mode: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
             cwd: Override the working directory for this turn and subsequent turns.
+            cyber_access_program: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
+            environments: (experimental: needs ``experimental_api=True``) Optional environments for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
             output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
+            permissions: (experimental: needs ``experimental_api=True``) Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
             sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
             service_tier: Override the service tier for this turn and subsequent turns.
             service_tier_for_turn: Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
@@ -1172,17 +1388,25 @@ class Thread(ThreadBase):
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
+                additional_context=given(additional_context),
                 approval_policy=given(approval_policy),
                 approvals_reviewer=given(approvals_reviewer),
                 client_user_message_id=given(client_user_message_id),
+                collaboration_mode=given(collaboration_mode),
                 cwd=given(cwd),
+                cyber_access_program=given(cyber_access_program),
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
+                environments=given(environments),
                 model=given(model),
+                multi_agent_mode=given(multi_agent_mode),
                 output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
+                permissions=given(permissions),
                 personality=given(personality),
+                responsesapi_client_metadata=given(responsesapi_client_metadata),
                 root_turn_id=given(root_turn_id),
+                runtime_workspace_roots=given(runtime_workspace_roots),
                 sandbox_policy=given(sandbox_policy),
                 service_tier=given(service_tier),
                 service_tier_for_turn=given(service_tier_for_turn),
@@ -1279,18 +1503,27 @@ class AsyncThread(AsyncThreadBase):
         self,
         input: str | Input,
         *,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None = None,
         approval_policy: v2_all.AskForApproval | None = None,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         client_user_message_id: str | None = None,
+        collaboration_mode: v2_all.CollaborationMode | None = None,
         cwd: str | None = None,
+        cyber_access_program: Union[v2_all.CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+        | None = None,
         disabled_plugin_ids: list[str] | None = None,
         effort: v2_all.ReasoningEffort | None = None,
+        environments: list[v2_all.TurnEnvironmentParams] | None = None,
         model: str | None = None,
+        multi_agent_mode: v2_all.MultiAgentMode | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        responsesapi_client_metadata: dict[str, str] | None = None,
         root_turn_id: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
@@ -1305,17 +1538,25 @@ class AsyncThread(AsyncThreadBase):
 
         Args:
             input: The prompt: a ``str``, an input item (``TextInput``, ``LocalImageInput`` ...) or a list of them.
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             approval_policy: Override the approval policy for this turn and subsequent turns.
             approvals_reviewer: Override where approval requests are routed for review on this turn and subsequent turns.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            collaboration_mode: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
             cwd: Override the working directory for this turn and subsequent turns.
+            cyber_access_program: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
+            environments: (experimental: needs ``experimental_api=True``) Optional environments for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
             output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
+            permissions: (experimental: needs ``experimental_api=True``) Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
             sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
             service_tier: Override the service tier for this turn and subsequent turns.
             service_tier_for_turn: Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
@@ -1329,17 +1570,25 @@ class AsyncThread(AsyncThreadBase):
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
+                additional_context=given(additional_context),
                 approval_policy=given(approval_policy),
                 approvals_reviewer=given(approvals_reviewer),
                 client_user_message_id=given(client_user_message_id),
+                collaboration_mode=given(collaboration_mode),
                 cwd=given(cwd),
+                cyber_access_program=given(cyber_access_program),
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
+                environments=given(environments),
                 model=given(model),
+                multi_agent_mode=given(multi_agent_mode),
                 output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
+                permissions=given(permissions),
                 personality=given(personality),
+                responsesapi_client_metadata=given(responsesapi_client_metadata),
                 root_turn_id=given(root_turn_id),
+                runtime_workspace_roots=given(runtime_workspace_roots),
                 sandbox_policy=given(sandbox_policy),
                 service_tier=given(service_tier),
                 service_tier_for_turn=given(service_tier_for_turn),
@@ -1393,18 +1642,27 @@ class AsyncThread(AsyncThreadBase):
         self,
         input: str | Input,
         *,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None = None,
         approval_policy: v2_all.AskForApproval | None = None,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None = None,
         client_user_message_id: str | None = None,
+        collaboration_mode: v2_all.CollaborationMode | None = None,
         cwd: str | None = None,
+        cyber_access_program: Union[v2_all.CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+        | None = None,
         disabled_plugin_ids: list[str] | None = None,
         effort: v2_all.ReasoningEffort | None = None,
+        environments: list[v2_all.TurnEnvironmentParams] | None = None,
         model: str | None = None,
+        multi_agent_mode: v2_all.MultiAgentMode | None = None,
         output_schema: v2_all.JsonValue | None = None,
         parent_turn_id: str | None = None,
+        permissions: str | None = None,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+        responsesapi_client_metadata: dict[str, str] | None = None,
         root_turn_id: str | None = None,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None = None,
         sandbox_policy: v2_all.SandboxPolicy | None = None,
         service_tier: str | None = None,
         service_tier_for_turn: str | None = None,
@@ -1419,17 +1677,25 @@ class AsyncThread(AsyncThreadBase):
 
         Args:
             input: The prompt: a ``str``, an input item (``TextInput``, ``LocalImageInput`` ...) or a list of them.
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             approval_policy: Override the approval policy for this turn and subsequent turns.
             approvals_reviewer: Override where approval requests are routed for review on this turn and subsequent turns.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            collaboration_mode: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
             cwd: Override the working directory for this turn and subsequent turns.
+            cyber_access_program: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
+            environments: (experimental: needs ``experimental_api=True``) Optional environments for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
             output_schema: A raw JSON Schema the final answer must follow (codex sends it as a strict response format); checked to be a schema object before sending. See ``output_type``.
             parent_turn_id: ID of the turn that caused this new turn to start.
+            permissions: (experimental: needs ``experimental_api=True``) Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
             sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
             service_tier: Override the service tier for this turn and subsequent turns.
             service_tier_for_turn: Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
@@ -1443,17 +1709,25 @@ class AsyncThread(AsyncThreadBase):
             lambda: self._client.turn_start(
                 thread_id=self.id,
                 input=to_user_inputs(input),
+                additional_context=given(additional_context),
                 approval_policy=given(approval_policy),
                 approvals_reviewer=given(approvals_reviewer),
                 client_user_message_id=given(client_user_message_id),
+                collaboration_mode=given(collaboration_mode),
                 cwd=given(cwd),
+                cyber_access_program=given(cyber_access_program),
                 disabled_plugin_ids=given(disabled_plugin_ids),
                 effort=given(effort),
+                environments=given(environments),
                 model=given(model),
+                multi_agent_mode=given(multi_agent_mode),
                 output_schema=given(output_schema_for(output_type, output_schema)),
                 parent_turn_id=given(parent_turn_id),
+                permissions=given(permissions),
                 personality=given(personality),
+                responsesapi_client_metadata=given(responsesapi_client_metadata),
                 root_turn_id=given(root_turn_id),
+                runtime_workspace_roots=given(runtime_workspace_roots),
                 sandbox_policy=given(sandbox_policy),
                 service_tier=given(service_tier),
                 service_tier_for_turn=given(service_tier_for_turn),
@@ -1481,21 +1755,32 @@ class TurnHandle(TurnHandleBase[ParsedT]):
         self._until_started()
         return self._client.turn_interrupt(thread_id=self.thread_id, turn_id=self.id)
 
-    def steer(self, input: str | Input, *, client_user_message_id: str | None = None) -> v2_all.TurnSteerResponse:
+    def steer(
+        self,
+        input: str | Input,
+        *,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None = None,
+        client_user_message_id: str | None = None,
+        responsesapi_client_metadata: dict[str, str] | None = None,
+    ) -> v2_all.TurnSteerResponse:
         """Add input to this running turn.
 
         JSON-RPC method: ``turn/steer``.
 
         Args:
             input: What to add: a ``str``, an input item or a list of them.
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
         """
         self._until_started()
         return self._client.turn_steer(
             expected_turn_id=self.id,
             thread_id=self.thread_id,
             input=to_user_inputs(input),
+            additional_context=given(additional_context),
             client_user_message_id=given(client_user_message_id),
+            responsesapi_client_metadata=given(responsesapi_client_metadata),
         )
 
 
@@ -1513,21 +1798,32 @@ class AsyncTurnHandle(AsyncTurnHandleBase[ParsedT]):
         await self._until_started()
         return await self._client.turn_interrupt(thread_id=self.thread_id, turn_id=self.id)
 
-    async def steer(self, input: str | Input, *, client_user_message_id: str | None = None) -> v2_all.TurnSteerResponse:
+    async def steer(
+        self,
+        input: str | Input,
+        *,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None = None,
+        client_user_message_id: str | None = None,
+        responsesapi_client_metadata: dict[str, str] | None = None,
+    ) -> v2_all.TurnSteerResponse:
         """Add input to this running turn.
 
         JSON-RPC method: ``turn/steer``.
 
         Args:
             input: What to add: a ``str``, an input item or a list of them.
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
         """
         await self._until_started()
         return await self._client.turn_steer(
             expected_turn_id=self.id,
             thread_id=self.thread_id,
             input=to_user_inputs(input),
+            additional_context=given(additional_context),
             client_user_message_id=given(client_user_message_id),
+            responsesapi_client_metadata=given(responsesapi_client_metadata),
         )
 
 

@@ -23,6 +23,50 @@ from . import v2_all
 class AppServerClient(SyncRequester):
     """Every client request of the protocol as a typed method."""
 
+    def account_bedrock_check_gov_cloud_requirements(self) -> v2_all.BedrockCheckGovCloudRequirementsResponse:
+        """Call ``account/bedrock/checkGovCloudRequirements``.
+
+        JSON-RPC method: ``account/bedrock/checkGovCloudRequirements``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.BedrockCheckGovCloudRequirementsResponse",
+            self._request(
+                "account/bedrock/checkGovCloudRequirements",
+                v2_all.BedrockCheckGovCloudRequirementsParams,
+                v2_all.BedrockCheckGovCloudRequirementsResponse,
+                {},
+            ),
+        )
+
+    def account_bedrock_discover(self) -> v2_all.BedrockDiscoverResponse:
+        """Call ``account/bedrock/discover``.
+
+        JSON-RPC method: ``account/bedrock/discover``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.BedrockDiscoverResponse",
+            self._request("account/bedrock/discover", v2_all.BedrockDiscoverParams, v2_all.BedrockDiscoverResponse, {}),
+        )
+
+    def account_bedrock_setup(self, params: v2_all.BedrockSetupParams) -> v2_all.BedrockSetupResponse:
+        """Call ``account/bedrock/setup``.
+
+        JSON-RPC method: ``account/bedrock/setup``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            params: A ``BedrockSetupParams``, one of: ``v2_all.Profilev2BedrockSetupParams``, ``v2_all.Environmentv2BedrockSetupParams``.
+        """
+        return cast(
+            "v2_all.BedrockSetupResponse",
+            self._request("account/bedrock/setup", v2_all.BedrockSetupParams, v2_all.BedrockSetupResponse, {}, params),
+        )
+
     def account_gateway_oauth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
         """Call ``account/gatewayOAuth/cancel``.
 
@@ -275,6 +319,20 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def collaboration_mode_list(self) -> v2_all.CollaborationModeListResponse:
+        """Lists collaboration mode presets.
+
+        JSON-RPC method: ``collaborationMode/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.CollaborationModeListResponse",
+            self._request(
+                "collaborationMode/list", v2_all.CollaborationModeListParams, v2_all.CollaborationModeListResponse, {}
+            ),
+        )
+
     def command_exec(
         self,
         *,
@@ -284,6 +342,7 @@ class AppServerClient(SyncRequester):
         disable_timeout: bool | None | Omit = OMIT,
         env: dict[str, str | None] | None | Omit = OMIT,
         output_bytes_cap: v2_all.UInt64 | None | Omit = OMIT,
+        permission_profile: str | None | Omit = OMIT,
         process_id: str | None | Omit = OMIT,
         sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         size: v2_all.CommandExecTerminalSize | None | Omit = OMIT,
@@ -303,6 +362,7 @@ class AppServerClient(SyncRequester):
             disable_timeout: Disable the timeout entirely for this request.
             env: Optional environment overrides merged into the server-computed environment.
             output_bytes_cap: Optional per-stream stdout/stderr capture cap in bytes.
+            permission_profile: (experimental: needs ``experimental_api=True``) Optional active permissions profile id for this command.
             process_id: Optional client-supplied, connection-scoped process id.
             sandbox_policy: Optional sandbox policy for this command.
             size: Optional initial PTY size in character cells. Only valid when `tty` is true.
@@ -324,6 +384,7 @@ class AppServerClient(SyncRequester):
                     "disable_timeout": disable_timeout,
                     "env": env,
                     "output_bytes_cap": output_bytes_cap,
+                    "permission_profile": permission_profile,
                     "process_id": process_id,
                     "sandbox_policy": sandbox_policy,
                     "size": size,
@@ -504,6 +565,87 @@ class AppServerClient(SyncRequester):
         return cast(
             "v2_all.ConfigRequirementsReadResponse",
             self._request("configRequirements/read", None, v2_all.ConfigRequirementsReadResponse, {}),
+        )
+
+    def environment_add(
+        self,
+        *,
+        environment_id: str,
+        exec_server_url: str,
+        auth_bearer_token: str | None | Omit = OMIT,
+        connect_timeout_ms: v2_all.UInt64 | None | Omit = OMIT,
+        skills: v2_all.EnvironmentSkillsParams | None | Omit = OMIT,
+        websocket_request_id: str | None | Omit = OMIT,
+    ) -> v2_all.EnvironmentAddResponse:
+        """Adds or replaces a remote environment by id for later selection.
+
+        JSON-RPC method: ``environment/add``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+            exec_server_url: Sent as ``execServerUrl``.
+            auth_bearer_token: Optional raw bearer token for executor authentication, including reconnects. Requires a secure transport or a loopback destination.
+            connect_timeout_ms: Optional WebSocket connection timeout. The server default applies when omitted.
+            skills: Required skills supplied by this environment, checked before model inference.
+            websocket_request_id: Optional X-Request-ID for the direct WebSocket upgrade, including reconnects. Requires a secure transport or a loopback destination.
+        """
+        return cast(
+            "v2_all.EnvironmentAddResponse",
+            self._request(
+                "environment/add",
+                v2_all.EnvironmentAddParams,
+                v2_all.EnvironmentAddResponse,
+                {
+                    "environment_id": environment_id,
+                    "exec_server_url": exec_server_url,
+                    "auth_bearer_token": auth_bearer_token,
+                    "connect_timeout_ms": connect_timeout_ms,
+                    "skills": skills,
+                    "websocket_request_id": websocket_request_id,
+                },
+            ),
+        )
+
+    def environment_info(self, *, environment_id: str) -> v2_all.EnvironmentInfoResponse:
+        """Reads information from a configured execution environment.
+
+        JSON-RPC method: ``environment/info``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+        """
+        return cast(
+            "v2_all.EnvironmentInfoResponse",
+            self._request(
+                "environment/info",
+                v2_all.EnvironmentInfoParams,
+                v2_all.EnvironmentInfoResponse,
+                {"environment_id": environment_id},
+            ),
+        )
+
+    def environment_status(self, *, environment_id: str) -> v2_all.EnvironmentStatusResponse:
+        """Reads the current status of a configured execution environment.
+
+        JSON-RPC method: ``environment/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Environment id to inspect.
+        """
+        return cast(
+            "v2_all.EnvironmentStatusResponse",
+            self._request(
+                "environment/status",
+                v2_all.EnvironmentStatusParams,
+                v2_all.EnvironmentStatusResponse,
+                {"environment_id": environment_id},
+            ),
         )
 
     def experimental_feature_enablement_set(
@@ -882,6 +1024,72 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def fuzzy_file_search_session_start(
+        self, *, roots: list[str], session_id: str
+    ) -> v2_all.FuzzyFileSearchSessionStartResponse:
+        """Call ``fuzzyFileSearch/sessionStart``.
+
+        JSON-RPC method: ``fuzzyFileSearch/sessionStart``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            roots: Sent as ``roots``.
+            session_id: Sent as ``sessionId``.
+        """
+        return cast(
+            "v2_all.FuzzyFileSearchSessionStartResponse",
+            self._request(
+                "fuzzyFileSearch/sessionStart",
+                v2_all.FuzzyFileSearchSessionStartParams,
+                v2_all.FuzzyFileSearchSessionStartResponse,
+                {"roots": roots, "session_id": session_id},
+            ),
+        )
+
+    def fuzzy_file_search_session_stop(self, *, session_id: str) -> v2_all.FuzzyFileSearchSessionStopResponse:
+        """Call ``fuzzyFileSearch/sessionStop``.
+
+        JSON-RPC method: ``fuzzyFileSearch/sessionStop``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            session_id: Sent as ``sessionId``.
+        """
+        return cast(
+            "v2_all.FuzzyFileSearchSessionStopResponse",
+            self._request(
+                "fuzzyFileSearch/sessionStop",
+                v2_all.FuzzyFileSearchSessionStopParams,
+                v2_all.FuzzyFileSearchSessionStopResponse,
+                {"session_id": session_id},
+            ),
+        )
+
+    def fuzzy_file_search_session_update(
+        self, *, query: str, session_id: str
+    ) -> v2_all.FuzzyFileSearchSessionUpdateResponse:
+        """Call ``fuzzyFileSearch/sessionUpdate``.
+
+        JSON-RPC method: ``fuzzyFileSearch/sessionUpdate``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            query: Sent as ``query``.
+            session_id: Sent as ``sessionId``.
+        """
+        return cast(
+            "v2_all.FuzzyFileSearchSessionUpdateResponse",
+            self._request(
+                "fuzzyFileSearch/sessionUpdate",
+                v2_all.FuzzyFileSearchSessionUpdateParams,
+                v2_all.FuzzyFileSearchSessionUpdateResponse,
+                {"query": query, "session_id": session_id},
+            ),
+        )
+
     def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> v2_all.HooksListResponse:
         """Call ``hooks/list``.
 
@@ -971,6 +1179,67 @@ class AppServerClient(SyncRequester):
                 v2_all.MarketplaceUpgradeParams,
                 v2_all.MarketplaceUpgradeResponse,
                 {"marketplace_name": marketplace_name},
+            ),
+        )
+
+    def mcp_server_event_stream_start(
+        self,
+        *,
+        arguments: v2_all.JsonValue,
+        name: str,
+        server: str,
+        subscription_id: str,
+        thread_id: str,
+        meta: v2_all.JsonValue | None | Omit = OMIT,
+    ) -> v2_all.McpServerEventStreamStartResponse:
+        """Call ``mcpServer/event/stream/start``.
+
+        JSON-RPC method: ``mcpServer/event/stream/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            arguments: Sent as ``arguments``.
+            name: Sent as ``name``.
+            server: Sent as ``server``.
+            subscription_id: Sent as ``subscriptionId``.
+            thread_id: The thread's id (``Thread.id``).
+            meta: Sent as ``_meta``.
+        """
+        return cast(
+            "v2_all.McpServerEventStreamStartResponse",
+            self._request(
+                "mcpServer/event/stream/start",
+                v2_all.McpServerEventStreamStartParams,
+                v2_all.McpServerEventStreamStartResponse,
+                {
+                    "arguments": arguments,
+                    "name": name,
+                    "server": server,
+                    "subscription_id": subscription_id,
+                    "thread_id": thread_id,
+                    "meta": meta,
+                },
+            ),
+        )
+
+    def mcp_server_event_stream_stop(self, *, subscription_id: str) -> v2_all.McpServerEventStreamStopResponse:
+        """Call ``mcpServer/event/stream/stop``.
+
+        JSON-RPC method: ``mcpServer/event/stream/stop``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            subscription_id: Sent as ``subscriptionId``.
+        """
+        return cast(
+            "v2_all.McpServerEventStreamStopResponse",
+            self._request(
+                "mcpServer/event/stream/stop",
+                v2_all.McpServerEventStreamStopParams,
+                v2_all.McpServerEventStreamStopResponse,
+                {"subscription_id": subscription_id},
             ),
         )
 
@@ -1114,6 +1383,57 @@ class AppServerClient(SyncRequester):
                     "server_name": server_name,
                     "thread_id": thread_id,
                 },
+            ),
+        )
+
+    def memory_reset(self) -> v2_all.MemoryResetResponse:
+        """Call ``memory/reset``.
+
+        JSON-RPC method: ``memory/reset``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast("v2_all.MemoryResetResponse", self._request("memory/reset", None, v2_all.MemoryResetResponse, {}))
+
+    def memory_status(
+        self, *, min_consolidated_threads: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.MemoryStatusResponse:
+        """Call ``memory/status``.
+
+        JSON-RPC method: ``memory/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            min_consolidated_threads: Required distinct consolidated threads. Defaults to 20; supported range is 1..=4096.
+        """
+        return cast(
+            "v2_all.MemoryStatusResponse",
+            self._request(
+                "memory/status",
+                v2_all.MemoryStatusParams,
+                v2_all.MemoryStatusResponse,
+                {"min_consolidated_threads": min_consolidated_threads},
+            ),
+        )
+
+    def mock_experimental_method(self, *, value: str | None | Omit = OMIT) -> v2_all.MockExperimentalMethodResponse:
+        """Test-only method used to validate experimental gating.
+
+        JSON-RPC method: ``mock/experimentalMethod``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            value: Test-only payload field.
+        """
+        return cast(
+            "v2_all.MockExperimentalMethodResponse",
+            self._request(
+                "mock/experimentalMethod",
+                v2_all.MockExperimentalMethodParams,
+                v2_all.MockExperimentalMethodResponse,
+                {"value": value},
             ),
         )
 
@@ -1319,6 +1639,38 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def plugin_search(
+        self,
+        *,
+        search_term: str,
+        cursor: str | None | Omit = OMIT,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        scope: Union[v2_all.PluginSearchScope, Literal["global", "workspace", "personal"]] | None | Omit = OMIT,
+    ) -> v2_all.PluginSearchResponse:
+        """Call ``plugin/search``.
+
+        JSON-RPC method: ``plugin/search``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            search_term: Sent as ``searchTerm``.
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            cwds: Sent as ``cwds``.
+            limit: The page size; not given: the server's default.
+            scope: Sent as ``scope``.
+        """
+        return cast(
+            "v2_all.PluginSearchResponse",
+            self._request(
+                "plugin/search",
+                v2_all.PluginSearchParams,
+                v2_all.PluginSearchResponse,
+                {"search_term": search_term, "cursor": cursor, "cwds": cwds, "limit": limit, "scope": scope},
+            ),
+        )
+
     def plugin_share_checkout(self, *, remote_plugin_id: str) -> v2_all.PluginShareCheckoutResponse:
         """Call ``plugin/share/checkout``.
 
@@ -1474,6 +1826,458 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def process_kill(self, *, process_handle: str) -> v2_all.ProcessKillResponse:
+        """Terminate a running `process/spawn` session by client-supplied `processHandle`.
+
+        JSON-RPC method: ``process/kill``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_handle: Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+        """
+        return cast(
+            "v2_all.ProcessKillResponse",
+            self._request(
+                "process/kill", v2_all.ProcessKillParams, v2_all.ProcessKillResponse, {"process_handle": process_handle}
+            ),
+        )
+
+    def process_resize_pty(
+        self, *, process_handle: str, size: v2_all.ProcessTerminalSize
+    ) -> v2_all.ProcessResizePtyResponse:
+        """Resize a running PTY-backed `process/spawn` session by client-supplied `processHandle`.
+
+        JSON-RPC method: ``process/resizePty``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_handle: Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+            size: New PTY size in character cells.
+        """
+        return cast(
+            "v2_all.ProcessResizePtyResponse",
+            self._request(
+                "process/resizePty",
+                v2_all.ProcessResizePtyParams,
+                v2_all.ProcessResizePtyResponse,
+                {"process_handle": process_handle, "size": size},
+            ),
+        )
+
+    def process_spawn(
+        self,
+        *,
+        command: list[str],
+        cwd: v2_all.AbsolutePathBuf,
+        process_handle: str,
+        env: dict[str, str | None] | None | Omit = OMIT,
+        output_bytes_cap: v2_all.UInt64 | None | Omit = OMIT,
+        size: v2_all.ProcessTerminalSize | None | Omit = OMIT,
+        stream_stdin: bool | None | Omit = OMIT,
+        stream_stdout_stderr: bool | None | Omit = OMIT,
+        timeout_ms: v2_all.Int64 | None | Omit = OMIT,
+        tty: bool | None | Omit = OMIT,
+    ) -> v2_all.ProcessSpawnResponse:
+        """Spawn a standalone process (argv vector) without a Codex sandbox.
+
+        JSON-RPC method: ``process/spawn``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            command: Command argv vector. Empty arrays are rejected.
+            cwd: Absolute working directory for the process.
+            process_handle: Client-supplied, connection-scoped process handle.
+            env: Optional environment overrides merged into the app-server process environment.
+            output_bytes_cap: Optional per-stream stdout/stderr capture cap in bytes.
+            size: Optional initial PTY size in character cells. Only valid when `tty` is true.
+            stream_stdin: Allow follow-up `process/writeStdin` requests to write stdin bytes.
+            stream_stdout_stderr: Stream stdout/stderr via `process/outputDelta` notifications.
+            timeout_ms: Optional timeout in milliseconds.
+            tty: Enable PTY mode.
+        """
+        return cast(
+            "v2_all.ProcessSpawnResponse",
+            self._request(
+                "process/spawn",
+                v2_all.ProcessSpawnParams,
+                v2_all.ProcessSpawnResponse,
+                {
+                    "command": command,
+                    "cwd": cwd,
+                    "process_handle": process_handle,
+                    "env": env,
+                    "output_bytes_cap": output_bytes_cap,
+                    "size": size,
+                    "stream_stdin": stream_stdin,
+                    "stream_stdout_stderr": stream_stdout_stderr,
+                    "timeout_ms": timeout_ms,
+                    "tty": tty,
+                },
+            ),
+        )
+
+    def process_write_stdin(
+        self, *, process_handle: str, close_stdin: bool | None | Omit = OMIT, delta_base64: str | None | Omit = OMIT
+    ) -> v2_all.ProcessWriteStdinResponse:
+        """Write stdin bytes to a running `process/spawn` session or close stdin.
+
+        JSON-RPC method: ``process/writeStdin``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_handle: Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+            close_stdin: Close stdin after writing `deltaBase64`, if present.
+            delta_base64: Optional base64-encoded stdin bytes to write.
+        """
+        return cast(
+            "v2_all.ProcessWriteStdinResponse",
+            self._request(
+                "process/writeStdin",
+                v2_all.ProcessWriteStdinParams,
+                v2_all.ProcessWriteStdinResponse,
+                {"process_handle": process_handle, "close_stdin": close_stdin, "delta_base64": delta_base64},
+            ),
+        )
+
+    def project_create(
+        self,
+        *,
+        idempotency_key: str,
+        name: str,
+        roots: list[v2_all.ProjectRoot],
+        metadata: dict[str, str] | None | Omit = OMIT,
+    ) -> v2_all.ProjectCreateResponse:
+        """Call ``project/create``.
+
+        JSON-RPC method: ``project/create``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            idempotency_key: Sent as ``idempotencyKey``.
+            name: Sent as ``name``.
+            roots: Sent as ``roots``.
+            metadata: Sent as ``metadata``.
+        """
+        return cast(
+            "v2_all.ProjectCreateResponse",
+            self._request(
+                "project/create",
+                v2_all.ProjectCreateParams,
+                v2_all.ProjectCreateResponse,
+                {"idempotency_key": idempotency_key, "name": name, "roots": roots, "metadata": metadata},
+            ),
+        )
+
+    def project_delete(self, *, project_id: str) -> v2_all.ProjectDeleteResponse:
+        """Call ``project/delete``.
+
+        JSON-RPC method: ``project/delete``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+        """
+        return cast(
+            "v2_all.ProjectDeleteResponse",
+            self._request(
+                "project/delete", v2_all.ProjectDeleteParams, v2_all.ProjectDeleteResponse, {"project_id": project_id}
+            ),
+        )
+
+    def project_import(
+        self,
+        *,
+        idempotency_key: str,
+        name: str,
+        roots: list[v2_all.ProjectRoot],
+        metadata: dict[str, str] | None | Omit = OMIT,
+        threads: list[str] | None | Omit = OMIT,
+    ) -> v2_all.ProjectImportResponse:
+        """Call ``project/import``.
+
+        JSON-RPC method: ``project/import``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            idempotency_key: Sent as ``idempotencyKey``.
+            name: Sent as ``name``.
+            roots: Sent as ``roots``.
+            metadata: Sent as ``metadata``.
+            threads: Sent as ``threads``.
+        """
+        return cast(
+            "v2_all.ProjectImportResponse",
+            self._request(
+                "project/import",
+                v2_all.ProjectImportParams,
+                v2_all.ProjectImportResponse,
+                {
+                    "idempotency_key": idempotency_key,
+                    "name": name,
+                    "roots": roots,
+                    "metadata": metadata,
+                    "threads": threads,
+                },
+            ),
+        )
+
+    def project_list(
+        self,
+        *,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ProjectSortKey, Literal["position", "recencyAt"]] | None | Omit = OMIT,
+    ) -> v2_all.ProjectListResponse:
+        """Call ``project/list``.
+
+        JSON-RPC method: ``project/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            limit: The page size; not given: the server's default.
+            sort_direction: Requires sortKey. Defaults to asc for position and desc for recencyAt.
+            sort_key: Defaults to position. Recency sorting always places empty projects last.
+        """
+        return cast(
+            "v2_all.ProjectListResponse",
+            self._request(
+                "project/list",
+                v2_all.ProjectListParams,
+                v2_all.ProjectListResponse,
+                {"cursor": cursor, "limit": limit, "sort_direction": sort_direction, "sort_key": sort_key},
+            ),
+        )
+
+    def project_move(
+        self, *, project_id: str, before_project_id: str | None | Omit = OMIT
+    ) -> v2_all.ProjectMoveResponse:
+        """Call ``project/move``.
+
+        JSON-RPC method: ``project/move``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+            before_project_id: Sent as ``beforeProjectId``.
+        """
+        return cast(
+            "v2_all.ProjectMoveResponse",
+            self._request(
+                "project/move",
+                v2_all.ProjectMoveParams,
+                v2_all.ProjectMoveResponse,
+                {"project_id": project_id, "before_project_id": before_project_id},
+            ),
+        )
+
+    def project_read(self, *, project_id: str) -> v2_all.ProjectReadResponse:
+        """Call ``project/read``.
+
+        JSON-RPC method: ``project/read``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+        """
+        return cast(
+            "v2_all.ProjectReadResponse",
+            self._request(
+                "project/read", v2_all.ProjectReadParams, v2_all.ProjectReadResponse, {"project_id": project_id}
+            ),
+        )
+
+    def project_update(
+        self,
+        *,
+        project_id: str,
+        metadata: dict[str, str] | None | Omit = OMIT,
+        name: str | None | Omit = OMIT,
+        roots: list[v2_all.ProjectRoot] | None | Omit = OMIT,
+    ) -> v2_all.ProjectUpdateResponse:
+        """Call ``project/update``.
+
+        JSON-RPC method: ``project/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+            metadata: Sent as ``metadata``.
+            name: Sent as ``name``.
+            roots: Sent as ``roots``.
+        """
+        return cast(
+            "v2_all.ProjectUpdateResponse",
+            self._request(
+                "project/update",
+                v2_all.ProjectUpdateParams,
+                v2_all.ProjectUpdateResponse,
+                {"project_id": project_id, "metadata": metadata, "name": name, "roots": roots},
+            ),
+        )
+
+    def remote_control_client_list(
+        self,
+        *,
+        environment_id: str,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        order: Union[v2_all.RemoteControlClientsListOrder, Literal["asc", "desc"]] | None | Omit = OMIT,
+    ) -> v2_all.RemoteControlClientsListResponse:
+        """Call ``remoteControl/client/list``.
+
+        JSON-RPC method: ``remoteControl/client/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            limit: The page size; not given: the server's default.
+            order: Sent as ``order``.
+        """
+        return cast(
+            "v2_all.RemoteControlClientsListResponse",
+            self._request(
+                "remoteControl/client/list",
+                v2_all.RemoteControlClientsListParams,
+                v2_all.RemoteControlClientsListResponse,
+                {"environment_id": environment_id, "cursor": cursor, "limit": limit, "order": order},
+            ),
+        )
+
+    def remote_control_client_revoke(
+        self, *, client_id: str, environment_id: str
+    ) -> v2_all.RemoteControlClientsRevokeResponse:
+        """Call ``remoteControl/client/revoke``.
+
+        JSON-RPC method: ``remoteControl/client/revoke``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            client_id: Sent as ``clientId``.
+            environment_id: Sent as ``environmentId``.
+        """
+        return cast(
+            "v2_all.RemoteControlClientsRevokeResponse",
+            self._request(
+                "remoteControl/client/revoke",
+                v2_all.RemoteControlClientsRevokeParams,
+                v2_all.RemoteControlClientsRevokeResponse,
+                {"client_id": client_id, "environment_id": environment_id},
+            ),
+        )
+
+    def remote_control_disable(self, *, ephemeral: bool | None | Omit = OMIT) -> v2_all.RemoteControlDisableResponse:
+        """Call ``remoteControl/disable``.
+
+        JSON-RPC method: ``remoteControl/disable``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+        """
+        return cast(
+            "v2_all.RemoteControlDisableResponse",
+            self._request(
+                "remoteControl/disable",
+                v2_all.RemoteControlDisableParams,
+                v2_all.RemoteControlDisableResponse,
+                {"ephemeral": ephemeral},
+            ),
+        )
+
+    def remote_control_enable(self, *, ephemeral: bool | None | Omit = OMIT) -> v2_all.RemoteControlEnableResponse:
+        """Call ``remoteControl/enable``.
+
+        JSON-RPC method: ``remoteControl/enable``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+        """
+        return cast(
+            "v2_all.RemoteControlEnableResponse",
+            self._request(
+                "remoteControl/enable",
+                v2_all.RemoteControlEnableParams,
+                v2_all.RemoteControlEnableResponse,
+                {"ephemeral": ephemeral},
+            ),
+        )
+
+    def remote_control_pairing_start(
+        self, *, manual_code: bool | None | Omit = OMIT
+    ) -> v2_all.RemoteControlPairingStartResponse:
+        """Call ``remoteControl/pairing/start``.
+
+        JSON-RPC method: ``remoteControl/pairing/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            manual_code: Sent as ``manualCode``.
+        """
+        return cast(
+            "v2_all.RemoteControlPairingStartResponse",
+            self._request(
+                "remoteControl/pairing/start",
+                v2_all.RemoteControlPairingStartParams,
+                v2_all.RemoteControlPairingStartResponse,
+                {"manual_code": manual_code},
+            ),
+        )
+
+    def remote_control_pairing_status(
+        self, *, manual_pairing_code: str | None | Omit = OMIT, pairing_code: str | None | Omit = OMIT
+    ) -> v2_all.RemoteControlPairingStatusResponse:
+        """Call ``remoteControl/pairing/status``.
+
+        JSON-RPC method: ``remoteControl/pairing/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            manual_pairing_code: Sent as ``manualPairingCode``.
+            pairing_code: Sent as ``pairingCode``.
+        """
+        return cast(
+            "v2_all.RemoteControlPairingStatusResponse",
+            self._request(
+                "remoteControl/pairing/status",
+                v2_all.RemoteControlPairingStatusParams,
+                v2_all.RemoteControlPairingStatusResponse,
+                {"manual_pairing_code": manual_pairing_code, "pairing_code": pairing_code},
+            ),
+        )
+
+    def remote_control_status_read(self) -> v2_all.RemoteControlStatusReadResponse:
+        """Call ``remoteControl/status/read``.
+
+        JSON-RPC method: ``remoteControl/status/read``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.RemoteControlStatusReadResponse",
+            self._request("remoteControl/status/read", None, v2_all.RemoteControlStatusReadResponse, {}),
+        )
+
     def review_start(
         self,
         *,
@@ -1498,6 +2302,30 @@ class AppServerClient(SyncRequester):
                 v2_all.ReviewStartResponse,
                 {"target": target, "thread_id": thread_id, "delivery": delivery},
             ),
+        )
+
+    def rollout_compress(self) -> v2_all.RolloutCompressResponse:
+        """Start a best-effort background compression pass for cold local rollouts.
+
+        JSON-RPC method: ``rollout/compress``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.RolloutCompressResponse",
+            self._request("rollout/compress", None, v2_all.RolloutCompressResponse, {}),
+        )
+
+    def server_diagnostics(self) -> v2_all.ServerDiagnosticsResponse:
+        """Read content-free, process-local diagnostics.
+
+        JSON-RPC method: ``server/diagnostics``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.ServerDiagnosticsResponse",
+            self._request("server/diagnostics", v2_all.ServerDiagnosticsParams, v2_all.ServerDiagnosticsResponse, {}),
         )
 
     def skills_config_write(
@@ -1707,6 +2535,73 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_background_terminals_clean(self, *, thread_id: str) -> v2_all.ThreadBackgroundTerminalsCleanResponse:
+        """Call ``thread/backgroundTerminals/clean``.
+
+        JSON-RPC method: ``thread/backgroundTerminals/clean``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadBackgroundTerminalsCleanResponse",
+            self._request(
+                "thread/backgroundTerminals/clean",
+                v2_all.ThreadBackgroundTerminalsCleanParams,
+                v2_all.ThreadBackgroundTerminalsCleanResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
+    def thread_background_terminals_list(
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadBackgroundTerminalsListResponse:
+        """Call ``thread/backgroundTerminals/list``.
+
+        JSON-RPC method: ``thread/backgroundTerminals/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size.
+        """
+        return cast(
+            "v2_all.ThreadBackgroundTerminalsListResponse",
+            self._request(
+                "thread/backgroundTerminals/list",
+                v2_all.ThreadBackgroundTerminalsListParams,
+                v2_all.ThreadBackgroundTerminalsListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
+        )
+
+    def thread_background_terminals_terminate(
+        self, *, process_id: str, thread_id: str
+    ) -> v2_all.ThreadBackgroundTerminalsTerminateResponse:
+        """Call ``thread/backgroundTerminals/terminate``.
+
+        JSON-RPC method: ``thread/backgroundTerminals/terminate``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_id: Sent as ``processId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadBackgroundTerminalsTerminateResponse",
+            self._request(
+                "thread/backgroundTerminals/terminate",
+                v2_all.ThreadBackgroundTerminalsTerminateParams,
+                v2_all.ThreadBackgroundTerminalsTerminateResponse,
+                {"process_id": process_id, "thread_id": thread_id},
+            ),
+        )
+
     def thread_compact_start(self, *, thread_id: str) -> v2_all.ThreadCompactStartResponse:
         """Call ``thread/compact/start``.
 
@@ -1721,6 +2616,28 @@ class AppServerClient(SyncRequester):
                 "thread/compact/start",
                 v2_all.ThreadCompactStartParams,
                 v2_all.ThreadCompactStartResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
+    def thread_decrement_elicitation(self, *, thread_id: str) -> v2_all.ThreadDecrementElicitationResponse:
+        """Decrement the thread-local out-of-band elicitation counter.
+
+        When the count reaches zero, timeout accounting resumes for the thread.
+
+        JSON-RPC method: ``thread/decrement_elicitation``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: Thread whose out-of-band elicitation counter should be decremented.
+        """
+        return cast(
+            "v2_all.ThreadDecrementElicitationResponse",
+            self._request(
+                "thread/decrement_elicitation",
+                v2_all.ThreadDecrementElicitationParams,
+                v2_all.ThreadDecrementElicitationResponse,
                 {"thread_id": thread_id},
             ),
         )
@@ -1749,14 +2666,20 @@ class AppServerClient(SyncRequester):
         | None
         | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
+        before_turn_id: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
+        defer_goal_continuation: bool | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
         exclude_turns: bool | None | Omit = OMIT,
+        experimental_prediction_mode: bool | None | Omit = OMIT,
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
+        path: str | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
         | None
         | Omit = OMIT,
@@ -1776,14 +2699,20 @@ class AppServerClient(SyncRequester):
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
+            before_turn_id: (experimental: needs ``experimental_api=True``) Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            defer_goal_continuation: (experimental: needs ``experimental_api=True``) When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
             developer_instructions: Developer instructions added to the thread's context.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
             exclude_turns: When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            experimental_prediction_mode: (experimental: needs ``experimental_api=True``) Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
             last_turn_id: Optional last turn id to fork through, inclusive.
             model: Configuration overrides for the forked thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the forked thread. Cannot be combined with `sandbox`.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             thread_source: Optional client-supplied analytics source classification for this forked thread.
@@ -1799,14 +2728,20 @@ class AppServerClient(SyncRequester):
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
                     "base_instructions": base_instructions,
+                    "before_turn_id": before_turn_id,
                     "config": config,
                     "cwd": cwd,
+                    "defer_goal_continuation": defer_goal_continuation,
                     "developer_instructions": developer_instructions,
                     "ephemeral": ephemeral,
                     "exclude_turns": exclude_turns,
+                    "experimental_prediction_mode": experimental_prediction_mode,
                     "last_turn_id": last_turn_id,
                     "model": model,
                     "model_provider": model_provider,
+                    "path": path,
+                    "permissions": permissions,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox": sandbox,
                     "service_tier": service_tier,
                     "thread_source": thread_source,
@@ -1893,6 +2828,28 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_increment_elicitation(self, *, thread_id: str) -> v2_all.ThreadIncrementElicitationResponse:
+        """Increment the thread-local out-of-band elicitation counter.
+
+        This is used by external helpers to pause timeout accounting while a user approval or other elicitation is pending outside the app-server request flow.
+
+        JSON-RPC method: ``thread/increment_elicitation``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: Thread whose out-of-band elicitation counter should be incremented.
+        """
+        return cast(
+            "v2_all.ThreadIncrementElicitationResponse",
+            self._request(
+                "thread/increment_elicitation",
+                v2_all.ThreadIncrementElicitationParams,
+                v2_all.ThreadIncrementElicitationResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
     def thread_inject_items(self, *, items: list[v2_all.JsonValue], thread_id: str) -> v2_all.ThreadInjectItemsResponse:
         """Append raw Responses API items to the thread history without starting a user turn.
 
@@ -1948,9 +2905,32 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_items_read(self, *, item_ids: list[str], thread_id: str, turn_id: str) -> v2_all.ThreadItemsReadResponse:
+        """EXPERIMENTAL - retrieve a bounded set of persisted items from one turn.
+
+        JSON-RPC method: ``thread/items/read``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            item_ids: Item IDs to retrieve. Supply 1 to 100 IDs.
+            thread_id: The thread's id (``Thread.id``).
+            turn_id: The turn's id (``TurnHandle.id``).
+        """
+        return cast(
+            "v2_all.ThreadItemsReadResponse",
+            self._request(
+                "thread/items/read",
+                v2_all.ThreadItemsReadParams,
+                v2_all.ThreadItemsReadResponse,
+                {"item_ids": item_ids, "thread_id": thread_id, "turn_id": turn_id},
+            ),
+        )
+
     def thread_list(
         self,
         *,
+        ancestor_thread_id: str | None | Omit = OMIT,
         archived: bool | None | Omit = OMIT,
         cursor: str | None | Omit = OMIT,
         cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
@@ -1958,6 +2938,8 @@ class AppServerClient(SyncRequester):
         limit: v2_all.UInt32 | None | Omit = OMIT,
         model_providers: list[str] | None | Omit = OMIT,
         originators: list[str] | None | Omit = OMIT,
+        parent_thread_id: str | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
@@ -1990,6 +2972,7 @@ class AppServerClient(SyncRequester):
         JSON-RPC method: ``thread/list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cursor: Opaque pagination cursor returned by a previous call.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
@@ -1997,6 +2980,8 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -2011,6 +2996,7 @@ class AppServerClient(SyncRequester):
                 v2_all.ThreadListParams,
                 v2_all.ThreadListResponse,
                 {
+                    "ancestor_thread_id": ancestor_thread_id,
                     "archived": archived,
                     "cursor": cursor,
                     "cwd": cwd,
@@ -2018,6 +3004,8 @@ class AppServerClient(SyncRequester):
                     "limit": limit,
                     "model_providers": model_providers,
                     "originators": originators,
+                    "parent_thread_id": parent_thread_id,
+                    "project_id": project_id,
                     "search_term": search_term,
                     "section_id": section_id,
                     "sort_direction": sort_direction,
@@ -2049,8 +3037,36 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_memory_mode_set(
+        self, *, mode: Union[v2_all.ThreadMemoryMode, Literal["enabled", "disabled"]], thread_id: str
+    ) -> v2_all.ThreadMemoryModeSetResponse:
+        """Call ``thread/memoryMode/set``.
+
+        JSON-RPC method: ``thread/memoryMode/set``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            mode: Sent as ``mode``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadMemoryModeSetResponse",
+            self._request(
+                "thread/memoryMode/set",
+                v2_all.ThreadMemoryModeSetParams,
+                v2_all.ThreadMemoryModeSetResponse,
+                {"mode": mode, "thread_id": thread_id},
+            ),
+        )
+
     def thread_metadata_update(
-        self, *, thread_id: str, git_info: v2_all.ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT
+        self,
+        *,
+        thread_id: str,
+        daybreak_enabled: bool | None | Omit = OMIT,
+        git_info: v2_all.ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
     ) -> v2_all.ThreadMetadataUpdateResponse:
         """Call ``thread/metadata/update``.
 
@@ -2058,7 +3074,9 @@ class AppServerClient(SyncRequester):
 
         Args:
             thread_id: The thread's id (``Thread.id``).
+            daybreak_enabled: (experimental: needs ``experimental_api=True``) Save the client's Daybreak choice for this persistent thread. Omitted or null leaves it unchanged. This does not select a turn's `cyberAccessProgram` or grant access.
             git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to leave the project unchanged, use an empty string to clear it, or provide an existing project ID to assign it.
         """
         return cast(
             "v2_all.ThreadMetadataUpdateResponse",
@@ -2066,7 +3084,12 @@ class AppServerClient(SyncRequester):
                 "thread/metadata/update",
                 v2_all.ThreadMetadataUpdateParams,
                 v2_all.ThreadMetadataUpdateResponse,
-                {"thread_id": thread_id, "git_info": git_info},
+                {
+                    "thread_id": thread_id,
+                    "daybreak_enabled": daybreak_enabled,
+                    "git_info": git_info,
+                    "project_id": project_id,
+                },
             ),
         )
 
@@ -2089,6 +3112,168 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_prediction_request(
+        self, *, source_turn_id: str, thread_id: str
+    ) -> v2_all.ThreadPredictionRequestResponse:
+        """Call ``thread/prediction/request``.
+
+        JSON-RPC method: ``thread/prediction/request``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            source_turn_id: Sent as ``sourceTurnId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadPredictionRequestResponse",
+            self._request(
+                "thread/prediction/request",
+                v2_all.ThreadPredictionRequestParams,
+                v2_all.ThreadPredictionRequestResponse,
+                {"source_turn_id": source_turn_id, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_queue_add(
+        self, *, client_user_message_id: str, input: list[v2_all.UserInput], thread_id: str
+    ) -> v2_all.ThreadQueueAddResponse:
+        """Call ``thread/queue/add``.
+
+        JSON-RPC method: ``thread/queue/add``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            input: The input items of the user message.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueAddResponse",
+            self._request(
+                "thread/queue/add",
+                v2_all.ThreadQueueAddParams,
+                v2_all.ThreadQueueAddResponse,
+                {"client_user_message_id": client_user_message_id, "input": input, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_queue_delete(self, *, queued_submission_id: str, thread_id: str) -> v2_all.ThreadQueueDeleteResponse:
+        """Call ``thread/queue/delete``.
+
+        JSON-RPC method: ``thread/queue/delete``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            queued_submission_id: Sent as ``queuedSubmissionId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueDeleteResponse",
+            self._request(
+                "thread/queue/delete",
+                v2_all.ThreadQueueDeleteParams,
+                v2_all.ThreadQueueDeleteResponse,
+                {"queued_submission_id": queued_submission_id, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_queue_list(
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadQueueListResponse:
+        """Call ``thread/queue/list``.
+
+        JSON-RPC method: ``thread/queue/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to the standard thread-list page size.
+        """
+        return cast(
+            "v2_all.ThreadQueueListResponse",
+            self._request(
+                "thread/queue/list",
+                v2_all.ThreadQueueListParams,
+                v2_all.ThreadQueueListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
+        )
+
+    def thread_queue_reorder(
+        self, *, queued_submission_ids: list[str], thread_id: str
+    ) -> v2_all.ThreadQueueReorderResponse:
+        """Call ``thread/queue/reorder``.
+
+        JSON-RPC method: ``thread/queue/reorder``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            queued_submission_ids: Sent as ``queuedSubmissionIds``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueReorderResponse",
+            self._request(
+                "thread/queue/reorder",
+                v2_all.ThreadQueueReorderParams,
+                v2_all.ThreadQueueReorderResponse,
+                {"queued_submission_ids": queued_submission_ids, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_queue_start(
+        self, *, thread_id: str, queued_submission_id: str | None | Omit = OMIT
+    ) -> v2_all.ThreadQueueStartResponse:
+        """Call ``thread/queue/start``.
+
+        JSON-RPC method: ``thread/queue/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            queued_submission_id: Sent as ``queuedSubmissionId``.
+        """
+        return cast(
+            "v2_all.ThreadQueueStartResponse",
+            self._request(
+                "thread/queue/start",
+                v2_all.ThreadQueueStartParams,
+                v2_all.ThreadQueueStartResponse,
+                {"thread_id": thread_id, "queued_submission_id": queued_submission_id},
+            ),
+        )
+
+    def thread_queue_update(
+        self, *, input: list[v2_all.UserInput], queued_submission_id: str, thread_id: str
+    ) -> v2_all.ThreadQueueUpdateResponse:
+        """Call ``thread/queue/update``.
+
+        JSON-RPC method: ``thread/queue/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            input: The input items of the user message.
+            queued_submission_id: Sent as ``queuedSubmissionId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueUpdateResponse",
+            self._request(
+                "thread/queue/update",
+                v2_all.ThreadQueueUpdateParams,
+                v2_all.ThreadQueueUpdateResponse,
+                {"input": input, "queued_submission_id": queued_submission_id, "thread_id": thread_id},
+            ),
+        )
+
     def thread_read(self, *, thread_id: str, include_turns: bool | None | Omit = OMIT) -> v2_all.ThreadReadResponse:
         """Call ``thread/read``.
 
@@ -2108,6 +3293,267 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_read_state_update(
+        self, *, expected_revision: str, operation: v2_all.ThreadReadStateOperation, thread_id: str
+    ) -> v2_all.ThreadReadStateUpdateResponse:
+        """Call ``thread/readState/update``.
+
+        JSON-RPC method: ``thread/readState/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            expected_revision: Revision of the row or transcript actually seen. Conflicts require a fresh user action.
+            operation: Sent as ``operation``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadReadStateUpdateResponse",
+            self._request(
+                "thread/readState/update",
+                v2_all.ThreadReadStateUpdateParams,
+                v2_all.ThreadReadStateUpdateResponse,
+                {"expected_revision": expected_revision, "operation": operation, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_realtime_append_audio(
+        self, *, audio: v2_all.ThreadRealtimeAudioChunk, thread_id: str
+    ) -> v2_all.ThreadRealtimeAppendAudioResponse:
+        """EXPERIMENTAL - append audio input to thread realtime.
+
+        JSON-RPC method: ``thread/realtime/appendAudio``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            audio: EXPERIMENTAL - thread realtime audio chunk.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadRealtimeAppendAudioResponse",
+            self._request(
+                "thread/realtime/appendAudio",
+                v2_all.ThreadRealtimeAppendAudioParams,
+                v2_all.ThreadRealtimeAppendAudioResponse,
+                {"audio": audio, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_realtime_append_speech(self, *, text: str, thread_id: str) -> v2_all.ThreadRealtimeAppendSpeechResponse:
+        """EXPERIMENTAL - append speakable text to thread realtime.
+
+        JSON-RPC method: ``thread/realtime/appendSpeech``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            text: Sent as ``text``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadRealtimeAppendSpeechResponse",
+            self._request(
+                "thread/realtime/appendSpeech",
+                v2_all.ThreadRealtimeAppendSpeechParams,
+                v2_all.ThreadRealtimeAppendSpeechResponse,
+                {"text": text, "thread_id": thread_id},
+            ),
+        )
+
+    def thread_realtime_append_text(
+        self,
+        *,
+        text: str,
+        thread_id: str,
+        role: Union[v2_all.ConversationTextRole, Literal["user", "developer", "assistant"]] | None | Omit = OMIT,
+    ) -> v2_all.ThreadRealtimeAppendTextResponse:
+        """EXPERIMENTAL - append text input to thread realtime.
+
+        JSON-RPC method: ``thread/realtime/appendText``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            text: Sent as ``text``.
+            thread_id: The thread's id (``Thread.id``).
+            role: Sent as ``role``.
+        """
+        return cast(
+            "v2_all.ThreadRealtimeAppendTextResponse",
+            self._request(
+                "thread/realtime/appendText",
+                v2_all.ThreadRealtimeAppendTextParams,
+                v2_all.ThreadRealtimeAppendTextResponse,
+                {"text": text, "thread_id": thread_id, "role": role},
+            ),
+        )
+
+    def thread_realtime_list_voices(self) -> v2_all.ThreadRealtimeListVoicesResponse:
+        """EXPERIMENTAL - list voices supported by thread realtime.
+
+        JSON-RPC method: ``thread/realtime/listVoices``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.ThreadRealtimeListVoicesResponse",
+            self._request(
+                "thread/realtime/listVoices",
+                v2_all.ThreadRealtimeListVoicesParams,
+                v2_all.ThreadRealtimeListVoicesResponse,
+                {},
+            ),
+        )
+
+    def thread_realtime_start(
+        self,
+        *,
+        output_modality: Union[v2_all.RealtimeOutputModality, Literal["text", "audio"]],
+        thread_id: str,
+        backend_reasoning_status: bool | None | Omit = OMIT,
+        client_managed_handoffs: bool | None | Omit = OMIT,
+        codex_response_handoff_channel_prefixes: dict[str, list[str]] | None | Omit = OMIT,
+        codex_response_handoff_mode: Union[
+            v2_all.CodexResponseHandoffMode, Literal["thinking", "commentary", "bemTags"]
+        ]
+        | None
+        | Omit = OMIT,
+        codex_response_item_prefix: str | None | Omit = OMIT,
+        codex_responses_as_items: bool | None | Omit = OMIT,
+        delegation_ack_filler: bool | None | Omit = OMIT,
+        flush_transcript_tail_on_session_end: bool | None | Omit = OMIT,
+        include_startup_context: bool | None | Omit = OMIT,
+        initial_items: list[v2_all.ThreadRealtimeInitialItem] | None | Omit = OMIT,
+        model: str | None | Omit = OMIT,
+        prompt: str | None | Omit = OMIT,
+        realtime_end_instructions: str | None | Omit = OMIT,
+        realtime_session_id: str | None | Omit = OMIT,
+        realtime_start_instructions: str | None | Omit = OMIT,
+        transport: v2_all.ThreadRealtimeStartTransport | None | Omit = OMIT,
+        version: Union[v2_all.RealtimeConversationVersion, Literal["v1", "v2", "v3"]] | None | Omit = OMIT,
+        voice: Union[
+            v2_all.RealtimeVoice,
+            Literal[
+                "alloy",
+                "arbor",
+                "ash",
+                "aube",
+                "ballad",
+                "breeze",
+                "bubbie",
+                "cedar",
+                "coral",
+                "cove",
+                "echo",
+                "ember",
+                "haetsal",
+                "hanul",
+                "himari",
+                "juniper",
+                "leher",
+                "maple",
+                "marin",
+                "miko",
+                "neer",
+                "porto",
+                "rindo",
+                "rio",
+                "rivage",
+                "sage",
+                "selva",
+                "shimmer",
+                "sol",
+                "sonna",
+                "spruce",
+                "tinta",
+                "vale",
+                "verse",
+                "viola",
+            ],
+        ]
+        | None
+        | Omit = OMIT,
+    ) -> v2_all.ThreadRealtimeStartResponse:
+        """EXPERIMENTAL - start a thread-scoped realtime session.
+
+        JSON-RPC method: ``thread/realtime/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            output_modality: Selects text or audio output for the realtime session. Transport and voice stay independent so clients can choose how they connect separately from what the model emits.
+            thread_id: The thread's id (``Thread.id``).
+            backend_reasoning_status: Relays public reasoning summaries as quiet context for realtime V3 delegations. Defaults to false.
+            client_managed_handoffs: Leaves Codex response handoffs to the client's explicit append calls instead of forwarding them automatically. Defaults to false.
+            codex_response_handoff_channel_prefixes: Overrides BEM channel prefixes by `analysis`, `commentary`, or `final`. Omitted channels retain their default uppercase bracketed prefixes.
+            codex_response_handoff_mode: Selects how automatic Codex responses are routed in Frameless Bidi sessions. Omitted values default to `thinking`. Realtime V1 and V2 ignore this setting.
+            codex_response_item_prefix: Optional prefix added to automatic Codex response items when `codexResponsesAsItems` is true.
+            codex_responses_as_items: Sends automatic Codex responses as realtime conversation items instead of handoff appends.
+            delegation_ack_filler: Controls whether a realtime V3 delegation produces an acknowledgement filler. Omitted values preserve the Realtime API's default behavior.
+            flush_transcript_tail_on_session_end: Routes any transcript tail remaining at session end through Codex. Defaults to false. TODO: Remove this rollout knob once transcript-tail flushing is always enabled.
+            include_startup_context: Set to false to start without Codex's startup context. Omitted or null includes it.
+            initial_items: Adds complete role-bearing text items to the initial Frameless Bidi session history. This is only supported by realtime V3 and is sent during session startup. Requests are limited to 128 items and 8,192 estimated text tokens in total.
+            model: Overrides the configured realtime model for this session only.
+            prompt: Sent as ``prompt``.
+            realtime_end_instructions: Developer instructions given to the backing Codex model when this realtime session ends.
+            realtime_session_id: Sent as ``realtimeSessionId``.
+            realtime_start_instructions: Developer instructions given to the backing Codex model when this realtime session starts.
+            transport: EXPERIMENTAL - transport used by thread realtime.
+            version: Overrides the configured realtime protocol version for this session only.
+            voice: Sent as ``voice``.
+        """
+        return cast(
+            "v2_all.ThreadRealtimeStartResponse",
+            self._request(
+                "thread/realtime/start",
+                v2_all.ThreadRealtimeStartParams,
+                v2_all.ThreadRealtimeStartResponse,
+                {
+                    "output_modality": output_modality,
+                    "thread_id": thread_id,
+                    "backend_reasoning_status": backend_reasoning_status,
+                    "client_managed_handoffs": client_managed_handoffs,
+                    "codex_response_handoff_channel_prefixes": codex_response_handoff_channel_prefixes,
+                    "codex_response_handoff_mode": codex_response_handoff_mode,
+                    "codex_response_item_prefix": codex_response_item_prefix,
+                    "codex_responses_as_items": codex_responses_as_items,
+                    "delegation_ack_filler": delegation_ack_filler,
+                    "flush_transcript_tail_on_session_end": flush_transcript_tail_on_session_end,
+                    "include_startup_context": include_startup_context,
+                    "initial_items": initial_items,
+                    "model": model,
+                    "prompt": prompt,
+                    "realtime_end_instructions": realtime_end_instructions,
+                    "realtime_session_id": realtime_session_id,
+                    "realtime_start_instructions": realtime_start_instructions,
+                    "transport": transport,
+                    "version": version,
+                    "voice": voice,
+                },
+            ),
+        )
+
+    def thread_realtime_stop(self, *, thread_id: str) -> v2_all.ThreadRealtimeStopResponse:
+        """EXPERIMENTAL - stop thread realtime.
+
+        JSON-RPC method: ``thread/realtime/stop``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadRealtimeStopResponse",
+            self._request(
+                "thread/realtime/stop",
+                v2_all.ThreadRealtimeStopParams,
+                v2_all.ThreadRealtimeStopResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
     def thread_resume(
         self,
         *,
@@ -2121,9 +3567,14 @@ class AppServerClient(SyncRequester):
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         exclude_turns: bool | None | Omit = OMIT,
+        history: list[v2_all.ResponseItem] | None | Omit = OMIT,
+        initial_turns_page: v2_all.ThreadResumeInitialTurnsPageParams | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
+        path: str | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
         | None
         | Omit = OMIT,
@@ -2148,9 +3599,14 @@ class AppServerClient(SyncRequester):
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
             developer_instructions: Developer instructions added to the thread's context.
             exclude_turns: When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            history: (experimental: needs ``experimental_api=True``) [UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
+            initial_turns_page: (experimental: needs ``experimental_api=True``) When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
             model: Configuration overrides for the resumed thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the resumed thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
         """
@@ -2169,9 +3625,14 @@ class AppServerClient(SyncRequester):
                     "cwd": cwd,
                     "developer_instructions": developer_instructions,
                     "exclude_turns": exclude_turns,
+                    "history": history,
+                    "initial_turns_page": initial_turns_page,
                     "model": model,
                     "model_provider": model_provider,
+                    "path": path,
+                    "permissions": permissions,
                     "personality": personality,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox": sandbox,
                     "service_tier": service_tier,
                 },
@@ -2199,6 +3660,100 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def thread_search(
+        self,
+        *,
+        search_term: str,
+        archived: bool | None | Omit = OMIT,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSearchSortKey, Literal["created_at", "updated_at", "recency_at"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
+    ) -> v2_all.ThreadSearchResponse:
+        """Call ``thread/search``.
+
+        JSON-RPC method: ``thread/search``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            search_term: Required substring/full-text query for thread search.
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+        """
+        return cast(
+            "v2_all.ThreadSearchResponse",
+            self._request(
+                "thread/search",
+                v2_all.ThreadSearchParams,
+                v2_all.ThreadSearchResponse,
+                {
+                    "search_term": search_term,
+                    "archived": archived,
+                    "cursor": cursor,
+                    "limit": limit,
+                    "sort_direction": sort_direction,
+                    "sort_key": sort_key,
+                    "source_kinds": source_kinds,
+                },
+            ),
+        )
+
+    def thread_search_occurrences(
+        self,
+        *,
+        search_term: str,
+        thread_id: str,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.ThreadSearchOccurrencesResponse:
+        """Parameters for searching visible message occurrences within one paginated thread.
+
+        JSON-RPC method: ``thread/searchOccurrences``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            search_term: Case-insensitive literal substring to find in visible user messages and both partial and final assistant answers.
+            thread_id: The thread's id (``Thread.id``).
+            cursor: Opaque cursor returned by a previous call for the same thread and search term.
+            limit: Optional occurrence page size.
+        """
+        return cast(
+            "v2_all.ThreadSearchOccurrencesResponse",
+            self._request(
+                "thread/searchOccurrences",
+                v2_all.ThreadSearchOccurrencesParams,
+                v2_all.ThreadSearchOccurrencesResponse,
+                {"search_term": search_term, "thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
+        )
+
     def thread_section_move(
         self, *, section_id: str | None, thread_id: str, before_thread_id: str | None | Omit = OMIT
     ) -> v2_all.ThreadSectionMoveResponse:
@@ -2218,6 +3773,73 @@ class AppServerClient(SyncRequester):
                 v2_all.ThreadSectionMoveParams,
                 v2_all.ThreadSectionMoveResponse,
                 {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
+            ),
+        )
+
+    def thread_settings_update(
+        self,
+        *,
+        thread_id: str,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
+        collaboration_mode: v2_all.CollaborationMode | None | Omit = OMIT,
+        cwd: str | None | Omit = OMIT,
+        disabled_plugin_ids: list[str] | None | Omit = OMIT,
+        effort: v2_all.ReasoningEffort | None | Omit = OMIT,
+        model: str | None | Omit = OMIT,
+        multi_agent_mode: v2_all.MultiAgentMode | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
+        service_tier: str | None | Omit = OMIT,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None | Omit = OMIT,
+    ) -> v2_all.ThreadSettingsUpdateResponse:
+        """Call ``thread/settings/update``.
+
+        JSON-RPC method: ``thread/settings/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            approval_policy: Override the approval policy for subsequent turns.
+            approvals_reviewer: Override where approval requests are routed for subsequent turns.
+            collaboration_mode: EXPERIMENTAL - Set a pre-set collaboration mode for subsequent turns.
+            cwd: Override the working directory for subsequent turns.
+            disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
+            effort: Override the reasoning effort for subsequent turns.
+            model: Override the model for subsequent turns.
+            multi_agent_mode: @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
+            permissions: Select a named permissions profile id for subsequent turns. Cannot be combined with `sandboxPolicy`.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            sandbox_policy: Override the sandbox policy for subsequent turns.
+            service_tier: Override the service tier for subsequent turns. `null` clears the current service tier; omission leaves it unchanged.
+            summary: Override the reasoning summary for subsequent turns.
+        """
+        return cast(
+            "v2_all.ThreadSettingsUpdateResponse",
+            self._request(
+                "thread/settings/update",
+                v2_all.ThreadSettingsUpdateParams,
+                v2_all.ThreadSettingsUpdateResponse,
+                {
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "collaboration_mode": collaboration_mode,
+                    "cwd": cwd,
+                    "disabled_plugin_ids": disabled_plugin_ids,
+                    "effort": effort,
+                    "model": model,
+                    "multi_agent_mode": multi_agent_mode,
+                    "permissions": permissions,
+                    "personality": personality,
+                    "sandbox_policy": sandbox_policy,
+                    "service_tier": service_tier,
+                    "summary": summary,
+                },
             ),
         )
 
@@ -2246,6 +3868,7 @@ class AppServerClient(SyncRequester):
     def thread_start(
         self,
         *,
+        allow_provider_model_fallback: bool | None | Omit = OMIT,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None
@@ -2253,14 +3876,25 @@ class AppServerClient(SyncRequester):
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
+        daybreak_enabled: bool | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
+        dynamic_tools: list[v2_all.DynamicToolSpec] | None | Omit = OMIT,
+        environments: list[v2_all.TurnEnvironmentParams] | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
+        experimental_raw_events: bool | None | Omit = OMIT,
+        history_mode: Union[v2_all.ThreadHistoryMode, Literal["legacy", "paginated"]] | None | Omit = OMIT,
+        mock_experimental_field: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
+        multi_agent_mode: v2_all.MultiAgentMode | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
         | None
         | Omit = OMIT,
+        selected_capability_roots: list[v2_all.SelectedCapabilityRoot] | None | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None | Omit = OMIT,
@@ -2271,17 +3905,29 @@ class AppServerClient(SyncRequester):
         JSON-RPC method: ``thread/start``.
 
         Args:
+            allow_provider_model_fallback: (experimental: needs ``experimental_api=True``) Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            daybreak_enabled: (experimental: needs ``experimental_api=True``) Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
             developer_instructions: Developer instructions added to the thread's context.
+            dynamic_tools: (experimental: needs ``experimental_api=True``) Tools the client implements (``DynamicToolSpec``: name, description, JSON Schema of the input); codex sends their calls as ``item/tool/call`` server requests.
+            environments: (experimental: needs ``experimental_api=True``) Optional sticky environments for this thread.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+            experimental_raw_events: (experimental: needs ``experimental_api=True``) If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
+            history_mode: (experimental: needs ``experimental_api=True``) Persisted thread history contract to use for this new thread.
+            mock_experimental_field: (experimental: needs ``experimental_api=True``) Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
             model: The model to use, e.g. ``"gpt-5.4"``; default: codex's configured model.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for this thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style.
+            project_id: (experimental: needs ``experimental_api=True``) Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
+            selected_capability_roots: (experimental: needs ``experimental_api=True``) Capability roots selected for this thread by the hosting platform.
             service_name: A name for the service that starts the thread, passed to codex as metadata.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             session_start_source: What started the session, as an interactive client reports it (``"startup"`` or ``"clear"``); leave unset otherwise.
@@ -2294,22 +3940,58 @@ class AppServerClient(SyncRequester):
                 v2_all.ThreadStartParams,
                 v2_all.ThreadStartResponse,
                 {
+                    "allow_provider_model_fallback": allow_provider_model_fallback,
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
                     "base_instructions": base_instructions,
                     "config": config,
                     "cwd": cwd,
+                    "daybreak_enabled": daybreak_enabled,
                     "developer_instructions": developer_instructions,
+                    "dynamic_tools": dynamic_tools,
+                    "environments": environments,
                     "ephemeral": ephemeral,
+                    "experimental_raw_events": experimental_raw_events,
+                    "history_mode": history_mode,
+                    "mock_experimental_field": mock_experimental_field,
                     "model": model,
                     "model_provider": model_provider,
+                    "multi_agent_mode": multi_agent_mode,
+                    "permissions": permissions,
                     "personality": personality,
+                    "project_id": project_id,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox": sandbox,
+                    "selected_capability_roots": selected_capability_roots,
                     "service_name": service_name,
                     "service_tier": service_tier,
                     "session_start_source": session_start_source,
                     "thread_source": thread_source,
                 },
+            ),
+        )
+
+    def thread_timeline_list(
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadTimelineListResponse:
+        """EXPERIMENTAL - list ordinary and realtime thread history in rollout order.
+
+        JSON-RPC method: ``thread/timeline/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            limit: The page size; not given: the server's default.
+        """
+        return cast(
+            "v2_all.ThreadTimelineListResponse",
+            self._request(
+                "thread/timeline/list",
+                v2_all.ThreadTimelineListParams,
+                v2_all.ThreadTimelineListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
             ),
         )
 
@@ -2486,24 +4168,80 @@ class AppServerClient(SyncRequester):
             ),
         )
 
+    def turn_settings_update(
+        self,
+        *,
+        thread_id: str,
+        turn_id: str,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
+        effort: v2_all.ReasoningEffort | None | Omit = OMIT,
+        model: str | None | Omit = OMIT,
+        service_tier: str | None | Omit = OMIT,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None | Omit = OMIT,
+    ) -> v2_all.TurnSettingsUpdateResponse:
+        """Experimental settings changes for one running turn, not future turns. Unsupported fields are rejected rather than silently ignored. Any live task kind may accept publication. Child sessions and consumers of frozen initial settings are unchanged.
+
+        JSON-RPC method: ``turn/settings/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            turn_id: The turn's id (``TurnHandle.id``).
+            approvals_reviewer: Changes the active turn's reviewer without changing future thread settings. Already captured steps and pending approvals retain their original reviewer.
+            effort: Omission or `null` leaves the effort unchanged.
+            model: Omission or `null` leaves the model unchanged.
+            service_tier: `null` clears the requested tier; omission leaves it unchanged.
+            summary: Omission or `null` leaves the summary preference unchanged.
+        """
+        return cast(
+            "v2_all.TurnSettingsUpdateResponse",
+            self._request(
+                "turn/settings/update",
+                v2_all.TurnSettingsUpdateParams,
+                v2_all.TurnSettingsUpdateResponse,
+                {
+                    "thread_id": thread_id,
+                    "turn_id": turn_id,
+                    "approvals_reviewer": approvals_reviewer,
+                    "effort": effort,
+                    "model": model,
+                    "service_tier": service_tier,
+                    "summary": summary,
+                },
+            ),
+        )
+
     def turn_start(
         self,
         *,
         input: list[v2_all.UserInput],
         thread_id: str,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None | Omit = OMIT,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None
         | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
+        collaboration_mode: v2_all.CollaborationMode | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
+        cyber_access_program: Union[v2_all.CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+        | None
+        | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
         effort: v2_all.ReasoningEffort | None | Omit = OMIT,
+        environments: list[v2_all.TurnEnvironmentParams] | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
+        multi_agent_mode: v2_all.MultiAgentMode | None | Omit = OMIT,
         output_schema: v2_all.JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        responsesapi_client_metadata: dict[str, str] | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         service_tier_for_turn: str | None | Omit = OMIT,
@@ -2518,17 +4256,25 @@ class AppServerClient(SyncRequester):
         Args:
             input: The input items of the user message.
             thread_id: The thread's id (``Thread.id``).
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             approval_policy: Override the approval policy for this turn and subsequent turns.
             approvals_reviewer: Override where approval requests are routed for review on this turn and subsequent turns.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            collaboration_mode: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
             cwd: Override the working directory for this turn and subsequent turns.
+            cyber_access_program: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
+            environments: (experimental: needs ``experimental_api=True``) Optional environments for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
             output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
             parent_turn_id: ID of the turn that caused this new turn to start.
+            permissions: (experimental: needs ``experimental_api=True``) Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
             sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
             service_tier: Override the service tier for this turn and subsequent turns.
             service_tier_for_turn: Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
@@ -2545,17 +4291,25 @@ class AppServerClient(SyncRequester):
                 {
                     "input": input,
                     "thread_id": thread_id,
+                    "additional_context": additional_context,
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
                     "client_user_message_id": client_user_message_id,
+                    "collaboration_mode": collaboration_mode,
                     "cwd": cwd,
+                    "cyber_access_program": cyber_access_program,
                     "disabled_plugin_ids": disabled_plugin_ids,
                     "effort": effort,
+                    "environments": environments,
                     "model": model,
+                    "multi_agent_mode": multi_agent_mode,
                     "output_schema": output_schema,
                     "parent_turn_id": parent_turn_id,
+                    "permissions": permissions,
                     "personality": personality,
+                    "responsesapi_client_metadata": responsesapi_client_metadata,
                     "root_turn_id": root_turn_id,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox_policy": sandbox_policy,
                     "service_tier": service_tier,
                     "service_tier_for_turn": service_tier_for_turn,
@@ -2572,7 +4326,9 @@ class AppServerClient(SyncRequester):
         expected_turn_id: str,
         input: list[v2_all.UserInput],
         thread_id: str,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
+        responsesapi_client_metadata: dict[str, str] | None | Omit = OMIT,
     ) -> v2_all.TurnSteerResponse:
         """Call ``turn/steer``.
 
@@ -2582,7 +4338,9 @@ class AppServerClient(SyncRequester):
             expected_turn_id: Required active turn id precondition. The request fails when it does not match the currently active turn.
             input: The input items of the user message.
             thread_id: The thread's id (``Thread.id``).
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
         """
         return cast(
             "v2_all.TurnSteerResponse",
@@ -2594,8 +4352,105 @@ class AppServerClient(SyncRequester):
                     "expected_turn_id": expected_turn_id,
                     "input": input,
                     "thread_id": thread_id,
+                    "additional_context": additional_context,
                     "client_user_message_id": client_user_message_id,
+                    "responsesapi_client_metadata": responsesapi_client_metadata,
                 },
+            ),
+        )
+
+    def user_verification_cancel(self, *, request_id: v2_all.RequestId) -> v2_all.UserVerificationCancelResponse:
+        """Cancels a native verification RPC issued on this connection, not an elicitation. Use a fresh request ID for each operation and a distinct ID for this cancellation RPC.
+
+        JSON-RPC method: ``userVerification/cancel``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            request_id: Sent as ``requestId``.
+        """
+        return cast(
+            "v2_all.UserVerificationCancelResponse",
+            self._request(
+                "userVerification/cancel",
+                v2_all.UserVerificationCancelParams,
+                v2_all.UserVerificationCancelResponse,
+                {"request_id": request_id},
+            ),
+        )
+
+    def user_verification_delete(self) -> v2_all.UserVerificationDeleteResponse:
+        """Call ``userVerification/delete``.
+
+        JSON-RPC method: ``userVerification/delete``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.UserVerificationDeleteResponse",
+            self._request(
+                "userVerification/delete",
+                v2_all.UserVerificationDeleteParams,
+                v2_all.UserVerificationDeleteResponse,
+                {},
+            ),
+        )
+
+    def user_verification_enroll(self) -> v2_all.UserVerificationEnrollResponse:
+        """Call ``userVerification/enroll``.
+
+        JSON-RPC method: ``userVerification/enroll``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.UserVerificationEnrollResponse",
+            self._request(
+                "userVerification/enroll",
+                v2_all.UserVerificationEnrollParams,
+                v2_all.UserVerificationEnrollResponse,
+                {},
+            ),
+        )
+
+    def user_verification_status(self) -> v2_all.UserVerificationStatusResponse:
+        """Call ``userVerification/status``.
+
+        JSON-RPC method: ``userVerification/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.UserVerificationStatusResponse",
+            self._request(
+                "userVerification/status",
+                v2_all.UserVerificationStatusParams,
+                v2_all.UserVerificationStatusResponse,
+                {},
+            ),
+        )
+
+    def user_verification_verify(
+        self, *, challenge: str, description: str, title: str
+    ) -> v2_all.UserVerificationVerifyResponse:
+        """Local signing primitive, independent of any pending elicitation.
+
+        JSON-RPC method: ``userVerification/verify``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            challenge: Unpadded base64url encoding of 1–4096 challenge bytes.
+            description: Additional display context; at most 4096 UTF-8 bytes.
+            title: Display context already approved by the UI; 1–256 UTF-8 bytes.
+        """
+        return cast(
+            "v2_all.UserVerificationVerifyResponse",
+            self._request(
+                "userVerification/verify",
+                v2_all.UserVerificationVerifyParams,
+                v2_all.UserVerificationVerifyResponse,
+                {"challenge": challenge, "description": description, "title": title},
             ),
         )
 
@@ -2713,6 +4568,66 @@ class AppServerClient(SyncRequester):
         """
         return self._pages(self.permission_profile_list, {"cwd": cwd, "limit": limit})
 
+    def iter_plugin_search(
+        self,
+        *,
+        search_term: str,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        scope: Union[v2_all.PluginSearchScope, Literal["global", "workspace", "personal"]] | None | Omit = OMIT,
+    ) -> Iterator[v2_all.PluginSearchResult]:
+        """Every item of ``plugin/search``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.plugin_search``.
+
+        Args:
+            search_term: Sent as ``searchTerm``.
+            cwds: Sent as ``cwds``.
+            limit: The page size; not given: the server's default.
+            scope: Sent as ``scope``.
+        """
+        return self._pages(
+            self.plugin_search, {"search_term": search_term, "cwds": cwds, "limit": limit, "scope": scope}
+        )
+
+    def iter_project_list(
+        self,
+        *,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ProjectSortKey, Literal["position", "recencyAt"]] | None | Omit = OMIT,
+    ) -> Iterator[v2_all.Project]:
+        """Every item of ``project/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.project_list``.
+
+        Args:
+            limit: The page size; not given: the server's default.
+            sort_direction: Requires sortKey. Defaults to asc for position and desc for recencyAt.
+            sort_key: Defaults to position. Recency sorting always places empty projects last.
+        """
+        return self._pages(self.project_list, {"limit": limit, "sort_direction": sort_direction, "sort_key": sort_key})
+
+    def iter_remote_control_client_list(
+        self,
+        *,
+        environment_id: str,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        order: Union[v2_all.RemoteControlClientsListOrder, Literal["asc", "desc"]] | None | Omit = OMIT,
+    ) -> Iterator[v2_all.RemoteControlClient]:
+        """Every item of ``remoteControl/client/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.remote_control_client_list``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+            limit: The page size; not given: the server's default.
+            order: Sent as ``order``.
+        """
+        return self._pages(
+            self.remote_control_client_list, {"environment_id": environment_id, "limit": limit, "order": order}
+        )
+
     def iter_thread_attachment_list(
         self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
     ) -> Iterator[v2_all.ThreadAttachment]:
@@ -2749,6 +4664,19 @@ class AppServerClient(SyncRequester):
             {"attachment_type": attachment_type, "identity_key": identity_key, "archived": archived, "limit": limit},
         )
 
+    def iter_thread_background_terminals_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.ThreadBackgroundTerminal]:
+        """Every item of ``thread/backgroundTerminals/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_background_terminals_list``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            limit: Optional page size.
+        """
+        return self._pages(self.thread_background_terminals_list, {"thread_id": thread_id, "limit": limit})
+
     def iter_thread_items_list(
         self,
         *,
@@ -2775,12 +4703,15 @@ class AppServerClient(SyncRequester):
     def iter_thread_list(
         self,
         *,
+        ancestor_thread_id: str | None | Omit = OMIT,
         archived: bool | None | Omit = OMIT,
         cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
         excluded_thread_ids: list[str] | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
         model_providers: list[str] | None | Omit = OMIT,
         originators: list[str] | None | Omit = OMIT,
+        parent_thread_id: str | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
@@ -2813,12 +4744,15 @@ class AppServerClient(SyncRequester):
         Pages of ``AppServerClient.thread_list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
             excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -2829,12 +4763,15 @@ class AppServerClient(SyncRequester):
         return self._pages(
             self.thread_list,
             {
+                "ancestor_thread_id": ancestor_thread_id,
                 "archived": archived,
                 "cwd": cwd,
                 "excluded_thread_ids": excluded_thread_ids,
                 "limit": limit,
                 "model_providers": model_providers,
                 "originators": originators,
+                "parent_thread_id": parent_thread_id,
+                "project_id": project_id,
                 "search_term": search_term,
                 "section_id": section_id,
                 "sort_direction": sort_direction,
@@ -2853,6 +4790,102 @@ class AppServerClient(SyncRequester):
             limit: Optional page size; defaults to no limit.
         """
         return self._pages(self.thread_loaded_list, {"limit": limit})
+
+    def iter_thread_queue_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.QueuedSubmission]:
+        """Every item of ``thread/queue/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_queue_list``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            limit: Optional page size; defaults to the standard thread-list page size.
+        """
+        return self._pages(self.thread_queue_list, {"thread_id": thread_id, "limit": limit})
+
+    def iter_thread_search(
+        self,
+        *,
+        search_term: str,
+        archived: bool | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSearchSortKey, Literal["created_at", "updated_at", "recency_at"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
+    ) -> Iterator[v2_all.ThreadSearchResult]:
+        """Every item of ``thread/search``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_search``.
+
+        Args:
+            search_term: Required substring/full-text query for thread search.
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+        """
+        return self._pages(
+            self.thread_search,
+            {
+                "search_term": search_term,
+                "archived": archived,
+                "limit": limit,
+                "sort_direction": sort_direction,
+                "sort_key": sort_key,
+                "source_kinds": source_kinds,
+            },
+        )
+
+    def iter_thread_search_occurrences(
+        self, *, search_term: str, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.ThreadSearchOccurrence]:
+        """Every item of ``thread/searchOccurrences``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_search_occurrences``.
+
+        Args:
+            search_term: Case-insensitive literal substring to find in visible user messages and both partial and final assistant answers.
+            thread_id: The thread's id (``Thread.id``).
+            limit: Optional occurrence page size.
+        """
+        return self._pages(
+            self.thread_search_occurrences, {"search_term": search_term, "thread_id": thread_id, "limit": limit}
+        )
+
+    def iter_thread_timeline_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> Iterator[v2_all.ThreadTimelineEntry]:
+        """Every item of ``thread/timeline/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_timeline_list``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            limit: The page size; not given: the server's default.
+        """
+        return self._pages(self.thread_timeline_list, {"thread_id": thread_id, "limit": limit})
 
     def iter_thread_turns_list(
         self,
@@ -2890,6 +4923,54 @@ class AppServerClient(SyncRequester):
 
 class AsyncAppServerClient(AsyncRequester):
     """Every client request of the protocol as a typed coroutine method."""
+
+    async def account_bedrock_check_gov_cloud_requirements(self) -> v2_all.BedrockCheckGovCloudRequirementsResponse:
+        """Call ``account/bedrock/checkGovCloudRequirements``.
+
+        JSON-RPC method: ``account/bedrock/checkGovCloudRequirements``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.BedrockCheckGovCloudRequirementsResponse",
+            await self._request(
+                "account/bedrock/checkGovCloudRequirements",
+                v2_all.BedrockCheckGovCloudRequirementsParams,
+                v2_all.BedrockCheckGovCloudRequirementsResponse,
+                {},
+            ),
+        )
+
+    async def account_bedrock_discover(self) -> v2_all.BedrockDiscoverResponse:
+        """Call ``account/bedrock/discover``.
+
+        JSON-RPC method: ``account/bedrock/discover``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.BedrockDiscoverResponse",
+            await self._request(
+                "account/bedrock/discover", v2_all.BedrockDiscoverParams, v2_all.BedrockDiscoverResponse, {}
+            ),
+        )
+
+    async def account_bedrock_setup(self, params: v2_all.BedrockSetupParams) -> v2_all.BedrockSetupResponse:
+        """Call ``account/bedrock/setup``.
+
+        JSON-RPC method: ``account/bedrock/setup``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            params: A ``BedrockSetupParams``, one of: ``v2_all.Profilev2BedrockSetupParams``, ``v2_all.Environmentv2BedrockSetupParams``.
+        """
+        return cast(
+            "v2_all.BedrockSetupResponse",
+            await self._request(
+                "account/bedrock/setup", v2_all.BedrockSetupParams, v2_all.BedrockSetupResponse, {}, params
+            ),
+        )
 
     async def account_gateway_oauth_cancel(self) -> v2_all.GatewayOAuthCancelResponse:
         """Call ``account/gatewayOAuth/cancel``.
@@ -3146,6 +5227,20 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def collaboration_mode_list(self) -> v2_all.CollaborationModeListResponse:
+        """Lists collaboration mode presets.
+
+        JSON-RPC method: ``collaborationMode/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.CollaborationModeListResponse",
+            await self._request(
+                "collaborationMode/list", v2_all.CollaborationModeListParams, v2_all.CollaborationModeListResponse, {}
+            ),
+        )
+
     async def command_exec(
         self,
         *,
@@ -3155,6 +5250,7 @@ class AsyncAppServerClient(AsyncRequester):
         disable_timeout: bool | None | Omit = OMIT,
         env: dict[str, str | None] | None | Omit = OMIT,
         output_bytes_cap: v2_all.UInt64 | None | Omit = OMIT,
+        permission_profile: str | None | Omit = OMIT,
         process_id: str | None | Omit = OMIT,
         sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         size: v2_all.CommandExecTerminalSize | None | Omit = OMIT,
@@ -3174,6 +5270,7 @@ class AsyncAppServerClient(AsyncRequester):
             disable_timeout: Disable the timeout entirely for this request.
             env: Optional environment overrides merged into the server-computed environment.
             output_bytes_cap: Optional per-stream stdout/stderr capture cap in bytes.
+            permission_profile: (experimental: needs ``experimental_api=True``) Optional active permissions profile id for this command.
             process_id: Optional client-supplied, connection-scoped process id.
             sandbox_policy: Optional sandbox policy for this command.
             size: Optional initial PTY size in character cells. Only valid when `tty` is true.
@@ -3195,6 +5292,7 @@ class AsyncAppServerClient(AsyncRequester):
                     "disable_timeout": disable_timeout,
                     "env": env,
                     "output_bytes_cap": output_bytes_cap,
+                    "permission_profile": permission_profile,
                     "process_id": process_id,
                     "sandbox_policy": sandbox_policy,
                     "size": size,
@@ -3375,6 +5473,87 @@ class AsyncAppServerClient(AsyncRequester):
         return cast(
             "v2_all.ConfigRequirementsReadResponse",
             await self._request("configRequirements/read", None, v2_all.ConfigRequirementsReadResponse, {}),
+        )
+
+    async def environment_add(
+        self,
+        *,
+        environment_id: str,
+        exec_server_url: str,
+        auth_bearer_token: str | None | Omit = OMIT,
+        connect_timeout_ms: v2_all.UInt64 | None | Omit = OMIT,
+        skills: v2_all.EnvironmentSkillsParams | None | Omit = OMIT,
+        websocket_request_id: str | None | Omit = OMIT,
+    ) -> v2_all.EnvironmentAddResponse:
+        """Adds or replaces a remote environment by id for later selection.
+
+        JSON-RPC method: ``environment/add``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+            exec_server_url: Sent as ``execServerUrl``.
+            auth_bearer_token: Optional raw bearer token for executor authentication, including reconnects. Requires a secure transport or a loopback destination.
+            connect_timeout_ms: Optional WebSocket connection timeout. The server default applies when omitted.
+            skills: Required skills supplied by this environment, checked before model inference.
+            websocket_request_id: Optional X-Request-ID for the direct WebSocket upgrade, including reconnects. Requires a secure transport or a loopback destination.
+        """
+        return cast(
+            "v2_all.EnvironmentAddResponse",
+            await self._request(
+                "environment/add",
+                v2_all.EnvironmentAddParams,
+                v2_all.EnvironmentAddResponse,
+                {
+                    "environment_id": environment_id,
+                    "exec_server_url": exec_server_url,
+                    "auth_bearer_token": auth_bearer_token,
+                    "connect_timeout_ms": connect_timeout_ms,
+                    "skills": skills,
+                    "websocket_request_id": websocket_request_id,
+                },
+            ),
+        )
+
+    async def environment_info(self, *, environment_id: str) -> v2_all.EnvironmentInfoResponse:
+        """Reads information from a configured execution environment.
+
+        JSON-RPC method: ``environment/info``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+        """
+        return cast(
+            "v2_all.EnvironmentInfoResponse",
+            await self._request(
+                "environment/info",
+                v2_all.EnvironmentInfoParams,
+                v2_all.EnvironmentInfoResponse,
+                {"environment_id": environment_id},
+            ),
+        )
+
+    async def environment_status(self, *, environment_id: str) -> v2_all.EnvironmentStatusResponse:
+        """Reads the current status of a configured execution environment.
+
+        JSON-RPC method: ``environment/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Environment id to inspect.
+        """
+        return cast(
+            "v2_all.EnvironmentStatusResponse",
+            await self._request(
+                "environment/status",
+                v2_all.EnvironmentStatusParams,
+                v2_all.EnvironmentStatusResponse,
+                {"environment_id": environment_id},
+            ),
         )
 
     async def experimental_feature_enablement_set(
@@ -3757,6 +5936,72 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def fuzzy_file_search_session_start(
+        self, *, roots: list[str], session_id: str
+    ) -> v2_all.FuzzyFileSearchSessionStartResponse:
+        """Call ``fuzzyFileSearch/sessionStart``.
+
+        JSON-RPC method: ``fuzzyFileSearch/sessionStart``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            roots: Sent as ``roots``.
+            session_id: Sent as ``sessionId``.
+        """
+        return cast(
+            "v2_all.FuzzyFileSearchSessionStartResponse",
+            await self._request(
+                "fuzzyFileSearch/sessionStart",
+                v2_all.FuzzyFileSearchSessionStartParams,
+                v2_all.FuzzyFileSearchSessionStartResponse,
+                {"roots": roots, "session_id": session_id},
+            ),
+        )
+
+    async def fuzzy_file_search_session_stop(self, *, session_id: str) -> v2_all.FuzzyFileSearchSessionStopResponse:
+        """Call ``fuzzyFileSearch/sessionStop``.
+
+        JSON-RPC method: ``fuzzyFileSearch/sessionStop``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            session_id: Sent as ``sessionId``.
+        """
+        return cast(
+            "v2_all.FuzzyFileSearchSessionStopResponse",
+            await self._request(
+                "fuzzyFileSearch/sessionStop",
+                v2_all.FuzzyFileSearchSessionStopParams,
+                v2_all.FuzzyFileSearchSessionStopResponse,
+                {"session_id": session_id},
+            ),
+        )
+
+    async def fuzzy_file_search_session_update(
+        self, *, query: str, session_id: str
+    ) -> v2_all.FuzzyFileSearchSessionUpdateResponse:
+        """Call ``fuzzyFileSearch/sessionUpdate``.
+
+        JSON-RPC method: ``fuzzyFileSearch/sessionUpdate``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            query: Sent as ``query``.
+            session_id: Sent as ``sessionId``.
+        """
+        return cast(
+            "v2_all.FuzzyFileSearchSessionUpdateResponse",
+            await self._request(
+                "fuzzyFileSearch/sessionUpdate",
+                v2_all.FuzzyFileSearchSessionUpdateParams,
+                v2_all.FuzzyFileSearchSessionUpdateResponse,
+                {"query": query, "session_id": session_id},
+            ),
+        )
+
     async def hooks_list(self, *, cwds: list[str] | None | Omit = OMIT) -> v2_all.HooksListResponse:
         """Call ``hooks/list``.
 
@@ -3848,6 +6093,67 @@ class AsyncAppServerClient(AsyncRequester):
                 v2_all.MarketplaceUpgradeParams,
                 v2_all.MarketplaceUpgradeResponse,
                 {"marketplace_name": marketplace_name},
+            ),
+        )
+
+    async def mcp_server_event_stream_start(
+        self,
+        *,
+        arguments: v2_all.JsonValue,
+        name: str,
+        server: str,
+        subscription_id: str,
+        thread_id: str,
+        meta: v2_all.JsonValue | None | Omit = OMIT,
+    ) -> v2_all.McpServerEventStreamStartResponse:
+        """Call ``mcpServer/event/stream/start``.
+
+        JSON-RPC method: ``mcpServer/event/stream/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            arguments: Sent as ``arguments``.
+            name: Sent as ``name``.
+            server: Sent as ``server``.
+            subscription_id: Sent as ``subscriptionId``.
+            thread_id: The thread's id (``Thread.id``).
+            meta: Sent as ``_meta``.
+        """
+        return cast(
+            "v2_all.McpServerEventStreamStartResponse",
+            await self._request(
+                "mcpServer/event/stream/start",
+                v2_all.McpServerEventStreamStartParams,
+                v2_all.McpServerEventStreamStartResponse,
+                {
+                    "arguments": arguments,
+                    "name": name,
+                    "server": server,
+                    "subscription_id": subscription_id,
+                    "thread_id": thread_id,
+                    "meta": meta,
+                },
+            ),
+        )
+
+    async def mcp_server_event_stream_stop(self, *, subscription_id: str) -> v2_all.McpServerEventStreamStopResponse:
+        """Call ``mcpServer/event/stream/stop``.
+
+        JSON-RPC method: ``mcpServer/event/stream/stop``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            subscription_id: Sent as ``subscriptionId``.
+        """
+        return cast(
+            "v2_all.McpServerEventStreamStopResponse",
+            await self._request(
+                "mcpServer/event/stream/stop",
+                v2_all.McpServerEventStreamStopParams,
+                v2_all.McpServerEventStreamStopResponse,
+                {"subscription_id": subscription_id},
             ),
         )
 
@@ -3991,6 +6297,61 @@ class AsyncAppServerClient(AsyncRequester):
                     "server_name": server_name,
                     "thread_id": thread_id,
                 },
+            ),
+        )
+
+    async def memory_reset(self) -> v2_all.MemoryResetResponse:
+        """Call ``memory/reset``.
+
+        JSON-RPC method: ``memory/reset``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.MemoryResetResponse", await self._request("memory/reset", None, v2_all.MemoryResetResponse, {})
+        )
+
+    async def memory_status(
+        self, *, min_consolidated_threads: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.MemoryStatusResponse:
+        """Call ``memory/status``.
+
+        JSON-RPC method: ``memory/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            min_consolidated_threads: Required distinct consolidated threads. Defaults to 20; supported range is 1..=4096.
+        """
+        return cast(
+            "v2_all.MemoryStatusResponse",
+            await self._request(
+                "memory/status",
+                v2_all.MemoryStatusParams,
+                v2_all.MemoryStatusResponse,
+                {"min_consolidated_threads": min_consolidated_threads},
+            ),
+        )
+
+    async def mock_experimental_method(
+        self, *, value: str | None | Omit = OMIT
+    ) -> v2_all.MockExperimentalMethodResponse:
+        """Test-only method used to validate experimental gating.
+
+        JSON-RPC method: ``mock/experimentalMethod``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            value: Test-only payload field.
+        """
+        return cast(
+            "v2_all.MockExperimentalMethodResponse",
+            await self._request(
+                "mock/experimentalMethod",
+                v2_all.MockExperimentalMethodParams,
+                v2_all.MockExperimentalMethodResponse,
+                {"value": value},
             ),
         )
 
@@ -4196,6 +6557,38 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def plugin_search(
+        self,
+        *,
+        search_term: str,
+        cursor: str | None | Omit = OMIT,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        scope: Union[v2_all.PluginSearchScope, Literal["global", "workspace", "personal"]] | None | Omit = OMIT,
+    ) -> v2_all.PluginSearchResponse:
+        """Call ``plugin/search``.
+
+        JSON-RPC method: ``plugin/search``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            search_term: Sent as ``searchTerm``.
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            cwds: Sent as ``cwds``.
+            limit: The page size; not given: the server's default.
+            scope: Sent as ``scope``.
+        """
+        return cast(
+            "v2_all.PluginSearchResponse",
+            await self._request(
+                "plugin/search",
+                v2_all.PluginSearchParams,
+                v2_all.PluginSearchResponse,
+                {"search_term": search_term, "cursor": cursor, "cwds": cwds, "limit": limit, "scope": scope},
+            ),
+        )
+
     async def plugin_share_checkout(self, *, remote_plugin_id: str) -> v2_all.PluginShareCheckoutResponse:
         """Call ``plugin/share/checkout``.
 
@@ -4351,6 +6744,462 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def process_kill(self, *, process_handle: str) -> v2_all.ProcessKillResponse:
+        """Terminate a running `process/spawn` session by client-supplied `processHandle`.
+
+        JSON-RPC method: ``process/kill``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_handle: Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+        """
+        return cast(
+            "v2_all.ProcessKillResponse",
+            await self._request(
+                "process/kill", v2_all.ProcessKillParams, v2_all.ProcessKillResponse, {"process_handle": process_handle}
+            ),
+        )
+
+    async def process_resize_pty(
+        self, *, process_handle: str, size: v2_all.ProcessTerminalSize
+    ) -> v2_all.ProcessResizePtyResponse:
+        """Resize a running PTY-backed `process/spawn` session by client-supplied `processHandle`.
+
+        JSON-RPC method: ``process/resizePty``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_handle: Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+            size: New PTY size in character cells.
+        """
+        return cast(
+            "v2_all.ProcessResizePtyResponse",
+            await self._request(
+                "process/resizePty",
+                v2_all.ProcessResizePtyParams,
+                v2_all.ProcessResizePtyResponse,
+                {"process_handle": process_handle, "size": size},
+            ),
+        )
+
+    async def process_spawn(
+        self,
+        *,
+        command: list[str],
+        cwd: v2_all.AbsolutePathBuf,
+        process_handle: str,
+        env: dict[str, str | None] | None | Omit = OMIT,
+        output_bytes_cap: v2_all.UInt64 | None | Omit = OMIT,
+        size: v2_all.ProcessTerminalSize | None | Omit = OMIT,
+        stream_stdin: bool | None | Omit = OMIT,
+        stream_stdout_stderr: bool | None | Omit = OMIT,
+        timeout_ms: v2_all.Int64 | None | Omit = OMIT,
+        tty: bool | None | Omit = OMIT,
+    ) -> v2_all.ProcessSpawnResponse:
+        """Spawn a standalone process (argv vector) without a Codex sandbox.
+
+        JSON-RPC method: ``process/spawn``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            command: Command argv vector. Empty arrays are rejected.
+            cwd: Absolute working directory for the process.
+            process_handle: Client-supplied, connection-scoped process handle.
+            env: Optional environment overrides merged into the app-server process environment.
+            output_bytes_cap: Optional per-stream stdout/stderr capture cap in bytes.
+            size: Optional initial PTY size in character cells. Only valid when `tty` is true.
+            stream_stdin: Allow follow-up `process/writeStdin` requests to write stdin bytes.
+            stream_stdout_stderr: Stream stdout/stderr via `process/outputDelta` notifications.
+            timeout_ms: Optional timeout in milliseconds.
+            tty: Enable PTY mode.
+        """
+        return cast(
+            "v2_all.ProcessSpawnResponse",
+            await self._request(
+                "process/spawn",
+                v2_all.ProcessSpawnParams,
+                v2_all.ProcessSpawnResponse,
+                {
+                    "command": command,
+                    "cwd": cwd,
+                    "process_handle": process_handle,
+                    "env": env,
+                    "output_bytes_cap": output_bytes_cap,
+                    "size": size,
+                    "stream_stdin": stream_stdin,
+                    "stream_stdout_stderr": stream_stdout_stderr,
+                    "timeout_ms": timeout_ms,
+                    "tty": tty,
+                },
+            ),
+        )
+
+    async def process_write_stdin(
+        self, *, process_handle: str, close_stdin: bool | None | Omit = OMIT, delta_base64: str | None | Omit = OMIT
+    ) -> v2_all.ProcessWriteStdinResponse:
+        """Write stdin bytes to a running `process/spawn` session or close stdin.
+
+        JSON-RPC method: ``process/writeStdin``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_handle: Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+            close_stdin: Close stdin after writing `deltaBase64`, if present.
+            delta_base64: Optional base64-encoded stdin bytes to write.
+        """
+        return cast(
+            "v2_all.ProcessWriteStdinResponse",
+            await self._request(
+                "process/writeStdin",
+                v2_all.ProcessWriteStdinParams,
+                v2_all.ProcessWriteStdinResponse,
+                {"process_handle": process_handle, "close_stdin": close_stdin, "delta_base64": delta_base64},
+            ),
+        )
+
+    async def project_create(
+        self,
+        *,
+        idempotency_key: str,
+        name: str,
+        roots: list[v2_all.ProjectRoot],
+        metadata: dict[str, str] | None | Omit = OMIT,
+    ) -> v2_all.ProjectCreateResponse:
+        """Call ``project/create``.
+
+        JSON-RPC method: ``project/create``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            idempotency_key: Sent as ``idempotencyKey``.
+            name: Sent as ``name``.
+            roots: Sent as ``roots``.
+            metadata: Sent as ``metadata``.
+        """
+        return cast(
+            "v2_all.ProjectCreateResponse",
+            await self._request(
+                "project/create",
+                v2_all.ProjectCreateParams,
+                v2_all.ProjectCreateResponse,
+                {"idempotency_key": idempotency_key, "name": name, "roots": roots, "metadata": metadata},
+            ),
+        )
+
+    async def project_delete(self, *, project_id: str) -> v2_all.ProjectDeleteResponse:
+        """Call ``project/delete``.
+
+        JSON-RPC method: ``project/delete``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+        """
+        return cast(
+            "v2_all.ProjectDeleteResponse",
+            await self._request(
+                "project/delete", v2_all.ProjectDeleteParams, v2_all.ProjectDeleteResponse, {"project_id": project_id}
+            ),
+        )
+
+    async def project_import(
+        self,
+        *,
+        idempotency_key: str,
+        name: str,
+        roots: list[v2_all.ProjectRoot],
+        metadata: dict[str, str] | None | Omit = OMIT,
+        threads: list[str] | None | Omit = OMIT,
+    ) -> v2_all.ProjectImportResponse:
+        """Call ``project/import``.
+
+        JSON-RPC method: ``project/import``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            idempotency_key: Sent as ``idempotencyKey``.
+            name: Sent as ``name``.
+            roots: Sent as ``roots``.
+            metadata: Sent as ``metadata``.
+            threads: Sent as ``threads``.
+        """
+        return cast(
+            "v2_all.ProjectImportResponse",
+            await self._request(
+                "project/import",
+                v2_all.ProjectImportParams,
+                v2_all.ProjectImportResponse,
+                {
+                    "idempotency_key": idempotency_key,
+                    "name": name,
+                    "roots": roots,
+                    "metadata": metadata,
+                    "threads": threads,
+                },
+            ),
+        )
+
+    async def project_list(
+        self,
+        *,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ProjectSortKey, Literal["position", "recencyAt"]] | None | Omit = OMIT,
+    ) -> v2_all.ProjectListResponse:
+        """Call ``project/list``.
+
+        JSON-RPC method: ``project/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            limit: The page size; not given: the server's default.
+            sort_direction: Requires sortKey. Defaults to asc for position and desc for recencyAt.
+            sort_key: Defaults to position. Recency sorting always places empty projects last.
+        """
+        return cast(
+            "v2_all.ProjectListResponse",
+            await self._request(
+                "project/list",
+                v2_all.ProjectListParams,
+                v2_all.ProjectListResponse,
+                {"cursor": cursor, "limit": limit, "sort_direction": sort_direction, "sort_key": sort_key},
+            ),
+        )
+
+    async def project_move(
+        self, *, project_id: str, before_project_id: str | None | Omit = OMIT
+    ) -> v2_all.ProjectMoveResponse:
+        """Call ``project/move``.
+
+        JSON-RPC method: ``project/move``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+            before_project_id: Sent as ``beforeProjectId``.
+        """
+        return cast(
+            "v2_all.ProjectMoveResponse",
+            await self._request(
+                "project/move",
+                v2_all.ProjectMoveParams,
+                v2_all.ProjectMoveResponse,
+                {"project_id": project_id, "before_project_id": before_project_id},
+            ),
+        )
+
+    async def project_read(self, *, project_id: str) -> v2_all.ProjectReadResponse:
+        """Call ``project/read``.
+
+        JSON-RPC method: ``project/read``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+        """
+        return cast(
+            "v2_all.ProjectReadResponse",
+            await self._request(
+                "project/read", v2_all.ProjectReadParams, v2_all.ProjectReadResponse, {"project_id": project_id}
+            ),
+        )
+
+    async def project_update(
+        self,
+        *,
+        project_id: str,
+        metadata: dict[str, str] | None | Omit = OMIT,
+        name: str | None | Omit = OMIT,
+        roots: list[v2_all.ProjectRoot] | None | Omit = OMIT,
+    ) -> v2_all.ProjectUpdateResponse:
+        """Call ``project/update``.
+
+        JSON-RPC method: ``project/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            project_id: Sent as ``projectId``.
+            metadata: Sent as ``metadata``.
+            name: Sent as ``name``.
+            roots: Sent as ``roots``.
+        """
+        return cast(
+            "v2_all.ProjectUpdateResponse",
+            await self._request(
+                "project/update",
+                v2_all.ProjectUpdateParams,
+                v2_all.ProjectUpdateResponse,
+                {"project_id": project_id, "metadata": metadata, "name": name, "roots": roots},
+            ),
+        )
+
+    async def remote_control_client_list(
+        self,
+        *,
+        environment_id: str,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        order: Union[v2_all.RemoteControlClientsListOrder, Literal["asc", "desc"]] | None | Omit = OMIT,
+    ) -> v2_all.RemoteControlClientsListResponse:
+        """Call ``remoteControl/client/list``.
+
+        JSON-RPC method: ``remoteControl/client/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            limit: The page size; not given: the server's default.
+            order: Sent as ``order``.
+        """
+        return cast(
+            "v2_all.RemoteControlClientsListResponse",
+            await self._request(
+                "remoteControl/client/list",
+                v2_all.RemoteControlClientsListParams,
+                v2_all.RemoteControlClientsListResponse,
+                {"environment_id": environment_id, "cursor": cursor, "limit": limit, "order": order},
+            ),
+        )
+
+    async def remote_control_client_revoke(
+        self, *, client_id: str, environment_id: str
+    ) -> v2_all.RemoteControlClientsRevokeResponse:
+        """Call ``remoteControl/client/revoke``.
+
+        JSON-RPC method: ``remoteControl/client/revoke``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            client_id: Sent as ``clientId``.
+            environment_id: Sent as ``environmentId``.
+        """
+        return cast(
+            "v2_all.RemoteControlClientsRevokeResponse",
+            await self._request(
+                "remoteControl/client/revoke",
+                v2_all.RemoteControlClientsRevokeParams,
+                v2_all.RemoteControlClientsRevokeResponse,
+                {"client_id": client_id, "environment_id": environment_id},
+            ),
+        )
+
+    async def remote_control_disable(
+        self, *, ephemeral: bool | None | Omit = OMIT
+    ) -> v2_all.RemoteControlDisableResponse:
+        """Call ``remoteControl/disable``.
+
+        JSON-RPC method: ``remoteControl/disable``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+        """
+        return cast(
+            "v2_all.RemoteControlDisableResponse",
+            await self._request(
+                "remoteControl/disable",
+                v2_all.RemoteControlDisableParams,
+                v2_all.RemoteControlDisableResponse,
+                {"ephemeral": ephemeral},
+            ),
+        )
+
+    async def remote_control_enable(
+        self, *, ephemeral: bool | None | Omit = OMIT
+    ) -> v2_all.RemoteControlEnableResponse:
+        """Call ``remoteControl/enable``.
+
+        JSON-RPC method: ``remoteControl/enable``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+        """
+        return cast(
+            "v2_all.RemoteControlEnableResponse",
+            await self._request(
+                "remoteControl/enable",
+                v2_all.RemoteControlEnableParams,
+                v2_all.RemoteControlEnableResponse,
+                {"ephemeral": ephemeral},
+            ),
+        )
+
+    async def remote_control_pairing_start(
+        self, *, manual_code: bool | None | Omit = OMIT
+    ) -> v2_all.RemoteControlPairingStartResponse:
+        """Call ``remoteControl/pairing/start``.
+
+        JSON-RPC method: ``remoteControl/pairing/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            manual_code: Sent as ``manualCode``.
+        """
+        return cast(
+            "v2_all.RemoteControlPairingStartResponse",
+            await self._request(
+                "remoteControl/pairing/start",
+                v2_all.RemoteControlPairingStartParams,
+                v2_all.RemoteControlPairingStartResponse,
+                {"manual_code": manual_code},
+            ),
+        )
+
+    async def remote_control_pairing_status(
+        self, *, manual_pairing_code: str | None | Omit = OMIT, pairing_code: str | None | Omit = OMIT
+    ) -> v2_all.RemoteControlPairingStatusResponse:
+        """Call ``remoteControl/pairing/status``.
+
+        JSON-RPC method: ``remoteControl/pairing/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            manual_pairing_code: Sent as ``manualPairingCode``.
+            pairing_code: Sent as ``pairingCode``.
+        """
+        return cast(
+            "v2_all.RemoteControlPairingStatusResponse",
+            await self._request(
+                "remoteControl/pairing/status",
+                v2_all.RemoteControlPairingStatusParams,
+                v2_all.RemoteControlPairingStatusResponse,
+                {"manual_pairing_code": manual_pairing_code, "pairing_code": pairing_code},
+            ),
+        )
+
+    async def remote_control_status_read(self) -> v2_all.RemoteControlStatusReadResponse:
+        """Call ``remoteControl/status/read``.
+
+        JSON-RPC method: ``remoteControl/status/read``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.RemoteControlStatusReadResponse",
+            await self._request("remoteControl/status/read", None, v2_all.RemoteControlStatusReadResponse, {}),
+        )
+
     async def review_start(
         self,
         *,
@@ -4374,6 +7223,32 @@ class AsyncAppServerClient(AsyncRequester):
                 v2_all.ReviewStartParams,
                 v2_all.ReviewStartResponse,
                 {"target": target, "thread_id": thread_id, "delivery": delivery},
+            ),
+        )
+
+    async def rollout_compress(self) -> v2_all.RolloutCompressResponse:
+        """Start a best-effort background compression pass for cold local rollouts.
+
+        JSON-RPC method: ``rollout/compress``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.RolloutCompressResponse",
+            await self._request("rollout/compress", None, v2_all.RolloutCompressResponse, {}),
+        )
+
+    async def server_diagnostics(self) -> v2_all.ServerDiagnosticsResponse:
+        """Read content-free, process-local diagnostics.
+
+        JSON-RPC method: ``server/diagnostics``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.ServerDiagnosticsResponse",
+            await self._request(
+                "server/diagnostics", v2_all.ServerDiagnosticsParams, v2_all.ServerDiagnosticsResponse, {}
             ),
         )
 
@@ -4584,6 +7459,75 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def thread_background_terminals_clean(
+        self, *, thread_id: str
+    ) -> v2_all.ThreadBackgroundTerminalsCleanResponse:
+        """Call ``thread/backgroundTerminals/clean``.
+
+        JSON-RPC method: ``thread/backgroundTerminals/clean``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadBackgroundTerminalsCleanResponse",
+            await self._request(
+                "thread/backgroundTerminals/clean",
+                v2_all.ThreadBackgroundTerminalsCleanParams,
+                v2_all.ThreadBackgroundTerminalsCleanResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
+    async def thread_background_terminals_list(
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadBackgroundTerminalsListResponse:
+        """Call ``thread/backgroundTerminals/list``.
+
+        JSON-RPC method: ``thread/backgroundTerminals/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size.
+        """
+        return cast(
+            "v2_all.ThreadBackgroundTerminalsListResponse",
+            await self._request(
+                "thread/backgroundTerminals/list",
+                v2_all.ThreadBackgroundTerminalsListParams,
+                v2_all.ThreadBackgroundTerminalsListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
+        )
+
+    async def thread_background_terminals_terminate(
+        self, *, process_id: str, thread_id: str
+    ) -> v2_all.ThreadBackgroundTerminalsTerminateResponse:
+        """Call ``thread/backgroundTerminals/terminate``.
+
+        JSON-RPC method: ``thread/backgroundTerminals/terminate``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            process_id: Sent as ``processId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadBackgroundTerminalsTerminateResponse",
+            await self._request(
+                "thread/backgroundTerminals/terminate",
+                v2_all.ThreadBackgroundTerminalsTerminateParams,
+                v2_all.ThreadBackgroundTerminalsTerminateResponse,
+                {"process_id": process_id, "thread_id": thread_id},
+            ),
+        )
+
     async def thread_compact_start(self, *, thread_id: str) -> v2_all.ThreadCompactStartResponse:
         """Call ``thread/compact/start``.
 
@@ -4598,6 +7542,28 @@ class AsyncAppServerClient(AsyncRequester):
                 "thread/compact/start",
                 v2_all.ThreadCompactStartParams,
                 v2_all.ThreadCompactStartResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
+    async def thread_decrement_elicitation(self, *, thread_id: str) -> v2_all.ThreadDecrementElicitationResponse:
+        """Decrement the thread-local out-of-band elicitation counter.
+
+        When the count reaches zero, timeout accounting resumes for the thread.
+
+        JSON-RPC method: ``thread/decrement_elicitation``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: Thread whose out-of-band elicitation counter should be decremented.
+        """
+        return cast(
+            "v2_all.ThreadDecrementElicitationResponse",
+            await self._request(
+                "thread/decrement_elicitation",
+                v2_all.ThreadDecrementElicitationParams,
+                v2_all.ThreadDecrementElicitationResponse,
                 {"thread_id": thread_id},
             ),
         )
@@ -4626,14 +7592,20 @@ class AsyncAppServerClient(AsyncRequester):
         | None
         | Omit = OMIT,
         base_instructions: str | None | Omit = OMIT,
+        before_turn_id: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
+        defer_goal_continuation: bool | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
         exclude_turns: bool | None | Omit = OMIT,
+        experimental_prediction_mode: bool | None | Omit = OMIT,
         last_turn_id: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
+        path: str | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
         | None
         | Omit = OMIT,
@@ -4653,14 +7625,20 @@ class AsyncAppServerClient(AsyncRequester):
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
+            before_turn_id: (experimental: needs ``experimental_api=True``) Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            defer_goal_continuation: (experimental: needs ``experimental_api=True``) When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
             developer_instructions: Developer instructions added to the thread's context.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
             exclude_turns: When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            experimental_prediction_mode: (experimental: needs ``experimental_api=True``) Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
             last_turn_id: Optional last turn id to fork through, inclusive.
             model: Configuration overrides for the forked thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the forked thread. Cannot be combined with `sandbox`.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             thread_source: Optional client-supplied analytics source classification for this forked thread.
@@ -4676,14 +7654,20 @@ class AsyncAppServerClient(AsyncRequester):
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
                     "base_instructions": base_instructions,
+                    "before_turn_id": before_turn_id,
                     "config": config,
                     "cwd": cwd,
+                    "defer_goal_continuation": defer_goal_continuation,
                     "developer_instructions": developer_instructions,
                     "ephemeral": ephemeral,
                     "exclude_turns": exclude_turns,
+                    "experimental_prediction_mode": experimental_prediction_mode,
                     "last_turn_id": last_turn_id,
                     "model": model,
                     "model_provider": model_provider,
+                    "path": path,
+                    "permissions": permissions,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox": sandbox,
                     "service_tier": service_tier,
                     "thread_source": thread_source,
@@ -4770,6 +7754,28 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def thread_increment_elicitation(self, *, thread_id: str) -> v2_all.ThreadIncrementElicitationResponse:
+        """Increment the thread-local out-of-band elicitation counter.
+
+        This is used by external helpers to pause timeout accounting while a user approval or other elicitation is pending outside the app-server request flow.
+
+        JSON-RPC method: ``thread/increment_elicitation``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: Thread whose out-of-band elicitation counter should be incremented.
+        """
+        return cast(
+            "v2_all.ThreadIncrementElicitationResponse",
+            await self._request(
+                "thread/increment_elicitation",
+                v2_all.ThreadIncrementElicitationParams,
+                v2_all.ThreadIncrementElicitationResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
     async def thread_inject_items(
         self, *, items: list[v2_all.JsonValue], thread_id: str
     ) -> v2_all.ThreadInjectItemsResponse:
@@ -4827,9 +7833,34 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def thread_items_read(
+        self, *, item_ids: list[str], thread_id: str, turn_id: str
+    ) -> v2_all.ThreadItemsReadResponse:
+        """EXPERIMENTAL - retrieve a bounded set of persisted items from one turn.
+
+        JSON-RPC method: ``thread/items/read``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            item_ids: Item IDs to retrieve. Supply 1 to 100 IDs.
+            thread_id: The thread's id (``Thread.id``).
+            turn_id: The turn's id (``TurnHandle.id``).
+        """
+        return cast(
+            "v2_all.ThreadItemsReadResponse",
+            await self._request(
+                "thread/items/read",
+                v2_all.ThreadItemsReadParams,
+                v2_all.ThreadItemsReadResponse,
+                {"item_ids": item_ids, "thread_id": thread_id, "turn_id": turn_id},
+            ),
+        )
+
     async def thread_list(
         self,
         *,
+        ancestor_thread_id: str | None | Omit = OMIT,
         archived: bool | None | Omit = OMIT,
         cursor: str | None | Omit = OMIT,
         cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
@@ -4837,6 +7868,8 @@ class AsyncAppServerClient(AsyncRequester):
         limit: v2_all.UInt32 | None | Omit = OMIT,
         model_providers: list[str] | None | Omit = OMIT,
         originators: list[str] | None | Omit = OMIT,
+        parent_thread_id: str | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
@@ -4869,6 +7902,7 @@ class AsyncAppServerClient(AsyncRequester):
         JSON-RPC method: ``thread/list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cursor: Opaque pagination cursor returned by a previous call.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
@@ -4876,6 +7910,8 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -4890,6 +7926,7 @@ class AsyncAppServerClient(AsyncRequester):
                 v2_all.ThreadListParams,
                 v2_all.ThreadListResponse,
                 {
+                    "ancestor_thread_id": ancestor_thread_id,
                     "archived": archived,
                     "cursor": cursor,
                     "cwd": cwd,
@@ -4897,6 +7934,8 @@ class AsyncAppServerClient(AsyncRequester):
                     "limit": limit,
                     "model_providers": model_providers,
                     "originators": originators,
+                    "parent_thread_id": parent_thread_id,
+                    "project_id": project_id,
                     "search_term": search_term,
                     "section_id": section_id,
                     "sort_direction": sort_direction,
@@ -4928,8 +7967,36 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def thread_memory_mode_set(
+        self, *, mode: Union[v2_all.ThreadMemoryMode, Literal["enabled", "disabled"]], thread_id: str
+    ) -> v2_all.ThreadMemoryModeSetResponse:
+        """Call ``thread/memoryMode/set``.
+
+        JSON-RPC method: ``thread/memoryMode/set``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            mode: Sent as ``mode``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadMemoryModeSetResponse",
+            await self._request(
+                "thread/memoryMode/set",
+                v2_all.ThreadMemoryModeSetParams,
+                v2_all.ThreadMemoryModeSetResponse,
+                {"mode": mode, "thread_id": thread_id},
+            ),
+        )
+
     async def thread_metadata_update(
-        self, *, thread_id: str, git_info: v2_all.ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT
+        self,
+        *,
+        thread_id: str,
+        daybreak_enabled: bool | None | Omit = OMIT,
+        git_info: v2_all.ThreadMetadataGitInfoUpdateParams | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
     ) -> v2_all.ThreadMetadataUpdateResponse:
         """Call ``thread/metadata/update``.
 
@@ -4937,7 +8004,9 @@ class AsyncAppServerClient(AsyncRequester):
 
         Args:
             thread_id: The thread's id (``Thread.id``).
+            daybreak_enabled: (experimental: needs ``experimental_api=True``) Save the client's Daybreak choice for this persistent thread. Omitted or null leaves it unchanged. This does not select a turn's `cyberAccessProgram` or grant access.
             git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to leave the project unchanged, use an empty string to clear it, or provide an existing project ID to assign it.
         """
         return cast(
             "v2_all.ThreadMetadataUpdateResponse",
@@ -4945,7 +8014,12 @@ class AsyncAppServerClient(AsyncRequester):
                 "thread/metadata/update",
                 v2_all.ThreadMetadataUpdateParams,
                 v2_all.ThreadMetadataUpdateResponse,
-                {"thread_id": thread_id, "git_info": git_info},
+                {
+                    "thread_id": thread_id,
+                    "daybreak_enabled": daybreak_enabled,
+                    "git_info": git_info,
+                    "project_id": project_id,
+                },
             ),
         )
 
@@ -4965,6 +8039,170 @@ class AsyncAppServerClient(AsyncRequester):
                 v2_all.ThreadSetNameParams,
                 v2_all.ThreadSetNameResponse,
                 {"name": name, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_prediction_request(
+        self, *, source_turn_id: str, thread_id: str
+    ) -> v2_all.ThreadPredictionRequestResponse:
+        """Call ``thread/prediction/request``.
+
+        JSON-RPC method: ``thread/prediction/request``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            source_turn_id: Sent as ``sourceTurnId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadPredictionRequestResponse",
+            await self._request(
+                "thread/prediction/request",
+                v2_all.ThreadPredictionRequestParams,
+                v2_all.ThreadPredictionRequestResponse,
+                {"source_turn_id": source_turn_id, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_queue_add(
+        self, *, client_user_message_id: str, input: list[v2_all.UserInput], thread_id: str
+    ) -> v2_all.ThreadQueueAddResponse:
+        """Call ``thread/queue/add``.
+
+        JSON-RPC method: ``thread/queue/add``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            input: The input items of the user message.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueAddResponse",
+            await self._request(
+                "thread/queue/add",
+                v2_all.ThreadQueueAddParams,
+                v2_all.ThreadQueueAddResponse,
+                {"client_user_message_id": client_user_message_id, "input": input, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_queue_delete(
+        self, *, queued_submission_id: str, thread_id: str
+    ) -> v2_all.ThreadQueueDeleteResponse:
+        """Call ``thread/queue/delete``.
+
+        JSON-RPC method: ``thread/queue/delete``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            queued_submission_id: Sent as ``queuedSubmissionId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueDeleteResponse",
+            await self._request(
+                "thread/queue/delete",
+                v2_all.ThreadQueueDeleteParams,
+                v2_all.ThreadQueueDeleteResponse,
+                {"queued_submission_id": queued_submission_id, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_queue_list(
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadQueueListResponse:
+        """Call ``thread/queue/list``.
+
+        JSON-RPC method: ``thread/queue/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to the standard thread-list page size.
+        """
+        return cast(
+            "v2_all.ThreadQueueListResponse",
+            await self._request(
+                "thread/queue/list",
+                v2_all.ThreadQueueListParams,
+                v2_all.ThreadQueueListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
+        )
+
+    async def thread_queue_reorder(
+        self, *, queued_submission_ids: list[str], thread_id: str
+    ) -> v2_all.ThreadQueueReorderResponse:
+        """Call ``thread/queue/reorder``.
+
+        JSON-RPC method: ``thread/queue/reorder``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            queued_submission_ids: Sent as ``queuedSubmissionIds``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueReorderResponse",
+            await self._request(
+                "thread/queue/reorder",
+                v2_all.ThreadQueueReorderParams,
+                v2_all.ThreadQueueReorderResponse,
+                {"queued_submission_ids": queued_submission_ids, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_queue_start(
+        self, *, thread_id: str, queued_submission_id: str | None | Omit = OMIT
+    ) -> v2_all.ThreadQueueStartResponse:
+        """Call ``thread/queue/start``.
+
+        JSON-RPC method: ``thread/queue/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            queued_submission_id: Sent as ``queuedSubmissionId``.
+        """
+        return cast(
+            "v2_all.ThreadQueueStartResponse",
+            await self._request(
+                "thread/queue/start",
+                v2_all.ThreadQueueStartParams,
+                v2_all.ThreadQueueStartResponse,
+                {"thread_id": thread_id, "queued_submission_id": queued_submission_id},
+            ),
+        )
+
+    async def thread_queue_update(
+        self, *, input: list[v2_all.UserInput], queued_submission_id: str, thread_id: str
+    ) -> v2_all.ThreadQueueUpdateResponse:
+        """Call ``thread/queue/update``.
+
+        JSON-RPC method: ``thread/queue/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            input: The input items of the user message.
+            queued_submission_id: Sent as ``queuedSubmissionId``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadQueueUpdateResponse",
+            await self._request(
+                "thread/queue/update",
+                v2_all.ThreadQueueUpdateParams,
+                v2_all.ThreadQueueUpdateResponse,
+                {"input": input, "queued_submission_id": queued_submission_id, "thread_id": thread_id},
             ),
         )
 
@@ -4989,6 +8227,269 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def thread_read_state_update(
+        self, *, expected_revision: str, operation: v2_all.ThreadReadStateOperation, thread_id: str
+    ) -> v2_all.ThreadReadStateUpdateResponse:
+        """Call ``thread/readState/update``.
+
+        JSON-RPC method: ``thread/readState/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            expected_revision: Revision of the row or transcript actually seen. Conflicts require a fresh user action.
+            operation: Sent as ``operation``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadReadStateUpdateResponse",
+            await self._request(
+                "thread/readState/update",
+                v2_all.ThreadReadStateUpdateParams,
+                v2_all.ThreadReadStateUpdateResponse,
+                {"expected_revision": expected_revision, "operation": operation, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_realtime_append_audio(
+        self, *, audio: v2_all.ThreadRealtimeAudioChunk, thread_id: str
+    ) -> v2_all.ThreadRealtimeAppendAudioResponse:
+        """EXPERIMENTAL - append audio input to thread realtime.
+
+        JSON-RPC method: ``thread/realtime/appendAudio``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            audio: EXPERIMENTAL - thread realtime audio chunk.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadRealtimeAppendAudioResponse",
+            await self._request(
+                "thread/realtime/appendAudio",
+                v2_all.ThreadRealtimeAppendAudioParams,
+                v2_all.ThreadRealtimeAppendAudioResponse,
+                {"audio": audio, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_realtime_append_speech(
+        self, *, text: str, thread_id: str
+    ) -> v2_all.ThreadRealtimeAppendSpeechResponse:
+        """EXPERIMENTAL - append speakable text to thread realtime.
+
+        JSON-RPC method: ``thread/realtime/appendSpeech``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            text: Sent as ``text``.
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadRealtimeAppendSpeechResponse",
+            await self._request(
+                "thread/realtime/appendSpeech",
+                v2_all.ThreadRealtimeAppendSpeechParams,
+                v2_all.ThreadRealtimeAppendSpeechResponse,
+                {"text": text, "thread_id": thread_id},
+            ),
+        )
+
+    async def thread_realtime_append_text(
+        self,
+        *,
+        text: str,
+        thread_id: str,
+        role: Union[v2_all.ConversationTextRole, Literal["user", "developer", "assistant"]] | None | Omit = OMIT,
+    ) -> v2_all.ThreadRealtimeAppendTextResponse:
+        """EXPERIMENTAL - append text input to thread realtime.
+
+        JSON-RPC method: ``thread/realtime/appendText``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            text: Sent as ``text``.
+            thread_id: The thread's id (``Thread.id``).
+            role: Sent as ``role``.
+        """
+        return cast(
+            "v2_all.ThreadRealtimeAppendTextResponse",
+            await self._request(
+                "thread/realtime/appendText",
+                v2_all.ThreadRealtimeAppendTextParams,
+                v2_all.ThreadRealtimeAppendTextResponse,
+                {"text": text, "thread_id": thread_id, "role": role},
+            ),
+        )
+
+    async def thread_realtime_list_voices(self) -> v2_all.ThreadRealtimeListVoicesResponse:
+        """EXPERIMENTAL - list voices supported by thread realtime.
+
+        JSON-RPC method: ``thread/realtime/listVoices``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.ThreadRealtimeListVoicesResponse",
+            await self._request(
+                "thread/realtime/listVoices",
+                v2_all.ThreadRealtimeListVoicesParams,
+                v2_all.ThreadRealtimeListVoicesResponse,
+                {},
+            ),
+        )
+
+    async def thread_realtime_start(
+        self,
+        *,
+        output_modality: Union[v2_all.RealtimeOutputModality, Literal["text", "audio"]],
+        thread_id: str,
+        backend_reasoning_status: bool | None | Omit = OMIT,
+        client_managed_handoffs: bool | None | Omit = OMIT,
+        codex_response_handoff_channel_prefixes: dict[str, list[str]] | None | Omit = OMIT,
+        codex_response_handoff_mode: Union[
+            v2_all.CodexResponseHandoffMode, Literal["thinking", "commentary", "bemTags"]
+        ]
+        | None
+        | Omit = OMIT,
+        codex_response_item_prefix: str | None | Omit = OMIT,
+        codex_responses_as_items: bool | None | Omit = OMIT,
+        delegation_ack_filler: bool | None | Omit = OMIT,
+        flush_transcript_tail_on_session_end: bool | None | Omit = OMIT,
+        include_startup_context: bool | None | Omit = OMIT,
+        initial_items: list[v2_all.ThreadRealtimeInitialItem] | None | Omit = OMIT,
+        model: str | None | Omit = OMIT,
+        prompt: str | None | Omit = OMIT,
+        realtime_end_instructions: str | None | Omit = OMIT,
+        realtime_session_id: str | None | Omit = OMIT,
+        realtime_start_instructions: str | None | Omit = OMIT,
+        transport: v2_all.ThreadRealtimeStartTransport | None | Omit = OMIT,
+        version: Union[v2_all.RealtimeConversationVersion, Literal["v1", "v2", "v3"]] | None | Omit = OMIT,
+        voice: Union[
+            v2_all.RealtimeVoice,
+            Literal[
+                "alloy",
+                "arbor",
+                "ash",
+                "aube",
+                "ballad",
+                "breeze",
+                "bubbie",
+                "cedar",
+                "coral",
+                "cove",
+                "echo",
+                "ember",
+                "haetsal",
+                "hanul",
+                "himari",
+                "juniper",
+                "leher",
+                "maple",
+                "marin",
+                "miko",
+                "neer",
+                "porto",
+                "rindo",
+                "rio",
+                "rivage",
+                "sage",
+                "selva",
+                "shimmer",
+                "sol",
+                "sonna",
+                "spruce",
+                "tinta",
+                "vale",
+                "verse",
+                "viola",
+            ],
+        ]
+        | None
+        | Omit = OMIT,
+    ) -> v2_all.ThreadRealtimeStartResponse:
+        """EXPERIMENTAL - start a thread-scoped realtime session.
+
+        JSON-RPC method: ``thread/realtime/start``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            output_modality: Selects text or audio output for the realtime session. Transport and voice stay independent so clients can choose how they connect separately from what the model emits.
+            thread_id: The thread's id (``Thread.id``).
+            backend_reasoning_status: Relays public reasoning summaries as quiet context for realtime V3 delegations. Defaults to false.
+            client_managed_handoffs: Leaves Codex response handoffs to the client's explicit append calls instead of forwarding them automatically. Defaults to false.
+            codex_response_handoff_channel_prefixes: Overrides BEM channel prefixes by `analysis`, `commentary`, or `final`. Omitted channels retain their default uppercase bracketed prefixes.
+            codex_response_handoff_mode: Selects how automatic Codex responses are routed in Frameless Bidi sessions. Omitted values default to `thinking`. Realtime V1 and V2 ignore this setting.
+            codex_response_item_prefix: Optional prefix added to automatic Codex response items when `codexResponsesAsItems` is true.
+            codex_responses_as_items: Sends automatic Codex responses as realtime conversation items instead of handoff appends.
+            delegation_ack_filler: Controls whether a realtime V3 delegation produces an acknowledgement filler. Omitted values preserve the Realtime API's default behavior.
+            flush_transcript_tail_on_session_end: Routes any transcript tail remaining at session end through Codex. Defaults to false. TODO: Remove this rollout knob once transcript-tail flushing is always enabled.
+            include_startup_context: Set to false to start without Codex's startup context. Omitted or null includes it.
+            initial_items: Adds complete role-bearing text items to the initial Frameless Bidi session history. This is only supported by realtime V3 and is sent during session startup. Requests are limited to 128 items and 8,192 estimated text tokens in total.
+            model: Overrides the configured realtime model for this session only.
+            prompt: Sent as ``prompt``.
+            realtime_end_instructions: Developer instructions given to the backing Codex model when this realtime session ends.
+            realtime_session_id: Sent as ``realtimeSessionId``.
+            realtime_start_instructions: Developer instructions given to the backing Codex model when this realtime session starts.
+            transport: EXPERIMENTAL - transport used by thread realtime.
+            version: Overrides the configured realtime protocol version for this session only.
+            voice: Sent as ``voice``.
+        """
+        return cast(
+            "v2_all.ThreadRealtimeStartResponse",
+            await self._request(
+                "thread/realtime/start",
+                v2_all.ThreadRealtimeStartParams,
+                v2_all.ThreadRealtimeStartResponse,
+                {
+                    "output_modality": output_modality,
+                    "thread_id": thread_id,
+                    "backend_reasoning_status": backend_reasoning_status,
+                    "client_managed_handoffs": client_managed_handoffs,
+                    "codex_response_handoff_channel_prefixes": codex_response_handoff_channel_prefixes,
+                    "codex_response_handoff_mode": codex_response_handoff_mode,
+                    "codex_response_item_prefix": codex_response_item_prefix,
+                    "codex_responses_as_items": codex_responses_as_items,
+                    "delegation_ack_filler": delegation_ack_filler,
+                    "flush_transcript_tail_on_session_end": flush_transcript_tail_on_session_end,
+                    "include_startup_context": include_startup_context,
+                    "initial_items": initial_items,
+                    "model": model,
+                    "prompt": prompt,
+                    "realtime_end_instructions": realtime_end_instructions,
+                    "realtime_session_id": realtime_session_id,
+                    "realtime_start_instructions": realtime_start_instructions,
+                    "transport": transport,
+                    "version": version,
+                    "voice": voice,
+                },
+            ),
+        )
+
+    async def thread_realtime_stop(self, *, thread_id: str) -> v2_all.ThreadRealtimeStopResponse:
+        """EXPERIMENTAL - stop thread realtime.
+
+        JSON-RPC method: ``thread/realtime/stop``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+        """
+        return cast(
+            "v2_all.ThreadRealtimeStopResponse",
+            await self._request(
+                "thread/realtime/stop",
+                v2_all.ThreadRealtimeStopParams,
+                v2_all.ThreadRealtimeStopResponse,
+                {"thread_id": thread_id},
+            ),
+        )
+
     async def thread_resume(
         self,
         *,
@@ -5002,9 +8503,14 @@ class AsyncAppServerClient(AsyncRequester):
         cwd: str | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
         exclude_turns: bool | None | Omit = OMIT,
+        history: list[v2_all.ResponseItem] | None | Omit = OMIT,
+        initial_turns_page: v2_all.ThreadResumeInitialTurnsPageParams | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
+        path: str | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
         | None
         | Omit = OMIT,
@@ -5029,9 +8535,14 @@ class AsyncAppServerClient(AsyncRequester):
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
             developer_instructions: Developer instructions added to the thread's context.
             exclude_turns: When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
+            history: (experimental: needs ``experimental_api=True``) [UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
+            initial_turns_page: (experimental: needs ``experimental_api=True``) When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
             model: Configuration overrides for the resumed thread, if any.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            path: (experimental: needs ``experimental_api=True``) [UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for the resumed thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
         """
@@ -5050,9 +8561,14 @@ class AsyncAppServerClient(AsyncRequester):
                     "cwd": cwd,
                     "developer_instructions": developer_instructions,
                     "exclude_turns": exclude_turns,
+                    "history": history,
+                    "initial_turns_page": initial_turns_page,
                     "model": model,
                     "model_provider": model_provider,
+                    "path": path,
+                    "permissions": permissions,
                     "personality": personality,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox": sandbox,
                     "service_tier": service_tier,
                 },
@@ -5080,6 +8596,100 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def thread_search(
+        self,
+        *,
+        search_term: str,
+        archived: bool | None | Omit = OMIT,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSearchSortKey, Literal["created_at", "updated_at", "recency_at"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
+    ) -> v2_all.ThreadSearchResponse:
+        """Call ``thread/search``.
+
+        JSON-RPC method: ``thread/search``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            search_term: Required substring/full-text query for thread search.
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+        """
+        return cast(
+            "v2_all.ThreadSearchResponse",
+            await self._request(
+                "thread/search",
+                v2_all.ThreadSearchParams,
+                v2_all.ThreadSearchResponse,
+                {
+                    "search_term": search_term,
+                    "archived": archived,
+                    "cursor": cursor,
+                    "limit": limit,
+                    "sort_direction": sort_direction,
+                    "sort_key": sort_key,
+                    "source_kinds": source_kinds,
+                },
+            ),
+        )
+
+    async def thread_search_occurrences(
+        self,
+        *,
+        search_term: str,
+        thread_id: str,
+        cursor: str | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+    ) -> v2_all.ThreadSearchOccurrencesResponse:
+        """Parameters for searching visible message occurrences within one paginated thread.
+
+        JSON-RPC method: ``thread/searchOccurrences``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            search_term: Case-insensitive literal substring to find in visible user messages and both partial and final assistant answers.
+            thread_id: The thread's id (``Thread.id``).
+            cursor: Opaque cursor returned by a previous call for the same thread and search term.
+            limit: Optional occurrence page size.
+        """
+        return cast(
+            "v2_all.ThreadSearchOccurrencesResponse",
+            await self._request(
+                "thread/searchOccurrences",
+                v2_all.ThreadSearchOccurrencesParams,
+                v2_all.ThreadSearchOccurrencesResponse,
+                {"search_term": search_term, "thread_id": thread_id, "cursor": cursor, "limit": limit},
+            ),
+        )
+
     async def thread_section_move(
         self, *, section_id: str | None, thread_id: str, before_thread_id: str | None | Omit = OMIT
     ) -> v2_all.ThreadSectionMoveResponse:
@@ -5099,6 +8709,73 @@ class AsyncAppServerClient(AsyncRequester):
                 v2_all.ThreadSectionMoveParams,
                 v2_all.ThreadSectionMoveResponse,
                 {"section_id": section_id, "thread_id": thread_id, "before_thread_id": before_thread_id},
+            ),
+        )
+
+    async def thread_settings_update(
+        self,
+        *,
+        thread_id: str,
+        approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
+        collaboration_mode: v2_all.CollaborationMode | None | Omit = OMIT,
+        cwd: str | None | Omit = OMIT,
+        disabled_plugin_ids: list[str] | None | Omit = OMIT,
+        effort: v2_all.ReasoningEffort | None | Omit = OMIT,
+        model: str | None | Omit = OMIT,
+        multi_agent_mode: v2_all.MultiAgentMode | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
+        personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
+        service_tier: str | None | Omit = OMIT,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None | Omit = OMIT,
+    ) -> v2_all.ThreadSettingsUpdateResponse:
+        """Call ``thread/settings/update``.
+
+        JSON-RPC method: ``thread/settings/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            approval_policy: Override the approval policy for subsequent turns.
+            approvals_reviewer: Override where approval requests are routed for subsequent turns.
+            collaboration_mode: EXPERIMENTAL - Set a pre-set collaboration mode for subsequent turns.
+            cwd: Override the working directory for subsequent turns.
+            disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
+            effort: Override the reasoning effort for subsequent turns.
+            model: Override the model for subsequent turns.
+            multi_agent_mode: @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
+            permissions: Select a named permissions profile id for subsequent turns. Cannot be combined with `sandboxPolicy`.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            sandbox_policy: Override the sandbox policy for subsequent turns.
+            service_tier: Override the service tier for subsequent turns. `null` clears the current service tier; omission leaves it unchanged.
+            summary: Override the reasoning summary for subsequent turns.
+        """
+        return cast(
+            "v2_all.ThreadSettingsUpdateResponse",
+            await self._request(
+                "thread/settings/update",
+                v2_all.ThreadSettingsUpdateParams,
+                v2_all.ThreadSettingsUpdateResponse,
+                {
+                    "thread_id": thread_id,
+                    "approval_policy": approval_policy,
+                    "approvals_reviewer": approvals_reviewer,
+                    "collaboration_mode": collaboration_mode,
+                    "cwd": cwd,
+                    "disabled_plugin_ids": disabled_plugin_ids,
+                    "effort": effort,
+                    "model": model,
+                    "multi_agent_mode": multi_agent_mode,
+                    "permissions": permissions,
+                    "personality": personality,
+                    "sandbox_policy": sandbox_policy,
+                    "service_tier": service_tier,
+                    "summary": summary,
+                },
             ),
         )
 
@@ -5127,6 +8804,7 @@ class AsyncAppServerClient(AsyncRequester):
     async def thread_start(
         self,
         *,
+        allow_provider_model_fallback: bool | None | Omit = OMIT,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None
@@ -5134,14 +8812,25 @@ class AsyncAppServerClient(AsyncRequester):
         base_instructions: str | None | Omit = OMIT,
         config: dict[str, v2_all.JsonValue] | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
+        daybreak_enabled: bool | None | Omit = OMIT,
         developer_instructions: str | None | Omit = OMIT,
+        dynamic_tools: list[v2_all.DynamicToolSpec] | None | Omit = OMIT,
+        environments: list[v2_all.TurnEnvironmentParams] | None | Omit = OMIT,
         ephemeral: bool | None | Omit = OMIT,
+        experimental_raw_events: bool | None | Omit = OMIT,
+        history_mode: Union[v2_all.ThreadHistoryMode, Literal["legacy", "paginated"]] | None | Omit = OMIT,
+        mock_experimental_field: str | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
         model_provider: str | None | Omit = OMIT,
+        multi_agent_mode: v2_all.MultiAgentMode | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox: Union[v2_all.SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
         | None
         | Omit = OMIT,
+        selected_capability_roots: list[v2_all.SelectedCapabilityRoot] | None | Omit = OMIT,
         service_name: str | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None | Omit = OMIT,
@@ -5152,17 +8841,29 @@ class AsyncAppServerClient(AsyncRequester):
         JSON-RPC method: ``thread/start``.
 
         Args:
+            allow_provider_model_fallback: (experimental: needs ``experimental_api=True``) Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
             approval_policy: When codex asks before it acts: ``"untrusted"``, ``"on-request"``, ``"never"`` or a granular policy; default: codex's configured ``approval_policy``.
             approvals_reviewer: Override where approval requests are routed for review on this thread and subsequent turns.
             base_instructions: Replaces codex's built-in base instructions (its system prompt) for this thread.
             config: Config overrides for this thread: config.toml keys (dotted for nested tables) to JSON values, e.g. ``{"model_reasoning_effort": "high"}``.
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
+            daybreak_enabled: (experimental: needs ``experimental_api=True``) Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
             developer_instructions: Developer instructions added to the thread's context.
+            dynamic_tools: (experimental: needs ``experimental_api=True``) Tools the client implements (``DynamicToolSpec``: name, description, JSON Schema of the input); codex sends their calls as ``item/tool/call`` server requests.
+            environments: (experimental: needs ``experimental_api=True``) Optional sticky environments for this thread.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
+            experimental_raw_events: (experimental: needs ``experimental_api=True``) If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
+            history_mode: (experimental: needs ``experimental_api=True``) Persisted thread history contract to use for this new thread.
+            mock_experimental_field: (experimental: needs ``experimental_api=True``) Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
             model: The model to use, e.g. ``"gpt-5.4"``; default: codex's configured model.
             model_provider: The model provider to use: an id of codex's ``model_providers`` config; default: the configured one.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior.
+            permissions: (experimental: needs ``experimental_api=True``) Named profile id for this thread. Cannot be combined with `sandbox`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style.
+            project_id: (experimental: needs ``experimental_api=True``) Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots. Paths must be absolute.
             sandbox: Where the thread's commands may write: ``"read-only"``, ``"workspace-write"`` or ``"danger-full-access"``; default: codex's configured ``sandbox_mode``.
+            selected_capability_roots: (experimental: needs ``experimental_api=True``) Capability roots selected for this thread by the hosting platform.
             service_name: A name for the service that starts the thread, passed to codex as metadata.
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             session_start_source: What started the session, as an interactive client reports it (``"startup"`` or ``"clear"``); leave unset otherwise.
@@ -5175,22 +8876,58 @@ class AsyncAppServerClient(AsyncRequester):
                 v2_all.ThreadStartParams,
                 v2_all.ThreadStartResponse,
                 {
+                    "allow_provider_model_fallback": allow_provider_model_fallback,
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
                     "base_instructions": base_instructions,
                     "config": config,
                     "cwd": cwd,
+                    "daybreak_enabled": daybreak_enabled,
                     "developer_instructions": developer_instructions,
+                    "dynamic_tools": dynamic_tools,
+                    "environments": environments,
                     "ephemeral": ephemeral,
+                    "experimental_raw_events": experimental_raw_events,
+                    "history_mode": history_mode,
+                    "mock_experimental_field": mock_experimental_field,
                     "model": model,
                     "model_provider": model_provider,
+                    "multi_agent_mode": multi_agent_mode,
+                    "permissions": permissions,
                     "personality": personality,
+                    "project_id": project_id,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox": sandbox,
+                    "selected_capability_roots": selected_capability_roots,
                     "service_name": service_name,
                     "service_tier": service_tier,
                     "session_start_source": session_start_source,
                     "thread_source": thread_source,
                 },
+            ),
+        )
+
+    async def thread_timeline_list(
+        self, *, thread_id: str, cursor: str | None | Omit = OMIT, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> v2_all.ThreadTimelineListResponse:
+        """EXPERIMENTAL - list ordinary and realtime thread history in rollout order.
+
+        JSON-RPC method: ``thread/timeline/list``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            cursor: The ``next_cursor`` of the previous page; not given: the first page.
+            limit: The page size; not given: the server's default.
+        """
+        return cast(
+            "v2_all.ThreadTimelineListResponse",
+            await self._request(
+                "thread/timeline/list",
+                v2_all.ThreadTimelineListParams,
+                v2_all.ThreadTimelineListResponse,
+                {"thread_id": thread_id, "cursor": cursor, "limit": limit},
             ),
         )
 
@@ -5367,24 +9104,80 @@ class AsyncAppServerClient(AsyncRequester):
             ),
         )
 
+    async def turn_settings_update(
+        self,
+        *,
+        thread_id: str,
+        turn_id: str,
+        approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+        | None
+        | Omit = OMIT,
+        effort: v2_all.ReasoningEffort | None | Omit = OMIT,
+        model: str | None | Omit = OMIT,
+        service_tier: str | None | Omit = OMIT,
+        summary: Union[v2_all.ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None | Omit = OMIT,
+    ) -> v2_all.TurnSettingsUpdateResponse:
+        """Experimental settings changes for one running turn, not future turns. Unsupported fields are rejected rather than silently ignored. Any live task kind may accept publication. Child sessions and consumers of frozen initial settings are unchanged.
+
+        JSON-RPC method: ``turn/settings/update``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            turn_id: The turn's id (``TurnHandle.id``).
+            approvals_reviewer: Changes the active turn's reviewer without changing future thread settings. Already captured steps and pending approvals retain their original reviewer.
+            effort: Omission or `null` leaves the effort unchanged.
+            model: Omission or `null` leaves the model unchanged.
+            service_tier: `null` clears the requested tier; omission leaves it unchanged.
+            summary: Omission or `null` leaves the summary preference unchanged.
+        """
+        return cast(
+            "v2_all.TurnSettingsUpdateResponse",
+            await self._request(
+                "turn/settings/update",
+                v2_all.TurnSettingsUpdateParams,
+                v2_all.TurnSettingsUpdateResponse,
+                {
+                    "thread_id": thread_id,
+                    "turn_id": turn_id,
+                    "approvals_reviewer": approvals_reviewer,
+                    "effort": effort,
+                    "model": model,
+                    "service_tier": service_tier,
+                    "summary": summary,
+                },
+            ),
+        )
+
     async def turn_start(
         self,
         *,
         input: list[v2_all.UserInput],
         thread_id: str,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None | Omit = OMIT,
         approval_policy: v2_all.AskForApproval | None | Omit = OMIT,
         approvals_reviewer: Union[v2_all.ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
         | None
         | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
+        collaboration_mode: v2_all.CollaborationMode | None | Omit = OMIT,
         cwd: str | None | Omit = OMIT,
+        cyber_access_program: Union[v2_all.CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+        | None
+        | Omit = OMIT,
         disabled_plugin_ids: list[str] | None | Omit = OMIT,
         effort: v2_all.ReasoningEffort | None | Omit = OMIT,
+        environments: list[v2_all.TurnEnvironmentParams] | None | Omit = OMIT,
         model: str | None | Omit = OMIT,
+        multi_agent_mode: v2_all.MultiAgentMode | None | Omit = OMIT,
         output_schema: v2_all.JsonValue | None | Omit = OMIT,
         parent_turn_id: str | None | Omit = OMIT,
+        permissions: str | None | Omit = OMIT,
         personality: Union[v2_all.Personality, Literal["none", "friendly", "pragmatic"]] | None | Omit = OMIT,
+        responsesapi_client_metadata: dict[str, str] | None | Omit = OMIT,
         root_turn_id: str | None | Omit = OMIT,
+        runtime_workspace_roots: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
         sandbox_policy: v2_all.SandboxPolicy | None | Omit = OMIT,
         service_tier: str | None | Omit = OMIT,
         service_tier_for_turn: str | None | Omit = OMIT,
@@ -5399,17 +9192,25 @@ class AsyncAppServerClient(AsyncRequester):
         Args:
             input: The input items of the user message.
             thread_id: The thread's id (``Thread.id``).
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             approval_policy: Override the approval policy for this turn and subsequent turns.
             approvals_reviewer: Override where approval requests are routed for review on this turn and subsequent turns.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            collaboration_mode: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
             cwd: Override the working directory for this turn and subsequent turns.
+            cyber_access_program: (experimental: needs ``experimental_api=True``) EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
             disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
             effort: Override the reasoning effort for this turn and subsequent turns.
+            environments: (experimental: needs ``experimental_api=True``) Optional environments for this turn and subsequent turns.
             model: Override the model for this turn and subsequent turns.
+            multi_agent_mode: (experimental: needs ``experimental_api=True``) @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
             output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
             parent_turn_id: ID of the turn that caused this new turn to start.
+            permissions: (experimental: needs ``experimental_api=True``) Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
             personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
             root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            runtime_workspace_roots: (experimental: needs ``experimental_api=True``) Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
             sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
             service_tier: Override the service tier for this turn and subsequent turns.
             service_tier_for_turn: Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
@@ -5426,17 +9227,25 @@ class AsyncAppServerClient(AsyncRequester):
                 {
                     "input": input,
                     "thread_id": thread_id,
+                    "additional_context": additional_context,
                     "approval_policy": approval_policy,
                     "approvals_reviewer": approvals_reviewer,
                     "client_user_message_id": client_user_message_id,
+                    "collaboration_mode": collaboration_mode,
                     "cwd": cwd,
+                    "cyber_access_program": cyber_access_program,
                     "disabled_plugin_ids": disabled_plugin_ids,
                     "effort": effort,
+                    "environments": environments,
                     "model": model,
+                    "multi_agent_mode": multi_agent_mode,
                     "output_schema": output_schema,
                     "parent_turn_id": parent_turn_id,
+                    "permissions": permissions,
                     "personality": personality,
+                    "responsesapi_client_metadata": responsesapi_client_metadata,
                     "root_turn_id": root_turn_id,
+                    "runtime_workspace_roots": runtime_workspace_roots,
                     "sandbox_policy": sandbox_policy,
                     "service_tier": service_tier,
                     "service_tier_for_turn": service_tier_for_turn,
@@ -5453,7 +9262,9 @@ class AsyncAppServerClient(AsyncRequester):
         expected_turn_id: str,
         input: list[v2_all.UserInput],
         thread_id: str,
+        additional_context: dict[str, v2_all.AdditionalContextEntry] | None | Omit = OMIT,
         client_user_message_id: str | None | Omit = OMIT,
+        responsesapi_client_metadata: dict[str, str] | None | Omit = OMIT,
     ) -> v2_all.TurnSteerResponse:
         """Call ``turn/steer``.
 
@@ -5463,7 +9274,9 @@ class AsyncAppServerClient(AsyncRequester):
             expected_turn_id: Required active turn id precondition. The request fails when it does not match the currently active turn.
             input: The input items of the user message.
             thread_id: The thread's id (``Thread.id``).
+            additional_context: (experimental: needs ``experimental_api=True``) Optional client-provided context fragments keyed by an opaque source identifier.
             client_user_message_id: An id of your choosing for this user message, to recognise it where codex reports it back (queued submissions).
+            responsesapi_client_metadata: (experimental: needs ``experimental_api=True``) Optional metadata to enrich Codex's ResponsesAPI turn metadata.
         """
         return cast(
             "v2_all.TurnSteerResponse",
@@ -5475,8 +9288,105 @@ class AsyncAppServerClient(AsyncRequester):
                     "expected_turn_id": expected_turn_id,
                     "input": input,
                     "thread_id": thread_id,
+                    "additional_context": additional_context,
                     "client_user_message_id": client_user_message_id,
+                    "responsesapi_client_metadata": responsesapi_client_metadata,
                 },
+            ),
+        )
+
+    async def user_verification_cancel(self, *, request_id: v2_all.RequestId) -> v2_all.UserVerificationCancelResponse:
+        """Cancels a native verification RPC issued on this connection, not an elicitation. Use a fresh request ID for each operation and a distinct ID for this cancellation RPC.
+
+        JSON-RPC method: ``userVerification/cancel``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            request_id: Sent as ``requestId``.
+        """
+        return cast(
+            "v2_all.UserVerificationCancelResponse",
+            await self._request(
+                "userVerification/cancel",
+                v2_all.UserVerificationCancelParams,
+                v2_all.UserVerificationCancelResponse,
+                {"request_id": request_id},
+            ),
+        )
+
+    async def user_verification_delete(self) -> v2_all.UserVerificationDeleteResponse:
+        """Call ``userVerification/delete``.
+
+        JSON-RPC method: ``userVerification/delete``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.UserVerificationDeleteResponse",
+            await self._request(
+                "userVerification/delete",
+                v2_all.UserVerificationDeleteParams,
+                v2_all.UserVerificationDeleteResponse,
+                {},
+            ),
+        )
+
+    async def user_verification_enroll(self) -> v2_all.UserVerificationEnrollResponse:
+        """Call ``userVerification/enroll``.
+
+        JSON-RPC method: ``userVerification/enroll``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.UserVerificationEnrollResponse",
+            await self._request(
+                "userVerification/enroll",
+                v2_all.UserVerificationEnrollParams,
+                v2_all.UserVerificationEnrollResponse,
+                {},
+            ),
+        )
+
+    async def user_verification_status(self) -> v2_all.UserVerificationStatusResponse:
+        """Call ``userVerification/status``.
+
+        JSON-RPC method: ``userVerification/status``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+        """
+        return cast(
+            "v2_all.UserVerificationStatusResponse",
+            await self._request(
+                "userVerification/status",
+                v2_all.UserVerificationStatusParams,
+                v2_all.UserVerificationStatusResponse,
+                {},
+            ),
+        )
+
+    async def user_verification_verify(
+        self, *, challenge: str, description: str, title: str
+    ) -> v2_all.UserVerificationVerifyResponse:
+        """Local signing primitive, independent of any pending elicitation.
+
+        JSON-RPC method: ``userVerification/verify``.
+
+        Experimental: needs ``AppServerConfig(experimental_api=True)``.
+
+        Args:
+            challenge: Unpadded base64url encoding of 1–4096 challenge bytes.
+            description: Additional display context; at most 4096 UTF-8 bytes.
+            title: Display context already approved by the UI; 1–256 UTF-8 bytes.
+        """
+        return cast(
+            "v2_all.UserVerificationVerifyResponse",
+            await self._request(
+                "userVerification/verify",
+                v2_all.UserVerificationVerifyParams,
+                v2_all.UserVerificationVerifyResponse,
+                {"challenge": challenge, "description": description, "title": title},
             ),
         )
 
@@ -5594,6 +9504,66 @@ class AsyncAppServerClient(AsyncRequester):
         """
         return self._pages(self.permission_profile_list, {"cwd": cwd, "limit": limit})
 
+    def iter_plugin_search(
+        self,
+        *,
+        search_term: str,
+        cwds: list[v2_all.AbsolutePathBuf] | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        scope: Union[v2_all.PluginSearchScope, Literal["global", "workspace", "personal"]] | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.PluginSearchResult]:
+        """Every item of ``plugin/search``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.plugin_search``.
+
+        Args:
+            search_term: Sent as ``searchTerm``.
+            cwds: Sent as ``cwds``.
+            limit: The page size; not given: the server's default.
+            scope: Sent as ``scope``.
+        """
+        return self._pages(
+            self.plugin_search, {"search_term": search_term, "cwds": cwds, "limit": limit, "scope": scope}
+        )
+
+    def iter_project_list(
+        self,
+        *,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ProjectSortKey, Literal["position", "recencyAt"]] | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.Project]:
+        """Every item of ``project/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.project_list``.
+
+        Args:
+            limit: The page size; not given: the server's default.
+            sort_direction: Requires sortKey. Defaults to asc for position and desc for recencyAt.
+            sort_key: Defaults to position. Recency sorting always places empty projects last.
+        """
+        return self._pages(self.project_list, {"limit": limit, "sort_direction": sort_direction, "sort_key": sort_key})
+
+    def iter_remote_control_client_list(
+        self,
+        *,
+        environment_id: str,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        order: Union[v2_all.RemoteControlClientsListOrder, Literal["asc", "desc"]] | None | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.RemoteControlClient]:
+        """Every item of ``remoteControl/client/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.remote_control_client_list``.
+
+        Args:
+            environment_id: Sent as ``environmentId``.
+            limit: The page size; not given: the server's default.
+            order: Sent as ``order``.
+        """
+        return self._pages(
+            self.remote_control_client_list, {"environment_id": environment_id, "limit": limit, "order": order}
+        )
+
     def iter_thread_attachment_list(
         self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
     ) -> AsyncIterator[v2_all.ThreadAttachment]:
@@ -5630,6 +9600,19 @@ class AsyncAppServerClient(AsyncRequester):
             {"attachment_type": attachment_type, "identity_key": identity_key, "archived": archived, "limit": limit},
         )
 
+    def iter_thread_background_terminals_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.ThreadBackgroundTerminal]:
+        """Every item of ``thread/backgroundTerminals/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_background_terminals_list``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            limit: Optional page size.
+        """
+        return self._pages(self.thread_background_terminals_list, {"thread_id": thread_id, "limit": limit})
+
     def iter_thread_items_list(
         self,
         *,
@@ -5656,12 +9639,15 @@ class AsyncAppServerClient(AsyncRequester):
     def iter_thread_list(
         self,
         *,
+        ancestor_thread_id: str | None | Omit = OMIT,
         archived: bool | None | Omit = OMIT,
         cwd: v2_all.ThreadListCwdFilter | None | Omit = OMIT,
         excluded_thread_ids: list[str] | None | Omit = OMIT,
         limit: v2_all.UInt32 | None | Omit = OMIT,
         model_providers: list[str] | None | Omit = OMIT,
         originators: list[str] | None | Omit = OMIT,
+        parent_thread_id: str | None | Omit = OMIT,
+        project_id: str | None | Omit = OMIT,
         search_term: str | None | Omit = OMIT,
         section_id: str | None | Omit = OMIT,
         sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
@@ -5694,12 +9680,15 @@ class AsyncAppServerClient(AsyncRequester):
         Pages of ``AppServerClient.thread_list``.
 
         Args:
+            ancestor_thread_id: (experimental: needs ``experimental_api=True``) Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
             archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
             cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
             excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
             limit: Optional page size; defaults to a reasonable server-side value.
             model_providers: Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
             originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
+            parent_thread_id: (experimental: needs ``experimental_api=True``) Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+            project_id: (experimental: needs ``experimental_api=True``) Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
             search_term: Optional substring filter for the extracted thread title.
             section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
             sort_direction: Optional sort direction; defaults to descending (newest first).
@@ -5710,12 +9699,15 @@ class AsyncAppServerClient(AsyncRequester):
         return self._pages(
             self.thread_list,
             {
+                "ancestor_thread_id": ancestor_thread_id,
                 "archived": archived,
                 "cwd": cwd,
                 "excluded_thread_ids": excluded_thread_ids,
                 "limit": limit,
                 "model_providers": model_providers,
                 "originators": originators,
+                "parent_thread_id": parent_thread_id,
+                "project_id": project_id,
                 "search_term": search_term,
                 "section_id": section_id,
                 "sort_direction": sort_direction,
@@ -5734,6 +9726,102 @@ class AsyncAppServerClient(AsyncRequester):
             limit: Optional page size; defaults to no limit.
         """
         return self._pages(self.thread_loaded_list, {"limit": limit})
+
+    def iter_thread_queue_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.QueuedSubmission]:
+        """Every item of ``thread/queue/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_queue_list``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            limit: Optional page size; defaults to the standard thread-list page size.
+        """
+        return self._pages(self.thread_queue_list, {"thread_id": thread_id, "limit": limit})
+
+    def iter_thread_search(
+        self,
+        *,
+        search_term: str,
+        archived: bool | None | Omit = OMIT,
+        limit: v2_all.UInt32 | None | Omit = OMIT,
+        sort_direction: Union[v2_all.SortDirection, Literal["asc", "desc"]] | None | Omit = OMIT,
+        sort_key: Union[v2_all.ThreadSearchSortKey, Literal["created_at", "updated_at", "recency_at"]]
+        | None
+        | Omit = OMIT,
+        source_kinds: list[
+            Union[
+                v2_all.ThreadSourceKind,
+                Literal[
+                    "cli",
+                    "vscode",
+                    "exec",
+                    "appServer",
+                    "subAgent",
+                    "subAgentReview",
+                    "subAgentCompact",
+                    "subAgentThreadSpawn",
+                    "subAgentOther",
+                    "unknown",
+                ],
+            ]
+        ]
+        | None
+        | Omit = OMIT,
+    ) -> AsyncIterator[v2_all.ThreadSearchResult]:
+        """Every item of ``thread/search``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_search``.
+
+        Args:
+            search_term: Required substring/full-text query for thread search.
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+        """
+        return self._pages(
+            self.thread_search,
+            {
+                "search_term": search_term,
+                "archived": archived,
+                "limit": limit,
+                "sort_direction": sort_direction,
+                "sort_key": sort_key,
+                "source_kinds": source_kinds,
+            },
+        )
+
+    def iter_thread_search_occurrences(
+        self, *, search_term: str, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.ThreadSearchOccurrence]:
+        """Every item of ``thread/searchOccurrences``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_search_occurrences``.
+
+        Args:
+            search_term: Case-insensitive literal substring to find in visible user messages and both partial and final assistant answers.
+            thread_id: The thread's id (``Thread.id``).
+            limit: Optional occurrence page size.
+        """
+        return self._pages(
+            self.thread_search_occurrences, {"search_term": search_term, "thread_id": thread_id, "limit": limit}
+        )
+
+    def iter_thread_timeline_list(
+        self, *, thread_id: str, limit: v2_all.UInt32 | None | Omit = OMIT
+    ) -> AsyncIterator[v2_all.ThreadTimelineEntry]:
+        """Every item of ``thread/timeline/list``, fetching page after page (following ``nextCursor``) as you iterate.
+
+        Pages of ``AppServerClient.thread_timeline_list``.
+
+        Args:
+            thread_id: The thread's id (``Thread.id``).
+            limit: The page size; not given: the server's default.
+        """
+        return self._pages(self.thread_timeline_list, {"thread_id": thread_id, "limit": limit})
 
     def iter_thread_turns_list(
         self,
@@ -5772,6 +9860,9 @@ class AsyncAppServerClient(AsyncRequester):
 
 
 METHODS: dict[str, str] = {
+    "account/bedrock/checkGovCloudRequirements": "account_bedrock_check_gov_cloud_requirements",
+    "account/bedrock/discover": "account_bedrock_discover",
+    "account/bedrock/setup": "account_bedrock_setup",
     "account/gatewayOAuth/cancel": "account_gateway_oauth_cancel",
     "account/gatewayOAuth/login": "account_gateway_oauth_login",
     "account/gatewayOAuth/read": "account_gateway_oauth_read",
@@ -5787,6 +9878,7 @@ METHODS: dict[str, str] = {
     "app/installed": "app_installed",
     "app/list": "app_list",
     "app/read": "app_read",
+    "collaborationMode/list": "collaboration_mode_list",
     "command/exec": "command_exec",
     "command/exec/resize": "command_exec_resize",
     "command/exec/terminate": "command_exec_terminate",
@@ -5796,6 +9888,9 @@ METHODS: dict[str, str] = {
     "config/read": "config_read",
     "config/value/write": "config_value_write",
     "configRequirements/read": "config_requirements_read",
+    "environment/add": "environment_add",
+    "environment/info": "environment_info",
+    "environment/status": "environment_status",
     "experimentalFeature/enablement/set": "experimental_feature_enablement_set",
     "experimentalFeature/list": "experimental_feature_list",
     "externalAgentConfig/detect": "external_agent_config_detect",
@@ -5813,15 +9908,23 @@ METHODS: dict[str, str] = {
     "fs/watch": "fs_watch",
     "fs/writeFile": "fs_write_file",
     "fuzzyFileSearch": "fuzzy_file_search",
+    "fuzzyFileSearch/sessionStart": "fuzzy_file_search_session_start",
+    "fuzzyFileSearch/sessionStop": "fuzzy_file_search_session_stop",
+    "fuzzyFileSearch/sessionUpdate": "fuzzy_file_search_session_update",
     "hooks/list": "hooks_list",
     "initialize": "initialize",
     "marketplace/add": "marketplace_add",
     "marketplace/remove": "marketplace_remove",
     "marketplace/upgrade": "marketplace_upgrade",
+    "mcpServer/event/stream/start": "mcp_server_event_stream_start",
+    "mcpServer/event/stream/stop": "mcp_server_event_stream_stop",
     "mcpServer/oauth/login": "mcp_server_oauth_login",
     "mcpServer/resource/read": "mcp_server_resource_read",
     "mcpServer/tool/call": "mcp_server_tool_call",
     "mcpServerStatus/list": "mcp_server_status_list",
+    "memory/reset": "memory_reset",
+    "memory/status": "memory_status",
+    "mock/experimentalMethod": "mock_experimental_method",
     "model/list": "model_list",
     "modelProvider/capabilities/read": "model_provider_capabilities_read",
     "permissionProfile/list": "permission_profile_list",
@@ -5830,6 +9933,7 @@ METHODS: dict[str, str] = {
     "plugin/list": "plugin_list",
     "plugin/read": "plugin_read",
     "plugin/reconcile": "plugin_reconcile",
+    "plugin/search": "plugin_search",
     "plugin/share/checkout": "plugin_share_checkout",
     "plugin/share/delete": "plugin_share_delete",
     "plugin/share/list": "plugin_share_list",
@@ -5837,7 +9941,27 @@ METHODS: dict[str, str] = {
     "plugin/share/updateTargets": "plugin_share_update_targets",
     "plugin/skill/read": "plugin_skill_read",
     "plugin/uninstall": "plugin_uninstall",
+    "process/kill": "process_kill",
+    "process/resizePty": "process_resize_pty",
+    "process/spawn": "process_spawn",
+    "process/writeStdin": "process_write_stdin",
+    "project/create": "project_create",
+    "project/delete": "project_delete",
+    "project/import": "project_import",
+    "project/list": "project_list",
+    "project/move": "project_move",
+    "project/read": "project_read",
+    "project/update": "project_update",
+    "remoteControl/client/list": "remote_control_client_list",
+    "remoteControl/client/revoke": "remote_control_client_revoke",
+    "remoteControl/disable": "remote_control_disable",
+    "remoteControl/enable": "remote_control_enable",
+    "remoteControl/pairing/start": "remote_control_pairing_start",
+    "remoteControl/pairing/status": "remote_control_pairing_status",
+    "remoteControl/status/read": "remote_control_status_read",
     "review/start": "review_start",
+    "rollout/compress": "rollout_compress",
+    "server/diagnostics": "server_diagnostics",
     "skills/config/write": "skills_config_write",
     "skills/extraRoots/set": "skills_extra_roots_set",
     "skills/list": "skills_list",
@@ -5847,24 +9971,49 @@ METHODS: dict[str, str] = {
     "thread/attachment/list": "thread_attachment_list",
     "thread/attachment/remove": "thread_attachment_remove",
     "thread/attachmentOwner/list": "thread_attachment_owner_list",
+    "thread/backgroundTerminals/clean": "thread_background_terminals_clean",
+    "thread/backgroundTerminals/list": "thread_background_terminals_list",
+    "thread/backgroundTerminals/terminate": "thread_background_terminals_terminate",
     "thread/compact/start": "thread_compact_start",
+    "thread/decrement_elicitation": "thread_decrement_elicitation",
     "thread/delete": "thread_delete",
     "thread/fork": "thread_fork",
     "thread/goal/clear": "thread_goal_clear",
     "thread/goal/get": "thread_goal_get",
     "thread/goal/set": "thread_goal_set",
+    "thread/increment_elicitation": "thread_increment_elicitation",
     "thread/inject_items": "thread_inject_items",
     "thread/items/list": "thread_items_list",
+    "thread/items/read": "thread_items_read",
     "thread/list": "thread_list",
     "thread/loaded/list": "thread_loaded_list",
+    "thread/memoryMode/set": "thread_memory_mode_set",
     "thread/metadata/update": "thread_metadata_update",
     "thread/name/set": "thread_name_set",
+    "thread/prediction/request": "thread_prediction_request",
+    "thread/queue/add": "thread_queue_add",
+    "thread/queue/delete": "thread_queue_delete",
+    "thread/queue/list": "thread_queue_list",
+    "thread/queue/reorder": "thread_queue_reorder",
+    "thread/queue/start": "thread_queue_start",
+    "thread/queue/update": "thread_queue_update",
     "thread/read": "thread_read",
+    "thread/readState/update": "thread_read_state_update",
+    "thread/realtime/appendAudio": "thread_realtime_append_audio",
+    "thread/realtime/appendSpeech": "thread_realtime_append_speech",
+    "thread/realtime/appendText": "thread_realtime_append_text",
+    "thread/realtime/listVoices": "thread_realtime_list_voices",
+    "thread/realtime/start": "thread_realtime_start",
+    "thread/realtime/stop": "thread_realtime_stop",
     "thread/resume": "thread_resume",
     "thread/revert": "thread_revert",
+    "thread/search": "thread_search",
+    "thread/searchOccurrences": "thread_search_occurrences",
     "thread/section/move": "thread_section_move",
+    "thread/settings/update": "thread_settings_update",
     "thread/shellCommand": "thread_shell_command",
     "thread/start": "thread_start",
+    "thread/timeline/list": "thread_timeline_list",
     "thread/turns/list": "thread_turns_list",
     "thread/unarchive": "thread_unarchive",
     "thread/unsubscribe": "thread_unsubscribe",
@@ -5873,8 +10022,14 @@ METHODS: dict[str, str] = {
     "threadSection/list": "thread_section_list",
     "threadSection/update": "thread_section_update",
     "turn/interrupt": "turn_interrupt",
+    "turn/settings/update": "turn_settings_update",
     "turn/start": "turn_start",
     "turn/steer": "turn_steer",
+    "userVerification/cancel": "user_verification_cancel",
+    "userVerification/delete": "user_verification_delete",
+    "userVerification/enroll": "user_verification_enroll",
+    "userVerification/status": "user_verification_status",
+    "userVerification/verify": "user_verification_verify",
     "windowsSandbox/readiness": "windows_sandbox_readiness",
     "windowsSandbox/setupStart": "windows_sandbox_setup_start",
 }

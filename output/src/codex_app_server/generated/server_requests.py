@@ -12,7 +12,7 @@ JSON-RPC error too, and the turn goes on.
 from __future__ import annotations
 
 from .._errors import CodexError
-from .._server_request_spec import ServerRequestSpec
+from .._server_request_spec import ServerRequestSpec, computed_value  # noqa: F401  (computed defaults)
 
 # Models are named through v2_all, which imports each on first use.
 from . import v2_all
@@ -51,6 +51,17 @@ class ServerRequestHandler:
         Without a handler the server gets a JSON-RPC error reply.
         """
         raise NoHandlerError("no handler installed for attestation/generate")
+
+    def current_time_read(self, params: v2_all.CurrentTimeReadParams) -> v2_all.CurrentTimeReadResponse:
+        """Read the current time from an external clock owned by the client.
+
+        Server request ``currentTime/read``.
+
+        Experimental: sent only to a client with ``AppServerConfig(experimental_api=True)``.
+
+        Default when not overridden: ``{"currentTimeAt": <unix_seconds>}``.
+        """
+        return v2_all.CurrentTimeReadResponse.model_validate({"currentTimeAt": computed_value("unix_seconds")})
 
     def exec_command_approval(self, params: v2_all.ExecCommandApprovalParams) -> v2_all.ExecCommandApprovalResponse:
         """Request to exec a command. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
@@ -158,6 +169,17 @@ class AsyncServerRequestHandler:
         """
         raise NoHandlerError("no handler installed for attestation/generate")
 
+    async def current_time_read(self, params: v2_all.CurrentTimeReadParams) -> v2_all.CurrentTimeReadResponse:
+        """Read the current time from an external clock owned by the client.
+
+        Server request ``currentTime/read``.
+
+        Experimental: sent only to a client with ``AppServerConfig(experimental_api=True)``.
+
+        Default when not overridden: ``{"currentTimeAt": <unix_seconds>}``.
+        """
+        return v2_all.CurrentTimeReadResponse.model_validate({"currentTimeAt": computed_value("unix_seconds")})
+
     async def exec_command_approval(
         self, params: v2_all.ExecCommandApprovalParams
     ) -> v2_all.ExecCommandApprovalResponse:
@@ -244,6 +266,7 @@ SERVER_REQUESTS: dict[str, ServerRequestSpec] = {
     "attestation/generate": ServerRequestSpec(
         "attestation_generate", "AttestationGenerateParams", "AttestationGenerateResponse"
     ),
+    "currentTime/read": ServerRequestSpec("current_time_read", "CurrentTimeReadParams", "CurrentTimeReadResponse"),
     "execCommandApproval": ServerRequestSpec(
         "exec_command_approval", "ExecCommandApprovalParams", "ExecCommandApprovalResponse"
     ),

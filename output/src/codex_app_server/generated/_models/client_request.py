@@ -12,7 +12,11 @@ from ._base import WireModel, build_models
 from .apps_installed_params import AppsInstalledParams
 from .apps_list_params import AppsListParams
 from .apps_read_params import AppsReadParams
+from .bedrock_check_gov_cloud_requirements_params import BedrockCheckGovCloudRequirementsParams
+from .bedrock_discover_params import BedrockDiscoverParams
+from .bedrock_setup_params import BedrockSetupParams
 from .cancel_login_account_params import CancelLoginAccountParams
+from .collaboration_mode_list_params import CollaborationModeListParams
 from .command_exec_params import CommandExecParams
 from .command_exec_resize_params import CommandExecResizeParams
 from .command_exec_terminate_params import CommandExecTerminateParams
@@ -20,6 +24,9 @@ from .command_exec_write_params import CommandExecWriteParams
 from .config_read_params import ConfigReadParams
 from .config_value_write_params import ConfigBatchWriteParams, ConfigValueWriteParams
 from .consume_account_rate_limit_reset_credit_params import ConsumeAccountRateLimitResetCreditParams
+from .environment_add_params import EnvironmentAddParams
+from .environment_info_params import EnvironmentInfoParams
+from .environment_status_params import EnvironmentStatusParams
 from .experimental_feature_enablement_set_params import ExperimentalFeatureEnablementSetParams
 from .experimental_feature_list_params import ExperimentalFeatureListParams
 from .external_agent_config_detect_params import ExternalAgentConfigDetectParams
@@ -36,6 +43,9 @@ from .fs_unwatch_params import FsUnwatchParams
 from .fs_watch_params import FsWatchParams
 from .fs_write_file_params import FsWriteFileParams
 from .fuzzy_file_search_params import FuzzyFileSearchParams
+from .fuzzy_file_search_session_start_params import FuzzyFileSearchSessionStartParams
+from .fuzzy_file_search_session_stop_params import FuzzyFileSearchSessionStopParams
+from .fuzzy_file_search_session_update_params import FuzzyFileSearchSessionUpdateParams
 from .get_account_params import GetAccountParams
 from .get_account_rate_limits_params import GetAccountRateLimitsParams
 from .get_account_token_usage_params import GetAccountTokenUsageParams
@@ -47,8 +57,12 @@ from .marketplace_add_params import MarketplaceAddParams
 from .marketplace_remove_params import MarketplaceRemoveParams
 from .marketplace_upgrade_params import MarketplaceUpgradeParams
 from .mcp_resource_read_params import McpResourceReadParams
+from .mcp_server_event_stream_start_params import McpServerEventStreamStartParams
+from .mcp_server_event_stream_stop_params import McpServerEventStreamStopParams
 from .mcp_server_oauth_login_params import McpServerOauthLoginParams
 from .mcp_server_tool_call_params import McpServerToolCallParams
+from .memory_status_params import MemoryStatusParams
+from .mock_experimental_method_params import MockExperimentalMethodParams
 from .model_list_params import ModelListParams
 from .model_provider_capabilities_read_params import ModelProviderCapabilitiesReadParams
 from .permission_profile_list_params import PermissionProfileListParams
@@ -57,6 +71,7 @@ from .plugin_installed_params import PluginInstalledParams
 from .plugin_list_params import PluginListParams
 from .plugin_read_params import PluginReadParams
 from .plugin_reconcile_params import PluginReconcileParams
+from .plugin_search_params import PluginSearchParams
 from .plugin_share_checkout_params import PluginShareCheckoutParams
 from .plugin_share_delete_params import PluginShareDeleteParams
 from .plugin_share_list_params import PluginShareListParams
@@ -64,9 +79,27 @@ from .plugin_share_save_params import PluginShareSaveParams
 from .plugin_share_update_targets_params import PluginShareUpdateTargetsParams
 from .plugin_skill_read_params import PluginSkillReadParams
 from .plugin_uninstall_params import PluginUninstallParams
+from .process_kill_params import ProcessKillParams
+from .process_resize_pty_params import ProcessResizePtyParams
+from .process_spawn_params import ProcessSpawnParams
+from .process_write_stdin_params import ProcessWriteStdinParams
+from .project_create_params import ProjectCreateParams
+from .project_delete_params import ProjectDeleteParams
+from .project_import_params import ProjectImportParams
+from .project_list_params import ProjectListParams
+from .project_move_params import ProjectMoveParams
+from .project_read_params import ProjectReadParams
+from .project_update_params import ProjectUpdateParams
+from .remote_control_clients_list_params import RemoteControlClientsListParams
+from .remote_control_clients_revoke_params import RemoteControlClientsRevokeParams
+from .remote_control_disable_params import RemoteControlDisableParams
+from .remote_control_enable_params import RemoteControlEnableParams
+from .remote_control_pairing_start_params import RemoteControlPairingStartParams
+from .remote_control_pairing_status_params import RemoteControlPairingStatusParams
 from .request_id import RequestId
 from .review_start_params import ReviewStartParams
 from .send_add_credits_nudge_email_params import SendAddCreditsNudgeEmailParams
+from .server_diagnostics_params import ServerDiagnosticsParams
 from .skills_config_write_params import SkillsConfigWriteParams
 from .skills_extra_roots_set_params import SkillsExtraRootsSetParams
 from .skills_list_params import SkillsListParams
@@ -76,35 +109,90 @@ from .thread_attachment_add_params import ThreadAttachmentAddParams
 from .thread_attachment_list_params import ThreadAttachmentListParams
 from .thread_attachment_owner_list_params import ThreadAttachmentOwnerListParams
 from .thread_attachment_remove_params import ThreadAttachmentRemoveParams
+from .thread_background_terminals_clean_params import ThreadBackgroundTerminalsCleanParams
+from .thread_background_terminals_list_params import ThreadBackgroundTerminalsListParams
+from .thread_background_terminals_terminate_params import ThreadBackgroundTerminalsTerminateParams
 from .thread_compact_start_params import ThreadCompactStartParams
+from .thread_decrement_elicitation_params import ThreadDecrementElicitationParams
 from .thread_delete_params import ThreadDeleteParams
 from .thread_fork_params import ThreadForkParams
 from .thread_goal_clear_params import ThreadGoalClearParams
 from .thread_goal_get_params import ThreadGoalGetParams
 from .thread_goal_set_params import ThreadGoalSetParams
+from .thread_increment_elicitation_params import ThreadIncrementElicitationParams
 from .thread_inject_items_params import ThreadInjectItemsParams
 from .thread_items_list_params import ThreadItemsListParams
+from .thread_items_read_params import ThreadItemsReadParams
 from .thread_list_params import ThreadListParams
 from .thread_loaded_list_params import ThreadLoadedListParams
+from .thread_memory_mode_set_params import ThreadMemoryModeSetParams
 from .thread_metadata_update_params import ThreadMetadataUpdateParams
+from .thread_prediction_request_params import ThreadPredictionRequestParams
+from .thread_queue_add_params import ThreadQueueAddParams
+from .thread_queue_delete_params import ThreadQueueDeleteParams
+from .thread_queue_list_params import ThreadQueueListParams
+from .thread_queue_reorder_params import ThreadQueueReorderParams
+from .thread_queue_start_params import ThreadQueueStartParams
+from .thread_queue_update_params import ThreadQueueUpdateParams
 from .thread_read_params import ThreadReadParams
+from .thread_read_state_update_params import ThreadReadStateUpdateParams
+from .thread_realtime_append_audio_params import ThreadRealtimeAppendAudioParams
+from .thread_realtime_append_speech_params import ThreadRealtimeAppendSpeechParams
+from .thread_realtime_append_text_params import ThreadRealtimeAppendTextParams
+from .thread_realtime_list_voices_params import ThreadRealtimeListVoicesParams
+from .thread_realtime_start_params import ThreadRealtimeStartParams
+from .thread_realtime_stop_params import ThreadRealtimeStopParams
 from .thread_resume_params import ThreadResumeParams
 from .thread_revert_params import ThreadRevertParams
+from .thread_search_occurrences_params import ThreadSearchOccurrencesParams
+from .thread_search_params import ThreadSearchParams
 from .thread_section_create_params import ThreadSectionCreateParams
 from .thread_section_delete_params import ThreadSectionDeleteParams
 from .thread_section_list_params import ThreadSectionListParams
 from .thread_section_move_params import ThreadSectionMoveParams
 from .thread_section_update_params import ThreadSectionUpdateParams
 from .thread_set_name_params import ThreadSetNameParams
+from .thread_settings_update_params import ThreadSettingsUpdateParams
 from .thread_shell_command_params import ThreadShellCommandParams
 from .thread_start_params import ThreadStartParams
+from .thread_timeline_list_params import ThreadTimelineListParams
 from .thread_turns_list_params import ThreadTurnsListParams
 from .thread_unarchive_params import ThreadUnarchiveParams
 from .thread_unsubscribe_params import ThreadUnsubscribeParams
 from .turn_interrupt_params import TurnInterruptParams
+from .turn_settings_update_params import TurnSettingsUpdateParams
 from .turn_start_params import TurnStartParams
 from .turn_steer_params import TurnSteerParams
+from .user_verification_cancel_params import UserVerificationCancelParams
+from .user_verification_delete_params import UserVerificationDeleteParams
+from .user_verification_enroll_params import UserVerificationEnrollParams
+from .user_verification_status_params import UserVerificationStatusParams
+from .user_verification_verify_params import UserVerificationVerifyParams
 from .windows_sandbox_setup_start_params import WindowsSandboxSetupStartParams
+
+
+class AccountBedrockCheckGovCloudRequirementsRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["account/bedrock/checkGovCloudRequirements"]
+    params: BedrockCheckGovCloudRequirementsParams
+
+
+class AccountBedrockDiscoverRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["account/bedrock/discover"]
+    params: BedrockDiscoverParams
+
+
+class AccountBedrockSetupRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["account/bedrock/setup"]
+    params: BedrockSetupParams
 
 
 class AccountGatewayOAuthCancelRequest(WireModel):
@@ -197,6 +285,17 @@ class AppReadRequest(WireModel):
     params: AppsReadParams
 
 
+class CollaborationModeListRequest(WireModel):
+    """Lists collaboration mode presets.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["collaborationMode/list"]
+    params: CollaborationModeListParams
+
+
 class CommandExecRequest(WireModel):
     """Execute a standalone command (argv vector) under the server's sandbox."""
 
@@ -257,6 +356,39 @@ class ConfigValueWriteRequest(WireModel):
     id: RequestId
     method: Literal["config/value/write"]
     params: ConfigValueWriteParams
+
+
+class EnvironmentAddRequest(WireModel):
+    """Adds or replaces a remote environment by id for later selection.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["environment/add"]
+    params: EnvironmentAddParams
+
+
+class EnvironmentInfoRequest(WireModel):
+    """Reads information from a configured execution environment.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["environment/info"]
+    params: EnvironmentInfoParams
+
+
+class EnvironmentStatusRequest(WireModel):
+    """Reads the current status of a configured execution environment.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["environment/status"]
+    params: EnvironmentStatusParams
 
 
 class ExperimentalFeatureEnablementSetRequest(WireModel):
@@ -361,6 +493,30 @@ class FuzzyFileSearchRequest(WireModel):
     params: FuzzyFileSearchParams
 
 
+class FuzzyFileSearchSessionStartRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["fuzzyFileSearch/sessionStart"]
+    params: FuzzyFileSearchSessionStartParams
+
+
+class FuzzyFileSearchSessionStopRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["fuzzyFileSearch/sessionStop"]
+    params: FuzzyFileSearchSessionStopParams
+
+
+class FuzzyFileSearchSessionUpdateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["fuzzyFileSearch/sessionUpdate"]
+    params: FuzzyFileSearchSessionUpdateParams
+
+
 class HooksListRequest(WireModel):
     id: RequestId
     method: Literal["hooks/list"]
@@ -391,6 +547,22 @@ class MarketplaceUpgradeRequest(WireModel):
     params: MarketplaceUpgradeParams
 
 
+class McpServerEventStreamStartRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["mcpServer/event/stream/start"]
+    params: McpServerEventStreamStartParams
+
+
+class McpServerEventStreamStopRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["mcpServer/event/stream/stop"]
+    params: McpServerEventStreamStopParams
+
+
 class McpServerOauthLoginRequest(WireModel):
     id: RequestId
     method: Literal["mcpServer/oauth/login"]
@@ -413,6 +585,33 @@ class McpServerToolCallRequest(WireModel):
     id: RequestId
     method: Literal["mcpServer/tool/call"]
     params: McpServerToolCallParams
+
+
+class MemoryResetRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["memory/reset"]
+    params: None = None
+
+
+class MemoryStatusRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["memory/status"]
+    params: MemoryStatusParams
+
+
+class MockExperimentalMethodRequest(WireModel):
+    """Test-only method used to validate experimental gating.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["mock/experimentalMethod"]
+    params: MockExperimentalMethodParams
 
 
 class ModelListRequest(WireModel):
@@ -463,6 +662,14 @@ class PluginReconcileRequest(WireModel):
     params: PluginReconcileParams
 
 
+class PluginSearchRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["plugin/search"]
+    params: PluginSearchParams
+
+
 class PluginShareCheckoutRequest(WireModel):
     id: RequestId
     method: Literal["plugin/share/checkout"]
@@ -505,10 +712,188 @@ class PluginUninstallRequest(WireModel):
     params: PluginUninstallParams
 
 
+class ProcessKillRequest(WireModel):
+    """Terminate a running `process/spawn` session by client-supplied `processHandle`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["process/kill"]
+    params: ProcessKillParams
+
+
+class ProcessResizePtyRequest(WireModel):
+    """Resize a running PTY-backed `process/spawn` session by client-supplied `processHandle`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["process/resizePty"]
+    params: ProcessResizePtyParams
+
+
+class ProcessSpawnRequest(WireModel):
+    """Spawn a standalone process (argv vector) without a Codex sandbox.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["process/spawn"]
+    params: ProcessSpawnParams
+
+
+class ProcessWriteStdinRequest(WireModel):
+    """Write stdin bytes to a running `process/spawn` session or close stdin.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["process/writeStdin"]
+    params: ProcessWriteStdinParams
+
+
+class ProjectCreateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/create"]
+    params: ProjectCreateParams
+
+
+class ProjectDeleteRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/delete"]
+    params: ProjectDeleteParams
+
+
+class ProjectImportRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/import"]
+    params: ProjectImportParams
+
+
+class ProjectListRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/list"]
+    params: ProjectListParams
+
+
+class ProjectMoveRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/move"]
+    params: ProjectMoveParams
+
+
+class ProjectReadRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/read"]
+    params: ProjectReadParams
+
+
+class ProjectUpdateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["project/update"]
+    params: ProjectUpdateParams
+
+
+class RemoteControlClientListRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/client/list"]
+    params: RemoteControlClientsListParams
+
+
+class RemoteControlClientRevokeRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/client/revoke"]
+    params: RemoteControlClientsRevokeParams
+
+
+class RemoteControlDisableRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/disable"]
+    params: RemoteControlDisableParams | None = None
+
+
+class RemoteControlEnableRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/enable"]
+    params: RemoteControlEnableParams | None = None
+
+
+class RemoteControlPairingStartRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/pairing/start"]
+    params: RemoteControlPairingStartParams
+
+
+class RemoteControlPairingStatusRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/pairing/status"]
+    params: RemoteControlPairingStatusParams
+
+
+class RemoteControlStatusReadRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["remoteControl/status/read"]
+    params: None = None
+
+
 class ReviewStartRequest(WireModel):
     id: RequestId
     method: Literal["review/start"]
     params: ReviewStartParams
+
+
+class RolloutCompressRequest(WireModel):
+    """Start a best-effort background compression pass for cold local rollouts.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["rollout/compress"]
+    params: None = None
+
+
+class ServerDiagnosticsRequest(WireModel):
+    """Read content-free, process-local diagnostics.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["server/diagnostics"]
+    params: ServerDiagnosticsParams
 
 
 class SkillsConfigWriteRequest(WireModel):
@@ -565,10 +950,47 @@ class ThreadAttachmentRemoveRequest(WireModel):
     params: ThreadAttachmentRemoveParams
 
 
+class ThreadBackgroundTerminalsCleanRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/backgroundTerminals/clean"]
+    params: ThreadBackgroundTerminalsCleanParams
+
+
+class ThreadBackgroundTerminalsListRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/backgroundTerminals/list"]
+    params: ThreadBackgroundTerminalsListParams
+
+
+class ThreadBackgroundTerminalsTerminateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/backgroundTerminals/terminate"]
+    params: ThreadBackgroundTerminalsTerminateParams
+
+
 class ThreadCompactStartRequest(WireModel):
     id: RequestId
     method: Literal["thread/compact/start"]
     params: ThreadCompactStartParams
+
+
+class ThreadDecrementElicitationRequest(WireModel):
+    """Decrement the thread-local out-of-band elicitation counter.
+
+    When the count reaches zero, timeout accounting resumes for the thread.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["thread/decrement_elicitation"]
+    params: ThreadDecrementElicitationParams
 
 
 class ThreadDeleteRequest(WireModel):
@@ -601,6 +1023,19 @@ class ThreadGoalSetRequest(WireModel):
     params: ThreadGoalSetParams
 
 
+class ThreadIncrementElicitationRequest(WireModel):
+    """Increment the thread-local out-of-band elicitation counter.
+
+    This is used by external helpers to pause timeout accounting while a user approval or other elicitation is pending outside the app-server request flow.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    id: RequestId
+    method: Literal["thread/increment_elicitation"]
+    params: ThreadIncrementElicitationParams
+
+
 class ThreadInjectItemsRequest(WireModel):
     """Append raw Responses API items to the thread history without starting a user turn."""
 
@@ -615,6 +1050,14 @@ class ThreadItemsListRequest(WireModel):
     params: ThreadItemsListParams
 
 
+class ThreadItemsReadRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/items/read"]
+    params: ThreadItemsReadParams
+
+
 class ThreadListRequest(WireModel):
     id: RequestId
     method: Literal["thread/list"]
@@ -625,6 +1068,14 @@ class ThreadLoadedListRequest(WireModel):
     id: RequestId
     method: Literal["thread/loaded/list"]
     params: ThreadLoadedListParams
+
+
+class ThreadMemoryModeSetRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/memoryMode/set"]
+    params: ThreadMemoryModeSetParams
 
 
 class ThreadMetadataUpdateRequest(WireModel):
@@ -639,10 +1090,122 @@ class ThreadNameSetRequest(WireModel):
     params: ThreadSetNameParams
 
 
+class ThreadPredictionRequestRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/prediction/request"]
+    params: ThreadPredictionRequestParams
+
+
+class ThreadQueueAddRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/queue/add"]
+    params: ThreadQueueAddParams
+
+
+class ThreadQueueDeleteRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/queue/delete"]
+    params: ThreadQueueDeleteParams
+
+
+class ThreadQueueListRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/queue/list"]
+    params: ThreadQueueListParams
+
+
+class ThreadQueueReorderRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/queue/reorder"]
+    params: ThreadQueueReorderParams
+
+
+class ThreadQueueStartRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/queue/start"]
+    params: ThreadQueueStartParams
+
+
+class ThreadQueueUpdateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/queue/update"]
+    params: ThreadQueueUpdateParams
+
+
 class ThreadReadRequest(WireModel):
     id: RequestId
     method: Literal["thread/read"]
     params: ThreadReadParams
+
+
+class ThreadReadStateUpdateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/readState/update"]
+    params: ThreadReadStateUpdateParams
+
+
+class ThreadRealtimeAppendAudioRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/realtime/appendAudio"]
+    params: ThreadRealtimeAppendAudioParams
+
+
+class ThreadRealtimeAppendSpeechRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/realtime/appendSpeech"]
+    params: ThreadRealtimeAppendSpeechParams
+
+
+class ThreadRealtimeAppendTextRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/realtime/appendText"]
+    params: ThreadRealtimeAppendTextParams
+
+
+class ThreadRealtimeListVoicesRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/realtime/listVoices"]
+    params: ThreadRealtimeListVoicesParams
+
+
+class ThreadRealtimeStartRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/realtime/start"]
+    params: ThreadRealtimeStartParams
+
+
+class ThreadRealtimeStopRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/realtime/stop"]
+    params: ThreadRealtimeStopParams
 
 
 class ThreadResumeRequest(WireModel):
@@ -655,6 +1218,22 @@ class ThreadRevertRequest(WireModel):
     id: RequestId
     method: Literal["thread/revert"]
     params: ThreadRevertParams
+
+
+class ThreadSearchOccurrencesRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/searchOccurrences"]
+    params: ThreadSearchOccurrencesParams
+
+
+class ThreadSearchRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/search"]
+    params: ThreadSearchParams
 
 
 class ThreadSectionCreateRequest(WireModel):
@@ -687,6 +1266,14 @@ class ThreadSectionUpdateRequest(WireModel):
     params: ThreadSectionUpdateParams
 
 
+class ThreadSettingsUpdateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/settings/update"]
+    params: ThreadSettingsUpdateParams
+
+
 class ThreadShellCommandRequest(WireModel):
     id: RequestId
     method: Literal["thread/shellCommand"]
@@ -699,6 +1286,14 @@ class ThreadStartRequest(WireModel):
     id: RequestId
     method: Literal["thread/start"]
     params: ThreadStartParams
+
+
+class ThreadTimelineListRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["thread/timeline/list"]
+    params: ThreadTimelineListParams
 
 
 class ThreadTurnsListRequest(WireModel):
@@ -725,6 +1320,14 @@ class TurnInterruptRequest(WireModel):
     params: TurnInterruptParams
 
 
+class TurnSettingsUpdateRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["turn/settings/update"]
+    params: TurnSettingsUpdateParams
+
+
 class TurnStartRequest(WireModel):
     id: RequestId
     method: Literal["turn/start"]
@@ -735,6 +1338,46 @@ class TurnSteerRequest(WireModel):
     id: RequestId
     method: Literal["turn/steer"]
     params: TurnSteerParams
+
+
+class UserVerificationCancelRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["userVerification/cancel"]
+    params: UserVerificationCancelParams
+
+
+class UserVerificationDeleteRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["userVerification/delete"]
+    params: UserVerificationDeleteParams
+
+
+class UserVerificationEnrollRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["userVerification/enroll"]
+    params: UserVerificationEnrollParams
+
+
+class UserVerificationStatusRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["userVerification/status"]
+    params: UserVerificationStatusParams
+
+
+class UserVerificationVerifyRequest(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    id: RequestId
+    method: Literal["userVerification/verify"]
+    params: UserVerificationVerifyParams
 
 
 class WindowsSandboxReadinessRequest(WireModel):
@@ -752,36 +1395,70 @@ class WindowsSandboxSetupStartRequest(WireModel):
 ClientRequest = Annotated[
     Union[
         InitializeRequest,
+        ServerDiagnosticsRequest,
+        UserVerificationStatusRequest,
+        UserVerificationEnrollRequest,
+        UserVerificationDeleteRequest,
+        UserVerificationVerifyRequest,
+        UserVerificationCancelRequest,
         ThreadStartRequest,
         ThreadResumeRequest,
         ThreadForkRequest,
         ThreadArchiveRequest,
         ThreadDeleteRequest,
         ThreadUnsubscribeRequest,
+        ThreadIncrementElicitationRequest,
+        ThreadDecrementElicitationRequest,
         ThreadNameSetRequest,
+        ThreadPredictionRequestRequest,
         ThreadGoalSetRequest,
         ThreadGoalGetRequest,
         ThreadGoalClearRequest,
+        ThreadQueueAddRequest,
+        ThreadQueueListRequest,
+        ThreadQueueUpdateRequest,
+        ThreadQueueDeleteRequest,
+        ThreadQueueReorderRequest,
+        ThreadQueueStartRequest,
         ThreadMetadataUpdateRequest,
         ThreadAttachmentAddRequest,
         ThreadAttachmentListRequest,
         ThreadAttachmentOwnerListRequest,
         ThreadAttachmentRemoveRequest,
         ThreadSectionMoveRequest,
+        ThreadSettingsUpdateRequest,
+        ThreadMemoryModeSetRequest,
+        MemoryStatusRequest,
+        MemoryResetRequest,
+        RolloutCompressRequest,
         ThreadUnarchiveRequest,
         ThreadCompactStartRequest,
         ThreadShellCommandRequest,
         ThreadApproveGuardianDeniedActionRequest,
+        ThreadBackgroundTerminalsCleanRequest,
+        ThreadBackgroundTerminalsListRequest,
+        ThreadBackgroundTerminalsTerminateRequest,
         ThreadRevertRequest,
         ThreadListRequest,
+        ProjectListRequest,
+        ProjectReadRequest,
+        ProjectCreateRequest,
+        ProjectImportRequest,
+        ProjectUpdateRequest,
+        ProjectMoveRequest,
+        ProjectDeleteRequest,
         ThreadSectionListRequest,
         ThreadSectionCreateRequest,
         ThreadSectionUpdateRequest,
         ThreadSectionDeleteRequest,
+        ThreadSearchRequest,
+        ThreadSearchOccurrencesRequest,
         ThreadLoadedListRequest,
         ThreadReadRequest,
+        ThreadReadStateUpdateRequest,
         ThreadTurnsListRequest,
         ThreadItemsListRequest,
+        ThreadItemsReadRequest,
         ThreadInjectItemsRequest,
         SkillsListRequest,
         SkillsExtraRootsSetRequest,
@@ -790,6 +1467,7 @@ ClientRequest = Annotated[
         MarketplaceRemoveRequest,
         MarketplaceUpgradeRequest,
         PluginListRequest,
+        PluginSearchRequest,
         PluginInstalledRequest,
         PluginReconcileRequest,
         PluginReadRequest,
@@ -815,8 +1493,16 @@ ClientRequest = Annotated[
         PluginInstallRequest,
         PluginUninstallRequest,
         TurnStartRequest,
+        TurnSettingsUpdateRequest,
         TurnSteerRequest,
         TurnInterruptRequest,
+        ThreadRealtimeStartRequest,
+        ThreadRealtimeAppendAudioRequest,
+        ThreadRealtimeAppendTextRequest,
+        ThreadRealtimeAppendSpeechRequest,
+        ThreadRealtimeStopRequest,
+        ThreadTimelineListRequest,
+        ThreadRealtimeListVoicesRequest,
         ReviewStartRequest,
         ModelListRequest,
         AccountGatewayOAuthReadRequest,
@@ -826,14 +1512,31 @@ ClientRequest = Annotated[
         ExperimentalFeatureListRequest,
         PermissionProfileListRequest,
         ExperimentalFeatureEnablementSetRequest,
+        RemoteControlEnableRequest,
+        RemoteControlDisableRequest,
+        RemoteControlStatusReadRequest,
+        RemoteControlPairingStartRequest,
+        RemoteControlPairingStatusRequest,
+        RemoteControlClientListRequest,
+        RemoteControlClientRevokeRequest,
+        CollaborationModeListRequest,
+        MockExperimentalMethodRequest,
+        EnvironmentAddRequest,
+        EnvironmentInfoRequest,
+        EnvironmentStatusRequest,
         McpServerOauthLoginRequest,
         ConfigMcpServerReloadRequest,
         McpServerStatusListRequest,
         McpServerResourceReadRequest,
+        McpServerEventStreamStartRequest,
+        McpServerEventStreamStopRequest,
         McpServerToolCallRequest,
         WindowsSandboxSetupStartRequest,
         WindowsSandboxReadinessRequest,
         AccountLoginStartRequest,
+        AccountBedrockDiscoverRequest,
+        AccountBedrockSetupRequest,
+        AccountBedrockCheckGovCloudRequirementsRequest,
         AccountLoginCancelRequest,
         AccountLogoutRequest,
         AccountRateLimitsReadRequest,
@@ -846,6 +1549,10 @@ ClientRequest = Annotated[
         CommandExecWriteRequest,
         CommandExecTerminateRequest,
         CommandExecResizeRequest,
+        ProcessSpawnRequest,
+        ProcessWriteStdinRequest,
+        ProcessKillRequest,
+        ProcessResizePtyRequest,
         ConfigReadRequest,
         ExternalAgentConfigDetectRequest,
         ExternalAgentConfigImportRequest,
@@ -856,12 +1563,18 @@ ClientRequest = Annotated[
         ConfigRequirementsReadRequest,
         AccountReadRequest,
         FuzzyFileSearchRequest,
+        FuzzyFileSearchSessionStartRequest,
+        FuzzyFileSearchSessionUpdateRequest,
+        FuzzyFileSearchSessionStopRequest,
     ],
     Field(discriminator="method"),
 ]
 """Request from the client to the server."""
 
 build_models(
+    AccountBedrockCheckGovCloudRequirementsRequest,
+    AccountBedrockDiscoverRequest,
+    AccountBedrockSetupRequest,
     AccountGatewayOAuthCancelRequest,
     AccountGatewayOAuthLoginRequest,
     AccountGatewayOAuthReadRequest,
@@ -877,6 +1590,7 @@ build_models(
     AppInstalledRequest,
     AppListRequest,
     AppReadRequest,
+    CollaborationModeListRequest,
     CommandExecRequest,
     CommandExecResizeRequest,
     CommandExecTerminateRequest,
@@ -886,6 +1600,9 @@ build_models(
     ConfigReadRequest,
     ConfigRequirementsReadRequest,
     ConfigValueWriteRequest,
+    EnvironmentAddRequest,
+    EnvironmentInfoRequest,
+    EnvironmentStatusRequest,
     ExperimentalFeatureEnablementSetRequest,
     ExperimentalFeatureListRequest,
     ExternalAgentConfigDetectRequest,
@@ -903,15 +1620,23 @@ build_models(
     FsWatchRequest,
     FsWriteFileRequest,
     FuzzyFileSearchRequest,
+    FuzzyFileSearchSessionStartRequest,
+    FuzzyFileSearchSessionStopRequest,
+    FuzzyFileSearchSessionUpdateRequest,
     HooksListRequest,
     InitializeRequest,
     MarketplaceAddRequest,
     MarketplaceRemoveRequest,
     MarketplaceUpgradeRequest,
+    McpServerEventStreamStartRequest,
+    McpServerEventStreamStopRequest,
     McpServerOauthLoginRequest,
     McpServerResourceReadRequest,
     McpServerStatusListRequest,
     McpServerToolCallRequest,
+    MemoryResetRequest,
+    MemoryStatusRequest,
+    MockExperimentalMethodRequest,
     ModelListRequest,
     ModelProviderCapabilitiesReadRequest,
     PermissionProfileListRequest,
@@ -920,6 +1645,7 @@ build_models(
     PluginListRequest,
     PluginReadRequest,
     PluginReconcileRequest,
+    PluginSearchRequest,
     PluginShareCheckoutRequest,
     PluginShareDeleteRequest,
     PluginShareListRequest,
@@ -927,7 +1653,27 @@ build_models(
     PluginShareUpdateTargetsRequest,
     PluginSkillReadRequest,
     PluginUninstallRequest,
+    ProcessKillRequest,
+    ProcessResizePtyRequest,
+    ProcessSpawnRequest,
+    ProcessWriteStdinRequest,
+    ProjectCreateRequest,
+    ProjectDeleteRequest,
+    ProjectImportRequest,
+    ProjectListRequest,
+    ProjectMoveRequest,
+    ProjectReadRequest,
+    ProjectUpdateRequest,
+    RemoteControlClientListRequest,
+    RemoteControlClientRevokeRequest,
+    RemoteControlDisableRequest,
+    RemoteControlEnableRequest,
+    RemoteControlPairingStartRequest,
+    RemoteControlPairingStatusRequest,
+    RemoteControlStatusReadRequest,
     ReviewStartRequest,
+    RolloutCompressRequest,
+    ServerDiagnosticsRequest,
     SkillsConfigWriteRequest,
     SkillsExtraRootsSetRequest,
     SkillsListRequest,
@@ -937,34 +1683,65 @@ build_models(
     ThreadAttachmentListRequest,
     ThreadAttachmentOwnerListRequest,
     ThreadAttachmentRemoveRequest,
+    ThreadBackgroundTerminalsCleanRequest,
+    ThreadBackgroundTerminalsListRequest,
+    ThreadBackgroundTerminalsTerminateRequest,
     ThreadCompactStartRequest,
+    ThreadDecrementElicitationRequest,
     ThreadDeleteRequest,
     ThreadForkRequest,
     ThreadGoalClearRequest,
     ThreadGoalGetRequest,
     ThreadGoalSetRequest,
+    ThreadIncrementElicitationRequest,
     ThreadInjectItemsRequest,
     ThreadItemsListRequest,
+    ThreadItemsReadRequest,
     ThreadListRequest,
     ThreadLoadedListRequest,
+    ThreadMemoryModeSetRequest,
     ThreadMetadataUpdateRequest,
     ThreadNameSetRequest,
+    ThreadPredictionRequestRequest,
+    ThreadQueueAddRequest,
+    ThreadQueueDeleteRequest,
+    ThreadQueueListRequest,
+    ThreadQueueReorderRequest,
+    ThreadQueueStartRequest,
+    ThreadQueueUpdateRequest,
     ThreadReadRequest,
+    ThreadReadStateUpdateRequest,
+    ThreadRealtimeAppendAudioRequest,
+    ThreadRealtimeAppendSpeechRequest,
+    ThreadRealtimeAppendTextRequest,
+    ThreadRealtimeListVoicesRequest,
+    ThreadRealtimeStartRequest,
+    ThreadRealtimeStopRequest,
     ThreadResumeRequest,
     ThreadRevertRequest,
+    ThreadSearchOccurrencesRequest,
+    ThreadSearchRequest,
     ThreadSectionCreateRequest,
     ThreadSectionDeleteRequest,
     ThreadSectionListRequest,
     ThreadSectionMoveRequest,
     ThreadSectionUpdateRequest,
+    ThreadSettingsUpdateRequest,
     ThreadShellCommandRequest,
     ThreadStartRequest,
+    ThreadTimelineListRequest,
     ThreadTurnsListRequest,
     ThreadUnarchiveRequest,
     ThreadUnsubscribeRequest,
     TurnInterruptRequest,
+    TurnSettingsUpdateRequest,
     TurnStartRequest,
     TurnSteerRequest,
+    UserVerificationCancelRequest,
+    UserVerificationDeleteRequest,
+    UserVerificationEnrollRequest,
+    UserVerificationStatusRequest,
+    UserVerificationVerifyRequest,
     WindowsSandboxReadinessRequest,
     WindowsSandboxSetupStartRequest,
 )

@@ -43,6 +43,13 @@ class CommandExecParams(WireModel):
 
     When omitted, the server default applies. Cannot be combined with `disableOutputCap`.
     """
+    permission_profile: Annotated[str | None, Field(alias="permissionProfile")] = None
+    """Optional active permissions profile id for this command.
+
+    Defaults to the user's configured permissions when omitted. Cannot be combined with `sandboxPolicy`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     process_id: Annotated[str | None, Field(alias="processId")] = None
     """Optional client-supplied, connection-scoped process id.
 

@@ -9,6 +9,8 @@ from typing import Annotated, Literal, Union
 from pydantic import Field
 
 from ._base import Int64, OpenEnum, WireModel, build_models
+from .additional_file_system_permissions import AdditionalFileSystemPermissions
+from .additional_network_permissions import AdditionalNetworkPermissions
 from .command_action import CommandAction
 from .legacy_app_path_string import LegacyAppPathString
 from .network_approval_protocol import NetworkApprovalProtocol
@@ -36,6 +38,12 @@ class AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExe
     execpolicy_amendment: list[str]
 
 
+class AdditionalPermissionProfile(WireModel):
+    file_system: Annotated[AdditionalFileSystemPermissions | None, Field(alias="fileSystem")] = None
+    network: AdditionalNetworkPermissions | None = None
+    """Partial overlay used for per-command permission requests."""
+
+
 class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision(WireModel):
     """User chose a persistent network policy rule (allow/deny) for this host."""
 
@@ -50,12 +58,24 @@ class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPol
 
 
 class CommandExecutionRequestApprovalParams(WireModel):
+    additional_permissions: Annotated[AdditionalPermissionProfile | None, Field(alias="additionalPermissions")] = None
+    """Optional additional permissions requested for this command.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     approval_id: Annotated[str | None, Field(alias="approvalId")] = None
     """Unique identifier for this specific approval callback.
 
     For regular shell/unified_exec approvals, this is null.
 
     For zsh-exec-bridge subcommand approvals, multiple callbacks can belong to one parent `itemId`, so `approvalId` is a distinct opaque callback id (a UUID) used to disambiguate routing. Stdin approvals also use a distinct callback id; inspect `kind` to distinguish them.
+    """
+    available_decisions: Annotated[list[CommandExecutionApprovalDecision] | None, Field(alias="availableDecisions")] = (
+        None
+    )
+    """Ordered list of decisions the client may present for this prompt.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
     """
     command: str | None = None
     """The command to be executed."""
@@ -110,6 +130,7 @@ CommandExecutionApprovalDecision = Union[
 build_models(
     AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecisionAcceptWithExecpolicyAmendment,
     AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
+    AdditionalPermissionProfile,
     ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecisionApplyNetworkPolicyAmendment,
     ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision,
     NetworkApprovalContext,

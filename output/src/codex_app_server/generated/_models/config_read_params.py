@@ -10,6 +10,7 @@ from pydantic import Field, JsonValue
 
 from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
 from .allow_deny_requirement import AllowDenyRequirement
+from .app_tool_approval import AppToolApproval
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .config_layer_metadata import ConfigLayerMetadata
@@ -48,6 +49,18 @@ class WebSearchContextSize(OpenEnum):
 
 class AnalyticsConfig(WireModel):
     enabled: bool | None = None
+
+
+class AppsConfig(WireModel):
+    default: Annotated[AppsDefaultConfig | None, Field(alias="_default")] = None
+
+
+class AppsDefaultConfig(WireModel):
+    approvals_reviewer: ApprovalsReviewer | None = None
+    default_tools_approval_mode: AppToolApproval | None = None
+    destructive_enabled: bool = True
+    enabled: bool = True
+    open_world_enabled: bool = True
 
 
 class BrowserUseConfig(WireModel):
@@ -90,6 +103,8 @@ class Config(WireModel):
     approval_policy: AskForApproval | None = None
     approvals_reviewer: ApprovalsReviewer | None = None
     """[UNSTABLE] Optional default for where approval requests are routed for review."""
+    apps: AppsConfig | None = None
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
     browser_use: BrowserUseConfig | None = None
     compact_prompt: str | None = None
     computer_use: ComputerUseConfig | None = None
@@ -162,6 +177,8 @@ ForcedChatgptWorkspaceIds = Union[str, list[str]]
 
 build_models(
     AnalyticsConfig,
+    AppsDefaultConfig,
+    AppsConfig,
     BrowserUseOriginPolicyConfig,
     BrowserUseConfig,
     ComputerUseMacosConfig,

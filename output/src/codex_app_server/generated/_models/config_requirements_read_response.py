@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, Union
 
-from pydantic import Field, JsonValue
+from pydantic import Discriminator, Field, JsonValue, Tag
 
-from ._base import OpenEnum, WireModel, build_models
+from ._base import UNKNOWN_TAG, OpenEnum, UInt16, UInt64, UnknownVariant, WireModel, build_models, open_tag
 from .allow_deny_requirement import AllowDenyRequirement
+from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .forced_login_method import ForcedLoginMethod
 from .reasoning_effort import ReasoningEffort
@@ -29,6 +30,16 @@ class CliAuthCredentialsStoreMode(OpenEnum):
     ephemeral = "ephemeral"
 
 
+class NetworkDomainPermission(OpenEnum):
+    allow = "allow"
+    deny = "deny"
+
+
+class NetworkUnixSocketPermission(OpenEnum):
+    allow = "allow"
+    deny = "deny"
+
+
 class ResidencyRequirement(OpenEnum):
     us = "us"
 
@@ -37,6 +48,20 @@ class WindowsSandboxImplementation(OpenEnum):
     elevated = "elevated"
     unelevated = "unelevated"
     mxc = "mxc"
+
+
+class AgentConfiguredHookHandler(WireModel):
+    type: Literal["agent"]
+
+
+class ApplicationNetworkRequirements(WireModel):
+    domains: dict[str, NetworkDomainPermission]
+    enabled: bool
+    """When enabled, only explicitly allowed exact domains may be contacted."""
+
+
+class ApplicationRequirements(WireModel):
+    network: ApplicationNetworkRequirements | None = None
 
 
 class AutoReviewRequirements(WireModel):
@@ -68,6 +93,17 @@ class BrowserUseRequirements(WireModel):
     disable_auto_review: Annotated[bool | None, Field(alias="disableAutoReview")] = None
     extension: BrowserUseExtensionRequirements | None = None
     origins: dict[str, BrowserUseOriginPolicy] | None = None
+
+
+class CommandConfiguredHookHandler(WireModel):
+    additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
+    """Approximate token threshold for spilling this hook's `additionalContext` to disk. `null` uses 2,500 tokens; `0` disables spilling for this hook. The threshold is evaluated against the original context; a spilled preview also includes recovery metadata."""
+    async_: Annotated[bool, Field(alias="async")]
+    command: str
+    command_windows: Annotated[str | None, Field(alias="commandWindows")] = None
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64 | None, Field(alias="timeoutSec")] = None
+    type: Literal["command"]
 
 
 class ComputerUseMacosRequirements(WireModel):
@@ -102,6 +138,10 @@ class ConfigRequirements(WireModel):
     allow_managed_hooks_only: Annotated[bool | None, Field(alias="allowManagedHooksOnly")] = None
     allow_remote_control: Annotated[bool | None, Field(alias="allowRemoteControl")] = None
     allowed_approval_policies: Annotated[list[AskForApproval] | None, Field(alias="allowedApprovalPolicies")] = None
+    allowed_approvals_reviewers: Annotated[list[ApprovalsReviewer] | None, Field(alias="allowedApprovalsReviewers")] = (
+        None
+    )
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
     allowed_login_methods: Annotated[list[ForcedLoginMethod] | None, Field(alias="allowedLoginMethods")] = None
     """Effective login methods after managed, forced-login, and workspace restrictions. An empty list permits no login method. Older servers may omit this field."""
     allowed_permission_profiles: Annotated[dict[str, bool] | None, Field(alias="allowedPermissionProfiles")] = None
@@ -110,6 +150,8 @@ class ConfigRequirements(WireModel):
     allowed_windows_sandbox_implementations: Annotated[
         list[WindowsSandboxImplementation] | None, Field(alias="allowedWindowsSandboxImplementations")
     ] = None
+    application: ApplicationRequirements | None = None
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
     auto_review: Annotated[AutoReviewRequirements | None, Field(alias="autoReview")] = None
     browser_use: Annotated[BrowserUseRequirements | None, Field(alias="browserUse")] = None
     chatgpt_base_url: Annotated[str | None, Field(alias="chatgptBaseUrl")] = None
@@ -122,6 +164,8 @@ class ConfigRequirements(WireModel):
     enforce_residency: Annotated[ResidencyRequirement | None, Field(alias="enforceResidency")] = None
     feature_requirements: Annotated[dict[str, bool] | None, Field(alias="featureRequirements")] = None
     feedback: FeedbackRequirements | None = None
+    hooks: ManagedHooksRequirements | None = None
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
     in_app_browser: Annotated[InAppBrowserRequirements | None, Field(alias="inAppBrowser")] = None
     log_dir: Annotated[str | None, Field(alias="logDir")] = None
     model_catalog_json: Annotated[str | None, Field(alias="modelCatalogJson")] = None
@@ -130,6 +174,8 @@ class ConfigRequirements(WireModel):
     model_providers: Annotated[dict[str, JsonValue] | None, Field(alias="modelProviders")] = None
     """Complete required provider definitions, using config.toml field names."""
     models: ModelsRequirements | None = None
+    network: NetworkRequirements | None = None
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
     sqlite_home: Annotated[str | None, Field(alias="sqliteHome")] = None
 
 
@@ -138,6 +184,11 @@ class ConfigRequirementsReadResponse(WireModel):
     """Null if no requirements are configured (e.g. no requirements.toml/MDM entries)."""
     supports_independent_speed_modes: Annotated[bool | None, Field(alias="supportsIndependentSpeedModes")] = None
     """Whether Fast and Ultra Fast requirements are enforced independently. Older servers omit this field and use Fast mode as a shared speed gate."""
+
+
+class ConfiguredHookMatcherGroup(WireModel):
+    hooks: list[ConfiguredHookHandler]
+    matcher: str | None = None
 
 
 class FeedbackRequirements(WireModel):
@@ -150,8 +201,56 @@ class InAppBrowserRequirements(WireModel):
     ] = None
 
 
+class ManagedHooksRequirements(WireModel):
+    interrupt: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="Interrupt")] = Field(default_factory=list)
+    permission_request: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PermissionRequest")]
+    post_compact: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PostCompact")]
+    post_tool_use: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PostToolUse")]
+    pre_compact: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PreCompact")]
+    pre_tool_use: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="PreToolUse")]
+    session_end: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SessionEnd")] = Field(default_factory=list)
+    session_start: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SessionStart")]
+    stop: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="Stop")]
+    subagent_start: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SubagentStart")]
+    subagent_stop: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="SubagentStop")]
+    user_prompt_submit: Annotated[list[ConfiguredHookMatcherGroup], Field(alias="UserPromptSubmit")]
+    managed_dir: Annotated[str | None, Field(alias="managedDir")] = None
+    windows_managed_dir: Annotated[str | None, Field(alias="windowsManagedDir")] = None
+
+
+class McpToolConfiguredHookHandler(WireModel):
+    input: dict[str, JsonValue]
+    server: str
+    status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+    timeout_sec: Annotated[UInt64 | None, Field(alias="timeoutSec")] = None
+    tool: str
+    type: Literal["mcp_tool"]
+
+
 class ModelsRequirements(WireModel):
     new_thread: Annotated[NewThreadModelDefaults | None, Field(alias="newThread")] = None
+
+
+class NetworkRequirements(WireModel):
+    allow_local_binding: Annotated[bool | None, Field(alias="allowLocalBinding")] = None
+    allow_unix_sockets: Annotated[list[str] | None, Field(alias="allowUnixSockets")] = None
+    """Legacy compatibility view derived from `unix_sockets`."""
+    allow_upstream_proxy: Annotated[bool | None, Field(alias="allowUpstreamProxy")] = None
+    allowed_domains: Annotated[list[str] | None, Field(alias="allowedDomains")] = None
+    """Legacy compatibility view derived from `domains`."""
+    dangerously_allow_all_unix_sockets: Annotated[bool | None, Field(alias="dangerouslyAllowAllUnixSockets")] = None
+    dangerously_allow_non_loopback_proxy: Annotated[bool | None, Field(alias="dangerouslyAllowNonLoopbackProxy")] = None
+    denied_domains: Annotated[list[str] | None, Field(alias="deniedDomains")] = None
+    """Legacy compatibility view derived from `domains`."""
+    domains: dict[str, NetworkDomainPermission] | None = None
+    """Canonical network permission map for `experimental_network`."""
+    enabled: bool | None = None
+    http_port: Annotated[UInt16 | None, Field(alias="httpPort")] = None
+    managed_allowed_domains_only: Annotated[bool | None, Field(alias="managedAllowedDomainsOnly")] = None
+    """When true, only managed allowlist entries are respected while managed network enforcement is active."""
+    socks_port: Annotated[UInt16 | None, Field(alias="socksPort")] = None
+    unix_sockets: Annotated[dict[str, NetworkUnixSocketPermission] | None, Field(alias="unixSockets")] = None
+    """Canonical unix socket permission map for `experimental_network`."""
 
 
 class NewThreadModelDefaults(WireModel):
@@ -160,25 +259,59 @@ class NewThreadModelDefaults(WireModel):
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
 
 
+class PromptConfiguredHookHandler(WireModel):
+    type: Literal["prompt"]
+
+
 class RequestHeader(WireModel):
     name: str
     value: str
 
 
+class UnknownConfiguredHookHandler(UnknownVariant):
+    """A ConfiguredHookHandler whose `type` this SDK does not know (sent by a newer codex).
+
+    Keeps the tag and every other key of the object as received; dumps back to exactly it.
+    """
+
+    type: str
+
+
+ConfiguredHookHandler = Annotated[
+    Union[
+        Annotated[CommandConfiguredHookHandler, Tag("command")],
+        Annotated[McpToolConfiguredHookHandler, Tag("mcp_tool")],
+        Annotated[PromptConfiguredHookHandler, Tag("prompt")],
+        Annotated[AgentConfiguredHookHandler, Tag("agent")],
+        Annotated[UnknownConfiguredHookHandler, Tag(UNKNOWN_TAG)],
+    ],
+    Discriminator(open_tag("type", "type", ("command", "mcp_tool", "prompt", "agent"))),
+]
+
 build_models(
+    AgentConfiguredHookHandler,
+    ApplicationNetworkRequirements,
+    ApplicationRequirements,
     AutoReviewRequirements,
     RequestHeader,
     BrowserUseExtensionRequirements,
     BrowserUseOriginPolicy,
     BrowserUseRequirements,
+    CommandConfiguredHookHandler,
     ComputerUseMacosRequirements,
     ComputerUseWindowsExeRequirement,
     ComputerUseWindowsRequirements,
     ComputerUseRequirements,
     FeedbackRequirements,
     InAppBrowserRequirements,
+    McpToolConfiguredHookHandler,
+    PromptConfiguredHookHandler,
+    UnknownConfiguredHookHandler,
+    ConfiguredHookMatcherGroup,
+    ManagedHooksRequirements,
     NewThreadModelDefaults,
     ModelsRequirements,
+    NetworkRequirements,
     ConfigRequirements,
     ConfigRequirementsReadResponse,
 )

@@ -8,8 +8,16 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
-from ._base import UNKNOWN_TAG, UnknownVariant, WireModel, _is_none, build_models, open_tag
+from ._base import UNKNOWN_TAG, OpenEnum, UnknownVariant, WireModel, _is_none, build_models, open_tag
 from .plan_type import PlanType
+
+
+class AccountRoutingOverride(OpenEnum):
+    """Backend routing policy. Wire values match the accounts/check contract."""
+
+    no_constraint = "NO_CONSTRAINT"
+    us = "us"
+    us_cr = "us_cr"
 
 
 class AmazonBedrockAccount(WireModel):
@@ -38,6 +46,8 @@ class GetAccountParams(WireModel):
 class GetAccountResponse(WireModel):
     account: Account | None = None
     requires_openai_auth: Annotated[bool, Field(alias="requiresOpenaiAuth")]
+    workspace_routing: Annotated[WorkspaceRouting | None, Field(alias="workspaceRouting")] = None
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
 
 
 class UnknownAccount(UnknownVariant):
@@ -47,6 +57,12 @@ class UnknownAccount(UnknownVariant):
     """
 
     type: str
+
+
+class WorkspaceRouting(WireModel):
+    account_routing_override: Annotated[AccountRoutingOverride, Field(alias="accountRoutingOverride")]
+    backend_origin: Annotated[str, Field(alias="backendOrigin")]
+    chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
 
 
 Account = Annotated[
@@ -59,4 +75,12 @@ Account = Annotated[
     Discriminator(open_tag("type", "type", ("apiKey", "chatgpt", "amazonBedrock"))),
 ]
 
-build_models(AmazonBedrockAccount, ApiKeyAccount, ChatgptAccount, GetAccountParams, UnknownAccount, GetAccountResponse)
+build_models(
+    AmazonBedrockAccount,
+    ApiKeyAccount,
+    ChatgptAccount,
+    GetAccountParams,
+    UnknownAccount,
+    WorkspaceRouting,
+    GetAccountResponse,
+)

@@ -204,6 +204,26 @@ class OpenaiFormMcpServerElicitationRequestParams(WireModel):
     """
 
 
+class OpenaiUserVerificationMcpServerElicitationRequestParams(WireModel):
+    """A device-authenticated approval; accepted responses contain the proof in `content`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+
+    meta: Annotated[JsonValue | None, Field(alias="_meta")] = None
+    challenge: str
+    description: str
+    mode: Literal["openai/userVerification"]
+    server_name: Annotated[str, Field(alias="serverName")]
+    thread_id: Annotated[str, Field(alias="threadId")]
+    title: str
+    turn_id: Annotated[str | None, Field(alias="turnId")] = None
+    """Active Codex turn when this elicitation was observed, if app-server could correlate one.
+
+    This is nullable because MCP models elicitation as a standalone server-to-client request identified by the MCP server request id. It may be triggered during a turn, but turn context is app-server correlation rather than part of the protocol identity of the elicitation itself.
+    """
+
+
 class UnknownMcpServerElicitationRequestParams(UnknownVariant):
     """A McpServerElicitationRequestParams whose `mode` this SDK does not know (sent by a newer codex).
 
@@ -246,13 +266,14 @@ McpElicitationPrimitiveSchema = Union[
 
 McpServerElicitationRequestParams = Annotated[
     Union[
+        Annotated[OpenaiUserVerificationMcpServerElicitationRequestParams, Tag("openai/userVerification")],
         Annotated[FormMcpServerElicitationRequestParams, Tag("form")],
         Annotated[OpenaiFormMcpServerElicitationRequestParams, Tag("openai/form")],
         Annotated[OpenaiFormCamelMcpServerElicitationRequestParams, Tag("openaiForm")],
         Annotated[UrlMcpServerElicitationRequestParams, Tag("url")],
         Annotated[UnknownMcpServerElicitationRequestParams, Tag(UNKNOWN_TAG)],
     ],
-    Discriminator(open_tag("mode", "mode", ("form", "openai/form", "openaiForm", "url"))),
+    Discriminator(open_tag("mode", "mode", ("openai/userVerification", "form", "openai/form", "openaiForm", "url"))),
 ]
 
 build_models(
@@ -271,6 +292,7 @@ build_models(
     FormMcpServerElicitationRequestParams,
     OpenaiFormCamelMcpServerElicitationRequestParams,
     OpenaiFormMcpServerElicitationRequestParams,
+    OpenaiUserVerificationMcpServerElicitationRequestParams,
     UnknownMcpServerElicitationRequestParams,
     UrlMcpServerElicitationRequestParams,
     McpServerElicitationRequestRequest,

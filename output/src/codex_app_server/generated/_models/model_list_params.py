@@ -9,15 +9,8 @@ from typing import Annotated
 from pydantic import Field
 
 from ._base import Int64, OpenEnum, UInt32, WireModel, build_models
+from .cyber_access_program import CyberAccessProgram
 from .reasoning_effort import ReasoningEffort
-
-
-class CyberAccessProgram(OpenEnum):
-    """Requested cyber treatment for an OpenAI model turn. Authorization and model-tier restrictions remain server-owned."""
-
-    standard = "standard"
-    daybreak_blue = "daybreakBlue"
-    daybreak_red = "daybreakRed"
 
 
 class InputModality(OpenEnum):

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ._base import Int64, WireModel, build_models
-from .absolute_path_buf import AbsolutePathBuf
+from .project_root import ProjectRoot
 
 
 class Project(WireModel):
@@ -24,8 +24,4 @@ class Project(WireModel):
     updated_at: Annotated[Int64, Field(alias="updatedAt")]
 
 
-class ProjectRoot(WireModel):
-    path: AbsolutePathBuf
-
-
-build_models(ProjectRoot, Project)
+build_models(Project)

@@ -9,10 +9,20 @@ from typing import Annotated
 from pydantic import Field
 
 from ._base import WireModel, _is_none, build_models
+from .remote_control_connection_status import RemoteControlConnectionStatus
 
 
 class RemoteControlEnableParams(WireModel):
     ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
 
 
-build_models(RemoteControlEnableParams)
+class RemoteControlEnableResponse(WireModel):
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+
+    environment_id: Annotated[str | None, Field(alias="environmentId")] = None
+    installation_id: Annotated[str, Field(alias="installationId")]
+    server_name: Annotated[str, Field(alias="serverName")]
+    status: RemoteControlConnectionStatus
+
+
+build_models(RemoteControlEnableParams, RemoteControlEnableResponse)

@@ -8,14 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
-
-
-class RemoteControlConnectionStatus(OpenEnum):
-    disabled = "disabled"
-    connecting = "connecting"
-    connected = "connected"
-    errored = "errored"
+from ._base import Int64, WireModel, _is_none, build_models
+from .remote_control_connection_status import RemoteControlConnectionStatus
 
 
 class RemoteControlStatusChangedEvent(WireModel):

@@ -12,6 +12,7 @@ from .account_chatgpt_auth_tokens_refresh_request import AccountChatgptAuthToken
 from .apply_patch_approval_params import ApplyPatchApprovalRequest
 from .attestation_generate_params import AttestationGenerateRequest
 from .command_execution_request_approval_params import ItemCommandExecutionRequestApprovalRequest
+from .current_time_read_params import CurrentTimeReadRequest
 from .dynamic_tool_call_params import ItemToolCallRequest
 from .exec_command_approval_params import ExecCommandApprovalRequest
 from .file_change_request_approval_params import ItemFileChangeRequestApprovalRequest
@@ -29,6 +30,7 @@ ServerRequest = Annotated[
         ItemToolCallRequest,
         AccountChatgptAuthTokensRefreshRequest,
         AttestationGenerateRequest,
+        CurrentTimeReadRequest,
         ApplyPatchApprovalRequest,
         ExecCommandApprovalRequest,
     ],

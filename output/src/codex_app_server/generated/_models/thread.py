@@ -8,19 +8,16 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int32, Int64, OpenEnum, WireModel, build_models
+from ._base import Int32, Int64, WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
+from .legacy_app_path_string import LegacyAppPathString
 from .reasoning_effort import ReasoningEffort
+from .thread_history_mode import ThreadHistoryMode
 from .thread_id import ThreadId
 from .thread_section import ThreadSection
 from .thread_source import ThreadSource
 from .thread_status import ThreadStatus
 from .turn import Turn
-
-
-class ThreadHistoryMode(OpenEnum):
-    legacy = "legacy"
-    paginated = "paginated"
 
 
 class CustomSessionSource(WireModel):
@@ -46,14 +43,34 @@ class Thread(WireModel):
     """Optional random unique nickname assigned to an AgentControl-spawned sub-agent."""
     agent_role: Annotated[str | None, Field(alias="agentRole")] = None
     """Optional role (agent_role) assigned to an AgentControl-spawned sub-agent."""
+    can_accept_direct_input: Annotated[bool | None, Field(alias="canAcceptDirectInput")] = None
+    """Whether the app server accepts direct turn input for this loaded thread. `None` means the capability is unavailable, such as for an unloaded stored thread.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     cli_version: Annotated[str, Field(alias="cliVersion")]
     """Version of the CLI that created the thread."""
     created_at: Annotated[Int64, Field(alias="createdAt")]
     """Unix timestamp (in seconds) when the thread was created."""
     cwd: AbsolutePathBuf
     """Working directory captured for the thread."""
+    daybreak_enabled: Annotated[bool | None, Field(alias="daybreakEnabled")] = None
+    """Saved Daybreak choice, independent of turn execution. Null if unset.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    environments: list[ThreadEnvironment] | None = None
+    """Current environments for a loaded thread, in priority order, primary first. `null` means the thread is not loaded or the server does not expose its selection. An empty list means no environments are selected. This does not report connection status.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     ephemeral: bool
     """Whether the thread is ephemeral and should not be materialized on disk."""
+    extra: ThreadExtra | None = None
+    """Optional implementation-specific thread data.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     forked_from_id: Annotated[str | None, Field(alias="forkedFromId")] = None
     """Source thread id when this thread was created by forking another thread."""
     git_info: Annotated[GitInfo | None, Field(alias="gitInfo")] = None
@@ -100,6 +117,18 @@ class Thread(WireModel):
     """Unix timestamp (in seconds) when the thread was last updated."""
 
 
+class ThreadEnvironment(WireModel):
+    """An environment selected by a loaded thread, independent of connection status."""
+
+    cwd: LegacyAppPathString
+    environment_id: Annotated[str, Field(alias="environmentId")]
+    runtime_workspace_roots: Annotated[list[LegacyAppPathString], Field(alias="runtimeWorkspaceRoots")]
+
+
+class ThreadExtra(WireModel):
+    """Extra app-server data for a thread."""
+
+
 class ThreadSpawnSubAgentSource(WireModel):
     thread_spawn: ThreadSpawnSubAgentSourceThreadSpawn
 
@@ -129,5 +158,7 @@ build_models(
     ThreadSpawnSubAgentSourceThreadSpawn,
     ThreadSpawnSubAgentSource,
     SubAgentSessionSource,
+    ThreadEnvironment,
+    ThreadExtra,
     Thread,
 )

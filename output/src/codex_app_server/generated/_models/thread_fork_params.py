@@ -10,9 +10,11 @@ from pydantic import Field, JsonValue
 
 from ._base import WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
+from .active_permission_profile import ActivePermissionProfile
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .legacy_app_path_string import LegacyAppPathString
+from .multi_agent_mode import MultiAgentMode
 from .reasoning_effort import ReasoningEffort
 from .sandbox_mode import SandboxMode
 from .sandbox_policy import SandboxPolicy
@@ -32,12 +34,29 @@ class ThreadForkParams(WireModel):
     approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this thread and subsequent turns."""
     base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
+    before_turn_id: Annotated[str | None, Field(alias="beforeTurnId")] = None
+    """Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     config: dict[str, JsonValue] | None = None
     cwd: str | None = None
+    defer_goal_continuation: Annotated[bool | None, Field(alias="deferGoalContinuation", exclude_if=_is_none)] = None
+    """When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
     ephemeral: Annotated[bool | None, Field(exclude_if=_is_none)] = None
     exclude_turns: Annotated[bool | None, Field(alias="excludeTurns", exclude_if=_is_none)] = None
     """When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead."""
+    experimental_prediction_mode: Annotated[
+        bool | None, Field(alias="experimentalPredictionMode", exclude_if=_is_none)
+    ] = None
+    """Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     last_turn_id: Annotated[str | None, Field(alias="lastTurnId")] = None
     """Optional last turn id to fork through, inclusive.
 
@@ -46,6 +65,21 @@ class ThreadForkParams(WireModel):
     model: str | None = None
     """Configuration overrides for the forked thread, if any."""
     model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
+    path: str | None = None
+    """[UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    permissions: str | None = None
+    """Named profile id for the forked thread. Cannot be combined with `sandbox`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf] | None, Field(alias="runtimeWorkspaceRoots")] = None
+    """Replace the thread's runtime workspace roots. Paths must be absolute.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     sandbox: SandboxMode | None = None
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread_id: Annotated[str, Field(alias="threadId")]
@@ -54,6 +88,11 @@ class ThreadForkParams(WireModel):
 
 
 class ThreadForkResponse(WireModel):
+    active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
+    """Named or implicit built-in profile that produced the active permissions, when known.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
     approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
     """Reviewer currently used for approval requests on this thread."""
@@ -66,7 +105,19 @@ class ThreadForkResponse(WireModel):
     """Environment-native paths to instruction source files currently loaded for this thread."""
     model: str
     model_provider: Annotated[str, Field(alias="modelProvider")]
+    multi_agent_mode: Annotated[MultiAgentMode, Field(alias="multiAgentMode")] = "explicitRequestOnly"
+    """@deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf], Field(alias="runtimeWorkspaceRoots")] = Field(
+        default_factory=list
+    )
+    """Thread-scoped runtime workspace roots used to materialize `:workspace_roots`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None

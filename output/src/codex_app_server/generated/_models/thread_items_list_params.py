@@ -8,24 +8,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from ._base import Int64, UInt32, WireModel, build_models
+from ._base import UInt32, WireModel, build_models
 from .sort_direction import SortDirection
-from .thread_item import ThreadItem
+from .thread_item_entry import ThreadItemEntry
 
 
 class ItemThreadItemsListAnchor(WireModel):
     item_id: Annotated[str, Field(alias="itemId")]
     type: Literal["item"]
-
-
-class ThreadItemEntry(WireModel):
-    completed_at_ms: Annotated[Int64 | None, Field(alias="completedAtMs")] = None
-    """Unix timestamp (milliseconds) when the item completed, if recorded by the producer."""
-    item: ThreadItem
-    started_at_ms: Annotated[Int64 | None, Field(alias="startedAtMs")] = None
-    """Unix timestamp (milliseconds) when the item started, if recorded by the producer."""
-    turn_id: Annotated[str, Field(alias="turnId")]
-    """Turn containing this item."""
 
 
 class ThreadItemsListParams(WireModel):
@@ -54,4 +44,4 @@ ThreadItemsListAnchor = ItemThreadItemsListAnchor
 ThreadItemsListCursor = Union[str, ThreadItemsListAnchor]
 """Starting position for an item-history page."""
 
-build_models(ItemThreadItemsListAnchor, ThreadItemEntry, ThreadItemsListParams, ThreadItemsListResponse)
+build_models(ItemThreadItemsListAnchor, ThreadItemsListParams, ThreadItemsListResponse)

@@ -11,6 +11,8 @@ from pydantic import Field
 from ._base import OpenEnum, UInt32, WireModel, _is_none, build_models
 from .sort_direction import SortDirection
 from .thread import Thread
+from .thread_read_state import ThreadReadState
+from .thread_source_kind import ThreadSourceKind
 
 
 class ThreadSortKey(OpenEnum):
@@ -20,20 +22,12 @@ class ThreadSortKey(OpenEnum):
     section_position = "section_position"
 
 
-class ThreadSourceKind(OpenEnum):
-    cli = "cli"
-    vscode = "vscode"
-    exec = "exec"
-    app_server = "appServer"
-    sub_agent = "subAgent"
-    sub_agent_review = "subAgentReview"
-    sub_agent_compact = "subAgentCompact"
-    sub_agent_thread_spawn = "subAgentThreadSpawn"
-    sub_agent_other = "subAgentOther"
-    unknown = "unknown"
-
-
 class ThreadListParams(WireModel):
+    ancestor_thread_id: Annotated[str | None, Field(alias="ancestorThreadId")] = None
+    """Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     archived: bool | None = None
     """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned."""
     cursor: str | None = None
@@ -48,6 +42,16 @@ class ThreadListParams(WireModel):
     """Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers."""
     originators: list[str] | None = None
     """Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted."""
+    parent_thread_id: Annotated[str | None, Field(alias="parentThreadId")] = None
+    """Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    project_id: Annotated[str | None, Field(alias="projectId")] = None
+    """Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     search_term: Annotated[str | None, Field(alias="searchTerm")] = None
     """Optional substring filter for the extracted thread title."""
     section_id: Annotated[str | None, Field(alias="sectionId")] = None
@@ -68,6 +72,11 @@ class ThreadListResponse(WireModel):
     data: list[Thread]
     next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
+    read_states: Annotated[dict[str, ThreadReadState] | None, Field(alias="readStates")] = None
+    """Local receipts for eligible threads on this page, keyed by thread ID. Null means durable read state is unavailable; an absent key means that row is ineligible.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
 
 
 ThreadListCwdFilter = Union[str, list[str]]

@@ -22,8 +22,18 @@ class ThreadMetadataGitInfoUpdateParams(WireModel):
 
 
 class ThreadMetadataUpdateParams(WireModel):
+    daybreak_enabled: Annotated[bool | None, Field(alias="daybreakEnabled")] = None
+    """Save the client's Daybreak choice for this persistent thread. Omitted or null leaves it unchanged. This does not select a turn's `cyberAccessProgram` or grant access.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     git_info: Annotated[ThreadMetadataGitInfoUpdateParams | None, Field(alias="gitInfo")] = None
     """Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value."""
+    project_id: Annotated[str | None, Field(alias="projectId")] = None
+    """Omit to leave the project unchanged, use an empty string to clear it, or provide an existing project ID to assign it.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     thread_id: Annotated[str, Field(alias="threadId")]
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ._base import WireModel, _is_none, build_models
 from .thread import Thread
+from .thread_read_state import ThreadReadState
 
 
 class ThreadReadParams(WireModel):
@@ -19,6 +20,11 @@ class ThreadReadParams(WireModel):
 
 
 class ThreadReadResponse(WireModel):
+    read_state: Annotated[ThreadReadState | None, Field(alias="readState")] = None
+    """Local receipt. Null means this thread's durable read state is unavailable.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     thread: Thread
 
 

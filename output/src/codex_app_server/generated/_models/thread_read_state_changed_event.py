@@ -4,18 +4,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Field
 
-from ._base import UNKNOWN_TAG, Int64, UnknownVariant, WireModel, _is_none, build_models, open_tag
-
-
-class ThreadReadState(WireModel):
-    """The first unread position in a durable local thread. A null position means read. The opaque revision guards edits against activity or marks the caller has not seen."""
-
-    first_unread: Annotated[ThreadUnreadPosition | None, Field(alias="firstUnread")] = None
-    revision: str
+from ._base import Int64, WireModel, _is_none, build_models
+from .thread_read_state import ThreadReadState
 
 
 class ThreadReadStateChangedEvent(WireModel):
@@ -30,42 +24,4 @@ class ThreadReadStateChangedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
 
 
-class ThreadStartThreadUnreadPosition(WireModel):
-    """Explicitly marked unread, including when the thread has no turns."""
-
-    type: Literal["threadStart"]
-
-
-class TurnThreadUnreadPosition(WireModel):
-    """The earliest completed result needing attention."""
-
-    turn_id: Annotated[str, Field(alias="turnId")]
-    type: Literal["turn"]
-
-
-class UnknownThreadUnreadPosition(UnknownVariant):
-    """A ThreadUnreadPosition whose `type` this SDK does not know (sent by a newer codex).
-
-    Keeps the tag and every other key of the object as received; dumps back to exactly it.
-    """
-
-    type: str
-
-
-ThreadUnreadPosition = Annotated[
-    Union[
-        Annotated[ThreadStartThreadUnreadPosition, Tag("threadStart")],
-        Annotated[TurnThreadUnreadPosition, Tag("turn")],
-        Annotated[UnknownThreadUnreadPosition, Tag(UNKNOWN_TAG)],
-    ],
-    Discriminator(open_tag("type", "type", ("threadStart", "turn"))),
-]
-
-build_models(
-    ThreadStartThreadUnreadPosition,
-    TurnThreadUnreadPosition,
-    UnknownThreadUnreadPosition,
-    ThreadReadState,
-    ThreadReadStateChangedNotification,
-    ThreadReadStateChangedEvent,
-)
+build_models(ThreadReadStateChangedNotification, ThreadReadStateChangedEvent)

@@ -8,17 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, UInt16, UInt32, WireModel, _is_none, build_models
-
-
-class ThreadRealtimeAudioChunk(WireModel):
-    """EXPERIMENTAL - thread realtime audio chunk."""
-
-    data: str
-    item_id: Annotated[str | None, Field(alias="itemId")] = None
-    num_channels: Annotated[UInt16, Field(alias="numChannels")]
-    sample_rate: Annotated[UInt32, Field(alias="sampleRate")]
-    samples_per_channel: Annotated[UInt32 | None, Field(alias="samplesPerChannel")] = None
+from ._base import Int64, WireModel, _is_none, build_models
+from .thread_realtime_audio_chunk import ThreadRealtimeAudioChunk
 
 
 class ThreadRealtimeOutputAudioDeltaEvent(WireModel):
@@ -35,4 +26,4 @@ class ThreadRealtimeOutputAudioDeltaNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
 
 
-build_models(ThreadRealtimeAudioChunk, ThreadRealtimeOutputAudioDeltaNotification, ThreadRealtimeOutputAudioDeltaEvent)
+build_models(ThreadRealtimeOutputAudioDeltaNotification, ThreadRealtimeOutputAudioDeltaEvent)

@@ -8,13 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import Int64, OpenEnum, WireModel, _is_none, build_models
-
-
-class RealtimeConversationVersion(OpenEnum):
-    v1 = "v1"
-    v2 = "v2"
-    v3 = "v3"
+from ._base import Int64, WireModel, _is_none, build_models
+from .realtime_conversation_version import RealtimeConversationVersion
 
 
 class ThreadRealtimeStartedEvent(WireModel):

@@ -8,17 +8,32 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue
 
-from ._base import WireModel, _is_none, build_models
+from ._base import UInt32, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
+from .active_permission_profile import ActivePermissionProfile
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .collaboration_mode import CollaborationMode
 from .legacy_app_path_string import LegacyAppPathString
+from .multi_agent_mode import MultiAgentMode
 from .personality import Personality
 from .reasoning_effort import ReasoningEffort
+from .response_item import ResponseItem
 from .sandbox_mode import SandboxMode
 from .sandbox_policy import SandboxPolicy
+from .sort_direction import SortDirection
 from .thread import Thread
+from .turn import Turn
+from .turn_items_view import TurnItemsView
+
+
+class ThreadResumeInitialTurnsPageParams(WireModel):
+    items_view: Annotated[TurnItemsView | None, Field(alias="itemsView")] = None
+    """How much item detail to include for each returned turn; defaults to summary."""
+    limit: UInt32 | None = None
+    """Optional turn page size."""
+    sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
+    """Optional turn pagination direction; defaults to descending."""
 
 
 class ThreadResumeParams(WireModel):
@@ -40,17 +55,47 @@ class ThreadResumeParams(WireModel):
     developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
     exclude_turns: Annotated[bool | None, Field(alias="excludeTurns", exclude_if=_is_none)] = None
     """When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead."""
+    history: list[ResponseItem] | None = None
+    """[UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    initial_turns_page: Annotated[ThreadResumeInitialTurnsPageParams | None, Field(alias="initialTurnsPage")] = None
+    """When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     model: str | None = None
     """Configuration overrides for the resumed thread, if any."""
     model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
+    path: str | None = None
+    """[UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    permissions: str | None = None
+    """Named profile id for the resumed thread. Cannot be combined with `sandbox`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     personality: Personality | None = None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf] | None, Field(alias="runtimeWorkspaceRoots")] = None
+    """Replace the thread's runtime workspace roots. Paths must be absolute.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     sandbox: SandboxMode | None = None
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread_id: Annotated[str, Field(alias="threadId")]
 
 
 class ThreadResumeResponse(WireModel):
+    active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
+    """Named or implicit built-in profile that produced the active permissions, when known.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
     approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
     """Reviewer currently used for approval requests on this thread."""
@@ -59,6 +104,11 @@ class ThreadResumeResponse(WireModel):
     cwd: AbsolutePathBuf
     disabled_plugin_ids: Annotated[list[str], Field(alias="disabledPluginIds")] = Field(default_factory=list)
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
+    initial_turns_page: Annotated[TurnsPage | None, Field(alias="initialTurnsPage")] = None
+    """`thread/turns/list` page returned when requested by `initialTurnsPage`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     instruction_sources: Annotated[list[LegacyAppPathString], Field(alias="instructionSources")] = Field(
         default_factory=list
     )
@@ -70,7 +120,19 @@ class ThreadResumeResponse(WireModel):
     """
     model: str
     model_provider: Annotated[str, Field(alias="modelProvider")]
+    multi_agent_mode: Annotated[MultiAgentMode, Field(alias="multiAgentMode")] = "explicitRequestOnly"
+    """@deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf], Field(alias="runtimeWorkspaceRoots")] = Field(
+        default_factory=list
+    )
+    """Thread-scoped runtime workspace roots used to materialize `:workspace_roots`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
@@ -82,4 +144,10 @@ class ThreadResumeResponse(WireModel):
     """
 
 
-build_models(ThreadResumeParams, ThreadResumeResponse)
+class TurnsPage(WireModel):
+    backwards_cursor: Annotated[str | None, Field(alias="backwardsCursor")] = None
+    data: list[Turn]
+    next_cursor: Annotated[str | None, Field(alias="nextCursor")] = None
+
+
+build_models(ThreadResumeInitialTurnsPageParams, ThreadResumeParams, TurnsPage, ThreadResumeResponse)

@@ -10,20 +10,15 @@ from pydantic import Field
 
 from ._base import Int64, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
+from .active_permission_profile import ActivePermissionProfile
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .collaboration_mode import CollaborationMode
+from .multi_agent_mode import MultiAgentMode
 from .personality import Personality
 from .reasoning_effort import ReasoningEffort
 from .reasoning_summary import ReasoningSummary
 from .sandbox_policy import SandboxPolicy
-
-
-class ActivePermissionProfile(WireModel):
-    extends: str | None = None
-    """Parent profile identifier from the selected permissions profile's `extends` setting, when present."""
-    id: str
-    """Identifier from `default_permissions` or the implicit built-in default, such as `:workspace` or a user-defined `[permissions.<id>]` profile."""
 
 
 class ThreadSettings(WireModel):
@@ -37,6 +32,11 @@ class ThreadSettings(WireModel):
     effort: ReasoningEffort | None = None
     model: str
     model_provider: Annotated[str, Field(alias="modelProvider")]
+    multi_agent_mode: Annotated[MultiAgentMode, Field(alias="multiAgentMode")] = "explicitRequestOnly"
+    """@deprecated Always `explicitRequestOnly`. Use `effort` for Ultra behavior.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     personality: Personality | None = None
     """@deprecated Reports the saved setting; `friendly` and `pragmatic` no longer select a style."""
     sandbox_policy: Annotated[SandboxPolicy, Field(alias="sandboxPolicy")]
@@ -56,4 +56,4 @@ class ThreadSettingsUpdatedNotification(WireModel):
     thread_settings: Annotated[ThreadSettings, Field(alias="threadSettings")]
 
 
-build_models(ActivePermissionProfile, ThreadSettings, ThreadSettingsUpdatedNotification, ThreadSettingsUpdatedEvent)
+build_models(ThreadSettings, ThreadSettingsUpdatedNotification, ThreadSettingsUpdatedEvent)

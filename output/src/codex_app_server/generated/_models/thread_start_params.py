@@ -4,21 +4,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
-from ._base import OpenEnum, WireModel, build_models
+from ._base import OpenEnum, WireModel, _is_none, build_models
 from .absolute_path_buf import AbsolutePathBuf
+from .active_permission_profile import ActivePermissionProfile
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
 from .legacy_app_path_string import LegacyAppPathString
+from .multi_agent_mode import MultiAgentMode
 from .personality import Personality
 from .reasoning_effort import ReasoningEffort
 from .sandbox_mode import SandboxMode
 from .sandbox_policy import SandboxPolicy
 from .thread import Thread
+from .thread_history_mode import ThreadHistoryMode
 from .thread_source import ThreadSource
+from .turn_environment_params import TurnEnvironmentParams
 
 
 class ThreadStartSource(OpenEnum):
@@ -26,20 +30,124 @@ class ThreadStartSource(OpenEnum):
     clear = "clear"
 
 
+class EnvironmentCapabilityRootLocation(WireModel):
+    """A path owned by an execution environment."""
+
+    environment_id: Annotated[str, Field(alias="environmentId")]
+    path: str
+    """Absolute path for the root in the selected environment."""
+    type: Literal["environment"]
+
+
+class FunctionDynamicToolNamespaceTool(WireModel):
+    defer_loading: Annotated[bool | None, Field(alias="deferLoading", exclude_if=_is_none)] = None
+    description: str
+    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
+    name: str
+    type: Literal["function"]
+
+
+class FunctionDynamicToolSpec(WireModel):
+    defer_loading: Annotated[bool | None, Field(alias="deferLoading", exclude_if=_is_none)] = None
+    description: str
+    input_schema: Annotated[JsonValue, Field(alias="inputSchema")]
+    name: str
+    type: Literal["function"]
+
+
+class NamespaceDynamicToolSpec(WireModel):
+    description: str
+    name: str
+    tools: list[DynamicToolNamespaceTool]
+    type: Literal["namespace"]
+
+
+class SelectedCapabilityRoot(WireModel):
+    """A user-selected root that can expose one or more runtime capabilities."""
+
+    id: str
+    """Stable identifier supplied by the capability selection platform."""
+    location: CapabilityRootLocation
+    """Where the selected root can be resolved."""
+
+
 class ThreadStartParams(WireModel):
+    allow_provider_model_fallback: Annotated[
+        bool | None, Field(alias="allowProviderModelFallback", exclude_if=_is_none)
+    ] = None
+    """Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
     approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this thread and subsequent turns."""
     base_instructions: Annotated[str | None, Field(alias="baseInstructions")] = None
     config: dict[str, JsonValue] | None = None
     cwd: str | None = None
+    daybreak_enabled: Annotated[bool | None, Field(alias="daybreakEnabled")] = None
+    """Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     developer_instructions: Annotated[str | None, Field(alias="developerInstructions")] = None
+    dynamic_tools: Annotated[list[DynamicToolSpec] | None, Field(alias="dynamicTools")] = None
+    """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
+    environments: list[TurnEnvironmentParams] | None = None
+    """Optional sticky environments for this thread.
+
+    Omitted selects the default environment when environment access is enabled. Empty disables environment access for turns that do not provide a turn override. Non-empty selects the first environment as the current turn environment.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     ephemeral: bool | None = None
+    experimental_raw_events: Annotated[bool | None, Field(alias="experimentalRawEvents", exclude_if=_is_none)] = None
+    """If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    history_mode: Annotated[ThreadHistoryMode | None, Field(alias="historyMode")] = None
+    """Persisted thread history contract to use for this new thread.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    mock_experimental_field: Annotated[str | None, Field(alias="mockExperimentalField")] = None
+    """Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     model: str | None = None
     model_provider: Annotated[str | None, Field(alias="modelProvider")] = None
+    multi_agent_mode: Annotated[MultiAgentMode | None, Field(alias="multiAgentMode")] = None
+    """@deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    permissions: str | None = None
+    """Named profile id for this thread. Cannot be combined with `sandbox`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     personality: Personality | None = None
     """@deprecated `friendly` and `pragmatic` no longer select a style."""
+    project_id: Annotated[str | None, Field(alias="projectId")] = None
+    """Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf] | None, Field(alias="runtimeWorkspaceRoots")] = None
+    """Replace the thread's runtime workspace roots. Paths must be absolute.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     sandbox: SandboxMode | None = None
+    selected_capability_roots: Annotated[
+        list[SelectedCapabilityRoot] | None, Field(alias="selectedCapabilityRoots")
+    ] = None
+    """Capability roots selected for this thread by the hosting platform.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     service_name: Annotated[str | None, Field(alias="serviceName")] = None
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     session_start_source: Annotated[ThreadStartSource | None, Field(alias="sessionStartSource")] = None
@@ -48,6 +156,11 @@ class ThreadStartParams(WireModel):
 
 
 class ThreadStartResponse(WireModel):
+    active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
+    """Named or implicit built-in profile that produced the active permissions, when known.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     approval_policy: Annotated[AskForApproval, Field(alias="approvalPolicy")]
     approvals_reviewer: Annotated[ApprovalsReviewer, Field(alias="approvalsReviewer")]
     """Reviewer currently used for approval requests on this thread."""
@@ -60,11 +173,38 @@ class ThreadStartResponse(WireModel):
     """Environment-native paths to instruction source files currently loaded for this thread."""
     model: str
     model_provider: Annotated[str, Field(alias="modelProvider")]
+    multi_agent_mode: Annotated[MultiAgentMode, Field(alias="multiAgentMode")] = "explicitRequestOnly"
+    """@deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf], Field(alias="runtimeWorkspaceRoots")] = Field(
+        default_factory=list
+    )
+    """Thread-scoped runtime workspace roots used to materialize `:workspace_roots`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
 
 
-build_models(ThreadStartParams, ThreadStartResponse)
+CapabilityRootLocation = EnvironmentCapabilityRootLocation
+"""Location used to resolve a selected capability root."""
+
+DynamicToolNamespaceTool = FunctionDynamicToolNamespaceTool
+
+DynamicToolSpec = Annotated[Union[FunctionDynamicToolSpec, NamespaceDynamicToolSpec], Field(discriminator="type")]
+
+build_models(
+    EnvironmentCapabilityRootLocation,
+    FunctionDynamicToolNamespaceTool,
+    FunctionDynamicToolSpec,
+    NamespaceDynamicToolSpec,
+    SelectedCapabilityRoot,
+    ThreadStartParams,
+    ThreadStartResponse,
+)

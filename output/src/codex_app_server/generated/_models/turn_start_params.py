@@ -9,32 +9,67 @@ from typing import Annotated
 from pydantic import Field, JsonValue
 
 from ._base import WireModel, _is_none, build_models
+from .absolute_path_buf import AbsolutePathBuf
+from .additional_context_entry import AdditionalContextEntry
 from .approvals_reviewer import ApprovalsReviewer
 from .ask_for_approval import AskForApproval
+from .collaboration_mode import CollaborationMode
+from .cyber_access_program import CyberAccessProgram
 from .function_call_output_body import FunctionCallOutputBody
+from .multi_agent_mode import MultiAgentMode
 from .personality import Personality
 from .reasoning_effort import ReasoningEffort
 from .reasoning_summary import ReasoningSummary
 from .sandbox_policy import SandboxPolicy
 from .turn import Turn
+from .turn_environment_params import TurnEnvironmentParams
 from .user_input import UserInput
 
 
 class TurnStartParams(WireModel):
+    additional_context: Annotated[dict[str, AdditionalContextEntry] | None, Field(alias="additionalContext")] = None
+    """Optional client-provided context fragments keyed by an opaque source identifier.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     approval_policy: Annotated[AskForApproval | None, Field(alias="approvalPolicy")] = None
     """Override the approval policy for this turn and subsequent turns."""
     approvals_reviewer: Annotated[ApprovalsReviewer | None, Field(alias="approvalsReviewer")] = None
     """Override where approval requests are routed for review on this turn and subsequent turns."""
     client_user_message_id: Annotated[str | None, Field(alias="clientUserMessageId")] = None
+    collaboration_mode: Annotated[CollaborationMode | None, Field(alias="collaborationMode")] = None
+    """EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
+
+    For `collaboration_mode.settings.developer_instructions`, `null` means "use the built-in instructions for the selected mode".
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     cwd: str | None = None
     """Override the working directory for this turn and subsequent turns."""
+    cyber_access_program: Annotated[CyberAccessProgram | None, Field(alias="cyberAccessProgram")] = None
+    """EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     disabled_plugin_ids: Annotated[list[str] | None, Field(alias="disabledPluginIds")] = None
     """Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it."""
     effort: ReasoningEffort | None = None
     """Override the reasoning effort for this turn and subsequent turns."""
+    environments: list[TurnEnvironmentParams] | None = None
+    """Optional environments for this turn and subsequent turns.
+
+    Omitted uses the thread sticky environments. Empty disables environment access for this turn. Non-empty selects the first environment as the current turn environment for this turn.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     input: list[UserInput]
     model: str | None = None
     """Override the model for this turn and subsequent turns."""
+    multi_agent_mode: Annotated[MultiAgentMode | None, Field(alias="multiAgentMode")] = None
+    """@deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     output_schema: Annotated[JsonValue | None, Field(alias="outputSchema")] = None
     """Optional JSON Schema used to constrain the final assistant message for this turn."""
     parent_turn_id: Annotated[str | None, Field(alias="parentTurnId")] = None
@@ -42,12 +77,31 @@ class TurnStartParams(WireModel):
 
     Set this when starting work on behalf of another turn, such as delegated work in a different thread. Leave unset for work started directly by the user. Ignored when this request adds input to an active turn.
     """
+    permissions: str | None = None
+    """Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     personality: Personality | None = None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
+    responsesapi_client_metadata: Annotated[dict[str, str] | None, Field(alias="responsesapiClientMetadata")] = None
+    """Optional metadata to enrich Codex's ResponsesAPI turn metadata.
+
+    Entries are flattened into the JSON string sent as `client_metadata["x-codex-turn-metadata"]` on ResponsesAPI HTTP and websocket requests.
+
+    They are not sent as top-level ResponsesAPI `client_metadata` keys, and reserved keys such as `session_id`, `thread_id`, `turn_id`, and `window_id` cannot be overridden.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     root_turn_id: Annotated[str | None, Field(alias="rootTurnId")] = None
     """ID of the first turn in the chain of work that led to this new turn.
 
     When setting `parentTurnId`, set this to the parent turn's `rootTurnId` when known. This keeps descendant work attributed to the original turn. If omitted, the new turn becomes its own root. Ignored when this request adds input to an active turn.
+    """
+    runtime_workspace_roots: Annotated[list[AbsolutePathBuf] | None, Field(alias="runtimeWorkspaceRoots")] = None
+    """Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
     """
     sandbox_policy: Annotated[SandboxPolicy | None, Field(alias="sandboxPolicy")] = None
     """Override the sandbox policy for this turn and subsequent turns."""

@@ -9,14 +9,29 @@ from typing import Annotated
 from pydantic import Field
 
 from ._base import WireModel, build_models
+from .additional_context_entry import AdditionalContextEntry
 from .user_input import UserInput
 
 
 class TurnSteerParams(WireModel):
+    additional_context: Annotated[dict[str, AdditionalContextEntry] | None, Field(alias="additionalContext")] = None
+    """Optional client-provided context fragments keyed by an opaque source identifier.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     client_user_message_id: Annotated[str | None, Field(alias="clientUserMessageId")] = None
     expected_turn_id: Annotated[str, Field(alias="expectedTurnId")]
     """Required active turn id precondition. The request fails when it does not match the currently active turn."""
     input: list[UserInput]
+    responsesapi_client_metadata: Annotated[dict[str, str] | None, Field(alias="responsesapiClientMetadata")] = None
+    """Optional metadata to enrich Codex's ResponsesAPI turn metadata.
+
+    Entries are flattened into the JSON string sent as `client_metadata["x-codex-turn-metadata"]` on ResponsesAPI HTTP and websocket requests.
+
+    They are not sent as top-level ResponsesAPI `client_metadata` keys, and reserved keys such as `session_id`, `thread_id`, `turn_id`, and `window_id` cannot be overridden.
+
+    Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``).
+    """
     thread_id: Annotated[str, Field(alias="threadId")]
 
 
