@@ -106,7 +106,11 @@ def local_ray_environment() -> None:
 
 
 def start_local_ray(cpus: int) -> None:
-    """Ray on this machine only: 127.0.0.1, no dashboard, one logical CPU per actor."""
+    """Ray on this machine only: 127.0.0.1, no dashboard, one logical CPU per actor.
+
+    Refuses to go on (and stops Ray) when the node is not on loopback: Ray
+    was imported before :func:`local_ray_environment` ran.
+    """
     local_ray_environment()
     import ray
 
@@ -117,6 +121,10 @@ def start_local_ray(cpus: int) -> None:
         log_to_driver=False,
         configure_logging=False,
     )
+    elsewhere = {node["NodeManagerAddress"] for node in ray.nodes()} - {"127.0.0.1"}
+    if elsewhere:
+        ray.shutdown()
+        raise RuntimeError(f"local Ray came up on {sorted(elsewhere)}: import ray after local_ray_environment()")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,6 +7,7 @@ Slow: starting Ray takes 15-45 s on a loaded 2-core machine. Run by `nox
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -30,6 +31,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.real,
     pytest.mark.skipif(CODEX_BIN is None, reason="no codex binary"),
+    # Found, not imported: Ray reads its environment when first imported (local_ray_environment).
+    pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (nox -s slow has it)"),
     pytest.mark.xdist_group("ray"),  # one local Ray at a time
     pytest.mark.timeout(300),
 ]
@@ -52,7 +55,6 @@ def _env() -> dict[str, str]:
 
 
 def test_the_example_spreads_a_batch_over_two_actors_and_gathers_results_and_errors(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "ray_batch.py"), "--offline", "--prompts", "6", "--actors", "2"],
         cwd=tmp_path,
@@ -70,11 +72,11 @@ def test_the_example_spreads_a_batch_over_two_actors_and_gathers_results_and_err
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[ModuleType]:
     """The example's module and a local Ray started the example's way (its workers import the example)."""
-    pytest.importorskip("ray")
     sys.path.insert(0, str(EXAMPLES))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(EXAMPLES), os.environ.get("PYTHONPATH")) if p)
     os.environ["CODEX_BIN"] = str(CODEX_BIN)
     example = importlib.import_module("ray_batch")
+    example.local_ray_environment()  # before the first `import ray` of this process: Ray reads it then
     example.start_local_ray(2)
     import ray
 
@@ -82,6 +84,16 @@ def local_ray() -> Iterator[ModuleType]:
         yield example
     finally:
         ray.shutdown()
+
+
+def test_the_local_ray_is_on_loopback_only(local_ray: ModuleType) -> None:
+    """Every address Ray binds and connects to is the node's, and the node's is 127.0.0.1 (also checked by
+    start_local_ray, which refuses a node elsewhere)."""
+    import ray
+
+    assert {node["NodeManagerAddress"] for node in ray.nodes()} <= {"127.0.0.1"}
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    assert os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
 
 
 def _gone(pid: int) -> bool:
