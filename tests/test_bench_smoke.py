@@ -86,6 +86,25 @@ def test_flood_delivers_every_delta_through_the_public_stream(tmp_path: Path) ->
         _measured(result, baseline=HAS_OFFICIAL)
 
 
+@pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="the [remote] extra is not installed")
+def test_flood_floor_reads_every_delta_raw_and_typed_over_stdio_and_a_websocket(tmp_path: Path) -> None:
+    from tests.bench import floor
+    from tests.bench.fake_ws_flood import FloodWsServer
+
+    fake = flood.write_fake_codex(tmp_path, 50)
+    assert floor.consume_raw_stdio(fake, 50).wall > 0  # raises unless all 50 deltas arrive, in order
+    with pytest.raises(RuntimeError, match="received 50 deltas, expected 51"):
+        floor.consume_raw_stdio(fake, 51)
+    with FloodWsServer(50) as server:
+        assert floor.consume_raw_ws(server.url, 50).wall > 0
+        with pytest.raises(RuntimeError, match="received 50 deltas, expected 51"):
+            floor.consume_raw_ws(server.url, 51)
+    rows = floor.bench_flood_floor(TINY)
+    assert [row.name for row in rows] == ["flood_floor", "flood_floor_ws"]
+    for row in rows:
+        _measured(row, baseline=True)
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_flood_memory_counts_every_delta_in_a_fresh_interpreter(tmp_path: Path) -> None:
     fake = flood.write_fake_codex(tmp_path, 50)

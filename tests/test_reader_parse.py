@@ -83,3 +83,39 @@ def test_lines_are_cut_at_newlines_whatever_the_reads() -> None:
         assert [line for batch in batches for line in batch] == expected, size
         assert all(batches), size  # never an empty batch
     assert len(_reads(data, len(data))) == 2  # one read: one batch, and the unterminated last line at the end
+
+
+def test_parsing_keeps_none_of_the_values_it_read() -> None:
+    """Every turn brings new ids and timestamps: parsing them must not keep them.
+
+    pydantic-core's parser caches the strings it reads in a process-wide
+    table unless told to cache keys only; with values cached, each turn's ids
+    stayed there (~225 bytes per turn of a real codex, tests/soak/test_memory.py).
+    """
+    import gc
+    import tracemalloc
+    import uuid
+
+    rpc_file = RpcConnection.__init__.__code__.co_filename
+    handle = RpcConnection(StdioTransport(["unused"]), on_notifications=lambda run: None)._make_messages_handler()
+
+    def lines(count: int) -> list[bytes]:
+        template = '{"method":"t/ids","params":{"threadId":"%s","turnId":"%s","at":%d}}'
+        return [(template % (uuid.uuid4(), uuid.uuid4(), i)).encode() for i in range(count)]
+
+    def retained(batch: list[bytes]) -> int:
+        gc.collect()
+        before = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, rpc_file)])
+        handle(batch)
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, rpc_file)])
+        return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+
+    first, second = lines(2000), lines(2000)
+    tracemalloc.start(1)
+    try:
+        retained(first)  # warm-up: one-off allocations
+        growth = retained(second)
+    finally:
+        tracemalloc.stop()
+    assert growth < 2000 * 2, f"parsing 2,000 lines kept {growth} bytes"

@@ -14,6 +14,9 @@ import_rss    peak RSS after that import                             ratio <= 0.
 decode        µs per notification line vs the official decode        ratio <= 0.50
 decode_floor  the same vs bare ``json.loads``                         ratio <= 3.0
 flood         msgs/s through ``TurnHandle.stream()`` vs official      ratio >= 2.0
+flood_floor   the same vs ``json.loads`` per line of the same server  ratio >= 0.9
+flood_floor_  the same over a websocket (``websockets`` client)        information
+ws
 turn          ``Thread.run`` vs a raw JSON-lines client (real codex)  ratio <= 1.10
 memory_turns  RSS growth over 300 real turns on one thread           <= 1 KiB/turn
 cold_turn     fresh interpreter: import, start, first answer          information

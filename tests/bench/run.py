@@ -25,7 +25,7 @@ Bench = Callable[[Sizes], "Result | list[Result]"]
 
 def benchmarks() -> dict[str, Bench]:
     # Imported here so `--help` stays instant and a broken module names itself.
-    from . import cold, decode, flood, flood_memory, imports, regen, remote, turns
+    from . import cold, decode, flood, flood_memory, floor, imports, regen, remote, turns
 
     return {
         "regen": regen.bench_regen,
@@ -33,6 +33,7 @@ def benchmarks() -> dict[str, Bench]:
         "decode": decode.bench_decode,
         "flood": flood.bench_flood,
         "flood_memory": flood_memory.bench_flood_memory,
+        "flood_floor": floor.bench_flood_floor,
         "turn": turns.bench_turn,
         "turn_ws": remote.bench_turn_ws,
         "flood_ws": remote.bench_flood_ws,

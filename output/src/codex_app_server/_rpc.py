@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import TypeGuard
+from typing import Final, TypeGuard
 
 from pydantic_core import from_json
 
@@ -68,6 +68,11 @@ _RESPONSE_ID = re.compile(rb'"id"\s*:\s*(\d{1,18})\s*[,}]')
 _METHOD_KEY = re.compile(rb'"method"\s*:')
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _PREVIEW_CHARS = 200
+# pydantic-core caches the strings it parses in a process-wide table (16,384
+# entries, never emptied): with values cached, every turn's ids and timestamps
+# stayed there (~225 bytes a turn, tests/soak/test_memory.py). Keys repeat on
+# every line and are worth caching; values are mostly unique per turn.
+_CACHED_STRINGS: Final = "keys"
 
 
 def _encode_line(message: JsonObject) -> bytes:
@@ -453,7 +458,7 @@ class RpcConnection:
             run: list[RawNotification] = []
             for line in lines:
                 try:
-                    message = fast_loads(line)
+                    message = fast_loads(line, cache_strings=_CACHED_STRINGS)
                 except ValueError as fast_error:
                     if not line.strip():  # an empty line: nothing to say, nothing to parse again
                         continue
