@@ -1,7 +1,7 @@
 """AsyncCodex never does blocking I/O on its event loop, over stdio too.
 
 A child that stops reading its stdin (the scripted server sleeps right
-after answering ``thread/start``) while a request of 4 MiB waits to be
+after answering the login check, ``account/read``) while a request of 4 MiB waits to be
 written: a ticker task beside the call keeps ticking, and the call ends
 with ``TimeoutError`` after ``request_timeout``. (The websocket twin is in
 tests/remote/test_ws_hostile.py.)
@@ -25,7 +25,8 @@ TURN = recorded_turn()
 
 def test_the_event_loop_keeps_ticking_while_a_stdio_child_does_not_read(tmp_path: Path) -> None:
     script = TURN.script()
-    script["methods"]["thread/start"] = [{"result": TURN.thread_start}, {"sleep": 30}]
+    # the login check before the first turn is answered (no usable answer: the turn goes ahead), then nothing is read
+    script["methods"]["account/read"] = [{"result": {}}, {"sleep": 30}]
     config = fake_config(tmp_path, script, request_timeout=1.0, shutdown_timeout=0.5)
 
     async def main() -> list[float]:

@@ -205,10 +205,11 @@ def test_an_absurd_frame_limit_is_floored_and_fragments_are_streamed(flavor: str
 
 
 def stop_reading_after_thread_start(connection: Connection) -> None:
-    request = connection.serve_until("thread/start")
+    """Answers up to the login check before the first turn (``account/read``), then reads nothing more."""
+    request = connection.serve_until("account/read")
     if request is not None:
-        connection.answer(request, TURN.thread_start)
-        connection.hold()  # reads nothing more: the turn/start below never gets through
+        connection.answer(request, {})  # no usable answer: the turn goes ahead
+        connection.hold()  # the turn/start that follows never gets through
 
 
 BIG_INPUT = "x" * (16 << 20)  # more than the client's socket buffer and the server's window hold

@@ -594,7 +594,12 @@ class RpcConnection:
         self._shut(error)
 
     def _shut(self, error: TransportClosedError) -> None:
-        """Mark closed (first reason wins), fail pending, report once."""
+        """Mark closed (first reason wins), report once, then fail pending.
+
+        Reported first: a caller woken by its failed request must find the
+        connection's owner knowing it is lost (a reconnecting session then
+        makes its next call wait for the new connection).
+        """
         with self._lock:
             first = self._closed_error
             report = first is None
@@ -606,13 +611,13 @@ class RpcConnection:
             sender = self._sender
         if sender is not None:  # what it still holds fails at once; its thread then ends
             sender.shutdown(wait=False)
-        for future, method in pending.values():
-            _fail(future, _closed_for(error, method))
         if report and self._on_close is not None:
             try:
                 self._on_close(error)
             except Exception:
                 logger.exception("close handler failed")
+        for future, method in pending.values():
+            _fail(future, _closed_for(error, method))
 
 
 def _is_request_id(value: object) -> TypeGuard[RequestId]:
