@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
-if TYPE_CHECKING:  # _provider imports this module
-    from ._provider import Script
+from ._scripts import Script
 
 __all__ = ["ModelRequest", "Responder", "reply_by_prompt"]
 
