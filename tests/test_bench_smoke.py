@@ -100,7 +100,7 @@ def test_flood_floor_reads_every_delta_raw_and_typed_over_stdio_and_a_websocket(
         with pytest.raises(RuntimeError, match="received 50 deltas, expected 51"):
             floor.consume_raw_ws(server.url, 51)
     rows = floor.bench_flood_floor(TINY)
-    assert [row.name for row in rows] == ["flood_floor", "flood_floor_ws"]
+    assert [row.name for row in rows] == ["flood_floor", "flood_floor_cpu", "flood_floor_ws", "flood_floor_ws_cpu"]
     for row in rows:
         _measured(row, baseline=True)
 
