@@ -170,3 +170,12 @@ def test_method_not_found_claims_a_version_mismatch_only_when_the_versions_diffe
     assert f"server codex 0.133.0, SDK generated from codex {SCHEMA_VERSION}" in str(older)
     unknown = JsonRpcError(-32600, "unknown variant `thread/new`, expected one of ...", None, "thread/new")
     assert "the server does not have thread/new" in str(method_not_found(unknown, "thread/new", SCHEMA_VERSION))
+
+
+def test_every_error_explanation_names_a_method_of_the_pinned_schema() -> None:
+    # Named by constant so that older releases still type-check; a method the pinned schema
+    # renames or drops must fail here instead of the explanation silently never matching.
+    from codex_app_server import _errors
+    from codex_app_server.generated import methods
+
+    assert [constant for constant, *_ in _errors._EXPLANATIONS if not hasattr(methods, constant)] == []

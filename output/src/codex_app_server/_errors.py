@@ -426,37 +426,39 @@ def says_no_history_yet(exc: BaseException) -> bool:
     return isinstance(exc, JsonRpcError) and exc.code == METHOD_NOT_FOUND and exc.message.startswith(_NO_HISTORY_YET)
 
 
-def _explanations() -> tuple[tuple[str, int, str, str], ...]:
-    """codex answers whose text misleads, and what they mean (checked against codex 0.163.0):
-    (method, code, start of the message, explanation). Read on an error answer, never at import:
-    a schema without these methods still imports the SDK."""
-    return (
-        (
-            methods.THREAD_READ,
-            METHOD_NOT_FOUND,
-            _NO_HISTORY_YET,
-            "codex answers this for a thread whose history does not exist yet (no turn has started on it): "
-            "its turns are empty; read without include_turns, or after the first turn",
-        ),
-        (
-            methods.THREAD_ATTACHMENT_ADD,
-            INVALID_PARAMS,
-            "thread not found",
-            "codex stores a thread, and takes attachments for it, once its first turn started",
-        ),
-        (
-            methods.THREAD_RESUME,
-            INVALID_REQUEST,
-            "no rollout found for thread id",
-            "codex has no stored history of this thread: an ephemeral thread (thread_start(ephemeral=True)) is "
-            "never stored, so it cannot be resumed; any other thread can be resumed once its first turn started",
-        ),
-    )
+#: codex answers whose text misleads, and what they mean (checked against codex 0.163.0):
+#: (the method's constant in generated.methods, code, start of the message, explanation).
+#: Methods are named by their constant, looked up when an error answer comes: an SDK
+#: generated from a release without one of them (thread/attachment/add is newer than
+#: 0.144.4) still imports and type-checks, and that entry never matches there.
+_EXPLANATIONS: tuple[tuple[str, int, str, str], ...] = (
+    (
+        "THREAD_READ",
+        METHOD_NOT_FOUND,
+        _NO_HISTORY_YET,
+        "codex answers this for a thread whose history does not exist yet (no turn has started on it): "
+        "its turns are empty; read without include_turns, or after the first turn",
+    ),
+    (
+        "THREAD_ATTACHMENT_ADD",
+        INVALID_PARAMS,
+        "thread not found",
+        "codex stores a thread, and takes attachments for it, once its first turn started",
+    ),
+    (
+        "THREAD_RESUME",
+        INVALID_REQUEST,
+        "no rollout found for thread id",
+        "codex has no stored history of this thread: an ephemeral thread (thread_start(ephemeral=True)) is "
+        "never stored, so it cannot be resumed; any other thread can be resumed once its first turn started",
+    ),
+)
 
 
 def _explanation(method: str | None, code: int, message: str) -> str | None:
-    for known_method, known_code, start, explanation in _explanations():
-        if method == known_method and code == known_code and message.startswith(start):
+    known_methods = vars(methods)
+    for constant, known_code, start, explanation in _EXPLANATIONS:
+        if method == known_methods.get(constant) and code == known_code and message.startswith(start):
             return explanation
     return None
 
