@@ -412,6 +412,8 @@ def _wrapper_value(w: ir.WrapperMethod, p: ir.Parameter, *, keyword: bool) -> st
         value = f"to_user_inputs({value})"
     if override.get("convert") == "output_schema":
         value = f"{OUTPUT_SCHEMA_FOR}({OUTPUT_TYPE}, {value})"
+    if override.get("convert") == "tools":
+        value = f"{TOOL_SPECS}({value})"
     if keyword and not p.required and "default" not in override:
         value = f"given({value})"
     return value
@@ -442,6 +444,11 @@ OUTPUT_TYPE_DOC = (
     "(:class:`StructuredOutputError` when it does not validate)."
 )
 OUTPUT_SCHEMA_FOR = "output_schema_for"
+# A keyword of Python functions offered as tools: declared by TOOL_SPECS, then
+# served (answered) on the started thread by the client's SERVE_TOOLS.
+TOOL_SPECS = "declared_tools"
+SERVE_TOOLS = "_serve_tools"
+TOOL_CLASS = "Tool"
 
 # The runtime helpers of a wrapper whose params are one variant of a union (``_api_base``).
 VARIANT_PARAMS = "variant_params"  # validates the variant's keywords into its model
@@ -456,6 +463,7 @@ def _call(w: ir.WrapperMethod, method: ir.Method) -> tuple[str, set[str]]:
     values += [(p.field_name, _wrapper_value(w, p, keyword=True)) for p in w.keywords]
     needs = {"given" for _, value in values if value.startswith("given(")}
     needs |= {OUTPUT_SCHEMA_FOR for _, value in values if f"{OUTPUT_SCHEMA_FOR}(" in value}
+    needs |= {name for _, value in values if f"{TOOL_SPECS}(" in value for name in (TOOL_SPECS, TOOL_CLASS)}
     if w.variant is not None:
         # The variant's model takes field names; its tag is sent as it is.
         model, tag_field, tag = w.variant
@@ -487,7 +495,12 @@ def _body(
     if w.kind == "live_turn":
         return [f"{await_}self._until_started()", f"return {await_}{call}"], needs
     if w.kind == "thread":
-        return [f"response = {await_}{call}", f"return {returns}(self, response.thread)"], needs
+        served = [
+            f"self.{SERVE_TOOLS}(response.thread.id, {p.py_name})"
+            for p in w.keywords
+            if w.override(p.field_name).get("convert") == "tools"
+        ]
+        return [f"response = {await_}{call}", *served, f"return {returns}(self, response.thread)"], needs
     if w.kind == "resume_thread":
         return [
             f"response = {await_}{call}",

@@ -14,6 +14,7 @@ An entry pointing at a method or param the schema no longer has is an error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 
 from . import ir, naming
@@ -169,12 +170,13 @@ def build_wrapper(
     kind = KINDS.get(entry.kind)
     item = paged_item(method, defs) if kind is not None and kind.paged else None
     by_wire = _check_params(entry, shape.parameters)
+    renamed = tuple(_renamed(p, entry.params.get(p.wire_name, {})) for p in shape.parameters)
     taken = set(entry.bind) | set(entry.fixed) | set(entry.exclude) | set(entry.positional)
     if item is not None:
         taken.add(naming.PAGE_CURSOR_PARAM)  # the pager follows the cursor itself
     keywords = tuple(
         sorted(
-            (p for p in shape.parameters if p.wire_name not in taken),
+            (p for p in renamed if p.wire_name not in taken),
             key=lambda p: (not p.required, p.py_name),
         )
     )
@@ -194,6 +196,12 @@ def build_wrapper(
         variant=shape.variant,
         item=item,
     )
+
+
+def _renamed(p: ir.Parameter, override: Mapping[str, object]) -> ir.Parameter:
+    """``p`` under the wrapper's own keyword name (``keyword`` override), if it has one."""
+    keyword = override.get("keyword")
+    return dataclasses.replace(p, py_name=keyword) if isinstance(keyword, str) else p
 
 
 def _check_kind(

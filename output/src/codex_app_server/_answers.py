@@ -71,6 +71,11 @@ class PendingRequest:
             self._on_done(self)
         return True
 
+    def abandon(self) -> None:
+        """The connection this request came on ended: a later answer is dropped."""
+        with self._lock:
+            self.done = True
+
     def resolve_elsewhere(self) -> bool:
         """Another client answered first: cancel what still works on it; True when this changed anything."""
         with self._lock:
@@ -124,10 +129,15 @@ class PendingRequests:
             pending.resolve_elsewhere()
 
     def close(self) -> None:
-        """The connection ended: nothing can be answered any more; stop the timers."""
+        """The connection ended: nothing can be answered any more; stop the timers.
+
+        A handler or tool still running finishes, and its answer is dropped
+        (nothing to send it on) instead of failing to be sent.
+        """
         with self._lock:
             pending, self._by_id = list(self._by_id.values()), {}
         for request in pending:
+            request.abandon()
             if request.deferred is not None:
                 request.deferred._finish()
 

@@ -8,7 +8,7 @@ typed method per manifest wrapper.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from pydantic import BaseModel
@@ -60,6 +60,11 @@ def output_schema_for(output_type: object | None, output_schema: object | None) 
     """The ``outputSchema`` a turn sends: ``output_type``'s strict schema, or the checked raw one (or None)."""
     schema = output_schema_from(output_type, output_schema)
     return None if schema is None else cast("dict[str, v2_all.JsonValue]", schema)
+
+
+def declared_tools(tools: Sequence[Callable[..., object] | Tool] | None) -> list[v2_all.DynamicToolSpec] | None:
+    """The ``dynamicTools`` declaring ``tools`` to codex (None: no tools given)."""
+    return None if tools is None else tool_specs(tools)[1]
 
 
 def given(value: T | None) -> T | Omit:
@@ -176,6 +181,11 @@ class _CodexCommon(ConnectMethods[HandlerT], Generic[HandlerT]):
     def pid(self) -> int | None:
         """The process id of this client's ``codex app-server`` child; None before it started or for a connection."""
         return self._session.pid
+
+    def _serve_tools(self, thread_id: str, tools: Sequence[Callable[..., object] | Tool] | None) -> None:
+        """Answer thread ``thread_id``'s calls of ``tools`` (just declared to codex by ``thread_start``)."""
+        if tools is not None:
+            self._session.tools.register(thread_id, tool_specs(tools)[0])
 
     def set_handler(self, handler: HandlerT) -> None:
         """Install the handler that answers server requests (approvals ...).
@@ -613,7 +623,9 @@ __all__ = [
     "ParsedT",
     "RunResult",
     "ThreadBase",
+    "Tool",
     "TurnHandleBase",
+    "declared_tools",
     "given",
     "output_schema_for",
     "response_variant",

@@ -9,7 +9,7 @@ params models: ``None`` means "not given" and is never sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator  # noqa: F401
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence  # noqa: F401
 from typing import Annotated, Literal, Optional, Union  # noqa: F401
 
 from .._api_base import (
