@@ -17,9 +17,10 @@ key, no retries and nothing contacted beyond loopback::
         assert result.final_response == "Hi!"
         assert provider.requests[0]["model"] == "mock-model"
 
-Replies: :class:`Text` (streamed in deltas), :class:`FunctionCall` (a shell
-command tool call; on a thread started with
-``approval_policy="untrusted"`` it asks for approval), :class:`HttpError` (e.g. 500 or 429), :class:`Failed`
+Replies: :class:`Text` (streamed in deltas), :class:`FunctionCall` (a call
+of any tool with any arguments: by default codex's shell tool, which on a
+thread started with ``approval_policy="untrusted"`` asks for approval; or a
+Python function of ``thread_start(tools=...)``), :class:`HttpError` (e.g. 500 or 429), :class:`Failed`
 (``response.failed``), :class:`Delay`, :class:`Hang` and :class:`Raw`. When
 the queue is empty the provider answers ``default`` (a short text).
 Concurrent turns ask in no fixed order: ``FakeProvider(respond=f)`` answers
