@@ -25,9 +25,10 @@ pytestmark = requires_codex
 def tools_codex(
     flavor: str, module_provider: RoutedProvider, loop: LoopThread, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    """One experimental-API app-server for the module and flavour."""
+    """One experimental-API app-server for the module and flavour (turns of several threads at once)."""
     root = tmp_path_factory.mktemp(f"tools-{flavor}")
-    client = start_client(flavor, loop, make_config(module_provider, root, codex_bin=CODEX_BIN, experimental_api=True))
+    config = make_config(module_provider, root, codex_bin=CODEX_BIN, experimental_api=True, concurrent_turns=True)
+    client = start_client(flavor, loop, config)
     yield client
     client.close()
 
@@ -176,6 +177,33 @@ def test_two_threads_with_different_tools_each_get_their_own_calls(tools_codex: 
     assert first.run("alpha").final_response == "alpha done"
     assert second.run("beta").final_response == "beta done"
     assert outputs(provider) == ["A has x", "B has y"]
+
+
+def test_a_slow_tool_holds_up_no_other_thread(tools_codex: Any, provider: RoutedProvider) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    @tool
+    def slow() -> str:
+        entered.set()
+        release.wait(STEP_TIMEOUT_S)
+        return "slow done"
+
+    busy = tools_codex.thread_start(tools=[slow])
+    other = tools_codex.thread_start(tools=[get_weather])
+    provider.route("busy", FunctionCall("slow", {}), final_text("busy finished"))
+    provider.route("other", FunctionCall("get_weather", {"city": "Oslo"}), final_text("other finished"))
+    results: list[str | None] = []
+    consumer = threading.Thread(target=lambda: results.append(busy.run("busy").final_response))
+    consumer.start()
+    try:
+        assert entered.wait(STEP_TIMEOUT_S)
+        # While the slow tool runs, the other thread's turn runs to its end, its own tool included.
+        assert other.run("other").final_response == "other finished"
+        assert consumer.is_alive() and results == []
+    finally:
+        release.set()
+        consumer.join(STEP_TIMEOUT_S)
+    assert results == ["busy finished"]
 
 
 def test_after_a_resume_elsewhere_calls_come_to_the_resuming_client(
