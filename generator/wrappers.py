@@ -13,8 +13,8 @@ An entry pointing at a method or param the schema no longer has is an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import ir, naming

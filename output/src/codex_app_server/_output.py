@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._errors import CodexError
+from ._errors import CodexError, CodexValueError
 
 __all__ = ["OutputSchemaError", "StructuredOutputError", "check_schema", "output_schema", "parse", "strict_schema"]
 
@@ -57,7 +57,7 @@ _SCHEMA_MAPS = ("properties", "$defs", "definitions")
 _JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 
 
-class OutputSchemaError(CodexError, ValueError):
+class OutputSchemaError(CodexValueError):
     """An ``output_type`` or ``output_schema`` the turn cannot use; ``pointer`` is where in the schema (JSON pointer)."""
 
     def __init__(self, message: str, pointer: str = "") -> None:
