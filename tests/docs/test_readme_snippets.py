@@ -107,6 +107,10 @@ SCENARIOS: dict[str, Scenario] = {
         [FunctionCall(arguments={"cmd": "echo hi", "yield_time_ms": 1000}), final_text("The shell said hi.")],
         stdout=["approval requested for", "'echo hi'", ": accept", "echo hi' -> completed: hi", "The shell said hi."],
     ),
+    "tools-1": Scenario(
+        [FunctionCall("get_weather", {"city": "Lisbon"}), final_text("21.5 degrees in Lisbon.")],
+        exact_stdout="21.5 degrees in Lisbon.\n",
+    ),
     "structured-output-1": Scenario(
         [final_text('{"name": "Oslo", "country": "Norway", "population": 717710}'), final_text("Stockholm.")],
         exact_stdout="Oslo Norway 717710\nnot a City: Stockholm.\n",
