@@ -22,7 +22,9 @@ from .._api_base import (
     ParsedT,
     RunResult,
     ThreadBase,
+    Tool,
     TurnHandleBase,
+    declared_tools,
     given,
     output_schema_for,
     variant_params,
@@ -394,7 +396,6 @@ class Codex(CodexBase):
         cwd: str | None = None,
         daybreak_enabled: bool | None = None,
         developer_instructions: str | None = None,
-        dynamic_tools: list[v2_all.DynamicToolSpec] | None = None,
         environments: list[v2_all.TurnEnvironmentParams] | None = None,
         ephemeral: bool | None = None,
         experimental_raw_events: bool | None = None,
@@ -413,6 +414,7 @@ class Codex(CodexBase):
         service_tier: str | None = None,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None = None,
         thread_source: v2_all.ThreadSource | None = None,
+        tools: Sequence[Callable[..., object] | Tool] | None = None,
     ) -> Thread:
         """Start a new thread and return it.
 
@@ -427,7 +429,6 @@ class Codex(CodexBase):
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
             daybreak_enabled: (experimental: needs ``experimental_api=True``) Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
             developer_instructions: Developer instructions added to the thread's context.
-            dynamic_tools: (experimental: needs ``experimental_api=True``) Tools the client implements (``DynamicToolSpec``: name, description, JSON Schema of the input); codex sends their calls as ``item/tool/call`` server requests.
             environments: (experimental: needs ``experimental_api=True``) Optional sticky environments for this thread.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
             experimental_raw_events: (experimental: needs ``experimental_api=True``) If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
@@ -446,6 +447,7 @@ class Codex(CodexBase):
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             session_start_source: What started the session, as an interactive client reports it (``"startup"`` or ``"clear"``); leave unset otherwise.
             thread_source: Optional client-supplied analytics source classification for this thread.
+            tools: (experimental: needs ``experimental_api=True``) Python functions the model may call (plain, or decorated with ``codex_app_server.tool``): declared with the JSON Schema of their signature, each call answered by running the function.
         """
         response = self._client.thread_start(
             allow_provider_model_fallback=given(allow_provider_model_fallback),
@@ -456,7 +458,6 @@ class Codex(CodexBase):
             cwd=given(cwd),
             daybreak_enabled=given(daybreak_enabled),
             developer_instructions=given(developer_instructions),
-            dynamic_tools=given(dynamic_tools),
             environments=given(environments),
             ephemeral=given(ephemeral),
             experimental_raw_events=given(experimental_raw_events),
@@ -475,7 +476,9 @@ class Codex(CodexBase):
             service_tier=given(service_tier),
             session_start_source=given(session_start_source),
             thread_source=given(thread_source),
+            dynamic_tools=given(declared_tools(tools)),
         )
+        self._serve_tools(response.thread.id, tools)
         return Thread(self, response.thread)
 
     def thread_unarchive(self, thread_id: str) -> Thread:
@@ -923,7 +926,6 @@ class AsyncCodex(AsyncCodexBase):
         cwd: str | None = None,
         daybreak_enabled: bool | None = None,
         developer_instructions: str | None = None,
-        dynamic_tools: list[v2_all.DynamicToolSpec] | None = None,
         environments: list[v2_all.TurnEnvironmentParams] | None = None,
         ephemeral: bool | None = None,
         experimental_raw_events: bool | None = None,
@@ -942,6 +944,7 @@ class AsyncCodex(AsyncCodexBase):
         service_tier: str | None = None,
         session_start_source: Union[v2_all.ThreadStartSource, Literal["startup", "clear"]] | None = None,
         thread_source: v2_all.ThreadSource | None = None,
+        tools: Sequence[Callable[..., object] | Tool] | None = None,
     ) -> AsyncThread:
         """Start a new thread and return it.
 
@@ -956,7 +959,6 @@ class AsyncCodex(AsyncCodexBase):
             cwd: The working directory of the thread's commands: an absolute path (on a local app-server, an existing directory); default: the app-server's working directory.
             daybreak_enabled: (experimental: needs ``experimental_api=True``) Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
             developer_instructions: Developer instructions added to the thread's context.
-            dynamic_tools: (experimental: needs ``experimental_api=True``) Tools the client implements (``DynamicToolSpec``: name, description, JSON Schema of the input); codex sends their calls as ``item/tool/call`` server requests.
             environments: (experimental: needs ``experimental_api=True``) Optional sticky environments for this thread.
             ephemeral: True: the thread lives in memory only; it is not saved, listed or resumable later.
             experimental_raw_events: (experimental: needs ``experimental_api=True``) If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
@@ -975,6 +977,7 @@ class AsyncCodex(AsyncCodexBase):
             service_tier: The service tier to request from the model provider; default: codex's configured one.
             session_start_source: What started the session, as an interactive client reports it (``"startup"`` or ``"clear"``); leave unset otherwise.
             thread_source: Optional client-supplied analytics source classification for this thread.
+            tools: (experimental: needs ``experimental_api=True``) Python functions the model may call (plain, or decorated with ``codex_app_server.tool``): declared with the JSON Schema of their signature, each call answered by running the function.
         """
         response = await self._client.thread_start(
             allow_provider_model_fallback=given(allow_provider_model_fallback),
@@ -985,7 +988,6 @@ class AsyncCodex(AsyncCodexBase):
             cwd=given(cwd),
             daybreak_enabled=given(daybreak_enabled),
             developer_instructions=given(developer_instructions),
-            dynamic_tools=given(dynamic_tools),
             environments=given(environments),
             ephemeral=given(ephemeral),
             experimental_raw_events=given(experimental_raw_events),
@@ -1004,7 +1006,9 @@ class AsyncCodex(AsyncCodexBase):
             service_tier=given(service_tier),
             session_start_source=given(session_start_source),
             thread_source=given(thread_source),
+            dynamic_tools=given(declared_tools(tools)),
         )
+        self._serve_tools(response.thread.id, tools)
         return AsyncThread(self, response.thread)
 
     async def thread_unarchive(self, thread_id: str) -> AsyncThread:
