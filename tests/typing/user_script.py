@@ -362,6 +362,9 @@ def structured_output(codex: Codex) -> float:
     assert_type(handle.result.parsed, Answer | None)
     later: Answer | None = handle.result.parsed
     print(later, get_weather("Oslo"))
+    with_tools: Thread = codex.thread_start(tools=[get_weather, read_file])
+    with_tools.use_tools([get_weather])
+    codex.thread_start(tools=[3])  # type: ignore[list-item]
     print(thread.run("x", output_type=Answer).parsed.missing)  # type: ignore[attr-defined]
     return answer.celsius
 
