@@ -119,7 +119,8 @@ def test_websocket_server_refuses_a_wrong_token_and_stops(tmp_path: Path) -> Non
 def test_websocket_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     with FakeProvider() as provider:
         config = offline_config(provider, home=tmp_path, codex_bin=CODEX_BIN, config_overrides={"no_such_key": 1})
-        with pytest.raises(TransportClosedError, match="exited before listening") as caught:
+        # Normally codex has exited; on a loaded machine it may still be exiting when startup_timeout ends.
+        with pytest.raises(TransportClosedError, match="exited before listening|did not listen") as caught:
             with websocket_server(config):
                 raise AssertionError("the server should not have started")
     assert "no_such_key" in caught.value.stderr_tail

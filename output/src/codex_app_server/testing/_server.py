@@ -22,6 +22,7 @@ import secrets
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # What the server is told to bind: loopback only, the port chosen by the OS.
 _LISTEN = "ws://127.0.0.1:0"
 _STDERR_LINES = 50
+# How often the wait for the address checks whether codex exited.
+_EXIT_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ class _StderrWatch:
         self._lines: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._url: str | None = None
         self._found = threading.Event()
-        threading.Thread(target=self._pump, name="codex-ws-server-stderr", daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, name="codex-ws-server-stderr", daemon=True)
+        self._pump_thread.start()
 
     def _pump(self) -> None:
         assert self._process.stderr is not None
@@ -118,9 +122,13 @@ class _StderrWatch:
         self._found.set()  # exited: wake the waiter
 
     def wait_for_url(self, timeout: float) -> str:
-        self._found.wait(timeout)
+        deadline = time.monotonic() + timeout
+        # Until the address shows, the process exits (a child of codex may keep stderr open) or time runs out.
+        while not self._found.wait(_EXIT_POLL_S) and self._process.poll() is None and time.monotonic() < deadline:
+            pass
         if self._url is not None:
             return self._url
+        self._pump_thread.join(_EXIT_POLL_S * 10)  # the last lines, when stderr closed with the exit
         returncode = self._process.poll()
         reason = (
             "codex app-server exited before listening"
