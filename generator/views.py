@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import experimental, ir, shards
 from .errors import GeneratorError, Location
+from .params import accepting_wire_strings
 from .pyexpr import annotation, default_expression, docstring, pyrepr, typed_value
 
 
@@ -30,6 +31,7 @@ class ModelView:
     fields: tuple[FieldView, ...]
     validator: tuple[str, ...] = ()  # lines of a method, when the schema asks for alternatives
     base: str = "WireModel"  # UnknownVariant for the fallback of an open union
+    init: tuple[str, ...] = ()  # the constructor type checkers see, when an enum field also takes its strings
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,34 @@ def model_view(m: ir.Model, enums: Mapping[str, ir.Enum]) -> ModelView:
     fields = tuple(field_view(f, enums) for f in m.fields)
     base = "UnknownVariant" if m.fallback_for else "WireModel"
     description = experimental.with_note(m.description, m.experimental, experimental.MODEL_NOTE)
-    return ModelView(m.name, docstring(description), fields, alternatives_validator(m), base)
+    return ModelView(m.name, docstring(description), fields, alternatives_validator(m), base, typed_init(m, enums))
+
+
+def typed_init(m: ir.Model, enums: Mapping[str, ir.Enum]) -> tuple[str, ...]:
+    """For type checkers only: a constructor whose enum fields also take their wire strings.
+
+    ``FileChangeRequestApprovalResponse(decision="decline")`` type-checks as
+    the method parameters do (``params.accepting_wire_strings``); pydantic
+    validates the string into the member at run time, so the attribute stays
+    the enum. Empty when the model has no enum field (the synthesized
+    constructor is already right).
+    """
+    wide = {f.py_name: accepting_wire_strings(f.type, enums) for f in m.fields}
+    if all(wide[f.py_name] == f.type for f in m.fields):
+        return ()
+    params = []
+    for f in sorted(m.fields, key=lambda f: not f.required):  # the keyword order type checkers show
+        t = wide[f.py_name]
+        if f.required:
+            params.append(f"{f.py_name}: {annotation(t)}")
+        elif f.has_default and f.default is not None and not isinstance(f.default, (list, dict)):
+            params.append(f"{f.py_name}: {annotation(t)} = {default_expression(f, enums)}")
+        else:
+            params.append(f"{f.py_name}: {annotation(ir.nullable(t))} = None")
+    return (
+        "if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do",
+        f"    def __init__(self, *, {', '.join(params)}) -> None: ...",
+    )
 
 
 def build_order(members: Sequence[ir.Definition]) -> tuple[str, ...]:
@@ -281,7 +310,7 @@ def models_package(api: ir.Api, file: str) -> ModelsPackage:
 
 # Where a shard's free names come from; anything else it uses is a generator bug.
 _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("typing", frozenset({"Annotated", "ClassVar", "Literal", "Optional", "Union"})),
+    ("typing", frozenset({"TYPE_CHECKING", "Annotated", "ClassVar", "Literal", "Optional", "Union"})),
     ("pydantic", frozenset({"Discriminator", "Field", "JsonValue", "Tag", "model_validator"})),
     (
         f".{BASE_MODULE}",
@@ -292,6 +321,15 @@ _SHARD_PROVIDERS: tuple[tuple[str, frozenset[str]], ...] = (
         ),
     ),
 )
+
+
+def _init_types(init: tuple[str, ...]) -> str:
+    """What a typed constructor (``typed_init``) names: TYPE_CHECKING and its annotations, not its parameters."""
+    signature = init[-1].split("(", 1)[1]
+    return "TYPE_CHECKING " + _PARAMETER_NAME.sub("", signature.replace("self, *,", ""))
+
+
+_PARAMETER_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*:")
 
 
 def shard_imports(shard: ShardView) -> tuple[str, ...]:
@@ -307,6 +345,7 @@ def shard_imports(shard: ShardView) -> tuple[str, ...]:
     code += [m.base for m in shard.models]
     code += [f.declaration.split(":", 1)[1] for m in shard.models for f in m.fields]  # not the field name
     code += [line for m in shard.models for line in m.validator]
+    code += [_init_types(m.init) for m in shard.models if m.init]
     code += ["build_models"] * bool(shard.build_order)
     code += [a.expression for a in shard.aliases]
     text = _KEYWORD_ARGUMENT.sub("", _STRING_LITERAL.sub("", "\n".join(code)))

@@ -46,6 +46,7 @@ from codex_app_server import (
     TurnStatus,
     __version__,
     async_retry_on_overload,
+    codex_binary,
     is_retryable_error,
     retry_on_overload,
     tool,
@@ -59,6 +60,9 @@ from codex_app_server.generated.v2_all import (
     CommandExecutionRequestApprovalParams,
     CommandExecutionRequestApprovalResponse,
     ConfigReadResponse,
+    FileChangeApprovalDecision,
+    FileChangeRequestApprovalParams,
+    FileChangeRequestApprovalResponse,
     GetAccountResponse,
     InitializeCapabilities,
     ItemAgentMessageDeltaEvent,
@@ -91,12 +95,27 @@ from typing_extensions import assert_type
 version: str = __version__
 
 
+def server_by_hand() -> list[str]:
+    """The codex the SDK launches, and the command line of a websocket server with a config (issue 22)."""
+    binary: str = codex_binary()
+    argv: list[str] = AppServerConfig().server_command(listen="ws://127.0.0.1:0")
+    return [binary, *argv]
+
+
 class Approver(ServerRequestHandler):
     def item_command_execution_request_approval(
         self, params: CommandExecutionRequestApprovalParams
     ) -> CommandExecutionRequestApprovalResponse:
         command: str | None = params.command
         return CommandExecutionRequestApprovalResponse(decision="accept" if command == "echo hi" else "decline")
+
+    def item_file_change_request_approval(
+        self, params: FileChangeRequestApprovalParams
+    ) -> FileChangeRequestApprovalResponse:
+        # An enum field of a model takes its wire strings, as method parameters do (issue 22).
+        response = FileChangeRequestApprovalResponse(decision="decline")
+        assert_type(response.decision, FileChangeApprovalDecision)  # read back as the enum
+        return response
 
 
 class AsyncApprover(AsyncServerRequestHandler):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -33,6 +33,15 @@ class ChatgptAuthTokensRefreshParams(WireModel):
     This may be `null` when the prior auth state did not include a workspace identifier (`chatgpt_account_id`).
     """
     reason: ChatgptAuthTokensRefreshReason
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            reason: Union[ChatgptAuthTokensRefreshReason, Literal["unauthorized"]],
+            previous_account_id: str | None = None,
+        ) -> None: ...
 
 
 class ChatgptAuthTokensRefreshResponse(WireModel):

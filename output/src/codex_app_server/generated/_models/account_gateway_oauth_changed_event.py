@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -25,6 +25,17 @@ class GatewayOAuthChangedNotification(WireModel):
     error: str | None = None
     provider_id: Annotated[str, Field(alias="providerId")]
     status: GatewayOAuthStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            provider_id: str,
+            status: Union[GatewayOAuthStatus, Literal["notReady", "started", "succeeded", "failed"]],
+            auth_url: str | None = None,
+            error: str | None = None,
+        ) -> None: ...
 
 
 build_models(GatewayOAuthChangedNotification, AccountGatewayOAuthChangedEvent)

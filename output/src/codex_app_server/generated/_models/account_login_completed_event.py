@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -27,6 +27,17 @@ class AccountLoginCompletedNotification(WireModel):
     login_id: Annotated[str | None, Field(alias="loginId")] = None
     onboarding_entrypoint: Annotated[DesktopOnboardingEntrypoint | None, Field(alias="onboardingEntrypoint")] = None
     success: bool
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            success: bool,
+            error: str | None = None,
+            login_id: str | None = None,
+            onboarding_entrypoint: Union[DesktopOnboardingEntrypoint, Literal["life_sciences"]] | None = None,
+        ) -> None: ...
 
 
 build_models(AccountLoginCompletedNotification, AccountLoginCompletedEvent)

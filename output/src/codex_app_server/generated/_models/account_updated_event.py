@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -45,6 +45,51 @@ class AccountUpdatedEvent(WireModel):
 class AccountUpdatedNotification(WireModel):
     auth_mode: Annotated[AuthMode | None, Field(alias="authMode")] = None
     plan_type: Annotated[PlanType | None, Field(alias="planType")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            auth_mode: Union[
+                AuthMode,
+                Literal[
+                    "apikey",
+                    "chatgpt",
+                    "chatgptAuthTokens",
+                    "headers",
+                    "agentIdentity",
+                    "personalAccessToken",
+                    "bedrockApiKey",
+                    "bedrockAccessKeys",
+                ],
+            ]
+            | None = None,
+            plan_type: Union[
+                PlanType,
+                Literal[
+                    "free",
+                    "go",
+                    "plus",
+                    "pro",
+                    "prolite",
+                    "promax",
+                    "team",
+                    "self_serve_business_prolite",
+                    "self_serve_business_usage_based",
+                    "business",
+                    "ent26",
+                    "enterprise_cbp_automation",
+                    "enterprise_cbp_usage_based",
+                    "enterprise",
+                    "edu",
+                    "edu_plus",
+                    "edu_pro",
+                    "unknown",
+                ],
+            ]
+            | None = None,
+        ) -> None: ...
 
 
 build_models(AccountUpdatedNotification, AccountUpdatedEvent)

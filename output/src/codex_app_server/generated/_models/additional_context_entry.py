@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import OpenEnum, WireModel, build_models
 
 
@@ -15,6 +17,12 @@ class AdditionalContextKind(OpenEnum):
 class AdditionalContextEntry(WireModel):
     kind: AdditionalContextKind
     value: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, kind: Union[AdditionalContextKind, Literal["untrusted", "application"]], value: str
+        ) -> None: ...
 
 
 build_models(AdditionalContextEntry)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -30,6 +30,12 @@ class AdditionalFileSystemPermissions(WireModel):
 class FileSystemSandboxEntry(WireModel):
     access: FileSystemAccessMode
     path: FileSystemPath
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, access: Union[FileSystemAccessMode, Literal["read", "write", "deny"]], path: FileSystemPath
+        ) -> None: ...
 
 
 class GlobPatternFileSystemPath(WireModel):

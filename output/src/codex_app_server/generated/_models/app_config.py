@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import OpenEnum, WireModel, build_models
 from .app_tool_approval import AppToolApproval
 from .approvals_reviewer import ApprovalsReviewer
@@ -34,6 +36,24 @@ class AppConfig(WireModel):
     """Additional model-facing surfaces omitted for this connector's tools."""
     open_world_enabled: bool | None = None
     tools: AppToolsConfig | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            default_tools_approval_mode: Union[AppToolApproval, Literal["auto", "prompt", "writes", "approve"]]
+            | None = None,
+            default_tools_enabled: bool | None = None,
+            destructive_enabled: bool | None = None,
+            enabled: bool = True,
+            links: AppLinksConfig | None = None,
+            omit_tools_from: list[Union[ToolExposureSurface, Literal["code_mode", "deferred", "direct"]]] | None = None,
+            open_world_enabled: bool | None = None,
+            tools: AppToolsConfig | None = None,
+        ) -> None: ...
 
 
 class AppLinksConfig(WireModel):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import WireModel, build_models
 from .app_tool_approval import AppToolApproval
 from .approvals_reviewer import ApprovalsReviewer
@@ -14,6 +16,17 @@ class AppLinkConfig(WireModel):
 
     approvals_reviewer: ApprovalsReviewer | None = None
     default_tools_approval_mode: AppToolApproval | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            default_tools_approval_mode: Union[AppToolApproval, Literal["auto", "prompt", "writes", "approve"]]
+            | None = None,
+        ) -> None: ...
 
 
 build_models(AppLinkConfig)

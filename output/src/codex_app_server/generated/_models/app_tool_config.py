@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import WireModel, build_models
 from .app_tool_approval import AppToolApproval
 
@@ -11,6 +13,15 @@ from .app_tool_approval import AppToolApproval
 class AppToolConfig(WireModel):
     approval_mode: AppToolApproval | None = None
     enabled: bool | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approval_mode: Union[AppToolApproval, Literal["auto", "prompt", "writes", "approve"]] | None = None,
+            enabled: bool | None = None,
+        ) -> None: ...
 
 
 build_models(AppToolConfig)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -39,6 +39,12 @@ class BedrockEnvironmentCredential(WireModel):
 
     region: str | None = None
     type: AwsCredentialType
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, type: Union[AwsCredentialType, Literal["accessKeys", "bedrockApiKey"]], region: str | None = None
+        ) -> None: ...
 
 
 build_models(BedrockAwsProfile, BedrockDiscoverParams, BedrockEnvironmentCredential, BedrockDiscoverResponse)

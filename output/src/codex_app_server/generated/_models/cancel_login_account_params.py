@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -22,6 +22,10 @@ class CancelLoginAccountParams(WireModel):
 
 class CancelLoginAccountResponse(WireModel):
     status: CancelLoginAccountStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(self, *, status: Union[CancelLoginAccountStatus, Literal["canceled", "notFound"]]) -> None: ...
 
 
 build_models(CancelLoginAccountParams, CancelLoginAccountResponse)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import WireModel, build_models
 from .mode_kind import ModeKind
 from .reasoning_effort import ReasoningEffort
@@ -14,6 +16,10 @@ class CollaborationMode(WireModel):
 
     mode: ModeKind
     settings: Settings
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(self, *, mode: Union[ModeKind, Literal["plan", "default"]], settings: Settings) -> None: ...
 
 
 class Settings(WireModel):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import WireModel, build_models
 from .mode_kind import ModeKind
 from .reasoning_effort import ReasoningEffort
@@ -32,6 +34,17 @@ class CollaborationModeMask(WireModel):
     model: str | None = None
     name: str
     reasoning_effort: ReasoningEffort | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            name: str,
+            mode: Union[ModeKind, Literal["plan", "default"]] | None = None,
+            model: str | None = None,
+            reasoning_effort: ReasoningEffort | None = None,
+        ) -> None: ...
 
 
 build_models(CollaborationModeListParams, CollaborationModeMask, CollaborationModeListResponse)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -45,6 +45,17 @@ class CommandExecOutputDeltaNotification(WireModel):
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
     stream: CommandExecOutputStream
     """Output stream for this chunk."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            cap_reached: bool,
+            delta_base64: str,
+            process_id: str,
+            stream: Union[CommandExecOutputStream, Literal["stdout", "stderr"]],
+        ) -> None: ...
 
 
 build_models(CommandExecOutputDeltaNotification, CommandExecOutputDeltaEvent)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -103,6 +103,31 @@ class CommandExecutionRequestApprovalParams(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            item_id: str,
+            started_at_ms: Int64,
+            thread_id: str,
+            turn_id: str,
+            additional_permissions: AdditionalPermissionProfile | None = None,
+            approval_id: str | None = None,
+            available_decisions: list[CommandExecutionApprovalDecision] | None = None,
+            command: str | None = None,
+            command_actions: list[CommandAction] | None = None,
+            cwd: LegacyAppPathString | None = None,
+            environment_id: str | None = None,
+            kind: Union[
+                CommandExecutionApprovalKind, Literal["command", "writeStdin"]
+            ] = CommandExecutionApprovalKind.command,
+            network_approval_context: NetworkApprovalContext | None = None,
+            proposed_execpolicy_amendment: list[str] | None = None,
+            proposed_network_policy_amendments: list[NetworkPolicyAmendment] | None = None,
+            reason: str | None = None,
+        ) -> None: ...
+
 
 class CommandExecutionRequestApprovalResponse(WireModel):
     decision: CommandExecutionApprovalDecision
@@ -119,6 +144,15 @@ class ItemCommandExecutionRequestApprovalRequest(WireModel):
 class NetworkApprovalContext(WireModel):
     host: str
     protocol: NetworkApprovalProtocol
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            host: str,
+            protocol: Union[NetworkApprovalProtocol, Literal["http", "https", "socks5Tcp", "socks5Udp"]],
+        ) -> None: ...
 
 
 CommandExecutionApprovalDecision = Union[

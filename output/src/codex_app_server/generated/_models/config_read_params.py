@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -62,6 +62,20 @@ class AppsDefaultConfig(WireModel):
     enabled: bool = True
     open_world_enabled: bool = True
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            default_tools_approval_mode: Union[AppToolApproval, Literal["auto", "prompt", "writes", "approve"]]
+            | None = None,
+            destructive_enabled: bool = True,
+            enabled: bool = True,
+            open_world_enabled: bool = True,
+        ) -> None: ...
+
 
 class BrowserUseConfig(WireModel):
     allow_history_access: bool | None = None
@@ -75,11 +89,32 @@ class BrowserUseOriginPolicyConfig(WireModel):
     full_cdp_access: AllowDenyRequirement | None = None
     uploads: AllowDenyRequirement | None = None
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            access: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            downloads: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            full_cdp_access: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            uploads: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+        ) -> None: ...
+
 
 class ComputerUseConfig(WireModel):
     default_app_access: AllowDenyRequirement | None = None
     macos: ComputerUseMacosConfig | None = None
     windows: ComputerUseWindowsConfig | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            default_app_access: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            macos: ComputerUseMacosConfig | None = None,
+            windows: ComputerUseWindowsConfig | None = None,
+        ) -> None: ...
 
 
 class ComputerUseMacosConfig(WireModel):
@@ -96,6 +131,17 @@ class ComputerUseWindowsExeConfig(WireModel):
     binary_name: str | None = None
     product_name: str
     publisher_name: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            access: Union[AllowDenyRequirement, Literal["allow", "deny"]],
+            product_name: str,
+            publisher_name: str,
+            binary_name: str | None = None,
+        ) -> None: ...
 
 
 class Config(WireModel):
@@ -127,6 +173,45 @@ class Config(WireModel):
     service_tier: str | None = None
     tools: ToolsV2 | None = None
     web_search: WebSearchMode | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            analytics: AnalyticsConfig | None = None,
+            approval_policy: AskForApproval | None = None,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            apps: AppsConfig | None = None,
+            browser_use: BrowserUseConfig | None = None,
+            compact_prompt: str | None = None,
+            computer_use: ComputerUseConfig | None = None,
+            desktop: dict[str, JsonValue] | None = None,
+            developer_instructions: str | None = None,
+            forced_chatgpt_workspace_id: ForcedChatgptWorkspaceIds | None = None,
+            forced_login_method: Union[ForcedLoginMethod, Literal["chatgpt", "api"]] | None = None,
+            instructions: str | None = None,
+            model: str | None = None,
+            model_auto_compact_token_limit: Int64 | None = None,
+            model_auto_compact_token_limit_scope: Union[
+                AutoCompactTokenLimitScope, Literal["total", "body_after_prefix"]
+            ]
+            | None = None,
+            model_context_window: Int64 | None = None,
+            model_provider: str | None = None,
+            model_reasoning_effort: ReasoningEffort | None = None,
+            model_reasoning_summary: Union[ReasoningSummary, Literal["auto", "concise", "detailed", "none"]]
+            | None = None,
+            model_verbosity: Union[Verbosity, Literal["low", "medium", "high"]] | None = None,
+            review_model: str | None = None,
+            sandbox_mode: Union[SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+            | None = None,
+            sandbox_workspace_write: SandboxWorkspaceWrite | None = None,
+            service_tier: str | None = None,
+            tools: ToolsV2 | None = None,
+            web_search: Union[WebSearchMode, Literal["disabled", "cached", "indexed", "live"]] | None = None,
+        ) -> None: ...
 
 
 class ConfigLayer(WireModel):
@@ -170,6 +255,16 @@ class WebSearchToolConfig(WireModel):
     allowed_domains: list[str] | None = None
     context_size: WebSearchContextSize | None = None
     location: WebSearchLocation | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            allowed_domains: list[str] | None = None,
+            context_size: Union[WebSearchContextSize, Literal["low", "medium", "high"]] | None = None,
+            location: WebSearchLocation | None = None,
+        ) -> None: ...
 
 
 ForcedChatgptWorkspaceIds = Union[str, list[str]]

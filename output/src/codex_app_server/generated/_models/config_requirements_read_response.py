@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, JsonValue, Tag
 
@@ -84,6 +84,20 @@ class BrowserUseOriginPolicy(WireModel):
     persistent_approval: Annotated[bool | None, Field(alias="persistentApproval")] = None
     uploads: AllowDenyRequirement | None = None
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            access: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            access_approval_lifetime: Union[BrowserUseAccessApprovalLifetime, Literal["turn", "thread"]] | None = None,
+            auto_review: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            downloads: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            full_cdp_access: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            persistent_approval: bool | None = None,
+            uploads: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+        ) -> None: ...
+
 
 class BrowserUseRequirements(WireModel):
     allow_global_persistent_approval: Annotated[bool | None, Field(alias="allowGlobalPersistentApproval")] = None
@@ -117,12 +131,35 @@ class ComputerUseRequirements(WireModel):
     macos: ComputerUseMacosRequirements | None = None
     windows: ComputerUseWindowsRequirements | None = None
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            allow_locked_computer_use: bool | None = None,
+            allow_persistent_approval: bool | None = None,
+            default_app_access: Union[AllowDenyRequirement, Literal["allow", "deny"]] | None = None,
+            macos: ComputerUseMacosRequirements | None = None,
+            windows: ComputerUseWindowsRequirements | None = None,
+        ) -> None: ...
+
 
 class ComputerUseWindowsExeRequirement(WireModel):
     access: AllowDenyRequirement
     binary_name: Annotated[str | None, Field(alias="binaryName")] = None
     product_name: Annotated[str, Field(alias="productName")]
     publisher_name: Annotated[str, Field(alias="publisherName")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            access: Union[AllowDenyRequirement, Literal["allow", "deny"]],
+            product_name: str,
+            publisher_name: str,
+            binary_name: str | None = None,
+        ) -> None: ...
 
 
 class ComputerUseWindowsRequirements(WireModel):
@@ -177,6 +214,59 @@ class ConfigRequirements(WireModel):
     network: NetworkRequirements | None = None
     """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
     sqlite_home: Annotated[str | None, Field(alias="sqliteHome")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            additional_developer_instructions: str | None = None,
+            allow_appshots: bool | None = None,
+            allow_browser_and_computer_use: bool | None = None,
+            allow_login_shell: bool | None = None,
+            allow_managed_hooks_only: bool | None = None,
+            allow_remote_control: bool | None = None,
+            allowed_approval_policies: list[AskForApproval] | None = None,
+            allowed_approvals_reviewers: list[
+                Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            ]
+            | None = None,
+            allowed_login_methods: list[Union[ForcedLoginMethod, Literal["chatgpt", "api"]]] | None = None,
+            allowed_permission_profiles: dict[str, bool] | None = None,
+            allowed_sandbox_modes: list[
+                Union[SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]]
+            ]
+            | None = None,
+            allowed_web_search_modes: list[Union[WebSearchMode, Literal["disabled", "cached", "indexed", "live"]]]
+            | None = None,
+            allowed_windows_sandbox_implementations: list[
+                Union[WindowsSandboxImplementation, Literal["elevated", "unelevated", "mxc"]]
+            ]
+            | None = None,
+            application: ApplicationRequirements | None = None,
+            auto_review: AutoReviewRequirements | None = None,
+            browser_use: BrowserUseRequirements | None = None,
+            chatgpt_base_url: str | None = None,
+            check_for_update_on_startup: bool | None = None,
+            cli_auth_credentials_store: Union[
+                CliAuthCredentialsStoreMode, Literal["file", "keyring", "auto", "ephemeral"]
+            ]
+            | None = None,
+            computer_use: ComputerUseRequirements | None = None,
+            default_permissions: str | None = None,
+            enforce_residency: Union[ResidencyRequirement, Literal["us"]] | None = None,
+            feature_requirements: dict[str, bool] | None = None,
+            feedback: FeedbackRequirements | None = None,
+            hooks: ManagedHooksRequirements | None = None,
+            in_app_browser: InAppBrowserRequirements | None = None,
+            log_dir: str | None = None,
+            model_catalog_json: str | None = None,
+            model_provider: str | None = None,
+            model_providers: dict[str, JsonValue] | None = None,
+            models: ModelsRequirements | None = None,
+            network: NetworkRequirements | None = None,
+            sqlite_home: str | None = None,
+        ) -> None: ...
 
 
 class ConfigRequirementsReadResponse(WireModel):

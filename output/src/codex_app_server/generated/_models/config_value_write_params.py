@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -37,6 +37,12 @@ class ConfigEdit(WireModel):
     merge_strategy: Annotated[MergeStrategy, Field(alias="mergeStrategy")]
     value: JsonValue
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, key_path: str, merge_strategy: Union[MergeStrategy, Literal["replace", "upsert"]], value: JsonValue
+        ) -> None: ...
+
 
 class ConfigValueWriteParams(WireModel):
     expected_version: Annotated[str | None, Field(alias="expectedVersion")] = None
@@ -46,6 +52,18 @@ class ConfigValueWriteParams(WireModel):
     merge_strategy: Annotated[MergeStrategy, Field(alias="mergeStrategy")]
     value: JsonValue
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            key_path: str,
+            merge_strategy: Union[MergeStrategy, Literal["replace", "upsert"]],
+            value: JsonValue,
+            expected_version: str | None = None,
+            file_path: str | None = None,
+        ) -> None: ...
+
 
 class ConfigWriteResponse(WireModel):
     file_path: Annotated[AbsolutePathBuf, Field(alias="filePath")]
@@ -53,6 +71,17 @@ class ConfigWriteResponse(WireModel):
     overridden_metadata: Annotated[OverriddenMetadata | None, Field(alias="overriddenMetadata")] = None
     status: WriteStatus
     version: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            file_path: AbsolutePathBuf,
+            status: Union[WriteStatus, Literal["ok", "okOverridden"]],
+            version: str,
+            overridden_metadata: OverriddenMetadata | None = None,
+        ) -> None: ...
 
 
 class OverriddenMetadata(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -33,6 +33,17 @@ class ConsumeAccountRateLimitResetCreditParams(WireModel):
 
 class ConsumeAccountRateLimitResetCreditResponse(WireModel):
     outcome: ConsumeAccountRateLimitResetCreditOutcome
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            outcome: Union[
+                ConsumeAccountRateLimitResetCreditOutcome,
+                Literal["reset", "nothingToReset", "noCredit", "alreadyRedeemed"],
+            ],
+        ) -> None: ...
 
 
 build_models(ConsumeAccountRateLimitResetCreditParams, ConsumeAccountRateLimitResetCreditResponse)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -48,6 +48,15 @@ class EnvironmentStatusResponse(WireModel):
     """Human-readable detail for `disconnected` and `unknown`; omitted for other statuses."""
     status: EnvironmentStatusKind
     """Current status observed without starting or recovering the environment."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            status: Union[EnvironmentStatusKind, Literal["ready", "pending", "disconnected", "unknown"]],
+            error: str | None = None,
+        ) -> None: ...
 
 
 build_models(EnvironmentStatusParams, EnvironmentStatusResponse)

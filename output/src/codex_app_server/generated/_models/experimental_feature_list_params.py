@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -41,6 +41,22 @@ class ExperimentalFeature(WireModel):
     """Stable key used in config.toml and CLI flag toggles."""
     stage: ExperimentalFeatureStage
     """Lifecycle stage of this feature flag."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            default_enabled: bool,
+            enabled: bool,
+            name: str,
+            stage: Union[
+                ExperimentalFeatureStage, Literal["beta", "underDevelopment", "stable", "deprecated", "removed"]
+            ],
+            announcement: str | None = None,
+            description: str | None = None,
+            display_name: str | None = None,
+        ) -> None: ...
 
 
 class ExperimentalFeatureListParams(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -41,6 +41,16 @@ class ExternalAgentDetectedConnectorCandidate(WireModel):
     name: str
     session_count: Annotated[UInt32, Field(alias="sessionCount")]
     source: ExternalAgentDetectedConnectorSource
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            name: str,
+            session_count: UInt32,
+            source: Union[ExternalAgentDetectedConnectorSource, Literal["remoteMcpServersConfig", "sessionToolUse"]],
+        ) -> None: ...
 
 
 build_models(

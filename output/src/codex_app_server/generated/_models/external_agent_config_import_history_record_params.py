@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -34,11 +34,61 @@ class ExternalAgentConfigImportHistoryRecordSuccessParams(WireModel):
     title: str | None = None
     """Original title for an imported session, when available."""
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            item_type: Union[
+                ExternalAgentConfigMigrationItemType,
+                Literal[
+                    "AGENTS_MD",
+                    "CONFIG",
+                    "SKILLS",
+                    "PLUGINS",
+                    "MCP_SERVER_CONFIG",
+                    "SUBAGENTS",
+                    "HOOKS",
+                    "COMMANDS",
+                    "MEMORY",
+                    "SESSIONS",
+                ],
+            ],
+            cwd: str | None = None,
+            source: str | None = None,
+            target: str | None = None,
+            title: str | None = None,
+        ) -> None: ...
+
 
 class ExternalAgentConfigImportHistoryRecordTypeResultParams(WireModel):
     failures: list[ExternalAgentConfigImportItemTypeFailure]
     item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
     successes: list[ExternalAgentConfigImportHistoryRecordSuccessParams]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            failures: list[ExternalAgentConfigImportItemTypeFailure],
+            item_type: Union[
+                ExternalAgentConfigMigrationItemType,
+                Literal[
+                    "AGENTS_MD",
+                    "CONFIG",
+                    "SKILLS",
+                    "PLUGINS",
+                    "MCP_SERVER_CONFIG",
+                    "SUBAGENTS",
+                    "HOOKS",
+                    "COMMANDS",
+                    "MEMORY",
+                    "SESSIONS",
+                ],
+            ],
+            successes: list[ExternalAgentConfigImportHistoryRecordSuccessParams],
+        ) -> None: ...
 
 
 build_models(

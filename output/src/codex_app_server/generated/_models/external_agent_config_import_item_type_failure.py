@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -20,6 +20,34 @@ class ExternalAgentConfigImportItemTypeFailure(WireModel):
     message: str
     source: str | None = None
     sub_error_type: Annotated[str | None, Field(alias="subErrorType")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            failure_stage: str,
+            item_type: Union[
+                ExternalAgentConfigMigrationItemType,
+                Literal[
+                    "AGENTS_MD",
+                    "CONFIG",
+                    "SKILLS",
+                    "PLUGINS",
+                    "MCP_SERVER_CONFIG",
+                    "SUBAGENTS",
+                    "HOOKS",
+                    "COMMANDS",
+                    "MEMORY",
+                    "SESSIONS",
+                ],
+            ],
+            message: str,
+            cwd: str | None = None,
+            error_type: str | None = None,
+            source: str | None = None,
+            sub_error_type: str | None = None,
+        ) -> None: ...
 
 
 build_models(ExternalAgentConfigImportItemTypeFailure)

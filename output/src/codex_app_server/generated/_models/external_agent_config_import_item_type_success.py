@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -19,6 +19,32 @@ class ExternalAgentConfigImportItemTypeSuccess(WireModel):
     target: str | None = None
     title: str | None = None
     """Original title for an imported session; null for other item types."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            item_type: Union[
+                ExternalAgentConfigMigrationItemType,
+                Literal[
+                    "AGENTS_MD",
+                    "CONFIG",
+                    "SKILLS",
+                    "PLUGINS",
+                    "MCP_SERVER_CONFIG",
+                    "SUBAGENTS",
+                    "HOOKS",
+                    "COMMANDS",
+                    "MEMORY",
+                    "SESSIONS",
+                ],
+            ],
+            cwd: str | None = None,
+            source: str | None = None,
+            target: str | None = None,
+            title: str | None = None,
+        ) -> None: ...
 
 
 build_models(ExternalAgentConfigImportItemTypeSuccess)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -18,6 +18,30 @@ class ExternalAgentConfigImportTypeResult(WireModel):
     failures: list[ExternalAgentConfigImportItemTypeFailure]
     item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
     successes: list[ExternalAgentConfigImportItemTypeSuccess]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            failures: list[ExternalAgentConfigImportItemTypeFailure],
+            item_type: Union[
+                ExternalAgentConfigMigrationItemType,
+                Literal[
+                    "AGENTS_MD",
+                    "CONFIG",
+                    "SKILLS",
+                    "PLUGINS",
+                    "MCP_SERVER_CONFIG",
+                    "SUBAGENTS",
+                    "HOOKS",
+                    "COMMANDS",
+                    "MEMORY",
+                    "SESSIONS",
+                ],
+            ],
+            successes: list[ExternalAgentConfigImportItemTypeSuccess],
+        ) -> None: ...
 
 
 build_models(ExternalAgentConfigImportTypeResult)

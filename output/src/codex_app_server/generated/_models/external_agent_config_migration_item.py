@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -22,6 +22,31 @@ class ExternalAgentConfigMigrationItem(WireModel):
     description: str
     details: MigrationDetails | None = None
     item_type: Annotated[ExternalAgentConfigMigrationItemType, Field(alias="itemType")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            description: str,
+            item_type: Union[
+                ExternalAgentConfigMigrationItemType,
+                Literal[
+                    "AGENTS_MD",
+                    "CONFIG",
+                    "SKILLS",
+                    "PLUGINS",
+                    "MCP_SERVER_CONFIG",
+                    "SUBAGENTS",
+                    "HOOKS",
+                    "COMMANDS",
+                    "MEMORY",
+                    "SESSIONS",
+                ],
+            ],
+            cwd: str | None = None,
+            details: MigrationDetails | None = None,
+        ) -> None: ...
 
 
 class HookMigration(WireModel):

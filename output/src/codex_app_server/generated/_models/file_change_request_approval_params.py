@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -39,6 +39,14 @@ class FileChangeRequestApprovalParams(WireModel):
 
 class FileChangeRequestApprovalResponse(WireModel):
     decision: FileChangeApprovalDecision
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            decision: Union[FileChangeApprovalDecision, Literal["accept", "acceptForSession", "decline", "cancel"]],
+        ) -> None: ...
 
 
 class ItemFileChangeRequestApprovalRequest(WireModel):

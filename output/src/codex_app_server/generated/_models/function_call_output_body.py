@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -31,6 +31,17 @@ class InputImageFunctionCallOutputContentItem(WireModel):
     @model_validator(mode="after")
     def _check_alternatives(self) -> InputImageFunctionCallOutputContentItem:
         return require_alternatives(self, (("image_url",), ("file_id",)), exclusive=False)
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Literal["input_image"],
+            detail: Union[ImageDetail, Literal["auto", "low", "high", "original"]] | None = None,
+            file_id: str | None = None,
+            image_url: str | None = None,
+        ) -> None: ...
 
 
 class InputTextFunctionCallOutputContentItem(WireModel):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import OpenEnum, UInt32, WireModel, build_models
 
 
@@ -21,6 +23,19 @@ class FuzzyFileSearchResult(WireModel):
     path: str
     root: str
     score: UInt32
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            file_name: str,
+            match_type: Union[FuzzyFileSearchMatchType, Literal["file", "directory"]],
+            path: str,
+            root: str,
+            score: UInt32,
+            indices: list[UInt32] | None = None,
+        ) -> None: ...
 
 
 build_models(FuzzyFileSearchResult)

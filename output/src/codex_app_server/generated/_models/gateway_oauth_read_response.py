@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -22,6 +22,18 @@ class GatewayOAuthReadResponse(WireModel):
     """Whether the selected provider uses gateway OAuth, even when already signed in."""
     status: GatewayOAuthStatus | None = None
     """Null when the effective provider does not use gateway OAuth."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            provider_id: str,
+            provider_name: str,
+            required: bool,
+            error: str | None = None,
+            status: Union[GatewayOAuthStatus, Literal["notReady", "started", "succeeded", "failed"]] | None = None,
+        ) -> None: ...
 
 
 build_models(GatewayOAuthReadResponse)

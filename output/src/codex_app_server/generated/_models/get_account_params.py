@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -33,6 +33,38 @@ class ChatgptAccount(WireModel):
     email: str | None = None
     plan_type: Annotated[PlanType, Field(alias="planType")]
     type: Literal["chatgpt"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            plan_type: Union[
+                PlanType,
+                Literal[
+                    "free",
+                    "go",
+                    "plus",
+                    "pro",
+                    "prolite",
+                    "promax",
+                    "team",
+                    "self_serve_business_prolite",
+                    "self_serve_business_usage_based",
+                    "business",
+                    "ent26",
+                    "enterprise_cbp_automation",
+                    "enterprise_cbp_usage_based",
+                    "enterprise",
+                    "edu",
+                    "edu_plus",
+                    "edu_pro",
+                    "unknown",
+                ],
+            ],
+            type: Literal["chatgpt"],
+            email: str | None = None,
+        ) -> None: ...
 
 
 class GetAccountParams(WireModel):
@@ -63,6 +95,16 @@ class WorkspaceRouting(WireModel):
     account_routing_override: Annotated[AccountRoutingOverride, Field(alias="accountRoutingOverride")]
     backend_origin: Annotated[str, Field(alias="backendOrigin")]
     chatgpt_account_id: Annotated[str, Field(alias="chatgptAccountId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            account_routing_override: Union[AccountRoutingOverride, Literal["NO_CONSTRAINT", "us", "us_cr"]],
+            backend_origin: str,
+            chatgpt_account_id: str,
+        ) -> None: ...
 
 
 Account = Annotated[

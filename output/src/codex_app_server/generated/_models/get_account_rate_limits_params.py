@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -64,6 +64,20 @@ class RateLimitResetCredit(WireModel):
     status: RateLimitResetCreditStatus
     title: str | None = None
     """Backend-provided display title for this credit, or `null` when unavailable."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            granted_at: Int64,
+            id: str,
+            reset_type: Union[RateLimitResetType, Literal["codexRateLimits", "unknown"]],
+            status: Union[RateLimitResetCreditStatus, Literal["available", "redeeming", "redeemed", "unknown"]],
+            description: str | None = None,
+            expires_at: Int64 | None = None,
+            title: str | None = None,
+        ) -> None: ...
 
 
 class RateLimitResetCreditsSummary(WireModel):

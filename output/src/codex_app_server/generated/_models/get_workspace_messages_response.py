@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -32,6 +32,18 @@ class WorkspaceMessage(WireModel):
     message_body: Annotated[str, Field(alias="messageBody")]
     message_id: Annotated[str, Field(alias="messageId")]
     message_type: Annotated[WorkspaceMessageType, Field(alias="messageType")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            message_body: str,
+            message_id: str,
+            message_type: Union[WorkspaceMessageType, Literal["headline", "announcement", "unknown"]],
+            archived_at: Int64 | None = None,
+            created_at: Int64 | None = None,
+        ) -> None: ...
 
 
 build_models(WorkspaceMessage, GetWorkspaceMessagesResponse)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -46,6 +46,20 @@ class GuardianApprovalReview(WireModel):
     risk_level: Annotated[GuardianRiskLevel | None, Field(alias="riskLevel")] = None
     status: GuardianApprovalReviewStatus
     user_authorization: Annotated[GuardianUserAuthorization | None, Field(alias="userAuthorization")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            status: Union[
+                GuardianApprovalReviewStatus, Literal["inProgress", "approved", "denied", "timedOut", "aborted"]
+            ],
+            rationale: str | None = None,
+            risk_level: Union[GuardianRiskLevel, Literal["low", "medium", "high", "critical"]] | None = None,
+            user_authorization: Union[GuardianUserAuthorization, Literal["unknown", "low", "medium", "high"]]
+            | None = None,
+        ) -> None: ...
 
 
 build_models(GuardianApprovalReview)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -32,6 +32,17 @@ class CommandGuardianApprovalReviewAction(WireModel):
     source: GuardianCommandSource
     type: Literal["command"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            command: str,
+            cwd: LegacyAppPathString,
+            source: Union[GuardianCommandSource, Literal["shell", "unifiedExec"]],
+            type: Literal["command"],
+        ) -> None: ...
+
 
 class ExecveGuardianApprovalReviewAction(WireModel):
     argv: list[str]
@@ -39,6 +50,18 @@ class ExecveGuardianApprovalReviewAction(WireModel):
     program: str
     source: GuardianCommandSource
     type: Literal["execve"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            argv: list[str],
+            cwd: AbsolutePathBuf,
+            program: str,
+            source: Union[GuardianCommandSource, Literal["shell", "unifiedExec"]],
+            type: Literal["execve"],
+        ) -> None: ...
 
 
 class McpToolCallGuardianApprovalReviewAction(WireModel):
@@ -56,6 +79,18 @@ class NetworkAccessGuardianApprovalReviewAction(WireModel):
     protocol: NetworkApprovalProtocol
     target: str
     type: Literal["networkAccess"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            host: str,
+            port: UInt16,
+            protocol: Union[NetworkApprovalProtocol, Literal["http", "https", "socks5Tcp", "socks5Udp"]],
+            target: str,
+            type: Literal["networkAccess"],
+        ) -> None: ...
 
 
 class RequestPermissionsGuardianApprovalReviewAction(WireModel):

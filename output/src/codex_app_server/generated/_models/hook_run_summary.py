@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -51,6 +51,15 @@ class HookOutputEntry(WireModel):
     kind: HookOutputEntryKind
     text: str
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            kind: Union[HookOutputEntryKind, Literal["warning", "stop", "feedback", "context", "error"]],
+            text: str,
+        ) -> None: ...
+
 
 class HookRunSummary(WireModel):
     completed_at: Annotated[Int64 | None, Field(alias="completedAt")] = None
@@ -67,6 +76,58 @@ class HookRunSummary(WireModel):
     started_at: Annotated[Int64, Field(alias="startedAt")]
     status: HookRunStatus
     status_message: Annotated[str | None, Field(alias="statusMessage")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            display_order: Int64,
+            entries: list[HookOutputEntry],
+            event_name: Union[
+                HookEventName,
+                Literal[
+                    "preToolUse",
+                    "permissionRequest",
+                    "postToolUse",
+                    "preCompact",
+                    "postCompact",
+                    "sessionStart",
+                    "sessionEnd",
+                    "userPromptSubmit",
+                    "subagentStart",
+                    "subagentStop",
+                    "stop",
+                    "interrupt",
+                ],
+            ],
+            execution_mode: Union[HookExecutionMode, Literal["sync", "async"]],
+            handler_type: Union[HookHandlerType, Literal["command", "mcpTool", "prompt", "agent"]],
+            id: str,
+            scope: Union[HookScope, Literal["thread", "turn"]],
+            source_path: AbsolutePathBuf,
+            started_at: Int64,
+            status: Union[HookRunStatus, Literal["running", "completed", "failed", "blocked", "stopped"]],
+            completed_at: Int64 | None = None,
+            duration_ms: Int64 | None = None,
+            source: Union[
+                HookSource,
+                Literal[
+                    "system",
+                    "user",
+                    "project",
+                    "mdm",
+                    "sessionFlags",
+                    "plugin",
+                    "cloudRequirements",
+                    "cloudManagedConfig",
+                    "legacyManagedConfigFile",
+                    "legacyManagedConfigMdm",
+                    "unknown",
+                ],
+            ] = HookSource.unknown,
+            status_message: str | None = None,
+        ) -> None: ...
 
 
 build_models(HookOutputEntry, HookRunSummary)

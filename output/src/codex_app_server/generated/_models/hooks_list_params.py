@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -39,6 +39,59 @@ class AgentHookMetadata(WireModel):
     timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
     trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            current_hash: str,
+            display_order: Int64,
+            enabled: bool,
+            event_name: Union[
+                HookEventName,
+                Literal[
+                    "preToolUse",
+                    "permissionRequest",
+                    "postToolUse",
+                    "preCompact",
+                    "postCompact",
+                    "sessionStart",
+                    "sessionEnd",
+                    "userPromptSubmit",
+                    "subagentStart",
+                    "subagentStop",
+                    "stop",
+                    "interrupt",
+                ],
+            ],
+            handler_type: Literal["agent"],
+            is_managed: bool,
+            key: str,
+            source: Union[
+                HookSource,
+                Literal[
+                    "system",
+                    "user",
+                    "project",
+                    "mdm",
+                    "sessionFlags",
+                    "plugin",
+                    "cloudRequirements",
+                    "cloudManagedConfig",
+                    "legacyManagedConfigFile",
+                    "legacyManagedConfigMdm",
+                    "unknown",
+                ],
+            ],
+            source_path: AbsolutePathBuf,
+            timeout_sec: UInt64,
+            trust_status: Union[HookTrustStatus, Literal["managed", "untrusted", "trusted", "modified"]],
+            additional_context_limit: UInt64 | None = None,
+            matcher: str | None = None,
+            plugin_id: str | None = None,
+            status_message: str | None = None,
+        ) -> None: ...
+
 
 class CommandHookMetadata(WireModel):
     additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
@@ -59,6 +112,61 @@ class CommandHookMetadata(WireModel):
     status_message: Annotated[str | None, Field(alias="statusMessage")] = None
     timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
     trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            command: str,
+            current_hash: str,
+            display_order: Int64,
+            enabled: bool,
+            event_name: Union[
+                HookEventName,
+                Literal[
+                    "preToolUse",
+                    "permissionRequest",
+                    "postToolUse",
+                    "preCompact",
+                    "postCompact",
+                    "sessionStart",
+                    "sessionEnd",
+                    "userPromptSubmit",
+                    "subagentStart",
+                    "subagentStop",
+                    "stop",
+                    "interrupt",
+                ],
+            ],
+            handler_type: Literal["command"],
+            is_managed: bool,
+            key: str,
+            source: Union[
+                HookSource,
+                Literal[
+                    "system",
+                    "user",
+                    "project",
+                    "mdm",
+                    "sessionFlags",
+                    "plugin",
+                    "cloudRequirements",
+                    "cloudManagedConfig",
+                    "legacyManagedConfigFile",
+                    "legacyManagedConfigMdm",
+                    "unknown",
+                ],
+            ],
+            source_path: AbsolutePathBuf,
+            timeout_sec: UInt64,
+            trust_status: Union[HookTrustStatus, Literal["managed", "untrusted", "trusted", "modified"]],
+            additional_context_limit: UInt64 | None = None,
+            async_: bool = False,
+            matcher: str | None = None,
+            plugin_id: str | None = None,
+            status_message: str | None = None,
+        ) -> None: ...
 
 
 class HookErrorInfo(WireModel):
@@ -102,6 +210,61 @@ class McpToolHookMetadata(WireModel):
     tool: str
     trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            current_hash: str,
+            display_order: Int64,
+            enabled: bool,
+            event_name: Union[
+                HookEventName,
+                Literal[
+                    "preToolUse",
+                    "permissionRequest",
+                    "postToolUse",
+                    "preCompact",
+                    "postCompact",
+                    "sessionStart",
+                    "sessionEnd",
+                    "userPromptSubmit",
+                    "subagentStart",
+                    "subagentStop",
+                    "stop",
+                    "interrupt",
+                ],
+            ],
+            handler_type: Literal["mcpTool"],
+            is_managed: bool,
+            key: str,
+            server: str,
+            source: Union[
+                HookSource,
+                Literal[
+                    "system",
+                    "user",
+                    "project",
+                    "mdm",
+                    "sessionFlags",
+                    "plugin",
+                    "cloudRequirements",
+                    "cloudManagedConfig",
+                    "legacyManagedConfigFile",
+                    "legacyManagedConfigMdm",
+                    "unknown",
+                ],
+            ],
+            source_path: AbsolutePathBuf,
+            timeout_sec: UInt64,
+            tool: str,
+            trust_status: Union[HookTrustStatus, Literal["managed", "untrusted", "trusted", "modified"]],
+            additional_context_limit: UInt64 | None = None,
+            matcher: str | None = None,
+            plugin_id: str | None = None,
+            status_message: str | None = None,
+        ) -> None: ...
+
 
 class PromptHookMetadata(WireModel):
     additional_context_limit: Annotated[UInt64 | None, Field(alias="additionalContextLimit")] = None
@@ -120,6 +283,59 @@ class PromptHookMetadata(WireModel):
     status_message: Annotated[str | None, Field(alias="statusMessage")] = None
     timeout_sec: Annotated[UInt64, Field(alias="timeoutSec")]
     trust_status: Annotated[HookTrustStatus, Field(alias="trustStatus")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            current_hash: str,
+            display_order: Int64,
+            enabled: bool,
+            event_name: Union[
+                HookEventName,
+                Literal[
+                    "preToolUse",
+                    "permissionRequest",
+                    "postToolUse",
+                    "preCompact",
+                    "postCompact",
+                    "sessionStart",
+                    "sessionEnd",
+                    "userPromptSubmit",
+                    "subagentStart",
+                    "subagentStop",
+                    "stop",
+                    "interrupt",
+                ],
+            ],
+            handler_type: Literal["prompt"],
+            is_managed: bool,
+            key: str,
+            source: Union[
+                HookSource,
+                Literal[
+                    "system",
+                    "user",
+                    "project",
+                    "mdm",
+                    "sessionFlags",
+                    "plugin",
+                    "cloudRequirements",
+                    "cloudManagedConfig",
+                    "legacyManagedConfigFile",
+                    "legacyManagedConfigMdm",
+                    "unknown",
+                ],
+            ],
+            source_path: AbsolutePathBuf,
+            timeout_sec: UInt64,
+            trust_status: Union[HookTrustStatus, Literal["managed", "untrusted", "trusted", "modified"]],
+            additional_context_limit: UInt64 | None = None,
+            matcher: str | None = None,
+            plugin_id: str | None = None,
+            status_message: str | None = None,
+        ) -> None: ...
 
 
 class UnknownHookMetadata(UnknownVariant):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -47,6 +47,22 @@ class ItemGuardianApprovalReviewCompletedNotification(WireModel):
     """
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            action: GuardianApprovalReviewAction,
+            completed_at_ms: Int64,
+            decision_source: Union[AutoReviewDecisionSource, Literal["agent"]],
+            review: GuardianApprovalReview,
+            review_id: str,
+            started_at_ms: Int64,
+            thread_id: str,
+            turn_id: str,
+            target_item_id: str | None = None,
+        ) -> None: ...
 
 
 build_models(ItemGuardianApprovalReviewCompletedNotification, ItemAutoApprovalReviewCompletedEvent)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -51,6 +51,16 @@ class PermissionsRequestApprovalResponse(WireModel):
     scope: PermissionGrantScope = PermissionGrantScope.turn
     strict_auto_review: Annotated[bool | None, Field(alias="strictAutoReview")] = None
     """Review every subsequent command in this turn before normal sandboxed execution."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            permissions: GrantedPermissionProfile,
+            scope: Union[PermissionGrantScope, Literal["turn", "session"]] = PermissionGrantScope.turn,
+            strict_auto_review: bool | None = None,
+        ) -> None: ...
 
 
 build_models(

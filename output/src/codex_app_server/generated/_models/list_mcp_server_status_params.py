@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -45,6 +45,18 @@ class ListMcpServerStatusParams(WireModel):
     """Limit discovery to one server. With a thread ID, reuse that thread's MCP connection."""
     thread_id: Annotated[str | None, Field(alias="threadId")] = None
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            cursor: str | None = None,
+            detail: Union[McpServerStatusDetail, Literal["full", "toolsAndAuthOnly"]] | None = None,
+            limit: UInt32 | None = None,
+            server_name: str | None = None,
+            thread_id: str | None = None,
+        ) -> None: ...
+
 
 class ListMcpServerStatusResponse(WireModel):
     data: list[McpServerStatus]
@@ -79,6 +91,30 @@ class McpServerStatus(WireModel):
     tools: dict[str, Tool]
     tools_error: Annotated[str | None, Field(alias="toolsError")] = None
     """Tool discovery failed and no catalog was returned. Null when a catalog is returned, including cached or empty catalogs."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            auth_status: Union[McpAuthStatus, Literal["unknown", "unsupported", "notLoggedIn", "bearerToken", "oAuth"]],
+            name: str,
+            resource_templates: list[ResourceTemplate],
+            resources: list[Resource],
+            tools: dict[str, Tool],
+            http_origin: str | None = None,
+            plugin_id: str | None = None,
+            runtime_status: Union[
+                McpServerConnectionStatus,
+                Literal[
+                    "notStarted", "starting", "connected", "authenticationRequired", "failed", "cancelled", "disabled"
+                ],
+            ]
+            | None = None,
+            server_capabilities: JsonValue | None = None,
+            server_info: McpServerInfo | None = None,
+            tools_error: str | None = None,
+        ) -> None: ...
 
 
 class Resource(WireModel):

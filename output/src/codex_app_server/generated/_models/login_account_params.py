@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -86,6 +86,17 @@ class Chatgptv2LoginAccountParams(WireModel):
     use_hosted_login_success_page: Annotated[
         bool | None, Field(alias="useHostedLoginSuccessPage", exclude_if=_is_none)
     ] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Literal["chatgpt"],
+            app_brand: Union[LoginAppBrand, Literal["codex", "chatgpt"]] | None = None,
+            codex_streamlined_login: bool | None = None,
+            use_hosted_login_success_page: bool | None = None,
+        ) -> None: ...
 
 
 class Chatgptv2LoginAccountResponse(WireModel):

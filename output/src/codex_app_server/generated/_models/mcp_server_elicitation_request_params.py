@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, JsonValue, Tag
 
@@ -66,6 +66,17 @@ class McpElicitationBooleanSchema(WireModel):
     title: str | None = None
     type: McpElicitationBooleanType
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Union[McpElicitationBooleanType, Literal["boolean"]],
+            default: bool | None = None,
+            description: str | None = None,
+            title: str | None = None,
+        ) -> None: ...
+
 
 class McpElicitationConstOption(WireModel):
     const: str
@@ -80,6 +91,19 @@ class McpElicitationLegacyTitledEnumSchema(WireModel):
     title: str | None = None
     type: McpElicitationStringType
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            enum: list[str],
+            type: Union[McpElicitationStringType, Literal["string"]],
+            default: str | None = None,
+            description: str | None = None,
+            enum_names: list[str] | None = None,
+            title: str | None = None,
+        ) -> None: ...
+
 
 class McpElicitationNumberSchema(WireModel):
     default: float | None = None
@@ -88,6 +112,19 @@ class McpElicitationNumberSchema(WireModel):
     minimum: float | None = None
     title: str | None = None
     type: McpElicitationNumberType
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Union[McpElicitationNumberType, Literal["number", "integer"]],
+            default: float | None = None,
+            description: str | None = None,
+            maximum: float | None = None,
+            minimum: float | None = None,
+            title: str | None = None,
+        ) -> None: ...
 
 
 class McpElicitationSchema(WireModel):
@@ -101,6 +138,17 @@ class McpElicitationSchema(WireModel):
     required: list[str] | None = None
     type: McpElicitationObjectType
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            properties: dict[str, McpElicitationPrimitiveSchema],
+            type: Union[McpElicitationObjectType, Literal["object"]],
+            schema_: str | None = None,
+            required: list[str] | None = None,
+        ) -> None: ...
+
 
 class McpElicitationStringSchema(WireModel):
     default: str | None = None
@@ -110,6 +158,20 @@ class McpElicitationStringSchema(WireModel):
     min_length: Annotated[UInt32 | None, Field(alias="minLength")] = None
     title: str | None = None
     type: McpElicitationStringType
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Union[McpElicitationStringType, Literal["string"]],
+            default: str | None = None,
+            description: str | None = None,
+            format: Union[McpElicitationStringFormat, Literal["email", "uri", "date", "date-time"]] | None = None,
+            max_length: UInt32 | None = None,
+            min_length: UInt32 | None = None,
+            title: str | None = None,
+        ) -> None: ...
 
 
 class McpElicitationTitledEnumItems(WireModel):
@@ -125,6 +187,20 @@ class McpElicitationTitledMultiSelectEnumSchema(WireModel):
     title: str | None = None
     type: McpElicitationArrayType
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            items: McpElicitationTitledEnumItems,
+            type: Union[McpElicitationArrayType, Literal["array"]],
+            default: list[str] | None = None,
+            description: str | None = None,
+            max_items: UInt64 | None = None,
+            min_items: UInt64 | None = None,
+            title: str | None = None,
+        ) -> None: ...
+
 
 class McpElicitationTitledSingleSelectEnumSchema(WireModel):
     default: str | None = None
@@ -133,10 +209,26 @@ class McpElicitationTitledSingleSelectEnumSchema(WireModel):
     title: str | None = None
     type: McpElicitationStringType
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            one_of: list[McpElicitationConstOption],
+            type: Union[McpElicitationStringType, Literal["string"]],
+            default: str | None = None,
+            description: str | None = None,
+            title: str | None = None,
+        ) -> None: ...
+
 
 class McpElicitationUntitledEnumItems(WireModel):
     enum: list[str]
     type: McpElicitationStringType
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(self, *, enum: list[str], type: Union[McpElicitationStringType, Literal["string"]]) -> None: ...
 
 
 class McpElicitationUntitledMultiSelectEnumSchema(WireModel):
@@ -148,6 +240,20 @@ class McpElicitationUntitledMultiSelectEnumSchema(WireModel):
     title: str | None = None
     type: McpElicitationArrayType
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            items: McpElicitationUntitledEnumItems,
+            type: Union[McpElicitationArrayType, Literal["array"]],
+            default: list[str] | None = None,
+            description: str | None = None,
+            max_items: UInt64 | None = None,
+            min_items: UInt64 | None = None,
+            title: str | None = None,
+        ) -> None: ...
+
 
 class McpElicitationUntitledSingleSelectEnumSchema(WireModel):
     default: str | None = None
@@ -155,6 +261,18 @@ class McpElicitationUntitledSingleSelectEnumSchema(WireModel):
     enum: list[str]
     title: str | None = None
     type: McpElicitationStringType
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            enum: list[str],
+            type: Union[McpElicitationStringType, Literal["string"]],
+            default: str | None = None,
+            description: str | None = None,
+            title: str | None = None,
+        ) -> None: ...
 
 
 class McpServerElicitationRequestRequest(WireModel):
@@ -174,6 +292,16 @@ class McpServerElicitationRequestResponse(WireModel):
 
     This is nullable because decline/cancel responses have no content.
     """
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            action: Union[McpServerElicitationAction, Literal["accept", "decline", "cancel"]],
+            meta: JsonValue | None = None,
+            content: JsonValue | None = None,
+        ) -> None: ...
 
 
 class OpenaiFormCamelMcpServerElicitationRequestParams(WireModel):

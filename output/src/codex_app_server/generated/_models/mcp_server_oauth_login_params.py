@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -24,6 +24,18 @@ class McpServerOauthLoginParams(WireModel):
     scopes: list[str] | None = None
     thread_id: Annotated[str | None, Field(alias="threadId")] = None
     timeout_secs: Annotated[Int64 | None, Field(alias="timeoutSecs")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            name: str,
+            client_registration: Union[McpServerOauthClientRegistration, Literal["auto", "cimd", "dcr"]] | None = None,
+            scopes: list[str] | None = None,
+            thread_id: str | None = None,
+            timeout_secs: Int64 | None = None,
+        ) -> None: ...
 
 
 class McpServerOauthLoginResponse(WireModel):

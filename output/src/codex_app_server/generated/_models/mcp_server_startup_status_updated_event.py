@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -35,6 +35,18 @@ class McpServerStatusUpdatedNotification(WireModel):
     name: str
     status: McpServerStartupState
     thread_id: Annotated[str | None, Field(alias="threadId")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            name: str,
+            status: Union[McpServerStartupState, Literal["starting", "ready", "failed", "cancelled"]],
+            error: str | None = None,
+            failure_reason: Union[McpServerStartupFailureReason, Literal["reauthenticationRequired"]] | None = None,
+            thread_id: str | None = None,
+        ) -> None: ...
 
 
 build_models(McpServerStatusUpdatedNotification, McpServerStartupStatusUpdatedEvent)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -62,12 +62,44 @@ class Model(WireModel):
     upgrade: str | None = None
     upgrade_info: Annotated[ModelUpgradeInfo | None, Field(alias="upgradeInfo")] = None
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            default_reasoning_effort: ReasoningEffort,
+            description: str,
+            display_name: str,
+            hidden: bool,
+            id: str,
+            is_default: bool,
+            model: str,
+            supported_reasoning_efforts: list[ReasoningEffortOption],
+            additional_speed_tiers: list[str] | None = None,
+            availability_nux: ModelAvailabilityNux | None = None,
+            available_access_programs: ModelAccessPrograms | None = None,
+            default_service_tier: str | None = None,
+            input_modalities: list[Union[InputModality, Literal["text", "image", "audio"]]] | None = None,
+            model_specialty: str | None = None,
+            multi_agent_version: Union[MultiAgentVersion, Literal["disabled", "v1", "v2"]] | None = None,
+            service_tiers: list[ModelServiceTier] | None = None,
+            supports_personality: bool = False,
+            upgrade: str | None = None,
+            upgrade_info: ModelUpgradeInfo | None = None,
+        ) -> None: ...
+
 
 class ModelAccessPrograms(WireModel):
     """Caller-specific explicit access programs advertised by model discovery."""
 
     cyber: list[CyberAccessProgram]
     """Accepted explicit selections."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, cyber: list[Union[CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]]
+        ) -> None: ...
 
 
 class ModelAvailabilityNux(WireModel):

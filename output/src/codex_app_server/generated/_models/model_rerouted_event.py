@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -28,6 +28,18 @@ class ModelReroutedNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     to_model: Annotated[str, Field(alias="toModel")]
     turn_id: Annotated[str, Field(alias="turnId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            from_model: str,
+            reason: Union[ModelRerouteReason, Literal["highRiskCyberActivity"]],
+            thread_id: str,
+            to_model: str,
+            turn_id: str,
+        ) -> None: ...
 
 
 build_models(ModelReroutedNotification, ModelReroutedEvent)

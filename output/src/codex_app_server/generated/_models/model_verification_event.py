@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -26,6 +26,16 @@ class ModelVerificationNotification(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
     verifications: list[ModelVerification]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            turn_id: str,
+            verifications: list[Union[ModelVerification, Literal["trustedAccessForCyber"]]],
+        ) -> None: ...
 
 
 build_models(ModelVerificationNotification, ModelVerificationEvent)

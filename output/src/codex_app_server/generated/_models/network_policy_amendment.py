@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import OpenEnum, WireModel, build_models
 
 
@@ -15,6 +17,10 @@ class NetworkPolicyRuleAction(OpenEnum):
 class NetworkPolicyAmendment(WireModel):
     action: NetworkPolicyRuleAction
     host: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(self, *, action: Union[NetworkPolicyRuleAction, Literal["allow", "deny"]], host: str) -> None: ...
 
 
 build_models(NetworkPolicyAmendment)

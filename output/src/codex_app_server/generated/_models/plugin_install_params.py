@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -25,6 +25,15 @@ class PluginInstallParams(WireModel):
 class PluginInstallResponse(WireModel):
     apps_needing_auth: Annotated[list[AppSummary], Field(alias="appsNeedingAuth")]
     auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            apps_needing_auth: list[AppSummary],
+            auth_policy: Union[PluginAuthPolicy, Literal["ON_INSTALL", "ON_USE"]],
+        ) -> None: ...
 
 
 build_models(PluginInstallParams, PluginInstallResponse)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -29,6 +29,22 @@ class PluginListParams(WireModel):
     """Whether the client requests a fresh remote plugin catalog fetch."""
     marketplace_kinds: Annotated[list[PluginListMarketplaceKind] | None, Field(alias="marketplaceKinds")] = None
     """Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            cwds: list[AbsolutePathBuf] | None = None,
+            force_refetch: bool | None = None,
+            marketplace_kinds: list[
+                Union[
+                    PluginListMarketplaceKind,
+                    Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"],
+                ]
+            ]
+            | None = None,
+        ) -> None: ...
 
 
 class PluginListResponse(WireModel):

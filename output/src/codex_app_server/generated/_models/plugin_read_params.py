@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -43,6 +43,23 @@ class AppTemplateSummary(WireModel):
     reason: AppTemplateUnavailableReason | None = None
     template_id: Annotated[str, Field(alias="templateId")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            materialized_app_ids: list[str],
+            name: str,
+            template_id: str,
+            canonical_connector_id: str | None = None,
+            category: str | None = None,
+            description: str | None = None,
+            logo_url: str | None = None,
+            logo_url_dark: str | None = None,
+            reason: Union[AppTemplateUnavailableReason, Literal["NOT_CONFIGURED_FOR_WORKSPACE", "NO_ACTIVE_WORKSPACE"]]
+            | None = None,
+        ) -> None: ...
+
 
 class DailyScheduledTaskSchedule(WireModel):
     time: str
@@ -53,6 +70,16 @@ class HourlyScheduledTaskSchedule(WireModel):
     days: list[ScheduledTaskWeekday] | None = None
     interval_hours: Annotated[UInt32, Field(alias="intervalHours")]
     type: Literal["hourly"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            interval_hours: UInt32,
+            type: Literal["hourly"],
+            days: list[Union[ScheduledTaskWeekday, Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]]] | None = None,
+        ) -> None: ...
 
 
 class PluginDetail(WireModel):
@@ -74,6 +101,31 @@ class PluginDetail(WireModel):
 class PluginHookSummary(WireModel):
     event_name: Annotated[HookEventName, Field(alias="eventName")]
     key: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            event_name: Union[
+                HookEventName,
+                Literal[
+                    "preToolUse",
+                    "permissionRequest",
+                    "postToolUse",
+                    "preCompact",
+                    "postCompact",
+                    "sessionStart",
+                    "sessionEnd",
+                    "userPromptSubmit",
+                    "subagentStart",
+                    "subagentStop",
+                    "stop",
+                    "interrupt",
+                ],
+            ],
+            key: str,
+        ) -> None: ...
 
 
 class PluginReadParams(WireModel):
@@ -120,6 +172,16 @@ class WeeklyScheduledTaskSchedule(WireModel):
     days: list[ScheduledTaskWeekday]
     time: str
     type: Literal["weekly"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            days: list[Union[ScheduledTaskWeekday, Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]]],
+            time: str,
+            type: Literal["weekly"],
+        ) -> None: ...
 
 
 ScheduledTaskSchedule = Annotated[

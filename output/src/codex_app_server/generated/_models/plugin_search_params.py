@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -27,6 +27,18 @@ class PluginSearchParams(WireModel):
     limit: UInt32 | None = None
     scope: PluginSearchScope | None = None
     search_term: Annotated[str, Field(alias="searchTerm")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            search_term: str,
+            cursor: str | None = None,
+            cwds: list[AbsolutePathBuf] | None = None,
+            limit: UInt32 | None = None,
+            scope: Union[PluginSearchScope, Literal["global", "workspace", "personal"]] | None = None,
+        ) -> None: ...
 
 
 class PluginSearchResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -23,6 +23,17 @@ class PluginSharePrincipal(WireModel):
     principal_id: Annotated[str, Field(alias="principalId")]
     principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
     role: PluginSharePrincipalRole
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            name: str,
+            principal_id: str,
+            principal_type: Union[PluginSharePrincipalType, Literal["user", "group", "workspace"]],
+            role: Union[PluginSharePrincipalRole, Literal["reader", "editor", "owner"]],
+        ) -> None: ...
 
 
 build_models(PluginSharePrincipal)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -19,6 +19,17 @@ class PluginShareSaveParams(WireModel):
     plugin_path: Annotated[AbsolutePathBuf, Field(alias="pluginPath")]
     remote_plugin_id: Annotated[str | None, Field(alias="remotePluginId")] = None
     share_targets: Annotated[list[PluginShareTarget] | None, Field(alias="shareTargets")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            plugin_path: AbsolutePathBuf,
+            discoverability: Union[PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]] | None = None,
+            remote_plugin_id: str | None = None,
+            share_targets: list[PluginShareTarget] | None = None,
+        ) -> None: ...
 
 
 class PluginShareSaveResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -21,6 +21,16 @@ class PluginShareTarget(WireModel):
     principal_id: Annotated[str, Field(alias="principalId")]
     principal_type: Annotated[PluginSharePrincipalType, Field(alias="principalType")]
     role: PluginShareTargetRole
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            principal_id: str,
+            principal_type: Union[PluginSharePrincipalType, Literal["user", "group", "workspace"]],
+            role: Union[PluginShareTargetRole, Literal["reader", "editor"]],
+        ) -> None: ...
 
 
 build_models(PluginShareTarget)

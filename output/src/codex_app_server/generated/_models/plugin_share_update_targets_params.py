@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -25,10 +25,29 @@ class PluginShareUpdateTargetsParams(WireModel):
     remote_plugin_id: Annotated[str, Field(alias="remotePluginId")]
     share_targets: Annotated[list[PluginShareTarget], Field(alias="shareTargets")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            discoverability: Union[PluginShareUpdateDiscoverability, Literal["UNLISTED", "PRIVATE", "LISTED"]],
+            remote_plugin_id: str,
+            share_targets: list[PluginShareTarget],
+        ) -> None: ...
+
 
 class PluginShareUpdateTargetsResponse(WireModel):
     discoverability: PluginShareDiscoverability
     principals: list[PluginSharePrincipal]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            discoverability: Union[PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]],
+            principals: list[PluginSharePrincipal],
+        ) -> None: ...
 
 
 build_models(PluginShareUpdateTargetsParams, PluginShareUpdateTargetsResponse)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -104,6 +104,21 @@ class PluginShareContext(WireModel):
     share_principals: Annotated[list[PluginSharePrincipal] | None, Field(alias="sharePrincipals")] = None
     share_url: Annotated[str | None, Field(alias="shareUrl")] = None
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            remote_plugin_id: str,
+            can_publish_to_workspace: bool | None = None,
+            creator_account_user_id: str | None = None,
+            creator_name: str | None = None,
+            discoverability: Union[PluginShareDiscoverability, Literal["LISTED", "UNLISTED", "PRIVATE"]] | None = None,
+            remote_version: str | None = None,
+            share_principals: list[PluginSharePrincipal] | None = None,
+            share_url: str | None = None,
+        ) -> None: ...
+
 
 class PluginSummary(WireModel):
     auth_policy: Annotated[PluginAuthPolicy, Field(alias="authPolicy")]
@@ -133,6 +148,41 @@ class PluginSummary(WireModel):
     source: PluginSource
     version: str | None = None
     """Version advertised by the remote marketplace backend when available."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            auth_policy: Union[PluginAuthPolicy, Literal["ON_INSTALL", "ON_USE"]],
+            enabled: bool,
+            id: str,
+            install_policy: Union[PluginInstallPolicy, Literal["NOT_AVAILABLE", "AVAILABLE", "INSTALLED_BY_DEFAULT"]],
+            installed: bool,
+            name: str,
+            source: PluginSource,
+            availability: Union[
+                PluginAvailability, Literal["DISABLED_BY_ADMIN", "AVAILABLE"]
+            ] = PluginAvailability.available,
+            disabled_reason: Union[
+                PluginDisabledReason,
+                Literal["disabled_by_admin", "plan_not_eligible", "required_app_unavailable", "unknown"],
+            ]
+            | None = None,
+            eligible_plan_types: list[str] | None = None,
+            install_policy_source: Union[
+                PluginInstallPolicySource, Literal["WORKSPACE_SETTING", "IMPLICIT_CANONICAL_APP"]
+            ]
+            | None = None,
+            installed_at: Int64 | None = None,
+            interface: PluginInterface | None = None,
+            keywords: list[str] | None = None,
+            local_version: str | None = None,
+            must_show_installation_interstitial: bool | None = None,
+            remote_plugin_id: str | None = None,
+            share_context: PluginShareContext | None = None,
+            version: str | None = None,
+        ) -> None: ...
 
 
 class RemotePluginSource(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -42,6 +42,17 @@ class ProcessOutputDeltaNotification(WireModel):
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     stream: ProcessOutputStream
     """Output stream this chunk belongs to."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            cap_reached: bool,
+            delta_base64: str,
+            process_handle: str,
+            stream: Union[ProcessOutputStream, Literal["stdout", "stderr"]],
+        ) -> None: ...
 
 
 build_models(ProcessOutputDeltaNotification, ProcessOutputDeltaEvent)

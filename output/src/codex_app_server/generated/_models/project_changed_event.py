@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -27,6 +27,12 @@ class ProjectChangedEvent(WireModel):
 class ProjectChangedNotification(WireModel):
     change_type: Annotated[ProjectChangeType, Field(alias="changeType")]
     project_id: Annotated[str, Field(alias="projectId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, change_type: Union[ProjectChangeType, Literal["created", "updated", "deleted"]], project_id: str
+        ) -> None: ...
 
 
 build_models(ProjectChangedNotification, ProjectChangedEvent)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -27,6 +27,17 @@ class ProjectListParams(WireModel):
     """Requires sortKey. Defaults to asc for position and desc for recencyAt."""
     sort_key: Annotated[ProjectSortKey | None, Field(alias="sortKey")] = None
     """Defaults to position. Recency sorting always places empty projects last."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            cursor: str | None = None,
+            limit: UInt32 | None = None,
+            sort_direction: Union[SortDirection, Literal["asc", "desc"]] | None = None,
+            sort_key: Union[ProjectSortKey, Literal["position", "recencyAt"]] | None = None,
+        ) -> None: ...
 
 
 class ProjectListResponse(WireModel):

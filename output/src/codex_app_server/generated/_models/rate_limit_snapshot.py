@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -39,6 +39,56 @@ class RateLimitSnapshot(WireModel):
     secondary: RateLimitWindow | None = None
     spend_control_reached: Annotated[bool | None, Field(alias="spendControlReached")] = None
     """Backend-reported spend-control state. `None` is unavailable, not a sparse-update recovery."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            credits: CreditsSnapshot | None = None,
+            individual_limit: SpendControlLimitSnapshot | None = None,
+            limit_id: str | None = None,
+            limit_name: str | None = None,
+            normal_model_slug: str | None = None,
+            plan_type: Union[
+                PlanType,
+                Literal[
+                    "free",
+                    "go",
+                    "plus",
+                    "pro",
+                    "prolite",
+                    "promax",
+                    "team",
+                    "self_serve_business_prolite",
+                    "self_serve_business_usage_based",
+                    "business",
+                    "ent26",
+                    "enterprise_cbp_automation",
+                    "enterprise_cbp_usage_based",
+                    "enterprise",
+                    "edu",
+                    "edu_plus",
+                    "edu_pro",
+                    "unknown",
+                ],
+            ]
+            | None = None,
+            primary: RateLimitWindow | None = None,
+            rate_limit_reached_type: Union[
+                RateLimitReachedType,
+                Literal[
+                    "rate_limit_reached",
+                    "workspace_owner_credits_depleted",
+                    "workspace_member_credits_depleted",
+                    "workspace_owner_usage_limit_reached",
+                    "workspace_member_usage_limit_reached",
+                ],
+            ]
+            | None = None,
+            secondary: RateLimitWindow | None = None,
+            spend_control_reached: bool | None = None,
+        ) -> None: ...
 
 
 class RateLimitWindow(WireModel):

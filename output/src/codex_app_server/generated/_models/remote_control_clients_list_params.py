@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -36,6 +36,17 @@ class RemoteControlClientsListParams(WireModel):
     environment_id: Annotated[str, Field(alias="environmentId")]
     limit: UInt32 | None = None
     order: RemoteControlClientsListOrder | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            environment_id: str,
+            cursor: str | None = None,
+            limit: UInt32 | None = None,
+            order: Union[RemoteControlClientsListOrder, Literal["asc", "desc"]] | None = None,
+        ) -> None: ...
 
 
 class RemoteControlClientsListResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -23,6 +23,17 @@ class RemoteControlEnableResponse(WireModel):
     installation_id: Annotated[str, Field(alias="installationId")]
     server_name: Annotated[str, Field(alias="serverName")]
     status: RemoteControlConnectionStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            installation_id: str,
+            server_name: str,
+            status: Union[RemoteControlConnectionStatus, Literal["disabled", "connecting", "connected", "errored"]],
+            environment_id: str | None = None,
+        ) -> None: ...
 
 
 build_models(RemoteControlEnableParams, RemoteControlEnableResponse)

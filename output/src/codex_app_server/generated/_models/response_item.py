@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue, model_validator
 
@@ -157,6 +157,17 @@ class InputImageContentItem(WireModel):
     def _check_alternatives(self) -> InputImageContentItem:
         return require_alternatives(self, (("image_url",), ("file_id",)), exclusive=False)
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Literal["input_image"],
+            detail: Union[ImageDetail, Literal["auto", "low", "high", "original"]] | None = None,
+            file_id: str | None = None,
+            image_url: str | None = None,
+        ) -> None: ...
+
 
 class InputTextAgentMessageInputContent(WireModel):
     text: str
@@ -188,6 +199,20 @@ class LocalShellCallResponseItem(WireModel):
     status: LocalShellStatus
     type: Literal["local_shell_call"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            action: LocalShellAction,
+            status: Union[LocalShellStatus, Literal["completed", "in_progress", "incomplete"]],
+            type: Literal["local_shell_call"],
+            call_id: str | None = None,
+            encrypted_content: str | None = None,
+            id: str | None = None,
+            internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None,
+        ) -> None: ...
+
 
 class MessageResponseItem(WireModel):
     content: list[ContentItem]
@@ -198,6 +223,21 @@ class MessageResponseItem(WireModel):
     role: str
     status: str | None = None
     type: Literal["message"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            content: list[ContentItem],
+            role: str,
+            type: Literal["message"],
+            encrypted_content: str | None = None,
+            id: str | None = None,
+            internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None,
+            phase: Union[MessagePhase, Literal["commentary", "partial_answer", "final_answer"]] | None = None,
+            status: str | None = None,
+        ) -> None: ...
 
 
 class OpenPageResponsesApiWebSearchAction(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -45,6 +45,16 @@ class ReviewStartParams(WireModel):
     """Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread."""
     target: ReviewTarget
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            target: ReviewTarget,
+            thread_id: str,
+            delivery: Union[ReviewDelivery, Literal["inline", "detached"]] | None = None,
+        ) -> None: ...
 
 
 class ReviewStartResponse(WireModel):

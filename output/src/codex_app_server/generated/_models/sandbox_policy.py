@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -24,6 +24,15 @@ class DangerFullAccessSandboxPolicy(WireModel):
 class ExternalSandboxSandboxPolicy(WireModel):
     network_access: Annotated[NetworkAccess, Field(alias="networkAccess")] = NetworkAccess.restricted
     type: Literal["externalSandbox"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Literal["externalSandbox"],
+            network_access: Union[NetworkAccess, Literal["restricted", "enabled"]] = NetworkAccess.restricted,
+        ) -> None: ...
 
 
 class ReadOnlySandboxPolicy(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -24,9 +24,21 @@ class AddCreditsNudgeEmailStatus(OpenEnum):
 class SendAddCreditsNudgeEmailParams(WireModel):
     credit_type: Annotated[AddCreditsNudgeCreditType, Field(alias="creditType")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, credit_type: Union[AddCreditsNudgeCreditType, Literal["credits", "usage_limit"]]
+        ) -> None: ...
+
 
 class SendAddCreditsNudgeEmailResponse(WireModel):
     status: AddCreditsNudgeEmailStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, status: Union[AddCreditsNudgeEmailStatus, Literal["sent", "cooldown_active"]]
+        ) -> None: ...
 
 
 build_models(SendAddCreditsNudgeEmailParams, SendAddCreditsNudgeEmailResponse)

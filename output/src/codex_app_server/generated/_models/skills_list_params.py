@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -41,6 +41,22 @@ class SkillMetadata(WireModel):
     scope: SkillScope
     short_description: Annotated[str | None, Field(alias="shortDescription")] = None
     """Legacy short_description from SKILL.md. Prefer SKILL.json interface.short_description."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            description: str,
+            enabled: bool,
+            name: str,
+            path: LegacyAppPathString,
+            scope: Union[SkillScope, Literal["user", "repo", "system", "admin"]],
+            dependencies: SkillDependencies | None = None,
+            interface: SkillInterface | None = None,
+            plugin_id: str | None = None,
+            short_description: str | None = None,
+        ) -> None: ...
 
 
 class SkillToolDependency(WireModel):

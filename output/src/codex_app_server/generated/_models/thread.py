@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -115,6 +115,45 @@ class Thread(WireModel):
     """Only populated on `thread/resume`, `thread/fork`, and `thread/read` (when `includeTurns` is true) responses. For all other responses and notifications returning a Thread, the turns field will be an empty list."""
     updated_at: Annotated[Int64, Field(alias="updatedAt")]
     """Unix timestamp (in seconds) when the thread was last updated."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            cli_version: str,
+            created_at: Int64,
+            cwd: AbsolutePathBuf,
+            ephemeral: bool,
+            id: str,
+            model_provider: str,
+            preview: str,
+            session_id: str,
+            source: SessionSource,
+            status: ThreadStatus,
+            turns: list[Turn],
+            updated_at: Int64,
+            agent_nickname: str | None = None,
+            agent_role: str | None = None,
+            can_accept_direct_input: bool | None = None,
+            daybreak_enabled: bool | None = None,
+            environments: list[ThreadEnvironment] | None = None,
+            extra: ThreadExtra | None = None,
+            forked_from_id: str | None = None,
+            git_info: GitInfo | None = None,
+            history_mode: Union[ThreadHistoryMode, Literal["legacy", "paginated"]] = ThreadHistoryMode.legacy,
+            model: str | None = None,
+            name: str | None = None,
+            originator: str | None = None,
+            parent_thread_id: str | None = None,
+            path: str | None = None,
+            project_id: str | None = None,
+            reasoning_effort: ReasoningEffort | None = None,
+            recency_at: Int64 | None = None,
+            section: ThreadSection | None = None,
+            section_entered_at: Int64 | None = None,
+            thread_source: ThreadSource | None = None,
+        ) -> None: ...
 
 
 class ThreadEnvironment(WireModel):

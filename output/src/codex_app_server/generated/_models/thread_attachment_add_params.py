@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -33,6 +33,15 @@ class ThreadAttachmentAddResponse(WireModel):
 
     attachment: ThreadAttachment
     outcome: ThreadAttachmentAddOutcome
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            attachment: ThreadAttachment,
+            outcome: Union[ThreadAttachmentAddOutcome, Literal["created", "existing"]],
+        ) -> None: ...
 
 
 build_models(ThreadAttachmentAddParams, ThreadAttachmentAddResponse)

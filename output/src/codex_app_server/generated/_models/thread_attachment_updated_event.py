@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -33,6 +33,18 @@ class ThreadAttachmentUpdatedNotification(WireModel):
     identity_key: Annotated[str, Field(alias="identityKey")]
     operation: ThreadAttachmentOperation
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            attachment_id: str,
+            attachment_type: str,
+            identity_key: str,
+            operation: Union[ThreadAttachmentOperation, Literal["created", "deleted"]],
+            thread_id: str,
+        ) -> None: ...
 
 
 build_models(ThreadAttachmentUpdatedNotification, ThreadAttachmentUpdatedEvent)

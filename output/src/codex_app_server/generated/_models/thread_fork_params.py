@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -86,6 +86,35 @@ class ThreadForkParams(WireModel):
     thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
     """Optional client-supplied analytics source classification for this forked thread."""
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            approval_policy: AskForApproval | None = None,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            base_instructions: str | None = None,
+            before_turn_id: str | None = None,
+            config: dict[str, JsonValue] | None = None,
+            cwd: str | None = None,
+            defer_goal_continuation: bool | None = None,
+            developer_instructions: str | None = None,
+            ephemeral: bool | None = None,
+            exclude_turns: bool | None = None,
+            experimental_prediction_mode: bool | None = None,
+            last_turn_id: str | None = None,
+            model: str | None = None,
+            model_provider: str | None = None,
+            path: str | None = None,
+            permissions: str | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            sandbox: Union[SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
+            service_tier: str | None = None,
+            thread_source: ThreadSource | None = None,
+        ) -> None: ...
+
 
 class ThreadForkResponse(WireModel):
     active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
@@ -122,6 +151,27 @@ class ThreadForkResponse(WireModel):
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approval_policy: AskForApproval,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]],
+            cwd: AbsolutePathBuf,
+            model: str,
+            model_provider: str,
+            sandbox: SandboxPolicy,
+            thread: Thread,
+            active_permission_profile: ActivePermissionProfile | None = None,
+            disabled_plugin_ids: list[str] | None = None,
+            instruction_sources: list[LegacyAppPathString] | None = None,
+            multi_agent_mode: MultiAgentMode = "explicitRequestOnly",
+            reasoning_effort: ReasoningEffort | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            service_tier: str | None = None,
+        ) -> None: ...
 
 
 build_models(ThreadForkParams, ThreadForkResponse)

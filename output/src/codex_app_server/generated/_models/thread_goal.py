@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -21,6 +21,23 @@ class ThreadGoal(WireModel):
     token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
     tokens_used: Annotated[Int64, Field(alias="tokensUsed")]
     updated_at: Annotated[Int64, Field(alias="updatedAt")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            created_at: Int64,
+            objective: str,
+            status: Union[
+                ThreadGoalStatus, Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
+            ],
+            thread_id: str,
+            time_used_seconds: Int64,
+            tokens_used: Int64,
+            updated_at: Int64,
+            token_budget: Int64 | None = None,
+        ) -> None: ...
 
 
 build_models(ThreadGoal)

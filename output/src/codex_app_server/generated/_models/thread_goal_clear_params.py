@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -16,6 +16,12 @@ class ThreadGoalClearParams(WireModel):
     origin: ThreadGoalMutationOrigin | None = None
     """Missing provenance does not supply user authorization."""
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, thread_id: str, origin: Union[ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None = None
+        ) -> None: ...
 
 
 class ThreadGoalClearResponse(WireModel):

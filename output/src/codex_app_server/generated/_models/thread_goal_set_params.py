@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -21,6 +21,21 @@ class ThreadGoalSetParams(WireModel):
     status: ThreadGoalStatus | None = None
     thread_id: Annotated[str, Field(alias="threadId")]
     token_budget: Annotated[Int64 | None, Field(alias="tokenBudget")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            objective: str | None = None,
+            origin: Union[ThreadGoalMutationOrigin, Literal["user", "automatic"]] | None = None,
+            status: Union[
+                ThreadGoalStatus, Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
+            ]
+            | None = None,
+            token_budget: Int64 | None = None,
+        ) -> None: ...
 
 
 class ThreadGoalSetResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, JsonValue, Tag
 
@@ -118,6 +118,20 @@ class AgentMessageThreadItem(WireModel):
     text: str
     type: Literal["agentMessage"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            id: str,
+            text: str,
+            type: Literal["agentMessage"],
+            delivery: Union[AgentMessageDelivery, Literal["async"]] | None = None,
+            memory_citation: MemoryCitation | None = None,
+            phase: Union[MessagePhase, Literal["commentary", "partial_answer", "final_answer"]] | None = None,
+            questions: list[AsyncUserInputQuestion] | None = None,
+        ) -> None: ...
+
 
 class AsyncUserInputQuestion(WireModel):
     options: list[str] | None = None
@@ -127,6 +141,18 @@ class AsyncUserInputQuestion(WireModel):
 class CollabAgentState(WireModel):
     message: str | None = None
     status: CollabAgentStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            status: Union[
+                CollabAgentStatus,
+                Literal["pendingInit", "running", "interrupted", "completed", "errored", "shutdown", "notFound"],
+            ],
+            message: str | None = None,
+        ) -> None: ...
 
 
 class CollabAgentToolCallThreadItem(WireModel):
@@ -149,6 +175,36 @@ class CollabAgentToolCallThreadItem(WireModel):
     tool: CollabAgentTool
     """Name of the collab tool that was invoked."""
     type: Literal["collabAgentToolCall"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            agents_states: dict[str, CollabAgentState],
+            id: str,
+            receiver_thread_ids: list[str],
+            sender_thread_id: str,
+            status: Union[CollabAgentToolCallStatus, Literal["inProgress", "completed", "failed", "interrupted"]],
+            tool: Union[
+                CollabAgentTool,
+                Literal[
+                    "spawnAgent",
+                    "sendInput",
+                    "resumeAgent",
+                    "wait",
+                    "closeAgent",
+                    "sendMessage",
+                    "followupTask",
+                    "interruptAgent",
+                    "listAgents",
+                ],
+            ],
+            type: Literal["collabAgentToolCall"],
+            model: str | None = None,
+            prompt: str | None = None,
+            reasoning_effort: ReasoningEffort | None = None,
+        ) -> None: ...
 
 
 class CommandExecutionThreadItem(WireModel):
@@ -175,6 +231,28 @@ class CommandExecutionThreadItem(WireModel):
     status: CommandExecutionStatus
     type: Literal["commandExecution"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            command: str,
+            command_actions: list[CommandAction],
+            cwd: LegacyAppPathString,
+            id: str,
+            status: Union[CommandExecutionStatus, Literal["inProgress", "completed", "failed", "declined"]],
+            type: Literal["commandExecution"],
+            aggregated_output: str | None = None,
+            duration_ms: Int64 | None = None,
+            exit_code: Int32 | None = None,
+            plugin_id: str | None = None,
+            process_id: str | None = None,
+            script_path: str | None = None,
+            source: Union[
+                CommandExecutionSource, Literal["agent", "userShell", "unifiedExecStartup", "unifiedExecInteraction"]
+            ] = CommandExecutionSource.agent,
+        ) -> None: ...
+
 
 class ContextCompactionThreadItem(WireModel):
     id: str
@@ -192,6 +270,22 @@ class DynamicToolCallThreadItem(WireModel):
     success: bool | None = None
     tool: str
     type: Literal["dynamicToolCall"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            id: str,
+            status: Union[DynamicToolCallStatus, Literal["inProgress", "completed", "failed"]],
+            tool: str,
+            type: Literal["dynamicToolCall"],
+            arguments: JsonValue | None = None,
+            content_items: list[DynamicToolCallOutputContentItem] | None = None,
+            duration_ms: Int64 | None = None,
+            namespace: str | None = None,
+            success: bool | None = None,
+        ) -> None: ...
 
 
 class EnteredReviewModeThreadItem(WireModel):
@@ -211,6 +305,17 @@ class FileChangeThreadItem(WireModel):
     id: str
     status: PatchApplyStatus
     type: Literal["fileChange"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            changes: list[FileUpdateChange],
+            id: str,
+            status: Union[PatchApplyStatus, Literal["inProgress", "completed", "failed", "declined"]],
+            type: Literal["fileChange"],
+        ) -> None: ...
 
 
 class FindInPageWebSearchAction(WireModel):
@@ -261,6 +366,15 @@ class McpAppUi(WireModel):
     preferred_model_display_mode: Annotated[McpAppDisplayMode, Field(alias="preferredModelDisplayMode")]
     resource_uri: Annotated[str, Field(alias="resourceUri")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            preferred_model_display_mode: Union[McpAppDisplayMode, Literal["inline", "fullscreen"]],
+            resource_uri: str,
+        ) -> None: ...
+
 
 class McpToolCallAppContext(WireModel):
     action_name: Annotated[str | None, Field(alias="actionName")] = None
@@ -298,6 +412,27 @@ class McpToolCallThreadItem(WireModel):
     status: McpToolCallStatus
     tool: str
     type: Literal["mcpToolCall"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            id: str,
+            server: str,
+            status: Union[McpToolCallStatus, Literal["inProgress", "completed", "failed"]],
+            tool: str,
+            type: Literal["mcpToolCall"],
+            app_context: McpToolCallAppContext | None = None,
+            arguments: JsonValue | None = None,
+            duration_ms: Int64 | None = None,
+            error: McpToolCallError | None = None,
+            mcp_app_resource_uri: str | None = None,
+            mcp_app_ui: McpAppUi | None = None,
+            plugin_id: str | None = None,
+            read_only_hint: bool | None = None,
+            result: McpToolCallResult | None = None,
+        ) -> None: ...
 
 
 class MemoryCitation(WireModel):
@@ -360,6 +495,20 @@ class SubAgentActivityThreadItem(WireModel):
     reasoning_effort: Annotated[ReasoningEffort | None, Field(alias="reasoningEffort")] = None
     """Resolved reasoning effort at sub-agent creation, when known."""
     type: Literal["subAgentActivity"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            agent_path: str,
+            agent_thread_id: str,
+            id: str,
+            kind: Union[SubAgentActivityKind, Literal["started", "interacted", "interrupted", "completed"]],
+            type: Literal["subAgentActivity"],
+            model: str | None = None,
+            reasoning_effort: ReasoningEffort | None = None,
+        ) -> None: ...
 
 
 class UnknownThreadItem(UnknownVariant):

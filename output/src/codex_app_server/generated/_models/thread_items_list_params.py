@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -28,6 +28,18 @@ class ThreadItemsListParams(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str | None, Field(alias="turnId")] = None
     """Optional turn id to filter by. When omitted, returns items across the thread."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            cursor: ThreadItemsListCursor | None = None,
+            limit: UInt32 | None = None,
+            sort_direction: Union[SortDirection, Literal["asc", "desc"]] | None = None,
+            turn_id: str | None = None,
+        ) -> None: ...
 
 
 class ThreadItemsListResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -64,6 +64,47 @@ class ThreadListParams(WireModel):
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
     use_state_db_only: Annotated[bool | None, Field(alias="useStateDbOnly", exclude_if=_is_none)] = None
     """If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            ancestor_thread_id: str | None = None,
+            archived: bool | None = None,
+            cursor: str | None = None,
+            cwd: ThreadListCwdFilter | None = None,
+            excluded_thread_ids: list[str] | None = None,
+            limit: UInt32 | None = None,
+            model_providers: list[str] | None = None,
+            originators: list[str] | None = None,
+            parent_thread_id: str | None = None,
+            project_id: str | None = None,
+            search_term: str | None = None,
+            section_id: str | None = None,
+            sort_direction: Union[SortDirection, Literal["asc", "desc"]] | None = None,
+            sort_key: Union[ThreadSortKey, Literal["created_at", "updated_at", "recency_at", "section_position"]]
+            | None = None,
+            source_kinds: list[
+                Union[
+                    ThreadSourceKind,
+                    Literal[
+                        "cli",
+                        "vscode",
+                        "exec",
+                        "appServer",
+                        "subAgent",
+                        "subAgentReview",
+                        "subAgentCompact",
+                        "subAgentThreadSpawn",
+                        "subAgentOther",
+                        "unknown",
+                    ],
+                ]
+            ]
+            | None = None,
+            use_state_db_only: bool | None = None,
+        ) -> None: ...
 
 
 class ThreadListResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -21,6 +21,12 @@ class ThreadMemoryModeSetParams(WireModel):
 
     mode: ThreadMemoryMode
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, mode: Union[ThreadMemoryMode, Literal["enabled", "disabled"]], thread_id: str
+        ) -> None: ...
 
 
 class ThreadMemoryModeSetResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -21,6 +21,16 @@ class ThreadRealtimeAppendTextParams(WireModel):
     role: ConversationTextRole = ConversationTextRole.user
     text: str
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            text: str,
+            thread_id: str,
+            role: Union[ConversationTextRole, Literal["user", "developer", "assistant"]] = ConversationTextRole.user,
+        ) -> None: ...
 
 
 class ThreadRealtimeAppendTextResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -45,6 +45,17 @@ class RealtimeSessionClosedThreadRealtimeItem(WireModel):
     realtime_session_id: Annotated[str, Field(alias="realtimeSessionId")]
     type: Literal["realtimeSessionClosed"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            id: str,
+            outcome: Union[ThreadRealtimeSessionOutcome, Literal["ended", "failed"]],
+            realtime_session_id: str,
+            type: Literal["realtimeSessionClosed"],
+        ) -> None: ...
+
 
 class RealtimeSessionStartedThreadRealtimeItem(WireModel):
     id: str
@@ -58,6 +69,18 @@ class TranscriptSegmentThreadRealtimeItem(WireModel):
     role: ThreadRealtimeTranscriptRole
     text: str
     type: Literal["transcriptSegment"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            id: str,
+            realtime_session_id: str,
+            role: Union[ThreadRealtimeTranscriptRole, Literal["user", "assistant"]],
+            text: str,
+            type: Literal["transcriptSegment"],
+        ) -> None: ...
 
 
 class UnknownThreadRealtimeBemItemPresentation(UnknownVariant):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -36,6 +36,12 @@ class ThreadRealtimeInitialItem(WireModel):
 
     role: ConversationTextRole
     text: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, role: Union[ConversationTextRole, Literal["user", "developer", "assistant"]], text: str
+        ) -> None: ...
 
 
 class ThreadRealtimeStartParams(WireModel):
@@ -83,6 +89,74 @@ class ThreadRealtimeStartParams(WireModel):
     version: RealtimeConversationVersion | None = None
     """Overrides the configured realtime protocol version for this session only."""
     voice: RealtimeVoice | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            output_modality: Union[RealtimeOutputModality, Literal["text", "audio"]],
+            thread_id: str,
+            backend_reasoning_status: bool | None = None,
+            client_managed_handoffs: bool | None = None,
+            codex_response_handoff_channel_prefixes: dict[str, list[str]] | None = None,
+            codex_response_handoff_mode: Union[CodexResponseHandoffMode, Literal["thinking", "commentary", "bemTags"]]
+            | None = None,
+            codex_response_item_prefix: str | None = None,
+            codex_responses_as_items: bool | None = None,
+            delegation_ack_filler: bool | None = None,
+            flush_transcript_tail_on_session_end: bool | None = None,
+            include_startup_context: bool | None = None,
+            initial_items: list[ThreadRealtimeInitialItem] | None = None,
+            model: str | None = None,
+            prompt: str | None = None,
+            realtime_end_instructions: str | None = None,
+            realtime_session_id: str | None = None,
+            realtime_start_instructions: str | None = None,
+            transport: ThreadRealtimeStartTransport | None = None,
+            version: Union[RealtimeConversationVersion, Literal["v1", "v2", "v3"]] | None = None,
+            voice: Union[
+                RealtimeVoice,
+                Literal[
+                    "alloy",
+                    "arbor",
+                    "ash",
+                    "aube",
+                    "ballad",
+                    "breeze",
+                    "bubbie",
+                    "cedar",
+                    "coral",
+                    "cove",
+                    "echo",
+                    "ember",
+                    "haetsal",
+                    "hanul",
+                    "himari",
+                    "juniper",
+                    "leher",
+                    "maple",
+                    "marin",
+                    "miko",
+                    "neer",
+                    "porto",
+                    "rindo",
+                    "rio",
+                    "rivage",
+                    "sage",
+                    "selva",
+                    "shimmer",
+                    "sol",
+                    "sonna",
+                    "spruce",
+                    "tinta",
+                    "vale",
+                    "verse",
+                    "viola",
+                ],
+            ]
+            | None = None,
+        ) -> None: ...
 
 
 class ThreadRealtimeStartResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -25,6 +25,16 @@ class ThreadRealtimeStartedNotification(WireModel):
     realtime_session_id: Annotated[str | None, Field(alias="realtimeSessionId")] = None
     thread_id: Annotated[str, Field(alias="threadId")]
     version: RealtimeConversationVersion
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            version: Union[RealtimeConversationVersion, Literal["v1", "v2", "v3"]],
+            realtime_session_id: str | None = None,
+        ) -> None: ...
 
 
 build_models(ThreadRealtimeStartedNotification, ThreadRealtimeStartedEvent)

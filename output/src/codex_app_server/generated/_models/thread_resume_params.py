@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -34,6 +34,16 @@ class ThreadResumeInitialTurnsPageParams(WireModel):
     """Optional turn page size."""
     sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional turn pagination direction; defaults to descending."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            items_view: Union[TurnItemsView, Literal["notLoaded", "summary", "full"]] | None = None,
+            limit: UInt32 | None = None,
+            sort_direction: Union[SortDirection, Literal["asc", "desc"]] | None = None,
+        ) -> None: ...
 
 
 class ThreadResumeParams(WireModel):
@@ -89,6 +99,32 @@ class ThreadResumeParams(WireModel):
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread_id: Annotated[str, Field(alias="threadId")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            approval_policy: AskForApproval | None = None,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            base_instructions: str | None = None,
+            config: dict[str, JsonValue] | None = None,
+            cwd: str | None = None,
+            developer_instructions: str | None = None,
+            exclude_turns: bool | None = None,
+            history: list[ResponseItem] | None = None,
+            initial_turns_page: ThreadResumeInitialTurnsPageParams | None = None,
+            model: str | None = None,
+            model_provider: str | None = None,
+            path: str | None = None,
+            permissions: str | None = None,
+            personality: Union[Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            sandbox: Union[SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
+            service_tier: str | None = None,
+        ) -> None: ...
+
 
 class ThreadResumeResponse(WireModel):
     active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
@@ -142,6 +178,31 @@ class ThreadResumeResponse(WireModel):
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
     """
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approval_policy: AskForApproval,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]],
+            cwd: AbsolutePathBuf,
+            model: str,
+            model_provider: str,
+            sandbox: SandboxPolicy,
+            thread: Thread,
+            active_permission_profile: ActivePermissionProfile | None = None,
+            collaboration_mode: CollaborationMode | None = None,
+            disabled_plugin_ids: list[str] | None = None,
+            initial_turns_page: TurnsPage | None = None,
+            instruction_sources: list[LegacyAppPathString] | None = None,
+            items_backwards_cursor: str | None = None,
+            multi_agent_mode: MultiAgentMode = "explicitRequestOnly",
+            reasoning_effort: ReasoningEffort | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            service_tier: str | None = None,
+            turns_backwards_cursor: str | None = None,
+        ) -> None: ...
 
 
 class TurnsPage(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -37,6 +37,37 @@ class ThreadSearchParams(WireModel):
     """Optional sort key; defaults to created_at."""
     source_kinds: Annotated[list[ThreadSourceKind] | None, Field(alias="sourceKinds")] = None
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            search_term: str,
+            archived: bool | None = None,
+            cursor: str | None = None,
+            limit: UInt32 | None = None,
+            sort_direction: Union[SortDirection, Literal["asc", "desc"]] | None = None,
+            sort_key: Union[ThreadSearchSortKey, Literal["created_at", "updated_at", "recency_at"]] | None = None,
+            source_kinds: list[
+                Union[
+                    ThreadSourceKind,
+                    Literal[
+                        "cli",
+                        "vscode",
+                        "exec",
+                        "appServer",
+                        "subAgent",
+                        "subAgentReview",
+                        "subAgentCompact",
+                        "subAgentThreadSpawn",
+                        "subAgentOther",
+                        "unknown",
+                    ],
+                ]
+            ]
+            | None = None,
+        ) -> None: ...
 
 
 class ThreadSearchResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -52,6 +52,28 @@ class ThreadSettingsUpdateParams(WireModel):
     summary: ReasoningSummary | None = None
     """Override the reasoning summary for subsequent turns."""
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            approval_policy: AskForApproval | None = None,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            collaboration_mode: CollaborationMode | None = None,
+            cwd: str | None = None,
+            disabled_plugin_ids: list[str] | None = None,
+            effort: ReasoningEffort | None = None,
+            model: str | None = None,
+            multi_agent_mode: MultiAgentMode | None = None,
+            permissions: str | None = None,
+            personality: Union[Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+            sandbox_policy: SandboxPolicy | None = None,
+            service_tier: str | None = None,
+            summary: Union[ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
+        ) -> None: ...
 
 
 class ThreadSettingsUpdateResponse(WireModel):

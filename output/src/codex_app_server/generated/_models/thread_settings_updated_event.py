@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -42,6 +42,27 @@ class ThreadSettings(WireModel):
     sandbox_policy: Annotated[SandboxPolicy, Field(alias="sandboxPolicy")]
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     summary: ReasoningSummary | None = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approval_policy: AskForApproval,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]],
+            collaboration_mode: CollaborationMode,
+            cwd: AbsolutePathBuf,
+            model: str,
+            model_provider: str,
+            sandbox_policy: SandboxPolicy,
+            active_permission_profile: ActivePermissionProfile | None = None,
+            disabled_plugin_ids: list[str] | None = None,
+            effort: ReasoningEffort | None = None,
+            multi_agent_mode: MultiAgentMode = "explicitRequestOnly",
+            personality: Union[Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+            service_tier: str | None = None,
+            summary: Union[ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
+        ) -> None: ...
 
 
 class ThreadSettingsUpdatedEvent(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -154,6 +154,41 @@ class ThreadStartParams(WireModel):
     thread_source: Annotated[ThreadSource | None, Field(alias="threadSource")] = None
     """Optional client-supplied analytics source classification for this thread."""
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            allow_provider_model_fallback: bool | None = None,
+            approval_policy: AskForApproval | None = None,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            base_instructions: str | None = None,
+            config: dict[str, JsonValue] | None = None,
+            cwd: str | None = None,
+            daybreak_enabled: bool | None = None,
+            developer_instructions: str | None = None,
+            dynamic_tools: list[DynamicToolSpec] | None = None,
+            environments: list[TurnEnvironmentParams] | None = None,
+            ephemeral: bool | None = None,
+            experimental_raw_events: bool | None = None,
+            history_mode: Union[ThreadHistoryMode, Literal["legacy", "paginated"]] | None = None,
+            mock_experimental_field: str | None = None,
+            model: str | None = None,
+            model_provider: str | None = None,
+            multi_agent_mode: MultiAgentMode | None = None,
+            permissions: str | None = None,
+            personality: Union[Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+            project_id: str | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            sandbox: Union[SandboxMode, Literal["read-only", "workspace-write", "danger-full-access"]] | None = None,
+            selected_capability_roots: list[SelectedCapabilityRoot] | None = None,
+            service_name: str | None = None,
+            service_tier: str | None = None,
+            session_start_source: Union[ThreadStartSource, Literal["startup", "clear"]] | None = None,
+            thread_source: ThreadSource | None = None,
+        ) -> None: ...
+
 
 class ThreadStartResponse(WireModel):
     active_permission_profile: Annotated[ActivePermissionProfile | None, Field(alias="activePermissionProfile")] = None
@@ -190,6 +225,27 @@ class ThreadStartResponse(WireModel):
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance."""
     service_tier: Annotated[str | None, Field(alias="serviceTier")] = None
     thread: Thread
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            approval_policy: AskForApproval,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]],
+            cwd: AbsolutePathBuf,
+            model: str,
+            model_provider: str,
+            sandbox: SandboxPolicy,
+            thread: Thread,
+            active_permission_profile: ActivePermissionProfile | None = None,
+            disabled_plugin_ids: list[str] | None = None,
+            instruction_sources: list[LegacyAppPathString] | None = None,
+            multi_agent_mode: MultiAgentMode = "explicitRequestOnly",
+            reasoning_effort: ReasoningEffort | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            service_tier: str | None = None,
+        ) -> None: ...
 
 
 CapabilityRootLocation = EnvironmentCapabilityRootLocation

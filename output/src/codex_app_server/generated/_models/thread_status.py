@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -19,6 +19,15 @@ class ThreadActiveFlag(OpenEnum):
 class ActiveThreadStatus(WireModel):
     active_flags: Annotated[list[ThreadActiveFlag], Field(alias="activeFlags")]
     type: Literal["active"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            active_flags: list[Union[ThreadActiveFlag, Literal["waitingOnApproval", "waitingOnUserInput"]]],
+            type: Literal["active"],
+        ) -> None: ...
 
 
 class IdleThreadStatus(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -59,6 +59,21 @@ class TurnCompletedThreadTimelineEntry(WireModel):
     status: TurnStatus
     turn_id: str
     type: Literal["turnCompleted"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            position: UInt64,
+            status: Union[TurnStatus, Literal["completed", "interrupted", "failed", "inProgress"]],
+            turn_id: str,
+            type: Literal["turnCompleted"],
+            completed_at: Int64 | None = None,
+            duration_ms: Int64 | None = None,
+            error: TurnError | None = None,
+            started_at: Int64 | None = None,
+        ) -> None: ...
 
 
 class TurnStartedThreadTimelineEntry(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -24,6 +24,18 @@ class ThreadTurnsListParams(WireModel):
     sort_direction: Annotated[SortDirection | None, Field(alias="sortDirection")] = None
     """Optional turn pagination direction; defaults to descending."""
     thread_id: Annotated[str, Field(alias="threadId")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            cursor: str | None = None,
+            items_view: Union[TurnItemsView, Literal["notLoaded", "summary", "full"]] | None = None,
+            limit: UInt32 | None = None,
+            sort_direction: Union[SortDirection, Literal["asc", "desc"]] | None = None,
+        ) -> None: ...
 
 
 class ThreadTurnsListResponse(WireModel):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -23,6 +23,12 @@ class ThreadUnsubscribeParams(WireModel):
 
 class ThreadUnsubscribeResponse(WireModel):
     status: ThreadUnsubscribeStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, status: Union[ThreadUnsubscribeStatus, Literal["notLoaded", "notSubscribed", "unsubscribed"]]
+        ) -> None: ...
 
 
 build_models(ThreadUnsubscribeParams, ThreadUnsubscribeResponse)

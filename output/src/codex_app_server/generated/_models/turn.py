@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -33,6 +33,22 @@ class Turn(WireModel):
     started_at: Annotated[Int64 | None, Field(alias="startedAt")] = None
     """Unix timestamp (in seconds) when the turn started."""
     status: TurnStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            id: str,
+            items: list[ThreadItem],
+            status: Union[TurnStatus, Literal["completed", "interrupted", "failed", "inProgress"]],
+            completed_at: Int64 | None = None,
+            duration_ms: Int64 | None = None,
+            error: TurnError | None = None,
+            items_view: Union[TurnItemsView, Literal["notLoaded", "summary", "full"]] = TurnItemsView.full,
+            root_turn_id: str | None = None,
+            started_at: Int64 | None = None,
+        ) -> None: ...
 
 
 build_models(Turn)

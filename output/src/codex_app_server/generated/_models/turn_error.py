@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -26,6 +26,10 @@ class ActiveTurnNotSteerableCodexErrorInfo(WireModel):
 
 class ActiveTurnNotSteerableCodexErrorInfoActiveTurnNotSteerable(WireModel):
     turn_kind: Annotated[NonSteerableTurnKind, Field(alias="turnKind")]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(self, *, turn_kind: Union[NonSteerableTurnKind, Literal["review", "compact"]]) -> None: ...
 
 
 class HttpConnectionFailedCodexErrorInfo(WireModel):

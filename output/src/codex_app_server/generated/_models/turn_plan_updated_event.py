@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -20,6 +20,12 @@ class TurnPlanStepStatus(OpenEnum):
 class TurnPlanStep(WireModel):
     status: TurnPlanStepStatus
     step: str
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, status: Union[TurnPlanStepStatus, Literal["pending", "inProgress", "completed"]], step: str
+        ) -> None: ...
 
 
 class TurnPlanUpdatedEvent(WireModel):

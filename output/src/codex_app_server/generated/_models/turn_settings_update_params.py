@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -42,11 +42,32 @@ class TurnSettingsUpdateParams(WireModel):
     thread_id: Annotated[str, Field(alias="threadId")]
     turn_id: Annotated[str, Field(alias="turnId")]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            thread_id: str,
+            turn_id: str,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            effort: ReasoningEffort | None = None,
+            model: str | None = None,
+            service_tier: str | None = None,
+            summary: Union[ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
+        ) -> None: ...
+
 
 class TurnSettingsUpdateResponse(WireModel):
     """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
 
     status: TurnSettingsUpdateStatus
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, status: Union[TurnSettingsUpdateStatus, Literal["applied", "targetUnavailable"]]
+        ) -> None: ...
 
 
 build_models(TurnSettingsUpdateParams, TurnSettingsUpdateResponse)

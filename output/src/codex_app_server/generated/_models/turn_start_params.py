@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, JsonValue
 
@@ -115,6 +115,42 @@ class TurnStartParams(WireModel):
     tool_output: Annotated[TurnToolOutput | None, Field(alias="toolOutput")] = None
     turn_trigger: Annotated[str | None, Field(alias="turnTrigger")] = None
     """Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn."""
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            input: list[UserInput],
+            thread_id: str,
+            additional_context: dict[str, AdditionalContextEntry] | None = None,
+            approval_policy: AskForApproval | None = None,
+            approvals_reviewer: Union[ApprovalsReviewer, Literal["user", "auto_review", "guardian_subagent"]]
+            | None = None,
+            client_user_message_id: str | None = None,
+            collaboration_mode: CollaborationMode | None = None,
+            cwd: str | None = None,
+            cyber_access_program: Union[CyberAccessProgram, Literal["standard", "daybreakBlue", "daybreakRed"]]
+            | None = None,
+            disabled_plugin_ids: list[str] | None = None,
+            effort: ReasoningEffort | None = None,
+            environments: list[TurnEnvironmentParams] | None = None,
+            model: str | None = None,
+            multi_agent_mode: MultiAgentMode | None = None,
+            output_schema: JsonValue | None = None,
+            parent_turn_id: str | None = None,
+            permissions: str | None = None,
+            personality: Union[Personality, Literal["none", "friendly", "pragmatic"]] | None = None,
+            responsesapi_client_metadata: dict[str, str] | None = None,
+            root_turn_id: str | None = None,
+            runtime_workspace_roots: list[AbsolutePathBuf] | None = None,
+            sandbox_policy: SandboxPolicy | None = None,
+            service_tier: str | None = None,
+            service_tier_for_turn: str | None = None,
+            summary: Union[ReasoningSummary, Literal["auto", "concise", "detailed", "none"]] | None = None,
+            tool_output: TurnToolOutput | None = None,
+            turn_trigger: str | None = None,
+        ) -> None: ...
 
 
 class TurnStartResponse(WireModel):

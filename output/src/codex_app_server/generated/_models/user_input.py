@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -41,6 +41,17 @@ class ImageUserInput(WireModel):
     def _check_alternatives(self) -> ImageUserInput:
         return require_alternatives(self, (("url",), ("file_id",)), exclusive=False)
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            type: Literal["image"],
+            detail: Union[ImageDetail, Literal["auto", "low", "high", "original"]] | None = None,
+            file_id: str | None = None,
+            url: str | None = None,
+        ) -> None: ...
+
 
 class LocalAudioUserInput(WireModel):
     path: str
@@ -51,6 +62,16 @@ class LocalImageUserInput(WireModel):
     detail: ImageDetail | None = None
     path: str
     type: Literal["localImage"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            path: str,
+            type: Literal["localImage"],
+            detail: Union[ImageDetail, Literal["auto", "low", "high", "original"]] | None = None,
+        ) -> None: ...
 
 
 class MentionUserInput(WireModel):

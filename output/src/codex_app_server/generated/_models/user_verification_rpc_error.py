@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -34,12 +34,33 @@ class CancelledUserVerificationErrorDetails(WireModel):
     reason: UserVerificationCancellationReason
     type: Literal["cancelled"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            reason: Union[UserVerificationCancellationReason, Literal["userCancelled", "interrupted"]],
+            type: Literal["cancelled"],
+        ) -> None: ...
+
 
 class FailedUserVerificationErrorDetails(WireModel):
     """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
 
     reason: UserVerificationFailureReason
     type: Literal["failed"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            reason: Union[
+                UserVerificationFailureReason,
+                Literal["authenticationFailed", "timeout", "providerError", "serviceError"],
+            ],
+            type: Literal["failed"],
+        ) -> None: ...
 
 
 class InvalidRequestUserVerificationErrorDetails(WireModel):
@@ -48,12 +69,33 @@ class InvalidRequestUserVerificationErrorDetails(WireModel):
     reason: UserVerificationInvalidRequestReason
     type: Literal["invalidRequest"]
 
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            reason: Union[UserVerificationInvalidRequestReason, Literal["invalidParams"]],
+            type: Literal["invalidRequest"],
+        ) -> None: ...
+
 
 class UnavailableUserVerificationErrorDetails(WireModel):
     """Experimental: part of the experimental API (``AppServerConfig(experimental_api=True)``)."""
 
     reason: UserVerificationUnavailableReason
     type: Literal["unavailable"]
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            reason: Union[
+                UserVerificationUnavailableReason,
+                Literal["credentialMissing", "biometricsUnavailable", "providerUnavailable"],
+            ],
+            type: Literal["unavailable"],
+        ) -> None: ...
 
 
 class UserVerificationRpcError(WireModel):

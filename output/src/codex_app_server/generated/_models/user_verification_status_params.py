@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -25,6 +25,20 @@ class UserVerificationStatusResponse(WireModel):
     credential_id: Annotated[str | None, Field(alias="credentialId")] = None
     unavailable_message: Annotated[str | None, Field(alias="unavailableMessage")] = None
     unavailable_reason: Annotated[UserVerificationUnavailableReason | None, Field(alias="unavailableReason")] = None
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            credential_id: str | None = None,
+            unavailable_message: str | None = None,
+            unavailable_reason: Union[
+                UserVerificationUnavailableReason,
+                Literal["credentialMissing", "biometricsUnavailable", "providerUnavailable"],
+            ]
+            | None = None,
+        ) -> None: ...
 
 
 build_models(UserVerificationStatusParams, UserVerificationStatusResponse)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import OpenEnum, WireModel, build_models
 
 
@@ -15,6 +17,12 @@ class WindowsSandboxReadiness(OpenEnum):
 
 class WindowsSandboxReadinessResponse(WireModel):
     status: WindowsSandboxReadiness
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self, *, status: Union[WindowsSandboxReadiness, Literal["ready", "notConfigured", "updateRequired"]]
+        ) -> None: ...
 
 
 build_models(WindowsSandboxReadinessResponse)

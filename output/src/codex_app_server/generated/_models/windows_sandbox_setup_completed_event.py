@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -23,6 +23,16 @@ class WindowsSandboxSetupCompletedNotification(WireModel):
     error: str | None = None
     mode: WindowsSandboxSetupMode
     success: bool
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            mode: Union[WindowsSandboxSetupMode, Literal["elevated", "unelevated"]],
+            success: bool,
+            error: str | None = None,
+        ) -> None: ...
 
 
 build_models(WindowsSandboxSetupCompletedNotification, WindowsSandboxSetupCompletedEvent)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Union
+
 from ._base import WireModel, build_models
 from .absolute_path_buf import AbsolutePathBuf
 from .windows_sandbox_setup_mode import WindowsSandboxSetupMode
@@ -12,6 +14,15 @@ from .windows_sandbox_setup_mode import WindowsSandboxSetupMode
 class WindowsSandboxSetupStartParams(WireModel):
     cwd: AbsolutePathBuf | None = None
     mode: WindowsSandboxSetupMode
+
+    if TYPE_CHECKING:  # an enum field also takes its wire strings, as method parameters do
+
+        def __init__(
+            self,
+            *,
+            mode: Union[WindowsSandboxSetupMode, Literal["elevated", "unelevated"]],
+            cwd: AbsolutePathBuf | None = None,
+        ) -> None: ...
 
 
 class WindowsSandboxSetupStartResponse(WireModel):
