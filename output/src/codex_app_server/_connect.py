@@ -116,7 +116,7 @@ class ConnectMethods(Generic[HandlerT]):
 
         The daemon runs with the configuration and environment of whoever
         started it, and keeps running after this client closes: stop it with
-        ``codex app-server daemon stop``, which leaves its updater process
+        ``codex app-server daemon stop``, which may leave its updater process
         (``pid-update-loop``, pid in ``CODEX_HOME/app-server-daemon/daemon-updater.pid``)
         running. A cold start first copies codex (~360 MB) into
         ``CODEX_HOME/packages``; the daemon starts with analytics enabled by

@@ -42,10 +42,10 @@ def check_signed_in(account: v2_all.GetAccountResponse | None) -> None:
 
 
 def account_or_none(read: Callable[[], v2_all.GetAccountResponse]) -> v2_all.GetAccountResponse | None:
-    """The server's ``account/read`` answer, or None when it has no usable one (the turn then goes ahead)."""
+    """The server's ``account/read`` answer, or None when it gives no usable one in time (the turn then goes ahead)."""
     try:
         return read()
-    except (JsonRpcError, ResponseValidationError) as exc:
+    except (JsonRpcError, ResponseValidationError, CodexTimeoutError) as exc:  # the turn's own request says more
         logger.debug("reading the account before the first turn failed (not checked): %s", exc)
         return None
 
@@ -56,7 +56,7 @@ async def async_account_or_none(
     """:func:`account_or_none`, awaited."""
     try:
         return await read()
-    except (JsonRpcError, ResponseValidationError) as exc:
+    except (JsonRpcError, ResponseValidationError, CodexTimeoutError) as exc:  # the turn's own request says more
         logger.debug("reading the account before the first turn failed (not checked): %s", exc)
         return None
 
