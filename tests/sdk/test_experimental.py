@@ -35,6 +35,11 @@ EXPERIMENTAL_METHOD = "collaborationMode/list"
 TOOL = {"type": "function", "name": "get_weather", "description": "The weather.", "inputSchema": {"type": "object"}}
 
 
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The methods of every request and notification any connection sends during the test."""
@@ -83,7 +88,7 @@ def test_an_experimental_method_is_refused_before_it_is_sent(codex: Any, sent: l
 
 def test_an_experimental_field_is_refused_before_it_is_sent(codex: Any, sent: list[str]) -> None:
     with pytest.raises(ExperimentalApiError, match=r"dynamic_tools \(dynamicTools\) is experimental") as caught:
-        codex.thread_start(dynamic_tools=[TOOL])
+        codex.thread_start(tools=[get_weather])  # the wrapper sends them as dynamicTools
     assert "experimental_api=True" in str(caught.value) and caught.value.method == "thread/start"
     with pytest.raises(ExperimentalApiError, match="dynamic_tools"):
         codex.client.thread_start(dynamic_tools=[TOOL])
@@ -111,7 +116,7 @@ def test_with_the_opt_in_an_experimental_method_is_answered(experimental: Any) -
 
 
 def test_with_the_opt_in_an_experimental_field_is_sent(experimental: Any) -> None:
-    thread = experimental.thread_start(dynamic_tools=[TOOL], ephemeral=True)
+    thread = experimental.thread_start(tools=[get_weather], ephemeral=True)
     assert thread.id
     answer = experimental.client.thread_start(dynamic_tools=[TOOL], ephemeral=True)
     assert answer.thread.id and answer.thread.id != thread.id
