@@ -91,7 +91,7 @@ def _check_params(entry: WrapperEntry, available: Sequence[ir.Parameter]) -> dic
         *((("positional", index), wire) for index, wire in enumerate(entry.positional)),
     ]
     for tokens, wire in named:
-        if wire not in by_wire:
+        if wire not in by_wire and not (tokens[0] == "params" and entry.params[wire].get("optional") is True):
             raise GeneratorError(
                 entry.location.child(*tokens),
                 f"wrapper {entry.owner}.{entry.name}: {entry.method!r} has no param {wire!r}",
@@ -192,7 +192,9 @@ def build_wrapper(
         description=entry.doc,
         fixed=tuple(sorted((by_wire[w].field_name, value) for w, value in entry.fixed.items())),
         excluded=tuple(sorted((by_wire[w].field_name, reason) for w, reason in entry.exclude.items())),
-        overrides=tuple(sorted((by_wire[w].field_name, tuple(sorted(o.items()))) for w, o in entry.params.items())),
+        overrides=tuple(
+            sorted((by_wire[w].field_name, tuple(sorted(o.items()))) for w, o in entry.params.items() if w in by_wire)
+        ),
         variant=shape.variant,
         item=item,
     )

@@ -124,7 +124,7 @@ def test_signatures_are_the_generated_ones() -> None:
     assert "def thread_archive(self, thread_id: str) -> v2_all.ThreadArchiveResponse:" in source
     assert "- `thread_archive(thread_id: str) -> ThreadArchiveResponse`" in text
     run = section(reference(), "Thread")
-    assert "- `run(input: str | Input, *, " in run and ") -> RunResult`" in run
+    assert "- `run(input: str | Input, *, " in run and ") -> RunResult[ParsedT]`" in run
 
 
 def test_sections_are_sorted() -> None:
