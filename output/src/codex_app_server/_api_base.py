@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 from typing_extensions import Self  # pydantic's own dependency; typing.Self needs 3.11
@@ -62,7 +62,7 @@ def output_schema_for(output_type: object | None, output_schema: object | None) 
     return None if schema is None else cast("dict[str, v2_all.JsonValue]", schema)
 
 
-def declared_tools(tools: Sequence[Callable[..., object] | Tool] | None) -> list[v2_all.DynamicToolSpec] | None:
+def declared_tools(tools: Sequence[Callable[..., object] | Tool] | None) -> list[Any] | None:
     """The ``dynamicTools`` declaring ``tools`` to codex (None: no tools given)."""
     return None if tools is None else tool_specs(tools)[1]
 

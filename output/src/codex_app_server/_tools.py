@@ -91,11 +91,9 @@ class Tool:
         """The JSON Schema of the tool's arguments (an object with one property per parameter)."""
         return self.arguments.model_json_schema()
 
-    def spec(self) -> v2_all.FunctionDynamicToolNamespaceTool:
+    def spec(self) -> BaseModel:
         """The tool as codex declares it (a namespace's tools have the same shape as top-level ones)."""
-        return v2_all.FunctionDynamicToolNamespaceTool.model_validate(
-            {"type": _tag(v2_all.FunctionDynamicToolNamespaceTool), **self._fields()}
-        )
+        return _declared("FunctionDynamicToolNamespaceTool", self._fields())
 
     def _fields(self) -> dict[str, object]:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
@@ -134,6 +132,19 @@ def _tag(model: type[BaseModel]) -> str:
     """The fixed ``type`` tag of a generated union variant (its Literal annotation)."""
     (value,) = typing.get_args(model.model_fields["type"].annotation)
     return str(value)
+
+
+def _declared(model_name: str, fields: Mapping[str, object]) -> BaseModel:
+    """One ``dynamicTools`` declaration, built with the generated variant ``model_name``.
+
+    Looked up by name, not imported: a codex release without dynamic tools
+    (older, or a stable-only schema) has no such model, and the runtime
+    must still import and type-check there; only declaring a tool fails.
+    """
+    model = getattr(v2_all, model_name, None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise CodexValueError(f"this codex protocol has no dynamic tools ({model_name} is not in its schema)")
+    return model.model_validate({"type": _tag(model), **fields})
 
 
 # ---------------------------------------------------------------- making tools
@@ -263,7 +274,7 @@ def parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
 # ---------------------------------------------------------------- specs
 
 
-def tool_specs(tools: Iterable[Callable[..., object] | Tool]) -> tuple[list[Tool], list[v2_all.DynamicToolSpec]]:
+def tool_specs(tools: Iterable[Callable[..., object] | Tool]) -> tuple[list[Tool], list[Any]]:
     """The tools of ``thread_start(tools=...)`` and their ``dynamicTools`` declarations.
 
     Top-level tools first, then one namespace per distinct namespace (in
@@ -275,28 +286,18 @@ def tool_specs(tools: Iterable[Callable[..., object] | Tool]) -> tuple[list[Tool
         if t.qualified_name in seen:
             raise CodexValueError(f"two tools are named {t.qualified_name!r}: {seen[t.qualified_name]!r} and {t!r}")
         seen[t.qualified_name] = t
-    specs: list[v2_all.DynamicToolSpec] = []
+    # Any: the declarations are the schema's DynamicToolSpec variants, named only where the schema has them.
+    specs: list[Any] = []
     namespaces: dict[str, list[Tool]] = {}
     for t in resolved:
         if t.namespace is None:
-            specs.append(
-                v2_all.FunctionDynamicToolSpec.model_validate(
-                    {"type": _tag(v2_all.FunctionDynamicToolSpec), **t._fields()}
-                )
-            )
+            specs.append(_declared("FunctionDynamicToolSpec", t._fields()))
         else:
             namespaces.setdefault(t.namespace, []).append(t)
     for namespace, members in namespaces.items():
-        specs.append(
-            v2_all.NamespaceDynamicToolSpec.model_validate(
-                {
-                    "type": _tag(v2_all.NamespaceDynamicToolSpec),
-                    "name": namespace,
-                    "description": f"Tools of {namespace}: " + ", ".join(t.name for t in members),
-                    "tools": [t.spec() for t in members],
-                }
-            )
-        )
+        description = f"Tools of {namespace}: " + ", ".join(t.name for t in members)
+        fields = {"name": namespace, "description": description, "tools": [t.spec() for t in members]}
+        specs.append(_declared("NamespaceDynamicToolSpec", fields))
     return resolved, specs
 
 
