@@ -197,8 +197,10 @@ def test_an_absurd_frame_limit_is_floored_and_fragments_are_streamed(flavor: str
     assert all(frame_size <= MIN_FRAME_LIMIT for _, _, frame_size in request_frames)
     assert len(request_frames) == math.ceil(sum(s for _, _, s in request_frames) / MIN_FRAME_LIMIT)
     # Encoding the request costs 3 sizes (the JSON str, its bytes, the line); the transport adds one
-    # batch of frames (1 MiB), never a copy of the message. 1-byte frames cost ~40 bytes per byte.
-    assert peak < 3 * size + (2 << 20), f"sending a {size >> 20} MiB message peaked at {peak >> 20} MiB"
+    # batch of frames (1 MiB), never a copy of the message. The server runs in this process: while the
+    # client still holds its copies, the server's reassembled message (one more size) may be alive too
+    # (Python 3.10 with websockets 15 measured 16 MiB). 1-byte frames cost ~40 bytes per byte (160 MiB).
+    assert peak < 4 * size + (2 << 20), f"sending a {size >> 20} MiB message peaked at {peak >> 20} MiB"
 
 
 # ---------------------------------------------------------------- sending counts against request_timeout
