@@ -79,3 +79,26 @@ def test_a_completed_turn_is_not_interrupted() -> None:
 
     assert not state.request_interrupt()
     assert requests.sent == []
+
+
+def test_the_next_turn_waits_for_the_answers_to_the_interrupts_sent_for_the_last_one() -> None:
+    # The sender thread sends interrupts later: the resend on turn/started can still be queued when the
+    # turn/completed is read. A next turn/start overtaking it would be the turn codex then interrupts.
+    router = Router(concurrent_turns=False)
+    answers: list[Future[object]] = []
+
+    class _Deferred(_Requests):
+        def request_soon(self, method: str, params: object, timeout: float | None = None) -> Future[object]:
+            answers.append(super().request_soon(method, params, timeout))
+            return answers[-1]
+
+    state = _started(Interrupts(router, lambda: cast(RpcConnection, _Deferred())), router)
+    assert state.request_interrupt()
+    router.dispatch([("turn/started", _turn("turn-1", "inProgress"))])  # the resend
+    router.dispatch([("turn/completed", _turn("turn-1", "interrupted"))])
+
+    assert len(answers) == 2 and router.held("thread-1")  # the turn ended, its interrupts are unanswered
+    answers[0].set_result({})
+    assert router.held("thread-1")
+    answers[1].set_result({})
+    assert not router.held("thread-1")

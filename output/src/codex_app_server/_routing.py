@@ -394,7 +394,7 @@ class Router:
         self._changed = threading.Condition(self._lock)  # a watch went or a hold was released
         self._watches: dict[str, list[TurnWatch]] = {}
         self._consumers: dict[str, TurnWatch] = {}  # thread id -> active consumer
-        self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/start requests
+        self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/starts, unanswered interrupts
         self._error: BaseException | None = None
 
     def dispatch(self, run: list[tuple[str, JsonObject]]) -> None:
@@ -506,7 +506,7 @@ class Router:
     # -- turns interrupted for callers that left
 
     def hold(self, thread_id: str, request: object) -> None:
-        """Hold the thread's next turn until ``request`` (an abandoned turn/start) is released."""
+        """Hold the thread's next turn until ``request`` is released (an abandoned turn/start, an interrupt not yet answered)."""
         with self._lock:
             self._holds.setdefault(thread_id, set()).add(request)
 

@@ -433,6 +433,10 @@ class Interrupts:
         rpc = self._rpc()
         if rpc is None:
             return
+        # The sender thread sends it later: until codex answered it, the thread's next turn/start must
+        # wait, or it could overtake this interrupt, which would then stop that new turn instead.
+        in_flight = object()
+        self._router.hold(thread_id, in_flight)
         try:
             params = v2_all.TurnInterruptParams(thread_id=thread_id, turn_id=turn_id)
             # The sender thread sends it: this may run on the reader thread or an event loop, which must
@@ -440,8 +444,13 @@ class Interrupts:
             answer = rpc.request_soon(methods.TURN_INTERRUPT, model_to_wire(params))
         except Exception as exc:  # may run on the reader thread: nothing may escape
             logger.debug("could not interrupt turn %s: %s", turn_id, exc)
+            self._router.release_hold(thread_id, in_flight)
             return
-        answer.add_done_callback(functools.partial(_log_refused_interrupt, turn_id))
+        answer.add_done_callback(functools.partial(self._interrupt_answered, thread_id, turn_id, in_flight))
+
+    def _interrupt_answered(self, thread_id: str, turn_id: str, in_flight: object, answer: Future[object]) -> None:
+        self._router.release_hold(thread_id, in_flight)
+        _log_refused_interrupt(turn_id, answer)
 
     def on_abandoned(self, method: str, params: Mapping[str, object] | None, request: Future[object]) -> bool:
         """The caller stopped waiting for a request (Ctrl-C, cancelled task, timeout).
