@@ -350,19 +350,18 @@ def call_sync(tool: Tool, arguments: object) -> v2_all.DynamicToolCallResponse:
     try:
         value = tool.function(**kwargs)
         if inspect.isawaitable(value):  # an async tool of a blocking client: this worker thread is free
-            import asyncio
+            import asyncio  # here, not at the top: `import codex_app_server` does not load asyncio
 
             value = asyncio.run(_awaited(value))
         return response(*content_items(value))
     except Exception as exc:
-        logger.info("tool %s raised %s", tool.qualified_name, exception_text(exc))
-        return failure(exception_text(exc))
+        return _raised(tool, exc)
 
 
 async def call_async(tool: Tool, arguments: object) -> v2_all.DynamicToolCallResponse:
     """:func:`call_sync` on an event loop: a sync tool runs in a worker thread, an async one on the loop."""
     if not is_async(tool):
-        import asyncio
+        import asyncio  # see call_sync
 
         return await asyncio.get_running_loop().run_in_executor(None, call_sync, tool, arguments)
     try:
@@ -372,8 +371,13 @@ async def call_async(tool: Tool, arguments: object) -> v2_all.DynamicToolCallRes
     try:
         return response(*content_items(await _awaited(tool.function(**kwargs))))
     except Exception as exc:
-        logger.info("tool %s raised %s", tool.qualified_name, exception_text(exc))
-        return failure(exception_text(exc))
+        return _raised(tool, exc)
+
+
+def _raised(tool: Tool, exc: Exception) -> v2_all.DynamicToolCallResponse:
+    """A tool's exception, answered to the model as a failure it can read (and logged)."""
+    logger.info("tool %s raised %s", tool.qualified_name, exception_text(exc))
+    return failure(exception_text(exc))
 
 
 async def _awaited(value: object) -> object:
