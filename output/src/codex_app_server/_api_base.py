@@ -52,7 +52,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 H = TypeVar("H")
 M = TypeVar("M", bound=BaseModel)
-TH = TypeVar("TH", bound="_TurnCommon")
+TH = TypeVar("TH", bound="_TurnCommon[Any]")
 PathLike = str | os.PathLike[str]
 
 
@@ -121,13 +121,13 @@ class _ThreadCommon:
         return f"{type(self).__name__}(id={self.id!r})"
 
 
-class _TurnCommon:
-    """What TurnHandle and AsyncTurnHandle share: identity, and the turn's state (:class:`~._turns.TurnState`)."""
+class _TurnCommon(Generic[ParsedT]):
+    """What TurnHandle and AsyncTurnHandle share: identity, the turn's state (:class:`~._turns.TurnState`), its result."""
 
-    def __init__(self, session: Session, thread_id: str, turn: v2_all.Turn, watch: TurnWatch) -> None:
-        self._session = session
-        self._state = TurnState(session.interrupts, thread_id, turn, watch, session.config.turn_retry_timeout)
-        self.thread_id: str = thread_id
+    def __init__(self, thread: _ThreadCommon, turn: v2_all.Turn, watch: TurnWatch) -> None:
+        self._session = session = thread._session
+        self._state = TurnState(session.interrupts, thread.id, turn, watch, session.config.turn_retry_timeout)
+        self.thread_id: str = thread.id
         self.id: str = turn.id
 
     @property
@@ -139,6 +139,19 @@ class _TurnCommon:
         server's final ``Turn``.
         """
         return self._state.turn
+
+    @property
+    def result(self) -> RunResult[ParsedT | None]:
+        """What the turn produced so far: final response, every completed item, usage.
+
+        Available while streaming (partial) and after the turn ended; unlike
+        ``Thread.run()`` a failed turn does not raise here: check
+        ``result.turn.status``. With an ``output_type``, ``parsed`` is the
+        parsed final answer once the turn completed with one that validates,
+        else None (``Thread.run()`` raises instead).
+        """
+        snapshot: RunResult[ParsedT | None] = self._state.snapshot()
+        return snapshot
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(thread_id={self.thread_id!r}, id={self.id!r})"
@@ -335,26 +348,13 @@ class ThreadBase(_ThreadCommon):
             return turn_handle._collect()
 
 
-class TurnHandleBase(_TurnCommon, Generic[ParsedT]):
+class TurnHandleBase(_TurnCommon[ParsedT]):
     """A started turn: consume it with stream() or run(); steer() or interrupt() it."""
 
     def __init__(self, thread: ThreadBase, turn: v2_all.Turn, watch: TurnWatch) -> None:
-        super().__init__(thread._codex._session, thread.id, turn, watch)
+        super().__init__(thread, turn, watch)
         self._thread = thread
         self._client = thread._client
-
-    @property
-    def result(self) -> RunResult[ParsedT | None]:
-        """What the turn produced so far: final response, every completed item, usage.
-
-        Available while streaming (partial) and after the turn ended; unlike
-        ``Thread.run()`` a failed turn does not raise here: check
-        ``result.turn.status``. With an ``output_type``, ``parsed`` is the
-        parsed final answer once the turn completed with one that validates,
-        else None (``Thread.run()`` raises instead).
-        """
-        snapshot: RunResult[ParsedT | None] = self._state.snapshot()
-        return snapshot
 
     def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended): interrupt() right after turn() works."""
@@ -545,26 +545,13 @@ class AsyncThreadBase(_ThreadCommon):
             return await turn_handle._collect()
 
 
-class AsyncTurnHandleBase(_TurnCommon, Generic[ParsedT]):
+class AsyncTurnHandleBase(_TurnCommon[ParsedT]):
     """A started turn of an :class:`AsyncCodex` client."""
 
     def __init__(self, thread: AsyncThreadBase, turn: v2_all.Turn, watch: TurnWatch) -> None:
-        super().__init__(thread._codex._session, thread.id, turn, watch)
+        super().__init__(thread, turn, watch)
         self._thread = thread
         self._client = thread._client
-
-    @property
-    def result(self) -> RunResult[ParsedT | None]:
-        """What the turn produced so far: final response, every completed item, usage.
-
-        Available while streaming (partial) and after the turn ended; unlike
-        ``Thread.run()`` a failed turn does not raise here: check
-        ``result.turn.status``. With an ``output_type``, ``parsed`` is the
-        parsed final answer once the turn completed with one that validates,
-        else None (``Thread.run()`` raises instead).
-        """
-        snapshot: RunResult[ParsedT | None] = self._state.snapshot()
-        return snapshot
 
     async def _until_started(self) -> None:
         """Wait for the server to report this turn started (or ended), off the event loop."""
