@@ -182,9 +182,7 @@ def _shutdown_ray() -> None:
 
 
 def _offline(provider: FakeProvider, home: Path) -> AppServerConfig:
-    import dataclasses
-
-    return dataclasses.replace(offline_config(provider, home=home), concurrent_turns=True)
+    return offline_config(provider, home=home, concurrent_turns=True)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,8 @@ SCENARIOS: dict[str, Scenario] = {
     "migrating-from-openai-codex-4": Scenario([], exact_stdout="logged in\n"),
     "testing-your-application-1": Scenario([], exact_stdout="Hi there!\n429\n2 mock-model\n"),
     "testing-your-application-2": Scenario([], exact_stdout="echo: red\necho: green\necho: blue\n"),
-    "testing-your-application-3": Scenario([], stdout=["1 passed"]),
+    "testing-your-application-3": Scenario([], exact_stdout="It is sunny.\nSunny in Lisbon\n"),
+    "testing-your-application-4": Scenario([], stdout=["1 passed"]),
     "approvals-1": Scenario(
         [FunctionCall(arguments={"cmd": "echo hi", "yield_time_ms": 1000}), final_text("The shell said hi.")],
         stdout=["approval requested for", "'echo hi'", ": accept", "echo hi' -> completed: hi", "The shell said hi."],

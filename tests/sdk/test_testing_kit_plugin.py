@@ -28,8 +28,9 @@ PLUGIN = "codex_app_server.testing.pytest_plugin"
 USER_TESTS = """
 import asyncio
 
+import pytest
 from codex_app_server import Codex
-from codex_app_server.testing import DEFAULT_TEXT, ModelRequest, Text, reply_by_prompt
+from codex_app_server.testing import DEFAULT_TEXT, FunctionCall, ModelRequest, Text, reply_by_prompt
 
 
 def test_sync(offline_codex, fake_provider):
@@ -46,6 +47,18 @@ def test_async(offline_async_codex, fake_provider):
         return (await thread.run("ping")).final_response
 
     assert asyncio.run(main()) == "pong"
+
+
+def shout(text: str) -> str:
+    return text.upper()
+
+
+@pytest.mark.offline_config(experimental_api=True, client_name="marked")
+def test_marked(offline_codex, offline_codex_config, fake_provider):
+    assert offline_codex_config.client_name == "marked"
+    fake_provider.enqueue(FunctionCall(name="shout", arguments={"text": "hi"}), Text("done"))
+    assert offline_codex.thread_start(tools=[shout]).run("shout").final_response == "done"
+    assert ModelRequest(fake_provider.requests[1], 2).tool_outputs == ["HI"]
 
 
 def test_remote(offline_websocket_server):
@@ -83,7 +96,18 @@ def test_a_user_suite_gets_the_fixtures(tmp_path: Path) -> None:
     env = {**os.environ, "CODEX_BIN": str(CODEX_BIN), "PYTHONPATH": str(ROOT / "output" / "src")}
     env.pop("PYTEST_XDIST_WORKER", None)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *load, "test_user.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rA",
+            "--strict-markers",
+            "-p",
+            "no:cacheprovider",
+            *load,
+            "test_user.py",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -92,11 +116,11 @@ def test_a_user_suite_gets_the_fixtures(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     out = done.stdout
-    for name in ("test_sync", "test_async", "test_remote", "test_a_broken_responder_fails_the_test"):
+    for name in ("test_sync", "test_async", "test_marked", "test_remote", "test_a_broken_responder_fails_the_test"):
         assert f"PASSED test_user.py::{name}" in out, out
     assert "ERROR test_user.py::test_a_broken_responder_fails_the_test" in out, out
     assert "FakeProvider respond() raised: [LookupError('no reply for mystery')]" in out, out
-    assert "4 passed, 1 error" in out, out
+    assert "5 passed, 1 error" in out, out
 
 
 @requires_codex

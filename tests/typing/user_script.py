@@ -309,6 +309,10 @@ def testing_kit(home: str) -> str | None:
     """A user's offline test, as the testing kit documents it."""
     with FakeProvider([Text("Hi!"), HttpError(429)]) as provider:
         config: AppServerConfig = offline_config(provider, home=home)
+        tools_config: AppServerConfig = offline_config(provider, home=home, experimental_api=True, request_timeout=None)
+        offline_config(provider, home=home, experimental_api="yes")  # type: ignore[arg-type]
+        offline_config(provider, home=home, experimental=True)  # type: ignore[call-arg]
+        print(tools_config)
         with Codex(config) as codex:
             answer: str | None = codex.thread_start().run("Say hi").final_response
         requests: list[Any] = provider.requests

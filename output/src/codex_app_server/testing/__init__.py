@@ -38,11 +38,17 @@ loads it.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from typing_extensions import TypedDict, Unpack  # pydantic's own dependency; typing has them from 3.11/3.12
+
 from .._config import AppServerConfig
+from .._errors import CodexTypeError
+from ..generated import v2_all
 from ._provider import (
     DEFAULT_TEXT,
     Delay,
@@ -63,6 +69,7 @@ from ._server import WebSocketServer, websocket_server
 
 __all__ = [
     "DEFAULT_TEXT",
+    "ConfigFields",
     "MOCK_API_KEY_ENV",
     "Delay",
     "FakeProvider",
@@ -153,6 +160,25 @@ def isolated_env(home: str | os.PathLike[str]) -> dict[str, str]:
     return env
 
 
+class ConfigFields(TypedDict, total=False):
+    """The :class:`AppServerConfig` fields :func:`offline_config` passes through as given (see there)."""
+
+    client_name: str
+    client_title: str | None
+    client_version: str | None
+    experimental_api: bool
+    capabilities: v2_all.InitializeCapabilities | Mapping[str, object] | None
+    request_timeout: float | None
+    startup_timeout: float
+    shutdown_timeout: float
+    concurrent_turns: bool
+    stderr_buffer_lines: int
+    turn_idle_timeout: float | None
+    turn_retry_timeout: float | None
+    turn_buffer_limit: int
+    write_timeout: float
+
+
 def offline_config(
     provider: FakeProvider,
     *,
@@ -163,6 +189,10 @@ def offline_config(
     config_overrides: Mapping[str, object] | None = None,
     codex_bin: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str | None] | None = None,
+    inherit_env: bool = False,
+    **fields: Unpack[ConfigFields],
 ) -> AppServerConfig:
     """An :class:`AppServerConfig` for a real codex whose turns answer from ``provider``.
 
@@ -181,18 +211,25 @@ def offline_config(
         codex_bin: The codex executable; ``None`` resolves it as usual
             (``$CODEX_BIN``, the ``[bin]`` extra, ``PATH``).
         cwd: The app-server's working directory (default ``home/work``).
+        extra_args: More codex arguments, after ``--strict-config``.
+        env: Variables set on top of :func:`isolated_env` (``None`` removes one).
+        inherit_env: Also inherit this process's environment (under
+            :func:`isolated_env`); by default the child gets nothing else.
+        **fields: Any other :class:`AppServerConfig` field, as given, e.g.
+            ``experimental_api=True`` (tools, experimental methods) or
+            ``concurrent_turns=True``; see :class:`ConfigFields`. An unknown
+            name raises :class:`CodexTypeError` naming it.
 
-    The child inherits no environment beyond :func:`isolated_env` and runs
-    with ``--strict-config`` (a mistyped override fails at startup). Change
-    any other field with :func:`dataclasses.replace`.
+    codex runs with ``--strict-config``: a mistyped override fails at startup.
     """
+    _check_fields(fields)
     root = Path(home)
     work = root / "work"
     if cwd is None:
         work.mkdir(parents=True, exist_ok=True)
     return AppServerConfig(
         codex_bin=codex_bin,
-        extra_args=("--strict-config",),
+        extra_args=("--strict-config", *_strings("extra_args", extra_args)),
         config_overrides=provider_overrides(
             provider.base_url,
             model=model,
@@ -200,7 +237,28 @@ def offline_config(
             sandbox_mode=sandbox_mode,
             extra=config_overrides,
         ),
-        env=isolated_env(root),
-        inherit_env=False,
+        env={**isolated_env(root), **(env or {})},
+        inherit_env=inherit_env,
         cwd=work if cwd is None else cwd,
+        **fields,
     )
+
+
+def _check_fields(fields: Mapping[str, object]) -> None:
+    """Raise :class:`CodexTypeError` naming a keyword of :func:`offline_config` that is neither its parameter nor a config field."""
+    for name in fields:
+        if name not in ConfigFields.__optional_keys__:
+            keywords = [*inspect.signature(offline_config).parameters][1:-1] + sorted(ConfigFields.__optional_keys__)
+            close = difflib.get_close_matches(name, keywords, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise CodexTypeError(
+                f"offline_config() got an unexpected keyword argument {name!r}:"
+                f" neither one of its parameters nor an AppServerConfig field{hint}"
+            )
+
+
+def _strings(name: str, values: Sequence[str]) -> tuple[str, ...]:
+    """``values`` as a tuple, refusing a bare str (each character would become an argument)."""
+    if isinstance(values, str):
+        raise CodexTypeError(f"offline_config() {name} must be a sequence of str, not a str")
+    return tuple(values)

@@ -15,8 +15,10 @@ provider on 127.0.0.1, in the test's own ``tmp_path``:
 - ``offline_websocket_server``: a :class:`WebSocketServer` (``url``,
   ``token``) for code that connects with ``Codex.connect``.
 
-Override any of them with a fixture of the same name (e.g. an
-``offline_codex_config`` with ``concurrent_turns=True``); the others build on it.
+Mark a test ``@pytest.mark.offline_config(experimental_api=True, ...)`` to
+pass those keywords to :func:`offline_config` (any ``AppServerConfig`` field;
+on a class or module, for all its tests). Override any fixture with one of
+the same name; the others build on it.
 Nothing here is imported before a fixture is used: a test session that uses
 none of them does not load the SDK.
 """
@@ -44,6 +46,17 @@ __all__ = [
 ]
 
 
+MARKER = "offline_config"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**keywords): keywords of codex_app_server.testing.offline_config() for the"
+        " offline_codex_config fixture, e.g. experimental_api=True",
+    )
+
+
 @pytest.fixture
 def fake_provider() -> Iterator[FakeProvider]:
     """A started fake model provider on 127.0.0.1; fails the test if its ``respond`` raised."""
@@ -56,11 +69,17 @@ def fake_provider() -> Iterator[FakeProvider]:
 
 
 @pytest.fixture
-def offline_codex_config(fake_provider: FakeProvider, tmp_path: Path) -> AppServerConfig:
-    """The offline config of a real codex answering from ``fake_provider``, its home in ``tmp_path``."""
+def offline_codex_config(
+    fake_provider: FakeProvider, tmp_path: Path, request: pytest.FixtureRequest
+) -> AppServerConfig:
+    """The offline config of a real codex answering from ``fake_provider``, its home in ``tmp_path``.
+
+    With the keywords of the test's closest ``@pytest.mark.offline_config(...)``.
+    """
     from . import offline_config
 
-    return offline_config(fake_provider, home=tmp_path / "codex")
+    marker = request.node.get_closest_marker(MARKER)
+    return offline_config(fake_provider, home=tmp_path / "codex", **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
