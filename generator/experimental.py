@@ -107,6 +107,8 @@ class FenceTables:
     # params-reachable model class -> ((attribute, wire name), ...) of its experimental fields
     fields: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     models: tuple[str, ...]  # params-reachable classes experimental as a whole (a new union variant)
+    # stable method -> its params model, for the params models in ``fields`` (the fence of raw ``request()`` params)
+    params: tuple[tuple[str, str], ...]
 
 
 def fence_tables(api: ir.Api, header: str) -> FenceTables:
@@ -128,7 +130,15 @@ def fence_tables(api: ir.Api, header: str) -> FenceTables:
             if marked:
                 fields.append((name, marked))
     methods = tuple(sorted(m.rpc_method for m in api.methods if m.experimental))
-    return FenceTables(header, methods, tuple(fields), tuple(models))
+    with_fields = {name for name, _ in fields}
+    params = tuple(
+        sorted(
+            (m.rpc_method, m.params_model)
+            for m in api.methods
+            if not m.experimental and m.params_model is not None and m.params_model in with_fields
+        )
+    )
+    return FenceTables(header, methods, tuple(fields), tuple(models), params)
 
 
 def _reachable(roots: Iterable[str], defs: Mapping[str, ir.Definition]) -> frozenset[str]:

@@ -55,3 +55,20 @@ def test_the_fence_tables_are_those_of_the_ir(api: ir.Api) -> None:
     view = experimental.fence_tables(api, "")
     assert {model: dict(fields) for model, fields in view.fields} == tables.EXPERIMENTAL_FIELDS
     assert frozenset(view.models) == tables.EXPERIMENTAL_MODELS
+    assert dict(view.params) == tables.EXPERIMENTAL_PARAMS
+
+
+def test_the_raw_params_table_has_every_stable_method_whose_params_have_experimental_fields(api: ir.Api) -> None:
+    """``client.request()`` fences a raw params key by this table: a method left out would slip through."""
+    defs = {d.name: d for d in api.definitions}
+
+    def has_experimental_fields(name: str | None) -> bool:
+        definition = defs.get(name or "")
+        return isinstance(definition, ir.Model) and any(f.experimental for f in definition.fields)
+
+    expected = {
+        m.rpc_method: m.params_model
+        for m in api.methods
+        if not m.experimental and has_experimental_fields(m.params_model)
+    }
+    assert expected and tables.EXPERIMENTAL_PARAMS == expected

@@ -46,11 +46,31 @@ def test_an_experimental_keyword_never_reaches_the_wire() -> None:
     assert "are experimental" in str(caught.value) and "nothing was sent" in str(caught.value)
 
 
+def test_an_experimental_key_of_raw_params_never_reaches_the_wire() -> None:
+    with pytest.raises(ExperimentalApiError) as caught:
+        client().request("thread/start", {"model": "m", "projectId": "p", "historyMode": "paginated"})
+    assert caught.value.method == "thread/start" and caught.value.uses == ("/projectId", "/historyMode")
+    assert "thread/start: /projectId, /historyMode are experimental" in str(caught.value)
+    assert "experimental_api=True" in str(caught.value) and "nothing was sent" in str(caught.value)
+    with pytest.raises(AssertionError, match="sent"):  # stable keys, and a method the tables do not know, go
+        client().request("thread/start", {"model": "m", "project_id": "not the wire name"})
+    with pytest.raises(AssertionError, match="sent"):
+        client().request("some/futureMethod", {"projectId": "p"})
+
+
+def test_every_method_of_the_raw_params_table_has_experimental_fields() -> None:
+    assert tables.EXPERIMENTAL_PARAMS["thread/start"] == "ThreadStartParams"
+    assert set(tables.EXPERIMENTAL_PARAMS.values()) <= set(tables.EXPERIMENTAL_FIELDS)
+    assert not set(tables.EXPERIMENTAL_PARAMS) & tables.EXPERIMENTAL_METHODS
+
+
 def test_with_the_opt_in_the_call_goes_to_the_wire() -> None:
     with pytest.raises(AssertionError, match="sent"):
         client(experimental_api=True).thread_start(project_id="p")
     with pytest.raises(AssertionError, match="sent"):
         client(experimental_api=True).request("thread/search", {"searchTerm": "x"})
+    with pytest.raises(AssertionError, match="sent"):
+        client(experimental_api=True).request("thread/start", {"projectId": "p"})
 
 
 def test_stable_params_use_nothing_experimental() -> None:

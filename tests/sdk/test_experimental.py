@@ -6,7 +6,7 @@ round trip; the SDK refuses it before anything is sent
 (:class:`ExperimentalApiError`, naming ``experimental_api``), from the
 generated tables. With the opt-in the same calls reach codex, typed. The
 escape hatch ``client.request``/``notify`` is tested here too, on a stable
-and on an experimental method.
+and on an experimental method, and with raw params setting an experimental field.
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ def test_an_experimental_field_is_refused_before_it_is_sent(codex: Any, sent: li
     assert "experimental_api=True" in str(caught.value) and caught.value.method == "thread/start"
     with pytest.raises(ExperimentalApiError, match="dynamic_tools"):
         codex.client.thread_start(dynamic_tools=[TOOL])
+    with pytest.raises(ExperimentalApiError, match="thread/start: /dynamicTools is experimental") as raw:
+        codex.client.request("thread/start", {"dynamicTools": [TOOL], "ephemeral": True})
+    assert raw.value.uses == ("/dynamicTools",)
     assert sent == []
     assert isinstance(codex.client.thread_start(ephemeral=True), ThreadStartResponse)  # stable fields still go
 
@@ -120,6 +123,8 @@ def test_with_the_opt_in_an_experimental_field_is_sent(experimental: Any) -> Non
     assert thread.id
     answer = experimental.client.thread_start(dynamic_tools=[TOOL], ephemeral=True)
     assert answer.thread.id and answer.thread.id != thread.id
+    raw = experimental.client.request("thread/start", {"dynamicTools": [TOOL], "ephemeral": True})
+    assert isinstance(raw, dict) and raw["thread"]["id"] not in (thread.id, answer.thread.id)
 
 
 # ---------------------------------------------------------------- the escape hatch on a stable method

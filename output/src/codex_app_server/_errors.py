@@ -255,7 +255,8 @@ class ExperimentalApiError(CodexError):
 
     ``uses`` names what is experimental: empty when the method itself is,
     else the params (``keyword (wireName)``, or a JSON pointer for a nested
-    one). Opt in with ``AppServerConfig(experimental_api=True)``.
+    one and for a key of raw ``request()`` params). Opt in with
+    ``AppServerConfig(experimental_api=True)``.
     """
 
     def __init__(self, method: str, uses: tuple[str, ...] = ()) -> None:

@@ -22,7 +22,14 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-__all__ = ["directory_problem", "experimental_uses", "local_path_problems", "summarize", "unknown_enum_values"]
+__all__ = [
+    "directory_problem",
+    "experimental_uses",
+    "local_path_problems",
+    "raw_experimental_uses",
+    "summarize",
+    "unknown_enum_values",
+]
 
 _LOCAL_PATH_PARAMS = ("cwd",)
 
@@ -162,6 +169,21 @@ def experimental_uses(value: object) -> Iterator[str]:
             stack.extend((element, f"{pointer}/{index}") for index, element in reversed(list(enumerate(item))))
         elif isinstance(item, dict):
             stack.extend((element, f"{pointer}/{_escaped(str(key))}") for key, element in item.items())
+
+
+def raw_experimental_uses(method: str, params: Mapping[str, object]) -> list[str]:
+    """The experimental fields raw ``params`` of ``method`` set, as JSON pointers (generated ``EXPERIMENTAL_PARAMS``).
+
+    Only the top-level keys: raw params are not typed, so what a nested
+    object is (and whether it has experimental fields) is not known here.
+    """
+    from .generated.experimental import EXPERIMENTAL_FIELDS, EXPERIMENTAL_PARAMS  # noqa: PLC0415
+
+    model = EXPERIMENTAL_PARAMS.get(method)
+    if model is None:
+        return []
+    marked = set(EXPERIMENTAL_FIELDS[model].values())
+    return [f"/{_escaped(key)}" for key in params if key in marked]
 
 
 def _escaped(token: str) -> str:

@@ -35,7 +35,7 @@ from ._errors import (
     says_no_history_yet,
 )
 from ._lazy import LazyModule
-from ._param_checks import experimental_uses, local_path_problems, summarize, unknown_enum_values
+from ._param_checks import experimental_uses, local_path_problems, raw_experimental_uses, summarize, unknown_enum_values
 from ._reconnect import Reconnect
 from ._rpc import RpcConnection
 from ._server_version import describe, missing_fields, upgrade_hint, versions_differ
@@ -188,9 +188,11 @@ def raw_params(method: str, params: object, experimental_api: bool) -> dict[str,
     """The params of an escape-hatch call (``request``/``notify``): None or a mapping of JSON values.
 
     Checked before anything is sent, as typed calls are: a bad value raises
-    :class:`ParamsValidationError` naming the method; a known experimental
-    method without ``experimental_api`` raises :class:`ExperimentalApiError`.
-    Returned as a copy, so later changes to the caller's mapping cannot leak in.
+    :class:`ParamsValidationError` naming the method; without
+    ``experimental_api``, a known experimental method, or params of a known
+    method setting an experimental field (a top-level key), raises
+    :class:`ExperimentalApiError`. Returned as a copy, so later changes to
+    the caller's mapping cannot leak in.
     """
     if not isinstance(method, str) or not method:
         raise CodexTypeError(f"method must be a non-empty str, got {method!r}")
@@ -205,6 +207,9 @@ def raw_params(method: str, params: object, experimental_api: bool) -> dict[str,
     bad_keys = [key for key in params if not isinstance(key, str)]
     if bad_keys:
         raise ParamsValidationError(method, f"params keys must be str, got {bad_keys[0]!r}")
+    uses = [] if experimental_api else raw_experimental_uses(method, params)
+    if uses:
+        raise ExperimentalApiError(method, tuple(uses))
     try:
         copy: dict[str, object] = json.loads(json.dumps(dict(params), allow_nan=False))
     except (TypeError, ValueError, RecursionError) as exc:
@@ -328,10 +333,12 @@ class SyncRequester(ConnectMethods[ServerRequestHandler]):
         those of the typed methods: an error answer raises its
         :class:`JsonRpcError` subclass, an unknown method
         :class:`MethodNotFoundError`, params that are not JSON
-        :class:`ParamsValidationError`, and an experimental method without
-        ``AppServerConfig(experimental_api=True)`` :class:`ExperimentalApiError`
-        (both before anything is sent). Every method of the pinned schema has a
-        typed method, which validates params and answer: prefer it.
+        :class:`ParamsValidationError`, and an experimental method, or params
+        of a known method setting an experimental field (a top-level key),
+        without ``AppServerConfig(experimental_api=True)``
+        :class:`ExperimentalApiError` (both before anything is sent). Every
+        method of the pinned schema has a typed method, which validates params
+        and answer: prefer it.
         """
         wire = raw_params(method, params, self._experimental_api)
         try:

@@ -142,7 +142,19 @@ EXPERIMENTAL_FIELDS: dict[str, dict[str, str]] = {
 }
 """Model class -> its experimental fields (attribute -> wire name), for the models a stable method's params reach."""
 
+EXPERIMENTAL_PARAMS: dict[str, str] = {
+    "command/exec": "CommandExecParams",
+    "thread/fork": "ThreadForkParams",
+    "thread/list": "ThreadListParams",
+    "thread/metadata/update": "ThreadMetadataUpdateParams",
+    "thread/resume": "ThreadResumeParams",
+    "thread/start": "ThreadStartParams",
+    "turn/start": "TurnStartParams",
+    "turn/steer": "TurnSteerParams",
+}
+"""Stable method -> its params model, for the methods whose params have experimental fields (raw ``request()`` params)."""
+
 EXPERIMENTAL_MODELS: frozenset[str] = frozenset()
 """Experimental model classes (e.g. a new variant of a stable union) a stable method's params reach."""
 
-__all__ = ["EXPERIMENTAL_FIELDS", "EXPERIMENTAL_METHODS", "EXPERIMENTAL_MODELS"]
+__all__ = ["EXPERIMENTAL_FIELDS", "EXPERIMENTAL_METHODS", "EXPERIMENTAL_MODELS", "EXPERIMENTAL_PARAMS"]
