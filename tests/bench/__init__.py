@@ -18,7 +18,7 @@ flood_floor   the same vs ``json.loads`` per line of the same server  ratio >= 0
 flood_floor_  the same over a websocket (``websockets`` client)        information
 ws
 turn          ``Thread.run`` vs a raw JSON-lines client (real codex)  ratio <= 1.10
-memory_turns  RSS growth over 300 real turns on one thread           <= 1 KiB/turn
+memory_turns  RSS growth over 1,000 real turns on one thread         <= 1 KiB/turn
 cold_turn     fresh interpreter: import, start, first answer          information
 cold_turn_rss peak RSS of that process                               information
 ============  =====================================================  ==================

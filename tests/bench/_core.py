@@ -49,8 +49,8 @@ FULL = Sizes(
     flood_rounds=11,
     flood_memory_messages=1_000_000,
     turn_rounds=60,
-    memory_turns=300,
-    memory_every=10,
+    memory_turns=1_000,
+    memory_every=20,
     cold_rounds=8,
 )
 QUICK = replace(
@@ -64,6 +64,7 @@ QUICK = replace(
     flood_memory_messages=100_000,
     turn_rounds=10,
     memory_turns=60,
+    memory_every=10,
     cold_rounds=3,
 )
 TINY = Sizes(

@@ -1,14 +1,14 @@
 """Child process of the memory_turns benchmark: N real turns on one thread.
 
 Usage: ``python -m tests.bench.memory_child CODEX_BIN BASE_URL TURNS EVERY WARM``.
-Prints one JSON line ``{"turn": k, "rss_kb": ...}`` before the first turn,
-after turn WARM and after every EVERY turns (always after the last), each
-after a full garbage collection so only live memory counts.
+Prints one JSON line ``{"turn": k, "rss_kb": ..., ...}`` (``_heap.heap_sample``)
+before the first turn, after turn WARM and after every EVERY turns (always
+after the last), each after a full garbage collection so only live memory
+counts.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import tempfile
@@ -18,13 +18,12 @@ from codex_app_server import Codex
 
 from tests.support.fake_provider import DEFAULT_TEXT
 
-from ._core import rss_kb
+from ._heap import heap_sample
 from .turns import PROMPT, ours_config
 
 
 def _report(turn: int) -> None:
-    gc.collect()
-    print(json.dumps({"turn": turn, "rss_kb": rss_kb()}), flush=True)
+    print(json.dumps({"turn": turn, **heap_sample()}), flush=True)
 
 
 def main(argv: list[str]) -> int:
