@@ -72,7 +72,7 @@ def _reads(data: bytes, size: int) -> list[list[bytes]]:
     """What ``_complete_lines`` hands on when the pipe gives ``data`` ``size`` bytes per read."""
     chunks = [data[i : i + size] for i in range(0, len(data), size)]
     pending = iter(chunks)
-    return list(_complete_lines(lambda _n: next(pending, b"")))
+    return list(_complete_lines(lambda: next(pending, b"")))
 
 
 def test_lines_are_cut_at_newlines_whatever_the_reads() -> None:

@@ -230,7 +230,7 @@ def _pump_stdout(
     stdout = cast("io.BufferedReader", proc.stdout)  # buffered: Popen got bufsize > 0
     error: BaseException | None = None
     try:
-        for lines in _complete_lines(_exact_reads(stdout)):
+        for lines in _complete_lines(_exact_reads(stdout.readinto1, _PIPE_BUFFER)):
             try:
                 on_messages(lines)
             except Exception:
@@ -259,26 +259,27 @@ def _pump_stdout(
         logger.exception("codex_app_server: close handler failed")
 
 
-def _exact_reads(stream: io.BufferedReader) -> Callable[[int], bytes]:
-    """``read1`` that allocates what came rather than what may come.
+def _exact_reads(readinto: Callable[[memoryview], int], size: int) -> Callable[[], bytes]:
+    """Reads of up to ``size`` bytes into one buffer, each returning a copy of exactly what came.
 
-    ``read1(n)`` allocates n bytes and shrinks them to what the pipe held:
-    with 64 KiB asked and a few hundred bytes a message, the shrunk blocks and
-    their holes fragmented malloc's arena of this thread, and the client's RSS
-    grew over real turns while its live heap stayed flat (~5 KiB a turn over
-    the first hundred, still ~0.45 KiB a turn at turn 1,000; tests/bench
-    memory_turns). Reading into one buffer and copying out what came costs
-    a copy, which the parse dwarfs.
+    ``read1(n)``, ``recv(n)`` and ``os.read(fd, n)`` allocate n bytes and
+    shrink them to what came: with 64 or 128 KiB asked and a few hundred
+    bytes a message, the shrunk blocks and their holes fragmented malloc's
+    arena of the reader thread, and the client's RSS grew over real turns
+    while its live heap stayed flat (stdio: ~5 KiB a turn over the first
+    hundred, still ~0.45 KiB a turn at turn 1,000; websocket: ~2.4 KiB a turn
+    at turn 600; tests/bench memory_turns). A copy of what came costs far
+    less than its parse.
     """
-    buffer = memoryview(bytearray(_PIPE_BUFFER))
+    buffer = memoryview(bytearray(size))
 
-    def read(size: int) -> bytes:
-        return buffer[: stream.readinto1(buffer[:size])].tobytes()
+    def read() -> bytes:
+        return buffer[: readinto(buffer)].tobytes()
 
     return read
 
 
-def _complete_lines(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
+def _complete_lines(read: Callable[[], bytes]) -> Iterator[list[bytes]]:
     """The complete lines of each read (without their newline), until end of stream.
 
     One read of a busy pipe holds hundreds of lines: they are split in one
@@ -287,7 +288,7 @@ def _complete_lines(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
     """
     parts: list[bytes] = []  # the unfinished line
     while True:
-        chunk = read(_PIPE_BUFFER)
+        chunk = read()
         if not chunk:
             break
         lines = chunk.split(b"\n")

@@ -16,6 +16,7 @@ are non-blocking; waiting is a ``poll`` with a timeout.
 from __future__ import annotations
 
 import collections
+import io
 import os
 import select
 import socket
@@ -23,9 +24,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
-from .stdio import _join_tail, _pump_stderr, _stop_process
+from .stdio import _exact_reads, _join_tail, _pump_stderr, _stop_process
 
 if TYPE_CHECKING:
     import ssl
@@ -199,7 +200,7 @@ class SocketStream(_Outgoing):
     def __init__(self, sock: socket.socket) -> None:
         super().__init__()
         self._sock = sock
-        self._recv = sock.recv
+        self._recv = _exact_reads(sock.recv_into, _READ_CHUNK)
         self._fd = sock.fileno()
         self._closed = False
         sock.setblocking(False)
@@ -211,7 +212,7 @@ class SocketStream(_Outgoing):
         """The next bytes the socket has, waiting for them."""
         while True:
             try:
-                return self._recv(_READ_CHUNK)
+                return self._recv()
             except BlockingIOError:
                 _wait_ready(self._fd, write=False, timeout=None)
             except OSError:
@@ -279,8 +280,10 @@ class TlsStream(SocketStream):
         self._ssl = ssl
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+        self._tls = tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
         self._tls_lock = threading.Lock()  # the TLS object and its buffers
+        # Given a buffer, SSLObject.read returns the count (typeshed says bytes).
+        self._tls_read = _exact_reads(lambda buffer: cast(int, tls.read(len(buffer), buffer)), _READ_CHUNK)
         try:
             self._handshake(sock)
         except ssl.SSLCertVerificationError as exc:
@@ -322,7 +325,7 @@ class TlsStream(SocketStream):
             with self._tls_lock:
                 while True:  # every record already here: one TLS read returns one record at most
                     try:
-                        chunk = self._tls.read(_READ_CHUNK)
+                        chunk = self._tls_read()
                     except ssl.SSLWantReadError:
                         break
                     except ssl.SSLZeroReturnError:  # the server's close_notify
@@ -413,7 +416,8 @@ class CommandStream(_Outgoing):
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None and self._proc.stderr is not None
         self._stdin = self._proc.stdin
-        self._stdout_fd = self._proc.stdout.fileno()
+        # A reader of its own, never closed: after close() a read fails like os.read (OSError), not ValueError.
+        self._read = _exact_reads(io.FileIO(self._proc.stdout.fileno(), closefd=False).readinto, _READ_CHUNK)
         self._stderr_thread = threading.Thread(
             target=_pump_stderr,
             args=(self._proc.stderr, self._tail, self._tail_lock),
@@ -431,7 +435,7 @@ class CommandStream(_Outgoing):
         return self._proc.pid
 
     def read(self) -> bytes:
-        return os.read(self._stdout_fd, _READ_CHUNK)
+        return self._read()
 
     def _fileno(self) -> int:
         return self._stdin_fd
