@@ -9,6 +9,7 @@ cut ends the stream with a ``TransportClosedError`` naming the endpoint.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 from codex_app_server import Reconnect, TransportClosedError, TurnStatus
+from codex_app_server._rpc import RpcConnection
+from codex_app_server.generated import methods
 from codex_app_server.generated.v2_all import ItemAgentMessageDeltaEvent, TurnCompletedEvent
 
 from tests.sdk.support import RoutedProvider, agent_messages, unwrap
@@ -111,3 +114,35 @@ def test_a_failed_reconnect_says_the_connection_was_lost_mid_turn_and_how_often_
     assert unwrap(codex)._session.endpoint.name in message
     assert "the connection was lost mid-turn and 3 reconnect attempt(s) failed" in message
     assert "ConnectionRefusedError" in message and "Connection refused" in message
+
+
+def test_a_reconnect_resumes_the_threads_still_held_not_every_thread_ever_started(
+    connect: Any, server: Server, provider: RoutedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service starts threads without end: one it dropped is neither kept nor resumed after a reconnect."""
+    resumed: list[str] = []
+    call = RpcConnection.call
+
+    def spy(self: RpcConnection, method: str, params: Any = None, **kwargs: Any) -> Any:
+        if method == methods.THREAD_RESUME:
+            resumed.append(params["threadId"])
+        return call(self, method, params, **kwargs)
+
+    monkeypatch.setattr(RpcConnection, "call", spy)
+    codex = connect(reconnect=Reconnect(attempts=5, initial_delay=0.1))
+    for _ in range(3):  # dropped once answered
+        provider.enqueue(final_text("Dropped."))
+        assert codex.thread_start(cwd=str(server.cwd)).run("Hello.").final_response == "Dropped."
+    gc.collect()
+    held = codex.thread_start(cwd=str(server.cwd))
+    provider.enqueue(final_text("Held."))
+    held.run("Hello.")  # codex resumes only threads with a turn
+    provider.enqueue(slow_reply())
+    deltas = 0
+    for event in held.turn("Stream slowly.").stream():
+        if isinstance(event, ItemAgentMessageDeltaEvent):
+            deltas += 1
+            if deltas == 2:
+                cut(codex)
+    assert isinstance(event, TurnCompletedEvent) and event.params.turn.status == TurnStatus.completed
+    assert resumed == [held.id]

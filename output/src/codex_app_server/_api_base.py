@@ -95,7 +95,7 @@ class _ThreadCommon:
     def __init__(self, session: Session, thread: v2_all.Thread) -> None:
         self._session = session
         self._router = session.router
-        session.follow(thread.id)
+        session.follow(thread.id, self)
         self.id: str = thread.id
         self.thread: v2_all.Thread = thread
         """The thread as the server described it when this object was made."""

@@ -11,6 +11,7 @@ import inspect
 import logging
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -93,7 +94,10 @@ class Session:
         self.local_filesystem: bool = endpoint is None or endpoint.local
         # What initialize declares: the clients of this session refuse experimental calls without it.
         self.experimental_api: bool = initialize_capabilities(config).experimental_api is True
-        self.followed: dict[str, None] = {}  # thread ids to resume after a reconnect (ordered set)
+        # Thread ids to resume after a reconnect (in order), each with how many Thread objects follow it:
+        # a thread no object follows any more is forgotten (a service starts threads without end).
+        self.followed: dict[str, int] = {}
+        self._followed_lock = threading.RLock()  # reentrant: a follower's finalizer may run in a GC under it
         self._closing = False
         self._reconnecting = False
         self._generation = 0  # which connection is the current one
@@ -207,9 +211,19 @@ class Session:
         assert rpc is not None
         return rpc
 
-    def follow(self, thread_id: str) -> None:
-        """This client follows ``thread_id``: a reconnect resumes it."""
-        self.followed[thread_id] = None
+    def follow(self, thread_id: str, follower: object) -> None:
+        """``follower`` (a Thread object) follows ``thread_id``: a reconnect resumes it while a follower lives."""
+        with self._followed_lock:
+            self.followed[thread_id] = self.followed.get(thread_id, 0) + 1
+        weakref.finalize(follower, self._unfollow, thread_id).atexit = False
+
+    def _unfollow(self, thread_id: str) -> None:
+        with self._followed_lock:
+            left = self.followed.get(thread_id, 0) - 1
+            if left > 0:
+                self.followed[thread_id] = left
+            else:
+                self.followed.pop(thread_id, None)
 
     # -- connection loss
 
@@ -273,7 +287,9 @@ class Session:
 
     def _resume_followed(self, rpc: RpcConnection) -> None:
         """Resume every followed thread on the new connection; raises TransportClosedError if it is lost."""
-        for thread_id in list(self.followed):
+        with self._followed_lock:
+            thread_ids = list(self.followed)
+        for thread_id in thread_ids:
             try:
                 params = model_to_wire(v2_all.ThreadResumeParams(thread_id=thread_id))
                 rpc.call(methods.THREAD_RESUME, params, timeout=self.config.startup_timeout)
