@@ -139,6 +139,22 @@ def client_runtime_members() -> Mapping[str, tuple[RuntimeMember, ...]]:
     return out
 
 
+@cache
+def client_runtime_names() -> Mapping[str, tuple[str, Location]]:
+    """Each public name the low-level clients' hand-written bases define -> that member (``SyncRequester.close``), where.
+
+    Both flavours' (the async one has ``start`` too): a generated client
+    method of such a name would shadow the runtime's (see ``protocol.build_methods``).
+    """
+    where = Location(CLIENT_RUNTIME_SOURCE.relative_to(RUNTIME_DIR.parents[2]).as_posix())
+    out: dict[str, tuple[str, Location]] = {}
+    for flavour in naming.FLAVOURS:
+        base = naming.requester_class(flavour)
+        for member in client_runtime_members()[flavour.name(naming.CLIENT_CLASS)]:
+            out.setdefault(member.name, (f"{base}.{member.name}", where))
+    return dict(sorted(out.items()))
+
+
 def _runtime_classes(file: str) -> dict[str, ast.ClassDef]:
     """The classes of runtime module ``file``, with the shared bases they may name."""
     classes: dict[str, ast.ClassDef] = {}

@@ -38,13 +38,16 @@ class Result:
         )
 
 
-def build_api(inputs: Inputs) -> ir.Api:
+def build_api(inputs: Inputs, reserved: Mapping[str, tuple[str, Location]] | None = None) -> ir.Api:
+    """The IR of ``inputs``. ``reserved``: the names a generated client method must not take
+    (:func:`api_reference.client_runtime_names`); given when generating, not when only comparing
+    APIs (``api-diff`` builds a git ref's API from its schemas alone, without its runtime)."""
     names = inputs.manifest.names
     definitions, def_class = normalize.build_definitions(inputs.bundle, names)
     if inputs.bundle.stable is not None:
         stable, _ = normalize.build_definitions(replace(inputs.bundle, definitions=inputs.bundle.stable), names)
         definitions = experimental.mark_definitions(definitions, stable)
-    api = protocol.build_api(inputs, definitions, def_class)
+    api = protocol.build_api(inputs, definitions, def_class, reserved or {})
     return experimental.mark_fallbacks(tolerant.make_tolerant(api, inputs.manifest.names.types, V2_BUNDLE))
 
 
@@ -123,6 +126,6 @@ def _check_syntax(source: str, path: str) -> None:
 
 def generate(inputs: Inputs) -> Result:
     start = time.perf_counter()
-    api = build_api(inputs)
+    api = build_api(inputs, api_reference.client_runtime_names())
     files = render_files(api)
     return Result(api, files, time.perf_counter() - start)

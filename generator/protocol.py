@@ -83,8 +83,17 @@ def _response_for(
 
 
 def build_methods(
-    inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: Mapping[str, str]
+    inputs: Inputs,
+    defs: Mapping[str, ir.Definition],
+    def_class: Mapping[str, str],
+    reserved: Mapping[str, tuple[str, Location]],
 ) -> tuple[ir.Method, ...]:
+    """The client requests, each named by convention or ``[method_names]``.
+
+    ``reserved``: the names the hand-written client bases define (name -> that
+    member and its file); a method named like one would shadow it in the
+    generated subclass, so it is a collision like any other.
+    """
     bundle = inputs.bundle.definitions
     if CLIENT_REQUEST not in bundle:
         raise GeneratorError(Location(V2_BUNDLE, "/definitions"), f"definition {CLIENT_REQUEST!r} is missing")
@@ -95,6 +104,8 @@ def build_methods(
     methods: list[ir.Method] = []
     seen: set[str] = set()
     table = naming.NameTable("method", 'add `"{source}" = "new_name"` under [method_names] in schemas/methods.toml')
+    for name, (member, where) in reserved.items():
+        table.claim(name, f"the hand-written {member}", where)
     stable = experimental.stable_methods(inputs.bundle.stable, CLIENT_REQUEST)
     for variant, loc in _variants(bundle[CLIENT_REQUEST]):
         rpc = _method_of(variant, loc)
@@ -299,9 +310,14 @@ def build_inputs(inputs: Inputs, defs: Mapping[str, ir.Definition], def_class: M
     return ir.Inputs(union.name, tuple(classes), models)
 
 
-def build_api(inputs: Inputs, definitions: Sequence[ir.Definition], def_class: Mapping[str, str]) -> ir.Api:
+def build_api(
+    inputs: Inputs,
+    definitions: Sequence[ir.Definition],
+    def_class: Mapping[str, str],
+    reserved: Mapping[str, tuple[str, Location]],
+) -> ir.Api:
     defs = {d.name: d for d in definitions}
-    methods = build_methods(inputs, defs, def_class)
+    methods = build_methods(inputs, defs, def_class, reserved)
     notifications = build_notifications(inputs, defs, def_class)
     return ir.Api(
         schema_version=inputs.bundle.codex_version,

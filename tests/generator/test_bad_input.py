@@ -16,8 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from generator.api_reference import client_runtime_names
 from generator.load import V2_BUNDLE
-from tests.generator.support import parse_cli_error, run_generator, tree_digest, write_schema_dir
+from tests.generator.support import (
+    GENERATED,
+    parse_cli_error,
+    run_generator,
+    tree_digest,
+    with_scaffold,
+    write_schema_dir,
+)
 
 GOOD = {
     "Foo": {"type": "object", "properties": {"fooBar": {"type": "string"}, "ref": {"$ref": "#/definitions/Bar"}}},
@@ -243,3 +251,56 @@ def test_an_optional_wrapper_is_left_out_where_the_schema_lacks_its_method(tmp_p
     assert result.returncode == 0, result.stderr
     api = (tmp_path / "output" / "src" / "codex_app_server" / "generated" / "api.py").read_text()
     assert "def ping_now(" in api and "def gone(" not in api
+
+
+def _with_method(rpc: str) -> dict[str, object]:
+    """The scaffold's schema with one more client request, ``rpc`` (params and response by convention)."""
+    scaffold = with_scaffold(GOOD)
+    requests = scaffold["ClientRequest"]["oneOf"]  # type: ignore[index]
+    variant = {
+        "title": "CloseRequest",
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "method": {"type": "string", "enum": [rpc]},
+            "params": {"$ref": "#/definitions/CloseParams"},
+        },
+        "required": ["id", "method", "params"],
+    }
+    return {
+        **scaffold,
+        "ClientRequest": {"oneOf": [*requests, variant]},
+        "CloseParams": {"type": "object", "properties": {}},
+        "CloseResponse": {"type": "object", "properties": {}},
+    }
+
+
+def test_a_method_named_like_a_hand_written_client_member_is_refused_until_renamed(tmp_path: Path) -> None:
+    """A new protocol method ``close`` would generate ``AppServerClient.close`` over the runtime's own."""
+    schema_dir = write_schema_dir(tmp_path / "clash", _with_method("close"))
+    result = run_generator("generate", "--schema-dir", schema_dir, "--output-dir", tmp_path / "clash" / "output")
+    assert result.returncode == 2, result.stderr
+    error = parse_cli_error(result.stderr)
+    assert error.file.endswith(V2_BUNDLE) and error.pointer == "/definitions/ClientRequest/oneOf/1", result.stderr
+    assert "method name 'close' for 'close' collides with 'the hand-written SyncRequester.close'" in error.message
+    assert "output/src/codex_app_server/_requester.py" in error.message
+    assert error.hint == 'add `"close" = "new_name"` under [method_names] in schemas/methods.toml'
+
+    renamed = write_schema_dir(
+        tmp_path / "renamed", _with_method("close"), manifest='[method_names]\nclose = "close_it"\n'
+    )
+    output = tmp_path / "renamed" / "output"
+    result = run_generator("generate", "--schema-dir", renamed, "--output-dir", output)
+    assert result.returncode == 0, result.stderr
+    client = (output / GENERATED / "client.py").read_text(encoding="utf-8")
+    assert "def close_it(" in client and "def close(" not in client
+
+
+def test_the_reserved_client_names_cover_the_hand_written_bases() -> None:
+    """Read off the runtime's source (never imported by the generator); checked here against the classes."""
+    from codex_app_server._requester import AsyncRequester, SyncRequester
+
+    defined = {name for cls in (SyncRequester, AsyncRequester) for name in dir(cls) if not name.startswith("_")}
+    reserved = client_runtime_names()
+    assert defined <= set(reserved) and {"request", "notify", "close", "server_version"} <= set(reserved)
+    assert reserved["start"][0] == "AsyncRequester.start"
