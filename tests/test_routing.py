@@ -8,6 +8,8 @@ import time
 from codex_app_server._routing import Router, route_of, turn_id_of
 from codex_app_server.generated.notifications import NOTIFICATION_PARAMS, NOTIFICATION_ROUTES
 
+from tests.runtime.support import notification
+
 
 def _aliases(model: type) -> dict[str, object]:
     fields = model.model_fields  # type: ignore[attr-defined]
@@ -37,14 +39,22 @@ def test_an_unknown_method_of_a_newer_server_still_reaches_the_turn() -> None:
     router = Router(concurrent_turns=False)
     watch = router.watch("t")
     watch.bind("u")
-    router.dispatch([("item/newKind/delta", {"threadId": "t", "turnId": "u", "delta": "x"})])
-    router.dispatch([("item/newKind/delta", {"threadId": "t", "turnId": "other", "delta": "y"})])
-    router.dispatch([("item/newKind/delta", {"threadId": "elsewhere", "turnId": "u", "delta": "z"})])
-    assert watch.get(timeout=1) == ("item/newKind/delta", {"threadId": "t", "turnId": "u", "delta": "x"})
+    router.dispatch([notification("item/newKind/delta", {"threadId": "t", "turnId": "u", "delta": "x"})])
+    router.dispatch([notification("item/newKind/delta", {"threadId": "t", "turnId": "other", "delta": "y"})])
+    router.dispatch([notification("item/newKind/delta", {"threadId": "elsewhere", "turnId": "u", "delta": "z"})])
+    method, message, turn_id = watch.get(timeout=1)
+    assert (method, message["params"], turn_id) == (
+        "item/newKind/delta",
+        {"threadId": "t", "turnId": "u", "delta": "x"},
+        "u",
+    )
 
 
 def _deltas(turn: str, count: int) -> list[tuple[str, dict[str, object]]]:
-    return [("item/agentMessage/delta", {"threadId": "t", "turnId": turn, "delta": f"d{n}"}) for n in range(count)]
+    return [
+        notification("item/agentMessage/delta", {"threadId": "t", "turnId": turn, "delta": f"d{n}"})
+        for n in range(count)
+    ]
 
 
 def test_a_run_of_events_stops_at_the_backpressure_mark_and_goes_on_when_the_consumer_takes() -> None:
@@ -63,7 +73,7 @@ def test_a_run_of_events_stops_at_the_backpressure_mark_and_goes_on_when_the_con
             time.sleep(0.005)
         assert watch.buffered() <= 4
         batch = watch.take(timeout=5)
-        seen += [str(params["delta"]) for _, params, _ in batch]
+        seen += [str(message["params"]["delta"]) for _, message, _ in batch]
         batch.clear()
     reader.join(5)
     assert seen == [f"d{n}" for n in range(10)]  # every event, in order
@@ -73,9 +83,9 @@ def test_a_run_drops_other_turns_and_what_follows_this_turns_end() -> None:
     router = Router(concurrent_turns=False)
     watch = router.watch("t")
     watch.bind("u")
-    completed = ("turn/completed", {"threadId": "t", "turn": {"id": "u"}})
-    after = ("item/agentMessage/delta", {"threadId": "t", "turnId": None, "delta": "late"})
+    completed = notification("turn/completed", {"threadId": "t", "turn": {"id": "u"}})
+    after = notification("item/agentMessage/delta", {"threadId": "t", "turnId": None, "delta": "late"})
     router.dispatch([*_deltas("other", 2), _deltas("u", 1)[0], completed, after])
     assert watch.completed and not router._watches  # done: the watch is forgotten
-    taken = [(method, params) for method, params, _ in watch.take(timeout=1)]
+    taken = [(method, message) for method, message, _ in watch.take(timeout=1)]
     assert taken == [_deltas("u", 1)[0], completed]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from codex_app_server._routing import decode_notification
-from codex_app_server._rpc import JsonObject, RpcConnection
+from codex_app_server._rpc import RawNotification, RpcConnection
 from codex_app_server.generated.notifications import UnknownNotification
 
 from ._core import SAMPLES, Result, Sizes, Target
@@ -81,15 +81,15 @@ class _NoTransport:
 
 def ours_decoder() -> Decoder:
     """The reader's real message handler (parse, checks, callback), then decode_notification."""
-    received: list[tuple[str, JsonObject]] = []
+    received: list[RawNotification] = []
     rpc = RpcConnection(_NoTransport(), on_notifications=received.extend)  # type: ignore[arg-type]
     on_messages = rpc._make_messages_handler()
     pop = received.pop
 
     def decode(line: bytes) -> object:
         on_messages([line])
-        method, params = pop()
-        return decode_notification(method, params)
+        method, message = pop()
+        return decode_notification(method, message)
 
     return decode
 

@@ -23,6 +23,11 @@ POSIX = os.name == "posix"
 # helpers
 
 
+def notification(method: str, params: dict[str, object]) -> tuple[str, dict[str, object]]:
+    """A notification as the reader hands it on: ``(method, the whole message)``."""
+    return method, {"method": method, "params": params}
+
+
 def one_by_one(
     on_notification: Callable[[str, dict[str, object]], None] | None,
 ) -> Callable[[list[tuple[str, dict[str, object]]]], None] | None:
@@ -31,8 +36,8 @@ def one_by_one(
         return None
 
     def on_notifications(run: list[tuple[str, dict[str, object]]]) -> None:
-        for method, params in run:
-            on_notification(method, params)
+        for method, message in run:
+            on_notification(method, message["params"])  # type: ignore[arg-type]  # the reader made it a dict
 
     return on_notifications
 

@@ -25,6 +25,8 @@ from codex_app_server._rpc import RpcConnection
 from codex_app_server._session import handshake
 from codex_app_server._transports import StdioTransport
 
+from .support import notification
+
 # --------------------------------------------------------------------------
 # _session.Router: turns interrupted for callers that left
 
@@ -36,19 +38,19 @@ def test_an_interrupted_turn_is_interrupted_again_when_it_starts_and_only_then()
     resent: list[str] = []
     watch.mark_interrupting(lambda: resent.append("turn-1"))
 
-    router.dispatch([("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-0"}})])
+    router.dispatch([notification("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-0"}})])
     assert resent == []  # another turn's start
-    router.dispatch([("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-1"}})])
-    router.dispatch([("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-1"}})])
+    router.dispatch([notification("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-1"}})])
+    router.dispatch([notification("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-1"}})])
     assert resent == ["turn-1"] and router.held("thread-1")
-    router.dispatch([("turn/completed", {"threadId": "thread-1", "turn": {"id": "turn-1"}})])
+    router.dispatch([notification("turn/completed", {"threadId": "thread-1", "turn": {"id": "turn-1"}})])
     assert not router.held("thread-1")
 
     late = router.watch("thread-1")
     late.bind("turn-2")
-    router.dispatch([("turn/completed", {"threadId": "thread-1", "turn": {"id": "turn-2"}})])
+    router.dispatch([notification("turn/completed", {"threadId": "thread-1", "turn": {"id": "turn-2"}})])
     late.mark_interrupting(lambda: resent.append("turn-2"))
-    router.dispatch([("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-2"}})])
+    router.dispatch([notification("turn/started", {"threadId": "thread-1", "turn": {"id": "turn-2"}})])
     assert resent == ["turn-1"] and not router.held("thread-1")  # completed: nothing to interrupt or wait for
 
 
@@ -63,7 +65,7 @@ def test_settle_waits_for_interrupted_turns_and_abandoned_starts_of_the_thread()
     assert router.held("thread-1") and not router.held("thread-2")
 
     completed = {"threadId": "thread-1", "turn": {"id": "turn-1"}}
-    threading.Timer(0.05, router.dispatch, ([("turn/completed", completed)],)).start()
+    threading.Timer(0.05, router.dispatch, ([notification("turn/completed", completed)],)).start()
     threading.Timer(0.1, router.release_hold, ("thread-1", request)).start()
     started = time.monotonic()
     router.settle("thread-1", 5)

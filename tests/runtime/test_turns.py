@@ -11,6 +11,8 @@ from codex_app_server._rpc import JsonObject, RpcConnection
 from codex_app_server._turns import Interrupts, TurnState
 from codex_app_server.generated import v2_all
 
+from .support import notification
+
 
 class _Requests:
     """Stands in for the connection: records what is sent, answers nothing."""
@@ -24,7 +26,7 @@ class _Requests:
 
 
 def _event(method: str, params: JsonObject) -> Event:
-    return (method, params, turn_id_of(method, params))
+    return (*notification(method, params), turn_id_of(method, params))
 
 
 def _turn(turn_id: str, status: str) -> JsonObject:
@@ -64,8 +66,8 @@ def test_an_interrupt_names_this_clients_turn_and_another_turn_starting_does_not
     state = _started(interrupts, router)
 
     assert state.request_interrupt()
-    router.dispatch([("turn/started", _turn("compaction", "inProgress"))])
-    router.dispatch([("turn/started", _turn("turn-1", "inProgress"))])  # its own start: resent once
+    router.dispatch([notification("turn/started", _turn("compaction", "inProgress"))])
+    router.dispatch([notification("turn/started", _turn("turn-1", "inProgress"))])  # its own start: resent once
 
     assert [method for method, _ in requests.sent] == ["turn/interrupt", "turn/interrupt"]
     assert {cast(JsonObject, params)["turnId"] for _, params in requests.sent} == {"turn-1"}
@@ -75,7 +77,7 @@ def test_a_completed_turn_is_not_interrupted() -> None:
     router = Router(concurrent_turns=False)
     requests = _Requests()
     state = _started(Interrupts(router, lambda: cast(RpcConnection, requests)), router)
-    router.dispatch([("turn/completed", _turn("turn-1", "completed"))])
+    router.dispatch([notification("turn/completed", _turn("turn-1", "completed"))])
 
     assert not state.request_interrupt()
     assert requests.sent == []
@@ -94,8 +96,8 @@ def test_the_next_turn_waits_for_the_answers_to_the_interrupts_sent_for_the_last
 
     state = _started(Interrupts(router, lambda: cast(RpcConnection, _Deferred())), router)
     assert state.request_interrupt()
-    router.dispatch([("turn/started", _turn("turn-1", "inProgress"))])  # the resend
-    router.dispatch([("turn/completed", _turn("turn-1", "interrupted"))])
+    router.dispatch([notification("turn/started", _turn("turn-1", "inProgress"))])  # the resend
+    router.dispatch([notification("turn/completed", _turn("turn-1", "interrupted"))])
 
     assert len(answers) == 2 and router.held("thread-1")  # the turn ended, its interrupts are unanswered
     answers[0].set_result({})

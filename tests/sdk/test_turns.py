@@ -121,6 +121,9 @@ def test_stream_yields_deltas_in_order_and_the_final_item_matches(codex: Any, pr
         params = event.params
         assert getattr(params, "thread_id", thread.id) == thread.id
         assert getattr(params, "turn_id", handle.id) == handle.id
+    if "emitted_at_ms" in ItemAgentMessageDeltaEvent.model_fields:  # codex stamps its notifications (newer schemas)
+        stamps = [e.emitted_at_ms for e in events]
+        assert all(isinstance(stamp, int) for stamp in stamps), stamps  # kept from the wire, not dropped
 
 
 def test_turn_handle_run_returns_the_generated_turn(codex: Any, provider: RoutedProvider) -> None:

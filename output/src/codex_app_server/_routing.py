@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, cast
 from pydantic import ValidationError
 
 from ._errors import CodexRuntimeError, CodexTimeoutError
-from ._rpc import JsonObject
+from ._rpc import JsonObject, NotificationMessage, RawNotification
 from ._threads import wake_threadsafe
 from .generated import methods, notifications
 from .generated.notifications import NOTIFICATION_EVENTS, NOTIFICATION_ROUTE_DEFAULT, NOTIFICATION_ROUTES
@@ -71,7 +71,8 @@ logger = logging.getLogger("codex_app_server")
 _PAUSE_POLL_S = 0.05
 
 Route = tuple[str, str | None, str | None]  # (thread key, turn key, key inside the turn object)
-Event = tuple[str, JsonObject, str | None]  # (method, params, the turn it names or None), as buffered
+# (method, the whole message, the turn it names or None), as buffered; see _rpc.RawNotification
+Event = tuple[str, NotificationMessage, str | None]
 
 # Every method: its route, or None for a known notification that names no
 # thread. A method missing here (a newer server's) takes the default route.
@@ -99,25 +100,33 @@ def turn_id_of(method: str, params: JsonObject) -> str | None:
     return None if route is None else _turn_id(route, params)
 
 
-def decode_notification(method: str, params: JsonObject) -> Notification:
-    """The typed event for a raw notification (the consumer decodes what the reader buffered); never raises."""
+def decode_notification(method: str, message: NotificationMessage) -> Notification:
+    """The typed event of a notification ``message`` as the reader buffered it (the consumer decodes); never raises.
+
+    Validated here rather than on the reader: the reader buffers parsed
+    dicts holding only strings and numbers, which the garbage collector does
+    not track; buffered models would be tracked, and a flood of them made
+    the collector cost more than validating (tests/bench, flood_floor).
+    """
     validate = _validators.get(method)
     if validate is None:
         event_cls = NOTIFICATION_EVENTS.get(method)
         if event_cls is None:
             logger.debug("unknown notification method %s", method)
             return notifications.UnknownNotification(
-                method=method, params=cast("RawParams", params), reason="unknown method"
+                method=method, params=cast("RawParams", message["params"]), reason="unknown method"
             )
         # The validator itself rather than model_validate(): the same result
         # without its Python-level argument checks, ~0.5 µs of a delta's ~3.
         validate = _validators[method] = event_cls.__pydantic_validator__.validate_python
     try:
-        event: Notification = validate({"method": method, "params": params})
+        event: Notification = validate(message)
         return event
     except ValidationError as exc:
         logger.debug("notification %s did not validate: %s", method, _where_invalid(exc))
-        return notifications.UnknownNotification(method=method, params=cast("RawParams", params), reason=str(exc))
+        return notifications.UnknownNotification(
+            method=method, params=cast("RawParams", message["params"]), reason=str(exc)
+        )
 
 
 # method -> its event's bound validate_python: one dict lookup per notification
@@ -257,10 +266,9 @@ class TurnWatch:
         if self.completed:
             self.router.forget(self)
 
-    def get(self, timeout: float | None = None) -> tuple[str, JsonObject]:
-        """The next notification ``(method, params)`` (for the turn's one consumer); see :meth:`take`."""
-        method, params, _ = self.take(timeout).popleft()
-        return method, params
+    def get(self, timeout: float | None = None) -> Event:
+        """The next notification ``(method, message, turn id)`` (for the turn's one consumer); see :meth:`take`."""
+        return self.take(timeout).popleft()
 
     def take(self, timeout: float | None = None) -> deque[Event]:
         """The buffered events, at least one: the consumer pops them in order from this deque.
@@ -397,8 +405,8 @@ class Router:
         self._holds: dict[str, set[object]] = {}  # thread id -> abandoned turn/starts, unanswered interrupts
         self._error: BaseException | None = None
 
-    def dispatch(self, run: list[tuple[str, JsonObject]]) -> None:
-        """Reader-thread callback for a run of notifications ``(method, params)``, in order."""
+    def dispatch(self, run: list[RawNotification]) -> None:
+        """Reader-thread callback for a run of notifications ``(method, message)`` (see _rpc.RawNotification)."""
         watched = self._watches
         if not watched:
             return
@@ -409,11 +417,12 @@ class Router:
         targets: list[list[Event]] = []
         routes = _ROUTES
         default = NOTIFICATION_ROUTE_DEFAULT
-        for method, params in run:
+        for method, message in run:
             route = routes.get(method, default)
             if route is None:
                 continue
             thread_key, turn_key, inner = route
+            params = message["params"]
             thread_id = params.get(thread_key)
             if type(thread_id) is not str:
                 continue
@@ -430,7 +439,7 @@ class Router:
             if watches is not last:
                 last = watches
                 targets = [batches.setdefault(watch, []) for watch in tuple(watches)]
-            event = (method, params, turn_id)
+            event = (method, message, turn_id)
             for target in targets:
                 target.append(event)
         for watch, events in batches.items():

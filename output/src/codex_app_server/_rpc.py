@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import Final, TypeGuard
+from typing import Any, Final, TypeGuard
 
 from pydantic_core import from_json
 
@@ -43,6 +43,7 @@ from ._transports import Transport
 __all__ = [
     "AbandonHandler",
     "JsonObject",
+    "NotificationMessage",
     "RawNotification",
     "NotificationsHandler",
     "RequestId",
@@ -55,7 +56,11 @@ logger = logging.getLogger("codex_app_server")
 
 JsonObject = dict[str, object]
 RequestId = int | str
-RawNotification = tuple[str, JsonObject]  # (method, params)
+# A notification as parsed, whole: the reader makes its "params" a JsonObject ({} when absent or not an
+# object), so a consumer validates the message as it came (no new dict per notification) and reads
+# ``message["params"]`` (Any: typed JsonObject by this rule).
+NotificationMessage = dict[str, Any]
+RawNotification = tuple[str, NotificationMessage]  # (method, message)
 NotificationsHandler = Callable[[list[RawNotification]], None]
 # The callback the session gives the connection (not the public ServerRequestHandler class).
 ServerRequestCallback = Callable[["ServerRequestContext"], None]
@@ -146,8 +151,9 @@ class RpcConnection:
 
     Args:
         transport: An unstarted transport; :meth:`start` starts it.
-        on_notifications: Called with a list of ``(method, params)``, one per
-            notification, in order; ``params`` is ``{}`` when absent.
+        on_notifications: Called with a list of ``(method, message)``, one
+            per notification, in order: the whole message, its ``params``
+            made ``{}`` when absent or not an object.
         on_server_request: Called with a :class:`ServerRequestContext` for
             every server request. Without a handler the server gets -32601;
             if the handler raises before answering, -32603.
@@ -470,8 +476,9 @@ class RpcConnection:
                 if type(message) is dict and "id" not in message:
                     method = message.get("method")
                     if type(method) is str:
-                        params = message.get("params")
-                        run.append((method, params if type(params) is dict else {}))
+                        if type(message.get("params")) is not dict:
+                            message["params"] = {}
+                        run.append((method, message))
                         continue
                 if run:  # what came before this message is handled before it
                     deliver(run)

@@ -302,11 +302,11 @@ class Session:
         pending = self.pending  # a server request of ours waits: another client may have answered it first
         expected = self.waiters.by_method  # empty but while a login (say) is awaited
         if pending or expected:
-            for method, params in run:
+            for method, message in run:
                 if method == methods.SERVER_REQUEST_RESOLVED and pending:
-                    pending.resolved(params)
+                    pending.resolved(message["params"])
                 if method in expected:
-                    self.waiters.dispatch(method, params)
+                    self.waiters.dispatch(method, message["params"])
         self.router.dispatch(run)
 
     def close(self) -> None:

@@ -33,8 +33,8 @@ from typing_extensions import TypeVar  # PEP 696 defaults: typing's needs 3.13
 from ._errors import CodexTimeoutError, ResponseValidationError, TurnFailedError
 from ._output import StructuredOutputError
 from ._output import parse as parse_output
-from ._routing import Event, Router, TurnWatch, decode_notification, turn_id_of
-from ._rpc import JsonObject, RpcConnection
+from ._routing import Event, Router, TurnWatch, decode_notification
+from ._rpc import RpcConnection
 from ._wire import model_to_wire
 
 # Models are named through v2_all (and the notification union through its
@@ -166,14 +166,14 @@ def final_response(items: list[v2_all.ThreadItem]) -> str | None:
     return None
 
 
-def _ends_turn(method: str, params: JsonObject, event: notifications.Notification, turn_id: str) -> bool:
-    """True for ``turn_id``'s turn/completed; raises when that one does not decode (nothing else will end the turn)."""
-    if method != methods.TURN_COMPLETED or turn_id_of(method, params) != turn_id:
-        return False
+def _ends_turn(event: notifications.Notification, turn_id: str) -> bool:
+    """True for the turn/completed of ``turn_id`` (the turn ``event`` names); raises when that one does not decode
+    (nothing else will end the turn)."""
     if isinstance(event, v2_all.TurnCompletedEvent):
         return True
     reason = getattr(event, "reason", None) or "it did not decode"
-    raise ResponseValidationError(None, params, f"{method} of turn {turn_id} does not fit the model: {reason}")
+    detail = f"{event.method} of turn {turn_id} does not fit the model: {reason}"
+    raise ResponseValidationError(None, event.params, detail)
 
 
 class RetryWatch:
@@ -270,17 +270,19 @@ class TurnState:
         Popped one at a time: what the consumer does not take stays the watch's.
         """
         acc, folds, turn_id, completed = self.acc, self.acc.folds(), self.turn_id, methods.TURN_COMPLETED
+        retries, error_event = self.retries, v2_all.ErrorEvent
         while batch:
-            method, params, _ = batch.popleft()
-            event = decode_notification(method, params)
+            method, message, other = batch.popleft()
+            event = decode_notification(method, message)
             fold = folds.get(type(event))
             if fold is not None:
                 fold(acc, event)
-            if method == completed and _ends_turn(method, params, event, turn_id):
+            if method == completed and other == turn_id and _ends_turn(event, turn_id):
                 self.ended = True
                 yield event
                 return
-            if self.retries.note(event, turn_id):
+            # RetryWatch.note only for what can change it: an error, or any event while codex retries.
+            if (retries.since is not None or type(event) is error_event) and retries.note(event, turn_id):
                 yield event
                 raise self.retry_error()
             yield event
@@ -334,9 +336,9 @@ class TurnState:
             if not self.request_interrupt():
                 return
             while True:  # wait for turn/completed, not for the interrupt's answer
-                method, params = self.watch.get(INTERRUPT_GRACE_S)
-                self.acc.add(decode_notification(method, params))
-                if method == methods.TURN_COMPLETED and turn_id_of(method, params) == self.turn_id:
+                method, message, other = self.watch.get(INTERRUPT_GRACE_S)
+                self.acc.add(decode_notification(method, message))
+                if method == methods.TURN_COMPLETED and other == self.turn_id:
                     return
         except Exception as exc:  # best effort: the user asked to stop
             logger.debug("interrupting turn %s after Ctrl-C: %s", self.turn_id, exc)
