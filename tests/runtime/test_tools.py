@@ -71,6 +71,26 @@ def test_bare_and_configured_decorators_return_the_function_itself() -> None:
     assert t.input_schema["properties"]["key"]["minLength"] == 1
 
 
+def test_a_plain_function_is_made_a_tool_once_a_bound_method_each_time() -> None:
+    """A service passing the same plain function to every thread_start must not rebuild its model each time."""
+
+    def plain(x: int) -> int:
+        return x
+
+    class Lookup:
+        def __init__(self, table: dict[str, str]) -> None:
+            self.table = table
+
+        def find(self, key: str) -> str:
+            return self.table[key]
+
+    assert as_tool(plain) is as_tool(plain)
+    first, second = Lookup({"k": "first"}), Lookup({"k": "second"})
+    # Each bound method is its own tool: caching one on the shared function would answer with the wrong self.
+    assert as_tool(first.find).function(key="k") == "first"
+    assert as_tool(second.find).function(key="k") == "second"
+
+
 def test_specs_group_namespaces_and_refuse_duplicates() -> None:
     @tool(namespace="db")
     def read(key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Iterator
@@ -177,6 +178,25 @@ def test_two_threads_with_different_tools_each_get_their_own_calls(tools_codex: 
     assert first.run("alpha").final_response == "alpha done"
     assert second.run("beta").final_response == "beta done"
     assert outputs(provider) == ["A has x", "B has y"]
+
+
+def test_a_dropped_thread_leaves_no_tools_behind(tools_codex: Any, provider: RoutedProvider) -> None:
+    """A service starting a thread per request keeps nothing of the threads it dropped (their tools went with them)."""
+
+    def lookup(key: str) -> str:  # a plain function: made a tool once, shared by every thread given it
+        return f"found {key}"
+
+    kept = tools_codex.thread_start(tools=[lookup])
+    dropped = tools_codex.thread_start(tools=[lookup])
+    dropped_id = dropped.id
+    registry = tools_codex._session.tools
+    assert registry.tools_of(dropped_id) == registry.tools_of(kept.id)  # the same Tool, not one per thread
+    del dropped
+    gc.collect()
+    assert registry.tools_of(dropped_id) == []
+    provider.route("kept", FunctionCall("lookup", {"key": "x"}), final_text("kept done"))
+    assert kept.run("kept").final_response == "kept done"  # the thread still held answers its calls
+    assert outputs(provider) == ["found x"]
 
 
 def test_a_slow_tool_holds_up_no_other_thread(tools_codex: Any, provider: RoutedProvider) -> None:

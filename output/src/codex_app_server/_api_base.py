@@ -109,7 +109,9 @@ class _ThreadCommon:
         a fork answers with its source's tools. codex keeps a thread's tools
         (they are declared once, at ``thread/start``), but after
         ``thread_resume`` in another client or process their calls come to
-        that client, which answers them once given the functions here.
+        that client, which answers them once given the functions here. A
+        client answers them while a Thread object of it holds the thread:
+        resumed after the last one was dropped, it needs them here again.
         """
         self._session.tools.register(self.id, tool_specs(tools)[0])
 

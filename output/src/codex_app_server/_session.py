@@ -212,7 +212,8 @@ class Session:
         return rpc
 
     def follow(self, thread_id: str, follower: object) -> None:
-        """``follower`` (a Thread object) follows ``thread_id``: a reconnect resumes it while a follower lives."""
+        """``follower`` (a Thread object) follows ``thread_id``: a reconnect resumes it, and its tools are
+        answered, while a follower lives."""
         with self._followed_lock:
             self.followed[thread_id] = self.followed.get(thread_id, 0) + 1
         weakref.finalize(follower, self._unfollow, thread_id).atexit = False
@@ -224,6 +225,7 @@ class Session:
                 self.followed[thread_id] = left
             else:
                 self.followed.pop(thread_id, None)
+                self.tools.forget(thread_id)
 
     # -- connection loss
 
