@@ -151,7 +151,10 @@ def test_cancelling_an_async_stream_interrupts_the_turn_and_the_client_goes_on(
 
             task = asyncio.create_task(consume())
             await asyncio.wait_for(started.wait(), PROMPT_S)
-            await asyncio.sleep(0.2)
+            # Cancelled once the model request is in flight (stalled): cancelled before it, the turn would
+            # end without taking the Hang, and "Again." would get it (a fixed 0.2 s sleep lost that race
+            # under load: 30 s of Hang, then the test's timeout).
+            await asyncio.to_thread(provider.wait_for_requests, 1, PROMPT_S)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -182,6 +185,7 @@ with FakeProvider([Hang(timeout_s=30), Text("Still here.")]) as provider, tempfi
         try:
             for event in turn.stream():
                 if isinstance(event, TurnStartedEvent):
+                    provider.wait_for_requests(1, timeout=30)  # the model request is in flight: it took the Hang
                     print("STREAMING", flush=True)
         except KeyboardInterrupt:
             outcome = "KeyboardInterrupt"
