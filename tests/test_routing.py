@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from codex_app_server._routing import Router, route_of, turn_id_of
+from codex_app_server._routing import Router, route_of
 from codex_app_server.generated.notifications import NOTIFICATION_PARAMS, NOTIFICATION_ROUTES
 
 from tests.runtime.support import notification
@@ -30,8 +30,10 @@ def test_every_route_names_fields_of_its_params_model() -> None:
 def test_turn_events_name_their_turn_by_id_or_by_the_turn_object() -> None:
     completed = {"threadId": "t", "turn": {"id": "u", "items": [], "status": "completed"}}
     delta = {"threadId": "t", "turnId": "u", "itemId": "i", "delta": "x"}
-    assert turn_id_of("turn/completed", completed) == "u"
-    assert turn_id_of("item/agentMessage/delta", delta) == "u"
+    router = Router(concurrent_turns=False)
+    watch = router.watch("t")  # not bound: it keeps every turn's events, with the turn each names
+    router.dispatch([notification("item/agentMessage/delta", delta), notification("turn/completed", completed)])
+    assert [turn_id for _, _, turn_id in watch.take(timeout=1)] == ["u", "u"]
     assert route_of("account/updated") is None  # names no thread
 
 

@@ -6,7 +6,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import cast
 
-from codex_app_server._routing import Event, Router, turn_id_of
+from codex_app_server._routing import Event, Router
 from codex_app_server._rpc import JsonObject, RpcConnection
 from codex_app_server._turns import Interrupts, TurnState
 from codex_app_server.generated import v2_all
@@ -26,7 +26,11 @@ class _Requests:
 
 
 def _event(method: str, params: JsonObject) -> Event:
-    return (*notification(method, params), turn_id_of(method, params))
+    """The event as the router buffers it, with the turn it names."""
+    router = Router(concurrent_turns=False)
+    watch = router.watch(str(params["threadId"]))
+    router.dispatch([notification(method, params)])
+    return watch.get(timeout=1)
 
 
 def _turn(turn_id: str, status: str) -> JsonObject:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, cast
 from pydantic import ValidationError
 
 from ._errors import CodexRuntimeError, CodexTimeoutError
-from ._rpc import JsonObject, NotificationMessage, RawNotification
+from ._rpc import NotificationMessage, RawNotification
 from ._threads import wake_threadsafe
 from .generated import methods, notifications
 from .generated.notifications import NOTIFICATION_EVENTS, NOTIFICATION_ROUTE_DEFAULT, NOTIFICATION_ROUTES
@@ -60,7 +60,6 @@ __all__ = [
     "TurnWatch",
     "decode_notification",
     "route_of",
-    "turn_id_of",
 ]
 
 logger = logging.getLogger("codex_app_server")
@@ -82,22 +81,6 @@ _ROUTES: dict[str, Route | None] = {**dict.fromkeys(NOTIFICATION_EVENTS), **NOTI
 def route_of(method: str) -> Route | None:
     """Where ``method``'s params name the thread and turn; None if it names no thread."""
     return _ROUTES.get(method, NOTIFICATION_ROUTE_DEFAULT)
-
-
-def _turn_id(route: Route, params: JsonObject) -> str | None:
-    turn_key, inner = route[1], route[2]
-    if turn_key is None:
-        return None
-    value = params.get(turn_key)
-    if inner is not None and type(value) is dict:
-        value = value.get(inner)
-    return value if type(value) is str else None
-
-
-def turn_id_of(method: str, params: JsonObject) -> str | None:
-    """The turn a notification belongs to, if it says."""
-    route = route_of(method)
-    return None if route is None else _turn_id(route, params)
 
 
 def decode_notification(method: str, message: NotificationMessage) -> Notification:
@@ -429,7 +412,7 @@ class Router:
             watches = watched.get(thread_id)
             if not watches:
                 continue
-            turn_id: str | None = None  # _turn_id, inlined: this runs for every event of a watched thread
+            turn_id: str | None = None  # the turn it names: this runs for every event of a watched thread
             if turn_key is not None:
                 value = params.get(turn_key)
                 if inner is not None and type(value) is dict:
